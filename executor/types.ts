@@ -1,0 +1,87 @@
+import { MigrationSpec } from '../phases/spec';
+
+/** Where the executor is in a migration, as recorded in tandem.migrations and checked against the catalog. */
+export type MigrationStep = 'not_started' | 'expanded' | 'backfilling' | 'backfilled' | 'contracted' | 'rolled_back';
+
+export interface ProgressEvent {
+  readonly kind: 'lock_wait' | 'backfill' | 'step' | 'info';
+  readonly message: string;
+  /** backfill: rows done / rows to do (an estimate made at start). */
+  readonly done?: number;
+  readonly total?: number;
+  readonly rowsPerSecond?: number;
+}
+
+export interface ExecutorOptions {
+  /** postgres://... (the CLI takes it from DATABASE_URL or --database-url). */
+  readonly databaseUrl: string;
+  /** lock_timeout for every DDL statement, ms (default 1000). */
+  readonly lockTimeoutMs?: number;
+  /** Give up retrying a DDL transaction after this long, ms (default 300000). */
+  readonly ddlDeadlineMs?: number;
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface BackfillOptions extends ExecutorOptions {
+  /** Rows per batch transaction (default 1000). */
+  readonly batchSize?: number;
+  /** Sleep between batches, ms (default 0). */
+  readonly throttleMs?: number;
+  /** Stop after this many batches (for tests and careful operators); the checkpoint keeps the rest for later. */
+  readonly maxBatches?: number;
+}
+
+export interface StepResult {
+  readonly migration: string;
+  readonly table: string;
+  readonly step: MigrationStep;
+  /** False when the step had already been done (idempotent re-run). */
+  readonly changed: boolean;
+  readonly message: string;
+  /** Lock-timeout retries the DDL needed. */
+  readonly lockRetries: number;
+}
+
+export interface BackfillResult extends StepResult {
+  readonly rowsUpdated: number;
+  readonly batches: number;
+  readonly seconds: number;
+  readonly rowsPerSecond: number;
+  /** The run stopped early (maxBatches) and can be resumed. */
+  readonly complete: boolean;
+}
+
+export interface OperationVerify {
+  readonly operation: string;
+  readonly inconsistentRows: number;
+  /** Up to 10 primary keys of inconsistent rows, as text. */
+  readonly sampleKeys: string[];
+}
+
+export interface VerifyReport {
+  readonly migration: string;
+  readonly table: string;
+  readonly step: MigrationStep;
+  readonly ok: boolean;
+  readonly rows: number;
+  /** Rows the backfill has not reached yet. */
+  readonly pendingRows: number;
+  readonly pendingSampleKeys: string[];
+  readonly operations: OperationVerify[];
+  readonly message: string;
+}
+
+export interface StatusReport {
+  readonly migration: string;
+  readonly table: string;
+  readonly step: MigrationStep;
+  /** The spec on record differs from the one given. */
+  readonly specChanged: boolean;
+  readonly backfill: { readonly done: number; readonly pending: number | null; readonly lastKey: unknown[] | null };
+  /** What the catalog shows: does it agree with the recorded step? */
+  readonly catalog: { readonly trigger: boolean; readonly newColumns: boolean; readonly oldColumns: boolean };
+  readonly updatedAt: string | null;
+  readonly message: string;
+}
+
+export type { MigrationSpec };

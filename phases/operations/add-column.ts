@@ -1,0 +1,46 @@
+import { SpecError } from '../errors';
+import { checkExpression } from '../expression';
+import { checkNewName, checkType } from '../identifiers';
+import { absentColumn, expectBoolean, expectKeys, required } from './fields';
+import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
+
+/**
+ * add_column: added nullable with no default (no table rewrite, no long lock); the default is set
+ * afterwards and the backfill fills existing rows with `up` (which defaults to the default).
+ * NOT NULL is a CHECK ... NOT VALID until contract validates it and sets NOT NULL without a scan.
+ * v1 inserts get the column from the default or `up` through the sync trigger.
+ */
+export interface AddColumn {
+  name: string;
+  type: string;
+  default?: string;
+  up?: string;
+  notNull: boolean;
+}
+
+export const addColumn: OperationDefinition<AddColumn> = {
+  kind: 'add_column',
+  parse(body, field) {
+    expectKeys(field, body, ['name', 'type', 'default', 'up', 'not_null']);
+    const name = checkNewName(`${field}.name`, required(`${field}.name`, body.name, 'the new column name'));
+    const type = checkType(`${field}.type`, required(`${field}.type`, body.type, 'the new column type'));
+    const dflt = body.default === undefined ? undefined : checkExpression(`${field}.default`, typeof body.default === 'number' || typeof body.default === 'boolean' ? String(body.default) : body.default);
+    const up = body.up === undefined ? undefined : checkExpression(`${field}.up`, body.up);
+    const notNull = expectBoolean(`${field}.not_null`, body.not_null, false);
+    if (notNull && dflt === undefined && up === undefined) {
+      throw new SpecError(`${field}.not_null`, `column "${name}" is NOT NULL, so it needs a default or an up expression to fill existing rows`);
+    }
+    return { name, type, default: dflt, up, notNull };
+  },
+  resolve(op, table: TableInfo, field): ColumnMapping {
+    absentColumn(table, `${field}.name`, op.name);
+    return {
+      kind: 'add_column',
+      field,
+      label: `add_column ${op.name}`,
+      oldColumns: [],
+      newColumns: [{ name: op.name, type: op.type, up: op.up ?? op.default, default: op.default, notNull: op.notNull }],
+      down: {},
+    };
+  },
+};

@@ -1,0 +1,122 @@
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import { parseDocument } from 'yaml';
+import { CatalogError, SpecError } from './errors';
+import { parseTableName } from './identifiers';
+import { expectKeys, expectObject } from './operations/fields';
+import { ColumnMapping, OPERATION_KINDS, OPERATIONS, OperationKind, ParsedOperation, TableInfo } from './operations';
+
+/** A refactoring spec, validated offline. */
+export interface MigrationSpec {
+  /** [a-z0-9-]+, unique per database. */
+  readonly name: string;
+  /** The schema, when the spec names one (`schema.table`); otherwise the search_path decides. */
+  readonly schema?: string;
+  readonly table: string;
+  readonly operations: readonly ParsedOperation[];
+  /** sha256 of the normalized spec: the executor refuses a spec that changed after expand. */
+  readonly hash: string;
+}
+
+/** A spec checked against the live table: the data every plan is built from. */
+export interface ResolvedSpec {
+  readonly spec: MigrationSpec;
+  readonly table: TableInfo;
+  readonly mappings: readonly ColumnMapping[];
+}
+
+const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** Derived names (`_tandem_sync_<name>`) must stay within 63 bytes. */
+export const MAX_SPEC_NAME = 40;
+
+/** The bookkeeping column that marks rows the backfill has not reached (pgroll's needs_backfill). */
+export const PENDING_COLUMN = '_tandem_pending';
+
+export function parseSpec(text: string, source = 'spec'): MigrationSpec {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const where = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
+    throw new SpecError('', `${source} is not valid YAML${where}: ${e.message.split('\n')[0]}`);
+  }
+  const raw = doc.toJS();
+  if (raw === null || raw === undefined) throw new SpecError('', `${source} is empty`);
+  const top = expectObject('', raw);
+  expectKeys('spec', top, ['name', 'table', 'operations', 'description']);
+  const name = top.name;
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new SpecError('name', 'must be lowercase letters, digits and single dashes, e.g. split-full-name');
+  }
+  if (name.length > MAX_SPEC_NAME) throw new SpecError('name', `is ${name.length} characters; at most ${MAX_SPEC_NAME}, so the names Tandem derives from it fit in 63 bytes`);
+  const { schema, table } = parseTableName('table', top.table);
+  const ops = top.operations;
+  if (!Array.isArray(ops) || ops.length === 0) throw new SpecError('operations', 'must be a non-empty list of operations');
+  const operations = ops.map((raw, i): ParsedOperation => {
+    const field = `operations[${i}]`;
+    const entry = expectObject(field, raw);
+    const keys = Object.keys(entry);
+    if (keys.length !== 1) throw new SpecError(field, `must have exactly one operation key (one of: ${OPERATION_KINDS.join(', ')})`);
+    const kind = keys[0];
+    if (!(OPERATION_KINDS as string[]).includes(kind)) {
+      throw new SpecError(`${field}.${kind}`, `is not a known operation (expected one of: ${OPERATION_KINDS.join(', ')})`);
+    }
+    const def = OPERATIONS[kind as OperationKind];
+    const body = def.parse(expectObject(`${field}.${kind}`, entry[kind]), `${field}.${kind}`);
+    return { kind: kind as OperationKind, field: `${field}.${kind}`, body };
+  });
+  checkDisjointOffline(operations);
+  const normalized = JSON.stringify({ name, schema: schema ?? null, table, operations: operations.map((o) => ({ kind: o.kind, body: o.body })) });
+  const hash = createHash('sha256').update(normalized).digest('hex');
+  return { name, schema, table, operations, hash };
+}
+
+export function loadSpecFile(path: string): MigrationSpec {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (err: any) {
+    if (err?.code === 'ENOENT') throw new SpecError('', `spec file ${path} does not exist`);
+    if (err?.code === 'EISDIR') throw new SpecError('', `spec path ${path} is a directory, not a file`);
+    throw new SpecError('', `spec file ${path} cannot be read (${err?.code ?? err?.message})`);
+  }
+  return parseSpec(text, path);
+}
+
+/** Two operations must not touch the same column: names are compared as written (they are quoted). */
+function checkDisjointOffline(operations: ParsedOperation[]): void {
+  const seen = new Map<string, string>();
+  for (const op of operations) {
+    const body = op.body as Record<string, any>;
+    const names: string[] = [];
+    for (const key of ['column', 'from', 'to', 'name', 'into']) {
+      const v = body[key];
+      if (typeof v === 'string') names.push(v);
+      else if (Array.isArray(v)) names.push(...v.map((c: any) => c.name));
+      else if (v && typeof v === 'object' && typeof v.name === 'string') names.push(v.name);
+    }
+    if (Array.isArray(body.columns)) names.push(...body.columns);
+    for (const n of new Set(names)) {
+      const other = seen.get(n);
+      if (other) throw new SpecError(op.field, `touches column "${n}", which ${other} touches too; each column may be in one operation only`);
+      seen.set(n, op.field);
+    }
+  }
+}
+
+/** Check the spec against the live table and compute every operation's column mapping. */
+export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec {
+  if (table.primaryKey.length === 0) {
+    throw new CatalogError('table', `${table.schema}.${table.name}`, `table ${table.schema}.${table.name} has no primary key; the backfill walks the table by primary key`);
+  }
+  if (table.columns.some((c) => c.name === PENDING_COLUMN)) {
+    throw new CatalogError('table', PENDING_COLUMN, `table ${table.schema}.${table.name} already has a ${PENDING_COLUMN} column: another Tandem migration is in progress on it`);
+  }
+  const mappings = spec.operations.map((op) => OPERATIONS[op.kind].resolve(op.body, table, op.field));
+  const pk = new Set(table.primaryKey.map((c) => c.name));
+  for (const m of mappings) {
+    for (const old of m.oldColumns) {
+      if (pk.has(old)) throw new CatalogError(m.field, old, `column "${old}" is part of the primary key, which Tandem does not refactor`);
+    }
+  }
+  return { spec, table, mappings };
+}

@@ -1,0 +1,61 @@
+/**
+ * Accessible terminal output: color only on a terminal, never when NO_COLOR is set, and never
+ * color alone: every colored status also carries a word and a symbol.
+ */
+export interface Output {
+  readonly color: boolean;
+  readonly isTTY: boolean;
+  /** A line on stdout. */
+  line(text?: string): void;
+  /** A line on stderr (diagnostics, progress when stdout is data). */
+  info(text: string): void;
+  /** A live, overwritten progress line on a terminal; plain lines at most every few seconds otherwise. */
+  progress(text: string): void;
+  /** End a progress line. */
+  endProgress(): void;
+  ok(text: string): string;
+  fail(text: string): string;
+  warn(text: string): string;
+  dim(text: string): string;
+}
+
+const codes = { green: 32, red: 31, yellow: 33, dim: 2 } as const;
+
+export function createOutput(stdout: NodeJS.WriteStream = process.stdout, stderr: NodeJS.WriteStream = process.stderr, env = process.env): Output {
+  const isTTY = Boolean(stderr.isTTY);
+  const color = Boolean(stdout.isTTY) && !('NO_COLOR' in env && env.NO_COLOR !== undefined) && env.TERM !== 'dumb';
+  const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  let progressOpen = false;
+  let lastPlain = 0;
+  return {
+    color,
+    isTTY,
+    line: (text = '') => {
+      stdout.write(text + '\n');
+    },
+    info: (text) => {
+      if (progressOpen) {
+        stderr.write('\n');
+        progressOpen = false;
+      }
+      stderr.write(text + '\n');
+    },
+    progress: (text) => {
+      if (isTTY) {
+        stderr.write('\r\u001b[2K' + text);
+        progressOpen = true;
+      } else if (Date.now() - lastPlain >= 5000) {
+        lastPlain = Date.now();
+        stderr.write(text + '\n');
+      }
+    },
+    endProgress: () => {
+      if (progressOpen) stderr.write('\n');
+      progressOpen = false;
+    },
+    ok: (text) => paint(codes.green, `✔ ${text}`),
+    fail: (text) => paint(codes.red, `✘ ${text}`),
+    warn: (text) => paint(codes.yellow, `! ${text}`),
+    dim: (text) => paint(codes.dim, text),
+  };
+}

@@ -1,6 +1,110 @@
-import { MigrationSpec } from '../phases/spec';
+import { UsageError } from '../phases/errors';
+import { backfillBatchSql, backfillBoundSql } from '../phases/plan';
+import { PENDING_COLUMN, MigrationSpec } from '../phases/spec';
+import { quoteIdent, quoteQualified } from '../phases/identifiers';
+import { backoffMs, DEFAULT_LOCK_TIMEOUT_MS, sleep } from './ddl-transaction';
+import { openSession, recordedSpec } from './session';
+import { recordBound, recordCheckpoint, recordStep } from './state';
 import { BackfillOptions, BackfillResult } from './types';
 
+export const DEFAULT_BATCH_SIZE = 1000;
+
+const RETRYABLE = new Set(['55P03', '40P01', '40001']);
+
+/**
+ * Backfill: keyset batches by primary key up to the bound taken at the first run (rows inserted
+ * later are synced by the trigger, so it ends under any insert load). Each batch is one short
+ * transaction that also advances the checkpoint, so a killed run resumes where it stopped. Only
+ * rows still marked pending are touched, with the same `up` expressions the trigger uses; the
+ * old columns are never written.
+ */
 export async function backfill(spec: MigrationSpec, options: BackfillOptions): Promise<BackfillResult> {
-  throw new Error('not implemented yet: backfill ' + spec.name + String(options));
+  const session = await openSession(spec, options, true);
+  const started = Date.now();
+  try {
+    const resolved = recordedSpec(session, spec, 'backfill');
+    const { client } = session;
+    const state = session.state!;
+    const base = { migration: spec.name, table: session.label, lockRetries: 0 };
+    if (state.step === 'backfilled') {
+      return { ...base, step: 'backfilled', changed: false, message: 'already backfilled', rowsUpdated: 0, batches: 0, seconds: 0, rowsPerSecond: 0, complete: true };
+    }
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch-size must be a whole number of at least 1');
+    let bound = state.backfillBound;
+    if (!bound) {
+      const r = await client.query(backfillBoundSql(resolved));
+      bound = r.rows[0]?.key ?? null;
+      await recordBound(client, spec.name, bound);
+    }
+    const t = quoteQualified(resolved.table.schema, resolved.table.name);
+    const pendingAtStart = Number((await client.query(`SELECT count(*) AS n FROM ${t} WHERE ${quoteIdent(PENDING_COLUMN)}`)).rows[0].n);
+    let lastKey = state.backfillLastKey;
+    let rowsUpdated = 0;
+    let batches = 0;
+    let retries = 0;
+    let exhausted = !bound;
+    const lockTimeout = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+    const firstSql = backfillBatchSql(resolved, false);
+    const nextSql = backfillBatchSql(resolved, true);
+    const report = () => {
+      const seconds = (Date.now() - started) / 1000;
+      options.onProgress?.({
+        kind: 'backfill',
+        message: `backfill ${session.label}: ${rowsUpdated}/${pendingAtStart} rows`,
+        done: rowsUpdated,
+        total: pendingAtStart,
+        rowsPerSecond: seconds > 0 ? rowsUpdated / seconds : 0,
+      });
+    };
+    while (bound) {
+      if (options.maxBatches !== undefined && batches >= options.maxBatches) break;
+      let result: { updated: number; last_key: string[] | null };
+      try {
+        await client.query('BEGIN');
+        await client.query(`SET LOCAL tandem.backfill = 'on'`);
+        await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeout))}`);
+        const r = await client.query(lastKey ? nextSql : firstSql, lastKey ? [batchSize, ...lastKey, ...bound] : [batchSize, ...bound]);
+        result = r.rows[0];
+        if (result.last_key) await recordCheckpoint(client, spec.name, result.last_key, result.updated);
+        await client.query('COMMIT');
+      } catch (err: any) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        if (RETRYABLE.has(err?.code)) {
+          retries++;
+          options.onProgress?.({ kind: 'lock_wait', message: `backfill batch after key ${JSON.stringify(lastKey)} waited too long on row locks; retrying` });
+          await sleep(backoffMs(Math.min(retries, 6)));
+          continue;
+        }
+        throw err;
+      }
+      batches++;
+      if (!result.last_key) {
+        exhausted = true;
+        break;
+      }
+      lastKey = result.last_key;
+      rowsUpdated += result.updated;
+      if (batches % 10 === 0) report();
+      if (options.throttleMs) await sleep(options.throttleMs);
+    }
+    const complete = exhausted;
+    if (complete) await recordStep(client, spec.name, 'backfilled', { rows: rowsUpdated });
+    report();
+    const seconds = (Date.now() - started) / 1000;
+    return {
+      ...base,
+      lockRetries: retries,
+      step: complete ? 'backfilled' : 'backfilling',
+      changed: rowsUpdated > 0,
+      message: complete ? `backfilled ${rowsUpdated} rows of ${session.label} in ${batches} batches` : `stopped after ${batches} batches (${rowsUpdated} rows); run backfill again to resume`,
+      rowsUpdated,
+      batches,
+      seconds,
+      rowsPerSecond: seconds > 0 ? rowsUpdated / seconds : 0,
+      complete,
+    };
+  } finally {
+    await session.close();
+  }
 }

@@ -1,6 +1,42 @@
+import { RefusedError } from '../phases/errors';
+import { contractPlan, validateChecksPlan } from '../phases/plan';
 import { MigrationSpec } from '../phases/spec';
+import { runDdlTransaction } from './ddl-transaction';
+import { openSession, recordedSpec } from './session';
+import { recordStep } from './state';
 import { ExecutorOptions, StepResult } from './types';
+import { checkConsistency, summarize } from './verify';
 
+/**
+ * Contract: refuses unless verify passes; validates NOT NULL checks (no write-blocking lock);
+ * then ONE transaction drops trigger, function and old columns and sets NOT NULL without a scan.
+ */
 export async function contract(spec: MigrationSpec, options: ExecutorOptions): Promise<StepResult> {
-  throw new Error('not implemented yet: contract ' + spec.name + String(options));
+  const session = await openSession(spec, options, true);
+  try {
+    const base = { migration: spec.name, table: session.label };
+    if (session.step === 'contracted') return { ...base, step: 'contracted', changed: false, message: 'already contracted', lockRetries: 0 };
+    const resolved = recordedSpec(session, spec, 'contract');
+    const report = await checkConsistency(session.client, resolved);
+    if (!report.ok) {
+      throw new RefusedError(`contract refused: ${summarize(report)}; run tandem backfill, then tandem verify`, spec.name);
+    }
+    const table = { oid: session.table.oid, label: session.label };
+    let retries = 0;
+    const checks = validateChecksPlan(resolved);
+    for (const check of checks) {
+      retries += (await runDdlTransaction(session.client, 'contract', table, [check], options)).retries;
+    }
+    const run = await runDdlTransaction(session.client, 'contract', table, contractPlan(resolved), options, (c) => recordStep(c, spec.name, 'contracted'));
+    const dropped = resolved.mappings.flatMap((m) => m.oldColumns);
+    return {
+      ...base,
+      step: 'contracted',
+      changed: true,
+      message: `contracted ${session.label}: dropped ${dropped.length ? dropped.join(', ') : 'no columns'}, the sync trigger and function`,
+      lockRetries: retries + run.retries,
+    };
+  } finally {
+    await session.close();
+  }
 }

@@ -1,9 +1,38 @@
+import { backfillBatchSql, contractPlan, expandPlan, rollbackPlan, validateChecksPlan, PlanStatement } from '../phases/plan';
 import { MigrationSpec } from '../phases/spec';
+import { openSession } from './session';
 import { ExecutorOptions } from './types';
+import { resolveLive } from './validate-live';
 
-export type SqlStep = 'expand' | 'backfill' | 'contract' | 'rollback';
+export const SQL_STEPS = ['expand', 'backfill', 'contract', 'rollback'] as const;
+export type SqlStep = (typeof SQL_STEPS)[number];
 
-/** The SQL of one step, as the executor would run it against this database. */
+function script(title: string, statements: PlanStatement[], transaction: boolean): string {
+  const body = statements.map((s) => `-- ${s.id}\n${s.sql};`).join('\n\n');
+  return transaction ? `-- ${title}: one transaction, each statement under lock_timeout\nBEGIN;\nSET LOCAL lock_timeout = '1s';\n\n${body}\n\nCOMMIT;\n` : `-- ${title}\n${body}\n`;
+}
+
+/** The SQL of one step, as the executor would run it against this database (resolved against the live catalog). */
 export async function planStepSql(spec: MigrationSpec, step: SqlStep, options: ExecutorOptions): Promise<string> {
-  throw new Error('not implemented yet ' + spec.name + step + String(options));
+  const session = await openSession(spec, options, false);
+  try {
+    const resolved = session.step === 'contracted' ? session.state!.resolved : await resolveLive(session, spec);
+    switch (step) {
+      case 'expand':
+        return script('expand', expandPlan(resolved), true);
+      case 'backfill':
+        return (
+          `-- backfill: one transaction per batch, SET LOCAL tandem.backfill = 'on' so the sync trigger lets it through;\n` +
+          `-- $1 = batch size, then the checkpoint key, then the upper bound key.\n` +
+          backfillBatchSql(resolved, true) +
+          ';\n'
+        );
+      case 'contract':
+        return script('contract: validate NOT NULL checks first (each its own transaction)', validateChecksPlan(resolved), false) + '\n' + script('contract', contractPlan(resolved), true);
+      case 'rollback':
+        return script('rollback', rollbackPlan(resolved), true);
+    }
+  } finally {
+    await session.close();
+  }
 }

@@ -1,6 +1,32 @@
+import { RefusedError } from '../phases/errors';
+import { rollbackPlan } from '../phases/plan';
 import { MigrationSpec } from '../phases/spec';
+import { runDdlTransaction } from './ddl-transaction';
+import { openSession, ACTIVE_STEPS } from './session';
+import { recordStep } from './state';
 import { ExecutorOptions, StepResult } from './types';
 
+/**
+ * Rollback undoes expand exactly, in ONE transaction: what expand added goes, nothing else. The old
+ * columns hold every write (old writers' as written, new writers' through `down`). Refused after contract.
+ */
 export async function rollback(spec: MigrationSpec, options: ExecutorOptions): Promise<StepResult> {
-  throw new Error('not implemented yet: rollback ' + spec.name + String(options));
+  const session = await openSession(spec, options, true);
+  try {
+    const base = { migration: spec.name, table: session.label };
+    if (session.step === 'contracted') {
+      throw new RefusedError(`rollback refused: ${spec.name} is contracted, the old columns of ${session.label} are gone and cannot be brought back`, spec.name);
+    }
+    if (!session.state || !ACTIVE_STEPS.includes(session.step)) {
+      return { ...base, step: session.step, changed: false, message: 'nothing to roll back: not expanded', lockRetries: 0 };
+    }
+    const resolved = session.state.resolved;
+    const run = await runDdlTransaction(session.client, 'rollback', { oid: session.table.oid, label: session.label }, rollbackPlan(resolved), options, async (c) => {
+      await recordStep(c, spec.name, 'rolled_back');
+      await c.query(`UPDATE tandem.migrations SET backfill_last_key = NULL, backfill_bound = NULL, backfill_done = 0 WHERE name = $1`, [spec.name]);
+    });
+    return { ...base, step: 'rolled_back', changed: true, message: `rolled back ${session.label}: the table is as it was before expand`, lockRetries: run.retries };
+  } finally {
+    await session.close();
+  }
 }

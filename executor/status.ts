@@ -1,6 +1,63 @@
-import { MigrationSpec } from '../phases/spec';
+import { derivedNames } from '../phases/plan';
+import { quoteIdent, quoteQualified } from '../phases/identifiers';
+import { MigrationSpec, PENDING_COLUMN } from '../phases/spec';
+import { presentColumns, triggerExists } from './catalog';
+import { openSession } from './session';
 import { ExecutorOptions, StatusReport } from './types';
 
+/** The step on record, checked against the live catalog, and the backfill's true progress. */
 export async function status(spec: MigrationSpec, options: ExecutorOptions): Promise<StatusReport> {
-  throw new Error('not implemented yet: status ' + spec.name + String(options));
+  let session;
+  try {
+    session = await openSession(spec, options, false);
+  } catch (err: any) {
+    // A changed spec is worth reporting, not refusing.
+    if (err?.name !== 'RefusedError' || !/changed since/.test(err.message)) throw err;
+    session = undefined;
+  }
+  if (!session) {
+    return {
+      migration: spec.name, table: spec.table, step: 'expanded', specChanged: true,
+      backfill: { done: 0, pending: null, lastKey: null }, catalog: { trigger: false, newColumns: false, oldColumns: false },
+      updatedAt: null, message: 'the spec changed since expand: status, backfill and contract follow the spec as expanded',
+    };
+  }
+  try {
+    const { client, state, table } = session;
+    const resolved = state?.resolved;
+    const newCols = resolved ? resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name)) : [];
+    const oldCols = resolved ? resolved.mappings.flatMap((m) => m.oldColumns) : [];
+    const present = await presentColumns(client, table.oid, [...newCols, ...oldCols, PENDING_COLUMN]);
+    const trigger = resolved ? await triggerExists(client, table.oid, derivedNames(resolved).trigger) : false;
+    let pending: number | null = null;
+    if (present.has(PENDING_COLUMN)) {
+      const r = await client.query(`SELECT count(*) AS n FROM ${quoteQualified(table.schema, table.name)} WHERE ${quoteIdent(PENDING_COLUMN)}`);
+      pending = Number(r.rows[0].n);
+    }
+    const catalog = {
+      trigger,
+      newColumns: newCols.length > 0 && newCols.every((c) => present.has(c)),
+      oldColumns: oldCols.every((c) => present.has(c)),
+    };
+    const step = session.step;
+    let message: string;
+    if (step === 'not_started') message = 'not started: run tandem expand';
+    else if (step === 'rolled_back') message = 'rolled back: the table is as before expand';
+    else if (step === 'contracted') message = 'contracted: done';
+    else if (!trigger) message = `recorded as ${step}, but the sync trigger is missing from ${session.label}: the table was changed by hand`;
+    else if (pending && pending > 0) message = `${step}: ${pending} rows still to backfill${state?.backfillLastKey ? ` (resumes after key ${state.backfillLastKey.join(', ')})` : ''}`;
+    else message = `${step}: every row backfilled; run tandem verify, then contract when the app no longer uses the old columns`;
+    return {
+      migration: spec.name,
+      table: session.label,
+      step,
+      specChanged: false,
+      backfill: { done: state?.backfillDone ?? 0, pending, lastKey: state?.backfillLastKey ?? null },
+      catalog,
+      updatedAt: state?.updatedAt ?? null,
+      message,
+    };
+  } finally {
+    await session.close();
+  }
 }

@@ -1,0 +1,71 @@
+import { Client } from 'pg';
+import { RefusedError } from '../phases/errors';
+import { TableInfo } from '../phases/operations';
+import { MigrationSpec, ResolvedSpec } from '../phases/spec';
+import { loadTable } from './catalog';
+import { connect } from './connection';
+import { readState, MigrationState } from './state';
+import { lockTable } from './table-lock';
+import { ExecutorOptions, MigrationStep } from './types';
+
+export interface Session {
+  readonly client: Client;
+  readonly table: TableInfo;
+  /** schema.table, for messages. */
+  readonly label: string;
+  readonly state: MigrationState | null;
+  /** The step on record, `not_started` when there is none. */
+  readonly step: MigrationStep;
+  close(): Promise<void>;
+}
+
+export const ACTIVE_STEPS: readonly MigrationStep[] = ['expanded', 'backfilling', 'backfilled'];
+
+/**
+ * Connect, find the table, optionally take its advisory lock, read the recorded state, and refuse
+ * a spec whose name belongs to another table or that changed since expand.
+ */
+export async function openSession(spec: MigrationSpec, options: ExecutorOptions, lock: boolean): Promise<Session> {
+  const client = await connect(options.databaseUrl);
+  let unlock: (() => Promise<void>) | undefined;
+  try {
+    const table = await loadTable(client, spec);
+    const label = `${table.schema}.${table.name}`;
+    if (lock) unlock = await lockTable(client, table.oid, label);
+    const state = await readState(client, spec.name);
+    if (state && (state.tableSchema !== table.schema || state.tableName !== table.name)) {
+      throw new RefusedError(`migration name "${spec.name}" is already used for table ${state.tableSchema}.${state.tableName}; names are unique per database`, spec.name);
+    }
+    if (state && ACTIVE_STEPS.includes(state.step) && state.specHash !== spec.hash) {
+      throw new RefusedError(`the spec "${spec.name}" changed since it was expanded; roll back with the spec as it was, or restore it`, spec.name);
+    }
+    return {
+      client,
+      table,
+      label,
+      state,
+      step: state?.step ?? 'not_started',
+      close: async () => {
+        if (unlock) await unlock().catch(() => undefined);
+        await client.end().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The resolved spec recorded at expand (later steps plan from it), or a refusal naming what to run first. */
+export function recordedSpec(session: Session, spec: MigrationSpec, action: string): ResolvedSpec {
+  if (!session.state || !ACTIVE_STEPS.includes(session.step)) {
+    const why =
+      session.step === 'contracted'
+        ? 'it is already contracted'
+        : session.step === 'rolled_back'
+          ? 'it was rolled back: run tandem expand first'
+          : 'it is not expanded yet: run tandem expand first';
+    throw new RefusedError(`cannot ${action} ${spec.name} on ${session.label}: ${why}`, spec.name);
+  }
+  return session.state.resolved;
+}

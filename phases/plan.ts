@@ -1,0 +1,286 @@
+import { BODY_TAG } from './expression';
+import { quoteIdent, quoteLiteral, quoteQualified } from './identifiers';
+import { ColumnMapping, NewColumn } from './operations';
+import { PENDING_COLUMN, ResolvedSpec } from './spec';
+
+/**
+ * SQL plans per step, as data. Pure: no connections. The executor runs each plan's statements in
+ * one transaction under a short lock_timeout, retried with backoff.
+ */
+export interface PlanStatement {
+  readonly id: string;
+  readonly sql: string;
+}
+
+export const STATE_SCHEMA = 'tandem';
+
+/** Names Tandem derives from the spec name (`[a-z0-9-]{1,40}`), so they always fit in 63 bytes. */
+export function derivedNames(resolved: ResolvedSpec) {
+  const base = resolved.spec.name.replace(/-/g, '_');
+  return {
+    trigger: `_tandem_sync_${base}`,
+    functionSchema: STATE_SCHEMA,
+    function: `sync_${base}`,
+    notNullCheck: (column: string) => `_tandem_nn_${base}_${column}`.slice(0, 63),
+  };
+}
+
+function table(resolved: ResolvedSpec): string {
+  return quoteQualified(resolved.table.schema, resolved.table.name);
+}
+
+function notNullColumns(resolved: ResolvedSpec): NewColumn[] {
+  return resolved.mappings.flatMap((m) => m.newColumns.filter((c) => c.notNull));
+}
+
+function qualifiedFunction(resolved: ResolvedSpec): string {
+  const n = derivedNames(resolved);
+  return quoteQualified(n.functionSchema, n.function);
+}
+
+/** Expand: new columns (nullable), the pending marker, defaults, NOT NULL checks NOT VALID, sync function and trigger. */
+export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
+  const t = table(resolved);
+  const names = derivedNames(resolved);
+  const newColumns = resolved.mappings.flatMap((m) => m.newColumns);
+  const adds = [
+    ...newColumns.map((c) => `ADD COLUMN ${quoteIdent(c.name)} ${c.type}`),
+    // A constant default is a catalog-only change (PostgreSQL 11+): every existing row reads true.
+    `ADD COLUMN ${quoteIdent(PENDING_COLUMN)} boolean DEFAULT true`,
+  ];
+  const statements: PlanStatement[] = [
+    { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
+    { id: 'add-columns', sql: `ALTER TABLE ${t}\n  ${adds.join(',\n  ')}` },
+    { id: 'pending-default', sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(PENDING_COLUMN)} SET DEFAULT false` },
+  ];
+  for (const c of newColumns) {
+    if (c.default !== undefined) {
+      // Set after ADD COLUMN, so a volatile default never rewrites the table; existing rows get it from the backfill.
+      statements.push({ id: `default-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})` });
+    }
+  }
+  for (const c of notNullColumns(resolved)) {
+    statements.push({
+      id: `not-null-check-${c.name}`,
+      sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))} CHECK (${quoteIdent(c.name)} IS NOT NULL) NOT VALID`,
+    });
+  }
+  statements.push({ id: 'sync-function', sql: syncFunctionSql(resolved) });
+  statements.push({
+    id: 'sync-trigger',
+    sql: `CREATE TRIGGER ${quoteIdent(names.trigger)} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${qualifiedFunction(resolved)}()`,
+  });
+  return statements;
+}
+
+/** PL/pgSQL variables are named after the table's columns, so up/down expressions read like SQL over the row (as in pgroll). */
+const RESERVED_VARIABLES = new Set(['new', 'old', 'found', 'tg_op', 'tg_name', 'tg_when', 'tg_level', 'tg_relid', 'tg_table_name', 'tg_table_schema', 'tg_nargs', 'tg_argv']);
+
+function anyOf(parts: string[], empty: string): string {
+  return parts.length ? parts.join(' OR ') : empty;
+}
+
+function mappingBlock(m: ColumnMapping, index: number): string {
+  const oldCols = m.oldColumns;
+  const newCols = m.newColumns;
+  const q = quoteIdent;
+  // On INSERT, a side with no columns counts as written: add_column derives its column unless the
+  // writer set it; drop_column derives the old column unless the writer set it.
+  const insertOld = anyOf(oldCols.map((c) => `NEW.${q(c)} IS NOT NULL`), 'true');
+  const insertNew = anyOf(newCols.map((c) => `NEW.${q(c.name)} IS NOT NULL`), 'true');
+  const updateOld = anyOf(oldCols.map((c) => `NEW.${q(c)} IS DISTINCT FROM OLD.${q(c)}`), 'false');
+  const updateNew = anyOf(newCols.map((c) => `NEW.${q(c.name)} IS DISTINCT FROM OLD.${q(c.name)}`), 'false');
+  const deriveNew = newCols
+    .filter((c) => c.up !== undefined)
+    .map((c) => `      NEW.${q(c.name)} := (${c.up});\n      ${q(c.name)} := NEW.${q(c.name)};`);
+  const deriveOld = oldCols
+    .filter((c) => m.down[c] !== undefined)
+    .map((c) => `      NEW.${q(c)} := (${m.down[c]});\n      ${q(c)} := NEW.${q(c)};`);
+  return [
+    `  -- ${index + 1}. ${m.label}`,
+    `  IF TG_OP = 'INSERT' THEN`,
+    `    _tandem_old_written := ${insertOld};`,
+    `    _tandem_new_written := ${insertNew};`,
+    `  ELSE`,
+    `    _tandem_old_written := ${updateOld};`,
+    `    _tandem_new_written := ${updateNew};`,
+    `    -- A row the backfill has not reached yet gets its new side from the old one now.`,
+    `    IF OLD.${q(PENDING_COLUMN)} AND NOT _tandem_new_written THEN _tandem_old_written := true; END IF;`,
+    `  END IF;`,
+    `  IF _tandem_old_written AND NOT _tandem_new_written THEN`,
+    ...(deriveNew.length ? deriveNew : ['      NULL;']),
+    `  ELSIF _tandem_new_written AND NOT _tandem_old_written THEN`,
+    ...(deriveOld.length ? deriveOld : ['      NULL;']),
+    `  END IF;`,
+  ].join('\n');
+}
+
+/**
+ * The sync trigger decides by what the writer changed: old side only -> new columns from `up`;
+ * new side only -> old columns from `down`; both (v2 dual-write) -> both kept as written. A write
+ * of the old side is never altered. The backfill sets `tandem.backfill` so its own writes pass through.
+ */
+export function syncFunctionSql(resolved: ResolvedSpec): string {
+  const declared = resolved.table.columns
+    .filter((c) => c.name !== PENDING_COLUMN && !RESERVED_VARIABLES.has(c.name.toLowerCase()))
+    .map((c) => ({ name: c.name, type: c.type }));
+  for (const m of resolved.mappings) for (const c of m.newColumns) declared.push({ name: c.name, type: c.type });
+  const body = [
+    'DECLARE',
+    ...declared.map((c) => `  ${quoteIdent(c.name)} ${c.type} := NEW.${quoteIdent(c.name)};`),
+    '  _tandem_old_written boolean;',
+    '  _tandem_new_written boolean;',
+    'BEGIN',
+    `  IF current_setting('tandem.backfill', true) = 'on' THEN RETURN NEW; END IF;`,
+    ...resolved.mappings.map(mappingBlock),
+    `  NEW.${quoteIdent(PENDING_COLUMN)} := false;`,
+    '  RETURN NEW;',
+    'END',
+  ].join('\n');
+  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql AS ${BODY_TAG}\n${body}\n${BODY_TAG}`;
+}
+
+function pkList(resolved: ResolvedSpec, alias?: string): string {
+  return resolved.table.primaryKey.map((c) => (alias ? `${alias}.` : '') + quoteIdent(c.name)).join(', ');
+}
+
+function pkParams(resolved: ResolvedSpec, offset: number): string {
+  return resolved.table.primaryKey.map((c, i) => `$${i + offset}::${c.type}`).join(', ');
+}
+
+/** The primary key of a row, as JSON text values, for checkpoints and sample keys. */
+export function pkJson(resolved: ResolvedSpec, alias: string): string {
+  return `json_build_array(${resolved.table.primaryKey.map((c) => `${alias}.${quoteIdent(c.name)}::text`).join(', ')})`;
+}
+
+/** Upper bound of the backfill: rows inserted later are synced by the trigger, so the walk always ends. */
+export function backfillBoundSql(resolved: ResolvedSpec): string {
+  return `SELECT ${pkJson(resolved, 't')} AS key FROM ${table(resolved)} t ORDER BY ${resolved.table.primaryKey.map((c) => `t.${quoteIdent(c.name)} DESC`).join(', ')} LIMIT 1`;
+}
+
+/**
+ * One keyset batch, in its own short transaction: the next `$batch` keys after the checkpoint
+ * (params 2..k+1) up to the bound (params k+2..2k+1), updated only where still pending, by the
+ * same `up` expressions the trigger uses. Returns the batch's last key and the rows it changed.
+ */
+export function backfillBatchSql(resolved: ResolvedSpec, hasCheckpoint: boolean): string {
+  const t = table(resolved);
+  const pk = resolved.table.primaryKey;
+  const k = pk.length;
+  const keyAliases = pk.map((_, i) => quoteIdent(`_tandem_k${i}`));
+  const sets = resolved.mappings
+    .flatMap((m) => m.newColumns)
+    .filter((c) => c.up !== undefined)
+    .map((c) => `${quoteIdent(c.name)} = (${c.up})`);
+  sets.push(`${quoteIdent(PENDING_COLUMN)} = false`);
+  const after = hasCheckpoint ? `(${pkList(resolved, 's')}) > (${pkParams(resolved, 2)}) AND ` : '';
+  const boundOffset = hasCheckpoint ? k + 2 : 2;
+  return [
+    `WITH batch AS (`,
+    `  SELECT ${pk.map((c, i) => `s.${quoteIdent(c.name)} AS ${keyAliases[i]}`).join(', ')} FROM ${t} s`,
+    `  WHERE ${after}(${pkList(resolved, 's')}) <= (${pkParams(resolved, boundOffset)})`,
+    `  ORDER BY ${pkList(resolved, 's')} LIMIT $1`,
+    `), updated AS (`,
+    `  UPDATE ${t} SET ${sets.join(', ')}`,
+    `  FROM batch WHERE (${pkList(resolved, t)}) = (${keyAliases.map((a) => `batch.${a}`).join(', ')}) AND ${t}.${quoteIdent(PENDING_COLUMN)}`,
+    `  RETURNING 1`,
+    `)`,
+    `SELECT (SELECT count(*) FROM updated)::int AS updated,`,
+    `       (SELECT json_build_array(${keyAliases.map((a) => `${a}::text`).join(', ')}) FROM batch ORDER BY ${keyAliases.map((a) => `${a} DESC`).join(', ')} LIMIT 1) AS last_key`,
+  ].join('\n');
+}
+
+/** Per operation, the row predicate verify checks: new = up(old) OR old = down(new). */
+export function consistencyPredicate(m: ColumnMapping): string {
+  const q = quoteIdent;
+  const upHolds = m.newColumns.filter((c) => c.up !== undefined && m.kind !== 'add_column').map((c) => `${q(c.name)} IS NOT DISTINCT FROM (${c.up})`);
+  const downHolds = m.oldColumns.filter((c) => m.down[c] !== undefined && m.newColumns.length > 0).map((c) => `${q(c)} IS NOT DISTINCT FROM (${m.down[c]})`);
+  const sides = [upHolds, downHolds].filter((s) => s.length > 0).map((s) => `(${s.join(' AND ')})`);
+  const consistent = sides.length ? sides.join(' OR ') : 'true';
+  const notNull = m.newColumns.filter((c) => c.notNull).map((c) => `${q(c.name)} IS NOT NULL`);
+  return notNull.length ? `(${consistent}) AND ${notNull.join(' AND ')}` : consistent;
+}
+
+/** One scan: row count, pending rows, and per operation the inconsistent rows with up to 10 sample keys. */
+export function verifySql(resolved: ResolvedSpec): string {
+  const t = table(resolved);
+  const pending = `t.${quoteIdent(PENDING_COLUMN)} IS TRUE`;
+  const cols = [`count(*)::bigint AS rows`, `count(*) FILTER (WHERE ${pending})::bigint AS pending`];
+  cols.push(`(array_agg(${pkJson(resolved, 't')}::text ORDER BY ${pkList(resolved, 't')}) FILTER (WHERE ${pending}))[1:10] AS pending_sample`);
+  resolved.mappings.forEach((m, i) => {
+    const bad = `NOT (${consistencyPredicate(m)})`;
+    cols.push(`count(*) FILTER (WHERE ${bad})::bigint AS bad_${i}`);
+    cols.push(`(array_agg(${pkJson(resolved, 't')}::text ORDER BY ${pkList(resolved, 't')}) FILTER (WHERE ${bad}))[1:10] AS bad_sample_${i}`);
+  });
+  return `SELECT ${cols.join(',\n       ')}\nFROM ${t} t`;
+}
+
+/** Before contract, outside its transaction: VALIDATE takes only SHARE UPDATE EXCLUSIVE, so writes go on. */
+export function validateChecksPlan(resolved: ResolvedSpec): PlanStatement[] {
+  const names = derivedNames(resolved);
+  return notNullColumns(resolved).map((c) => ({
+    id: `validate-${c.name}`,
+    sql: `ALTER TABLE ${table(resolved)} VALIDATE CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))}`,
+  }));
+}
+
+/** Contract, one transaction: trigger and function, NOT NULL set (no scan: the valid CHECK proves it), old columns, marker. */
+export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
+  const t = table(resolved);
+  const names = derivedNames(resolved);
+  const alters: string[] = [];
+  for (const c of notNullColumns(resolved)) {
+    alters.push(`ALTER COLUMN ${quoteIdent(c.name)} SET NOT NULL`);
+    alters.push(`DROP CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))}`);
+  }
+  for (const m of resolved.mappings) for (const c of m.oldColumns) alters.push(`DROP COLUMN ${quoteIdent(c)}`);
+  alters.push(`DROP COLUMN ${quoteIdent(PENDING_COLUMN)}`);
+  return [
+    { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
+    { id: 'drop-trigger', sql: `DROP TRIGGER ${quoteIdent(names.trigger)} ON ${t}` },
+    { id: 'drop-function', sql: `DROP FUNCTION ${qualifiedFunction(resolved)}()` },
+    { id: 'alter-table', sql: `ALTER TABLE ${t}\n  ${alters.join(',\n  ')}` },
+  ];
+}
+
+/** Rollback of expand, one transaction: everything expand added, nothing else. Old columns were never altered for old writers. */
+export function rollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
+  const t = table(resolved);
+  const names = derivedNames(resolved);
+  const drops = [
+    ...notNullColumns(resolved).map((c) => `DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck(c.name))}`),
+    ...resolved.mappings.flatMap((m) => m.newColumns).map((c) => `DROP COLUMN IF EXISTS ${quoteIdent(c.name)}`),
+    `DROP COLUMN IF EXISTS ${quoteIdent(PENDING_COLUMN)}`,
+  ];
+  return [
+    { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
+    { id: 'drop-trigger', sql: `DROP TRIGGER IF EXISTS ${quoteIdent(names.trigger)} ON ${t}` },
+    { id: 'drop-function', sql: `DROP FUNCTION IF EXISTS ${qualifiedFunction(resolved)}()` },
+    { id: 'alter-table', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` },
+  ];
+}
+
+/** The trial parses validate runs: PREPARE analyses an expression against the table without executing anything. */
+export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: string }[] {
+  const t = table(resolved);
+  const checks: { field: string; sql: string }[] = [];
+  const allNew = resolved.mappings.flatMap((m) => m.newColumns);
+  const withNew = allNew.length
+    ? `(SELECT t.*, ${allNew.map((c) => `NULL::${c.type} AS ${quoteIdent(c.name)}`).join(', ')} FROM ${t} t) t`
+    : `${t} t`;
+  for (const m of resolved.mappings) {
+    for (const c of m.newColumns) {
+      checks.push({ field: `${m.field} (type of ${c.name})`, sql: `SELECT NULL::${c.type}` });
+      if (c.up !== undefined) checks.push({ field: `${m.field} (up of ${c.name})`, sql: `SELECT (${c.up})::${c.type} FROM ${t} t` });
+      if (c.default !== undefined) checks.push({ field: `${m.field}.default`, sql: `SELECT (${c.default})::${c.type}` });
+    }
+    for (const old of m.oldColumns) {
+      const expr = m.down[old];
+      const type = resolved.table.columns.find((c) => c.name === old)?.type;
+      if (expr !== undefined && type) checks.push({ field: `${m.field} (down of ${old})`, sql: `SELECT (${expr})::${type} FROM ${withNew}` });
+    }
+  }
+  return checks;
+}
+
+export { quoteLiteral };

@@ -1,0 +1,117 @@
+/**
+ * Hard rule 1, enforced on a step's preview: classify every resource the preview would change
+ * as schema, app or neutral, and refuse the step if it changes both sides, or the side the step
+ * must not touch. Pure: the walker feeds it the preview's resource events.
+ */
+import { RefusedError } from './errors';
+import { Side } from './stages';
+import { WalkStep } from './walk-path';
+
+/** One resource step from a preview (an engine resourcePreEvent). */
+export interface ResourceChange {
+  readonly urn: string;
+  /** e.g. `command:local:Command`, `kubernetes:argoproj.io/v1alpha1:Rollout`. */
+  readonly type: string;
+  /** The engine's op: same, create, update, delete, replace, create-replacement, read, ... */
+  readonly op: string;
+}
+
+export type ResourceSide = Side | 'neutral';
+export type SideClassifier = (type: string, parentType?: string) => ResourceSide;
+
+/**
+ * Which side a resource type belongs to. A local equivalent of the Pulumi program's
+ * phases/resource-side.ts contract (classifyResourceSide): postgresql:* and command:* are
+ * schema, kubernetes:* is app, the stack and providers are neutral; the components' own type
+ * tokens count for their side, and any other type takes its parent component's side.
+ */
+export function classifySide(type: string, parentType?: string): ResourceSide {
+  if (type === 'pulumi:pulumi:Stack' || type.startsWith('pulumi:providers:')) return 'neutral';
+  if (/^(postgresql|command|tandem:database|tandem:schema):/.test(type)) return 'schema';
+  if (/^(kubernetes|tandem:app):/.test(type)) return 'app';
+  return parentType ? classifySide(parentType) : 'neutral';
+}
+
+/** Ops that change nothing: `same`, and `read` (a data-source read). */
+const UNCHANGED_OPS = new Set(['same', 'read']);
+
+export function isChange(change: ResourceChange): boolean {
+  return !UNCHANGED_OPS.has(change.op);
+}
+
+/**
+ * The parent's type, from the URN: `urn:pulumi:STACK::PROJECT::Parent$Child::NAME` carries the
+ * chain of ancestor types joined by `$`, the resource's own type last.
+ */
+export function parentTypeOf(urn: string): string | undefined {
+  const parts = urn.split('::');
+  if (parts.length < 4) return undefined;
+  const chain = parts[2].split('$');
+  return chain.length >= 2 ? chain[chain.length - 2] : undefined;
+}
+
+export interface ClassifiedChanges {
+  readonly schema: readonly ResourceChange[];
+  readonly app: readonly ResourceChange[];
+  readonly neutral: readonly ResourceChange[];
+}
+
+/** Every changed resource (op other than same/read), by side. */
+export function classifyChanges(changes: readonly ResourceChange[], classify: SideClassifier = classifySide): ClassifiedChanges {
+  const out: Record<ResourceSide, ResourceChange[]> = { schema: [], app: [], neutral: [] };
+  for (const c of changes) {
+    if (isChange(c)) out[classify(c.type, parentTypeOf(c.urn))].push(c);
+  }
+  return out;
+}
+
+export type PreviewRefusal = 'both-sides' | 'wrong-side' | 'first-deployment-changes';
+
+/** A step's preview breaks hard rule 1: exit 1, nothing applied. Carries the offending URNs. */
+export class PreviewRefusedError extends RefusedError {
+  constructor(
+    readonly refusal: PreviewRefusal,
+    readonly from: string | null,
+    readonly to: string,
+    readonly offending: readonly ResourceChange[],
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PreviewRefusedError';
+  }
+}
+
+function list(changes: readonly ResourceChange[]): string {
+  const shown = changes.slice(0, 5).map((c) => `${c.op} ${c.urn}`);
+  return shown.join(', ') + (changes.length > 5 ? ` and ${changes.length - 5} more` : '');
+}
+
+const other = (side: Side): Side => (side === 'schema' ? 'app' : 'schema');
+
+/**
+ * Check one step's preview against hard rule 1; returns the classification when the step may
+ * run, throws PreviewRefusedError when it must not.
+ */
+export function checkPreview(step: WalkStep, changes: readonly ResourceChange[], classify: SideClassifier = classifySide): ClassifiedChanges {
+  const byside = classifyChanges(changes, classify);
+  const name = `${step.from ?? '(nothing deployed)'} -> ${step.to}`;
+  if (step.side === null) {
+    const notCreates = [...byside.schema, ...byside.app, ...byside.neutral].filter((c) => c.op !== 'create');
+    if (notCreates.length > 0) {
+      throw new PreviewRefusedError('first-deployment-changes', step.from, step.to, notCreates,
+        `refused step ${name}: the first deployment may only create resources, but the preview would ${list(notCreates)}`);
+    }
+    return byside;
+  }
+  if (byside.schema.length > 0 && byside.app.length > 0) {
+    throw new PreviewRefusedError('both-sides', step.from, step.to, [...byside.schema, ...byside.app],
+      `refused step ${name}: the preview changes both the schema (${list(byside.schema)}) and the app (${list(byside.app)}); ` +
+        'schema and app must never change in the same update');
+  }
+  const wrong = byside[other(step.side)];
+  if (wrong.length > 0) {
+    throw new PreviewRefusedError('wrong-side', step.from, step.to, wrong,
+      `refused step ${name}: this step may change only the ${step.side}, but the preview changes the ${other(step.side)} (${list(wrong)})`);
+  }
+  return byside;
+}

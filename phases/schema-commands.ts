@@ -1,0 +1,78 @@
+/**
+ * The Commands a SchemaChange declares, as data: for each tandem step, the shell line Pulumi runs
+ * on create (and again on update) and on delete, and what it must wait for. Pure; the component
+ * turns each entry into a `command.local.Command`.
+ *
+ * Lifecycle decisions (see DESIGN.md, "A trap in the Command lifecycle"):
+ * - expand: create runs `tandem expand`; delete runs `tandem rollback`, so a stack moved back from
+ *   expand to baseline undoes expand (safe: v1 never used the new columns). After contract the
+ *   executor refuses that rollback, so even a `pulumi destroy` cannot drop the new columns.
+ * - backfill: no delete. expand's rollback removes the new columns and the checkpoint with them;
+ *   there is nothing of the backfill's own to undo.
+ * - verify (contract stage only): no delete; it changes nothing.
+ * - contract: no delete; contract cannot be undone (the old columns are gone), and the walker
+ *   refuses to move back past it.
+ * - No Command has `triggers`: pulumi-command marks triggers replaceOnChanges, and a replacement
+ *   creates the new Command and then deletes the old one, which for expand runs a rollback. The spec
+ *   hash goes into `environment` instead: a changed spec is an in-place update that runs create
+ *   again (`tandem expand`, which refuses a spec that changed after expand), never the delete.
+ */
+import { shellQuote } from './shell-quote';
+import { SchemaCommandRole } from './stack-state';
+
+export interface SchemaCommandContext {
+  /** The tandem CLI, relative to the Commands' working directory (e.g. `bin/tandem.js`). */
+  readonly cliPath: string;
+  /** The spec file, relative to the Commands' working directory. */
+  readonly specPath: string;
+  /** MigrationSpec.hash of the spec the stack was planned with. */
+  readonly specHash: string;
+}
+
+export interface SchemaCommandPlan {
+  readonly role: SchemaCommandRole;
+  /** Runs on create, and again on an in-place update (pulumi-command runs create when `update` is unset). */
+  readonly create: string;
+  /** Runs when a later stack state stops declaring the Command; absent means nothing runs. */
+  readonly delete?: string;
+  /** Whether `delete` undoes expand: the Command that a forward step must never delete or replace. */
+  readonly deleteRunsRollback: boolean;
+  /** Roles this Command must run after (resource dependsOn). */
+  readonly dependsOn: readonly SchemaCommandRole[];
+  /** Plain environment; DATABASE_URL is added by the component as a secret. */
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** The environment variable that carries the spec hash into every Command's inputs. */
+export const SPEC_HASH_ENV = 'TANDEM_SPEC_SHA256';
+
+const DEPENDS_ON: Readonly<Record<SchemaCommandRole, readonly SchemaCommandRole[]>> = {
+  expand: [],
+  backfill: ['expand'],
+  verify: ['backfill'],
+  contract: ['verify'],
+};
+
+/** The shell line that runs `tandem <step> <spec>` through node, so no PATH or shebang is assumed. */
+export function tandemCommandLine(ctx: SchemaCommandContext, step: string): string {
+  return ['node', ctx.cliPath, step, ctx.specPath].map(shellQuote).join(' ');
+}
+
+export function planSchemaCommands(roles: readonly SchemaCommandRole[], ctx: SchemaCommandContext): SchemaCommandPlan[] {
+  const declared = new Set(roles);
+  return roles.map((role) => {
+    const missing = DEPENDS_ON[role].filter((r) => !declared.has(r));
+    if (missing.length > 0) {
+      throw new Error(`the ${role} Command needs the ${missing.join(', ')} Command declared in the same stack state`);
+    }
+    const del = role === 'expand' ? tandemCommandLine(ctx, 'rollback') : undefined;
+    return {
+      role,
+      create: tandemCommandLine(ctx, role),
+      ...(del ? { delete: del } : {}),
+      deleteRunsRollback: del !== undefined,
+      dependsOn: DEPENDS_ON[role],
+      environment: { [SPEC_HASH_ENV]: ctx.specHash },
+    };
+  });
+}

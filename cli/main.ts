@@ -5,6 +5,17 @@ import { COMMANDS } from './commands';
 import { ExitCode } from './exit-code';
 import { createOutput, Output } from './output';
 
+/** package.json sits above both cli/ (ts-jest) and dist/cli/ (built). */
+function packageVersion(): string {
+  const fs = require('fs') as typeof import('fs');
+  const path = require('path') as typeof import('path');
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')).version;
+  }
+  return 'unknown';
+}
+
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
@@ -47,7 +58,7 @@ export async function main(argv: string[], out: Output = createOutput(), env: No
     return name ? ExitCode.Ok : ExitCode.BadInput;
   }
   if (name === '--version') {
-    out.line(require('../package.json').version);
+    out.line(packageVersion());
     return ExitCode.Ok;
   }
   const cmd = COMMANDS.find((c) => c.name === name);

@@ -1,4 +1,18 @@
 import { Command } from '../command';
+import { backfillCommand, contractCommand, expandCommand, rollbackCommand } from './steps';
+import { sqlCommand } from './sql';
+import { statusCommand } from './status';
+import { validateCommand } from './validate';
+import { verifyCommand } from './verify';
 
 /** Every `tandem` subcommand, in help order. Add a command: one file in cli/commands/, one line here. */
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [
+  validateCommand,
+  sqlCommand,
+  expandCommand,
+  backfillCommand,
+  verifyCommand,
+  contractCommand,
+  rollbackCommand,
+  statusCommand,
+];

@@ -1,0 +1,45 @@
+import { plan } from '../../automation/walk';
+import { Command } from '../command';
+import { ExitCode } from '../exit-code';
+import { openStack, STACK_FLAGS, stackArgs } from './walk';
+
+export const planCommand: Command = {
+  name: 'plan',
+  usage: '--stack NAME --to STAGE [--skip-preview] [--json]',
+  summary: "show the walk to a stage: each step's side and gates, and the first step's preview; applies nothing",
+  flags: {
+    ...STACK_FLAGS,
+    'skip-preview': { kind: 'boolean', description: "do not preview the first step (only the path, sides and gates)" },
+  },
+  async run(ctx) {
+    const args = stackArgs(ctx, 'plan');
+    const driver = await openStack(ctx, args);
+    const result = await plan(driver, { to: args.to, preview: !ctx.args.flags['skip-preview'], lockDir: args.projectDir });
+    const refused = result.steps.some((s) => s.refused) || result.pendingOperations.length > 0;
+    if (ctx.json) {
+      ctx.out.line(JSON.stringify(result));
+      return refused ? ExitCode.Failed : ExitCode.Ok;
+    }
+    const { out } = ctx;
+    if (result.steps.length === 0) {
+      out.line(out.ok(`stack ${result.stack} is already at ${result.to}; nothing to do`));
+    } else {
+      out.line(`Stack ${result.stack}: ${result.from ?? '(nothing deployed)'} -> ${result.to}, ${result.steps.length} step(s), one up each (nothing is applied):`);
+    }
+    result.steps.forEach((s, i) => {
+      const side = s.side ? `changes only the ${s.side}` : 'first deployment: creates only';
+      const gates = s.gates.length ? `gates: ${s.gates.join(', ')}` : 'no gates';
+      out.line(`  ${i + 1}. ${s.from ?? '(nothing deployed)'} -> ${s.to}  ${side}; ${gates}`);
+      out.line(out.dim(`     ${s.why}`));
+      if (s.preview) {
+        out.line(`     preview: ${s.preview.schema.length} schema, ${s.preview.app.length} app, ${s.preview.neutral.length} neutral change(s)`);
+        for (const c of [...s.preview.schema, ...s.preview.app, ...s.preview.neutral]) out.line(out.dim(`       ${c}`));
+      }
+      if (s.refused) out.line(`     ${out.fail('would be refused')}: ${s.refused}`);
+    });
+    if (result.pendingOperations.length > 0) {
+      out.line(out.fail(`${result.pendingOperations.length} operation(s) pending from an interrupted update; recover with \`${result.recoveryCommand}\` or \`tandem walk --recover\``));
+    }
+    return refused ? ExitCode.Failed : ExitCode.Ok;
+  },
+};

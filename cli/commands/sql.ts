@@ -1,0 +1,23 @@
+import { planStepSql } from '../../executor';
+import { SQL_STEPS, SqlStep } from '../../executor/plan-step-sql';
+import { UsageError } from '../../phases/errors';
+import { Command, DATABASE_FLAGS } from '../command';
+import { ExitCode } from '../exit-code';
+import { executorOptions, specArg } from '../step-context';
+
+export const sqlCommand: Command = {
+  name: 'sql',
+  usage: 'SPEC --step expand|backfill|contract|rollback [--database-url URL]',
+  summary: 'print the SQL of a step, resolved against the live catalog (executes nothing)',
+  flags: { ...DATABASE_FLAGS, step: { kind: 'string', value: 'STEP', description: 'expand, backfill, contract or rollback' } },
+  async run(ctx) {
+    const spec = specArg(ctx, 'sql');
+    const step = ctx.args.flags.step as string | undefined;
+    if (!step) throw new UsageError(`tandem sql needs --step (${SQL_STEPS.join(', ')})`);
+    if (!(SQL_STEPS as readonly string[]).includes(step)) throw new UsageError(`--step must be one of ${SQL_STEPS.join(', ')}, not "${step}"`);
+    const text = await planStepSql(spec, step as SqlStep, executorOptions(ctx));
+    if (ctx.json) ctx.out.line(JSON.stringify({ step, sql: text }));
+    else ctx.out.line(text.trimEnd());
+    return ExitCode.Ok;
+  },
+};

@@ -1,0 +1,29 @@
+import { validateLive } from '../../executor';
+import { Command, DATABASE_FLAGS } from '../command';
+import { ExitCode } from '../exit-code';
+import { databaseUrl, executorOptions, printResult, specArg } from '../step-context';
+
+export const validateCommand: Command = {
+  name: 'validate',
+  usage: 'SPEC [--offline] [--database-url URL] [--json]',
+  summary: 'check a spec offline and, with a database, against the live catalog (executes nothing)',
+  flags: { ...DATABASE_FLAGS, offline: { kind: 'boolean', description: 'check the spec file only, even if DATABASE_URL is set' } },
+  async run(ctx) {
+    const spec = specArg(ctx, 'validate');
+    const operations = spec.operations.map((o) => o.kind);
+    if (ctx.args.flags.offline || !databaseUrl(ctx)) {
+      printResult(ctx, true, `${spec.name}: the spec is valid (offline check; give a database to check it against the live catalog)`, {
+        valid: true, live: false, name: spec.name, table: spec.table, operations,
+      });
+      return ExitCode.Ok;
+    }
+    const resolved = await validateLive(spec, executorOptions(ctx));
+    const label = `${resolved.table.schema}.${resolved.table.name}`;
+    printResult(ctx, true, `${spec.name}: the spec is valid against ${label} (every expression parses; nothing was executed)`, {
+      valid: true, live: true, name: spec.name, table: label, operations,
+      newColumns: resolved.mappings.flatMap((m) => m.newColumns.map((c) => ({ name: c.name, type: c.type }))),
+      retiredColumns: resolved.mappings.flatMap((m) => m.oldColumns),
+    });
+    return ExitCode.Ok;
+  },
+};

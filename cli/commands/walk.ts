@@ -1,0 +1,149 @@
+import * as path from 'path';
+import * as readline from 'readline';
+import { createGates } from '../../automation/gates';
+import { openLocalStack } from '../../automation/local-driver';
+import { StackDriver } from '../../automation/stack-driver';
+import { walk } from '../../automation/walk';
+import { WalkEvent } from '../../automation/walk-events';
+import { UsageError } from '../../phases/errors';
+import { ClassifiedChanges } from '../../phases/preview-check';
+import { isStage, Stage, STAGES } from '../../phases/stages';
+import { WalkStep } from '../../phases/walk-path';
+import { Command, CommandContext } from '../command';
+import { ExitCode } from '../exit-code';
+import { FlagSpec } from '../args';
+
+/** Flags `tandem walk` and `tandem plan` share. */
+export const STACK_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  stack: { kind: 'string', value: 'NAME', description: 'the Pulumi stack to walk (required)' },
+  to: { kind: 'string', value: 'STAGE', description: `the stage to walk to: ${STAGES.join(', ')} (required)` },
+  project: { kind: 'string', value: 'DIR', description: 'the directory holding Pulumi.yaml (default: the current directory)' },
+};
+
+export interface StackArgs {
+  readonly stack: string;
+  readonly to: Stage;
+  readonly projectDir: string;
+}
+
+export function stackArgs(ctx: CommandContext, command: string): StackArgs {
+  const { stack, to, project } = ctx.args.flags as Record<string, string | undefined>;
+  if (ctx.args.positionals.length) throw new UsageError(`tandem ${command} takes no arguments, but got: ${ctx.args.positionals.join(' ')}`);
+  if (!stack) throw new UsageError(`tandem ${command} needs --stack NAME`);
+  if (!to) throw new UsageError(`tandem ${command} needs --to STAGE (one of: ${STAGES.join(', ')})`);
+  if (!isStage(to)) throw new UsageError(`--to "${to}" is not a stage; stages are: ${STAGES.join(', ')}`);
+  return { stack, to, projectDir: path.resolve(project ?? process.cwd()) };
+}
+
+export function openStack(ctx: CommandContext, args: StackArgs): Promise<StackDriver> {
+  return openLocalStack({ stackName: args.stack, projectDir: args.projectDir, env: ctx.env });
+}
+
+const stepName = (from: Stage | null, to: Stage) => `${from ?? '(nothing deployed)'} -> ${to}`;
+
+function counts(changes: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(changes).filter(([op, n]) => op !== 'same' && n > 0).map(([op, n]) => `${op} ${n}`);
+  return parts.length ? parts.join(', ') : 'no changes';
+}
+
+/** Text rendering of the walker's events: a line per stage with its elapsed time, live progress between. */
+function renderText(ctx: CommandContext): (e: WalkEvent) => void {
+  const { out } = ctx;
+  return (e) => {
+    switch (e.event) {
+      case 'nothing-to-do':
+        out.line(out.ok(`stack ${e.stack} is already at ${e.stage}; nothing to do`));
+        break;
+      case 'recovered':
+        out.info(out.warn(`cleared ${e.pendingOperations} pending operation(s) left by an interrupted update`));
+        break;
+      case 'start':
+        out.line(`Walking stack ${e.stack} from ${e.from ?? '(nothing deployed)'} to ${e.to}: ${e.steps} step(s), one up each.`);
+        break;
+      case 'step-start':
+        out.progress(`${stepName(e.from, e.to)}: previewing (${e.side ? `may change only the ${e.side}` : 'first deployment: creates only'})`);
+        break;
+      case 'preview':
+        out.progress(`${stepName(e.from, e.to)}: preview changes ${e.schema.length} schema, ${e.app.length} app, ${e.neutral.length} neutral resource(s)`);
+        break;
+      case 'gate':
+        out.info(`  ${e.ok ? out.ok(`gate ${e.gate}`) : out.fail(`gate ${e.gate}`)}: ${e.detail}`);
+        break;
+      case 'resource':
+        if (e.phase === 'pre' && e.op !== 'same') out.progress(`${e.to}: ${e.op} ${e.urn.split('::').pop()} (${e.type})`);
+        break;
+      case 'step-done':
+        out.endProgress();
+        out.line(`${out.ok(stepName(e.from, e.to))}  ${e.seconds.toFixed(1)}s  (${counts(e.resourceChanges)})`);
+        break;
+      case 'done':
+        out.line(out.ok(`stack ${e.stack} is at ${e.stage} (${e.steps} step(s), ${e.seconds.toFixed(1)}s)`));
+        break;
+    }
+  };
+}
+
+function ask(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  return new Promise((resolve) => {
+    rl.question(question, (answer) => {
+      rl.close();
+      resolve(/^y(es)?$/i.test(answer.trim()));
+    });
+  });
+}
+
+function confirmOnTerminal(ctx: CommandContext): (step: WalkStep, changes: ClassifiedChanges) => Promise<boolean> {
+  return async (step, changes) => {
+    ctx.out.endProgress();
+    const changed = [...changes.schema, ...changes.app, ...changes.neutral];
+    for (const c of changed) ctx.out.info(`    ${c.op} ${c.urn}`);
+    const side = step.side ? `changes the ${step.side}` : 'creates the stack';
+    return ask(`Apply ${stepName(step.from, step.to)} (${side}, ${changed.length} resource(s))? [y/N] `);
+  };
+}
+
+export const walkCommand: Command = {
+  name: 'walk',
+  usage: '--stack NAME --to STAGE [--yes] [--recover] [--json]',
+  summary: 'move a stack to a stage one `pulumi up` per stage: preview, refuse mixed schema+app changes, gate, up',
+  flags: {
+    ...STACK_FLAGS,
+    yes: { kind: 'boolean', description: 'apply each step without asking (required when stdin is not a terminal)' },
+    recover: { kind: 'boolean', description: 'first clear operations an interrupted update left pending (pulumi refresh --clear-pending-creates)' },
+    'database-url': { kind: 'string', value: 'URL', description: 'PostgreSQL for the verify gate (default: $DATABASE_URL)' },
+    wait: { kind: 'integer', value: 'SECONDS', description: 'how long the rollout gate waits for a progressing canary (default 600)' },
+  },
+  async run(ctx) {
+    const args = stackArgs(ctx, 'walk');
+    const yes = Boolean(ctx.args.flags.yes);
+    if (!yes && !process.stdin.isTTY) {
+      throw Object.assign(new Error('the walk asks before each up and stdin is not a terminal; pass --yes to apply without asking'), { exitCode: ExitCode.Failed });
+    }
+    const emitJson = (e: WalkEvent | object) => ctx.out.line(JSON.stringify(e));
+    try {
+      const driver = await openStack(ctx, args);
+      const gates = createGates({
+        driver,
+        projectDir: args.projectDir,
+        databaseUrl: (ctx.args.flags['database-url'] as string | undefined) ?? (ctx.env.DATABASE_URL || undefined),
+        waitSeconds: ctx.args.flags.wait as number | undefined,
+        onProgress: (text) => ctx.out.progress(text),
+      });
+      await walk(driver, gates, {
+        to: args.to,
+        yes,
+        confirm: yes ? undefined : confirmOnTerminal(ctx),
+        recover: Boolean(ctx.args.flags.recover),
+        lockDir: args.projectDir,
+        onEvent: ctx.json ? emitJson : renderText(ctx),
+      });
+      ctx.out.endProgress();
+      return ExitCode.Ok;
+    } catch (err: any) {
+      ctx.out.endProgress();
+      if (ctx.json) emitJson({ event: 'error', exitCode: err?.exitCode === ExitCode.BadInput ? ExitCode.BadInput : ExitCode.Failed, error: err?.name, message: err?.message });
+      throw err;
+    }
+  },
+};

@@ -1,0 +1,46 @@
+import { UsageError } from '../phases/errors';
+import { loadSpecFile, MigrationSpec } from '../phases/spec';
+import { checkDatabaseUrl } from '../executor/connection';
+import { ExecutorOptions, ProgressEvent } from '../executor/types';
+import { CommandContext } from './command';
+
+/** The one SPEC positional every executor command takes. */
+export function specArg(ctx: CommandContext, command: string): MigrationSpec {
+  const [path, ...extra] = ctx.args.positionals;
+  if (!path) throw new UsageError(`tandem ${command} needs a spec file, e.g. tandem ${command} migrations/split-full-name.yaml`);
+  if (extra.length) throw new UsageError(`tandem ${command} takes one spec file, but got extra arguments: ${extra.join(' ')}`);
+  return loadSpecFile(path);
+}
+
+/** The database URL from --database-url or DATABASE_URL, if any. */
+export function databaseUrl(ctx: CommandContext): string | undefined {
+  return (ctx.args.flags['database-url'] as string | undefined) ?? (ctx.env.DATABASE_URL || undefined);
+}
+
+/** Executor options from flags and environment; progress goes to stderr so stdout stays data. */
+export function executorOptions(ctx: CommandContext): ExecutorOptions {
+  const url = checkDatabaseUrl(databaseUrl(ctx));
+  const lockTimeout = ctx.args.flags['lock-timeout'] as number | undefined;
+  if (lockTimeout !== undefined && lockTimeout < 1) throw new UsageError('--lock-timeout must be at least 1 ms');
+  return {
+    databaseUrl: url,
+    lockTimeoutMs: lockTimeout,
+    onProgress: (e: ProgressEvent) => {
+      if (e.kind === 'backfill') {
+        const pct = e.total ? ` (${Math.floor((100 * (e.done ?? 0)) / e.total)}%)` : '';
+        ctx.out.progress(`${e.message}${pct}, ${Math.round(e.rowsPerSecond ?? 0)} rows/s`);
+      } else if (e.kind === 'lock_wait') {
+        ctx.out.info(ctx.out.warn(`waiting: ${e.message}`));
+      } else if (!ctx.json) {
+        ctx.out.info(ctx.out.dim(e.message));
+      }
+    },
+  };
+}
+
+/** Print a result: one JSON object with --json, else its message behind a status word. */
+export function printResult(ctx: CommandContext, ok: boolean, message: string, json: object): void {
+  ctx.out.endProgress();
+  if (ctx.json) ctx.out.line(JSON.stringify(json));
+  else ctx.out.line(ok ? ctx.out.ok(message) : ctx.out.fail(message));
+}

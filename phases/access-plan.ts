@@ -16,8 +16,6 @@ import { MAX_IDENTIFIER_BYTES } from './identifiers';
 export type AccessObjectType = 'schema' | 'table' | 'sequence';
 
 export interface AccessPlanArgs {
-  /** The database the tables live in. */
-  readonly database: string;
   /** The schema the tables live in (default `public`). */
   readonly schema: string;
   /** The role that owns the tables and runs the tandem steps. */
@@ -54,8 +52,8 @@ export interface DefaultPrivilegePlan {
   readonly privileges: readonly string[];
 }
 
+/** Roles and privileges in one schema; the database is wherever the migrator's connection points. */
 export interface AccessPlan {
-  readonly database: string;
   readonly schema: string;
   /** Owns the schema's tables; pre-existing, the identity in tandem:databaseUrl. */
   readonly migrator: string;
@@ -90,7 +88,6 @@ export function planAccess(args: AccessPlanArgs): AccessPlan {
   }
   const { schema, appRole: app, migratorRole: migrator } = args;
   return {
-    database: args.database,
     schema,
     migrator,
     roles: [{ name: app, login: true, superuser: false, createDatabase: false, createRole: false, roles: [] }],

@@ -43,6 +43,14 @@ export interface SchemaCommandPlan {
   readonly environment: Readonly<Record<string, string>>;
 }
 
+/** A Command was asked for without the Commands it must run after. */
+export class CommandOrderError extends Error {
+  constructor(readonly role: SchemaCommandRole, readonly missing: readonly SchemaCommandRole[]) {
+    super(`the ${role} Command needs the ${missing.join(', ')} Command declared in the same stack state`);
+    this.name = 'CommandOrderError';
+  }
+}
+
 /** The environment variable that carries the spec hash into every Command's inputs. */
 export const SPEC_HASH_ENV = 'TANDEM_SPEC_SHA256';
 
@@ -62,9 +70,7 @@ export function planSchemaCommands(roles: readonly SchemaCommandRole[], ctx: Sch
   const declared = new Set(roles);
   return roles.map((role) => {
     const missing = DEPENDS_ON[role].filter((r) => !declared.has(r));
-    if (missing.length > 0) {
-      throw new Error(`the ${role} Command needs the ${missing.join(', ')} Command declared in the same stack state`);
-    }
+    if (missing.length > 0) throw new CommandOrderError(role, missing);
     const del = role === 'expand' ? tandemCommandLine(ctx, 'rollback') : undefined;
     return {
       role,

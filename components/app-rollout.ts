@@ -1,0 +1,91 @@
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { CanaryStep } from '../phases/canary-steps';
+import { COMPONENT_TYPES } from '../phases/resource-side';
+import { buildAnalysisTemplate, buildRollout, buildService, DATABASE_URL_KEY, rolloutNames } from '../phases/rollout-spec';
+import { AppVersion } from '../phases/stages';
+
+/**
+ * The arguments of an AppRollout: the app version this stack state runs and how its canary moves.
+ * The manifests themselves are built by the pure functions in phases/rollout-spec.ts.
+ */
+export interface AppRolloutArgs {
+  /** The app name: the Rollout's name and the base of every object name (DNS-1123 label). */
+  readonly app: string;
+  readonly namespace: string;
+  /** Image repository; the tag is the stage's imageTag. */
+  readonly image: string;
+  readonly imageTag: string;
+  /** v1, v2 or v3: the APP_VERSION the container gets. */
+  readonly appVersion: AppVersion;
+  readonly replicas: number;
+  readonly containerPort: number;
+  readonly steps: readonly CanaryStep[];
+  /** An image with the `tandem` CLI on PATH, for the verify Job. */
+  readonly verifyImage: string;
+  /** The spec's file name and text, mounted at /spec in the verify Job. */
+  readonly specFile: string;
+  readonly specText: string;
+  /** The app role's connection URL (secret), for the app containers. */
+  readonly appDatabaseUrl: pulumi.Input<string>;
+  /** The connection URL the verify Job uses (secret). */
+  readonly verifyDatabaseUrl: pulumi.Input<string>;
+}
+
+/**
+ * The app side of a stack state: an Argo Rollouts Rollout with a canary strategy, its stable and
+ * canary Services, and an AnalysisTemplate whose Job runs `tandem verify`, so each canary is gated on
+ * data consistency. Children: `${name}-app-db` and `${name}-verify-db` Secrets, `${name}-spec`
+ * ConfigMap, `${name}-stable` and `${name}-canary` Services, `${name}-verify` AnalysisTemplate and
+ * `${name}-rollout`. The Rollout carries `pulumi.com/waitFor`, so `pulumi up` returns when it is Healthy.
+ */
+export class AppRollout extends pulumi.ComponentResource {
+  readonly rollout: k8s.apiextensions.CustomResource;
+  readonly rolloutName: string;
+
+  constructor(name: string, args: AppRolloutArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(COMPONENT_TYPES.appRollout, name, {}, opts);
+    const names = rolloutNames(args.app);
+    const child = { parent: this };
+    const secret = (role: string, objectName: string, url: pulumi.Input<string>) =>
+      new k8s.core.v1.Secret(
+        `${name}-${role}`,
+        {
+          metadata: { name: objectName, namespace: args.namespace },
+          type: 'Opaque',
+          stringData: { [DATABASE_URL_KEY]: pulumi.secret(url) },
+        },
+        child,
+      );
+    const appSecret = secret('app-db', names.appSecret, args.appDatabaseUrl);
+    const verifySecret = secret('verify-db', names.verifySecret, args.verifyDatabaseUrl);
+    const specConfigMap = new k8s.core.v1.ConfigMap(
+      `${name}-spec`,
+      { metadata: { name: names.specConfigMap, namespace: args.namespace }, data: { [args.specFile]: args.specText } },
+      child,
+    );
+    const stable = new k8s.core.v1.Service(`${name}-stable`, buildService(args.app, args.namespace, 'stable'), child);
+    const canary = new k8s.core.v1.Service(`${name}-canary`, buildService(args.app, args.namespace, 'canary'), child);
+    const template = new k8s.apiextensions.CustomResource(
+      `${name}-verify`,
+      buildAnalysisTemplate({ app: args.app, namespace: args.namespace, verifyImage: args.verifyImage, specFile: args.specFile }) as k8s.apiextensions.CustomResourceArgs,
+      { parent: this, dependsOn: [verifySecret, specConfigMap] },
+    );
+    this.rollout = new k8s.apiextensions.CustomResource(
+      `${name}-rollout`,
+      buildRollout({
+        app: args.app,
+        namespace: args.namespace,
+        image: args.image,
+        imageTag: args.imageTag,
+        appVersion: args.appVersion,
+        replicas: args.replicas,
+        containerPort: args.containerPort,
+        steps: args.steps,
+      }) as k8s.apiextensions.CustomResourceArgs,
+      { parent: this, dependsOn: [appSecret, stable, canary, template] },
+    );
+    this.rolloutName = names.rollout;
+    this.registerOutputs({ rolloutName: names.rollout, appVersion: args.appVersion });
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The Kubernetes manifests of the app side, as plain objects: the Argo Rollouts Rollout (canary
+ * with stable and canary Services), the two Services, and the AnalysisTemplate whose Job runs
+ * `tandem verify` so a canary is only promoted while the data is consistent. Pure; AppRollout wraps
+ * them in Pulumi resources, and the tests validate them against the upstream CRD schemas.
+ */
+import { CanaryStep } from './canary-steps';
+import { AppVersion } from './stages';
+
+/** Every object name the app side uses, derived from the app name. */
+export interface RolloutNames {
+  readonly rollout: string;
+  readonly stableService: string;
+  readonly canaryService: string;
+  readonly analysisTemplate: string;
+  /** Secret with the app role's DATABASE_URL. */
+  readonly appSecret: string;
+  /** Secret with the DATABASE_URL the verify Job uses. */
+  readonly verifySecret: string;
+  /** ConfigMap holding the spec file, mounted at /spec in the verify Job. */
+  readonly specConfigMap: string;
+}
+
+export function rolloutNames(app: string): RolloutNames {
+  return {
+    rollout: app,
+    stableService: `${app}-stable`,
+    canaryService: `${app}-canary`,
+    analysisTemplate: `${app}-verify`,
+    appSecret: `${app}-db`,
+    verifySecret: `${app}-verify-db`,
+    specConfigMap: `${app}-spec`,
+  };
+}
+
+/** The key under which both Secrets hold the connection URL. */
+export const DATABASE_URL_KEY = 'DATABASE_URL';
+/** Where the verify Job finds the spec. */
+export const SPEC_MOUNT_PATH = '/spec';
+/** Makes `pulumi up` wait until Argo Rollouts reports the Rollout Healthy (pulumi-kubernetes 4.18+). */
+export const WAIT_FOR_HEALTHY = 'jsonpath={.status.phase}=Healthy';
+export const VERSION_LABEL = 'tandem.dev/app-version';
+
+export interface RolloutSpecArgs {
+  /** The app name: DNS-1123 label, the base of every object name. */
+  readonly app: string;
+  readonly namespace: string;
+  /** Image repository of the app, e.g. ghcr.io/acme/tandem-demo. */
+  readonly image: string;
+  readonly imageTag: string;
+  readonly appVersion: AppVersion;
+  readonly replicas: number;
+  readonly containerPort: number;
+  readonly steps: readonly CanaryStep[];
+}
+
+export interface AnalysisTemplateArgs {
+  readonly app: string;
+  readonly namespace: string;
+  /** An image with the `tandem` CLI on PATH. */
+  readonly verifyImage: string;
+  /** The spec's file name inside the ConfigMap (e.g. split-full-name.yaml). */
+  readonly specFile: string;
+}
+
+function labels(app: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': app, 'app.kubernetes.io/managed-by': 'tandem' };
+}
+
+function selector(app: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': app };
+}
+
+/** Tandem's steps in Argo's terms: an analysis step names the verify AnalysisTemplate. */
+export function argoCanarySteps(steps: readonly CanaryStep[], analysisTemplate: string): object[] {
+  return steps.map((s) => ('analysis' in s ? { analysis: { templates: [{ templateName: analysisTemplate }] } } : s));
+}
+
+export function buildRollout(a: RolloutSpecArgs): Record<string, any> {
+  const names = rolloutNames(a.app);
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: {
+      name: names.rollout,
+      namespace: a.namespace,
+      labels: labels(a.app),
+      annotations: { 'pulumi.com/waitFor': WAIT_FOR_HEALTHY },
+    },
+    spec: {
+      replicas: a.replicas,
+      revisionHistoryLimit: 3,
+      selector: { matchLabels: selector(a.app) },
+      template: {
+        metadata: { labels: { ...labels(a.app), [VERSION_LABEL]: a.appVersion } },
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image: `${a.image}:${a.imageTag}`,
+              ports: [{ name: 'http', containerPort: a.containerPort, protocol: 'TCP' }],
+              env: [
+                { name: 'APP_VERSION', value: a.appVersion },
+                { name: 'PORT', value: String(a.containerPort) },
+                { name: DATABASE_URL_KEY, valueFrom: { secretKeyRef: { name: names.appSecret, key: DATABASE_URL_KEY } } },
+              ],
+              readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 5 },
+            },
+          ],
+        },
+      },
+      strategy: {
+        canary: {
+          stableService: names.stableService,
+          canaryService: names.canaryService,
+          steps: argoCanarySteps(a.steps, names.analysisTemplate),
+        },
+      },
+    },
+  };
+}
+
+export function buildService(app: string, namespace: string, role: 'stable' | 'canary', port = 80): Record<string, any> {
+  const names = rolloutNames(app);
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: role === 'stable' ? names.stableService : names.canaryService, namespace, labels: labels(app) },
+    spec: {
+      type: 'ClusterIP',
+      // Argo Rollouts adds rollouts-pod-template-hash to this selector for each side.
+      selector: selector(app),
+      ports: [{ name: 'http', port, targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+}
+
+export function buildAnalysisTemplate(a: AnalysisTemplateArgs): Record<string, any> {
+  const names = rolloutNames(a.app);
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AnalysisTemplate',
+    metadata: { name: names.analysisTemplate, namespace: a.namespace, labels: labels(a.app) },
+    spec: {
+      metrics: [
+        {
+          name: 'data-consistency',
+          count: 1,
+          failureLimit: 0,
+          provider: {
+            job: {
+              metadata: { labels: labels(a.app) },
+              spec: {
+                backoffLimit: 0,
+                activeDeadlineSeconds: 600,
+                template: {
+                  metadata: { labels: labels(a.app) },
+                  spec: {
+                    restartPolicy: 'Never',
+                    containers: [
+                      {
+                        name: 'verify',
+                        image: a.verifyImage,
+                        command: ['tandem', 'verify', `${SPEC_MOUNT_PATH}/${a.specFile}`, '--json'],
+                        env: [{ name: DATABASE_URL_KEY, valueFrom: { secretKeyRef: { name: names.verifySecret, key: DATABASE_URL_KEY } } }],
+                        volumeMounts: [{ name: 'spec', mountPath: SPEC_MOUNT_PATH, readOnly: true }],
+                      },
+                    ],
+                    volumes: [{ name: 'spec', configMap: { name: names.specConfigMap } }],
+                  },
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}

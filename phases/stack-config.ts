@@ -1,0 +1,116 @@
+/**
+ * The stack's plain (non-secret) configuration, validated before any resource is declared. The
+ * Pulumi program reads the raw values with pulumi.Config and passes them here; the secrets
+ * (`tandem:databaseUrl`, `tandem:appDatabaseUrl`) stay Outputs and never pass through this file.
+ */
+import { CanaryStep, DEFAULT_PAUSE, defaultCanarySteps, parseCanarySteps, parsePauseDuration } from './canary-steps';
+import { ConfigError } from './config-error';
+import { isStage, Stage, STAGES } from './stages';
+
+/** Raw values as `pulumi.Config('tandem')` returns them (`getObject` for the structured ones). */
+export interface RawStackConfig {
+  readonly stage?: string;
+  readonly spec?: string;
+  readonly appName?: string;
+  readonly namespace?: string;
+  readonly appImage?: string;
+  readonly verifyImage?: string;
+  readonly replicas?: number;
+  readonly appPort?: number;
+  readonly canaryPause?: unknown;
+  readonly canarySteps?: unknown;
+  readonly dbSchema?: string;
+  readonly migratorRole?: string;
+  readonly appRole?: string;
+  readonly renderYamlTo?: string;
+}
+
+export interface StackConfig {
+  readonly stage: Stage;
+  readonly specPath: string;
+  readonly appName: string;
+  readonly namespace: string;
+  readonly appImage: string;
+  readonly verifyImage: string;
+  readonly replicas: number;
+  readonly appPort: number;
+  readonly steps: readonly CanaryStep[];
+  readonly dbSchema: string;
+  readonly migratorRole: string;
+  readonly appRole: string;
+  /** Render manifests to this directory instead of applying them to a cluster. */
+  readonly renderYamlTo?: string;
+}
+
+/** Defaults of the optional keys; Pulumi.yaml documents the same values (a test checks they agree). */
+export const CONFIG_DEFAULTS = {
+  spec: 'migrations/split-full-name.yaml',
+  appName: 'tandem-demo',
+  namespace: 'default',
+  replicas: 4,
+  appPort: 8080,
+  canaryPause: DEFAULT_PAUSE,
+  dbSchema: 'public',
+  migratorRole: 'tandem_migrator',
+  appRole: 'tandem_app',
+} as const;
+
+/** Keys the program requires; the secrets are required too but read as Outputs. */
+export const REQUIRED_KEYS = ['stage', 'appImage', 'verifyImage', 'databaseUrl', 'appDatabaseUrl'] as const;
+export const SECRET_KEYS = ['databaseUrl', 'appDatabaseUrl'] as const;
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** The longest derived name is `<app>-verify-db`: keep it within 63 characters. */
+const MAX_APP_NAME = 63 - '-verify-db'.length;
+
+function required(key: string, value: string | undefined): string {
+  if (value === undefined || value === '') throw new ConfigError(`tandem:${key}`, 'is not set');
+  return value;
+}
+
+function wholeNumber(key: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`tandem:${key}`, `${value} is not a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function dnsLabel(key: string, value: string, max: number): string {
+  if (!DNS_LABEL.test(value) || value.length > max) {
+    throw new ConfigError(`tandem:${key}`, `"${value}" is not a Kubernetes name (lowercase letters, digits and dashes, at most ${max} characters)`);
+  }
+  return value;
+}
+
+/** An image repository without a tag: the stage picks the tag (v1, v2, v3). */
+function imageRepository(key: string, value: string): string {
+  const last = value.slice(value.lastIndexOf('/') + 1);
+  if (last.includes(':') || last.includes('@')) {
+    throw new ConfigError(`tandem:${key}`, `"${value}" carries a tag or digest; give the repository only, the stage picks the tag (v1, v2, v3)`);
+  }
+  return value;
+}
+
+export function resolveStackConfig(raw: RawStackConfig): StackConfig {
+  const stage = required('stage', raw.stage);
+  if (!isStage(stage)) throw new ConfigError('tandem:stage', `"${stage}" is not a stage; use one of ${STAGES.join(', ')}`);
+  const pause = raw.canaryPause === undefined ? CONFIG_DEFAULTS.canaryPause : parsePauseDuration('tandem:canaryPause', raw.canaryPause);
+  if (raw.canarySteps !== undefined && raw.canaryPause !== undefined) {
+    throw new ConfigError('tandem:canaryPause', 'is ignored when tandem:canarySteps is set; put the durations in the steps');
+  }
+  return {
+    stage,
+    specPath: raw.spec ?? CONFIG_DEFAULTS.spec,
+    appName: dnsLabel('appName', raw.appName ?? CONFIG_DEFAULTS.appName, MAX_APP_NAME),
+    namespace: dnsLabel('namespace', raw.namespace ?? CONFIG_DEFAULTS.namespace, 63),
+    appImage: imageRepository('appImage', required('appImage', raw.appImage)),
+    verifyImage: required('verifyImage', raw.verifyImage),
+    replicas: wholeNumber('replicas', raw.replicas ?? CONFIG_DEFAULTS.replicas, 1, 100),
+    appPort: wholeNumber('appPort', raw.appPort ?? CONFIG_DEFAULTS.appPort, 1, 65535),
+    steps: raw.canarySteps === undefined ? defaultCanarySteps(pause) : parseCanarySteps('tandem:canarySteps', raw.canarySteps),
+    dbSchema: raw.dbSchema ?? CONFIG_DEFAULTS.dbSchema,
+    migratorRole: raw.migratorRole ?? CONFIG_DEFAULTS.migratorRole,
+    appRole: raw.appRole ?? CONFIG_DEFAULTS.appRole,
+    ...(raw.renderYamlTo ? { renderYamlTo: raw.renderYamlTo } : {}),
+  };
+}

@@ -4,6 +4,7 @@
  * must not touch. Pure: the walker feeds it the preview's resource events.
  */
 import { RefusedError } from './errors';
+import { classifyResourceSide, ResourceSide } from './resource-side';
 import { Side } from './stages';
 import { WalkStep } from './walk-path';
 
@@ -16,21 +17,7 @@ export interface ResourceChange {
   readonly op: string;
 }
 
-export type ResourceSide = Side | 'neutral';
 export type SideClassifier = (type: string, parentType?: string) => ResourceSide;
-
-/**
- * Which side a resource type belongs to. A local equivalent of the Pulumi program's
- * phases/resource-side.ts contract (classifyResourceSide): postgresql:* and command:* are
- * schema, kubernetes:* is app, the stack and providers are neutral; the components' own type
- * tokens count for their side, and any other type takes its parent component's side.
- */
-export function classifySide(type: string, parentType?: string): ResourceSide {
-  if (type === 'pulumi:pulumi:Stack' || type.startsWith('pulumi:providers:')) return 'neutral';
-  if (/^(postgresql|command|tandem:database|tandem:schema):/.test(type)) return 'schema';
-  if (/^(kubernetes|tandem:app):/.test(type)) return 'app';
-  return parentType ? classifySide(parentType) : 'neutral';
-}
 
 /** Ops that change nothing: `same`, and `read` (a data-source read). */
 const UNCHANGED_OPS = new Set(['same', 'read']);
@@ -57,7 +44,7 @@ export interface ClassifiedChanges {
 }
 
 /** Every changed resource (op other than same/read), by side. */
-export function classifyChanges(changes: readonly ResourceChange[], classify: SideClassifier = classifySide): ClassifiedChanges {
+export function classifyChanges(changes: readonly ResourceChange[], classify: SideClassifier = classifyResourceSide): ClassifiedChanges {
   const out: Record<ResourceSide, ResourceChange[]> = { schema: [], app: [], neutral: [] };
   for (const c of changes) {
     if (isChange(c)) out[classify(c.type, parentTypeOf(c.urn))].push(c);
@@ -92,7 +79,7 @@ const other = (side: Side): Side => (side === 'schema' ? 'app' : 'schema');
  * Check one step's preview against hard rule 1; returns the classification when the step may
  * run, throws PreviewRefusedError when it must not.
  */
-export function checkPreview(step: WalkStep, changes: readonly ResourceChange[], classify: SideClassifier = classifySide): ClassifiedChanges {
+export function checkPreview(step: WalkStep, changes: readonly ResourceChange[], classify: SideClassifier = classifyResourceSide): ClassifiedChanges {
   const byside = classifyChanges(changes, classify);
   const name = `${step.from ?? '(nothing deployed)'} -> ${step.to}`;
   if (step.side === null) {

@@ -4,6 +4,8 @@ import { sqlCommand } from './sql';
 import { statusCommand } from './status';
 import { validateCommand } from './validate';
 import { verifyCommand } from './verify';
+import { planCommand } from './plan';
+import { walkCommand } from './walk';
 
 /** Every `tandem` subcommand, in help order. Add a command: one file in cli/commands/, one line here. */
 export const COMMANDS: Command[] = [
@@ -15,4 +17,6 @@ export const COMMANDS: Command[] = [
   contractCommand,
   rollbackCommand,
   statusCommand,
+  planCommand,
+  walkCommand,
 ];

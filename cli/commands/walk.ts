@@ -5,7 +5,7 @@ import { openLocalStack } from '../../automation/local-driver';
 import { StackDriver } from '../../automation/stack-driver';
 import { walk } from '../../automation/walk';
 import { WalkEvent } from '../../automation/walk-events';
-import { UsageError } from '../../phases/errors';
+import { RefusedError, UsageError } from '../../phases/errors';
 import { ClassifiedChanges } from '../../phases/preview-check';
 import { isStage, Stage, STAGES } from '../../phases/stages';
 import { WalkStep } from '../../phases/walk-path';
@@ -118,7 +118,7 @@ export const walkCommand: Command = {
     const args = stackArgs(ctx, 'walk');
     const yes = Boolean(ctx.args.flags.yes);
     if (!yes && !process.stdin.isTTY) {
-      throw Object.assign(new Error('the walk asks before each up and stdin is not a terminal; pass --yes to apply without asking'), { exitCode: ExitCode.Failed });
+      throw new RefusedError('the walk asks before each up and stdin is not a terminal; pass --yes to apply without asking');
     }
     const emitJson = (e: WalkEvent | object) => ctx.out.line(JSON.stringify(e));
     try {

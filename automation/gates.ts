@@ -1,0 +1,149 @@
+/**
+ * The live checks between steps. Before dual-write: `verify` passes (every row backfilled and
+ * consistent). Before cleanup and contract: the Rollout is fully promoted and Healthy. Contract
+ * also needs verify. A gate that does not pass says what to do next.
+ */
+import * as path from 'path';
+import { verify } from '../executor';
+import { UsageError } from '../phases/errors';
+import { evaluateRollout } from '../phases/rollout-health';
+import { loadSpecFile } from '../phases/spec';
+import { STAGES, stageIndex } from '../phases/stages';
+import { WalkStep } from '../phases/walk-path';
+import { readRolloutFromCluster, RolloutReader } from './rollout-reader';
+import { StackDriver } from './stack-driver';
+
+export interface GateOutcome {
+  readonly ok: boolean;
+  /** What was found, one clause. */
+  readonly detail: string;
+  /** What to do next, one sentence (when not ok). */
+  readonly next?: string;
+}
+
+export interface Gates {
+  /** `tandem verify` passes on the stack's spec. */
+  verify(step: WalkStep): Promise<GateOutcome>;
+  /** The stack's Rollout is fully promoted and Healthy. */
+  rolloutHealthy(step: WalkStep): Promise<GateOutcome>;
+}
+
+export interface GateOptions {
+  readonly driver: StackDriver;
+  /** Where Pulumi.yaml lives; a relative `tandem:spec` is resolved against it. */
+  readonly projectDir: string;
+  /** Defaults to $DATABASE_URL. */
+  readonly databaseUrl?: string;
+  /** Defaults to reading the cluster in the current kube context. */
+  readonly readRollout?: RolloutReader;
+  /** How long to wait for a Progressing rollout to become Healthy (default 600 s; 0: look once). */
+  readonly waitSeconds?: number;
+  readonly pollSeconds?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+  /** Live progress while waiting. */
+  readonly onProgress?: (text: string) => void;
+}
+
+const DEFAULT_APP_NAME = 'tandem-demo';
+const DEFAULT_NAMESPACE = 'default';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** The stage before `stage`, to name in "walk back to ..." advice. */
+function previous(stage: WalkStep['from']): string {
+  return stage && stageIndex(stage) > 0 ? STAGES[stageIndex(stage) - 1] : 'baseline';
+}
+
+export function createGates(options: GateOptions): Gates {
+  const { driver } = options;
+  const stack = driver.stackName;
+  const readRollout = options.readRollout ?? readRolloutFromCluster;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = options.now ?? Date.now;
+  const waitMs = (options.waitSeconds ?? 600) * 1000;
+  const pollMs = (options.pollSeconds ?? 5) * 1000;
+
+  async function specPath(): Promise<string> {
+    const configured = await driver.config('tandem:spec');
+    if (!configured) throw new UsageError(`stack ${stack} has no tandem:spec config; set it with \`pulumi config set tandem:spec PATH --stack ${stack}\``);
+    return path.resolve(options.projectDir, configured);
+  }
+
+  async function rolloutName(): Promise<{ name: string; namespace: string }> {
+    const outputs = await driver.outputs();
+    const name = str(outputs.rolloutName) ?? (await driver.config('tandem:appName')) ?? DEFAULT_APP_NAME;
+    const namespace = str(outputs.namespace) ?? (await driver.config('tandem:namespace')) ?? DEFAULT_NAMESPACE;
+    return { name, namespace };
+  }
+
+  return {
+    async verify(step) {
+      const file = await specPath();
+      const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+      if (!databaseUrl) throw new UsageError('the verify gate needs the database: set DATABASE_URL or pass --database-url');
+      const spec = loadSpecFile(file);
+      const report = await verify(spec, { databaseUrl });
+      if (report.ok) return { ok: true, detail: report.message };
+      const next =
+        step.to === 'contract'
+          ? `Do not contract: inspect the rows with \`tandem verify ${file} --json\` and fix them, or walk back with \`tandem walk --stack ${stack} --to dual-write\`.`
+          : `Finish the backfill with \`tandem backfill ${file}\`, check it with \`tandem verify ${file}\`, then run the walk again.`;
+      return { ok: false, detail: report.message, next };
+    },
+
+    async rolloutHealthy(step) {
+      const { name, namespace } = await rolloutName();
+      const where = `Rollout ${namespace}/${name}`;
+      const deadline = now() + waitMs;
+      for (;;) {
+        let ro;
+        try {
+          ro = await readRollout(name, namespace);
+        } catch (err: any) {
+          return {
+            ok: false,
+            detail: `cannot read ${where} (${String(err?.message ?? err).split('\n')[0]})`,
+            next: 'Check the kube context (KUBECONFIG) points at the cluster the stack deploys to, then run the walk again.',
+          };
+        }
+        if (!ro) {
+          return {
+            ok: false,
+            detail: `${where} does not exist in the current kube context`,
+            next: `Check the kube context, or the stack's tandem:appName and tandem:namespace config, then run the walk again.`,
+          };
+        }
+        const health = evaluateRollout(ro);
+        switch (health.verdict) {
+          case 'healthy':
+            return { ok: true, detail: `${where}: ${health.reason}` };
+          case 'degraded':
+            return {
+              ok: false,
+              detail: `${where}: ${health.reason}`,
+              next:
+                `Stop here: find out why with \`kubectl argo rollouts get rollout ${name} -n ${namespace}\`, then fix and retry the rollout, ` +
+                `or walk back with \`tandem walk --stack ${stack} --to ${previous(step.from)}\`.`,
+            };
+          case 'paused':
+            return {
+              ok: false,
+              detail: `${where}: ${health.reason}`,
+              next: `Promote it with \`kubectl argo rollouts promote ${name} -n ${namespace}\` once the canary looks right, then run the walk again.`,
+            };
+          case 'progressing':
+            if (now() >= deadline) {
+              return {
+                ok: false,
+                detail: `${where}: ${health.reason}`,
+                next: `Wait for the canary to finish (\`kubectl argo rollouts get rollout ${name} -n ${namespace} --watch\`), then run the walk again.`,
+              };
+            }
+            options.onProgress?.(`waiting for ${where}: ${health.reason}`);
+            await sleep(pollMs);
+        }
+      }
+    },
+  };
+}

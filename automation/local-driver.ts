@@ -1,0 +1,178 @@
+/**
+ * The one real StackDriver: the Pulumi Automation API's LocalWorkspace on the project directory
+ * (its Pulumi.yaml and index.ts: a workDir program, not an inline one). The backend is whatever
+ * the user configured (PULUMI_BACKEND_URL, Pulumi.yaml's backend.url, or a `pulumi login`);
+ * otherwise a local file backend under the project's .tandem/state, with the passphrase secrets
+ * provider reading PULUMI_CONFIG_PASSPHRASE(_FILE) from the environment.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parse } from 'yaml';
+import type { EngineEvent, Stack } from '@pulumi/pulumi/automation';
+import { UsageError } from '../phases/errors';
+import { ResourceChange } from '../phases/preview-check';
+import { isStage, Stage } from '../phases/stages';
+import { findPulumi } from './pulumi-cli';
+import { PendingOperation, PreviewOutcome, ResourceEvent, StackDriver, UpOutcome } from './stack-driver';
+import { PulumiMissingError, StackBusyError } from './walk-errors';
+
+export interface LocalStackOptions {
+  readonly stackName: string;
+  /** The directory holding Pulumi.yaml. */
+  readonly projectDir: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Where the stack's state lives, and whether Tandem chose it. */
+export interface Backend {
+  readonly url: string | undefined;
+  /** True when no backend was configured and Tandem uses its local file backend. */
+  readonly local: boolean;
+}
+
+function loggedIn(env: NodeJS.ProcessEnv): boolean {
+  const home = env.PULUMI_HOME ?? path.join(os.homedir(), '.pulumi');
+  try {
+    const creds = JSON.parse(fs.readFileSync(path.join(home, 'credentials.json'), 'utf8'));
+    return typeof creds?.current === 'string' && creds.current !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** The user's backend if they configured one, otherwise file://<project>/.tandem/state. */
+export function chooseBackend(projectDir: string, env: NodeJS.ProcessEnv): Backend {
+  if (env.PULUMI_BACKEND_URL) return { url: env.PULUMI_BACKEND_URL, local: false };
+  const project = parse(fs.readFileSync(path.join(projectDir, 'Pulumi.yaml'), 'utf8')) as { backend?: { url?: string } } | null;
+  if (project?.backend?.url) return { url: project.backend.url, local: false };
+  if (loggedIn(env)) return { url: undefined, local: false };
+  return { url: 'file://' + path.join(projectDir, '.tandem', 'state'), local: true };
+}
+
+const shellQuote = (s: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+export async function openLocalStack(options: LocalStackOptions): Promise<StackDriver> {
+  const env = options.env ?? process.env;
+  const projectDir = path.resolve(options.projectDir);
+  const stackName = options.stackName;
+  if (!findPulumi(env)) throw new PulumiMissingError();
+  if (!fs.existsSync(path.join(projectDir, 'Pulumi.yaml'))) {
+    throw new UsageError(`${projectDir} has no Pulumi.yaml; run the walker in the Tandem project directory or pass --project DIR`);
+  }
+  const backend = chooseBackend(projectDir, env);
+  if (backend.local) {
+    if (env.PULUMI_CONFIG_PASSPHRASE === undefined && env.PULUMI_CONFIG_PASSPHRASE_FILE === undefined) {
+      throw new UsageError(
+        'the local state backend encrypts secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), or set PULUMI_BACKEND_URL to use your own backend',
+      );
+    }
+    fs.mkdirSync(path.join(projectDir, '.tandem', 'state'), { recursive: true });
+  }
+  const envVars: Record<string, string> = {};
+  if (backend.url) envVars.PULUMI_BACKEND_URL = backend.url;
+  for (const key of ['PULUMI_CONFIG_PASSPHRASE', 'PULUMI_CONFIG_PASSPHRASE_FILE', 'DATABASE_URL']) {
+    if (env[key] !== undefined) envVars[key] = env[key]!;
+  }
+
+  // Loaded here, not at the top: the Automation API is only needed once a stack is opened.
+  const auto = await import('@pulumi/pulumi/automation');
+  const stack: Stack = await auto.LocalWorkspace.createOrSelectStack({ stackName, workDir: projectDir }, { envVars });
+
+  const busy = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof auto.ConcurrentUpdateError) throw new StackBusyError(stackName, 'Pulumi reports the stack is locked by another update');
+      throw err;
+    }
+  };
+
+  const plansDir = path.join(projectDir, '.tandem', 'plans');
+  const safeStack = stackName.replace(/[^A-Za-z0-9._-]/g, '_');
+
+  const outputs = async (): Promise<Record<string, unknown>> => {
+    const out = await stack.outputs();
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value]));
+  };
+  const config = async (key: string): Promise<string | undefined> => {
+    const all = await stack.getAllConfig();
+    const v = all[key];
+    return v && !v.secret ? v.value : undefined;
+  };
+
+  return {
+    stackName,
+
+    async currentStage(): Promise<Stage | null> {
+      const deployed = (await outputs()).stage;
+      if (isStage(deployed)) return deployed;
+      const state = await stack.exportStack();
+      const resources: unknown[] = state.deployment?.resources ?? [];
+      if (resources.length === 0) return null;
+      const configured = await config('tandem:stage');
+      if (configured === undefined) return null;
+      if (!isStage(configured)) throw new UsageError(`stack ${stackName} has tandem:stage "${configured}", which is not a stage`);
+      return configured;
+    },
+
+    async setStage(stage) {
+      await stack.setConfig('tandem:stage', { value: stage });
+    },
+
+    async preview(): Promise<PreviewOutcome> {
+      fs.mkdirSync(plansDir, { recursive: true });
+      const planFile = path.join(plansDir, `${safeStack}-${Date.now()}.json`);
+      const changes: ResourceChange[] = [];
+      await busy(() =>
+        stack.preview({
+          plan: planFile,
+          onEvent: (e: EngineEvent) => {
+            const m = e.resourcePreEvent?.metadata;
+            if (m) changes.push({ urn: m.urn, type: m.type, op: m.op });
+          },
+        }),
+      );
+      return { changes, planFile: fs.existsSync(planFile) ? planFile : undefined };
+    },
+
+    async up({ planFile, onEvent }): Promise<UpOutcome> {
+      const forward = (phase: ResourceEvent['phase'], m: { op: string; urn: string; type: string } | undefined) => {
+        if (m && onEvent) onEvent({ phase, op: m.op, urn: m.urn, type: m.type });
+      };
+      try {
+        const result = await busy(() =>
+          stack.up({
+            plan: planFile,
+            onEvent: (e: EngineEvent) => {
+              forward('pre', e.resourcePreEvent?.metadata);
+              forward('done', e.resOutputsEvent?.metadata);
+              forward('failed', e.resOpFailedEvent?.metadata);
+            },
+          }),
+        );
+        return { resourceChanges: { ...(result.summary.resourceChanges ?? {}) } as Record<string, number> };
+      } finally {
+        if (planFile) fs.rmSync(planFile, { force: true });
+      }
+    },
+
+    async pendingOperations(): Promise<PendingOperation[]> {
+      const state = await stack.exportStack();
+      const pending: any[] = state.deployment?.pending_operations ?? [];
+      return pending.map((p) => ({ urn: String(p.resource?.urn), type: String(p.resource?.type), op: String(p.type) }));
+    },
+
+    async recoverPendingOperations() {
+      await busy(() => stack.refresh({ clearPendingCreates: true }));
+    },
+
+    recoveryCommand() {
+      const prefix = backend.local ? `PULUMI_BACKEND_URL=${shellQuote(backend.url!)} ` : '';
+      return `${prefix}pulumi refresh --cwd ${shellQuote(projectDir)} --stack ${shellQuote(stackName)} --clear-pending-creates --yes`;
+    },
+
+    config,
+    outputs,
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * Reads an Argo Rollout from the cluster in the current kube context. @kubernetes/client-node 1.x
+ * is an ES module: it is loaded with a real dynamic import (TypeScript's commonjs output would
+ * turn `import()` into `require()`), only when a rollout gate actually runs, never in jest.
+ */
+import { RolloutObject } from '../phases/rollout-health';
+
+/** undefined when the Rollout does not exist. */
+export type RolloutReader = (name: string, namespace: string) => Promise<RolloutObject | undefined>;
+
+const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<any>;
+
+export const readRolloutFromCluster: RolloutReader = async (name, namespace) => {
+  const k8s = await importEsm('@kubernetes/client-node');
+  const kc = new k8s.KubeConfig();
+  kc.loadFromDefault();
+  const api = kc.makeApiClient(k8s.CustomObjectsApi);
+  try {
+    return (await api.getNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', namespace, plural: 'rollouts', name })) as RolloutObject;
+  } catch (err: any) {
+    if (err?.code === 404) return undefined;
+    throw err;
+  }
+};

@@ -1,0 +1,40 @@
+/** The walker's typed errors: each exits 1 (refused or failed) and carries the names involved. */
+import { RefusedError } from '../phases/errors';
+import { GateName } from '../phases/walk-path';
+import { PendingOperation } from './stack-driver';
+
+/** Another walker (or another `pulumi up`) holds the stack. */
+export class StackBusyError extends RefusedError {
+  constructor(readonly stack: string, readonly holder?: string) {
+    super(`stack ${stack} is being changed by another process${holder ? ` (${holder})` : ''}; wait for it to finish and run the walk again`);
+    this.name = 'StackBusyError';
+  }
+}
+
+/** The stack's state holds operations an interrupted update never finished. */
+export class PendingOperationsError extends RefusedError {
+  constructor(readonly stack: string, readonly pending: readonly PendingOperation[], readonly command: string) {
+    const what = pending.slice(0, 3).map((p) => `${p.urn} (interrupted while ${p.op})`).join(', ');
+    super(
+      `stack ${stack} has ${pending.length} operation(s) left pending by an interrupted update: ${what}${pending.length > 3 ? ', ...' : ''}. ` +
+        `Check those resources, then recover with \`${command}\` or run the walk again with --recover`,
+    );
+    this.name = 'PendingOperationsError';
+  }
+}
+
+/** A gate before a step did not pass. */
+export class GateFailedError extends RefusedError {
+  constructor(readonly gate: GateName, readonly from: string | null, readonly to: string, readonly detail: string, readonly next: string) {
+    super(`gate ${gate} before ${from ?? '(nothing deployed)'} -> ${to} did not pass: ${detail}. ${next}`);
+    this.name = 'GateFailedError';
+  }
+}
+
+/** No `pulumi` CLI on PATH: the Automation API drives the CLI, so nothing can run. */
+export class PulumiMissingError extends RefusedError {
+  constructor() {
+    super('the walker drives the pulumi CLI, and no `pulumi` is on PATH; install it (https://www.pulumi.com/docs/install/) and run the command again');
+    this.name = 'PulumiMissingError';
+  }
+}

@@ -1,0 +1,269 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { GateOutcome, Gates, createGates } from '../automation/gates';
+import { plan, walk, WalkOptions } from '../automation/walk';
+import { GateFailedError, PendingOperationsError, StackBusyError } from '../automation/walk-errors';
+import { WalkEvent } from '../automation/walk-events';
+import { acquireWalkLock, walkLockPath } from '../automation/walk-lock';
+import { RefusedError } from '../phases/errors';
+import { PreviewRefusedError } from '../phases/preview-check';
+import { Stage } from '../phases/stages';
+import { UnsafeMoveBackError, WalkStep } from '../phases/walk-path';
+import { APP_CHANGE, FakeStackDriver, SCHEMA_CHANGE } from './fake-stack-driver';
+import * as rollouts from './rollout-health-fixtures';
+
+class FakeGates implements Gates {
+  readonly calls: string[] = [];
+  constructor(private readonly outcomes: { verify?: GateOutcome; rolloutHealthy?: GateOutcome } = {}) {}
+  async verify(step: WalkStep) {
+    this.calls.push(`verify ${step.to}`);
+    return this.outcomes.verify ?? { ok: true, detail: 'every row consistent' };
+  }
+  async rolloutHealthy(step: WalkStep) {
+    this.calls.push(`rollout-healthy ${step.to}`);
+    return this.outcomes.rolloutHealthy ?? { ok: true, detail: 'Healthy' };
+  }
+}
+
+async function rejection(p: Promise<unknown>): Promise<any> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the walk to be refused, but it finished');
+}
+
+const run = (driver: FakeStackDriver, gates: Gates, to: Stage, extra: Partial<WalkOptions> = {}) => {
+  const events: WalkEvent[] = [];
+  const done = walk(driver, gates, { to, yes: true, onEvent: (e) => events.push(e), ...extra });
+  return { events, done };
+};
+
+describe('walk: every move, one up per stage, gates before the steps that need them', () => {
+  it.each<[Stage | null, Stage, string[], string[]]>([
+    ['baseline', 'expand', ['expand'], []],
+    ['expand', 'dual-write', ['dual-write'], ['verify dual-write']],
+    ['dual-write', 'cleanup', ['cleanup'], ['rollout-healthy cleanup']],
+    ['cleanup', 'contract', ['contract'], ['rollout-healthy contract', 'verify contract']],
+    ['baseline', 'contract', ['expand', 'dual-write', 'cleanup', 'contract'], ['verify dual-write', 'rollout-healthy cleanup', 'rollout-healthy contract', 'verify contract']],
+    ['expand', 'baseline', ['baseline'], []],
+    ['dual-write', 'expand', ['expand'], []],
+    ['cleanup', 'dual-write', ['dual-write'], []],
+    ['cleanup', 'baseline', ['dual-write', 'expand', 'baseline'], []],
+    [null, 'baseline', ['baseline'], []],
+    [null, 'expand', ['baseline', 'expand'], []],
+  ])('%s -> %s', async (from, to, ups, gateCalls) => {
+    const driver = new FakeStackDriver({ stage: from });
+    const gates = new FakeGates();
+    const { events, done } = run(driver, gates, to);
+    const result = await done;
+    expect(driver.ups).toEqual(ups);
+    expect(driver.deployed).toBe(to);
+    expect(gates.calls).toEqual(gateCalls);
+    expect(result.steps.map((s) => s.to)).toEqual(ups);
+    // Each up runs with the plan its own preview saved (the fake throws otherwise), right after it.
+    const sequence = driver.calls.filter((c) => /^(setStage|preview|up) /.test(c)).map((c) => c.split(' ').slice(0, 2).join(' '));
+    expect(sequence).toEqual(ups.flatMap((s) => [`setStage ${s}`, `preview ${s}`, `up ${s}`]));
+    expect(events.filter((e) => e.event === 'step-done')).toHaveLength(ups.length);
+    expect(events[events.length - 1]).toMatchObject({ event: 'done', stage: to, steps: ups.length });
+  });
+
+  it.each<Stage>(['baseline', 'dual-write', 'contract'])('already at %s: nothing to do, nothing previewed or applied', async (stage) => {
+    const driver = new FakeStackDriver({ stage });
+    const { events, done } = run(driver, new FakeGates(), stage);
+    expect((await done).steps).toEqual([]);
+    expect(driver.calls).toEqual(['pendingOperations', 'currentStage']);
+    expect(events).toEqual([{ event: 'nothing-to-do', stack: 'dev', stage }]);
+  });
+
+  it.each<Stage>(['cleanup', 'expand', 'baseline'])('walking back from contract to %s is refused before anything runs', async (to) => {
+    const driver = new FakeStackDriver({ stage: 'contract' });
+    const err = await rejection(run(driver, new FakeGates(), to).done);
+    expect(err).toBeInstanceOf(UnsafeMoveBackError);
+    expect(err.message).toContain('contract dropped the old columns');
+    expect(driver.ups).toEqual([]);
+    expect(driver.calls.some((c) => c.startsWith('setStage') || c.startsWith('preview'))).toBe(false);
+  });
+});
+
+describe('walk: hard rule 1 on each preview, nothing applied when refused', () => {
+  it('refuses a step whose preview changes both sides, restores the stage config, applies nothing', async () => {
+    const driver = new FakeStackDriver({ stage: 'baseline', previews: { expand: [SCHEMA_CHANGE, APP_CHANGE] } });
+    const err = await rejection(run(driver, new FakeGates(), 'expand').done);
+    expect(err).toBeInstanceOf(PreviewRefusedError);
+    expect(err).toMatchObject({ refusal: 'both-sides', from: 'baseline', to: 'expand', exitCode: 1 });
+    expect(driver.ups).toEqual([]);
+    expect(driver.configured).toBe('baseline');
+  });
+
+  it('refuses a step whose preview changes only the side it must not touch', async () => {
+    const driver = new FakeStackDriver({ stage: 'expand', previews: { 'dual-write': [SCHEMA_CHANGE] } });
+    const gates = new FakeGates();
+    const err = await rejection(run(driver, gates, 'dual-write').done);
+    expect(err).toMatchObject({ refusal: 'wrong-side', offending: [SCHEMA_CHANGE] });
+    expect(err.message).toContain('may change only the app');
+    expect(driver.ups).toEqual([]);
+    expect(gates.calls).toEqual([]);
+  });
+
+  it('a walk of several steps stops at the refused one: the earlier steps stay applied', async () => {
+    const driver = new FakeStackDriver({ stage: 'baseline', previews: { cleanup: [APP_CHANGE, SCHEMA_CHANGE] } });
+    const err = await rejection(run(driver, new FakeGates(), 'contract').done);
+    expect(err).toMatchObject({ refusal: 'both-sides', to: 'cleanup' });
+    expect(driver.ups).toEqual(['expand', 'dual-write']);
+    expect([driver.deployed, driver.configured]).toEqual(['dual-write', 'dual-write']);
+  });
+
+  it('the first deployment may create both sides, but not update anything', async () => {
+    const driver = new FakeStackDriver({ stage: null, previews: { baseline: [SCHEMA_CHANGE] } });
+    const err = await rejection(run(driver, new FakeGates(), 'baseline').done);
+    expect(err).toMatchObject({ refusal: 'first-deployment-changes' });
+    expect(driver.ups).toEqual([]);
+  });
+});
+
+describe('walk: gates', () => {
+  it('a failing verify stops before dual-write with what to do next; nothing applied', async () => {
+    const driver = new FakeStackDriver({ stage: 'expand' });
+    const gates = new FakeGates({ verify: { ok: false, detail: '12 rows not backfilled', next: 'Finish the backfill.' } });
+    const err = await rejection(run(driver, gates, 'cleanup').done);
+    expect(err).toBeInstanceOf(GateFailedError);
+    expect(err.message).toBe('gate verify before expand -> dual-write did not pass: 12 rows not backfilled. Finish the backfill.');
+    expect(driver.ups).toEqual([]);
+    expect(driver.configured).toBe('expand');
+  });
+
+  it('a Degraded rollout stops the walk before cleanup and says how to walk back (real gates, fixture Rollout)', async () => {
+    const driver = new FakeStackDriver({ stage: 'dual-write', outputs: { rolloutName: 'shop', namespace: 'prod' } });
+    const reads: string[] = [];
+    const gates = createGates({
+      driver,
+      projectDir: '/nonexistent',
+      waitSeconds: 0,
+      readRollout: async (name, namespace) => {
+        reads.push(`${namespace}/${name}`);
+        return rollouts.degraded;
+      },
+    });
+    const err = await rejection(run(driver, gates, 'contract').done);
+    expect(err).toBeInstanceOf(GateFailedError);
+    expect(err.gate).toBe('rollout-healthy');
+    expect(err.message).toContain('Rollout prod/shop: the rollout was aborted: RolloutAborted');
+    expect(err.message).toContain('walk back with `tandem walk --stack dev --to expand`');
+    expect(reads).toEqual(['prod/shop']);
+    expect(driver.ups).toEqual([]);
+  });
+
+  it('the walk is not confirmed: stops before the up', async () => {
+    const driver = new FakeStackDriver({ stage: 'baseline' });
+    const asked: string[] = [];
+    const err = await rejection(
+      run(driver, new FakeGates(), 'expand', {
+        yes: false,
+        confirm: async (step, changes) => {
+          asked.push(`${step.from}->${step.to}: ${changes.schema.length} schema`);
+          return false;
+        },
+      }).done,
+    );
+    expect(err).toBeInstanceOf(RefusedError);
+    expect(asked).toEqual(['baseline->expand: 1 schema']);
+    expect(driver.ups).toEqual([]);
+  });
+
+  it('refuses to run with neither yes nor a way to confirm', async () => {
+    const driver = new FakeStackDriver({ stage: 'baseline' });
+    await expect(walk(driver, new FakeGates(), { to: 'expand' })).rejects.toThrow('confirm each step, or pass yes');
+    expect(driver.calls).toEqual([]);
+  });
+});
+
+describe('walk: one walker per stack', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-walk-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('a second walker on the same stack is refused cleanly while the first holds the lock', async () => {
+    const first = acquireWalkLock(dir, 'dev');
+    const driver = new FakeStackDriver({ stage: 'baseline' });
+    const err = await rejection(run(driver, new FakeGates(), 'expand', { lockDir: dir }).done);
+    expect(err).toBeInstanceOf(StackBusyError);
+    expect(err.message).toContain(`stack dev is being changed by another process (walker pid ${process.pid}`);
+    expect(driver.calls).toEqual([]);
+    first.release();
+    await run(driver, new FakeGates(), 'expand', { lockDir: dir }).done;
+    expect(driver.ups).toEqual(['expand']);
+    expect(fs.existsSync(walkLockPath(dir, 'dev'))).toBe(false);
+  });
+
+  it('releases the lock when a step is refused', async () => {
+    const driver = new FakeStackDriver({ stage: 'baseline', previews: { expand: [APP_CHANGE] } });
+    await rejection(run(driver, new FakeGates(), 'expand', { lockDir: dir }).done);
+    expect(fs.existsSync(walkLockPath(dir, 'dev'))).toBe(false);
+  });
+
+  it("Pulumi's own stack lock (another up on the backend) ends in the same refusal, config restored", async () => {
+    const driver = new FakeStackDriver({ stage: 'baseline', upFailsAt: { stage: 'expand', error: new StackBusyError('dev', 'Pulumi reports the stack is locked by another update') } });
+    const err = await rejection(run(driver, new FakeGates(), 'expand').done);
+    expect(err).toBeInstanceOf(StackBusyError);
+    expect(err.message).toMatch(/^stack dev is being changed by another process/);
+    expect(driver.configured).toBe('baseline');
+  });
+});
+
+describe('walk: an interrupted update', () => {
+  const pending = [{ urn: APP_CHANGE.urn, type: APP_CHANGE.type, op: 'updating' }];
+
+  it('is detected and reported with the exact command that recovers it; nothing runs', async () => {
+    const driver = new FakeStackDriver({ stage: 'dual-write', pending });
+    const err = await rejection(run(driver, new FakeGates(), 'cleanup').done);
+    expect(err).toBeInstanceOf(PendingOperationsError);
+    expect(err.pending).toEqual(pending);
+    expect(err.message).toContain(`${APP_CHANGE.urn} (interrupted while updating)`);
+    expect(err.message).toContain('`pulumi refresh --stack dev --clear-pending-creates --yes`');
+    expect(driver.calls).toEqual(['pendingOperations']);
+  });
+
+  it('is recovered first with recover, then the walk goes on', async () => {
+    const driver = new FakeStackDriver({ stage: 'dual-write', pending });
+    const { events, done } = run(driver, new FakeGates(), 'cleanup', { recover: true });
+    await done;
+    expect(driver.calls.slice(0, 3)).toEqual(['pendingOperations', 'recoverPendingOperations', 'pendingOperations']);
+    expect(events[0]).toEqual({ event: 'recovered', stack: 'dev', pendingOperations: 1 });
+    expect(driver.ups).toEqual(['cleanup']);
+  });
+});
+
+describe('plan', () => {
+  it('shows the path with sides and gates and previews the first step, applying nothing', async () => {
+    const driver = new FakeStackDriver({ stage: 'expand' });
+    const result = await plan(driver, { to: 'contract', preview: true });
+    expect(result.steps.map((s) => [s.to, s.side, s.gates.join('+')])).toEqual([
+      ['dual-write', 'app', 'verify'],
+      ['cleanup', 'app', 'rollout-healthy'],
+      ['contract', 'schema', 'rollout-healthy+verify'],
+    ]);
+    expect(result.steps[0].preview).toEqual({ schema: [], app: [`update ${APP_CHANGE.urn}`], neutral: [] });
+    expect(result.steps[1].preview).toBeUndefined();
+    expect(driver.ups).toEqual([]);
+    expect(driver.configured).toBe('expand');
+  });
+
+  it('reports a first step the walk would refuse', async () => {
+    const driver = new FakeStackDriver({ stage: 'expand', previews: { 'dual-write': [APP_CHANGE, SCHEMA_CHANGE] } });
+    const result = await plan(driver, { to: 'dual-write', preview: true });
+    expect(result.steps[0].refused).toContain('changes both the schema');
+    expect(driver.configured).toBe('expand');
+  });
+
+  it('reports pending operations and their recovery command instead of previewing', async () => {
+    const driver = new FakeStackDriver({ stage: 'expand', pending: [{ urn: 'u', type: 't', op: 'creating' }] });
+    const result = await plan(driver, { to: 'dual-write', preview: true });
+    expect(result.recoveryCommand).toBe(driver.recoveryCommand());
+    expect(driver.calls.some((c) => c.startsWith('preview'))).toBe(false);
+  });
+});

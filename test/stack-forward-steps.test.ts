@@ -1,0 +1,84 @@
+/**
+ * The Command lifecycle trap (DESIGN.md): Pulumi deletes what a later stack state stops declaring,
+ * and replaces what changes a replaceOnChanges input (create new, then delete old). The expand
+ * Command's delete is `tandem rollback`. For every forward step, computed from the declared
+ * resources, no resource whose delete runs a rollback is deleted or replaced.
+ */
+import * as fs from 'fs';
+import { STAGES, Stage } from '../phases/stages';
+import { RecordedResource } from './mocks';
+import { deletesRun, diffDeclared } from './stack-diff';
+import { runStack, SPLIT_FULL_NAME_SPEC, writeSpec } from './stack-run';
+
+const spec = writeSpec();
+const declared = new Map<Stage, RecordedResource[]>();
+
+beforeAll(async () => {
+  for (const stage of STAGES) declared.set(stage, (await runStack(stage, spec)).recorder.all);
+});
+
+/** Whether running this resource's delete undoes expand. */
+function deleteRunsRollback(r: RecordedResource | undefined): boolean {
+  const del = r?.inputs.delete;
+  return typeof del === 'string' && /(^|\s)rollback(\s|$)/.test(del);
+}
+
+const forward = STAGES.slice(1).map((to, i) => [STAGES[i], to] as const);
+
+describe('no forward step ever runs a rollback', () => {
+  it('the expand Command does carry a rollback delete, from expand on (so the check below has something to catch)', () => {
+    for (const stage of STAGES.slice(1)) {
+      const rollbacks = declared.get(stage)!.filter(deleteRunsRollback).map((r) => r.name);
+      expect(rollbacks).toEqual(['split-full-name-expand']);
+    }
+    expect(declared.get('baseline')!.filter(deleteRunsRollback)).toEqual([]);
+  });
+
+  it.each(forward)('%s -> %s deletes or replaces nothing that runs a rollback', (from, to) => {
+    const deleted = deletesRun(diffDeclared(declared.get(from)!, declared.get(to)!));
+    expect(deleted.filter((c) => deleteRunsRollback(c.before)).map((c) => c.name)).toEqual([]);
+  });
+
+  it.each(forward)('%s -> %s deletes or replaces no schema resource at all', (from, to) => {
+    const deleted = deletesRun(diffDeclared(declared.get(from)!, declared.get(to)!));
+    expect(deleted.filter((c) => c.side === 'schema').map((c) => `${c.kind} ${c.name}`)).toEqual([]);
+  });
+
+  it('moving back from expand to baseline is what runs the rollback (removing a stage undoes it)', () => {
+    const deleted = deletesRun(diffDeclared(declared.get('expand')!, declared.get('baseline')!));
+    expect(deleted.filter((c) => deleteRunsRollback(c.before)).map((c) => c.name)).toEqual(['split-full-name-expand']);
+  });
+
+  it('the check catches a contract stage that stops declaring expand (the trap itself)', () => {
+    const trapped = declared.get('contract')!.filter((r) => r.name !== 'split-full-name-expand');
+    const deleted = deletesRun(diffDeclared(declared.get('cleanup')!, trapped));
+    expect(deleted.filter((c) => deleteRunsRollback(c.before)).map((c) => c.name)).toEqual(['split-full-name-expand']);
+  });
+
+  it('the check catches a replacement: an expand Command whose triggers change', () => {
+    const withTriggers = (rs: RecordedResource[], t: string) =>
+      rs.map((r) => (r.name === 'split-full-name-expand' ? { ...r, inputs: { ...r.inputs, triggers: [t] } } : r));
+    const changes = diffDeclared(withTriggers(declared.get('cleanup')!, 'a'), withTriggers(declared.get('contract')!, 'b'));
+    expect(deletesRun(changes).filter((c) => deleteRunsRollback(c.before)).map((c) => `${c.kind} ${c.name}`)).toEqual(['replace split-full-name-expand']);
+  });
+
+  it('no Command declares triggers, so no input change can replace one', () => {
+    const commands = declared.get('contract')!.filter((r) => r.type === 'command:local:Command');
+    expect(commands).toHaveLength(4);
+    expect(commands.filter((r) => 'triggers' in r.inputs).map((r) => r.name)).toEqual([]);
+  });
+});
+
+describe('a changed spec updates the Commands in place, never replaces them', () => {
+  it('editing the spec file changes the expand Command by update (create runs again), not replace', async () => {
+    const file = writeSpec();
+    const before = (await runStack('cleanup', file)).recorder.all;
+    fs.writeFileSync(file, SPLIT_FULL_NAME_SPEC.replace("concat_ws(' ', first_name, last_name)", "concat_ws('  ', first_name, last_name)"));
+    const after = (await runStack('cleanup', file)).recorder.all;
+    const changes = diffDeclared(before, after).filter((c) => c.type === 'command:local:Command');
+    expect(changes.map((c) => [c.name, c.kind, c.changedInputs])).toEqual([
+      ['split-full-name-expand', 'update', ['environment']],
+      ['split-full-name-backfill', 'update', ['environment']],
+    ]);
+  });
+});

@@ -270,14 +270,14 @@ export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: str
     : `${t} t`;
   for (const m of resolved.mappings) {
     for (const c of m.newColumns) {
-      checks.push({ field: `${m.field} (type of ${c.name})`, sql: `SELECT NULL::${c.type}` });
-      if (c.up !== undefined) checks.push({ field: `${m.field} (up of ${c.name})`, sql: `SELECT (${c.up})::${c.type} FROM ${t} t` });
-      if (c.default !== undefined) checks.push({ field: `${m.field}.default`, sql: `SELECT (${c.default})::${c.type}` });
+      checks.push({ field: `${c.field}.type`, sql: `SELECT NULL::${c.type}` });
+      if (c.up !== undefined) checks.push({ field: `${c.field}.${m.kind === 'add_column' && c.up === c.default ? 'default' : 'up'}`, sql: `SELECT (${c.up})::${c.type} FROM ${t} t` });
+      if (c.default !== undefined) checks.push({ field: `${c.field}.default`, sql: `SELECT (${c.default})::${c.type}` });
     }
     for (const old of m.oldColumns) {
       const expr = m.down[old];
       const type = resolved.table.columns.find((c) => c.name === old)?.type;
-      if (expr !== undefined && type) checks.push({ field: `${m.field} (down of ${old})`, sql: `SELECT (${expr})::${type} FROM ${withNew}` });
+      if (expr !== undefined && type) checks.push({ field: m.kind === 'merge_columns' ? `${m.field}.down.${old}` : `${m.field}.down`, sql: `SELECT (${expr})::${type} FROM ${withNew}` });
     }
   }
   return checks;

@@ -39,7 +39,7 @@ export const addColumn: OperationDefinition<AddColumn> = {
       field,
       label: `add_column ${op.name}`,
       oldColumns: [],
-      newColumns: [{ name: op.name, type: op.type, up: op.up ?? op.default, default: op.default, notNull: op.notNull }],
+      newColumns: [{ field, name: op.name, type: op.type, up: op.up ?? op.default, default: op.default, notNull: op.notNull }],
       down: {},
     };
   },

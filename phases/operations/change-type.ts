@@ -42,7 +42,7 @@ export const changeType: OperationDefinition<ChangeType> = {
       field,
       label: `change_type ${op.column} -> ${op.into} ${op.type}`,
       oldColumns: [op.column],
-      newColumns: [{ name: op.into, type: op.type, up: op.up, notNull: old.notNull }],
+      newColumns: [{ field, name: op.into, type: op.type, up: op.up, notNull: old.notNull }],
       down: { [op.column]: op.down },
     };
   },

@@ -48,7 +48,7 @@ export const mergeColumns: OperationDefinition<MergeColumns> = {
       field,
       label: `merge_columns ${op.columns.join(', ')}`,
       oldColumns: op.columns,
-      newColumns: [{ name: op.into.name, type: op.into.type, up: op.into.up, notNull: false }],
+      newColumns: [{ field: `${field}.into`, name: op.into.name, type: op.into.type, up: op.into.up, notNull: false }],
       down: op.down,
     };
   },

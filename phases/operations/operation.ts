@@ -23,6 +23,8 @@ export interface TableInfo {
 }
 
 export interface NewColumn {
+  /** Where the column is declared in the spec, for messages. */
+  readonly field: string;
   readonly name: string;
   readonly type: string;
   /** Expression over the old row that computes this column for old-side writers and the backfill. */

@@ -30,7 +30,7 @@ export const renameColumn: OperationDefinition<RenameColumn> = {
       field,
       label: `rename_column ${op.from} -> ${op.to}`,
       oldColumns: [op.from],
-      newColumns: [{ name: op.to, type: from.type, up: quoteIdent(op.from), notNull: from.notNull }],
+      newColumns: [{ field: `${field}.to`, name: op.to, type: from.type, up: quoteIdent(op.from), notNull: from.notNull }],
       down: { [op.from]: quoteIdent(op.to) },
     };
   },

@@ -39,7 +39,7 @@ export const splitColumn: OperationDefinition<SplitColumn> = {
       field,
       label: `split_column ${op.column}`,
       oldColumns: [op.column],
-      newColumns: op.into.map((c) => ({ name: c.name, type: c.type, up: c.up, notNull: false })),
+      newColumns: op.into.map((c, i) => ({ field: `${field}.into[${i}]`, name: c.name, type: c.type, up: c.up, notNull: false })),
       down: { [op.column]: op.down },
     };
   },

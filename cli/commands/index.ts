@@ -6,6 +6,7 @@ import { validateCommand } from './validate';
 import { verifyCommand } from './verify';
 import { planCommand } from './plan';
 import { walkCommand } from './walk';
+import { rehearseCommand } from './rehearse';
 
 /** Every `tandem` subcommand, in help order. Add a command: one file in cli/commands/, one line here. */
 export const COMMANDS: Command[] = [
@@ -19,4 +20,5 @@ export const COMMANDS: Command[] = [
   statusCommand,
   planCommand,
   walkCommand,
+  rehearseCommand,
 ];

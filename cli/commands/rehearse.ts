@@ -1,0 +1,105 @@
+import { ProgressEvent } from '../../executor/types';
+import { UsageError } from '../../phases/errors';
+import { loadSpecFile } from '../../phases/spec';
+import { rehearse, RehearsalEvent, reportTable } from '../../rehearsal/rehearse';
+import { RehearsalReport, weightsLabel } from '../../rehearsal/rehearsal-report';
+import { percentile } from '../../rehearsal/latency-stats';
+import { Command, CommandContext } from '../command';
+import { ExitCode } from '../exit-code';
+
+/**
+ * `tandem rehearse SPEC`: the whole stage sequence on a scratch database under simulated app
+ * traffic; exit 0 only when no write failed and none was lost or altered.
+ */
+export const rehearseCommand: Command = {
+  name: 'rehearse',
+  usage: 'SPEC [--rows N] [--database-url URL] [--json]',
+  summary: 'rehearse every stage on a scratch database under v1/v2/v3 app traffic; fails on any failed, lost or altered write',
+  flags: {
+    rows: { kind: 'integer', value: 'N', description: 'generated customers to seed, besides the talk\'s names (default 10000)' },
+    'database-url': { kind: 'string', value: 'URL', description: 'an EMPTY scratch database to use (default: a throwaway PostgreSQL from the local binaries; DATABASE_URL is deliberately not read)' },
+    'lock-timeout': { kind: 'integer', value: 'MS', description: 'the executor\'s lock_timeout for DDL (default 1000)' },
+    'step-ms': { kind: 'integer', value: 'MS', description: 'traffic time at each canary weight and in each stage (default 1500)' },
+    keep: { kind: 'boolean', description: 'with --database-url, keep the rehearsal\'s table afterwards for inspection' },
+  },
+  async run(ctx) {
+    const [path, ...extra] = ctx.args.positionals;
+    if (!path) throw new UsageError('tandem rehearse needs a spec file, e.g. tandem rehearse migrations/split-full-name.yaml');
+    if (extra.length) throw new UsageError(`tandem rehearse takes one spec file, but got extra arguments: ${extra.join(' ')}`);
+    const spec = loadSpecFile(path);
+    const f = ctx.args.flags;
+    for (const name of ['rows', 'lock-timeout', 'step-ms'] as const) {
+      if (f[name] !== undefined && (f[name] as number) < (name === 'rows' ? 0 : 1)) throw new UsageError(`--${name} must be at least ${name === 'rows' ? 0 : 1}`);
+    }
+    const report = await rehearse(spec, {
+      rows: f.rows as number | undefined,
+      databaseUrl: f['database-url'] as string | undefined,
+      lockTimeoutMs: f['lock-timeout'] as number | undefined,
+      stepMs: f['step-ms'] as number | undefined,
+      keep: Boolean(f.keep),
+      onEvent: progressPrinter(ctx),
+    });
+    ctx.out.endProgress();
+    if (ctx.json) ctx.out.line(JSON.stringify(report));
+    else printReport(ctx, report);
+    return report.ok ? ExitCode.Ok : ExitCode.Failed;
+  },
+};
+
+function backfillText(e: ProgressEvent): string {
+  const pct = e.total ? `${Math.floor((100 * (e.done ?? 0)) / e.total)}%` : '';
+  return `backfill ${pct} (${e.done ?? 0}/${e.total ?? '?'} rows, ${Math.round(e.rowsPerSecond ?? 0)} rows/s)`;
+}
+
+/** Stage changes and checks as lines; traffic and backfill as one live progress line (stderr). */
+function progressPrinter(ctx: CommandContext): (event: RehearsalEvent) => void {
+  const { out } = ctx;
+  let backfill = '';
+  return (event) => {
+    switch (event.kind) {
+      case 'stage':
+        backfill = '';
+        out.info(`stage ${event.message}`);
+        break;
+      case 'traffic': {
+        const s = event.stats;
+        const failed = s.failedWrites + s.failedReads;
+        const p99 = percentile(s.writeMs, 99).toFixed(1);
+        const status = failed ? out.fail(`${failed} failed`) : out.ok('0 failed');
+        out.progress(`  ${s.stage}: ${weightsLabel(s.weights)}, ${s.writes} writes, ${s.reads} reads, ${status}, p99 ${p99} ms${backfill ? '; ' + backfill : ''}`);
+        break;
+      }
+      case 'executor':
+        if (event.event.kind === 'backfill') backfill = backfillText(event.event);
+        else if (event.event.kind === 'lock_wait') out.info(out.warn(`  lock wait: ${event.event.message}`));
+        else out.info(out.dim(`  executor: ${event.event.message}`));
+        break;
+      case 'check': {
+        const text = `  checked ${event.checked} writes and reads ${event.label}: ${event.mismatches} lost or altered`;
+        out.info(event.mismatches ? out.fail(text) : out.ok(text));
+        break;
+      }
+      case 'info':
+        out.info(out.dim(`  ${event.message}`));
+        break;
+    }
+  };
+}
+
+function printReport(ctx: CommandContext, r: RehearsalReport): void {
+  const { out } = ctx;
+  out.line();
+  for (const line of reportTable(r)) out.line(line);
+  out.line();
+  const l = r.lock_waits;
+  out.line(`backfill: ${r.backfill.rows} rows in ${r.backfill.batches} batches, ${r.backfill_rows_per_s} rows/s`);
+  out.line(`lock waits: longest app write ${l.max_write_ms} ms; ${l.writes_slower_than_lock_timeout} writes slower than the ${l.lock_timeout_ms} ms lock timeout; ${l.executor_lock_retries} executor lock retries`);
+  if (r.new_customer) out.line(`new customer ${r.new_customer.name} (written by v2) reads in v3 as first_name ${JSON.stringify(r.new_customer.first_name)}, last_name ${JSON.stringify(r.new_customer.last_name)}`);
+  out.line(`verify: ${r.verify.message}`);
+  for (const f of r.failure_samples) out.line(out.fail(`failed write: ${f.version} ${f.op}${f.id ? ' of ' + f.id : ''} during ${f.stage}: ${f.message}`));
+  for (const m of r.mismatch_samples) {
+    out.line(out.fail(`lost or altered: ${m.version} ${m.stage} write to customer ${m.id}, seen by ${m.seenBy}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`));
+  }
+  const verdict = `${r.failed_writes} failed writes, ${r.failed_reads} failed reads, ${r.lost_or_altered_writes} lost or altered writes of ${r.acknowledged_writes} acknowledged (${r.seconds} s)`;
+  out.line(r.ok ? out.ok(`zero downtime: ${verdict}`) : out.fail(`rehearsal FAILED: ${verdict}`));
+}

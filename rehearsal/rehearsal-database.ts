@@ -1,0 +1,127 @@
+import { randomBytes } from 'crypto';
+import { Pool } from 'pg';
+import { RefusedError } from '../phases/errors';
+import { quoteIdent, quoteQualified } from '../phases/identifiers';
+import { derivedNames } from '../phases/plan';
+import { MigrationSpec } from '../phases/spec';
+import { AppRole, dropAppRole } from './demo-database';
+import { PostgresBinariesMissingError, startScratchPostgres } from './scratch-postgres';
+
+/** Where a rehearsal runs, and how it cleans up after itself. */
+export interface RehearsalDatabase {
+  /** `scratch`: a server started for this run and removed after; `given`: the user's --database-url. */
+  readonly kind: 'scratch' | 'given';
+  /** The owner's (migrator's) URL: the executor and the checker connect with it. */
+  readonly url: string;
+  readonly pool: Pool;
+  /** Create the app role with `create`; undefined when the user may not create roles. */
+  createAppRole(create: (name: string) => Promise<AppRole>): Promise<AppRole | undefined>;
+  close(keep: boolean): Promise<void>;
+}
+
+const INSUFFICIENT_PRIVILEGE = '42501';
+
+function openPool(url: string): Pool {
+  const pool = new Pool({ connectionString: url, max: 3 });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/**
+ * The default: a throwaway server from the local PostgreSQL binaries. With --database-url, the
+ * user's scratch database, where the rehearsal refuses to start if the spec's table or migration
+ * already exists (it never touches data it did not create) and removes what it created at the end.
+ */
+export async function openRehearsalDatabase(spec: MigrationSpec, databaseUrl: string | undefined, emit: (e: { kind: 'info'; message: string }) => void): Promise<RehearsalDatabase> {
+  return databaseUrl ? openGiven(spec, databaseUrl) : openScratch(emit);
+}
+
+async function openScratch(emit: (e: { kind: 'info'; message: string }) => void): Promise<RehearsalDatabase> {
+  let server;
+  try {
+    server = await startScratchPostgres();
+  } catch (err) {
+    if (err instanceof PostgresBinariesMissingError) {
+      throw Object.assign(new Error(`${err.message} Or give tandem rehearse an empty scratch database with --database-url.`), { exitCode: 1 });
+    }
+    throw err;
+  }
+  emit({ kind: 'info', message: `started a scratch PostgreSQL on port ${server.port}` });
+  const pool = openPool(server.url);
+  const s = server;
+  return {
+    kind: 'scratch',
+    url: server.url,
+    pool,
+    createAppRole: (create) => create('customers_app'),
+    close: async () => {
+      await pool.end().catch(() => undefined);
+      await s.stop();
+    },
+  };
+}
+
+async function openGiven(spec: MigrationSpec, url: string): Promise<RehearsalDatabase> {
+  const pool = openPool(url);
+  try {
+    const { rows } = await pool.query(
+      `SELECT to_regclass($1) IS NOT NULL AS has_table,
+              to_regclass('tandem.migrations') IS NOT NULL AS has_state`,
+      [quoteIdent(spec.table)],
+    );
+    if (rows[0].has_table) {
+      throw new RefusedError(
+        `table ${spec.table} already exists in that database; tandem rehearse creates its own ${spec.table} table and never touches existing data: give it an empty scratch database`,
+        spec.name,
+      );
+    }
+    if (rows[0].has_state) {
+      const recorded = await pool.query(`SELECT step FROM tandem.migrations WHERE name = $1`, [spec.name]);
+      if (recorded.rows.length) {
+        throw new RefusedError(`that database already records a migration named ${spec.name} (step ${recorded.rows[0].step}); give tandem rehearse an empty scratch database`, spec.name);
+      }
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  let role: AppRole | undefined;
+  return {
+    kind: 'given',
+    url,
+    pool,
+    createAppRole: async (create) => {
+      try {
+        role = await create(`tandem_rehearsal_app_${randomBytes(4).toString('hex')}`);
+        return role;
+      } catch (err: any) {
+        if (err?.code === INSUFFICIENT_PRIVILEGE) return undefined;
+        throw err;
+      }
+    },
+    close: async (keep) => {
+      try {
+        if (!keep) await removeRehearsal(pool, spec);
+        if (role && !keep) await dropAppRole(pool, role.name);
+      } finally {
+        await pool.end().catch(() => undefined);
+      }
+    },
+  };
+}
+
+/** Remove exactly what the rehearsal created: its table, its migration record and sync function. */
+async function removeRehearsal(pool: Pool, spec: MigrationSpec): Promise<void> {
+  const state = await pool.query(`SELECT to_regclass('tandem.migrations') IS NOT NULL AS ok`);
+  if (state.rows[0].ok) {
+    const recorded = await pool.query(`SELECT resolved FROM tandem.migrations WHERE name = $1`, [spec.name]);
+    if (recorded.rows[0]) {
+      const names = derivedNames(recorded.rows[0].resolved);
+      await pool.query(`DROP TABLE IF EXISTS ${quoteIdent(spec.table)}`);
+      await pool.query(`DROP FUNCTION IF EXISTS ${quoteQualified(names.functionSchema, names.function)}()`);
+      await pool.query(`DELETE FROM tandem.migrations WHERE name = $1`, [spec.name]);
+      return;
+    }
+  }
+  await pool.query(`DROP TABLE IF EXISTS ${quoteIdent(spec.table)}`);
+}

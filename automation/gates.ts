@@ -32,8 +32,10 @@ export interface GateOptions {
   readonly driver: StackDriver;
   /** Where Pulumi.yaml lives; a relative `tandem:spec` is resolved against it. */
   readonly projectDir: string;
-  /** Defaults to $DATABASE_URL. */
+  /** The database verify checks; defaults to the stack's tandem:databaseUrl, then $DATABASE_URL. */
   readonly databaseUrl?: string;
+  /** Where DATABASE_URL is read from (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
   /** Defaults to reading the cluster in the current kube context. */
   readonly readRollout?: RolloutReader;
   /** How long to wait for a Progressing rollout to become Healthy (default 600 s; 0: look once). */
@@ -80,8 +82,8 @@ export function createGates(options: GateOptions): Gates {
   return {
     async verify(step) {
       const file = await specPath();
-      const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
-      if (!databaseUrl) throw new UsageError('the verify gate needs the database: set DATABASE_URL or pass --database-url');
+      const databaseUrl = options.databaseUrl ?? (await driver.config('tandem:databaseUrl')) ?? ((options.env ?? process.env).DATABASE_URL || undefined);
+      if (!databaseUrl) throw new UsageError(`the verify gate needs the database: set the stack's tandem:databaseUrl, DATABASE_URL or --database-url`);
       const spec = loadSpecFile(file);
       const report = await verify(spec, { databaseUrl });
       if (report.ok) return { ok: true, detail: report.message };

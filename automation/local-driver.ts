@@ -97,8 +97,7 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
   };
   const config = async (key: string): Promise<string | undefined> => {
     const all = await stack.getAllConfig();
-    const v = all[key];
-    return v && !v.secret ? v.value : undefined;
+    return all[key]?.value;
   };
 
   return {

@@ -56,7 +56,7 @@ export interface StackDriver {
   recoverPendingOperations(): Promise<void>;
   /** The exact shell command that does what recoverPendingOperations does, for the user to run. */
   recoveryCommand(): string;
-  /** A stack config value (`tandem:appName`), or undefined. */
+  /** A stack config value (`tandem:appName`; secrets decrypted), or undefined. */
   config(key: string): Promise<string | undefined>;
   /** The stack's outputs from the last up. */
   outputs(): Promise<Readonly<Record<string, unknown>>>;

@@ -111,7 +111,7 @@ export const walkCommand: Command = {
     ...STACK_FLAGS,
     yes: { kind: 'boolean', description: 'apply each step without asking (required when stdin is not a terminal)' },
     recover: { kind: 'boolean', description: 'first clear operations an interrupted update left pending (pulumi refresh --clear-pending-creates)' },
-    'database-url': { kind: 'string', value: 'URL', description: 'PostgreSQL for the verify gate (default: $DATABASE_URL)' },
+    'database-url': { kind: 'string', value: 'URL', description: "PostgreSQL for the verify gate (default: the stack's tandem:databaseUrl, then $DATABASE_URL)" },
     wait: { kind: 'integer', value: 'SECONDS', description: 'how long the rollout gate waits for a progressing canary (default 600)' },
   },
   async run(ctx) {
@@ -126,7 +126,8 @@ export const walkCommand: Command = {
       const gates = createGates({
         driver,
         projectDir: args.projectDir,
-        databaseUrl: (ctx.args.flags['database-url'] as string | undefined) ?? (ctx.env.DATABASE_URL || undefined),
+        databaseUrl: ctx.args.flags['database-url'] as string | undefined,
+        env: ctx.env,
         waitSeconds: ctx.args.flags.wait as number | undefined,
         onProgress: (text) => ctx.out.progress(text),
       });

@@ -1,0 +1,170 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { createGates } from '../automation/gates';
+import { backfill, expand } from '../executor';
+import { loadSpecFile } from '../phases/spec';
+import { RolloutObject } from '../phases/rollout-health';
+import { walkPath } from '../phases/walk-path';
+import { freshDatabase, sql } from './db';
+import { FakeStackDriver } from './fake-stack-driver';
+import * as rollouts from './rollout-health-fixtures';
+
+const SPEC = `name: split-full-name
+table: customers
+operations:
+  - split_column:
+      column: full_name
+      into:
+        - { name: first_name, type: text, up: "split_part(full_name, ' ', 1)" }
+        - { name: last_name, type: text, up: "nullif(substr(full_name, length(split_part(full_name, ' ', 1)) + 2), '')" }
+      down: "concat_ws(' ', first_name, last_name)"
+`;
+
+const toDualWrite = walkPath('expand', 'dual-write')[0];
+const toCleanup = walkPath('dual-write', 'cleanup')[0];
+const toContract = walkPath('cleanup', 'contract')[0];
+
+describe('verify gate, against the test PostgreSQL', () => {
+  let dir: string;
+  let url: string;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-gates-'));
+    fs.mkdirSync(path.join(dir, 'migrations'));
+    fs.writeFileSync(path.join(dir, 'migrations', 'split.yaml'), SPEC);
+    url = await freshDatabase('gates');
+    await sql(url, `CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
+                    INSERT INTO customers (full_name) SELECT 'Person ' || g FROM generate_series(1, 50) g;`);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  // The stack names the spec relative to the project directory, and the database in its config.
+  const gatesFor = (extra: Record<string, string> = {}) =>
+    createGates({ driver: new FakeStackDriver({ stage: 'expand', config: { 'tandem:spec': 'migrations/split.yaml', 'tandem:databaseUrl': url, ...extra } }), projectDir: dir, env: {} });
+
+  it('fails before dual-write while rows are not backfilled, saying to finish the backfill', async () => {
+    const spec = loadSpecFile(path.join(dir, 'migrations', 'split.yaml'));
+    await expand(spec, { databaseUrl: url });
+    const outcome = await gatesFor().verify(toDualWrite);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.next).toContain(`tandem backfill ${path.join(dir, 'migrations', 'split.yaml')}`);
+  });
+
+  it('passes once the backfill is done', async () => {
+    const spec = loadSpecFile(path.join(dir, 'migrations', 'split.yaml'));
+    await backfill(spec, { databaseUrl: url });
+    const outcome = await gatesFor().verify(toDualWrite);
+    expect(outcome).toMatchObject({ ok: true });
+  });
+
+  it('fails before contract when a row is inconsistent, and says not to contract', async () => {
+    await sql(url, `ALTER TABLE customers DISABLE TRIGGER USER; UPDATE customers SET last_name = 'Wrong' WHERE id = 7; ALTER TABLE customers ENABLE TRIGGER USER;`);
+    const outcome = await gatesFor().verify(toContract);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.next).toMatch(/^Do not contract/);
+  });
+
+  it('refuses with a usage error when the stack names no spec', async () => {
+    const gates = createGates({ driver: new FakeStackDriver({ stage: 'expand', config: { 'tandem:databaseUrl': url } }), projectDir: dir, env: {} });
+    await expect(gates.verify(toDualWrite)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('tandem:spec') });
+  });
+
+  it('refuses with a usage error when no database is configured anywhere', async () => {
+    const gates = createGates({ driver: new FakeStackDriver({ stage: 'expand', config: { 'tandem:spec': 'migrations/split.yaml' } }), projectDir: dir, env: {} });
+    await expect(gates.verify(toDualWrite)).rejects.toMatchObject({ exitCode: 2 });
+  });
+});
+
+describe('rollout gate, against Rollout objects as Argo Rollouts v1.9 writes them', () => {
+  /** A reader that returns the given objects in turn (the last one repeats); records what it read. */
+  function sequence(...objects: (RolloutObject | undefined)[]) {
+    const reads: string[] = [];
+    let i = 0;
+    const read = async (name: string, namespace: string) => {
+      reads.push(`${namespace}/${name}`);
+      return objects[Math.min(i++, objects.length - 1)];
+    };
+    return { reads, read };
+  }
+  /** A clock that only moves when the gate sleeps: no real waiting, no timed assertions. */
+  function clock() {
+    let t = 0;
+    return { now: () => t, sleep: async (ms: number) => void (t += ms) };
+  }
+  const gates = (read: (n: string, ns: string) => Promise<RolloutObject | undefined>, opts: { waitSeconds?: number; config?: Record<string, string>; outputs?: Record<string, unknown> } = {}) => {
+    const c = clock();
+    const progress: string[] = [];
+    const g = createGates({
+      driver: new FakeStackDriver({ stage: 'dual-write', config: opts.config, outputs: opts.outputs }),
+      projectDir: '/nonexistent',
+      readRollout: read,
+      waitSeconds: opts.waitSeconds ?? 60,
+      pollSeconds: 5,
+      now: c.now,
+      sleep: c.sleep,
+      onProgress: (t) => progress.push(t),
+    });
+    return { g, progress };
+  };
+
+  it('passes a Healthy, fully promoted Rollout named by the stack outputs', async () => {
+    const { reads, read } = sequence(rollouts.healthy);
+    const outcome = await gates(read, { outputs: { rolloutName: 'shop', namespace: 'prod' } }).g.rolloutHealthy(toCleanup);
+    expect(outcome.ok).toBe(true);
+    expect(reads).toEqual(['prod/shop']);
+  });
+
+  it('falls back to tandem:appName / tandem:namespace config, then the defaults', async () => {
+    const a = sequence(rollouts.healthy);
+    await gates(a.read, { config: { 'tandem:appName': 'orders', 'tandem:namespace': 'shop' } }).g.rolloutHealthy(toCleanup);
+    const b = sequence(rollouts.healthy);
+    await gates(b.read).g.rolloutHealthy(toCleanup);
+    expect([...a.reads, ...b.reads]).toEqual(['shop/orders', 'default/tandem-demo']);
+  });
+
+  it('waits through a stale generation and Progressing until Healthy', async () => {
+    const { reads, read } = sequence(rollouts.staleGeneration, rollouts.progressing, rollouts.healthy);
+    const { g, progress } = gates(read);
+    expect((await g.rolloutHealthy(toCleanup)).ok).toBe(true);
+    expect(reads).toHaveLength(3);
+    expect(progress[0]).toContain('has not observed the latest spec');
+  });
+
+  it('gives up on a rollout still Progressing when the wait is over', async () => {
+    const { reads, read } = sequence(rollouts.progressing);
+    const outcome = await gates(read, { waitSeconds: 12 }).g.rolloutHealthy(toCleanup);
+    expect(outcome).toMatchObject({ ok: false, next: expect.stringContaining('kubectl argo rollouts get rollout tandem-demo -n default --watch') });
+    expect(reads).toHaveLength(4); // at 0, 5, 10 and 15 s
+  });
+
+  it('stops at once on a paused canary, saying how to promote it', async () => {
+    const { reads, read } = sequence(rollouts.paused, rollouts.healthy);
+    const outcome = await gates(read).g.rolloutHealthy(toContract);
+    expect(outcome).toMatchObject({ ok: false, next: expect.stringContaining('kubectl argo rollouts promote tandem-demo -n default') });
+    expect(reads).toHaveLength(1);
+  });
+
+  it.each([
+    ['aborted', rollouts.degraded, 'expand'],
+    ['Degraded (progress deadline)', rollouts.timedOut, 'expand'],
+  ])('stops at once on a %s rollout, naming the stage to walk back to', async (_name, rollout, back) => {
+    const { reads, read } = sequence(rollout, rollouts.healthy);
+    const outcome = await gates(read).g.rolloutHealthy(toCleanup);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.next).toContain(`tandem walk --stack dev --to ${back}`);
+    expect(reads).toHaveLength(1);
+  });
+
+  it('before contract, a Degraded v3 says to walk back to dual-write', async () => {
+    const outcome = await gates(sequence(rollouts.degraded).read).g.rolloutHealthy(toContract);
+    expect(outcome.next).toContain('tandem walk --stack dev --to dual-write');
+  });
+
+  it('fails when the Rollout does not exist, or the cluster cannot be read', async () => {
+    expect(await gates(sequence(undefined).read).g.rolloutHealthy(toCleanup)).toMatchObject({ ok: false, detail: 'Rollout default/tandem-demo does not exist in the current kube context' });
+    const broken = async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:6443\nstack...');
+    };
+    expect(await gates(broken).g.rolloutHealthy(toCleanup)).toMatchObject({ ok: false, detail: 'cannot read Rollout default/tandem-demo (connect ECONNREFUSED 127.0.0.1:6443)' });
+  });
+});

@@ -1,0 +1,141 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { parse } from 'yaml';
+import { ConfigError } from '../phases/config-error';
+import { parseDatabaseUrl } from '../phases/database-url';
+import { CONFIG_DEFAULTS, RawStackConfig, REQUIRED_KEYS, resolveStackConfig, SECRET_KEYS } from '../phases/stack-config';
+import { planStackState, SCHEMA_COMMANDS } from '../phases/stack-state';
+import { STAGES, STAGE_TABLE } from '../phases/stages';
+
+const MINIMAL: RawStackConfig = { stage: 'expand', appImage: 'ghcr.io/a/app', verifyImage: 'ghcr.io/a/tandem:1' };
+
+function refusal(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('resolveStackConfig', () => {
+  it('fills every default', () => {
+    const c = resolveStackConfig(MINIMAL);
+    expect(c).toMatchObject({
+      stage: 'expand',
+      specPath: CONFIG_DEFAULTS.spec,
+      appName: CONFIG_DEFAULTS.appName,
+      namespace: CONFIG_DEFAULTS.namespace,
+      replicas: CONFIG_DEFAULTS.replicas,
+      appPort: CONFIG_DEFAULTS.appPort,
+      dbSchema: CONFIG_DEFAULTS.dbSchema,
+      migratorRole: CONFIG_DEFAULTS.migratorRole,
+      appRole: CONFIG_DEFAULTS.appRole,
+    });
+    expect(c.steps.filter((s) => 'pause' in s)).toEqual([1, 2, 3].map(() => ({ pause: { duration: CONFIG_DEFAULTS.canaryPause } })));
+    expect(c.renderYamlTo).toBeUndefined();
+  });
+
+  it.each([
+    [{ stage: undefined }, 'tandem:stage', 'is not set'],
+    [{ stage: 'migrate' }, 'tandem:stage', 'baseline, expand, dual-write, cleanup, contract'],
+    [{ appImage: undefined }, 'tandem:appImage', 'is not set'],
+    [{ appImage: 'ghcr.io/a/app:v1' }, 'tandem:appImage', 'carries a tag'],
+    [{ appImage: 'ghcr.io/a/app@sha256:abc' }, 'tandem:appImage', 'carries a tag'],
+    [{ verifyImage: '' }, 'tandem:verifyImage', 'is not set'],
+    [{ replicas: 0 }, 'tandem:replicas', 'from 1 to 100'],
+    [{ replicas: 2.5 }, 'tandem:replicas', 'from 1 to 100'],
+    [{ appPort: 70000 }, 'tandem:appPort', 'from 1 to 65535'],
+    [{ appName: 'Tandem_Demo' }, 'tandem:appName', 'not a Kubernetes name'],
+    [{ appName: 'a'.repeat(54) }, 'tandem:appName', 'at most 53'],
+    [{ namespace: '-x' }, 'tandem:namespace', 'not a Kubernetes name'],
+    [{ canaryPause: 'soon' }, 'tandem:canaryPause', 'not a pause duration'],
+    [{ canaryPause: '1m', canarySteps: ['analysis'] }, 'tandem:canaryPause', 'ignored when tandem:canarySteps is set'],
+    [{ canarySteps: ['setWeight 10'] }, 'tandem:canarySteps', 'no analysis step'],
+  ] as const)('refuses %j, naming %s', (override, key, message) => {
+    const err = refusal(() => resolveStackConfig({ ...MINIMAL, ...override }));
+    expect(err.key).toBe(key);
+    expect(err.message).toContain(message);
+  });
+
+  it('accepts a registry with a port in the image repository', () => {
+    expect(resolveStackConfig({ ...MINIMAL, appImage: 'localhost:5000/app' }).appImage).toBe('localhost:5000/app');
+  });
+
+  it('passes the render directory through', () => {
+    expect(resolveStackConfig({ ...MINIMAL, renderYamlTo: 'rendered' }).renderYamlTo).toBe('rendered');
+  });
+});
+
+describe('planStackState', () => {
+  it.each(STAGES)('%s follows the stage table', (stage) => {
+    const state = planStackState(stage);
+    expect(state.schema.state).toBe(STAGE_TABLE[stage].schema);
+    expect(state.schema.commands).toEqual(SCHEMA_COMMANDS[STAGE_TABLE[stage].schema]);
+    expect(state.app.version).toBe(STAGE_TABLE[stage].app);
+  });
+
+  it('each schema state keeps every Command of the one before it, in the same order', () => {
+    const lists = STAGES.map((s) => planStackState(s).schema.commands);
+    for (let i = 1; i < lists.length; i++) expect(lists[i].slice(0, lists[i - 1].length)).toEqual(lists[i - 1]);
+  });
+});
+
+describe('parseDatabaseUrl', () => {
+  it('reads every part, decoding percent-escapes', () => {
+    expect(parseDatabaseUrl('k', 'postgresql://mig%40r:p%2Fw@db:6543/shop%20x?sslmode=require')).toEqual({
+      host: 'db', port: 6543, username: 'mig@r', password: 'p/w', database: 'shop x', sslmode: 'require',
+    });
+    expect(parseDatabaseUrl('k', 'postgres://u:p@db/shop')).toMatchObject({ port: 5432, sslmode: 'prefer' });
+  });
+
+  it.each([
+    ['not a url', 'is not a URL'],
+    ['mysql://u:p@db/shop', 'scheme mysql'],
+    ['postgres://db/shop', 'names no user'],
+    ['postgres://u:p@db/', 'names no database'],
+  ])('refuses %s', (url, message) => {
+    const err = refusal(() => parseDatabaseUrl('tandem:databaseUrl', url));
+    expect(err.key).toBe('tandem:databaseUrl');
+    expect(err.message).toContain(message);
+  });
+});
+
+describe('Pulumi.yaml declares the program\'s configuration', () => {
+  const project = parse(fs.readFileSync(path.join(__dirname, '..', 'Pulumi.yaml'), 'utf8'));
+  const declared: Record<string, any> = project.config;
+  const index = fs.readFileSync(path.join(__dirname, '..', 'index.ts'), 'utf8');
+  const read = [...index.matchAll(/cfg\.(?:get|getNumber|getObject|getSecret|require|requireSecret)(?:<[^>]*>)?\('([A-Za-z]+)'\)/g)].map((m) => m[1]);
+
+  it('the program reads config (so this check has something to compare)', () => {
+    expect(read.length).toBeGreaterThan(10);
+  });
+
+  it('every key the program reads is declared with a type and a description', () => {
+    for (const key of new Set(read)) {
+      expect({ key, type: typeof declared[key]?.type, description: typeof declared[key]?.description }).toEqual({ key, type: 'string', description: 'string' });
+    }
+  });
+
+  it('declares nothing the program does not read', () => {
+    expect(Object.keys(declared).sort()).toEqual([...new Set(read)].sort());
+  });
+
+  it('secrets are declared secret', () => {
+    for (const key of [...SECRET_KEYS, 'verifyDatabaseUrl']) expect({ key, secret: declared[key].secret }).toEqual({ key, secret: true });
+  });
+
+  it('required keys have no default; declared defaults equal the program\'s', () => {
+    for (const key of REQUIRED_KEYS) expect({ key, default: declared[key].default }).toEqual({ key, default: undefined });
+    for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) expect({ key, default: declared[key].default }).toEqual({ key, default: value });
+  });
+
+  it('Pulumi.dev.yaml sets only declared keys, and resolves', () => {
+    const dev = parse(fs.readFileSync(path.join(__dirname, '..', 'Pulumi.dev.yaml'), 'utf8')).config as Record<string, unknown>;
+    const keys = Object.keys(dev).map((k) => k.replace(/^tandem:/, ''));
+    for (const k of keys) expect(declared).toHaveProperty(k);
+    const raw = Object.fromEntries(Object.entries(dev).map(([k, v]) => [k.replace(/^tandem:/, ''), v]));
+    expect(resolveStackConfig(raw as RawStackConfig).stage).toBe('baseline');
+  });
+});

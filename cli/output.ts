@@ -23,7 +23,8 @@ const codes = { green: 32, red: 31, yellow: 33, dim: 2 } as const;
 
 export function createOutput(stdout: NodeJS.WriteStream = process.stdout, stderr: NodeJS.WriteStream = process.stderr, env = process.env): Output {
   const isTTY = Boolean(stderr.isTTY);
-  const color = Boolean(stdout.isTTY) && !('NO_COLOR' in env && env.NO_COLOR !== undefined) && env.TERM !== 'dumb';
+  // no-color.org: NO_COLOR present and not empty disables color, whatever its value.
+  const color = Boolean(stdout.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
   const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
   let progressOpen = false;
   let lastPlain = 0;

@@ -1,9 +1,11 @@
 import { Pool } from 'pg';
+import { backfill, expand } from '../executor';
 import { TALK_CUSTOMERS, NEW_CUSTOMER } from '../app/seed-data';
 import { joinName, splitName } from '../app/split-name';
 import { createStore } from '../app/versions';
 import { customersTableSql } from '../rehearsal/demo-database';
 import { freshDatabase, sql } from './db';
+import { splitSpec } from './fixtures';
 
 describe('splitName (how v2 and v3 split a typed name)', () => {
   it.each([
@@ -83,5 +85,51 @@ describe('the demo app data layer, each version on the schema it expects', () =>
   it('v1 fails on the contracted table: the reason the old column must outlive v1', async () => {
     await sql(url, 'ALTER TABLE customers ADD COLUMN first_name text, ADD COLUMN last_name text, DROP COLUMN full_name');
     await expect(createStore('v1', pool).create('Ada Lovelace')).rejects.toThrow(/full_name/);
+  });
+});
+
+describe('the three versions side by side on the expanded schema (executor expand, sync trigger)', () => {
+  let url: string;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    url = await freshDatabase('appexp');
+    await sql(url, customersTableSql());
+    pool = new Pool({ connectionString: url, max: 3 });
+    const v1 = createStore('v1', pool);
+    for (const name of TALK_CUSTOMERS) await v1.create(name);
+    await expand(splitSpec(), { databaseUrl: url });
+    await backfill(splitSpec(), { databaseUrl: url });
+  });
+  afterAll(async () => {
+    await pool.end();
+  });
+
+  it('v2 reads what v1 wrote, split by the spec\'s up; v1 still reads its own bytes', async () => {
+    const [v1, v2] = [createStore('v1', pool), createStore('v2', pool)];
+    const twiggy = await v1.create('Twiggy ');
+    expect((await v2.get(twiggy.id))?.columns).toEqual({ first_name: 'Twiggy', last_name: null });
+    expect((await v1.get(twiggy.id))?.columns).toEqual({ full_name: 'Twiggy ' });
+    const churchill = (await v2.list()).find((c) => c.columns.first_name === 'Winston');
+    expect(churchill?.columns.last_name).toBe('Leonard Spencer Churchill');
+    expect((await v1.get(churchill!.id))?.name).toBe('Winston Leonard Spencer Churchill');
+  });
+
+  it('v1 reads what v2 dual-wrote, and what v3 wrote through the trigger\'s down', async () => {
+    const [v1, v2, v3] = [createStore('v1', pool), createStore('v2', pool), createStore('v3', pool)];
+    const vin = await v2.create(NEW_CUSTOMER);
+    expect((await v1.get(vin.id))?.columns).toEqual({ full_name: 'John Vin' });
+    const renamed = await v3.rename(vin.id, 'Johnny Vincent');
+    expect(renamed?.columns).toEqual({ first_name: 'Johnny', last_name: 'Vincent' });
+    expect((await v1.get(vin.id))?.columns).toEqual({ full_name: 'Johnny Vincent' });
+    const adele = await v3.create('Adele');
+    expect((await v1.get(adele.id))?.columns).toEqual({ full_name: 'Adele' });
+  });
+
+  it('v1 renaming a row after v3 wrote it fills the new columns again', async () => {
+    const [v1, v3] = [createStore('v1', pool), createStore('v3', pool)];
+    const row = await v3.create('Ada Lovelace');
+    await v1.rename(row.id, 'Augusta Ada King');
+    expect((await v3.get(row.id))?.columns).toEqual({ first_name: 'Augusta', last_name: 'Ada King' });
   });
 });

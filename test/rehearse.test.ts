@@ -1,0 +1,85 @@
+import { RefusedError, SpecError } from '../phases/errors';
+import { parseSpec } from '../phases/spec';
+import { rehearse, RehearsalEvent } from '../rehearsal/rehearse';
+import { REHEARSAL_STAGES } from '../rehearsal/rehearsal-report';
+import { customersTableSql } from '../rehearsal/demo-database';
+import { freshDatabase, sql } from './db';
+import { splitSpec } from './fixtures';
+
+/** Small and quick: the shape of the run matters here, not its size. */
+const SMALL = { rows: 500, stepMs: 200, workers: 4, opsPerSecond: 300 };
+
+describe('rehearse on a given scratch database', () => {
+  it('runs every stage with the right versions, loses no write, and removes what it created', async () => {
+    const url = await freshDatabase('rehearse');
+    const events: RehearsalEvent[] = [];
+    const report = await rehearse(splitSpec(), { ...SMALL, databaseUrl: url, onEvent: (e) => events.push(e) });
+
+    expect(report).toMatchObject({ ok: true, database: 'given', failed_writes: 0, failed_reads: 0, lost_or_altered_writes: 0, rows: 500 });
+    expect(report.stages.map((s) => [s.stage, s.versions.join('+')])).toEqual([
+      ['baseline', 'v1'],
+      ['expand', 'v1'],
+      ['backfill', 'v1'],
+      ['dual-write', 'v1+v2'],
+      ['cleanup', 'v2+v3'],
+      ['contract', 'v3'],
+    ]);
+    expect(report.stages.every((s) => s.writes > 0 && s.p99_ms >= s.p50_ms)).toBe(true);
+    expect(report.stages.find((s) => s.stage === 'dual-write')?.canary?.map((c) => c.weights)).toEqual([
+      { v1: 90, v2: 10 },
+      { v1: 50, v2: 50 },
+      { v1: 10, v2: 90 },
+      { v1: 0, v2: 100 },
+    ]);
+    expect(report.acknowledged_writes).toBe(report.stages.reduce((s, st) => s + st.writes, 0) + 1);
+    expect(report.backfill.rows).toBeGreaterThan(0);
+    expect(report.backfill_rows_per_s).toBeGreaterThan(0);
+    expect(report.checks.map((c) => [c.label, c.mismatches])).toEqual([
+      ['after baseline', 0],
+      ['after backfill', 0],
+      ['after dual-write', 0],
+      ['after cleanup', 0],
+      ['after contract', 0],
+    ]);
+    expect(report.new_customer).toMatchObject({ name: 'John Vin', first_name: 'John', last_name: 'Vin' });
+    expect(report.app_role).toMatch(/^tandem_rehearsal_app_/);
+    expect(events.filter((e) => e.kind === 'stage').map((e) => (e as { stage: string }).stage)).toEqual(
+      expect.arrayContaining([...REHEARSAL_STAGES]),
+    );
+
+    const [left] = await sql(
+      url,
+      `SELECT to_regclass('customers') AS t, (SELECT count(*)::int FROM tandem.migrations) AS m,
+              (SELECT count(*)::int FROM pg_roles WHERE rolname = $1) AS r`,
+      [report.app_role],
+    );
+    expect(left).toEqual({ t: null, m: 0, r: 0 });
+  });
+
+  it('refuses a database that already has a customers table, and leaves its rows alone', async () => {
+    const url = await freshDatabase('rehearse_refuse');
+    await sql(url, `${customersTableSql()}; INSERT INTO customers (full_name) VALUES ('Precious Data')`);
+    const attempt = rehearse(splitSpec(), { ...SMALL, databaseUrl: url });
+    await expect(attempt).rejects.toBeInstanceOf(RefusedError);
+    await expect(attempt).rejects.toThrow(/customers already exists/);
+    expect(await sql(url, 'SELECT full_name FROM customers')).toEqual([{ full_name: 'Precious Data' }]);
+  });
+
+  it.each([
+    ['another table', 'name: x\ntable: people\noperations:\n  - split_column:\n      column: full_name\n      into:\n        - {name: first_name, type: text, up: "full_name"}\n        - {name: last_name, type: text, up: "full_name"}\n      down: "first_name"\n', /table: is "people", not customers/],
+    ['other new columns', 'name: x\ntable: customers\noperations:\n  - split_column:\n      column: full_name\n      into:\n        - {name: given, type: text, up: "full_name"}\n        - {name: family, type: text, up: "full_name"}\n      down: "given"\n', /names given,family/],
+    ['another operation', 'name: x\ntable: customers\noperations:\n  - rename_column: {from: full_name, to: name}\n', /exactly one split_column/],
+  ])('refuses a spec of %s with a SpecError naming what the demo app needs', async (_, text, message) => {
+    const attempt = rehearse(parseSpec(text), SMALL);
+    await expect(attempt).rejects.toBeInstanceOf(SpecError);
+    await expect(attempt).rejects.toThrow(message);
+  });
+});
+
+describe('rehearse on its default, a throwaway PostgreSQL from the local binaries', () => {
+  it('starts its own server, passes, and says so', async () => {
+    const report = await rehearse(splitSpec(), { ...SMALL, rows: 200 });
+    expect(report).toMatchObject({ ok: true, database: 'scratch', app_role: 'customers_app', failed_writes: 0, lost_or_altered_writes: 0 });
+    expect(report.stages).toHaveLength(REHEARSAL_STAGES.length);
+  });
+});

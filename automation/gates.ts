@@ -73,9 +73,12 @@ export function createGates(options: GateOptions): Gates {
   }
 
   async function rolloutName(): Promise<{ name: string; namespace: string }> {
+    // The program's outputs name the Rollout (`rollout: { name, namespace }`, or flat
+    // `rolloutName` / `namespace`); before the first up, the stack config and its defaults do.
     const outputs = await driver.outputs();
-    const name = str(outputs.rolloutName) ?? (await driver.config('tandem:appName')) ?? DEFAULT_APP_NAME;
-    const namespace = str(outputs.namespace) ?? (await driver.config('tandem:namespace')) ?? DEFAULT_NAMESPACE;
+    const nested = (outputs.rollout ?? {}) as Record<string, unknown>;
+    const name = str(nested.name) ?? str(outputs.rolloutName) ?? (await driver.config('tandem:appName')) ?? DEFAULT_APP_NAME;
+    const namespace = str(nested.namespace) ?? str(outputs.namespace) ?? (await driver.config('tandem:namespace')) ?? DEFAULT_NAMESPACE;
     return { name, namespace };
   }
 

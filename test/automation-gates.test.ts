@@ -114,6 +114,12 @@ describe('rollout gate, against Rollout objects as Argo Rollouts v1.9 writes the
     expect(reads).toEqual(['prod/shop']);
   });
 
+  it("reads the program's nested rollout output too", async () => {
+    const { reads, read } = sequence(rollouts.healthy);
+    await gates(read, { outputs: { stage: 'dual-write', rollout: { name: 'tandem-demo', namespace: 'tandem-demo' } } }).g.rolloutHealthy(toCleanup);
+    expect(reads).toEqual(['tandem-demo/tandem-demo']);
+  });
+
   it('falls back to tandem:appName / tandem:namespace config, then the defaults', async () => {
     const a = sequence(rollouts.healthy);
     await gates(a.read, { config: { 'tandem:appName': 'orders', 'tandem:namespace': 'shop' } }).g.rolloutHealthy(toCleanup);

@@ -25,7 +25,7 @@ export const ACTIVE_STEPS: readonly MigrationStep[] = ['expanded', 'backfilling'
  * Connect, find the table, optionally take its advisory lock, read the recorded state, and refuse
  * a spec whose name belongs to another table or that changed since expand.
  */
-export async function openSession(spec: MigrationSpec, options: ExecutorOptions, lock: boolean): Promise<Session> {
+export async function openSession(spec: MigrationSpec, options: ExecutorOptions, lock: boolean, allowChangedSpec = false): Promise<Session> {
   const client = await connect(options.databaseUrl);
   let unlock: (() => Promise<void>) | undefined;
   try {
@@ -36,7 +36,7 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
     if (state && (state.tableSchema !== table.schema || state.tableName !== table.name)) {
       throw new RefusedError(`migration name "${spec.name}" is already used for table ${state.tableSchema}.${state.tableName}; names are unique per database`, spec.name);
     }
-    if (state && ACTIVE_STEPS.includes(state.step) && state.specHash !== spec.hash) {
+    if (!allowChangedSpec && state && ACTIVE_STEPS.includes(state.step) && state.specHash !== spec.hash) {
       throw new RefusedError(`the spec "${spec.name}" changed since it was expanded; roll back with the spec as it was, or restore it`, spec.name);
     }
     return {

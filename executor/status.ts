@@ -7,21 +7,8 @@ import { ExecutorOptions, StatusReport } from './types';
 
 /** The step on record, checked against the live catalog, and the backfill's true progress. */
 export async function status(spec: MigrationSpec, options: ExecutorOptions): Promise<StatusReport> {
-  let session;
-  try {
-    session = await openSession(spec, options, false);
-  } catch (err: any) {
-    // A changed spec is worth reporting, not refusing.
-    if (err?.name !== 'RefusedError' || !/changed since/.test(err.message)) throw err;
-    session = undefined;
-  }
-  if (!session) {
-    return {
-      migration: spec.name, table: spec.table, step: 'expanded', specChanged: true,
-      backfill: { done: 0, pending: null, lastKey: null }, catalog: { trigger: false, newColumns: false, oldColumns: false },
-      updatedAt: null, message: 'the spec changed since expand: status, backfill and contract follow the spec as expanded',
-    };
-  }
+  // A changed spec is worth reporting, not refusing: status shows the migration as recorded.
+  const session = await openSession(spec, options, false, true);
   try {
     const { client, state, table } = session;
     const resolved = state?.resolved;
@@ -47,11 +34,12 @@ export async function status(spec: MigrationSpec, options: ExecutorOptions): Pro
     else if (!trigger) message = `recorded as ${step}, but the sync trigger is missing from ${session.label}: the table was changed by hand`;
     else if (pending && pending > 0) message = `${step}: ${pending} rows still to backfill${state?.backfillLastKey ? ` (resumes after key ${state.backfillLastKey.join(', ')})` : ''}`;
     else message = `${step}: every row backfilled; run tandem verify, then contract when the app no longer uses the old columns`;
+    if (state && state.specHash !== spec.hash) message += '; NOTE: the spec file changed since expand, and later steps refuse it until it is restored';
     return {
       migration: spec.name,
       table: session.label,
       step,
-      specChanged: false,
+      specChanged: Boolean(state && state.specHash !== spec.hash),
       backfill: { done: state?.backfillDone ?? 0, pending, lastKey: state?.backfillLastKey ?? null },
       catalog,
       updatedAt: state?.updatedAt ?? null,

@@ -39,3 +39,12 @@ export function parseDatabaseUrl(key: string, url: string): DatabaseConnection {
     sslmode: u.searchParams.get('sslmode') ?? 'prefer',
   };
 }
+
+/** Parse a URL that must log in as `role`; a mismatch names the config key and both roles. */
+export function parseLoginUrl(key: string, url: string, role: string): DatabaseConnection {
+  const conn = parseDatabaseUrl(key, url);
+  if (conn.username !== role) {
+    throw new ConfigError(key, `logs in as "${conn.username}" but the role is configured as "${role}"; make them the same`);
+  }
+  return conn;
+}

@@ -1,5 +1,5 @@
 import { BODY_TAG } from './expression';
-import { quoteIdent, quoteLiteral, quoteQualified } from './identifiers';
+import { quoteIdent, quoteQualified } from './identifiers';
 import { ColumnMapping, NewColumn } from './operations';
 import { PENDING_COLUMN, ResolvedSpec } from './spec';
 
@@ -283,4 +283,3 @@ export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: str
   return checks;
 }
 
-export { quoteLiteral };

@@ -46,6 +46,7 @@ describe('refused operations (exit 1)', () => {
     await expand(splitSpec(), { databaseUrl: url });
     const changed = { ...splitSpec(), hash: 'different' };
     await expect(backfill(changed, { databaseUrl: url })).rejects.toThrow(/changed since it was expanded/);
+    expect(await status(changed, { databaseUrl: url })).toMatchObject({ step: 'expanded', specChanged: true, message: expect.stringMatching(/spec file changed since expand/) });
   });
 
   it('a second migration on the same table is refused while the first is in progress', async () => {

@@ -10,9 +10,12 @@ export interface CliResult {
   stderr: string;
 }
 
-class Capture extends Writable {
+/** A stream that keeps what is written; `isTTY` makes it look like a terminal. */
+export class Capture extends Writable {
   text = '';
-  isTTY = false;
+  constructor(readonly isTTY = false) {
+    super();
+  }
   _write(chunk: Buffer, _enc: string, cb: () => void) {
     this.text += chunk.toString();
     cb();

@@ -1,7 +1,6 @@
-import { Writable } from 'stream';
 import { createOutput } from '../cli/output';
 import { freshDatabase, sql } from './db';
-import { runCli } from './cli-run';
+import { Capture, runCli } from './cli-run';
 import { createCustomers, SPLIT_SPEC_PATH } from './fixtures';
 
 /** The CLI's happy path, as a pipeline drives it: --json everywhere, exit codes as documented. */
@@ -62,22 +61,14 @@ describe('tandem, step by step', () => {
 });
 
 describe('accessible output', () => {
-  class Tty extends Writable {
-    text = '';
-    isTTY = true;
-    _write(chunk: Buffer, _e: string, cb: () => void) {
-      this.text += chunk.toString();
-      cb();
-    }
-  }
   it.each([
     ['a terminal', {}, true],
     ['a terminal with NO_COLOR', { NO_COLOR: '1' }, false],
     ['a terminal with NO_COLOR set empty (no-color.org: ignored)', { NO_COLOR: '' }, true],
     ['a dumb terminal', { TERM: 'dumb' }, false],
   ])('on %s', (_what, env, colored) => {
-    const out = new Tty();
-    const o = createOutput(out as any, new Tty() as any, env as NodeJS.ProcessEnv);
+    const out = new Capture(true);
+    const o = createOutput(out as any, new Capture(true) as any, env as NodeJS.ProcessEnv);
     o.line(o.fail('refused'));
     expect(out.text.includes('\u001b[')).toBe(colored);
     expect(out.text).toContain('✘ refused'); // the symbol and the word are there either way

@@ -15,7 +15,7 @@ import { ResourceChange } from '../phases/preview-check';
 import { isStage, Stage } from '../phases/stages';
 import { findPulumi } from './pulumi-cli';
 import { PendingOperation, PreviewOutcome, ResourceEvent, StackDriver, UpOutcome } from './stack-driver';
-import { PulumiMissingError, StackBusyError } from './walk-errors';
+import { PulumiCommandError, PulumiMissingError, StackBusyError } from './walk-errors';
 
 export interface LocalStackOptions {
   readonly stackName: string;
@@ -79,11 +79,13 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
   const auto = await import('@pulumi/pulumi/automation');
   const stack: Stack = await auto.LocalWorkspace.createOrSelectStack({ stackName, workDir: projectDir }, { envVars });
 
-  const busy = async <T>(fn: () => Promise<T>): Promise<T> => {
+  /** Run a pulumi operation; a locked stack becomes StackBusyError, any other failure its error lines only. */
+  const busy = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (err) {
       if (err instanceof auto.ConcurrentUpdateError) throw new StackBusyError(stackName, 'Pulumi reports the stack is locked by another update');
+      if (err instanceof auto.CommandError) throw new PulumiCommandError(operation, stackName, err);
       throw err;
     }
   };
@@ -123,7 +125,7 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
       fs.mkdirSync(plansDir, { recursive: true });
       const planFile = path.join(plansDir, `${safeStack}-${Date.now()}.json`);
       const changes: ResourceChange[] = [];
-      await busy(() =>
+      await busy('preview', () =>
         stack.preview({
           plan: planFile,
           onEvent: (e: EngineEvent) => {
@@ -140,7 +142,7 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
         if (m && onEvent) onEvent({ phase, op: m.op, urn: m.urn, type: m.type });
       };
       try {
-        const result = await busy(() =>
+        const result = await busy('up', () =>
           stack.up({
             plan: planFile,
             onEvent: (e: EngineEvent) => {
@@ -163,7 +165,7 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     },
 
     async recoverPendingOperations() {
-      await busy(() => stack.refresh({ clearPendingCreates: true }));
+      await busy('refresh', () => stack.refresh({ clearPendingCreates: true }));
     },
 
     recoveryCommand() {

@@ -38,3 +38,17 @@ export class PulumiMissingError extends RefusedError {
     this.name = 'PulumiMissingError';
   }
 }
+
+/**
+ * A pulumi operation failed: the message keeps the CLI's own `error:` lines (the diagnostics), the
+ * full output stays on `cause` for --debug.
+ */
+export class PulumiCommandError extends Error {
+  readonly exitCode = 1;
+  constructor(readonly operation: string, readonly stack: string, readonly cause: Error) {
+    // Pulumi's diagnostics are lowercase `error: ...`; the wrapper's own `Error: Command failed` is noise.
+    const lines = cause.message.split('\n').flatMap((l) => /(?:^|\s)error: (.*)$/.exec(l)?.slice(1).map((m) => `error: ${m.trim()}`) ?? []);
+    super(`pulumi ${operation} on stack ${stack} failed: ${lines.length ? [...new Set(lines)].slice(0, 5).join(' ') : cause.message.split('\n')[0]}`);
+    this.name = 'PulumiCommandError';
+  }
+}

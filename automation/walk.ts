@@ -112,7 +112,8 @@ export async function walk(driver: StackDriver, gates: Gates, options: WalkOptio
       } catch (err) {
         // Nothing of this step is deployed (or the up failed part way): the stack's config goes
         // back to the stage it is in, so the next walk starts this step again.
-        if (step.from !== null) await driver.setStage(step.from);
+        // (If even that fails, the step's own error is the one to report.)
+        if (step.from !== null) await driver.setStage(step.from).catch(() => undefined);
         throw err;
       }
     }

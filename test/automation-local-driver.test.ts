@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { chooseBackend, openLocalStack } from '../automation/local-driver';
 import { findPulumi } from '../automation/pulumi-cli';
-import { PulumiMissingError } from '../automation/walk-errors';
+import { PulumiCommandError, PulumiMissingError } from '../automation/walk-errors';
 
 /** What the LocalWorkspace driver decides before it ever runs pulumi: CLI present, project, backend, passphrase. */
 describe('local driver: checks made before pulumi runs', () => {
@@ -71,5 +71,17 @@ describe('local driver: checks made before pulumi runs', () => {
     it("otherwise a file backend under the project's .tandem/state", () => {
       expect(chooseBackend(project, { PULUMI_HOME: home() })).toEqual({ url: `file://${path.join(project, '.tandem', 'state')}`, local: true });
     });
+  });
+});
+
+describe('PulumiCommandError', () => {
+  it("keeps only the CLI's error lines in its message", () => {
+    const cause = new Error(
+      'code: 255\n stdout: Previewing update (dev)\n  + command:local:Command schema-expand create\n stderr:     error: update failed\n    error: resource violates plan: properties changed\n    error: update failed\n err?: Error: Command failed with exit code 255: pulumi up --yes\n',
+    );
+    const e = new PulumiCommandError('up', 'dev', cause);
+    expect(e.message).toBe('pulumi up on stack dev failed: error: update failed error: resource violates plan: properties changed');
+    expect(e.exitCode).toBe(1);
+    expect(e.cause).toBe(cause);
   });
 });

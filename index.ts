@@ -14,8 +14,7 @@ import { AppRollout } from './components/app-rollout';
 import { DatabaseAccess } from './components/database-access';
 import { SchemaChange } from './components/schema-change';
 import { planAccess } from './phases/access-plan';
-import { ConfigError } from './phases/config-error';
-import { parseDatabaseUrl } from './phases/database-url';
+import { parseLoginUrl } from './phases/database-url';
 import { loadSpecFile } from './phases/spec';
 import { resolveStackConfig, StackConfig } from './phases/stack-config';
 import { planStackState } from './phases/stack-state';
@@ -47,15 +46,6 @@ function readStackConfig(cfg: pulumi.Config): StackConfig {
   });
 }
 
-/** The role a connection URL logs in as must be the one configured: say which key is wrong otherwise. */
-function loginAs(key: string, url: pulumi.Output<string>, role: string): pulumi.Output<ReturnType<typeof parseDatabaseUrl>> {
-  return url.apply((u) => {
-    const conn = parseDatabaseUrl(key, u);
-    if (conn.username !== role) throw new ConfigError(key, `logs in as "${conn.username}" but the role is configured as "${role}"`);
-    return conn;
-  });
-}
-
 function tandemStack() {
   const cfg = new pulumi.Config('tandem');
   const config = readStackConfig(cfg);
@@ -68,8 +58,9 @@ function tandemStack() {
   const verifyDatabaseUrl = cfg.getSecret('verifyDatabaseUrl') ?? databaseUrl;
 
   // Schema side: the database team's identity (the migrator) manages the app role and runs tandem.
-  const migrator = loginAs('tandem:databaseUrl', databaseUrl, config.migratorRole);
-  const app = loginAs('tandem:appDatabaseUrl', appDatabaseUrl, config.appRole);
+  // A URL that logs in as another role than configured fails the update with a ConfigError naming the key.
+  const migrator = databaseUrl.apply((u) => parseLoginUrl('tandem:databaseUrl', u, config.migratorRole));
+  const app = appDatabaseUrl.apply((u) => parseLoginUrl('tandem:appDatabaseUrl', u, config.appRole));
   // Host, port, user and database name are not secret; only the password stays one.
   const database = pulumi.unsecret(migrator.database);
   const pg = new postgresql.Provider('migrator', {

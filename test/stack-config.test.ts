@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
 import { ConfigError } from '../phases/config-error';
-import { parseDatabaseUrl } from '../phases/database-url';
+import { parseDatabaseUrl, parseLoginUrl } from '../phases/database-url';
 import { CONFIG_DEFAULTS, RawStackConfig, REQUIRED_KEYS, resolveStackConfig, SECRET_KEYS } from '../phases/stack-config';
 import { planStackState, SCHEMA_COMMANDS } from '../phases/stack-state';
 import { STAGES, STAGE_TABLE } from '../phases/stages';
@@ -137,5 +137,17 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
     for (const k of keys) expect(declared).toHaveProperty(k);
     const raw = Object.fromEntries(Object.entries(dev).map(([k, v]) => [k.replace(/^tandem:/, ''), v]));
     expect(resolveStackConfig(raw as RawStackConfig).stage).toBe('baseline');
+  });
+});
+
+describe('parseLoginUrl', () => {
+  it('returns the connection when the URL logs in as the configured role', () => {
+    expect(parseLoginUrl('tandem:appDatabaseUrl', 'postgres://tandem_app:pw@db/shop', 'tandem_app').password).toBe('pw');
+  });
+
+  it('names the key and both roles when they differ', () => {
+    const err = refusal(() => parseLoginUrl('tandem:appDatabaseUrl', 'postgres://someone:pw@db/shop', 'tandem_app'));
+    expect(err.key).toBe('tandem:appDatabaseUrl');
+    expect(err.message).toContain('logs in as "someone" but the role is configured as "tandem_app"');
   });
 });

@@ -1,0 +1,64 @@
+import * as path from 'path';
+import { COMPONENT_TYPES } from '../phases/resource-side';
+import { RecordedResource } from './mocks';
+import { APP_URL, MIGRATOR_URL, runStack, SPLIT_FULL_NAME_SPEC, writeSpec } from './stack-run';
+
+const spec = writeSpec();
+const k8s = (all: RecordedResource[]) => all.filter((r) => r.type.startsWith('kubernetes:'));
+
+describe('AppRollout in the program', () => {
+  let all: RecordedResource[];
+  beforeAll(async () => {
+    all = (await runStack('dual-write', spec, { namespace: 'shop', appName: 'customers' })).recorder.all;
+  });
+
+  it('declares its children under one AppRollout with ${name}-<role> names', () => {
+    const parent = all.find((r) => r.type === COMPONENT_TYPES.appRollout)!;
+    expect(parent.name).toBe('customers');
+    expect(k8s(all).map((r) => [r.name, r.parentUrn === parent.urn]).sort()).toEqual(
+      ['app-db', 'canary', 'rollout', 'spec', 'stable', 'verify', 'verify-db'].map((role) => [`customers-${role}`, true]).sort(),
+    );
+  });
+
+  it('puts the connection URLs into Secrets as secrets: the app role for the app, the migrator for verify', () => {
+    const secret = (name: string) => all.find((r) => r.name === name)!;
+    expect(secret('customers-app-db').inputs.stringData).toEqual({ DATABASE_URL: APP_URL });
+    expect(secret('customers-verify-db').inputs.stringData).toEqual({ DATABASE_URL: MIGRATOR_URL });
+    for (const name of ['customers-app-db', 'customers-verify-db']) {
+      expect(secret(name).secretInputs.some((p) => p.startsWith('stringData'))).toBe(true);
+      expect(secret(name).inputs.metadata.namespace).toBe('shop');
+    }
+  });
+
+  it('mounts the spec for the verify Job from a ConfigMap', () => {
+    expect(all.find((r) => r.name === 'customers-spec')!.inputs.data).toEqual({ 'split-full-name.yaml': SPLIT_FULL_NAME_SPEC });
+  });
+
+  it('creates the Rollout after its Secret, Services and AnalysisTemplate', () => {
+    const rollout = all.find((r) => r.name === 'customers-rollout')!;
+    const deps = rollout.dependencies.map((u) => all.find((r) => r.urn === u)!.name).sort();
+    expect(deps).toEqual(['customers-app-db', 'customers-canary', 'customers-stable', 'customers-verify']);
+  });
+
+  it('applies to the ambient cluster when no render directory is set', () => {
+    expect(all.filter((r) => r.type === 'pulumi:providers:kubernetes')).toEqual([]);
+  });
+
+  it('takes a separate verify URL when one is set', async () => {
+    const other = 'postgres://tandem_migrator:pw@postgres.shop.svc:5432/shop';
+    const run = (await runStack('dual-write', spec, { verifyDatabaseUrl: other })).recorder;
+    expect(run.named('tandem-demo-verify-db').inputs.stringData).toEqual({ DATABASE_URL: other });
+  });
+});
+
+describe('render mode (tandem:renderYamlTo)', () => {
+  it('routes every Kubernetes resource through a provider that renders YAML to the directory', async () => {
+    const all = (await runStack('cleanup', spec, { renderYamlTo: 'rendered' })).recorder.all;
+    const providers = all.filter((r) => r.type === 'pulumi:providers:kubernetes');
+    expect(providers).toHaveLength(1);
+    expect(providers[0].inputs.renderYamlToDirectory).toBe(path.resolve(__dirname, '..', 'rendered'));
+    const resources = k8s(all);
+    expect(resources).toHaveLength(7);
+    for (const r of resources) expect(r.provider?.startsWith(`${providers[0].urn}::`)).toBe(true);
+  });
+});

@@ -1,0 +1,100 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { CommandOrderError, planSchemaCommands, SPEC_HASH_ENV, tandemCommandLine } from '../phases/schema-commands';
+import { shellQuote } from '../phases/shell-quote';
+import { SchemaCommandRole } from '../phases/stack-state';
+import { COMPONENT_TYPES } from '../phases/resource-side';
+import { RecordedResource } from './mocks';
+import { MIGRATOR_URL, runStack, writeSpec } from './stack-run';
+
+const CTX = { cliPath: 'bin/tandem.js', specPath: 'migrations/split-full-name.yaml', specHash: 'abc123' };
+
+describe('planSchemaCommands', () => {
+  it.each([
+    ['expand', 'node bin/tandem.js expand migrations/split-full-name.yaml', 'node bin/tandem.js rollback migrations/split-full-name.yaml', []],
+    ['backfill', 'node bin/tandem.js backfill migrations/split-full-name.yaml', undefined, ['expand']],
+    ['verify', 'node bin/tandem.js verify migrations/split-full-name.yaml', undefined, ['backfill']],
+    ['contract', 'node bin/tandem.js contract migrations/split-full-name.yaml', undefined, ['verify']],
+  ] as const)('%s: create %s, delete %s, after %j', (role, create, del, after) => {
+    const plan = planSchemaCommands(['expand', 'backfill', 'verify', 'contract'], CTX).find((p) => p.role === role)!;
+    expect(plan.create).toBe(create);
+    expect(plan.delete).toBe(del);
+    expect(plan.deleteRunsRollback).toBe(del !== undefined);
+    expect(plan.dependsOn).toEqual(after);
+    expect(plan.environment).toEqual({ [SPEC_HASH_ENV]: 'abc123' });
+  });
+
+  it.each([
+    [['backfill'], 'backfill', ['expand']],
+    [['expand', 'contract'], 'contract', ['verify']],
+    [['expand', 'backfill', 'contract'], 'contract', ['verify']],
+  ] as const)('refuses %j: %s needs %j', (roles, role, missing) => {
+    let caught: unknown;
+    try {
+      planSchemaCommands(roles as readonly SchemaCommandRole[], CTX);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(CommandOrderError);
+    expect(caught).toMatchObject({ role, missing });
+  });
+
+  it('quotes a spec path with spaces or quotes for /bin/sh', () => {
+    expect(tandemCommandLine({ ...CTX, specPath: "my specs/it's.yaml" }, 'expand')).toBe(`node bin/tandem.js expand 'my specs/it'\\''s.yaml'`);
+  });
+
+  it.each([
+    ['plain/path-1.yaml', 'plain/path-1.yaml'],
+    ['a b', `'a b'`],
+    ['$(rm -rf /)', `'$(rm -rf /)'`],
+    ['x;y', `'x;y'`],
+    ["it's", `'it'\\''s'`],
+    ['', `''`],
+  ])('shellQuote(%j) is %s', (arg, quoted) => {
+    expect(shellQuote(arg)).toBe(quoted);
+  });
+});
+
+describe('SchemaChange in the program (contract stage: every Command)', () => {
+  let commands: RecordedResource[];
+  let all: RecordedResource[];
+  const spec = writeSpec();
+
+  beforeAll(async () => {
+    all = (await runStack('contract', spec)).recorder.all;
+    commands = all.filter((r) => r.type === 'command:local:Command');
+  });
+
+  it('declares its Commands as children of one SchemaChange named for the spec', () => {
+    const parent = all.find((r) => r.type === COMPONENT_TYPES.schemaChange)!;
+    expect(parent.name).toBe('split-full-name');
+    expect(commands.map((c) => c.parentUrn)).toEqual(commands.map(() => parent.urn));
+  });
+
+  it('passes DATABASE_URL as a secret in the environment and never on a command line', () => {
+    for (const c of commands) {
+      expect(c.inputs.environment.DATABASE_URL).toBe(MIGRATOR_URL);
+      expect(c.secretInputs).toContain('environment.DATABASE_URL');
+      const lines = [c.inputs.create, c.inputs.delete, c.inputs.update].filter((l) => l !== undefined).join('\n');
+      expect(lines).not.toContain('migrator-secret');
+      expect(lines).not.toContain('postgres://');
+    }
+  });
+
+  it('marks stdout and stderr secret and logs stderr only', () => {
+    for (const c of commands) {
+      expect(c.additionalSecretOutputs).toEqual(expect.arrayContaining(['stdout', 'stderr']));
+      expect(c.inputs.logging).toBe('stderr');
+      expect(c.inputs.addPreviousOutputInEnv).toBe(false);
+    }
+  });
+
+  it('runs from the project directory, where the tandem CLI and the spec path resolve', () => {
+    for (const c of commands) {
+      const [node, cli, , specArg] = (c.inputs.create as string).split(' ');
+      expect(node).toBe('node');
+      expect(fs.existsSync(path.join(c.inputs.dir, cli))).toBe(true);
+      expect(path.resolve(c.inputs.dir, specArg)).toBe(spec);
+    }
+  });
+});

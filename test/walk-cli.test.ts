@@ -1,5 +1,6 @@
 import { Output } from '../cli/output';
 import { main } from '../cli/main';
+import { walkEventPrinter } from '../cli/commands/walk';
 
 function recorder() {
   const stdout: string[] = [];
@@ -59,5 +60,30 @@ describe('tandem walk / plan on the command line', () => {
       (process.stdin as any).isTTY = stdinTTY;
     }
     expect(r.stderr).toEqual(['FAIL failed: the walk asks before each up and stdin is not a terminal; pass --yes to apply without asking']);
+  });
+});
+
+describe('walk text output', () => {
+  it('prints a line per stage with its elapsed time and what changed, progress in between', () => {
+    const r = recorder();
+    const print = walkEventPrinter(r.out);
+    print({ event: 'start', stack: 'dev', from: 'expand', to: 'dual-write', steps: 1 });
+    print({ event: 'step-start', index: 0, from: 'expand', to: 'dual-write', side: 'app' });
+    print({ event: 'preview', from: 'expand', to: 'dual-write', schema: [], app: ['update urn:x'], neutral: [], plan: true });
+    print({ event: 'gate', gate: 'verify', from: 'expand', to: 'dual-write', ok: true, detail: '50 rows consistent' });
+    print({ event: 'resource', to: 'dual-write', phase: 'pre', op: 'update', urn: 'urn:pulumi:dev::tandem::tandem:app:AppRollout$kubernetes:argoproj.io/v1alpha1:Rollout::app', type: 'kubernetes:argoproj.io/v1alpha1:Rollout' });
+    print({ event: 'step-done', from: 'expand', to: 'dual-write', seconds: 42.25, resourceChanges: { update: 1, same: 9 } });
+    print({ event: 'done', stack: 'dev', stage: 'dual-write', steps: 1, seconds: 43 });
+    expect(r.stdout).toEqual([
+      'Walking stack dev from expand to dual-write: 1 step(s), one up each.',
+      'ok expand -> dual-write  42.3s  (update 1)',
+      'ok stack dev is at dual-write (1 step(s), 43.0s)',
+    ]);
+    expect(r.stderr).toEqual([
+      'expand -> dual-write: previewing (may change only the app)',
+      'expand -> dual-write: preview changes 0 schema, 1 app, 0 neutral resource(s)',
+      '  ok gate verify: 50 rows consistent',
+      'dual-write: update app (kubernetes:argoproj.io/v1alpha1:Rollout)',
+    ]);
   });
 });

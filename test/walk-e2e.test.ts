@@ -97,7 +97,10 @@ if (!PULUMI) {
         'tandem:appImage': { value: 'ghcr.io/tandem-dev/tandem-demo' },
         'tandem:verifyImage': { value: 'ghcr.io/tandem-dev/tandem:0.1.0' },
         'tandem:renderYamlTo': { value: path.join(work, 'rendered') },
+        // Pulumi.yaml declares these without a default, which makes Pulumi require them in every stack.
+        'tandem:verifyDatabaseUrl': { value: as(migrator, 'migrator'), secret: true },
       });
+      await stack.setAllConfig({ 'tandem:canarySteps[0]': { value: 'setWeight 50' }, 'tandem:canarySteps[1]': { value: 'analysis' } }, true);
     });
 
     afterAll(async () => {

@@ -12,6 +12,7 @@ import { WalkStep } from '../../phases/walk-path';
 import { Command, CommandContext } from '../command';
 import { ExitCode } from '../exit-code';
 import { FlagSpec } from '../args';
+import { Output } from '../output';
 
 /** Flags `tandem walk` and `tandem plan` share. */
 export const STACK_FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -47,8 +48,7 @@ function counts(changes: Readonly<Record<string, number>>): string {
 }
 
 /** Text rendering of the walker's events: a line per stage with its elapsed time, live progress between. */
-function renderText(ctx: CommandContext): (e: WalkEvent) => void {
-  const { out } = ctx;
+export function walkEventPrinter(out: Output): (e: WalkEvent) => void {
   return (e) => {
     switch (e.event) {
       case 'nothing-to-do':
@@ -137,7 +137,7 @@ export const walkCommand: Command = {
         confirm: yes ? undefined : confirmOnTerminal(ctx),
         recover: Boolean(ctx.args.flags.recover),
         lockDir: args.projectDir,
-        onEvent: ctx.json ? emitJson : renderText(ctx),
+        onEvent: ctx.json ? emitJson : walkEventPrinter(ctx.out),
       });
       ctx.out.endProgress();
       return ExitCode.Ok;

@@ -12,7 +12,8 @@ import { parse } from 'yaml';
 import type { EngineEvent, Stack } from '@pulumi/pulumi/automation';
 import { UsageError } from '../phases/errors';
 import { ResourceChange } from '../phases/preview-check';
-import { isStage, Stage } from '../phases/stages';
+import { Stage } from '../phases/stages';
+import { deployedStage, HistoryEntry } from './deployed-stage';
 import { findPulumi } from './pulumi-cli';
 import { PendingOperation, PreviewOutcome, ResourceEvent, StackDriver, UpOutcome } from './stack-driver';
 import { PulumiCommandError, PulumiMissingError, StackBusyError } from './walk-errors';
@@ -106,15 +107,8 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     stackName,
 
     async currentStage(): Promise<Stage | null> {
-      const deployed = (await outputs()).stage;
-      if (isStage(deployed)) return deployed;
-      const state = await stack.exportStack();
-      const resources: unknown[] = state.deployment?.resources ?? [];
-      if (resources.length === 0) return null;
-      const configured = await config('tandem:stage');
-      if (configured === undefined) return null;
-      if (!isStage(configured)) throw new UsageError(`stack ${stackName} has tandem:stage "${configured}", which is not a stage`);
-      return configured;
+      const history = await stack.history(50, 1, false);
+      return deployedStage(stackName, history as unknown as HistoryEntry[], await outputs());
     },
 
     async setStage(stage) {

@@ -40,8 +40,8 @@ export interface StackDriver {
   /** The stack's name as the user gave it. */
   readonly stackName: string;
   /**
-   * The stage the stack is in: the last successful up's `stage` output if it has one, otherwise
-   * its `tandem:stage` config if it has resources; null when it has never been deployed.
+   * The stage the stack is in: the `tandem:stage` of its last successful update (or that update's
+   * `stage` output); null when it has never been deployed (or was destroyed).
    */
   currentStage(): Promise<Stage | null>;
   /** Set `tandem:stage` in the stack's config (the next preview/up declares that stage). */

@@ -66,11 +66,13 @@ describe('tandem walk / plan on the command line', () => {
 describe('walk text output', () => {
   it('prints a line per stage with its elapsed time and what changed, progress in between', () => {
     const r = recorder();
-    const print = walkEventPrinter(r.out);
+    let t = 1000;
+    const print = walkEventPrinter(r.out, () => t);
     print({ event: 'start', stack: 'dev', from: 'expand', to: 'dual-write', steps: 1 });
     print({ event: 'step-start', index: 0, from: 'expand', to: 'dual-write', side: 'app' });
     print({ event: 'preview', from: 'expand', to: 'dual-write', schema: [], app: ['update urn:x'], neutral: [], plan: true });
     print({ event: 'gate', gate: 'verify', from: 'expand', to: 'dual-write', ok: true, detail: '50 rows consistent' });
+    t += 7000;
     print({ event: 'resource', to: 'dual-write', phase: 'pre', op: 'update', urn: 'urn:pulumi:dev::tandem::tandem:app:AppRollout$kubernetes:argoproj.io/v1alpha1:Rollout::app', type: 'kubernetes:argoproj.io/v1alpha1:Rollout' });
     print({ event: 'step-done', from: 'expand', to: 'dual-write', seconds: 42.25, resourceChanges: { update: 1, same: 9 } });
     print({ event: 'done', stack: 'dev', stage: 'dual-write', steps: 1, seconds: 43 });
@@ -80,10 +82,10 @@ describe('walk text output', () => {
       'ok stack dev is at dual-write (1 step(s), 43.0s)',
     ]);
     expect(r.stderr).toEqual([
-      'expand -> dual-write: previewing (may change only the app)',
-      'expand -> dual-write: preview changes 0 schema, 1 app, 0 neutral resource(s)',
+      'expand -> dual-write: previewing (may change only the app) [0s]',
+      'expand -> dual-write: preview changes 0 schema, 1 app, 0 neutral resource(s) [0s]',
       '  ok gate verify: 50 rows consistent',
-      'dual-write: update app (kubernetes:argoproj.io/v1alpha1:Rollout)',
+      'dual-write: update app (kubernetes:argoproj.io/v1alpha1:Rollout) [7s]',
     ]);
   });
 });

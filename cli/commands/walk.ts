@@ -47,9 +47,27 @@ function counts(changes: Readonly<Record<string, number>>): string {
   return parts.length ? parts.join(', ') : 'no changes';
 }
 
-/** Text rendering of the walker's events: a line per stage with its elapsed time, live progress between. */
-export function walkEventPrinter(out: Output): (e: WalkEvent) => void {
-  return (e) => {
+export type WalkEventPrinter = ((e: WalkEvent) => void) & { stop(): void };
+
+/**
+ * Text rendering of the walker's events: a line per stage with its elapsed time; in between, a
+ * live progress line (what the step is doing, and for how long) refreshed every second, so a long
+ * backfill or canary wait never looks stuck. Call stop() when the walk ends, however it ends.
+ */
+export function walkEventPrinter(out: Output, now: () => number = Date.now): WalkEventPrinter {
+  let status = '';
+  let since = now();
+  let ticker: NodeJS.Timeout | undefined;
+  const show = () => out.progress(`${status} [${Math.floor((now() - since) / 1000)}s]`);
+  const progress = (text: string) => {
+    status = text;
+    show();
+  };
+  const stop = () => {
+    if (ticker) clearInterval(ticker);
+    ticker = undefined;
+  };
+  const print = (e: WalkEvent) => {
     switch (e.event) {
       case 'nothing-to-do':
         out.line(out.ok(`stack ${e.stack} is already at ${e.stage}; nothing to do`));
@@ -61,26 +79,33 @@ export function walkEventPrinter(out: Output): (e: WalkEvent) => void {
         out.line(`Walking stack ${e.stack} from ${e.from ?? '(nothing deployed)'} to ${e.to}: ${e.steps} step(s), one up each.`);
         break;
       case 'step-start':
-        out.progress(`${stepName(e.from, e.to)}: previewing (${e.side ? `may change only the ${e.side}` : 'first deployment: creates only'})`);
+        since = now();
+        stop();
+        ticker = setInterval(show, 1000);
+        ticker.unref();
+        progress(`${stepName(e.from, e.to)}: previewing (${e.side ? `may change only the ${e.side}` : 'first deployment: creates only'})`);
         break;
       case 'preview':
-        out.progress(`${stepName(e.from, e.to)}: preview changes ${e.schema.length} schema, ${e.app.length} app, ${e.neutral.length} neutral resource(s)`);
+        progress(`${stepName(e.from, e.to)}: preview changes ${e.schema.length} schema, ${e.app.length} app, ${e.neutral.length} neutral resource(s)`);
         break;
       case 'gate':
         out.info(`  ${e.ok ? out.ok(`gate ${e.gate}`) : out.fail(`gate ${e.gate}`)}: ${e.detail}`);
         break;
       case 'resource':
-        if (e.phase === 'pre' && e.op !== 'same') out.progress(`${e.to}: ${e.op} ${e.urn.split('::').pop()} (${e.type})`);
+        if (e.phase === 'pre' && e.op !== 'same') progress(`${e.to}: ${e.op} ${e.urn.split('::').pop()} (${e.type})`);
         break;
       case 'step-done':
+        stop();
         out.endProgress();
         out.line(`${out.ok(stepName(e.from, e.to))}  ${e.seconds.toFixed(1)}s  (${counts(e.resourceChanges)})`);
         break;
       case 'done':
+        stop();
         out.line(out.ok(`stack ${e.stack} is at ${e.stage} (${e.steps} step(s), ${e.seconds.toFixed(1)}s)`));
         break;
     }
   };
+  return Object.assign(print, { stop });
 }
 
 function ask(question: string): Promise<boolean> {
@@ -121,6 +146,7 @@ export const walkCommand: Command = {
       throw new RefusedError('the walk asks before each up and stdin is not a terminal; pass --yes to apply without asking');
     }
     const emitJson = (e: WalkEvent | object) => ctx.out.line(JSON.stringify(e));
+    const printer = ctx.json ? undefined : walkEventPrinter(ctx.out);
     try {
       const driver = await openStack(ctx, args);
       const gates = createGates({
@@ -137,11 +163,12 @@ export const walkCommand: Command = {
         confirm: yes ? undefined : confirmOnTerminal(ctx),
         recover: Boolean(ctx.args.flags.recover),
         lockDir: args.projectDir,
-        onEvent: ctx.json ? emitJson : walkEventPrinter(ctx.out),
+        onEvent: printer ?? emitJson,
       });
       ctx.out.endProgress();
       return ExitCode.Ok;
     } catch (err: any) {
+      printer?.stop();
       ctx.out.endProgress();
       if (ctx.json) emitJson({ event: 'error', exitCode: err?.exitCode === ExitCode.BadInput ? ExitCode.BadInput : ExitCode.Failed, error: err?.name, message: err?.message });
       throw err;

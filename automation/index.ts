@@ -1,6 +1,8 @@
 /** The walker as a library, for platform pipelines: `walk()` and `plan()` over a StackDriver. */
-export { walk, plan } from './walk';
-export type { WalkOptions, WalkResult, StepReport, PlanOptions, PlanResult, PlanStep } from './walk';
+export { walk } from './walk';
+export type { WalkOptions, WalkResult, StepReport } from './walk';
+export { plan } from './plan';
+export type { PlanOptions, PlanResult, PlanStep } from './plan';
 export type { WalkEvent } from './walk-events';
 export type { StackDriver, PendingOperation, ResourceEvent, PreviewOutcome, UpOutcome } from './stack-driver';
 export { createGates } from './gates';

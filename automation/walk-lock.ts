@@ -81,3 +81,13 @@ export function acquireWalkLock(projectDir: string, stack: string, options: Walk
   }
   throw new StackBusyError(stack, `lock file ${file}`);
 }
+
+/** Run fn holding the stack's walk lock under dir (no lock when dir is undefined). */
+export async function withWalkLock<T>(dir: string | undefined, stack: string, fn: () => Promise<T>): Promise<T> {
+  const lock = dir ? acquireWalkLock(dir, stack) : undefined;
+  try {
+    return await fn();
+  } finally {
+    lock?.release();
+  }
+}

@@ -1,4 +1,4 @@
-import { plan } from '../../automation/walk';
+import { plan } from '../../automation/plan';
 import { Command } from '../command';
 import { ExitCode } from '../exit-code';
 import { openStack, STACK_FLAGS, stackArgs } from './walk';

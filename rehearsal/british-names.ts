@@ -4,7 +4,7 @@
  * (one word, two spaces, a trailing space) that the migration must carry without altering.
  */
 
-const FIRST = [
+export const FIRST_NAMES: readonly string[] = [
   'Oliver', 'George', 'Harry', 'Jack', 'Jacob', 'Noah', 'Charlie', 'Thomas', 'Oscar', 'William',
   'James', 'Henry', 'Alfie', 'Arthur', 'Freddie', 'Archie', 'Edward', 'Samuel', 'Joseph', 'Rhys',
   'Olivia', 'Amelia', 'Isla', 'Ava', 'Emily', 'Sophie', 'Grace', 'Lily', 'Ella', 'Poppy',
@@ -12,7 +12,7 @@ const FIRST = [
   'Priya', 'Aaliyah', 'Mohammed', 'Yusuf', 'Kwame', 'Chidi', 'Anjali', 'Zara', 'Mei', 'Ffion',
 ];
 
-const LAST = [
+export const LAST_NAMES: readonly string[] = [
   'Smith', 'Jones', 'Williams', 'Taylor', 'Brown', 'Davies', 'Evans', 'Wilson', 'Thomas', 'Johnson',
   'Roberts', 'Robinson', 'Thompson', 'Wright', 'Walker', 'White', 'Edwards', 'Hughes', 'Green', 'Hall',
   'Lewis', 'Harris', 'Clarke', 'Patel', 'Jackson', 'Wood', 'Turner', 'Martin', 'Cooper', 'Hill',
@@ -39,12 +39,12 @@ export function britishNames(seed = 1): NameSource {
   const pick = (list: readonly string[]) => list[Math.floor(random() * list.length)];
   return () => {
     const r = random();
-    const first = pick(FIRST);
+    const first = pick(FIRST_NAMES);
     if (r < 0.01) return first; // one word
-    if (r < 0.02) return `${first}  ${pick(LAST)}`; // two spaces
+    if (r < 0.02) return `${first}  ${pick(LAST_NAMES)}`; // two spaces
     if (r < 0.03) return `${first} `; // trailing space: does not round-trip through the split
-    if (r < 0.13) return `${first} ${pick(FIRST)} ${pick(LAST)}`; // a middle name
-    if (r < 0.18) return `${first} ${pick(LAST)}-${pick(LAST)}`; // double-barrelled
-    return `${first} ${pick(LAST)}`;
+    if (r < 0.13) return `${first} ${pick(FIRST_NAMES)} ${pick(LAST_NAMES)}`; // a middle name
+    if (r < 0.18) return `${first} ${pick(LAST_NAMES)}-${pick(LAST_NAMES)}`; // double-barrelled
+    return `${first} ${pick(LAST_NAMES)}`;
   };
 }

@@ -1,0 +1,46 @@
+/** One target of the issue, checked. */
+export interface TargetResult {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+export interface ScalingPoint {
+  readonly rows: number;
+  readonly backfill_seconds: number;
+  readonly rows_per_s: number;
+  readonly seconds_per_100k_rows: number;
+  readonly peak_rss_mb: number;
+  /** The longest app write while the backfill ran: what a lock wait would show as. */
+  readonly max_write_ms: number;
+  readonly p99_write_ms: number;
+  readonly writes_over_lock_timeout: number;
+  readonly executor_lock_retries: number;
+}
+
+/** bench/results.json. */
+export interface BenchResults {
+  readonly mode: 'quick' | 'full' | 'large';
+  readonly measured_at: string;
+  readonly machine: { readonly cpus: number; readonly node: string; readonly postgres: string };
+  readonly rows: number;
+  readonly batch_size: number;
+  readonly backfill_rows_per_s: number;
+  readonly backfill_batches: number;
+  readonly single_update_rows_per_s: number;
+  readonly backfill_vs_single_update: number;
+  readonly trigger_overhead_ratio: number;
+  readonly throughput_clients: number;
+  readonly writes_per_s_without_trigger: number;
+  readonly writes_per_s_with_trigger: number;
+  readonly server_loop_writes_per_s_without_trigger: number;
+  readonly server_loop_writes_per_s_with_trigger: number;
+  readonly server_loop_trigger_ratio: number;
+  readonly traffic_writes_per_s: number;
+  readonly p99_write_ms_idle: number;
+  readonly p99_write_ms_backfill: number;
+  readonly backfill_peak_rss_mb: number;
+  readonly scaling: ScalingPoint[];
+  readonly targets: TargetResult[];
+}

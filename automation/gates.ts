@@ -8,6 +8,7 @@ import { verify } from '../executor';
 import { UsageError } from '../phases/errors';
 import { evaluateRollout } from '../phases/rollout-health';
 import { loadSpecFile } from '../phases/spec';
+import { CONFIG_DEFAULTS } from '../phases/stack-config';
 import { STAGES, stageIndex } from '../phases/stages';
 import { WalkStep } from '../phases/walk-path';
 import { readRolloutFromCluster, RolloutReader } from './rollout-reader';
@@ -47,9 +48,6 @@ export interface GateOptions {
   readonly onProgress?: (text: string) => void;
 }
 
-const DEFAULT_APP_NAME = 'tandem-demo';
-const DEFAULT_NAMESPACE = 'default';
-
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** The stage before `stage`, to name in "walk back to ..." advice. */
@@ -66,10 +64,9 @@ export function createGates(options: GateOptions): Gates {
   const waitMs = (options.waitSeconds ?? 600) * 1000;
   const pollMs = (options.pollSeconds ?? 5) * 1000;
 
+  /** The stack's spec, as the program resolves it: tandem:spec (or its default) relative to the project. */
   async function specPath(): Promise<string> {
-    const configured = await driver.config('tandem:spec');
-    if (!configured) throw new UsageError(`stack ${stack} has no tandem:spec config; set it with \`pulumi config set tandem:spec PATH --stack ${stack}\``);
-    return path.resolve(options.projectDir, configured);
+    return path.resolve(options.projectDir, (await driver.config('tandem:spec')) ?? CONFIG_DEFAULTS.spec);
   }
 
   async function rolloutName(): Promise<{ name: string; namespace: string }> {
@@ -77,8 +74,8 @@ export function createGates(options: GateOptions): Gates {
     // `rolloutName` / `namespace`); before the first up, the stack config and its defaults do.
     const outputs = await driver.outputs();
     const nested = (outputs.rollout ?? {}) as Record<string, unknown>;
-    const name = str(nested.name) ?? str(outputs.rolloutName) ?? (await driver.config('tandem:appName')) ?? DEFAULT_APP_NAME;
-    const namespace = str(nested.namespace) ?? str(outputs.namespace) ?? (await driver.config('tandem:namespace')) ?? DEFAULT_NAMESPACE;
+    const name = str(nested.name) ?? str(outputs.rolloutName) ?? (await driver.config('tandem:appName')) ?? CONFIG_DEFAULTS.appName;
+    const namespace = str(nested.namespace) ?? str(outputs.namespace) ?? (await driver.config('tandem:namespace')) ?? CONFIG_DEFAULTS.namespace;
     return { name, namespace };
   }
 

@@ -64,9 +64,9 @@ describe('verify gate, against the test PostgreSQL', () => {
     expect(outcome.next).toMatch(/^Do not contract/);
   });
 
-  it('refuses with a usage error when the stack names no spec', async () => {
+  it("without tandem:spec it uses the program's default spec path, and a missing file is bad input (exit 2)", async () => {
     const gates = createGates({ driver: new FakeStackDriver({ stage: 'expand', config: { 'tandem:databaseUrl': url } }), projectDir: dir, env: {} });
-    await expect(gates.verify(toDualWrite)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('tandem:spec') });
+    await expect(gates.verify(toDualWrite)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining(path.join(dir, 'migrations', 'split-full-name.yaml')) });
   });
 
   it('refuses with a usage error when no database is configured anywhere', async () => {

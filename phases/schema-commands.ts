@@ -10,8 +10,9 @@
  * - backfill: no delete. expand's rollback removes the new columns and the checkpoint with them;
  *   there is nothing of the backfill's own to undo.
  * - verify (contract stage only): no delete; it changes nothing.
- * - contract: no delete; contract cannot be undone (the old columns are gone), and the walker
- *   refuses to move back past it.
+ * - contract: its delete refuses (exit 1 with a sentence): contract cannot be undone, the old
+ *   columns are gone. So a hand-made `pulumi up` back to cleanup fails instead of leaving a stack
+ *   that claims v2 could run again; the walker refuses that move before it gets there.
  * - No Command has `triggers`: pulumi-command marks triggers replaceOnChanges, and a replacement
  *   creates the new Command and then deletes the old one, which for expand runs a rollback. The spec
  *   hash goes into `environment` instead: a changed spec is an in-place update that runs create
@@ -37,6 +38,8 @@ export interface SchemaCommandPlan {
   readonly delete?: string;
   /** Whether `delete` undoes expand: the Command that a forward step must never delete or replace. */
   readonly deleteRunsRollback: boolean;
+  /** Whether `delete` refuses (exits 1): the step cannot be undone. */
+  readonly deleteRefuses: boolean;
   /** Roles this Command must run after (resource dependsOn). */
   readonly dependsOn: readonly SchemaCommandRole[];
   /** Plain environment; DATABASE_URL is added by the component as a secret. */
@@ -66,17 +69,26 @@ export function tandemCommandLine(ctx: SchemaCommandContext, step: string): stri
   return ['node', ctx.cliPath, step, ctx.specPath].map(shellQuote).join(' ');
 }
 
+/** The contract Command's delete: say why nothing can be undone, and fail. */
+export function refuseUndoContractLine(spec: string): string {
+  const sentence =
+    `tandem: contract of ${spec} cannot be undone: the old columns are gone, so the stack cannot move back past contract. ` +
+    'To drop this Command from the stack without touching the database, use pulumi state delete with its URN.';
+  return `echo ${shellQuote(sentence)} >&2; exit 1`;
+}
+
 export function planSchemaCommands(roles: readonly SchemaCommandRole[], ctx: SchemaCommandContext): SchemaCommandPlan[] {
   const declared = new Set(roles);
   return roles.map((role) => {
     const missing = DEPENDS_ON[role].filter((r) => !declared.has(r));
     if (missing.length > 0) throw new CommandOrderError(role, missing);
-    const del = role === 'expand' ? tandemCommandLine(ctx, 'rollback') : undefined;
+    const del = role === 'expand' ? tandemCommandLine(ctx, 'rollback') : role === 'contract' ? refuseUndoContractLine(ctx.specPath) : undefined;
     return {
       role,
       create: tandemCommandLine(ctx, role),
       ...(del ? { delete: del } : {}),
-      deleteRunsRollback: del !== undefined,
+      deleteRunsRollback: role === 'expand',
+      deleteRefuses: role === 'contract',
       dependsOn: DEPENDS_ON[role],
       environment: { [SPEC_HASH_ENV]: ctx.specHash },
     };

@@ -1,6 +1,7 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CommandOrderError, planSchemaCommands, SPEC_HASH_ENV, tandemCommandLine } from '../phases/schema-commands';
+import { CommandOrderError, planSchemaCommands, refuseUndoContractLine, SPEC_HASH_ENV, tandemCommandLine } from '../phases/schema-commands';
 import { shellQuote } from '../phases/shell-quote';
 import { SchemaCommandRole } from '../phases/stack-state';
 import { COMPONENT_TYPES } from '../phases/resource-side';
@@ -14,12 +15,13 @@ describe('planSchemaCommands', () => {
     ['expand', 'node bin/tandem.js expand migrations/split-full-name.yaml', 'node bin/tandem.js rollback migrations/split-full-name.yaml', []],
     ['backfill', 'node bin/tandem.js backfill migrations/split-full-name.yaml', undefined, ['expand']],
     ['verify', 'node bin/tandem.js verify migrations/split-full-name.yaml', undefined, ['backfill']],
-    ['contract', 'node bin/tandem.js contract migrations/split-full-name.yaml', undefined, ['verify']],
+    ['contract', 'node bin/tandem.js contract migrations/split-full-name.yaml', refuseUndoContractLine('migrations/split-full-name.yaml'), ['verify']],
   ] as const)('%s: create %s, delete %s, after %j', (role, create, del, after) => {
     const plan = planSchemaCommands(['expand', 'backfill', 'verify', 'contract'], CTX).find((p) => p.role === role)!;
     expect(plan.create).toBe(create);
     expect(plan.delete).toBe(del);
-    expect(plan.deleteRunsRollback).toBe(del !== undefined);
+    expect(plan.deleteRunsRollback).toBe(role === 'expand');
+    expect(plan.deleteRefuses).toBe(role === 'contract');
     expect(plan.dependsOn).toEqual(after);
     expect(plan.environment).toEqual({ [SPEC_HASH_ENV]: 'abc123' });
   });
@@ -37,6 +39,13 @@ describe('planSchemaCommands', () => {
     }
     expect(caught).toBeInstanceOf(CommandOrderError);
     expect(caught).toMatchObject({ role, missing });
+  });
+
+  it('the contract delete line fails with a sentence on stderr, under /bin/sh', () => {
+    const r = spawnSync('/bin/sh', ['-c', refuseUndoContractLine("it's.yaml")], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("contract of it's.yaml cannot be undone");
   });
 
   it('quotes a spec path with spaces or quotes for /bin/sh', () => {

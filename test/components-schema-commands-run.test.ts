@@ -61,7 +61,7 @@ async function customersDb(): Promise<string> {
 
 beforeAll(ensureBuilt, 120_000);
 
-it('runs expand, backfill, verify and contract in order; then the expand Command\'s delete is refused', async () => {
+it('runs expand, backfill, verify and contract in order; then the contract and expand Commands\' deletes are refused', async () => {
   const url = await customersDb();
   const cmds = await commandsFor(url);
   for (const step of ['expand', 'backfill', 'verify', 'contract']) {
@@ -70,6 +70,9 @@ it('runs expand, backfill, verify and contract in order; then the expand Command
     if (step === 'expand') expect(await columns(url)).toEqual(['id', 'full_name', 'first_name', 'last_name']);
   }
   expect(await columns(url)).toEqual(['id', 'first_name', 'last_name']);
+  const undoContract = runLine(cmds.contract, 'delete');
+  expect(undoContract.status).toBe(1);
+  expect(undoContract.output).toContain('cannot be undone');
   const rollback = runLine(cmds.expand, 'delete');
   expect(rollback.status).toBe(1);
   expect(await columns(url)).toEqual(['id', 'first_name', 'last_name']);

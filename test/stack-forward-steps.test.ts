@@ -49,6 +49,14 @@ describe('no forward step ever runs a rollback', () => {
     expect(deleted.filter((c) => deleteRunsRollback(c.before)).map((c) => c.name)).toEqual(['split-full-name-expand']);
   });
 
+  it('moving back from contract runs no rollback; the only delete that runs is the contract Command\'s refusal', () => {
+    const deleted = deletesRun(diffDeclared(declared.get('contract')!, declared.get('cleanup')!));
+    expect(deleted.filter((c) => deleteRunsRollback(c.before))).toEqual([]);
+    const withDelete = deleted.filter((c) => typeof c.before?.inputs.delete === 'string');
+    expect(withDelete.map((c) => c.name)).toEqual(['split-full-name-contract']);
+    expect(withDelete[0].before!.inputs.delete).toMatch(/cannot be undone.*exit 1$/);
+  });
+
   it('the check catches a contract stage that stops declaring expand (the trap itself)', () => {
     const trapped = declared.get('contract')!.filter((r) => r.name !== 'split-full-name-expand');
     const deleted = deletesRun(diffDeclared(declared.get('cleanup')!, trapped));

@@ -53,18 +53,29 @@ export interface StackRun {
   readonly outputs: Record<string, any>;
 }
 
-/** Run index.ts for `stage` with the given config (values that are not strings are JSON-encoded). */
-export async function runStack(stage: Stage, specPath: string, overrides: Record<string, unknown> = {}): Promise<StackRun> {
-  const recorder = await recordResources();
-  const config = { ...baseConfig(stage, specPath), ...overrides };
+/** Set the stack config for `stage` (values that are not strings are JSON-encoded, as `pulumi config set --path` stores them). */
+export function configureStack(stage: string, specPath: string, overrides: Record<string, unknown> = {}): void {
+  const config = { ...baseConfig(stage as Stage, specPath), ...overrides };
   const raw: Record<string, string> = {};
   for (const [k, v] of Object.entries(config)) {
     if (v !== undefined) raw[`tandem:${k}`] = typeof v === 'string' ? v : JSON.stringify(v);
   }
   pulumi.runtime.setAllConfig(raw, ['tandem:databaseUrl', 'tandem:appDatabaseUrl', 'tandem:verifyDatabaseUrl']);
+}
+
+/** Call the program (index.ts exports it as a function, as Pulumi expects) and wait for its registrations. */
+export async function runProgram(): Promise<Record<string, any>> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const program: () => Record<string, any> = require('../index');
   const outputs = program();
   await settled();
+  return outputs;
+}
+
+/** Run index.ts for `stage` under fresh mocks and return what it declared. */
+export async function runStack(stage: Stage, specPath: string, overrides: Record<string, unknown> = {}): Promise<StackRun> {
+  const recorder = await recordResources();
+  configureStack(stage, specPath, overrides);
+  const outputs = await runProgram();
   return { recorder, outputs };
 }

@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { customersTableSql } from '../rehearsal/demo-database';
 import { runCli } from './cli-run';
 import { freshDatabase, sql } from './db';
@@ -27,6 +30,22 @@ describe('tandem rehearse (the CLI, in-process)', () => {
     expect(stdout).toMatch(/new customer John Vin \(written by v2\) reads in v3 as first_name "John", last_name "Vin"/);
     expect(stdout).toMatch(/✔ zero downtime: 0 failed writes, 0 failed reads, 0 lost or altered writes/);
     expect(stdout).not.toMatch(/\u001b\[/);
+  });
+
+  it('exits 1 and names the failed writes when the spec\'s down yields NULL for a NOT NULL column', async () => {
+    // A broken refactoring: every v3 write makes the trigger set full_name to NULL.
+    const broken = fs.readFileSync(SPLIT_SPEC_PATH, 'utf8').replace(/^(\s+)down: .*$/m, '$1down: "nullif(first_name, first_name)"');
+    expect(broken).toContain('nullif(first_name, first_name)');
+    const specPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-broken-')), 'broken.yaml');
+    fs.writeFileSync(specPath, broken);
+    const url = await freshDatabase('rehearse_cli_broken');
+    const { code, stdout } = await runCli(['rehearse', specPath, '--rows', '100', '--step-ms', '200', '--database-url', url, '--json']);
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout.trim().split('\n').pop() as string);
+    expect(report.ok).toBe(false);
+    expect(report.failed_writes).toBeGreaterThan(0);
+    expect(report.stages.find((s: { stage: string }) => s.stage === 'cleanup').failed_writes).toBeGreaterThan(0);
+    expect(report.failure_samples[0]).toMatchObject({ version: 'v3', stage: 'cleanup', message: expect.stringMatching(/full_name/) });
   });
 
   it('exits 1 with one sentence when the database already has a customers table', async () => {

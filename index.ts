@@ -69,7 +69,7 @@ function tandemStack() {
     username: pulumi.unsecret(migrator.username),
     password: migrator.password,
     database,
-    sslmode: migrator.sslmode,
+    sslmode: pulumi.unsecret(migrator.sslmode),
     superuser: false,
   });
   const plan = planAccess({ schema: spec.schema ?? config.dbSchema, migratorRole: config.migratorRole, appRole: config.appRole });

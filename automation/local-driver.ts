@@ -15,7 +15,8 @@ import { ResourceChange } from '../phases/preview-check';
 import { Stage } from '../phases/stages';
 import { deployedStage, HistoryEntry } from './deployed-stage';
 import { findPulumi } from './pulumi-cli';
-import { PendingOperation, PreviewOutcome, ResourceEvent, StackDriver, UpOutcome } from './stack-driver';
+import { pendingOperationsOf, resourceChangeOf, resourceEventOf } from './engine-events';
+import { PendingOperation, PreviewOutcome, StackDriver, UpOutcome } from './stack-driver';
 import { PulumiCommandError, PulumiMissingError, StackBusyError } from './walk-errors';
 
 export interface LocalStackOptions {
@@ -123,8 +124,8 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
         stack.preview({
           plan: planFile,
           onEvent: (e: EngineEvent) => {
-            const m = e.resourcePreEvent?.metadata;
-            if (m) changes.push({ urn: m.urn, type: m.type, op: m.op });
+            const change = resourceChangeOf(e);
+            if (change) changes.push(change);
           },
         }),
       );
@@ -132,17 +133,13 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     },
 
     async up({ planFile, onEvent }): Promise<UpOutcome> {
-      const forward = (phase: ResourceEvent['phase'], m: { op: string; urn: string; type: string } | undefined) => {
-        if (m && onEvent) onEvent({ phase, op: m.op, urn: m.urn, type: m.type });
-      };
       try {
         const result = await busy('up', () =>
           stack.up({
             plan: planFile,
             onEvent: (e: EngineEvent) => {
-              forward('pre', e.resourcePreEvent?.metadata);
-              forward('done', e.resOutputsEvent?.metadata);
-              forward('failed', e.resOpFailedEvent?.metadata);
+              const event = resourceEventOf(e);
+              if (event) onEvent?.(event);
             },
           }),
         );
@@ -153,9 +150,7 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     },
 
     async pendingOperations(): Promise<PendingOperation[]> {
-      const state = await stack.exportStack();
-      const pending: any[] = state.deployment?.pending_operations ?? [];
-      return pending.map((p) => ({ urn: String(p.resource?.urn), type: String(p.resource?.type), op: String(p.type) }));
+      return pendingOperationsOf(await stack.exportStack());
     },
 
     async recoverPendingOperations() {

@@ -79,7 +79,6 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
 
   // Loaded here, not at the top: the Automation API is only needed once a stack is opened.
   const auto = await import('@pulumi/pulumi/automation');
-  const stack: Stack = await auto.LocalWorkspace.createOrSelectStack({ stackName, workDir: projectDir }, { envVars });
 
   /** Run a pulumi operation; a locked stack becomes StackBusyError, any other failure its error lines only. */
   const busy = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
@@ -92,6 +91,7 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     }
   };
 
+  const stack: Stack = await busy('stack select', () => auto.LocalWorkspace.createOrSelectStack({ stackName, workDir: projectDir }, { envVars }));
   const plansDir = path.join(projectDir, '.tandem', 'plans');
   const safeStack = stackName.replace(/[^A-Za-z0-9._-]/g, '_');
 
@@ -117,7 +117,9 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     },
 
     async preview(): Promise<PreviewOutcome> {
+      // One saved plan per stack: a refused or unconfirmed step leaves its plan behind until the next preview.
       fs.mkdirSync(plansDir, { recursive: true });
+      for (const old of fs.readdirSync(plansDir)) if (old.startsWith(`${safeStack}-`)) fs.rmSync(path.join(plansDir, old), { force: true });
       const planFile = path.join(plansDir, `${safeStack}-${Date.now()}.json`);
       const changes: ResourceChange[] = [];
       await busy('preview', () =>

@@ -1,6 +1,9 @@
 import * as path from 'path';
+import * as pulumi from '@pulumi/pulumi';
+import { AppRollout } from '../components/app-rollout';
+import { defaultCanarySteps } from '../phases/canary-steps';
 import { COMPONENT_TYPES } from '../phases/resource-side';
-import { RecordedResource } from './mocks';
+import { promiseOf, RecordedResource, recordResources, settled } from './mocks';
 import { APP_URL, MIGRATOR_URL, runStack, SPLIT_FULL_NAME_SPEC, writeSpec } from './stack-run';
 
 const spec = writeSpec();
@@ -60,5 +63,33 @@ describe('render mode (tandem:renderYamlTo)', () => {
     const resources = k8s(all);
     expect(resources).toHaveLength(7);
     for (const r of resources) expect(r.provider?.startsWith(`${providers[0].urn}::`)).toBe(true);
+  });
+});
+
+describe('AppRollout on its own', () => {
+  it('exposes the Rollout as a child whose URN carries the component type, and its inputs as outputs', async () => {
+    const recorder = await recordResources();
+    const component = new AppRollout('solo', {
+      app: 'solo',
+      namespace: 'ns',
+      image: 'r/app',
+      imageTag: 'v3',
+      appVersion: 'v3',
+      replicas: 2,
+      containerPort: 8080,
+      steps: defaultCanarySteps(),
+      verifyImage: 'r/tandem:1',
+      specFile: 's.yaml',
+      specText: 'name: s',
+      appDatabaseUrl: pulumi.secret('postgres://a:b@h/d'),
+      verifyDatabaseUrl: pulumi.secret('postgres://m:n@h/d'),
+    });
+    const urn = await promiseOf(component.rollout.urn);
+    const spec = await promiseOf<any>((component.rollout as unknown as Record<string, pulumi.Output<unknown>>).spec);
+    await settled();
+    expect(urn).toMatch(/::tandem:app:AppRollout\$kubernetes:argoproj.io\/v1alpha1:Rollout::solo-rollout$/);
+    expect(spec.template.spec.containers[0].image).toBe('r/app:v3');
+    expect(component.rolloutName).toBe('solo');
+    expect(recorder.all.filter((r) => r.custom)).toHaveLength(7);
   });
 });

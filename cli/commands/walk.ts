@@ -47,7 +47,8 @@ function counts(changes: Readonly<Record<string, number>>): string {
   return parts.length ? parts.join(', ') : 'no changes';
 }
 
-export type WalkEventPrinter = ((e: WalkEvent) => void) & { stop(): void };
+/** Prints events; status() replaces the live line (gate waits); stop() ends the ticker. */
+export type WalkEventPrinter = ((e: WalkEvent) => void) & { status(text: string): void; stop(): void };
 
 /**
  * Text rendering of the walker's events: a line per stage with its elapsed time; in between, a
@@ -105,7 +106,7 @@ export function walkEventPrinter(out: Output, now: () => number = Date.now): Wal
         break;
     }
   };
-  return Object.assign(print, { stop });
+  return Object.assign(print, { status: progress, stop });
 }
 
 function ask(question: string): Promise<boolean> {
@@ -155,7 +156,7 @@ export const walkCommand: Command = {
         databaseUrl: ctx.args.flags['database-url'] as string | undefined,
         env: ctx.env,
         waitSeconds: ctx.args.flags.wait as number | undefined,
-        onProgress: (text) => ctx.out.progress(text),
+        onProgress: (text) => (printer ? printer.status(text) : ctx.out.progress(text)),
       });
       await walk(driver, gates, {
         to: args.to,

@@ -52,6 +52,9 @@ export class SchemaChange extends pulumi.ComponentResource {
           parent: this,
           dependsOn: plan.dependsOn.map((role) => made[role] as command.local.Command),
           additionalSecretOutputs: ['stdout', 'stderr'],
+          // A checkout at another path must not turn every later step into a schema update (the
+          // walker would refuse it as a change to the wrong side); the Command keeps the dir it was created with.
+          ignoreChanges: ['dir'],
         },
       );
     }

@@ -20,6 +20,8 @@ export interface RecordedResource {
   /** URNs of the resources this one depends on (dependsOn and input dependencies). */
   readonly dependencies: readonly string[];
   readonly additionalSecretOutputs: readonly string[];
+  /** Inputs whose changes the engine ignores (the ignoreChanges resource option). */
+  readonly ignoreChanges: readonly string[];
   /** The provider reference (`<provider urn>::<id>`), when one was given explicitly. */
   readonly provider?: string;
 }
@@ -106,6 +108,7 @@ export async function recordResources(
       parentUrn: req.getParent() || undefined,
       dependencies: req.getDependenciesList(),
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      ignoreChanges: req.getIgnorechangesList(),
       provider: req.getProvider() || undefined,
     };
     return register(req, (err: any, res: any) => {

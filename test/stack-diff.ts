@@ -14,7 +14,7 @@ export interface DeclaredChange {
   readonly type: string;
   readonly name: string;
   readonly side: ResourceSide;
-  /** Top-level input keys that differ (update/replace). */
+  /** Top-level input keys that differ (update/replace), except those the resource ignores changes to. */
   readonly changedInputs: readonly string[];
   /** The resource as it was before the step (absent for create): what a delete or replace runs. */
   readonly before?: RecordedResource;
@@ -53,7 +53,8 @@ export function diffDeclared(before: readonly RecordedResource[], after: readonl
       changes.push({ kind: 'delete', urn, type: b.type, name: b.name, side: side(b, before), changedInputs: [], before: b });
       continue;
     }
-    const keys = [...new Set([...Object.keys(b.inputs), ...Object.keys(a.inputs)])].sort();
+    const ignored = new Set(a.ignoreChanges);
+    const keys = [...new Set([...Object.keys(b.inputs), ...Object.keys(a.inputs)])].filter((k) => !ignored.has(k)).sort();
     const changed = keys.filter((k) => stable(b.inputs[k]) !== stable(a.inputs[k]));
     if (changed.length === 0) continue;
     const replaceKeys = REPLACE_ON_CHANGES[a.type] ?? [];

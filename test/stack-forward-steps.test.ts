@@ -77,6 +77,28 @@ describe('no forward step ever runs a rollback', () => {
   });
 });
 
+describe('a checkout at another path', () => {
+  it('does not turn an app step into a schema change: the Commands ignore changes to dir', () => {
+    const moved = declared.get('dual-write')!.map((r) =>
+      r.type === 'command:local:Command' ? { ...r, inputs: { ...r.inputs, dir: '/elsewhere/tandem' } } : r,
+    );
+    expect(moved.filter((r) => r.type === 'command:local:Command').every((r) => r.ignoreChanges.includes('dir'))).toBe(true);
+    const changes = diffDeclared(declared.get('expand')!, moved);
+    expect([...new Set(changes.map((c) => c.side))]).toEqual(['app']);
+  });
+
+  it('would be a schema change without ignoreChanges (so the test above can fail)', () => {
+    const moved = declared.get('dual-write')!.map((r) =>
+      r.type === 'command:local:Command' ? { ...r, ignoreChanges: [], inputs: { ...r.inputs, dir: '/elsewhere/tandem' } } : r,
+    );
+    const schema = diffDeclared(declared.get('expand')!, moved).filter((c) => c.side === 'schema');
+    expect(schema.map((c) => [c.name, c.kind, c.changedInputs])).toEqual([
+      ['split-full-name-expand', 'update', ['dir']],
+      ['split-full-name-backfill', 'update', ['dir']],
+    ]);
+  });
+});
+
 describe('a changed spec updates the Commands in place, never replaces them', () => {
   it('editing the spec file changes the expand Command by update (create runs again), not replace', async () => {
     const file = writeSpec();

@@ -68,6 +68,12 @@ async function runStep(driver: StackDriver, gates: Gates, step: WalkStep, option
     emit({ event: 'gate', gate, from: step.from, to: step.to, ok: outcome.ok, detail: outcome.detail });
     if (!outcome.ok) throw new GateFailedError(gate, step.from, step.to, outcome.detail, outcome.next ?? 'Fix it and run the walk again.');
   }
+  if (!preview.planFile) {
+    throw new RefusedError(
+      `refused step ${step.from ?? '(nothing deployed)'} -> ${step.to}: the preview saved no update plan, so the up could do something other than what was checked; ` +
+        'use a pulumi CLI that supports `preview --save-plan` and run the walk again',
+    );
+  }
   if (!options.yes && !(await options.confirm!(step, changes))) {
     throw new RefusedError(`stopped before ${step.from ?? '(nothing deployed)'} -> ${step.to}: not confirmed; the stack stays at ${step.from ?? 'nothing deployed'}`);
   }

@@ -29,6 +29,8 @@ export interface FakeStackOptions {
   readonly upFailsAt?: { readonly stage: Stage; readonly error: Error };
   readonly config?: Record<string, string>;
   readonly outputs?: Record<string, unknown>;
+  /** The preview saves no update plan (a CLI without plan support). */
+  readonly noPlan?: boolean;
 }
 
 export class FakeStackDriver implements StackDriver {
@@ -72,7 +74,7 @@ export class FakeStackDriver implements StackDriver {
   async preview(): Promise<PreviewOutcome> {
     const to = this.configured!;
     this.calls.push(`preview ${to}`);
-    this.lastPlan = `plan-${++this.plans}-${to}.json`;
+    this.lastPlan = this.options.noPlan ? undefined : `plan-${++this.plans}-${to}.json`;
     return { changes: this.options.previews?.[to] ?? this.defaultChanges(to), planFile: this.lastPlan };
   }
 

@@ -117,6 +117,15 @@ describe('walk: hard rule 1 on each preview, nothing applied when refused', () =
     expect([driver.deployed, driver.configured]).toEqual(['dual-write', 'dual-write']);
   });
 
+  it('refuses to up without an update plan, since the up could then differ from the checked preview', async () => {
+    const driver = new FakeStackDriver({ stage: 'baseline', noPlan: true });
+    const err = await rejection(run(driver, new FakeGates(), 'expand').done);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect(err.message).toContain('the preview saved no update plan');
+    expect(driver.ups).toEqual([]);
+    expect(driver.configured).toBe('baseline');
+  });
+
   it('the first deployment may create both sides, but not update anything', async () => {
     const driver = new FakeStackDriver({ stage: null, previews: { baseline: [SCHEMA_CHANGE] } });
     const err = await rejection(run(driver, new FakeGates(), 'baseline').done);

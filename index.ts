@@ -83,10 +83,10 @@ function tandemStack() {
     databaseUrl,
   });
 
-  // App side: the Rollout of the stage's app version.
-  const k8sProvider = config.renderYamlTo
-    ? new k8s.Provider('render', { renderYamlToDirectory: path.resolve(root, config.renderYamlTo) })
-    : undefined;
+  // App side: the Rollout of the stage's app version. The render directory is passed as given
+  // (relative to the project, where Pulumi runs its plugins), so a checkout at another path does
+  // not change the provider and with it every Kubernetes resource.
+  const k8sProvider = config.renderYamlTo ? new k8s.Provider('render', { renderYamlToDirectory: config.renderYamlTo }) : undefined;
   const rollout = new AppRollout(
     config.appName,
     {

@@ -1,4 +1,3 @@
-import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { AppRollout } from '../components/app-rollout';
 import { defaultCanarySteps } from '../phases/canary-steps';
@@ -59,7 +58,7 @@ describe('render mode (tandem:renderYamlTo)', () => {
     const all = (await runStack('cleanup', spec, { renderYamlTo: 'rendered' })).recorder.all;
     const providers = all.filter((r) => r.type === 'pulumi:providers:kubernetes');
     expect(providers).toHaveLength(1);
-    expect(providers[0].inputs.renderYamlToDirectory).toBe(path.resolve(__dirname, '..', 'rendered'));
+    expect(providers[0].inputs.renderYamlToDirectory).toBe('rendered');
     const resources = k8s(all);
     expect(resources).toHaveLength(7);
     for (const r of resources) expect(r.provider?.startsWith(`${providers[0].urn}::`)).toBe(true);

@@ -1,4 +1,10 @@
-/** The walker as a library, for platform pipelines: `walk()` and `plan()` over a StackDriver. */
+/**
+ * The walker as a library, for platform pipelines: `walk()` and `plan()` over a StackDriver.
+ *
+ *   const driver = await openLocalStack({ stackName: 'prod', projectDir: '/srv/tandem' });
+ *   const gates = createGates({ driver, projectDir: '/srv/tandem' });
+ *   await walk(driver, gates, { to: 'contract', yes: true, lockDir: '/srv/tandem', onEvent: log });
+ */
 export { walk } from './walk';
 export type { WalkOptions, WalkResult, StepReport } from './walk';
 export { plan } from './plan';
@@ -9,6 +15,8 @@ export { createGates } from './gates';
 export type { Gates, GateOptions, GateOutcome } from './gates';
 export { openLocalStack } from './local-driver';
 export type { LocalStackOptions } from './local-driver';
-export { StackBusyError, PendingOperationsError, GateFailedError, PulumiMissingError } from './walk-errors';
-export { acquireWalkLock } from './walk-lock';
+export { StackBusyError, PendingOperationsError, GateFailedError, PulumiMissingError, PulumiCommandError } from './walk-errors';
+export { PreviewRefusedError } from '../phases/preview-check';
+export { UnsafeMoveBackError } from '../phases/walk-path';
+export { acquireWalkLock, withWalkLock } from './walk-lock';
 export { findPulumi } from './pulumi-cli';

@@ -1,6 +1,9 @@
 import { Output } from '../cli/output';
 import { main } from '../cli/main';
 import { walkEventPrinter } from '../cli/commands/walk';
+import { printPlan } from '../cli/commands/plan';
+import { plan } from '../automation/plan';
+import { APP_CHANGE, FakeStackDriver } from './fake-stack-driver';
 
 function recorder() {
   const stdout: string[] = [];
@@ -87,5 +90,27 @@ describe('walk text output', () => {
       '  ok gate verify: 50 rows consistent',
       'dual-write: update app (kubernetes:argoproj.io/v1alpha1:Rollout) [7s]',
     ]);
+  });
+});
+
+describe('plan text output', () => {
+  it("shows each step's side, gates and why, and the first step's preview", async () => {
+    const r = recorder();
+    printPlan(r.out, await plan(new FakeStackDriver({ stage: 'expand' }), { to: 'cleanup', preview: true }));
+    expect(r.stdout).toEqual([
+      'Stack dev: expand -> cleanup, 2 step(s), one up each (nothing is applied):',
+      '  1. expand -> dual-write  changes only the app; gates: verify',
+      '     v2 reads the new columns, so every row must be backfilled and consistent first',
+      '     preview: 0 schema, 1 app, 0 neutral change(s)',
+      `       update ${APP_CHANGE.urn}`,
+      '  2. dual-write -> cleanup  changes only the app; gates: rollout-healthy',
+      '     v3 stops writing the old columns, so v2 must be fully promoted and Healthy first',
+    ]);
+  });
+
+  it('says when the stack is already there', async () => {
+    const r = recorder();
+    printPlan(r.out, await plan(new FakeStackDriver({ stage: 'contract' }), { to: 'contract', preview: true }));
+    expect(r.stdout).toEqual(['ok stack dev is already at contract; nothing to do']);
   });
 });

@@ -1,7 +1,31 @@
-import { plan } from '../../automation/plan';
+import { plan, PlanResult } from '../../automation/plan';
 import { Command } from '../command';
 import { ExitCode } from '../exit-code';
+import { Output } from '../output';
 import { openStack, STACK_FLAGS, stackArgs } from './walk';
+
+/** The plan as text: the path, each step's side, gates and why, the first step's preview. */
+export function printPlan(out: Output, result: PlanResult): void {
+  if (result.steps.length === 0) {
+    out.line(out.ok(`stack ${result.stack} is already at ${result.to}; nothing to do`));
+  } else {
+    out.line(`Stack ${result.stack}: ${result.from ?? '(nothing deployed)'} -> ${result.to}, ${result.steps.length} step(s), one up each (nothing is applied):`);
+  }
+  result.steps.forEach((s, i) => {
+    const side = s.side ? `changes only the ${s.side}` : 'first deployment: creates only';
+    const gates = s.gates.length ? `gates: ${s.gates.join(', ')}` : 'no gates';
+    out.line(`  ${i + 1}. ${s.from ?? '(nothing deployed)'} -> ${s.to}  ${side}; ${gates}`);
+    out.line(out.dim(`     ${s.why}`));
+    if (s.preview) {
+      out.line(`     preview: ${s.preview.schema.length} schema, ${s.preview.app.length} app, ${s.preview.neutral.length} neutral change(s)`);
+      for (const c of [...s.preview.schema, ...s.preview.app, ...s.preview.neutral]) out.line(out.dim(`       ${c}`));
+    }
+    if (s.refused) out.line(`     ${out.fail('would be refused')}: ${s.refused}`);
+  });
+  if (result.pendingOperations.length > 0) {
+    out.line(out.fail(`${result.pendingOperations.length} operation(s) pending from an interrupted update; recover with \`${result.recoveryCommand}\` or \`tandem walk --recover\``));
+  }
+}
 
 export const planCommand: Command = {
   name: 'plan',
@@ -20,26 +44,7 @@ export const planCommand: Command = {
       ctx.out.line(JSON.stringify(result));
       return refused ? ExitCode.Failed : ExitCode.Ok;
     }
-    const { out } = ctx;
-    if (result.steps.length === 0) {
-      out.line(out.ok(`stack ${result.stack} is already at ${result.to}; nothing to do`));
-    } else {
-      out.line(`Stack ${result.stack}: ${result.from ?? '(nothing deployed)'} -> ${result.to}, ${result.steps.length} step(s), one up each (nothing is applied):`);
-    }
-    result.steps.forEach((s, i) => {
-      const side = s.side ? `changes only the ${s.side}` : 'first deployment: creates only';
-      const gates = s.gates.length ? `gates: ${s.gates.join(', ')}` : 'no gates';
-      out.line(`  ${i + 1}. ${s.from ?? '(nothing deployed)'} -> ${s.to}  ${side}; ${gates}`);
-      out.line(out.dim(`     ${s.why}`));
-      if (s.preview) {
-        out.line(`     preview: ${s.preview.schema.length} schema, ${s.preview.app.length} app, ${s.preview.neutral.length} neutral change(s)`);
-        for (const c of [...s.preview.schema, ...s.preview.app, ...s.preview.neutral]) out.line(out.dim(`       ${c}`));
-      }
-      if (s.refused) out.line(`     ${out.fail('would be refused')}: ${s.refused}`);
-    });
-    if (result.pendingOperations.length > 0) {
-      out.line(out.fail(`${result.pendingOperations.length} operation(s) pending from an interrupted update; recover with \`${result.recoveryCommand}\` or \`tandem walk --recover\``));
-    }
+    printPlan(ctx.out, result);
     return refused ? ExitCode.Failed : ExitCode.Ok;
   },
 };

@@ -57,10 +57,12 @@ export function evaluateRollout(ro: RolloutObject): RolloutHealth {
   if (status.abort) return { verdict: 'degraded', reason: `the rollout was aborted${message}` };
   if (status.phase === 'Degraded') return { verdict: 'degraded', reason: `the rollout is Degraded${message}` };
   const paused = pauseReasons(ro);
+  // Someone cleared the pause conditions (promote) and the controller has not reacted yet: its
+  // status.phase may still say Paused (Argo's IsUnpausing, checked before the phase like GetRolloutPhase).
+  if (status.controllerPause && paused.length === 0) return { verdict: 'progressing', reason: 'the rollout is resuming from a pause' };
   if (paused.length > 0 || status.phase === 'Paused') {
     return { verdict: 'paused', reason: `the rollout is paused (${paused.join(', ') || status.message || 'Paused'})` };
   }
-  if (status.controllerPause) return { verdict: 'progressing', reason: 'the rollout is resuming from a pause' };
   if (status.phase !== 'Healthy') {
     return { verdict: 'progressing', reason: `the rollout is ${status.phase ?? 'in an unknown phase'}${message}` };
   }

@@ -28,8 +28,9 @@ describe('evaluateRollout on Rollouts shaped as Argo Rollouts v1.9 writes them',
     expect(evaluateRollout({ ...fx.healthy, spec: { paused: true } })).toEqual({ verdict: 'paused', reason: 'the rollout is paused (manually paused (spec.paused))' });
   });
 
-  it('a resumed Rollout whose controller has not acted yet is still progressing', () => {
-    const resuming = { ...fx.paused, status: { ...fx.paused.status, pauseConditions: [], phase: 'Progressing' } };
-    expect(evaluateRollout(resuming).verdict).toBe('progressing');
+  it('a promoted Rollout whose controller has not acted yet (pauseConditions cleared, phase still Paused) is progressing', () => {
+    const resuming = { ...fx.paused, status: { ...fx.paused.status, pauseConditions: [] } };
+    expect(resuming.status.phase).toBe('Paused');
+    expect(evaluateRollout(resuming)).toEqual({ verdict: 'progressing', reason: 'the rollout is resuming from a pause' });
   });
 });

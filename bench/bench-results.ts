@@ -12,7 +12,10 @@ export interface ScalingPoint {
   readonly rows_per_s: number;
   readonly seconds_per_100k_rows: number;
   readonly peak_rss_mb: number;
-  /** The longest app write while the backfill ran: what a lock wait would show as. */
+  /** Lock waits over 1 ms while the backfill ran, as the server logged them (app or backfill waiting). */
+  readonly lock_waits: number;
+  readonly longest_lock_wait_ms: number;
+  /** The longest app write while the backfill ran (lock wait, CPU contention and all). */
   readonly max_write_ms: number;
   readonly p99_write_ms: number;
   readonly writes_over_lock_timeout: number;

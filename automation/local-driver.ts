@@ -85,7 +85,9 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof auto.ConcurrentUpdateError) throw new StackBusyError(stackName, 'Pulumi reports the stack is locked by another update');
+      if (err instanceof auto.ConcurrentUpdateError) {
+        throw new StackBusyError(stackName, `Pulumi reports the stack is locked by another update; if none is running, \`pulumi cancel --stack ${shellQuote(stackName)}\` removes the stale lock`);
+      }
       if (err instanceof auto.CommandError) throw new PulumiCommandError(operation, stackName, err);
       throw err;
     }

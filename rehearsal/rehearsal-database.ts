@@ -49,12 +49,20 @@ async function openScratch(emit: (e: { kind: 'info'; message: string }) => void)
   emit({ kind: 'info', message: `started a scratch PostgreSQL on port ${server.port}` });
   const pool = openPool(server.url);
   const s = server;
+  // Interrupted (Ctrl-C), the server is still removed: its stop is synchronous underneath.
+  const interrupted = (signal: NodeJS.Signals) => {
+    void s.stop().finally(() => process.kill(process.pid, signal));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   return {
     kind: 'scratch',
     url: server.url,
     pool,
     createAppRole: (create) => create('customers_app'),
     close: async () => {
+      process.removeListener('SIGINT', interrupted);
+      process.removeListener('SIGTERM', interrupted);
       await pool.end().catch(() => undefined);
       await s.stop();
     },

@@ -55,7 +55,10 @@ function tandemStack() {
   const state = planStackState(config.stage);
   const databaseUrl = cfg.requireSecret('databaseUrl');
   const appDatabaseUrl = cfg.requireSecret('appDatabaseUrl');
-  const verifyDatabaseUrl = cfg.getSecret('verifyDatabaseUrl') ?? databaseUrl;
+  // Empty (its Pulumi.yaml default) means: the migrator's URL. Secret either way, since databaseUrl is.
+  const verifyDatabaseUrl = pulumi
+    .all([cfg.getSecret('verifyDatabaseUrl'), databaseUrl])
+    .apply(([verify, migrator]) => (verify ? verify : migrator));
 
   // Schema side: the database team's identity (the migrator) manages the app role and runs tandem.
   // A URL that logs in as another role than configured fails the update with a ConfigError naming the key.

@@ -95,7 +95,10 @@ export function resolveStackConfig(raw: RawStackConfig): StackConfig {
   const stage = required('stage', raw.stage);
   if (!isStage(stage)) throw new ConfigError('tandem:stage', `"${stage}" is not a stage; use one of ${STAGES.join(', ')}`);
   const pause = raw.canaryPause === undefined ? CONFIG_DEFAULTS.canaryPause : parsePauseDuration('tandem:canaryPause', raw.canaryPause);
-  if (raw.canarySteps !== undefined && raw.canaryPause !== undefined) {
+  // Pulumi.yaml declares defaults for every optional key (an empty list means "the default steps"),
+  // so only a pause that differs from its default conflicts with explicit steps.
+  const customSteps = raw.canarySteps !== undefined && !(Array.isArray(raw.canarySteps) && raw.canarySteps.length === 0);
+  if (customSteps && raw.canaryPause !== undefined && raw.canaryPause !== CONFIG_DEFAULTS.canaryPause) {
     throw new ConfigError('tandem:canaryPause', 'is ignored when tandem:canarySteps is set; put the durations in the steps');
   }
   return {
@@ -107,7 +110,7 @@ export function resolveStackConfig(raw: RawStackConfig): StackConfig {
     verifyImage: required('verifyImage', raw.verifyImage),
     replicas: wholeNumber('replicas', raw.replicas ?? CONFIG_DEFAULTS.replicas, 1, 100),
     appPort: wholeNumber('appPort', raw.appPort ?? CONFIG_DEFAULTS.appPort, 1, 65535),
-    steps: raw.canarySteps === undefined ? defaultCanarySteps(pause) : parseCanarySteps('tandem:canarySteps', raw.canarySteps),
+    steps: customSteps ? parseCanarySteps('tandem:canarySteps', raw.canarySteps) : defaultCanarySteps(pause),
     dbSchema: raw.dbSchema ?? CONFIG_DEFAULTS.dbSchema,
     migratorRole: raw.migratorRole ?? CONFIG_DEFAULTS.migratorRole,
     appRole: raw.appRole ?? CONFIG_DEFAULTS.appRole,

@@ -123,7 +123,24 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
   });
 
   it('secrets are declared secret', () => {
-    for (const key of [...SECRET_KEYS, 'verifyDatabaseUrl']) expect({ key, secret: declared[key].secret }).toEqual({ key, secret: true });
+    for (const key of SECRET_KEYS) expect({ key, secret: declared[key].secret }).toEqual({ key, secret: true });
+  });
+
+  it('every optional key has a default, since Pulumi requires declared keys without one in every stack (pulumi/pulumi#21797)', () => {
+    const optional = Object.keys(declared).filter((k) => !(REQUIRED_KEYS as readonly string[]).includes(k));
+    expect(optional.length).toBeGreaterThan(5);
+    for (const key of optional) expect({ key, hasDefault: declared[key].default !== undefined }).toEqual({ key, hasDefault: true });
+  });
+
+  it('the declared empty defaults resolve to the program\'s defaults', () => {
+    const c = resolveStackConfig({ ...MINIMAL, canaryPause: declared.canaryPause.default, canarySteps: declared.canarySteps.default, renderYamlTo: declared.renderYamlTo.default });
+    expect(c.steps).toEqual(resolveStackConfig(MINIMAL).steps);
+    expect(c.renderYamlTo).toBeUndefined();
+  });
+
+  it('explicit steps with the default pause are accepted', () => {
+    const c = resolveStackConfig({ ...MINIMAL, canaryPause: declared.canaryPause.default, canarySteps: ['setWeight 20', 'analysis'] });
+    expect(c.steps).toEqual([{ setWeight: 20 }, expect.objectContaining({ analysis: expect.anything() })]);
   });
 
   it('required keys have no default; declared defaults equal the program\'s', () => {

@@ -10,7 +10,10 @@ import { tableIds } from './write-throughput';
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface UnderTrafficArgs {
+  /** The app traffic's connection. */
   readonly url: string;
+  /** The backfill process's connection. */
+  readonly backfillUrl: string;
   readonly specPath: string;
   readonly rows: number;
   /** Traffic before the backfill starts, on the expanded table, s. */
@@ -48,7 +51,7 @@ export async function backfillUnderTraffic(args: UnderTrafficArgs): Promise<Unde
     traffic.start('idle', { v1: 100 });
     await sleep(args.idleSeconds * 1000);
     const idle = await traffic.shift('backfill', { v1: 100 });
-    const backfill = await runBackfillProcess(args.specPath, args.url);
+    const backfill = await runBackfillProcess(args.specPath, args.backfillUrl);
     const during = await traffic.stop();
     return {
       idle: summarize(idle.writeMs),

@@ -15,6 +15,8 @@ export interface ScalingPoint {
   /** Lock waits over 1 ms while the backfill ran, as the server logged them (app or backfill waiting). */
   readonly lock_waits: number;
   readonly longest_lock_wait_ms: number;
+  /** The longest backfill batch statement: the longest any row lock of the backfill is held. */
+  readonly longest_batch_ms: number;
   /** The longest app write while the backfill ran (lock wait, CPU contention and all). */
   readonly max_write_ms: number;
   readonly p99_write_ms: number;

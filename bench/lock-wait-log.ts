@@ -8,6 +8,15 @@ export const LOCK_WAIT_LOGGING: Record<string, string> = { log_lock_waits: 'on',
 export interface LockWaits {
   readonly count: number;
   readonly longestMs: number;
+  /** The longest backfill batch statement logged (by a role with log_min_duration_statement = 0): how long a batch holds its row locks. */
+  readonly longestBatchMs: number;
+}
+
+/** A superuser whose every statement the server logs with its duration: the bench runs the backfill as it. */
+export const LOGGED_MIGRATOR = 'tandem_bench_migrator';
+
+export function loggedMigratorSql(): string[] {
+  return [`CREATE ROLE ${LOGGED_MIGRATOR} SUPERUSER LOGIN`, `ALTER ROLE ${LOGGED_MIGRATOR} SET log_min_duration_statement = 0`];
 }
 
 /**
@@ -30,6 +39,8 @@ export class LockWaitLog {
   since(offset: number): LockWaits {
     const text = fs.readFileSync(this.file).subarray(offset).toString('utf8');
     const waits = [...text.matchAll(/process \d+ acquired \S+ on .*? after ([\d.]+) ms/g)].map((m) => Number(m[1]));
-    return { count: waits.length, longestMs: waits.reduce((m, v) => Math.max(m, v), 0) };
+    const batches = [...text.matchAll(/duration: ([\d.]+) ms\s+execute [^:]*: WITH batch AS/g)].map((m) => Number(m[1]));
+    const max = (xs: number[]) => xs.reduce((m, v) => Math.max(m, v), 0);
+    return { count: waits.length, longestMs: max(waits), longestBatchMs: max(batches) };
   }
 }

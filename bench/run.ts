@@ -13,7 +13,7 @@ import { runBackfillProcess } from './backfill-child';
 import { BenchResults, ScalingPoint, TargetResult } from './bench-results';
 import { backfillUnderTraffic } from './backfill-under-traffic';
 import { loadCustomers } from './load-customers';
-import { LOCK_WAIT_LOGGING, LockWaitLog } from './lock-wait-log';
+import { LOCK_WAIT_LOGGING, LOGGED_MIGRATOR, LockWaitLog, loggedMigratorSql } from './lock-wait-log';
 import { resultsMarkdown } from './results-markdown';
 import { singleUpdate } from './single-update';
 import { serverLoopWritesPerSecond, v1WriteThroughput } from './write-throughput';
@@ -65,6 +65,12 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
   const lockLog = new LockWaitLog(server);
   const admin = new Client({ connectionString: server.url });
   await admin.connect();
+  for (const statement of loggedMigratorSql()) await admin.query(statement);
+  const asLoggedMigrator = (url: string) => {
+    const u = new URL(url);
+    u.username = LOGGED_MIGRATOR;
+    return u.toString();
+  };
   let counter = 0;
   const fresh = async (rows: number) => {
     const name = `bench_${counter++}`;
@@ -121,6 +127,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
       const mark = lockLog.mark();
       const r = await backfillUnderTraffic({
         url: db.url,
+        backfillUrl: asLoggedMigrator(db.url),
         specPath: SPEC_PATH,
         rows,
         idleSeconds: plan.idleSeconds,
@@ -139,13 +146,14 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
         peak_rss_mb: r.backfill.peakRssMb,
         lock_waits: waits.count,
         longest_lock_wait_ms: roundMs(waits.longestMs),
+        longest_batch_ms: roundMs(waits.longestBatchMs),
         max_write_ms: r.during.max_ms,
         p99_write_ms: r.during.p99_ms,
         writes_over_lock_timeout: r.during.slowWrites,
         executor_lock_retries: r.backfill.lockRetries,
       });
       if (rows === plan.rows) latencyAtRows = { idle: r.idle.p99_ms, during: r.during.p99_ms };
-      log(`  ${r.backfill.seconds.toFixed(2)} s, peak RSS ${r.backfill.peakRssMb} MB; app write p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during (max ${r.during.max_ms} ms); ${waits.count} lock waits over 1 ms, longest ${roundMs(waits.longestMs)} ms`);
+      log(`  ${r.backfill.seconds.toFixed(2)} s, peak RSS ${r.backfill.peakRssMb} MB; app write p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during (max ${r.during.max_ms} ms); ${waits.count} lock waits over 1 ms, longest ${roundMs(waits.longestMs)} ms; longest batch ${roundMs(waits.longestBatchMs)} ms`);
     }
 
     log(`v1 write throughput without and with the sync trigger (${plan.throughputRounds} rounds of ${plan.throughputSeconds} s each, ${plan.workers} clients)`);
@@ -255,6 +263,12 @@ export function checkTargets(r: Omit<BenchResults, 'targets'>): TargetResult[] {
       target: 'flat: largest within 1.25x of smallest',
       measured: `${first.peak_rss_mb} MB to ${last.peak_rss_mb} MB`,
       met: last.peak_rss_mb <= first.peak_rss_mb * 1.25,
+    },
+    {
+      name: 'longest backfill batch (how long its row locks are held) across sizes',
+      target: 'flat: largest at most 3x the smallest (or +20 ms)',
+      measured: r.scaling.map((s) => `${s.longest_batch_ms} ms`).join(', '),
+      met: last.longest_batch_ms <= Math.max(3 * first.longest_batch_ms, first.longest_batch_ms + 20),
     },
     {
       name: 'longest lock wait during backfill across sizes (server-logged)',

@@ -45,16 +45,23 @@ async function evaluate(db: Queryable, shape: DemoShape, comparisons: readonly C
   const [first, last] = shape.newColumns;
   const q = quoteIdent;
   const cols = `${q(shape.oldColumn)}, ${q(first.name)}, ${q(last.name)}`;
-  // Each expression is evaluated over a row whose columns carry the spec's column names, as in the trigger.
+  // Each expression is evaluated over a row whose columns carry the spec's column names, as in the
+  // trigger, and only where the comparison needs it.
   const { rows } = await db.query(
-    `WITH w AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[]) AS w(i, version, ${cols})),
-          a AS (SELECT * FROM unnest($1::int[], $6::text[], $7::text[], $8::text[]) AS a(i, ${cols})),
+    `WITH w AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $9::boolean[], $10::boolean[])
+                  AS w(i, version, ${cols}, check_old, check_new)),
+          a AS (SELECT * FROM unnest($1::int[], $6::text[], $7::text[], $8::text[], $2::text[], $9::boolean[], $10::boolean[])
+                  AS a(i, ${cols}, version, check_old, check_new)),
           e AS (SELECT i,
-                  CASE WHEN version = 'v3' THEN (${shape.down})::text ELSE ${q(shape.oldColumn)} END AS full_name,
-                  CASE WHEN version = 'v1' THEN (${first.up})::text ELSE ${q(first.name)} END AS first_name,
-                  CASE WHEN version = 'v1' THEN (${last.up})::text ELSE ${q(last.name)} END AS last_name
+                  CASE WHEN version = 'v3' AND check_old THEN (${shape.down})::text ELSE ${q(shape.oldColumn)} END AS full_name,
+                  CASE WHEN version = 'v1' AND check_new THEN (${first.up})::text ELSE ${q(first.name)} END AS first_name,
+                  CASE WHEN version = 'v1' AND check_new THEN (${last.up})::text ELSE ${q(last.name)} END AS last_name
                 FROM w),
-          u AS (SELECT i, (${first.up})::text AS up_first, (${last.up})::text AS up_last, (${shape.down})::text AS down_full FROM a)
+          u AS (SELECT i,
+                  CASE WHEN version = 'v3' AND check_old THEN (${first.up})::text END AS up_first,
+                  CASE WHEN version = 'v3' AND check_old THEN (${last.up})::text END AS up_last,
+                  CASE WHEN version = 'v1' AND check_new THEN (${shape.down})::text END AS down_full
+                FROM a)
      SELECT e.*, u.up_first, u.up_last, u.down_full FROM e JOIN u USING (i) ORDER BY i`,
     [
       comparisons.map((_, i) => i),
@@ -65,6 +72,8 @@ async function evaluate(db: Queryable, shape: DemoShape, comparisons: readonly C
       comparisons.map((c) => c.actual?.full_name ?? null),
       comparisons.map((c) => c.actual?.first_name ?? null),
       comparisons.map((c) => c.actual?.last_name ?? null),
+      comparisons.map((c) => c.old),
+      comparisons.map((c) => c.new),
     ],
   );
   return rows.map((r) => ({

@@ -65,6 +65,7 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = 
   const pools: Pool[] = [];
   let traffic: TrafficGenerator | undefined;
   let ticker: NodeJS.Timeout | undefined;
+  let current = 'setup';
   try {
     const admin = db.pool;
     await admin.query(customersTableSql(shape.table));
@@ -91,6 +92,7 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = 
     let lockRetries = 0;
 
     const enter = async (stage: RehearsalStage, weights: Weights, message: string) => {
+      current = stage;
       emit({ kind: 'stage', stage, weights, message });
       await t.shift(stage, weights);
     };
@@ -117,6 +119,7 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = 
     ticker = setInterval(() => emit({ kind: 'traffic', stats: t.currentStats() }), 250);
     let readsChecked = 0;
 
+    current = 'baseline';
     emit({ kind: 'stage', stage: 'baseline', weights: { v1: 100 }, message: 'baseline: v1 serves all traffic on full_name' });
     t.start('baseline', { v1: 100 });
     await during(async () => undefined);
@@ -191,6 +194,9 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = 
       failure_samples: ledger.failureSamples,
       mismatch_samples: [...mismatches.values()].slice(0, 10),
     };
+  } catch (err) {
+    const e = err as { message?: string; exitCode?: number };
+    throw Object.assign(new Error(`the rehearsal stopped in ${current}: ${e?.message ?? String(err)}`), { exitCode: e?.exitCode ?? 1, cause: err });
   } finally {
     if (ticker) clearInterval(ticker);
     if (traffic) await traffic.stop().catch(() => undefined);

@@ -4,7 +4,8 @@ import { rehearse, RehearsalEvent } from '../rehearsal/rehearse';
 import { REHEARSAL_STAGES } from '../rehearsal/rehearsal-report';
 import { customersTableSql } from '../rehearsal/demo-database';
 import { freshDatabase, sql } from './db';
-import { splitSpec } from './fixtures';
+import * as fs from 'fs';
+import { SPLIT_SPEC_PATH, splitSpec } from './fixtures';
 
 /** Small and quick: the shape of the run matters here, not its size. */
 const SMALL = { rows: 500, stepMs: 200, workers: 4, opsPerSecond: 300 };
@@ -63,6 +64,16 @@ describe('rehearse on a given scratch database', () => {
     await expect(attempt).rejects.toBeInstanceOf(RefusedError);
     await expect(attempt).rejects.toThrow(/customers already exists/);
     expect(await sql(url, 'SELECT full_name FROM customers')).toEqual([{ full_name: 'Precious Data' }]);
+  });
+
+  it('names the stage an executor step failed in, and still removes what it created', async () => {
+    const url = await freshDatabase('rehearse_fail');
+    // An up expression that fails at run time on every name: the backfill cannot pass.
+    const text = fs.readFileSync(SPLIT_SPEC_PATH, 'utf8').replace(`up: "split_part(full_name, ' ', 1)"`, `up: "(split_part(full_name, ' ', 1)::int)::text"`);
+    expect(text).toContain('::int');
+    await expect(rehearse(parseSpec(text), { ...SMALL, databaseUrl: url })).rejects.toThrow(/^the rehearsal stopped in (expand|backfill): .*invalid input syntax for type integer/);
+    const [left] = await sql(url, `SELECT to_regclass('customers') AS t, (SELECT count(*)::int FROM tandem.migrations) AS m`);
+    expect(left).toEqual({ t: null, m: 0 });
   });
 
   it.each([

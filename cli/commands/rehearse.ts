@@ -63,6 +63,7 @@ function progressPrinter(ctx: CommandContext): (event: RehearsalEvent) => void {
         break;
       case 'traffic': {
         const s = event.stats;
+        if (!Object.values(s.weights).some((w) => (w ?? 0) > 0)) break; // paused while the table is checked
         const failed = s.failedWrites + s.failedReads;
         const p99 = percentile(s.writeMs, 99).toFixed(1);
         const status = failed ? out.fail(`${failed} failed`) : out.ok('0 failed');
@@ -71,12 +72,12 @@ function progressPrinter(ctx: CommandContext): (event: RehearsalEvent) => void {
       }
       case 'executor':
         if (event.event.kind === 'backfill') backfill = backfillText(event.event);
-        else if (event.event.kind === 'lock_wait') out.info(out.warn(`  lock wait: ${event.event.message}`));
+        else if (event.event.kind === 'lock_wait') out.info('  ' + out.warn(`lock wait: ${event.event.message}`));
         else out.info(out.dim(`  executor: ${event.event.message}`));
         break;
       case 'check': {
-        const text = `  checked ${event.checked} writes and reads ${event.label}: ${event.mismatches} lost or altered`;
-        out.info(event.mismatches ? out.fail(text) : out.ok(text));
+        const text = `checked ${event.checked} writes and reads ${event.label}: ${event.mismatches} lost or altered`;
+        out.info('  ' + (event.mismatches ? out.fail(text) : out.ok(text)));
         break;
       }
       case 'info':

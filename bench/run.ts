@@ -10,7 +10,8 @@ import { demoShapeOf } from '../rehearsal/demo-shape';
 import { roundMs } from '../rehearsal/latency-stats';
 import { ScratchPostgres, startScratchPostgres } from '../rehearsal/scratch-postgres';
 import { runBackfillProcess } from './backfill-child';
-import { BenchResults, ScalingPoint, TargetResult } from './bench-results';
+import { BenchResults, ScalingPoint } from './bench-results';
+import { checkTargets, LOCK_TIMEOUT_MS } from './bench-targets';
 import { backfillUnderTraffic } from './backfill-under-traffic';
 import { loadCustomers } from './load-customers';
 import { LOCK_WAIT_LOGGING, LOGGED_MIGRATOR, LockWaitLog, loggedMigratorSql } from './lock-wait-log';
@@ -20,7 +21,6 @@ import { serverLoopWritesPerSecond, v1WriteThroughput } from './write-throughput
 
 const REPO = path.join(__dirname, '..', '..');
 const SPEC_PATH = path.join(REPO, 'migrations', 'split-full-name.yaml');
-const LOCK_TIMEOUT_MS = 1000;
 
 export interface BenchPlan {
   readonly mode: 'quick' | 'full' | 'large';
@@ -224,61 +224,6 @@ function median(xs: readonly number[]): number {
 
 function round2(v: number): number {
   return Math.round(v * 100) / 100;
-}
-
-/** The issue's targets, each with the rule it is judged by. */
-export function checkTargets(r: Omit<BenchResults, 'targets'>): TargetResult[] {
-  const first = r.scaling[0];
-  const last = r.scaling[r.scaling.length - 1];
-  const growth = last.rows / first.rows;
-  const timeGrowth = last.backfill_seconds / first.backfill_seconds;
-  const p99Ratio = r.p99_write_ms_backfill / r.p99_write_ms_idle;
-  return [
-    {
-      name: `backfill throughput vs one UPDATE of all ${r.rows} rows`,
-      target: '>= 0.5x',
-      measured: `${r.backfill_vs_single_update.toFixed(2)}x (${r.backfill_rows_per_s} vs ${r.single_update_rows_per_s} rows/s)`,
-      met: r.backfill_vs_single_update >= 0.5,
-    },
-    {
-      name: 'single-row v1 write throughput with the sync trigger vs without',
-      target: '>= 0.8x',
-      measured: `${r.trigger_overhead_ratio.toFixed(2)}x (${r.writes_per_s_with_trigger} vs ${r.writes_per_s_without_trigger} writes/s)`,
-      met: r.trigger_overhead_ratio >= 0.8,
-    },
-    {
-      name: 'p99 app write latency during backfill vs idle',
-      target: '<= 3x',
-      measured: `${p99Ratio.toFixed(2)}x (${r.p99_write_ms_backfill} vs ${r.p99_write_ms_idle} ms)`,
-      met: p99Ratio <= 3,
-    },
-    {
-      name: `backfill time from ${first.rows} to ${last.rows} rows (${growth}x rows)`,
-      target: 'linear: time grows within 1.5x of the row growth, either way',
-      measured: `${timeGrowth.toFixed(1)}x (${r.scaling.map((s) => `${s.backfill_seconds.toFixed(2)} s`).join(', ')})`,
-      met: timeGrowth <= growth * 1.5 && timeGrowth >= growth / 1.5,
-    },
-    {
-      name: 'peak RSS of the backfill process across sizes',
-      target: 'flat: largest within 1.25x of smallest',
-      measured: `${first.peak_rss_mb} MB to ${last.peak_rss_mb} MB`,
-      met: last.peak_rss_mb <= first.peak_rss_mb * 1.25,
-    },
-    {
-      name: 'longest backfill batch (how long its row locks are held) across sizes',
-      target: 'flat: largest at most 3x the smallest (or +20 ms)',
-      measured: r.scaling.map((s) => `${s.longest_batch_ms} ms`).join(', '),
-      met: last.longest_batch_ms <= Math.max(3 * first.longest_batch_ms, first.longest_batch_ms + 20),
-    },
-    {
-      name: 'longest lock wait during backfill across sizes (server-logged)',
-      target: `flat: largest at most 3x the smallest (or +20 ms), all under the ${LOCK_TIMEOUT_MS} ms lock_timeout`,
-      measured: r.scaling.map((s) => `${s.longest_lock_wait_ms} ms`).join(', '),
-      met:
-        last.longest_lock_wait_ms <= Math.max(3 * first.longest_lock_wait_ms, first.longest_lock_wait_ms + 20) &&
-        r.scaling.every((s) => s.longest_lock_wait_ms < LOCK_TIMEOUT_MS && s.writes_over_lock_timeout === 0),
-    },
-  ];
 }
 
 export async function main(argv: string[]): Promise<number> {

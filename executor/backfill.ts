@@ -1,5 +1,5 @@
 import { UsageError } from '../phases/errors';
-import { backfillBatchSql, backfillBoundSql } from '../phases/plan';
+import { backfillBoundSql, backfillRangeSql, backfillTopKeySql } from '../phases/plan';
 import { PENDING_COLUMN, MigrationSpec } from '../phases/spec';
 import { quoteIdent, quoteQualified } from '../phases/identifiers';
 import { backoffMs, DEFAULT_LOCK_TIMEOUT_MS, sleep } from './ddl-transaction';
@@ -45,8 +45,8 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
     let retries = 0;
     let exhausted = !bound;
     const lockTimeout = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-    const firstSql = backfillBatchSql(resolved, false);
-    const nextSql = backfillBatchSql(resolved, true);
+    const topSql = [backfillTopKeySql(resolved, false), backfillTopKeySql(resolved, true)];
+    const rangeSql = [backfillRangeSql(resolved, false), backfillRangeSql(resolved, true)];
     const report = () => {
       const seconds = (Date.now() - started) / 1000;
       options.onProgress?.({
@@ -59,14 +59,20 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
     };
     while (bound) {
       if (options.maxBatches !== undefined && batches >= options.maxBatches) break;
-      let result: { updated: number; last_key: string[] | null };
+      let updated: number;
+      let top: string[];
+      let last: boolean;
       try {
         await client.query('BEGIN');
         await client.query(`SET LOCAL tandem.backfill = 'on'`);
         await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeout))}`);
-        const r = await client.query(lastKey ? nextSql : firstSql, lastKey ? [batchSize, ...lastKey, ...bound] : [batchSize, ...bound]);
-        result = r.rows[0];
-        if (result.last_key) await recordCheckpoint(client, spec.name, result.last_key, result.updated);
+        const after = lastKey ? lastKey : [];
+        const found = await client.query(topSql[lastKey ? 1 : 0], [batchSize - 1, ...after, ...bound]);
+        last = found.rows.length === 0;
+        top = last ? bound : found.rows[0].key;
+        const r = await client.query(rangeSql[lastKey ? 1 : 0], [...after, ...top]);
+        updated = r.rowCount ?? 0;
+        await recordCheckpoint(client, spec.name, top, updated);
         await client.query('COMMIT');
       } catch (err: any) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -79,12 +85,12 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
         throw err;
       }
       batches++;
-      if (!result.last_key) {
+      lastKey = top;
+      rowsUpdated += updated;
+      if (last) {
         exhausted = true;
         break;
       }
-      lastKey = result.last_key;
-      rowsUpdated += result.updated;
       if (batches % 10 === 0) report();
       if (options.throttleMs) await sleep(options.throttleMs);
     }

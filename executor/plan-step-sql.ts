@@ -1,4 +1,4 @@
-import { backfillBatchSql, contractPlan, expandPlan, rollbackPlan, validateChecksPlan, PlanStatement } from '../phases/plan';
+import { backfillRangeSql, backfillTopKeySql, contractPlan, expandPlan, rollbackPlan, validateChecksPlan, PlanStatement } from '../phases/plan';
 import { MigrationSpec } from '../phases/spec';
 import { openSession } from './session';
 import { ExecutorOptions } from './types';
@@ -22,9 +22,11 @@ export async function planStepSql(spec: MigrationSpec, step: SqlStep, options: E
         return script('expand', expandPlan(resolved), true);
       case 'backfill':
         return (
-          `-- backfill: one transaction per batch, SET LOCAL tandem.backfill = 'on' so the sync trigger lets it through;\n` +
-          `-- $1 = batch size, then the checkpoint key, then the upper bound key.\n` +
-          backfillBatchSql(resolved, true) +
+          `-- backfill: one transaction per batch, SET LOCAL tandem.backfill = 'on' so the sync trigger lets it through.\n` +
+          `-- 1. the batch's top key: $1 = batch size - 1, then the checkpoint key, then the bound (the largest key at the first run)\n` +
+          backfillTopKeySql(resolved, true) +
+          ';\n\n-- 2. the rows still pending in (checkpoint, top]: the checkpoint key, then the top key (the bound when step 1 found none)\n' +
+          backfillRangeSql(resolved, true) +
           ';\n'
         );
       case 'contract':

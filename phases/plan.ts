@@ -68,7 +68,8 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
   statements.push({ id: 'sync-function', sql: syncFunctionSql(resolved) });
   statements.push({
     id: 'sync-trigger',
-    sql: `CREATE TRIGGER ${quoteIdent(names.trigger)} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${qualifiedFunction(resolved)}()`,
+    // The WHEN clause spares the backfill's own rows a PL/pgSQL call (the function checks again).
+    sql: `CREATE TRIGGER ${quoteIdent(names.trigger)} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW WHEN (current_setting('tandem.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ${qualifiedFunction(resolved)}()`,
   });
   return statements;
 }
@@ -159,34 +160,39 @@ export function backfillBoundSql(resolved: ResolvedSpec): string {
 }
 
 /**
- * One keyset batch, in its own short transaction: the next `$batch` keys after the checkpoint
- * (params 2..k+1) up to the bound (params k+2..2k+1), updated only where still pending, by the
- * same `up` expressions the trigger uses. Returns the batch's last key and the rows it changed.
+ * A keyset batch is two statements in one short transaction. First the batch's top key: the
+ * `$1`-th key (0-based OFFSET) after the checkpoint, or none when fewer rows remain before the
+ * bound (then the bound is the top and this is the last batch). Params: $1, the checkpoint key
+ * (when there is one), the bound key.
  */
-export function backfillBatchSql(resolved: ResolvedSpec, hasCheckpoint: boolean): string {
+export function backfillTopKeySql(resolved: ResolvedSpec, hasCheckpoint: boolean): string {
   const t = table(resolved);
-  const pk = resolved.table.primaryKey;
-  const k = pk.length;
-  const keyAliases = pk.map((_, i) => quoteIdent(`_tandem_k${i}`));
+  const k = resolved.table.primaryKey.length;
+  const after = hasCheckpoint ? `(${pkList(resolved, 's')}) > (${pkParams(resolved, 2)}) AND ` : '';
+  return [
+    `SELECT ${pkJson(resolved, 's')} AS key FROM ${t} s`,
+    `WHERE ${after}(${pkList(resolved, 's')}) <= (${pkParams(resolved, hasCheckpoint ? k + 2 : 2)})`,
+    `ORDER BY ${pkList(resolved, 's')} OFFSET $1 LIMIT 1`,
+  ].join('\n');
+}
+
+/**
+ * Then one UPDATE over the key range (checkpoint, top], an index range scan with no join, of
+ * the rows still pending, by the same `up` expressions the trigger uses. Params: the checkpoint
+ * key (when there is one), then the top key.
+ */
+export function backfillRangeSql(resolved: ResolvedSpec, hasCheckpoint: boolean): string {
+  const t = table(resolved);
+  const k = resolved.table.primaryKey.length;
   const sets = resolved.mappings
     .flatMap((m) => m.newColumns)
     .filter((c) => c.up !== undefined)
     .map((c) => `${quoteIdent(c.name)} = (${c.up})`);
   sets.push(`${quoteIdent(PENDING_COLUMN)} = false`);
-  const after = hasCheckpoint ? `(${pkList(resolved, 's')}) > (${pkParams(resolved, 2)}) AND ` : '';
-  const boundOffset = hasCheckpoint ? k + 2 : 2;
+  const after = hasCheckpoint ? `(${pkList(resolved)}) > (${pkParams(resolved, 1)}) AND ` : '';
   return [
-    `WITH batch AS (`,
-    `  SELECT ${pk.map((c, i) => `s.${quoteIdent(c.name)} AS ${keyAliases[i]}`).join(', ')} FROM ${t} s`,
-    `  WHERE ${after}(${pkList(resolved, 's')}) <= (${pkParams(resolved, boundOffset)})`,
-    `  ORDER BY ${pkList(resolved, 's')} LIMIT $1`,
-    `), updated AS (`,
-    `  UPDATE ${t} SET ${sets.join(', ')}`,
-    `  FROM batch WHERE (${pkList(resolved, t)}) = (${keyAliases.map((a) => `batch.${a}`).join(', ')}) AND ${t}.${quoteIdent(PENDING_COLUMN)}`,
-    `  RETURNING 1`,
-    `)`,
-    `SELECT (SELECT count(*) FROM updated)::int AS updated,`,
-    `       (SELECT json_build_array(${keyAliases.map((a) => `${a}::text`).join(', ')}) FROM batch ORDER BY ${keyAliases.map((a) => `${a} DESC`).join(', ')} LIMIT 1) AS last_key`,
+    `UPDATE ${t} SET ${sets.join(', ')}`,
+    `WHERE ${after}(${pkList(resolved)}) <= (${pkParams(resolved, hasCheckpoint ? k + 1 : 1)}) AND ${quoteIdent(PENDING_COLUMN)}`,
   ].join('\n');
 }
 

@@ -4,7 +4,7 @@ import { PENDING_COLUMN, MigrationSpec } from '../phases/spec';
 import { quoteIdent, quoteQualified } from '../phases/identifiers';
 import { backoffMs, DEFAULT_LOCK_TIMEOUT_MS, sleep } from './ddl-transaction';
 import { openSession, recordedSpec } from './session';
-import { recordBound, recordCheckpoint, recordStep } from './state';
+import { checkpointStatement, recordBound, recordStep } from './state';
 import { BackfillOptions, BackfillResult } from './types';
 
 export const DEFAULT_BATCH_SIZE = 1000;
@@ -46,7 +46,9 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
     let exhausted = !bound;
     const lockTimeout = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     const topSql = [backfillTopKeySql(resolved, false), backfillTopKeySql(resolved, true)];
-    const rangeSql = [backfillRangeSql(resolved, false), backfillRangeSql(resolved, true)];
+    const k = resolved.table.primaryKey.length;
+    const rangeSql = [checkpointStatement(backfillRangeSql(resolved, false), k), checkpointStatement(backfillRangeSql(resolved, true), 2 * k)];
+    const begin = `BEGIN; SET LOCAL tandem.backfill = 'on'; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeout))}`;
     const report = () => {
       const seconds = (Date.now() - started) / 1000;
       options.onProgress?.({
@@ -63,16 +65,14 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
       let top: string[];
       let last: boolean;
       try {
-        await client.query('BEGIN');
-        await client.query(`SET LOCAL tandem.backfill = 'on'`);
-        await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeout))}`);
+        await client.query(begin);
         const after = lastKey ? lastKey : [];
         const found = await client.query(topSql[lastKey ? 1 : 0], [batchSize - 1, ...after, ...bound]);
         last = found.rows.length === 0;
         top = last ? bound : found.rows[0].key;
-        const r = await client.query(rangeSql[lastKey ? 1 : 0], [...after, ...top]);
-        updated = r.rowCount ?? 0;
-        await recordCheckpoint(client, spec.name, top, updated);
+        // The batch and its checkpoint are one statement: a killed run resumes exactly after the last committed batch.
+        const r = await client.query(rangeSql[lastKey ? 1 : 0], [...after, ...top, spec.name, JSON.stringify(top)]);
+        updated = r.rows[0].updated;
         await client.query('COMMIT');
       } catch (err: any) {
         await client.query('ROLLBACK').catch(() => undefined);

@@ -107,12 +107,19 @@ export async function recordStep(client: Client, name: string, step: MigrationSt
   );
 }
 
-/** The backfill's checkpoint, written in the same transaction as the batch it records. */
-export async function recordCheckpoint(client: Client, name: string, lastKey: string[], rows: number): Promise<void> {
-  await client.query(
-    `UPDATE tandem.migrations SET step = 'backfilling', backfill_last_key = $2, backfill_done = backfill_done + $3, updated_at = now() WHERE name = $1`,
-    [name, JSON.stringify(lastKey), rows],
-  );
+/**
+ * The backfill's checkpoint, in the same statement as the batch it records: `batchUpdate` is the
+ * batch's UPDATE (with its own params first); its row count is added to the progress. Returns
+ * the statement and the params to append: the migration name and the batch's top key.
+ */
+export function checkpointStatement(batchUpdate: string, paramCount: number): string {
+  return [
+    `WITH updated AS (\n${batchUpdate}\nRETURNING 1\n)`,
+    `UPDATE tandem.migrations SET step = 'backfilling', backfill_last_key = $${paramCount + 2}::jsonb,`,
+    `  backfill_done = backfill_done + (SELECT count(*) FROM updated), updated_at = now()`,
+    `WHERE name = $${paramCount + 1}`,
+    `RETURNING (SELECT count(*) FROM updated)::int AS updated`,
+  ].join('\n');
 }
 
 export async function recordBound(client: Client, name: string, bound: string[] | null): Promise<void> {

@@ -104,7 +104,7 @@ export function buildRollout(a: RolloutSpecArgs): Record<string, any> {
                 { name: 'PORT', value: String(a.containerPort) },
                 { name: DATABASE_URL_KEY, valueFrom: { secretKeyRef: { name: names.appSecret, key: DATABASE_URL_KEY } } },
               ],
-              readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 5 },
+              readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
             },
           ],
         },

@@ -3,6 +3,7 @@ import { backfillBoundSql, backfillRangeSql, backfillTopKeySql } from '../phases
 import { PENDING_COLUMN, MigrationSpec } from '../phases/spec';
 import { quoteIdent, quoteQualified } from '../phases/identifiers';
 import { backoffMs, DEFAULT_LOCK_TIMEOUT_MS, sleep } from './ddl-transaction';
+import { StepFailedError } from './errors';
 import { openSession, recordedSpec } from './session';
 import { checkpointStatement, recordBound, recordStep } from './state';
 import { BackfillOptions, BackfillResult } from './types';
@@ -81,6 +82,11 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
           options.onProgress?.({ kind: 'lock_wait', message: `backfill batch after key ${JSON.stringify(lastKey)} waited too long on row locks; retrying` });
           await sleep(backoffMs(Math.min(retries, 6)));
           continue;
+        }
+        if (typeof err?.code === 'string') {
+          // e.g. an `up` expression that fails on some row's data: name the batch, keep the checkpoint.
+          const where = lastKey ? `the batch after key ${lastKey.join(', ')}` : 'the first batch';
+          throw new StepFailedError('backfill', where, `${err.message}; the checkpoint is kept, so fix the data or the spec and run backfill again`, err.code);
         }
         throw err;
       }

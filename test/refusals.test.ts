@@ -6,6 +6,7 @@ import { freshDatabase, sql, withClient } from './db';
 import { runCli, TANDEM_BIN } from './cli-run';
 import { createCustomers, splitSpec, SPLIT_SPEC_PATH } from './fixtures';
 import { snapshotTable } from './table-snapshot';
+import { parseSpec } from '../phases/spec';
 
 /** Refused operations exit 1 and change nothing; crashes and blocked locks leave the table consistent. */
 
@@ -138,5 +139,25 @@ describe('a killed backfill', () => {
     expect(resumed.rowsUpdated).toBe(ROWS - afterKill.backfill.done);
     expect((await verify(spec, { databaseUrl: url })).ok).toBe(true);
     expect((await status(spec, { databaseUrl: url })).backfill).toMatchObject({ done: ROWS, pending: 0 });
+  });
+});
+
+describe('a backfill that fails on a row', () => {
+  it('names the batch, commits nothing of it, and resumes once the data is fixed', async () => {
+    const url = await freshDatabase('badrow');
+    await sql(url, `CREATE TABLE prices (id int PRIMARY KEY, price text NOT NULL);
+      INSERT INTO prices SELECT g, (g * 1.5)::text FROM generate_series(1, 50) g; UPDATE prices SET price = 'n/a' WHERE id = 30;`);
+    const spec = parseSpec(`name: cents
+table: prices
+operations:
+  - change_type: { column: price, into: cents, type: integer, up: "(price::numeric * 100)::integer", down: "(cents / 100.0)::text" }
+`);
+    await expand(spec, { databaseUrl: url });
+    const err = await backfill(spec, { databaseUrl: url, batchSize: 10 }).catch((e) => e);
+    expect(err.message).toMatch(/^backfill failed at "the batch after key 20" and was rolled back, nothing changed: invalid input syntax for type numeric: "n\/a"; the checkpoint is kept/);
+    expect((await status(spec, { databaseUrl: url })).backfill).toMatchObject({ done: 20, pending: 30 });
+    await sql(url, `UPDATE prices SET price = '45' WHERE id = 30`);
+    expect(await backfill(spec, { databaseUrl: url, batchSize: 10 })).toMatchObject({ complete: true, rowsUpdated: 29 });
+    expect((await verify(spec, { databaseUrl: url })).ok).toBe(true);
   });
 });

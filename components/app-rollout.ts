@@ -1,26 +1,13 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { CanaryStep } from '../phases/canary-steps';
 import { COMPONENT_TYPES } from '../phases/resource-side';
-import { buildAnalysisTemplate, buildRollout, buildService, DATABASE_URL_KEY, rolloutNames } from '../phases/rollout-spec';
-import { AppVersion } from '../phases/stages';
+import { buildAnalysisTemplate, buildRollout, buildService, DATABASE_URL_KEY, rolloutNames, RolloutSpecArgs } from '../phases/rollout-spec';
 
 /**
  * The arguments of an AppRollout: the app version this stack state runs and how its canary moves.
  * The manifests themselves are built by the pure functions in phases/rollout-spec.ts.
  */
-export interface AppRolloutArgs {
-  /** The app name: the Rollout's name and the base of every object name (DNS-1123 label). */
-  readonly app: string;
-  readonly namespace: string;
-  /** Image repository; the tag is the stage's imageTag. */
-  readonly image: string;
-  readonly imageTag: string;
-  /** v1, v2 or v3: the APP_VERSION the container gets. */
-  readonly appVersion: AppVersion;
-  readonly replicas: number;
-  readonly containerPort: number;
-  readonly steps: readonly CanaryStep[];
+export interface AppRolloutArgs extends RolloutSpecArgs {
   /** An image with the `tandem` CLI on PATH, for the verify Job. */
   readonly verifyImage: string;
   /** The spec's file name and text, mounted at /spec in the verify Job. */

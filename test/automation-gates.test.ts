@@ -9,17 +9,9 @@ import { walkPath } from '../phases/walk-path';
 import { freshDatabase, sql } from './db';
 import { FakeStackDriver } from './fake-stack-driver';
 import * as rollouts from './rollout-health-fixtures';
+import { SPLIT_SPEC_PATH } from './fixtures';
 
-const SPEC = `name: split-full-name
-table: customers
-operations:
-  - split_column:
-      column: full_name
-      into:
-        - { name: first_name, type: text, up: "split_part(full_name, ' ', 1)" }
-        - { name: last_name, type: text, up: "nullif(substr(full_name, length(split_part(full_name, ' ', 1)) + 2), '')" }
-      down: "concat_ws(' ', first_name, last_name)"
-`;
+const SPEC = fs.readFileSync(SPLIT_SPEC_PATH, 'utf8');
 
 const toDualWrite = walkPath('expand', 'dual-write')[0];
 const toCleanup = walkPath('dual-write', 'cleanup')[0];

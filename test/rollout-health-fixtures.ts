@@ -87,6 +87,12 @@ export const paused: RolloutObject = {
   },
 } as RolloutObject;
 
+/** At the timed pause step (`pause: {duration: 30s}`): the controller writes it exactly like the indefinite one. */
+export const timedPause: RolloutObject = {
+  ...paused,
+  status: { ...paused.status, currentStepIndex: 3 },
+} as RolloutObject;
+
 /** The canary's analysis failed and the controller aborted it: traffic back on stable. */
 export const degraded: RolloutObject = {
   metadata: metadata(4),

@@ -6,6 +6,7 @@ describe('evaluateRollout on Rollouts shaped as Argo Rollouts v1.9 writes them',
     ['Healthy, fully promoted', fx.healthy, 'healthy', 'Healthy and fully promoted (ReplicaSet 6c8f9b7d54)'],
     ['Progressing mid-canary', fx.progressing, 'progressing', 'Progressing: more replicas need to be updated'],
     ['Paused at a canary pause step', fx.paused, 'paused', 'paused (CanaryPauseStep)'],
+    ['Paused at a timed pause step (resumes on its own)', fx.timedPause, 'progressing', 'timed pause (30s) at step 3'],
     ['aborted (analysis failed)', fx.degraded, 'degraded', 'aborted: RolloutAborted: Rollout aborted update to revision 3'],
     ['Degraded by the progress deadline', fx.timedOut, 'degraded', 'Degraded: ProgressDeadlineExceeded'],
     ['stale generation (status is for the previous spec)', fx.staleGeneration, 'progressing', 'metadata.generation 5, status.observedGeneration 3'],
@@ -22,6 +23,10 @@ describe('evaluateRollout on Rollouts shaped as Argo Rollouts v1.9 writes them',
     expect(fx.healthy.metadata!.generation).toBe(3);
     expect(evaluateRollout(fx.healthy).verdict).toBe('healthy');
     expect(evaluateRollout({ ...fx.healthy, status: { ...fx.healthy.status, observedGeneration: '30' } }).verdict).toBe('progressing');
+  });
+
+  it('a timed pause step that was also paused by hand (spec.paused) waits for a human', () => {
+    expect(evaluateRollout({ ...fx.timedPause, spec: { ...fx.timedPause.spec, paused: true } }).verdict).toBe('paused');
   });
 
   it('a manually paused Rollout (spec.paused) is paused even when its status still says Healthy', () => {

@@ -72,7 +72,7 @@ function tandemStack() {
     username: pulumi.unsecret(migrator.username),
     password: migrator.password,
     database,
-    sslmode: pulumi.unsecret(migrator.sslmode),
+    sslmode: pulumi.unsecret(migrator.apply((m) => m.sslmode)),
     superuser: false,
   });
   const plan = planAccess({ schema: spec.schema ?? config.dbSchema, migratorRole: config.migratorRole, appRole: config.appRole });

@@ -22,6 +22,18 @@ export interface ExecutorOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
+/** The app versions of the talk: v1 uses the old columns, v2 both, v3 the new ones. */
+export type AppVersionCheck = 'v1' | 'v2' | 'v3';
+
+export interface VerifyOptions extends ExecutorOptions {
+  /**
+   * Verify for a canary of this app version: whether the table, as it is now, can serve it.
+   * v1 runs before expand too but not after contract; v2 needs the expanded table; v3 runs on the
+   * expanded or contracted table. Expanded always means: consistent and fully backfilled.
+   */
+  readonly forApp?: AppVersionCheck;
+}
+
 export interface BackfillOptions extends ExecutorOptions {
   /** Rows per batch transaction (default 1000). */
   readonly batchSize?: number;
@@ -68,6 +80,8 @@ export interface VerifyReport {
   readonly pendingRows: number;
   readonly pendingSampleKeys: string[];
   readonly operations: OperationVerify[];
+  /** The app version verified for, if any. */
+  readonly forApp?: AppVersionCheck;
   readonly message: string;
 }
 

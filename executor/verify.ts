@@ -2,7 +2,7 @@ import { verifySql } from '../phases/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/spec';
 import { Client } from 'pg';
 import { openSession, ACTIVE_STEPS } from './session';
-import { ExecutorOptions, VerifyReport } from './types';
+import { AppVersionCheck, VerifyOptions, VerifyReport } from './types';
 
 function parseKeys(sample: string[] | null): string[] {
   return (sample ?? []).map((s) => {
@@ -42,16 +42,32 @@ export function summarize(r: Pick<VerifyReport, 'ok' | 'rows' | 'pendingRows' | 
   return `not consistent: ${parts.join('; ')}`;
 }
 
-/** Verify is read-only and takes no lock: the canary analysis Job runs it while the app writes. */
-export async function verify(spec: MigrationSpec, options: ExecutorOptions): Promise<VerifyReport> {
+/** Which app versions can run on the table in each recorded step, when it is not mid-migration. */
+const RUNS_WITHOUT_MIGRATION: Record<'original' | 'contracted', readonly AppVersionCheck[]> = {
+  original: ['v1'],
+  contracted: ['v3'],
+};
+
+/**
+ * Verify is read-only and takes no lock: the canary analysis Job runs it while the app writes.
+ * With `forApp`, it answers for a canary of that version: before expand only v1 can run, after
+ * contract only v3; in between, every version can, if the table is consistent and backfilled.
+ */
+export async function verify(spec: MigrationSpec, options: VerifyOptions): Promise<VerifyReport> {
   const session = await openSession(spec, options, false);
   try {
-    const base = { migration: spec.name, table: session.label, step: session.step };
-    if (session.step === 'contracted') {
-      return { ...base, ok: true, rows: 0, pendingRows: 0, pendingSampleKeys: [], operations: [], message: 'contracted: the old columns are gone, nothing left to keep in sync' };
-    }
+    const forApp = options.forApp;
+    const base = { migration: spec.name, table: session.label, step: session.step, ...(forApp ? { forApp } : {}) };
+    const empty = { rows: 0, pendingRows: 0, pendingSampleKeys: [], operations: [] };
     if (!session.state || !ACTIVE_STEPS.includes(session.step)) {
-      return { ...base, ok: false, rows: 0, pendingRows: 0, pendingSampleKeys: [], operations: [], message: `not expanded: run tandem expand first` };
+      const shape = session.step === 'contracted' ? 'contracted' : 'original';
+      if (forApp) {
+        const ok = RUNS_WITHOUT_MIGRATION[shape].includes(forApp);
+        const why = shape === 'contracted' ? 'the table is contracted: only the new columns remain' : 'the table is not expanded: only the old columns exist';
+        return { ...base, ...empty, ok, message: `${ok ? `${forApp} can run` : `${forApp} cannot run`}: ${why}` };
+      }
+      if (shape === 'contracted') return { ...base, ...empty, ok: true, message: 'contracted: the old columns are gone, nothing left to keep in sync' };
+      return { ...base, ...empty, ok: false, message: 'not expanded: run tandem expand first' };
     }
     const report = await checkConsistency(session.client, session.state.resolved);
     return { ...base, ...report, message: summarize(report) };

@@ -10,8 +10,8 @@ export interface DatabaseConnection {
   readonly username: string;
   readonly password: string;
   readonly database: string;
-  /** `sslmode` from the query string, `prefer` when absent (libpq's default). */
-  readonly sslmode: string;
+  /** `sslmode` from the query string; absent when the URL does not say (the provider's default applies). */
+  readonly sslmode?: string;
 }
 
 /** Parse `postgres://user:password@host:port/database?sslmode=...`; `key` names the config value in errors. */
@@ -36,7 +36,8 @@ export function parseDatabaseUrl(key: string, url: string): DatabaseConnection {
     username,
     password: decodeURIComponent(u.password),
     database,
-    sslmode: u.searchParams.get('sslmode') ?? 'prefer',
+    // Only what the URL says: the postgresql provider's driver rejects some modes (e.g. prefer) that libpq accepts.
+    ...(u.searchParams.get('sslmode') ? { sslmode: u.searchParams.get('sslmode')! } : {}),
   };
 }
 

@@ -125,7 +125,14 @@ export function buildService(app: string, namespace: string, role: 'stable' | 'c
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: role === 'stable' ? names.stableService : names.canaryService, namespace, labels: labels(app) },
+    metadata: {
+      name: role === 'stable' ? names.stableService : names.canaryService,
+      namespace,
+      labels: labels(app),
+      // pulumi-kubernetes waits for a new Service's Endpoints to list a Pod, but the Pods come from
+      // the Rollout, which is created after its Services: without this the first `up` never ends.
+      annotations: { 'pulumi.com/skipAwait': 'true' },
+    },
     spec: {
       type: 'ClusterIP',
       // Argo Rollouts adds rollouts-pod-template-hash to this selector for each side.
@@ -151,7 +158,8 @@ export function buildAnalysisTemplate(a: AnalysisTemplateArgs): Record<string, a
             job: {
               metadata: { labels: labels(a.app) },
               spec: {
-                backoffLimit: 0,
+                // One retry, so a dropped connection does not abort the canary; an inconsistent table fails twice.
+                backoffLimit: 1,
                 activeDeadlineSeconds: 600,
                 template: {
                   metadata: { labels: labels(a.app) },

@@ -161,3 +161,30 @@ operations:
     expect((await verify(spec, { databaseUrl: url })).ok).toBe(true);
   });
 });
+
+describe('verify --for-app: can the table serve a canary of this version now?', () => {
+  it.each([
+    ['before expand', 'none', { v1: true, v2: false, v3: false }],
+    ['expanded and backfilled', 'backfilled', { v1: true, v2: true, v3: true }],
+    ['expanded, not backfilled', 'expanded', { v1: false, v2: false, v3: false }],
+    ['contracted', 'contracted', { v1: false, v2: false, v3: true }],
+  ] as const)('%s', async (_what, state, expected) => {
+    const url = await freshDatabase('forapp');
+    await createCustomers(url, 20);
+    const spec = splitSpec();
+    const o = { databaseUrl: url };
+    if (state !== 'none') await expand(spec, o);
+    if (state === 'backfilled' || state === 'contracted') await backfill(spec, o);
+    if (state === 'contracted') await contract(spec, o);
+    const got: Record<string, boolean> = {};
+    for (const v of ['v1', 'v2', 'v3'] as const) got[v] = (await verify(spec, { ...o, forApp: v })).ok;
+    expect(got).toEqual(expected);
+    const cli = await runCli(['verify', SPLIT_SPEC_PATH, '--for-app', 'v2'], { DATABASE_URL: url });
+    expect(cli.code).toBe(expected.v2 ? 0 : 1);
+  });
+
+  it('refuses an unknown version', async () => {
+    const r = await runCli(['verify', SPLIT_SPEC_PATH, '--for-app', 'v4'], { DATABASE_URL: 'postgres://x@127.0.0.1/x' });
+    expect(r).toMatchObject({ code: 2, stderr: '✘ invalid input: --for-app must be v1, v2 or v3, not "v4"\n' });
+  });
+});

@@ -87,7 +87,7 @@ describe('parseDatabaseUrl', () => {
     expect(parseDatabaseUrl('k', 'postgresql://mig%40r:p%2Fw@db:6543/shop%20x?sslmode=require')).toEqual({
       host: 'db', port: 6543, username: 'mig@r', password: 'p/w', database: 'shop x', sslmode: 'require',
     });
-    expect(parseDatabaseUrl('k', 'postgres://u:p@db/shop')).toMatchObject({ port: 5432, sslmode: 'prefer' });
+    expect(parseDatabaseUrl('k', 'postgres://u:p@db/shop')).toEqual({ host: 'db', port: 5432, username: 'u', password: 'p', database: 'shop' });
   });
 
   it.each([

@@ -130,6 +130,13 @@ describe('buildAnalysisTemplate', () => {
     expect(pod.volumes).toEqual([{ name: 'spec', configMap: { name: names.specConfigMap } }]);
     expect(c.volumeMounts[0].mountPath).toBe('/spec');
     expect(pod.restartPolicy).toBe('Never');
-    expect(t.spec.metrics[0].provider.job.spec.backoffLimit).toBe(0);
+  });
+
+  it('retries the verify Job once, so a dropped connection does not abort the canary (an inconsistent table fails both tries)', () => {
+    const t = buildAnalysisTemplate({ app: 'shop', namespace: 'prod', verifyImage: 'ghcr.io/x/tandem:1', specFile: 'split-full-name.yaml' });
+    const metric = t.spec.metrics[0];
+    expect(metric.provider.job.spec.backoffLimit).toBe(1);
+    // The retry is the Job's, inside one measurement: the metric itself still fails on its first failed measurement.
+    expect({ count: metric.count, failureLimit: metric.failureLimit }).toEqual({ count: 1, failureLimit: 0 });
   });
 });

@@ -1,7 +1,8 @@
 import { Output } from '../cli/output';
 import { main } from '../cli/main';
-import { walkEventPrinter } from '../cli/commands/walk';
-import { printPlan } from '../cli/commands/plan';
+import { planCommand, printPlan } from '../cli/commands/plan';
+import { rehearseCommand } from '../cli/commands/rehearse';
+import { walkCommand, walkEventPrinter } from '../cli/commands/walk';
 import { plan } from '../automation/plan';
 import { APP_CHANGE, FakeStackDriver } from './fake-stack-driver';
 
@@ -63,6 +64,13 @@ describe('tandem walk / plan on the command line', () => {
       (process.stdin as any).isTTY = stdinTTY;
     }
     expect(r.stderr).toEqual(['FAIL failed: the walk asks before each up and stdin is not a terminal; pass --yes to apply without asking']);
+  });
+});
+
+describe('usage lines', () => {
+  it.each([walkCommand, planCommand, rehearseCommand].map((cmd) => [cmd.name, cmd] as const))('%s: the usage line names every flag the command takes', (_name, cmd) => {
+    const missing = Object.keys(cmd.flags).filter((flag) => !cmd.usage.includes(`--${flag}`));
+    expect({ command: cmd.name, missing }).toEqual({ command: cmd.name, missing: [] });
   });
 });
 

@@ -29,7 +29,7 @@ export function printPlan(out: Output, result: PlanResult): void {
 
 export const planCommand: Command = {
   name: 'plan',
-  usage: '--stack NAME --to STAGE [--skip-preview] [--json]',
+  usage: '--stack NAME --to STAGE [--project DIR] [--skip-preview] [--json]',
   summary: "show the walk to a stage: each step's side and gates, and the first step's preview; applies nothing",
   flags: {
     ...STACK_FLAGS,

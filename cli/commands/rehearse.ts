@@ -13,7 +13,7 @@ import { ExitCode } from '../exit-code';
  */
 export const rehearseCommand: Command = {
   name: 'rehearse',
-  usage: 'SPEC [--rows N] [--database-url URL] [--json]',
+  usage: 'SPEC [--rows N] [--database-url URL [--keep]] [--lock-timeout MS] [--step-ms MS] [--json]',
   summary: 'rehearse every stage on a scratch database under v1/v2/v3 app traffic; fails on any failed, lost or altered write',
   flags: {
     rows: { kind: 'integer', value: 'N', description: 'generated customers to seed, besides the talk\'s names (default 10000)' },

@@ -131,7 +131,7 @@ function confirmOnTerminal(ctx: CommandContext): (step: WalkStep, changes: Class
 
 export const walkCommand: Command = {
   name: 'walk',
-  usage: '--stack NAME --to STAGE [--yes] [--recover] [--json]',
+  usage: '--stack NAME --to STAGE [--project DIR] [--yes] [--recover] [--database-url URL] [--wait SECONDS] [--json]',
   summary: 'move a stack to a stage one `pulumi up` per stage: preview, refuse mixed schema+app changes, gate, up',
   flags: {
     ...STACK_FLAGS,

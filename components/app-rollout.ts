@@ -21,8 +21,8 @@ export interface AppRolloutArgs extends RolloutSpecArgs {
 
 /**
  * The app side of a stack state: an Argo Rollouts Rollout with a canary strategy, its stable and
- * canary Services, and an AnalysisTemplate whose Job runs `tandem verify`, so each canary is gated on
- * data consistency. Children: `${name}-app-db` and `${name}-verify-db` Secrets, `${name}-spec`
+ * canary Services, and an AnalysisTemplate whose Job runs `tandem verify --for-app <version>`, so
+ * each canary is gated on whether the table can serve that version. Children: `${name}-app-db` and `${name}-verify-db` Secrets, `${name}-spec`
  * ConfigMap, `${name}-stable` and `${name}-canary` Services, `${name}-verify` AnalysisTemplate and
  * `${name}-rollout`. The Rollout carries `pulumi.com/waitFor`, so `pulumi up` returns when it is Healthy.
  */

@@ -1,7 +1,8 @@
 /**
  * The Kubernetes manifests of the app side, as plain objects: the Argo Rollouts Rollout (canary
  * with stable and canary Services), the two Services, and the AnalysisTemplate whose Job runs
- * `tandem verify` so a canary is only promoted while the data is consistent. Pure; AppRollout wraps
+ * `tandem verify --for-app <version>` so a canary is only promoted while the table can serve that
+ * version (consistent and backfilled, in the right schema state). Pure; AppRollout wraps
  * them in Pulumi resources, and the tests validate them against the upstream CRD schemas.
  */
 import { CanaryStep } from './canary-steps';
@@ -71,9 +72,20 @@ function selector(app: string): Record<string, string> {
   return { 'app.kubernetes.io/name': app };
 }
 
-/** Tandem's steps in Argo's terms: an analysis step names the verify AnalysisTemplate. */
-export function argoCanarySteps(steps: readonly CanaryStep[], analysisTemplate: string): object[] {
-  return steps.map((s) => ('analysis' in s ? { analysis: { templates: [{ templateName: analysisTemplate }] } } : s));
+/**
+ * The AnalysisTemplate's one argument: the app version of the canary being analysed. The template
+ * stays the same in every stage (it is app-side and should not churn); the Rollout passes the version.
+ */
+export const APP_VERSION_ARG = 'app-version';
+
+/**
+ * Tandem's steps in Argo's terms: an analysis step names the verify AnalysisTemplate and passes it
+ * the canary's app version, so verify answers whether the table can serve THAT version now.
+ */
+export function argoCanarySteps(steps: readonly CanaryStep[], analysisTemplate: string, appVersion: AppVersion): object[] {
+  return steps.map((s) =>
+    'analysis' in s ? { analysis: { templates: [{ templateName: analysisTemplate }], args: [{ name: APP_VERSION_ARG, value: appVersion }] } } : s,
+  );
 }
 
 export function buildRollout(a: RolloutSpecArgs): Record<string, any> {
@@ -113,7 +125,7 @@ export function buildRollout(a: RolloutSpecArgs): Record<string, any> {
         canary: {
           stableService: names.stableService,
           canaryService: names.canaryService,
-          steps: argoCanarySteps(a.steps, names.analysisTemplate),
+          steps: argoCanarySteps(a.steps, names.analysisTemplate, a.appVersion),
         },
       },
     },
@@ -149,6 +161,8 @@ export function buildAnalysisTemplate(a: AnalysisTemplateArgs): Record<string, a
     kind: 'AnalysisTemplate',
     metadata: { name: names.analysisTemplate, namespace: a.namespace, labels: labels(a.app) },
     spec: {
+      // Required (no value): every analysis step of the Rollout passes it.
+      args: [{ name: APP_VERSION_ARG }],
       metrics: [
         {
           name: 'data-consistency',
@@ -169,7 +183,7 @@ export function buildAnalysisTemplate(a: AnalysisTemplateArgs): Record<string, a
                       {
                         name: 'verify',
                         image: a.verifyImage,
-                        command: ['tandem', 'verify', `${SPEC_MOUNT_PATH}/${a.specFile}`, '--json'],
+                        command: ['tandem', 'verify', `${SPEC_MOUNT_PATH}/${a.specFile}`, '--for-app', `{{args.${APP_VERSION_ARG}}}`, '--json'],
                         env: [{ name: DATABASE_URL_KEY, valueFrom: { secretKeyRef: { name: names.verifySecret, key: DATABASE_URL_KEY } } }],
                         volumeMounts: [{ name: 'spec', mountPath: SPEC_MOUNT_PATH, readOnly: true }],
                       },

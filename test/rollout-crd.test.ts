@@ -10,7 +10,7 @@ import Ajv, { ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { defaultCanarySteps, parseCanarySteps } from '../phases/canary-steps';
 import { buildAnalysisTemplate, buildRollout, buildService, RolloutSpecArgs } from '../phases/rollout-spec';
-import { STAGES, Stage } from '../phases/stages';
+import { STAGES, STAGE_TABLE, Stage } from '../phases/stages';
 import { RecordedResource } from './mocks';
 import { runStack, writeSpec } from './stack-run';
 
@@ -64,6 +64,8 @@ describe('the validator is not vacuous', () => {
     ['an unknown canary field', (r: any) => { r.spec.strategy.canary.stableSvc = 'x'; }],
     ['replicas as a string', (r: any) => { r.spec.replicas = 'four'; }],
     ['an analysis template without a name field type', (r: any) => { r.spec.strategy.canary.steps[2].analysis.templates[0].templateName = 7; }],
+    ['an analysis argument whose value is not a string', (r: any) => { r.spec.strategy.canary.steps[2].analysis.args[0].value = 2; }],
+    ['an analysis argument without a name', (r: any) => { delete r.spec.strategy.canary.steps[2].analysis.args[0].name; }],
   ])('rejects a Rollout with %s', (_label, mutate) => {
     const rollout = buildRollout(ARGS);
     expect(errorsOf(validateRollout, rollout)).toEqual([]);
@@ -75,6 +77,7 @@ describe('the validator is not vacuous', () => {
     ['a metric without a provider', (t: any) => { delete t.spec.metrics[0].provider; }],
     ['a job provider without a spec', (t: any) => { delete t.spec.metrics[0].provider.job.spec; }],
     ['a count that is an object', (t: any) => { t.spec.metrics[0].count = { n: 1 }; }],
+    ['an argument without a name', (t: any) => { t.spec.args = [{ value: 'v1' }]; }],
   ])('rejects an AnalysisTemplate with %s', (_label, mutate) => {
     const template = buildAnalysisTemplate({ app: 'tandem-demo', namespace: 'shop', verifyImage: 'tandem:1', specFile: 's.yaml' });
     expect(errorsOf(validateTemplate, template)).toEqual([]);
@@ -101,6 +104,28 @@ describe('every Rollout and AnalysisTemplate the program declares, in every stag
     const templates = declared.get(stage)!.filter((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:AnalysisTemplate');
     expect(templates).toHaveLength(1);
     expect(errorsOf(validateTemplate, templates[0].inputs)).toEqual([]);
+  });
+
+  it.each(STAGES)("%s: every analysis step passes each argument the AnalysisTemplate uses, the app version being the stage's", (stage) => {
+    const all = declared.get(stage)!;
+    const rollout = all.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout')!.inputs;
+    const template = all.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:AnalysisTemplate')!.inputs;
+    const declaredArgs = template.spec.args.map((a: { name: string }) => a.name).sort();
+    // Argo resolves {{args.NAME}} anywhere in the metric; an argument used but not declared fails the analysis.
+    const used = [...JSON.stringify(template.spec.metrics).matchAll(/\{\{\s*args\.([-\w]+)\s*\}\}/g)].map((m) => m[1]);
+    expect(used).toEqual(['app-version']);
+    expect(declaredArgs).toEqual([...new Set(used)].sort());
+    const analyses = rollout.spec.strategy.canary.steps.filter((s: any) => s.analysis).map((s: any) => s.analysis);
+    expect(analyses.length).toBeGreaterThan(0);
+    for (const a of analyses) {
+      expect(a.templates).toEqual([{ templateName: template.metadata.name }]);
+      expect(a.args).toEqual([{ name: 'app-version', value: STAGE_TABLE[stage].app }]);
+    }
+  });
+
+  it('the AnalysisTemplate is the same in every stage: only the Rollout carries the version', () => {
+    const templates = STAGES.map((stage) => declared.get(stage)!.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:AnalysisTemplate')!.inputs);
+    for (const t of templates.slice(1)) expect(t).toEqual(templates[0]);
   });
 
   it.each(STAGES)('%s: the Services are v1 ClusterIP Services selecting the Rollout pods on the named port', (stage) => {

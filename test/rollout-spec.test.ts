@@ -66,10 +66,10 @@ describe('canary steps', () => {
     expect(() => parsePauseDuration('k', input)).toThrow(ConfigError);
   });
 
-  it('an analysis step names the AnalysisTemplate; other steps pass through', () => {
-    expect(argoCanarySteps([{ setWeight: 10 }, { analysis: {} }, { pause: {} }], 'x-verify')).toEqual([
+  it('an analysis step names the AnalysisTemplate and passes the app version; other steps pass through', () => {
+    expect(argoCanarySteps([{ setWeight: 10 }, { analysis: {} }, { pause: {} }], 'x-verify', 'v2')).toEqual([
       { setWeight: 10 },
-      { analysis: { templates: [{ templateName: 'x-verify' }] } },
+      { analysis: { templates: [{ templateName: 'x-verify' }], args: [{ name: 'app-version', value: 'v2' }] } },
       { pause: {} },
     ]);
   });
@@ -110,22 +110,26 @@ describe('buildRollout', () => {
     for (const [k, v] of Object.entries(rollout.spec.selector.matchLabels)) expect(rollout.spec.template.metadata.labels[k]).toBe(v);
   });
 
-  it.each(STAGES)('%s: APP_VERSION and image tag follow the stage table', (stage) => {
+  it.each(STAGES)('%s: APP_VERSION, image tag and the analysis app-version follow the stage table', (stage) => {
     const state = planStackState(stage);
     const r = buildRollout({ ...args, appVersion: state.app.version, imageTag: state.app.imageTag });
     expect(r.spec.template.spec.containers[0].env).toContainEqual({ name: 'APP_VERSION', value: STAGE_TABLE[stage].app });
     expect(r.spec.template.spec.containers[0].image).toBe(`registry.local:5000/shop:${STAGE_TABLE[stage].app}`);
+    const analyses = r.spec.strategy.canary.steps.filter((s: any) => s.analysis).map((s: any) => s.analysis.args);
+    expect(analyses).toEqual([[{ name: 'app-version', value: STAGE_TABLE[stage].app }]]);
   });
 });
 
 describe('buildAnalysisTemplate', () => {
-  it('runs `tandem verify /spec/<file> --json` with the verify Secret and the spec ConfigMap', () => {
+  it('runs `tandem verify /spec/<file> --for-app {{args.app-version}} --json` with the verify Secret and the spec ConfigMap', () => {
     const t = buildAnalysisTemplate({ app: 'shop', namespace: 'prod', verifyImage: 'ghcr.io/x/tandem:1', specFile: 'split-full-name.yaml' });
     const names = rolloutNames('shop');
     expect(t.metadata.name).toBe(names.analysisTemplate);
+    // Declared without a value, so an analysis that does not pass the version fails instead of guessing.
+    expect(t.spec.args).toEqual([{ name: 'app-version' }]);
     const pod = t.spec.metrics[0].provider.job.spec.template.spec;
     const c = pod.containers[0];
-    expect(c.command).toEqual(['tandem', 'verify', '/spec/split-full-name.yaml', '--json']);
+    expect(c.command).toEqual(['tandem', 'verify', '/spec/split-full-name.yaml', '--for-app', '{{args.app-version}}', '--json']);
     expect(c.env).toEqual([{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: names.verifySecret, key: 'DATABASE_URL' } } }]);
     expect(pod.volumes).toEqual([{ name: 'spec', configMap: { name: names.specConfigMap } }]);
     expect(c.volumeMounts[0].mountPath).toBe('/spec');

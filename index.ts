@@ -55,10 +55,8 @@ function tandemStack() {
   const state = planStackState(config.stage);
   const databaseUrl = cfg.requireSecret('databaseUrl');
   const appDatabaseUrl = cfg.requireSecret('appDatabaseUrl');
-  // Empty (its Pulumi.yaml default) means: the migrator's URL. Secret either way, since databaseUrl is.
-  const verifyDatabaseUrl = pulumi
-    .all([cfg.getSecret('verifyDatabaseUrl'), databaseUrl])
-    .apply(([verify, migrator]) => (verify ? verify : migrator));
+  // The in-cluster verify Job's own read-only login; never the migrator's (no fallback).
+  const verifyDatabaseUrl = cfg.requireSecret('verifyDatabaseUrl');
 
   // Schema side: the database team's identity (the migrator) manages the app role and runs tandem.
   // A URL that logs in as another role than configured fails the update with a ConfigError naming the key.

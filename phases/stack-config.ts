@@ -1,7 +1,8 @@
 /**
  * The stack's plain (non-secret) configuration, validated before any resource is declared. The
  * Pulumi program reads the raw values with pulumi.Config and passes them here; the secrets
- * (`tandem:databaseUrl`, `tandem:appDatabaseUrl`) stay Outputs and never pass through this file.
+ * (`tandem:databaseUrl`, `tandem:appDatabaseUrl`, `tandem:verifyDatabaseUrl`) stay Outputs and
+ * never pass through this file.
  */
 import { CanaryStep, DEFAULT_PAUSE, defaultCanarySteps, parseCanarySteps, parsePauseDuration } from './canary-steps';
 import { ConfigError } from './config-error';
@@ -55,9 +56,13 @@ export const CONFIG_DEFAULTS = {
   appRole: 'tandem_app',
 } as const;
 
-/** Keys the program requires; the secrets are required too but read as Outputs. */
-export const REQUIRED_KEYS = ['stage', 'appImage', 'verifyImage', 'databaseUrl', 'appDatabaseUrl'] as const;
-export const SECRET_KEYS = ['databaseUrl', 'appDatabaseUrl'] as const;
+/**
+ * Keys the program requires; the secrets are required too but read as Outputs. The verify URL has
+ * no fallback: falling back to databaseUrl would copy the migrator's credentials (table owner,
+ * CREATEROLE) into a Secret in the app namespace, under a host name the cluster may not resolve.
+ */
+export const REQUIRED_KEYS = ['stage', 'appImage', 'verifyImage', 'databaseUrl', 'appDatabaseUrl', 'verifyDatabaseUrl'] as const;
+export const SECRET_KEYS = ['databaseUrl', 'appDatabaseUrl', 'verifyDatabaseUrl'] as const;
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** The longest derived name is `<app>-verify-db`: keep it within 63 characters. */

@@ -3,7 +3,7 @@ import { AppRollout } from '../components/app-rollout';
 import { defaultCanarySteps } from '../phases/canary-steps';
 import { COMPONENT_TYPES } from '../phases/resource-side';
 import { promiseOf, RecordedResource, recordResources, settled } from './mocks';
-import { APP_URL, MIGRATOR_URL, runStack, SPLIT_FULL_NAME_SPEC, writeSpec } from './stack-run';
+import { APP_URL, MIGRATOR_URL, runStack, SPLIT_FULL_NAME_SPEC, VERIFY_URL, writeSpec } from './stack-run';
 
 const spec = writeSpec();
 const k8s = (all: RecordedResource[]) => all.filter((r) => r.type.startsWith('kubernetes:'));
@@ -22,10 +22,12 @@ describe('AppRollout in the program', () => {
     );
   });
 
-  it('puts the connection URLs into Secrets as secrets: the app role for the app, the migrator for verify', () => {
+  it("puts the connection URLs into Secrets as secrets: the app role for the app, the verify role for verify, never the migrator's", () => {
     const secret = (name: string) => all.find((r) => r.name === name)!;
     expect(secret('customers-app-db').inputs.stringData).toEqual({ DATABASE_URL: APP_URL });
-    expect(secret('customers-verify-db').inputs.stringData).toEqual({ DATABASE_URL: MIGRATOR_URL });
+    expect(secret('customers-verify-db').inputs.stringData).toEqual({ DATABASE_URL: VERIFY_URL });
+    const inNamespace = JSON.stringify(k8s(all).map((r) => r.inputs));
+    expect(inNamespace).not.toContain(new URL(MIGRATOR_URL).password);
     for (const name of ['customers-app-db', 'customers-verify-db']) {
       expect(secret(name).secretInputs.some((p) => p.startsWith('stringData'))).toBe(true);
       expect(secret(name).inputs.metadata.namespace).toBe('shop');
@@ -46,8 +48,8 @@ describe('AppRollout in the program', () => {
     expect(all.filter((r) => r.type === 'pulumi:providers:kubernetes')).toEqual([]);
   });
 
-  it('takes a separate verify URL when one is set', async () => {
-    const other = 'postgres://tandem_migrator:pw@postgres.shop.svc:5432/shop';
+  it('the verify Secret holds exactly tandem:verifyDatabaseUrl', async () => {
+    const other = 'postgres://readonly:pw@10.0.0.5:5432/shop';
     const run = (await runStack('dual-write', spec, { verifyDatabaseUrl: other })).recorder;
     expect(run.named('tandem-demo-verify-db').inputs.stringData).toEqual({ DATABASE_URL: other });
   });

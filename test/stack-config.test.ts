@@ -126,6 +126,12 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
     for (const key of SECRET_KEYS) expect({ key, secret: declared[key].secret }).toEqual({ key, secret: true });
   });
 
+  it('the program requires every secret as a secret: no default, no fallback to another key', () => {
+    const required = [...index.matchAll(/cfg\.requireSecret\('([A-Za-z]+)'\)/g)].map((m) => m[1]).sort();
+    expect(required).toEqual([...SECRET_KEYS].sort());
+    expect(index).not.toMatch(/cfg\.getSecret\(/);
+  });
+
   it('every optional key has a default, since Pulumi requires declared keys without one in every stack (pulumi/pulumi#21797)', () => {
     const optional = Object.keys(declared).filter((k) => !(REQUIRED_KEYS as readonly string[]).includes(k));
     expect(optional.length).toBeGreaterThan(5);

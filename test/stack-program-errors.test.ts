@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../phases/config-error';
 import { SpecError } from '../phases/errors';
+import { SECRET_KEYS } from '../phases/stack-config';
 import { recordResources, settled } from './mocks';
 import { configureStack, runProgram, SPLIT_FULL_NAME_SPEC, writeSpec } from './stack-run';
 
@@ -33,6 +34,13 @@ describe('the program refuses before declaring anything', () => {
     const { error, declared } = await refusal(stage, spec, override);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).key).toBe(key);
+    expect(declared).toEqual([]);
+  });
+
+  it.each(SECRET_KEYS)('without tandem:%s: Pulumi\'s missing-config error naming the key and `--secret`, nothing declared', async (key) => {
+    const { error, declared } = await refusal('dual-write', spec, { [key]: undefined });
+    expect((error as Error).message).toContain(`Missing required configuration variable 'tandem:${key}'`);
+    expect((error as Error).message).toContain(`pulumi config set --secret tandem:${key}`);
     expect(declared).toEqual([]);
   });
 

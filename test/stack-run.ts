@@ -35,6 +35,8 @@ export function writeSpec(text: string = SPLIT_FULL_NAME_SPEC, file = 'split-ful
 
 export const MIGRATOR_URL = 'postgres://tandem_migrator:migrator-secret@db.example.internal:5432/shop';
 export const APP_URL = 'postgres://tandem_app:app-secret@postgres.shop.svc:5432/shop';
+/** The in-cluster verify Job's read-only login. */
+export const VERIFY_URL = 'postgres://tandem_verify:verify-secret@postgres.shop.svc:5432/shop';
 
 /** Config every test stack gets; `overrides` adds or replaces `tandem:*` keys (without the prefix). */
 export function baseConfig(stage: Stage, specPath: string): Record<string, unknown> {
@@ -45,6 +47,7 @@ export function baseConfig(stage: Stage, specPath: string): Record<string, unkno
     verifyImage: 'ghcr.io/tandem-dev/tandem:0.1.0',
     databaseUrl: MIGRATOR_URL,
     appDatabaseUrl: APP_URL,
+    verifyDatabaseUrl: VERIFY_URL,
   };
 }
 

@@ -97,8 +97,9 @@ if (!PULUMI) {
         'tandem:appImage': { value: 'ghcr.io/tandem-dev/tandem-demo' },
         'tandem:verifyImage': { value: 'ghcr.io/tandem-dev/tandem:0.1.0' },
         'tandem:renderYamlTo': { value: path.join(work, 'rendered') },
-        // Pulumi.yaml declares these without a default, which makes Pulumi require them in every stack.
-        'tandem:verifyDatabaseUrl': { value: as(migrator, 'migrator'), secret: true },
+        // Required, with no fallback to databaseUrl. The verify Job never runs here (the manifests
+        // are only rendered), so the app role stands in for a read-only verify role.
+        'tandem:verifyDatabaseUrl': { value: as(appRole, 'app'), secret: true },
       });
       await stack.setAllConfig({ 'tandem:canarySteps[0]': { value: 'setWeight 50' }, 'tandem:canarySteps[1]': { value: 'analysis' } }, true);
     });

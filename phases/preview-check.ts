@@ -1,7 +1,8 @@
 /**
  * Hard rule 1, enforced on a step's preview: classify every resource the preview would change
- * as schema, app or neutral, and refuse the step if it changes both sides, or the side the step
- * must not touch. Pure: the walker feeds it the preview's resource events.
+ * as schema, app, neutral or unknown, and refuse the step if it changes both sides, the side the
+ * step must not touch, or a resource no side can be told for. Pure: the walker feeds it the
+ * preview's resource events.
  */
 import { RefusedError } from './errors';
 import { classifyResourceSide, ResourceSide } from './resource-side';
@@ -17,7 +18,8 @@ export interface ResourceChange {
   readonly op: string;
 }
 
-export type SideClassifier = (type: string, parentType?: string) => ResourceSide;
+/** Classifies a resource by its type and its ancestors' types (nearest first). */
+export type SideClassifier = (type: string, ancestorTypes: readonly string[]) => ResourceSide;
 
 /** Ops that change nothing: `same`, and `read` (a data-source read). */
 const UNCHANGED_OPS = new Set(['same', 'read']);
@@ -31,28 +33,34 @@ export function isChange(change: ResourceChange): boolean {
  * chain of ancestor types joined by `$`, the resource's own type last.
  */
 export function parentTypeOf(urn: string): string | undefined {
+  return ancestorTypesOf(urn)[0];
+}
+
+/** Every ancestor's type, from the URN's type chain, nearest first. */
+export function ancestorTypesOf(urn: string): string[] {
   const parts = urn.split('::');
-  if (parts.length < 4) return undefined;
-  const chain = parts[2].split('$');
-  return chain.length >= 2 ? chain[chain.length - 2] : undefined;
+  if (parts.length < 4) return [];
+  return parts[2].split('$').slice(0, -1).reverse();
 }
 
 export interface ClassifiedChanges {
   readonly schema: readonly ResourceChange[];
   readonly app: readonly ResourceChange[];
   readonly neutral: readonly ResourceChange[];
+  /** checkPreview refuses a step with any. */
+  readonly unknown: readonly ResourceChange[];
 }
 
 /** Every changed resource (op other than same/read), by side. */
 export function classifyChanges(changes: readonly ResourceChange[], classify: SideClassifier = classifyResourceSide): ClassifiedChanges {
-  const out: Record<ResourceSide, ResourceChange[]> = { schema: [], app: [], neutral: [] };
+  const out: Record<ResourceSide, ResourceChange[]> = { schema: [], app: [], neutral: [], unknown: [] };
   for (const c of changes) {
-    if (isChange(c)) out[classify(c.type, parentTypeOf(c.urn))].push(c);
+    if (isChange(c)) out[classify(c.type, ancestorTypesOf(c.urn))].push(c);
   }
   return out;
 }
 
-export type PreviewRefusal = 'both-sides' | 'wrong-side' | 'first-deployment-changes';
+export type PreviewRefusal = 'unknown-side' | 'both-sides' | 'wrong-side' | 'first-deployment-changes';
 
 /** A step's preview breaks hard rule 1: exit 1, nothing applied. Carries the offending URNs. */
 export class PreviewRefusedError extends RefusedError {
@@ -82,6 +90,11 @@ const other = (side: Side): Side => (side === 'schema' ? 'app' : 'schema');
 export function checkPreview(step: WalkStep, changes: readonly ResourceChange[], classify: SideClassifier = classifyResourceSide): ClassifiedChanges {
   const byside = classifyChanges(changes, classify);
   const name = `${step.from ?? '(nothing deployed)'} -> ${step.to}`;
+  if (byside.unknown.length > 0) {
+    throw new PreviewRefusedError('unknown-side', step.from, step.to, byside.unknown,
+      `refused step ${name}: the preview changes resources that are neither schema nor app (${list(byside.unknown)}); ` +
+        'declare them under a Tandem component (DatabaseAccess or SchemaChange for the schema, AppRollout for the app) so the step can be checked');
+  }
   if (step.side === null) {
     const notCreates = [...byside.schema, ...byside.app, ...byside.neutral].filter((c) => c.op !== 'create');
     if (notCreates.length > 0) {

@@ -5,7 +5,11 @@
  */
 import type { Side } from './stages';
 
-export type ResourceSide = Side | 'neutral';
+/**
+ * neutral: belongs to neither side (the stack itself, providers of other packages). unknown: of a
+ * package Tandem cannot place, outside its components; a step that changes one is refused.
+ */
+export type ResourceSide = Side | 'neutral' | 'unknown';
 
 /** The type tokens of Tandem's components (`tandem:<module>:<Name>`). */
 export const COMPONENT_TYPES = {
@@ -30,22 +34,29 @@ const PACKAGE_SIDES: Readonly<Record<string, Side>> = {
 const PROVIDER_PREFIX = 'pulumi:providers:';
 
 function packageOf(type: string): string {
-  if (type.startsWith(PROVIDER_PREFIX)) return type.slice(PROVIDER_PREFIX.length);
   const colon = type.indexOf(':');
   return colon < 0 ? type : type.slice(0, colon);
 }
 
 /**
- * The side a resource of `type` belongs to. A Tandem component token decides first, then the
- * provider package (`postgresql:`, `command:` schema; `kubernetes:` app; a `pulumi:providers:<pkg>`
- * resource goes with its package); a resource of any other package takes its parent component's
- * side. Everything else (the stack itself, unknown packages without a Tandem parent) is neutral.
+ * The side a resource of `type` belongs to, given its ancestors' types (nearest first; a single
+ * string is the parent's type). In this order:
+ *  1. a Tandem component token decides for itself;
+ *  2. the nearest Tandem component above it decides (under SchemaChange or DatabaseAccess: schema,
+ *     under AppRollout: app), whatever the resource's package;
+ *  3. a provider resource (`pulumi:providers:<pkg>`) goes with its package, and is neutral for any
+ *     other package; the stack itself and other `pulumi:` resources are neutral;
+ *  4. the package: `postgresql:` and `command:` schema, `kubernetes:` app;
+ *  5. anything else is unknown: the walker refuses a step that changes it rather than guess.
  */
-export function classifyResourceSide(type: string, parentType?: string): ResourceSide {
-  const component = COMPONENT_SIDES[type];
-  if (component) return component;
-  const byPackage = PACKAGE_SIDES[packageOf(type)];
-  if (byPackage) return byPackage;
-  if (parentType !== undefined && parentType !== type) return classifyResourceSide(parentType);
-  return 'neutral';
+export function classifyResourceSide(type: string, ancestors: string | readonly string[] = []): ResourceSide {
+  const own = COMPONENT_SIDES[type];
+  if (own) return own;
+  for (const ancestor of typeof ancestors === 'string' ? [ancestors] : ancestors) {
+    const side = COMPONENT_SIDES[ancestor];
+    if (side) return side;
+  }
+  if (type.startsWith(PROVIDER_PREFIX)) return PACKAGE_SIDES[type.slice(PROVIDER_PREFIX.length)] ?? 'neutral';
+  const pkg = packageOf(type);
+  return PACKAGE_SIDES[pkg] ?? (pkg === 'pulumi' ? 'neutral' : 'unknown');
 }

@@ -2,7 +2,8 @@
  * The Pulumi program, run for real under setMocks for every stage: which resources each stack
  * state declares, and, computed by diffing adjacent states, that each step changes one side only.
  */
-import { COMPONENT_TYPES } from '../phases/resource-side';
+import { ancestorTypesOf } from '../phases/preview-check';
+import { classifyResourceSide, COMPONENT_TYPES } from '../phases/resource-side';
 import { STAGE_TABLE, STAGES, Stage } from '../phases/stages';
 import { RecordedResource } from './mocks';
 import { diffDeclared, sidesChanged } from './stack-diff';
@@ -60,6 +61,12 @@ describe('what each stack state declares', () => {
         expect({ name: r.name, parentIsComponent: tokens.has(parent?.type ?? '') }).toEqual({ name: r.name, parentIsComponent: true });
       }
     }
+  });
+
+  it.each(STAGES)("%s: the walker can place every resource (by its URN, as in a preview): none is of unknown side", (stage) => {
+    const sides = declared.get(stage)!.map((r) => [r.name, classifyResourceSide(r.type, ancestorTypesOf(r.urn))]);
+    expect(sides.filter(([, side]) => side === 'unknown')).toEqual([]);
+    expect(new Set(sides.map(([, side]) => side))).toEqual(new Set(['schema', 'app']));
   });
 
   it('orders the Commands: backfill after expand, verify after backfill, contract after verify', () => {

@@ -99,6 +99,19 @@ describe('walk: hard rule 1 on each preview, nothing applied when refused', () =
     expect(driver.configured).toBe('baseline');
   });
 
+  it('refuses a step whose preview changes a resource of no known side, naming it; applies nothing', async () => {
+    const stray = { op: 'create', type: 'random:index/randomId:RandomId', urn: 'urn:pulumi:dev::tandem::random:index/randomId:RandomId::suffix' };
+    const driver = new FakeStackDriver({ stage: 'expand', previews: { 'dual-write': [APP_CHANGE, stray] } });
+    const gates = new FakeGates();
+    const err = await rejection(run(driver, gates, 'dual-write').done);
+    expect(err).toBeInstanceOf(PreviewRefusedError);
+    expect(err).toMatchObject({ refusal: 'unknown-side', offending: [stray], exitCode: 1 });
+    expect(err.message).toContain(stray.urn);
+    expect(driver.ups).toEqual([]);
+    expect(gates.calls).toEqual([]);
+    expect(driver.configured).toBe('expand');
+  });
+
   it('refuses a step whose preview changes only the side it must not touch', async () => {
     const driver = new FakeStackDriver({ stage: 'expand', previews: { 'dual-write': [SCHEMA_CHANGE] } });
     const gates = new FakeGates();

@@ -2,8 +2,8 @@ import { UsageError } from '../phases/errors';
 import { backfillBoundSql, backfillRangeSql, backfillTopKeySql } from '../phases/plan';
 import { PENDING_COLUMN, MigrationSpec } from '../phases/spec';
 import { quoteIdent, quoteQualified } from '../phases/identifiers';
-import { backoffMs, DEFAULT_LOCK_TIMEOUT_MS, sleep } from './ddl-transaction';
-import { StepFailedError } from './errors';
+import { backoffMs, DEFAULT_DDL_DEADLINE_MS, DEFAULT_LOCK_TIMEOUT_MS, sleep } from './ddl-transaction';
+import { LockTimeoutError, StepFailedError } from './errors';
 import { openSession, recordedSpec } from './session';
 import { checkpointStatement, recordBound, recordStep } from './state';
 import { BackfillOptions, BackfillResult } from './types';
@@ -23,6 +23,10 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
   const session = await openSession(spec, options, true);
   const started = Date.now();
   try {
+    if (session.step === 'contracted' && session.state!.specHash === spec.hash) {
+      // Re-running a step that is done is not an error (a Pulumi Command re-runs create on any input change).
+      return { migration: spec.name, table: session.label, lockRetries: 0, step: 'contracted', changed: false, message: 'already contracted: nothing to backfill', rowsUpdated: 0, batches: 0, seconds: 0, rowsPerSecond: 0, complete: true };
+    }
     const resolved = recordedSpec(session, spec, 'backfill');
     const { client } = session;
     const state = session.state!;
@@ -45,6 +49,9 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
     let batches = 0;
     let retries = 0;
     let exhausted = !bound;
+    /** When the current batch first hit a lock timeout: retries of one batch stop at the DDL deadline. */
+    let waitingSince: number | undefined;
+    let attempt = 0;
     const lockTimeout = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     const topSql = [backfillTopKeySql(resolved, false), backfillTopKeySql(resolved, true)];
     const k = resolved.table.primaryKey.length;
@@ -79,8 +86,12 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
         await client.query('ROLLBACK').catch(() => undefined);
         if (RETRYABLE.has(err?.code)) {
           retries++;
+          waitingSince ??= Date.now();
+          if (Date.now() - waitingSince > (options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS)) {
+            throw new LockTimeoutError(session.label, retries, [`row locks held on the batch after key ${lastKey ? lastKey.join(', ') : '(start)'}`]);
+          }
           options.onProgress?.({ kind: 'lock_wait', message: `backfill batch after key ${JSON.stringify(lastKey)} waited too long on row locks; retrying` });
-          await sleep(backoffMs(Math.min(retries, 6)));
+          await sleep(backoffMs(attempt++));
           continue;
         }
         if (typeof err?.code === 'string') {
@@ -91,6 +102,8 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
         throw err;
       }
       batches++;
+      waitingSince = undefined;
+      attempt = 0;
       lastKey = top;
       rowsUpdated += updated;
       if (last) {

@@ -20,9 +20,11 @@ export async function loadTable(client: Client, spec: MigrationSpec): Promise<Ta
   if (!row) throw new CatalogError('table', target, `table ${target} does not exist`);
   if (row.kind !== 'r' && row.kind !== 'p') throw new CatalogError('table', target, `${target} is not a table (relkind ${row.kind})`);
   const oid = Number(row.oid);
-  const columns = await client.query<{ name: string; type: string; not_null: boolean; has_default: boolean }>(
-    `SELECT attname AS name, format_type(atttypid, atttypmod) AS type, attnotnull AS not_null, atthasdef AS has_default
-       FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+  const columns = await client.query<{ name: string; type: string; not_null: boolean; has_default: boolean; default_expr: string | null }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null, a.atthasdef AS has_default,
+            CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS default_expr
+       FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
     [oid],
   );
   const pk = await client.query<{ name: string }>(
@@ -34,7 +36,13 @@ export async function loadTable(client: Client, spec: MigrationSpec): Promise<Ta
       ORDER BY k.ord`,
     [oid],
   );
-  const cols = columns.rows.map((c) => ({ name: c.name, type: c.type, notNull: c.not_null, hasDefault: c.has_default }));
+  const cols = columns.rows.map((c) => ({
+    name: c.name,
+    type: c.type,
+    notNull: c.not_null,
+    hasDefault: c.has_default,
+    ...(c.default_expr !== null ? { defaultExpr: c.default_expr } : {}),
+  }));
   return {
     oid,
     schema: row.schema,
@@ -42,6 +50,23 @@ export async function loadTable(client: Client, spec: MigrationSpec): Promise<Ta
     columns: cols,
     primaryKey: pk.rows.map((p) => cols.find((c) => c.name === p.name)!),
   };
+}
+
+/**
+ * What PostgreSQL would drop along with these columns (indexes, constraints, views, sequences
+ * they own, ...), besides their own defaults: contract refuses rather than drop them silently.
+ */
+export async function columnDependents(client: Client, tableOid: number, columns: readonly string[]): Promise<{ column: string; object: string }[]> {
+  const r = await client.query<{ column: string; object: string }>(
+    `SELECT DISTINCT a.attname AS column, pg_describe_object(d.classid, d.objid, 0) AS object
+       FROM pg_depend d
+       JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = $1 AND a.attname = ANY($2::text[])
+        AND d.deptype IN ('a', 'n') AND d.classid <> 'pg_attrdef'::regclass
+      ORDER BY 1, 2`,
+    [tableOid, columns],
+  );
+  return r.rows;
 }
 
 /** Does the trigger exist on the table? */

@@ -29,7 +29,13 @@ export function checkDatabaseUrl(url: string | undefined): string {
 /** A connection named `tandem` in pg_stat_activity, so DBAs see who holds or waits for a lock. */
 export async function connect(url: string, applicationName = 'tandem'): Promise<Client> {
   checkDatabaseUrl(url);
-  const client = new Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: 10_000 });
+  const client = new Client({
+    connectionString: url,
+    application_name: applicationName,
+    connectionTimeoutMillis: 10_000,
+    // Checkpoint keys are stored as text: pin the settings that change how dates and times print.
+    options: '-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres',
+  });
   client.on('error', () => {
     /* a dropped connection surfaces on the next query */
   });

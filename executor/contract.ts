@@ -1,6 +1,7 @@
 import { RefusedError } from '../phases/errors';
 import { contractPlan, validateChecksPlan } from '../phases/plan';
 import { MigrationSpec } from '../phases/spec';
+import { columnDependents } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
 import { openSession, recordedSpec } from './session';
 import { recordStep } from './state';
@@ -17,6 +18,15 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     const base = { migration: spec.name, table: session.label };
     if (session.step === 'contracted') return { ...base, step: 'contracted', changed: false, message: 'already contracted', lockRetries: 0 };
     const resolved = recordedSpec(session, spec, 'contract');
+    const dropped = resolved.mappings.flatMap((m) => m.oldColumns);
+    const dependents = await columnDependents(session.client, session.table.oid, dropped);
+    if (dependents.length) {
+      throw new RefusedError(
+        `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +
+          'recreate what the new version needs on the new columns (e.g. CREATE INDEX CONCURRENTLY), drop these yourself, then contract',
+        spec.name,
+      );
+    }
     const report = await checkConsistency(session.client, resolved);
     if (!report.ok) {
       throw new RefusedError(`contract refused: ${summarize(report)}; run tandem backfill, then tandem verify`, spec.name);
@@ -28,7 +38,6 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       retries += (await runDdlTransaction(session.client, 'contract', table, [check], options)).retries;
     }
     const run = await runDdlTransaction(session.client, 'contract', table, contractPlan(resolved), options, (c) => recordStep(c, spec.name, 'contracted'));
-    const dropped = resolved.mappings.flatMap((m) => m.oldColumns);
     return {
       ...base,
       step: 'contracted',

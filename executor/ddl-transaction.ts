@@ -59,7 +59,8 @@ export async function runDdlTransaction(
       await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeout))}`);
       for (const s of statements) {
         current = s.id;
-        await client.query(s.sql);
+        // The extended protocol runs exactly one statement, whatever an expression inside it holds.
+        await client.query({ text: s.sql, queryMode: 'extended' } as any);
       }
       current = 'record state';
       if (inside) await inside(client);

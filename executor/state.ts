@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { PlanStatement } from '../phases/plan';
 import { ResolvedSpec } from '../phases/spec';
 import { MigrationStep } from './types';
 
@@ -22,15 +23,17 @@ export interface MigrationState {
 
 const BOOTSTRAP_LOCK = 1952542309; // 'tane': serializes creation of the tandem schema
 
-export async function ensureStateTable(client: Client): Promise<void> {
-  const exists = await client.query(`SELECT to_regclass('tandem.migrations') IS NOT NULL AS ok`);
-  if (exists.rows[0].ok) return;
-  await client.query('BEGIN');
-  try {
-    await client.query(`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS tandem`);
-    await client.query(`COMMENT ON SCHEMA tandem IS 'Tandem: migration state and sync functions (owned by the migrator, not the app)'`);
-    await client.query(`CREATE TABLE IF NOT EXISTS tandem.migrations (
+/**
+ * The state schema and table, as statements that run first in expand's own transaction: a failed
+ * expand leaves nothing behind, not even the schema. The transaction-level advisory lock keeps two
+ * first expands (on different tables) from racing to create it.
+ */
+export const STATE_BOOTSTRAP: readonly PlanStatement[] = [
+  { id: 'state-lock', sql: `SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK})` },
+  { id: 'state-schema', sql: `CREATE SCHEMA IF NOT EXISTS tandem` },
+  {
+    id: 'state-table',
+    sql: `CREATE TABLE IF NOT EXISTS tandem.migrations (
       name text PRIMARY KEY,
       table_schema text NOT NULL,
       table_name text NOT NULL,
@@ -43,13 +46,9 @@ export async function ensureStateTable(client: Client): Promise<void> {
       started_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(),
       history jsonb NOT NULL DEFAULT '[]'
-    )`);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
-}
+    )`,
+  },
+];
 
 function fromRow(r: any): MigrationState {
   return {

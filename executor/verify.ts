@@ -15,7 +15,7 @@ function parseKeys(sample: string[] | null): string[] {
 export async function checkConsistency(client: Client, resolved: ResolvedSpec): Promise<Omit<VerifyReport, 'migration' | 'table' | 'step' | 'message'>> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const row = (await client.query(verifySql(resolved))).rows[0];
+    const row = (await client.query({ text: verifySql(resolved), queryMode: 'extended' } as any)).rows[0];
     const operations = resolved.mappings.map((m, i) => ({
       operation: m.label,
       inconsistentRows: Number(row[`bad_${i}`]),

@@ -23,7 +23,8 @@ export function checkExpression(field: string, value: unknown): string {
     const c = expr[i];
     const next = expr[i + 1];
     if (c === "'" ) {
-      const escapes = i > 0 && /[eE]/.test(expr[i - 1]) && !/[A-Za-z0-9_]/.test(expr[i - 2] ?? '');
+      // E'...' takes backslash escapes, unless the E ends a longer identifier (PostgreSQL counts any letter, é too).
+      const escapes = i > 0 && /[eE]/.test(expr[i - 1]) && !/[\p{L}\p{N}_$]/u.test(expr[i - 2] ?? '');
       i++;
       for (;;) {
         if (i >= expr.length) fail('an unclosed string literal');
@@ -50,7 +51,7 @@ export function checkExpression(field: string, value: unknown): string {
     }
     if (c === '$') {
       const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(expr.slice(i));
-      if (tag && !(i > 0 && /[A-Za-z0-9_]/.test(expr[i - 1]))) {
+      if (tag && !(i > 0 && /[\p{L}\p{N}_]/u.test(expr[i - 1]))) {
         const end = expr.indexOf(tag[0], i + tag[0].length);
         if (end < 0) fail('an unclosed dollar-quoted string');
         i = end + tag[0].length;

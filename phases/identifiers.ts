@@ -42,6 +42,7 @@ export function checkNewName(field: string, value: unknown): string {
     throw new SpecError(field, `"${value}" is not a plain column name (letters, digits and underscores, not starting with a digit)`);
   }
   if (value.toLowerCase().startsWith('_tandem')) throw new SpecError(field, `"${value}" uses the _tandem prefix, which Tandem reserves`);
+  if (/^(new|old|found|tg_\w*)$/i.test(value)) throw new SpecError(field, `"${value}" is a name PL/pgSQL triggers reserve (NEW, OLD, FOUND, TG_*), so the sync trigger could not use it`);
   return value;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { BODY_TAG } from './expression';
 import { quoteIdent, quoteQualified } from './identifiers';
 import { ColumnMapping, NewColumn } from './operations';
@@ -18,10 +19,13 @@ export const STATE_SCHEMA = 'tandem';
 export function derivedNames(resolved: ResolvedSpec) {
   const base = resolved.spec.name.replace(/-/g, '_');
   return {
-    trigger: `_tandem_sync_${base}`,
+    // BEFORE ROW triggers fire in name order: `zz_` lets the app's own BEFORE triggers (which may
+    // normalize a value) run first, so the sync sees the row as it will be stored.
+    trigger: `zz_tandem_sync_${base}`,
     functionSchema: STATE_SCHEMA,
     function: `sync_${base}`,
-    notNullCheck: (column: string) => `_tandem_nn_${base}_${column}`.slice(0, 63),
+    // Never truncated: a short hash of the column keeps two long column names apart.
+    notNullCheck: (column: string) => `_tandem_nn_${base}_${createHash('sha256').update(column).digest('hex').slice(0, 10)}`,
   };
 }
 
@@ -54,7 +58,7 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
     { id: 'pending-default', sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(PENDING_COLUMN)} SET DEFAULT false` },
   ];
   for (const c of newColumns) {
-    if (c.default !== undefined) {
+    if (c.default !== undefined && c.defaultAt !== 'contract') {
       // Set after ADD COLUMN, so a volatile default never rewrites the table; existing rows get it from the backfill.
       statements.push({ id: `default-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})` });
     }
@@ -81,37 +85,65 @@ function anyOf(parts: string[], empty: string): string {
   return parts.length ? parts.join(' OR ') : empty;
 }
 
-function mappingBlock(m: ColumnMapping, index: number): string {
+/** Compared as text: every type has a text form, not every type has `=` (json, xml, point), and text sees 1.0 -> 1.00. */
+function changed(column: string): string {
+  return `NEW.${quoteIdent(column)}::text IS DISTINCT FROM OLD.${quoteIdent(column)}::text`;
+}
+
+function mappingBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): string {
   const oldCols = m.oldColumns;
   const newCols = m.newColumns;
   const q = quoteIdent;
+  const column = (name: string) => resolved.table.columns.find((c) => c.name === name);
   // On INSERT, a side with no columns counts as written: add_column derives its column unless the
   // writer set it; drop_column derives the old column unless the writer set it.
   const insertOld = anyOf(oldCols.map((c) => `NEW.${q(c)} IS NOT NULL`), 'true');
+  // A writer of the new side that omits an old column gets the column's default there: that is not
+  // a write of the old side. (Defaults that draw from a sequence are not evaluated twice.)
+  const insertOldBesidesDefaults = anyOf(
+    oldCols.map((c) => {
+      const d = column(c)?.defaultExpr;
+      return d !== undefined && !/nextval\(/i.test(d)
+        ? `(NEW.${q(c)} IS NOT NULL AND NEW.${q(c)}::text IS DISTINCT FROM (${d})::${column(c)!.type}::text)`
+        : `NEW.${q(c)} IS NOT NULL`;
+    }),
+    'true',
+  );
   const insertNew = anyOf(newCols.map((c) => `NEW.${q(c.name)} IS NOT NULL`), 'true');
-  const updateOld = anyOf(oldCols.map((c) => `NEW.${q(c)} IS DISTINCT FROM OLD.${q(c)}`), 'false');
-  const updateNew = anyOf(newCols.map((c) => `NEW.${q(c.name)} IS DISTINCT FROM OLD.${q(c.name)}`), 'false');
-  const deriveNew = newCols
-    .filter((c) => c.up !== undefined)
-    .map((c) => `      NEW.${q(c.name)} := (${c.up});\n      ${q(c.name)} := NEW.${q(c.name)};`);
-  const deriveOld = oldCols
-    .filter((c) => m.down[c] !== undefined)
-    .map((c) => `      NEW.${q(c)} := (${m.down[c]});\n      ${q(c)} := NEW.${q(c)};`);
+  const updateOld = anyOf(oldCols.map(changed), 'false');
+  const updateNew = anyOf(newCols.map((c) => changed(c.name)), 'false');
+  const assign = (name: string, expr: string, indent: string) => `${indent}NEW.${q(name)} := (${expr});\n${indent}${q(name)} := NEW.${q(name)};`;
+  const withUp = newCols.filter((c) => c.up !== undefined);
+  const deriveNew = withUp.map((c) => assign(c.name, c.up!, '    '));
+  const fillUnwritten = withUp.map((c) => `        IF NOT (${changed(c.name)}) THEN\n${assign(c.name, c.up!, '          ')}\n        END IF;`);
+  const deriveOld = oldCols.filter((c) => m.down[c] !== undefined).map((c) => assign(c, m.down[c], '    '));
   return [
     `  -- ${index + 1}. ${m.label}`,
     `  IF TG_OP = 'INSERT' THEN`,
-    `    _tandem_old_written := ${insertOld};`,
     `    _tandem_new_written := ${insertNew};`,
+    `    IF _tandem_new_written THEN`,
+    `      _tandem_old_written := ${insertOldBesidesDefaults};`,
+    `    ELSE`,
+    `      _tandem_old_written := ${insertOld};`,
+    `    END IF;`,
     `  ELSE`,
     `    _tandem_old_written := ${updateOld};`,
     `    _tandem_new_written := ${updateNew};`,
-    `    -- A row the backfill has not reached yet gets its new side from the old one now.`,
-    `    IF OLD.${q(PENDING_COLUMN)} AND NOT _tandem_new_written THEN _tandem_old_written := true; END IF;`,
+    `    IF OLD.${q(PENDING_COLUMN)} THEN`,
+    `      IF NOT _tandem_new_written THEN`,
+    `        -- A row the backfill has not reached yet gets its new side from the old one now.`,
+    `        _tandem_old_written := true;`,
+    `      ELSIF NOT _tandem_old_written THEN`,
+    `        -- A write of part of the new side on such a row: the rest of the new side comes from the`,
+    `        -- old one first, so deriving the old side below loses nothing.`,
+    ...(fillUnwritten.length ? fillUnwritten : ['        NULL;']),
+    `      END IF;`,
+    `    END IF;`,
     `  END IF;`,
     `  IF _tandem_old_written AND NOT _tandem_new_written THEN`,
-    ...(deriveNew.length ? deriveNew : ['      NULL;']),
+    ...(deriveNew.length ? deriveNew : ['    NULL;']),
     `  ELSIF _tandem_new_written AND NOT _tandem_old_written THEN`,
-    ...(deriveOld.length ? deriveOld : ['      NULL;']),
+    ...(deriveOld.length ? deriveOld : ['    NULL;']),
     `  END IF;`,
   ].join('\n');
 }
@@ -119,7 +151,9 @@ function mappingBlock(m: ColumnMapping, index: number): string {
 /**
  * The sync trigger decides by what the writer changed: old side only -> new columns from `up`;
  * new side only -> old columns from `down`; both (v2 dual-write) -> both kept as written. A write
- * of the old side is never altered. The backfill sets `tandem.backfill` so its own writes pass through.
+ * of the old side is never altered. The backfill sets `tandem.backfill` so its own writes pass
+ * through. The function keeps the migrator's search_path, so an expression means the same for
+ * every writer (the app role's search_path may differ).
  */
 export function syncFunctionSql(resolved: ResolvedSpec): string {
   const declared = resolved.table.columns
@@ -133,12 +167,12 @@ export function syncFunctionSql(resolved: ResolvedSpec): string {
     '  _tandem_new_written boolean;',
     'BEGIN',
     `  IF current_setting('tandem.backfill', true) = 'on' THEN RETURN NEW; END IF;`,
-    ...resolved.mappings.map(mappingBlock),
+    ...resolved.mappings.map((m, i) => mappingBlock(resolved, m, i)),
     `  NEW.${quoteIdent(PENDING_COLUMN)} := false;`,
     '  RETURN NEW;',
     'END',
   ].join('\n');
-  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql AS ${BODY_TAG}\n${body}\n${BODY_TAG}`;
+  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS ${BODY_TAG}\n${body}\n${BODY_TAG}`;
 }
 
 function pkList(resolved: ResolvedSpec, alias?: string): string {
@@ -150,8 +184,8 @@ function pkParams(resolved: ResolvedSpec, offset: number): string {
 }
 
 /** The primary key of a row, as JSON text values, for checkpoints and sample keys. */
-export function pkJson(resolved: ResolvedSpec, alias: string): string {
-  return `json_build_array(${resolved.table.primaryKey.map((c) => `${alias}.${quoteIdent(c.name)}::text`).join(', ')})`;
+export function pkJson(resolved: ResolvedSpec, alias?: string): string {
+  return `json_build_array(${resolved.table.primaryKey.map((c) => `${alias ? `${alias}.` : ''}${quoteIdent(c.name)}::text`).join(', ')})`;
 }
 
 /** Upper bound of the backfill: rows inserted later are synced by the trigger, so the walk always ends. */
@@ -196,29 +230,38 @@ export function backfillRangeSql(resolved: ResolvedSpec, hasCheckpoint: boolean)
   ].join('\n');
 }
 
-/** Per operation, the row predicate verify checks: new = up(old) OR old = down(new). */
-export function consistencyPredicate(m: ColumnMapping): string {
+/**
+ * Per operation, the row predicate verify checks: new = up(old) OR old = down(new), compared as
+ * text after casting to the column's type (as the trigger assigns), so types without `=` work.
+ */
+export function consistencyPredicate(resolved: ResolvedSpec, m: ColumnMapping): string {
   const q = quoteIdent;
-  const upHolds = m.newColumns.filter((c) => c.up !== undefined && m.kind !== 'add_column').map((c) => `${q(c.name)} IS NOT DISTINCT FROM (${c.up})`);
-  const downHolds = m.oldColumns.filter((c) => m.down[c] !== undefined && m.newColumns.length > 0).map((c) => `${q(c)} IS NOT DISTINCT FROM (${m.down[c]})`);
-  const sides = [upHolds, downHolds].filter((s) => s.length > 0).map((s) => `(${s.join(' AND ')})`);
+  const same = (column: string, type: string, expr: string) => `${q(column)}::text IS NOT DISTINCT FROM ((${expr})::${type})::text`;
+  const oldType = (name: string) => resolved.table.columns.find((c) => c.name === name)?.type ?? 'text';
+  const upHolds = m.newColumns.filter((c) => c.up !== undefined && m.kind !== 'add_column').map((c) => same(c.name, c.type, c.up!));
+  const downHolds = m.oldColumns.filter((c) => m.down[c] !== undefined && m.newColumns.length > 0).map((c) => same(c, oldType(c), m.down[c]));
+  const sides = [upHolds, downHolds].filter((x) => x.length > 0).map((x) => `(${x.join(' AND ')})`);
   const consistent = sides.length ? sides.join(' OR ') : 'true';
   const notNull = m.newColumns.filter((c) => c.notNull).map((c) => `${q(c.name)} IS NOT NULL`);
   return notNull.length ? `(${consistent}) AND ${notNull.join(' AND ')}` : consistent;
 }
 
-/** One scan: row count, pending rows, and per operation the inconsistent rows with up to 10 sample keys. */
+/**
+ * One scan: row count, pending rows, and per operation the inconsistent rows with up to 10 sample
+ * keys. No alias: expressions read the table exactly as in the backfill's UPDATE.
+ */
 export function verifySql(resolved: ResolvedSpec): string {
   const t = table(resolved);
-  const pending = `t.${quoteIdent(PENDING_COLUMN)} IS TRUE`;
+  const pending = `${quoteIdent(PENDING_COLUMN)} IS TRUE`;
+  const key = `${pkJson(resolved)}::text`;
   const cols = [`count(*)::bigint AS rows`, `count(*) FILTER (WHERE ${pending})::bigint AS pending`];
-  cols.push(`(array_agg(${pkJson(resolved, 't')}::text ORDER BY ${pkList(resolved, 't')}) FILTER (WHERE ${pending}))[1:10] AS pending_sample`);
+  cols.push(`(array_agg(${key} ORDER BY ${pkList(resolved)}) FILTER (WHERE ${pending}))[1:10] AS pending_sample`);
   resolved.mappings.forEach((m, i) => {
-    const bad = `NOT (${consistencyPredicate(m)})`;
+    const bad = `NOT (${consistencyPredicate(resolved, m)})`;
     cols.push(`count(*) FILTER (WHERE ${bad})::bigint AS bad_${i}`);
-    cols.push(`(array_agg(${pkJson(resolved, 't')}::text ORDER BY ${pkList(resolved, 't')}) FILTER (WHERE ${bad}))[1:10] AS bad_sample_${i}`);
+    cols.push(`(array_agg(${key} ORDER BY ${pkList(resolved)}) FILTER (WHERE ${bad}))[1:10] AS bad_sample_${i}`);
   });
-  return `SELECT ${cols.join(',\n       ')}\nFROM ${t} t`;
+  return `SELECT ${cols.join(',\n       ')}\nFROM ${t}`;
 }
 
 /** Before contract, outside its transaction: VALIDATE takes only SHARE UPDATE EXCLUSIVE, so writes go on. */
@@ -230,23 +273,31 @@ export function validateChecksPlan(resolved: ResolvedSpec): PlanStatement[] {
   }));
 }
 
-/** Contract, one transaction: trigger and function, NOT NULL set (no scan: the valid CHECK proves it), old columns, marker. */
+/**
+ * Contract, one transaction: trigger and function; NOT NULL set while the validated CHECK still
+ * proves it (a separate statement, before the CHECK goes: otherwise PostgreSQL rescans the table
+ * under ACCESS EXCLUSIVE); defaults that wait for contract; the old columns and the marker.
+ */
 export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
   const t = table(resolved);
   const names = derivedNames(resolved);
-  const alters: string[] = [];
-  for (const c of notNullColumns(resolved)) {
-    alters.push(`ALTER COLUMN ${quoteIdent(c.name)} SET NOT NULL`);
-    alters.push(`DROP CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))}`);
-  }
-  for (const m of resolved.mappings) for (const c of m.oldColumns) alters.push(`DROP COLUMN ${quoteIdent(c)}`);
-  alters.push(`DROP COLUMN ${quoteIdent(PENDING_COLUMN)}`);
-  return [
+  const statements: PlanStatement[] = [
     { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
     { id: 'drop-trigger', sql: `DROP TRIGGER ${quoteIdent(names.trigger)} ON ${t}` },
     { id: 'drop-function', sql: `DROP FUNCTION ${qualifiedFunction(resolved)}()` },
-    { id: 'alter-table', sql: `ALTER TABLE ${t}\n  ${alters.join(',\n  ')}` },
   ];
+  for (const c of notNullColumns(resolved)) {
+    statements.push({ id: `set-not-null-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET NOT NULL` });
+    statements.push({ id: `drop-check-${c.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))}` });
+  }
+  for (const c of resolved.mappings.flatMap((m) => m.newColumns)) {
+    if (c.default !== undefined && c.defaultAt === 'contract') {
+      statements.push({ id: `default-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})` });
+    }
+  }
+  const drops = [...resolved.mappings.flatMap((m) => m.oldColumns).map((c) => `DROP COLUMN ${quoteIdent(c)}`), `DROP COLUMN ${quoteIdent(PENDING_COLUMN)}`];
+  statements.push({ id: 'drop-columns', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` });
+  return statements;
 }
 
 /** Rollback of expand, one transaction: everything expand added, nothing else. Old columns were never altered for old writers. */
@@ -266,18 +317,21 @@ export function rollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
   ];
 }
 
-/** The trial parses validate runs: PREPARE analyses an expression against the table without executing anything. */
+/**
+ * The trial parses validate runs before anything exists: PREPARE analyses an expression against
+ * the table without executing anything. `up` is read as the backfill reads it (no alias); `down`
+ * over the table with the new columns added (as NULLs), under the table's own name.
+ */
 export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: string }[] {
   const t = table(resolved);
   const checks: { field: string; sql: string }[] = [];
   const allNew = resolved.mappings.flatMap((m) => m.newColumns);
-  const withNew = allNew.length
-    ? `(SELECT t.*, ${allNew.map((c) => `NULL::${c.type} AS ${quoteIdent(c.name)}`).join(', ')} FROM ${t} t) t`
-    : `${t} t`;
+  const self = quoteIdent(resolved.table.name);
+  const withNew = allNew.length ? `(SELECT ${self}.*, ${allNew.map((c) => `NULL::${c.type} AS ${quoteIdent(c.name)}`).join(', ')} FROM ${t}) AS ${self}` : t;
   for (const m of resolved.mappings) {
     for (const c of m.newColumns) {
       checks.push({ field: `${c.field}.type`, sql: `SELECT NULL::${c.type}` });
-      if (c.up !== undefined) checks.push({ field: `${c.field}.${m.kind === 'add_column' && c.up === c.default ? 'default' : 'up'}`, sql: `SELECT (${c.up})::${c.type} FROM ${t} t` });
+      if (c.up !== undefined) checks.push({ field: `${c.field}.${m.kind === 'add_column' && c.up === c.default ? 'default' : 'up'}`, sql: `SELECT (${c.up})::${c.type} FROM ${t}` });
       if (c.default !== undefined) checks.push({ field: `${c.field}.default`, sql: `SELECT (${c.default})::${c.type}` });
     }
     for (const old of m.oldColumns) {
@@ -289,3 +343,27 @@ export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: str
   return checks;
 }
 
+/**
+ * Probes run inside expand's transaction, once everything exists, each under a savepoint that is
+ * rolled back: the backfill and verify statements are parsed for real, and the sync trigger runs
+ * on one row both ways (old side written -> up; new side written -> down), so an expression that
+ * parses in a SELECT but fails in PL/pgSQL fails expand, not the app's next write.
+ */
+export function expandProbes(resolved: ResolvedSpec): { id: string; sql: string; prepare: boolean }[] {
+  const t = table(resolved);
+  const firstRow = `ctid = (SELECT ctid FROM ${t} LIMIT 1)`;
+  const withUp = resolved.mappings.flatMap((m) => m.newColumns).filter((c) => c.up !== undefined);
+  const probes = [
+    { id: 'the backfill statement', sql: backfillRangeSql(resolved, true), prepare: true },
+    { id: 'the verify statement', sql: verifySql(resolved), prepare: true },
+    { id: 'the sync trigger, old side written (up)', sql: `UPDATE ${t} SET ${quoteIdent(PENDING_COLUMN)} = true WHERE ${firstRow}`, prepare: false },
+  ];
+  if (withUp.length) {
+    probes.push({
+      id: 'the sync trigger, new side written (down)',
+      sql: `UPDATE ${t} SET ${withUp.map((c) => `${quoteIdent(c.name)} = (${c.up})`).join(', ')} WHERE ${firstRow}`,
+      prepare: false,
+    });
+  }
+  return probes;
+}

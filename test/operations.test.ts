@@ -220,7 +220,7 @@ describe.each(cases)('$name: start -> rollback -> start -> complete', (tc) => {
       // start
       expect((await expand(spec, o)).changed).toBe(true);
       expect(await columnNames(c, tc.table)).toEqual(tc.expanded);
-      expect((await snapshotTable(c, tc.table)).triggers).toEqual([`_tandem_sync_${spec.name}`]);
+      expect((await snapshotTable(c, tc.table)).triggers).toEqual([`zz_tandem_sync_${spec.name}`]);
       // The old column of an old writer's row is untouched by expand.
       await backfill(spec, o);
       expect((await verify(spec, o)).ok).toBe(true);

@@ -33,9 +33,12 @@ describe('tandem rehearse (the CLI, in-process)', () => {
   });
 
   it('exits 1 and names the failed writes when the spec\'s down yields NULL for a NOT NULL column', async () => {
-    // A broken refactoring: every v3 write makes the trigger set full_name to NULL.
-    const broken = fs.readFileSync(SPLIT_SPEC_PATH, 'utf8').replace(/^(\s+)down: .*$/m, '$1down: "nullif(first_name, first_name)"');
-    expect(broken).toContain('nullif(first_name, first_name)');
+    // A broken refactoring that expand's probes (run as the migrator) cannot see: for the app role,
+    // every v3 write makes the trigger set full_name to NULL.
+    const broken = fs
+      .readFileSync(SPLIT_SPEC_PATH, 'utf8')
+      .replace(/^(\s+)down: .*$/m, `$1down: "CASE WHEN current_user LIKE 'tandem_rehearsal_app_%' THEN NULL ELSE concat_ws(' ', first_name, last_name) END"`);
+    expect(broken).toContain("current_user LIKE 'tandem_rehearsal_app_%'");
     const specPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-broken-')), 'broken.yaml');
     fs.writeFileSync(specPath, broken);
     const url = await freshDatabase('rehearse_cli_broken');

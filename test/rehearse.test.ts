@@ -72,8 +72,9 @@ describe('rehearse on a given scratch database', () => {
     const text = fs.readFileSync(SPLIT_SPEC_PATH, 'utf8').replace(`up: "split_part(full_name, ' ', 1)"`, `up: "(split_part(full_name, ' ', 1)::int)::text"`);
     expect(text).toContain('::int');
     await expect(rehearse(parseSpec(text), { ...SMALL, databaseUrl: url })).rejects.toThrow(/^the rehearsal stopped in (expand|backfill): .*invalid input syntax for type integer/);
-    const [left] = await sql(url, `SELECT to_regclass('customers') AS t, (SELECT count(*)::int FROM tandem.migrations) AS m`);
-    expect(left).toEqual({ t: null, m: 0 });
+    // Expand's probe runs the trigger on one row, so the failing `up` undoes expand itself: nothing of Tandem's is left either.
+    const [left] = await sql(url, `SELECT to_regclass('customers') AS t, to_regclass('tandem.migrations') AS m`);
+    expect(left).toEqual({ t: null, m: null });
   });
 
   it.each([

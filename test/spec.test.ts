@@ -66,6 +66,7 @@ describe('expressions stay one expression', () => {
     "split_part(full_name, ' ', 1)",
     "concat_ws(' ', first_name, last_name)",
     "'it''s; fine -- really'",
+    "ée || 'x'",
     "E'a\\'; b'",
     '"odd;name" || \'x\'',
     '$$;$$ || $q$ -- $q$',
@@ -84,6 +85,7 @@ describe('expressions stay one expression', () => {
     ['a -- b', /comment/],
     ['a /* b */', /comment/],
     ['$tandem_body$', /reserves/],
+    ["ée'\\'; DROP TABLE x; --'", /comment|semicolon/], // é is an identifier letter, so '\' is a plain string
     ['', /must be a SQL expression/],
   ])('refuses %j', (expr, message) => {
     expect(() => checkExpression('up', expr)).toThrow(message);
@@ -134,5 +136,22 @@ describe('resolving against the table', () => {
   it('refuses to retire a primary key column', () => {
     const s = parseSpec('name: a\ntable: t\noperations:\n  - drop_column: { column: id, down: "1" }\n');
     expect(() => resolveSpec(s, table([]))).toThrow(/part of the primary key/);
+  });
+});
+
+describe('new column names the sync trigger could not use', () => {
+  it.each(['new', 'OLD', 'found', 'tg_op', 'TG_argv'])('refuses %s', (name) => {
+    expect(() => parseSpec(`name: a\ntable: t\noperations:\n  - rename_column: { from: x, to: ${name} }\n`)).toThrow(/PL\/pgSQL triggers reserve/);
+  });
+});
+
+describe('derived names', () => {
+  it('keeps two long column names apart instead of truncating them into one', () => {
+    const { derivedNames } = require('../phases/plan');
+    const names = derivedNames({ spec: { name: 'a'.repeat(40) } });
+    const a = names.notNullCheck('customer_email_primary_address_for_billing');
+    const b = names.notNullCheck('customer_email_primary_address_for_billing_2');
+    expect(a).not.toBe(b);
+    expect(Buffer.byteLength(a)).toBeLessThanOrEqual(63);
   });
 });

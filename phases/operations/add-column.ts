@@ -5,8 +5,10 @@ import { absentColumn, expectBoolean, expectKeys, required } from './fields';
 import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
 
 /**
- * add_column: added nullable with no default (no table rewrite, no long lock); the default is set
- * afterwards and the backfill fills existing rows with `up` (which defaults to the default).
+ * add_column: added nullable with no default (no table rewrite, no long lock). With only a
+ * `default`, it is set right after the column (old versions' inserts get it) and the backfill fills
+ * existing rows with it. With an `up`, existing rows and old versions' inserts get up(row), and
+ * the default (if any) is set at contract, for the new versions.
  * NOT NULL is a CHECK ... NOT VALID until contract validates it and sets NOT NULL without a scan.
  * v1 inserts get the column from the default or `up` through the sync trigger.
  */
@@ -39,7 +41,18 @@ export const addColumn: OperationDefinition<AddColumn> = {
       field,
       label: `add_column ${op.name}`,
       oldColumns: [],
-      newColumns: [{ field, name: op.name, type: op.type, up: op.up ?? op.default, default: op.default, notNull: op.notNull }],
+      newColumns: [
+        {
+          field,
+          name: op.name,
+          type: op.type,
+          up: op.up ?? op.default,
+          default: op.default,
+          // With an `up`, old versions' inserts get up(row) through the trigger, like existing rows; the default waits for contract.
+          defaultAt: op.up !== undefined ? 'contract' : 'expand',
+          notNull: op.notNull,
+        },
+      ],
       down: {},
     };
   },

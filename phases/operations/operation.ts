@@ -12,6 +12,8 @@ export interface TableColumn {
   readonly type: string;
   readonly notNull: boolean;
   readonly hasDefault: boolean;
+  /** pg_get_expr of the column default, when it has one. */
+  readonly defaultExpr?: string;
 }
 
 export interface TableInfo {
@@ -31,6 +33,11 @@ export interface NewColumn {
   readonly up?: string;
   /** A column default (an expression), set after the column is added so no table rewrite happens. */
   readonly default?: string;
+  /**
+   * When the default is set: at expand (inserts by old versions get it), or at contract (old
+   * versions' inserts get `up` meanwhile; the default serves the new versions once they alone write).
+   */
+  readonly defaultAt?: 'expand' | 'contract';
   /** Enforced the safe way: CHECK (col IS NOT NULL) NOT VALID at expand, validated and SET NOT NULL at contract. */
   readonly notNull: boolean;
 }

@@ -30,7 +30,17 @@ export const renameColumn: OperationDefinition<RenameColumn> = {
       field,
       label: `rename_column ${op.from} -> ${op.to}`,
       oldColumns: [op.from],
-      newColumns: [{ field: `${field}.to`, name: op.to, type: from.type, up: quoteIdent(op.from), notNull: from.notNull }],
+      newColumns: [
+        {
+          field: `${field}.to`,
+          name: op.to,
+          type: from.type,
+          up: quoteIdent(op.from),
+          notNull: from.notNull,
+          // `from`'s default moves to `to` when `from` goes; until then inserts get it through `from` and the trigger.
+          ...(from.defaultExpr !== undefined ? { default: from.defaultExpr, defaultAt: 'contract' as const } : {}),
+        },
+      ],
       down: { [op.from]: quoteIdent(op.to) },
     };
   },

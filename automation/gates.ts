@@ -1,7 +1,8 @@
 /**
  * The live checks between steps. Before dual-write: `verify` passes (every row backfilled and
  * consistent). Before cleanup and contract: the Rollout is fully promoted and Healthy. Contract
- * also needs verify. A gate that does not pass says what to do next.
+ * also needs verify. After every app step's up: its canary ends fully promoted and Healthy.
+ * A check that does not pass says what to do next.
  */
 import * as path from 'path';
 import { verify } from '../executor';
@@ -9,7 +10,7 @@ import { UsageError } from '../phases/errors';
 import { evaluateRollout } from '../phases/rollout-health';
 import { loadSpecFile } from '../phases/spec';
 import { CONFIG_DEFAULTS } from '../phases/stack-config';
-import { STAGES, stageIndex } from '../phases/stages';
+import { STAGES, STAGE_TABLE, stageIndex } from '../phases/stages';
 import { WalkStep } from '../phases/walk-path';
 import { readRolloutFromCluster, RolloutReader } from './rollout-reader';
 import { StackDriver } from './stack-driver';
@@ -25,8 +26,14 @@ export interface GateOutcome {
 export interface Gates {
   /** `tandem verify` passes on the stack's spec. */
   verify(step: WalkStep): Promise<GateOutcome>;
-  /** The stack's Rollout is fully promoted and Healthy. */
+  /** Before a step: the stack's Rollout is fully promoted and Healthy (waits while it progresses). */
   rolloutHealthy(step: WalkStep): Promise<GateOutcome>;
+  /**
+   * After an app step's up: the canary that up started ends fully promoted and Healthy (waits while
+   * it progresses). pulumi.com/waitFor cannot tell: on an update it checks the patched object,
+   * which still carries the previous Healthy status.
+   */
+  rolloutSettled(step: WalkStep): Promise<GateOutcome>;
 }
 
 export interface GateOptions {
@@ -39,13 +46,27 @@ export interface GateOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Defaults to reading the cluster in the current kube context. */
   readonly readRollout?: RolloutReader;
-  /** How long to wait for a Progressing rollout to become Healthy (default 600 s; 0: look once). */
+  /** How long to wait for a progressing rollout to become Healthy, before a step and after an app step's up (default 600 s; 0: look once). */
   readonly waitSeconds?: number;
   readonly pollSeconds?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
   /** Live progress while waiting. */
   readonly onProgress?: (text: string) => void;
+}
+
+/** The kubectl commands for the stack's Rollout, to name in advice. */
+interface RolloutCommands {
+  readonly get: string;
+  readonly promote: string;
+  readonly retry: string;
+}
+
+/** Next-step sentences for a Rollout that is not (yet) Healthy. */
+interface RolloutAdvice {
+  degraded(cmd: RolloutCommands): string;
+  paused(cmd: RolloutCommands): string;
+  progressing(cmd: RolloutCommands): string;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -79,6 +100,55 @@ export function createGates(options: GateOptions): Gates {
     return { name, namespace };
   }
 
+  /**
+   * Read the stack's Rollout until evaluateRollout says healthy, degraded or paused (a human must
+   * promote), or the wait is over. Generation-aware: right after an update, the status the
+   * controller has not re-computed yet counts as progressing, never as the old Healthy.
+   */
+  async function waitForRollout(advice: RolloutAdvice): Promise<GateOutcome> {
+    const { name, namespace } = await rolloutName();
+    const where = `Rollout ${namespace}/${name}`;
+    const cmd: RolloutCommands = {
+      get: `kubectl argo rollouts get rollout ${name} -n ${namespace}`,
+      promote: `kubectl argo rollouts promote ${name} -n ${namespace}`,
+      retry: `kubectl argo rollouts retry rollout ${name} -n ${namespace}`,
+    };
+    const deadline = now() + waitMs;
+    for (;;) {
+      let ro;
+      try {
+        ro = await readRollout(name, namespace);
+      } catch (err: any) {
+        return {
+          ok: false,
+          detail: `cannot read ${where} (${String(err?.message ?? err).split('\n')[0]})`,
+          next: 'Check the kube context (KUBECONFIG) points at the cluster the stack deploys to, then run the walk again.',
+        };
+      }
+      if (!ro) {
+        return {
+          ok: false,
+          detail: `${where} does not exist in the current kube context`,
+          next: `Check the kube context, or the stack's tandem:appName and tandem:namespace config, then run the walk again.`,
+        };
+      }
+      const health = evaluateRollout(ro);
+      switch (health.verdict) {
+        case 'healthy':
+          return { ok: true, detail: `${where}: ${health.reason}` };
+        case 'degraded':
+          return { ok: false, detail: `${where}: ${health.reason}`, next: advice.degraded(cmd) };
+        case 'paused':
+          // Only a pause a human must end: evaluateRollout counts a timed pause step as progressing.
+          return { ok: false, detail: `${where}: ${health.reason}`, next: advice.paused(cmd) };
+        case 'progressing':
+          if (now() >= deadline) return { ok: false, detail: `${where}: ${health.reason}`, next: advice.progressing(cmd) };
+          options.onProgress?.(`waiting for ${where}: ${health.reason}`);
+          await sleep(pollMs);
+      }
+    }
+  }
+
   return {
     async verify(step) {
       const file = await specPath();
@@ -94,58 +164,29 @@ export function createGates(options: GateOptions): Gates {
       return { ok: false, detail: report.message, next };
     },
 
-    async rolloutHealthy(step) {
-      const { name, namespace } = await rolloutName();
-      const where = `Rollout ${namespace}/${name}`;
-      const deadline = now() + waitMs;
-      for (;;) {
-        let ro;
-        try {
-          ro = await readRollout(name, namespace);
-        } catch (err: any) {
-          return {
-            ok: false,
-            detail: `cannot read ${where} (${String(err?.message ?? err).split('\n')[0]})`,
-            next: 'Check the kube context (KUBECONFIG) points at the cluster the stack deploys to, then run the walk again.',
-          };
-        }
-        if (!ro) {
-          return {
-            ok: false,
-            detail: `${where} does not exist in the current kube context`,
-            next: `Check the kube context, or the stack's tandem:appName and tandem:namespace config, then run the walk again.`,
-          };
-        }
-        const health = evaluateRollout(ro);
-        switch (health.verdict) {
-          case 'healthy':
-            return { ok: true, detail: `${where}: ${health.reason}` };
-          case 'degraded':
-            return {
-              ok: false,
-              detail: `${where}: ${health.reason}`,
-              next:
-                `Stop here: find out why with \`kubectl argo rollouts get rollout ${name} -n ${namespace}\`, then fix and retry the rollout, ` +
-                `or walk back with \`tandem walk --stack ${stack} --to ${previous(step.from)}\`.`,
-            };
-          case 'paused':
-            return {
-              ok: false,
-              detail: `${where}: ${health.reason}`,
-              next: `Promote it with \`kubectl argo rollouts promote ${name} -n ${namespace}\` once the canary looks right, then run the walk again.`,
-            };
-          case 'progressing':
-            if (now() >= deadline) {
-              return {
-                ok: false,
-                detail: `${where}: ${health.reason}`,
-                next: `Wait for the canary to finish (\`kubectl argo rollouts get rollout ${name} -n ${namespace} --watch\`), then run the walk again.`,
-              };
-            }
-            options.onProgress?.(`waiting for ${where}: ${health.reason}`);
-            await sleep(pollMs);
-        }
-      }
+    rolloutHealthy(step) {
+      // Before the step, the stack is at step.from; walking back goes to the stage before it.
+      return waitForRollout({
+        degraded: (cmd) => `Stop here: find out why with \`${cmd.get}\`, then fix and retry the rollout, or walk back with \`tandem walk --stack ${stack} --to ${previous(step.from)}\`.`,
+        paused: (cmd) => `Promote it with \`${cmd.promote}\` once the canary looks right, then run the walk again.`,
+        progressing: (cmd) => `Wait for the canary to finish (\`${cmd.get} --watch\`), then run the walk again.`,
+      });
+    },
+
+    rolloutSettled(step) {
+      // After the step's up, the stack is at step.to; its canary must end fully promoted.
+      const canary = `The ${STAGE_TABLE[step.to].app} canary`;
+      const at = `the stack is at ${step.to}`;
+      const escape = (cmd: RolloutCommands) =>
+        step.direction === 'forward' && step.from !== null
+          ? `walk back with \`tandem walk --stack ${stack} --to ${step.from}\``
+          : `fix it and retry the rollout with \`${cmd.retry}\``;
+      return waitForRollout({
+        degraded: (cmd) => `${canary} did not go through (${at}): find out why with \`${cmd.get}\`, then ${escape(cmd)}.`,
+        paused: (cmd) => `${canary} waits for a human (${at}): promote it with \`${cmd.promote}\` once it looks right, then run the walk again to go on.`,
+        progressing: (cmd) =>
+          `${canary} is still going after the wait (${at}): watch it with \`${cmd.get} --watch\`, and run the walk again to go on once it is Healthy (or give it longer with --wait).`,
+      });
     },
   };
 }

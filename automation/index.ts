@@ -15,7 +15,7 @@ export { createGates } from './gates';
 export type { Gates, GateOptions, GateOutcome } from './gates';
 export { openLocalStack } from './local-driver';
 export type { LocalStackOptions } from './local-driver';
-export { StackBusyError, PendingOperationsError, GateFailedError, PulumiMissingError, PulumiCommandError } from './walk-errors';
+export { StackBusyError, PendingOperationsError, GateFailedError, RolloutNotSettledError, PulumiMissingError, PulumiCommandError } from './walk-errors';
 export { PreviewRefusedError } from '../phases/preview-check';
 export { UnsafeMoveBackError } from '../phases/walk-path';
 export { acquireWalkLock, withWalkLock } from './walk-lock';

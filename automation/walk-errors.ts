@@ -31,6 +31,18 @@ export class GateFailedError extends RefusedError {
   }
 }
 
+/**
+ * An app step's up went through, but the canary it started did not end fully promoted and Healthy
+ * (Degraded, aborted, paused for a human, or still going when the wait ran out). The stack is at
+ * `to`; the walk stops there.
+ */
+export class RolloutNotSettledError extends RefusedError {
+  constructor(readonly from: string | null, readonly to: string, readonly detail: string, readonly next: string) {
+    super(`${from ?? '(nothing deployed)'} -> ${to} was applied, but its canary did not end fully promoted and Healthy: ${detail}. ${next}`);
+    this.name = 'RolloutNotSettledError';
+  }
+}
+
 /** No `pulumi` CLI on PATH: the Automation API drives the CLI, so nothing can run. */
 export class PulumiMissingError extends RefusedError {
   constructor() {

@@ -18,6 +18,8 @@ export type WalkEvent =
       readonly plan: boolean;
     }
   | { readonly event: 'gate'; readonly gate: GateName; readonly from: Stage | null; readonly to: Stage; readonly ok: boolean; readonly detail: string }
+  /** After an app step's up: did its canary end fully promoted and Healthy? */
+  | { readonly event: 'rollout'; readonly from: Stage | null; readonly to: Stage; readonly ok: boolean; readonly detail: string }
   | { readonly event: 'resource'; readonly to: Stage; readonly phase: 'pre' | 'done' | 'failed'; readonly op: string; readonly urn: string; readonly type: string }
   | { readonly event: 'step-done'; readonly from: Stage | null; readonly to: Stage; readonly seconds: number; readonly resourceChanges: Readonly<Record<string, number>> }
   | { readonly event: 'done'; readonly stack: string; readonly stage: Stage; readonly steps: number; readonly seconds: number };

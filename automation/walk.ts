@@ -2,16 +2,16 @@
  * The walker: moves a stack from the stage it is in to the stage asked for, one adjacent stage
  * per `pulumi up`, never skipping. Each step: set the stage, preview (saving an update plan),
  * refuse the step if the preview changes both sides or the wrong one, pass the gates, confirm,
- * then up with the plan so the update does exactly what was checked. Pure orchestration over
- * the StackDriver seam.
+ * then up with the plan so the update does exactly what was checked; after an app step's up, wait
+ * for its canary to end fully promoted and Healthy. Pure orchestration over the StackDriver seam.
  */
 import { RefusedError } from '../phases/errors';
 import { ClassifiedChanges, SideClassifier } from '../phases/preview-check';
 import { Stage } from '../phases/stages';
 import { GateName, walkPath, WalkStep } from '../phases/walk-path';
 import { GateOutcome, Gates } from './gates';
-import { PendingOperation, StackDriver } from './stack-driver';
-import { GateFailedError, PendingOperationsError } from './walk-errors';
+import { PendingOperation, StackDriver, UpOutcome } from './stack-driver';
+import { GateFailedError, PendingOperationsError, RolloutNotSettledError } from './walk-errors';
 import { describeChanges, WalkEvent } from './walk-events';
 import { previewStep } from './preview-step';
 import { withWalkLock } from './walk-lock';
@@ -57,10 +57,22 @@ async function ensureNoPendingOperations(driver: StackDriver, recover: boolean, 
   emit({ event: 'recovered', stack: driver.stackName, pendingOperations: pending.length });
 }
 
-/** One step: preview, check hard rule 1, gates, confirm, up with the preview's plan. */
-async function runStep(driver: StackDriver, gates: Gates, step: WalkStep, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<StepReport> {
-  const now = options.now ?? Date.now;
-  const started = now();
+/**
+ * Preview, check hard rule 1, gates, confirm, up with the preview's plan. When any of it fails,
+ * nothing of the step is deployed (or the up failed part way): the stack's config goes back to
+ * the stage it is in, so the next walk starts this step again (if even that fails, the step's own
+ * error is the one to report).
+ */
+async function applyStep(driver: StackDriver, gates: Gates, step: WalkStep, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<UpOutcome> {
+  try {
+    return await previewGateUp(driver, gates, step, options, emit);
+  } catch (err) {
+    if (step.from !== null) await driver.setStage(step.from).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function previewGateUp(driver: StackDriver, gates: Gates, step: WalkStep, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<UpOutcome> {
   const { preview, changes } = await previewStep(driver, step, options.classify);
   emit({ event: 'preview', from: step.from, to: step.to, ...describeChanges(changes), plan: Boolean(preview.planFile) });
   for (const gate of step.gates) {
@@ -77,7 +89,26 @@ async function runStep(driver: StackDriver, gates: Gates, step: WalkStep, option
   if (!options.yes && !(await options.confirm!(step, changes))) {
     throw new RefusedError(`stopped before ${step.from ?? '(nothing deployed)'} -> ${step.to}: not confirmed; the stack stays at ${step.from ?? 'nothing deployed'}`);
   }
-  const up = await driver.up({ planFile: preview.planFile, onEvent: (e) => emit({ event: 'resource', to: step.to, ...e }) });
+  return driver.up({ planFile: preview.planFile, onEvent: (e) => emit({ event: 'resource', to: step.to, ...e }) });
+}
+
+/**
+ * After an app step's up: pulumi.com/waitFor on the Rollout only guards its creation (on an update
+ * it checks the patched object, which still carries the previous Healthy status), so the walker
+ * waits for the canary itself. The up is applied: whatever the outcome, the stack is at step.to.
+ */
+async function settleRollout(gates: Gates, step: WalkStep, emit: (e: WalkEvent) => void): Promise<void> {
+  const outcome = await gates.rolloutSettled(step);
+  emit({ event: 'rollout', from: step.from, to: step.to, ok: outcome.ok, detail: outcome.detail });
+  if (!outcome.ok) throw new RolloutNotSettledError(step.from, step.to, outcome.detail, outcome.next ?? 'Check the Rollout, then run the walk again.');
+}
+
+/** One step: apply it (preview, check, gates, confirm, up); for an app step, wait for its canary. */
+async function runStep(driver: StackDriver, gates: Gates, step: WalkStep, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<StepReport> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const up = await applyStep(driver, gates, step, options, emit);
+  if (step.side === 'app') await settleRollout(gates, step, emit);
   const seconds = (now() - started) / 1000;
   emit({ event: 'step-done', from: step.from, to: step.to, seconds, resourceChanges: up.resourceChanges });
   return { from: step.from, to: step.to, seconds, resourceChanges: up.resourceChanges };
@@ -101,15 +132,7 @@ export async function walk(driver: StackDriver, gates: Gates, options: WalkOptio
     const reports: StepReport[] = [];
     for (const [index, step] of path.entries()) {
       emit({ event: 'step-start', index, from: step.from, to: step.to, side: step.side });
-      try {
-        reports.push(await runStep(driver, gates, step, options, emit));
-      } catch (err) {
-        // Nothing of this step is deployed (or the up failed part way): the stack's config goes
-        // back to the stage it is in, so the next walk starts this step again.
-        // (If even that fails, the step's own error is the one to report.)
-        if (step.from !== null) await driver.setStage(step.from).catch(() => undefined);
-        throw err;
-      }
+      reports.push(await runStep(driver, gates, step, options, emit));
     }
     emit({ event: 'done', stack, stage: options.to, steps: reports.length, seconds: (now() - started) / 1000 });
     return { stack, from, to: options.to, steps: reports };

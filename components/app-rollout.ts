@@ -24,7 +24,9 @@ export interface AppRolloutArgs extends RolloutSpecArgs {
  * canary Services, and an AnalysisTemplate whose Job runs `tandem verify --for-app <version>`, so
  * each canary is gated on whether the table can serve that version. Children: `${name}-app-db` and `${name}-verify-db` Secrets, `${name}-spec`
  * ConfigMap, `${name}-stable` and `${name}-canary` Services, `${name}-verify` AnalysisTemplate and
- * `${name}-rollout`. The Rollout carries `pulumi.com/waitFor`, so `pulumi up` returns when it is Healthy.
+ * `${name}-rollout`. The Rollout carries `pulumi.com/waitFor`, so the `up` that creates it returns
+ * when it is Healthy; on an update it does not wait (the patched object still shows the previous
+ * Healthy status), which is why `tandem walk` waits for each app step's canary itself.
  */
 export class AppRollout extends pulumi.ComponentResource {
   readonly rollout: k8s.apiextensions.CustomResource;

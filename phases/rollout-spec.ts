@@ -38,7 +38,13 @@ export function rolloutNames(app: string): RolloutNames {
 export const DATABASE_URL_KEY = 'DATABASE_URL';
 /** Where the verify Job finds the spec. */
 export const SPEC_MOUNT_PATH = '/spec';
-/** Makes `pulumi up` wait until Argo Rollouts reports the Rollout Healthy (pulumi-kubernetes 4.18+). */
+/**
+ * `pulumi.com/waitFor` (pulumi-kubernetes 4.18+): makes the `up` that CREATES the Rollout wait
+ * until Argo Rollouts reports it Healthy. It does not wait on an update: pulumi-kubernetes checks
+ * the jsonpath against the patched object, which still carries the previous Healthy status, and
+ * does not compare status.observedGeneration. The walker therefore waits for each app step's
+ * canary itself (automation/gates.ts rolloutSettled, generation-aware).
+ */
 export const WAIT_FOR_HEALTHY = 'jsonpath={.status.phase}=Healthy';
 export const VERSION_LABEL = 'tandem.dev/app-version';
 

@@ -89,7 +89,7 @@ describe('buildRollout', () => {
   const rollout = buildRollout(args);
   const names = rolloutNames('shop');
 
-  it('waits for Healthy and wires the stable and canary Services', () => {
+  it('waits for Healthy on creation (the walker waits on updates) and wires the stable and canary Services', () => {
     expect(rollout.metadata.annotations['pulumi.com/waitFor']).toBe(WAIT_FOR_HEALTHY);
     expect(rollout.spec.strategy.canary.stableService).toBe(names.stableService);
     expect(rollout.spec.strategy.canary.canaryService).toBe(names.canaryService);

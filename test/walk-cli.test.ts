@@ -85,6 +85,7 @@ describe('walk text output', () => {
     print({ event: 'gate', gate: 'verify', from: 'expand', to: 'dual-write', ok: true, detail: '50 rows consistent' });
     t += 7000;
     print({ event: 'resource', to: 'dual-write', phase: 'pre', op: 'update', urn: 'urn:pulumi:dev::tandem::tandem:app:AppRollout$kubernetes:argoproj.io/v1alpha1:Rollout::app', type: 'kubernetes:argoproj.io/v1alpha1:Rollout' });
+    print({ event: 'rollout', from: 'expand', to: 'dual-write', ok: true, detail: 'Rollout default/tandem-demo: the rollout is Healthy and fully promoted (ReplicaSet 6c8f9b7d54)' });
     print({ event: 'step-done', from: 'expand', to: 'dual-write', seconds: 42.25, resourceChanges: { update: 1, same: 9 } });
     print({ event: 'done', stack: 'dev', stage: 'dual-write', steps: 1, seconds: 43 });
     expect(r.stdout).toEqual([
@@ -97,6 +98,7 @@ describe('walk text output', () => {
       'expand -> dual-write: preview changes 0 schema, 1 app, 0 neutral resource(s) [0s]',
       '  ok gate verify: 50 rows consistent',
       'dual-write: update app (kubernetes:argoproj.io/v1alpha1:Rollout) [7s]',
+      '  ok dual-write canary: Rollout default/tandem-demo: the rollout is Healthy and fully promoted (ReplicaSet 6c8f9b7d54)',
     ]);
   });
 });
@@ -107,11 +109,11 @@ describe('plan text output', () => {
     printPlan(r.out, await plan(new FakeStackDriver({ stage: 'expand' }), { to: 'cleanup', preview: true }));
     expect(r.stdout).toEqual([
       'Stack dev: expand -> cleanup, 2 step(s), one up each (nothing is applied):',
-      '  1. expand -> dual-write  changes only the app; gates: verify',
+      '  1. expand -> dual-write  changes only the app; gates: verify; after the up, waits for the v2 canary',
       '     v2 reads the new columns, so every row must be backfilled and consistent first',
       '     preview: 0 schema, 1 app, 0 neutral change(s)',
       `       update ${APP_CHANGE.urn}`,
-      '  2. dual-write -> cleanup  changes only the app; gates: rollout-healthy',
+      '  2. dual-write -> cleanup  changes only the app; gates: rollout-healthy; after the up, waits for the v3 canary',
       '     v3 stops writing the old columns, so v2 must be fully promoted and Healthy first',
     ]);
   });

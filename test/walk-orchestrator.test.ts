@@ -4,11 +4,12 @@ import * as path from 'path';
 import { GateOutcome, Gates, createGates } from '../automation/gates';
 import { plan } from '../automation/plan';
 import { walk, WalkOptions } from '../automation/walk';
-import { GateFailedError, PendingOperationsError, StackBusyError } from '../automation/walk-errors';
+import { GateFailedError, PendingOperationsError, RolloutNotSettledError, StackBusyError } from '../automation/walk-errors';
 import { WalkEvent } from '../automation/walk-events';
 import { acquireWalkLock, walkLockPath } from '../automation/walk-lock';
 import { RefusedError } from '../phases/errors';
 import { PreviewRefusedError } from '../phases/preview-check';
+import { RolloutObject } from '../phases/rollout-health';
 import { Stage } from '../phases/stages';
 import { UnsafeMoveBackError, WalkStep } from '../phases/walk-path';
 import { APP_CHANGE, FakeStackDriver, SCHEMA_CHANGE } from './fake-stack-driver';
@@ -16,7 +17,7 @@ import * as rollouts from './rollout-health-fixtures';
 
 class FakeGates implements Gates {
   readonly calls: string[] = [];
-  constructor(private readonly outcomes: { verify?: GateOutcome; rolloutHealthy?: GateOutcome } = {}) {}
+  constructor(private readonly outcomes: { verify?: GateOutcome; rolloutHealthy?: GateOutcome; rolloutSettled?: GateOutcome } = {}) {}
   async verify(step: WalkStep) {
     this.calls.push(`verify ${step.to}`);
     return this.outcomes.verify ?? { ok: true, detail: 'every row consistent' };
@@ -24,6 +25,10 @@ class FakeGates implements Gates {
   async rolloutHealthy(step: WalkStep) {
     this.calls.push(`rollout-healthy ${step.to}`);
     return this.outcomes.rolloutHealthy ?? { ok: true, detail: 'Healthy' };
+  }
+  async rolloutSettled(step: WalkStep) {
+    this.calls.push(`rollout-settled ${step.to}`);
+    return this.outcomes.rolloutSettled ?? { ok: true, detail: 'Healthy' };
   }
 }
 
@@ -45,14 +50,19 @@ const run = (driver: FakeStackDriver, gates: Gates, to: Stage, extra: Partial<Wa
 describe('walk: every move, one up per stage, gates before the steps that need them', () => {
   it.each<[Stage | null, Stage, string[], string[]]>([
     ['baseline', 'expand', ['expand'], []],
-    ['expand', 'dual-write', ['dual-write'], ['verify dual-write']],
-    ['dual-write', 'cleanup', ['cleanup'], ['rollout-healthy cleanup']],
+    ['expand', 'dual-write', ['dual-write'], ['verify dual-write', 'rollout-settled dual-write']],
+    ['dual-write', 'cleanup', ['cleanup'], ['rollout-healthy cleanup', 'rollout-settled cleanup']],
     ['cleanup', 'contract', ['contract'], ['rollout-healthy contract', 'verify contract']],
-    ['baseline', 'contract', ['expand', 'dual-write', 'cleanup', 'contract'], ['verify dual-write', 'rollout-healthy cleanup', 'rollout-healthy contract', 'verify contract']],
+    [
+      'baseline',
+      'contract',
+      ['expand', 'dual-write', 'cleanup', 'contract'],
+      ['verify dual-write', 'rollout-settled dual-write', 'rollout-healthy cleanup', 'rollout-settled cleanup', 'rollout-healthy contract', 'verify contract'],
+    ],
     ['expand', 'baseline', ['baseline'], []],
-    ['dual-write', 'expand', ['expand'], []],
-    ['cleanup', 'dual-write', ['dual-write'], []],
-    ['cleanup', 'baseline', ['dual-write', 'expand', 'baseline'], []],
+    ['dual-write', 'expand', ['expand'], ['rollout-settled expand']],
+    ['cleanup', 'dual-write', ['dual-write'], ['rollout-settled dual-write']],
+    ['cleanup', 'baseline', ['dual-write', 'expand', 'baseline'], ['rollout-settled dual-write', 'rollout-settled expand']],
     [null, 'baseline', ['baseline'], []],
     [null, 'expand', ['baseline', 'expand'], []],
   ])('%s -> %s', async (from, to, ups, gateCalls) => {
@@ -200,6 +210,110 @@ describe('walk: gates', () => {
     const driver = new FakeStackDriver({ stage: 'baseline' });
     await expect(walk(driver, new FakeGates(), { to: 'expand' })).rejects.toThrow('confirm each step, or pass yes');
     expect(driver.calls).toEqual([]);
+  });
+});
+
+describe("walk: after an app step's up, the walker waits for its canary (real gates, fixture Rollouts)", () => {
+  /** A clock that only moves when the gate sleeps: no real waiting, no timed assertions. */
+  function clock() {
+    let t = 0;
+    return { now: () => t, sleep: async (ms: number) => void (t += ms) };
+  }
+
+  /** Real gates over a reader that returns the objects in turn (the last repeats), noting the deployed stage at each read. */
+  function settling(driver: FakeStackDriver, objects: RolloutObject[], waitSeconds = 600) {
+    const reads: string[] = [];
+    const progress: string[] = [];
+    let i = 0;
+    const c = clock();
+    const gates = createGates({
+      driver,
+      projectDir: '/nonexistent',
+      onProgress: (text) => progress.push(text),
+      waitSeconds,
+      pollSeconds: 5,
+      now: c.now,
+      sleep: c.sleep,
+      readRollout: async () => {
+        reads.push(`read at ${driver.deployed}`);
+        return objects[Math.min(i++, objects.length - 1)];
+      },
+    });
+    return { gates, reads, progress };
+  }
+
+  it('does not take the previous Healthy status for the new canary: waits through it until the new one is Healthy', async () => {
+    const driver = new FakeStackDriver({ stage: 'expand' });
+    const { gates, reads } = settling(driver, [rollouts.staleGeneration, rollouts.progressing, rollouts.healthy]);
+    const gatesCalled: string[] = [];
+    const verify = async () => (gatesCalled.push('verify'), { ok: true, detail: 'consistent' });
+    const { events, done } = run(driver, { ...gates, verify }, 'dual-write');
+    await done;
+    expect(gatesCalled).toEqual(['verify']);
+    expect(reads).toEqual(['read at dual-write', 'read at dual-write', 'read at dual-write']);
+    expect(events.filter((e) => e.event === 'rollout')).toEqual([
+      { event: 'rollout', from: 'expand', to: 'dual-write', ok: true, detail: expect.stringContaining('Healthy and fully promoted') },
+    ]);
+    // The step is done only once the canary is.
+    expect(events.map((e) => e.event).slice(-3)).toEqual(['rollout', 'step-done', 'done']);
+  });
+
+  it.each<[string, RolloutObject, RegExp]>([
+    ['aborted by its analysis', rollouts.degraded, /the rollout was aborted: RolloutAborted.*walk back with `tandem walk --stack dev --to expand`/],
+    ['Degraded (progress deadline)', rollouts.timedOut, /the rollout is Degraded: ProgressDeadlineExceeded.*walk back with `tandem walk --stack dev --to expand`/],
+    ['paused for a human', rollouts.paused, /waits for a human \(the stack is at dual-write\): promote it with `kubectl argo rollouts promote tandem-demo -n default`/],
+  ])('a canary %s stops the walk there with a sentence; the stack stays at the applied stage', async (_name, rollout, message) => {
+    const driver = new FakeStackDriver({ stage: 'expand' });
+    const { gates } = settling(driver, [rollouts.staleGeneration, rollout]);
+    const err = await rejection(run(driver, { ...gates, verify: async () => ({ ok: true, detail: 'consistent' }) }, 'contract').done);
+    expect(err).toBeInstanceOf(RolloutNotSettledError);
+    expect(err).toMatchObject({ exitCode: 1, from: 'expand', to: 'dual-write' });
+    expect(err.message).toMatch(/^expand -> dual-write was applied, but its canary did not end fully promoted and Healthy: Rollout default\/tandem-demo: /);
+    expect(err.message).toMatch(message);
+    expect(driver.ups).toEqual(['dual-write']);
+    // The up went through: the config is not put back to expand.
+    expect([driver.deployed, driver.configured]).toEqual(['dual-write', 'dual-write']);
+  });
+
+  it('a timed pause step is waited through, never reported as needing a promote', async () => {
+    const driver = new FakeStackDriver({ stage: 'dual-write' });
+    const { gates, reads, progress } = settling(driver, [rollouts.timedPause, rollouts.timedPause, rollouts.healthy]);
+    const { events, done } = run(driver, { ...gates, rolloutHealthy: async () => ({ ok: true, detail: 'Healthy' }) }, 'cleanup');
+    await done;
+    expect(reads).toHaveLength(3);
+    expect(JSON.stringify(events)).not.toContain('rollouts promote');
+    expect(progress[0]).toContain('the rollout is in a timed pause (30s) at step 3');
+  });
+
+  it('respects the wait: a canary still going when it runs out stops the walk, saying how to watch it', async () => {
+    const driver = new FakeStackDriver({ stage: 'dual-write' });
+    const { gates, reads } = settling(driver, [rollouts.progressing], 12);
+    const err = await rejection(run(driver, { ...gates, rolloutHealthy: async () => ({ ok: true, detail: 'Healthy' }) }, 'cleanup').done);
+    expect(err).toBeInstanceOf(RolloutNotSettledError);
+    expect(err.message).toContain('The v3 canary is still going after the wait (the stack is at cleanup)');
+    expect(err.message).toContain('kubectl argo rollouts get rollout tandem-demo -n default --watch');
+    expect(err.message).not.toContain('rollouts promote');
+    expect(reads).toHaveLength(4); // at 0, 5, 10 and 15 s
+  });
+
+  it('a canary Degraded after a move back says to retry it, not to walk back further', async () => {
+    const driver = new FakeStackDriver({ stage: 'cleanup' });
+    const { gates } = settling(driver, [rollouts.degraded]);
+    const err = await rejection(run(driver, gates, 'dual-write').done);
+    expect(err).toBeInstanceOf(RolloutNotSettledError);
+    expect(err.message).toContain('The v2 canary did not go through (the stack is at dual-write)');
+    expect(err.message).toContain('`kubectl argo rollouts retry rollout tandem-demo -n default`');
+  });
+
+  it.each<[Stage | null, Stage]>([
+    ['baseline', 'expand'],
+    ['expand', 'baseline'],
+    [null, 'baseline'],
+  ])('a step that is not an app step (%s -> %s) does not read the Rollout', async (from, to) => {
+    const driver = new FakeStackDriver({ stage: from });
+    const { gates, reads } = settling(driver, [rollouts.degraded]);
+    await run(driver, gates, to).done;
+    expect(reads).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { plan, PlanResult } from '../../automation/plan';
+import { STAGE_TABLE } from '../../phases/stages';
 import { Command } from '../command';
 import { ExitCode } from '../exit-code';
 import { Output } from '../output';
@@ -14,7 +15,8 @@ export function printPlan(out: Output, result: PlanResult): void {
   result.steps.forEach((s, i) => {
     const side = s.side ? `changes only the ${s.side}` : 'first deployment: creates only';
     const gates = s.gates.length ? `gates: ${s.gates.join(', ')}` : 'no gates';
-    out.line(`  ${i + 1}. ${s.from ?? '(nothing deployed)'} -> ${s.to}  ${side}; ${gates}`);
+    const after = s.side === 'app' ? `; after the up, waits for the ${STAGE_TABLE[s.to].app} canary` : '';
+    out.line(`  ${i + 1}. ${s.from ?? '(nothing deployed)'} -> ${s.to}  ${side}; ${gates}${after}`);
     out.line(out.dim(`     ${s.why}`));
     if (s.preview) {
       out.line(`     preview: ${s.preview.schema.length} schema, ${s.preview.app.length} app, ${s.preview.neutral.length} neutral change(s)`);

@@ -135,6 +135,16 @@ describe('rollout gate, against Rollout objects as Argo Rollouts v1.9 writes the
     expect(reads).toHaveLength(4); // at 0, 5, 10 and 15 s
   });
 
+  it('waits through a timed pause step, and never says to promote it, even when the wait runs out', async () => {
+    const { reads, read } = sequence(rollouts.timedPause);
+    const { g, progress } = gates(read, { waitSeconds: 10 });
+    const outcome = await g.rolloutHealthy(toContract);
+    expect(outcome).toMatchObject({ ok: false, next: expect.stringMatching(/^Wait for the canary to finish/) });
+    expect(outcome.next).not.toContain('rollouts promote');
+    expect(progress[0]).toContain('timed pause (30s)');
+    expect(reads).toHaveLength(3);
+  });
+
   it('stops at once on a paused canary, saying how to promote it', async () => {
     const { reads, read } = sequence(rollouts.paused, rollouts.healthy);
     const outcome = await gates(read).g.rolloutHealthy(toContract);

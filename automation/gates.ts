@@ -5,7 +5,8 @@
  * A check that does not pass says what to do next.
  */
 import * as path from 'path';
-import { verify } from '../executor';
+import { status, verify } from '../executor';
+import { MigrationStep } from '../executor/types';
 import { UsageError } from '../phases/errors';
 import { evaluateRollout } from '../phases/rollout-health';
 import { loadSpecFile } from '../phases/spec';
@@ -23,6 +24,13 @@ export interface GateOutcome {
   readonly next?: string;
 }
 
+/** The migration's step as the database records it. */
+export interface SchemaStepReport {
+  readonly step: MigrationStep;
+  /** What the database shows, one clause (migration, table, status message). */
+  readonly detail: string;
+}
+
 export interface Gates {
   /** `tandem verify` passes on the stack's spec. */
   verify(step: WalkStep): Promise<GateOutcome>;
@@ -34,13 +42,19 @@ export interface Gates {
    * which still carries the previous Healthy status.
    */
   rolloutSettled(step: WalkStep): Promise<GateOutcome>;
+  /**
+   * The migration's step as the database records it (`tandem status` on the stack's spec and the
+   * verify gate's database). Asked before any move back: Pulumi's history can lag the database
+   * when a contract up was interrupted after its DDL committed.
+   */
+  schemaStep(): Promise<SchemaStepReport>;
 }
 
 export interface GateOptions {
   readonly driver: StackDriver;
   /** Where Pulumi.yaml lives; a relative `tandem:spec` is resolved against it. */
   readonly projectDir: string;
-  /** The database verify checks; defaults to the stack's tandem:databaseUrl, then $DATABASE_URL. */
+  /** The database verify and the schema-step check read; defaults to the stack's tandem:databaseUrl, then $DATABASE_URL. */
   readonly databaseUrl?: string;
   /** Where DATABASE_URL is read from (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
@@ -88,6 +102,13 @@ export function createGates(options: GateOptions): Gates {
   /** The stack's spec, as the program resolves it: tandem:spec (or its default) relative to the project. */
   async function specPath(): Promise<string> {
     return path.resolve(options.projectDir, (await driver.config('tandem:spec')) ?? CONFIG_DEFAULTS.spec);
+  }
+
+  /** The database the verify gate and the schema-step check read, as the walker's machine reaches it. */
+  async function databaseUrl(purpose: string): Promise<string> {
+    const url = options.databaseUrl ?? (await driver.config('tandem:databaseUrl')) ?? ((options.env ?? process.env).DATABASE_URL || undefined);
+    if (!url) throw new UsageError(`${purpose} needs the database: set the stack's tandem:databaseUrl, DATABASE_URL or --database-url`);
+    return url;
   }
 
   async function rolloutName(): Promise<{ name: string; namespace: string }> {
@@ -152,16 +173,21 @@ export function createGates(options: GateOptions): Gates {
   return {
     async verify(step) {
       const file = await specPath();
-      const databaseUrl = options.databaseUrl ?? (await driver.config('tandem:databaseUrl')) ?? ((options.env ?? process.env).DATABASE_URL || undefined);
-      if (!databaseUrl) throw new UsageError(`the verify gate needs the database: set the stack's tandem:databaseUrl, DATABASE_URL or --database-url`);
+      const url = await databaseUrl('the verify gate');
       const spec = loadSpecFile(file);
-      const report = await verify(spec, { databaseUrl });
+      const report = await verify(spec, { databaseUrl: url });
       if (report.ok) return { ok: true, detail: report.message };
       const next =
         step.to === 'contract'
           ? `Do not contract: inspect the rows with \`tandem verify ${file} --json\` and fix them, or walk back with \`tandem walk --stack ${stack} --to dual-write\`.`
           : `Finish the backfill with \`tandem backfill ${file}\`, check it with \`tandem verify ${file}\`, then run the walk again.`;
       return { ok: false, detail: report.message, next };
+    },
+
+    async schemaStep() {
+      const url = await databaseUrl('the schema check before a move back');
+      const report = await status(loadSpecFile(await specPath()), { databaseUrl: url });
+      return { step: report.step, detail: `${report.migration} on ${report.table} is ${report.message}` };
     },
 
     rolloutHealthy(step) {

@@ -1,6 +1,7 @@
 /** The walker's typed errors: each exits 1 (refused or failed) and carries the names involved. */
 import { RefusedError } from '../phases/errors';
-import { GateName } from '../phases/walk-path';
+import { Stage } from '../phases/stages';
+import { GateName, UnsafeMoveBackError } from '../phases/walk-path';
 import { PendingOperation } from './stack-driver';
 
 /** Another walker (or another `pulumi up`) holds the stack. */
@@ -40,6 +41,23 @@ export class RolloutNotSettledError extends RefusedError {
   constructor(readonly from: string | null, readonly to: string, readonly detail: string, readonly next: string) {
     super(`${from ?? '(nothing deployed)'} -> ${to} was applied, but its canary did not end fully promoted and Healthy: ${detail}. ${next}`);
     this.name = 'RolloutNotSettledError';
+  }
+}
+
+/**
+ * A move back the stage table allows, refused because the database is already contracted: the
+ * stack's last update is before contract (a contract up interrupted after its DDL committed, or a
+ * contract run by hand), but the old columns are gone, so no older app version can run.
+ */
+export class SchemaContractedError extends UnsafeMoveBackError {
+  constructor(readonly stack: string, from: Stage, to: Stage, readonly detail: string) {
+    super(
+      from,
+      to,
+      `the database says ${detail}, though the stack's last update is at ${from}; the old columns are gone, so no older app version can run. ` +
+        `Bring the stack in line by walking forward with \`tandem walk --stack ${stack} --to contract\``,
+    );
+    this.name = 'SchemaContractedError';
   }
 }
 

@@ -3,7 +3,8 @@
  * per `pulumi up`, never skipping. Each step: set the stage, preview (saving an update plan),
  * refuse the step if the preview changes both sides or the wrong one, pass the gates, confirm,
  * then up with the plan so the update does exactly what was checked; after an app step's up, wait
- * for its canary to end fully promoted and Healthy. Pure orchestration over the StackDriver seam.
+ * for its canary to end fully promoted and Healthy. A walk back first asks the database whether
+ * the migration is already contracted. Pure orchestration over the StackDriver seam.
  */
 import { RefusedError } from '../phases/errors';
 import { ClassifiedChanges, SideClassifier } from '../phases/preview-check';
@@ -11,7 +12,7 @@ import { Stage } from '../phases/stages';
 import { GateName, walkPath, WalkStep } from '../phases/walk-path';
 import { GateOutcome, Gates } from './gates';
 import { PendingOperation, StackDriver, UpOutcome } from './stack-driver';
-import { GateFailedError, PendingOperationsError, RolloutNotSettledError } from './walk-errors';
+import { GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError } from './walk-errors';
 import { describeChanges, WalkEvent } from './walk-events';
 import { previewStep } from './preview-step';
 import { withWalkLock } from './walk-lock';
@@ -45,7 +46,7 @@ export interface WalkResult {
   readonly steps: readonly StepReport[];
 }
 
-const GATE_METHOD: Readonly<Record<GateName, keyof Gates>> = { verify: 'verify', 'rollout-healthy': 'rolloutHealthy' };
+const GATE_METHOD: Readonly<Record<GateName, 'verify' | 'rolloutHealthy'>> = { verify: 'verify', 'rollout-healthy': 'rolloutHealthy' };
 
 async function ensureNoPendingOperations(driver: StackDriver, recover: boolean, emit: (e: WalkEvent) => void): Promise<void> {
   const pending: PendingOperation[] = await driver.pendingOperations();
@@ -55,6 +56,18 @@ async function ensureNoPendingOperations(driver: StackDriver, recover: boolean, 
   const left = await driver.pendingOperations();
   if (left.length > 0) throw new PendingOperationsError(driver.stackName, left, driver.recoveryCommand());
   emit({ event: 'recovered', stack: driver.stackName, pendingOperations: pending.length });
+}
+
+/**
+ * Before a walk back: the stage table allows every move back before contract, but Pulumi's history
+ * can lag the database (a contract up interrupted after its DDL committed). Ask the database, and
+ * refuse the whole walk, before anything runs, when the migration is contracted.
+ */
+async function ensureNotContracted(gates: Gates, stack: string, first: WalkStep, emit: (e: WalkEvent) => void): Promise<void> {
+  if (first.direction !== 'back' || first.from === null) return;
+  const live = await gates.schemaStep();
+  emit({ event: 'schema-step', step: live.step, detail: live.detail });
+  if (live.step === 'contracted') throw new SchemaContractedError(stack, first.from, first.to, live.detail);
 }
 
 /**
@@ -128,6 +141,7 @@ export async function walk(driver: StackDriver, gates: Gates, options: WalkOptio
       emit({ event: 'nothing-to-do', stack, stage: options.to });
       return { stack, from, to: options.to, steps: [] };
     }
+    await ensureNotContracted(gates, stack, path[0], emit);
     emit({ event: 'start', stack, from, to: options.to, steps: path.length });
     const reports: StepReport[] = [];
     for (const [index, step] of path.entries()) {

@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { createGates } from '../automation/gates';
-import { backfill, expand } from '../executor';
+import { backfill, contract, expand } from '../executor';
+import { walk } from '../automation/walk';
+import { SchemaContractedError } from '../automation/walk-errors';
 import { loadSpecFile } from '../phases/spec';
 import { RolloutObject } from '../phases/rollout-health';
 import { walkPath } from '../phases/walk-path';
@@ -64,6 +66,57 @@ describe('verify gate, against the test PostgreSQL', () => {
   it('refuses with a usage error when no database is configured anywhere', async () => {
     const gates = createGates({ driver: new FakeStackDriver({ stage: 'expand', config: { 'tandem:spec': 'migrations/split.yaml' } }), projectDir: dir, env: {} });
     await expect(gates.verify(toDualWrite)).rejects.toMatchObject({ exitCode: 2 });
+  });
+});
+
+describe('the schema-step check before a walk back, against the test PostgreSQL', () => {
+  let dir: string;
+  let url: string;
+  const specFile = () => path.join(dir, 'migrations', 'split.yaml');
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-gates-back-'));
+    fs.mkdirSync(path.join(dir, 'migrations'));
+    fs.writeFileSync(specFile(), SPEC);
+    url = await freshDatabase('gates_back');
+    await sql(url, `CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
+                    INSERT INTO customers (full_name) SELECT 'Person ' || g FROM generate_series(1, 20) g;`);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** A stack whose Pulumi history says cleanup; the Rollout reads Healthy, so only the database can stop a walk back. */
+  const stackAtCleanup = () => {
+    const driver = new FakeStackDriver({ stage: 'cleanup', config: { 'tandem:spec': 'migrations/split.yaml', 'tandem:databaseUrl': url } });
+    return { driver, gates: createGates({ driver, projectDir: dir, env: {}, waitSeconds: 0, readRollout: async () => rollouts.healthy }) };
+  };
+
+  it('reads what the executor recorded: not started, then backfilled', async () => {
+    expect(await stackAtCleanup().gates.schemaStep()).toMatchObject({ step: 'not_started' });
+    await expand(loadSpecFile(specFile()), { databaseUrl: url });
+    await backfill(loadSpecFile(specFile()), { databaseUrl: url });
+    expect(await stackAtCleanup().gates.schemaStep()).toEqual({ step: 'backfilled', detail: expect.stringMatching(/^split-full-name on public\.customers is backfilled: /) });
+  });
+
+  it('lets a walk back through while the old columns are there', async () => {
+    const { driver, gates } = stackAtCleanup();
+    await walk(driver, gates, { to: 'dual-write', yes: true });
+    expect(driver.ups).toEqual(['dual-write']);
+  });
+
+  it('refuses a walk back once the database is contracted, though Pulumi still says cleanup', async () => {
+    await contract(loadSpecFile(specFile()), { databaseUrl: url });
+    const { driver, gates } = stackAtCleanup();
+    const err = await walk(driver, gates, { to: 'dual-write', yes: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(SchemaContractedError);
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toMatch(/^cannot walk back from cleanup to dual-write: the database says split-full-name on public\.customers is contracted/);
+    expect(driver.ups).toEqual([]);
+  });
+
+  it('without a database anywhere, a walk back is bad input (exit 2), not a guess', async () => {
+    const driver = new FakeStackDriver({ stage: 'cleanup', config: { 'tandem:spec': 'migrations/split.yaml' } });
+    const err = await walk(driver, createGates({ driver, projectDir: dir, env: {} }), { to: 'dual-write', yes: true }).catch((e) => e);
+    expect(err).toMatchObject({ exitCode: 2, message: expect.stringContaining('the schema check before a move back needs the database') });
+    expect(driver.ups).toEqual([]);
   });
 });
 

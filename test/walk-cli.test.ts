@@ -103,6 +103,17 @@ describe('walk text output', () => {
   });
 });
 
+describe('walk text output before a walk back', () => {
+  it.each([
+    ['backfilled', 'ok database: split-full-name on public.customers is backfilled'],
+    ['contracted', 'FAIL database: split-full-name on public.customers is contracted'],
+  ] as const)('the database says %s: %s', (step, line) => {
+    const r = recorder();
+    walkEventPrinter(r.out)({ event: 'schema-step', step, detail: `split-full-name on public.customers is ${step}` });
+    expect(r.stderr).toEqual([`  ${line}`]);
+  });
+});
+
 describe('plan text output', () => {
   it("shows each step's side, gates and why, and the first step's preview", async () => {
     const r = recorder();

@@ -4,20 +4,23 @@ import * as path from 'path';
 import { GateOutcome, Gates, createGates } from '../automation/gates';
 import { plan } from '../automation/plan';
 import { walk, WalkOptions } from '../automation/walk';
-import { GateFailedError, PendingOperationsError, RolloutNotSettledError, StackBusyError } from '../automation/walk-errors';
+import { GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError, StackBusyError } from '../automation/walk-errors';
+import { MigrationStep } from '../executor/types';
 import { WalkEvent } from '../automation/walk-events';
 import { acquireWalkLock, walkLockPath } from '../automation/walk-lock';
 import { RefusedError } from '../phases/errors';
 import { PreviewRefusedError } from '../phases/preview-check';
 import { RolloutObject } from '../phases/rollout-health';
 import { Stage } from '../phases/stages';
-import { UnsafeMoveBackError, WalkStep } from '../phases/walk-path';
+import { UnsafeMoveBackError, walkPath, WalkStep } from '../phases/walk-path';
 import { APP_CHANGE, FakeStackDriver, SCHEMA_CHANGE } from './fake-stack-driver';
 import * as rollouts from './rollout-health-fixtures';
 
 class FakeGates implements Gates {
   readonly calls: string[] = [];
-  constructor(private readonly outcomes: { verify?: GateOutcome; rolloutHealthy?: GateOutcome; rolloutSettled?: GateOutcome } = {}) {}
+  constructor(
+    private readonly outcomes: { verify?: GateOutcome; rolloutHealthy?: GateOutcome; rolloutSettled?: GateOutcome; schemaStep?: MigrationStep } = {},
+  ) {}
   async verify(step: WalkStep) {
     this.calls.push(`verify ${step.to}`);
     return this.outcomes.verify ?? { ok: true, detail: 'every row consistent' };
@@ -29,6 +32,11 @@ class FakeGates implements Gates {
   async rolloutSettled(step: WalkStep) {
     this.calls.push(`rollout-settled ${step.to}`);
     return this.outcomes.rolloutSettled ?? { ok: true, detail: 'Healthy' };
+  }
+  async schemaStep() {
+    this.calls.push('schema-step');
+    const step = this.outcomes.schemaStep ?? 'backfilled';
+    return { step, detail: `split-full-name on public.customers is ${step}` };
   }
 }
 
@@ -59,10 +67,10 @@ describe('walk: every move, one up per stage, gates before the steps that need t
       ['expand', 'dual-write', 'cleanup', 'contract'],
       ['verify dual-write', 'rollout-settled dual-write', 'rollout-healthy cleanup', 'rollout-settled cleanup', 'rollout-healthy contract', 'verify contract'],
     ],
-    ['expand', 'baseline', ['baseline'], []],
-    ['dual-write', 'expand', ['expand'], ['rollout-settled expand']],
-    ['cleanup', 'dual-write', ['dual-write'], ['rollout-settled dual-write']],
-    ['cleanup', 'baseline', ['dual-write', 'expand', 'baseline'], ['rollout-settled dual-write', 'rollout-settled expand']],
+    ['expand', 'baseline', ['baseline'], ['schema-step']],
+    ['dual-write', 'expand', ['expand'], ['schema-step', 'rollout-settled expand']],
+    ['cleanup', 'dual-write', ['dual-write'], ['schema-step', 'rollout-settled dual-write']],
+    ['cleanup', 'baseline', ['dual-write', 'expand', 'baseline'], ['schema-step', 'rollout-settled dual-write', 'rollout-settled expand']],
     [null, 'baseline', ['baseline'], []],
     [null, 'expand', ['baseline', 'expand'], []],
   ])('%s -> %s', async (from, to, ups, gateCalls) => {
@@ -96,6 +104,44 @@ describe('walk: every move, one up per stage, gates before the steps that need t
     expect(err.message).toContain('contract dropped the old columns');
     expect(driver.ups).toEqual([]);
     expect(driver.calls.some((c) => c.startsWith('setStage') || c.startsWith('preview'))).toBe(false);
+  });
+});
+
+describe('walk back: the database has the last word on whether the migration is contracted', () => {
+  it.each<[Stage, Stage]>([
+    ['cleanup', 'dual-write'],
+    ['cleanup', 'baseline'],
+    ['dual-write', 'expand'],
+    ['expand', 'baseline'],
+  ])('%s -> %s is refused whole, before anything runs, when the database says contracted', async (from, to) => {
+    const driver = new FakeStackDriver({ stage: from });
+    const gates = new FakeGates({ schemaStep: 'contracted' });
+    const { events, done } = run(driver, gates, to);
+    const err = await rejection(done);
+    expect(err).toBeInstanceOf(SchemaContractedError);
+    expect(err).toBeInstanceOf(UnsafeMoveBackError);
+    expect(err).toMatchObject({ exitCode: 1, from, to: walkPath(from, to)[0].to, stack: 'dev' });
+    expect(err.message).toBe(
+      `cannot walk back from ${from} to ${walkPath(from, to)[0].to}: the database says split-full-name on public.customers is contracted, though the stack's last update is at ${from}; ` +
+        'the old columns are gone, so no older app version can run. Bring the stack in line by walking forward with `tandem walk --stack dev --to contract`',
+    );
+    expect(gates.calls).toEqual(['schema-step']);
+    expect(driver.calls.filter((c) => !['pendingOperations', 'currentStage'].includes(c))).toEqual([]);
+    expect(events).toEqual([{ event: 'schema-step', step: 'contracted', detail: 'split-full-name on public.customers is contracted' }]);
+  });
+
+  it.each<MigrationStep>(['not_started', 'expanded', 'backfilling', 'backfilled', 'rolled_back'])('goes back when the database says %s', async (step) => {
+    const driver = new FakeStackDriver({ stage: 'dual-write' });
+    const gates = new FakeGates({ schemaStep: step });
+    await run(driver, gates, 'expand').done;
+    expect(driver.ups).toEqual(['expand']);
+    expect(gates.calls[0]).toBe('schema-step');
+  });
+
+  it('a walk forward does not ask', async () => {
+    const gates = new FakeGates({ schemaStep: 'contracted' });
+    await run(new FakeStackDriver({ stage: 'baseline' }), gates, 'expand').done;
+    expect(gates.calls).toEqual([]);
   });
 });
 
@@ -220,13 +266,16 @@ describe("walk: after an app step's up, the walker waits for its canary (real ga
     return { now: () => t, sleep: async (ms: number) => void (t += ms) };
   }
 
-  /** Real gates over a reader that returns the objects in turn (the last repeats), noting the deployed stage at each read. */
+  /**
+   * Real rollout gates over a reader that returns the objects in turn (the last repeats), noting
+   * the deployed stage at each read; the database (asked before a walk back) says backfilled.
+   */
   function settling(driver: FakeStackDriver, objects: RolloutObject[], waitSeconds = 600) {
     const reads: string[] = [];
     const progress: string[] = [];
     let i = 0;
     const c = clock();
-    const gates = createGates({
+    const real = createGates({
       driver,
       projectDir: '/nonexistent',
       onProgress: (text) => progress.push(text),
@@ -239,6 +288,7 @@ describe("walk: after an app step's up, the walker waits for its canary (real ga
         return objects[Math.min(i++, objects.length - 1)];
       },
     });
+    const gates: Gates = { ...real, schemaStep: async () => ({ step: 'backfilled', detail: 'split-full-name on public.customers is backfilled' }) };
     return { gates, reads, progress };
   }
 

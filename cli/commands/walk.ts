@@ -92,6 +92,9 @@ export function walkEventPrinter(out: Output, now: () => number = Date.now): Wal
       case 'gate':
         out.info(`  ${e.ok ? out.ok(`gate ${e.gate}`) : out.fail(`gate ${e.gate}`)}: ${e.detail}`);
         break;
+      case 'schema-step':
+        out.info(`  ${e.step === 'contracted' ? out.fail('database') : out.ok('database')}: ${e.detail}`);
+        break;
       case 'rollout':
         out.info(`  ${e.ok ? out.ok(`${e.to} canary`) : out.fail(`${e.to} canary`)}: ${e.detail}`);
         break;
@@ -140,7 +143,7 @@ export const walkCommand: Command = {
     ...STACK_FLAGS,
     yes: { kind: 'boolean', description: 'apply each step without asking (required when stdin is not a terminal)' },
     recover: { kind: 'boolean', description: 'first clear operations an interrupted update left pending (pulumi refresh --clear-pending-creates)' },
-    'database-url': { kind: 'string', value: 'URL', description: "PostgreSQL for the verify gate (default: the stack's tandem:databaseUrl, then $DATABASE_URL)" },
+    'database-url': { kind: 'string', value: 'URL', description: "PostgreSQL for the verify gate and the schema check before a walk back (default: the stack's tandem:databaseUrl, then $DATABASE_URL)" },
     wait: { kind: 'integer', value: 'SECONDS', description: 'how long to wait for a progressing canary, before cleanup and contract and after each app step (default 600; 0: look once)' },
   },
   async run(ctx) {

@@ -26,6 +26,14 @@ export function checkDatabaseUrl(url: string | undefined): string {
   return url;
 }
 
+/**
+ * Run SQL over the extended protocol, which executes exactly one statement whatever an
+ * expression inside it holds (node-postgres types lack `queryMode`, hence the cast).
+ */
+export function querySingle(client: Client, text: string, values?: unknown[]) {
+  return client.query({ text, values, queryMode: 'extended' } as any);
+}
+
 /** A connection named `tandem` in pg_stat_activity, so DBAs see who holds or waits for a lock. */
 export async function connect(url: string, applicationName = 'tandem'): Promise<Client> {
   checkDatabaseUrl(url);

@@ -1,3 +1,4 @@
+import { querySingle } from './connection';
 import { Client } from 'pg';
 import { PlanStatement } from '../phases/plan';
 import { LockTimeoutError, StepFailedError } from './errors';
@@ -60,7 +61,7 @@ export async function runDdlTransaction(
       for (const s of statements) {
         current = s.id;
         // The extended protocol runs exactly one statement, whatever an expression inside it holds.
-        await client.query({ text: s.sql, queryMode: 'extended' } as any);
+        await querySingle(client, s.sql);
       }
       current = 'record state';
       if (inside) await inside(client);

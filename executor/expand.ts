@@ -1,8 +1,8 @@
+import { querySingle } from './connection';
 import { Client } from 'pg';
 import { RefusedError, SpecError } from '../phases/errors';
 import { derivedNames, expandPlan, expandProbes } from '../phases/plan';
-import { ResolvedSpec } from '../phases/spec';
-import { MigrationSpec } from '../phases/spec';
+import { MigrationSpec, ResolvedSpec } from '../phases/spec';
 import { columnDependents, presentColumns, triggerExists } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
 import { openSession, ACTIVE_STEPS } from './session';
@@ -16,10 +16,10 @@ async function probe(client: Client, resolved: ResolvedSpec): Promise<void> {
     await client.query('SAVEPOINT _tandem_probe');
     try {
       if (p.prepare) {
-        await client.query({ text: `PREPARE _tandem_probe AS ${p.sql}`, queryMode: 'extended' } as any);
+        await querySingle(client, `PREPARE _tandem_probe AS ${p.sql}`);
         await client.query('DEALLOCATE _tandem_probe');
       } else {
-        await client.query({ text: p.sql, queryMode: 'extended' } as any);
+        await querySingle(client, p.sql);
       }
     } catch (err: any) {
       if (err?.code === '55P03' || err?.code === '40P01') throw err; // a lock wait: retried like the rest of expand

@@ -50,6 +50,10 @@ export const STATE_BOOTSTRAP: readonly PlanStatement[] = [
   },
 ];
 
+async function stateTableExists(client: Client): Promise<boolean> {
+  return (await client.query(`SELECT to_regclass('tandem.migrations') IS NOT NULL AS ok`)).rows[0].ok;
+}
+
 function fromRow(r: any): MigrationState {
   return {
     name: r.name,
@@ -66,16 +70,14 @@ function fromRow(r: any): MigrationState {
 }
 
 export async function readState(client: Client, name: string): Promise<MigrationState | null> {
-  const exists = await client.query(`SELECT to_regclass('tandem.migrations') IS NOT NULL AS ok`);
-  if (!exists.rows[0].ok) return null;
+  if (!(await stateTableExists(client))) return null;
   const r = await client.query(`SELECT * FROM tandem.migrations WHERE name = $1`, [name]);
   return r.rows[0] ? fromRow(r.rows[0]) : null;
 }
 
 /** Other migrations in progress on the same table (expanded and not yet contracted or rolled back). */
 export async function activeOnTable(client: Client, schema: string, table: string, except: string): Promise<string[]> {
-  const exists = await client.query(`SELECT to_regclass('tandem.migrations') IS NOT NULL AS ok`);
-  if (!exists.rows[0].ok) return [];
+  if (!(await stateTableExists(client))) return [];
   const r = await client.query<{ name: string }>(
     `SELECT name FROM tandem.migrations
       WHERE table_schema = $1 AND table_name = $2 AND name <> $3 AND step NOT IN ('contracted', 'rolled_back')`,

@@ -1,3 +1,4 @@
+import { querySingle } from './connection';
 import { Client } from 'pg';
 import { SpecError } from '../phases/errors';
 import { trialParseSql } from '../phases/plan';
@@ -16,7 +17,7 @@ export async function trialParse(client: Client, resolved: ResolvedSpec): Promis
     await client.query(`SET LOCAL statement_timeout = 5000`);
     for (const [i, check] of trialParseSql(resolved).entries()) {
       try {
-        await client.query({ text: `PREPARE _tandem_trial_${i} AS ${check.sql}`, queryMode: 'extended' } as any);
+        await querySingle(client, `PREPARE _tandem_trial_${i} AS ${check.sql}`);
         await client.query(`DEALLOCATE _tandem_trial_${i}`);
       } catch (err: any) {
         throw new SpecError(check.field, `PostgreSQL rejects it: ${err?.message ?? err}`);

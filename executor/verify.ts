@@ -1,3 +1,4 @@
+import { querySingle } from './connection';
 import { verifySql } from '../phases/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/spec';
 import { Client } from 'pg';
@@ -15,7 +16,7 @@ function parseKeys(sample: string[] | null): string[] {
 export async function checkConsistency(client: Client, resolved: ResolvedSpec): Promise<Omit<VerifyReport, 'migration' | 'table' | 'step' | 'message'>> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const row = (await client.query({ text: verifySql(resolved), queryMode: 'extended' } as any)).rows[0];
+    const row = (await querySingle(client, verifySql(resolved))).rows[0];
     const operations = resolved.mappings.map((m, i) => ({
       operation: m.label,
       inconsistentRows: Number(row[`bad_${i}`]),

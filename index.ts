@@ -1,6 +1,6 @@
 /**
  * The Tandem Pulumi program: reads the stage from `tandem:stage` and declares exactly that stack
- * state (phases/stack-state.ts). Schema side: DatabaseAccess + SchemaChange. App side: AppRollout.
+ * state (phases/deploy/stack-state.ts). Schema side: DatabaseAccess + SchemaChange. App side: AppRollout.
  * Adjacent stages differ in one side only (hard rule 1); test/stack-states.test.ts proves it.
  *
  * The module exports the program as a function, which Pulumi calls; its result is the stack outputs.
@@ -13,11 +13,11 @@ import * as pulumi from '@pulumi/pulumi';
 import { AppRollout } from './components/app-rollout';
 import { DatabaseAccess } from './components/database-access';
 import { SchemaChange } from './components/schema-change';
-import { planAccess } from './phases/access-plan';
-import { parseLoginUrl } from './phases/database-url';
-import { loadSpecFile } from './phases/spec';
-import { resolveStackConfig, StackConfig } from './phases/stack-config';
-import { planStackState } from './phases/stack-state';
+import { planAccess } from './phases/sql/access-plan';
+import { parseLoginUrl } from './phases/deploy/database-url';
+import { loadSpecFile } from './phases/sql/spec';
+import { resolveStackConfig, StackConfig } from './phases/deploy/stack-config';
+import { planStackState } from './phases/deploy/stack-state';
 
 /** The project root (where Pulumi.yaml and bin/tandem.js are), whether run from index.ts or dist/. */
 function projectDir(): string {

@@ -1,4 +1,4 @@
-import { AppVersion } from '../phases/stages';
+import { AppVersion } from '../phases/deploy/stages';
 
 /** The `customers` columns an app version may read or write. */
 export interface CustomerColumns {

@@ -5,7 +5,7 @@
  * failed step starts that step again.
  */
 import { UsageError } from '../phases/errors';
-import { isStage, Stage } from '../phases/stages';
+import { isStage, Stage } from '../phases/deploy/stages';
 
 /** The parts of `pulumi stack history --json` entries this reads (newest first). */
 export interface HistoryEntry {

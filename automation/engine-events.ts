@@ -4,7 +4,7 @@
  * (`pulumi stack export`: deployment.pending_operations[].{resource.urn, resource.type, type}).
  */
 import type { EngineEvent } from '@pulumi/pulumi/automation';
-import { ResourceChange } from '../phases/preview-check';
+import { ResourceChange } from '../phases/deploy/preview-check';
 import { PendingOperation, ResourceEvent } from './stack-driver';
 
 /** A preview's resource step (resourcePreEvent), or undefined for any other event. */

@@ -8,11 +8,11 @@ import * as path from 'path';
 import { status, verify } from '../executor';
 import { MigrationStep } from '../executor/types';
 import { UsageError } from '../phases/errors';
-import { evaluateRollout } from '../phases/rollout-health';
-import { loadSpecFile } from '../phases/spec';
-import { CONFIG_DEFAULTS } from '../phases/stack-config';
-import { STAGES, STAGE_TABLE, stageIndex } from '../phases/stages';
-import { WalkStep } from '../phases/walk-path';
+import { evaluateRollout } from '../phases/deploy/rollout-health';
+import { loadSpecFile } from '../phases/sql/spec';
+import { CONFIG_DEFAULTS } from '../phases/deploy/stack-config';
+import { STAGES, STAGE_TABLE, stageIndex } from '../phases/deploy/stages';
+import { WalkStep } from '../phases/deploy/walk-path';
 import { readRolloutFromCluster, RolloutReader } from './rollout-reader';
 import { StackDriver } from './stack-driver';
 

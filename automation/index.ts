@@ -16,7 +16,7 @@ export type { Gates, GateOptions, GateOutcome, SchemaStepReport } from './gates'
 export { openLocalStack } from './local-driver';
 export type { LocalStackOptions } from './local-driver';
 export { StackBusyError, PendingOperationsError, GateFailedError, RolloutNotSettledError, SchemaContractedError, PulumiMissingError, PulumiCommandError } from './walk-errors';
-export { PreviewRefusedError } from '../phases/preview-check';
-export { UnsafeMoveBackError } from '../phases/walk-path';
+export { PreviewRefusedError } from '../phases/deploy/preview-check';
+export { UnsafeMoveBackError } from '../phases/deploy/walk-path';
 export { acquireWalkLock, withWalkLock } from './walk-lock';
 export { findPulumi } from './pulumi-cli';

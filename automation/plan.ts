@@ -4,9 +4,9 @@
  * being applied, so they cannot be shown truthfully before it is).
  */
 import { RefusedError } from '../phases/errors';
-import { SideClassifier } from '../phases/preview-check';
-import { Stage } from '../phases/stages';
-import { walkPath, WalkStep } from '../phases/walk-path';
+import { SideClassifier } from '../phases/deploy/preview-check';
+import { Stage } from '../phases/deploy/stages';
+import { walkPath, WalkStep } from '../phases/deploy/walk-path';
 import { previewStep } from './preview-step';
 import { PendingOperation, StackDriver } from './stack-driver';
 import { describeChanges } from './walk-events';

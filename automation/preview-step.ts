@@ -1,5 +1,5 @@
-import { checkPreview, ClassifiedChanges, SideClassifier } from '../phases/preview-check';
-import { WalkStep } from '../phases/walk-path';
+import { checkPreview, ClassifiedChanges, SideClassifier } from '../phases/deploy/preview-check';
+import { WalkStep } from '../phases/deploy/walk-path';
 import { PreviewOutcome, StackDriver } from './stack-driver';
 
 /**

@@ -3,7 +3,7 @@
  * is an ES module: it is loaded with a real dynamic import (TypeScript's commonjs output would
  * turn `import()` into `require()`), only when a rollout gate actually runs, never in jest.
  */
-import { RolloutObject } from '../phases/rollout-health';
+import { RolloutObject } from '../phases/deploy/rollout-health';
 
 /** undefined when the Rollout does not exist. */
 export type RolloutReader = (name: string, namespace: string) => Promise<RolloutObject | undefined>;

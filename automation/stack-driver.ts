@@ -3,8 +3,8 @@
  * through this interface. automation/local-driver.ts is the one real implementation; the tests
  * drive the walker through a fake that records calls.
  */
-import { ResourceChange } from '../phases/preview-check';
-import { Stage } from '../phases/stages';
+import { ResourceChange } from '../phases/deploy/preview-check';
+import { Stage } from '../phases/deploy/stages';
 
 export type { ResourceChange };
 

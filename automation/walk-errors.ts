@@ -1,7 +1,7 @@
 /** The walker's typed errors: each exits 1 (refused or failed) and carries the names involved. */
 import { RefusedError } from '../phases/errors';
-import { Stage } from '../phases/stages';
-import { GateName, UnsafeMoveBackError } from '../phases/walk-path';
+import { Stage } from '../phases/deploy/stages';
+import { GateName, UnsafeMoveBackError } from '../phases/deploy/walk-path';
 import { PendingOperation } from './stack-driver';
 
 /** Another walker (or another `pulumi up`) holds the stack. */

@@ -1,8 +1,8 @@
 /** What the walker reports as it goes: the CLI prints them, `--json` writes one per line. */
-import { ClassifiedChanges } from '../phases/preview-check';
+import { ClassifiedChanges } from '../phases/deploy/preview-check';
 import { MigrationStep } from '../executor/types';
-import { Side, Stage } from '../phases/stages';
-import { GateName } from '../phases/walk-path';
+import { Side, Stage } from '../phases/deploy/stages';
+import { GateName } from '../phases/deploy/walk-path';
 
 export type WalkEvent =
   | { readonly event: 'start'; readonly stack: string; readonly from: Stage | null; readonly to: Stage; readonly steps: number }

@@ -7,9 +7,9 @@
  * the migration is already contracted. Pure orchestration over the StackDriver seam.
  */
 import { RefusedError } from '../phases/errors';
-import { ClassifiedChanges, SideClassifier } from '../phases/preview-check';
-import { Stage } from '../phases/stages';
-import { GateName, walkPath, WalkStep } from '../phases/walk-path';
+import { ClassifiedChanges, SideClassifier } from '../phases/deploy/preview-check';
+import { Stage } from '../phases/deploy/stages';
+import { GateName, walkPath, WalkStep } from '../phases/deploy/walk-path';
 import { GateOutcome, Gates } from './gates';
 import { PendingOperation, StackDriver, UpOutcome } from './stack-driver';
 import { GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError } from './walk-errors';

@@ -1,5 +1,5 @@
 import { Queryable } from '../app/customer-store';
-import { quoteLiteral } from '../phases/identifiers';
+import { quoteLiteral } from '../phases/sql/identifiers';
 import { customersTableSql } from '../rehearsal/demo-database';
 import { FIRST_NAMES, LAST_NAMES } from '../rehearsal/british-names';
 

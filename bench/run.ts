@@ -5,7 +5,7 @@ import { performance } from 'perf_hooks';
 import { Client } from 'pg';
 import { backfill, expand } from '../executor';
 import { DEFAULT_BATCH_SIZE } from '../executor/backfill';
-import { loadSpecFile } from '../phases/spec';
+import { loadSpecFile } from '../phases/sql/spec';
 import { demoShapeOf } from '../rehearsal/demo-shape';
 import { roundMs } from '../rehearsal/latency-stats';
 import { ScratchPostgres, startScratchPostgres } from '../rehearsal/scratch-postgres';

@@ -1,6 +1,6 @@
 import { performance } from 'perf_hooks';
 import { Queryable } from '../app/customer-store';
-import { quoteIdent } from '../phases/identifiers';
+import { quoteIdent } from '../phases/sql/identifiers';
 import { DemoShape } from '../rehearsal/demo-shape';
 
 /**

@@ -1,5 +1,5 @@
 import { UsageError } from '../phases/errors';
-import { loadSpecFile, MigrationSpec } from '../phases/spec';
+import { loadSpecFile, MigrationSpec } from '../phases/sql/spec';
 import { checkDatabaseUrl } from '../executor/connection';
 import { ExecutorOptions, ProgressEvent } from '../executor/types';
 import { CommandContext } from './command';

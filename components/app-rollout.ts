@@ -1,11 +1,11 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { COMPONENT_TYPES } from '../phases/resource-side';
-import { buildAnalysisTemplate, buildRollout, buildService, DATABASE_URL_KEY, rolloutNames, RolloutSpecArgs } from '../phases/rollout-spec';
+import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
+import { buildAnalysisTemplate, buildRollout, buildService, DATABASE_URL_KEY, rolloutNames, RolloutSpecArgs } from '../phases/deploy/rollout-spec';
 
 /**
  * The arguments of an AppRollout: the app version this stack state runs and how its canary moves.
- * The manifests themselves are built by the pure functions in phases/rollout-spec.ts.
+ * The manifests themselves are built by the pure functions in phases/deploy/rollout-spec.ts.
  */
 export interface AppRolloutArgs extends RolloutSpecArgs {
   /** An image with the `tandem` CLI on PATH, for the verify Job. */

@@ -1,10 +1,10 @@
 import * as postgresql from '@pulumi/postgresql';
 import * as pulumi from '@pulumi/pulumi';
-import { AccessPlan } from '../phases/access-plan';
-import { COMPONENT_TYPES } from '../phases/resource-side';
+import { AccessPlan } from '../phases/sql/access-plan';
+import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
 
 /**
- * The arguments of a DatabaseAccess: the privilege plan (phases/access-plan.ts) and the login
+ * The arguments of a DatabaseAccess: the privilege plan (phases/sql/access-plan.ts) and the login
  * passwords of the roles it creates. Pass the postgresql provider (connected as the migrator) in
  * `opts.providers`.
  */

@@ -1,12 +1,12 @@
 import * as command from '@pulumi/command';
 import * as pulumi from '@pulumi/pulumi';
-import { COMPONENT_TYPES } from '../phases/resource-side';
-import { planSchemaCommands } from '../phases/schema-commands';
-import { SchemaCommandRole } from '../phases/stack-state';
+import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
+import { planSchemaCommands } from '../phases/deploy/schema-commands';
+import { SchemaCommandRole } from '../phases/deploy/stack-state';
 
 /**
  * The arguments of a SchemaChange: which tandem steps this stack state declares, and how to run the
- * tandem CLI. Every decision (command lines, deletes, ordering) comes from phases/schema-commands.ts.
+ * tandem CLI. Every decision (command lines, deletes, ordering) comes from phases/deploy/schema-commands.ts.
  */
 export interface SchemaChangeArgs {
   /** The steps this stack state declares, in order (planStackState(stage).schema.commands). */

@@ -1,7 +1,7 @@
 import { UsageError } from '../phases/errors';
-import { backfillBoundSql, backfillRangeSql, backfillTopKeySql } from '../phases/plan';
-import { PENDING_COLUMN, MigrationSpec } from '../phases/spec';
-import { quoteIdent, quoteQualified } from '../phases/identifiers';
+import { backfillBoundSql, backfillRangeSql, backfillTopKeySql } from '../phases/sql/plan';
+import { PENDING_COLUMN, MigrationSpec } from '../phases/sql/spec';
+import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { backoffMs, DEFAULT_DDL_DEADLINE_MS, DEFAULT_LOCK_TIMEOUT_MS, sleep } from './ddl-transaction';
 import { LockTimeoutError, StepFailedError } from './errors';
 import { openSession, recordedSpec } from './session';

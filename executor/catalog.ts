@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { CatalogError } from '../phases/errors';
-import { TableInfo } from '../phases/operations';
-import { MigrationSpec } from '../phases/spec';
+import { TableInfo } from '../phases/sql/operations';
+import { MigrationSpec } from '../phases/sql/spec';
 
 /** The live table the spec names: its columns (format_type) and primary key, or a CatalogError (exit 2). */
 export async function loadTable(client: Client, spec: MigrationSpec): Promise<TableInfo> {

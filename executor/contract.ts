@@ -1,6 +1,6 @@
 import { RefusedError } from '../phases/errors';
-import { contractPlan, validateChecksPlan } from '../phases/plan';
-import { MigrationSpec } from '../phases/spec';
+import { contractPlan, validateChecksPlan } from '../phases/sql/plan';
+import { MigrationSpec } from '../phases/sql/spec';
 import { columnDependents } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
 import { openSession, recordedSpec } from './session';

@@ -1,6 +1,6 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
-import { PlanStatement } from '../phases/plan';
+import { PlanStatement } from '../phases/sql/plan';
 import { LockTimeoutError, StepFailedError } from './errors';
 import { ExecutorOptions } from './types';
 

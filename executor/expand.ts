@@ -1,8 +1,8 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
 import { RefusedError, SpecError } from '../phases/errors';
-import { derivedNames, expandPlan, expandProbes } from '../phases/plan';
-import { MigrationSpec, ResolvedSpec } from '../phases/spec';
+import { derivedNames, expandPlan, expandProbes } from '../phases/sql/plan';
+import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { columnDependents, presentColumns, triggerExists } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
 import { openSession, ACTIVE_STEPS } from './session';

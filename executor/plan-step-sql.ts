@@ -1,5 +1,5 @@
-import { backfillRangeSql, backfillTopKeySql, contractPlan, expandPlan, rollbackPlan, validateChecksPlan, PlanStatement } from '../phases/plan';
-import { MigrationSpec } from '../phases/spec';
+import { backfillRangeSql, backfillTopKeySql, contractPlan, expandPlan, rollbackPlan, validateChecksPlan, PlanStatement } from '../phases/sql/plan';
+import { MigrationSpec } from '../phases/sql/spec';
 import { openSession } from './session';
 import { ExecutorOptions } from './types';
 import { resolveLive } from './validate-live';

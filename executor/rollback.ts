@@ -1,6 +1,6 @@
 import { RefusedError } from '../phases/errors';
-import { rollbackPlan } from '../phases/plan';
-import { MigrationSpec } from '../phases/spec';
+import { rollbackPlan } from '../phases/sql/plan';
+import { MigrationSpec } from '../phases/sql/spec';
 import { runDdlTransaction } from './ddl-transaction';
 import { openSession, ACTIVE_STEPS } from './session';
 import { recordStep } from './state';

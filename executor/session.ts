@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { RefusedError } from '../phases/errors';
-import { TableInfo } from '../phases/operations';
-import { MigrationSpec, ResolvedSpec } from '../phases/spec';
+import { TableInfo } from '../phases/sql/operations';
+import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { loadTable } from './catalog';
 import { connect } from './connection';
 import { readState, MigrationState } from './state';

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
-import { PlanStatement } from '../phases/plan';
-import { ResolvedSpec } from '../phases/spec';
+import { PlanStatement } from '../phases/sql/plan';
+import { ResolvedSpec } from '../phases/sql/spec';
 import { MigrationStep } from './types';
 
 /**

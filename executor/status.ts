@@ -1,6 +1,6 @@
-import { derivedNames } from '../phases/plan';
-import { quoteIdent, quoteQualified } from '../phases/identifiers';
-import { MigrationSpec, PENDING_COLUMN } from '../phases/spec';
+import { derivedNames } from '../phases/sql/plan';
+import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
+import { MigrationSpec, PENDING_COLUMN } from '../phases/sql/spec';
 import { presentColumns, triggerExists } from './catalog';
 import { openSession } from './session';
 import { ExecutorOptions, StatusReport } from './types';

@@ -1,4 +1,4 @@
-import { MigrationSpec } from '../phases/spec';
+import { MigrationSpec } from '../phases/sql/spec';
 
 /** Where the executor is in a migration, as recorded in tandem.migrations and checked against the catalog. */
 export type MigrationStep = 'not_started' | 'expanded' | 'backfilling' | 'backfilled' | 'contracted' | 'rolled_back';

@@ -1,8 +1,8 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
 import { SpecError } from '../phases/errors';
-import { trialParseSql } from '../phases/plan';
-import { MigrationSpec, resolveSpec, ResolvedSpec } from '../phases/spec';
+import { trialParseSql } from '../phases/sql/plan';
+import { MigrationSpec, resolveSpec, ResolvedSpec } from '../phases/sql/spec';
 import { openSession, Session, ACTIVE_STEPS } from './session';
 import { ExecutorOptions } from './types';
 

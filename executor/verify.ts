@@ -1,6 +1,6 @@
 import { querySingle } from './connection';
-import { verifySql } from '../phases/plan';
-import { MigrationSpec, ResolvedSpec } from '../phases/spec';
+import { verifySql } from '../phases/sql/plan';
+import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { Client } from 'pg';
 import { openSession, ACTIVE_STEPS } from './session';
 import { AppVersionCheck, VerifyOptions, VerifyReport } from './types';

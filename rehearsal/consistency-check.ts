@@ -1,5 +1,5 @@
 import { CustomerColumns, Queryable } from '../app/customer-store';
-import { quoteIdent } from '../phases/identifiers';
+import { quoteIdent } from '../phases/sql/identifiers';
 import { DemoShape } from './demo-shape';
 import { AcknowledgedWrite, WriteLedger } from './write-ledger';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto';
 import { Queryable } from '../app/customer-store';
 import { TALK_CUSTOMERS } from '../app/seed-data';
-import { quoteIdent, quoteLiteral } from '../phases/identifiers';
+import { quoteIdent, quoteLiteral } from '../phases/sql/identifiers';
 import { NameSource } from './british-names';
 
 /** The talk's starting point: one name column, full_name. */

@@ -1,6 +1,6 @@
 import { SpecError } from '../phases/errors';
-import { SplitColumn } from '../phases/operations/split-column';
-import { MigrationSpec } from '../phases/spec';
+import { SplitColumn } from '../phases/sql/operations/split-column';
+import { MigrationSpec } from '../phases/sql/spec';
 
 /** The refactoring the demo app's three versions are written for, taken from a spec. */
 export interface DemoShape {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'crypto';
 import { Pool } from 'pg';
 import { RefusedError } from '../phases/errors';
-import { quoteIdent, quoteQualified } from '../phases/identifiers';
-import { derivedNames } from '../phases/plan';
-import { MigrationSpec } from '../phases/spec';
+import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
+import { derivedNames } from '../phases/sql/plan';
+import { MigrationSpec } from '../phases/sql/spec';
 import { AppRole, dropAppRole } from './demo-database';
 import { PostgresBinariesMissingError, startScratchPostgres } from './scratch-postgres';
 

@@ -1,4 +1,4 @@
-import { AppVersion } from '../phases/stages';
+import { AppVersion } from '../phases/deploy/stages';
 import { Mismatch } from './consistency-check';
 import { summarize } from './latency-stats';
 import { PhaseStats, Weights } from './traffic';

@@ -1,6 +1,6 @@
 import { performance } from 'perf_hooks';
 import { CustomerStore } from '../app/customer-store';
-import { AppVersion } from '../phases/stages';
+import { AppVersion } from '../phases/deploy/stages';
 import { NameSource } from './british-names';
 import { Comparison } from './consistency-check';
 import { WriteLedger } from './write-ledger';

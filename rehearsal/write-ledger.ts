@@ -1,5 +1,5 @@
 import { CustomerColumns } from '../app/customer-store';
-import { AppVersion } from '../phases/stages';
+import { AppVersion } from '../phases/deploy/stages';
 
 /** One write the database acknowledged, with exactly what its writer sent. */
 export interface AcknowledgedWrite {

@@ -1,6 +1,6 @@
-import { renderAccessSql } from '../phases/access-sql';
-import { APP_TABLE_PRIVILEGES, planAccess } from '../phases/access-plan';
-import { ConfigError } from '../phases/config-error';
+import { renderAccessSql } from '../phases/sql/access-sql';
+import { APP_TABLE_PRIVILEGES, planAccess } from '../phases/sql/access-plan';
+import { ConfigError } from '../phases/deploy/config-error';
 
 const plan = planAccess({ schema: 'sales', migratorRole: 'mig', appRole: 'app' });
 

@@ -2,8 +2,8 @@
  * Hard rule 2 on a real PostgreSQL: the access plan, rendered as the SQL the postgresql provider
  * runs and applied by the migrator (not a superuser), leaves the app role with DML only.
  */
-import { renderAccessSql } from '../phases/access-sql';
-import { planAccess } from '../phases/access-plan';
+import { renderAccessSql } from '../phases/sql/access-sql';
+import { planAccess } from '../phases/sql/access-plan';
 import { freshDatabase, sql, withClient } from './db';
 
 const suffix = `${process.pid}_${Date.now().toString(36)}`;

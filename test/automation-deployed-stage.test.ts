@@ -1,5 +1,5 @@
 import { deployedStage, HistoryEntry } from '../automation/deployed-stage';
-import { Stage } from '../phases/stages';
+import { Stage } from '../phases/deploy/stages';
 
 const up = (result: string, stage?: string): HistoryEntry => ({ kind: 'update', result, config: stage === undefined ? {} : { 'tandem:stage': { value: stage } } });
 

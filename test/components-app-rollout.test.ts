@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { AppRollout } from '../components/app-rollout';
-import { defaultCanarySteps } from '../phases/canary-steps';
-import { COMPONENT_TYPES } from '../phases/resource-side';
+import { defaultCanarySteps } from '../phases/deploy/canary-steps';
+import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
 import { promiseOf, RecordedResource, recordResources, settled } from './mocks';
 import { APP_URL, MIGRATOR_URL, runStack, SPLIT_FULL_NAME_SPEC, VERIFY_URL, writeSpec } from './stack-run';
 

@@ -1,5 +1,5 @@
-import { planAccess } from '../phases/access-plan';
-import { COMPONENT_TYPES } from '../phases/resource-side';
+import { planAccess } from '../phases/sql/access-plan';
+import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
 import { RecordedResource } from './mocks';
 import { runStack, writeSpec } from './stack-run';
 

@@ -1,10 +1,10 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CommandOrderError, planSchemaCommands, refuseUndoContractLine, SPEC_HASH_ENV, tandemCommandLine } from '../phases/schema-commands';
-import { shellQuote } from '../phases/shell-quote';
-import { SchemaCommandRole } from '../phases/stack-state';
-import { COMPONENT_TYPES } from '../phases/resource-side';
+import { CommandOrderError, planSchemaCommands, refuseUndoContractLine, SPEC_HASH_ENV, tandemCommandLine } from '../phases/deploy/schema-commands';
+import { shellQuote } from '../phases/deploy/shell-quote';
+import { SchemaCommandRole } from '../phases/deploy/stack-state';
+import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
 import { RecordedResource } from './mocks';
 import { MIGRATOR_URL, runStack, writeSpec } from './stack-run';
 

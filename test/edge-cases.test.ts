@@ -1,6 +1,6 @@
 import { backfill, contract, expand, status, verify } from '../executor';
 import { SpecError } from '../phases/errors';
-import { parseSpec } from '../phases/spec';
+import { parseSpec } from '../phases/sql/spec';
 import { freshDatabase, sql } from './db';
 import { createCustomers, splitSpec } from './fixtures';
 import { runCli } from './cli-run';
@@ -113,7 +113,7 @@ describe('contract and what depends on the old columns', () => {
     const c = await connect(url);
     c.on('notice', (n) => messages.push(n.message ?? ''));
     await c.query(`SET client_min_messages = debug1`);
-    const { contractPlan, validateChecksPlan } = await import('../phases/plan');
+    const { contractPlan, validateChecksPlan } = await import('../phases/sql/plan');
     const state = (await c.query(`SELECT resolved FROM tandem.migrations WHERE name = 'rename-mail'`)).rows[0].resolved;
     for (const s of validateChecksPlan(state)) await c.query(s.sql); // contract's first step, outside its transaction
     messages.length = 0;

@@ -4,8 +4,8 @@
  * deploys what the config says with the plan the last preview saved. Previews return, per target
  * stage, the changes a test gives, or by default one change on the side the step must change.
  */
-import { ResourceChange } from '../phases/preview-check';
-import { Stage, sideBetween, stageIndex } from '../phases/stages';
+import { ResourceChange } from '../phases/deploy/preview-check';
+import { Stage, sideBetween, stageIndex } from '../phases/deploy/stages';
 import { PendingOperation, PreviewOutcome, ResourceEvent, StackDriver, UpOutcome } from '../automation/stack-driver';
 
 export const SCHEMA_CHANGE: ResourceChange = {

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseSpec, MigrationSpec } from '../phases/spec';
+import { parseSpec, MigrationSpec } from '../phases/sql/spec';
 import { sql } from './db';
 
 export const SPLIT_SPEC_PATH = path.join(__dirname, '..', 'migrations', 'split-full-name.yaml');

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { backfill, contract, expand, rollback, verify } from '../executor';
-import { parseSpec } from '../phases/spec';
+import { parseSpec } from '../phases/sql/spec';
 import { freshDatabase, withClient } from './db';
 import { columnNames, snapshotTable } from './table-snapshot';
 

@@ -1,5 +1,5 @@
-import { ancestorTypesOf, checkPreview, classifyChanges, parentTypeOf, PreviewRefusedError, ResourceChange } from '../phases/preview-check';
-import { walkPath, WalkStep } from '../phases/walk-path';
+import { ancestorTypesOf, checkPreview, classifyChanges, parentTypeOf, PreviewRefusedError, ResourceChange } from '../phases/deploy/preview-check';
+import { walkPath, WalkStep } from '../phases/deploy/walk-path';
 
 const urn = (chain: string, name: string) => `urn:pulumi:dev::tandem::${chain}::${name}`;
 const change = (op: string, chain: string, name: string): ResourceChange => ({ op, urn: urn(chain, name), type: chain.split('$').pop()! });
@@ -95,7 +95,7 @@ describe('checkPreview: hard rule 1 on each step', () => {
     expect(checkPreview(stepTo('dual-write', 'cleanup'), [rollout, { ...stray, op: 'same' }]).app).toEqual([rollout]);
   });
 
-  it('a kubernetes provider change counts as app (phases/resource-side.ts)', () => {
+  it('a kubernetes provider change counts as app (phases/deploy/resource-side.ts)', () => {
     expect(() => checkPreview(stepTo('baseline', 'expand'), [expandCommand, provider])).toThrow(PreviewRefusedError);
   });
 

@@ -6,7 +6,7 @@ import { freshDatabase, sql, withClient } from './db';
 import { runCli, TANDEM_BIN } from './cli-run';
 import { createCustomers, splitSpec, SPLIT_SPEC_PATH } from './fixtures';
 import { snapshotTable } from './table-snapshot';
-import { parseSpec } from '../phases/spec';
+import { parseSpec } from '../phases/sql/spec';
 
 /** Refused operations exit 1 and change nothing; crashes and blocked locks leave the table consistent. */
 

@@ -1,5 +1,5 @@
 import { RefusedError, SpecError } from '../phases/errors';
-import { parseSpec } from '../phases/spec';
+import { parseSpec } from '../phases/sql/spec';
 import { rehearse, RehearsalEvent } from '../rehearsal/rehearse';
 import { REHEARSAL_STAGES } from '../rehearsal/rehearsal-report';
 import { customersTableSql } from '../rehearsal/demo-database';

@@ -8,9 +8,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
-import { defaultCanarySteps, parseCanarySteps } from '../phases/canary-steps';
-import { buildAnalysisTemplate, buildRollout, buildService, RolloutSpecArgs } from '../phases/rollout-spec';
-import { STAGES, STAGE_TABLE, Stage } from '../phases/stages';
+import { defaultCanarySteps, parseCanarySteps } from '../phases/deploy/canary-steps';
+import { buildAnalysisTemplate, buildRollout, buildService, RolloutSpecArgs } from '../phases/deploy/rollout-spec';
+import { STAGES, STAGE_TABLE, Stage } from '../phases/deploy/stages';
 import { RecordedResource } from './mocks';
 import { runStack, writeSpec } from './stack-run';
 

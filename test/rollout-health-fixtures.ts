@@ -4,7 +4,7 @@
  * equal to currentPodHash once all steps completed, pauseConditions while at a pause step,
  * abort + Degraded after an aborted canary.
  */
-import { RolloutObject } from '../phases/rollout-health';
+import { RolloutObject } from '../phases/deploy/rollout-health';
 
 const metadata = (generation: number) => ({ name: 'tandem-demo', namespace: 'default', generation, uid: '7c1f0a52-4f07-4d0e-9b0a-2f9d6f1b4a11' });
 const spec = { replicas: 3, strategy: { canary: { steps: [{ setWeight: 20 }, { pause: {} }, { setWeight: 60 }, { pause: { duration: '30s' } }] } } };

@@ -1,4 +1,4 @@
-import { evaluateRollout, RolloutObject, RolloutVerdict } from '../phases/rollout-health';
+import { evaluateRollout, RolloutObject, RolloutVerdict } from '../phases/deploy/rollout-health';
 import * as fx from './rollout-health-fixtures';
 
 describe('evaluateRollout on Rollouts shaped as Argo Rollouts v1.9 writes them', () => {

@@ -1,8 +1,8 @@
-import { ConfigError } from '../phases/config-error';
-import { defaultCanarySteps, parseCanarySteps, parsePauseDuration } from '../phases/canary-steps';
-import { argoCanarySteps, buildAnalysisTemplate, buildRollout, rolloutNames, WAIT_FOR_HEALTHY } from '../phases/rollout-spec';
-import { STAGES, STAGE_TABLE } from '../phases/stages';
-import { planStackState } from '../phases/stack-state';
+import { ConfigError } from '../phases/deploy/config-error';
+import { defaultCanarySteps, parseCanarySteps, parsePauseDuration } from '../phases/deploy/canary-steps';
+import { argoCanarySteps, buildAnalysisTemplate, buildRollout, rolloutNames, WAIT_FOR_HEALTHY } from '../phases/deploy/rollout-spec';
+import { STAGES, STAGE_TABLE } from '../phases/deploy/stages';
+import { planStackState } from '../phases/deploy/stack-state';
 
 describe('canary steps', () => {
   it('the default is setWeight 10, pause, analysis, 50, pause, 90, pause, 100', () => {

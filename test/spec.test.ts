@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { SpecError } from '../phases/errors';
-import { checkExpression } from '../phases/expression';
-import { checkType, quoteIdent } from '../phases/identifiers';
-import { TableInfo } from '../phases/operations';
-import { parseSpec, resolveSpec } from '../phases/spec';
+import { checkExpression } from '../phases/sql/expression';
+import { checkType, quoteIdent } from '../phases/sql/identifiers';
+import { TableInfo } from '../phases/sql/operations';
+import { parseSpec, resolveSpec } from '../phases/sql/spec';
 
 const MIGRATIONS = path.join(__dirname, '..', 'migrations');
 
@@ -147,7 +147,7 @@ describe('new column names the sync trigger could not use', () => {
 
 describe('derived names', () => {
   it('keeps two long column names apart instead of truncating them into one', () => {
-    const { derivedNames } = require('../phases/plan');
+    const { derivedNames } = require('../phases/sql/plan');
     const names = derivedNames({ spec: { name: 'a'.repeat(40) } });
     const a = names.notNullCheck('customer_email_primary_address_for_billing');
     const b = names.notNullCheck('customer_email_primary_address_for_billing_2');

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
-import { ConfigError } from '../phases/config-error';
-import { parseDatabaseUrl, parseLoginUrl } from '../phases/database-url';
-import { CONFIG_DEFAULTS, RawStackConfig, REQUIRED_KEYS, resolveStackConfig, SECRET_KEYS } from '../phases/stack-config';
-import { planStackState, SCHEMA_COMMANDS } from '../phases/stack-state';
-import { STAGES, STAGE_TABLE } from '../phases/stages';
+import { ConfigError } from '../phases/deploy/config-error';
+import { parseDatabaseUrl, parseLoginUrl } from '../phases/deploy/database-url';
+import { CONFIG_DEFAULTS, RawStackConfig, REQUIRED_KEYS, resolveStackConfig, SECRET_KEYS } from '../phases/deploy/stack-config';
+import { planStackState, SCHEMA_COMMANDS } from '../phases/deploy/stack-state';
+import { STAGES, STAGE_TABLE } from '../phases/deploy/stages';
 
 const MINIMAL: RawStackConfig = { stage: 'expand', appImage: 'ghcr.io/a/app', verifyImage: 'ghcr.io/a/tandem:1' };
 

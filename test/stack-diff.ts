@@ -3,7 +3,7 @@
  * engine would step between them: created, deleted, updated in place, or replaced. Each change is
  * classified by side with the same classifyResourceSide the walker uses.
  */
-import { classifyResourceSide, ResourceSide } from '../phases/resource-side';
+import { classifyResourceSide, ResourceSide } from '../phases/deploy/resource-side';
 import { RecordedResource } from './mocks';
 
 export type ChangeKind = 'create' | 'delete' | 'update' | 'replace';

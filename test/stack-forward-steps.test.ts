@@ -5,7 +5,7 @@
  * resources, no resource whose delete runs a rollback is deleted or replaced.
  */
 import * as fs from 'fs';
-import { STAGES, Stage } from '../phases/stages';
+import { STAGES, Stage } from '../phases/deploy/stages';
 import { RecordedResource } from './mocks';
 import { deletesRun, diffDeclared } from './stack-diff';
 import { runStack, SPLIT_FULL_NAME_SPEC, writeSpec } from './stack-run';

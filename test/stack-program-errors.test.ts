@@ -2,9 +2,9 @@
  * Bad configuration or a bad spec stops the program before it declares any resource, with the
  * typed error that names the offending key or field.
  */
-import { ConfigError } from '../phases/config-error';
+import { ConfigError } from '../phases/deploy/config-error';
 import { SpecError } from '../phases/errors';
-import { SECRET_KEYS } from '../phases/stack-config';
+import { SECRET_KEYS } from '../phases/deploy/stack-config';
 import { recordResources, settled } from './mocks';
 import { configureStack, runProgram, SPLIT_FULL_NAME_SPEC, writeSpec } from './stack-run';
 

@@ -1,4 +1,4 @@
-import { classifyResourceSide, COMPONENT_TYPES } from '../phases/resource-side';
+import { classifyResourceSide, COMPONENT_TYPES } from '../phases/deploy/resource-side';
 
 describe('classifyResourceSide', () => {
   it.each([

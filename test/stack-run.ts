@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
-import { Stage } from '../phases/stages';
+import { Stage } from '../phases/deploy/stages';
 import { recordResources, ResourceRecorder, settled } from './mocks';
 
 /** The talk's spec, exactly as the core issue gives it. */

@@ -2,9 +2,9 @@
  * The Pulumi program, run for real under setMocks for every stage: which resources each stack
  * state declares, and, computed by diffing adjacent states, that each step changes one side only.
  */
-import { ancestorTypesOf } from '../phases/preview-check';
-import { classifyResourceSide, COMPONENT_TYPES } from '../phases/resource-side';
-import { STAGE_TABLE, STAGES, Stage } from '../phases/stages';
+import { ancestorTypesOf } from '../phases/deploy/preview-check';
+import { classifyResourceSide, COMPONENT_TYPES } from '../phases/deploy/resource-side';
+import { STAGE_TABLE, STAGES, Stage } from '../phases/deploy/stages';
 import { RecordedResource } from './mocks';
 import { diffDeclared, sidesChanged } from './stack-diff';
 import { runStack, writeSpec } from './stack-run';

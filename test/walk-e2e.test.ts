@@ -15,8 +15,8 @@ import { findPulumi } from '../automation/pulumi-cli';
 import { StackDriver } from '../automation/stack-driver';
 import { walk } from '../automation/walk';
 import { WalkEvent } from '../automation/walk-events';
-import { RolloutObject } from '../phases/rollout-health';
-import { UnsafeMoveBackError } from '../phases/walk-path';
+import { RolloutObject } from '../phases/deploy/rollout-health';
+import { UnsafeMoveBackError } from '../phases/deploy/walk-path';
 import { freshDatabase, serverUrl, sql } from './db';
 
 const PULUMI = findPulumi();

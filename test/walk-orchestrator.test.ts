@@ -9,10 +9,10 @@ import { MigrationStep } from '../executor/types';
 import { WalkEvent } from '../automation/walk-events';
 import { acquireWalkLock, walkLockPath } from '../automation/walk-lock';
 import { RefusedError } from '../phases/errors';
-import { PreviewRefusedError } from '../phases/preview-check';
-import { RolloutObject } from '../phases/rollout-health';
-import { Stage } from '../phases/stages';
-import { UnsafeMoveBackError, walkPath, WalkStep } from '../phases/walk-path';
+import { PreviewRefusedError } from '../phases/deploy/preview-check';
+import { RolloutObject } from '../phases/deploy/rollout-health';
+import { Stage } from '../phases/deploy/stages';
+import { UnsafeMoveBackError, walkPath, WalkStep } from '../phases/deploy/walk-path';
 import { APP_CHANGE, FakeStackDriver, SCHEMA_CHANGE } from './fake-stack-driver';
 import * as rollouts from './rollout-health-fixtures';
 

@@ -1,5 +1,5 @@
-import { UnsafeMoveBackError, walkPath } from '../phases/walk-path';
-import { Stage } from '../phases/stages';
+import { UnsafeMoveBackError, walkPath } from '../phases/deploy/walk-path';
+import { Stage } from '../phases/deploy/stages';
 
 const hops = (from: Stage | null, to: Stage) => walkPath(from, to).map((s) => `${s.from ?? '-'}>${s.to}:${s.side ?? 'create'}:${s.gates.join('+') || 'none'}`);
 

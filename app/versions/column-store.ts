@@ -1,5 +1,5 @@
-import { AppVersion } from '../../phases/stages';
-import { quoteIdent } from '../../phases/identifiers';
+import { AppVersion } from '../../phases/deploy/stages';
+import { quoteIdent } from '../../phases/sql/identifiers';
 import { Customer, CustomerColumns, CustomerStore, Queryable } from '../customer-store';
 
 /** The table every version of the demo app works on. */

@@ -1,4 +1,4 @@
-import { AppVersion } from '../../phases/stages';
+import { AppVersion } from '../../phases/deploy/stages';
 import { CustomerStore, Queryable } from '../customer-store';
 import { v1Store } from './v1';
 import { v2Store } from './v2';

@@ -1,5 +1,5 @@
 import { plan, PlanResult } from '../../automation/plan';
-import { STAGE_TABLE } from '../../phases/stages';
+import { STAGE_TABLE } from '../../phases/deploy/stages';
 import { Command } from '../command';
 import { ExitCode } from '../exit-code';
 import { Output } from '../output';

@@ -1,6 +1,6 @@
 import { ProgressEvent } from '../../executor/types';
 import { UsageError } from '../../phases/errors';
-import { loadSpecFile } from '../../phases/spec';
+import { loadSpecFile } from '../../phases/sql/spec';
 import { rehearse, RehearsalEvent, reportTable } from '../../rehearsal/rehearse';
 import { RehearsalReport, weightsLabel } from '../../rehearsal/rehearsal-report';
 import { percentile } from '../../rehearsal/latency-stats';

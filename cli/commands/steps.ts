@@ -1,6 +1,6 @@
 import { backfill, contract, expand, rollback } from '../../executor';
 import { ExecutorOptions, StepResult } from '../../executor/types';
-import { MigrationSpec } from '../../phases/spec';
+import { MigrationSpec } from '../../phases/sql/spec';
 import { UsageError } from '../../phases/errors';
 import { Command, DATABASE_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';

@@ -10,7 +10,7 @@
  * The app role logs in with a password, owns nothing and gets DML only: no CREATE on the schema,
  * no TRUNCATE, no REFERENCES, no TRIGGER.
  */
-import { ConfigError } from './config-error';
+import { ConfigError } from '../deploy/config-error';
 import { MAX_IDENTIFIER_BYTES } from './identifiers';
 
 export type AccessObjectType = 'schema' | 'table' | 'sequence';

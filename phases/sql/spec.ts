@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { parseDocument } from 'yaml';
-import { CatalogError, SpecError } from './errors';
+import { CatalogError, SpecError } from '../errors';
 import { parseTableName } from './identifiers';
 import { expectKeys, expectObject } from './operations/fields';
 import { ColumnMapping, OPERATION_KINDS, OPERATIONS, OperationKind, ParsedOperation, TableInfo } from './operations';

@@ -1,4 +1,4 @@
-import { SpecError } from '../errors';
+import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkNewName, checkType } from '../identifiers';
 import { absentColumn, expectBoolean, expectKeys, required } from './fields';

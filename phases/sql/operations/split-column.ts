@@ -1,4 +1,4 @@
-import { SpecError } from '../errors';
+import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkExistingName, checkNewName, checkType } from '../identifiers';
 import { absentColumn, existingColumn, expectKeys, expectObject, required } from './fields';

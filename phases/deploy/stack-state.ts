@@ -1,7 +1,7 @@
 /**
  * What one stack state declares, as data: the schema side (which tandem steps exist as Commands)
  * and the app side (which app version the Rollout runs). The Pulumi components only map this data
- * onto resources, so the stage table in phases/stages.ts is visible in one place.
+ * onto resources, so the stage table in phases/deploy/stages.ts is visible in one place.
  */
 import { AppVersion, SchemaState, Stage, STAGE_TABLE } from './stages';
 

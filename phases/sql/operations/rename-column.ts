@@ -1,4 +1,4 @@
-import { SpecError } from '../errors';
+import { SpecError } from '../../errors';
 import { checkExistingName, checkNewName, quoteIdent } from '../identifiers';
 import { absentColumn, existingColumn, expectKeys, required } from './fields';
 import { ColumnMapping, OperationDefinition, TableInfo } from './operation';

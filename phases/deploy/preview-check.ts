@@ -4,7 +4,7 @@
  * step must not touch, or a resource no side can be told for. Pure: the walker feeds it the
  * preview's resource events.
  */
-import { RefusedError } from './errors';
+import { RefusedError } from '../errors';
 import { classifyResourceSide, ResourceSide } from './resource-side';
 import { Side } from './stages';
 import { WalkStep } from './walk-path';

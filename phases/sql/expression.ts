@@ -1,4 +1,4 @@
-import { SpecError } from './errors';
+import { SpecError } from '../errors';
 
 /** The dollar-quote tag Tandem uses for function bodies; an expression may not contain it. */
 export const BODY_TAG = '$tandem_body$';

@@ -1,4 +1,4 @@
-import { SpecError } from '../errors';
+import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkExistingName, checkNewName, checkType, MAX_IDENTIFIER_BYTES } from '../identifiers';
 import { absentColumn, existingColumn, expectKeys, required } from './fields';

@@ -1,4 +1,4 @@
-import { CatalogError, SpecError } from '../errors';
+import { CatalogError, SpecError } from '../../errors';
 import { checkExistingName } from '../identifiers';
 import { TableColumn, TableInfo } from './operation';
 

@@ -1,4 +1,4 @@
-import { SpecError } from './errors';
+import { SpecError } from '../errors';
 
 /** PostgreSQL's NAMEDATALEN - 1: longer names are truncated by the server, so we refuse them. */
 export const MAX_IDENTIFIER_BYTES = 63;

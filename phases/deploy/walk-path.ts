@@ -3,7 +3,7 @@
  * adjacent stage per `pulumi up`, never skipping. Pure: the walker, `tandem plan` and the tests
  * all read the path from here.
  */
-import { RefusedError } from './errors';
+import { RefusedError } from '../errors';
 import { Side, Stage, STAGES, STAGE_TABLE, sideBetween, stageIndex } from './stages';
 
 /** A live check that must pass before a step's `up` runs. */

@@ -1,0 +1,10 @@
+/**
+ * SQL plans per step, as data. Pure: no connections. The executor runs each plan's statements in
+ * one transaction under a short lock_timeout, retried with backoff. One file per step in plans/.
+ */
+export * from './plans/plan-names';
+export * from './plans/expand-sql';
+export * from './plans/sync-function';
+export * from './plans/backfill-sql';
+export * from './plans/verify-sql';
+export * from './plans/contract-sql';

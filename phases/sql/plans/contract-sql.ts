@@ -1,0 +1,57 @@
+import { quoteIdent } from '../identifiers';
+import { PENDING_COLUMN, ResolvedSpec } from '../spec';
+import { derivedNames, notNullColumns, PlanStatement, qualifiedFunction, table } from './plan-names';
+
+/** Before contract, outside its transaction: VALIDATE takes only SHARE UPDATE EXCLUSIVE, so writes go on. */
+export function validateChecksPlan(resolved: ResolvedSpec): PlanStatement[] {
+  const names = derivedNames(resolved);
+  return notNullColumns(resolved).map((c) => ({
+    id: `validate-${c.name}`,
+    sql: `ALTER TABLE ${table(resolved)} VALIDATE CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))}`,
+  }));
+}
+
+/**
+ * Contract, one transaction: trigger and function; NOT NULL set while the validated CHECK still
+ * proves it (a separate statement, before the CHECK goes: otherwise PostgreSQL rescans the table
+ * under ACCESS EXCLUSIVE); defaults that wait for contract; the old columns and the marker.
+ */
+export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
+  const t = table(resolved);
+  const names = derivedNames(resolved);
+  const statements: PlanStatement[] = [
+    { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
+    { id: 'drop-trigger', sql: `DROP TRIGGER ${quoteIdent(names.trigger)} ON ${t}` },
+    { id: 'drop-function', sql: `DROP FUNCTION ${qualifiedFunction(resolved)}()` },
+  ];
+  for (const c of notNullColumns(resolved)) {
+    statements.push({ id: `set-not-null-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET NOT NULL` });
+    statements.push({ id: `drop-check-${c.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))}` });
+  }
+  for (const c of resolved.mappings.flatMap((m) => m.newColumns)) {
+    if (c.default !== undefined && c.defaultAt === 'contract') {
+      statements.push({ id: `default-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})` });
+    }
+  }
+  const drops = [...resolved.mappings.flatMap((m) => m.oldColumns).map((c) => `DROP COLUMN ${quoteIdent(c)}`), `DROP COLUMN ${quoteIdent(PENDING_COLUMN)}`];
+  statements.push({ id: 'drop-columns', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` });
+  return statements;
+}
+
+/** Rollback of expand, one transaction: everything expand added, nothing else. Old columns were never altered for old writers. */
+export function rollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
+  const t = table(resolved);
+  const names = derivedNames(resolved);
+  const drops = [
+    ...notNullColumns(resolved).map((c) => `DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck(c.name))}`),
+    ...resolved.mappings.flatMap((m) => m.newColumns).map((c) => `DROP COLUMN IF EXISTS ${quoteIdent(c.name)}`),
+    `DROP COLUMN IF EXISTS ${quoteIdent(PENDING_COLUMN)}`,
+  ];
+  return [
+    { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
+    { id: 'drop-trigger', sql: `DROP TRIGGER IF EXISTS ${quoteIdent(names.trigger)} ON ${t}` },
+    { id: 'drop-function', sql: `DROP FUNCTION IF EXISTS ${qualifiedFunction(resolved)}()` },
+    { id: 'alter-table', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` },
+  ];
+}
+

@@ -1,0 +1,94 @@
+import { quoteIdent } from '../identifiers';
+import { PENDING_COLUMN, ResolvedSpec } from '../spec';
+import { backfillRangeSql } from './backfill-sql';
+import { derivedNames, notNullColumns, PlanStatement, qualifiedFunction, table } from './plan-names';
+import { syncFunctionSql } from './sync-function';
+import { verifySql } from './verify-sql';
+
+/** Expand: new columns (nullable), the pending marker, defaults, NOT NULL checks NOT VALID, sync function and trigger. */
+export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
+  const t = table(resolved);
+  const names = derivedNames(resolved);
+  const newColumns = resolved.mappings.flatMap((m) => m.newColumns);
+  const adds = [
+    ...newColumns.map((c) => `ADD COLUMN ${quoteIdent(c.name)} ${c.type}`),
+    // A constant default is a catalog-only change (PostgreSQL 11+): every existing row reads true.
+    `ADD COLUMN ${quoteIdent(PENDING_COLUMN)} boolean DEFAULT true`,
+  ];
+  const statements: PlanStatement[] = [
+    { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
+    { id: 'add-columns', sql: `ALTER TABLE ${t}\n  ${adds.join(',\n  ')}` },
+    { id: 'pending-default', sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(PENDING_COLUMN)} SET DEFAULT false` },
+  ];
+  for (const c of newColumns) {
+    if (c.default !== undefined && c.defaultAt !== 'contract') {
+      // Set after ADD COLUMN, so a volatile default never rewrites the table; existing rows get it from the backfill.
+      statements.push({ id: `default-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})` });
+    }
+  }
+  for (const c of notNullColumns(resolved)) {
+    statements.push({
+      id: `not-null-check-${c.name}`,
+      sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))} CHECK (${quoteIdent(c.name)} IS NOT NULL) NOT VALID`,
+    });
+  }
+  statements.push({ id: 'sync-function', sql: syncFunctionSql(resolved) });
+  statements.push({
+    id: 'sync-trigger',
+    // The WHEN clause spares the backfill's own rows a PL/pgSQL call (the function checks again).
+    sql: `CREATE TRIGGER ${quoteIdent(names.trigger)} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW WHEN (current_setting('tandem.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ${qualifiedFunction(resolved)}()`,
+  });
+  return statements;
+}
+
+
+/**
+ * The trial parses validate runs before anything exists: PREPARE analyses an expression against
+ * the table without executing anything. `up` is read as the backfill reads it (no alias); `down`
+ * over the table with the new columns added (as NULLs), under the table's own name.
+ */
+export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: string }[] {
+  const t = table(resolved);
+  const checks: { field: string; sql: string }[] = [];
+  const allNew = resolved.mappings.flatMap((m) => m.newColumns);
+  const self = quoteIdent(resolved.table.name);
+  const withNew = allNew.length ? `(SELECT ${self}.*, ${allNew.map((c) => `NULL::${c.type} AS ${quoteIdent(c.name)}`).join(', ')} FROM ${t}) AS ${self}` : t;
+  for (const m of resolved.mappings) {
+    for (const c of m.newColumns) {
+      checks.push({ field: `${c.field}.type`, sql: `SELECT NULL::${c.type}` });
+      if (c.up !== undefined) checks.push({ field: `${c.field}.${m.kind === 'add_column' && c.up === c.default ? 'default' : 'up'}`, sql: `SELECT (${c.up})::${c.type} FROM ${t}` });
+      if (c.default !== undefined) checks.push({ field: `${c.field}.default`, sql: `SELECT (${c.default})::${c.type}` });
+    }
+    for (const old of m.oldColumns) {
+      const expr = m.down[old];
+      const type = resolved.table.columns.find((c) => c.name === old)?.type;
+      if (expr !== undefined && type) checks.push({ field: m.kind === 'merge_columns' ? `${m.field}.down.${old}` : `${m.field}.down`, sql: `SELECT (${expr})::${type} FROM ${withNew}` });
+    }
+  }
+  return checks;
+}
+
+/**
+ * Probes run inside expand's transaction, once everything exists, each under a savepoint that is
+ * rolled back: the backfill and verify statements are parsed for real, and the sync trigger runs
+ * on one row both ways (old side written -> up; new side written -> down), so an expression that
+ * parses in a SELECT but fails in PL/pgSQL fails expand, not the app's next write.
+ */
+export function expandProbes(resolved: ResolvedSpec): { id: string; sql: string; prepare: boolean }[] {
+  const t = table(resolved);
+  const firstRow = `ctid = (SELECT ctid FROM ${t} LIMIT 1)`;
+  const withUp = resolved.mappings.flatMap((m) => m.newColumns).filter((c) => c.up !== undefined);
+  const probes = [
+    { id: 'the backfill statement', sql: backfillRangeSql(resolved, true), prepare: true },
+    { id: 'the verify statement', sql: verifySql(resolved), prepare: true },
+    { id: 'the sync trigger, old side written (up)', sql: `UPDATE ${t} SET ${quoteIdent(PENDING_COLUMN)} = true WHERE ${firstRow}`, prepare: false },
+  ];
+  if (withUp.length) {
+    probes.push({
+      id: 'the sync trigger, new side written (down)',
+      sql: `UPDATE ${t} SET ${withUp.map((c) => `${quoteIdent(c.name)} = (${c.up})`).join(', ')} WHERE ${firstRow}`,
+      prepare: false,
+    });
+  }
+  return probes;
+}

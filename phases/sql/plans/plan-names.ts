@@ -1,0 +1,44 @@
+import { createHash } from 'crypto';
+import { quoteQualified } from '../identifiers';
+import { NewColumn } from '../operations';
+import { ResolvedSpec } from '../spec';
+
+/**
+ * SQL plans per step, as data. Pure: no connections. The executor runs each plan's statements in
+ * one transaction under a short lock_timeout, retried with backoff.
+ */
+export interface PlanStatement {
+  readonly id: string;
+  readonly sql: string;
+}
+
+export const STATE_SCHEMA = 'tandem';
+
+/** Names Tandem derives from the spec name (`[a-z0-9-]{1,40}`), so they always fit in 63 bytes. */
+export function derivedNames(resolved: ResolvedSpec) {
+  const base = resolved.spec.name.replace(/-/g, '_');
+  return {
+    // BEFORE ROW triggers fire in name order: `zz_` lets the app's own BEFORE triggers (which may
+    // normalize a value) run first, so the sync sees the row as it will be stored.
+    trigger: `zz_tandem_sync_${base}`,
+    functionSchema: STATE_SCHEMA,
+    function: `sync_${base}`,
+    // Never truncated: a short hash of the column keeps two long column names apart.
+    notNullCheck: (column: string) => `_tandem_nn_${base}_${createHash('sha256').update(column).digest('hex').slice(0, 10)}`,
+  };
+}
+
+
+/** The table, schema-qualified and quoted. */
+export function table(resolved: ResolvedSpec): string {
+  return quoteQualified(resolved.table.schema, resolved.table.name);
+}
+
+export function notNullColumns(resolved: ResolvedSpec): NewColumn[] {
+  return resolved.mappings.flatMap((m) => m.newColumns.filter((c) => c.notNull));
+}
+
+export function qualifiedFunction(resolved: ResolvedSpec): string {
+  const n = derivedNames(resolved);
+  return quoteQualified(n.functionSchema, n.function);
+}

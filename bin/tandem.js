@@ -8,4 +8,4 @@ if (!fs.existsSync(main)) {
   process.stderr.write('tandem is not built yet: run `npm ci` (or `npm run prepare`) in ' + path.join(__dirname, '..') + '.\n');
   process.exit(2);
 }
-require(main).main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+require(main).cliEntry(process.argv.slice(2)).then((code) => { process.exitCode = code; });

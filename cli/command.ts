@@ -23,11 +23,22 @@ export interface Command {
 export const GLOBAL_FLAGS: Readonly<Record<string, FlagSpec>> = {
   json: { kind: 'boolean', description: 'print one JSON object (the last line of stdout) instead of text' },
   debug: { kind: 'boolean', description: 'show stack traces on errors' },
-  help: { kind: 'boolean', description: 'show help for the command' },
+  help: { kind: 'boolean', description: 'show help for the command (also -h)' },
 };
 
-/** Flags of the commands that talk to PostgreSQL. */
+/** The connection flag every command that talks to PostgreSQL takes. */
+export const CONNECTION_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  'database-url': { kind: 'string', value: 'URL', description: 'PostgreSQL connection URL (default: $DATABASE_URL; PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE fill what it leaves out)' },
+};
+
+/** Flags of the commands that wait for locks (DDL, or the backfill's row locks). */
+export const LOCK_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  ...CONNECTION_FLAGS,
+  'lock-timeout': { kind: 'integer', value: 'MS', description: 'lock_timeout for each statement that waits for a lock, retried with backoff (default 1000)' },
+};
+
+/** Flags of the commands that run a DDL transaction (expand, contract, rollback, validate's dry run of expand). */
 export const DATABASE_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  'database-url': { kind: 'string', value: 'URL', description: 'PostgreSQL connection URL (default: $DATABASE_URL)' },
-  'lock-timeout': { kind: 'integer', value: 'MS', description: 'lock_timeout for each DDL statement, retried with backoff (default 1000)' },
+  ...LOCK_FLAGS,
+  'hold-timeout': { kind: 'integer', value: 'MS', description: 'server-side bound on how long a DDL transaction may sit idle holding its locks (idle_in_transaction_session_timeout; default 2000)' },
 };

@@ -5,4 +5,8 @@ export enum ExitCode {
   Failed = 1,
   /** Invalid input or usage. */
   BadInput = 2,
+  /** Stopped by SIGINT (Ctrl-C), as shells report it: 128 + 2. */
+  Interrupted = 130,
+  /** Stopped by SIGTERM: 128 + 15. */
+  Terminated = 143,
 }

@@ -1,9 +1,11 @@
+import { ConnectionError, ConnectionLostError, isConnectionLoss } from '../executor/errors';
 import { UsageError } from '../phases/errors';
 import { parseArgs } from './args';
 import { Command, GLOBAL_FLAGS } from './command';
 import { COMMANDS } from './commands';
 import { ExitCode } from './exit-code';
 import { createOutput, Output } from './output';
+import { activity } from './step-context';
 
 /** package.json sits above both cli/ (ts-jest) and dist/cli/ (built). */
 function packageVersion(): string {
@@ -26,8 +28,8 @@ function helpText(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `tandem <command> --help` for a command\'s options.',
-    'Exit codes: 0 success, 1 refused or failed, 2 invalid input or usage.',
+    'Run `tandem <command> --help` (or -h) for a command\'s options.',
+    'Exit codes: 0 success, 1 refused or failed (a lost connection too), 2 invalid input or usage, 130/143 stopped by SIGINT/SIGTERM.',
   ].join('\n');
 }
 
@@ -40,19 +42,95 @@ function commandHelp(cmd: Command): string {
   return [`Usage: tandem ${cmd.name} ${cmd.usage}`, '', cmd.summary, '', 'Options:', ...lines].join('\n');
 }
 
-/** Map any error onto the exit-code contract: one sentence, no stack unless --debug. */
-export function reportError(err: unknown, out: Output, debug: boolean): ExitCode {
-  const e = err as { exitCode?: number; message?: string; stack?: string };
+/** The `kind` of an error in --json output: the error's own, else one per error class. */
+const KINDS: Record<string, string> = {
+  SpecError: 'spec',
+  CatalogError: 'catalog',
+  UsageError: 'usage',
+  ConfigError: 'config',
+  RefusedError: 'refused',
+  ConnectionError: 'connection',
+  LockTimeoutError: 'lock_timeout',
+  ExecutorBusyError: 'executor_busy',
+  StepFailedError: 'step_failed',
+  PostgresBinariesMissingError: 'postgres_binaries_missing',
+};
+
+/** What resumes the command, for the sentence after an interruption or a lost connection. */
+function resumeHint(): string {
+  const cmd = activity.command;
+  const spec = activity.specPath ?? 'SPEC';
+  if (!cmd) return 'run the command again';
+  if (cmd === 'backfill') return `every committed batch kept its checkpoint in tandem.migrations and the open batch was rolled back: resume with tandem backfill ${spec}`;
+  if (['expand', 'contract', 'rollback', 'validate'].includes(cmd)) {
+    return `PostgreSQL rolls back the open transaction of a lost session, so nothing of it is half-done and the recorded state is kept: check with tandem status ${spec}, then run tandem ${cmd} ${spec} again (a finished step is not redone)`;
+  }
+  return `nothing was changed: run tandem ${cmd} ${spec} again`;
+}
+
+/** A lost connection, in one sentence: where it stopped, that the checkpoint is kept, what resumes. */
+function connectionLost(err: any): ConnectionLostError {
+  if (err instanceof ConnectionLostError && !activity.command) return err;
+  const where = err?.where ?? (err?.statementId ? `at "${err.statementId}"` : activity.last ? `after "${activity.last}"` : 'before any progress');
+  const reason = (err?.reason ?? err?.pgMessage ?? err?.message ?? String(err)).split('\n')[0];
+  return new ConnectionLostError(activity.command ? `tandem ${activity.command}` : (err?.step ?? 'the step'), where, resumeHint(), reason);
+}
+
+/** The error as --json prints it: kind, message, and the names it carries (table, policies, role, ...). */
+function errorJson(err: any, message: string): Record<string, unknown> {
+  const extra: Record<string, unknown> = {};
+  if (err && typeof err === 'object') {
+    for (const [k, v] of Object.entries(err)) if (!['exitCode', 'kind', 'stack', 'message', 'name'].includes(k) && v !== undefined) extra[k] = v;
+  }
+  return { kind: err?.kind ?? KINDS[err?.name] ?? 'internal', message, ...extra };
+}
+
+/** Map any error onto the exit-code contract: one sentence, no stack unless --debug; with --json also one JSON object on stdout. */
+export function reportError(err: unknown, out: Output, debug: boolean, json = false): ExitCode {
+  let e = err as any;
+  if (!(e instanceof ConnectionError) && isConnectionLoss(e)) e = connectionLost(e);
   const code = e?.exitCode === ExitCode.BadInput ? ExitCode.BadInput : ExitCode.Failed;
   const message = (e?.message ?? String(err)).trim();
+  out.endProgress();
   out.info(`${out.fail(code === ExitCode.BadInput ? 'invalid input' : 'failed')}: ${message}`);
   if (debug && e?.stack) out.info(e.stack);
+  if (json && !e?.jsonReported) out.line(JSON.stringify({ ok: false, exit_code: code, error: errorJson(e, message), warnings: [...activity.warnings] }));
   return code;
+}
+
+/** Ctrl-C (SIGINT, exit 130) or SIGTERM (exit 143) mid-step: one sentence, the JSON object with --json, and out. */
+export function interrupted(signal: 'SIGINT' | 'SIGTERM', out: Output, json: boolean): ExitCode {
+  const code = signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
+  const cmd = activity.command ? `tandem ${activity.command}` : 'tandem';
+  const where = activity.last ? `after "${activity.last}"` : 'before it reported any progress';
+  const message = `${cmd} was stopped by ${signal} ${where}; ${resumeHint()}`;
+  out.endProgress();
+  out.info(`${out.fail('interrupted')}: ${message}`);
+  if (json) out.line(JSON.stringify({ ok: false, exit_code: code, error: { kind: 'interrupted', message, signal, command: activity.command ?? null, spec: activity.specPath ?? null }, warnings: [...activity.warnings] }));
+  return code;
+}
+
+/** The real process: main() with SIGINT/SIGTERM handled (the bin script calls this). */
+export async function cliEntry(argv: string[]): Promise<ExitCode> {
+  const out = createOutput();
+  const json = argv.includes('--json');
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      // Exiting closes the connection: PostgreSQL rolls back whatever transaction was open.
+      process.exit(interrupted(signal, out, json));
+    });
+  }
+  return main(argv, out);
 }
 
 export async function main(argv: string[], out: Output = createOutput(), env: NodeJS.ProcessEnv = process.env): Promise<ExitCode> {
   const [name, ...rest] = argv;
   const debug = rest.includes('--debug');
+  const json = rest.includes('--json');
+  activity.command = undefined;
+  activity.specPath = undefined;
+  activity.last = undefined;
+  activity.warnings = [];
   if (!name || name === '--help' || name === 'help' || name === '-h') {
     out.line(helpText());
     return name ? ExitCode.Ok : ExitCode.BadInput;
@@ -64,6 +142,10 @@ export async function main(argv: string[], out: Output = createOutput(), env: No
   const cmd = COMMANDS.find((c) => c.name === name);
   try {
     if (!cmd) throw new UsageError(`unknown command "${name}"; commands are: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    if (rest.includes('-h')) {
+      out.line(commandHelp(cmd));
+      return ExitCode.Ok;
+    }
     const args = parseArgs(rest, { ...cmd.flags, ...GLOBAL_FLAGS });
     if (args.flags.help) {
       out.line(commandHelp(cmd));
@@ -71,6 +153,6 @@ export async function main(argv: string[], out: Output = createOutput(), env: No
     }
     return await cmd.run({ args, out, json: Boolean(args.flags.json), env });
   } catch (err) {
-    return reportError(err, out, debug);
+    return reportError(err, out, debug, json);
   }
 }

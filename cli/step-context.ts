@@ -4,11 +4,27 @@ import { checkDatabaseUrl } from '../executor/connection';
 import { ExecutorOptions, ProgressEvent } from '../executor/types';
 import { CommandContext } from './command';
 
+/**
+ * What the running command is doing, for the one sentence printed when it is interrupted or
+ * loses its connection: the command, its spec file, the last progress it reported, and the
+ * warnings it gave (which --json puts in its one object).
+ */
+export interface Activity {
+  command?: string;
+  specPath?: string;
+  last?: string;
+  warnings: string[];
+}
+
+export const activity: Activity = { warnings: [] };
+
 /** The one SPEC positional every executor command takes. */
 export function specArg(ctx: CommandContext, command: string): MigrationSpec {
   const [path, ...extra] = ctx.args.positionals;
   if (!path) throw new UsageError(`tandem ${command} needs a spec file, e.g. tandem ${command} migrations/split-full-name.yaml`);
   if (extra.length) throw new UsageError(`tandem ${command} takes one spec file, but got extra arguments: ${extra.join(' ')}`);
+  activity.command = command;
+  activity.specPath = path;
   return loadSpecFile(path);
 }
 
@@ -22,10 +38,15 @@ export function executorOptions(ctx: CommandContext): ExecutorOptions {
   const url = checkDatabaseUrl(databaseUrl(ctx));
   const lockTimeout = ctx.args.flags['lock-timeout'] as number | undefined;
   if (lockTimeout !== undefined && lockTimeout < 1) throw new UsageError('--lock-timeout must be at least 1 ms');
+  const holdTimeout = ctx.args.flags['hold-timeout'] as number | undefined;
+  if (holdTimeout !== undefined && holdTimeout < 1) throw new UsageError('--hold-timeout must be at least 1 ms');
   return {
     databaseUrl: url,
     lockTimeoutMs: lockTimeout,
+    ...(holdTimeout !== undefined ? { lockHoldMs: holdTimeout } : {}),
     onProgress: (e: ProgressEvent) => {
+      activity.last = e.message;
+      if (e.kind === 'info' || e.kind === 'lock_wait') activity.warnings.push(e.message);
       if (e.kind === 'backfill') {
         const pct = e.total ? ` (${Math.floor((100 * (e.done ?? 0)) / e.total)}%)` : '';
         ctx.out.progress(`${e.message}${pct}, ${Math.round(e.rowsPerSecond ?? 0)} rows/s`);
@@ -38,9 +59,14 @@ export function executorOptions(ctx: CommandContext): ExecutorOptions {
   };
 }
 
+/** The one JSON object of an outcome: the result, `ok`, `exit_code` and the warnings given on the way. */
+export function jsonOutcome(json: object, ok: boolean, exitCode: number): string {
+  return JSON.stringify({ ...json, ok, exit_code: exitCode, warnings: [...activity.warnings] });
+}
+
 /** Print a result: one JSON object with --json, else its message behind a status word. */
 export function printResult(ctx: CommandContext, ok: boolean, message: string, json: object): void {
   ctx.out.endProgress();
-  if (ctx.json) ctx.out.line(JSON.stringify(json));
+  if (ctx.json) ctx.out.line(jsonOutcome(json, ok, ok ? 0 : 1));
   else ctx.out.line(ok ? ctx.out.ok(message) : ctx.out.fail(message));
 }

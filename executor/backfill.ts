@@ -1,6 +1,6 @@
 import { UsageError } from '../phases/errors';
 import { backfillBoundSql, backfillRangeSql, backfillTopKeySql } from '../phases/sql/plan';
-import { PENDING_COLUMN, MigrationSpec } from '../phases/sql/spec';
+import { needsBackfill, PENDING_COLUMN, MigrationSpec } from '../phases/sql/spec';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { backoffMs, DEFAULT_DDL_DEADLINE_MS, DEFAULT_LOCK_TIMEOUT_MS, sleep } from './ddl-transaction';
 import { LockTimeoutError, StepFailedError } from './errors';
@@ -33,6 +33,11 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
     const base = { migration: spec.name, table: session.label, lockRetries: 0 };
     if (state.step === 'backfilled') {
       return { ...base, step: 'backfilled', changed: false, message: 'already backfilled', rowsUpdated: 0, batches: 0, seconds: 0, rowsPerSecond: 0, complete: true };
+    }
+    if (!needsBackfill(resolved)) {
+      // No new column takes its value from the rows (drop_column, constant defaults): record completion, write nothing.
+      await recordStep(client, spec.name, 'backfilled', { rows: 0 });
+      return { ...base, step: 'backfilled', changed: true, message: `nothing to backfill in ${session.label}: no new column takes its value from the existing rows`, rowsUpdated: 0, batches: 0, seconds: 0, rowsPerSecond: 0, complete: true };
     }
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch-size must be a whole number of at least 1');

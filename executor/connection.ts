@@ -1,4 +1,5 @@
-import { Client } from 'pg';
+import { Client, ClientConfig } from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { UsageError } from '../phases/errors';
 import { ConnectionError } from './errors';
 
@@ -34,24 +35,71 @@ export function querySingle(client: Client, text: string, values?: unknown[]) {
   return client.query({ text, values, queryMode: 'extended' } as any);
 }
 
-/** A connection named `tandem` in pg_stat_activity, so DBAs see who holds or waits for a lock. */
+/** libpq's sslmode values; node-postgres gives some of them other meanings unless asked for libpq's. */
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+type SslMode = (typeof SSL_MODES)[number];
+
+/**
+ * The connection settings of a URL with libpq's meaning of sslmode (from the URL, else
+ * PGSSLMODE): `require` encrypts without verifying the server, `verify-ca` checks the CA,
+ * `verify-full` the host name too; `prefer` and `allow` fall back (see connect). Whatever the
+ * URL leaves out, node-postgres takes from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
+ */
+export function connectionConfig(url: string, env: NodeJS.ProcessEnv = process.env): { config: ClientConfig; sslmode: SslMode | undefined } {
+  const u = new URL(url);
+  const fromUrl = u.searchParams.get('sslmode') ?? undefined;
+  const mode = fromUrl ?? (env.PGSSLMODE || undefined);
+  if (mode !== undefined && !(SSL_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`sslmode "${mode}"${fromUrl ? ' in the database URL' : ' (PGSSLMODE)'} is not one of ${SSL_MODES.join(', ')}`);
+  }
+  if (u.searchParams.has('uselibpqcompat')) u.searchParams.delete('uselibpqcompat');
+  if (mode === 'allow' || mode === 'prefer') u.searchParams.set('sslmode', 'require');
+  else if (mode) u.searchParams.set('sslmode', mode);
+  const parsed = parseConnectionString(u.toString(), { useLibpqCompat: true }) as any;
+  if (mode === 'allow') parsed.ssl = false; // libpq: try without encryption first
+  const config: ClientConfig = { ...parsed, port: parsed.port ? Number(parsed.port) : undefined };
+  for (const k of Object.keys(config) as (keyof ClientConfig)[]) if (config[k] === undefined || config[k] === null) delete config[k];
+  return { config, sslmode: mode as SslMode | undefined };
+}
+
+/**
+ * A connection named `tandem` in pg_stat_activity, so DBAs see who holds or waits for a lock.
+ * row_security = off: if a row-level security policy would filter what the executor reads or
+ * writes, PostgreSQL raises an error instead of silently hiding rows.
+ */
 export async function connect(url: string, applicationName = 'tandem'): Promise<Client> {
   checkDatabaseUrl(url);
-  const client = new Client({
-    connectionString: url,
-    application_name: applicationName,
-    connectionTimeoutMillis: 10_000,
-    // Checkpoint keys are stored as text: pin the settings that change how dates and times print.
-    options: '-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres',
-  });
-  client.on('error', () => {
-    /* a dropped connection surfaces on the next query */
-  });
+  const { config, sslmode } = connectionConfig(url);
+  const open = async (ssl: ClientConfig['ssl']): Promise<Client> => {
+    const client = new Client({
+      ...config,
+      ssl,
+      application_name: applicationName,
+      connectionTimeoutMillis: 10_000,
+      // Checkpoint keys are stored as text: pin the settings that change how dates and times print.
+      options: '-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres -c row_security=off',
+    });
+    client.on('error', () => {
+      /* a dropped connection surfaces on the next query */
+    });
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+  };
   try {
-    await client.connect();
+    try {
+      return await open(config.ssl);
+    } catch (err: any) {
+      // libpq's fallbacks: prefer tries TLS then plain; allow tries plain then TLS.
+      if (sslmode === 'prefer' && /does not support SSL/i.test(err?.message ?? '')) return await open(false);
+      if (sslmode === 'allow') return await open({ rejectUnauthorized: false });
+      throw err;
+    }
   } catch (err: any) {
-    await client.end().catch(() => undefined);
     throw new ConnectionError(describeUrl(url), err?.message ?? String(err));
   }
-  return client;
 }

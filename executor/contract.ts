@@ -29,13 +29,21 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     }
     const report = await checkConsistency(session.client, resolved);
     if (!report.ok) {
-      throw new RefusedError(`contract refused: ${summarize(report)}; run tandem backfill, then tandem verify`, spec.name);
+      // Name the way out that really moves things on: backfill only for rows it has not reached; rows it
+      // reached that are inconsistent are re-derived by repair (backfill would answer "already backfilled").
+      const inconsistent = report.operations.some((o) => o.inconsistentRows > 0);
+      const next = [
+        ...(report.pendingRows > 0 ? ['run tandem backfill SPEC for the rows not backfilled yet'] : []),
+        ...(inconsistent ? ['run tandem repair SPEC (optionally --keys K1,K2) to re-derive the inconsistent rows from the side written last, or fix them by hand'] : []),
+      ];
+      throw new RefusedError(`contract refused: ${summarize(report)}; ${next.join(', and ')}; then run tandem contract SPEC again`, spec.name);
     }
     const table = { oid: session.table.oid, label: session.label };
     let retries = 0;
     const checks = validateChecksPlan(resolved);
     for (const check of checks) {
-      retries += (await runDdlTransaction(session.client, 'contract', table, [check], options)).retries;
+      // VALIDATE scans the table under SHARE UPDATE EXCLUSIVE, which app writes pass: no statement bound.
+      retries += (await runDdlTransaction(session.client, 'contract', table, [check], options, undefined, { boundStatements: false })).retries;
     }
     const run = await runDdlTransaction(session.client, 'contract', table, contractPlan(resolved), options, (c) => recordStep(c, spec.name, 'contracted'));
     return {

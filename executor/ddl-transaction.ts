@@ -1,11 +1,45 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
 import { PlanStatement } from '../phases/sql/plan';
-import { LockTimeoutError, StepFailedError } from './errors';
+import { ConnectionLostError, isConnectionLoss, LockTimeoutError, StepFailedError } from './errors';
 import { ExecutorOptions } from './types';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 1000;
 export const DEFAULT_DDL_DEADLINE_MS = 300_000;
+/**
+ * How long a DDL transaction may hold its locks, enforced by the server: each statement may run
+ * for lock_timeout + this long (statement_timeout), and the session may sit idle inside the
+ * transaction for this long (idle_in_transaction_session_timeout, which ends the session, so a
+ * stalled or frozen client releases ACCESS EXCLUSIVE within this bound).
+ */
+export const DEFAULT_LOCK_HOLD_MS = 2000;
+
+/** The SET LOCAL statements that bound a DDL transaction on the server side. */
+export function transactionBounds(lockTimeoutMs: number, holdMs: number, boundStatements = true): string[] {
+  const ms = (n: number) => Math.max(1, Math.floor(n));
+  return [
+    `SET LOCAL lock_timeout = ${ms(lockTimeoutMs)}`,
+    ...(boundStatements ? [`SET LOCAL statement_timeout = ${ms(lockTimeoutMs + Math.max(holdMs, 5000))}`] : []),
+    `SET LOCAL idle_in_transaction_session_timeout = ${ms(holdMs)}`,
+  ];
+}
+
+export interface DdlTransactionMode {
+  /**
+   * Bound each statement by statement_timeout (default). Off for statements that block no app
+   * writes but scan the table (VALIDATE CONSTRAINT under SHARE UPDATE EXCLUSIVE); the idle bound stays.
+   */
+  readonly boundStatements?: boolean;
+  /** Run everything, then roll back instead of committing (validate's dry run of expand). */
+  readonly rollback?: boolean;
+}
+
+/** Test hook: TANDEM_TEST_STALL_AFTER=<statement id> stalls the client after that statement, as a frozen client would. */
+async function testStall(statementId: string): Promise<void> {
+  if (process.env.TANDEM_TEST_STALL_AFTER !== statementId) return;
+  process.stderr.write(`tandem: stalling after ${statementId} (TANDEM_TEST_STALL_AFTER)\n`);
+  await sleep(Number(process.env.TANDEM_TEST_STALL_MS ?? 60_000));
+}
 
 const LOCK_NOT_AVAILABLE = '55P03';
 const DEADLOCK_DETECTED = '40P01';
@@ -50,26 +84,32 @@ export async function runDdlTransaction(
   statements: readonly PlanStatement[],
   options: ExecutorOptions,
   inside?: (client: Client) => Promise<void>,
+  mode: DdlTransactionMode = {},
 ): Promise<DdlRun> {
   const lockTimeout = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const bounds = transactionBounds(lockTimeout, options.lockHoldMs ?? DEFAULT_LOCK_HOLD_MS, mode.boundStatements ?? true);
   const deadline = Date.now() + (options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS);
   for (let attempt = 0; ; attempt++) {
     let current = 'begin';
     try {
       await client.query('BEGIN');
-      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeout))}`);
+      for (const b of bounds) await client.query(b);
       for (const s of statements) {
         current = s.id;
         // The extended protocol runs exactly one statement, whatever an expression inside it holds.
         await querySingle(client, s.sql);
+        await testStall(s.id);
       }
       current = 'record state';
       if (inside) await inside(client);
-      current = 'commit';
-      await client.query('COMMIT');
+      current = mode.rollback ? 'rollback' : 'commit';
+      await client.query(mode.rollback ? 'ROLLBACK' : 'COMMIT');
       return { retries: attempt };
     } catch (err: any) {
       await client.query('ROLLBACK').catch(() => undefined);
+      if (isConnectionLoss(err)) {
+        throw new ConnectionLostError(step, `at statement "${current}"`, 'PostgreSQL rolls back the open transaction of a lost connection, so nothing of it was committed', err?.message ?? String(err));
+      }
       const retryable = err?.code === LOCK_NOT_AVAILABLE || err?.code === DEADLOCK_DETECTED;
       if (!retryable) {
         if (err?.code && typeof err.code === 'string') throw new StepFailedError(step, current, err.message, err.code);

@@ -38,3 +38,93 @@ export class StepFailedError extends Error {
     this.name = 'StepFailedError';
   }
 }
+
+/**
+ * Something can hide rows from the migrator (row-level security): backfill, verify and contract
+ * would see only part of the table, and contract would drop the hidden rows' data. Refused.
+ */
+export class RowsHiddenError extends Error {
+  readonly exitCode = 1;
+  readonly kind = 'rows_hidden';
+  constructor(readonly table: string, readonly role: string, readonly policies: string[], readonly remedy: string) {
+    super(
+      `${table} has row-level security that can hide rows from the migrator role "${role}" (${policies.join('; ')}), ` +
+        `so backfill and verify would see only part of the table and contract could drop hidden data; ${remedy}`,
+    );
+    this.name = 'RowsHiddenError';
+  }
+}
+
+/** The table has a shape the executor cannot keep in sync as a whole (inheritance children, rules, a partition). */
+export class TableShapeError extends Error {
+  readonly exitCode = 1;
+  readonly kind = 'table_shape';
+  constructor(readonly table: string, readonly objects: string[], message: string) {
+    super(message);
+    this.name = 'TableShapeError';
+  }
+}
+
+/** The migrator lacks a privilege a step needs: named before anything runs. */
+export class PrivilegeError extends Error {
+  readonly exitCode = 1;
+  readonly kind = 'privilege';
+  constructor(readonly role: string, readonly privilege: string, message: string) {
+    super(message);
+    this.name = 'PrivilegeError';
+  }
+}
+
+/** The state schema, table or an object in it belongs to (or is writable by) another role: its contents cannot be trusted. */
+export class StateSchemaError extends Error {
+  readonly exitCode = 1;
+  readonly kind = 'state_untrusted';
+  constructor(readonly objects: string[], message: string) {
+    super(message);
+    this.name = 'StateSchemaError';
+  }
+}
+
+/** Another migration is in progress on the table: every command refuses the same way. */
+export class MigrationInProgressError extends Error {
+  readonly exitCode = 1;
+  readonly kind = 'migration_in_progress';
+  constructor(readonly table: string, readonly migrations: string[], readonly migration: string) {
+    super(
+      `table ${table} already has a migration in progress (${migrations.join(', ')}); ` +
+        `contract or roll it back before starting ${migration}`,
+    );
+    this.name = 'MigrationInProgressError';
+  }
+}
+
+/** ADD COLUMN of this type would rewrite or scan the table under ACCESS EXCLUSIVE: refused before any lock is taken. */
+export class TableRewriteError extends Error {
+  readonly exitCode = 1;
+  readonly kind = 'table_rewrite';
+  constructor(readonly column: string, readonly type: string, message: string) {
+    super(message);
+    this.name = 'TableRewriteError';
+  }
+}
+
+/** The connection to PostgreSQL was lost in the middle of a step. */
+export class ConnectionLostError extends Error {
+  readonly exitCode = 1;
+  readonly kind = 'connection_lost';
+  constructor(readonly step: string, readonly where: string, readonly resume: string, readonly reason: string) {
+    super(`lost the connection to PostgreSQL during ${step} (${where}: ${reason}); ${resume}`);
+    this.name = 'ConnectionLostError';
+  }
+}
+
+const LOST_CODES = /^(08|57P0[1-3]|25P03)/;
+const LOST_MESSAGES = /Connection terminated|connection (?:is )?closed|ECONNRESET|EPIPE|ETIMEDOUT|server closed the connection|terminating connection|Client has encountered a connection error|Client was closed/i;
+
+/** Did this error come from a connection that went away (server restart, network, a server-side timeout)? */
+export function isConnectionLoss(err: unknown): boolean {
+  const e = err as { code?: unknown; pgCode?: unknown; message?: unknown };
+  const code = typeof e?.pgCode === 'string' ? e.pgCode : typeof e?.code === 'string' ? e.code : '';
+  if (LOST_CODES.test(code)) return true;
+  return typeof e?.message === 'string' && LOST_MESSAGES.test(e.message);
+}

@@ -4,9 +4,9 @@ import { RefusedError, SpecError } from '../phases/errors';
 import { derivedNames, expandPlan, expandProbes } from '../phases/sql/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { columnDependents, presentColumns, triggerExists } from './catalog';
-import { runDdlTransaction } from './ddl-transaction';
-import { openSession, ACTIVE_STEPS } from './session';
-import { activeOnTable, recordExpanded, STATE_BOOTSTRAP } from './state';
+import { DdlRun, runDdlTransaction } from './ddl-transaction';
+import { openSession, ACTIVE_STEPS, Session } from './session';
+import { activeOnTable, checkStateTrusted, recordExpanded, STATE_BOOTSTRAP } from './state';
 import { ExecutorOptions, StepResult } from './types';
 import { resolveLive } from './validate-live';
 
@@ -28,6 +28,27 @@ async function probe(client: Client, resolved: ResolvedSpec): Promise<void> {
       await client.query('ROLLBACK TO SAVEPOINT _tandem_probe').catch(() => undefined);
     }
   }
+}
+
+/**
+ * Expand's one transaction: the state schema, the plan, the probes and the state row. `validate`
+ * runs exactly this with `rollback`, so it passes only a spec that expand would take.
+ */
+export async function runExpandTransaction(session: Session, resolved: ResolvedSpec, options: ExecutorOptions, rollback = false): Promise<DdlRun> {
+  return runDdlTransaction(
+    session.client,
+    rollback ? 'validate (expand, rolled back)' : 'expand',
+    { oid: session.table.oid, label: session.label },
+    [...STATE_BOOTSTRAP, ...expandPlan(resolved)],
+    options,
+    async (c) => {
+      // CREATE ... IF NOT EXISTS adopts what exists: check again, inside the transaction, whose it is.
+      await checkStateTrusted(c);
+      await probe(c, resolved);
+      await recordExpanded(c, resolved);
+    },
+    { rollback },
+  );
 }
 
 /**
@@ -73,10 +94,7 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
         message: `note: contract will refuse while ${dropping.map((d) => `${d.object} (on ${d.column})`).join(', ')} depend on the columns it drops; recreate what the new version needs on the new columns, then drop these`,
       });
     }
-    const run = await runDdlTransaction(session.client, 'expand', { oid: session.table.oid, label: session.label }, [...STATE_BOOTSTRAP, ...expandPlan(resolved)], options, async (c) => {
-      await probe(c, resolved);
-      await recordExpanded(c, resolved);
-    });
+    const run = await runExpandTransaction(session, resolved, options);
     const added = resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name));
     return {
       ...base,

@@ -1,5 +1,6 @@
 import { backfillRangeSql, backfillTopKeySql, contractPlan, expandPlan, rollbackPlan, validateChecksPlan, PlanStatement } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
+import { DEFAULT_LOCK_HOLD_MS, DEFAULT_LOCK_TIMEOUT_MS, transactionBounds } from './ddl-transaction';
 import { openSession } from './session';
 import { ExecutorOptions } from './types';
 import { resolveLive } from './validate-live';
@@ -7,9 +8,14 @@ import { resolveLive } from './validate-live';
 export const SQL_STEPS = ['expand', 'backfill', 'contract', 'rollback'] as const;
 export type SqlStep = (typeof SQL_STEPS)[number];
 
-function script(title: string, statements: PlanStatement[], transaction: boolean): string {
+function script(title: string, statements: PlanStatement[], transaction: boolean, options: ExecutorOptions): string {
   const body = statements.map((s) => `-- ${s.id}\n${s.sql};`).join('\n\n');
-  return transaction ? `-- ${title}: one transaction, each statement under lock_timeout\nBEGIN;\nSET LOCAL lock_timeout = '1s';\n\n${body}\n\nCOMMIT;\n` : `-- ${title}\n${body}\n`;
+  const bounds = transactionBounds(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, options.lockHoldMs ?? DEFAULT_LOCK_HOLD_MS)
+    .map((b) => `${b};`)
+    .join('\n');
+  return transaction
+    ? `-- ${title}: one transaction, each statement under lock_timeout, its hold on the locks bounded by the server\nBEGIN;\n${bounds}\n\n${body}\n\nCOMMIT;\n`
+    : `-- ${title}\n${body}\n`;
 }
 
 /** The SQL of one step, as the executor would run it against this database (resolved against the live catalog). */
@@ -19,10 +25,11 @@ export async function planStepSql(spec: MigrationSpec, step: SqlStep, options: E
     const resolved = session.step === 'contracted' ? session.state!.resolved : await resolveLive(session, spec);
     switch (step) {
       case 'expand':
-        return script('expand', expandPlan(resolved), true);
+        return script('expand', expandPlan(resolved), true, options);
       case 'backfill':
         return (
-          `-- backfill: one transaction per batch, SET LOCAL tandem.backfill = 'on' so the sync trigger lets it through.\n` +
+          `-- backfill: one transaction per batch, SET LOCAL tandem.backfill = 'on' so the sync trigger lets it through,\n` +
+          `-- and SET LOCAL lock_timeout = ${options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS} for the row locks of a batch.\n` +
           `-- 1. the batch's top key: $1 = batch size - 1, then the checkpoint key, then the bound (the largest key at the first run)\n` +
           backfillTopKeySql(resolved, true) +
           ';\n\n-- 2. the rows still pending in (checkpoint, top]: the checkpoint key, then the top key (the bound when step 1 found none)\n' +
@@ -30,9 +37,9 @@ export async function planStepSql(spec: MigrationSpec, step: SqlStep, options: E
           ';\n'
         );
       case 'contract':
-        return script('contract: validate NOT NULL checks first (each its own transaction)', validateChecksPlan(resolved), false) + '\n' + script('contract', contractPlan(resolved), true);
+        return script('contract: validate NOT NULL checks first (each its own transaction)', validateChecksPlan(resolved), false, options) + '\n' + script('contract', contractPlan(resolved), true, options);
       case 'rollback':
-        return script('rollback', rollbackPlan(resolved), true);
+        return script('rollback', rollbackPlan(resolved), true, options);
     }
   } finally {
     await session.close();

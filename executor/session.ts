@@ -4,7 +4,9 @@ import { TableInfo } from '../phases/sql/operations';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { loadTable } from './catalog';
 import { connect } from './connection';
-import { readState, MigrationState } from './state';
+import { MigrationInProgressError } from './errors';
+import { activeOnTable, checkStateTrusted, readState, MigrationState, trustedResolution } from './state';
+import { checkPrivileges, checkRowVisibility, checkTableShape } from './table-checks';
 import { lockTable } from './table-lock';
 import { ExecutorOptions, MigrationStep } from './types';
 
@@ -21,24 +23,44 @@ export interface Session {
 
 export const ACTIVE_STEPS: readonly MigrationStep[] = ['expanded', 'backfilling', 'backfilled'];
 
+export interface SessionChecks {
+  /** Refuse when row-level security can hide rows from the migrator (default: true). */
+  readonly rows?: boolean;
+  /** Name missing privileges (table ownership, CREATE for the state schema) up front (default: when locking). */
+  readonly privileges?: boolean;
+}
+
 /**
- * Connect, find the table, optionally take its advisory lock, read the recorded state, and refuse
- * a spec whose name belongs to another table or that changed since expand.
+ * Connect, find the table, check what can make a step unsafe on it (its shape, rows the migrator
+ * cannot see, privileges, a state schema someone else could write), optionally take its advisory
+ * lock, read the recorded state and derive the plan from it again, and refuse a spec whose name
+ * belongs to another table, that changed since expand, or that is not the migration in progress
+ * on the table.
  */
-export async function openSession(spec: MigrationSpec, options: ExecutorOptions, lock: boolean, allowChangedSpec = false): Promise<Session> {
+export async function openSession(spec: MigrationSpec, options: ExecutorOptions, lock: boolean, allowChangedSpec = false, checks: SessionChecks = {}): Promise<Session> {
   const client = await connect(options.databaseUrl);
   let unlock: (() => Promise<void>) | undefined;
   try {
     const table = await loadTable(client, spec);
     const label = `${table.schema}.${table.name}`;
+    await checkTableShape(client, table.oid, label);
+    if (checks.privileges ?? lock) await checkPrivileges(client, table.oid, label);
+    if (checks.rows ?? true) await checkRowVisibility(client, table.oid, label);
+    await checkStateTrusted(client);
     if (lock) unlock = await lockTable(client, table.oid, label);
-    const state = await readState(client, spec.name);
+    let state = await readState(client, spec.name);
     if (state && (state.tableSchema !== table.schema || state.tableName !== table.name)) {
       throw new RefusedError(`migration name "${spec.name}" is already used for table ${state.tableSchema}.${state.tableName}; names are unique per database`, spec.name);
     }
-    if (!allowChangedSpec && state && ACTIVE_STEPS.includes(state.step) && state.specHash !== spec.hash) {
+    const active = state !== null && ACTIVE_STEPS.includes(state.step);
+    if (!active) {
+      const others = await activeOnTable(client, table.schema, table.name, spec.name);
+      if (others.length) throw new MigrationInProgressError(label, others, spec.name);
+    }
+    if (!allowChangedSpec && state && active && state.specHash !== spec.hash) {
       throw new RefusedError(`the spec "${spec.name}" changed since it was expanded; roll back with the spec as it was, or restore it`, spec.name);
     }
+    if (state && active && state.specHash === spec.hash) state = { ...state, resolved: trustedResolution(state, spec, table) };
     return {
       client,
       table,

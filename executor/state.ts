@@ -1,6 +1,8 @@
 import { Client } from 'pg';
+import { TableInfo } from '../phases/sql/operations';
 import { PlanStatement } from '../phases/sql/plan';
-import { ResolvedSpec } from '../phases/sql/spec';
+import { MigrationSpec, resolveSpec, ResolvedSpec } from '../phases/sql/spec';
+import { StateSchemaError } from './errors';
 import { MigrationStep } from './types';
 
 /**
@@ -49,6 +51,55 @@ export const STATE_BOOTSTRAP: readonly PlanStatement[] = [
     )`,
   },
 ];
+
+/** The roles whose objects count as the migrator's own: current_user and the roles it is a member of (not what superuser can do). */
+const MINE = `WITH RECURSIVE mine(oid) AS (
+  SELECT oid FROM pg_roles WHERE rolname = current_user
+  UNION SELECT m.roleid FROM pg_auth_members m JOIN mine ON m.member = mine.oid)`;
+
+/**
+ * Refuse a state schema that anybody else could have written: the schema `tandem`, its tables,
+ * functions and other objects must belong to the migrator (or a role it is a member of), and no
+ * other role (PUBLIC included) may hold CREATE on the schema or write privileges on its tables,
+ * whole-table or per column. Otherwise whatever `CREATE ... IF NOT EXISTS` would adopt, and
+ * the plan recorded in it, could be someone else's.
+ */
+export async function checkStateTrusted(client: Client): Promise<void> {
+  const r = await client.query<{ object: string; owner: string; problem: string }>(
+    `${MINE},
+     ns AS (SELECT oid, nspowner, nspacl FROM pg_namespace WHERE nspname = 'tandem')
+     SELECT 'schema tandem' AS object, pg_get_userbyid(ns.nspowner) AS owner, 'owned by another role' AS problem
+       FROM ns WHERE ns.nspowner NOT IN (SELECT oid FROM mine)
+     UNION ALL
+     SELECT 'schema tandem', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, 'CREATE granted to another role'
+       FROM ns, aclexplode(ns.nspacl) a WHERE a.privilege_type = 'CREATE' AND a.grantee NOT IN (SELECT oid FROM mine)
+     UNION ALL
+     SELECT 'tandem.' || c.relname, pg_get_userbyid(c.relowner), 'owned by another role'
+       FROM pg_class c JOIN ns ON c.relnamespace = ns.oid WHERE c.relowner NOT IN (SELECT oid FROM mine)
+     UNION ALL
+     SELECT 'tandem.' || c.relname, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, a.privilege_type || ' granted to another role'
+       FROM pg_class c JOIN ns ON c.relnamespace = ns.oid, aclexplode(c.relacl) a
+      WHERE a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER', 'REFERENCES') AND a.grantee NOT IN (SELECT oid FROM mine)
+     UNION ALL
+     SELECT 'tandem.' || c.relname || '.' || att.attname, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, a.privilege_type || ' granted to another role'
+       FROM pg_class c JOIN ns ON c.relnamespace = ns.oid JOIN pg_attribute att ON att.attrelid = c.oid, aclexplode(att.attacl) a
+      WHERE a.privilege_type IN ('INSERT', 'UPDATE') AND a.grantee NOT IN (SELECT oid FROM mine)
+     UNION ALL
+     SELECT 'function tandem.' || p.proname || '()', pg_get_userbyid(p.proowner), 'owned by another role'
+       FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid WHERE p.proowner NOT IN (SELECT oid FROM mine)
+     UNION ALL
+     SELECT 'type tandem.' || t.typname, pg_get_userbyid(t.typowner), 'owned by another role'
+       FROM pg_type t JOIN ns ON t.typnamespace = ns.oid WHERE t.typowner NOT IN (SELECT oid FROM mine) AND t.typrelid = 0
+     ORDER BY 1, 2`,
+  );
+  if (r.rows.length === 0) return;
+  const found = r.rows.map((x) => (x.problem === 'owned by another role' ? `${x.object} is owned by ${x.owner}` : `${x.object} has ${x.problem.replace(' to another role', '')} granted to ${x.owner}`));
+  throw new StateSchemaError(
+    [...new Set(r.rows.map((x) => x.object))],
+    `the tandem state schema cannot be trusted: ${found.join('; ')}; another role could rewrite the recorded plan that the executor runs. ` +
+      'Drop or fix these as their owner (the state must belong to the migrator and be writable by it alone), then run the step again',
+  );
+}
 
 async function stateTableExists(client: Client): Promise<boolean> {
   return (await client.query(`SELECT to_regclass('tandem.migrations') IS NOT NULL AS ok`)).rows[0].ok;
@@ -125,4 +176,50 @@ export function checkpointStatement(batchUpdate: string, paramCount: number): st
 
 export async function recordBound(client: Client, name: string, bound: string[] | null): Promise<void> {
   await client.query(`UPDATE tandem.migrations SET backfill_bound = $2, updated_at = now() WHERE name = $1`, [name, bound ? JSON.stringify(bound) : null]);
+}
+
+/** JSON with sorted keys: jsonb does not keep the key order it was given. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function sameColumns(a: readonly { name: string; type: string }[], b: readonly { name: string; type: string }[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.name === b[i].name && c.type === b[i].type);
+}
+
+function isKey(value: unknown, length: number): boolean {
+  return value === null || (Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'string'));
+}
+
+/**
+ * Nothing read back from tandem.migrations is run as it was stored: the plan is derived again by
+ * the same validators from the spec given (whose hash must be the recorded one), over the table
+ * as recorded at expand, after checking that record against the live catalog (same table, same
+ * primary key, every recorded column still there with the same type). A recorded plan that
+ * differs from the derived one was changed outside Tandem: refused.
+ */
+export function trustedResolution(state: MigrationState, spec: MigrationSpec, live: TableInfo): ResolvedSpec {
+  const label = `${live.schema}.${live.name}`;
+  const refuse = (why: string): never => {
+    throw new StateSchemaError(['tandem.migrations'], `the state recorded for ${spec.name} in tandem.migrations does not match ${label}: ${why}; it was changed outside Tandem, so nothing is run from it`);
+  };
+  const stored = state.resolved as Partial<ResolvedSpec> | null;
+  const table = stored?.table as TableInfo | undefined;
+  if (!table || !Array.isArray(table.columns) || !Array.isArray(table.primaryKey)) return refuse('the recorded table is malformed');
+  if (Number(table.oid) !== live.oid || table.schema !== live.schema || table.name !== live.name) return refuse('it names another table');
+  if (!sameColumns(table.primaryKey, live.primaryKey)) return refuse('the primary key differs');
+  for (const c of table.columns) {
+    const now = live.columns.find((x) => x.name === c?.name);
+    if (!now || now.type !== c.type) return refuse(`column ${JSON.stringify(c?.name)} ${now ? `is now of type ${now.type}, recorded ${c.type}` : 'is gone'}`);
+  }
+  if (stored?.spec?.hash !== state.specHash) return refuse('the recorded spec hash differs from the recorded spec');
+  if (!isKey(state.backfillLastKey, live.primaryKey.length) || !isKey(state.backfillBound, live.primaryKey.length)) return refuse('the backfill checkpoint is not a primary key');
+  const derived = resolveSpec(spec, { ...table, oid: live.oid, columns: table.columns.map((c) => ({ ...c })), primaryKey: live.primaryKey });
+  if (canonical(derived.mappings) !== canonical(stored.mappings)) return refuse('the recorded plan differs from the one the spec gives');
+  return derived;
 }

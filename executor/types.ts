@@ -17,6 +17,8 @@ export interface ExecutorOptions {
   readonly databaseUrl: string;
   /** lock_timeout for every DDL statement, ms (default 1000). */
   readonly lockTimeoutMs?: number;
+  /** How long a DDL transaction may hold its locks while its client is idle (server-side), ms (default 2000). */
+  readonly lockHoldMs?: number;
   /** Give up retrying a DDL transaction after this long, ms (default 300000). */
   readonly ddlDeadlineMs?: number;
   readonly onProgress?: (event: ProgressEvent) => void;

@@ -3,6 +3,8 @@ import { Client } from 'pg';
 import { SpecError } from '../phases/errors';
 import { trialParseSql } from '../phases/sql/plan';
 import { MigrationSpec, resolveSpec, ResolvedSpec } from '../phases/sql/spec';
+import { TableRewriteError } from './errors';
+import { runExpandTransaction } from './expand';
 import { openSession, Session, ACTIVE_STEPS } from './session';
 import { ExecutorOptions } from './types';
 
@@ -28,20 +30,73 @@ export async function trialParse(client: Client, resolved: ResolvedSpec): Promis
   }
 }
 
-/** Resolve against the live table (or take the resolution recorded at expand) and trial-parse every expression. */
+/**
+ * Each new column's type must be exactly one type name (`$1::regtype` refuses `text unique`,
+ * `integer primary key`, ... which would build an index or scan under ACCESS EXCLUSIVE), and not
+ * one that makes ADD COLUMN rewrite the table: a domain with a CHECK or NOT NULL constraint, its
+ * own or a base domain's (PostgreSQL then checks every existing row, rewriting the table), or
+ * with a default (evaluated for every existing row). Arrays and composites of such domains are
+ * fine: a NULL array or row is not checked. Refused before any lock is taken.
+ */
+export async function checkColumnTypes(client: Client, resolved: ResolvedSpec): Promise<void> {
+  for (const c of resolved.mappings.flatMap((m) => m.newColumns)) {
+    let chain;
+    try {
+      chain = await client.query<{ name: string; base: string; not_null: boolean; dflt: string | null; checks: string[] | null; kind: string }>(
+        `WITH RECURSIVE chain AS (
+           SELECT t.oid, t.typtype, t.typbasetype, 0 AS depth FROM pg_type t WHERE t.oid = $1::text::regtype
+           UNION ALL
+           SELECT b.oid, b.typtype, b.typbasetype, chain.depth + 1 FROM chain JOIN pg_type b ON b.oid = chain.typbasetype WHERE chain.typtype = 'd'
+         )
+         SELECT format_type(t.oid, NULL) AS name, format_type(t.typbasetype, t.typtypmod) AS base, t.typnotnull AS not_null, t.typdefault AS dflt, t.typtype AS kind,
+                (SELECT array_agg(conname::text ORDER BY conname) FROM pg_constraint WHERE contypid = t.oid AND contype = 'c') AS checks
+           FROM chain JOIN pg_type t ON t.oid = chain.oid WHERE chain.typtype = 'd' ORDER BY chain.depth`,
+        [c.type],
+      );
+    } catch (err: any) {
+      throw new SpecError(`${c.field}.type`, `"${c.type}" is not exactly one type name PostgreSQL knows: ${err?.message ?? err}`);
+    }
+    const why: string[] = [];
+    for (const d of chain.rows) {
+      if (d.not_null) why.push(`domain ${d.name} is NOT NULL`);
+      for (const k of d.checks ?? []) why.push(`domain ${d.name} has CHECK constraint ${k}`);
+      if (d.dflt !== null) why.push(`domain ${d.name} has a default (${d.dflt}), evaluated for every existing row`);
+    }
+    if (why.length) {
+      const base = chain.rows[chain.rows.length - 1].base;
+      throw new TableRewriteError(
+        c.name,
+        c.type,
+        `${c.field}: column "${c.name}" of type ${c.type} would make ADD COLUMN rewrite ${resolved.table.schema}.${resolved.table.name} under ACCESS EXCLUSIVE (${why.join('; ')}); ` +
+          `declare it as the base type ${base} instead and enforce the domain's rules with a CHECK constraint added NOT VALID and validated later`,
+      );
+    }
+  }
+}
+
+/** Resolve against the live table (or take the resolution recorded at expand), check the new columns' types and trial-parse every expression. */
 export async function resolveLive(session: Session, spec: MigrationSpec): Promise<ResolvedSpec> {
   if (session.state && ACTIVE_STEPS.includes(session.step)) return session.state.resolved;
   const resolved = resolveSpec(spec, session.table);
+  await checkColumnTypes(session.client, resolved);
   await trialParse(session.client, resolved);
   return resolved;
 }
 
-/** Check the spec against the live catalog and trial-parse every expression; changes nothing. */
+/**
+ * Check the spec against the live catalog, then run expand's own transaction (columns, function,
+ * trigger, probes, state row) and roll it back: validate passes only what expand would take, and
+ * changes nothing. Like expand it takes the table's ACCESS EXCLUSIVE lock for a moment, under
+ * lock_timeout and the server-side hold bounds.
+ */
 export async function validateLive(spec: MigrationSpec, options: ExecutorOptions): Promise<ResolvedSpec> {
-  const session = await openSession(spec, options, false);
+  const session = await openSession(spec, options, false, false, { privileges: true });
   try {
     if (session.step === 'contracted') return session.state!.resolved;
-    return await resolveLive(session, spec);
+    if (session.state && ACTIVE_STEPS.includes(session.step)) return session.state.resolved;
+    const resolved = await resolveLive(session, spec);
+    await runExpandTransaction(session, resolved, options, true);
+    return resolved;
   } finally {
     await session.close();
   }

@@ -29,11 +29,26 @@ export class PostgresBinariesMissingError extends Error {
   }
 }
 
-/** Where initdb and pg_ctl live: TANDEM_PG_BIN, then the newest /usr/lib/postgresql/N/bin, then pg_config. */
+/** Where initdb and pg_ctl live: TANDEM_PG_BIN (only it, when set), else the newest /usr/lib/postgresql/N/bin, then pg_config. */
+export class PostgresBinDirError extends Error {
+  readonly exitCode = 2;
+  readonly kind = 'usage';
+  constructor(readonly dir: string, missing: string[]) {
+    super(`TANDEM_PG_BIN is ${dir}, which has no ${missing.join(' and ')}: point it at the directory holding the PostgreSQL server binaries (e.g. /usr/lib/postgresql/15/bin), or unset it`);
+    this.name = 'PostgresBinDirError';
+  }
+}
+
 export function findPostgresBin(): string {
   const searched: string[] = [];
   const candidates: string[] = [];
-  if (process.env.TANDEM_PG_BIN) candidates.push(process.env.TANDEM_PG_BIN);
+  const given = process.env.TANDEM_PG_BIN;
+  if (given) {
+    // Set means meant: a wrong directory is an error, never a silent fallback to other binaries.
+    const missing = ['initdb', 'pg_ctl'].filter((b) => !fs.existsSync(path.join(given, b)));
+    if (missing.length) throw new PostgresBinDirError(given, missing);
+    return given;
+  }
   const debianRoot = '/usr/lib/postgresql';
   if (fs.existsSync(debianRoot)) {
     const versions = fs

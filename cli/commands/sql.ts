@@ -3,11 +3,11 @@ import { SQL_STEPS, SqlStep } from '../../executor/plan-step-sql';
 import { UsageError } from '../../phases/errors';
 import { Command, DATABASE_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';
-import { executorOptions, specArg } from '../step-context';
+import { executorOptions, jsonOutcome, specArg } from '../step-context';
 
 export const sqlCommand: Command = {
   name: 'sql',
-  usage: 'SPEC --step expand|backfill|contract|rollback [--database-url URL]',
+  usage: 'SPEC --step expand|backfill|contract|rollback [--database-url URL] [--lock-timeout MS] [--hold-timeout MS]',
   summary: 'print the SQL of a step, resolved against the live catalog (executes nothing)',
   flags: { ...DATABASE_FLAGS, step: { kind: 'string', value: 'STEP', description: 'expand, backfill, contract or rollback' } },
   async run(ctx) {
@@ -16,7 +16,7 @@ export const sqlCommand: Command = {
     if (!step) throw new UsageError(`tandem sql needs --step (${SQL_STEPS.join(', ')})`);
     if (!(SQL_STEPS as readonly string[]).includes(step)) throw new UsageError(`--step must be one of ${SQL_STEPS.join(', ')}, not "${step}"`);
     const text = await planStepSql(spec, step as SqlStep, executorOptions(ctx));
-    if (ctx.json) ctx.out.line(JSON.stringify({ step, sql: text }));
+    if (ctx.json) ctx.out.line(jsonOutcome({ step, sql: text }, true, ExitCode.Ok));
     else ctx.out.line(text.trimEnd());
     return ExitCode.Ok;
   },

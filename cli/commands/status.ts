@@ -1,17 +1,17 @@
 import { status } from '../../executor';
-import { Command, DATABASE_FLAGS } from '../command';
+import { Command, CONNECTION_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';
-import { executorOptions, specArg } from '../step-context';
+import { executorOptions, jsonOutcome, specArg } from '../step-context';
 
 export const statusCommand: Command = {
   name: 'status',
   usage: 'SPEC [--database-url URL] [--json]',
   summary: 'the step the table is at and the backfill progress, read from the database (true after a crash)',
-  flags: DATABASE_FLAGS,
+  flags: CONNECTION_FLAGS,
   async run(ctx) {
     const report = await status(specArg(ctx, 'status'), executorOptions(ctx));
     if (ctx.json) {
-      ctx.out.line(JSON.stringify(report));
+      ctx.out.line(jsonOutcome(report, true, ExitCode.Ok));
       return ExitCode.Ok;
     }
     const yes = (b: boolean) => (b ? 'present' : 'absent');

@@ -2,7 +2,7 @@ import { backfill, contract, expand, rollback } from '../../executor';
 import { ExecutorOptions, StepResult } from '../../executor/types';
 import { MigrationSpec } from '../../phases/sql/spec';
 import { UsageError } from '../../phases/errors';
-import { Command, DATABASE_FLAGS } from '../command';
+import { Command, DATABASE_FLAGS, LOCK_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';
 import { executorOptions, printResult, specArg } from '../step-context';
 
@@ -10,7 +10,7 @@ import { executorOptions, printResult, specArg } from '../step-context';
 function stepCommand(name: string, summary: string, run: (spec: MigrationSpec, o: ExecutorOptions) => Promise<StepResult>): Command {
   return {
     name,
-    usage: 'SPEC [--database-url URL] [--lock-timeout MS] [--json]',
+    usage: 'SPEC [--database-url URL] [--lock-timeout MS] [--hold-timeout MS] [--json]',
     summary,
     flags: DATABASE_FLAGS,
     async run(ctx) {
@@ -28,10 +28,10 @@ export const rollbackCommand = stepCommand('rollback', 'undo expand exactly, dat
 
 export const backfillCommand: Command = {
   name: 'backfill',
-  usage: 'SPEC [--batch-size N] [--throttle-ms MS] [--database-url URL] [--json]',
+  usage: 'SPEC [--batch-size N] [--throttle-ms MS] [--database-url URL] [--lock-timeout MS] [--json]',
   summary: 'fill the new columns of existing rows in keyset batches; resumable after a crash',
   flags: {
-    ...DATABASE_FLAGS,
+    ...LOCK_FLAGS,
     'batch-size': { kind: 'integer', value: 'N', description: 'rows per batch transaction (default 1000)' },
     'throttle-ms': { kind: 'integer', value: 'MS', description: 'pause between batches (default 0)' },
   },

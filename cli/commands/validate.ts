@@ -5,8 +5,8 @@ import { databaseUrl, executorOptions, printResult, specArg } from '../step-cont
 
 export const validateCommand: Command = {
   name: 'validate',
-  usage: 'SPEC [--offline] [--database-url URL] [--json]',
-  summary: 'check a spec offline and, with a database, against the live catalog (executes nothing)',
+  usage: 'SPEC [--offline] [--database-url URL] [--lock-timeout MS] [--hold-timeout MS] [--json]',
+  summary: 'check a spec offline and, with a database, by running expand and its probes in a transaction it rolls back (changes nothing)',
   flags: { ...DATABASE_FLAGS, offline: { kind: 'boolean', description: 'check the spec file only, even if DATABASE_URL is set' } },
   async run(ctx) {
     const spec = specArg(ctx, 'validate');
@@ -19,7 +19,7 @@ export const validateCommand: Command = {
     }
     const resolved = await validateLive(spec, executorOptions(ctx));
     const label = `${resolved.table.schema}.${resolved.table.name}`;
-    printResult(ctx, true, `${spec.name}: the spec is valid against ${label} (every expression parses; nothing was executed)`, {
+    printResult(ctx, true, `${spec.name}: the spec is valid against ${label} (expand's transaction and probes ran and were rolled back; nothing changed)`, {
       valid: true, live: true, name: spec.name, table: label, operations,
       newColumns: resolved.mappings.flatMap((m) => m.newColumns.map((c) => ({ name: c.name, type: c.type }))),
       retiredColumns: resolved.mappings.flatMap((m) => m.oldColumns),

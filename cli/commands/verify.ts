@@ -1,7 +1,7 @@
 import { verify } from '../../executor';
 import { AppVersionCheck } from '../../executor/types';
 import { UsageError } from '../../phases/errors';
-import { Command, DATABASE_FLAGS } from '../command';
+import { Command, CONNECTION_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';
 import { executorOptions, printResult, specArg } from '../step-context';
 
@@ -10,7 +10,7 @@ export const verifyCommand: Command = {
   usage: 'SPEC [--for-app v1|v2|v3] [--database-url URL] [--json]',
   summary: 'exit 0 only when every row is consistent (new = up(old) or old = down(new)) and backfilled',
   flags: {
-    ...DATABASE_FLAGS,
+    ...CONNECTION_FLAGS,
     'for-app': { kind: 'string', value: 'VERSION', description: 'verify for a canary of this app version (v1, v2, v3): can the table serve it now? (the AnalysisTemplate passes it)' },
   },
   async run(ctx) {

@@ -177,7 +177,12 @@ export const walkCommand: Command = {
     } catch (err: any) {
       printer?.stop();
       ctx.out.endProgress();
-      if (ctx.json) emitJson({ event: 'error', exitCode: err?.exitCode === ExitCode.BadInput ? ExitCode.BadInput : ExitCode.Failed, error: err?.name, message: err?.message });
+      if (ctx.json) {
+        const exitCode = err?.exitCode === ExitCode.BadInput ? ExitCode.BadInput : ExitCode.Failed;
+        // The walk's JSON is a stream of events; its error event is its last line, in the shape of every command's error.
+        emitJson({ event: 'error', exitCode, error: err?.name, message: err?.message, ok: false, exit_code: exitCode });
+        if (err && typeof err === 'object') err.jsonReported = true;
+      }
       throw err;
     }
   },

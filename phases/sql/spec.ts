@@ -32,6 +32,11 @@ export const MAX_SPEC_NAME = 40;
 /** The bookkeeping column that marks rows the backfill has not reached (pgroll's needs_backfill). */
 export const PENDING_COLUMN = '_tandem_pending';
 
+/** Does any new column need the backfill? (drop_column adds none; a constant default comes from the catalog.) */
+export function needsBackfill(resolved: Pick<ResolvedSpec, 'mappings'>): boolean {
+  return resolved.mappings.some((m) => m.newColumns.some((c) => c.up !== undefined));
+}
+
 export function parseSpec(text: string, source = 'spec'): MigrationSpec {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {

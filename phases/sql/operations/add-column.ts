@@ -6,12 +6,24 @@ import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
 
 /**
  * add_column: added nullable with no default (no table rewrite, no long lock). With only a
- * `default`, it is set right after the column (old versions' inserts get it) and the backfill fills
- * existing rows with it. With an `up`, existing rows and old versions' inserts get up(row), and
+ * constant `default` (a literal), it is given in ADD COLUMN itself: catalog-only, every existing
+ * row has it at once, nothing to backfill. With any other `default` only, it is set right after
+ * the column (old versions' inserts get it) and the backfill fills existing rows with it. With an `up`, existing rows and old versions' inserts get up(row), and
  * the default (if any) is set at contract, for the new versions.
  * NOT NULL is a CHECK ... NOT VALID until contract validates it and sets NOT NULL without a scan.
  * v1 inserts get the column from the default or `up` through the sync trigger.
  */
+/**
+ * A literal (a number, a string, true/false, optionally cast to a plain type): ADD COLUMN ...
+ * DEFAULT <literal> is catalog-only (PostgreSQL 11+ "fast default"), so existing rows need no
+ * backfill. Anything else (now(), random(), nextval) is set after the column and backfilled.
+ */
+const CONSTANT = /^(?:[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|'(?:[^']|'')*'|true|false)(?:\s*::\s*[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])?)?$/i;
+
+export function isConstantDefault(expr: string): boolean {
+  return CONSTANT.test(expr.trim());
+}
+
 export interface AddColumn {
   name: string;
   type: string;
@@ -36,6 +48,17 @@ export const addColumn: OperationDefinition<AddColumn> = {
   },
   resolve(op, table: TableInfo, field): ColumnMapping {
     absentColumn(table, `${field}.name`, op.name);
+    if (op.up === undefined && op.default !== undefined && isConstantDefault(op.default)) {
+      // A constant default and no up: every existing row gets it from the catalog, nothing to backfill.
+      return {
+        kind: 'add_column',
+        field,
+        label: `add_column ${op.name}`,
+        oldColumns: [],
+        newColumns: [{ field, name: op.name, type: op.type, default: op.default, defaultAt: 'add', notNull: op.notNull }],
+        down: {},
+      };
+    }
     return {
       kind: 'add_column',
       field,

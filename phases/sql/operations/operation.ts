@@ -35,9 +35,11 @@ export interface NewColumn {
   readonly default?: string;
   /**
    * When the default is set: at expand (inserts by old versions get it), or at contract (old
-   * versions' inserts get `up` meanwhile; the default serves the new versions once they alone write).
+   * versions' inserts get `up` meanwhile; the default serves the new versions once they alone write),
+   * or `add`: a constant default given in ADD COLUMN itself, which PostgreSQL 11+ records in the
+   * catalog for every existing row at once (no rewrite, no backfill).
    */
-  readonly defaultAt?: 'expand' | 'contract';
+  readonly defaultAt?: 'expand' | 'contract' | 'add';
   /** Enforced the safe way: CHECK (col IS NOT NULL) NOT VALID at expand, validated and SET NOT NULL at contract. */
   readonly notNull: boolean;
 }

@@ -1,5 +1,5 @@
 import { quoteIdent } from '../identifiers';
-import { PENDING_COLUMN, ResolvedSpec } from '../spec';
+import { needsBackfill, PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { backfillRangeSql } from './backfill-sql';
 import { derivedNames, notNullColumns, PlanStatement, qualifiedFunction, table } from './plan-names';
 import { syncFunctionSql } from './sync-function';
@@ -11,9 +11,11 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
   const names = derivedNames(resolved);
   const newColumns = resolved.mappings.flatMap((m) => m.newColumns);
   const adds = [
-    ...newColumns.map((c) => `ADD COLUMN ${quoteIdent(c.name)} ${c.type}`),
-    // A constant default is a catalog-only change (PostgreSQL 11+): every existing row reads true.
-    `ADD COLUMN ${quoteIdent(PENDING_COLUMN)} boolean DEFAULT true`,
+    // A constant default in ADD COLUMN is catalog-only (PostgreSQL 11+ fast default).
+    ...newColumns.map((c) => `ADD COLUMN ${quoteIdent(c.name)} ${c.type}${c.defaultAt === 'add' ? ` DEFAULT (${c.default})` : ''}`),
+    // A constant default is a catalog-only change (PostgreSQL 11+): every existing row reads true,
+    // or false when no new column needs the backfill (drop_column, constant defaults).
+    `ADD COLUMN ${quoteIdent(PENDING_COLUMN)} boolean DEFAULT ${needsBackfill(resolved) ? 'true' : 'false'}`,
   ];
   const statements: PlanStatement[] = [
     { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
@@ -21,7 +23,7 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
     { id: 'pending-default', sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(PENDING_COLUMN)} SET DEFAULT false` },
   ];
   for (const c of newColumns) {
-    if (c.default !== undefined && c.defaultAt !== 'contract') {
+    if (c.default !== undefined && c.defaultAt === 'expand') {
       // Set after ADD COLUMN, so a volatile default never rewrites the table; existing rows get it from the backfill.
       statements.push({ id: `default-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})` });
     }

@@ -43,7 +43,7 @@ export async function runExpandTransaction(session: Session, resolved: ResolvedS
     options,
     async (c) => {
       // CREATE ... IF NOT EXISTS adopts what exists: check again, inside the transaction, whose it is.
-      await checkStateTrusted(c);
+      await checkStateTrusted(c, session.table.oid);
       await probe(c, resolved);
       await recordExpanded(c, resolved);
     },

@@ -46,7 +46,7 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
     await checkTableShape(client, table.oid, label);
     if (checks.privileges ?? lock) await checkPrivileges(client, table.oid, label);
     if (checks.rows ?? true) await checkRowVisibility(client, table.oid, label);
-    await checkStateTrusted(client);
+    await checkStateTrusted(client, table.oid);
     if (lock) unlock = await lockTable(client, table.oid, label);
     let state = await readState(client, spec.name);
     if (state && (state.tableSchema !== table.schema || state.tableName !== table.name)) {

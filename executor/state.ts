@@ -52,9 +52,14 @@ export const STATE_BOOTSTRAP: readonly PlanStatement[] = [
   },
 ];
 
-/** The roles whose objects count as the migrator's own: current_user and the roles it is a member of (not what superuser can do). */
+/**
+ * The roles whose objects count as the migrator's own: current_user, the table's owner (whose
+ * state a read-only role such as the analysis Job's reads), and the roles they are members of
+ * (membership, not what a superuser may do).
+ */
 const MINE = `WITH RECURSIVE mine(oid) AS (
   SELECT oid FROM pg_roles WHERE rolname = current_user
+  UNION SELECT relowner FROM pg_class WHERE oid = $1::oid
   UNION SELECT m.roleid FROM pg_auth_members m JOIN mine ON m.member = mine.oid)`;
 
 /**
@@ -64,7 +69,7 @@ const MINE = `WITH RECURSIVE mine(oid) AS (
  * whole-table or per column. Otherwise whatever `CREATE ... IF NOT EXISTS` would adopt, and
  * the plan recorded in it, could be someone else's.
  */
-export async function checkStateTrusted(client: Client): Promise<void> {
+export async function checkStateTrusted(client: Client, tableOid: number): Promise<void> {
   const r = await client.query<{ object: string; owner: string; problem: string }>(
     `${MINE},
      ns AS (SELECT oid, nspowner, nspacl FROM pg_namespace WHERE nspname = 'tandem')
@@ -91,9 +96,10 @@ export async function checkStateTrusted(client: Client): Promise<void> {
      SELECT 'type tandem.' || t.typname, pg_get_userbyid(t.typowner), 'owned by another role'
        FROM pg_type t JOIN ns ON t.typnamespace = ns.oid WHERE t.typowner NOT IN (SELECT oid FROM mine) AND t.typrelid = 0
      ORDER BY 1, 2`,
+    [tableOid],
   );
   if (r.rows.length === 0) return;
-  const found = r.rows.map((x) => (x.problem === 'owned by another role' ? `${x.object} is owned by ${x.owner}` : `${x.object} has ${x.problem.replace(' to another role', '')} granted to ${x.owner}`));
+  const found = r.rows.map((x) => (x.problem === 'owned by another role' ? `${x.object} is owned by ${x.owner}` : `${x.object} grants ${x.problem.replace(' granted to another role', '')} to ${x.owner}`));
   throw new StateSchemaError(
     [...new Set(r.rows.map((x) => x.object))],
     `the tandem state schema cannot be trusted: ${found.join('; ')}; another role could rewrite the recorded plan that the executor runs. ` +

@@ -18,16 +18,16 @@ interface TreeRel {
   isRoot: boolean;
 }
 
-/** The table and, when it is partitioned, every partition (pg_partition_tree returns the table alone otherwise). */
+/** The table and, when it is partitioned, every partition (pg_partition_tree returns nothing for a plain table). */
 async function partitionTree(client: Client, tableOid: number): Promise<TreeRel[]> {
   const r = await client.query(
     `SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_get_userbyid(c.relowner) AS owner,
             pg_has_role(current_user, c.relowner, 'USAGE') AS owned, c.relrowsecurity AS rls, c.relforcerowsecurity AS force,
             c.oid = $1::oid AS is_root
-       FROM pg_partition_tree($1::oid::regclass) t
+       FROM (SELECT $1::oid AS relid UNION SELECT relid FROM pg_partition_tree($1::oid::regclass)) t
        JOIN pg_class c ON c.oid = t.relid
        JOIN pg_namespace n ON n.oid = c.relnamespace
-      ORDER BY t.level, c.relname`,
+      ORDER BY c.oid <> $1::oid, c.relname`,
     [tableOid],
   );
   return r.rows.map((x) => ({

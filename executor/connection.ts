@@ -31,6 +31,11 @@ export function checkDatabaseUrl(url: string | undefined): string {
  * Run SQL over the extended protocol, which executes exactly one statement whatever an
  * expression inside it holds (node-postgres types lack `queryMode`, hence the cast).
  */
+/** Why the server ended this connection, when it said so (e.g. an idle-in-transaction timeout). */
+export function lostReason(client: Client, err: unknown): string {
+  return (client as any).tandemLostReason ?? (err as any)?.message ?? String(err);
+}
+
 export function querySingle(client: Client, text: string, values?: unknown[]) {
   return client.query({ text, values, queryMode: 'extended' } as any);
 }
@@ -79,8 +84,9 @@ export async function connect(url: string, applicationName = 'tandem'): Promise<
       // Checkpoint keys are stored as text: pin the settings that change how dates and times print.
       options: '-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres -c row_security=off',
     });
-    client.on('error', () => {
-      /* a dropped connection surfaces on the next query */
+    client.on('error', (err) => {
+      // A dropped connection surfaces on the next query; keep the server's reason for the message.
+      (client as any).tandemLostReason ??= err?.message;
     });
     try {
       await client.connect();

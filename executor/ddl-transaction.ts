@@ -1,4 +1,4 @@
-import { querySingle } from './connection';
+import { lostReason, querySingle } from './connection';
 import { Client } from 'pg';
 import { PlanStatement } from '../phases/sql/plan';
 import { ConnectionLostError, isConnectionLoss, LockTimeoutError, StepFailedError } from './errors';
@@ -91,6 +91,7 @@ export async function runDdlTransaction(
   const deadline = Date.now() + (options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS);
   for (let attempt = 0; ; attempt++) {
     let current = 'begin';
+    let done = 'BEGIN';
     try {
       await client.query('BEGIN');
       for (const b of bounds) await client.query(b);
@@ -98,6 +99,7 @@ export async function runDdlTransaction(
         current = s.id;
         // The extended protocol runs exactly one statement, whatever an expression inside it holds.
         await querySingle(client, s.sql);
+        done = `statement "${s.id}"`;
         await testStall(s.id);
       }
       current = 'record state';
@@ -108,7 +110,7 @@ export async function runDdlTransaction(
     } catch (err: any) {
       await client.query('ROLLBACK').catch(() => undefined);
       if (isConnectionLoss(err)) {
-        throw new ConnectionLostError(step, `at statement "${current}"`, 'PostgreSQL rolls back the open transaction of a lost connection, so nothing of it was committed', err?.message ?? String(err));
+        throw new ConnectionLostError(step, `after ${done}`, 'PostgreSQL rolls back the open transaction of a lost connection, so nothing of it was committed', lostReason(client, err));
       }
       const retryable = err?.code === LOCK_NOT_AVAILABLE || err?.code === DEADLOCK_DETECTED;
       if (!retryable) {

@@ -39,7 +39,7 @@ export async function trialParse(client: Client, resolved: ResolvedSpec): Promis
  * fine: a NULL array or row is not checked. Refused before any lock is taken.
  */
 export async function checkColumnTypes(client: Client, resolved: ResolvedSpec): Promise<void> {
-  for (const c of resolved.mappings.flatMap((m) => m.newColumns)) {
+  for (const [m, c] of resolved.mappings.flatMap((m) => m.newColumns.map((c) => [m, c] as const))) {
     let chain;
     try {
       chain = await client.query<{ name: string; base: string; not_null: boolean; dflt: string | null; checks: string[] | null; kind: string }>(
@@ -68,7 +68,9 @@ export async function checkColumnTypes(client: Client, resolved: ResolvedSpec): 
         c.name,
         c.type,
         `${c.field}: column "${c.name}" of type ${c.type} would make ADD COLUMN rewrite ${resolved.table.schema}.${resolved.table.name} under ACCESS EXCLUSIVE (${why.join('; ')}); ` +
-          `declare it as the base type ${base} instead and enforce the domain's rules with a CHECK constraint added NOT VALID and validated later`,
+          (m.kind === 'rename_column'
+            ? `rename_column copies the column's type, so Tandem cannot rename this column online; change the column to the base type ${base} with a CHECK constraint first, or rename it in a maintenance window`
+            : `declare it as the base type ${base} instead and enforce the domain's rules with a CHECK constraint added NOT VALID and validated later`),
       );
     }
   }

@@ -56,7 +56,8 @@ describe('tandem rehearse (the CLI, in-process)', () => {
     await sql(url, customersTableSql());
     const { code, stdout, stderr } = await runCli(['rehearse', SPLIT_SPEC_PATH, '--database-url', url, '--json']);
     expect(code).toBe(1);
-    expect(stdout).toBe('');
+    // --json: one object on stdout for a failure too.
+    expect(JSON.parse(stdout)).toMatchObject({ ok: false, exit_code: 1, error: { kind: 'refused', message: expect.stringMatching(/^table customers already exists/) } });
     expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^✘ failed: table customers already exists/)]);
   });
 

@@ -101,6 +101,25 @@ describe('a stalled executor inside a DDL transaction', () => {
   }, 60_000);
 });
 
+describe('a connection lost mid-backfill', () => {
+  it('exit 1 with one sentence: where it stopped, that the checkpoint is kept, the command that resumes; a rerun finishes', async () => {
+    const url = await freshDatabase('lostbackfill');
+    await createCustomers(url, 200);
+    const env = { DATABASE_URL: url };
+    expect(await start(['expand', SPLIT_SPEC_PATH], env).exit).toBe(0);
+    const run = start(['backfill', SPLIT_SPEC_PATH, '--batch-size', '1', '--throttle-ms', '20'], env);
+    await waitFor('a few batches', async () => Number((await sql(url, `SELECT backfill_done AS n FROM tandem.migrations`))[0].n) >= 5);
+    // What a server restart or a DBA's pg_terminate_backend does to the executor's session.
+    await sql(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tandem' AND datname = current_database()`);
+    expect(await run.exit).toBe(1);
+    const lines = run.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^✘ failed: lost the connection to PostgreSQL during tandem backfill .*every committed batch kept its checkpoint in tandem\.migrations .*resume with tandem backfill .*split-full-name\.yaml$/);
+    expect(await start(['backfill', SPLIT_SPEC_PATH], env).exit).toBe(0);
+    expect((await sql(url, `SELECT count(*)::int AS n FROM customers WHERE first_name IS NULL`))[0].n).toBe(0);
+  }, 60_000);
+});
+
 describe('Ctrl-C and SIGTERM mid-step', () => {
   it('SIGINT during the backfill: exit 130, one sentence with where it stopped and the command that resumes; the checkpoint is kept and a rerun finishes', async () => {
     const url = await freshDatabase('sigint');

@@ -101,6 +101,28 @@ describe('a stalled executor inside a DDL transaction', () => {
   }, 60_000);
 });
 
+describe('a statement that runs long under the lock', () => {
+  it('is cancelled by statement_timeout (lock timeout + 5 s): expand fails, nothing committed, and the app is not held for the statement\'s full length', async () => {
+    const url = await freshDatabase('slowstmt');
+    await createCustomers(url, 3);
+    // An up that takes 12 s per row: the trigger probe evaluates it under ACCESS EXCLUSIVE.
+    const fs = await import('fs');
+    const os = await import('os');
+    const path = await import('path');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-slow-')), 'slow.yaml');
+    fs.writeFileSync(file, `name: slow-up\ntable: customers\noperations:\n  - add_column: { name: slow, type: text, up: "CASE WHEN pg_sleep(12) IS NULL THEN full_name END" }\n`);
+    const t0 = Date.now();
+    const run = start(['expand', file, '--lock-timeout', '200'], { DATABASE_URL: url });
+    const code = await run.exit;
+    const took = Date.now() - t0;
+    expect(code).not.toBe(0);
+    expect(run.stderr()).toMatch(/canceling statement due to statement timeout/);
+    expect(took).toBeLessThan(11_000);
+    const cols = await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'slow' AND NOT attisdropped`);
+    expect(cols[0].n).toBe(0);
+  }, 60_000);
+});
+
 describe('a connection lost mid-backfill', () => {
   it('exit 1 with one sentence: where it stopped, that the checkpoint is kept, the command that resumes; a rerun finishes', async () => {
     const url = await freshDatabase('lostbackfill');

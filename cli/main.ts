@@ -116,8 +116,11 @@ export async function cliEntry(argv: string[]): Promise<ExitCode> {
   const json = argv.includes('--json');
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      const code = interrupted(signal, out, json);
+      // Another part cleans up first (the rehearsal stops its scratch server) and re-raises the signal.
+      if (process.listenerCount(signal) > 0) return;
       // Exiting closes the connection: PostgreSQL rolls back whatever transaction was open.
-      process.exit(interrupted(signal, out, json));
+      process.exit(code);
     });
   }
   return main(argv, out);

@@ -1,7 +1,7 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
 import { RefusedError, SpecError } from '../phases/errors';
-import { derivedNames, expandPlan, expandProbes } from '../phases/sql/plan';
+import { derivedNames, expandPlan, expandProbes, objectExpandPlan, objectSteps } from '../phases/sql/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { columnDependents, presentColumns, triggerExists } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
@@ -9,6 +9,7 @@ import { openSession, ACTIVE_STEPS } from './session';
 import { activeOnTable, recordExpanded, STATE_BOOTSTRAP } from './state';
 import { ExecutorOptions, StepResult } from './types';
 import { resolveLive } from './validate-live';
+import { runObjectSteps } from './object-steps';
 
 /** Run expand's probes, each under a savepoint rolled back: a failure is the spec's fault (exit 2) and undoes expand. */
 async function probe(client: Client, resolved: ResolvedSpec): Promise<void> {
@@ -58,6 +59,9 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
           spec.name,
         );
       }
+      // A concurrent index build that failed or was killed after expand committed resumes here.
+      const built = await runObjectSteps(session.client, 'expand', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'afterExpand'), options);
+      if (built.changed) return { ...base, step: session.step, changed: true, message: `expanded ${session.label}: built the indexes a previous expand left unfinished`, lockRetries: built.retries };
       return { ...base, step: session.step, changed: false, message: `already expanded: ${session.label} has the new columns and the sync trigger`, lockRetries: 0 };
     }
     const others = await activeOnTable(session.client, session.table.schema, session.table.name, spec.name);
@@ -73,17 +77,19 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
         message: `note: contract will refuse while ${dropping.map((d) => `${d.object} (on ${d.column})`).join(', ')} depend on the columns it drops; recreate what the new version needs on the new columns, then drop these`,
       });
     }
-    const run = await runDdlTransaction(session.client, 'expand', { oid: session.table.oid, label: session.label }, [...STATE_BOOTSTRAP, ...expandPlan(resolved)], options, async (c) => {
+    const run = await runDdlTransaction(session.client, 'expand', { oid: session.table.oid, label: session.label }, [...STATE_BOOTSTRAP, ...expandPlan(resolved), ...objectExpandPlan(resolved)], options, async (c) => {
       await probe(c, resolved);
       await recordExpanded(c, resolved);
     });
+    // CREATE INDEX CONCURRENTLY cannot run in a transaction: after expand commits (a re-run resumes it).
+    const built = await runObjectSteps(session.client, 'expand', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'afterExpand'), options);
     const added = resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name));
     return {
       ...base,
       step: 'expanded',
       changed: true,
       message: `expanded ${session.label}: added ${added.length ? added.join(', ') : 'no columns'} and the sync trigger`,
-      lockRetries: run.retries,
+      lockRetries: run.retries + built.retries,
     };
   } finally {
     await session.close();

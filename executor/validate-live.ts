@@ -5,6 +5,7 @@ import { trialParseSql } from '../phases/sql/plan';
 import { MigrationSpec, resolveSpec, ResolvedSpec } from '../phases/sql/spec';
 import { openSession, Session, ACTIVE_STEPS } from './session';
 import { ExecutorOptions } from './types';
+import { checkObjectCatalog, trialObjects } from './object-steps';
 
 /**
  * PREPARE parses and analyses a statement against the live catalog without planning or running
@@ -33,6 +34,8 @@ export async function resolveLive(session: Session, spec: MigrationSpec): Promis
   if (session.state && ACTIVE_STEPS.includes(session.step)) return session.state.resolved;
   const resolved = resolveSpec(spec, session.table);
   await trialParse(session.client, resolved);
+  await checkObjectCatalog(session.client, resolved);
+  await trialObjects(session.client, resolved);
   return resolved;
 }
 

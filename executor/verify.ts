@@ -4,6 +4,7 @@ import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { Client } from 'pg';
 import { openSession, ACTIVE_STEPS } from './session';
 import { AppVersionCheck, VerifyOptions, VerifyReport } from './types';
+import { runObjectChecks } from './object-steps';
 
 function parseKeys(sample: string[] | null): string[] {
   return (sample ?? []).map((s) => {
@@ -22,6 +23,8 @@ export async function checkConsistency(client: Client, resolved: ResolvedSpec): 
       inconsistentRows: Number(row[`bad_${i}`]),
       sampleKeys: parseKeys(row[`bad_sample_${i}`]),
     }));
+    // Indexes built, and the rows a constraint enforced at contract would refuse, in the same snapshot.
+    operations.push(...(await runObjectChecks(client, resolved)));
     const pendingRows = Number(row.pending);
     return {
       ok: pendingRows === 0 && operations.every((o) => o.inconsistentRows === 0),

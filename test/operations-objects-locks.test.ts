@@ -78,6 +78,7 @@ class Load {
 
 const examples = ['create-index.yaml', 'drop-index.yaml', 'add-unique.yaml', 'add-check.yaml', 'add-foreign-key.yaml', 'set-not-null.yaml', 'drop-not-null.yaml', 'set-default.yaml', 'create-table.yaml', 'drop-table.yaml', 'raw-sql.yaml'];
 let lockWaits = 0;
+let loadRuns = 0;
 
 describe.each(examples)('%s under write load', (example) => {
   it('fails no app write and keeps every wait near the lock timeout', async () => {
@@ -93,6 +94,7 @@ describe.each(examples)('%s under write load', (example) => {
     const load = new Load(writer, blocker);
     try {
       load.start();
+    loadRuns++;
       await expand(spec, o);
       await backfill(spec, { ...o, batchSize: 1000 });
       expect((await verify(spec, o)).ok).toBe(true);
@@ -118,7 +120,7 @@ describe.each(examples)('%s under write load', (example) => {
 
 afterAll(() => {
   // The blocker made the DDL wait and retry: the bound above was tested, not idle.
-  expect(lockWaits).toBeGreaterThan(0);
+  if (loadRuns > 0) expect(lockWaits).toBeGreaterThan(0);
 });
 
 describe('concurrent index builds', () => {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Client } from 'pg';
-import { backfill, contract, expand, rollback, verify } from '../executor';
+import { backfill, contract, expand, planStepSql, rollback, verify } from '../executor';
 import { parseSpec } from '../phases/sql/spec';
 import { freshDatabase, withClient } from './db';
 import { indexState, snapshotSchema } from './object-snapshot';
@@ -298,4 +298,21 @@ it('every example in migrations/ parses', () => {
   for (const file of fs.readdirSync(MIGRATIONS).filter((f) => f.endsWith('.yaml'))) {
     expect(() => parseSpec(fs.readFileSync(path.join(MIGRATIONS, file), 'utf8'), file)).not.toThrow();
   }
+});
+
+it('tandem sql shows the object work of each step where it runs: concurrent builds outside the transactions, enforcement at contract', async () => {
+  const url = await freshDatabase('objsql');
+  await withClient(url, (c) => c.query(cases.find((x) => x.example === 'split-and-index.yaml')!.setup));
+  const spec = parseSpec(fs.readFileSync(path.join(MIGRATIONS, 'split-and-index.yaml'), 'utf8'));
+  const o = { databaseUrl: url };
+  const expandSql = await planStepSql(spec, 'expand', o);
+  expect(expandSql).toMatch(/COMMIT;\n\n-- after expand commits: outside the transaction[^\n]*\n-- create-index-customers_last_first_idx[^\n]*\nCREATE INDEX CONCURRENTLY "customers_last_first_idx" ON "public"."customers" USING btree \("last_name", "first_name"\);/);
+  const contractSql = await planStepSql(spec, 'contract', o);
+  expect(contractSql).toContain('ALTER TABLE "public"."customers" ADD CONSTRAINT "customers_country_fk" FOREIGN KEY ("country_code") REFERENCES "public"."countries" ("code") ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;');
+  expect(contractSql).toContain('ALTER TABLE "public"."customers" VALIDATE CONSTRAINT "customers_country_fk";');
+  expect(contractSql.indexOf('VALIDATE CONSTRAINT "customers_country_fk"')).toBeLessThan(contractSql.indexOf('BEGIN;'));
+  expect(contractSql).toMatch(/COMMIT;\n\n-- after contract commits[^\n]*\n-- drop-index-customers_full_name_idx\nDROP INDEX CONCURRENTLY IF EXISTS "public"."customers_full_name_idx";/);
+  const rollbackSql = await planStepSql(spec, 'rollback', o);
+  expect(rollbackSql.indexOf('DROP INDEX CONCURRENTLY IF EXISTS "public"."customers_last_first_idx"')).toBeLessThan(rollbackSql.indexOf('BEGIN;'));
+  expect(rollbackSql).toContain('ALTER TABLE "public"."customers" DROP CONSTRAINT IF EXISTS "customers_country_fk";');
 });

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { CatalogError, RefusedError, SpecError } from '../phases/errors';
 import { droppedIndexes, objectChecks, objectContractBlockers, objectLiveConditions, objectTrialPlan } from '../phases/sql/plan';
-import { quoteQualified } from '../phases/sql/identifiers';
+import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { ObjectStep } from '../phases/sql/operations';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
@@ -148,6 +148,20 @@ export async function trialObjects(client: Client, resolved: ResolvedSpec): Prom
       } catch (err: any) {
         throw new SpecError(s.field, `PostgreSQL rejects it: ${err?.message ?? err}`);
       }
+    }
+    // An index or check on a column the spec drops would go with it at contract: refuse it now.
+    const dropped = resolved.mappings.flatMap((m) => m.oldColumns);
+    const on = await client.query<{ column: string; object: string }>(
+      `SELECT a.attname AS column, pg_describe_object(d.classid, d.objid, 0) AS object
+         FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = $1::regclass AND a.attname = ANY($2::text[])
+          AND d.deptype IN ('a', 'n') AND d.classid <> 'pg_attrdef'::regclass
+        ORDER BY 1, 2 LIMIT 1`,
+      [`pg_temp.${quoteIdent(resolved.table.name)}`, dropped],
+    );
+    if (on.rows.length) {
+      const { column, object } = on.rows[0];
+      throw new CatalogError('operations', column, `${object.replace(/_tandem_trial_/, '')} would depend on column "${column}", which this spec drops at contract`);
     }
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -99,3 +99,29 @@ it('rename_table is refused (exit 1) with the reason', async () => {
   expect(r.stderr).toMatch(/rename_table is refused: without views in front of the table/);
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
 });
+
+describe('spec-wide checks', () => {
+  const cases2: [string, string, RegExp][] = [
+    [
+      'two objects of one name',
+      `create_index: { name: same_name, columns: [sku] }\n  - add_check: { name: same_name, check: "price > 0" }`,
+      /operations\[1\]\.add_check\.name: "same_name" is also created by operations\[0\]\.create_index/,
+    ],
+    [
+      'a check on a column the spec drops',
+      `drop_column: { column: price, down: "0" }\n  - add_check: { name: c1, check: "price > 0 OR note IS NOT NULL" }`,
+      /operations: constraint c1 on table (pg_temp_\d+\.)?items would depend on column "price", which this spec drops at contract/,
+    ],
+    [
+      'an expression index on a column the spec drops',
+      `drop_column: { column: note, down: "''" }\n  - create_index: { name: i1, columns: [{ expression: "lower(note)" }] }`,
+      /operations: index (pg_temp_\d+\.)?i1 would depend on column "note"/,
+    ],
+  ];
+  it.each(cases2)('%s exits 2 naming it', async (_what, operations, message) => {
+    const r = await runCli(['expand', specFile(operations)], { DATABASE_URL: url });
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+    expect((await sql(url, `SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'tandem'`))[0].n).toBe(0);
+  });
+});

@@ -67,6 +67,7 @@ export function parseSpec(text: string, source = 'spec'): MigrationSpec {
     return { kind: kind as OperationKind, field: `${field}.${kind}`, body };
   });
   checkDisjointOffline(operations);
+  checkObjectNamesOffline(operations);
   const normalized = JSON.stringify({ name, schema: schema ?? null, table, operations: operations.map((o) => ({ kind: o.kind, body: o.body })) });
   const hash = createHash('sha256').update(normalized).digest('hex');
   return { name, schema, table, operations, hash };
@@ -104,6 +105,19 @@ function checkDisjointOffline(operations: ParsedOperation[]): void {
       if (other) throw new SpecError(op.field, `touches column "${n}", which ${other} touches too; each column may be in one operation only`);
       seen.set(n, op.field);
     }
+  }
+}
+
+/** Two object operations must not create objects of one name (indexes, constraints and tables share names in a schema). */
+function checkObjectNamesOffline(operations: ParsedOperation[]): void {
+  const creates = new Set<OperationKind>(['create_index', 'add_unique', 'add_check', 'add_foreign_key', 'create_table']);
+  const seen = new Map<string, string>();
+  for (const op of operations) {
+    if (!creates.has(op.kind)) continue;
+    const name = (op.body as { name: string }).name;
+    const other = seen.get(name);
+    if (other) throw new SpecError(`${op.field}.name`, `"${name}" is also created by ${other}; each object needs its own name`);
+    seen.set(name, op.field);
   }
 }
 

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Client } from 'pg';
-import { backfill, contract, expand, verify } from '../executor';
+import { backfill, contract, expand, rollback, verify } from '../executor';
 import { loadTable } from '../executor/catalog';
 import { runObjectSteps } from '../executor/object-steps';
 import { objectSteps } from '../phases/sql/plan';
@@ -198,5 +198,51 @@ describe('concurrent index builds', () => {
       // The old versions' duplicate writes still succeed.
       await c.query(`INSERT INTO items (sku, price) VALUES ('S-7', 2)`);
     });
+  });
+});
+
+describe('resuming and undoing the steps around contract', () => {
+  const load = (file: string) => parseSpec(fs.readFileSync(path.join(MIGRATIONS, file), 'utf8'));
+
+  it('a contract killed between ADD ... NOT VALID and VALIDATE resumes; a rollback then drops the constraint', async () => {
+    const url = await freshDatabase('objresume');
+    await sql(url, SETUP);
+    const spec = load('add-check.yaml');
+    const o = { databaseUrl: url };
+    await expand(spec, o);
+    await backfill(spec, o);
+    // The plan as expand recorded it.
+    const resolved = (await sql(url, `SELECT resolved FROM tandem.migrations WHERE name = $1`, [spec.name]))[0].resolved;
+    const [add] = objectSteps(resolved, 'beforeContract');
+    // The first step alone, as a contract killed right after it.
+    await withClient(url, (c) => runObjectSteps(c, 'contract', { oid: resolved.table.oid, label: 'public.items' }, [add], o));
+    expect((await sql(url, `SELECT convalidated FROM pg_constraint WHERE conname = 'items_price_positive'`))[0]).toEqual({ convalidated: false });
+    // Rollback before contract is exact: the constraint goes.
+    await rollback(spec, o);
+    expect(await sql(url, `SELECT conname FROM pg_constraint WHERE conname = 'items_price_positive'`)).toEqual([]);
+    // And a contract that resumes after the same kill finishes the job.
+    await expand(spec, o);
+    await backfill(spec, o);
+    await withClient(url, (c) => runObjectSteps(c, 'contract', { oid: resolved.table.oid, label: 'public.items' }, [add], o));
+    expect((await contract(spec, o)).step).toBe('contracted');
+    expect((await sql(url, `SELECT convalidated FROM pg_constraint WHERE conname = 'items_price_positive'`))[0]).toEqual({ convalidated: true });
+  });
+
+  it('a DROP INDEX CONCURRENTLY that did not finish after contract is finished by the next contract run', async () => {
+    const url = await freshDatabase('objdropresume');
+    await sql(url, SETUP);
+    await sql(url, `CREATE INDEX items_note_idx ON items (note)`);
+    const spec = load('drop-index.yaml');
+    const o = { databaseUrl: url };
+    await expand(spec, o);
+    await backfill(spec, o);
+    expect((await contract(spec, o)).step).toBe('contracted');
+    expect(await withClient(url, (c) => indexState(c, 'items_note_idx'))).toBe('absent');
+    // As if the drop had been killed: the index is still there (INVALID, as a killed DROP INDEX CONCURRENTLY leaves it).
+    await sql(url, `CREATE INDEX items_note_idx ON items (note); UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'items_note_idx'::regclass`);
+    const again = await contract(spec, o);
+    expect(again).toMatchObject({ step: 'contracted', changed: true });
+    expect(await withClient(url, (c) => indexState(c, 'items_note_idx'))).toBe('absent');
+    expect((await contract(spec, o)).changed).toBe(false);
   });
 });

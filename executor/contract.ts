@@ -1,5 +1,5 @@
 import { RefusedError } from '../phases/errors';
-import { contractPlan, validateChecksPlan } from '../phases/sql/plan';
+import { contractPlan, objectContractPlan, objectSteps, validateChecksPlan } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
 import { columnDependents } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
@@ -7,6 +7,7 @@ import { openSession, recordedSpec } from './session';
 import { recordStep } from './state';
 import { ExecutorOptions, StepResult } from './types';
 import { checkConsistency, summarize } from './verify';
+import { checkContractBlockers, droppedIndexDescriptions, runObjectSteps } from './object-steps';
 
 /**
  * Contract: refuses unless verify passes; validates NOT NULL checks (no write-blocking lock);
@@ -16,17 +17,28 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
   const session = await openSession(spec, options, true);
   try {
     const base = { migration: spec.name, table: session.label };
-    if (session.step === 'contracted') return { ...base, step: 'contracted', changed: false, message: 'already contracted', lockRetries: 0 };
+    const table = { oid: session.table.oid, label: session.label };
+    if (session.step === 'contracted') {
+      // What runs after contract's transaction (DROP INDEX CONCURRENTLY) is finished by any re-run.
+      const after = session.state!.resolved ? await runObjectSteps(session.client, 'contract', table, objectSteps(session.state!.resolved, 'afterContract'), options) : { changed: false, retries: 0 };
+      return { ...base, step: 'contracted', changed: after.changed, message: after.changed ? 'contracted: dropped the indexes a previous contract left' : 'already contracted', lockRetries: after.retries };
+    }
     const resolved = recordedSpec(session, spec, 'contract');
     const dropped = resolved.mappings.flatMap((m) => m.oldColumns);
-    const dependents = await columnDependents(session.client, session.table.oid, dropped);
-    if (dependents.length) {
-      throw new RefusedError(
-        `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +
-          'recreate what the new version needs on the new columns (e.g. CREATE INDEX CONCURRENTLY), drop these yourself, then contract',
-        spec.name,
-      );
-    }
+    // Indexes this spec drops at contract do not count: they go anyway.
+    const ignored = await droppedIndexDescriptions(session.client, resolved);
+    const refuseDependents = async () => {
+      const dependents = (await columnDependents(session.client, session.table.oid, dropped)).filter((d) => !ignored.has(d.object));
+      if (dependents.length) {
+        throw new RefusedError(
+          `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +
+            'recreate what the new version needs on the new columns (e.g. CREATE INDEX CONCURRENTLY), drop these yourself, then contract',
+          spec.name,
+        );
+      }
+    };
+    await refuseDependents();
+    await checkContractBlockers(session.client, resolved);
     const report = await checkConsistency(session.client, resolved);
     if (!report.ok) {
       // Name the way out that really moves things on: backfill only for rows it has not reached; rows it
@@ -38,14 +50,18 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       ];
       throw new RefusedError(`contract refused: ${summarize(report)}; ${next.join(', and ')}; then run tandem contract SPEC again`, spec.name);
     }
-    const table = { oid: session.table.oid, label: session.label };
     let retries = 0;
     const checks = validateChecksPlan(resolved);
     for (const check of checks) {
       // VALIDATE scans the table under SHARE UPDATE EXCLUSIVE, which app writes pass: no statement bound.
       retries += (await runDdlTransaction(session.client, 'contract', table, [check], options, undefined, { boundStatements: false })).retries;
     }
-    const run = await runDdlTransaction(session.client, 'contract', table, contractPlan(resolved), options, (c) => recordStep(c, spec.name, 'contracted'));
+    // Only the new versions run now: unique indexes are built and checks and foreign keys enforced
+    // (NOT VALID, then VALIDATE), each step on its own; the dependency check then sees them too.
+    retries += (await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'beforeContract'), options)).retries;
+    await refuseDependents();
+    const run = await runDdlTransaction(session.client, 'contract', table, [...contractPlan(resolved), ...objectContractPlan(resolved)], options, (c) => recordStep(c, spec.name, 'contracted'));
+    retries += (await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'afterContract'), options)).retries;
     return {
       ...base,
       step: 'contracted',

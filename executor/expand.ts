@@ -1,7 +1,7 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
 import { RefusedError, SpecError } from '../phases/errors';
-import { derivedNames, expandPlan, expandProbes } from '../phases/sql/plan';
+import { derivedNames, expandPlan, expandProbes, objectExpandPlan, objectSteps } from '../phases/sql/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { columnDependents, presentColumns, triggerExists } from './catalog';
 import { DdlRun, runDdlTransaction } from './ddl-transaction';
@@ -9,6 +9,7 @@ import { openSession, ACTIVE_STEPS, Session } from './session';
 import { activeOnTable, checkStateTrusted, recordExpanded, STATE_BOOTSTRAP } from './state';
 import { ExecutorOptions, StepResult } from './types';
 import { resolveLive } from './validate-live';
+import { runObjectSteps } from './object-steps';
 
 /** Run expand's probes, each under a savepoint rolled back: a failure is the spec's fault (exit 2) and undoes expand. */
 async function probe(client: Client, resolved: ResolvedSpec): Promise<void> {
@@ -39,7 +40,7 @@ export async function runExpandTransaction(session: Session, resolved: ResolvedS
     session.client,
     rollback ? 'validate (expand, rolled back)' : 'expand',
     { oid: session.table.oid, label: session.label },
-    [...STATE_BOOTSTRAP, ...expandPlan(resolved)],
+    [...STATE_BOOTSTRAP, ...expandPlan(resolved), ...objectExpandPlan(resolved)],
     options,
     async (c) => {
       // CREATE ... IF NOT EXISTS adopts what exists: check again, inside the transaction, whose it is.
@@ -79,6 +80,9 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
           spec.name,
         );
       }
+      // A concurrent index build that failed or was killed after expand committed resumes here.
+      const built = await runObjectSteps(session.client, 'expand', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'afterExpand'), options);
+      if (built.changed) return { ...base, step: session.step, changed: true, message: `expanded ${session.label}: built the indexes a previous expand left unfinished`, lockRetries: built.retries };
       return { ...base, step: session.step, changed: false, message: `already expanded: ${session.label} has the new columns and the sync trigger`, lockRetries: 0 };
     }
     const others = await activeOnTable(session.client, session.table.schema, session.table.name, spec.name);
@@ -95,13 +99,15 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
       });
     }
     const run = await runExpandTransaction(session, resolved, options);
+    // CREATE INDEX CONCURRENTLY cannot run in a transaction: after expand commits (a re-run resumes it).
+    const built = await runObjectSteps(session.client, 'expand', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'afterExpand'), options);
     const added = resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name));
     return {
       ...base,
       step: 'expanded',
       changed: true,
       message: `expanded ${session.label}: added ${added.length ? added.join(', ') : 'no columns'} and the sync trigger`,
-      lockRetries: run.retries,
+      lockRetries: run.retries + built.retries,
     };
   } finally {
     await session.close();

@@ -1,4 +1,5 @@
 import { backfillRangeSql, backfillTopKeySql, contractPlan, expandPlan, rollbackPlan, validateChecksPlan, PlanStatement } from '../phases/sql/plan';
+import { objectContractPlan, objectExpandPlan, objectRollbackPlan, objectSteps, objectStepsScript } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
 import { DEFAULT_LOCK_HOLD_MS, DEFAULT_LOCK_TIMEOUT_MS, transactionBounds } from './ddl-transaction';
 import { openSession } from './session';
@@ -25,7 +26,7 @@ export async function planStepSql(spec: MigrationSpec, step: SqlStep, options: E
     const resolved = session.step === 'contracted' ? session.state!.resolved : await resolveLive(session, spec);
     switch (step) {
       case 'expand':
-        return script('expand', expandPlan(resolved), true, options);
+        return script('expand', [...expandPlan(resolved), ...objectExpandPlan(resolved)], true, options) + objectStepsScript('after expand commits', objectSteps(resolved, 'afterExpand'));
       case 'backfill':
         return (
           `-- backfill: one transaction per batch, SET LOCAL tandem.backfill = 'on' so the sync trigger lets it through,\n` +
@@ -37,9 +38,15 @@ export async function planStepSql(spec: MigrationSpec, step: SqlStep, options: E
           ';\n'
         );
       case 'contract':
-        return script('contract: validate NOT NULL checks first (each its own transaction)', validateChecksPlan(resolved), false, options) + '\n' + script('contract', contractPlan(resolved), true, options);
+        return (
+          script('contract: validate NOT NULL checks first (each its own transaction)', validateChecksPlan(resolved), false, options) +
+          objectStepsScript('before contract', objectSteps(resolved, 'beforeContract')) +
+          '\n' +
+          script('contract', [...contractPlan(resolved), ...objectContractPlan(resolved)], true, options) +
+          objectStepsScript('after contract commits', objectSteps(resolved, 'afterContract'))
+        );
       case 'rollback':
-        return script('rollback', rollbackPlan(resolved), true, options);
+        return objectStepsScript('before rollback', objectSteps(resolved, 'rollbackBefore')) + script('rollback', [...objectRollbackPlan(resolved), ...rollbackPlan(resolved)], true, options);
     }
   } finally {
     await session.close();

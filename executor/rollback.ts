@@ -1,10 +1,11 @@
 import { RefusedError } from '../phases/errors';
-import { rollbackPlan } from '../phases/sql/plan';
+import { objectRollbackPlan, objectSteps, rollbackPlan } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
 import { runDdlTransaction } from './ddl-transaction';
 import { openSession, ACTIVE_STEPS } from './session';
 import { recordStep } from './state';
 import { ExecutorOptions, StepResult } from './types';
+import { runObjectSteps } from './object-steps';
 
 /**
  * Rollback undoes expand exactly, in ONE transaction: what expand added goes, nothing else. The old
@@ -21,11 +22,13 @@ export async function rollback(spec: MigrationSpec, options: ExecutorOptions): P
       return { ...base, step: session.step, changed: false, message: 'nothing to roll back: not expanded', lockRetries: 0 };
     }
     const resolved = session.state.resolved;
-    const run = await runDdlTransaction(session.client, 'rollback', { oid: session.table.oid, label: session.label }, rollbackPlan(resolved), options, async (c) => {
+    // Indexes the spec built go first, concurrently (no write waits on them); then one transaction.
+    const dropped = await runObjectSteps(session.client, 'rollback', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'rollbackBefore'), options);
+    const run = await runDdlTransaction(session.client, 'rollback', { oid: session.table.oid, label: session.label }, [...objectRollbackPlan(resolved), ...rollbackPlan(resolved)], options, async (c) => {
       await recordStep(c, spec.name, 'rolled_back');
       await c.query(`UPDATE tandem.migrations SET backfill_last_key = NULL, backfill_bound = NULL, backfill_done = 0 WHERE name = $1`, [spec.name]);
     });
-    return { ...base, step: 'rolled_back', changed: true, message: `rolled back ${session.label}: the table is as it was before expand`, lockRetries: run.retries };
+    return { ...base, step: 'rolled_back', changed: true, message: `rolled back ${session.label}: the table is as it was before expand`, lockRetries: dropped.retries + run.retries };
   } finally {
     await session.close();
   }

@@ -7,6 +7,7 @@ import { TableRewriteError } from './errors';
 import { runExpandTransaction } from './expand';
 import { openSession, Session, ACTIVE_STEPS } from './session';
 import { ExecutorOptions } from './types';
+import { checkObjectCatalog, trialObjects } from './object-steps';
 
 /**
  * PREPARE parses and analyses a statement against the live catalog without planning or running
@@ -82,6 +83,8 @@ export async function resolveLive(session: Session, spec: MigrationSpec): Promis
   const resolved = resolveSpec(spec, session.table);
   await checkColumnTypes(session.client, resolved);
   await trialParse(session.client, resolved);
+  await checkObjectCatalog(session.client, resolved);
+  await trialObjects(session.client, resolved);
   return resolved;
 }
 

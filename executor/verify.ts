@@ -4,6 +4,7 @@ import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { Client } from 'pg';
 import { openSession, ACTIVE_STEPS } from './session';
 import { AppVersionCheck, VerifyOptions, VerifyReport } from './types';
+import { runObjectChecks } from './object-steps';
 
 function parseKeys(sample: string[] | null): string[] {
   return (sample ?? []).map((s) => {
@@ -13,7 +14,7 @@ function parseKeys(sample: string[] | null): string[] {
 }
 
 /** One consistent snapshot: every row satisfies new = up(old) OR old = down(new), and none is pending. */
-export async function checkConsistency(client: Client, resolved: ResolvedSpec): Promise<Omit<VerifyReport, 'migration' | 'table' | 'step' | 'message'>> {
+export async function checkConsistency(client: Client, resolved: ResolvedSpec, objectChecks = true): Promise<Omit<VerifyReport, 'migration' | 'table' | 'step' | 'message'>> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     const row = (await querySingle(client, verifySql(resolved))).rows[0];
@@ -22,6 +23,8 @@ export async function checkConsistency(client: Client, resolved: ResolvedSpec): 
       inconsistentRows: Number(row[`bad_${i}`]),
       sampleKeys: parseKeys(row[`bad_sample_${i}`]),
     }));
+    // Indexes built, and the rows a constraint enforced at contract would refuse, in the same snapshot.
+    if (objectChecks) operations.push(...(await runObjectChecks(client, resolved)));
     const pendingRows = Number(row.pending);
     return {
       ok: pendingRows === 0 && operations.every((o) => o.inconsistentRows === 0),
@@ -70,7 +73,8 @@ export async function verify(spec: MigrationSpec, options: VerifyOptions): Promi
       if (shape === 'contracted') return { ...base, ...empty, ok: true, message: 'contracted: the old columns are gone, nothing left to keep in sync' };
       return { ...base, ...empty, ok: false, message: 'not expanded: run tandem expand first' };
     }
-    const report = await checkConsistency(session.client, session.state.resolved);
+    // A canary is served whatever rows a constraint enforced at contract would refuse: those are contract's gate.
+    const report = await checkConsistency(session.client, session.state.resolved, !forApp);
     return { ...base, ...report, message: summarize(report) };
   } finally {
     await session.close();

@@ -8,3 +8,4 @@ export * from './plans/sync-function';
 export * from './plans/backfill-sql';
 export * from './plans/verify-sql';
 export * from './plans/contract-sql';
+export * from './plans/object-ops-sql';

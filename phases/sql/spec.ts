@@ -4,7 +4,7 @@ import { parseDocument } from 'yaml';
 import { CatalogError, SpecError } from '../errors';
 import { parseTableName } from './identifiers';
 import { expectKeys, expectObject } from './operations/fields';
-import { ColumnMapping, OPERATION_KINDS, OPERATIONS, OperationKind, ParsedOperation, TableInfo } from './operations';
+import { ColumnMapping, ObjectWork, OPERATION_KINDS, OPERATIONS, OperationKind, ParsedOperation, TableInfo } from './operations';
 
 /** A refactoring spec, validated offline. */
 export interface MigrationSpec {
@@ -23,6 +23,8 @@ export interface ResolvedSpec {
   readonly spec: MigrationSpec;
   readonly table: TableInfo;
   readonly mappings: readonly ColumnMapping[];
+  /** Indexes, constraints, defaults, tables and raw SQL, per operation (absent in states recorded before object operations existed). */
+  readonly objects?: readonly ObjectWork[];
 }
 
 const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -70,6 +72,7 @@ export function parseSpec(text: string, source = 'spec'): MigrationSpec {
     return { kind: kind as OperationKind, field: `${field}.${kind}`, body };
   });
   checkDisjointOffline(operations);
+  checkObjectNamesOffline(operations);
   const normalized = JSON.stringify({ name, schema: schema ?? null, table, operations: operations.map((o) => ({ kind: o.kind, body: o.body })) });
   const hash = createHash('sha256').update(normalized).digest('hex');
   return { name, schema, table, operations, hash };
@@ -91,6 +94,8 @@ export function loadSpecFile(path: string): MigrationSpec {
 function checkDisjointOffline(operations: ParsedOperation[]): void {
   const seen = new Map<string, string>();
   for (const op of operations) {
+    // Object operations (indexes, constraints, ...) may name any column, old or new.
+    if (OPERATIONS[op.kind].objectOnly) continue;
     const body = op.body as Record<string, any>;
     const names: string[] = [];
     for (const key of ['column', 'from', 'to', 'name', 'into']) {
@@ -108,6 +113,19 @@ function checkDisjointOffline(operations: ParsedOperation[]): void {
   }
 }
 
+/** Two object operations must not create objects of one name (indexes, constraints and tables share names in a schema). */
+function checkObjectNamesOffline(operations: ParsedOperation[]): void {
+  const creates = new Set<OperationKind>(['create_index', 'add_unique', 'add_check', 'add_foreign_key', 'create_table']);
+  const seen = new Map<string, string>();
+  for (const op of operations) {
+    if (!creates.has(op.kind)) continue;
+    const name = (op.body as { name: string }).name;
+    const other = seen.get(name);
+    if (other) throw new SpecError(`${op.field}.name`, `"${name}" is also created by ${other}; each object needs its own name`);
+    seen.set(name, op.field);
+  }
+}
+
 /** Check the spec against the live table and compute every operation's column mapping. */
 export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec {
   if (table.primaryKey.length === 0) {
@@ -116,12 +134,26 @@ export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec
   if (table.columns.some((c) => c.name === PENDING_COLUMN)) {
     throw new CatalogError('table', PENDING_COLUMN, `table ${table.schema}.${table.name} already has a ${PENDING_COLUMN} column: another Tandem migration is in progress on it`);
   }
-  const mappings = spec.operations.map((op) => OPERATIONS[op.kind].resolve(op.body, table, op.field));
+  const mappings = spec.operations.flatMap((op) => {
+    const def = OPERATIONS[op.kind];
+    return def.resolve ? [def.resolve(op.body, table, op.field)] : [];
+  });
   const pk = new Set(table.primaryKey.map((c) => c.name));
   for (const m of mappings) {
     for (const old of m.oldColumns) {
       if (pk.has(old)) throw new CatalogError(m.field, old, `column "${old}" is part of the primary key, which Tandem does not refactor`);
     }
   }
-  return { spec, table, mappings };
+  const context = {
+    migration: spec.name,
+    table,
+    newColumns: mappings.flatMap((m) => m.newColumns),
+    droppedColumns: mappings.flatMap((m) => m.oldColumns),
+    createdTables: spec.operations.filter((op) => op.kind === 'create_table').map((op) => `${table.schema}.${(op.body as { name: string }).name}`),
+  };
+  const objects = spec.operations.flatMap((op) => {
+    const def = OPERATIONS[op.kind];
+    return def.objects ? [def.objects(op.body, context, op.field)] : [];
+  });
+  return { spec, table, mappings, objects };
 }

@@ -58,14 +58,117 @@ export interface ColumnMapping {
   readonly down: Readonly<Record<string, string>>;
 }
 
-export type OperationKind = 'split_column' | 'merge_columns' | 'rename_column' | 'add_column' | 'drop_column' | 'change_type';
+export type OperationKind =
+  | 'split_column'
+  | 'merge_columns'
+  | 'rename_column'
+  | 'add_column'
+  | 'drop_column'
+  | 'change_type'
+  | 'set_not_null'
+  | 'drop_not_null'
+  | 'create_index'
+  | 'drop_index'
+  | 'add_unique'
+  | 'add_foreign_key'
+  | 'add_check'
+  | 'set_default'
+  | 'drop_default'
+  | 'create_table'
+  | 'drop_table'
+  | 'rename_table'
+  | 'raw_sql';
 
+/**
+ * An operation contributes column work (a ColumnMapping: `resolve`), object work (indexes,
+ * constraints, defaults, tables, raw SQL: `objects`), or both. Column operations each own their
+ * columns; object operations may name any column, old or new (`objectOnly`).
+ */
 export interface OperationDefinition<T> {
   readonly kind: OperationKind;
+  /** The operation changes no column itself: it may name columns other operations add or keep. */
+  readonly objectOnly?: boolean;
   /** Offline validation of the operation's body; throws SpecError naming the field. */
   parse(body: Record<string, unknown>, field: string): T;
   /** The old columns the parsed operation reads (checked against the catalog by the resolver). */
-  resolve(op: T, table: TableInfo, field: string): ColumnMapping;
+  resolve?(op: T, table: TableInfo, field: string): ColumnMapping;
+  /** The object work of the operation, planned as data against the live table and the spec's column work. */
+  objects?(op: T, context: ObjectContext, field: string): ObjectWork;
+}
+
+/** What object work is planned against: the live table and what the spec's column operations do to it. */
+export interface ObjectContext {
+  /** The spec's name (`[a-z0-9-]{1,40}`), for names Tandem derives. */
+  readonly migration: string;
+  readonly table: TableInfo;
+  /** Columns the spec's column operations add at expand. */
+  readonly newColumns: readonly NewColumn[];
+  /** Columns the spec's column operations drop at contract. */
+  readonly droppedColumns: readonly string[];
+  /** Tables the spec's create_table operations create (schema-qualified, unquoted `schema.name`). */
+  readonly createdTables: readonly string[];
+}
+
+/** One statement, run inside a step's transaction. */
+export interface ObjectStatement {
+  readonly id: string;
+  readonly sql: string;
+}
+
+/**
+ * A step outside the step's own transaction, idempotent and resumable:
+ * - `transaction`: one short transaction under lock_timeout, skipped when `unless` returns a row;
+ *   when PostgreSQL rejects the data (class 23), `onDataError.undo` runs and the step is refused.
+ * - `create_index`: CREATE INDEX CONCURRENTLY (no transaction block), skipped when the index is
+ *   valid; an INVALID leftover of a failed or killed build is dropped concurrently and rebuilt.
+ * - `drop_index`: DROP INDEX CONCURRENTLY IF EXISTS.
+ */
+export type ObjectStep =
+  | { readonly kind: 'transaction'; readonly id: string; readonly sql: string; readonly unless?: string; readonly onDataError?: { readonly undo: string; readonly hint: string } }
+  | { readonly kind: 'create_index'; readonly id: string; readonly schema: string; readonly index: string; readonly sql: string; readonly hint?: string }
+  | { readonly kind: 'drop_index'; readonly id: string; readonly schema: string; readonly index: string };
+
+/** A verify check: a SELECT of one row, `n` (bigint, 0 when it holds) and `sample` (text[] of up to 10 keys). */
+export interface ObjectCheck {
+  readonly label: string;
+  readonly sql: string;
+}
+
+/** A catalog condition: the SELECT returns a row (column `what`) when it does NOT hold, and the step refuses. */
+export interface CatalogCondition {
+  readonly field: string;
+  readonly objectName: string;
+  readonly sql: string;
+  readonly message: string;
+}
+
+export interface ObjectWork {
+  readonly kind: OperationKind;
+  readonly field: string;
+  readonly label: string;
+  /** Checked against the catalog before expand (validate, expand): CatalogError naming the field. */
+  readonly live?: readonly CatalogCondition[];
+  /** Run in validate's rolled-back transaction on an empty temporary copy of the table (pg_temp, same name, new columns added). */
+  readonly trial?: readonly ObjectStatement[];
+  /** Inside expand's transaction, after the columns. */
+  readonly expand?: readonly ObjectStatement[];
+  /** After expand commits (and again on every expand re-run until done). */
+  readonly afterExpand?: readonly ObjectStep[];
+  /** Verify: each check must return n = 0 before contract. */
+  readonly checks?: readonly ObjectCheck[];
+  /** Contract refuses while one of these returns a row (e.g. foreign keys into a table it drops). */
+  readonly contractBlockers?: readonly CatalogCondition[];
+  /** Before contract's transaction, when only the new versions run: what is enforced only from now on. */
+  readonly beforeContract?: readonly ObjectStep[];
+  /** Inside contract's transaction. */
+  readonly contract?: readonly ObjectStatement[];
+  /** After contract commits (and again on every contract re-run). */
+  readonly afterContract?: readonly ObjectStep[];
+  /** Indexes (`schema.name`) the spec drops at contract: they do not block the drop of a column. */
+  readonly dropsIndexes?: readonly string[];
+  /** Rollback, before its transaction (concurrent drops), then inside it. */
+  readonly rollbackBefore?: readonly ObjectStep[];
+  readonly rollback?: readonly ObjectStatement[];
 }
 
 /** A parsed operation, tagged by kind. */

@@ -1,0 +1,44 @@
+import { quoteIdent } from '../identifiers';
+import { expectKeys, required } from './fields';
+import { checkObjectName, constraintAbsent, nameList, tableSql } from './object-fields';
+import { indexWork } from './create-index';
+import { ObjectWork, OperationDefinition } from './operation';
+
+/**
+ * add_unique: a unique index built concurrently before contract's transaction (when only the new
+ * versions run: built earlier, it would refuse an old version's duplicate write), then
+ * `ADD CONSTRAINT ... UNIQUE USING INDEX` inside it, a catalog-only change. Verify reports the
+ * duplicates by key before contract; if a duplicate still slips in, the build fails, its INVALID
+ * index is dropped concurrently at once (an INVALID unique index would still refuse writes) and
+ * contract is refused, naming the rows to fix.
+ */
+export interface AddUnique {
+  name: string;
+  columns: string[];
+}
+
+export const addUnique: OperationDefinition<AddUnique> = {
+  kind: 'add_unique',
+  objectOnly: true,
+  parse(body, field) {
+    expectKeys(field, body, ['name', 'columns']);
+    return {
+      name: checkObjectName(`${field}.name`, required(`${field}.name`, body.name, 'the constraint name'), 'constraint'),
+      columns: nameList(`${field}.columns`, required(`${field}.columns`, body.columns, 'the columns that must be unique'), 'columns'),
+    };
+  },
+  objects(op, ctx, field): ObjectWork {
+    const label = `add_unique ${op.name}`;
+    const index = { name: op.name, columns: op.columns.map((column) => ({ column })), unique: true, method: 'btree', include: [] };
+    const { build, live, ...work } = indexWork(index, ctx, field, label);
+    return {
+      kind: 'add_unique',
+      field,
+      label,
+      ...work,
+      live: [...live, constraintAbsent(`${field}.name`, ctx.table, op.name)],
+      beforeContract: [build],
+      contract: [{ id: `add-unique-${op.name}`, sql: `ALTER TABLE ${tableSql(ctx.table)} ADD CONSTRAINT ${quoteIdent(op.name)} UNIQUE USING INDEX ${quoteIdent(op.name)}` }],
+    };
+  },
+};

@@ -1,0 +1,50 @@
+import { checkExistingName, quoteLiteral } from '../identifiers';
+import { expectKeys, required } from './fields';
+import { regclass } from './object-fields';
+import { ObjectWork, OperationDefinition } from './operation';
+
+/**
+ * drop_index: the old versions keep their index until contract. After contract's transaction
+ * commits, DROP INDEX CONCURRENTLY (no write waits on it; re-run by every contract re-run until
+ * it is gone). After, not before: a contract that fails or is refused leaves the index in place,
+ * so rollback stays exact. An index on a column the spec drops goes with the column inside
+ * contract's transaction, and it does not block contract's dependency check. An index that backs
+ * a constraint (primary key, unique) is refused: that is the constraint's to drop.
+ */
+export interface DropIndex {
+  name: string;
+}
+
+export const dropIndex: OperationDefinition<DropIndex> = {
+  kind: 'drop_index',
+  objectOnly: true,
+  parse(body, field) {
+    expectKeys(field, body, ['name']);
+    return { name: checkExistingName(`${field}.name`, required(`${field}.name`, body.name, 'the index to drop')) };
+  },
+  objects(op, ctx, field): ObjectWork {
+    const schema = ctx.table.schema;
+    const index = `SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${quoteLiteral(schema)} AND c.relname = ${quoteLiteral(op.name)}`;
+    return {
+      kind: 'drop_index',
+      field,
+      label: `drop_index ${op.name}`,
+      live: [
+        {
+          field: `${field}.name`,
+          objectName: op.name,
+          sql: `SELECT 'missing' AS what WHERE NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = ${regclass(ctx.table)} AND indexrelid IN (${index}))`,
+          message: `index "${op.name}" does not exist on table ${schema}.${ctx.table.name}`,
+        },
+        {
+          field: `${field}.name`,
+          objectName: op.name,
+          sql: `SELECT conname AS what FROM pg_constraint WHERE conindid IN (${index}) AND conrelid = ${regclass(ctx.table)}`,
+          message: `index "${op.name}" backs a constraint of ${schema}.${ctx.table.name} (a primary key or unique constraint); drop_index drops plain indexes only`,
+        },
+      ],
+      afterContract: [{ kind: 'drop_index', id: `drop-index-${op.name}`, schema, index: op.name }],
+      dropsIndexes: [`${schema}.${op.name}`],
+    };
+  },
+};

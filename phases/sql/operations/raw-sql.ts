@@ -1,0 +1,44 @@
+import { SpecError } from '../../errors';
+import { expectKeys, required } from './fields';
+import { ObjectStatement, ObjectWork, OperationDefinition } from './operation';
+
+/**
+ * raw_sql: the explicit escape hatch. `up` runs inside expand's transaction, `down` inside
+ * rollback's, `contract` (optional) inside contract's; each entry is exactly one statement (the
+ * extended protocol refuses more). Tandem checks nothing about them: no guarantee of the other
+ * operations (old writes unaltered, no long lock, exact rollback) holds for what they do.
+ */
+export interface RawSql {
+  up: string[];
+  down: string[];
+  contract: string[];
+}
+
+function statements(field: string, value: unknown): string[] {
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0) throw new SpecError(field, 'must be a SQL statement or a non-empty list of them');
+  return list.map((s, i) => {
+    const f = Array.isArray(value) ? `${field}[${i}]` : field;
+    if (typeof s !== 'string' || s.trim().length === 0) throw new SpecError(f, 'must be a non-empty SQL statement');
+    if (s.includes('\0')) throw new SpecError(f, 'must not contain a NUL character');
+    return s.trim().replace(/;\s*$/, '');
+  });
+}
+
+const named = (step: string, list: string[]): ObjectStatement[] => list.map((sql, i) => ({ id: `raw-sql-${step}-${i + 1}`, sql }));
+
+export const rawSql: OperationDefinition<RawSql> = {
+  kind: 'raw_sql',
+  objectOnly: true,
+  parse(body, field) {
+    expectKeys(field, body, ['up', 'down', 'contract']);
+    return {
+      up: statements(`${field}.up`, required(`${field}.up`, body.up, 'the SQL that expand runs')),
+      down: statements(`${field}.down`, required(`${field}.down`, body.down, 'the SQL that rollback runs to undo up')),
+      contract: body.contract === undefined ? [] : statements(`${field}.contract`, body.contract),
+    };
+  },
+  objects(op, _ctx, field): ObjectWork {
+    return { kind: 'raw_sql', field, label: 'raw_sql', expand: named('up', op.up), rollback: named('down', op.down), contract: named('contract', op.contract) };
+  },
+};

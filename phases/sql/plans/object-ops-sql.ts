@@ -1,0 +1,81 @@
+import { quoteIdent } from '../identifiers';
+import { CatalogCondition, ObjectCheck, ObjectStep, ObjectWork } from '../operations';
+import { ResolvedSpec } from '../spec';
+import { PlanStatement, table } from './plan-names';
+
+/**
+ * The object work of a spec (indexes, constraints, defaults, tables, raw SQL), gathered per step
+ * from its operations, as data. The executor runs the statements inside the step's transaction and
+ * the steps (concurrent index builds, constraints validated in their own transactions) around it.
+ */
+export function objectWork(resolved: ResolvedSpec): readonly ObjectWork[] {
+  return resolved.objects ?? [];
+}
+
+export type ObjectPhase = 'afterExpand' | 'beforeContract' | 'afterContract' | 'rollbackBefore';
+
+export function objectSteps(resolved: ResolvedSpec, phase: ObjectPhase): ObjectStep[] {
+  const work = phase === 'rollbackBefore' ? [...objectWork(resolved)].reverse() : objectWork(resolved);
+  return work.flatMap((w) => w[phase] ?? []);
+}
+
+/** Inside expand's transaction, after the columns and the sync trigger. */
+export function objectExpandPlan(resolved: ResolvedSpec): PlanStatement[] {
+  return objectWork(resolved).flatMap((w) => w.expand ?? []);
+}
+
+/** Inside contract's transaction, after its own statements (the unique constraints USING INDEX, defaults, dropped tables, raw SQL). */
+export function objectContractPlan(resolved: ResolvedSpec): PlanStatement[] {
+  return objectWork(resolved).flatMap((w) => w.contract ?? []);
+}
+
+/** Inside rollback's transaction, in reverse order of the operations (a foreign key goes before the table it references). */
+export function objectRollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
+  const statements = [...objectWork(resolved)].reverse().flatMap((w) => w.rollback ?? []);
+  return statements.length ? [{ id: 'lock-table', sql: `LOCK TABLE ${table(resolved)} IN ACCESS EXCLUSIVE MODE` }, ...statements] : [];
+}
+
+export function objectChecks(resolved: ResolvedSpec): ObjectCheck[] {
+  return objectWork(resolved).flatMap((w) => w.checks ?? []);
+}
+
+export function objectLiveConditions(resolved: ResolvedSpec): CatalogCondition[] {
+  return objectWork(resolved).flatMap((w) => w.live ?? []);
+}
+
+export function objectContractBlockers(resolved: ResolvedSpec): CatalogCondition[] {
+  return objectWork(resolved).flatMap((w) => w.contractBlockers ?? []);
+}
+
+/** Indexes (`schema.name`) the spec drops at contract. */
+export function droppedIndexes(resolved: ResolvedSpec): string[] {
+  return objectWork(resolved).flatMap((w) => w.dropsIndexes ?? []);
+}
+
+/**
+ * The trial of the object work, for validate's rolled-back transaction: an empty temporary copy of
+ * the table under the same name (so `table.column` reads the same), with the spec's new columns,
+ * on which each index, check and default is created for real. O(1): the copy has no rows.
+ */
+export function objectTrialPlan(resolved: ResolvedSpec): { field: string; sql: string }[] {
+  const trials = objectWork(resolved).flatMap((w) => w.trial ?? []);
+  if (!trials.length) return [];
+  const copy = `pg_temp.${quoteIdent(resolved.table.name)}`;
+  const newColumns = resolved.mappings.flatMap((m) => m.newColumns);
+  return [
+    { field: 'table', sql: `CREATE TEMP TABLE ${quoteIdent(resolved.table.name)} (LIKE ${table(resolved)})` },
+    ...newColumns.map((c) => ({ field: `${c.field}.type`, sql: `ALTER TABLE ${copy} ADD COLUMN ${quoteIdent(c.name)} ${c.type}` })),
+    ...trials.map((t) => ({ field: t.id, sql: t.sql })),
+  ];
+}
+
+/** Object steps as a script for `tandem sql`: each outside the step's transaction, in order. */
+export function objectStepsScript(title: string, steps: readonly ObjectStep[]): string {
+  if (!steps.length) return '';
+  const body = steps.map((s) => {
+    if (s.kind === 'create_index') return `-- ${s.id}: skipped when the index is valid; an INVALID leftover is dropped concurrently first\n${s.sql};`;
+    if (s.kind === 'drop_index') return `-- ${s.id}\nDROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(s.schema)}.${quoteIdent(s.index)};`;
+    return `-- ${s.id}: its own transaction${s.unless ? ', skipped when it exists' : ''}\n${s.sql};`;
+  });
+  return `\n-- ${title}: outside the transaction, lock_timeout set, statement_timeout off for index builds\n${body.join('\n\n')}\n`;
+}

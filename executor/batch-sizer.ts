@@ -36,7 +36,8 @@ export class BatchSizer {
   record(taken: number, requested: number, ms: number): void {
     if (this.targetMs === undefined || taken < requested / 2 || taken === 0) return;
     const rate = taken / Math.max(ms, 0.5);
-    this.rate = this.rate === undefined ? rate : 0.5 * this.rate + 0.5 * rate;
+    // Over the target: trust the latest rate at once, so the next lock hold is back near the target.
+    this.rate = this.rate === undefined || ms > this.targetMs ? rate : 0.5 * this.rate + 0.5 * rate;
     const wanted = Math.round(this.rate * this.targetMs);
     this.size = Math.min(this.max, Math.max(this.min, Math.min(wanted, this.size * 2)));
   }

@@ -60,7 +60,7 @@ function lockAndUpdate(resolved: ResolvedSpec, where: string, limit: string): st
  * One keyset batch, its checkpoint included, as ONE autocommit statement (one round trip, one
  * commit): the first `$1` pending rows after the checkpoint up to the bound that no other
  * transaction holds. The checkpoint moves to the batch's largest key, or to the bound when fewer
- * than `$1` rows were taken (the range is exhausted). Params: $1 the batch size, the checkpoint
+ * than `$1` rows were taken (the range is exhausted); `last` when the checkpoint is the bound. Params: $1 the batch size, the checkpoint
  * key (when there is one), the bound key, the migration name, the bound as JSON.
  * Returns `updated`, `taken` (rows locked), `last`, `top` (the new checkpoint).
  */
@@ -81,7 +81,7 @@ export function backfillRangeSql(resolved: ResolvedSpec, hasCheckpoint: boolean)
     `  backfill_last_key = CASE WHEN p.taken < $1 THEN ${boundJson}::jsonb ELSE p.top::jsonb END,`,
     `  backfill_done = m.backfill_done + (SELECT count(*) FROM updated), updated_at = now()`,
     `FROM progress p WHERE m.name = ${name}`,
-    `RETURNING (SELECT count(*) FROM updated)::int AS updated, p.taken, p.taken < $1 AS last, m.backfill_last_key AS top`,
+    `RETURNING (SELECT count(*) FROM updated)::int AS updated, p.taken, (p.taken < $1 OR p.top::jsonb = ${boundJson}::jsonb) AS last, m.backfill_last_key AS top`,
   ].join('\n');
 }
 

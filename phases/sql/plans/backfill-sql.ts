@@ -43,14 +43,14 @@ function lockAndUpdate(resolved: ResolvedSpec, where: string, limit: string): st
   const pending = quoteIdent(PENDING_COLUMN);
   return [
     `batch AS MATERIALIZED (`,
-    `  SELECT s.ctid AS row_ctid, ${pkList(resolved, 's')} FROM ${t} s`,
+    `  SELECT s.ctid AS _tandem_row, ${pkList(resolved, 's')} FROM ${t} s`,
     `  WHERE ${where} AND s.${pending}`,
     `  ORDER BY ${pkList(resolved, 's')}${limit}`,
     `  FOR UPDATE OF s SKIP LOCKED`,
     `),`,
     `updated AS (`,
     `  UPDATE ${t} SET ${backfillSets(resolved)}`,
-    `  WHERE ctid = ANY (ARRAY(SELECT row_ctid FROM batch)) AND ${pending}`,
+    `  WHERE ctid = ANY (ARRAY(SELECT _tandem_row FROM batch)) AND ${pending}`,
     `  RETURNING 1`,
     `)`,
   ].join('\n');
@@ -75,7 +75,8 @@ export function backfillRangeSql(resolved: ResolvedSpec, hasCheckpoint: boolean)
   return [
     `WITH ${lockAndUpdate(resolved, where, ' LIMIT $1')},`,
     `progress AS (`,
-    `  SELECT count(*)::int AS taken, (SELECT ${pkJson(resolved, 'b')} FROM batch b ORDER BY ${desc} LIMIT 1) AS top FROM batch`,
+    // The key is made JSON after the sort, for one row, not for every row of the batch.
+    `  SELECT count(*)::int AS taken, (SELECT ${pkJson(resolved, 'b')} FROM (SELECT ${pkList(resolved)} FROM batch ORDER BY ${desc.replace(/b\./g, '')} LIMIT 1) b) AS top FROM batch`,
     `)`,
     `UPDATE tandem.migrations m SET step = 'backfilling',`,
     `  backfill_last_key = CASE WHEN p.taken < $1 THEN ${boundJson}::jsonb ELSE p.top::jsonb END,`,
@@ -108,7 +109,7 @@ export function backfillRevisitSql(resolved: ResolvedSpec): string {
     `${lockAndUpdate(resolved, inTodo, '')},`,
     `left_keys AS (`,
     `  SELECT ${pkJson(resolved, 's')} AS key FROM ${table(resolved)} s`,
-    `  WHERE ${inTodo} AND s.${quoteIdent(PENDING_COLUMN)} AND s.ctid <> ALL (ARRAY(SELECT row_ctid FROM batch))`,
+    `  WHERE ${inTodo} AND s.${quoteIdent(PENDING_COLUMN)} AND s.ctid <> ALL (ARRAY(SELECT _tandem_row FROM batch))`,
     `)`,
     `UPDATE tandem.migrations m SET backfill_done = m.backfill_done + (SELECT count(*) FROM updated), updated_at = now()`,
     `WHERE m.name = $2`,

@@ -1,10 +1,10 @@
 import { performance } from 'perf_hooks';
 import { UsageError } from '../phases/errors';
-import { backfillBoundSql, backfillRangeSql, backfillRevisitSql, backfillSweepSql } from '../phases/sql/plan';
+import { BACKFILL_SLICE_PROCEDURE, backfillBoundSql, backfillRangeSql, backfillRevisitSql, backfillSweepSql } from '../phases/sql/plan';
 import { PENDING_COLUMN, MigrationSpec } from '../phases/sql/spec';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { BackfillStoppedError, RowsHeldError } from './backfill-errors';
-import { BatchSizer, DEFAULT_CHUNK_TIME_MS, DEFAULT_INITIAL_BATCH } from './batch-sizer';
+import { BatchSizer, DEFAULT_CHUNK_TIME_MS, DEFAULT_INITIAL_BATCH, MAX_BATCH, MIN_BATCH } from './batch-sizer';
 import { querySingle } from './connection';
 import { backoffMs, DEFAULT_DDL_DEADLINE_MS, DEFAULT_LOCK_TIMEOUT_MS, sleep } from './ddl-transaction';
 import { LockTimeoutError, StepFailedError } from './errors';
@@ -24,6 +24,9 @@ const REVISIT_KEYS = 1000;
 /** Between throttle checks while running (the pause file is checked as often). */
 const THROTTLE_CHECK_MS = 100;
 const PAUSED_POLL_MS = 250;
+/** How long one call of the server-side loop runs between the client's checks (throttle, progress). */
+const SLICE_MS = 1000;
+const THROTTLED_SLICE_MS = 250;
 
 function checkPositive(name: string, v: number | undefined, integer = true): void {
   if (v === undefined) return;
@@ -71,10 +74,26 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
     const throttle = new Throttle(client, options);
     await throttle.checkPrivileges(session.label, spec.name);
     const lockTimeout = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
-    // A hard bound on one batch's row-lock hold: a batch far over its target is cancelled (nothing
-    // of it commits) and retried smaller.
-    const statementTimeout = chunkTime === undefined ? 0 : Math.max(5000, Math.round(100 * chunkTime));
-    await client.query(`SET tandem.backfill = 'on'; SET lock_timeout = ${lockTimeout}; SET statement_timeout = ${statementTimeout}`);
+    await client.query(`SET tandem.backfill = 'on'; SET lock_timeout = ${lockTimeout}`);
+    // The batches run in a server-side loop (no round trip per batch) unless the caller sleeps
+    // between batches, or the role may not create the loop in its temporary schema.
+    let serverLoop = !options.throttleMs;
+    if (serverLoop) {
+      try {
+        await client.query(BACKFILL_SLICE_PROCEDURE);
+        // A killed client stops the server-side loop within 10 ms (the batch in flight rolls back).
+        await client.query('SET client_connection_check_interval = 10');
+      } catch (err: any) {
+        if (typeof err?.code !== 'string') throw err;
+        serverLoop = false;
+        options.onProgress?.({ kind: 'info', message: `backfill ${session.label}: one round trip per batch (${err.message})` });
+      }
+    }
+    // Client-side batches get a hard bound on one batch's row-lock hold: a batch far over its
+    // target is cancelled (nothing of it commits) and retried smaller. The server-side loop sizes
+    // every batch by the time the last ones took.
+    const statementTimeout = chunkTime === undefined || serverLoop ? 0 : Math.max(5000, Math.round(100 * chunkTime));
+    if (statementTimeout) await client.query(`SET statement_timeout = ${statementTimeout}`);
 
     let bound = state.backfillBound;
     if (!bound) {
@@ -162,23 +181,70 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
       throw err;
     };
 
+    const doneAtStart = state.backfillDone;
+    /** After a failed slice: the batches before the failing one committed; take their checkpoint. */
+    const reread = async () => {
+      const r = await client.query(`SELECT backfill_last_key, backfill_done FROM tandem.migrations WHERE name = $1`, [spec.name]);
+      if (r.rows[0]) {
+        lastKey = r.rows[0].backfill_last_key;
+        rowsUpdated = Number(r.rows[0].backfill_done) - doneAtStart;
+      }
+    };
+    const boundJson = JSON.stringify(bound);
     while (bound) {
       if (options.maxBatches !== undefined && batches >= options.maxBatches) break;
       await gate();
+      const where = () => (lastKey ? `the batch after key ${lastKey.join(', ')}` : 'the first batch');
+      if (serverLoop) {
+        let slice: { after: string[]; size: number; rate: number | null; updated: string; batches: number; last: boolean; hold_ms: number[] };
+        try {
+          slice = (
+            await querySingle(client, 'CALL pg_temp.tandem_backfill_slice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL)', [
+              rangeSql[0],
+              rangeSql[1],
+              boundJson,
+              spec.name,
+              sizer.fixed ? null : sizer.targetMs,
+              MIN_BATCH,
+              MAX_BATCH,
+              throttle.active ? THROTTLED_SLICE_MS : SLICE_MS,
+              options.maxBatches === undefined ? 2_000_000_000 : options.maxBatches - batches,
+              lastKey ? JSON.stringify(lastKey) : null,
+              sizer.next(),
+              sizer.rowsPerMs ?? null,
+            ])
+          ).rows[0];
+        } catch (err: any) {
+          await reread();
+          await onError(err, where());
+          continue;
+        }
+        sizer.restore(slice.size, slice.rate);
+        holds.push(...slice.hold_ms.map(Number));
+        batches += slice.batches;
+        waitingSince = undefined;
+        attempt = 0;
+        lastKey = slice.after;
+        rowsUpdated += Number(slice.updated);
+        if (slice.last) {
+          exhausted = true;
+          break;
+        }
+        if (Date.now() - lastReport >= 1000) report();
+        continue;
+      }
       const size = sizer.next();
-      const after = lastKey ? lastKey : [];
       const t0 = performance.now();
       let row: { updated: number; taken: number; last: boolean; top: string[] };
       try {
         // The batch and its checkpoint are one statement: a killed run resumes exactly after the last committed batch.
-        row = (await querySingle(client, rangeSql[lastKey ? 1 : 0], [size, ...after, ...bound, spec.name, JSON.stringify(bound)])).rows[0];
+        row = (await querySingle(client, rangeSql[lastKey ? 1 : 0], lastKey ? [size, JSON.stringify(lastKey), boundJson, spec.name] : [size, boundJson, spec.name])).rows[0];
       } catch (err: any) {
-        const where = lastKey ? `the batch after key ${lastKey.join(', ')}` : 'the first batch';
         if (err?.code === QUERY_CANCELED && statementTimeout && sizer.shrink()) {
-          options.onProgress?.({ kind: 'info', message: `backfill ${where} ran over ${statementTimeout} ms and was cancelled; retrying with ${sizer.next()} rows` });
+          options.onProgress?.({ kind: 'info', message: `backfill ${where()} ran over ${statementTimeout} ms and was cancelled; retrying with ${sizer.next()} rows` });
           continue;
         }
-        await onError(err, where);
+        await onError(err, where());
         continue;
       }
       const ms = performance.now() - t0;

@@ -42,6 +42,18 @@ export class BatchSizer {
     this.size = Math.min(this.max, Math.max(this.min, Math.min(wanted, this.size * 2)));
   }
 
+  /** The measured rate (rows/ms), for the server-side loop to go on from. */
+  get rowsPerMs(): number | undefined {
+    return this.rate;
+  }
+
+  /** Where the server-side loop left the size and rate. */
+  restore(size: number, rate: number | null | undefined): void {
+    if (this.targetMs === undefined) return;
+    this.size = Math.min(this.max, Math.max(this.min, size));
+    this.rate = rate ?? undefined;
+  }
+
   /** A batch ran into the statement timeout: cut hard, it is retried at the smaller size. */
   shrink(): boolean {
     if (this.size <= this.min) return false;

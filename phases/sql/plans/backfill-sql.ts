@@ -6,8 +6,9 @@ export function pkList(resolved: ResolvedSpec, alias?: string): string {
   return resolved.table.primaryKey.map((c) => (alias ? `${alias}.` : '') + quoteIdent(c.name)).join(', ');
 }
 
-function pkParams(resolved: ResolvedSpec, offset: number): string {
-  return resolved.table.primaryKey.map((c, i) => `$${i + offset}::${c.type}`).join(', ');
+/** A key passed as one JSON array param (text values, as `pkJson` makes them), typed per column. */
+function pkFromJson(resolved: ResolvedSpec, param: string): string {
+  return resolved.table.primaryKey.map((c, i) => `(${param}::jsonb->>${i})::${c.type}`).join(', ');
 }
 
 /** The primary key of a row, as JSON text values, for checkpoints and sample keys. */
@@ -60,31 +61,77 @@ function lockAndUpdate(resolved: ResolvedSpec, where: string, limit: string): st
  * One keyset batch, its checkpoint included, as ONE autocommit statement (one round trip, one
  * commit): the first `$1` pending rows after the checkpoint up to the bound that no other
  * transaction holds. The checkpoint moves to the batch's largest key, or to the bound when fewer
- * than `$1` rows were taken (the range is exhausted); `last` when the checkpoint is the bound. Params: $1 the batch size, the checkpoint
- * key (when there is one), the bound key, the migration name, the bound as JSON.
- * Returns `updated`, `taken` (rows locked), `last`, `top` (the new checkpoint).
+ * than `$1` rows were taken (the range is exhausted); `last` when the checkpoint is the bound.
+ * Params, keys as JSON arrays: $1 the batch size, the checkpoint key (when there is one), the
+ * bound key, the migration name. Returns `updated`, `taken` (rows locked), `last`, `top` (the new
+ * checkpoint).
  */
 export function backfillRangeSql(resolved: ResolvedSpec, hasCheckpoint: boolean): string {
-  const k = resolved.table.primaryKey.length;
-  const after = hasCheckpoint ? `(${pkList(resolved, 's')}) > (${pkParams(resolved, 2)}) AND ` : '';
-  const boundAt = hasCheckpoint ? k + 2 : 2;
-  const name = `$${boundAt + k}`;
-  const boundJson = `$${boundAt + k + 1}`;
-  const where = `${after}(${pkList(resolved, 's')}) <= (${pkParams(resolved, boundAt)})`;
-  const desc = resolved.table.primaryKey.map((c) => `b.${quoteIdent(c.name)} DESC`).join(', ');
+  const after = hasCheckpoint ? `(${pkList(resolved, 's')}) > (${pkFromJson(resolved, '$2')}) AND ` : '';
+  const bound = hasCheckpoint ? '$3' : '$2';
+  const name = hasCheckpoint ? '$4' : '$3';
+  const where = `${after}(${pkList(resolved, 's')}) <= (${pkFromJson(resolved, bound)})`;
+  const desc = resolved.table.primaryKey.map((c) => `${quoteIdent(c.name)} DESC`).join(', ');
   return [
     `WITH ${lockAndUpdate(resolved, where, ' LIMIT $1')},`,
     `progress AS (`,
     // The key is made JSON after the sort, for one row, not for every row of the batch.
-    `  SELECT count(*)::int AS taken, (SELECT ${pkJson(resolved, 'b')} FROM (SELECT ${pkList(resolved)} FROM batch ORDER BY ${desc.replace(/b\./g, '')} LIMIT 1) b) AS top FROM batch`,
+    `  SELECT count(*)::int AS taken, (SELECT ${pkJson(resolved, 'b')} FROM (SELECT ${pkList(resolved)} FROM batch ORDER BY ${desc} LIMIT 1) b) AS top FROM batch`,
     `)`,
     `UPDATE tandem.migrations m SET step = 'backfilling',`,
-    `  backfill_last_key = CASE WHEN p.taken < $1 THEN ${boundJson}::jsonb ELSE p.top::jsonb END,`,
+    `  backfill_last_key = CASE WHEN p.taken < $1 THEN ${bound}::jsonb ELSE p.top::jsonb END,`,
     `  backfill_done = m.backfill_done + (SELECT count(*) FROM updated), updated_at = now()`,
     `FROM progress p WHERE m.name = ${name}`,
-    `RETURNING (SELECT count(*) FROM updated)::int AS updated, p.taken, (p.taken < $1 OR p.top::jsonb = ${boundJson}::jsonb) AS last, m.backfill_last_key AS top`,
+    `RETURNING (SELECT count(*) FROM updated)::int AS updated, p.taken, (p.taken < $1 OR p.top::jsonb = ${bound}::jsonb) AS last, m.backfill_last_key AS top`,
   ].join('\n');
 }
+
+/**
+ * The server-side batch loop: a procedure in the session's own temporary schema (gone with the
+ * connection) that runs the batch statements above one after another, each in its own
+ * transaction (COMMIT per batch), for `slice_ms`, sizing each batch by the time the last ones
+ * took (as executor/batch-sizer.ts does), and returns where it stopped. No round trip per batch:
+ * the client calls it again between slices (throttle checks, progress). The statements are its
+ * arguments, run by EXECUTE as plain SQL, so their names resolve exactly as in a client's
+ * statement; nothing of the spec is compiled into PL/pgSQL.
+ */
+export const BACKFILL_SLICE_PROCEDURE = `CREATE OR REPLACE PROCEDURE pg_temp.tandem_backfill_slice(
+  first_sql text, next_sql text, bound jsonb, migration text,
+  target_ms float8, min_rows int, max_rows int, slice_ms float8, max_batches int,
+  INOUT after jsonb, INOUT size int, INOUT rate float8,
+  INOUT updated bigint, INOUT batches int, INOUT last boolean, INOUT hold_ms float8[])
+LANGUAGE plpgsql AS $proc$
+DECLARE
+  started timestamptz := clock_timestamp();
+  t0 timestamptz;
+  ms float8;
+  latest float8;
+  r record;
+BEGIN
+  updated := 0; batches := 0; last := false; hold_ms := '{}';
+  LOOP
+    t0 := clock_timestamp();
+    IF after IS NULL THEN
+      EXECUTE first_sql INTO r USING size, bound, migration;
+    ELSE
+      EXECUTE next_sql INTO r USING size, after, bound, migration;
+    END IF;
+    COMMIT;
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+    hold_ms := hold_ms || ms;
+    batches := batches + 1;
+    updated := updated + r.updated;
+    after := r.top;
+    last := r.last;
+    IF target_ms IS NOT NULL AND r.taken > 0 AND r.taken >= size / 2 THEN
+      latest := r.taken / greatest(ms, 0.5);
+      rate := CASE WHEN rate IS NULL OR ms > target_ms THEN latest ELSE 0.5 * rate + 0.5 * latest END;
+      size := least(max_rows, greatest(min_rows, least(round(rate * target_ms)::int, size * 2)));
+    END IF;
+    EXIT WHEN last OR batches >= max_batches OR extract(epoch FROM clock_timestamp() - started) * 1000 >= slice_ms;
+  END LOOP;
+END
+$proc$`;
 
 /**
  * Rows still pending anywhere in the table, at most `$1` of them: the ones a batch skipped

@@ -166,14 +166,15 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
         peak_rss_mb: r.backfill.peakRssMb,
         lock_waits: waits.count,
         longest_lock_wait_ms: roundMs(waits.longestMs),
-        longest_batch_ms: roundMs(waits.longestBatchMs),
+        // The executor's own timing: the batches run inside a server-side loop, which the statement log does not split.
+        longest_batch_ms: roundMs(r.backfill.longestBatchMs),
         max_write_ms: r.during.max_ms,
         p99_write_ms: r.during.p99_ms,
         writes_over_lock_timeout: r.during.slowWrites,
         executor_lock_retries: r.backfill.lockRetries,
       });
       if (rows === plan.rows) latencyAtRows = { idle: r.idle.p99_ms, during: r.during.p99_ms };
-      log(`  ${r.backfill.seconds.toFixed(2)} s, peak RSS ${r.backfill.peakRssMb} MB; app write p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during (max ${r.during.max_ms} ms); ${waits.count} lock waits over 1 ms, longest ${roundMs(waits.longestMs)} ms; longest batch ${roundMs(waits.longestBatchMs)} ms`);
+      log(`  ${r.backfill.seconds.toFixed(2)} s, peak RSS ${r.backfill.peakRssMb} MB; app write p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during (max ${r.during.max_ms} ms); ${waits.count} lock waits over 1 ms, longest ${roundMs(waits.longestMs)} ms; longest batch ${roundMs(r.backfill.longestBatchMs)} ms (median ${roundMs(r.backfill.medianBatchMs)} ms)`);
     }
 
     log(`v1 write throughput without and with the sync trigger (${plan.throughputRounds} rounds of ${plan.throughputSeconds} s each, ${plan.workers} clients)`);

@@ -110,4 +110,16 @@ describe('backfill --max-lag with a real streaming replica', () => {
     expect(cli.stdout).toMatch(/backfilled 10000 rows of public\.customers/);
     expect((await verify(spec, { databaseUrl: url })).ok).toBe(true);
   }, 120_000);
+
+  it('pauses while the replica has more than --max-lag-bytes of WAL to replay', async () => {
+    await sql(primary.url, 'CREATE DATABASE lagbytes');
+    const url = primary.urlFor('lagbytes');
+    await createCustomers(url, 3000);
+    const spec = splitSpec();
+    await expand(spec, { databaseUrl: url });
+    const cli = await runCli(['backfill', SPLIT_SPEC_PATH, '--max-lag-bytes', '1', '--batch-size', '1000', '--throttle-ms', '120'], { DATABASE_URL: url });
+    expect(cli.code).toBe(0);
+    expect(cli.stderr).toMatch(/backfill public\.customers paused: replica lag \d+(\.\d)? (bytes|MB) > 1 bytes \(delayed_replica\)\n[\s\S]*resumed after \d+\.\d s paused/);
+    expect((await verify(spec, { databaseUrl: url })).ok).toBe(true);
+  }, 120_000);
 });

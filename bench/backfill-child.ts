@@ -14,6 +14,9 @@ export interface ChildBackfill {
   readonly processSeconds: number;
   /** VmHWM of the backfill process: its peak resident set, MB. */
   readonly peakRssMb: number;
+  /** Median and longest batch statement, ms: how long each batch holds its row locks. */
+  readonly medianBatchMs: number;
+  readonly longestBatchMs: number;
 }
 
 export const TANDEM_BIN = path.join(__dirname, '..', '..', 'bin', 'tandem.js');
@@ -66,6 +69,8 @@ export function runBackfillProcess(specPath: string, databaseUrl: string, extraA
         lockRetries: r.lockRetries,
         processSeconds,
         peakRssMb: Math.round((hwmKb / 1024) * 10) / 10,
+        medianBatchMs: r.medianBatchMs ?? NaN,
+        longestBatchMs: r.longestBatchMs ?? NaN,
       });
     });
   });

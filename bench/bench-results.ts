@@ -30,7 +30,13 @@ export interface BenchResults {
   readonly measured_at: string;
   readonly machine: { readonly cpus: number; readonly node: string; readonly postgres: string };
   readonly rows: number;
+  /** The first batch's rows; batches are then sized by time. */
   readonly batch_size: number;
+  /** The target duration of one batch (--chunk-time). */
+  readonly chunk_time_ms: number;
+  /** Each batch statement's duration, as the executor timed it: how long its row locks are held. */
+  readonly backfill_median_batch_ms: number;
+  readonly backfill_longest_batch_ms: number;
   readonly backfill_rows_per_s: number;
   readonly backfill_batches: number;
   readonly single_update_rows_per_s: number;
@@ -46,6 +52,15 @@ export interface BenchResults {
   readonly p99_write_ms_idle: number;
   readonly p99_write_ms_backfill: number;
   readonly backfill_peak_rss_mb: number;
+  /** pgroll, side by side on identical copies of the table in the same server; null where it could not be built or run. */
+  readonly pgroll_version: string | null;
+  readonly pgroll_reason: string | null;
+  /** Rows over the wall time of `pgroll start` (its DDL, triggers and backfill). */
+  readonly pgroll_backfill_rows_per_s: number | null;
+  readonly backfill_vs_pgroll: number | null;
+  readonly pgroll_writes_per_s_with_trigger: number | null;
+  readonly pgroll_trigger_overhead_ratio: number | null;
+  readonly pgroll_server_loop_trigger_ratio: number | null;
   readonly scaling: ScalingPoint[];
   readonly targets: TargetResult[];
 }

@@ -17,7 +17,12 @@ export function resultsMarkdown(r: BenchResults): string {
     '',
     '## Figures',
     '',
-    `- backfill: ${int(r.backfill_rows_per_s)} rows/s (${r.backfill_batches} batches of ${r.batch_size}); single UPDATE: ${int(r.single_update_rows_per_s)} rows/s; ratio ${n(r.backfill_vs_single_update, 2)}`,
+    `- backfill: ${int(r.backfill_rows_per_s)} rows/s (${r.backfill_batches} batches sized by time, --chunk-time ${r.chunk_time_ms} ms, first batch ${r.batch_size} rows; each batch's row locks held ${n(r.backfill_median_batch_ms)} ms median, ${n(r.backfill_longest_batch_ms)} ms longest); single UPDATE: ${int(r.single_update_rows_per_s)} rows/s; ratio ${n(r.backfill_vs_single_update, 2)}`,
+    r.pgroll_backfill_rows_per_s === null
+      ? `- pgroll${r.pgroll_version ? ` ${r.pgroll_version}` : ''}: not measured: ${r.pgroll_reason}`
+      : `- pgroll ${r.pgroll_version}, same table, same server: \`pgroll start\` (DDL, triggers and backfill) ${int(r.pgroll_backfill_rows_per_s)} rows/s (tandem's backfill ${n(r.backfill_vs_pgroll ?? NaN, 2)}x of it); ` +
+        `v1 writes with its triggers ${r.pgroll_writes_per_s_with_trigger === null ? 'n/a' : `${int(r.pgroll_writes_per_s_with_trigger)}/s`} (ratio ${n(r.pgroll_trigger_overhead_ratio ?? NaN, 2)}), server loop ratio ${n(r.pgroll_server_loop_trigger_ratio ?? NaN, 2)}` +
+        (r.pgroll_reason ? `; ${r.pgroll_reason}` : ''),
     `- v1 writes (30% creates, 70% renames) through the app's data layer, ${r.throughput_clients} clients, median of alternating rounds: ${int(r.writes_per_s_without_trigger)}/s before expand, ${int(r.writes_per_s_with_trigger)}/s after expand with the sync trigger (ratio ${n(r.trigger_overhead_ratio, 2)})`,
     `- single-row renames in a server-side loop (no client round trips), same expanded table: ${int(r.server_loop_writes_per_s_without_trigger)}/s with the trigger disabled, ${int(r.server_loop_writes_per_s_with_trigger)}/s enabled (ratio ${n(r.server_loop_trigger_ratio, 2)})`,
     `- p99 app write latency at ${r.traffic_writes_per_s} writes/s: ${n(r.p99_write_ms_idle, 2)} ms idle, ${n(r.p99_write_ms_backfill, 2)} ms during the backfill`,

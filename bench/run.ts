@@ -4,7 +4,7 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { Client } from 'pg';
 import { backfill, expand } from '../executor';
-import { DEFAULT_BATCH_SIZE } from '../executor/backfill';
+import { DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_TIME_MS } from '../executor/backfill';
 import { loadSpecFile } from '../phases/sql/spec';
 import { demoShapeOf } from '../rehearsal/demo-shape';
 import { roundMs } from '../rehearsal/latency-stats';
@@ -15,6 +15,7 @@ import { checkTargets, LOCK_TIMEOUT_MS } from './bench-targets';
 import { backfillUnderTraffic } from './backfill-under-traffic';
 import { loadCustomers } from './load-customers';
 import { LOCK_WAIT_LOGGING, LOGGED_MIGRATOR, LockWaitLog, loggedMigratorSql } from './lock-wait-log';
+import { buildPgroll, PgrollBuild, pgrollStart } from './pgroll';
 import { resultsMarkdown } from './results-markdown';
 import { singleUpdate } from './single-update';
 import { serverLoopWritesPerSecond, v1WriteThroughput } from './write-throughput';
@@ -61,6 +62,8 @@ const fmt = (v: number) => Math.round(v).toLocaleString('en-GB');
 export async function runBench(plan: BenchPlan): Promise<BenchResults> {
   const spec = loadSpecFile(SPEC_PATH);
   const shape = demoShapeOf(spec);
+  // pgroll's Go build takes minutes on a small machine: it runs while the first measurements do.
+  const pgrollBuild: Promise<PgrollBuild> = buildPgroll(log).catch((err) => ({ bin: null, version: null, reason: `building pgroll failed: ${err.message}` }));
   const server = await startScratchPostgres({ settings: LOCK_WAIT_LOGGING });
   const lockLog = new LockWaitLog(server);
   const admin = new Client({ connectionString: server.url });
@@ -116,7 +119,24 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
       await db.drop();
       return r;
     })();
-    log(`  ${fmt(clean.rowsPerSecond)} rows/s, ${clean.batches} batches, peak RSS ${clean.peakRssMb} MB`);
+    log(`  ${fmt(clean.rowsPerSecond)} rows/s, ${clean.batches} batches (median ${clean.medianBatchMs} ms, longest ${clean.longestBatchMs} ms), peak RSS ${clean.peakRssMb} MB`);
+
+    const pgroll = await pgrollBuild;
+    let pgrollBackfill: number | null = null;
+    let pgrollReason: string | null = pgroll.reason ?? null;
+    if (pgroll.bin) {
+      log(`pgroll ${pgroll.version} start (its DDL, triggers and backfill) on an identical ${fmt(plan.rows)}-row table`);
+      try {
+        const db = await fresh(plan.rows);
+        const r = await pgrollStart(pgroll.bin, db.url);
+        await db.drop();
+        pgrollBackfill = plan.rows / r.seconds;
+        log(`  ${fmt(pgrollBackfill)} rows/s (${r.seconds.toFixed(2)} s)`);
+      } catch (err: any) {
+        pgrollReason = err.message;
+      }
+    }
+    if (pgrollReason) log(`  pgroll not measured: ${pgrollReason}`);
 
     const scaling: ScalingPoint[] = [];
     let latencyAtRows: { idle: number; during: number } | undefined;
@@ -146,14 +166,15 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
         peak_rss_mb: r.backfill.peakRssMb,
         lock_waits: waits.count,
         longest_lock_wait_ms: roundMs(waits.longestMs),
-        longest_batch_ms: roundMs(waits.longestBatchMs),
+        // The executor's own timing: the batches run inside a server-side loop, which the statement log does not split.
+        longest_batch_ms: roundMs(r.backfill.longestBatchMs),
         max_write_ms: r.during.max_ms,
         p99_write_ms: r.during.p99_ms,
         writes_over_lock_timeout: r.during.slowWrites,
         executor_lock_retries: r.backfill.lockRetries,
       });
       if (rows === plan.rows) latencyAtRows = { idle: r.idle.p99_ms, during: r.during.p99_ms };
-      log(`  ${r.backfill.seconds.toFixed(2)} s, peak RSS ${r.backfill.peakRssMb} MB; app write p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during (max ${r.during.max_ms} ms); ${waits.count} lock waits over 1 ms, longest ${roundMs(waits.longestMs)} ms; longest batch ${roundMs(waits.longestBatchMs)} ms`);
+      log(`  ${r.backfill.seconds.toFixed(2)} s, peak RSS ${r.backfill.peakRssMb} MB; app write p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during (max ${r.during.max_ms} ms); ${waits.count} lock waits over 1 ms, longest ${roundMs(waits.longestMs)} ms; longest batch ${roundMs(r.backfill.longestBatchMs)} ms (median ${roundMs(r.backfill.medianBatchMs)} ms)`);
     }
 
     log(`v1 write throughput without and with the sync trigger (${plan.throughputRounds} rounds of ${plan.throughputSeconds} s each, ${plan.workers} clients)`);
@@ -163,10 +184,23 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
     await expand(spec, { databaseUrl: withTrigger.url });
     await backfill(spec, { databaseUrl: withTrigger.url });
     await withClient(withTrigger.url, (c) => c.query('VACUUM ANALYZE customers'));
-    const rates = { without: [] as number[], with: [] as number[] };
+    let withPgroll: { url: string; drop: () => Promise<unknown> } | undefined;
+    if (pgroll.bin && !pgrollReason) {
+      try {
+        withPgroll = await fresh(tputRows);
+        await pgrollStart(pgroll.bin, withPgroll.url);
+        await withClient(withPgroll.url, (c) => c.query('VACUUM ANALYZE customers'));
+      } catch (err: any) {
+        pgrollReason = `pgroll trigger not measured: ${err.message}`;
+        await withPgroll?.drop();
+        withPgroll = undefined;
+      }
+    }
+    const rates = { without: [] as number[], with: [] as number[], pgroll: [] as number[] };
     for (let round = 0; round < plan.throughputRounds; round++) {
       rates.without.push((await v1WriteThroughput(without.url, tputRows, plan.throughputSeconds, plan.workers)).writesPerSecond);
       rates.with.push((await v1WriteThroughput(withTrigger.url, tputRows, plan.throughputSeconds, plan.workers)).writesPerSecond);
+      if (withPgroll) rates.pgroll.push((await v1WriteThroughput(withPgroll.url, tputRows, plan.throughputSeconds, plan.workers)).writesPerSecond);
     }
     // The trigger's raw cost: the same table, its trigger disabled and enabled in turn.
     const loopWrites = 20_000;
@@ -180,9 +214,23 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
       }
     });
     const [loopWithout, loopWith] = [median(loop.without), median(loop.with)];
+    // pgroll's triggers, the same way: its table with its triggers disabled and enabled in turn.
+    const pgLoop = { without: [] as number[], with: [] as number[] };
+    if (withPgroll) {
+      await withClient(withPgroll.url, async (c) => {
+        for (let round = 0; round < plan.throughputRounds + 1; round++) {
+          await c.query('ALTER TABLE customers DISABLE TRIGGER USER');
+          pgLoop.without.push(await serverLoopWritesPerSecond(c, tputRows, loopWrites));
+          await c.query('ALTER TABLE customers ENABLE TRIGGER USER');
+          pgLoop.with.push(await serverLoopWritesPerSecond(c, tputRows, loopWrites));
+        }
+      });
+      await withPgroll.drop();
+    }
     await without.drop();
     await withTrigger.drop();
     log(`  app: ${fmt(median(rates.without))}/s without, ${fmt(median(rates.with))}/s with; server loop: ${fmt(loopWithout)}/s without, ${fmt(loopWith)}/s with`);
+    if (withPgroll) log(`  pgroll: app ${fmt(median(rates.pgroll))}/s with its triggers; server loop ${fmt(median(pgLoop.without))}/s without, ${fmt(median(pgLoop.with))}/s with`);
 
     const latency = latencyAtRows ?? { idle: NaN, during: NaN };
     const results: Omit<BenchResults, 'targets'> = {
@@ -191,6 +239,9 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
       machine: { cpus: os.cpus().length, node: process.versions.node, postgres },
       rows: plan.rows,
       batch_size: DEFAULT_BATCH_SIZE,
+      chunk_time_ms: DEFAULT_CHUNK_TIME_MS,
+      backfill_median_batch_ms: clean.medianBatchMs,
+      backfill_longest_batch_ms: clean.longestBatchMs,
       backfill_rows_per_s: Math.round(clean.rowsPerSecond),
       backfill_batches: clean.batches,
       single_update_rows_per_s: Math.round(single.rowsPerSecond),
@@ -206,6 +257,13 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
       p99_write_ms_idle: roundMs(latency.idle),
       p99_write_ms_backfill: roundMs(latency.during),
       backfill_peak_rss_mb: clean.peakRssMb,
+      pgroll_version: pgroll.version,
+      pgroll_reason: pgrollReason,
+      pgroll_backfill_rows_per_s: pgrollBackfill === null ? null : Math.round(pgrollBackfill),
+      backfill_vs_pgroll: pgrollBackfill === null ? null : round2(clean.rowsPerSecond / pgrollBackfill),
+      pgroll_writes_per_s_with_trigger: rates.pgroll.length ? Math.round(median(rates.pgroll)) : null,
+      pgroll_trigger_overhead_ratio: rates.pgroll.length ? round2(median(rates.pgroll) / median(rates.without)) : null,
+      pgroll_server_loop_trigger_ratio: pgLoop.with.length ? round2(median(pgLoop.with) / median(pgLoop.without)) : null,
       scaling,
     };
     return { ...results, targets: checkTargets(results) };
@@ -236,10 +294,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const started = performance.now();
   const results = await runBench(plan);
-  const dir = path.join(REPO, 'bench');
+  // An ignored directory: running the benchmark never dirties the checkout (README's table is updated by hand).
+  const dir = path.join(REPO, 'bench', 'out');
+  fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   fs.writeFileSync(path.join(dir, 'results.md'), resultsMarkdown(results));
   process.stdout.write(resultsMarkdown(results));
-  log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s: wrote bench/results.json and bench/results.md`);
+  log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s: wrote bench/out/results.json and bench/out/results.md`);
   return 0;
 }

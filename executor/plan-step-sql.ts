@@ -1,4 +1,4 @@
-import { backfillRangeSql, backfillTopKeySql, contractPlan, expandPlan, rollbackPlan, validateChecksPlan, PlanStatement } from '../phases/sql/plan';
+import { backfillRangeSql, backfillRevisitSql, backfillSweepSql, contractPlan, expandPlan, rollbackPlan, validateChecksPlan, PlanStatement } from '../phases/sql/plan';
 import { objectContractPlan, objectExpandPlan, objectRollbackPlan, objectSteps, objectStepsScript } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
 import { DEFAULT_LOCK_HOLD_MS, DEFAULT_LOCK_TIMEOUT_MS, transactionBounds } from './ddl-transaction';
@@ -29,12 +29,14 @@ export async function planStepSql(spec: MigrationSpec, step: SqlStep, options: E
         return script('expand', [...expandPlan(resolved), ...objectExpandPlan(resolved)], true, options) + objectStepsScript('after expand commits', objectSteps(resolved, 'afterExpand'));
       case 'backfill':
         return (
-          `-- backfill: one transaction per batch, SET LOCAL tandem.backfill = 'on' so the sync trigger lets it through,\n` +
-          `-- and SET LOCAL lock_timeout = ${options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS} for the row locks of a batch.\n` +
-          `-- 1. the batch's top key: $1 = batch size - 1, then the checkpoint key, then the bound (the largest key at the first run)\n` +
-          backfillTopKeySql(resolved, true) +
-          ';\n\n-- 2. the rows still pending in (checkpoint, top]: the checkpoint key, then the top key (the bound when step 1 found none)\n' +
+          `-- backfill: one autocommit statement per batch, on a session with SET tandem.backfill = 'on' so the sync trigger lets it through,\n` +
+          `-- and SET lock_timeout = ${options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS} for the row locks of a batch.\n` +
+          `-- 1. each batch: $1 = batch size (sized by time), then the checkpoint key, the bound (the largest key at the first run), the migration name, the bound as JSON\n` +
           backfillRangeSql(resolved, true) +
+          ';\n\n-- 2. after the last batch, the rows still pending (skipped because another transaction held them): $1 = how many\n' +
+          backfillSweepSql(resolved) +
+          ';\n\n-- 3. and their revisit, retried with backoff until none is left: $1 = the keys as JSON, $2 = the migration name\n' +
+          backfillRevisitSql(resolved) +
           ';\n'
         );
       case 'contract':

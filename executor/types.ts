@@ -43,6 +43,23 @@ export interface BackfillOptions extends ExecutorOptions {
   readonly throttleMs?: number;
   /** Stop after this many batches (for tests and careful operators); the checkpoint keeps the rest for later. */
   readonly maxBatches?: number;
+  /**
+   * Target duration of one batch, ms: batches are sized by time (default 50 ms), starting at
+   * batchSize. When only batchSize is given, every batch has that many rows.
+   */
+  readonly chunkTimeMs?: number;
+  /** Pause while a streaming replica's replay lag exceeds this, ms. */
+  readonly maxLagMs?: number;
+  /** Pause while a streaming replica has more than this many bytes of WAL to replay. */
+  readonly maxLagBytes?: number;
+  /** Pause while more than this many other backends are active. */
+  readonly maxLoad?: number;
+  /** Stop, checkpoint kept, when more than this many other backends are active. */
+  readonly criticalLoad?: number;
+  /** Pause while this file exists. */
+  readonly pauseFile?: string;
+  /** The command that resumes this backfill, for the message when it stops itself. */
+  readonly resumeCommand?: string;
 }
 
 export interface StepResult {
@@ -63,6 +80,13 @@ export interface BackfillResult extends StepResult {
   readonly rowsPerSecond: number;
   /** The run stopped early (maxBatches) and can be resumed. */
   readonly complete: boolean;
+  /** Longest and median batch statement, ms: each batch's row locks are held at most this long. */
+  readonly longestBatchMs?: number;
+  readonly medianBatchMs?: number;
+  /** Rows a batch skipped because another transaction held them, backfilled on a later visit (or synced by that transaction's own write). */
+  readonly revisitedRows?: number;
+  /** Time spent paused by the throttle, seconds. */
+  readonly pausedSeconds?: number;
 }
 
 export interface OperationVerify {

@@ -31,7 +31,7 @@ describe('tandem, step by step', () => {
 
   it.each([
     ['expand', /ALTER TABLE "public"\."customers"\n  ADD COLUMN "first_name" text,\n  ADD COLUMN "last_name" text/],
-    ['backfill', /SET LOCAL tandem\.backfill = 'on'[\s\S]*UPDATE "public"\."customers" SET "first_name" = \(split_part\(full_name, ' ', 1\)\)/],
+    ['backfill', /SET tandem\.backfill = 'on'[\s\S]*FOR UPDATE OF s SKIP LOCKED[\s\S]*UPDATE "public"\."customers" SET "first_name" = \(split_part\(full_name, ' ', 1\)\)/],
     ['contract', /DROP TRIGGER "zz_tandem_sync_split_full_name"[\s\S]*DROP COLUMN "full_name"/],
     ['rollback', /DROP COLUMN IF EXISTS "first_name"/],
   ])('prints the SQL of %s without running it', async (step, pattern) => {

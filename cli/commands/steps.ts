@@ -1,8 +1,10 @@
 import { backfill, contract, expand, rollback } from '../../executor';
+import { DEFAULT_CHUNK_TIME_MS } from '../../executor/batch-sizer';
+import { parseDuration } from '../../executor/throttle';
 import { ExecutorOptions, StepResult } from '../../executor/types';
 import { MigrationSpec } from '../../phases/sql/spec';
 import { UsageError } from '../../phases/errors';
-import { Command, DATABASE_FLAGS, LOCK_FLAGS } from '../command';
+import { Command, CommandContext, DATABASE_FLAGS, LOCK_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';
 import { executorOptions, printResult, specArg } from '../step-context';
 
@@ -28,19 +30,55 @@ export const rollbackCommand = stepCommand('rollback', 'undo expand exactly, dat
 
 export const backfillCommand: Command = {
   name: 'backfill',
-  usage: 'SPEC [--batch-size N] [--throttle-ms MS] [--database-url URL] [--lock-timeout MS] [--json]',
-  summary: 'fill the new columns of existing rows in keyset batches; resumable after a crash',
+  usage:
+    'SPEC [--chunk-time MS] [--batch-size N] [--throttle-ms MS] [--max-lag DURATION] [--max-lag-bytes N] [--max-load N] [--critical-load N] [--pause-file PATH] [--database-url URL] [--lock-timeout MS] [--json]',
+  summary: 'fill the new columns of existing rows in keyset batches sized by time; resumable after a crash',
   flags: {
     ...LOCK_FLAGS,
-    'batch-size': { kind: 'integer', value: 'N', description: 'rows per batch transaction (default 1000)' },
+    'chunk-time': { kind: 'integer', value: 'MS', description: `target duration of one batch, its row locks held no longer (default ${DEFAULT_CHUNK_TIME_MS})` },
+    'batch-size': { kind: 'integer', value: 'N', description: 'rows per batch: alone, every batch; with --chunk-time, the first' },
     'throttle-ms': { kind: 'integer', value: 'MS', description: 'pause between batches (default 0)' },
+    'max-lag': { kind: 'string', value: 'DURATION', description: 'pause while a streaming replica replays more than this behind, e.g. 1s, 500ms' },
+    'max-lag-bytes': { kind: 'integer', value: 'N', description: 'pause while a streaming replica has more than N bytes of WAL to replay' },
+    'max-load': { kind: 'integer', value: 'N', description: 'pause while more than N other backends are active' },
+    'critical-load': { kind: 'integer', value: 'N', description: 'stop, checkpoint kept, when more than N other backends are active' },
+    'pause-file': { kind: 'string', value: 'PATH', description: 'pause while this file exists' },
   },
   async run(ctx) {
     const spec = specArg(ctx, 'backfill');
-    const batchSize = ctx.args.flags['batch-size'] as number | undefined;
+    const f = ctx.args.flags;
+    const batchSize = f['batch-size'] as number | undefined;
     if (batchSize !== undefined && batchSize < 1) throw new UsageError('--batch-size must be at least 1');
-    const result = await backfill(spec, { ...executorOptions(ctx), batchSize, throttleMs: ctx.args.flags['throttle-ms'] as number | undefined });
+    for (const name of ['chunk-time', 'max-lag-bytes', 'max-load', 'critical-load']) {
+      if (f[name] !== undefined && (f[name] as number) < 1) throw new UsageError(`--${name} must be at least 1`);
+    }
+    let maxLagMs: number | undefined;
+    if (f['max-lag'] !== undefined) {
+      maxLagMs = parseDuration(f['max-lag'] as string);
+      if (maxLagMs === undefined) throw new UsageError(`--max-lag must be a duration such as 1s, 500ms or 2min, not "${f['max-lag']}"`);
+    }
+    const result = await backfill(spec, {
+      ...executorOptions(ctx),
+      batchSize,
+      chunkTimeMs: f['chunk-time'] as number | undefined,
+      throttleMs: f['throttle-ms'] as number | undefined,
+      maxLagMs,
+      maxLagBytes: f['max-lag-bytes'] as number | undefined,
+      maxLoad: f['max-load'] as number | undefined,
+      criticalLoad: f['critical-load'] as number | undefined,
+      pauseFile: f['pause-file'] as string | undefined,
+      resumeCommand: resumeCommand(ctx),
+    });
     printResult(ctx, true, `${result.message} (${Math.round(result.rowsPerSecond)} rows/s)`, result);
     return ExitCode.Ok;
   },
 };
+
+/** The command line that resumes this backfill: the same spec and flags (the URL left to the environment when it came from there). */
+function resumeCommand(ctx: CommandContext): string {
+  const quote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  const flags = Object.entries(ctx.args.flags)
+    .filter(([name, v]) => v !== undefined && v !== false && name !== 'database-url')
+    .map(([name, v]) => (v === true ? `--${name}` : `--${name} ${quote(String(v))}`));
+  return ['tandem backfill', ...ctx.args.positionals.map(quote), ...flags].join(' ');
+}

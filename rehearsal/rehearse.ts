@@ -10,6 +10,9 @@ import { britishNames } from './british-names';
 import { CheckReport, checkTable, compareWrites, Mismatch } from './consistency-check';
 import { createAppRole, customersTableSql, seedCustomers, urlAs } from './demo-database';
 import { demoShapeOf } from './demo-shape';
+import { rehearseGeneric, SchemaOptions } from './generic-rehearse';
+import { SpecError } from '../phases/errors';
+import { TimelineRecorder } from './timeline';
 import { RehearsalDatabase, openRehearsalDatabase } from './rehearsal-database';
 import { RehearsalReport, RehearsalStage, reportTable, stageReports } from './rehearsal-report';
 import { PAUSED, PhaseStats, TrafficGenerator, Weights } from './traffic';
@@ -38,6 +41,18 @@ export interface RehearsalOptions {
   readonly onEvent?: (event: RehearsalEvent) => void;
 }
 
+/** The demo's spec with no schema of the user's: the talk's customers table and the demo app's own v1/v2/v3. */
+function isDemo(spec: MigrationSpec, options: SchemaOptions): boolean {
+  if (options.schemaFile !== undefined || options.schemaFrom !== undefined) return false;
+  try {
+    demoShapeOf(spec);
+    return true;
+  } catch (err) {
+    if (err instanceof SpecError) return false;
+    throw err;
+  }
+}
+
 export type RehearsalEvent =
   | { readonly kind: 'stage'; readonly stage: RehearsalStage; readonly weights: Weights; readonly message: string }
   | { readonly kind: 'traffic'; readonly stats: PhaseStats }
@@ -53,8 +68,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * library while the demo app's own v1/v2/v3 data layers write and read at the canary weights,
  * and check that every acknowledged write survives.
  */
-export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = {}): Promise<RehearsalReport> {
+export async function rehearse(spec: MigrationSpec, options: RehearsalOptions & SchemaOptions = {}): Promise<RehearsalReport> {
+  if (!isDemo(spec, options)) return rehearseGeneric(spec, options);
   const shape = demoShapeOf(spec);
+  const timeline = new TimelineRecorder();
   const emit = options.onEvent ?? (() => undefined);
   const rows = options.rows ?? 10000;
   const stepMs = options.stepMs ?? 1500;
@@ -88,7 +105,14 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = 
     const t = traffic;
     const checks: CheckReport[] = [];
     const mismatches = new Map<number, Mismatch>();
-    const executor = { databaseUrl: db.url, lockTimeoutMs, onProgress: (event: ProgressEvent) => emit({ kind: 'executor', event }) };
+    const executor = {
+      databaseUrl: db.url,
+      lockTimeoutMs,
+      onProgress: (event: ProgressEvent) => {
+        timeline.executor(event);
+        emit({ kind: 'executor', event });
+      },
+    };
     let lockRetries = 0;
 
     const enter = async (stage: RehearsalStage, weights: Weights, message: string) => {
@@ -193,6 +217,7 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = 
       app_role: appRole,
       failure_samples: ledger.failureSamples,
       mismatch_samples: [...mismatches.values()].slice(0, 10),
+      timeline: timeline.build(t.phases, lockTimeoutMs),
     };
   } catch (err) {
     const e = err as { message?: string; exitCode?: number };

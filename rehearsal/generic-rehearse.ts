@@ -13,7 +13,7 @@ import { MigrationSpec, resolveSpec } from '../phases/sql/spec';
 import { randomSource } from './british-names';
 import { ExpressionEvaluator, Row } from './expression-evaluator';
 import { checkGenericTable, compareObservations, GenericMismatch, View } from './generic-check';
-import { GenericTraffic, sidesOf } from './generic-traffic';
+import { GenericTraffic, insertableColumns, sidesOf, validRows } from './generic-traffic';
 import { inferredSchemaSql } from './inferred-schema';
 import { psqlScript } from './pg-tools';
 import { openRehearsalDatabase } from './rehearsal-database';
@@ -123,7 +123,7 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
     })();
 
     // Rows: copied from the user's database, or generated to fit the types and constraints.
-    let rejectedSeeds = 0;
+
     let generator;
     if (options.schemaFrom && options.sample !== undefined) {
       const n = await copySample(options.schemaFrom, db.url, copied as any, options.sample);
@@ -136,8 +136,8 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
     } else {
       const seeded = await seedTable(admin, model, rowsWanted, Math.max(10, Math.min(200, Math.ceil(rowsWanted / 10))), random);
       generator = seeded.generator;
-      rejectedSeeds = seeded.rejected;
-      emit({ kind: 'info', message: `generated ${rowsWanted - seeded.rejected} rows of ${tableName}${seeded.rejected ? ` (${seeded.rejected} more were refused by the schema)` : ''}` });
+
+      emit({ kind: 'info', message: `generated ${rowsWanted} rows of ${tableName}${seeded.rejected ? ` (and replaced ${seeded.rejected} that the schema refused)` : ''}` });
     }
     const allColumns = model.columns.map((c) => c.name);
     const seeds = await readAllRows(admin, model, allColumns);
@@ -217,7 +217,9 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
       });
     }
     const seedCount = ledger.acknowledged;
+    const rowPool = await validRows(evaluator, model, generator, insertableColumns(model, mappingPools), 500);
     traffic = new GenericTraffic({
+      rowPool,
       pools: appPools,
       model,
       mappings: mappingPools,
@@ -348,7 +350,7 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
       failure_samples: ledger.failureSamples,
       mismatch_samples: [...mismatches.values()].slice(0, 10),
       schema,
-      rejected_by_schema: ledger.rejected + rejectedSeeds,
+      rejected_by_schema: ledger.rejected,
       rejected_samples: ledger.rejectedSamples,
       round_trip: roundTrip,
       spec_defects: specDefects,

@@ -2,7 +2,7 @@ import { performance } from 'perf_hooks';
 import { Pool, PoolClient } from 'pg';
 import { AppVersion } from '../phases/deploy/stages';
 import { quoteIdent } from '../phases/sql/identifiers';
-import { Row } from './expression-evaluator';
+import { ExpressionEvaluator, Row } from './expression-evaluator';
 import { PacingArgs, PhasedTraffic, PhaseStats } from './phased-traffic';
 import { Entry, MappingPool, sameValues, Values } from './round-trip';
 import { MappingWrite, RowLedger, RowOp, RowWrite } from './row-ledger';
@@ -32,6 +32,8 @@ export interface GenericTrafficArgs extends PacingArgs {
   readonly ledger: RowLedger;
   /** Values for the columns no operation touches. */
   readonly generator: RowGenerator;
+  /** Generated rows of those columns that pass the table's CHECKs and domains (see validRows): inserts and updates draw from them. */
+  readonly rowPool?: readonly Row[];
   /** Keys (JSON arrays of text) of the rows that exist when traffic starts. */
   readonly keys: readonly string[];
   readonly mix?: GenericMix;
@@ -43,6 +45,27 @@ export interface GenericRead {
   readonly write: RowWrite;
   readonly version: AppVersion;
   readonly actual: Row | null;
+}
+
+/** The columns an insert writes besides the operations' own: every writable column no operation touches. */
+export function insertableColumns(model: TableModel, mappings: readonly MappingPool[]): Set<string> {
+  const touched = new Set(mappings.flatMap((p) => [...p.oldColumns, ...p.newColumns]));
+  return new Set(writableColumns(model).filter((c) => !touched.has(c.name)).map((c) => c.name));
+}
+
+/**
+ * Generated rows of the given columns that the table's CHECK constraints and column types accept,
+ * evaluated in SQL: the traffic respects the constraints it knows, so what the schema still
+ * refuses (a unique value taken, a trigger's RAISE) is rare and counted apart.
+ */
+export async function validRows(evaluator: ExpressionEvaluator, model: TableModel, generator: RowGenerator, columns: ReadonlySet<string>, count: number): Promise<Row[]> {
+  const rows = Array.from({ length: count }, () => generator.row(columns));
+  const checks = model.checks.map((c) => ({ sql: `(${c.expr}) IS NOT FALSE` }));
+  const held = await evaluator.evaluate(rows, checks.length ? checks : [{ sql: 'true' }]);
+  return rows.filter((_, i) => {
+    const h = held[i];
+    return h.ok && h.values.every((v) => v === 'true');
+  });
 }
 
 /** Which side of the operations a version writes and reads. */
@@ -106,7 +129,7 @@ export class GenericTraffic extends PhasedTraffic {
     const fk = new Set(m.foreignKeys.flatMap((f) => f.columns));
     const unique = new Set(m.uniques.flatMap((u) => u));
     const writable = writableColumns(m).filter((c) => !touched.has(c.name));
-    this.insertable = new Set(writable.map((c) => c.name));
+    this.insertable = insertableColumns(m, args.mappings);
     this.updatable = writable.filter((c) => !fk.has(c.name) && !unique.has(c.name) && !RowGenerator.leavesToDefault(c)).map((c) => c.name);
   }
 
@@ -156,7 +179,8 @@ export class GenericTraffic extends PhasedTraffic {
 
   private insertStatement(version: AppVersion): Statement | undefined {
     const cols: Record<string, string | null> = {};
-    const row = this.args.generator.row(this.insertable);
+    const pool = this.args.rowPool ?? [];
+    const row = pool.length ? pool[Math.floor(this.random() * pool.length)] : this.args.generator.row(this.insertable);
     Object.assign(cols, row);
     const mappings: MappingWrite[] = [];
     for (const pool of this.args.mappings) {
@@ -188,7 +212,9 @@ export class GenericTraffic extends PhasedTraffic {
     });
     if (this.updatable.length && (Object.keys(cols).length === 0 || this.random() < 0.3)) {
       const c = this.updatable[Math.floor(this.random() * this.updatable.length)];
-      cols[c] = repeat && c in prior.untouched ? prior.untouched[c] : this.args.generator.value(c);
+      const pool = this.args.rowPool ?? [];
+      const fresh = pool.length && c in pool[0] ? pool[Math.floor(this.random() * pool.length)][c] : this.args.generator.value(c);
+      cols[c] = repeat && c in prior.untouched ? prior.untouched[c] : fresh;
     }
     const names = Object.keys(cols);
     if (names.length === 0) return undefined;

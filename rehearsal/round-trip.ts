@@ -107,7 +107,7 @@ export async function analyseRoundTrips(a: RoundTripArgs): Promise<MappingPool> 
   };
   const risk = (e: RoundTripExample) => {
     riskCount++;
-    if (risks.length < EXAMPLES) risks.push(e);
+    if (risks.length < EXAMPLES && !risks.some((r) => r.kind === e.kind && JSON.stringify(r.new) === JSON.stringify(e.new))) risks.push(e);
   };
   const toValues = (columns: readonly string[], values: (string | null)[]) => {
     const out: Record<string, string | null> = {};

@@ -117,6 +117,7 @@ export async function insertRows(db: Queryable, model: TableModel, rows: readonl
  * (when they have none: `parentRows` each), so every foreign key points at a real row.
  */
 export async function seedTable(db: Queryable, model: TableModel, count: number, parentRows: number, random: () => number, seen = new Set<number>()): Promise<{ rejected: number; generator: RowGenerator }> {
+  // `rejected`: generated rows the schema refused (replaced by others), across this table and its parents.
   seen.add(model.oid);
   const parentKeys = new Map<string, (string | null)[][]>();
   let rejected = 0;
@@ -130,8 +131,13 @@ export async function seedTable(db: Queryable, model: TableModel, count: number,
     parentKeys.set(fk.name, await keysOf(db, parent, fk.refColumns));
   }
   const generator = new RowGenerator(model, parentKeys, random);
-  const rows = Array.from({ length: count }, () => generator.row());
-  rejected += await insertRows(db, model, rows);
+  // Rows the schema refuses are made up for, a few rounds at most.
+  let missing = count;
+  for (let round = 0; round < 4 && missing > 0; round++) {
+    const refused = await insertRows(db, model, Array.from({ length: missing }, () => generator.row()));
+    rejected += refused;
+    missing = refused;
+  }
   await resetSequences(db, model);
   return { rejected, generator };
 }

@@ -43,7 +43,7 @@ export interface RehearsalOptions {
 
 /** The demo's spec with no schema of the user's: the talk's customers table and the demo app's own v1/v2/v3. */
 function isDemo(spec: MigrationSpec, options: SchemaOptions): boolean {
-  if (options.schemaFile !== undefined || options.schemaFrom !== undefined) return false;
+  if (options.schemaFile !== undefined || options.schemaFrom !== undefined || options.sample !== undefined) return false;
   try {
     demoShapeOf(spec);
     return true;

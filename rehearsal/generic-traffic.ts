@@ -88,7 +88,10 @@ export function rejectedBySchema(err: any, written: ReadonlySet<string>, model: 
   if (code === '23502') return typeof err.column === 'string' && written.has(err.column);
   if (code.startsWith('23')) {
     const cols = model.constraintColumns[err?.constraint ?? ''];
-    return cols !== undefined && cols.length > 0 && cols.every((c) => written.has(c));
+    // Not a constraint of the table: a domain's CHECK, raised where the writer's own value was read
+    // (inside Tandem's trigger it would carry the trigger's context, handled above).
+    if (cols === undefined) return code === '23514';
+    return cols.length > 0 && cols.every((c) => written.has(c));
   }
   if (code.startsWith('22')) return true;
   // A user trigger's RAISE, or a row-level security policy.

@@ -89,7 +89,7 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions & 
     const seeded = await seedCustomers(admin, rows, britishNames(options.seed ?? 1), shape.table);
     emit({ kind: 'info', message: `seeded ${seeded.length} customers (${rows} generated + the talk's names)` });
     const { appUrl, appRole } = await appConnection(db, shape.table, emit);
-    const stores = openStores(appUrl, options.workers ?? 8, pools);
+    const { stores, versionPools } = openStores(appUrl, options.workers ?? 8, pools);
 
     const ledger = new WriteLedger();
     for (const s of seeded) ledger.record({ id: s.id, version: 'v1', op: 'seed', columns: { full_name: s.name }, stage: 'baseline' });
@@ -98,6 +98,7 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions & 
       ledger,
       names: britishNames((options.seed ?? 1) + 1),
       ids: seeded.map((s) => s.id),
+      pools: versionPools,
       workers: options.workers,
       opsPerSecond: options.opsPerSecond,
       slowWriteMs: lockTimeoutMs,
@@ -238,13 +239,14 @@ async function appConnection(db: RehearsalDatabase, table: string, emit: (e: Reh
   return { appUrl: db.url, appRole: new URL(db.url).username || '(default user)' };
 }
 
-function openStores(appUrl: string, workers: number, pools: Pool[]): Record<AppVersion, CustomerStore> {
-  const open = (version: AppVersion) => {
+function openStores(appUrl: string, workers: number, pools: Pool[]): { stores: Record<AppVersion, CustomerStore>; versionPools: Record<AppVersion, Pool> } {
+  const open = () => {
     // One pool per version, as each version runs in its own pods.
     const pool = new Pool({ connectionString: appUrl, max: workers + 1 });
     pool.on('error', () => undefined);
     pools.push(pool);
-    return createStore(version, pool);
+    return pool;
   };
-  return { v1: open('v1'), v2: open('v2'), v3: open('v3') };
+  const versionPools = { v1: open(), v2: open(), v3: open() };
+  return { stores: { v1: createStore('v1', versionPools.v1), v2: createStore('v2', versionPools.v2), v3: createStore('v3', versionPools.v3) }, versionPools };
 }

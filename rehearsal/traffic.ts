@@ -1,5 +1,7 @@
 import { performance } from 'perf_hooks';
+import { Pool } from 'pg';
 import { CustomerStore } from '../app/customer-store';
+import { createStore } from '../app/versions';
 import { AppVersion } from '../phases/deploy/stages';
 import { NameSource } from './british-names';
 import { Comparison } from './consistency-check';
@@ -20,8 +22,10 @@ export interface TrafficArgs {
   readonly workers?: number;
   /** Target requests per second across all workers (default 400); 0 means as fast as they go. */
   readonly opsPerSecond?: number;
-  /** Share of creates, renames and reads (default 20/50/30). */
-  readonly mix?: { readonly create: number; readonly rename: number; readonly read: number };
+  /** Share of creates, renames, reads and multi-row transactions (default 20/50/30/0; 20/40/30/10 with `pools`). */
+  readonly mix?: { readonly create: number; readonly rename: number; readonly read: number; readonly multi?: number };
+  /** Each version's connection pool, for multi-row transactions (renames of two rows, the higher id first). */
+  readonly pools?: Readonly<Partial<Record<AppVersion, Pool>>>;
   /** Writes slower than this are counted as having waited on a lock (the executor's lock_timeout). */
   readonly slowWriteMs?: number;
   readonly random?: () => number;
@@ -52,10 +56,11 @@ export class TrafficGenerator extends PhasedTraffic {
     const store = this.args.stores[version];
     if (!store) throw new Error(`traffic for ${version}, but no ${version} data layer was given`);
     const counts = (stats.byVersion[version] ??= { writes: 0, reads: 0 });
-    const mix = this.args.mix ?? { create: 20, rename: 50, read: 30 };
+    const mix = this.args.mix ?? (this.args.pools ? { create: 20, rename: 40, read: 30, multi: 10 } : { create: 20, rename: 50, read: 30 });
     const owned = this.owned[w];
-    let r = this.random() * (mix.create + mix.rename + mix.read);
-    const op = owned.length === 0 || (r -= mix.create) < 0 ? 'create' : (r -= mix.rename) < 0 ? 'rename' : 'read';
+    let r = this.random() * (mix.create + mix.rename + mix.read + (mix.multi ?? 0));
+    const op = owned.length === 0 || (r -= mix.create) < 0 ? 'create' : (r -= mix.rename) < 0 ? 'rename' : (r -= mix.read) < 0 ? 'read' : 'multi';
+    if (op === 'multi') return this.multiRename(version, owned, stats, counts);
     const id = op === 'create' ? undefined : owned[Math.floor(this.random() * owned.length)];
     if (op === 'read') {
       const expected = this.args.ledger.latestFor(id as string);
@@ -89,5 +94,48 @@ export class TrafficGenerator extends PhasedTraffic {
       stats.failedWrites++;
       this.args.ledger.fail({ stage: stats.stage, version, op, id, message: err instanceof Error ? err.message : String(err) });
     }
+  }
+
+  /**
+   * One transaction that renames two or three of the worker's customers, the higher id first: the
+   * order that makes an app transaction and a backfill batch (which locks rows in key order) deadlock.
+   */
+  private async multiRename(version: AppVersion, owned: string[], stats: PhaseStats, counts: { writes: number }): Promise<void> {
+    const pool = this.args.pools?.[version];
+    if (!pool || owned.length < 2) return;
+    const i = Math.floor(this.random() * (owned.length - 1));
+    const j = Math.min(owned.length - 1, i + 1 + Math.floor(this.random() * 3));
+    const ids = [owned[j], ...(j - i > 1 && this.random() < 0.5 ? [owned[i + 1]] : []), owned[i]];
+    const names = ids.map(() => this.args.names());
+    const started = performance.now();
+    const client = await pool.connect().catch((err: Error) => err);
+    if (client instanceof Error) {
+      stats.failedWrites++;
+      this.args.ledger.fail({ stage: stats.stage, version, op: 'rename', id: ids[0], message: client.message }, ids.slice(1));
+      return;
+    }
+    try {
+      const store = createStore(version, client);
+      await client.query('BEGIN');
+      for (const [k, id] of ids.entries()) {
+        if (!(await store.rename(id, names[k]))) throw new Error(`customer ${id} no longer exists`);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+      stats.failedWrites++;
+      this.args.ledger.fail({ stage: stats.stage, version, op: 'rename', id: ids[0], message: err instanceof Error ? err.message : String(err) }, ids.slice(1));
+      return;
+    }
+    client.release();
+    const ms = performance.now() - started;
+    const store = this.args.stores[version]!;
+    ids.forEach((id, k) => this.args.ledger.record({ id, version, op: 'rename', columns: store.columnsFor(names[k]), stage: stats.stage }));
+    stats.writes += ids.length;
+    counts.writes += ids.length;
+    stats.writeMs.push(ms);
+    stats.writeAt.push(started + ms);
+    if (ms > (this.args.slowWriteMs ?? Infinity)) stats.slowWrites++;
   }
 }

@@ -103,7 +103,7 @@ function latencyChart(tl: Timeline): string {
   const last = (pts: [number, number][]) => pts[pts.length - 1];
   const label = (pts: [number, number][], text: string, cls: string, dy: number) => {
     const l = last(pts);
-    return l ? `<text class="${cls}" x="${Math.min(s.x(l[0]) + 4, W - PAD.right - 40)}" y="${s.y(l[1]) + dy}">${text}</text>` : '';
+    return l ? `<text class="${cls}" x="${Math.min(s.x(l[0]) + 4, W - PAD.right - 40)}" y="${Math.max(PAD.top + 12, Math.min(s.y(0) - 3, s.y(l[1]) + dy))}">${text}</text>` : '';
   };
   return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="lat-title" class="chart">
 <title id="lat-title">Write latency over time, p50 and p99, with stage and canary-weight boundaries</title>
@@ -129,7 +129,7 @@ ${axes(s, 'backfill done (%)', (v) => `${v.toFixed(0)}%`)}
 ${boundaries(s, tl)}
 <path class="backfill" d="${path(pts, s)}"/>
 ${pts.map(([t, v]) => `<circle class="backfill-dot" cx="${s.x(t).toFixed(1)}" cy="${s.y(v).toFixed(1)}" r="2.5"/>`).join('')}
-<text class="series-label" x="${Math.min(s.x(last[0]) + 4, W - PAD.right - 60)}" y="${s.y(last[1]) + 14}">${last[1].toFixed(0)}% done</text>
+<text class="series-label" x="${Math.min(s.x(last[0]) + 6, W - PAD.right - 60)}" y="${s.y(last[1]) + 48}">${last[1].toFixed(0)}% done</text>
 </svg>`;
 }
 

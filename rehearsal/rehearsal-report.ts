@@ -1,5 +1,8 @@
 import { AppVersion } from '../phases/deploy/stages';
 import { Mismatch } from './consistency-check';
+import { GenericMismatch } from './generic-check';
+import { RowFailure } from './row-ledger';
+import { Timeline } from './timeline';
 import { summarize } from './latency-stats';
 import { PhaseStats, Weights } from './traffic';
 import { FailedWrite } from './write-ledger';
@@ -68,8 +71,49 @@ export interface RehearsalReport {
   readonly new_customer: { readonly name: string; readonly id: string; readonly first_name: string | null; readonly last_name: string | null } | null;
   /** Who the app traffic ran as: the DML-only app role, or (when the user cannot create roles) the given user. */
   readonly app_role: string;
-  readonly failure_samples: FailedWrite[];
-  readonly mismatch_samples: Mismatch[];
+  readonly failure_samples: (FailedWrite | RowFailure)[];
+  readonly mismatch_samples: (Mismatch | GenericMismatch)[];
+  /** Where the table came from, on the generic path (any spec, the user's schema). */
+  readonly schema?: SchemaSummary;
+  /** Writes the user's schema itself refused (a CHECK, a unique index, ...): not Tandem failures. */
+  readonly rejected_by_schema?: number;
+  readonly rejected_samples?: RowFailure[];
+  /** The spec's up and down evaluated on realistic values and on variations, per operation. */
+  readonly round_trip?: RoundTripSummary[];
+  /** Realistic values on which up or down raises, or up(down(new)) != new: the spec is wrong (fails the run). */
+  readonly spec_defects?: number;
+  /** Acknowledged new-side writes that a rollback would not give back. */
+  readonly lost_on_rollback?: { readonly count: number; readonly samples: LostWrite[] };
+  /** For the HTML report; not printed with --json. */
+  readonly timeline?: Timeline;
+}
+
+export interface SchemaSummary {
+  /** demo: the talk's customers; inferred: built from the spec; file: --schema; database: --schema-from. */
+  readonly source: 'demo' | 'inferred' | 'file' | 'database';
+  readonly table: string;
+  /** The tables copied besides it (its foreign keys' targets). */
+  readonly tables: string[];
+  readonly rows: 'generated' | 'sample';
+}
+
+export interface RoundTripSummary {
+  readonly operation: string;
+  readonly realistic_values: number;
+  readonly defects: number;
+  readonly defect_examples: string[];
+  readonly variations: number;
+  readonly rollback_risks: number;
+  readonly risk_examples: string[];
+}
+
+export interface LostWrite {
+  readonly seq: number;
+  readonly id: string;
+  readonly version: string;
+  readonly stage: string;
+  readonly wrote: Record<string, string | null>;
+  readonly rollback_gives: Record<string, string | null>;
 }
 
 /** Aggregate the traffic's phases into one report per stage. */

@@ -10,6 +10,9 @@ import { britishNames } from './british-names';
 import { CheckReport, checkTable, compareWrites, Mismatch } from './consistency-check';
 import { createAppRole, customersTableSql, seedCustomers, urlAs } from './demo-database';
 import { demoShapeOf } from './demo-shape';
+import { rehearseGeneric, SchemaOptions } from './generic-rehearse';
+import { SpecError } from '../phases/errors';
+import { TimelineRecorder } from './timeline';
 import { RehearsalDatabase, openRehearsalDatabase } from './rehearsal-database';
 import { RehearsalReport, RehearsalStage, reportTable, stageReports } from './rehearsal-report';
 import { PAUSED, PhaseStats, TrafficGenerator, Weights } from './traffic';
@@ -38,6 +41,18 @@ export interface RehearsalOptions {
   readonly onEvent?: (event: RehearsalEvent) => void;
 }
 
+/** The demo's spec with no schema of the user's: the talk's customers table and the demo app's own v1/v2/v3. */
+function isDemo(spec: MigrationSpec, options: SchemaOptions): boolean {
+  if (options.schemaFile !== undefined || options.schemaFrom !== undefined || options.sample !== undefined) return false;
+  try {
+    demoShapeOf(spec);
+    return true;
+  } catch (err) {
+    if (err instanceof SpecError) return false;
+    throw err;
+  }
+}
+
 export type RehearsalEvent =
   | { readonly kind: 'stage'; readonly stage: RehearsalStage; readonly weights: Weights; readonly message: string }
   | { readonly kind: 'traffic'; readonly stats: PhaseStats }
@@ -53,8 +68,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * library while the demo app's own v1/v2/v3 data layers write and read at the canary weights,
  * and check that every acknowledged write survives.
  */
-export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = {}): Promise<RehearsalReport> {
+export async function rehearse(spec: MigrationSpec, options: RehearsalOptions & SchemaOptions = {}): Promise<RehearsalReport> {
+  if (!isDemo(spec, options)) return rehearseGeneric(spec, options);
   const shape = demoShapeOf(spec);
+  const timeline = new TimelineRecorder();
   const emit = options.onEvent ?? (() => undefined);
   const rows = options.rows ?? 10000;
   const stepMs = options.stepMs ?? 1500;
@@ -72,7 +89,7 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = 
     const seeded = await seedCustomers(admin, rows, britishNames(options.seed ?? 1), shape.table);
     emit({ kind: 'info', message: `seeded ${seeded.length} customers (${rows} generated + the talk's names)` });
     const { appUrl, appRole } = await appConnection(db, shape.table, emit);
-    const stores = openStores(appUrl, options.workers ?? 8, pools);
+    const { stores, versionPools } = openStores(appUrl, options.workers ?? 8, pools);
 
     const ledger = new WriteLedger();
     for (const s of seeded) ledger.record({ id: s.id, version: 'v1', op: 'seed', columns: { full_name: s.name }, stage: 'baseline' });
@@ -81,6 +98,7 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = 
       ledger,
       names: britishNames((options.seed ?? 1) + 1),
       ids: seeded.map((s) => s.id),
+      pools: versionPools,
       workers: options.workers,
       opsPerSecond: options.opsPerSecond,
       slowWriteMs: lockTimeoutMs,
@@ -88,7 +106,14 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = 
     const t = traffic;
     const checks: CheckReport[] = [];
     const mismatches = new Map<number, Mismatch>();
-    const executor = { databaseUrl: db.url, lockTimeoutMs, onProgress: (event: ProgressEvent) => emit({ kind: 'executor', event }) };
+    const executor = {
+      databaseUrl: db.url,
+      lockTimeoutMs,
+      onProgress: (event: ProgressEvent) => {
+        timeline.executor(event);
+        emit({ kind: 'executor', event });
+      },
+    };
     let lockRetries = 0;
 
     const enter = async (stage: RehearsalStage, weights: Weights, message: string) => {
@@ -193,6 +218,7 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions = 
       app_role: appRole,
       failure_samples: ledger.failureSamples,
       mismatch_samples: [...mismatches.values()].slice(0, 10),
+      timeline: timeline.build(t.phases, lockTimeoutMs),
     };
   } catch (err) {
     const e = err as { message?: string; exitCode?: number };
@@ -213,13 +239,14 @@ async function appConnection(db: RehearsalDatabase, table: string, emit: (e: Reh
   return { appUrl: db.url, appRole: new URL(db.url).username || '(default user)' };
 }
 
-function openStores(appUrl: string, workers: number, pools: Pool[]): Record<AppVersion, CustomerStore> {
-  const open = (version: AppVersion) => {
+function openStores(appUrl: string, workers: number, pools: Pool[]): { stores: Record<AppVersion, CustomerStore>; versionPools: Record<AppVersion, Pool> } {
+  const open = () => {
     // One pool per version, as each version runs in its own pods.
     const pool = new Pool({ connectionString: appUrl, max: workers + 1 });
     pool.on('error', () => undefined);
     pools.push(pool);
-    return createStore(version, pool);
+    return pool;
   };
-  return { v1: open('v1'), v2: open('v2'), v3: open('v3') };
+  const versionPools = { v1: open(), v2: open(), v3: open() };
+  return { stores: { v1: createStore('v1', versionPools.v1), v2: createStore('v2', versionPools.v2), v3: createStore('v3', versionPools.v3) }, versionPools };
 }

@@ -1,12 +1,15 @@
 import { performance } from 'perf_hooks';
+import { Pool } from 'pg';
 import { CustomerStore } from '../app/customer-store';
+import { createStore } from '../app/versions';
 import { AppVersion } from '../phases/deploy/stages';
 import { NameSource } from './british-names';
 import { Comparison } from './consistency-check';
+import { PhasedTraffic, PhaseStats } from './phased-traffic';
 import { WriteLedger } from './write-ledger';
 
-/** Percent of requests each app version serves (Argo Rollouts' canary weight); they need not sum to 100. */
-export type Weights = Readonly<Partial<Record<AppVersion, number>>>;
+export { PAUSED, PhasedTraffic } from './phased-traffic';
+export type { PhaseStats, Weights } from './phased-traffic';
 
 export interface TrafficArgs {
   /** The data layer of each version that may get traffic. */
@@ -19,94 +22,28 @@ export interface TrafficArgs {
   readonly workers?: number;
   /** Target requests per second across all workers (default 400); 0 means as fast as they go. */
   readonly opsPerSecond?: number;
-  /** Share of creates, renames and reads (default 20/50/30). */
-  readonly mix?: { readonly create: number; readonly rename: number; readonly read: number };
+  /** Share of creates, renames, reads and multi-row transactions (default 20/50/30/0; 20/40/30/10 with `pools`). */
+  readonly mix?: { readonly create: number; readonly rename: number; readonly read: number; readonly multi?: number };
+  /** Each version's connection pool, for multi-row transactions (renames of two rows, the higher id first). */
+  readonly pools?: Readonly<Partial<Record<AppVersion, Pool>>>;
   /** Writes slower than this are counted as having waited on a lock (the executor's lock_timeout). */
   readonly slowWriteMs?: number;
   readonly random?: () => number;
 }
-
-/** What happened during one phase (one stage at one set of weights). */
-export interface PhaseStats {
-  readonly stage: string;
-  readonly weights: Weights;
-  writes: number;
-  reads: number;
-  failedWrites: number;
-  failedReads: number;
-  /** Acknowledged write latencies, ms. */
-  readonly writeMs: number[];
-  readonly byVersion: Partial<Record<AppVersion, { writes: number; reads: number }>>;
-  slowWrites: number;
-}
-
-interface Phase {
-  readonly generation: number;
-  readonly stats: PhaseStats;
-}
-
-/** Weights with no version above 0 pause the traffic (used while the rehearsal reads the table). */
-export const PAUSED: Weights = {};
-
-function hasTraffic(weights: Weights): boolean {
-  return Object.values(weights).some((w) => (w ?? 0) > 0);
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Simulated app traffic: workers create, rename and read customers through the demo app's own
  * data layer, routed to app versions by canary weights. Every acknowledged write goes into the
  * ledger with exactly what its writer sent; every read is kept as a comparison for the checker.
  */
-export class TrafficGenerator {
-  readonly phases: PhaseStats[] = [];
-  private current: Phase | undefined;
+export class TrafficGenerator extends PhasedTraffic {
   private readonly owned: string[][];
-  private readonly busy: (number | null)[];
-  private readonly workers: number;
-  private readonly random: () => number;
   private readonly observations: Comparison[] = [];
-  private running: Promise<void>[] = [];
-  private stopping = false;
 
   constructor(private readonly args: TrafficArgs) {
-    this.workers = args.workers ?? 8;
-    this.random = args.random ?? Math.random;
+    super(args);
     this.owned = Array.from({ length: this.workers }, () => []);
     args.ids.forEach((id, i) => this.owned[i % this.workers].push(id));
-    this.busy = Array.from({ length: this.workers }, () => null);
-  }
-
-  /** Start the workers in a first phase. */
-  start(stage: string, weights: Weights): void {
-    if (this.current) throw new Error('traffic already started');
-    this.current = this.newPhase(0, stage, weights);
-    this.running = Array.from({ length: this.workers }, (_, w) => this.work(w));
-  }
-
-  /**
-   * Move to new weights; resolves once no request of the previous phase is still in flight
-   * (like a canary step that completes when the old pods are drained). Returns the ended phase.
-   */
-  async shift(stage: string, weights: Weights): Promise<PhaseStats> {
-    const previous = this.requireCurrent();
-    this.current = this.newPhase(previous.generation + 1, stage, weights);
-    await this.drained(this.current.generation);
-    return previous.stats;
-  }
-
-  /** Stop every worker after its current request. Returns the last phase. */
-  async stop(): Promise<PhaseStats> {
-    const last = this.requireCurrent();
-    this.stopping = true;
-    await Promise.all(this.running);
-    return last.stats;
-  }
-
-  /** The phase in progress. */
-  currentStats(): PhaseStats {
-    return this.requireCurrent().stats;
   }
 
   /** The reads since the last call, each paired with the write its reader had to see. */
@@ -114,64 +51,16 @@ export class TrafficGenerator {
     return this.observations.splice(0, this.observations.length);
   }
 
-  private requireCurrent(): Phase {
-    if (!this.current) throw new Error('traffic has not started');
-    return this.current;
-  }
-
-  private newPhase(generation: number, stage: string, weights: Weights): Phase {
-    const stats: PhaseStats = { stage, weights, writes: 0, reads: 0, failedWrites: 0, failedReads: 0, writeMs: [], byVersion: {}, slowWrites: 0 };
-    this.phases.push(stats);
-    return { generation, stats };
-  }
-
-  private async drained(generation: number): Promise<void> {
-    while (this.busy.some((g) => g !== null && g < generation)) await sleep(2);
-  }
-
-  private async work(w: number): Promise<void> {
-    const rate = this.args.opsPerSecond ?? 400;
-    const interval = rate > 0 ? (1000 * this.workers) / rate : 0;
-    // Spread the workers' first requests over one interval.
-    await sleep(interval * (w / this.workers));
-    while (!this.stopping) {
-      const phase = this.requireCurrent();
-      if (!hasTraffic(phase.stats.weights)) {
-        await sleep(5);
-        continue;
-      }
-      const started = performance.now();
-      this.busy[w] = phase.generation;
-      try {
-        await this.request(w, phase.stats);
-      } finally {
-        this.busy[w] = null;
-      }
-      const rest = interval - (performance.now() - started);
-      if (rest > 0) await sleep(rest);
-      else await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
-
-  private pickVersion(weights: Weights): AppVersion {
-    const entries = Object.entries(weights).filter(([, w]) => (w ?? 0) > 0) as [AppVersion, number][];
-    let r = this.random() * entries.reduce((s, [, w]) => s + w, 0);
-    for (const [version, weight] of entries) {
-      r -= weight;
-      if (r < 0) return version;
-    }
-    return entries[entries.length - 1][0];
-  }
-
-  private async request(w: number, stats: PhaseStats): Promise<void> {
+  protected async request(w: number, stats: PhaseStats): Promise<void> {
     const version = this.pickVersion(stats.weights);
     const store = this.args.stores[version];
     if (!store) throw new Error(`traffic for ${version}, but no ${version} data layer was given`);
     const counts = (stats.byVersion[version] ??= { writes: 0, reads: 0 });
-    const mix = this.args.mix ?? { create: 20, rename: 50, read: 30 };
+    const mix = this.args.mix ?? (this.args.pools ? { create: 20, rename: 40, read: 30, multi: 10 } : { create: 20, rename: 50, read: 30 });
     const owned = this.owned[w];
-    let r = this.random() * (mix.create + mix.rename + mix.read);
-    const op = owned.length === 0 || (r -= mix.create) < 0 ? 'create' : (r -= mix.rename) < 0 ? 'rename' : 'read';
+    let r = this.random() * (mix.create + mix.rename + mix.read + (mix.multi ?? 0));
+    const op = owned.length === 0 || (r -= mix.create) < 0 ? 'create' : (r -= mix.rename) < 0 ? 'rename' : (r -= mix.read) < 0 ? 'read' : 'multi';
+    if (op === 'multi') return this.multiRename(version, owned, stats, counts);
     const id = op === 'create' ? undefined : owned[Math.floor(this.random() * owned.length)];
     if (op === 'read') {
       const expected = this.args.ledger.latestFor(id as string);
@@ -199,10 +88,54 @@ export class TrafficGenerator {
       stats.writes++;
       counts.writes++;
       stats.writeMs.push(ms);
+      stats.writeAt.push(started + ms);
       if (ms > (this.args.slowWriteMs ?? Infinity)) stats.slowWrites++;
     } catch (err) {
       stats.failedWrites++;
       this.args.ledger.fail({ stage: stats.stage, version, op, id, message: err instanceof Error ? err.message : String(err) });
     }
+  }
+
+  /**
+   * One transaction that renames two or three of the worker's customers, the higher id first: the
+   * order that makes an app transaction and a backfill batch (which locks rows in key order) deadlock.
+   */
+  private async multiRename(version: AppVersion, owned: string[], stats: PhaseStats, counts: { writes: number }): Promise<void> {
+    const pool = this.args.pools?.[version];
+    if (!pool || owned.length < 2) return;
+    const i = Math.floor(this.random() * (owned.length - 1));
+    const j = Math.min(owned.length - 1, i + 1 + Math.floor(this.random() * 3));
+    const ids = [owned[j], ...(j - i > 1 && this.random() < 0.5 ? [owned[i + 1]] : []), owned[i]];
+    const names = ids.map(() => this.args.names());
+    const started = performance.now();
+    const client = await pool.connect().catch((err: Error) => err);
+    if (client instanceof Error) {
+      stats.failedWrites++;
+      this.args.ledger.fail({ stage: stats.stage, version, op: 'rename', id: ids[0], message: client.message }, ids.slice(1));
+      return;
+    }
+    try {
+      const store = createStore(version, client);
+      await client.query('BEGIN');
+      for (const [k, id] of ids.entries()) {
+        if (!(await store.rename(id, names[k]))) throw new Error(`customer ${id} no longer exists`);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+      stats.failedWrites++;
+      this.args.ledger.fail({ stage: stats.stage, version, op: 'rename', id: ids[0], message: err instanceof Error ? err.message : String(err) }, ids.slice(1));
+      return;
+    }
+    client.release();
+    const ms = performance.now() - started;
+    const store = this.args.stores[version]!;
+    ids.forEach((id, k) => this.args.ledger.record({ id, version, op: 'rename', columns: store.columnsFor(names[k]), stage: stats.stage }));
+    stats.writes += ids.length;
+    counts.writes += ids.length;
+    stats.writeMs.push(ms);
+    stats.writeAt.push(started + ms);
+    if (ms > (this.args.slowWriteMs ?? Infinity)) stats.slowWrites++;
   }
 }

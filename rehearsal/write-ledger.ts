@@ -45,9 +45,11 @@ export class WriteLedger {
     return entry;
   }
 
-  fail(failure: FailedWrite): void {
+  /** A failed write (one transaction), of `failure.id` and of the `others` it wrote in the same transaction. */
+  fail(failure: FailedWrite, others: readonly string[] = []): void {
     this.failed++;
     if (failure.id !== undefined) this.unknown.add(failure.id);
+    for (const id of others) this.unknown.add(id);
     if (this.failureSamples.length < SAMPLE) this.failureSamples.push(failure);
   }
 

@@ -1,4 +1,6 @@
+import * as fs from 'fs';
 import { ProgressEvent } from '../../executor/types';
+import { renderHtmlReport } from '../../rehearsal/html-report';
 import { UsageError } from '../../phases/errors';
 import { loadSpecFile } from '../../phases/sql/spec';
 import { rehearse, RehearsalEvent, reportTable } from '../../rehearsal/rehearse';
@@ -13,10 +15,14 @@ import { ExitCode } from '../exit-code';
  */
 export const rehearseCommand: Command = {
   name: 'rehearse',
-  usage: 'SPEC [--rows N] [--database-url URL [--keep]] [--lock-timeout MS] [--step-ms MS] [--json]',
-  summary: 'rehearse every stage on a scratch database under v1/v2/v3 app traffic; fails on any failed, lost or altered write',
+  usage: 'SPEC [--schema FILE.sql | --schema-from URL [--sample N]] [--rows N] [--report FILE.html] [--database-url URL [--keep]] [--lock-timeout MS] [--step-ms MS] [--json]',
+  summary: 'rehearse every stage on a scratch database under v1/v2/v3 app traffic; fails on any failed, lost or altered write, or a spec whose down loses values',
   flags: {
-    rows: { kind: 'integer', value: 'N', description: 'generated customers to seed, besides the talk\'s names (default 10000)' },
+    schema: { kind: 'string', value: 'FILE.sql', description: 'SQL that creates the spec\'s table (and what it needs) on the scratch server' },
+    'schema-from': { kind: 'string', value: 'URL', description: 'copy the table\'s definition, and the tables its foreign keys need, from this database (read-only)' },
+    sample: { kind: 'integer', value: 'N', description: 'with --schema-from, copy N real rows instead of generating them' },
+    report: { kind: 'string', value: 'FILE.html', description: 'write the rehearsal as one self-contained HTML page (charts in SVG)' },
+    rows: { kind: 'integer', value: 'N', description: 'rows to generate (the demo: customers besides the talk\'s names; default 10000)' },
     'database-url': { kind: 'string', value: 'URL', description: 'an EMPTY scratch database to use (default: a throwaway PostgreSQL from the local binaries; DATABASE_URL is deliberately not read)' },
     'lock-timeout': { kind: 'integer', value: 'MS', description: 'the executor\'s lock_timeout for DDL (default 1000)' },
     'step-ms': { kind: 'integer', value: 'MS', description: 'traffic time at each canary weight and in each stage (default 1500)' },
@@ -28,19 +34,30 @@ export const rehearseCommand: Command = {
     if (extra.length) throw new UsageError(`tandem rehearse takes one spec file, but got extra arguments: ${extra.join(' ')}`);
     const spec = loadSpecFile(path);
     const f = ctx.args.flags;
-    for (const name of ['rows', 'lock-timeout', 'step-ms'] as const) {
-      if (f[name] !== undefined && (f[name] as number) < (name === 'rows' ? 0 : 1)) throw new UsageError(`--${name} must be at least ${name === 'rows' ? 0 : 1}`);
+    for (const name of ['rows', 'lock-timeout', 'step-ms', 'sample'] as const) {
+      const min = name === 'rows' ? 0 : 1;
+      if (f[name] !== undefined && (f[name] as number) < min) throw new UsageError(`--${name} must be at least ${min}`);
     }
+    const reportPath = f.report as string | undefined;
+    if (reportPath !== undefined && !reportPath.trim()) throw new UsageError('--report needs a file name, e.g. --report rehearsal.html');
     const report = await rehearse(spec, {
       rows: f.rows as number | undefined,
       databaseUrl: f['database-url'] as string | undefined,
       lockTimeoutMs: f['lock-timeout'] as number | undefined,
       stepMs: f['step-ms'] as number | undefined,
       keep: Boolean(f.keep),
+      schemaFile: f.schema as string | undefined,
+      schemaFrom: f['schema-from'] as string | undefined,
+      sample: f.sample as number | undefined,
       onEvent: progressPrinter(ctx),
     });
     ctx.out.endProgress();
-    if (ctx.json) ctx.out.line(JSON.stringify(report));
+    if (reportPath !== undefined) {
+      fs.writeFileSync(reportPath, renderHtmlReport(report));
+      ctx.out.info(`report written to ${reportPath}`);
+    }
+    const { timeline: _timeline, ...printed } = report;
+    if (ctx.json) ctx.out.line(JSON.stringify(printed));
     else printReport(ctx, report);
     return report.ok ? ExitCode.Ok : ExitCode.Failed;
   },
@@ -97,10 +114,21 @@ function printReport(ctx: CommandContext, r: RehearsalReport): void {
   out.line(`lock waits: longest app write ${l.max_write_ms} ms; ${l.writes_slower_than_lock_timeout} writes slower than the ${l.lock_timeout_ms} ms lock timeout; ${l.executor_lock_retries} executor lock retries`);
   if (r.new_customer) out.line(`new customer ${r.new_customer.name} (written by v2) reads in v3 as first_name ${JSON.stringify(r.new_customer.first_name)}, last_name ${JSON.stringify(r.new_customer.last_name)}`);
   out.line(`verify: ${r.verify.message}`);
-  for (const f of r.failure_samples) out.line(out.fail(`failed write: ${f.version} ${f.op}${f.id ? ' of ' + f.id : ''} during ${f.stage}: ${f.message}`));
-  for (const m of r.mismatch_samples) {
-    out.line(out.fail(`lost or altered: ${m.version} ${m.stage} write to customer ${m.id}, seen by ${m.seenBy}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`));
+  if (r.schema) out.line(`table ${r.schema.table} from ${r.schema.source === 'database' ? 'the given database' : r.schema.source === 'file' ? 'the --schema file' : 'the spec (inferred)'}${r.schema.tables.length ? ` with ${r.schema.tables.join(', ')}` : ''}; ${r.rows} ${r.schema.rows} rows; ${r.rejected_by_schema ?? 0} writes rejected by the schema itself (not failures)`);
+  for (const rt of r.round_trip ?? []) {
+    out.line(`${rt.operation}: up and down on ${rt.realistic_values} realistic rows: ${rt.defects} defects; ${rt.variations} variations of the new side: ${rt.rollback_risks} rollback risks`);
+    for (const e of rt.defect_examples) out.line(out.fail(`spec defect: ${e}`));
+    for (const e of rt.risk_examples.slice(0, 3)) out.line(out.warn(`rollback risk (not a failure): ${e}`));
   }
-  const verdict = `${r.failed_writes} failed writes, ${r.failed_reads} failed reads, ${r.lost_or_altered_writes} lost or altered writes of ${r.acknowledged_writes} acknowledged (${r.seconds} s)`;
+  for (const l of r.lost_on_rollback?.samples ?? []) {
+    out.line(out.fail(`lost on rollback: ${l.version} ${l.stage} write to row ${l.id} wrote ${JSON.stringify(l.wrote)}, a walk back gives ${JSON.stringify(l.rollback_gives)}`));
+  }
+  for (const f of r.failure_samples) out.line(out.fail(`failed write: ${f.version} ${f.op}${f.id ? ' of ' + f.id : ''} during ${f.stage}: ${f.message}`));
+  const row = r.schema ? 'row' : 'customer';
+  for (const m of r.mismatch_samples) {
+    out.line(out.fail(`lost or altered: ${m.version} ${m.stage} write to ${row} ${m.id}, seen by ${m.seenBy}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`));
+  }
+  const defects = r.spec_defects ? `, ${r.spec_defects} spec defects, ${r.lost_on_rollback?.count ?? 0} writes lost on rollback` : '';
+  const verdict = `${r.failed_writes} failed writes, ${r.failed_reads} failed reads, ${r.lost_or_altered_writes} lost or altered writes of ${r.acknowledged_writes} acknowledged${defects} (${r.seconds} s)`;
   out.line(r.ok ? out.ok(`zero downtime: ${verdict}`) : out.fail(`rehearsal FAILED: ${verdict}`));
 }

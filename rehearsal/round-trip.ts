@@ -1,0 +1,214 @@
+import { ColumnMapping } from '../phases/sql/operations';
+import { quoteIdent } from '../phases/sql/identifiers';
+import { Evaluated, ExpressionEvaluator, Row } from './expression-evaluator';
+import { ModelColumn } from './table-model';
+import { columnValues } from './value-generator';
+
+/** Values of some columns, as text. */
+export type Values = Readonly<Record<string, string | null>>;
+
+/**
+ * One pair of old-side and new-side values of an operation that the spec's expressions tie
+ * together: `new` is what a new version writes, `old` = down(new) what the old versions then see,
+ * and `back` = up(old) what a walk back would re-derive. Entries from realistic old values also keep
+ * the `raw` old value they came from (new = up(raw)).
+ */
+export interface Entry {
+  readonly source: 'old' | 'variation';
+  readonly raw?: Values;
+  readonly new: Values;
+  readonly old: Values;
+  readonly back: Values;
+  /** up(down(new)) = new: what the new version wrote survives a rollback. */
+  readonly roundTrips: boolean;
+}
+
+export type ExampleKind = 'up_raises' | 'down_raises' | 'not_inverse';
+
+export interface RoundTripExample {
+  readonly operation: string;
+  readonly kind: ExampleKind;
+  /** The realistic old value (up's input), when the example starts from one. */
+  readonly raw?: Values;
+  readonly new?: Values;
+  readonly down?: Values;
+  readonly back?: Values;
+  readonly error?: string;
+}
+
+export interface MappingPool {
+  readonly mapping: ColumnMapping;
+  readonly oldColumns: readonly string[];
+  readonly newColumns: readonly string[];
+  /** Entries the traffic writes: every realistic one that evaluates, and the variations that survive down and back. */
+  readonly entries: readonly Entry[];
+  /** Entries from realistic old values, by the JSON of the raw old value. */
+  readonly byRaw: ReadonlyMap<string, Entry>;
+  /** Spec defects: on realistic old values, up raises, down raises, or up(down(new)) != new. */
+  readonly defects: { readonly count: number; readonly examples: RoundTripExample[] };
+  /** Rollback risks: variations within the new type that do not survive down and back. */
+  readonly risks: { readonly count: number; readonly checked: number; readonly examples: RoundTripExample[] };
+}
+
+const EXAMPLES = 5;
+
+export function pick(row: Row, columns: readonly string[]): Values {
+  const out: Record<string, string | null> = {};
+  for (const c of columns) out[c] = row[c] ?? null;
+  return out;
+}
+
+export function sameValues(a: Values | undefined, b: Values | undefined, columns: readonly string[]): boolean {
+  if (!a || !b) return false;
+  return columns.every((c) => (a[c] ?? null) === (b[c] ?? null));
+}
+
+export function rawKey(values: Values, columns: readonly string[]): string {
+  return JSON.stringify(columns.map((c) => values[c] ?? null));
+}
+
+export interface RoundTripArgs {
+  readonly evaluator: ExpressionEvaluator;
+  readonly mapping: ColumnMapping;
+  /** Columns of the table before expand (types and NOT NULL of the old columns). */
+  readonly tableColumns: readonly ModelColumn[];
+  /** The new columns as the generator sees their types. */
+  readonly newColumnModels: readonly ModelColumn[];
+  /** The table's CHECK constraints that read an old column: a down that breaks one fails the new version's write. */
+  readonly checks: readonly { readonly name: string; readonly columns: readonly string[]; readonly expr: string }[];
+  /** Realistic rows: the seeded or sampled rows. */
+  readonly rows: readonly Row[];
+  readonly variations: number;
+  readonly random: () => number;
+}
+
+/**
+ * Evaluate an operation's up and down in SQL over realistic rows and over variations within the new
+ * types: the pool of value pairs the rehearsal's traffic writes, and what the spec gets wrong.
+ */
+export async function analyseRoundTrips(a: RoundTripArgs): Promise<MappingPool> {
+  const m = a.mapping;
+  const oldColumns = [...m.oldColumns];
+  const newColumns = m.newColumns.map((c) => c.name);
+  const up = m.newColumns.map((c) => ({ sql: c.up ?? 'NULL', castTo: c.type }));
+  const oldType = (name: string) => a.tableColumns.find((c) => c.name === name);
+  const down = oldColumns.map((c) => ({ sql: m.down[c] ?? quoteIdent(c), castTo: oldType(c)?.type }));
+  const notNullOld = oldColumns.filter((c) => oldType(c)?.notNull);
+  const label = m.label;
+  const defects: RoundTripExample[] = [];
+  let defectCount = 0;
+  const risks: RoundTripExample[] = [];
+  let riskCount = 0;
+  const entries: Entry[] = [];
+  const byRaw = new Map<string, Entry>();
+  const defect = (e: RoundTripExample) => {
+    defectCount++;
+    if (defects.length < EXAMPLES && !defects.some((d) => d.kind === e.kind && JSON.stringify(d.raw) === JSON.stringify(e.raw))) defects.push(e);
+  };
+  const risk = (e: RoundTripExample) => {
+    riskCount++;
+    if (risks.length < EXAMPLES && !risks.some((r) => r.kind === e.kind && JSON.stringify(r.new) === JSON.stringify(e.new))) risks.push(e);
+  };
+  const toValues = (columns: readonly string[], values: (string | null)[]) => {
+    const out: Record<string, string | null> = {};
+    columns.forEach((c, i) => (out[c] = values[i]));
+    return out;
+  };
+  const checks = a.checks.filter((c) => c.columns.some((x) => oldColumns.includes(x)));
+  /** down(new) then up of that, over `rows` whose new columns hold the new values; a down that breaks a CHECK counts as raising. */
+  const downAndBack = async (rows: Row[]) => {
+    const downs = await a.evaluator.evaluate(rows, down);
+    const backRows = rows.map((r, i) => {
+      const d = downs[i];
+      return d.ok ? { ...r, ...toValues(oldColumns, d.values) } : r;
+    });
+    const backs = await a.evaluator.evaluate(backRows, up);
+    const held = await a.evaluator.evaluate(backRows, checks.map((c) => ({ sql: `(${c.expr}) IS NOT FALSE` })));
+    return rows.map((_, i): { down: Evaluated; back: Evaluated } => {
+      const h = held[i];
+      const broken = h.ok ? checks.find((_, k) => h.values[k] !== 'true') : undefined;
+      if (downs[i].ok && broken) return { down: { ok: false, code: '23514', error: `the result breaks the CHECK constraint ${broken.name}` }, back: backs[i] };
+      return { down: downs[i], back: backs[i] };
+    });
+  };
+  const nullInNotNull = (values: Values) => notNullOld.find((c) => values[c] === null);
+
+  // 1. Realistic old values: new = up(row); then down and back.
+  const ups = await a.evaluator.evaluate(a.rows, up);
+  const upped: { row: Row; raw: Values; nw: Values }[] = [];
+  a.rows.forEach((row, i) => {
+    const raw = pick(row, oldColumns);
+    const u = ups[i];
+    if (!u.ok) return defect({ operation: label, kind: 'up_raises', raw, error: u.error });
+    upped.push({ row, raw, nw: toValues(newColumns, u.values) });
+  });
+  const trips = await downAndBack(upped.map((u) => ({ ...u.row, ...u.nw })));
+  upped.forEach((u, i) => {
+    const { down: d, back: b } = trips[i];
+    if (!d.ok) return defect({ operation: label, kind: 'down_raises', raw: u.raw, new: u.nw, error: d.error });
+    const old = toValues(oldColumns, d.values);
+    const nn = nullInNotNull(old);
+    if (nn) return defect({ operation: label, kind: 'down_raises', raw: u.raw, new: u.nw, down: old, error: `down gives NULL for the NOT NULL column ${nn}` });
+    if (!b.ok) return defect({ operation: label, kind: 'up_raises', raw: u.raw, new: u.nw, down: old, error: b.error });
+    const back = toValues(newColumns, b.values);
+    const roundTrips = sameValues(back, u.nw, newColumns);
+    if (!roundTrips) defect({ operation: label, kind: 'not_inverse', raw: u.raw, new: u.nw, down: old, back });
+    const entry: Entry = { source: 'old', raw: u.raw, new: u.nw, old, back, roundTrips };
+    entries.push(entry);
+    byRaw.set(rawKey(u.raw, oldColumns), entry);
+  });
+
+  // 2. Variations within the new types, on realistic rows.
+  let checked = 0;
+  if (newColumns.length && a.rows.length) {
+    const sources = a.newColumnModels.map((c) => columnValues(c, a.random));
+    const candidates: Row[] = Array.from({ length: a.variations }, () => {
+      const base = a.rows[Math.floor(a.random() * a.rows.length)];
+      const nw: Record<string, string | null> = {};
+      newColumns.forEach((c, i) => (nw[c] = sources[i]()));
+      return { ...base, ...nw };
+    });
+    // The new values as PostgreSQL stores them; values the type rejects are dropped.
+    const canonical = await a.evaluator.evaluate(candidates, newColumns.map((c) => ({ sql: quoteIdent(c) })));
+    const valid = candidates.flatMap((r, i) => {
+      const c = canonical[i];
+      return c.ok ? [{ ...r, ...toValues(newColumns, c.values) }] : [];
+    });
+    const vt = await downAndBack(valid);
+    valid.forEach((row, i) => {
+      checked++;
+      const nw = pick(row, newColumns);
+      const { down: d, back: b } = vt[i];
+      if (!d.ok) return risk({ operation: label, kind: 'down_raises', new: nw, error: d.error });
+      const old = toValues(oldColumns, d.values);
+      const nn = nullInNotNull(old);
+      if (nn) return risk({ operation: label, kind: 'down_raises', new: nw, down: old, error: `down gives NULL for the NOT NULL column ${nn}` });
+      if (!b.ok) return risk({ operation: label, kind: 'up_raises', new: nw, down: old, error: b.error });
+      const back = toValues(newColumns, b.values);
+      if (!sameValues(back, nw, newColumns)) return risk({ operation: label, kind: 'not_inverse', new: nw, down: old, back });
+      entries.push({ source: 'variation', new: nw, old, back, roundTrips: true });
+    });
+  }
+  return {
+    mapping: m,
+    oldColumns,
+    newColumns,
+    entries,
+    byRaw,
+    defects: { count: defectCount, examples: defects },
+    risks: { count: riskCount, checked, examples: risks },
+  };
+}
+
+/** One sentence per example, for the CLI and the report. */
+export function describeExample(e: RoundTripExample): string {
+  const v = (x: Values | undefined) => (x ? JSON.stringify(x) : '');
+  switch (e.kind) {
+    case 'up_raises':
+      return `${e.operation}: up raises on ${v(e.down ?? e.raw)}: ${e.error}`;
+    case 'down_raises':
+      return `${e.operation}: down of ${v(e.new)}${e.raw ? ` (up of ${v(e.raw)})` : ''} fails: ${e.error}`;
+    case 'not_inverse':
+      return `${e.operation}: ${e.raw ? `up of ${v(e.raw)} is ` : ''}${v(e.new)}, down gives ${v(e.down)}, and up of that is ${v(e.back)}`;
+  }
+}

@@ -1,7 +1,8 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
 import { RefusedError, SpecError } from '../phases/errors';
-import { derivedNames, expandPlan, expandProbes } from '../phases/sql/plan';
+import { derivedNames, expandPlan, expandProbes, MAX_OPERATIONS } from '../phases/sql/plan';
+import { analyseReads } from './expression-reads';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { columnDependents, presentColumns, triggerExists } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
@@ -10,13 +11,17 @@ import { activeOnTable, recordExpanded, STATE_BOOTSTRAP } from './state';
 import { ExecutorOptions, StepResult } from './types';
 import { resolveLive } from './validate-live';
 
-/** Run expand's probes, each under a savepoint rolled back: a failure is the spec's fault (exit 2) and undoes expand. */
-async function probe(client: Client, resolved: ResolvedSpec): Promise<void> {
+/**
+ * Run expand's probes (see expandProbes), each under a savepoint rolled back: a failure is the
+ * spec's fault (exit 2) and undoes expand. They need the expanded table (run them after expand's
+ * statements, in the same transaction) and touch no row.
+ */
+export async function probe(client: Client, resolved: ResolvedSpec): Promise<void> {
   for (const p of expandProbes(resolved)) {
     await client.query('SAVEPOINT _tandem_probe');
     try {
       if (p.prepare) {
-        await querySingle(client, `PREPARE _tandem_probe AS ${p.sql}`);
+        await querySingle(client, `PREPARE _tandem_probe${p.rowType ? `(${p.rowType})` : ''} AS ${p.sql}`);
         await client.query('DEALLOCATE _tandem_probe');
       } else {
         await querySingle(client, p.sql);
@@ -64,7 +69,10 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
     if (others.length) {
       throw new RefusedError(`table ${session.label} already has a migration in progress (${others.join(', ')}); contract or roll it back first`, spec.name);
     }
-    const resolved = await resolveLive(session, spec);
+    const resolved = await analyseReads(session.client, await resolveLive(session, spec));
+    if (resolved.mappings.length > MAX_OPERATIONS) {
+      throw new SpecError('operations', `has ${resolved.mappings.length} operations; the sync trigger tracks at most ${MAX_OPERATIONS} per spec, so split it into several migrations`);
+    }
     options.onProgress?.({ kind: 'step', message: `expanding ${session.label}: ${resolved.mappings.map((m) => m.label).join('; ')}` });
     const dropping = await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns));
     if (dropping.length) {

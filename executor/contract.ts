@@ -29,7 +29,13 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     }
     const report = await checkConsistency(session.client, resolved);
     if (!report.ok) {
-      throw new RefusedError(`contract refused: ${summarize(report)}; run tandem backfill, then tandem verify`, spec.name);
+      const wayOut: string[] = [];
+      if (report.pendingRows) wayOut.push('run tandem backfill for the rows not backfilled');
+      if (report.syncFailedRows || report.operations.some((o) => o.inconsistentRows)) {
+        const keys = [...new Set([...(report.syncFailedSampleKeys ?? []), ...report.operations.flatMap((o) => o.sampleKeys)])].slice(0, 10);
+        wayOut.push(`run tandem repair on this spec to re-derive the inconsistent rows (keys ${keys.join(', ')}) from the side written last`);
+      }
+      throw new RefusedError(`contract refused: ${summarize(report)}; ${wayOut.join(', and ')}, then tandem verify`, spec.name);
     }
     const table = { oid: session.table.oid, label: session.label };
     let retries = 0;

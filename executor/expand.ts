@@ -1,7 +1,7 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
 import { RefusedError, SpecError } from '../phases/errors';
-import { derivedNames, expandPlan, expandProbes, MAX_OPERATIONS } from '../phases/sql/plan';
+import { derivedNames, expandPlan, expandProbes, MAX_OPERATIONS, syncTriggers } from '../phases/sql/plan';
 import { analyseReads } from './expression-reads';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { columnDependents, presentColumns, triggerExists } from './catalog';
@@ -33,6 +33,19 @@ export async function probe(client: Client, resolved: ResolvedSpec): Promise<voi
       await client.query('ROLLBACK TO SAVEPOINT _tandem_probe').catch(() => undefined);
     }
   }
+}
+
+/** The table's own BEFORE ROW INSERT/UPDATE triggers whose names sort after the sync triggers (name order, C collation). */
+async function laterBeforeTriggers(client: Client, resolved: ResolvedSpec): Promise<string[]> {
+  const ours = syncTriggers(resolved).map((t) => t.name);
+  const r = await client.query<{ name: string }>(
+    `SELECT tgname AS name FROM pg_trigger
+      WHERE tgrelid = $1 AND NOT tgisinternal AND (tgtype & 3) = 3 AND (tgtype & 20) <> 0
+        AND tgname COLLATE "C" > $2 COLLATE "C" AND NOT (tgname = ANY($3::text[]))
+      ORDER BY tgname COLLATE "C"`,
+    [resolved.table.oid, ours[0], ours],
+  );
+  return r.rows.map((x) => x.name);
 }
 
 /**
@@ -86,12 +99,17 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
       await recordExpanded(c, resolved);
     });
     const added = resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name));
+    const warnings = (await laterBeforeTriggers(session.client, resolved)).map(
+      (name) => `BEFORE trigger ${name} on ${session.label} fires after the sync trigger ${derivedNames(resolved).trigger} (triggers fire in name order): what it changes in a row is not synced; rename it to sort before zz_tandem_sync_`,
+    );
+    for (const w of warnings) options.onProgress?.({ kind: 'info', message: `warning: ${w}` });
     return {
       ...base,
       step: 'expanded',
       changed: true,
       message: `expanded ${session.label}: added ${added.length ? added.join(', ') : 'no columns'} and the sync trigger`,
       lockRetries: run.retries,
+      ...(warnings.length ? { warnings } : {}),
     };
   } finally {
     await session.close();

@@ -22,6 +22,7 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
   const newCols = resolved.mappings.flatMap((m) => m.newColumns);
   const self = quoteIdent(resolved.table.name);
   const reads: { up: string[]; down: string[] }[] = [];
+  let volatileNames = new Set<string>();
   await client.query('BEGIN');
   try {
     await client.query('SET LOCAL statement_timeout = 5000');
@@ -52,6 +53,18 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
       }
       return names.sort();
     };
+    // Which old columns have a volatile default, as PostgreSQL itself judges it: adding a column
+    // with that default rewrites the (empty, temporary) copy, a stable or immutable one does not.
+    const volatile = new Set<string>();
+    const oldNames = new Set(resolved.mappings.flatMap((m) => m.oldColumns));
+    for (const c of resolved.table.columns) {
+      if (!oldNames.has(c.name) || c.defaultExpr === undefined) continue;
+      const before = (await client.query(`SELECT pg_relation_filenode('pg_temp._tandem_shape') AS f`)).rows[0].f;
+      await querySingle(client, `ALTER TABLE pg_temp._tandem_shape ADD COLUMN ${quoteIdent(`_tandem_default_${k++}`)} ${c.type} DEFAULT (${c.defaultExpr})`);
+      const after = (await client.query(`SELECT pg_relation_filenode('pg_temp._tandem_shape') AS f`)).rows[0].f;
+      if (before !== after) volatile.add(c.name);
+    }
+    volatileNames = volatile;
     for (const m of resolved.mappings) {
       const up = new Set<string>();
       const down = new Set<string>();
@@ -62,5 +75,5 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
   }
-  return { ...resolved, reads };
+  return { ...resolved, reads, table: { ...resolved.table, columns: resolved.table.columns.map((c) => (volatileNames.has(c.name) ? { ...c, volatileDefault: true } : c)) } };
 }

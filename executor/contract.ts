@@ -1,5 +1,5 @@
 import { RefusedError } from '../phases/errors';
-import { contractPlan, validateChecksPlan } from '../phases/sql/plan';
+import { contractPlan, syncTriggers, validateChecksPlan } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
 import { columnDependents } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
@@ -19,7 +19,9 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     if (session.step === 'contracted') return { ...base, step: 'contracted', changed: false, message: 'already contracted', lockRetries: 0 };
     const resolved = recordedSpec(session, spec, 'contract');
     const dropped = resolved.mappings.flatMap((m) => m.oldColumns);
-    const dependents = await columnDependents(session.client, session.table.oid, dropped);
+    // The sync's own UPDATE OF triggers depend on the old columns; contract drops them first.
+    const ours = syncTriggers(resolved).map((t) => t.name);
+    const dependents = (await columnDependents(session.client, session.table.oid, dropped)).filter((d) => !ours.some((n) => d.object.startsWith(`trigger ${n} on `)));
     if (dependents.length) {
       throw new RefusedError(
         `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +

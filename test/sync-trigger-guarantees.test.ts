@@ -282,3 +282,44 @@ describe('BEFORE triggers that fire after the sync trigger', () => {
     expect(result.warnings![0]).toMatch(/zzz_trim/);
   });
 });
+
+describe('expand probes the trigger on an empty table, touching no row', () => {
+  it('an expression the trigger cannot evaluate (a system column) is refused even when the table is empty', async () => {
+    const url = await freshDatabase('emptyprobe');
+    await sql(url, `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL CHECK (full_name <> ''), boss int REFERENCES people)`);
+    const s = spec(`
+name: sys
+table: people
+operations:
+  - add_column:
+      name: page
+      type: text
+      up: "ctid::text"
+`);
+    const err = await expand(s, opts(url)).catch((e) => e);
+    expect(err.constructor.name).toBe('SpecError');
+    expect(err.message).toMatch(/the sync trigger's up for add_column page fails on this table, so expand was undone/);
+    expect(await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'page'`)).toEqual([{ n: 0 }]);
+    await sql(url, `INSERT INTO people VALUES (1, 'Ada', NULL)`);
+  });
+});
+
+describe('several operations on a row the backfill has not reached', () => {
+  it('a write of one operation derives the other from up, as the backfill would, and leaves the row backfilled', async () => {
+    const url = await freshDatabase('multipending');
+    await sql(url, `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, mail text); INSERT INTO people VALUES (1, 'Ada Lovelace', 'ada@example.com')`);
+    const s = spec(`
+name: two-ops
+table: people
+operations:
+  - rename_column: { from: mail, to: email }
+  - change_type: { column: full_name, type: varchar(100), into: name, up: "full_name", down: "name" }
+`);
+    await expand(s, opts(url));
+    await sql(url, `UPDATE people SET email = 'countess@example.com' WHERE id = 1`);
+    expect(await sql(url, `SELECT mail, email, full_name, name, _tandem_pending FROM people`)).toEqual([
+      { mail: 'countess@example.com', email: 'countess@example.com', full_name: 'Ada Lovelace', name: 'Ada Lovelace', _tandem_pending: false },
+    ]);
+    expect((await verify(s, opts(url))).ok).toBe(true);
+  });
+});

@@ -22,8 +22,7 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
   const names = derivedNames(resolved);
   const statements: PlanStatement[] = [
     { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
-    // IF EXISTS: a migration expanded before the per-operation triggers has only the first one.
-    ...syncTriggers(resolved).map((tr) => ({ id: `drop-trigger ${tr.name}`, sql: `DROP TRIGGER IF EXISTS ${quoteIdent(tr.name)} ON ${t}` })),
+    ...syncTriggers(resolved).map((tr) => ({ id: `drop-trigger ${tr.name}`, sql: `DROP TRIGGER ${quoteIdent(tr.name)} ON ${t}` })),
     { id: 'drop-function', sql: `DROP FUNCTION ${qualifiedFunction(resolved)}()` },
   ];
   for (const c of notNullColumns(resolved)) {
@@ -38,8 +37,8 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
   const drops = [
     ...resolved.mappings.flatMap((m) => m.oldColumns).map((c) => `DROP COLUMN ${quoteIdent(c)}`),
     `DROP COLUMN ${quoteIdent(PENDING_COLUMN)}`,
-    `DROP COLUMN IF EXISTS ${quoteIdent(MARK_COLUMN)}`,
-    `DROP COLUMN IF EXISTS ${quoteIdent(FAILED_COLUMN)}`,
+    `DROP COLUMN ${quoteIdent(MARK_COLUMN)}`,
+    `DROP COLUMN ${quoteIdent(FAILED_COLUMN)}`,
   ];
   statements.push({ id: 'drop-columns', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` });
   return statements;

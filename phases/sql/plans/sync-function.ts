@@ -51,14 +51,15 @@ export function mappingReads(resolved: ResolvedSpec, index: number): { up: reado
   };
 }
 
-/** Columns whose presence in an UPDATE's SET list makes it a write of the old side (for `up`) / the new side (for `down`). */
+/** Columns whose presence in an UPDATE's SET list makes it a write of the old side (old columns and what `up` reads) / of the new side. */
 export function triggerColumns(resolved: ResolvedSpec, index: number): { old: string[]; new: string[] } {
   const m = resolved.mappings[index];
   const reads = mappingReads(resolved, index);
   const newNames = m.newColumns.map((c) => c.name);
   const old = [...new Set([...m.oldColumns, ...reads.up.filter((c) => !newNames.includes(c))])];
-  const neu = [...new Set([...newNames, ...reads.down.filter((c) => !old.includes(c) && c !== PENDING_COLUMN)])];
-  return { old: m.newColumns.some((c) => c.up !== undefined) || m.oldColumns.length ? old : [], new: neu };
+  // Only the new columns: a write of another column `down` reads does not recompute the old side,
+  // which is the old version's to write (an old-version write of that column would otherwise alter it).
+  return { old: m.newColumns.some((c) => c.up !== undefined) || m.oldColumns.length ? old : [], new: newNames };
 }
 
 /**

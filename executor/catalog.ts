@@ -20,9 +20,11 @@ export async function loadTable(client: Client, spec: MigrationSpec): Promise<Ta
   if (!row) throw new CatalogError('table', target, `table ${target} does not exist`);
   if (row.kind !== 'r' && row.kind !== 'p') throw new CatalogError('table', target, `${target} is not a table (relkind ${row.kind})`);
   const oid = Number(row.oid);
-  const columns = await client.query<{ name: string; type: string; not_null: boolean; has_default: boolean; default_expr: string | null }>(
+  const columns = await client.query<{ name: string; type: string; not_null: boolean; has_default: boolean; default_expr: string | null; volatile_default: boolean }>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null, a.atthasdef AS has_default,
-            CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS default_expr
+            CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS default_expr,
+            EXISTS (SELECT 1 FROM pg_depend x JOIN pg_proc p ON p.oid = x.refobjid
+                     WHERE x.classid = 'pg_attrdef'::regclass AND x.objid = d.oid AND x.refclassid = 'pg_proc'::regclass AND p.provolatile = 'v') AS volatile_default
        FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
     [oid],
@@ -42,6 +44,7 @@ export async function loadTable(client: Client, spec: MigrationSpec): Promise<Ta
     notNull: c.not_null,
     hasDefault: c.has_default,
     ...(c.default_expr !== null ? { defaultExpr: c.default_expr } : {}),
+    ...(c.volatile_default ? { volatileDefault: true } : {}),
   }));
   return {
     oid,

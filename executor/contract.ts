@@ -1,5 +1,5 @@
 import { RefusedError } from '../phases/errors';
-import { contractPlan, objectContractPlan, objectSteps, validateChecksPlan } from '../phases/sql/plan';
+import { contractPlan, objectContractPlan, objectSteps, syncTriggers, validateChecksPlan } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
 import { columnDependents } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
@@ -27,8 +27,10 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     const dropped = resolved.mappings.flatMap((m) => m.oldColumns);
     // Indexes this spec drops at contract do not count: they go anyway.
     const ignored = await droppedIndexDescriptions(session.client, resolved);
+    // The sync's own UPDATE OF triggers depend on the old columns; contract drops them first.
+    const ours = syncTriggers(resolved).map((t) => t.name);
     const refuseDependents = async () => {
-      const dependents = (await columnDependents(session.client, session.table.oid, dropped)).filter((d) => !ignored.has(d.object));
+      const dependents = (await columnDependents(session.client, session.table.oid, dropped)).filter((d) => !ignored.has(d.object) && !ours.some((n) => d.object.startsWith(`trigger ${n} on `)));
       if (dependents.length) {
         throw new RefusedError(
           `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +
@@ -43,10 +45,11 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     if (!report.ok) {
       // Name the way out that really moves things on: backfill only for rows it has not reached; rows it
       // reached that are inconsistent are re-derived by repair (backfill would answer "already backfilled").
-      const inconsistent = report.operations.some((o) => o.inconsistentRows > 0);
+      const inconsistent = (report.syncFailedRows ?? 0) > 0 || report.operations.some((o) => o.inconsistentRows > 0);
+      const keys = [...new Set([...(report.syncFailedSampleKeys ?? []), ...report.operations.flatMap((o) => o.sampleKeys)])].slice(0, 10);
       const next = [
         ...(report.pendingRows > 0 ? ['run tandem backfill SPEC for the rows not backfilled yet'] : []),
-        ...(inconsistent ? ['run tandem repair SPEC (optionally --keys K1,K2) to re-derive the inconsistent rows from the side written last, or fix them by hand'] : []),
+        ...(inconsistent ? [`run tandem repair SPEC (optionally --keys K1,K2) to re-derive the inconsistent rows (keys ${keys.join(', ')}) from the side written last, or fix them by hand`] : []),
       ];
       throw new RefusedError(`contract refused: ${summarize(report)}; ${next.join(', and ')}; then run tandem contract SPEC again`, spec.name);
     }

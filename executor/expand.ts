@@ -1,7 +1,8 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
 import { RefusedError, SpecError } from '../phases/errors';
-import { derivedNames, expandPlan, expandProbes, objectExpandPlan, objectSteps } from '../phases/sql/plan';
+import { derivedNames, expandPlan, expandProbes, MAX_OPERATIONS, objectExpandPlan, objectSteps, syncTriggers } from '../phases/sql/plan';
+import { analyseReads } from './expression-reads';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { columnDependents, presentColumns, triggerExists } from './catalog';
 import { DdlRun, runDdlTransaction } from './ddl-transaction';
@@ -11,13 +12,17 @@ import { ExecutorOptions, StepResult } from './types';
 import { resolveLive } from './validate-live';
 import { runObjectSteps } from './object-steps';
 
-/** Run expand's probes, each under a savepoint rolled back: a failure is the spec's fault (exit 2) and undoes expand. */
-async function probe(client: Client, resolved: ResolvedSpec): Promise<void> {
+/**
+ * Run expand's probes (see expandProbes), each under a savepoint rolled back: a failure is the
+ * spec's fault (exit 2) and undoes expand. They need the expanded table (run them after expand's
+ * statements, in the same transaction) and touch no row.
+ */
+export async function probe(client: Client, resolved: ResolvedSpec): Promise<void> {
   for (const p of expandProbes(resolved)) {
     await client.query('SAVEPOINT _tandem_probe');
     try {
       if (p.prepare) {
-        await querySingle(client, `PREPARE _tandem_probe AS ${p.sql}`);
+        await querySingle(client, `PREPARE _tandem_probe${p.rowType ? `(${p.rowType})` : ''} AS ${p.sql}`);
         await client.query('DEALLOCATE _tandem_probe');
       } else {
         await querySingle(client, p.sql);
@@ -29,6 +34,19 @@ async function probe(client: Client, resolved: ResolvedSpec): Promise<void> {
       await client.query('ROLLBACK TO SAVEPOINT _tandem_probe').catch(() => undefined);
     }
   }
+}
+
+/** The table's own BEFORE ROW INSERT/UPDATE triggers whose names sort after the sync triggers (name order, C collation). */
+async function laterBeforeTriggers(client: Client, resolved: ResolvedSpec): Promise<string[]> {
+  const ours = syncTriggers(resolved).map((t) => t.name);
+  const r = await client.query<{ name: string }>(
+    `SELECT tgname AS name FROM pg_trigger
+      WHERE tgrelid = $1 AND NOT tgisinternal AND (tgtype & 3) = 3 AND (tgtype & 20) <> 0
+        AND tgname COLLATE "C" > $2 COLLATE "C" AND NOT (tgname = ANY($3::text[]))
+      ORDER BY tgname COLLATE "C"`,
+    [resolved.table.oid, ours[0], ours],
+  );
+  return r.rows.map((x) => x.name);
 }
 
 /**
@@ -89,7 +107,10 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
     if (others.length) {
       throw new RefusedError(`table ${session.label} already has a migration in progress (${others.join(', ')}); contract or roll it back first`, spec.name);
     }
-    const resolved = await resolveLive(session, spec);
+    const resolved = await analyseReads(session.client, await resolveLive(session, spec));
+    if (resolved.mappings.length > MAX_OPERATIONS) {
+      throw new SpecError('operations', `has ${resolved.mappings.length} operations; the sync trigger tracks at most ${MAX_OPERATIONS} per spec, so split it into several migrations`);
+    }
     options.onProgress?.({ kind: 'step', message: `expanding ${session.label}: ${resolved.mappings.map((m) => m.label).join('; ')}` });
     const dropping = await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns));
     if (dropping.length) {
@@ -102,12 +123,17 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
     // CREATE INDEX CONCURRENTLY cannot run in a transaction: after expand commits (a re-run resumes it).
     const built = await runObjectSteps(session.client, 'expand', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'afterExpand'), options);
     const added = resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name));
+    const warnings = (await laterBeforeTriggers(session.client, resolved)).map(
+      (name) => `BEFORE trigger ${name} on ${session.label} fires after the sync trigger ${derivedNames(resolved).trigger} (triggers fire in name order): what it changes in a row is not synced; rename it to sort before zz_tandem_sync_`,
+    );
+    for (const w of warnings) options.onProgress?.({ kind: 'info', message: `warning: ${w}` });
     return {
       ...base,
       step: 'expanded',
       changed: true,
       message: `expanded ${session.label}: added ${added.length ? added.join(', ') : 'no columns'} and the sync trigger`,
       lockRetries: run.retries + built.retries,
+      ...(warnings.length ? { warnings } : {}),
     };
   } finally {
     await session.close();

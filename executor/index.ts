@@ -5,6 +5,7 @@ export { backfill } from './backfill';
 export { verify } from './verify';
 export { contract } from './contract';
 export { rollback } from './rollback';
+export { repair } from './repair';
 export { status } from './status';
 export { validateLive } from './validate-live';
 export { planStepSql } from './plan-step-sql';

@@ -4,14 +4,15 @@ import { MigrationSpec } from '../phases/sql/spec';
 import { runDdlTransaction } from './ddl-transaction';
 import { openSession, ACTIVE_STEPS } from './session';
 import { recordStep } from './state';
-import { ExecutorOptions, StepResult } from './types';
+import { RollbackOptions, StepResult } from './types';
 import { runObjectSteps } from './object-steps';
+import { checkConsistency } from './verify';
 
 /**
  * Rollback undoes expand exactly, in ONE transaction: what expand added goes, nothing else. The old
  * columns hold every write (old writers' as written, new writers' through `down`). Refused after contract.
  */
-export async function rollback(spec: MigrationSpec, options: ExecutorOptions): Promise<StepResult> {
+export async function rollback(spec: MigrationSpec, options: RollbackOptions): Promise<StepResult> {
   const session = await openSession(spec, options, true);
   try {
     const base = { migration: spec.name, table: session.label };
@@ -22,13 +23,27 @@ export async function rollback(spec: MigrationSpec, options: ExecutorOptions): P
       return { ...base, step: session.step, changed: false, message: 'nothing to roll back: not expanded', lockRetries: 0 };
     }
     const resolved = session.state.resolved;
+    // Rows the new side wrote through a lossy `down` (up(down(new)) <> new) lose that write when the new columns go.
+    const report = await checkConsistency(session.client, resolved);
+    const lossy = report.operations.filter((o) => (o.lossyRows ?? 0) > 0);
+    const warnings: string[] = [];
+    if (lossy.length) {
+      const what = lossy.map((o) => `${o.lossyRows} rows for ${o.operation} (e.g. keys ${(o.lossySampleKeys ?? []).slice(0, 5).join(', ')})`).join('; ');
+      if (!options.force) {
+        throw new RefusedError(
+          `rollback refused: the new version wrote values the old columns cannot hold (up(down(new)) <> new) in ${what}; rolling back drops them. Fix those rows, or run tandem rollback --force to accept the loss`,
+          spec.name,
+        );
+      }
+      warnings.push(`--force: dropped new-version writes the old columns could not hold in ${what}`);
+    }
     // Indexes the spec built go first, concurrently (no write waits on them); then one transaction.
     const dropped = await runObjectSteps(session.client, 'rollback', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'rollbackBefore'), options);
     const run = await runDdlTransaction(session.client, 'rollback', { oid: session.table.oid, label: session.label }, [...objectRollbackPlan(resolved), ...rollbackPlan(resolved)], options, async (c) => {
       await recordStep(c, spec.name, 'rolled_back');
       await c.query(`UPDATE tandem.migrations SET backfill_last_key = NULL, backfill_bound = NULL, backfill_done = 0 WHERE name = $1`, [spec.name]);
     });
-    return { ...base, step: 'rolled_back', changed: true, message: `rolled back ${session.label}: the table is as it was before expand`, lockRetries: dropped.retries + run.retries };
+    return { ...base, step: 'rolled_back', changed: true, message: `rolled back ${session.label}: the table is as it was before expand`, lockRetries: dropped.retries + run.retries, ...(warnings.length ? { warnings } : {}) };
   } finally {
     await session.close();
   }

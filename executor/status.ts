@@ -17,9 +17,13 @@ export async function status(spec: MigrationSpec, options: ExecutorOptions): Pro
     const present = await presentColumns(client, table.oid, [...newCols, ...oldCols, PENDING_COLUMN]);
     const trigger = resolved ? await triggerExists(client, table.oid, derivedNames(resolved).trigger) : false;
     let pending: number | null = null;
+    let syncFailed: number | null = null;
     if (present.has(PENDING_COLUMN)) {
-      const r = await client.query(`SELECT count(*) AS n FROM ${quoteQualified(table.schema, table.name)} WHERE ${quoteIdent(PENDING_COLUMN)}`);
+      const r = await client.query(
+        `SELECT count(*) FILTER (WHERE ${quoteIdent(PENDING_COLUMN)}) AS n, count(*) FILTER (WHERE ${quoteIdent(PENDING_COLUMN)} IS NULL) AS failed FROM ${quoteQualified(table.schema, table.name)}`,
+      );
       pending = Number(r.rows[0].n);
+      syncFailed = Number(r.rows[0].failed);
     }
     const catalog = {
       trigger,
@@ -34,6 +38,7 @@ export async function status(spec: MigrationSpec, options: ExecutorOptions): Pro
     else if (!trigger) message = `recorded as ${step}, but the sync trigger is missing from ${session.label}: the table was changed by hand`;
     else if (pending && pending > 0) message = `${step}: ${pending} rows still to backfill${state?.backfillLastKey ? ` (resumes after key ${state.backfillLastKey.join(', ')})` : ''}`;
     else message = `${step}: every row backfilled; run tandem verify, then contract when the app no longer uses the old columns`;
+    if (syncFailed) message += `; ${syncFailed} rows whose sync raised in the trigger (their writes went through): run tandem repair`;
     if (state && state.specHash !== spec.hash) message += '; NOTE: the spec file changed since expand, and later steps refuse it until it is restored';
     return {
       migration: spec.name,
@@ -41,6 +46,7 @@ export async function status(spec: MigrationSpec, options: ExecutorOptions): Pro
       step,
       specChanged: Boolean(state && state.specHash !== spec.hash),
       backfill: { done: state?.backfillDone ?? 0, pending, lastKey: state?.backfillLastKey ?? null },
+      syncFailedRows: syncFailed,
       catalog,
       updatedAt: state?.updatedAt ?? null,
       message,

@@ -36,6 +36,24 @@ export interface VerifyOptions extends ExecutorOptions {
   readonly forApp?: AppVersionCheck;
 }
 
+export interface RollbackOptions extends ExecutorOptions {
+  /** Roll back even when rows hold new-version writes that the old columns cannot reproduce (a lossy `down`). */
+  readonly force?: boolean;
+}
+
+export interface RepairOptions extends ExecutorOptions {
+  /** Only these primary keys (each as text; a composite key as a JSON array). Default: every flagged or inconsistent row. */
+  readonly keys?: readonly string[];
+  /** Rows per repair transaction (default 500). */
+  readonly batchSize?: number;
+}
+
+export interface RepairResult extends StepResult {
+  readonly repaired: number;
+  /** Rows whose expressions still raise on their values: fix the data (a write of the side named) or roll back. */
+  readonly stillFailing: { readonly key: string; readonly side: string; readonly error: string }[];
+}
+
 export interface BackfillOptions extends ExecutorOptions {
   /** Rows per batch transaction (default 1000). */
   readonly batchSize?: number;
@@ -71,6 +89,8 @@ export interface StepResult {
   readonly message: string;
   /** Lock-timeout retries the DDL needed. */
   readonly lockRetries: number;
+  /** Things the operator should know that did not stop the step (e.g. a BEFORE trigger that fires after the sync). */
+  readonly warnings?: string[];
 }
 
 export interface BackfillResult extends StepResult {
@@ -94,6 +114,12 @@ export interface OperationVerify {
   readonly inconsistentRows: number;
   /** Up to 10 primary keys of inconsistent rows, as text. */
   readonly sampleKeys: string[];
+  /**
+   * Rows consistent only as old = down(new) while up(down(new)) <> new: what the new side wrote
+   * does not survive a walk back to the old version (a lossy `down`). Fails `--for-app v1` and rollback.
+   */
+  readonly lossyRows?: number;
+  readonly lossySampleKeys?: string[];
 }
 
 export interface VerifyReport {
@@ -106,6 +132,9 @@ export interface VerifyReport {
   readonly pendingRows: number;
   readonly pendingSampleKeys: string[];
   readonly operations: OperationVerify[];
+  /** Rows whose sync raised in the trigger (`_tandem_pending` NULL): the write went through, `tandem repair` re-derives them. */
+  readonly syncFailedRows?: number;
+  readonly syncFailedSampleKeys?: string[];
   /** The app version verified for, if any. */
   readonly forApp?: AppVersionCheck;
   readonly message: string;
@@ -118,6 +147,8 @@ export interface StatusReport {
   /** The spec on record differs from the one given. */
   readonly specChanged: boolean;
   readonly backfill: { readonly done: number; readonly pending: number | null; readonly lastKey: unknown[] | null };
+  /** Rows whose sync raised in the trigger (`_tandem_pending` NULL), while the migration is expanded. */
+  readonly syncFailedRows?: number | null;
   /** What the catalog shows: does it agree with the recorded step? */
   readonly catalog: { readonly trigger: boolean; readonly newColumns: boolean; readonly oldColumns: boolean };
   readonly updatedAt: string | null;

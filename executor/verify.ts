@@ -18,30 +18,36 @@ export async function checkConsistency(client: Client, resolved: ResolvedSpec, o
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     const row = (await querySingle(client, verifySql(resolved))).rows[0];
-    const operations = resolved.mappings.map((m, i) => ({
+    const operations: OperationVerify[] = resolved.mappings.map((m, i) => ({
       operation: m.label,
       inconsistentRows: Number(row[`bad_${i}`]),
       sampleKeys: parseKeys(row[`bad_sample_${i}`]),
+      lossyRows: Number(row[`lossy_${i}`]),
+      lossySampleKeys: parseKeys(row[`lossy_sample_${i}`]),
     }));
     // Indexes built, and the rows a constraint enforced at contract would refuse, in the same snapshot.
     if (objectChecks) operations.push(...(await runObjectChecks(client, resolved)));
     const pendingRows = Number(row.pending);
+    const syncFailedRows = Number(row.failed);
     return {
-      ok: pendingRows === 0 && operations.every((o) => o.inconsistentRows === 0),
+      ok: pendingRows === 0 && syncFailedRows === 0 && operations.every((o) => o.inconsistentRows === 0),
       rows: Number(row.rows),
       pendingRows,
       pendingSampleKeys: parseKeys(row.pending_sample),
       operations,
+      syncFailedRows,
+      syncFailedSampleKeys: parseKeys(row.failed_sample),
     };
   } finally {
     await client.query('COMMIT').catch(() => undefined);
   }
 }
 
-export function summarize(r: Pick<VerifyReport, 'ok' | 'rows' | 'pendingRows' | 'operations'>): string {
+export function summarize(r: Pick<VerifyReport, 'ok' | 'rows' | 'pendingRows' | 'operations' | 'syncFailedRows' | 'syncFailedSampleKeys'>): string {
   if (r.ok) return `consistent: all ${r.rows} rows satisfy new = up(old) or old = down(new), none left to backfill`;
   const parts: string[] = [];
   if (r.pendingRows) parts.push(`${r.pendingRows} rows not backfilled yet`);
+  if (r.syncFailedRows) parts.push(`${r.syncFailedRows} rows whose sync raised in the trigger (keys ${(r.syncFailedSampleKeys ?? []).slice(0, 5).join(', ')})`);
   for (const o of r.operations) if (o.inconsistentRows) parts.push(`${o.inconsistentRows} rows inconsistent for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`);
   return `not consistent: ${parts.join('; ')}`;
 }
@@ -75,6 +81,14 @@ export async function verify(spec: MigrationSpec, options: VerifyOptions): Promi
     }
     // A canary is served whatever rows a constraint enforced at contract would refuse: those are contract's gate.
     const report = await checkConsistency(session.client, session.state.resolved, !forApp);
+    if (forApp === 'v1') {
+      // The old version reads the old side: rows the new side wrote through a lossy `down` are not what the new version wrote.
+      const lossy = report.operations.filter((o) => (o.lossyRows ?? 0) > 0);
+      if (lossy.length) {
+        const what = lossy.map((o) => `${o.lossyRows} rows for ${o.operation} (e.g. keys ${(o.lossySampleKeys ?? []).slice(0, 5).join(', ')})`).join('; ');
+        return { ...base, ...report, ok: false, message: `v1 would not see what the new version wrote: up(down(new)) <> new in ${what}; a walk back to v1 loses those writes` };
+      }
+    }
     return { ...base, ...report, message: summarize(report) };
   } finally {
     await session.close();

@@ -59,7 +59,30 @@ class Writer {
     const update = own.length > 0 && this.n % 3 === 0;
     const id = update ? own[this.n % own.length] : undefined;
     try {
-      if (this.version === 'v1') {
+      if (this.version === 'v1' && own.length >= 2 && this.n % 4 === 0) {
+        // A multi-row transaction: the higher key first, then a lower one (the order that deadlocked a keyset backfill).
+        const [lo, hi] = [own[this.n % own.length], own[(this.n + 1) % own.length]].sort((a, b) => Number(a) - Number(b));
+        if (lo !== hi) {
+          const other = `${full} Two`;
+          await this.timed(async () => {
+            await this.client.query('BEGIN');
+            try {
+              await this.client.query(`UPDATE customers SET full_name = $2 WHERE id = $1`, [hi, other]);
+              await this.client.query(`UPDATE customers SET full_name = $2 WHERE id = $1`, [lo, full]);
+              await this.client.query('COMMIT');
+            } catch (err) {
+              await this.client.query('ROLLBACK').catch(() => undefined);
+              throw err;
+            }
+          });
+          this.acks.set(hi, { version: 'v1', full: other });
+          this.acks.set(lo, { version: 'v1', full });
+        }
+      } else if (this.version === 'v2' && id && this.n % 5 === 0 && this.acks.get(id)?.version === 'v2') {
+        // A v2 write that repeats the values it wrote last: nothing may change.
+        const ack = this.acks.get(id)!;
+        await this.timed(() => this.client.query(`UPDATE customers SET full_name = $2, first_name = $3, last_name = $4 WHERE id = $1`, [id, ack.full, ack.first, ack.last]));
+      } else if (this.version === 'v1') {
         if (id) {
           await this.timed(() => this.client.query(`UPDATE customers SET full_name = $2 WHERE id = $1`, [id, full]));
           this.acks.set(id, { version: 'v1', full });

@@ -45,7 +45,7 @@ operations:
         - { name: first_name, type: text, up: "split_part(full_name, ' ', 1)" }
         - { name: last_name, type: text, up: "nullif(substr(full_name, length(split_part(full_name, ' ', 1)) + 2), '')" }
       down: "concat_ws(' ', first_name, last_name)"`,
-    expanded: ['id', 'full_name', 'email', 'first_name', 'last_name', '_tandem_pending'],
+    expanded: ['id', 'full_name', 'email', 'first_name', 'last_name', '_tandem_pending', '_tandem_mark', '_tandem_sync_failed'],
     contracted: ['id', 'email', 'first_name', 'last_name'],
     oldWrite: `INSERT INTO customers (full_name) VALUES ('Tim  Berners-Lee ')`,
     newWrite: `INSERT INTO customers (first_name, last_name) VALUES ('John', 'Vin')`,
@@ -72,7 +72,7 @@ operations:
       down:
         given: "split_part(full_name, ' ', 1)"
         family: "nullif(substr(full_name, length(split_part(full_name, ' ', 1)) + 2), '')"`,
-    expanded: ['id', 'given', 'family', 'full_name', '_tandem_pending'],
+    expanded: ['id', 'given', 'family', 'full_name', '_tandem_pending', '_tandem_mark', '_tandem_sync_failed'],
     contracted: ['id', 'full_name'],
     oldWrite: `INSERT INTO people (id, given, family) VALUES (3, 'Alan', 'Turing')`,
     newWrite: `INSERT INTO people (id, full_name) VALUES (4, 'Grace Hopper')`,
@@ -93,7 +93,7 @@ operations:
 table: accounts
 operations:
   - rename_column: { from: mail, to: email }`,
-    expanded: ['id', 'mail', 'email', '_tandem_pending'],
+    expanded: ['id', 'mail', 'email', '_tandem_pending', '_tandem_mark', '_tandem_sync_failed'],
     contracted: ['id', 'email'],
     oldWrite: `INSERT INTO accounts (id, mail) VALUES (3, 'c@example.com')`,
     newWrite: `INSERT INTO accounts (id, email) VALUES (4, 'd@example.com')`,
@@ -117,7 +117,7 @@ operations:
 table: orders
 operations:
   - add_column: { name: status, type: text, default: "'new'", not_null: true }`,
-    expanded: ['id', 'total', 'status', '_tandem_pending'],
+    expanded: ['id', 'total', 'status', '_tandem_pending', '_tandem_mark', '_tandem_sync_failed'],
     contracted: ['id', 'total', 'status'],
     oldWrite: `INSERT INTO orders (id, total) VALUES (3, 30)`,
     newWrite: `INSERT INTO orders (id, total, status) VALUES (4, 40, 'paid')`,
@@ -139,7 +139,7 @@ operations:
 table: users
 operations:
   - drop_column: { column: legacy_flag, down: "false" }`,
-    expanded: ['id', 'name', 'legacy_flag', '_tandem_pending'],
+    expanded: ['id', 'name', 'legacy_flag', '_tandem_pending', '_tandem_mark', '_tandem_sync_failed'],
     contracted: ['id', 'name'],
     oldWrite: `INSERT INTO users (id, name, legacy_flag) VALUES (3, 'c', true)`,
     // The new version no longer writes legacy_flag: NOT NULL must not break it.
@@ -165,7 +165,7 @@ operations:
       type: integer
       up: "(price::numeric * 100)::integer"
       down: "(price_cents / 100.0)::numeric(12,2)::text"`,
-    expanded: ['id', 'price', 'price_cents', '_tandem_pending'],
+    expanded: ['id', 'price', 'price_cents', '_tandem_pending', '_tandem_mark', '_tandem_sync_failed'],
     contracted: ['id', 'price_cents'],
     oldWrite: `INSERT INTO products (id, price) VALUES (3, '7.25')`,
     newWrite: `INSERT INTO products (id, price_cents) VALUES (4, 1999)`,
@@ -195,7 +195,7 @@ operations:
   - rename_column: { from: mail, to: email }
   - add_column: { name: joined_on, type: date, default: "DATE '2020-01-01'" }
   - drop_column: { column: legacy, down: "0" }`,
-    expanded: ['id', 'full_name', 'mail', 'legacy', 'first_name', 'last_name', 'email', 'joined_on', '_tandem_pending'],
+    expanded: ['id', 'full_name', 'mail', 'legacy', 'first_name', 'last_name', 'email', 'joined_on', '_tandem_pending', '_tandem_mark', '_tandem_sync_failed'],
     contracted: ['id', 'first_name', 'last_name', 'email', 'joined_on'],
     oldWrite: `INSERT INTO members (id, full_name, mail, legacy) VALUES (3, 'Grace Hopper', 'grace@example.com', 3)`,
     newWrite: `INSERT INTO members (id, first_name, last_name, email) VALUES (4, 'John', 'Vin', 'john@example.com')`,
@@ -221,7 +221,11 @@ describe.each(cases)('$name: start -> rollback -> start -> complete', (tc) => {
       // start
       expect((await expand(spec, o)).changed).toBe(true);
       expect(await columnNames(c, tc.table)).toEqual(tc.expanded);
-      expect((await snapshotTable(c, tc.table)).triggers).toEqual([`zz_tandem_sync_${spec.name}`]);
+      // The INSERT trigger, per operation an UPDATE OF trigger per side, and one for rows still pending.
+      const triggers = (await snapshotTable(c, tc.table)).triggers;
+      expect(triggers[0]).toBe(`zz_tandem_sync_${spec.name.replace(/-/g, '_')}`);
+      expect(triggers.every((t: string) => t.startsWith(`zz_tandem_sync_${spec.name.replace(/-/g, '_')}`))).toBe(true);
+      expect(triggers[triggers.length - 1]).toMatch(/_zp$/);
       // The old column of an old writer's row is untouched by expand.
       await backfill(spec, o);
       expect((await verify(spec, o)).ok).toBe(true);

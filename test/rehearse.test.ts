@@ -72,9 +72,12 @@ describe('rehearse on a given scratch database', () => {
     const text = fs.readFileSync(SPLIT_SPEC_PATH, 'utf8').replace(`up: "split_part(full_name, ' ', 1)"`, `up: "(split_part(full_name, ' ', 1)::int)::text"`);
     expect(text).toContain('::int');
     await expect(rehearse(parseSpec(text), { ...SMALL, databaseUrl: url })).rejects.toThrow(/^the rehearsal stopped in (expand|backfill): .*invalid input syntax for type integer/);
-    // Expand's probe runs the trigger on one row, so the failing `up` undoes expand itself: nothing of Tandem's is left either.
-    const [left] = await sql(url, `SELECT to_regclass('customers') AS t, to_regclass('tandem.migrations') AS m`);
-    expect(left).toEqual({ t: null, m: null });
+    // An `up` that raises never fails a write (the sync trigger flags the row), so expand passes and the
+    // backfill stops; the rehearsal removes its table, function and migration record.
+    const [left] = await sql(url, `SELECT to_regclass('customers') AS t, to_regprocedure('tandem.sync_split_full_name()') AS f`);
+    expect(left).toEqual({ t: null, f: null });
+    const [rec] = await sql(url, `SELECT count(*)::int AS n FROM tandem.migrations WHERE name = 'split-full-name'`);
+    expect(rec).toEqual({ n: 0 });
   });
 
   it('runs any other spec on the generic path, which refuses --database-url (it needs its own throwaway server)', async () => {

@@ -132,6 +132,6 @@ describe('verify', () => {
     await withClient(db, (c) => c.query(`SET tandem.backfill = 'on'; UPDATE customers SET last_name = 'Wrong' WHERE id = 7`));
     const report = await verify(spec, { databaseUrl: db });
     expect(report.ok).toBe(false);
-    expect(report.operations).toEqual([{ operation: 'split_column full_name', inconsistentRows: 1, sampleKeys: ['7'] }]);
+    expect(report.operations).toEqual([{ operation: 'split_column full_name', inconsistentRows: 1, sampleKeys: ['7'], lossyRows: 0, lossySampleKeys: [] }]);
   });
 });

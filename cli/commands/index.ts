@@ -7,6 +7,7 @@ import { verifyCommand } from './verify';
 import { planCommand } from './plan';
 import { walkCommand } from './walk';
 import { rehearseCommand } from './rehearse';
+import { repairCommand } from './repair';
 
 /** Every `tandem` subcommand, in help order. Add a command: one file in cli/commands/, one line here. */
 export const COMMANDS: Command[] = [
@@ -17,6 +18,7 @@ export const COMMANDS: Command[] = [
   verifyCommand,
   contractCommand,
   rollbackCommand,
+  repairCommand,
   statusCommand,
   planCommand,
   walkCommand,

@@ -18,6 +18,7 @@ export const statusCommand: Command = {
     ctx.out.line(`${report.migration} on ${report.table}: ${report.step}`);
     ctx.out.line(`  ${report.message}`);
     ctx.out.line(`  backfill: ${report.backfill.done} rows done${report.backfill.pending !== null ? `, ${report.backfill.pending} pending` : ''}`);
+    if (report.syncFailedRows) ctx.out.line(`  sync failed: ${report.syncFailedRows} rows (run tandem repair)`);
     ctx.out.line(`  catalog: sync trigger ${yes(report.catalog.trigger)}, new columns ${yes(report.catalog.newColumns)}, old columns ${yes(report.catalog.oldColumns)}`);
     if (report.updatedAt) ctx.out.line(`  last change: ${report.updatedAt}`);
     return ExitCode.Ok;

@@ -26,7 +26,17 @@ function stepCommand(name: string, summary: string, run: (spec: MigrationSpec, o
 
 export const expandCommand = stepCommand('expand', 'add the new columns (nullable), the sync function and trigger, in one transaction', expand);
 export const contractCommand = stepCommand('contract', 'refuse unless verify passes; drop the trigger, function and old columns in one transaction', contract);
-export const rollbackCommand = stepCommand('rollback', 'undo expand exactly, data included; refused after contract', rollback);
+export const rollbackCommand: Command = {
+  ...stepCommand('rollback', 'undo expand exactly, data included; refused after contract, and while it would drop new-version writes (--force accepts that)', rollback),
+  usage: 'SPEC [--force] [--database-url URL] [--lock-timeout MS] [--json]',
+  flags: { ...DATABASE_FLAGS, force: { kind: 'boolean', description: 'roll back even when new-version writes cannot be held by the old columns (a lossy down): they are dropped' } },
+  async run(ctx) {
+    const spec = specArg(ctx, 'rollback');
+    const result = await rollback(spec, { ...executorOptions(ctx), force: ctx.args.flags.force === true });
+    printResult(ctx, true, result.message, result);
+    return ExitCode.Ok;
+  },
+};
 
 export const backfillCommand: Command = {
   name: 'backfill',

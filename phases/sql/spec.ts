@@ -25,6 +25,12 @@ export interface ResolvedSpec {
   readonly mappings: readonly ColumnMapping[];
   /** Indexes, constraints, defaults, tables and raw SQL, per operation (absent in states recorded before object operations existed). */
   readonly objects?: readonly ObjectWork[];
+  /**
+   * Per operation, the table columns its `up` and `down` expressions read, as PostgreSQL resolved
+   * them at expand (a throwaway view's pg_depend). The sync trigger recomputes a side when any of
+   * them is written. Absent in specs recorded before this analysis: then the operation's own columns.
+   */
+  readonly reads?: readonly { readonly up: readonly string[]; readonly down: readonly string[] }[];
 }
 
 const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

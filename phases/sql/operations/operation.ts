@@ -14,6 +14,8 @@ export interface TableColumn {
   readonly hasDefault: boolean;
   /** pg_get_expr of the column default, when it has one. */
   readonly defaultExpr?: string;
+  /** The default calls a volatile function (gen_random_uuid(), clock_timestamp(), nextval): a second evaluation differs. */
+  readonly volatileDefault?: boolean;
 }
 
 export interface TableInfo {

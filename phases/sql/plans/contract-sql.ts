@@ -1,6 +1,7 @@
 import { quoteIdent } from '../identifiers';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { derivedNames, notNullColumns, PlanStatement, qualifiedFunction, table } from './plan-names';
+import { FAILED_COLUMN, MARK_COLUMN, syncTriggers } from './sync-function';
 
 /** Before contract, outside its transaction: VALIDATE takes only SHARE UPDATE EXCLUSIVE, so writes go on. */
 export function validateChecksPlan(resolved: ResolvedSpec): PlanStatement[] {
@@ -21,7 +22,7 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
   const names = derivedNames(resolved);
   const statements: PlanStatement[] = [
     { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
-    { id: 'drop-trigger', sql: `DROP TRIGGER ${quoteIdent(names.trigger)} ON ${t}` },
+    ...syncTriggers(resolved).map((tr) => ({ id: `drop-trigger ${tr.name}`, sql: `DROP TRIGGER ${quoteIdent(tr.name)} ON ${t}` })),
     { id: 'drop-function', sql: `DROP FUNCTION ${qualifiedFunction(resolved)}()` },
   ];
   for (const c of notNullColumns(resolved)) {
@@ -33,7 +34,12 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
       statements.push({ id: `default-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})` });
     }
   }
-  const drops = [...resolved.mappings.flatMap((m) => m.oldColumns).map((c) => `DROP COLUMN ${quoteIdent(c)}`), `DROP COLUMN ${quoteIdent(PENDING_COLUMN)}`];
+  const drops = [
+    ...resolved.mappings.flatMap((m) => m.oldColumns).map((c) => `DROP COLUMN ${quoteIdent(c)}`),
+    `DROP COLUMN ${quoteIdent(PENDING_COLUMN)}`,
+    `DROP COLUMN ${quoteIdent(MARK_COLUMN)}`,
+    `DROP COLUMN ${quoteIdent(FAILED_COLUMN)}`,
+  ];
   statements.push({ id: 'drop-columns', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` });
   return statements;
 }
@@ -46,10 +52,12 @@ export function rollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
     ...notNullColumns(resolved).map((c) => `DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck(c.name))}`),
     ...resolved.mappings.flatMap((m) => m.newColumns).map((c) => `DROP COLUMN IF EXISTS ${quoteIdent(c.name)}`),
     `DROP COLUMN IF EXISTS ${quoteIdent(PENDING_COLUMN)}`,
+    `DROP COLUMN IF EXISTS ${quoteIdent(MARK_COLUMN)}`,
+    `DROP COLUMN IF EXISTS ${quoteIdent(FAILED_COLUMN)}`,
   ];
   return [
     { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
-    { id: 'drop-trigger', sql: `DROP TRIGGER IF EXISTS ${quoteIdent(names.trigger)} ON ${t}` },
+    ...syncTriggers(resolved).map((tr) => ({ id: `drop-trigger ${tr.name}`, sql: `DROP TRIGGER IF EXISTS ${quoteIdent(tr.name)} ON ${t}` })),
     { id: 'drop-function', sql: `DROP FUNCTION IF EXISTS ${qualifiedFunction(resolved)}()` },
     { id: 'alter-table', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` },
   ];

@@ -1,8 +1,8 @@
 import { quoteIdent } from '../identifiers';
 import { needsBackfill, PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { backfillRangeSql } from './backfill-sql';
-import { derivedNames, notNullColumns, PlanStatement, qualifiedFunction, table } from './plan-names';
-import { syncFunctionSql } from './sync-function';
+import { derivedNames, notNullColumns, PlanStatement, table } from './plan-names';
+import { createTriggerSql, FAILED_COLUMN, MARK_COLUMN, syncFunctionSql, syncTriggers, triggerStatements } from './sync-function';
 import { verifySql } from './verify-sql';
 
 /** Expand: new columns (nullable), the pending marker, defaults, NOT NULL checks NOT VALID, sync function and trigger. */
@@ -16,6 +16,9 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
     // A constant default is a catalog-only change (PostgreSQL 11+): every existing row reads true,
     // or false when no new column needs the backfill (drop_column, constant defaults).
     `ADD COLUMN ${quoteIdent(PENDING_COLUMN)} boolean DEFAULT ${needsBackfill(resolved) ? 'true' : 'false'}`,
+    // Nullable, no default: catalog-only. See sync-function.ts.
+    `ADD COLUMN ${quoteIdent(MARK_COLUMN)} integer`,
+    `ADD COLUMN ${quoteIdent(FAILED_COLUMN)} jsonb`,
   ];
   const statements: PlanStatement[] = [
     { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
@@ -35,11 +38,8 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
     });
   }
   statements.push({ id: 'sync-function', sql: syncFunctionSql(resolved) });
-  statements.push({
-    id: 'sync-trigger',
-    // The WHEN clause spares the backfill's own rows a PL/pgSQL call (the function checks again).
-    sql: `CREATE TRIGGER ${quoteIdent(names.trigger)} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW WHEN (current_setting('tandem.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ${qualifiedFunction(resolved)}()`,
-  });
+  // The WHEN clauses spare the backfill's own rows a PL/pgSQL call.
+  for (const trigger of syncTriggers(resolved)) statements.push({ id: `sync-trigger ${trigger.name}`, sql: createTriggerSql(resolved, trigger) });
   return statements;
 }
 
@@ -72,25 +72,22 @@ export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: str
 
 /**
  * Probes run inside expand's transaction, once everything exists, each under a savepoint that is
- * rolled back: the backfill and verify statements are parsed for real, and the sync trigger runs
- * on one row both ways (old side written -> up; new side written -> down), so an expression that
- * parses in a SELECT but fails in PL/pgSQL fails expand, not the app's next write.
+ * rolled back, and touch no row (so an empty table is probed as fully as a full one, no constraint
+ * of the table gets in the way, and nothing scans the table under the lock). PREPARE parses and
+ * analyses without executing: the backfill and verify statements; an UPDATE assigning every `down`
+ * to its old column (the coercion rules of an assignment, as the trigger's INTO applies them); and
+ * every statement the sync trigger evaluates, with the same text, the row being `$1` of the table's
+ * row type where the trigger has NEW/OLD. An expression that parses in a SELECT but not in the
+ * trigger (an ambiguous name, a table alias, a type the column does not take) fails expand.
  */
-export function expandProbes(resolved: ResolvedSpec): { id: string; sql: string; prepare: boolean }[] {
+export function expandProbes(resolved: ResolvedSpec): { id: string; sql: string; prepare: boolean; rowType?: string }[] {
   const t = table(resolved);
-  const firstRow = `ctid = (SELECT ctid FROM ${t} LIMIT 1)`;
-  const withUp = resolved.mappings.flatMap((m) => m.newColumns).filter((c) => c.up !== undefined);
-  const probes = [
+  const probes: { id: string; sql: string; prepare: boolean; rowType?: string }[] = [
     { id: 'the backfill statement', sql: backfillRangeSql(resolved, true), prepare: true },
     { id: 'the verify statement', sql: verifySql(resolved), prepare: true },
-    { id: 'the sync trigger, old side written (up)', sql: `UPDATE ${t} SET ${quoteIdent(PENDING_COLUMN)} = true WHERE ${firstRow}`, prepare: false },
   ];
-  if (withUp.length) {
-    probes.push({
-      id: 'the sync trigger, new side written (down)',
-      sql: `UPDATE ${t} SET ${withUp.map((c) => `${quoteIdent(c.name)} = (${c.up})`).join(', ')} WHERE ${firstRow}`,
-      prepare: false,
-    });
-  }
+  const downs = resolved.mappings.flatMap((m) => m.oldColumns.filter((c) => m.down[c] !== undefined).map((c) => `${quoteIdent(c)} = (${m.down[c]})`));
+  if (downs.length) probes.push({ id: 'the down expressions, assigned to the old columns', sql: `UPDATE ${t} SET ${downs.join(', ')}`, prepare: true });
+  for (const s of triggerStatements(resolved)) probes.push({ id: s.id, sql: s.sql, prepare: true, rowType: t });
   return probes;
 }

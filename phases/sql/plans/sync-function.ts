@@ -1,103 +1,327 @@
 import { BODY_TAG } from '../expression';
-import { quoteIdent } from '../identifiers';
+import { quoteIdent, quoteLiteral } from '../identifiers';
 import { ColumnMapping } from '../operations';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
-import { qualifiedFunction } from './plan-names';
+import { derivedNames, qualifiedFunction, table } from './plan-names';
 
-/** PL/pgSQL variables are named after the table's columns, so up/down expressions read like SQL over the row (as in pgroll). */
-const RESERVED_VARIABLES = new Set(['new', 'old', 'found', 'tg_op', 'tg_name', 'tg_when', 'tg_level', 'tg_relid', 'tg_table_name', 'tg_table_schema', 'tg_nargs', 'tg_argv']);
+/**
+ * Bookkeeping columns expand adds next to `_tandem_pending` (true: the backfill has not reached the
+ * row; false: synced; NULL: a sync failed, see below). Both are catalog-only (nullable, no default).
+ *
+ * `_tandem_mark` carries, within ONE UPDATE, which of the operation's UPDATE OF triggers fired
+ * (3 bits per operation, XORed against OLD's value, so the stored value means nothing).
+ * `_tandem_sync_failed` is NULL unless an `up`/`down` raised on the row's values: then it holds, per
+ * operation index, the side the writer wrote (`old` or `new`) and the error, and `_tandem_pending`
+ * is NULL. `tandem repair` re-derives such rows from that side.
+ */
+export const MARK_COLUMN = '_tandem_mark';
+export const FAILED_COLUMN = '_tandem_sync_failed';
+
+/** Bits per operation in the mark: two for what the old-side trigger did, one for "the new-side trigger fired". */
+const BITS = 3;
+export const MAX_OPERATIONS = Math.floor(31 / BITS);
+
+/** What the old-side trigger did, in its two bits: derived the new side from `up`, or left it (the writer wrote it too). */
+const A_DERIVED = 1;
+const A_LEFT = 2;
+const B_FIRED = 4;
+
+const q = quoteIdent;
+
+/** Compared as text: every type has a text form, not every type has `=` (json, xml, point), and text sees 1.0 -> 1.00. */
+function same(a: string, b: string): string {
+  return `${a}::text IS NOT DISTINCT FROM ${b}::text`;
+}
+
+function allOf(parts: string[], empty: string): string {
+  return parts.length ? parts.join(' AND ') : empty;
+}
 
 function anyOf(parts: string[], empty: string): string {
   return parts.length ? parts.join(' OR ') : empty;
 }
 
-/** Compared as text: every type has a text form, not every type has `=` (json, xml, point), and text sees 1.0 -> 1.00. */
-function changed(column: string): string {
-  return `NEW.${quoteIdent(column)}::text IS DISTINCT FROM OLD.${quoteIdent(column)}::text`;
+/** Which table columns `up` and `down` read, as analysed against the catalog at expand (defaults: the operation's own columns). */
+export function mappingReads(resolved: ResolvedSpec, index: number): { up: readonly string[]; down: readonly string[] } {
+  const m = resolved.mappings[index];
+  const recorded = resolved.reads?.[index];
+  return {
+    up: recorded?.up ?? [...m.oldColumns],
+    down: recorded?.down ?? m.newColumns.map((c) => c.name),
+  };
 }
 
-function mappingBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): string {
-  const oldCols = m.oldColumns;
-  const newCols = m.newColumns;
-  const q = quoteIdent;
-  const column = (name: string) => resolved.table.columns.find((c) => c.name === name);
-  // On INSERT, a side with no columns counts as written: add_column derives its column unless the
-  // writer set it; drop_column derives the old column unless the writer set it.
-  const insertOld = anyOf(oldCols.map((c) => `NEW.${q(c)} IS NOT NULL`), 'true');
-  // A writer of the new side that omits an old column gets the column's default there: that is not
-  // a write of the old side. (Defaults that draw from a sequence are not evaluated twice.)
-  const insertOldBesidesDefaults = anyOf(
-    oldCols.map((c) => {
-      const d = column(c)?.defaultExpr;
-      return d !== undefined && !/nextval\(/i.test(d)
-        ? `(NEW.${q(c)} IS NOT NULL AND NEW.${q(c)}::text IS DISTINCT FROM (${d})::${column(c)!.type}::text)`
-        : `NEW.${q(c)} IS NOT NULL`;
-    }),
-    'true',
-  );
-  const insertNew = anyOf(newCols.map((c) => `NEW.${q(c.name)} IS NOT NULL`), 'true');
-  const updateOld = anyOf(oldCols.map(changed), 'false');
-  const updateNew = anyOf(newCols.map((c) => changed(c.name)), 'false');
-  const assign = (name: string, expr: string, indent: string) => `${indent}NEW.${q(name)} := (${expr});\n${indent}${q(name)} := NEW.${q(name)};`;
-  const withUp = newCols.filter((c) => c.up !== undefined);
-  const deriveNew = withUp.map((c) => assign(c.name, c.up!, '    '));
-  const fillUnwritten = withUp.map((c) => `        IF NOT (${changed(c.name)}) THEN\n${assign(c.name, c.up!, '          ')}\n        END IF;`);
-  const deriveOld = oldCols.filter((c) => m.down[c] !== undefined).map((c) => assign(c, m.down[c], '    '));
-  return [
-    `  -- ${index + 1}. ${m.label}`,
-    `  IF TG_OP = 'INSERT' THEN`,
-    `    _tandem_new_written := ${insertNew};`,
-    `    IF _tandem_new_written THEN`,
-    `      _tandem_old_written := ${insertOldBesidesDefaults};`,
-    `    ELSE`,
-    `      _tandem_old_written := ${insertOld};`,
-    `    END IF;`,
-    `  ELSE`,
-    `    _tandem_old_written := ${updateOld};`,
-    `    _tandem_new_written := ${updateNew};`,
-    `    IF OLD.${q(PENDING_COLUMN)} THEN`,
-    `      IF NOT _tandem_new_written THEN`,
-    `        -- A row the backfill has not reached yet gets its new side from the old one now.`,
-    `        _tandem_old_written := true;`,
-    `      ELSIF NOT _tandem_old_written THEN`,
-    `        -- A write of part of the new side on such a row: the rest of the new side comes from the`,
-    `        -- old one first, so deriving the old side below loses nothing.`,
-    ...(fillUnwritten.length ? fillUnwritten : ['        NULL;']),
-    `      END IF;`,
-    `    END IF;`,
-    `  END IF;`,
-    `  IF _tandem_old_written AND NOT _tandem_new_written THEN`,
-    ...(deriveNew.length ? deriveNew : ['    NULL;']),
-    `  ELSIF _tandem_new_written AND NOT _tandem_old_written THEN`,
-    ...(deriveOld.length ? deriveOld : ['    NULL;']),
-    `  END IF;`,
-  ].join('\n');
+/** Columns whose presence in an UPDATE's SET list makes it a write of the old side (old columns and what `up` reads) / of the new side. */
+export function triggerColumns(resolved: ResolvedSpec, index: number): { old: string[]; new: string[] } {
+  const m = resolved.mappings[index];
+  const reads = mappingReads(resolved, index);
+  const newNames = m.newColumns.map((c) => c.name);
+  const old = [...new Set([...m.oldColumns, ...reads.up.filter((c) => !newNames.includes(c))])];
+  // Only the new columns: a write of another column `down` reads does not recompute the old side,
+  // which is the old version's to write (an old-version write of that column would otherwise alter it).
+  return { old: m.newColumns.some((c) => c.up !== undefined) || m.oldColumns.length ? old : [], new: newNames };
 }
 
 /**
- * The sync trigger decides by what the writer changed: old side only -> new columns from `up`;
- * new side only -> old columns from `down`; both (v2 dual-write) -> both kept as written. A write
- * of the old side is never altered. The backfill sets `tandem.backfill` so its own writes pass
- * through. The function keeps the migrator's search_path, so an expression means the same for
- * every writer (the app role's search_path may differ).
+ * The one statement that evaluates expressions in the trigger: SQL over a one-row relation named
+ * like the table, holding the row (`NEW` in the trigger, `$1` of the table's row type in the probe).
+ * With `#variable_conflict use_column` and no PL/pgSQL variable of our own in scope, a name resolves
+ * exactly as in the backfill's `UPDATE table SET c = (expr)`: table columns (even `found`, `new`,
+ * `old`), the table's name as qualifier, inner FROM items first in subqueries.
  */
-export function syncFunctionSql(resolved: ResolvedSpec): string {
-  const declared = resolved.table.columns
-    .filter((c) => c.name !== PENDING_COLUMN && !RESERVED_VARIABLES.has(c.name.toLowerCase()))
-    .map((c) => ({ name: c.name, type: c.type }));
-  for (const m of resolved.mappings) for (const c of m.newColumns) declared.push({ name: c.name, type: c.type });
-  const body = [
-    'DECLARE',
-    ...declared.map((c) => `  ${quoteIdent(c.name)} ${c.type} := NEW.${quoteIdent(c.name)};`),
-    '  _tandem_old_written boolean;',
-    '  _tandem_new_written boolean;',
-    'BEGIN',
-    `  IF current_setting('tandem.backfill', true) = 'on' THEN RETURN NEW; END IF;`,
-    ...resolved.mappings.map((m, i) => mappingBlock(resolved, m, i)),
-    `  NEW.${quoteIdent(PENDING_COLUMN)} := false;`,
-    '  RETURN NEW;',
-    'END',
-  ].join('\n');
-  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS ${BODY_TAG}\n${body}\n${BODY_TAG}`;
+export function evaluationSelect(resolved: ResolvedSpec, exprs: string[], row: string): string {
+  return `SELECT ${exprs.map((e) => `(${e})`).join(', ')} FROM (SELECT ${row}.*) AS ${q(resolved.table.name)}`;
 }
 
+function upColumns(m: ColumnMapping) {
+  return m.newColumns.filter((c) => c.up !== undefined);
+}
+
+function downColumns(m: ColumnMapping) {
+  return m.oldColumns.filter((c) => m.down[c] !== undefined);
+}
+
+/** The evaluation statements the trigger runs, for the probe: id and SQL with `$1` for the row. */
+export function triggerStatements(resolved: ResolvedSpec): { id: string; sql: string }[] {
+  const out: { id: string; sql: string }[] = [];
+  resolved.mappings.forEach((m, i) => {
+    const ups = upColumns(m);
+    if (ups.length) out.push({ id: `the sync trigger's up for ${m.label}`, sql: evaluationSelect(resolved, ups.map((c) => c.up!), '$1') });
+    const downs = downColumns(m);
+    if (downs.length) out.push({ id: `the sync trigger's down for ${m.label}`, sql: evaluationSelect(resolved, downs.map((c) => m.down[c]), '$1') });
+    const extra = triggerColumns(resolved, i).old.filter((c) => !m.oldColumns.includes(c));
+    if (extra.length && ups.length) out.push({ id: `the sync trigger's consistency check for ${m.label}`, sql: evaluationSelect(resolved, [`ROW(${ups.map((c) => `(${c.up})::text`).join(', ')})::text`], '$1') });
+  });
+  return out;
+}
+
+/** The bench measures the function without the EXCEPTION guard too; nothing else turns it off. */
+let withGuard = true;
+
+/** SELECT ... INTO NEW.a, NEW.b, guarded: a raise never fails the write, it flags the row (side = who wrote). */
+function guarded(resolved: ResolvedSpec, index: number, side: 'old' | 'new', targets: string[], exprs: string[], indent: string): string[] {
+  if (!targets.length) return [`${indent}NULL;`];
+  if (!withGuard) return [`${indent}${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`];
+  const key = quoteLiteral(String(index));
+  return [
+    `${indent}BEGIN`,
+    `${indent}  ${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`,
+    `${indent}  IF NEW.${q(FAILED_COLUMN)} ? ${key} THEN`,
+    `${indent}    NEW.${q(FAILED_COLUMN)} := nullif(NEW.${q(FAILED_COLUMN)} - ${key}, '{}');`,
+    `${indent}    IF NEW.${q(FAILED_COLUMN)} IS NULL AND OLD_PENDING_NOT_TRUE THEN NEW.${q(PENDING_COLUMN)} := false; END IF;`,
+    `${indent}  END IF;`,
+    `${indent}EXCEPTION WHEN OTHERS THEN`,
+    `${indent}  NEW.${q(FAILED_COLUMN)} := coalesce(NEW.${q(FAILED_COLUMN)}, '{}') || jsonb_build_object(${key}, jsonb_build_object('side', '${side}', 'error', SQLERRM, 'sqlstate', SQLSTATE));`,
+    `${indent}  NEW.${q(PENDING_COLUMN)} := NULL;`,
+    `${indent}END;`,
+  ];
+}
+
+function shift(bits: number, index: number): number {
+  return bits << (BITS * index);
+}
+
+function markBits(row: 'NEW' | 'OLD'): string {
+  return `coalesce(${row}.${q(MARK_COLUMN)}, 0)`;
+}
+
+/** The bits of operation `index` that changed in this UPDATE (which of its triggers fired, and how). */
+function firedBits(index: number): string {
+  return `(((${markBits('NEW')} # ${markBits('OLD')}) >> ${BITS * index}) & 7)`;
+}
+
+function insertBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): string[] {
+  const column = (name: string) => resolved.table.columns.find((c) => c.name === name);
+  const ups = upColumns(m);
+  const downs = downColumns(m);
+  // INSERT has no target list: a new column counts as written when it is not NULL.
+  const newWritten = anyOf(m.newColumns.map((c) => `NEW.${q(c.name)} IS NOT NULL`), 'true');
+  // An old column holding its own (non-volatile) default was not written; a volatile default
+  // (gen_random_uuid(), clock_timestamp(), nextval) cannot be told from a write, so when the new
+  // side is written the old column comes from `down`, never from a second evaluation of the default.
+  const oldWritten = anyOf(
+    m.oldColumns.map((c) => {
+      const col = column(c);
+      if (col?.defaultExpr === undefined) return `NEW.${q(c)} IS NOT NULL`;
+      if (col.volatileDefault) return 'false';
+      return `(NEW.${q(c)} IS NOT NULL AND NEW.${q(c)}::text IS DISTINCT FROM (${col.defaultExpr})::${col.type}::text)`;
+    }),
+    'false',
+  );
+  const lines = [`  -- ${index + 1}. ${m.label}`];
+  if (m.newColumns.length === 0) {
+    // drop_column: the old column comes from `down` unless the writer set it.
+    lines.push(`  IF NOT (${oldWritten}) THEN`, ...guarded(resolved, index, 'new', downs, downs.map((c) => m.down[c]), '    '), `  END IF;`);
+    return lines;
+  }
+  lines.push(`  IF NOT (${newWritten}) THEN`);
+  // Nothing of the new side written (a v1 insert, NULLs included): the new side from `up`, as the backfill would.
+  lines.push(...guarded(resolved, index, 'old', ups.map((c) => c.name), ups.map((c) => c.up!), '    '));
+  if (downs.length) {
+    lines.push(`  ELSIF NOT (${oldWritten}) THEN`);
+    lines.push(...guarded(resolved, index, 'new', downs, downs.map((c) => m.down[c]), '    '));
+  }
+  lines.push(`  END IF;`);
+  return lines;
+}
+
+/** Old-side trigger of one operation: fires when the UPDATE's SET list names an old column or a column `up` reads. */
+function oldSideBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): string[] {
+  const ups = upColumns(m);
+  const cols = triggerColumns(resolved, index);
+  const extra = cols.old.filter((c) => !m.oldColumns.includes(c));
+  const newUnchanged = allOf(m.newColumns.map((c) => same(`NEW.${q(c.name)}`, `OLD.${q(c.name)}`)), 'true');
+  const oldUnchanged = allOf(m.oldColumns.map((c) => same(`NEW.${q(c)}`, `OLD.${q(c)}`)), 'true');
+  const lines = [`    -- ${index + 1}. ${m.label}: the old side (or a column up reads) is in the SET list`];
+  lines.push(`    IF NOT (${newUnchanged}) THEN`);
+  lines.push(`      _tandem_did := ${A_LEFT}; -- the writer changed the new side too: it wrote both, both kept`);
+  if (extra.length && ups.length) {
+    // Only columns `up` reads changed, on a row whose new side the new version wrote last (it is not
+    // up(old)): keep what the new version wrote rather than recompute it.
+    lines.push(`    ELSIF OLD.${q(PENDING_COLUMN)} IS FALSE AND (${oldUnchanged}) THEN`);
+    lines.push(`      BEGIN`);
+    lines.push(`        ${evaluationSelect(resolved, [`ROW(${ups.map((c) => `(${c.up})::text`).join(', ')})::text`], 'OLD')} INTO _tandem_text;`);
+    lines.push(`      EXCEPTION WHEN OTHERS THEN _tandem_text := NULL;`);
+    lines.push(`      END;`);
+    lines.push(`      IF _tandem_text IS NOT DISTINCT FROM ROW(${ups.map((c) => `OLD.${q(c.name)}::text`).join(', ')})::text THEN`);
+    lines.push(...guarded(resolved, index, 'old', ups.map((c) => c.name), ups.map((c) => c.up!), '        '));
+    lines.push(`        _tandem_did := ${A_DERIVED};`);
+    lines.push(`      ELSE`);
+    lines.push(`        _tandem_did := ${A_LEFT};`);
+    lines.push(`      END IF;`);
+  }
+  lines.push(`    ELSE`);
+  lines.push(...guarded(resolved, index, 'old', ups.map((c) => c.name), ups.map((c) => c.up!), '      '));
+  lines.push(`      _tandem_did := ${A_DERIVED};`);
+  lines.push(`    END IF;`);
+  lines.push(`    NEW.${q(MARK_COLUMN)} := coalesce(NEW.${q(MARK_COLUMN)}, 0) # (_tandem_did << ${BITS * index});`);
+  return lines;
+}
+
+/** New-side trigger of one operation: fires when the SET list names a new column (or a column `down` reads). */
+function newSideBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): string[] {
+  const ups = upColumns(m);
+  const downs = downColumns(m);
+  const key = quoteLiteral(String(index));
+  const lines = [`    -- ${index + 1}. ${m.label}: the new side is in the SET list`];
+  lines.push(`    _tandem_did := ${firedBits(index)} & 3;`);
+  lines.push(`    IF _tandem_did <> 0 THEN`);
+  lines.push(`      -- The old-side trigger fired too: the writer wrote both sides, both are kept as written.`);
+  if (m.newColumns.length) {
+    lines.push(`      IF _tandem_did = ${A_DERIVED} THEN`);
+    lines.push(`        -- It derived the new side, which the writer had set to its current values: put them back.`);
+    for (const c of m.newColumns) lines.push(`        NEW.${q(c.name)} := OLD.${q(c.name)};`);
+    lines.push(`      END IF;`);
+  }
+  lines.push(`      IF NEW.${q(FAILED_COLUMN)} ? ${key} THEN`);
+  lines.push(`        NEW.${q(FAILED_COLUMN)} := nullif(NEW.${q(FAILED_COLUMN)} - ${key}, '{}');`);
+  lines.push(`        IF NEW.${q(FAILED_COLUMN)} IS NULL AND OLD_PENDING_NOT_TRUE THEN NEW.${q(PENDING_COLUMN)} := false; END IF;`);
+  lines.push(`      END IF;`);
+  lines.push(`    ELSE`);
+  if (m.newColumns.length > 1 && ups.length) {
+    // A write of part of the new side on a row the backfill has not reached: the rest of the new
+    // side comes from the old one first (a column left at its value counts as not written).
+    lines.push(`      IF OLD.${q(PENDING_COLUMN)} IS TRUE THEN`);
+    for (const c of ups) {
+      lines.push(`        IF ${same(`NEW.${q(c.name)}`, `OLD.${q(c.name)}`)} THEN`);
+      lines.push(...guarded(resolved, index, 'old', [c.name], [c.up!], '          '));
+      lines.push(`        END IF;`);
+    }
+    lines.push(`      END IF;`);
+  }
+  lines.push(...guarded(resolved, index, 'new', downs, downs.map((c) => m.down[c]), '      '));
+  lines.push(`    END IF;`);
+  lines.push(`    NEW.${q(MARK_COLUMN)} := coalesce(NEW.${q(MARK_COLUMN)}, 0) # ${shift(B_FIRED, index)};`);
+  return lines;
+}
+
+/** Rows the backfill has not reached: operations none of whose triggers fired get their new side from `up`, as the backfill would. */
+function pendingBlock(resolved: ResolvedSpec): string[] {
+  const lines: string[] = [];
+  resolved.mappings.forEach((m, i) => {
+    const ups = upColumns(m);
+    if (!ups.length) return;
+    lines.push(`    IF ${firedBits(i)} = 0 THEN`);
+    lines.push(...guarded(resolved, i, 'old', ups.map((c) => c.name), ups.map((c) => c.up!), '      '));
+    lines.push(`    END IF;`);
+  });
+  lines.push(`    NEW.${q(PENDING_COLUMN)} := CASE WHEN NEW.${q(FAILED_COLUMN)} IS NULL THEN false END;`);
+  return lines;
+}
+
+export interface SyncTrigger {
+  readonly name: string;
+  /** INSERT, or UPDATE OF these columns, or every UPDATE of a pending row. */
+  readonly event: string;
+  readonly when: string;
+  readonly arg: string;
+}
+
+const NOT_BACKFILL = `current_setting('tandem.backfill', true) IS DISTINCT FROM 'on'`;
+
+/**
+ * The sync triggers, in the order PostgreSQL fires them (name order, after the app's own BEFORE
+ * triggers thanks to `zz_`): the INSERT trigger (named like the migration), then per operation an
+ * `UPDATE OF <old side>` and an `UPDATE OF <new side>` trigger (PostgreSQL fires those when the
+ * column is in the SET list, whatever the value), then one for rows still pending.
+ */
+export function syncTriggers(resolved: ResolvedSpec): SyncTrigger[] {
+  const base = derivedNames(resolved).trigger;
+  const out: SyncTrigger[] = [{ name: base, event: 'INSERT', when: NOT_BACKFILL, arg: 'insert' }];
+  resolved.mappings.forEach((m, i) => {
+    const cols = triggerColumns(resolved, i);
+    const n = String(i).padStart(2, '0');
+    if (cols.old.length) out.push({ name: `${base}_${n}a`, event: `UPDATE OF ${cols.old.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `old${i}` });
+    if (cols.new.length) out.push({ name: `${base}_${n}b`, event: `UPDATE OF ${cols.new.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `new${i}` });
+  });
+  out.push({ name: `${base}_zp`, event: 'UPDATE', when: `OLD.${q(PENDING_COLUMN)} IS TRUE AND ${NOT_BACKFILL}`, arg: 'pending' });
+  return out;
+}
+
+export function createTriggerSql(resolved: ResolvedSpec, t: SyncTrigger): string {
+  return `CREATE TRIGGER ${q(t.name)} BEFORE ${t.event} ON ${table(resolved)} FOR EACH ROW WHEN (${t.when}) EXECUTE FUNCTION ${qualifiedFunction(resolved)}(${quoteLiteral(t.arg)})`;
+}
+
+/**
+ * The sync function, one for all the triggers (TG_ARGV[0] says which). It decides by what the
+ * writer WROTE: for UPDATE, by the SET list (UPDATE OF triggers fire for a column in it even if the
+ * value is unchanged); for INSERT, which has no target list, by non-NULL values (an old column holding
+ * its non-volatile default counts as not written). Old side only -> new columns from `up`; new side
+ * only -> old columns from `down`; both (v2) -> both kept as written. A write of the old side is
+ * never altered. An `up`/`down` that raises never fails the write: the row is flagged (see
+ * FAILED_COLUMN). No `SET search_path` (it costs a GUC save/restore per call): see README.
+ */
+export function syncFunctionSql(resolved: ResolvedSpec, options: { guard?: boolean } = {}): string {
+  withGuard = options.guard ?? true;
+  try {
+    return syncFunctionBody(resolved);
+  } finally {
+    withGuard = true;
+  }
+}
+
+function syncFunctionBody(resolved: ResolvedSpec): string {
+  const oldNotTrue = `OLD.${q(PENDING_COLUMN)} IS NOT TRUE`;
+  const sub = (lines: string[], inInsert: boolean) => lines.map((l) => l.replace(/OLD_PENDING_NOT_TRUE/g, inInsert ? 'true' : oldNotTrue));
+  const body = [
+    '#variable_conflict use_column',
+    'DECLARE',
+    '  _tandem_did integer;',
+    '  _tandem_text text;',
+    'BEGIN',
+    `  IF TG_OP = 'INSERT' THEN`,
+    ...sub(resolved.mappings.flatMap((m, i) => insertBlock(resolved, m, i)), true).map((l) => '  ' + l),
+    `    IF NEW.${q(FAILED_COLUMN)} IS NULL THEN NEW.${q(PENDING_COLUMN)} := false; ELSE NEW.${q(PENDING_COLUMN)} := NULL; END IF;`,
+    `    RETURN NEW;`,
+    `  END IF;`,
+    `  CASE TG_ARGV[0]`,
+  ];
+  resolved.mappings.forEach((m, i) => {
+    const cols = triggerColumns(resolved, i);
+    if (cols.old.length) body.push(`  WHEN 'old${i}' THEN`, ...sub(oldSideBlock(resolved, m, i), false));
+    if (cols.new.length) body.push(`  WHEN 'new${i}' THEN`, ...sub(newSideBlock(resolved, m, i), false));
+  });
+  body.push(`  WHEN 'pending' THEN`, ...sub(pendingBlock(resolved), false));
+  body.push(`  END CASE;`, '  RETURN NEW;', 'END');
+  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql AS ${BODY_TAG}\n${body.join('\n')}\n${BODY_TAG}`;
+}

@@ -3,7 +3,7 @@ import { verifySql } from '../phases/sql/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { Client } from 'pg';
 import { openSession, ACTIVE_STEPS } from './session';
-import { AppVersionCheck, VerifyOptions, VerifyReport } from './types';
+import { AppVersionCheck, OperationVerify, VerifyOptions, VerifyReport } from './types';
 import { runObjectChecks } from './object-steps';
 
 function parseKeys(sample: string[] | null): string[] {

@@ -17,6 +17,10 @@
 # Environment: TANDEM_E2E_CACHE (cache root), TANDEM_E2E_BUILD_P (go build -p, default 2).
 set -euo pipefail
 
+# Everything is in main, so that bash has parsed the whole script before it runs (editing the
+# file during a long build cannot change what the running build does).
+main() {
+
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 source "$E2E_DIR/versions.env"
@@ -220,3 +224,7 @@ for c in "${wanted[@]}"; do
   fi
 done
 echo "toolchain in $OUT"
+}
+
+main "$@"
+exit

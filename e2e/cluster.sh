@@ -82,8 +82,10 @@ do_stop() {
     [[ $left -eq 0 ]] && break; sleep 0.2
   done
   if [[ -d "$DIR" ]]; then
-    [[ -f "$DIR/.tandem-e2e-cluster" ]] || { log "refusing to remove $DIR: not a cluster directory"; return 1; }
-    rm -rf "$DIR"
+    if [[ -f "$DIR/.tandem-e2e-cluster" ]]; then rm -rf "$DIR"
+    elif [[ -z "$(ls -A "$DIR")" ]]; then rmdir "$DIR"
+    else log "refusing to remove $DIR: not a cluster directory"; return 1
+    fi
   fi
 }
 
@@ -199,7 +201,9 @@ do_start() {
   if [[ -f "$DIR/env" ]] && all_running; then
     log "already running in $DIR"; print_env; return 0
   fi
-  if [[ -d "$DIR" ]]; then log "cleaning up a stale cluster in $DIR"; do_stop; fi
+  if [[ -f "$DIR/.tandem-e2e-cluster" ]]; then log "cleaning up a stale cluster in $DIR"; do_stop
+  elif [[ -d "$DIR" && -n "$(ls -A "$DIR")" ]]; then log "$DIR exists and is not a cluster directory"; return 1
+  fi
   local t0; t0=$(date +%s.%N)
   mkdir -p "$DIR/run" "$DIR/logs" "$DIR/etcd"
   touch "$DIR/.tandem-e2e-cluster"

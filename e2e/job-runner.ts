@@ -286,9 +286,6 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
     await writeStatus(ns, name, () => ({
       phase: 'Running',
       startTime: startedAt,
-      hostIP: '127.0.0.1',
-      podIP: '127.0.0.1',
-      podIPs: [{ ip: '127.0.0.1' }],
       conditions: [
         { type: 'PodScheduled', status: 'True', lastTransitionTime: startedAt },
         { type: 'Initialized', status: 'True', lastTransitionTime: startedAt },

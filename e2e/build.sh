@@ -52,9 +52,6 @@ esac
 command -v go >/dev/null || { echo "build.sh: go not found on PATH (need Go >= 1.26)" >&2; exit 1; }
 mkdir -p "$BIN" "$LOGS" "$WORK"
 
-# One build at a time per cache directory.
-exec 9>"$OUT/.lock"
-flock 9
 
 gobuild() { # DIR OUTPUT PACKAGE [LDFLAGS]
   local dir="$1" out="$2" pkg="$3" ldflags="${4:-}"
@@ -213,6 +210,9 @@ for c in "${wanted[@]}"; do
     if [[ $explicit -gt 0 ]]; then exit 1; fi
     continue
   fi
+  # One build of a component at a time (another build.sh may be building it right now).
+  exec 9>"$OUT/.lock-$c"
+  flock 9
   if is_built "$c"; then echo "cached $c"; continue; fi
   start=$(date +%s)
   if "build_$c" >"$LOGS/$c.log" 2>&1; then

@@ -226,5 +226,4 @@ done
 echo "toolchain in $OUT"
 }
 
-main "$@"
-exit
+main "$@"; exit

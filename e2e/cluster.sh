@@ -176,13 +176,6 @@ write_kwok_config() {
   # (no Running, no Succeeded): the job runner runs their commands for real.
   local out="$DIR/kwok.yaml" f
   {
-    cat <<'EOF'
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokConfiguration
-options:
-  enableCRDs: []
----
-EOF
     for f in "$STAGES/node/fast/node-initialize.yaml" "$STAGES/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
       "$STAGES/pod/fast/pod-delete.yaml"; do
       [[ -f "$f" ]] || { log "missing kwok stage $f (run e2e/build.sh kwok)"; return 1; }

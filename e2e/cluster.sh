@@ -65,16 +65,28 @@ print_env() {
   cat "$DIR/env"
 }
 
-do_stop() {
-  local i p pid
-  for ((i = ${#PROCS[@]} - 1; i >= 0; i--)); do
-    p="${PROCS[$i]}"
+stop_group() { # NAME...: SIGTERM to each process group, wait up to 10 s, then SIGKILL
+  local p pid pids=()
+  for p in "$@"; do
     if pid="$(pid_of "$p")"; then
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do [[ -d "/proc/$pid" ]] || break; sleep 0.2; done
-      if [[ -d "/proc/$pid" ]]; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; fi
+      pids+=("$pid")
     fi
   done
+  for _ in $(seq 1 100); do
+    local alive=0
+    for pid in "${pids[@]}"; do [[ -d "/proc/$pid" ]] && alive=1; done
+    [[ $alive -eq 0 ]] && return 0
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
+}
+
+do_stop() {
+  # The clients of the API server together, then the API server, then etcd.
+  stop_group rollouts-controller kwok kube-scheduler kube-controller-manager
+  stop_group kube-apiserver
+  stop_group etcd
   # A process may hold DIR (etcd's data) until it is reaped.
   for _ in $(seq 1 25); do
     local left=0

@@ -114,6 +114,7 @@ wait_for() { # WHAT SECONDS COMMAND...: poll until COMMAND succeeds; fail naming
     done
     sleep 0.25
   done
+  [[ -z "${T0:-}" ]] || log "$what ready at +$(printf '%.1f' "$(echo "$(date +%s.%N) - $T0" | bc)") s"
 }
 
 spawn() { # NAME BINARY ARGS...: start detached in its own session, log to DIR/logs/NAME.log
@@ -141,21 +142,21 @@ make_pki() {
   mkdir -p "$pki"; chmod 700 "$pki"
   (
     cd "$pki"
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 7 \
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.crt -days 7 \
       -subj "/CN=tandem-e2e-ca" 2>/dev/null
     leaf() { # NAME SUBJECT EXTENSIONS
-      openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
       printf '%b' "$3" >"$1.ext"
       openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
         -days 7 -out "$1.crt" -extfile "$1.ext" 2>/dev/null
       rm -f "$1.csr" "$1.ext"
     }
     leaf apiserver "/CN=kube-apiserver" \
-      "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.96.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment"
+      "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.96.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature"
     leaf admin "/O=system:masters/CN=tandem-e2e-admin" \
-      "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment"
-    openssl genrsa -out sa.key 2048 2>/dev/null
-    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+      "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature"
+    openssl ecparam -name prime256v1 -genkey -noout -out sa.key 2>/dev/null
+    openssl ec -in sa.key -pubout -out sa.pub 2>/dev/null
   )
 }
 
@@ -209,7 +210,7 @@ do_start() {
   if [[ -f "$DIR/.tandem-e2e-cluster" ]]; then log "cleaning up a stale cluster in $DIR"; do_stop
   elif [[ -d "$DIR" && -n "$(ls -A "$DIR")" ]]; then log "$DIR exists and is not a cluster directory"; return 1
   fi
-  local t0; t0=$(date +%s.%N)
+  T0=$(date +%s.%N)
   mkdir -p "$DIR/run" "$DIR/logs" "$DIR/etcd"
   touch "$DIR/.tandem-e2e-cluster"
   chmod 700 "$DIR/etcd"
@@ -278,7 +279,7 @@ status:
   capacity: {cpu: "64", memory: 256Gi, pods: "250"}
 EOF
   kctl apply --server-side --force-conflicts -f "$CRDS" >/dev/null
-  wait_for "node $NODE_NAME Ready" 60 kctl wait --timeout=2s --for=condition=Ready "node/$NODE_NAME"
+  wait_for "node $NODE_NAME" 60 kctl wait --timeout=2s --for=condition=Ready "node/$NODE_NAME"
   wait_for "Argo Rollouts CRDs" 60 kctl wait --timeout=2s --for=condition=Established \
     crd/rollouts.argoproj.io crd/analysisruns.argoproj.io crd/analysistemplates.argoproj.io \
     crd/clusteranalysistemplates.argoproj.io crd/experiments.argoproj.io
@@ -296,7 +297,7 @@ TANDEM_E2E_BIN=$BIN
 TANDEM_E2E_APISERVER=https://127.0.0.1:$APISERVER_PORT
 EOF
   trap - ERR
-  log "control plane up in $(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo 0)") s ($DIR)"
+  log "control plane up in $(printf '%.1f' "$(echo "$(date +%s.%N) - $T0" | bc 2>/dev/null || echo 0)") s ($DIR)"
   print_env
 }
 

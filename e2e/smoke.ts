@@ -4,7 +4,8 @@
  *   1. an Argo Rollout (canary, 1 replica, an image that need not exist: kwok fakes its pod) is
  *      reported Healthy by the real rollouts-controller;
  *   2. a Job `sh -c 'exit 3'` run by the job runner ends Failed with exit code 3, and one reading
- *      a Secret through secretKeyRef ends Complete;
+ *      a Secret through secretKeyRef ends Complete, and so does one whose command is a Node
+ *      script put on PATH by commandShims (as `tandem` will be);
  *   3. an AnalysisRun with a Job metric whose command fails ends Failed, one that succeeds ends
  *      Successful (AnalysisRun -> Job -> pod -> job runner -> pod status -> Job -> AnalysisRun).
  * Prints one line per check with its time, and exits non-zero on the first failure.
@@ -14,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as fs from 'fs';
 import { kubeClientFromKubeconfig } from './kube';
-import { startJobRunner } from './job-runner';
+import { commandShims, startJobRunner } from './job-runner';
 
 const BIN = process.env.TANDEM_E2E_BIN ?? '';
 const kubeconfig = process.env.KUBECONFIG ?? '';
@@ -89,7 +90,13 @@ async function main(): Promise<void> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-smoke-'));
   kubectl(['create', 'namespace', NS]);
   await until('the default service account', 60_000, () => kube.request('GET', `/api/v1/namespaces/${NS}/serviceaccounts/default`));
-  const runner = startJobRunner({ kubeconfig, logDir, pathMap: { '/spec/': `${logDir}/` } });
+  // A Node script run as the command `check-spec` (as the e2e suite runs bin/tandem.js as `tandem`).
+  fs.writeFileSync(
+    path.join(logDir, 'check-spec.js'),
+    "const t = require('fs').readFileSync(process.argv[2], 'utf8'); console.log('spec:', t.trim()); process.exit(t.trim() === 'ok' ? 0 : 4);\n",
+  );
+  const shims = commandShims(path.join(logDir, 'shims'), { 'check-spec': path.join(logDir, 'check-spec.js') });
+  const runner = startJobRunner({ kubeconfig, logDir, pathMap: { '/spec/': `${logDir}/` }, path: [shims] });
   try {
     await check('rollout Healthy', async () => {
       kubectl(['apply', '-f', '-'], `
@@ -151,6 +158,17 @@ spec:
         return (j.status?.conditions ?? []).some((c: any) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
       });
       return 'secret and /spec/ path mapped';
+    });
+
+    await check('job through a command shim Complete', async () => {
+      kubectl(['apply', '-f', '-'], job('shim-ok', 'check-spec /spec/spec.yaml').replace('command: [sh, -c, "check-spec /spec/spec.yaml"]', 'command: [check-spec]\n        args: [/spec/spec.yaml]'));
+      await until('Job shim-ok Complete', 120_000, async () => {
+        const j = await kube.request<any>('GET', `/apis/batch/v1/namespaces/${NS}/jobs/shim-ok`);
+        if ((j.status?.conditions ?? []).some((c: any) => c.type === 'Failed' && c.status === 'True')) throw new Error('Job shim-ok failed');
+        return (j.status?.conditions ?? []).some((c: any) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
+      });
+      const run = await runner.waitForJob('shim-ok', NS, 10_000);
+      return `ran ${run.containers[0].argv.join(' ')}: ${run.containers[0].output.trim()}`;
     });
 
     for (const [name, script, want] of [

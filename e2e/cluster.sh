@@ -45,6 +45,10 @@ pid_of() { # NAME: the pid if the process runs and is ours (its command line nam
   echo "$pid"
 }
 
+# A process just spawned may still be in exec (its cmdline can read empty then): for "has it
+# died?" look at the pid only.
+alive() { [[ -d "/proc/$1" ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
 kctl() { "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" "$@"; }
 
 api_ready() {
@@ -74,9 +78,9 @@ stop_group() { # NAME...: SIGTERM to each process group, wait up to 10 s, then S
     fi
   done
   for _ in $(seq 1 100); do
-    local alive=0
-    for pid in "${pids[@]}"; do [[ -d "/proc/$pid" ]] && alive=1; done
-    [[ $alive -eq 0 ]] && return 0
+    local running=0
+    for pid in "${pids[@]}"; do alive "$pid" && running=1; done
+    [[ $running -eq 0 ]] && return 0
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
@@ -108,7 +112,7 @@ wait_for() { # WHAT SECONDS COMMAND...: poll until COMMAND succeeds; fail naming
     if [[ $(date +%s) -ge $end ]]; then log "timed out after ${secs}s waiting for $what"; return 1; fi
     local p
     for p in "${PROCS[@]}"; do
-      if [[ -f "$DIR/run/$p.pid" ]] && ! pid_of "$p" >/dev/null; then
+      if [[ -f "$DIR/run/$p.pid" ]] && ! alive "$(cat "$DIR/run/$p.pid")"; then
         log "$p exited; last lines of $DIR/logs/$p.log:"; tail -n 25 "$DIR/logs/$p.log" >&2 || true; return 1
       fi
     done

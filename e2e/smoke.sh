@@ -32,6 +32,9 @@ t2=$(date +%s.%N)
 trap - EXIT
 t3=$(date +%s.%N)
 [[ ! -e "$DIR" ]] || { echo "smoke: FAILED: $DIR still there after stop" >&2; exit 1; }
-left="$(for p in ${pids//|/ }; do if [[ -d /proc/$p ]]; then echo "$p"; fi; done)"
+# (a zombie that init has not reaped yet counts as gone)
+left="$(for p in ${pids//|/ }; do
+  if [[ -d /proc/$p ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null; then echo "$p"; fi
+done)"
 [[ -z "$left" ]] || { echo "smoke: FAILED: processes left after stop: $left" >&2; exit 1; }
 echo "smoke checks took $(echo "$t2 - $t1" | bc | xargs printf '%.1f') s; stop took $(echo "$t3 - $t2" | bc | xargs printf '%.1f') s"

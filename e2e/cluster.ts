@@ -8,9 +8,9 @@
  *   await cluster.stop();
  */
 import { execFile } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 
-const SCRIPT = path.join(__dirname, '..', '..', 'e2e', 'cluster.sh');
 
 export interface Cluster {
   dir: string;
@@ -24,8 +24,9 @@ export interface Cluster {
 }
 
 function script(): string {
-  // Compiled to dist/e2e/cluster.js, or run from e2e/cluster.ts by ts-jest.
-  return path.basename(path.dirname(__dirname)) === 'dist' ? SCRIPT : path.join(__dirname, 'cluster.sh');
+  // Run from e2e/cluster.ts (ts-jest), or compiled to dist/e2e/cluster.js.
+  const beside = path.join(__dirname, 'cluster.sh');
+  return fs.existsSync(beside) ? beside : path.join(__dirname, '..', '..', 'e2e', 'cluster.sh');
 }
 
 function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {

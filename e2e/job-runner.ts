@@ -6,7 +6,8 @@
  * (pods labelled batch.kubernetes.io/job-name), and this runner takes them instead: it binds a
  * pod to a node if nothing has, executes each container's command + args on the host (init
  * containers first) with the container's env (literal values, secretKeyRef / configMapKeyRef,
- * envFrom, a few fieldRefs), and writes the real outcome into the pod status: phase
+ * envFrom, a few fieldRefs) and its configMap / secret / emptyDir volumes written to a temp dir
+ * (each mountPath mapped to it), and writes the real outcome into the pod status: phase
  * Succeeded or Failed, with containerStatuses[].state.terminated.exitCode. The Job controller then
  * marks the Job Complete or Failed, and Argo marks the measurement; a failing command fails the
  * AnalysisRun.
@@ -16,8 +17,8 @@
  * commandShims) adapt them. restartPolicy OnFailure is treated as Never (one attempt per pod; the
  * Job's backoffLimit decides about new pods).
  *
- *   const runner = startJobRunner({ kubeconfig, pathMap: { '/spec/': `${repo}/migrations/` },
- *     path: [commandShims(dir, { tandem: `${repo}/bin/tandem.js` })], onlyAnalysisRuns: true });
+ *   const runner = startJobRunner({ kubeconfig, onlyAnalysisRuns: true,
+ *     path: [commandShims(dir, { tandem: `${repo}/bin/tandem.js` })] });
  *   ...
  *   await runner.stop();
  *
@@ -26,6 +27,7 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { KubeClient, KubeError, kubeClientFromKubeconfig } from './kube';
 
@@ -57,6 +59,11 @@ export interface JobRunnerOptions {
   onlyAnalysisRuns?: boolean;
   /** Container path prefix -> host path prefix, applied to command, args and workingDir. */
   pathMap?: Record<string, string>;
+  /**
+   * Write the pod's configMap, secret and emptyDir volumes into a temp dir per pod and map each
+   * container's mountPath to it (default true). A `pathMap` entry for the same prefix wins.
+   */
+  materializeVolumes?: boolean;
   /** Directories put in front of the host PATH for the commands. */
   path?: string[];
   /** Extra host environment for every command (below the container's env). */
@@ -107,6 +114,8 @@ function mapPath(s: string, pathMap: Record<string, string>): string {
   // Longest prefix first, so '/spec/sub/' wins over '/spec/'.
   for (const from of Object.keys(pathMap).sort((a, b) => b.length - a.length)) {
     if (s.startsWith(from)) return pathMap[from] + s.slice(from.length);
+    // The directory itself: '/spec' for a '/spec/' entry.
+    if (from.endsWith('/') && s === from.slice(0, -1)) return pathMap[from].replace(/\/$/, '');
     // Also inside an argument: --file=/spec/x, sh -c 'cat /spec/x'.
     if (from.startsWith('/') && s.includes(from)) s = s.split(from).join(pathMap[from]);
   }
@@ -200,6 +209,36 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
     return env;
   }
 
+  /** volume name -> host dir with its files (configMap, secret, emptyDir). */
+  async function materialize(ns: string, pod: any, root: string): Promise<Map<string, string>> {
+    const dirs = new Map<string, string>();
+    for (const v of pod.spec.volumes ?? []) {
+      const src = v.configMap ? { kind: 'configmaps' as const, name: v.configMap.name, ref: v.configMap } : v.secret ? { kind: 'secrets' as const, name: v.secret.secretName, ref: v.secret } : undefined;
+      if (!src && !v.emptyDir) continue;
+      const dir = path.join(root, v.name);
+      fs.mkdirSync(dir, { recursive: true });
+      dirs.set(v.name, dir);
+      if (!src) continue;
+      const obj = await notFoundIsUndefined(kube.request<any>('GET', `/api/v1/namespaces/${ns}/${src.kind}/${src.name}`));
+      if (!obj) {
+        if (src.ref.optional) continue;
+        throw new Error(`volume ${v.name}: ${src.kind.replace(/s$/, '')} ${src.name} not found`);
+      }
+      const files = new Map<string, Buffer>();
+      for (const [k, val] of Object.entries<string>(obj.data ?? {})) files.set(k, src.kind === 'secrets' ? Buffer.from(val, 'base64') : Buffer.from(val));
+      for (const [k, val] of Object.entries<string>(obj.binaryData ?? {})) files.set(k, Buffer.from(val, 'base64'));
+      const items: { key: string; path: string }[] = src.ref.items ?? [...files.keys()].map((key) => ({ key, path: key }));
+      for (const it of items) {
+        const data = files.get(it.key);
+        if (data === undefined) continue;
+        const file = path.join(dir, it.path);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, data);
+      }
+    }
+    return dirs;
+  }
+
   function execute(cmd: HostCommand, logFile?: string): Promise<{ exitCode: number; output: string }> {
     return new Promise((resolve) => {
       let output = '';
@@ -280,7 +319,17 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
       if (!j?.metadata?.labels?.[ANALYSIS_RUN_UID_LABEL]) return;
     }
     log(`job-runner: running pod ${ns}/${name} (job ${job})`);
-    await bind(ns, pod);
+    // Volumes first: while a ConfigMap or Secret is missing the pod stays Pending (and is tried
+    // again), as with a kubelet.
+    const volumeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-job-'));
+    let volumes: Map<string, string>;
+    try {
+      volumes = options.materializeVolumes === false ? new Map<string, string>() : await materialize(ns, pod, volumeRoot);
+      await bind(ns, pod);
+    } catch (e) {
+      fs.rmSync(volumeRoot, { recursive: true, force: true });
+      throw e;
+    }
     const startedAt = new Date().toISOString();
     const containerBase = (c: any) => ({ name: c.name, image: c.image, imageID: '', containerID: `host://${pod.metadata.uid}/${c.name}`, restartCount: 0 });
     await writeStatus(ns, name, () => ({
@@ -303,38 +352,54 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
     Object.assign(base, options.env ?? {});
     base.HOSTNAME = name;
 
+    const mapFor = (c: any): Record<string, string> => {
+      const m: Record<string, string> = {};
+      for (const vm of c.volumeMounts ?? []) {
+        const dir = volumes.get(vm.name);
+        if (!dir) continue;
+        const sub = vm.subPath ? path.join(dir, vm.subPath) : dir;
+        m[vm.mountPath.replace(/\/?$/, '/')] = sub + '/';
+      }
+      return { ...m, ...pathMap };
+    };
+
     const record: RunRecord = { namespace: ns, pod: name, job, containers: [], phase: 'Succeeded', startedAt, finishedAt: startedAt };
     const terminated: Record<string, any> = {};
-    const steps = [...(pod.spec.initContainers ?? []).map((c: any) => ({ c, init: true })), ...(pod.spec.containers ?? []).map((c: any) => ({ c, init: false }))];
-    for (const { c, init } of steps) {
-      const t0 = new Date().toISOString();
-      let exitCode: number;
-      let output = '';
-      let argv: string[] = [];
-      try {
-        const env = { ...base, ...(await containerEnv(ns, pod, c)) };
-        const expand = (s: string) => s.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v) => env[v] ?? m);
-        argv = [...(c.command ?? []), ...(c.args ?? [])].map(expand).map((s) => mapPath(s, pathMap));
-        if (argv.length === 0) throw Object.assign(new Error(`container ${c.name} has no command: the image's entrypoint cannot run on the host`), { exitCode: 127 });
-        const cwd = c.workingDir ? mapPath(c.workingDir, pathMap) : process.cwd();
-        let cmd: HostCommand = { argv, env, cwd: fs.existsSync(cwd) ? cwd : process.cwd() };
-        if (options.rewrite) cmd = await options.rewrite(cmd, { namespace: ns, pod: name, job, container: c.name, init });
-        argv = cmd.argv;
-        const logFile = options.logDir ? path.join(options.logDir, `${ns}_${name}_${c.name}.log`) : undefined;
-        if (logFile) fs.mkdirSync(options.logDir!, { recursive: true });
-        ({ exitCode, output } = await execute(cmd, logFile));
-      } catch (e: any) {
-        exitCode = e?.exitCode ?? 1;
-        output += `[job-runner] ${e?.message ?? e}\n`;
+    try {
+      const steps = [...(pod.spec.initContainers ?? []).map((c: any) => ({ c, init: true })), ...(pod.spec.containers ?? []).map((c: any) => ({ c, init: false }))];
+      for (const { c, init } of steps) {
+        const t0 = new Date().toISOString();
+        let exitCode: number;
+        let output = '';
+        let argv: string[] = [];
+        try {
+          const env = { ...base, ...(await containerEnv(ns, pod, c)) };
+          const expand = (s: string) => s.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v) => env[v] ?? m);
+          const cmap = mapFor(c);
+          argv = [...(c.command ?? []), ...(c.args ?? [])].map(expand).map((s) => mapPath(s, cmap));
+          if (argv.length === 0) throw Object.assign(new Error(`container ${c.name} has no command: the image's entrypoint cannot run on the host`), { exitCode: 127 });
+          const cwd = c.workingDir ? mapPath(c.workingDir, cmap) : process.cwd();
+          let cmd: HostCommand = { argv, env, cwd: fs.existsSync(cwd) ? cwd : process.cwd() };
+          if (options.rewrite) cmd = await options.rewrite(cmd, { namespace: ns, pod: name, job, container: c.name, init });
+          argv = cmd.argv;
+          const logFile = options.logDir ? path.join(options.logDir, `${ns}_${name}_${c.name}.log`) : undefined;
+          if (logFile) fs.mkdirSync(options.logDir!, { recursive: true });
+          ({ exitCode, output } = await execute(cmd, logFile));
+        } catch (e: any) {
+          exitCode = e?.exitCode ?? 1;
+          output += `[job-runner] ${e?.message ?? e}\n`;
+        }
+        const t1 = new Date().toISOString();
+        record.containers.push({ name: c.name, argv, exitCode, output, init });
+        log(`job-runner: ${ns}/${name} ${init ? 'init container' : 'container'} ${c.name}: exit ${exitCode}`);
+        terminated[c.name] = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: t0, finishedAt: t1, message: output.slice(-1024) };
+        if (exitCode !== 0) {
+          record.phase = 'Failed';
+          break;
+        }
       }
-      const t1 = new Date().toISOString();
-      record.containers.push({ name: c.name, argv, exitCode, output, init });
-      log(`job-runner: ${ns}/${name} ${init ? 'init container' : 'container'} ${c.name}: exit ${exitCode}`);
-      terminated[c.name] = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: t0, finishedAt: t1, message: output.slice(-1024) };
-      if (exitCode !== 0) {
-        record.phase = 'Failed';
-        break;
-      }
+    } finally {
+      fs.rmSync(volumeRoot, { recursive: true, force: true });
     }
     record.finishedAt = new Date().toISOString();
     const finishedAt = record.finishedAt;
@@ -375,7 +440,7 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
         const p = runPod(pod)
           .catch((e) => {
             log(`job-runner: pod ${pod.metadata.namespace}/${pod.metadata.name}: ${e?.message ?? e}`);
-            claimed.delete(uid); // try again on the next poll
+            setTimeout(() => claimed.delete(uid), 2000).unref(); // try again a little later
           })
           .finally(() => active.delete(p));
         active.add(p);

@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     "const t = require('fs').readFileSync(process.argv[2], 'utf8'); console.log('spec:', t.trim()); process.exit(t.trim() === 'ok' ? 0 : 4);\n",
   );
   const shims = commandShims(path.join(logDir, 'shims'), { 'check-spec': path.join(logDir, 'check-spec.js') });
-  const runner = startJobRunner({ kubeconfig, logDir, pathMap: { '/spec/': `${logDir}/` }, path: [shims] });
+  const runner = startJobRunner({ kubeconfig, logDir, pathMap: { '/host-spec/': `${logDir}/` }, path: [shims] });
   try {
     await check('rollout Healthy', async () => {
       kubectl(['apply', '-f', '-'], `
@@ -145,7 +145,7 @@ spec:
         ['apply', '-f', '-'],
         job(
           'env-ok',
-          'test "$DATABASE_URL" = postgres://smoke@127.0.0.1/db && test "$MODE" = verify && grep -q ok /spec/spec.yaml',
+          'test "$DATABASE_URL" = postgres://smoke@127.0.0.1/db && test "$MODE" = verify && grep -q ok /host-spec/spec.yaml',
           `        env:
         - { name: MODE, value: verify }
         - name: DATABASE_URL
@@ -157,11 +157,21 @@ spec:
         if ((j.status?.conditions ?? []).some((c: any) => c.type === 'Failed' && c.status === 'True')) throw new Error('Job env-ok failed');
         return (j.status?.conditions ?? []).some((c: any) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
       });
-      return 'secret and /spec/ path mapped';
+      return 'secret read, /host-spec/ mapped by pathMap';
     });
 
-    await check('job through a command shim Complete', async () => {
-      kubectl(['apply', '-f', '-'], job('shim-ok', 'check-spec /spec/spec.yaml').replace('command: [sh, -c, "check-spec /spec/spec.yaml"]', 'command: [check-spec]\n        args: [/spec/spec.yaml]'));
+    await check('job with a ConfigMap volume through a command shim Complete', async () => {
+      // As Tandem's verify Job: the spec comes from a ConfigMap volume mounted at /spec.
+      kubectl(['create', 'configmap', 'smoke-spec', '-n', NS, '--from-literal=spec.yaml=ok']);
+      kubectl(
+        ['apply', '-f', '-'],
+        job(
+          'shim-ok',
+          'unused',
+          `        volumeMounts: [{ name: spec, mountPath: /spec, readOnly: true }]
+      volumes: [{ name: spec, configMap: { name: smoke-spec } }]`,
+        ).replace('command: [sh, -c, "unused"]', 'command: [check-spec]\n        args: [/spec/spec.yaml]'),
+      );
       await until('Job shim-ok Complete', 120_000, async () => {
         const j = await kube.request<any>('GET', `/apis/batch/v1/namespaces/${NS}/jobs/shim-ok`);
         if ((j.status?.conditions ?? []).some((c: any) => c.type === 'Failed' && c.status === 'True')) throw new Error('Job shim-ok failed');

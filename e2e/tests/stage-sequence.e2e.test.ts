@@ -66,10 +66,17 @@ async function canary(stage: Stage, from: Stage, oldV: AppVersion, newV: AppVers
   const generation = applied.metadata.generation;
   const gates = gatesFor(side, stage, db.url);
   let settled: { ok: boolean; detail: string } | undefined;
-  const gate = gates.rolloutSettled({ from, to: stage, direction: 'forward' } as any).then((o) => (settled = o));
+  let failed = false;
+  const gate = gates.rolloutSettled({ from, to: stage, direction: 'forward' } as any).then(
+    (o) => (settled = o),
+    (e) => {
+      failed = true;
+      throw e;
+    },
+  );
   const weights: number[] = [];
   let last = -1;
-  while (!settled) {
+  while (!settled && !failed) {
     const ro = await getRollout(k, side).catch(() => undefined);
     // Only a status the controller computed for this generation says where the canary is.
     if (ro && String(ro.status?.observedGeneration) === String(generation)) {
@@ -84,7 +91,7 @@ async function canary(stage: Stage, from: Stage, oldV: AppVersion, newV: AppVers
   }
   await gate;
   await traffic!.shift(stage, { [newV]: 100 });
-  return { ...settled, weights };
+  return { ...settled!, weights };
 }
 
 test('baseline -> expand -> dual-write -> cleanup -> contract under traffic: every canary Healthy, verify run by the AnalysisRun, 0 failed and 0 lost writes', async () => {

@@ -51,8 +51,9 @@ test('the Rollout gate waits through a timed pause and does not call it a pause 
   const during = evaluateRollout((await readRolloutInNode('shop', NS))!);
   const progress: string[] = [];
   const outcome = await gatesFor(side, 'dual-write', db.url, (t) => progress.push(t)).rolloutSettled({ from: 'expand', to: 'dual-write', direction: 'forward' } as any);
-  // Read while the pause may have ended already on a slow machine: then it is past the pause, still not "paused".
-  expect(during.verdict).toBe('progressing');
+  // Read in the pause (or just after it, on a slow machine): never a pause for a human to end.
+  expect(during.verdict).not.toBe('paused');
+  expect(during.verdict).not.toBe('degraded');
   expect(outcome).toMatchObject({ ok: true });
   expect(outcome.detail).toMatch(/Healthy and fully promoted/);
   expect(progress.some((p) => /timed pause \(15s\)/.test(p))).toBe(true);

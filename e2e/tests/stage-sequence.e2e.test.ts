@@ -7,10 +7,10 @@
  * status the controller writes.
  */
 import { backfill, contract, expand, verify } from '../../executor';
-import { CanaryStep } from '../../phases/canary-steps';
-import { evaluateRollout } from '../../phases/rollout-health';
-import { loadSpecFile } from '../../phases/spec';
-import { AppVersion, Stage } from '../../phases/stages';
+import { CanaryStep } from '../../phases/deploy/canary-steps';
+import { evaluateRollout } from '../../phases/deploy/rollout-health';
+import { loadSpecFile } from '../../phases/sql/spec';
+import { AppVersion, Stage } from '../../phases/deploy/stages';
 import { britishNames } from '../../rehearsal/british-names';
 import { checkTable, compareWrites, Mismatch } from '../../rehearsal/consistency-check';
 import { demoShapeOf } from '../../rehearsal/demo-shape';

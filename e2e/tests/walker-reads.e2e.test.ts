@@ -5,9 +5,9 @@
  * step is reported as paused for a human, with the promote command, and stays paused.
  */
 import { backfill, expand } from '../../executor';
-import { CanaryStep } from '../../phases/canary-steps';
-import { evaluateRollout } from '../../phases/rollout-health';
-import { loadSpecFile } from '../../phases/spec';
+import { CanaryStep } from '../../phases/deploy/canary-steps';
+import { evaluateRollout } from '../../phases/deploy/rollout-health';
+import { loadSpecFile } from '../../phases/sql/spec';
 import { JobRunner } from '../job-runner';
 import { KubeClient } from '../kube';
 import { AppSide, applyStage, createNamespace, DemoDatabase, demoDatabase, gatesFor, getRollout, kube, readRolloutInNode, SPEC_PATH, until, verifyRunner } from './e2e-kit';

@@ -7,6 +7,7 @@ import { verifyCommand } from './verify';
 import { planCommand } from './plan';
 import { walkCommand } from './walk';
 import { rehearseCommand } from './rehearse';
+import { checkRolesCommand } from './check-roles';
 
 /** Every `tandem` subcommand, in help order. Add a command: one file in cli/commands/, one line here. */
 export const COMMANDS: Command[] = [
@@ -21,4 +22,5 @@ export const COMMANDS: Command[] = [
   planCommand,
   walkCommand,
   rehearseCommand,
+  checkRolesCommand,
 ];

@@ -63,7 +63,7 @@ async function roleFacts(client: Client, role: string, tableOid: number): Promis
   const sequences = await client.query(
     `SELECT s.oid::regclass::text AS name FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
       WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = $2 AND d.deptype IN ('a', 'i')
-        AND NOT has_sequence_privilege($1::oid, s.oid, 'USAGE') ORDER BY 1`,
+        AND CASE WHEN s.relkind = 'S' THEN NOT has_sequence_privilege($1::oid, s.oid, 'USAGE') ELSE false END ORDER BY 1`,
     [oid, tableOid],
   );
   const stateOid = (await client.query(`SELECT oid::int8 AS oid FROM pg_namespace WHERE nspname = $1`, [STATE_SCHEMA])).rows[0]?.oid;

@@ -27,7 +27,7 @@ export interface ResourceEvent {
 
 export interface PreviewOutcome {
   readonly changes: readonly ResourceChange[];
-  /** The saved update plan: the up that follows is constrained to exactly these changes. */
+  /** The saved update plan: the up that follows cannot do more than these changes (checked per resource while it runs). */
   readonly planFile?: string;
 }
 

@@ -2,9 +2,11 @@
  * How the migrator's URL reaches the postgresql provider (sslmode with libpq's meaning), and why a
  * rotation of it is no schema step for the walker (the postgresql provider's in-place update is neutral).
  */
+import { spawnSync } from 'child_process';
 import { ConfigError } from '../phases/deploy/config-error';
 import { isLoopbackHost, parseDatabaseUrl, providerSslMode } from '../phases/deploy/database-url';
 import { checkPreview, classifyChanges } from '../phases/deploy/preview-check';
+import { serverUrl } from './db';
 
 const mode = (url: string) => providerSslMode('tandem:databaseUrl', parseDatabaseUrl('tandem:databaseUrl', url));
 
@@ -73,5 +75,28 @@ describe('a rotated migrator URL in the walker\'s preview', () => {
   it('a replacement of it still counts as schema (it replaces what it manages), and so does any other provider\'s update on its side', () => {
     expect(classifyChanges([{ ...provider, op: 'replace' }]).schema).toHaveLength(1);
     expect(classifyChanges([{ ...provider, type: 'pulumi:providers:kubernetes', op: 'update' }]).app).toHaveLength(1);
+  });
+});
+
+describe('against the test PostgreSQL, which has no TLS', () => {
+  const PSQL = '/usr/lib/postgresql/15/bin/psql';
+  /** Connect with libpq as the provider would be configured: host, port, user, database, sslmode. */
+  const connectWith = (url: string, sslmode: string) => {
+    const c = parseDatabaseUrl('k', url);
+    const conninfo = `host=${c.host} port=${c.port} user=${c.username} dbname=${c.database} sslmode=${sslmode} connect_timeout=10`;
+    return spawnSync(PSQL, [conninfo, '-Atc', 'SELECT 1'], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: c.password } });
+  };
+
+  it('the URL without sslmode gets disable, which connects; require, the driver\'s own default, is refused by the server', () => {
+    const url = serverUrl();
+    expect(isLoopbackHost(new URL(url).hostname)).toBe(true);
+    expect(new URL(url).searchParams.get('sslmode')).toBeNull();
+    const chosen = providerSslMode('tandem:databaseUrl', parseDatabaseUrl('tandem:databaseUrl', url));
+    expect(chosen).toBe('disable');
+    const ok = connectWith(url, chosen);
+    expect({ status: ok.status, out: ok.stdout.trim() }).toEqual({ status: 0, out: '1' });
+    const required = connectWith(url, 'require');
+    expect(required.status).not.toBe(0);
+    expect(required.stderr).toContain('server does not support SSL');
   });
 });

@@ -92,6 +92,8 @@ async function tandemStack() {
   const migrator = parseLoginUrl('tandem:databaseUrl', migratorUrl, config.migratorRole);
   const app = parseLoginUrl('tandem:appDatabaseUrl', await valueOf(appDatabaseUrl), config.appRole);
   const verify = parseLoginUrl('tandem:verifyDatabaseUrl', await valueOf(verifyDatabaseUrl), config.verifyRole);
+  // Only the postgresql provider needs it (the tandem CLI's node-postgres reads the URL itself); checked before anything is declared.
+  const sslmode = config.manageRoles ? providerSslMode('tandem:databaseUrl', migrator) : undefined;
   const plan = planAccess({
     schema: dbSchema,
     migratorRole: config.migratorRole,
@@ -118,7 +120,7 @@ async function tandemStack() {
       username: migrator.username,
       password: pulumi.secret(migrator.password),
       database: migrator.database,
-      sslmode: providerSslMode('tandem:databaseUrl', migrator),
+      sslmode,
       superuser: false,
     });
     new DatabaseAccess(

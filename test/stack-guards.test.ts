@@ -96,6 +96,26 @@ describe('tandem:manageRoles false', () => {
   });
 });
 
+describe('sslmode', () => {
+  it('a migrator URL to another host without sslmode: ConfigError naming tandem:databaseUrl, nothing declared', async () => {
+    const { error, declared } = await run('expand', { databaseUrl: 'postgres://tandem_migrator:pw@db.example.internal:5432/shop' });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).key).toBe('tandem:databaseUrl');
+    expect((error as Error).message).toContain('has no sslmode');
+    expect(declared).toEqual([]);
+  });
+});
+
+describe('the verify login', () => {
+  it('tandem:verifyDatabaseUrl must log in as tandem:verifyRole: ConfigError naming both, nothing declared', async () => {
+    const { error, declared } = await run('expand', { verifyDatabaseUrl: 'postgres://tandem_migrator:pw@postgres.shop.svc:5432/shop' });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).key).toBe('tandem:verifyDatabaseUrl');
+    expect((error as Error).message).toContain('logs in as "tandem_migrator" but the role is configured as "tandem_verify"');
+    expect(declared).toEqual([]);
+  });
+});
+
 describe('render mode', () => {
   it('turning it on for a stack whose app is live in a cluster: RenderModeSwitchError, nothing declared', async () => {
     const { error, declared } = await run('dual-write', { renderYamlTo: 'rendered' }, { kubernetes: 'cluster', stage: 'expand' });

@@ -52,7 +52,7 @@ export interface StackDriver {
   up(opts: { readonly planFile?: string; readonly onEvent?: (event: ResourceEvent) => void }): Promise<UpOutcome>;
   /** Operations an interrupted update left pending in the stack's state. */
   pendingOperations(): Promise<PendingOperation[]>;
-  /** Refresh the stack and clear pending creates (`pulumi refresh --clear-pending-creates`). */
+  /** Resolve pending creates: import Kubernetes objects that exist, clear the rest (`pulumi refresh --import-pending-creates ... --clear-pending-creates`). */
   recoverPendingOperations(): Promise<void>;
   /** The exact shell command that does what recoverPendingOperations does, for the user to run. */
   recoveryCommand(): string;

@@ -23,7 +23,7 @@ export interface WalkOptions {
   readonly yes?: boolean;
   /** Asked before each step's up, after its preview and gates passed. */
   readonly confirm?: (step: WalkStep, changes: ClassifiedChanges) => Promise<boolean>;
-  /** Clear operations an interrupted update left pending (refresh --clear-pending-creates) before walking. */
+  /** Resolve operations an interrupted update left pending (import what exists, clear the rest) before walking. */
   readonly recover?: boolean;
   /** Take the one-walker-per-stack lock file under this directory's .tandem/ (the project directory). */
   readonly lockDir?: string;

@@ -5,6 +5,7 @@
  * otherwise a local file backend under the project's .tandem/state, with the passphrase secrets
  * provider reading PULUMI_CONFIG_PASSPHRASE(_FILE) from the environment.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -16,6 +17,7 @@ import { Stage } from '../phases/deploy/stages';
 import { deployedStage, HistoryEntry } from './deployed-stage';
 import { findPulumi } from './pulumi-cli';
 import { pendingOperationsOf, resourceChangeOf, resourceEventOf } from './engine-events';
+import { kubernetesObjectExists, ObjectExists, PendingImport, pendingImports, recoveryArgs } from './pending-creates';
 import { PendingOperation, PreviewOutcome, StackDriver, UpOutcome } from './stack-driver';
 import { PulumiCommandError, PulumiMissingError, StackBusyError } from './walk-errors';
 
@@ -24,6 +26,8 @@ export interface LocalStackOptions {
   /** The directory holding Pulumi.yaml. */
   readonly projectDir: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Whether a pending create's Kubernetes object exists (default: the current kube context). */
+  readonly objectExists?: ObjectExists;
 }
 
 /** Where the stack's state lives, and whether Tandem chose it. */
@@ -50,6 +54,17 @@ export function chooseBackend(projectDir: string, env: NodeJS.ProcessEnv): Backe
   if (project?.backend?.url) return { url: project.backend.url, local: false };
   if (loggedIn(env)) return { url: undefined, local: false };
   return { url: 'file://' + path.join(projectDir, '.tandem', 'state'), local: true };
+}
+
+/**
+ * The directory of one stack's saved plans, under .tandem/plans. One directory per stack, named by
+ * the stack name with every character but letters, digits, `_` and `-` escaped (`/` and `.` too),
+ * so clearing one stack's plans never touches another's, as a name prefix would (`prod-` is a
+ * prefix of `prod-eu-`), and no two stacks share a directory.
+ */
+export function stackPlansDir(projectDir: string, stackName: string): string {
+  const escaped = [...stackName].map((c) => (/[A-Za-z0-9_-]/.test(c) ? c : `%${c.codePointAt(0)!.toString(16).padStart(2, '0')}`)).join('');
+  return path.join(projectDir, '.tandem', 'plans', escaped);
 }
 
 const shellQuote = (s: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -94,8 +109,19 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
   };
 
   const stack: Stack = await busy('stack select', () => auto.LocalWorkspace.createOrSelectStack({ stackName, workDir: projectDir }, { envVars }));
-  const plansDir = path.join(projectDir, '.tandem', 'plans');
-  const safeStack = stackName.replace(/[^A-Za-z0-9._-]/g, '_');
+  const plansDir = stackPlansDir(projectDir, stackName);
+  const objectExists = options.objectExists ?? kubernetesObjectExists;
+  /** The imports the last look at the pending operations found, for recoveryCommand. */
+  let lastImports: PendingImport[] = [];
+  const findImports = async () => {
+    try {
+      lastImports = await pendingImports(await stack.exportStack(), objectExists);
+    } catch {
+      // No cluster to ask (no kube context, render mode): clear instead; server-side apply adopts what exists.
+      lastImports = [];
+    }
+    return lastImports;
+  };
 
   const outputs = async (): Promise<Record<string, unknown>> => {
     const out = await stack.outputs();
@@ -121,8 +147,8 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     async preview(): Promise<PreviewOutcome> {
       // One saved plan per stack: a refused or unconfirmed step leaves its plan behind until the next preview.
       fs.mkdirSync(plansDir, { recursive: true });
-      for (const old of fs.readdirSync(plansDir)) if (old.startsWith(`${safeStack}-`)) fs.rmSync(path.join(plansDir, old), { force: true });
-      const planFile = path.join(plansDir, `${safeStack}-${Date.now()}.json`);
+      for (const old of fs.readdirSync(plansDir)) if (/^[0-9]+\.json$/.test(old)) fs.rmSync(path.join(plansDir, old), { force: true });
+      const planFile = path.join(plansDir, `${Date.now()}.json`);
       const changes: ResourceChange[] = [];
       await busy('preview', () =>
         stack.preview({
@@ -154,16 +180,27 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     },
 
     async pendingOperations(): Promise<PendingOperation[]> {
-      return pendingOperationsOf(await stack.exportStack());
+      const pending = pendingOperationsOf(await stack.exportStack());
+      if (pending.some((p) => p.op === 'creating')) await findImports();
+      return pending;
     },
 
     async recoverPendingOperations() {
-      await busy('refresh', () => stack.refresh({ clearPendingCreates: true }));
+      // The Automation API has no --import-pending-creates: run the CLI with the workspace's environment.
+      const args = recoveryArgs(stackName, projectDir, await findImports());
+      const r = spawnSync(findPulumi(env)!, [...args, '--skip-preview', '--non-interactive'], { cwd: projectDir, env: { ...env, ...envVars }, encoding: 'utf8' });
+      if (r.status !== 0) {
+        const message = `${r.stderr ?? ''}${r.stdout ?? ''}`;
+        if (/update is already in progress|locked by/i.test(message)) {
+          throw new StackBusyError(stackName, `Pulumi reports the stack is locked by another update; if none is running, \`pulumi cancel --stack ${shellQuote(stackName)}\` removes the stale lock`);
+        }
+        throw new PulumiCommandError('refresh', stackName, new Error(message || `exit status ${r.status}`));
+      }
     },
 
     recoveryCommand() {
       const prefix = backend.local ? `PULUMI_BACKEND_URL=${shellQuote(backend.url!)} ` : '';
-      return `${prefix}pulumi refresh --cwd ${shellQuote(projectDir)} --stack ${shellQuote(stackName)} --clear-pending-creates --yes`;
+      return `${prefix}pulumi ${recoveryArgs(stackName, projectDir, lastImports).map(shellQuote).join(' ')}`;
     },
 
     config,

@@ -27,7 +27,7 @@ export interface ResourceEvent {
 
 export interface PreviewOutcome {
   readonly changes: readonly ResourceChange[];
-  /** The saved update plan: the up that follows is constrained to exactly these changes. */
+  /** The saved update plan: the up that follows cannot do more than these changes (checked per resource while it runs). */
   readonly planFile?: string;
 }
 
@@ -52,7 +52,7 @@ export interface StackDriver {
   up(opts: { readonly planFile?: string; readonly onEvent?: (event: ResourceEvent) => void }): Promise<UpOutcome>;
   /** Operations an interrupted update left pending in the stack's state. */
   pendingOperations(): Promise<PendingOperation[]>;
-  /** Refresh the stack and clear pending creates (`pulumi refresh --clear-pending-creates`). */
+  /** Resolve pending creates: import Kubernetes objects that exist, clear the rest (`pulumi refresh --import-pending-creates ... --clear-pending-creates`). */
   recoverPendingOperations(): Promise<void>;
   /** The exact shell command that does what recoverPendingOperations does, for the user to run. */
   recoveryCommand(): string;

@@ -2,7 +2,7 @@
  * The walker: moves a stack from the stage it is in to the stage asked for, one adjacent stage
  * per `pulumi up`, never skipping. Each step: set the stage, preview (saving an update plan),
  * refuse the step if the preview changes both sides or the wrong one, pass the gates, confirm,
- * then up with the plan so the update does exactly what was checked; after an app step's up, wait
+ * then up with the plan, so the update cannot do more than was planned (the engine checks each resource against the plan as it goes); after an app step's up, wait
  * for its canary to end fully promoted and Healthy. A walk back first asks the database whether
  * the migration is already contracted. Pure orchestration over the StackDriver seam.
  */
@@ -23,7 +23,7 @@ export interface WalkOptions {
   readonly yes?: boolean;
   /** Asked before each step's up, after its preview and gates passed. */
   readonly confirm?: (step: WalkStep, changes: ClassifiedChanges) => Promise<boolean>;
-  /** Clear operations an interrupted update left pending (refresh --clear-pending-creates) before walking. */
+  /** Resolve operations an interrupted update left pending (import what exists, clear the rest) before walking. */
   readonly recover?: boolean;
   /** Take the one-walker-per-stack lock file under this directory's .tandem/ (the project directory). */
   readonly lockDir?: string;

@@ -3,6 +3,7 @@ import { loadSpecFile, MigrationSpec } from '../phases/sql/spec';
 import { checkDatabaseUrl } from '../executor/connection';
 import { ExecutorOptions, ProgressEvent } from '../executor/types';
 import { CommandContext } from './command';
+import { stackConfigDatabaseUrl } from './stack-database-url';
 
 /**
  * What the running command is doing, for the one sentence printed when it is interrupted or
@@ -28,9 +29,12 @@ export function specArg(ctx: CommandContext, command: string): MigrationSpec {
   return loadSpecFile(path);
 }
 
-/** The database URL from --database-url or DATABASE_URL, if any. */
+/**
+ * The database URL from --database-url; else, in a Pulumi Command, the stack config key its
+ * environment names (cli/stack-database-url.ts); else DATABASE_URL, if any.
+ */
 export function databaseUrl(ctx: CommandContext): string | undefined {
-  return (ctx.args.flags['database-url'] as string | undefined) ?? (ctx.env.DATABASE_URL || undefined);
+  return (ctx.args.flags['database-url'] as string | undefined) ?? stackConfigDatabaseUrl(ctx.env) ?? (ctx.env.DATABASE_URL || undefined);
 }
 
 /** Executor options from flags and environment; progress goes to stderr so stdout stays data. */

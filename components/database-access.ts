@@ -18,8 +18,11 @@ export interface DatabaseAccessArgs {
 
 /**
  * The privilege model of hard rule 2: the app role logs in, owns nothing, and has DML only, so the
- * app can never ALTER TABLE. Children: `${name}-role-<role>`, `${name}-<role>-<objectType>` grants and
- * `${name}-<role>-default-<objectType>` default privileges for what the migrator creates later.
+ * app can never ALTER TABLE; the verify role only reads. Children: `${name}-schema-<schema>` (the
+ * state schema, kept on delete: it holds every migration's record), `${name}-role-<role>`,
+ * `${name}-<role>-<objectType>` grants and `${name}-<role>-default-<objectType>` default privileges
+ * for what the migrator creates later (with `-<schema>` after the role when the grant is in another
+ * schema than the app's, e.g. the verify role's grants in the state schema).
  */
 export class DatabaseAccess extends pulumi.ComponentResource {
   readonly roles: Readonly<Record<string, postgresql.Role>>;
@@ -27,6 +30,17 @@ export class DatabaseAccess extends pulumi.ComponentResource {
   constructor(name: string, args: DatabaseAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TYPES.databaseAccess, name, {}, opts);
     const { plan } = args;
+    const schemas = plan.schemas.map(
+      (sc) =>
+        new postgresql.Schema(
+          `${name}-schema-${sc.name}`,
+          { name: sc.name, owner: sc.owner, database: args.database, ifNotExists: true, dropCascade: false },
+          // A destroy must not drop the state schema: it is the record of every migration on the database.
+          { parent: this, retainOnDelete: true },
+        ),
+    );
+    const inSchema = (role: string, schema: string) => (schema === plan.schema ? role : `${role}-${schema}`);
+    const dependsOnSchema = (schema: string) => schemas.filter((_, i) => plan.schemas[i].name === schema);
     const roles: Record<string, postgresql.Role> = {};
     for (const r of plan.roles) {
       const password = args.passwords[r.name];
@@ -47,7 +61,7 @@ export class DatabaseAccess extends pulumi.ComponentResource {
     const dependsOnRole = (role: string) => (roles[role] ? [roles[role]] : []);
     for (const g of plan.grants) {
       new postgresql.Grant(
-        `${name}-${g.role}-${g.objectType}`,
+        `${name}-${inSchema(g.role, g.schema)}-${g.objectType}`,
         {
           database: args.database,
           role: g.role,
@@ -56,12 +70,12 @@ export class DatabaseAccess extends pulumi.ComponentResource {
           ...(g.objectType === 'schema' ? {} : { objects: [...g.objects] }),
           privileges: [...g.privileges],
         },
-        { parent: this, dependsOn: dependsOnRole(g.role) },
+        { parent: this, dependsOn: [...dependsOnRole(g.role), ...dependsOnSchema(g.schema)] },
       );
     }
     for (const d of plan.defaultPrivileges) {
       new postgresql.DefaultPrivileges(
-        `${name}-${d.role}-default-${d.objectType}`,
+        `${name}-${inSchema(d.role, d.schema)}-default-${d.objectType}`,
         {
           database: args.database,
           role: d.role,
@@ -70,7 +84,7 @@ export class DatabaseAccess extends pulumi.ComponentResource {
           objectType: d.objectType,
           privileges: [...d.privileges],
         },
-        { parent: this, dependsOn: dependsOnRole(d.role) },
+        { parent: this, dependsOn: [...dependsOnRole(d.role), ...dependsOnSchema(d.schema)] },
       );
     }
     this.roles = roles;

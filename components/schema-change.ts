@@ -11,16 +11,17 @@ import { SchemaCommandRole } from '../phases/deploy/stack-state';
 export interface SchemaChangeArgs {
   /** The steps this stack state declares, in order (planStackState(stage).schema.commands). */
   readonly commands: readonly SchemaCommandRole[];
-  /** Absolute path of the project: the Commands run there. */
-  readonly projectDir: string;
-  /** The tandem CLI, relative to projectDir (`bin/tandem.js`). */
+  /** The tandem CLI, relative to the project directory (`bin/tandem.js`); the Commands run there. */
   readonly cliPath: string;
-  /** The spec file, relative to projectDir. */
+  /** The spec file, relative to the project directory. */
   readonly specPath: string;
   /** MigrationSpec.hash: a changed spec updates the Commands in place (never replaces them). */
   readonly specHash: string;
-  /** The migrator's connection URL; passed as a secret in the Commands' environment, never on a command line. */
-  readonly databaseUrl: pulumi.Input<string>;
+  /**
+   * The stack (`org/project/stack`) whose `tandem:databaseUrl` the CLI reads when a Command runs.
+   * The URL itself is no input of any Command, so rotating it changes no Command.
+   */
+  readonly stack: string;
 }
 
 /**
@@ -34,7 +35,7 @@ export class SchemaChange extends pulumi.ComponentResource {
 
   constructor(name: string, args: SchemaChangeArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TYPES.schemaChange, name, {}, opts);
-    const plans = planSchemaCommands(args.commands, { cliPath: args.cliPath, specPath: args.specPath, specHash: args.specHash });
+    const plans = planSchemaCommands(args.commands, { cliPath: args.cliPath, specPath: args.specPath, specHash: args.specHash, stack: args.stack });
     const made: Partial<Record<SchemaCommandRole, command.local.Command>> = {};
     for (const plan of plans) {
       made[plan.role] = new command.local.Command(
@@ -42,9 +43,9 @@ export class SchemaChange extends pulumi.ComponentResource {
         {
           create: plan.create,
           ...(plan.delete ? { delete: plan.delete } : {}),
-          dir: args.projectDir,
-          environment: { ...plan.environment, DATABASE_URL: pulumi.secret(args.databaseUrl) },
-          // The CLI writes its progress and refusals to stderr; stdout may carry sample keys.
+          // No `dir`: the engine's plugins run in the project directory of the current checkout.
+          environment: { ...plan.environment },
+          // The CLI writes its progress and refusals to stderr; stdout (sample keys) goes to /dev/null.
           logging: command.types.enums.local.Logging.Stderr,
           addPreviousOutputInEnv: false,
         },
@@ -52,9 +53,6 @@ export class SchemaChange extends pulumi.ComponentResource {
           parent: this,
           dependsOn: plan.dependsOn.map((role) => made[role] as command.local.Command),
           additionalSecretOutputs: ['stdout', 'stderr'],
-          // A checkout at another path must not turn every later step into a schema update (the
-          // walker would refuse it as a change to the wrong side); the Command keeps the dir it was created with.
-          ignoreChanges: ['dir'],
         },
       );
     }

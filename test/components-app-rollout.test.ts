@@ -50,7 +50,7 @@ describe('AppRollout in the program', () => {
 
   it('the verify Secret holds exactly tandem:verifyDatabaseUrl', async () => {
     const other = 'postgres://readonly:pw@10.0.0.5:5432/shop';
-    const run = (await runStack('dual-write', spec, { verifyDatabaseUrl: other })).recorder;
+    const run = (await runStack('dual-write', spec, { verifyDatabaseUrl: other, verifyRole: 'readonly' })).recorder;
     expect(run.named('tandem-demo-verify-db').inputs.stringData).toEqual({ DATABASE_URL: other });
   });
 });

@@ -1,11 +1,14 @@
 /**
  * The SchemaChange Commands' own command lines, run exactly as pulumi-command would run them
- * (/bin/sh -c <line>, in their `dir`, with their `environment`) against the test PostgreSQL and the
- * real tandem CLI: create runs each step; expand's delete undoes expand before contract, and is
+ * (/bin/sh -c <line>, in the project directory since they set no `dir`, with their `environment`
+ * and no DATABASE_URL) against the test PostgreSQL and the real tandem CLI. The CLI gets the URL
+ * from the stack's config with `pulumi config get`: here a stand-in `pulumi` on PATH that answers
+ * only that exact question, so a Command that reached its URL any other way fails. Create runs each step; expand's delete undoes expand before contract, and is
  * refused after contract, so even a `pulumi destroy` cannot drop the columns the app lives on.
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { freshDatabase, sql } from './db';
 import { RecordedResource } from './mocks';
@@ -31,7 +34,22 @@ function ensureBuilt(): void {
   }
 }
 
+/** A stand-in `pulumi` that prints the URL for exactly `config get tandem:databaseUrl --stack organization/tandem/test`. */
+function fakePulumi(url: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-fake-pulumi-'));
+  const expected = 'config get tandem:databaseUrl --stack organization/tandem/test --non-interactive';
+  fs.writeFileSync(
+    path.join(dir, 'pulumi'),
+    `#!/bin/sh\nif [ "$*" = ${JSON.stringify(expected)} ]; then printf '%s\\n' ${JSON.stringify(url)}; else echo "unexpected: pulumi $*" >&2; exit 3; fi\n`,
+    { mode: 0o755 },
+  );
+  return dir;
+}
+
+let pulumiDir = '';
+
 async function commandsFor(databaseUrl: string): Promise<Record<string, RecordedResource>> {
+  pulumiDir = fakePulumi(databaseUrl);
   const run = await runStack('contract', SPEC, { databaseUrl, migratorRole: new URL(databaseUrl).username });
   const commands = run.recorder.all.filter((r) => r.type === 'command:local:Command');
   return Object.fromEntries(commands.map((c) => [c.name.replace('split-full-name-', ''), c]));
@@ -39,9 +57,10 @@ async function commandsFor(databaseUrl: string): Promise<Record<string, Recorded
 
 /** Run one of a Command's lines as pulumi-command does. */
 function runLine(command: RecordedResource, which: 'create' | 'delete'): { status: number | null; output: string } {
+  expect(command.inputs.dir).toBeUndefined();
   const r = spawnSync('/bin/sh', ['-c', command.inputs[which]], {
-    cwd: command.inputs.dir,
-    env: { ...process.env, DATABASE_URL: undefined, ...command.inputs.environment },
+    cwd: ROOT,
+    env: { ...process.env, PATH: `${pulumiDir}${path.delimiter}${process.env.PATH}`, DATABASE_URL: undefined, ...command.inputs.environment },
     encoding: 'utf8',
   });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
@@ -101,4 +120,14 @@ it('running create again (what an in-place update does) is idempotent', async ()
   expect(runLine(cmds.backfill, 'create').status).toBe(0);
   expect(runLine(cmds.backfill, 'create').status).toBe(0);
   expect(await columns(url)).toEqual(['id', 'full_name', 'first_name', 'last_name']);
+});
+
+it('a Command whose stack config cannot be read fails with one sentence naming the key and the stack', async () => {
+  const url = await customersDb();
+  const cmds = await commandsFor(url);
+  fs.writeFileSync(path.join(pulumiDir, 'pulumi'), '#!/bin/sh\necho "error: no stack named organization/tandem/test found" >&2; exit 255\n', { mode: 0o755 });
+  const r = runLine(cmds.expand, 'create');
+  expect(r.status).toBe(2);
+  expect(r.output).toContain('could not read tandem:databaseUrl of stack organization/tandem/test with pulumi config get: error: no stack named');
+  expect(await columns(url)).toEqual(['id', 'full_name']);
 });

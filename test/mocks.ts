@@ -81,7 +81,9 @@ export async function recordResources(
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        return { id: args.custom ? `${args.name}-id` : undefined, state: { ...args.inputs, ...state(args) } };
+        // A StackReference reads a stack's outputs: none, unless `state` gives some (the previous update's).
+        const base = args.type === 'pulumi:pulumi:StackReference' ? { outputs: {}, secretOutputNames: [] } : {};
+        return { id: args.custom ? `${args.name}-id` : undefined, state: { ...args.inputs, ...base, ...state(args) } };
       },
       call(args) {
         throw new Error(`unexpected invoke ${args.token} in a Tandem program`);
@@ -90,6 +92,7 @@ export async function recordResources(
     'tandem',
     'test',
     false,
+    'organization',
   );
   // The mock monitor sees the full request (parent, dependencies, secrets); newResource does not.
   const monitor = pulumi.runtime.getMonitor() as any;

@@ -106,7 +106,7 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
   const project = parse(fs.readFileSync(path.join(__dirname, '..', 'Pulumi.yaml'), 'utf8'));
   const declared: Record<string, any> = project.config;
   const index = fs.readFileSync(path.join(__dirname, '..', 'index.ts'), 'utf8');
-  const read = [...index.matchAll(/cfg\.(?:get|getNumber|getObject|getSecret|require|requireSecret)(?:<[^>]*>)?\('([A-Za-z]+)'\)/g)].map((m) => m[1]);
+  const read = [...index.matchAll(/cfg\.(?:get|getNumber|getBoolean|getObject|getSecret|require|requireSecret)(?:<[^>]*>)?\('([A-Za-z]+)'\)/g)].map((m) => m[1]);
 
   it('the program reads config (so this check has something to compare)', () => {
     expect(read.length).toBeGreaterThan(10);

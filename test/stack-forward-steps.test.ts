@@ -1,3 +1,4 @@
+import * as path from 'path';
 /**
  * The Command lifecycle trap (DESIGN.md): Pulumi deletes what a later stack state stops declaring,
  * and replaces what changes a replaceOnChanges input (create new, then delete old). The expand
@@ -78,24 +79,49 @@ describe('no forward step ever runs a rollback', () => {
 });
 
 describe('a checkout at another path', () => {
-  it('does not turn an app step into a schema change: the Commands ignore changes to dir', () => {
-    const moved = declared.get('dual-write')!.map((r) =>
-      r.type === 'command:local:Command' ? { ...r, inputs: { ...r.inputs, dir: '/elsewhere/tandem' } } : r,
-    );
-    expect(moved.filter((r) => r.type === 'command:local:Command').every((r) => r.ignoreChanges.includes('dir'))).toBe(true);
-    const changes = diffDeclared(declared.get('expand')!, moved);
-    expect([...new Set(changes.map((c) => c.side))]).toEqual(['app']);
+  const root = path.join(__dirname, '..');
+
+  it('leaves no trace of the checkout in any Command: no dir, no absolute path, nothing ignored', () => {
+    const commands = declared.get('contract')!.filter((r) => r.type === 'command:local:Command');
+    expect(commands).toHaveLength(4);
+    for (const c of commands) {
+      expect(c.inputs).not.toHaveProperty('dir');
+      expect(c.ignoreChanges).toEqual([]);
+      expect(JSON.stringify(c.inputs)).not.toContain(root);
+      expect(c.inputs.create).toMatch(/^node bin\/tandem\.js /);
+    }
   });
 
-  it('would be a schema change without ignoreChanges (so the test above can fail)', () => {
-    const moved = declared.get('dual-write')!.map((r) =>
-      r.type === 'command:local:Command' ? { ...r, ignoreChanges: [], inputs: { ...r.inputs, dir: '/elsewhere/tandem' } } : r,
-    );
-    const schema = diffDeclared(declared.get('expand')!, moved).filter((c) => c.side === 'schema');
+  it('a dir among the inputs would be a schema change after a move (what the above rules out)', () => {
+    const withDir = (rs: RecordedResource[], dir: string) =>
+      rs.map((r) => (r.type === 'command:local:Command' ? { ...r, inputs: { ...r.inputs, dir } } : r));
+    const schema = diffDeclared(withDir(declared.get('expand')!, root), withDir(declared.get('dual-write')!, '/elsewhere/tandem')).filter((c) => c.side === 'schema');
     expect(schema.map((c) => [c.name, c.kind, c.changedInputs])).toEqual([
       ['split-full-name-expand', 'update', ['dir']],
       ['split-full-name-backfill', 'update', ['dir']],
     ]);
+  });
+});
+
+describe('rotating the migrator\'s credentials', () => {
+  const ROTATED = 'postgres://tandem_migrator:rotated-secret@db-2.example.internal:6432/shop?sslmode=verify-full';
+
+  it.each(['expand', 'contract'] as const)('%s: changes no Command input (the CLI reads the URL when it runs)', async (stage) => {
+    const spec = writeSpec();
+    const before = (await runStack(stage, spec)).recorder.all;
+    const after = (await runStack(stage, spec, { databaseUrl: ROTATED })).recorder.all;
+    const commands = diffDeclared(before, after).filter((c) => c.type === 'command:local:Command');
+    expect(commands).toEqual([]);
+    for (const c of after.filter((r) => r.type === 'command:local:Command')) {
+      expect(JSON.stringify(c.inputs)).not.toMatch(/secret|postgres:/);
+    }
+  });
+
+  it('changes only the postgresql provider, which a preview shows as a provider update (no resource of either side)', async () => {
+    const spec = writeSpec();
+    const before = (await runStack('dual-write', spec)).recorder.all;
+    const after = (await runStack('dual-write', spec, { databaseUrl: ROTATED })).recorder.all;
+    expect(diffDeclared(before, after).map((c) => [c.type, c.kind])).toEqual([['pulumi:providers:postgresql', 'update']]);
   });
 });
 

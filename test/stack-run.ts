@@ -33,7 +33,7 @@ export function writeSpec(text: string = SPLIT_FULL_NAME_SPEC, file = 'split-ful
   return p;
 }
 
-export const MIGRATOR_URL = 'postgres://tandem_migrator:migrator-secret@db.example.internal:5432/shop';
+export const MIGRATOR_URL = 'postgres://tandem_migrator:migrator-secret@db.example.internal:5432/shop?sslmode=require';
 export const APP_URL = 'postgres://tandem_app:app-secret@postgres.shop.svc:5432/shop';
 /** The in-cluster verify Job's read-only login. */
 export const VERIFY_URL = 'postgres://tandem_verify:verify-secret@postgres.shop.svc:5432/shop';
@@ -69,8 +69,8 @@ export function configureStack(stage: string, specPath: string, overrides: Recor
 /** Call the program (index.ts exports it as a function, as Pulumi expects) and wait for its registrations. */
 export async function runProgram(): Promise<Record<string, any>> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const program: () => Record<string, any> = require('../index');
-  const outputs = program();
+  const program: () => Promise<Record<string, any>> = require('../index');
+  const outputs = await program();
   await settled();
   return outputs;
 }

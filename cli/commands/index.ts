@@ -8,6 +8,7 @@ import { planCommand } from './plan';
 import { walkCommand } from './walk';
 import { rehearseCommand } from './rehearse';
 import { repairCommand } from './repair';
+import { checkRolesCommand } from './check-roles';
 
 /** Every `tandem` subcommand, in help order. Add a command: one file in cli/commands/, one line here. */
 export const COMMANDS: Command[] = [
@@ -23,4 +24,5 @@ export const COMMANDS: Command[] = [
   planCommand,
   walkCommand,
   rehearseCommand,
+  checkRolesCommand,
 ];

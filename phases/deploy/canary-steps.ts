@@ -40,6 +40,29 @@ export function parsePauseDuration(key: string, value: unknown): PauseDuration {
 }
 
 /**
+ * The `tandem:canarySteps` config value as `pulumi config set` stores it: a string. Either a comma
+ * list (`setWeight 20, pause 1m, analysis, setWeight 100`) or a JSON list of strings
+ * (`["setWeight 20", "pause 1m", "analysis"]`). Empty: the default steps. Pulumi.yaml declares the
+ * key as a string because the CLI refuses a plain `pulumi config set` of a key typed `array`.
+ */
+export function parseCanaryStepsConfig(key: string, value: string): CanaryStep[] | undefined {
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (text.startsWith('[')) {
+    let list: unknown;
+    try {
+      list = JSON.parse(text);
+    } catch {
+      throw new ConfigError(key, 'starts with [ but is not a JSON list; write the steps as a comma list, e.g. "setWeight 10, pause 30s, analysis"');
+    }
+    return parseCanarySteps(key, list);
+  }
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.some((p) => p === '')) throw new ConfigError(key, `"${value}" has an empty step; separate steps with one comma`);
+  return parseCanarySteps(key, parts);
+}
+
+/**
  * Parse the `tandem:canarySteps` config value: a list of strings, one step each, e.g.
  * `["setWeight 20", "pause 1m", "analysis", "pause", "setWeight 100"]`. `pause` alone waits for a
  * manual promote. At least one analysis step is required, so no canary is promoted without a

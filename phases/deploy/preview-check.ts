@@ -51,11 +51,23 @@ export interface ClassifiedChanges {
   readonly unknown: readonly ResourceChange[];
 }
 
-/** Every changed resource (op other than same/read), by side. */
+/**
+ * An in-place update of the postgresql provider changes nothing in the database: it is the
+ * migrator's new password, or another way to reach the same database (a change the provider
+ * judges to be another database replaces it, and that shows as a schema change). So rotating the
+ * migrator's URL is no schema step. Other providers' updates keep their side: a Kubernetes
+ * provider's settings decide what its objects become, and the preview event does not say which
+ * settings changed.
+ */
+export function isNeutralProviderUpdate(change: ResourceChange): boolean {
+  return change.op === 'update' && change.type === 'pulumi:providers:postgresql';
+}
+
+/** Every changed resource (op other than same/read), by side; the postgresql provider's in-place update is neutral. */
 export function classifyChanges(changes: readonly ResourceChange[], classify: SideClassifier = classifyResourceSide): ClassifiedChanges {
   const out: Record<ResourceSide, ResourceChange[]> = { schema: [], app: [], neutral: [], unknown: [] };
   for (const c of changes) {
-    if (isChange(c)) out[classify(c.type, ancestorTypesOf(c.urn))].push(c);
+    if (isChange(c)) out[isNeutralProviderUpdate(c) ? 'neutral' : classify(c.type, ancestorTypesOf(c.urn))].push(c);
   }
   return out;
 }

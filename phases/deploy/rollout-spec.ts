@@ -41,9 +41,11 @@ export const SPEC_MOUNT_PATH = '/spec';
 /**
  * `pulumi.com/waitFor` (pulumi-kubernetes 4.18+): makes the `up` that CREATES the Rollout wait
  * until Argo Rollouts reports it Healthy. It does not wait on an update: pulumi-kubernetes checks
- * the jsonpath against the patched object, which still carries the previous Healthy status, and
- * does not compare status.observedGeneration. The walker therefore waits for each app step's
- * canary itself (automation/gates.ts rolloutSettled, generation-aware).
+ * the jsonpath against the patched object, which still carries the previous Healthy status. Its
+ * await would skip a stale status by comparing status.observedGeneration with
+ * metadata.generation, but only when observedGeneration is an integer, and Argo Rollouts writes it
+ * as a string (e.g. "3"), so that check is skipped. The walker therefore waits for each app step's
+ * canary itself (automation/gates.ts rolloutSettled, which compares the string with the generation).
  */
 export const WAIT_FOR_HEALTHY = 'jsonpath={.status.phase}=Healthy';
 export const VERSION_LABEL = 'tandem.dev/app-version';

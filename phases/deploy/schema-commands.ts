@@ -17,6 +17,19 @@
  *   creates the new Command and then deletes the old one, which for expand runs a rollback. The spec
  *   hash goes into `environment` instead: a changed spec is an in-place update that runs create
  *   again (`tandem expand`, which refuses a spec that changed after expand), never the delete.
+ * - No credentials among the inputs. A Command's inputs are what Pulumi diffs, and an in-place
+ *   update runs create again: with DATABASE_URL in `environment`, a password rotation (or another
+ *   operator reaching the database by another host) would re-run every step and be refused by the
+ *   walker as a schema change. The environment names where the URL is instead: the stack and the
+ *   config key (`TANDEM_STACK`, `TANDEM_DATABASE_URL_CONFIG`). The tandem CLI reads the value with
+ *   `pulumi config get` when it runs, so a delete, whose environment comes from the state, still
+ *   gets the current credentials after a rotation, even in `pulumi destroy`.
+ * - No working directory among the inputs. Without `dir`, pulumi-command runs the line where the
+ *   engine runs its plugins: the project directory of the current checkout. The CLI and spec paths
+ *   are relative to it, so a delete after the checkout moved (a fresh CI workspace) still finds them.
+ * - stdout goes to /dev/null: the CLI's result lines (verify's sample keys are table data) never
+ *   reach Pulumi's logs, not even when the Command fails (pulumi-command puts a failing command's
+ *   output in the error whatever `logging` says). Refusals and progress are on stderr.
  */
 import { shellQuote } from './shell-quote';
 import { SchemaCommandRole } from './stack-state';
@@ -28,6 +41,8 @@ export interface SchemaCommandContext {
   readonly specPath: string;
   /** MigrationSpec.hash of the spec the stack was planned with. */
   readonly specHash: string;
+  /** The stack whose config holds the migrator's URL (`org/project/stack`). */
+  readonly stack: string;
 }
 
 export interface SchemaCommandPlan {
@@ -42,7 +57,7 @@ export interface SchemaCommandPlan {
   readonly deleteRefuses: boolean;
   /** Roles this Command must run after (resource dependsOn). */
   readonly dependsOn: readonly SchemaCommandRole[];
-  /** Plain environment; DATABASE_URL is added by the component as a secret. */
+  /** The Command's whole environment: no secret in it (the CLI reads the URL from the stack's config). */
   readonly environment: Readonly<Record<string, string>>;
 }
 
@@ -54,8 +69,20 @@ export class CommandOrderError extends Error {
   }
 }
 
+/** A Command path that would pin the checkout's location into the stack's state. */
+export class CommandPathError extends Error {
+  constructor(readonly what: 'CLI' | 'spec', readonly path: string) {
+    super(`the ${what} path ${path} is absolute; give it relative to the project directory, so the Commands do not depend on where the checkout is`);
+    this.name = 'CommandPathError';
+  }
+}
+
 /** The environment variable that carries the spec hash into every Command's inputs. */
 export const SPEC_HASH_ENV = 'TANDEM_SPEC_SHA256';
+/** The stack, and the key of its config that holds the migrator's URL (read by the CLI at run time). */
+export const STACK_ENV = 'TANDEM_STACK';
+export const DATABASE_URL_CONFIG_ENV = 'TANDEM_DATABASE_URL_CONFIG';
+export const DATABASE_URL_CONFIG_KEY = 'tandem:databaseUrl';
 
 const DEPENDS_ON: Readonly<Record<SchemaCommandRole, readonly SchemaCommandRole[]>> = {
   expand: [],
@@ -64,9 +91,12 @@ const DEPENDS_ON: Readonly<Record<SchemaCommandRole, readonly SchemaCommandRole[
   contract: ['verify'],
 };
 
-/** The shell line that runs `tandem <step> <spec>` through node, so no PATH or shebang is assumed. */
-export function tandemCommandLine(ctx: SchemaCommandContext, step: string): string {
-  return ['node', ctx.cliPath, step, ctx.specPath].map(shellQuote).join(' ');
+/**
+ * The shell line that runs `tandem <step> <spec>` through node, so no PATH or shebang is assumed;
+ * relative paths, so it runs in whichever checkout the engine runs in; stdout discarded.
+ */
+export function tandemCommandLine(ctx: Pick<SchemaCommandContext, 'cliPath' | 'specPath'>, step: string): string {
+  return `${['node', ctx.cliPath, step, ctx.specPath].map(shellQuote).join(' ')} >/dev/null`;
 }
 
 /** The contract Command's delete: say why nothing can be undone, and fail. */
@@ -78,6 +108,9 @@ export function refuseUndoContractLine(spec: string): string {
 }
 
 export function planSchemaCommands(roles: readonly SchemaCommandRole[], ctx: SchemaCommandContext): SchemaCommandPlan[] {
+  for (const [what, p] of [['CLI', ctx.cliPath], ['spec', ctx.specPath]] as const) {
+    if (p.startsWith('/')) throw new CommandPathError(what, p);
+  }
   const declared = new Set(roles);
   return roles.map((role) => {
     const missing = DEPENDS_ON[role].filter((r) => !declared.has(r));
@@ -90,7 +123,7 @@ export function planSchemaCommands(roles: readonly SchemaCommandRole[], ctx: Sch
       deleteRunsRollback: role === 'expand',
       deleteRefuses: role === 'contract',
       dependsOn: DEPENDS_ON[role],
-      environment: { [SPEC_HASH_ENV]: ctx.specHash },
+      environment: { [SPEC_HASH_ENV]: ctx.specHash, [STACK_ENV]: ctx.stack, [DATABASE_URL_CONFIG_ENV]: DATABASE_URL_CONFIG_KEY },
     };
   });
 }

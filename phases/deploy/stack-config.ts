@@ -4,7 +4,7 @@
  * (`tandem:databaseUrl`, `tandem:appDatabaseUrl`, `tandem:verifyDatabaseUrl`) stay Outputs and
  * never pass through this file.
  */
-import { CanaryStep, DEFAULT_PAUSE, defaultCanarySteps, parseCanarySteps, parsePauseDuration } from './canary-steps';
+import { CanaryStep, DEFAULT_PAUSE, defaultCanarySteps, parseCanarySteps, parseCanaryStepsConfig, parsePauseDuration } from './canary-steps';
 import { ConfigError } from './config-error';
 import { isStage, Stage, STAGES } from './stages';
 
@@ -23,6 +23,9 @@ export interface RawStackConfig {
   readonly dbSchema?: string;
   readonly migratorRole?: string;
   readonly appRole?: string;
+  readonly verifyRole?: string;
+  /** `pulumi.Config.getBoolean`: absent means true. */
+  readonly manageRoles?: boolean;
   readonly renderYamlTo?: string;
 }
 
@@ -39,6 +42,10 @@ export interface StackConfig {
   readonly dbSchema: string;
   readonly migratorRole: string;
   readonly appRole: string;
+  /** The read-only role the verify Job logs in as (tandem:verifyDatabaseUrl). */
+  readonly verifyRole: string;
+  /** False: a DBA manages the roles; the stack creates none and checks them instead. */
+  readonly manageRoles: boolean;
   /** Render manifests to this directory instead of applying them to a cluster. */
   readonly renderYamlTo?: string;
 }
@@ -54,6 +61,8 @@ export const CONFIG_DEFAULTS = {
   dbSchema: 'public',
   migratorRole: 'tandem_migrator',
   appRole: 'tandem_app',
+  verifyRole: 'tandem_verify',
+  manageRoles: true,
 } as const;
 
 /**
@@ -100,9 +109,11 @@ export function resolveStackConfig(raw: RawStackConfig): StackConfig {
   const stage = required('stage', raw.stage);
   if (!isStage(stage)) throw new ConfigError('tandem:stage', `"${stage}" is not a stage; use one of ${STAGES.join(', ')}`);
   const pause = raw.canaryPause === undefined ? CONFIG_DEFAULTS.canaryPause : parsePauseDuration('tandem:canaryPause', raw.canaryPause);
-  // Pulumi.yaml declares defaults for every optional key (an empty list means "the default steps"),
-  // so only a pause that differs from its default conflicts with explicit steps.
-  const customSteps = raw.canarySteps !== undefined && !(Array.isArray(raw.canarySteps) && raw.canarySteps.length === 0);
+  // Pulumi.yaml declares defaults for every optional key (an empty string means "the default steps"),
+  // so only a pause that differs from its default conflicts with explicit steps. The value is the
+  // string `pulumi config set` stores; a list (from code or `--path`) is taken as it is.
+  const configured = typeof raw.canarySteps === 'string' ? parseCanaryStepsConfig('tandem:canarySteps', raw.canarySteps) : undefined;
+  const customSteps = configured !== undefined || (raw.canarySteps !== undefined && typeof raw.canarySteps !== 'string' && !(Array.isArray(raw.canarySteps) && raw.canarySteps.length === 0));
   if (customSteps && raw.canaryPause !== undefined && raw.canaryPause !== CONFIG_DEFAULTS.canaryPause) {
     throw new ConfigError('tandem:canaryPause', 'is ignored when tandem:canarySteps is set; put the durations in the steps');
   }
@@ -115,10 +126,12 @@ export function resolveStackConfig(raw: RawStackConfig): StackConfig {
     verifyImage: required('verifyImage', raw.verifyImage),
     replicas: wholeNumber('replicas', raw.replicas ?? CONFIG_DEFAULTS.replicas, 1, 100),
     appPort: wholeNumber('appPort', raw.appPort ?? CONFIG_DEFAULTS.appPort, 1, 65535),
-    steps: customSteps ? parseCanarySteps('tandem:canarySteps', raw.canarySteps) : defaultCanarySteps(pause),
+    steps: configured ?? (customSteps ? parseCanarySteps('tandem:canarySteps', raw.canarySteps) : defaultCanarySteps(pause)),
     dbSchema: raw.dbSchema ?? CONFIG_DEFAULTS.dbSchema,
     migratorRole: raw.migratorRole ?? CONFIG_DEFAULTS.migratorRole,
     appRole: raw.appRole ?? CONFIG_DEFAULTS.appRole,
+    verifyRole: raw.verifyRole ?? CONFIG_DEFAULTS.verifyRole,
+    manageRoles: raw.manageRoles ?? CONFIG_DEFAULTS.manageRoles,
     ...(raw.renderYamlTo ? { renderYamlTo: raw.renderYamlTo } : {}),
   };
 }

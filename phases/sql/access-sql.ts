@@ -32,8 +32,9 @@ export function renderAccessSql(plan: AccessPlan, passwords: Readonly<Record<str
     ];
     return `CREATE ROLE ${quoteIdent(r.name)} ${attrs.join(' ')};`;
   });
+  const schemas = plan.schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s.name)} AUTHORIZATION ${quoteIdent(s.owner)};`);
   const defaults = plan.defaultPrivileges.map(
     (d) => `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(d.owner)} IN SCHEMA ${quoteIdent(d.schema)} GRANT ${d.privileges.join(', ')} ON ${PLURAL[d.objectType]} TO ${quoteIdent(d.role)};`,
   );
-  return [...roles, ...plan.grants.map(grantSql), ...defaults];
+  return [...schemas, ...roles, ...plan.grants.map(grantSql), ...defaults];
 }

@@ -227,5 +227,14 @@ export function trustedResolution(state: MigrationState, spec: MigrationSpec, li
   if (!isKey(state.backfillLastKey, live.primaryKey.length) || !isKey(state.backfillBound, live.primaryKey.length)) return refuse('the backfill checkpoint is not a primary key');
   const derived = resolveSpec(spec, { ...table, oid: live.oid, columns: table.columns.map((c) => ({ ...c })), primaryKey: live.primaryKey });
   if (canonical(derived.mappings) !== canonical(stored.mappings)) return refuse('the recorded plan differs from the one the spec gives');
-  return derived;
+  // The columns each expression reads were found by PostgreSQL at expand (expression-reads.ts) and
+  // decide which UPDATE OF triggers exist: carried over, but only as names of the table's columns.
+  if (stored.reads === undefined) return derived;
+  const names = new Set([...table.columns.map((c) => c.name), ...derived.mappings.flatMap((m) => m.newColumns.map((c) => c.name))]);
+  const isNames = (x: unknown) => Array.isArray(x) && x.every((n) => typeof n === 'string' && names.has(n));
+  const reads = stored.reads as unknown;
+  if (!Array.isArray(reads) || reads.length !== derived.mappings.length || !reads.every((r) => isNames(r?.up) && isNames(r?.down))) {
+    return refuse('the recorded columns the expressions read are not columns of the table or of the migration');
+  }
+  return { ...derived, reads: reads.map((r) => ({ up: [...r.up], down: [...r.down] })) };
 }

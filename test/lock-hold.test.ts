@@ -105,12 +105,13 @@ describe('a statement that runs long under the lock', () => {
   it('is cancelled by statement_timeout (lock timeout + 5 s): expand fails, nothing committed, and the app is not held for the statement\'s full length', async () => {
     const url = await freshDatabase('slowstmt');
     await createCustomers(url, 3);
-    // An up that takes 12 s per row: the trigger probe evaluates it under ACCESS EXCLUSIVE.
+    // A statement that takes 12 s inside expand's transaction, under ACCESS EXCLUSIVE (Tandem's own
+    // probes only PREPARE, so the escape hatch is what can run long there).
     const fs = await import('fs');
     const os = await import('os');
     const path = await import('path');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-slow-')), 'slow.yaml');
-    fs.writeFileSync(file, `name: slow-up\ntable: customers\noperations:\n  - add_column: { name: slow, type: text, up: "CASE WHEN pg_sleep(12) IS NULL THEN full_name END" }\n`);
+    fs.writeFileSync(file, `name: slow-up\ntable: customers\noperations:\n  - add_column: { name: slow, type: text, up: "full_name" }\n  - raw_sql: { up: "SELECT pg_sleep(12)", down: "SELECT 1" }\n`);
     const t0 = Date.now();
     const run = start(['expand', file, '--lock-timeout', '200'], { DATABASE_URL: url });
     const code = await run.exit;
@@ -166,8 +167,8 @@ describe('Ctrl-C and SIGTERM mid-step', () => {
   it('SIGTERM during expand: exit 143, one sentence, nothing committed', async () => {
     const url = await freshDatabase('sigterm');
     await createCustomers(url, 10);
-    const run = start(['expand', SPLIT_SPEC_PATH], { DATABASE_URL: url, TANDEM_TEST_STALL_AFTER: 'sync-trigger', TANDEM_TEST_STALL_MS: '20000' });
-    await waitFor('expand to stall', () => run.stderr().includes('stalling after sync-trigger'));
+    const run = start(['expand', SPLIT_SPEC_PATH], { DATABASE_URL: url, TANDEM_TEST_STALL_AFTER: 'sync-function', TANDEM_TEST_STALL_MS: '20000' });
+    await waitFor('expand to stall', () => run.stderr().includes('stalling after sync-function'));
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(143);
     const lines = run.stderr().trim().split('\n');

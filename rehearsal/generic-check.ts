@@ -88,7 +88,7 @@ export async function compareObservations(evaluator: ExpressionEvaluator, pools:
       if (!batch.length) continue;
       const p = pools[k];
       const exprs = direction === 'up'
-        ? p.mapping.newColumns.map((c) => ({ sql: c.up ?? 'NULL', castTo: c.type }))
+        ? p.mapping.newColumns.map((c) => ({ sql: c.up ?? c.default ?? 'NULL', castTo: c.type }))
         : p.oldColumns.map((c) => ({ sql: p.mapping.down[c] ?? quoteIdent(c) }));
       const results = await evaluator.evaluate(batch.map((l) => observations[l.obs].actual as Row), exprs);
       batch.forEach((l, j) => {

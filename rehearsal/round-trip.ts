@@ -90,7 +90,8 @@ export async function analyseRoundTrips(a: RoundTripArgs): Promise<MappingPool> 
   const m = a.mapping;
   const oldColumns = [...m.oldColumns];
   const newColumns = m.newColumns.map((c) => c.name);
-  const up = m.newColumns.map((c) => ({ sql: c.up ?? 'NULL', castTo: c.type }));
+  // A new column without `up` (a constant default, catalog-only) holds its default on old-side rows.
+  const up = m.newColumns.map((c) => ({ sql: c.up ?? c.default ?? 'NULL', castTo: c.type }));
   const oldType = (name: string) => a.tableColumns.find((c) => c.name === name);
   const down = oldColumns.map((c) => ({ sql: m.down[c] ?? quoteIdent(c), castTo: oldType(c)?.type }));
   const notNullOld = oldColumns.filter((c) => oldType(c)?.notNull);

@@ -323,3 +323,26 @@ operations:
     expect((await verify(s, opts(url))).ok).toBe(true);
   });
 });
+
+describe('drop_column: an UPDATE that does not name the dropped column leaves it alone', () => {
+  it('a new-version update of other columns keeps what the old version wrote; only an insert without it gets down', async () => {
+    const url = await freshDatabase('dropkeep');
+    await sql(url, `CREATE TABLE flags (id int PRIMARY KEY, note text, legacy_flag boolean); INSERT INTO flags VALUES (1, 'a', true), (2, 'b', NULL);`);
+    const s = spec(`
+name: drop-legacy
+table: flags
+operations:
+  - drop_column: { column: legacy_flag, down: "false" }
+`);
+    await expand(s, opts(url));
+    await backfill(s, opts(url));
+    // As v3 writes: never names legacy_flag.
+    await sql(url, `UPDATE flags SET note = 'v3' WHERE id IN (1, 2); INSERT INTO flags (id, note) VALUES (3, 'v3 insert')`);
+    expect(await sql(url, `SELECT id, legacy_flag FROM flags ORDER BY id`)).toEqual([
+      { id: 1, legacy_flag: true },
+      { id: 2, legacy_flag: null },
+      { id: 3, legacy_flag: false },
+    ]);
+    expect((await verify(s, opts(url))).ok).toBe(true);
+  });
+});

@@ -21,6 +21,12 @@ export interface SchemaChangeArgs {
   readonly specHash: string;
   /** The migrator's connection URL; passed as a secret in the Commands' environment, never on a command line. */
   readonly databaseUrl: pulumi.Input<string>;
+  /**
+   * The Commands leave the stack without running their deletes (Pulumi's retainOnDelete): set from
+   * the migration's contract on, so the next migration's first stage can stop declaring them
+   * (phases/deploy/migration-stage.ts). Plain, not an Input: the engine must know it at registration.
+   */
+  readonly retainOnDelete?: boolean;
 }
 
 /**
@@ -55,6 +61,7 @@ export class SchemaChange extends pulumi.ComponentResource {
           // A checkout at another path must not turn every later step into a schema update (the
           // walker would refuse it as a change to the wrong side); the Command keeps the dir it was created with.
           ignoreChanges: ['dir'],
+          ...(args.retainOnDelete ? { retainOnDelete: true } : {}),
         },
       );
     }

@@ -106,7 +106,18 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
   const project = parse(fs.readFileSync(path.join(__dirname, '..', 'Pulumi.yaml'), 'utf8'));
   const declared: Record<string, any> = project.config;
   const index = fs.readFileSync(path.join(__dirname, '..', 'index.ts'), 'utf8');
-  const read = [...index.matchAll(/cfg\.(?:get|getNumber|getObject|getSecret|require|requireSecret)(?:<[^>]*>)?\('([A-Za-z]+)'\)/g)].map((m) => m[1]);
+  // Pulumi.yaml cannot type a list of objects (pulumi/pulumi#11321), so tandem:migrations is read
+  // but not declared; the file documents it in a comment instead.
+  const UNDECLARABLE = ['migrations'];
+  const read = [...index.matchAll(/cfg\.(?:get|getNumber|getObject|getSecret|require|requireSecret)(?:<[^>]*>)?\('([A-Za-z]+)'\)/g)]
+    .map((m) => m[1])
+    .filter((k) => !UNDECLARABLE.includes(k));
+
+  it('documents the keys it cannot declare', () => {
+    const text = fs.readFileSync(path.join(__dirname, '..', 'Pulumi.yaml'), 'utf8');
+    for (const key of UNDECLARABLE) expect(text).toContain(`# tandem:${key} (not declared here`);
+    expect(index).toContain(`cfg.getObject<unknown>('migrations')`);
+  });
 
   it('the program reads config (so this check has something to compare)', () => {
     expect(read.length).toBeGreaterThan(10);

@@ -83,7 +83,8 @@ export function sidesChanged(changes: readonly DeclaredChange[]): ResourceSide[]
  * deleted), except those the state retains (nothing runs for them; see retainedDeletes).
  */
 export function deletesRun(changes: readonly DeclaredChange[]): DeclaredChange[] {
-  return changes.filter((c) => (c.kind === 'delete' || c.kind === 'replace') && !c.retained);
+  // A component's delete runs nothing either: only custom resources have a provider.
+  return changes.filter((c) => (c.kind === 'delete' || c.kind === 'replace') && !c.retained && c.before?.custom !== false);
 }
 
 /** Deletes and replacements of retained resources: they leave the state, and no delete runs. */

@@ -7,6 +7,7 @@ import { columnDependents, presentColumns, triggerExists } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
 import { openSession, ACTIVE_STEPS } from './session';
 import { activeOnTable, recordExpanded, STATE_BOOTSTRAP } from './state';
+import { STATE_ACTOR_BOOTSTRAP } from './state-actor';
 import { ExecutorOptions, StepResult } from './types';
 import { resolveLive } from './validate-live';
 
@@ -73,7 +74,7 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
         message: `note: contract will refuse while ${dropping.map((d) => `${d.object} (on ${d.column})`).join(', ')} depend on the columns it drops; recreate what the new version needs on the new columns, then drop these`,
       });
     }
-    const run = await runDdlTransaction(session.client, 'expand', { oid: session.table.oid, label: session.label }, [...STATE_BOOTSTRAP, ...expandPlan(resolved)], options, async (c) => {
+    const run = await runDdlTransaction(session.client, 'expand', { oid: session.table.oid, label: session.label }, [...STATE_BOOTSTRAP, ...STATE_ACTOR_BOOTSTRAP, ...expandPlan(resolved)], options, async (c) => {
       await probe(c, resolved);
       await recordExpanded(c, resolved);
     });

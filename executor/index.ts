@@ -8,3 +8,5 @@ export { rollback } from './rollback';
 export { status } from './status';
 export { validateLive } from './validate-live';
 export { planStepSql } from './plan-step-sql';
+export { history } from './history';
+export type { HistoryReport, MigrationHistoryEntry, ActorRecord } from './history';

@@ -5,6 +5,7 @@ import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { loadTable } from './catalog';
 import { connect } from './connection';
 import { readState, MigrationState } from './state';
+import { announceActor } from './state-actor';
 import { lockTable } from './table-lock';
 import { ExecutorOptions, MigrationStep } from './types';
 
@@ -29,6 +30,8 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
   const client = await connect(options.databaseUrl);
   let unlock: (() => Promise<void>) | undefined;
   try {
+    // Who runs this step: the state table's trigger records it (executor/state-actor.ts).
+    await announceActor(client);
     const table = await loadTable(client, spec);
     const label = `${table.schema}.${table.name}`;
     if (lock) unlock = await lockTable(client, table.oid, label);

@@ -160,3 +160,26 @@ describe("the walker's preview check on the step to the next migration", () => {
     expect(() => checkPreview(step('app'), events())).toThrow(/may change only the app, but the preview changes the schema/);
   });
 });
+
+describe("Pulumi.dev.yaml's history (the demo split, then merged back) obeys the same rules", () => {
+  const dev = require('yaml').parse(fs.readFileSync(path.join(__dirname, '..', 'Pulumi.dev.yaml'), 'utf8')).config;
+  const devMigrations = (dev['tandem:migrations'] as any[]).map((m) => ({ ...m, spec: path.join(__dirname, '..', m.spec) }));
+  const devNames = ['split-full-name', 'merge-name'];
+  const states: RecordedResource[][] = [];
+
+  beforeAll(async () => {
+    for (const p of positions) states.push((await runStack(p.stage, first, { migrations: devMigrations, migration: devNames[p.migration] })).recorder.all);
+  });
+
+  it('every step changes one side and runs no delete; merge-name ends on the v1 release', () => {
+    for (let i = 1; i < positions.length; i++) {
+      const changes = diffDeclared(states[i - 1], states[i]);
+      const to = positions[i];
+      const side = to.stage === 'baseline' ? 'schema' : STAGE_TABLE[to.stage].changes;
+      expect({ step: i, sides: sidesChanged(changes), run: deletesRun(changes).map((c) => c.name) }).toEqual({ step: i, sides: [side], run: [] });
+    }
+    const last = rolloutOf(states[states.length - 1]);
+    expect(last.image).toBe('ghcr.io/tandem-dev/tandem-demo:v1');
+    expect(last.env).toContainEqual({ name: 'APP_VERSION', value: 'v1' });
+  });
+});

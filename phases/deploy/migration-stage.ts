@@ -9,7 +9,11 @@
  *  - Contract declares ALL of them with retainOnDelete. Contract is a schema step, so flipping the
  *    option there is on the right side whichever way the engine reports it (a changed option is a
  *    state-only change: the preview shows the Command as `same`); and it is in the state BEFORE any
- *    later step stops declaring them. A move back from contract is refused anyway.
+ *    later step stops declaring them. It also rides with real writes: the engine may elide the
+ *    checkpoint of a `same` step whose inputs did not change (its snapshot manager's mustWrite
+ *    does not look at retainOnDelete), but the same update then creates the verify and contract
+ *    Commands, whose checkpoints carry every state the update has recorded, the flipped ones
+ *    included. A move back from contract is refused anyway.
  *  - The next migration's baseline stops declaring them: the engine removes them from the state
  *    without running their deletes (a preview lists them as deletes; they are schema resources, and
  *    the only deletes a forward step may have). That step also declares the next migration's (empty)

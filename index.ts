@@ -1,7 +1,9 @@
 /**
- * The Tandem Pulumi program: reads the stage from `tandem:stage` and declares exactly that stack
- * state (phases/deploy/stack-state.ts). Schema side: DatabaseAccess + SchemaChange. App side: AppRollout.
- * Adjacent stages differ in one side only (hard rule 1); test/stack-states.test.ts proves it.
+ * The Tandem Pulumi program: the thinnest user of the package API (lib/index.ts). It reads the
+ * stack config (`tandem:stage`, `tandem:migrations` and `tandem:migration`, or the demo's
+ * `tandem:spec` + `tandem:appImage`) and declares that stack state with one TandemMigration.
+ * Adjacent stages differ in one side only (hard rule 1); test/stack-states.test.ts and
+ * test/stack-history.test.ts prove it.
  *
  * Before it declares anything it refuses what would do damage: a URL that logs in as another role
  * than configured, turning on render mode for a stack that is live in a cluster, and, with
@@ -13,20 +15,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
-import * as postgresql from '@pulumi/postgresql';
 import * as pulumi from '@pulumi/pulumi';
-import { AppRollout } from './components/app-rollout';
-import { DatabaseAccess } from './components/database-access';
-import { SchemaChange } from './components/schema-change';
-import { planAccess } from './phases/sql/access-plan';
-import { parseLoginUrl, providerSslMode } from './phases/deploy/database-url';
 import { ConfigError } from './phases/deploy/config-error';
+import { parseLoginUrl, providerSslMode } from './phases/deploy/database-url';
 import { checkKubernetesTarget, KUBERNETES_TARGET_OUTPUT } from './phases/deploy/kubernetes-target';
+import { hasMigrations } from './phases/deploy/stack-config';
 import { RoleCheckError } from './phases/sql/role-check';
 import { checkRoles } from './executor/role-check';
-import { loadSpecFile } from './phases/sql/spec';
-import { resolveStackConfig, StackConfig } from './phases/deploy/stack-config';
-import { planStackState } from './phases/deploy/stack-state';
+import { demoReleases, loadMigrations, MigrationInput, resolveStackConfig, TandemMigration } from './lib';
 
 /** The project root (where Pulumi.yaml and bin/tandem.js are), whether run from index.ts or dist/. */
 function projectDir(): string {
@@ -34,27 +30,6 @@ function projectDir(): string {
     if (fs.existsSync(path.join(dir, 'Pulumi.yaml'))) return dir;
     if (path.dirname(dir) === dir) return __dirname;
   }
-}
-
-function readStackConfig(cfg: pulumi.Config): StackConfig {
-  return resolveStackConfig({
-    stage: cfg.get('stage'),
-    spec: cfg.get('spec'),
-    appName: cfg.get('appName'),
-    namespace: cfg.get('namespace'),
-    appImage: cfg.get('appImage'),
-    verifyImage: cfg.get('verifyImage'),
-    replicas: cfg.getNumber('replicas'),
-    appPort: cfg.getNumber('appPort'),
-    canaryPause: cfg.get('canaryPause'),
-    canarySteps: cfg.get('canarySteps'),
-    dbSchema: cfg.get('dbSchema'),
-    migratorRole: cfg.get('migratorRole'),
-    appRole: cfg.get('appRole'),
-    verifyRole: cfg.get('verifyRole'),
-    manageRoles: cfg.getBoolean('manageRoles'),
-    renderYamlTo: cfg.get('renderYamlTo'),
-  });
 }
 
 /** An Output's value (config secrets are known in preview too). */
@@ -75,11 +50,36 @@ function requireServerSideApply(): void {
 
 async function tandemStack() {
   const cfg = new pulumi.Config('tandem');
-  const config = readStackConfig(cfg);
+  const migrationsRaw = cfg.getObject<unknown>('migrations');
+  const config = resolveStackConfig({
+    stage: cfg.get('stage'),
+    spec: cfg.get('spec'),
+    appName: cfg.get('appName'),
+    namespace: cfg.get('namespace'),
+    appImage: cfg.get('appImage'),
+    verifyImage: cfg.get('verifyImage'),
+    replicas: cfg.getNumber('replicas'),
+    appPort: cfg.getNumber('appPort'),
+    canaryPause: cfg.get('canaryPause'),
+    canarySteps: cfg.get('canarySteps'),
+    dbSchema: cfg.get('dbSchema'),
+    migratorRole: cfg.get('migratorRole'),
+    appRole: cfg.get('appRole'),
+    verifyRole: cfg.get('verifyRole'),
+    manageRoles: cfg.getBoolean('manageRoles'),
+    renderYamlTo: cfg.get('renderYamlTo'),
+    migrations: migrationsRaw,
+  });
+  // Without tandem:migrations, the talk's demo: one migration, images <appImage>:v1|v2|v3.
+  const migrations: readonly MigrationInput[] = hasMigrations(migrationsRaw)
+    ? (migrationsRaw as MigrationInput[])
+    : [{ spec: config.specPath, releases: demoReleases(config.appImage) }];
   const root = projectDir();
-  const specFile = path.resolve(root, config.specPath);
-  const spec = loadSpecFile(specFile);
-  const state = planStackState(config.stage);
+  const migration = cfg.get('migration') || undefined;
+  const history = loadMigrations(migrations, root);
+  const current = migration ? history.find((m) => m.spec.name === migration) : history[0];
+  if (!current) throw new ConfigError('tandem:migration', `"${migration}" is not in tandem:migrations (${history.map((m) => m.spec.name).join(', ')})`);
+  const spec = current.spec;
   const stackName = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
   const databaseUrl = cfg.requireSecret('databaseUrl');
   const appDatabaseUrl = cfg.requireSecret('appDatabaseUrl');
@@ -87,20 +87,13 @@ async function tandemStack() {
   const verifyDatabaseUrl = cfg.requireSecret('verifyDatabaseUrl');
   const dbSchema = spec.schema ?? config.dbSchema;
 
-  // A URL that logs in as another role than configured is a ConfigError naming the key.
+  // Before anything is declared (in preview too): a URL that logs in as another role than
+  // configured is a ConfigError naming the key; so is a URL whose sslmode the provider would misread.
   const migratorUrl = await valueOf(databaseUrl);
   const migrator = parseLoginUrl('tandem:databaseUrl', migratorUrl, config.migratorRole);
-  const app = parseLoginUrl('tandem:appDatabaseUrl', await valueOf(appDatabaseUrl), config.appRole);
-  const verify = parseLoginUrl('tandem:verifyDatabaseUrl', await valueOf(verifyDatabaseUrl), config.verifyRole);
-  // Only the postgresql provider needs it (the tandem CLI's node-postgres reads the URL itself); checked before anything is declared.
-  const sslmode = config.manageRoles ? providerSslMode('tandem:databaseUrl', migrator) : undefined;
-  const plan = planAccess({
-    schema: dbSchema,
-    migratorRole: config.migratorRole,
-    appRole: config.appRole,
-    verify: { role: config.verifyRole, table: spec.table },
-  });
-
+  parseLoginUrl('tandem:appDatabaseUrl', await valueOf(appDatabaseUrl), config.appRole);
+  parseLoginUrl('tandem:verifyDatabaseUrl', await valueOf(verifyDatabaseUrl), config.verifyRole);
+  if (config.manageRoles) providerSslMode('tandem:databaseUrl', migrator);
   if (!config.manageRoles) {
     // The DBA's roles, checked as the migrator before anything is declared (in preview too).
     const report = await checkRoles({ ...spec, schema: dbSchema }, { databaseUrl: migratorUrl, appRole: config.appRole, verifyRole: config.verifyRole });
@@ -112,64 +105,48 @@ async function tandemStack() {
   const previousTarget = (await self.getOutputDetails(KUBERNETES_TARGET_OUTPUT)).value;
   const kubernetes = checkKubernetesTarget(stackName, previousTarget, config.renderYamlTo);
 
-  // Schema side: the database team's identity (the migrator) manages the app and verify roles, and runs tandem.
-  if (config.manageRoles) {
-    const pg = new postgresql.Provider('migrator', {
-      host: migrator.host,
-      port: migrator.port,
-      username: migrator.username,
-      password: pulumi.secret(migrator.password),
-      database: migrator.database,
-      sslmode,
-      superuser: false,
-    });
-    new DatabaseAccess(
-      'database',
-      { plan, database: migrator.database, passwords: { [config.appRole]: pulumi.secret(app.password), [config.verifyRole]: pulumi.secret(verify.password) } },
-      { providers: [pg] },
-    );
-  }
-  const schema = new SchemaChange(spec.name, {
-    commands: state.schema.commands,
-    cliPath: 'bin/tandem.js',
-    specPath: path.relative(root, specFile),
-    specHash: spec.hash,
-    stack: stackName,
-  });
-
-  // App side: the Rollout of the stage's app version. The render directory is passed as given
-  // (relative to the project, where Pulumi runs its plugins), so a checkout at another path does
-  // not change the provider and with it every Kubernetes resource.
+  // The render directory is passed as given (relative to the project, where Pulumi runs its
+  // plugins), so a checkout at another path does not change the provider and every Kubernetes resource.
   const k8sProvider = config.renderYamlTo ? new k8s.Provider('render', { renderYamlToDirectory: config.renderYamlTo }) : undefined;
-  const rollout = new AppRollout(
-    config.appName,
+  const tandem = new TandemMigration(
+    'tandem',
     {
-      app: config.appName,
+      migrations,
+      migration,
+      stage: config.stage,
+      databaseUrl,
+      appDatabaseUrl,
+      verifyDatabaseUrl,
+      stack: stackName,
+      manageRoles: config.manageRoles,
+      verifyRole: config.verifyRole,
+      appName: config.appName,
       namespace: config.namespace,
-      image: config.appImage,
-      imageTag: state.app.imageTag,
-      appVersion: state.app.version,
+      verifyImage: config.verifyImage,
       replicas: config.replicas,
       containerPort: config.appPort,
       steps: config.steps,
-      verifyImage: config.verifyImage,
-      specFile: path.basename(specFile),
-      specText: fs.readFileSync(specFile, 'utf8'),
-      appDatabaseUrl,
-      verifyDatabaseUrl,
+      migratorRole: config.migratorRole,
+      appRole: config.appRole,
+      dbSchema: config.dbSchema,
+      projectDir: root,
+      cliPath: 'bin/tandem.js',
     },
     k8sProvider ? { providers: [k8sProvider] } : undefined,
   );
 
+  const currentRecord = tandem.migrations.find((m) => m.status === 'current')!;
   return {
-    stage: state.stage,
-    schemaState: state.schema.state,
-    schemaCommands: Object.keys(schema.commands),
-    appVersion: state.app.version,
-    image: `${config.appImage}:${state.app.imageTag}`,
-    migration: spec.name,
-    specHash: spec.hash,
-    rollout: { name: rollout.rolloutName, namespace: config.namespace },
+    stage: tandem.stage,
+    schemaState: tandem.plan.schemaState,
+    schemaCommands: Object.keys(tandem.schemaChange.commands),
+    appVersion: tandem.plan.app.version,
+    appRole: tandem.plan.app.role,
+    image: tandem.image,
+    migration: tandem.migration,
+    specHash: currentRecord.specHash,
+    migrations: tandem.migrations,
+    rollout: { name: tandem.rollout.rolloutName, namespace: config.namespace },
     [KUBERNETES_TARGET_OUTPUT]: kubernetes,
     manageRoles: config.manageRoles,
   };

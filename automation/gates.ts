@@ -15,6 +15,7 @@ import { STAGES, STAGE_TABLE, stageIndex } from '../phases/deploy/stages';
 import { WalkStep } from '../phases/deploy/walk-path';
 import { readRolloutFromCluster, RolloutReader } from './rollout-reader';
 import { StackDriver } from './stack-driver';
+import { readStackHistory } from './migration-position';
 
 export interface GateOutcome {
   readonly ok: boolean;
@@ -99,8 +100,13 @@ export function createGates(options: GateOptions): Gates {
   const waitMs = (options.waitSeconds ?? 600) * 1000;
   const pollMs = (options.pollSeconds ?? 5) * 1000;
 
-  /** The stack's spec, as the program resolves it: tandem:spec (or its default) relative to the project. */
+  /**
+   * The current migration's spec, as the program resolves it: tandem:migration's entry of
+   * tandem:migrations, or else tandem:spec (or its default), relative to the project.
+   */
   async function specPath(): Promise<string> {
+    const history = await readStackHistory(driver, options.projectDir);
+    if (history) return history.specPaths[history.current];
     return path.resolve(options.projectDir, (await driver.config('tandem:spec')) ?? CONFIG_DEFAULTS.spec);
   }
 

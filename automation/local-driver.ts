@@ -144,6 +144,10 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
       await stack.setConfig('tandem:stage', { value: stage });
     },
 
+    async setMigration(name) {
+      await stack.setConfig('tandem:migration', { value: name });
+    },
+
     async preview(): Promise<PreviewOutcome> {
       // One saved plan per stack: a refused or unconfirmed step leaves its plan behind until the next preview.
       fs.mkdirSync(plansDir, { recursive: true });

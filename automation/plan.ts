@@ -11,6 +11,8 @@ import { previewStep } from './preview-step';
 import { PendingOperation, StackDriver } from './stack-driver';
 import { describeChanges } from './walk-events';
 import { withWalkLock } from './walk-lock';
+import { readStackHistory } from './migration-position';
+import { nextMigrationStep } from '../phases/deploy/next-migration';
 
 export interface PlanStep extends WalkStep {
   /** The first step's preview, classified (later steps depend on the first being applied). */
@@ -19,10 +21,21 @@ export interface PlanStep extends WalkStep {
   readonly refused?: string;
 }
 
+/** Where the stack is in its history of migrations (absent without tandem:migrations). */
+export interface PlanMigration {
+  readonly current: string;
+  /** 1-based, of `count`. */
+  readonly number: number;
+  readonly count: number;
+  /** The migration `walk --to next` would start after this one's contract; null when it is the last. */
+  readonly next: string | null;
+}
+
 export interface PlanResult {
   readonly stack: string;
   readonly from: Stage | null;
   readonly to: Stage;
+  readonly migration?: PlanMigration;
   readonly steps: readonly PlanStep[];
   readonly pendingOperations: readonly PendingOperation[];
   /** The command that clears them, when there are any. */
@@ -30,7 +43,10 @@ export interface PlanResult {
 }
 
 export interface PlanOptions {
-  readonly to: Stage;
+  /** A stage of the current migration, or `next` (the step to the next migration's baseline). */
+  readonly to: Stage | 'next';
+  /** Where spec files are resolved (default: lockDir, then the working directory). */
+  readonly projectDir?: string;
   /** Preview the first step (sets the stage config for the preview and restores it). */
   readonly preview?: boolean;
   readonly lockDir?: string;
@@ -42,11 +58,22 @@ export async function plan(driver: StackDriver, options: PlanOptions): Promise<P
   const stack = driver.stackName;
   const pendingOperations = await driver.pendingOperations();
   const from = await driver.currentStage();
-  const path: PlanStep[] = walkPath(from, options.to);
+  const history = await readStackHistory(driver, options.projectDir ?? options.lockDir ?? process.cwd());
+  const migration: PlanMigration | undefined = history && {
+    current: history.names[history.current],
+    number: history.current + 1,
+    count: history.names.length,
+    next: history.names[history.current + 1] ?? null,
+  };
+  const toNext = options.to === 'next';
+  if (toNext && !history) throw new RefusedError(`stack ${stack} has no tandem:migrations, so there is no next migration`);
+  const nextStep = toNext ? nextMigrationStep(history!, from) : undefined;
+  const path: PlanStep[] = nextStep ? [nextStep] : walkPath(from, options.to as Stage);
   const result = {
     stack,
     from,
-    to: options.to,
+    to: path.length ? path[path.length - 1].to : (options.to as Stage),
+    ...(migration ? { migration } : {}),
     steps: path,
     pendingOperations,
     recoveryCommand: pendingOperations.length > 0 ? driver.recoveryCommand() : undefined,
@@ -55,6 +82,7 @@ export async function plan(driver: StackDriver, options: PlanOptions): Promise<P
   const first = path[0];
   return withWalkLock(options.lockDir, stack, async () => {
     try {
+      if (nextStep) await driver.setMigration?.(nextStep.nextMigration);
       const { changes } = await previewStep(driver, first, options.classify);
       path[0] = { ...first, preview: describeChanges(changes) };
     } catch (err: any) {
@@ -62,6 +90,7 @@ export async function plan(driver: StackDriver, options: PlanOptions): Promise<P
       path[0] = { ...first, refused: err.message };
     } finally {
       if (first.from !== null) await driver.setStage(first.from);
+      if (nextStep) await driver.setMigration?.(nextStep.migration);
     }
     return result;
   });

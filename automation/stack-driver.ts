@@ -60,4 +60,6 @@ export interface StackDriver {
   config(key: string): Promise<string | undefined>;
   /** The stack's outputs from the last up. */
   outputs(): Promise<Readonly<Record<string, unknown>>>;
+  /** Set `tandem:migration` (the current migration of a history); needed by `walk --to next`. */
+  setMigration?(name: string): Promise<void>;
 }

@@ -16,9 +16,11 @@ import { GateFailedError, PendingOperationsError, RolloutNotSettledError, Schema
 import { describeChanges, WalkEvent } from './walk-events';
 import { previewStep } from './preview-step';
 import { withWalkLock } from './walk-lock';
+import { walkToNext } from './walk-next';
 
 export interface WalkOptions {
-  readonly to: Stage;
+  /** A stage of the current migration, or `next`: from its contract to the next migration's baseline (automation/walk-next.ts). */
+  readonly to: Stage | 'next';
   /** Apply without asking. Without it, `confirm` is asked before each up. */
   readonly yes?: boolean;
   /** Asked before each step's up, after its preview and gates passed. */
@@ -27,6 +29,8 @@ export interface WalkOptions {
   readonly recover?: boolean;
   /** Take the one-walker-per-stack lock file under this directory's .tandem/ (the project directory). */
   readonly lockDir?: string;
+  /** Where the stack's spec files are resolved (default: lockDir, then the working directory). */
+  readonly projectDir?: string;
   readonly onEvent?: (event: WalkEvent) => void;
   readonly classify?: SideClassifier;
   readonly now?: () => number;
@@ -43,12 +47,14 @@ export interface WalkResult {
   readonly stack: string;
   readonly from: Stage | null;
   readonly to: Stage;
+  /** After `--to next`: the migration the stack is now at. */
+  readonly migration?: string;
   readonly steps: readonly StepReport[];
 }
 
 const GATE_METHOD: Readonly<Record<GateName, 'verify' | 'rolloutHealthy'>> = { verify: 'verify', 'rollout-healthy': 'rolloutHealthy' };
 
-async function ensureNoPendingOperations(driver: StackDriver, recover: boolean, emit: (e: WalkEvent) => void): Promise<void> {
+export async function ensureNoPendingOperations(driver: StackDriver, recover: boolean, emit: (e: WalkEvent) => void): Promise<void> {
   const pending: PendingOperation[] = await driver.pendingOperations();
   if (pending.length === 0) return;
   if (!recover) throw new PendingOperationsError(driver.stackName, pending, driver.recoveryCommand());
@@ -117,7 +123,7 @@ async function settleRollout(gates: Gates, step: WalkStep, emit: (e: WalkEvent) 
 }
 
 /** One step: apply it (preview, check, gates, confirm, up); for an app step, wait for its canary. */
-async function runStep(driver: StackDriver, gates: Gates, step: WalkStep, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<StepReport> {
+export async function runStep(driver: StackDriver, gates: Gates, step: WalkStep, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<StepReport> {
   const now = options.now ?? Date.now;
   const started = now();
   const up = await applyStep(driver, gates, step, options, emit);
@@ -132,23 +138,25 @@ export async function walk(driver: StackDriver, gates: Gates, options: WalkOptio
   const emit = (e: WalkEvent) => options.onEvent?.(e);
   const stack = driver.stackName;
   if (!options.yes && !options.confirm) throw new RefusedError('the walk applies changes: confirm each step, or pass yes to apply without asking');
+  const to = options.to;
+  if (to === 'next') return walkToNext(driver, gates, options);
   return withWalkLock(options.lockDir, stack, async () => {
     const started = now();
     await ensureNoPendingOperations(driver, Boolean(options.recover), emit);
     const from = await driver.currentStage();
-    const path = walkPath(from, options.to);
+    const path = walkPath(from, to);
     if (path.length === 0) {
-      emit({ event: 'nothing-to-do', stack, stage: options.to });
-      return { stack, from, to: options.to, steps: [] };
+      emit({ event: 'nothing-to-do', stack, stage: to });
+      return { stack, from, to, steps: [] };
     }
     await ensureNotContracted(gates, stack, path[0], emit);
-    emit({ event: 'start', stack, from, to: options.to, steps: path.length });
+    emit({ event: 'start', stack, from, to, steps: path.length });
     const reports: StepReport[] = [];
     for (const [index, step] of path.entries()) {
       emit({ event: 'step-start', index, from: step.from, to: step.to, side: step.side });
       reports.push(await runStep(driver, gates, step, options, emit));
     }
-    emit({ event: 'done', stack, stage: options.to, steps: reports.length, seconds: (now() - started) / 1000 });
-    return { stack, from, to: options.to, steps: reports };
+    emit({ event: 'done', stack, stage: to, steps: reports.length, seconds: (now() - started) / 1000 });
+    return { stack, from, to, steps: reports };
   });
 }

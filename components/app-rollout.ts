@@ -68,6 +68,7 @@ export class AppRollout extends pulumi.ComponentResource {
         image: args.image,
         imageTag: args.imageTag,
         appVersion: args.appVersion,
+        env: args.env,
         replicas: args.replicas,
         containerPort: args.containerPort,
         steps: args.steps,

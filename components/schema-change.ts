@@ -22,6 +22,12 @@ export interface SchemaChangeArgs {
    * The URL itself is no input of any Command, so rotating it changes no Command.
    */
   readonly stack: string;
+  /**
+   * The Commands leave the stack without running their deletes (Pulumi's retainOnDelete): set from
+   * the migration's contract on, so the next migration's first stage can stop declaring them
+   * (phases/deploy/migration-stage.ts). Plain, not an Input: the engine must know it at registration.
+   */
+  readonly retainOnDelete?: boolean;
 }
 
 /**
@@ -53,6 +59,7 @@ export class SchemaChange extends pulumi.ComponentResource {
           parent: this,
           dependsOn: plan.dependsOn.map((role) => made[role] as command.local.Command),
           additionalSecretOutputs: ['stdout', 'stderr'],
+          ...(args.retainOnDelete ? { retainOnDelete: true } : {}),
         },
       );
     }

@@ -8,6 +8,7 @@ import { columnDependents, presentColumns, triggerExists } from './catalog';
 import { DdlRun, runDdlTransaction } from './ddl-transaction';
 import { openSession, ACTIVE_STEPS, Session } from './session';
 import { activeOnTable, checkStateTrusted, recordExpanded, STATE_BOOTSTRAP } from './state';
+import { STATE_ACTOR_BOOTSTRAP } from './state-actor';
 import { ExecutorOptions, StepResult } from './types';
 import { resolveLive } from './validate-live';
 import { runObjectSteps } from './object-steps';
@@ -58,7 +59,7 @@ export async function runExpandTransaction(session: Session, resolved: ResolvedS
     session.client,
     rollback ? 'validate (expand, rolled back)' : 'expand',
     { oid: session.table.oid, label: session.label },
-    [...STATE_BOOTSTRAP, ...expandPlan(resolved), ...objectExpandPlan(resolved)],
+    [...STATE_BOOTSTRAP, ...STATE_ACTOR_BOOTSTRAP, ...expandPlan(resolved), ...objectExpandPlan(resolved)],
     options,
     async (c) => {
       // CREATE ... IF NOT EXISTS adopts what exists: check again, inside the transaction, whose it is.

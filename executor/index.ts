@@ -9,3 +9,5 @@ export { repair } from './repair';
 export { status } from './status';
 export { validateLive } from './validate-live';
 export { planStepSql } from './plan-step-sql';
+export { history } from './history';
+export type { HistoryReport, MigrationHistoryEntry, ActorRecord } from './history';

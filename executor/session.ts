@@ -7,6 +7,7 @@ import { connect } from './connection';
 import { MigrationInProgressError } from './errors';
 import { activeOnTable, checkStateTrusted, readState, MigrationState, trustedResolution } from './state';
 import { checkPrivileges, checkRowVisibility, checkTableShape } from './table-checks';
+import { announceActor } from './state-actor';
 import { lockTable } from './table-lock';
 import { ExecutorOptions, MigrationStep } from './types';
 
@@ -41,6 +42,8 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
   const client = await connect(options.databaseUrl);
   let unlock: (() => Promise<void>) | undefined;
   try {
+    // Who runs this step: the state table's trigger records it (executor/state-actor.ts).
+    await announceActor(client);
     const table = await loadTable(client, spec);
     const label = `${table.schema}.${table.name}`;
     await checkTableShape(client, table.oid, label);

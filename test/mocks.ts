@@ -24,6 +24,8 @@ export interface RecordedResource {
   readonly ignoreChanges: readonly string[];
   /** The provider reference (`<provider urn>::<id>`), when one was given explicitly. */
   readonly provider?: string;
+  /** The retainOnDelete resource option: the engine removes the resource from the state without running its delete. */
+  readonly retainOnDelete: boolean;
 }
 
 const SECRET_SIG = '4dabf18193072939515e22adb298388d';
@@ -113,6 +115,7 @@ export async function recordResources(
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
       ignoreChanges: req.getIgnorechangesList(),
       provider: req.getProvider() || undefined,
+      retainOnDelete: req.hasRetainondelete?.() ? Boolean(req.getRetainondelete()) : false,
     };
     return register(req, (err: any, res: any) => {
       if (!err && res) {

@@ -181,10 +181,15 @@ describe('verify --for-app: can the table serve a canary of this version now?', 
     expect(got).toEqual(expected);
     const cli = await runCli(['verify', SPLIT_SPEC_PATH, '--for-app', 'v2'], { DATABASE_URL: url });
     expect(cli.code).toBe(expected.v2 ? 0 : 1);
+    // The roles answer as their aliases: old v1, dual v2, new v3.
+    for (const [role, v] of [['old', 'v1'], ['dual', 'v2'], ['new', 'v3']] as const) {
+      const r = await runCli(['verify', SPLIT_SPEC_PATH, '--for-app', role], { DATABASE_URL: url });
+      expect({ role, code: r.code }).toEqual({ role, code: expected[v] ? 0 : 1 });
+    }
   });
 
   it('refuses an unknown version', async () => {
     const r = await runCli(['verify', SPLIT_SPEC_PATH, '--for-app', 'v4'], { DATABASE_URL: 'postgres://x@127.0.0.1/x' });
-    expect(r).toMatchObject({ code: 2, stderr: '✘ invalid input: --for-app must be v1, v2 or v3, not "v4"\n' });
+    expect(r).toMatchObject({ code: 2, stderr: '✘ invalid input: --for-app must be old, dual or new (or v1, v2, v3), not "v4"\n' });
   });
 });

@@ -6,6 +6,7 @@ import { parseDatabaseUrl, parseLoginUrl } from '../phases/deploy/database-url';
 import { CONFIG_DEFAULTS, RawStackConfig, REQUIRED_KEYS, resolveStackConfig, SECRET_KEYS } from '../phases/deploy/stack-config';
 import { planStackState, SCHEMA_COMMANDS } from '../phases/deploy/stack-state';
 import { STAGES, STAGE_TABLE } from '../phases/deploy/stages';
+import { loadMigrations, MigrationInput } from '../components/tandem-migration';
 
 const MINIMAL: RawStackConfig = { stage: 'expand', appImage: 'ghcr.io/a/app', verifyImage: 'ghcr.io/a/tandem:1' };
 
@@ -106,7 +107,18 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
   const project = parse(fs.readFileSync(path.join(__dirname, '..', 'Pulumi.yaml'), 'utf8'));
   const declared: Record<string, any> = project.config;
   const index = fs.readFileSync(path.join(__dirname, '..', 'index.ts'), 'utf8');
-  const read = [...index.matchAll(/cfg\.(?:get|getNumber|getBoolean|getObject|getSecret|require|requireSecret)(?:<[^>]*>)?\('([A-Za-z]+)'\)/g)].map((m) => m[1]);
+  // Pulumi.yaml cannot type a list of objects (pulumi/pulumi#11321), so tandem:migrations is read
+  // but not declared; the file documents it in a comment instead.
+  const UNDECLARABLE = ['migrations'];
+  const read = [...index.matchAll(/cfg\.(?:get|getNumber|getBoolean|getObject|getSecret|require|requireSecret)(?:<[^>]*>)?\('([A-Za-z]+)'\)/g)]
+    .map((m) => m[1])
+    .filter((k) => !UNDECLARABLE.includes(k));
+
+  it('documents the keys it cannot declare', () => {
+    const text = fs.readFileSync(path.join(__dirname, '..', 'Pulumi.yaml'), 'utf8');
+    for (const key of UNDECLARABLE) expect(text).toContain(`# tandem:${key} (not declared here`);
+    expect(index).toContain(`cfg.getObject<unknown>('migrations')`);
+  });
 
   it('the program reads config (so this check has something to compare)', () => {
     expect(read.length).toBeGreaterThan(10);
@@ -157,9 +169,15 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
   it('Pulumi.dev.yaml sets only declared keys, and resolves', () => {
     const dev = parse(fs.readFileSync(path.join(__dirname, '..', 'Pulumi.dev.yaml'), 'utf8')).config as Record<string, unknown>;
     const keys = Object.keys(dev).map((k) => k.replace(/^tandem:/, ''));
-    for (const k of keys) expect(declared).toHaveProperty(k);
+    for (const k of keys.filter((k) => !UNDECLARABLE.includes(k))) expect(declared).toHaveProperty(k);
     const raw = Object.fromEntries(Object.entries(dev).map(([k, v]) => [k.replace(/^tandem:/, ''), v]));
     expect(resolveStackConfig(raw as RawStackConfig).stage).toBe('baseline');
+    // The history it shows is valid: two migrations, the second's old release derived.
+    const history = loadMigrations(raw.migrations as MigrationInput[], path.join(__dirname, '..'));
+    expect(history.map((m) => [m.spec.name, m.releases.old.image, m.releases.new.image])).toEqual([
+      ['split-full-name', 'ghcr.io/tandem-dev/tandem-demo:v1', 'ghcr.io/tandem-dev/tandem-demo:v3'],
+      ['merge-name', 'ghcr.io/tandem-dev/tandem-demo:v3', 'ghcr.io/tandem-dev/tandem-demo:v1'],
+    ]);
   });
 });
 

@@ -18,6 +18,12 @@ export interface DeclaredChange {
   readonly changedInputs: readonly string[];
   /** The resource as it was before the step (absent for create): what a delete or replace runs. */
   readonly before?: RecordedResource;
+  /**
+   * A delete (or the delete half of a replace) of a resource the state marks retainOnDelete: the
+   * engine removes it from the state and runs nothing. The option in force is the one last
+   * declared, i.e. the one `before` was registered with.
+   */
+  readonly retained: boolean;
 }
 
 /**
@@ -50,7 +56,7 @@ export function diffDeclared(before: readonly RecordedResource[], after: readonl
   for (const [urn, b] of old) {
     const a = neu.get(urn);
     if (!a) {
-      changes.push({ kind: 'delete', urn, type: b.type, name: b.name, side: side(b, before), changedInputs: [], before: b });
+      changes.push({ kind: 'delete', urn, type: b.type, name: b.name, side: side(b, before), changedInputs: [], before: b, retained: b.retainOnDelete });
       continue;
     }
     const ignored = new Set(a.ignoreChanges);
@@ -59,10 +65,10 @@ export function diffDeclared(before: readonly RecordedResource[], after: readonl
     if (changed.length === 0) continue;
     const replaceKeys = REPLACE_ON_CHANGES[a.type] ?? [];
     const kind: ChangeKind = changed.some((k) => replaceKeys.includes(k)) ? 'replace' : 'update';
-    changes.push({ kind, urn, type: a.type, name: a.name, side: side(a, after), changedInputs: changed, before: b });
+    changes.push({ kind, urn, type: a.type, name: a.name, side: side(a, after), changedInputs: changed, before: b, retained: kind === 'replace' && b.retainOnDelete });
   }
   for (const [urn, a] of neu) {
-    if (!old.has(urn)) changes.push({ kind: 'create', urn, type: a.type, name: a.name, side: side(a, after), changedInputs: [] });
+    if (!old.has(urn)) changes.push({ kind: 'create', urn, type: a.type, name: a.name, side: side(a, after), changedInputs: [], retained: false });
   }
   return changes;
 }
@@ -72,7 +78,16 @@ export function sidesChanged(changes: readonly DeclaredChange[]): ResourceSide[]
   return [...new Set(changes.map((c) => c.side))].sort();
 }
 
-/** What a step runs through a resource's delete: deletes, and replacements (the old one is deleted). */
+/**
+ * What a step runs through a resource's delete: deletes, and replacements (the old one is
+ * deleted), except those the state retains (nothing runs for them; see retainedDeletes).
+ */
 export function deletesRun(changes: readonly DeclaredChange[]): DeclaredChange[] {
-  return changes.filter((c) => c.kind === 'delete' || c.kind === 'replace');
+  // A component's delete runs nothing either: only custom resources have a provider.
+  return changes.filter((c) => (c.kind === 'delete' || c.kind === 'replace') && !c.retained && c.before?.custom !== false);
+}
+
+/** Deletes and replacements of retained resources: they leave the state, and no delete runs. */
+export function retainedDeletes(changes: readonly DeclaredChange[]): DeclaredChange[] {
+  return changes.filter((c) => (c.kind === 'delete' || c.kind === 'replace') && c.retained);
 }

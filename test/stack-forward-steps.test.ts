@@ -8,7 +8,7 @@ import * as path from 'path';
 import * as fs from 'fs';
 import { STAGES, Stage } from '../phases/deploy/stages';
 import { RecordedResource } from './mocks';
-import { deletesRun, diffDeclared } from './stack-diff';
+import { deletesRun, diffDeclared, retainedDeletes } from './stack-diff';
 import { runStack, SPLIT_FULL_NAME_SPEC, writeSpec } from './stack-run';
 
 const spec = writeSpec();
@@ -50,12 +50,16 @@ describe('no forward step ever runs a rollback', () => {
     expect(deleted.filter((c) => deleteRunsRollback(c.before)).map((c) => c.name)).toEqual(['split-full-name-expand']);
   });
 
-  it('moving back from contract runs no rollback; the only delete that runs is the contract Command\'s refusal', () => {
-    const deleted = deletesRun(diffDeclared(declared.get('contract')!, declared.get('cleanup')!));
-    expect(deleted.filter((c) => deleteRunsRollback(c.before))).toEqual([]);
-    const withDelete = deleted.filter((c) => typeof c.before?.inputs.delete === 'string');
-    expect(withDelete.map((c) => c.name)).toEqual(['split-full-name-contract']);
-    expect(withDelete[0].before!.inputs.delete).toMatch(/cannot be undone.*exit 1$/);
+  it('moving back from contract runs no delete at all: contract declared every Command retained (the walker refuses the move anyway)', () => {
+    const changes = diffDeclared(declared.get('contract')!, declared.get('cleanup')!);
+    expect(deletesRun(changes)).toEqual([]);
+    expect(retainedDeletes(changes).map((c) => c.name).sort()).toEqual(['split-full-name-contract', 'split-full-name-verify']);
+  });
+
+  it('contract declares every Command of the migration with retainOnDelete, and no stage before it does', () => {
+    const retained = (s: Stage) => declared.get(s)!.filter((r) => r.type === 'command:local:Command' && r.retainOnDelete).map((r) => r.name).sort();
+    expect(retained('contract')).toEqual(['backfill', 'contract', 'expand', 'verify'].map((c) => `split-full-name-${c}`));
+    for (const stage of STAGES.slice(0, -1)) expect(retained(stage)).toEqual([]);
   });
 
   it('the check catches a contract stage that stops declaring expand (the trap itself)', () => {

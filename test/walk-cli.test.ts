@@ -44,7 +44,7 @@ describe('tandem walk / plan on the command line', () => {
   });
 
   it.each([
-    [['walk', '--stack', 'dev', '--to', 'finished', '--yes'], '--to "finished" is not a stage; stages are: baseline, expand, dual-write, cleanup, contract'],
+    [['walk', '--stack', 'dev', '--to', 'finished', '--yes'], '--to "finished" is not a stage; stages are: baseline, expand, dual-write, cleanup, contract (or next)'],
     [['walk', '--to', 'expand', '--yes'], 'tandem walk needs --stack NAME'],
     [['plan', '--stack', 'dev'], 'tandem plan needs --to STAGE (one of: baseline, expand, dual-write, cleanup, contract)'],
     [['walk', 'dev', '--to', 'expand'], 'tandem walk takes no arguments, but got: dev'],

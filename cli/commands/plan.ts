@@ -7,6 +7,10 @@ import { openStack, STACK_FLAGS, stackArgs } from './walk';
 
 /** The plan as text: the path, each step's side, gates and why, the first step's preview. */
 export function printPlan(out: Output, result: PlanResult): void {
+  if (result.migration) {
+    const m = result.migration;
+    out.line(`Migration ${m.number} of ${m.count}: ${m.current}${m.next ? `; next: ${m.next} (after contract: tandem walk --to next)` : '; the last in tandem:migrations'}`);
+  }
   if (result.steps.length === 0) {
     out.line(out.ok(`stack ${result.stack} is already at ${result.to}; nothing to do`));
   } else {
@@ -40,7 +44,7 @@ export const planCommand: Command = {
   async run(ctx) {
     const args = stackArgs(ctx, 'plan');
     const driver = await openStack(ctx, args);
-    const result = await plan(driver, { to: args.to, preview: !ctx.args.flags['skip-preview'], lockDir: args.projectDir });
+    const result = await plan(driver, { to: args.to, preview: !ctx.args.flags['skip-preview'], lockDir: args.projectDir, projectDir: args.projectDir });
     const refused = result.steps.some((s) => s.refused) || result.pendingOperations.length > 0;
     if (ctx.json) {
       ctx.out.line(JSON.stringify(result));

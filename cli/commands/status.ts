@@ -1,14 +1,34 @@
-import { status } from '../../executor';
+import { history, status } from '../../executor';
+import { HistoryReport } from '../../executor/history';
+import { checkDatabaseUrl } from '../../executor/connection';
 import { Command, CONNECTION_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';
-import { executorOptions, jsonOutcome, specArg } from '../step-context';
+import { Output } from '../output';
+import { databaseUrl, executorOptions, jsonOutcome, specArg } from '../step-context';
+
+/** Every recorded migration, one line each, oldest first. */
+function printHistory(out: Output, report: HistoryReport): void {
+  out.line(report.message);
+  for (const m of report.migrations) {
+    const by = (a: { actor: string | null; dbUser: string | null } | null) => (a ? [a.actor, a.dbUser && `db ${a.dbUser}`].filter(Boolean).join(', ') || 'unknown' : '');
+    const finished = m.finishedAt ? `finished ${m.finishedAt} by ${by(m.finishedBy)}` : `not finished (last change ${m.updatedAt} by ${by(m.lastBy)})`;
+    out.line(`  ${m.name} on ${m.table}: ${m.step}, ${m.rowsBackfilled} rows backfilled`);
+    out.line(out.dim(`    started ${m.startedAt} by ${by(m.startedBy)}; ${finished}`));
+  }
+}
 
 export const statusCommand: Command = {
   name: 'status',
-  usage: 'SPEC [--database-url URL] [--json]',
-  summary: 'the step the table is at and the backfill progress, read from the database (true after a crash)',
+  usage: '[SPEC] [--database-url URL] [--json]',
+  summary: 'the step the table is at and the backfill progress (true after a crash); without SPEC, every migration the database records',
   flags: CONNECTION_FLAGS,
   async run(ctx) {
+    if (ctx.args.positionals.length === 0) {
+      const report = await history({ databaseUrl: checkDatabaseUrl(databaseUrl(ctx)) });
+      if (ctx.json) ctx.out.line(JSON.stringify(report));
+      else printHistory(ctx.out, report);
+      return ExitCode.Ok;
+    }
     const report = await status(specArg(ctx, 'status'), executorOptions(ctx));
     if (ctx.json) {
       ctx.out.line(jsonOutcome(report, true, ExitCode.Ok));

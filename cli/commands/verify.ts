@@ -1,23 +1,27 @@
 import { verify } from '../../executor';
 import { AppVersionCheck } from '../../executor/types';
 import { UsageError } from '../../phases/errors';
+import { parseAppRole, VERSION_OF_ROLE } from '../../phases/deploy/releases';
 import { Command, CONNECTION_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';
 import { executorOptions, printResult, specArg } from '../step-context';
 
 export const verifyCommand: Command = {
   name: 'verify',
-  usage: 'SPEC [--for-app v1|v2|v3] [--database-url URL] [--json]',
+  usage: 'SPEC [--for-app old|dual|new] [--database-url URL] [--json]',
   summary: 'exit 0 only when every row is consistent (new = up(old) or old = down(new)) and backfilled',
   flags: {
     ...CONNECTION_FLAGS,
-    'for-app': { kind: 'string', value: 'VERSION', description: 'verify for a canary of this app version (v1, v2, v3): can the table serve it now? (the AnalysisTemplate passes it)' },
+    'for-app': { kind: 'string', value: 'ROLE', description: 'verify for a canary of the release in this role: old, dual (dual-write) or new (new-only), or their aliases v1, v2, v3: can the table serve it now? (the AnalysisTemplate passes it)' },
   },
   async run(ctx) {
     const spec = specArg(ctx, 'verify');
-    const forApp = ctx.args.flags['for-app'] as string | undefined;
-    if (forApp !== undefined && !['v1', 'v2', 'v3'].includes(forApp)) throw new UsageError(`--for-app must be v1, v2 or v3, not "${forApp}"`);
-    const report = await verify(spec, { ...executorOptions(ctx), forApp: forApp as AppVersionCheck | undefined });
+    const given = ctx.args.flags['for-app'] as string | undefined;
+    const role = given === undefined ? undefined : parseAppRole(given);
+    if (given !== undefined && !role) throw new UsageError(`--for-app must be old, dual or new (or v1, v2, v3), not "${given}"`);
+    // The executor checks by the talk's versions; the roles are what a release is to this migration.
+    const forApp: AppVersionCheck | undefined = role ? VERSION_OF_ROLE[role] : undefined;
+    const report = await verify(spec, { ...executorOptions(ctx), forApp });
     printResult(ctx, report.ok, report.message, report);
     if (!ctx.json && !report.ok && report.pendingSampleKeys.length) ctx.out.line(`  not backfilled, e.g. keys: ${report.pendingSampleKeys.join(', ')}`);
     if (!ctx.json) for (const o of report.operations) if (o.inconsistentRows) ctx.out.line(`  ${o.operation}: ${o.inconsistentRows} rows, e.g. keys: ${o.sampleKeys.join(', ')}`);

@@ -17,13 +17,13 @@ import { Output } from '../output';
 /** Flags `tandem walk` and `tandem plan` share. */
 export const STACK_FLAGS: Readonly<Record<string, FlagSpec>> = {
   stack: { kind: 'string', value: 'NAME', description: 'the Pulumi stack to walk (required)' },
-  to: { kind: 'string', value: 'STAGE', description: `the stage to walk to: ${STAGES.join(', ')} (required)` },
+  to: { kind: 'string', value: 'STAGE', description: `the stage of the current migration to walk to: ${STAGES.join(', ')}; or next: from a finished migration (contract) to the next one's baseline (required)` },
   project: { kind: 'string', value: 'DIR', description: 'the directory holding Pulumi.yaml (default: the current directory)' },
 };
 
 export interface StackArgs {
   readonly stack: string;
-  readonly to: Stage;
+  readonly to: Stage | 'next';
   readonly projectDir: string;
 }
 
@@ -32,8 +32,8 @@ export function stackArgs(ctx: CommandContext, command: string): StackArgs {
   if (ctx.args.positionals.length) throw new UsageError(`tandem ${command} takes no arguments, but got: ${ctx.args.positionals.join(' ')}`);
   if (!stack) throw new UsageError(`tandem ${command} needs --stack NAME`);
   if (!to) throw new UsageError(`tandem ${command} needs --to STAGE (one of: ${STAGES.join(', ')})`);
-  if (!isStage(to)) throw new UsageError(`--to "${to}" is not a stage; stages are: ${STAGES.join(', ')}`);
-  return { stack, to, projectDir: path.resolve(project ?? process.cwd()) };
+  if (to !== 'next' && !isStage(to)) throw new UsageError(`--to "${to}" is not a stage; stages are: ${STAGES.join(', ')} (or next)`);
+  return { stack, to: to as Stage | 'next', projectDir: path.resolve(project ?? process.cwd()) };
 }
 
 export function openStack(ctx: CommandContext, args: StackArgs): Promise<StackDriver> {
@@ -170,6 +170,7 @@ export const walkCommand: Command = {
         confirm: yes ? undefined : confirmOnTerminal(ctx),
         recover: Boolean(ctx.args.flags.recover),
         lockDir: args.projectDir,
+        projectDir: args.projectDir,
         onEvent: printer ?? emitJson,
       });
       ctx.out.endProgress();

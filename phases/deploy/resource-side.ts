@@ -16,7 +16,12 @@ export const COMPONENT_TYPES = {
   databaseAccess: 'tandem:database:DatabaseAccess',
   schemaChange: 'tandem:schema:SchemaChange',
   appRollout: 'tandem:app:AppRollout',
+  /** Holds one of each of the above; of neither side itself (its children say). */
+  tandemMigration: 'tandem:index:TandemMigration',
 } as const;
+
+/** Tandem components that only hold other components: neutral, and never decide a child's side. */
+const CONTAINER_TYPES: ReadonlySet<string> = new Set([COMPONENT_TYPES.tandemMigration]);
 
 const COMPONENT_SIDES: Readonly<Record<string, Side>> = {
   [COMPONENT_TYPES.databaseAccess]: 'schema',
@@ -52,6 +57,7 @@ function packageOf(type: string): string {
 export function classifyResourceSide(type: string, ancestors: string | readonly string[] = []): ResourceSide {
   const own = COMPONENT_SIDES[type];
   if (own) return own;
+  if (CONTAINER_TYPES.has(type)) return 'neutral';
   for (const ancestor of typeof ancestors === 'string' ? [ancestors] : ancestors) {
     const side = COMPONENT_SIDES[ancestor];
     if (side) return side;

@@ -54,13 +54,18 @@ export interface RolloutSpecArgs {
   /** The app name: DNS-1123 label, the base of every object name. */
   readonly app: string;
   readonly namespace: string;
-  /** Image repository of the app, e.g. ghcr.io/acme/tandem-demo. */
+  /** Image repository of the app, e.g. ghcr.io/acme/tandem-demo; without imageTag, the full image reference (tag or digest). */
   readonly image: string;
-  readonly imageTag: string;
+  readonly imageTag?: string;
   readonly appVersion: AppVersion;
   readonly replicas: number;
   readonly containerPort: number;
   readonly steps: readonly CanaryStep[];
+  /**
+   * The release's own environment (phases/deploy/releases.ts). Unset: APP_VERSION=<appVersion>,
+   * the demo app's data-layer switch. PORT and DATABASE_URL are always set by the Rollout.
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface AnalysisTemplateArgs {
@@ -117,10 +122,10 @@ export function buildRollout(a: RolloutSpecArgs): Record<string, any> {
           containers: [
             {
               name: 'app',
-              image: `${a.image}:${a.imageTag}`,
+              image: a.imageTag === undefined ? a.image : `${a.image}:${a.imageTag}`,
               ports: [{ name: 'http', containerPort: a.containerPort, protocol: 'TCP' }],
               env: [
-                { name: 'APP_VERSION', value: a.appVersion },
+                ...(a.env ? Object.entries(a.env).map(([name, value]) => ({ name, value })) : [{ name: 'APP_VERSION', value: a.appVersion }]),
                 { name: 'PORT', value: String(a.containerPort) },
                 { name: DATABASE_URL_KEY, valueFrom: { secretKeyRef: { name: names.appSecret, key: DATABASE_URL_KEY } } },
               ],

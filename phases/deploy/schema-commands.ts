@@ -11,8 +11,9 @@
  *   there is nothing of the backfill's own to undo.
  * - verify (contract stage only): no delete; it changes nothing.
  * - contract: its delete refuses (exit 1 with a sentence): contract cannot be undone, the old
- *   columns are gone. So a hand-made `pulumi up` back to cleanup fails instead of leaving a stack
- *   that claims v2 could run again; the walker refuses that move before it gets there.
+ *   columns are gone. The contract stage declares every Command retainOnDelete
+ *   (phases/deploy/migration-stage.ts), so no delete of that migration runs any more; the walker
+ *   refuses a move back from contract, and the executor refuses a rollback after it.
  * - No Command has `triggers`: pulumi-command marks triggers replaceOnChanges, and a replacement
  *   creates the new Command and then deletes the old one, which for expand runs a rollback. The spec
  *   hash goes into `environment` instead: a changed spec is an in-place update that runs create
@@ -103,7 +104,7 @@ export function tandemCommandLine(ctx: Pick<SchemaCommandContext, 'cliPath' | 's
 export function refuseUndoContractLine(spec: string): string {
   const sentence =
     `tandem: contract of ${spec} cannot be undone: the old columns are gone, so the stack cannot move back past contract. ` +
-    'To drop this Command from the stack without touching the database, use pulumi state delete with its URN.';
+    'The contract stage declares every Command of the migration retainOnDelete, so this runs only if that option was taken off; the next migration in tandem:migrations takes them out of the stack.';
   return `echo ${shellQuote(sentence)} >&2; exit 1`;
 }
 

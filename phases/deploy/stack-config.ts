@@ -27,6 +27,8 @@ export interface RawStackConfig {
   /** `pulumi.Config.getBoolean`: absent means true. */
   readonly manageRoles?: boolean;
   readonly renderYamlTo?: string;
+  /** `tandem:migrations` (phases/deploy/migration-history.ts); when set, the releases name the images and appImage is not used. */
+  readonly migrations?: unknown;
 }
 
 export interface StackConfig {
@@ -70,7 +72,7 @@ export const CONFIG_DEFAULTS = {
  * no fallback: falling back to databaseUrl would copy the migrator's credentials (table owner,
  * CREATEROLE) into a Secret in the app namespace, under a host name the cluster may not resolve.
  */
-export const REQUIRED_KEYS = ['stage', 'appImage', 'verifyImage', 'databaseUrl', 'appDatabaseUrl', 'verifyDatabaseUrl'] as const;
+export const REQUIRED_KEYS = ['stage', 'verifyImage', 'databaseUrl', 'appDatabaseUrl', 'verifyDatabaseUrl'] as const;
 export const SECRET_KEYS = ['databaseUrl', 'appDatabaseUrl', 'verifyDatabaseUrl'] as const;
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -105,6 +107,11 @@ function imageRepository(key: string, value: string): string {
   return value;
 }
 
+/** Whether `tandem:migrations` is set (Pulumi.yaml cannot declare a list of objects, so an empty list is "not set" too). */
+export function hasMigrations(value: unknown): boolean {
+  return value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0);
+}
+
 export function resolveStackConfig(raw: RawStackConfig): StackConfig {
   const stage = required('stage', raw.stage);
   if (!isStage(stage)) throw new ConfigError('tandem:stage', `"${stage}" is not a stage; use one of ${STAGES.join(', ')}`);
@@ -122,7 +129,8 @@ export function resolveStackConfig(raw: RawStackConfig): StackConfig {
     specPath: raw.spec ?? CONFIG_DEFAULTS.spec,
     appName: dnsLabel('appName', raw.appName ?? CONFIG_DEFAULTS.appName, MAX_APP_NAME),
     namespace: dnsLabel('namespace', raw.namespace ?? CONFIG_DEFAULTS.namespace, 63),
-    appImage: imageRepository('appImage', required('appImage', raw.appImage)),
+    // With tandem:migrations the releases name every image; appImage is only the demo's repository (tags v1, v2, v3).
+    appImage: hasMigrations(raw.migrations) ? (raw.appImage ?? '') : imageRepository('appImage', required('appImage', raw.appImage)),
     verifyImage: required('verifyImage', raw.verifyImage),
     replicas: wholeNumber('replicas', raw.replicas ?? CONFIG_DEFAULTS.replicas, 1, 100),
     appPort: wholeNumber('appPort', raw.appPort ?? CONFIG_DEFAULTS.appPort, 1, 65535),

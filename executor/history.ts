@@ -1,0 +1,92 @@
+/**
+ * Every migration the database records (tandem.migrations), oldest first: what `tandem status`
+ * without a spec shows. Read-only; values read back from the state table are checked again.
+ */
+import { RefusedError } from '../phases/errors';
+import { connect } from './connection';
+import { ACTOR_COLUMNS } from './state-actor';
+import { ExecutorOptions, MigrationStep } from './types';
+
+export interface ActorRecord {
+  /** $TANDEM_ACTOR or user@host, as the executor announced it (null when not recorded). */
+  readonly actor: string | null;
+  /** The login role (and the role set with SET ROLE, when it differs). */
+  readonly dbUser: string | null;
+}
+
+export interface MigrationHistoryEntry {
+  readonly name: string;
+  readonly table: string;
+  readonly step: MigrationStep;
+  readonly startedAt: string;
+  /** When contract or rollback finished it; null while it is in progress. */
+  readonly finishedAt: string | null;
+  readonly updatedAt: string;
+  readonly rowsBackfilled: number;
+  readonly startedBy: ActorRecord;
+  readonly finishedBy: ActorRecord | null;
+  /** Who wrote the record last (e.g. the backfill that stopped). */
+  readonly lastBy: ActorRecord;
+}
+
+export interface HistoryReport {
+  readonly migrations: readonly MigrationHistoryEntry[];
+  readonly message: string;
+}
+
+const STEPS: readonly MigrationStep[] = ['expanded', 'backfilling', 'backfilled', 'contracted', 'rolled_back'];
+const FINISHED: readonly MigrationStep[] = ['contracted', 'rolled_back'];
+
+const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const iso = (v: unknown): string | null => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : null);
+
+function entry(r: any, hasActors: boolean): MigrationHistoryEntry {
+  const name = text(r.name);
+  const step = text(r.step) as MigrationStep | null;
+  const startedAt = iso(r.started_at);
+  const updatedAt = iso(r.updated_at);
+  const rows = Number(r.backfill_done);
+  if (!name || !step || !STEPS.includes(step) || !startedAt || !updatedAt || !Number.isSafeInteger(rows) || rows < 0) {
+    throw new RefusedError(`tandem.migrations has a record that is not Tandem's (${JSON.stringify(name ?? r.name)}): the state schema belongs to the migrator; fix or remove it by hand`, name ?? undefined);
+  }
+  const actor = (by: unknown, user: unknown): ActorRecord => ({ actor: hasActors ? text(by) : null, dbUser: hasActors ? text(user) : null });
+  const finished = FINISHED.includes(step);
+  return {
+    name,
+    table: `${text(r.table_schema)}.${text(r.table_name)}`,
+    step,
+    startedAt,
+    // A record written before the actor columns existed: its last change is when it finished.
+    finishedAt: finished ? (iso(r.finished_at) ?? updatedAt) : null,
+    updatedAt,
+    rowsBackfilled: rows,
+    startedBy: actor(r.started_by, r.started_db_user),
+    finishedBy: finished ? actor(r.finished_by, r.finished_db_user) : null,
+    lastBy: actor(r.last_by, r.last_db_user),
+  };
+}
+
+export async function history(options: Pick<ExecutorOptions, 'databaseUrl'>): Promise<HistoryReport> {
+  const client = await connect(options.databaseUrl);
+  try {
+    const exists = (await client.query(`SELECT to_regclass('tandem.migrations') IS NOT NULL AS ok`)).rows[0].ok;
+    if (!exists) return { migrations: [], message: 'no migration recorded: this database has never been expanded by tandem' };
+    const cols = await client.query<{ attname: string }>(
+      `SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = 'tandem.migrations'::regclass AND attnum > 0 AND NOT attisdropped`,
+    );
+    const present = new Set(cols.rows.map((c) => c.attname));
+    const hasActors = ACTOR_COLUMNS.every((c) => present.has(c));
+    const extra = hasActors ? `, ${ACTOR_COLUMNS.join(', ')}` : '';
+    const r = await client.query(
+      `SELECT name, table_schema, table_name, step, started_at, updated_at, backfill_done${extra}
+         FROM tandem.migrations ORDER BY started_at, name`,
+    );
+    const migrations = r.rows.map((row) => entry(row, hasActors));
+    const open = migrations.filter((m) => !FINISHED.includes(m.step));
+    const message =
+      `${migrations.length} migration(s) recorded` + (open.length ? `; in progress: ${open.map((m) => `${m.name} (${m.step})`).join(', ')}` : '; none in progress');
+    return { migrations, message };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

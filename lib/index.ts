@@ -1,0 +1,63 @@
+/**
+ * Tandem as a Pulumi component library: the components and the stage planner, typed and
+ * documented, for a team that already has a Pulumi program for its app.
+ *
+ *   import { TandemMigration } from 'tandem';
+ *   new TandemMigration('shop', {
+ *     migrations: [{ spec: 'migrations/split-full-name.yaml', releases: { old: 'ghcr.io/acme/shop:1.14.2', dual: '...', new: '...' } }],
+ *     stage: config.require('stage'),
+ *     databaseUrl, appDatabaseUrl, verifyDatabaseUrl, appName: 'shop', verifyImage: 'ghcr.io/acme/tandem:0.1.0',
+ *   });
+ *
+ * Or use the pieces: SchemaChange (the tandem Commands of one migration), DatabaseAccess (roles
+ * and grants), AppRollout (the canary of Tandem's own pod template), and the pure builders
+ * (buildRolloutFromTemplate for the team's own pod template, buildAnalysisTemplate, buildService)
+ * under any Kubernetes resource. `tandem walk` moves a stack from stage to stage and checks each
+ * preview changes one side only: declare schema resources under SchemaChange or DatabaseAccess and
+ * app resources as Kubernetes resources, so the walker can tell them apart.
+ */
+export { TandemMigration, loadMigrations } from '../components/tandem-migration';
+export type { TandemMigrationArgs, MigrationInput, ReleaseInput, MigrationRecord } from '../components/tandem-migration';
+export { SchemaChange } from '../components/schema-change';
+export type { SchemaChangeArgs } from '../components/schema-change';
+export { DatabaseAccess } from '../components/database-access';
+export type { DatabaseAccessArgs } from '../components/database-access';
+export { AppRollout } from '../components/app-rollout';
+export type { AppRolloutArgs } from '../components/app-rollout';
+
+// The stage planner and the stage table.
+export { STAGES, STAGE_TABLE, isStage, sideBetween } from '../phases/deploy/stages';
+export type { Stage, Side, SchemaState, AppVersion, StageDefinition } from '../phases/deploy/stages';
+export { planMigrationStage, allPositions, MigrationPositionError } from '../phases/deploy/migration-stage';
+export type { MigrationPosition, MigrationStagePlan, DeclaredSchemaChange, AppSide, MigrationStatus } from '../phases/deploy/migration-stage';
+export { planStackState, SCHEMA_COMMANDS } from '../phases/deploy/stack-state';
+export type { StackState, SchemaCommandRole } from '../phases/deploy/stack-state';
+export { walkPath, UnsafeMoveBackError } from '../phases/deploy/walk-path';
+export type { WalkStep, GateName } from '../phases/deploy/walk-path';
+
+// History and releases.
+export { parseMigrationList, checkUniqueNames, currentMigrationIndex } from '../phases/deploy/migration-history';
+export type { MigrationEntry } from '../phases/deploy/migration-history';
+export { APP_ROLES, ROLE_OF_VERSION, VERSION_OF_ROLE, parseAppRole, parseRelease, demoReleases } from '../phases/deploy/releases';
+export type { AppRole, Release, MigrationReleases } from '../phases/deploy/releases';
+export { parseImageReference } from '../phases/deploy/image-reference';
+export type { ImageReference } from '../phases/deploy/image-reference';
+
+// The app side's manifests, for a team's own pod template.
+export { buildRollout, buildAnalysisTemplate, buildService, rolloutNames, argoCanarySteps } from '../phases/deploy/rollout-spec';
+export type { RolloutSpecArgs, AnalysisTemplateArgs, RolloutNames } from '../phases/deploy/rollout-spec';
+export { buildRolloutFromTemplate } from '../phases/deploy/rollout-template';
+export type { RolloutFromTemplateArgs } from '../phases/deploy/rollout-template';
+export { defaultCanarySteps, parseCanarySteps } from '../phases/deploy/canary-steps';
+export type { CanaryStep } from '../phases/deploy/canary-steps';
+
+// Configuration and the walker's side check.
+export { resolveStackConfig, CONFIG_DEFAULTS } from '../phases/deploy/stack-config';
+export type { RawStackConfig, StackConfig } from '../phases/deploy/stack-config';
+export { ConfigError } from '../phases/deploy/config-error';
+export { classifyResourceSide, COMPONENT_TYPES } from '../phases/deploy/resource-side';
+export type { ResourceSide } from '../phases/deploy/resource-side';
+export { checkPreview, classifyChanges, PreviewRefusedError } from '../phases/deploy/preview-check';
+export { planAccess } from '../phases/sql/access-plan';
+export { loadSpecFile, parseSpec } from '../phases/sql/spec';
+export type { MigrationSpec } from '../phases/sql/spec';

@@ -43,9 +43,10 @@ export interface TandemMigrationArgs {
   readonly databaseUrl: pulumi.Input<string>;
   /**
    * The stack (`org/project/stack`) whose `tandem:databaseUrl` the tandem Commands read when they
-   * run: the URL is no input of any Command, so rotating it changes no Command.
+   * run: the URL is no input of any Command, so rotating it changes no Command. Default: the stack
+   * this program runs in.
    */
-  readonly stack: string;
+  readonly stack?: string;
   /** false: the roles are a DBA's; no role, grant or postgresql provider is declared (default true). */
   readonly manageRoles?: boolean;
   /** The read-only role the verify Job logs in as (default tandem_verify). */
@@ -194,7 +195,7 @@ export class TandemMigration extends pulumi.ComponentResource {
         cliPath,
         specPath: path.relative(projectDir, current.absPath),
         specHash: current.spec.hash,
-        stack: args.stack,
+        stack: args.stack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
         retainOnDelete: declared.retainOnDelete,
       },
       { parent: this },

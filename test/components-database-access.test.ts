@@ -32,10 +32,10 @@ describe('DatabaseAccess in the program', () => {
     const verify = ofType('postgresql:index/grant:Grant').filter((g) => g.inputs.role === 'tandem_verify');
     expect(verify.map((g) => [g.name, g.inputs.schema, g.inputs.objectType, g.inputs.objects ?? [], g.inputs.privileges]).sort()).toEqual(
       [
-        ['database-tandem_verify-schema', 'public', 'schema', [], ['USAGE']],
-        ['database-tandem_verify-table', 'public', 'table', ['customers'], ['SELECT']],
-        [`database-tandem_verify-${STATE_SCHEMA}-schema`, STATE_SCHEMA, 'schema', [], ['USAGE']],
-        [`database-tandem_verify-${STATE_SCHEMA}-table`, STATE_SCHEMA, 'table', [], ['SELECT']],
+        ['tandem-database-tandem_verify-schema', 'public', 'schema', [], ['USAGE']],
+        ['tandem-database-tandem_verify-table', 'public', 'table', ['customers'], ['SELECT']],
+        [`tandem-database-tandem_verify-${STATE_SCHEMA}-schema`, STATE_SCHEMA, 'schema', [], ['USAGE']],
+        [`tandem-database-tandem_verify-${STATE_SCHEMA}-table`, STATE_SCHEMA, 'table', [], ['SELECT']],
       ].sort(),
     );
   });

@@ -22,14 +22,14 @@ const resources = [];
 pulumi.runtime.setMocks({
   newResource(a) { resources.push({ type: a.type, name: a.name, inputs: a.inputs }); return { id: a.custom === false ? undefined : a.name + '-id', state: a.inputs }; },
   call() { return {}; },
-}, 'shop', 'dev', false);
+}, 'shop', 'dev', false, 'acme');
 const yaml = require('yaml');
 const cfg = yaml.parse(require('fs').readFileSync('Pulumi.dev.yaml', 'utf8')).config;
 const raw = {};
 for (const [k, v] of Object.entries(cfg)) raw[k] = typeof v === 'string' ? v : JSON.stringify(v);
 raw['tandem:stage'] = stage;
 raw['tandem:migration'] = migration;
-raw['tandem:databaseUrl'] = 'postgres://tandem_migrator:m@db.acme.internal:5432/shop';
+raw['tandem:databaseUrl'] = 'postgres://tandem_migrator:m@db.acme.internal:5432/shop?sslmode=require';
 raw['tandem:appDatabaseUrl'] = 'postgres://tandem_app:a@postgres.shop.svc:5432/shop';
 raw['tandem:verifyDatabaseUrl'] = 'postgres://tandem_verify:v@postgres.shop.svc:5432/shop';
 pulumi.runtime.setAllConfig(raw, ['tandem:databaseUrl', 'tandem:appDatabaseUrl', 'tandem:verifyDatabaseUrl']);
@@ -61,7 +61,11 @@ beforeAll(() => {
   pkg.dependencies.yaml = '^2.8.0';
   fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify(pkg, null, 2));
   execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: scratch, stdio: 'pipe', timeout: 240_000 });
-  execFileSync(process.execPath, [path.join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: scratch, stdio: 'pipe' });
+  try {
+    execFileSync(process.execPath, [path.join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: scratch, stdio: 'pipe' });
+  } catch (err: any) {
+    throw new Error(`the example does not compile against the tarball:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+  }
   fs.writeFileSync(path.join(scratch, 'run-under-mocks.js'), RUNNER);
 }, 300_000);
 

@@ -16,6 +16,7 @@ import * as path from 'path';
 import * as fs from 'fs';
 import { kubeClientFromKubeconfig } from './kube';
 import { commandShims, startJobRunner } from './job-runner';
+import { until } from './until';
 
 const BIN = process.env.TANDEM_E2E_BIN ?? '';
 const kubeconfig = process.env.KUBECONFIG ?? '';
@@ -30,20 +31,6 @@ function kubectl(args: string[], input?: string): string {
   return execFileSync(path.join(BIN, 'kubectl'), ['--kubeconfig', kubeconfig, ...args], { input, encoding: 'utf8' });
 }
 
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function check(name: string, f: () => Promise<string>): Promise<void> {
   const t0 = Date.now();

@@ -24,6 +24,9 @@ import { freshDatabase } from '../../test/db';
 import { FakeStackDriver } from '../../test/fake-stack-driver';
 import { commandShims, JobRunner, startJobRunner } from '../job-runner';
 import { KubeClient, KubeError, kubeClientFromKubeconfig } from '../kube';
+import { until } from '../until';
+
+export { until };
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const SPEC_FILE = 'split-full-name.yaml';
@@ -36,21 +39,6 @@ export function kube(): KubeClient {
   return kubeClientFromKubeconfig(process.env.KUBECONFIG);
 }
 
-/** Poll f (every pollMs) until it returns a value; fail after ms with what was last seen. */
-export async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>, pollMs = 250): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ''}`);
-    await sleep(pollMs);
-  }
-}
 
 const PLURAL: Record<string, string> = { Rollout: 'rollouts', AnalysisTemplate: 'analysistemplates', Service: 'services', Secret: 'secrets', ConfigMap: 'configmaps' };
 

@@ -63,7 +63,10 @@ export class RowLedger {
     this.latest.set(write.key, entry);
     this.unknown.delete(write.key);
     this.acknowledged++;
-    if ((write.version === 'v2' || write.version === 'v3') && write.mappings.some((m) => m.newExact && m.entry && !m.entry.roundTrips)) this.lostOnRollback.push(entry);
+    // Lost: the write's new side is the value whose round trip fails (a repeat writes the row's current
+    // value, which the pool entry it carries need not describe).
+    const isEntryValue = (m: RowWrite['mappings'][number]) => m.new !== undefined && Object.keys(m.entry!.new).every((c) => (m.new![c] ?? null) === (m.entry!.new[c] ?? null));
+    if ((write.version === 'v2' || write.version === 'v3') && write.mappings.some((m) => m.newExact && m.entry && !m.entry.roundTrips && isEntryValue(m))) this.lostOnRollback.push(entry);
     return entry;
   }
 

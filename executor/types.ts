@@ -120,6 +120,8 @@ export interface OperationVerify {
    */
   readonly lossyRows?: number;
   readonly lossySampleKeys?: string[];
+  /** The check itself raised on some row (an object check whose condition fails on a value): not consistent. */
+  readonly error?: string;
 }
 
 export interface VerifyReport {
@@ -135,6 +137,10 @@ export interface VerifyReport {
   /** Rows whose sync raised in the trigger (`_tandem_pending` NULL): the write went through, `tandem repair` re-derives them. */
   readonly syncFailedRows?: number;
   readonly syncFailedSampleKeys?: string[];
+  /** Rows on which an `up` or `down` expression raises when verify evaluates it (e.g. a cast that fails on one value), with the first error. */
+  readonly raisingRows?: number;
+  readonly raisingSampleKeys?: string[];
+  readonly raisingError?: string;
   /** The app version verified for, if any. */
   readonly forApp?: AppVersionCheck;
   readonly message: string;

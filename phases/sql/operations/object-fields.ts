@@ -97,7 +97,13 @@ export function constraintExists(table: TableInfo, name: string): string {
 export function addValidatedConstraint(id: string, table: TableInfo, name: string, definition: string, hint: string): ObjectStep[] {
   const t = tableSql(table);
   return [
-    { kind: 'transaction', id: `add-${id}`, sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(name)} ${definition} NOT VALID`, unless: constraintExists(table, name) },
+    {
+      kind: 'transaction',
+      id: `add-${id}`,
+      sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(name)} ${definition} NOT VALID`,
+      unless: constraintExists(table, name),
+      undo: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(name)}`,
+    },
     {
       kind: 'transaction',
       id: `validate-${id}`,

@@ -126,7 +126,15 @@ export interface ObjectStatement {
  * - `drop_index`: DROP INDEX CONCURRENTLY IF EXISTS.
  */
 export type ObjectStep =
-  | { readonly kind: 'transaction'; readonly id: string; readonly sql: string; readonly unless?: string; readonly onDataError?: { readonly undo: string; readonly hint: string } }
+  | {
+      readonly kind: 'transaction';
+      readonly id: string;
+      readonly sql: string;
+      readonly unless?: string;
+      readonly onDataError?: { readonly undo: string; readonly hint: string };
+      /** The statement that takes back what this step enforces (a contract that does not commit runs it). */
+      readonly undo?: string;
+    }
   | { readonly kind: 'create_index'; readonly id: string; readonly schema: string; readonly index: string; readonly sql: string; readonly hint?: string }
   | { readonly kind: 'drop_index'; readonly id: string; readonly schema: string; readonly index: string };
 
@@ -168,6 +176,9 @@ export interface ObjectWork {
   readonly afterContract?: readonly ObjectStep[];
   /** Indexes (`schema.name`) the spec drops at contract: they do not block the drop of a column. */
   readonly dropsIndexes?: readonly string[];
+  /** Tables the spec creates at expand (rollback drops them with what the new versions wrote) / drops at contract: `{ schema, name }`. */
+  readonly createsTables?: readonly { readonly schema: string; readonly name: string }[];
+  readonly dropsTables?: readonly { readonly schema: string; readonly name: string }[];
   /** Rollback, before its transaction (concurrent drops), then inside it. */
   readonly rollbackBefore?: readonly ObjectStep[];
   readonly rollback?: readonly ObjectStatement[];

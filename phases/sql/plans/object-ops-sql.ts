@@ -47,6 +47,35 @@ export function objectContractBlockers(resolved: ResolvedSpec): CatalogCondition
   return objectWork(resolved).flatMap((w) => w.contractBlockers ?? []);
 }
 
+/** Tables the spec creates at expand, and tables it drops at contract. */
+export function createdTables(resolved: ResolvedSpec): { schema: string; name: string }[] {
+  return objectWork(resolved).flatMap((w) => w.createsTables ?? []);
+}
+
+export function droppedTables(resolved: ResolvedSpec): { schema: string; name: string }[] {
+  return objectWork(resolved).flatMap((w) => w.dropsTables ?? []);
+}
+
+/**
+ * What `beforeContract` enforced, undone in reverse order when contract does not commit: each
+ * unique index built is dropped concurrently, each constraint added is dropped. Until contract's
+ * transaction commits, an old version may still run (or be walked back to), and must not be
+ * refused by what only the new versions keep.
+ */
+export function undoBeforeContract(resolved: ResolvedSpec): ObjectStep[] {
+  const out: ObjectStep[] = [];
+  const seen = new Set<string>();
+  for (const s of [...objectSteps(resolved, 'beforeContract')].reverse()) {
+    if (s.kind === 'create_index') out.push({ kind: 'drop_index', id: `undo-${s.id}`, schema: s.schema, index: s.index });
+    const undo = s.kind === 'transaction' ? (s.undo ?? s.onDataError?.undo) : undefined;
+    if (undo && !seen.has(undo)) {
+      seen.add(undo);
+      out.push({ kind: 'transaction', id: `undo-${s.id}`, sql: undo });
+    }
+  }
+  return out;
+}
+
 /** Indexes (`schema.name`) the spec drops at contract. */
 export function droppedIndexes(resolved: ResolvedSpec): string[] {
   return objectWork(resolved).flatMap((w) => w.dropsIndexes ?? []);

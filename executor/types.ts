@@ -44,7 +44,7 @@ export interface RollbackOptions extends ExecutorOptions {
 export interface RepairOptions extends ExecutorOptions {
   /** Only these primary keys (each as text; a composite key as a JSON array). Default: every flagged or inconsistent row. */
   readonly keys?: readonly string[];
-  /** Rows per repair transaction (default 500). */
+  /** Rows per repair transaction (default 100). */
   readonly batchSize?: number;
 }
 

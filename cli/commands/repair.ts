@@ -11,7 +11,7 @@ export const repairCommand: Command = {
   flags: {
     ...DATABASE_FLAGS,
     keys: { kind: 'string', value: 'K1,K2', description: 'only these primary keys (a composite key as a JSON array); default: every flagged row' },
-    'batch-size': { kind: 'integer', value: 'N', description: 'rows per repair transaction (default 500)' },
+    'batch-size': { kind: 'integer', value: 'N', description: 'rows per repair transaction (default 100)' },
   },
   async run(ctx) {
     const spec = specArg(ctx, 'repair');

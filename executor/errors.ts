@@ -40,6 +40,22 @@ export class StepFailedError extends Error {
 }
 
 /**
+ * Contract did not commit, and what it enforced before its transaction (a unique index, a
+ * validated constraint) could not all be taken back: named, with the way out.
+ */
+export class ContractIncompleteError extends Error {
+  readonly exitCode = 1;
+  readonly kind = 'contract_incomplete';
+  constructor(readonly table: string, readonly enforced: string[], cause: string, undoFailure: string) {
+    super(
+      `contract did not complete (${cause}), and what it enforced before its transaction is still enforced on ${table} although the old version may still write: ` +
+        `${enforced.join(', ')} (taking it back failed: ${undoFailure}); run tandem contract again to finish, or tandem rollback to remove it`,
+    );
+    this.name = 'ContractIncompleteError';
+  }
+}
+
+/**
  * Something can hide rows from the migrator (row-level security): backfill, verify and contract
  * would see only part of the table, and contract would drop the hidden rows' data. Refused.
  */

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { CatalogError, RefusedError, SpecError } from '../phases/errors';
-import { droppedIndexes, objectChecks, objectContractBlockers, objectLiveConditions, objectTrialPlan } from '../phases/sql/plan';
+import { droppedIndexes, objectChecks, objectContractBlockers, objectLiveConditions, objectSteps, objectTrialPlan } from '../phases/sql/plan';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { ObjectStep } from '../phases/sql/operations';
 import { ResolvedSpec } from '../phases/sql/spec';
@@ -120,6 +120,20 @@ export async function runObjectSteps(client: Client, step: string, table: { oid:
     }
   }
   return { retries, changed };
+}
+
+/**
+ * What contract's `beforeContract` steps enforce that is in the catalog now (a unique index,
+ * valid or not; a constraint): before contract commits, none of it should be, since an old
+ * version may still write. Named for status and for a contract that could not undo them.
+ */
+export async function enforcedBeforeContract(client: Client, resolved: ResolvedSpec): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of objectSteps(resolved, 'beforeContract')) {
+    if (s.kind === 'create_index' && (await indexState(client, s.schema, s.index)) !== 'absent') out.push(`unique index ${s.schema}.${s.index}`);
+    if (s.kind === 'transaction' && s.undo && s.unless && ((await client.query(s.unless)).rowCount ?? 0) > 0) out.push(`constraint of ${s.id.replace(/^add-/, '')}`);
+  }
+  return out;
 }
 
 /** Before expand: names the spec creates are free, objects it drops or references exist (CatalogError, exit 2). */

@@ -155,6 +155,8 @@ export interface StatusReport {
   readonly backfill: { readonly done: number; readonly pending: number | null; readonly lastKey: unknown[] | null };
   /** Rows whose sync raised in the trigger (`_tandem_pending` NULL), while the migration is expanded. */
   readonly syncFailedRows?: number | null;
+  /** What a contract that did not complete left enforced (a unique index, a constraint) while the old version may still write. */
+  readonly enforcedBeforeContract?: string[];
   /** What the catalog shows: does it agree with the recorded step? */
   readonly catalog: { readonly trigger: boolean; readonly newColumns: boolean; readonly oldColumns: boolean };
   readonly updatedAt: string | null;

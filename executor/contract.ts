@@ -7,7 +7,7 @@ import { ContractIncompleteError, isConnectionLoss, StepFailedError } from './er
 import { columnDependents } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
 import { openSession, recordedSpec } from './session';
-import { recordStep } from './state';
+import { checkDroppedTablesIdle, recordStep } from './state';
 import { ExecutorOptions, StepResult } from './types';
 import { checkConsistency, summarize } from './verify';
 import { checkContractBlockers, droppedIndexDescriptions, enforcedBeforeContract, runObjectSteps } from './object-steps';
@@ -44,6 +44,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     };
     await refuseDependents();
     await checkContractBlockers(session.client, resolved);
+    await checkDroppedTablesIdle(session.client, resolved);
     const report = await checkConsistency(session.client, resolved);
     if (!report.ok) {
       // Name the way out that really moves things on: backfill only for rows it has not reached; rows it
@@ -70,7 +71,11 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       // (NOT VALID, then VALIDATE), each step on its own; the dependency check then sees them too.
       retries += (await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'beforeContract'), options)).retries;
       await refuseDependents();
-      run = await runDdlTransaction(session.client, 'contract', table, [...contractPlan(resolved), ...objectContractPlan(resolved)], options, (c) => recordStep(c, spec.name, 'contracted'));
+      run = await runDdlTransaction(session.client, 'contract', table, [...contractPlan(resolved), ...objectContractPlan(resolved)], options, async (c) => {
+        // Under the locks of the DROP TABLEs: a migration of a dropped table that expanded since is seen (and a later one waits, then finds it gone).
+        await checkDroppedTablesIdle(c, resolved);
+        await recordStep(c, spec.name, 'contracted');
+      });
     } catch (err) {
       // Contract is all or nothing for the app: until its transaction commits an old version may still
       // write (or be walked back to), so what the steps before it enforced is taken back.

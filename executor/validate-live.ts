@@ -8,6 +8,7 @@ import { runExpandTransaction } from './expand';
 import { openSession, Session, ACTIVE_STEPS } from './session';
 import { ExecutorOptions } from './types';
 import { checkObjectCatalog, trialObjects } from './object-steps';
+import { checkDroppedTablesIdle, checkTableNotDropped } from './state';
 
 /**
  * PREPARE parses and analyses a statement against the live catalog without planning or running
@@ -84,6 +85,8 @@ export async function resolveLive(session: Session, spec: MigrationSpec): Promis
   await checkColumnTypes(session.client, resolved);
   await trialParse(session.client, resolved);
   await checkObjectCatalog(session.client, resolved);
+  await checkDroppedTablesIdle(session.client, resolved);
+  await checkTableNotDropped(session.client, resolved);
   await trialObjects(session.client, resolved);
   return resolved;
 }

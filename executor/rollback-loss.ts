@@ -31,7 +31,8 @@ export async function rollbackLosses(client: Client, resolved: ResolvedSpec): Pr
     }
     resolved.mappings.forEach((m, i) => {
       const n = Number(row[`lost_${i}`] ?? 0);
-      if (n) out.push({ reason: `for ${m.label} whose new side is not up(old) (a lossy down, or a write past the sync trigger)`, rows: n, sampleKeys: parse(row[`lost_sample_${i}`]) });
+      const why = m.kind === 'add_column' ? `for ${m.label} whose new column a new version wrote (rollback drops the column)` : `for ${m.label} whose new side is not up(old) (a lossy down, or a write past the sync trigger)`;
+      if (n) out.push({ reason: why, rows: n, sampleKeys: parse(row[`lost_sample_${i}`]) });
     });
     if (scan.raising.rows) {
       out.push({ reason: `that cannot be checked because an up or down expression raises on them (${scan.raising.error})`, rows: scan.raising.rows, sampleKeys: scan.raising.sampleKeys.map(keyText) });

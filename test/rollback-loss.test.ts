@@ -92,6 +92,26 @@ describe('rollback refuses while it would not give back what the new version wro
     ]);
   });
 
+  it('an add_column without up whose column a new version wrote (anything but NULL or its constant default): refused naming the keys', async () => {
+    const url = await freshDatabase('rbaddcol');
+    await sql(url, `CREATE TABLE users (id int PRIMARY KEY, name text); INSERT INTO users VALUES (1, 'ada'), (2, 'bob'), (3, 'cy')`);
+    const file = specFile(
+      'prefs',
+      `name: prefs\ntable: users\noperations:\n  - add_column: { name: nickname, type: text }\n  - add_column: { name: theme, type: text, default: "'light'" }\n`,
+    );
+    const env = { DATABASE_URL: url };
+    expect((await runCli(['expand', file], env)).code).toBe(0);
+    // v1's insert and a new version's write of the default lose nothing; these two writes would be lost.
+    await sql(url, `INSERT INTO users (id, name) VALUES (4, 'di'); UPDATE users SET theme = 'light' WHERE id = 1`);
+    await sql(url, `UPDATE users SET nickname = 'B' WHERE id = 2; UPDATE users SET theme = 'dark' WHERE id = 3`);
+    const refused = await runCli(['rollback', file, '--json'], env);
+    expect(refused.code).toBe(1);
+    expect(lastJson(refused.stdout).error.message).toMatch(
+      /1 rows for add_column nickname whose new column a new version wrote \(rollback drops the column\) \(e\.g\. keys 2\); 1 rows for add_column theme whose new column a new version wrote \(rollback drops the column\) \(e\.g\. keys 3\)/,
+    );
+    expect((await runCli(['rollback', file, '--force'], env)).code).toBe(0);
+  });
+
   it('a table the spec created that the new version wrote rows into: refused naming it', async () => {
     const url = await freshDatabase('rbtable');
     await sql(url, `CREATE TABLE orders (id int PRIMARY KEY)`);

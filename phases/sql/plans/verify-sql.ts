@@ -87,7 +87,10 @@ export function onlyOldSideFailed(resolved: ResolvedSpec): string {
  * versions read the old ones): rows flagged by the trigger's guard other than for an old-side
  * write (`down` raised, so the old columns do not hold the new version's write; or a record that
  * cannot be read), and per operation the synced rows whose new side is not up(old): a lossy
- * `down`, or a write past the sync trigger. Pending rows were never written by a new version (any
+ * `down`, or a write past the sync trigger; for an add_column without `up`, the rows whose column
+ * holds anything but NULL or its constant default (a new version wrote it). An add_column with an
+ * `up` is not judged: its `up` may be volatile (now(), nextval), so up(old) need not give back
+ * even what the backfill wrote. Pending rows were never written by a new version (any
  * write of a pending row goes through the trigger) and are not evaluated.
  */
 export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressions = true): string {
@@ -101,7 +104,10 @@ export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressi
   cols.push(`(array_agg(${key} ORDER BY ${order}) FILTER (WHERE ${flagged}))[1:10] AS flagged_sample`);
   if (expressions) resolved.mappings.forEach((m, i) => {
     const { upHolds } = sides(resolved, m);
-    const lost = upHolds.length ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${upHolds.join(' AND ')}) END` : 'false';
+    // add_column without `up`: its column holds NULL or its constant default unless a new version wrote it.
+    const written = m.kind === 'add_column' ? m.newColumns.filter((c) => c.up === undefined).map((c) => `${quoteIdent(c.name)}::text IS DISTINCT FROM ${c.default === undefined ? 'NULL' : `((${c.default})::${c.type})::text`}`) : [];
+    const holds = [...upHolds, ...written.map((w) => `NOT (${w})`)];
+    const lost = holds.length ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${holds.join(' AND ')}) END` : 'false';
     cols.push(`count(*) FILTER (WHERE ${lost})::bigint AS lost_${i}`);
     cols.push(`(array_agg(${key} ORDER BY ${order}) FILTER (WHERE ${lost}))[1:10] AS lost_sample_${i}`);
   });

@@ -35,7 +35,7 @@ export async function rollbackLosses(client: Client, resolved: ResolvedSpec): Pr
       if (n) out.push({ reason: why, rows: n, sampleKeys: parse(row[`lost_sample_${i}`]) });
     });
     if (scan.raising.rows) {
-      out.push({ reason: `that cannot be checked because an up or down expression raises on them (${scan.raising.error})`, rows: scan.raising.rows, sampleKeys: scan.raising.sampleKeys.map(keyText) });
+      out.push({ reason: `${scan.raising.bounded ? '(an upper bound) ' : ''}that cannot be checked because an up or down expression raises on them (${scan.raising.error})`, rows: scan.raising.rows, sampleKeys: scan.raising.sampleKeys.map(keyText) });
     }
     for (const t of createdTables(resolved)) {
       const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [quoteQualified(t.schema, t.name)])).rows[0].e;

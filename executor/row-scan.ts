@@ -15,6 +15,8 @@ export interface RaisingRows {
   readonly rows: number;
   readonly sampleKeys: string[][];
   readonly error?: string;
+  /** Past 1000 rows found one by one, ranges that raise were counted whole: `rows` is an upper bound. */
+  readonly bounded?: boolean;
 }
 
 export interface RowScan {
@@ -23,10 +25,19 @@ export interface RowScan {
   readonly raising: RaisingRows;
 }
 
-/** An error of the expressions on some row's values (a failed cast, a division by zero, a RAISE), not of the connection. */
+/**
+ * SQLSTATE classes an expression raises on some row's values: data exceptions (a failed cast, a
+ * division by zero), integrity, a RAISE in PL/pgSQL, routine exceptions, a limit exceeded. Not a
+ * missing column or function (the same for every row), nor the connection.
+ */
+const ROW_ERROR_CLASSES = ['22', '23', 'P0', '2F', '38', '39', '54'];
+
 function isRowError(err: any): boolean {
-  return typeof err?.code === 'string' && err.code !== QUERY_CANCELED && !isConnectionLoss(err);
+  return typeof err?.code === 'string' && ROW_ERROR_CLASSES.includes(err.code.slice(0, 2)) && err.code !== QUERY_CANCELED && !isConnectionLoss(err);
 }
+
+/** Rows found one by one at most; past this, a range that raises counts whole (an upper bound, said so). */
+const MAX_FOUND = 1000;
 
 function keyRange(resolved: ResolvedSpec, from: string[], to: string[]): string {
   const typed = (k: string[]) => `(${resolved.table.primaryKey.map((c, i) => `${quoteLiteral(k[i])}::${c.type}`).join(', ')})`;
@@ -67,14 +78,16 @@ export async function scanRows(client: Client, resolved: ResolvedSpec, build: (w
   const whole = await attempt(build());
   if ('row' in whole) return { row: whole.row, raising: { rows: 0, sampleKeys: [] } };
   const row: Record<string, unknown> = {};
-  const raising = { rows: 0, sampleKeys: [] as string[][], error: whole.error };
+  const raising = { rows: 0, sampleKeys: [] as string[][], error: whole.error, bounded: false };
   const scanKeys = async (keys: string[][]): Promise<void> => {
-    const r = await attempt(build(keyRange(resolved, keys[0], keys[keys.length - 1])));
+    const range = keyRange(resolved, keys[0], keys[keys.length - 1]);
+    const r = await attempt(build(range));
     if ('row' in r) return merge(row, r.row);
-    if (keys.length === 1) {
+    if (keys.length === 1 || raising.rows >= MAX_FOUND) {
       // What evaluates no expression (pending, flagged) still counts for this row.
-      merge(row, (await querySingle(client, build(keyRange(resolved, keys[0], keys[0]), false))).rows[0]);
-      raising.rows++;
+      merge(row, (await querySingle(client, build(range, false))).rows[0]);
+      raising.rows += keys.length;
+      raising.bounded ||= keys.length > 1;
       if (raising.sampleKeys.length < SAMPLE) raising.sampleKeys.push(keys[0]);
       return;
     }

@@ -141,6 +141,8 @@ export interface VerifyReport {
   readonly raisingRows?: number;
   readonly raisingSampleKeys?: string[];
   readonly raisingError?: string;
+  /** More than 1000 rows raise: ranges past those were counted whole, so raisingRows is an upper bound. */
+  readonly raisingRowsBounded?: boolean;
   /** The app version verified for, if any. */
   readonly forApp?: AppVersionCheck;
   readonly message: string;

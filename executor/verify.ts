@@ -43,19 +43,19 @@ export async function checkConsistency(client: Client, resolved: ResolvedSpec, o
       operations,
       syncFailedRows,
       syncFailedSampleKeys: parseKeys(row.failed_sample),
-      ...(raisingRows ? { raisingRows, raisingSampleKeys: scan.raising.sampleKeys.map(keyText), raisingError: scan.raising.error } : {}),
+      ...(raisingRows ? { raisingRows, raisingSampleKeys: scan.raising.sampleKeys.map(keyText), raisingError: scan.raising.error, ...(scan.raising.bounded ? { raisingRowsBounded: true } : {}) } : {}),
     };
   } finally {
     await client.query('COMMIT').catch(() => undefined);
   }
 }
 
-export function summarize(r: Pick<VerifyReport, 'ok' | 'rows' | 'pendingRows' | 'operations' | 'syncFailedRows' | 'syncFailedSampleKeys' | 'raisingRows' | 'raisingSampleKeys' | 'raisingError'>): string {
+export function summarize(r: Pick<VerifyReport, 'ok' | 'rows' | 'pendingRows' | 'operations' | 'syncFailedRows' | 'syncFailedSampleKeys' | 'raisingRows' | 'raisingSampleKeys' | 'raisingError' | 'raisingRowsBounded'>): string {
   if (r.ok) return `consistent: all ${r.rows} rows satisfy new = up(old) or old = down(new), none left to backfill`;
   const parts: string[] = [];
   if (r.pendingRows) parts.push(`${r.pendingRows} rows not backfilled yet`);
   if (r.syncFailedRows) parts.push(`${r.syncFailedRows} rows whose sync raised in the trigger (keys ${(r.syncFailedSampleKeys ?? []).slice(0, 5).join(', ')})`);
-  if (r.raisingRows) parts.push(`${r.raisingRows} rows on which an up or down expression raises (keys ${(r.raisingSampleKeys ?? []).slice(0, 5).join(', ')}: ${r.raisingError})`);
+  if (r.raisingRows) parts.push(`${r.raisingRowsBounded ? 'up to ' : ''}${r.raisingRows} rows on which an up or down expression raises (keys ${(r.raisingSampleKeys ?? []).slice(0, 5).join(', ')}: ${r.raisingError})`);
   for (const o of r.operations) if (o.error) parts.push(`${o.operation}: the check raised (${o.error})`);
   for (const o of r.operations) if (o.inconsistentRows) parts.push(`${o.inconsistentRows} rows inconsistent for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`);
   return `not consistent: ${parts.join('; ')}`;

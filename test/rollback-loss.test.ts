@@ -139,6 +139,7 @@ describe('an up that raises on an existing row never leaves the migration stuck'
     expect((await runCli(['expand', file], env)).code).toBe(0);
     const backfill = await runCli(['backfill', file], env);
     expect(backfill.code).toBe(1);
+    expect(backfill.stderr + backfill.stdout).toMatch(/tandem verify names the rows it raises on.*tandem rollback works at any point before contract/);
     const verify = await runCli(['verify', file, '--json'], env);
     expect(verify.code).toBe(1);
     const report = lastJson(verify.stdout);

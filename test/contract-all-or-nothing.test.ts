@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { freshDatabase, sql } from './db';
-import { runCli } from './cli-run';
+import { runCli, spawnCli } from './cli-run';
 
 /**
  * Contract is all or nothing from the app's point of view: when it fails after building a unique
@@ -82,4 +82,20 @@ it('when the CHECK cannot be taken back either, contract does not say nothing ch
   await sql(url, `DROP EVENT TRIGGER freeze_drop_constraint; DROP EVENT TRIGGER freeze_drop_trigger`);
   expect((await runCli(['rollback', file], env)).code).toBe(0);
   expect(await enforced(url)).toEqual([{ index: 0, checks: 0 }]);
+});
+
+it('a contract whose connection is lost inside its transaction takes back what it enforced, on a new connection', async () => {
+  const url = await freshDatabase('contractlost');
+  await sql(url, `CREATE TABLE accounts (id int PRIMARY KEY, email text, qty int); INSERT INTO accounts VALUES (1, 'a@x', 1), (2, 'b@x', 2);`);
+  const file = specFile('rules', SPEC);
+  const env = { DATABASE_URL: url };
+  expect((await runCli(['expand', file], env)).code).toBe(0);
+  expect((await runCli(['backfill', file], env)).code).toBe(0);
+  // The client stalls inside contract's transaction until the server ends its session (the hold bound).
+  const lost = await spawnCli(['contract', file, '--hold-timeout', '500', '--json'], { ...env, TANDEM_TEST_STALL_AFTER: 'lock-table', TANDEM_TEST_STALL_MS: '3000' });
+  expect(lost.code).toBe(1);
+  expect(lastJson(lost.stdout).error.message).toMatch(/^lost the connection to PostgreSQL during tandem contract/);
+  expect(await enforced(url)).toEqual([{ index: 0, checks: 0 }]);
+  await sql(url, `INSERT INTO accounts VALUES (3, 'a@x', -1)`);
+  expect(lastJson((await runCli(['status', file, '--json'], env)).stdout).step).toBe('backfilled');
 });

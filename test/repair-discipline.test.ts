@@ -4,6 +4,8 @@ import * as path from 'path';
 import { Client } from 'pg';
 import { freshDatabase, sql } from './db';
 import { runCli } from './cli-run';
+import { repair } from '../executor';
+import { parseSpec } from '../phases/sql/spec';
 
 /**
  * `tandem repair` keeps the backfill's discipline (it never waits on a row lock while holding
@@ -117,4 +119,22 @@ it('failure records the app role forged (garbage, an operation index out of rang
   expect(out.stillFailing[0].error).toMatch(/SET column = column, _tandem_sync_failed = NULL, _tandem_pending = false/);
   await sql(url, `UPDATE orders SET amount = amount, _tandem_sync_failed = NULL, _tandem_pending = false WHERE id <= 4`);
   expect((await runCli(['verify', file], { DATABASE_URL: url })).code).toBe(0);
+});
+
+it('repair waits for a table lock no longer than lock_timeout at a time, retries, and gives up at the deadline naming the table, nothing half done', async () => {
+  const url = await freshDatabase('repairtablelock');
+  await flaggedOrders(url, 3);
+  await sql(url, `INSERT INTO rates VALUES ('GBP', 0.5)`);
+  const holder = new Client({ connectionString: url });
+  await holder.connect();
+  try {
+    // SHARE lets repair read and lock its rows, not update them.
+    await holder.query(`BEGIN; LOCK TABLE orders IN SHARE MODE`);
+    const run = repair(parseSpec(SPEC, 'eur.yaml'), { databaseUrl: url, lockTimeoutMs: 200, ddlDeadlineMs: 1500 });
+    await expect(run).rejects.toThrow(/^gave up after \d+ attempts to lock public\.orders/);
+  } finally {
+    await holder.query('ROLLBACK').catch(() => undefined);
+    await holder.end();
+  }
+  expect(await sql(url, `SELECT count(*)::int AS n FROM orders WHERE _tandem_pending IS NULL`)).toEqual([{ n: 3 }]);
 });

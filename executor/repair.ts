@@ -62,7 +62,7 @@ export function failureEntries(resolved: ResolvedSpec, failed: unknown): Failure
   if (typeof failed !== 'object' || Array.isArray(failed)) return `its failure record ${JSON.stringify(failed).slice(0, 60)} is not an object`;
   const out: FailureEntry[] = [];
   for (const [k, v] of Object.entries(failed as Record<string, unknown>)) {
-    if (!/^\d{1,4}$/.test(k) || Number(k) >= resolved.mappings.length) return `its failure record names operation ${JSON.stringify(k).slice(0, 30)}, which this spec does not have (${resolved.mappings.length} operations)`;
+    if (!/^(0|[1-9]\d{0,3})$/.test(k) || Number(k) >= resolved.mappings.length) return `its failure record names operation ${JSON.stringify(k).slice(0, 30)}, which this spec does not have (${resolved.mappings.length} operations)`;
     const side = (v as { side?: unknown } | null)?.side;
     if (side !== 'old' && side !== 'new') return `its failure record gives operation ${k} the side ${JSON.stringify(side ?? null).slice(0, 30)}, neither old nor new`;
     out.push({ index: Number(k), side });

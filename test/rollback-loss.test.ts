@@ -62,11 +62,14 @@ describe('rollback refuses while it would not give back what the new version wro
     // Only an object of valid indexes with side "old" is a write rollback keeps; the rest is refused.
     await sql(url, `UPDATE items SET _tandem_sync_failed = '"junk"', _tandem_pending = NULL WHERE id = 1`);
     await sql(url, `UPDATE items SET _tandem_sync_failed = '{"7": {"side": "old"}}', _tandem_pending = NULL WHERE id = 2`);
+    await sql(url, `INSERT INTO items (id, code) VALUES (3, 'x'), (4, 'y')`);
+    await sql(url, `UPDATE items SET _tandem_sync_failed = '{}', _tandem_pending = NULL WHERE id = 3`);
+    await sql(url, `UPDATE items SET _tandem_sync_failed = '{"0": {"error": "no side"}}', _tandem_pending = NULL WHERE id = 4`);
     const refused = await runCli(['rollback', file, '--json'], env);
     expect(refused.code).toBe(1);
-    expect(lastJson(refused.stdout).error.message).toMatch(/2 rows whose sync raised.*cannot be read \(e\.g\. keys 1, 2\)/);
+    expect(lastJson(refused.stdout).error.message).toMatch(/4 rows whose sync raised.*cannot be read \(e\.g\. keys 1, 2, 3, 4\)/);
     // A record of valid old-side failures is a write of the old side, which rollback keeps.
-    await sql(url, `UPDATE items SET _tandem_sync_failed = '{"0": {"side": "old", "error": "x"}}' WHERE id IN (1, 2)`);
+    await sql(url, `UPDATE items SET _tandem_sync_failed = '{"0": {"side": "old", "error": "x"}}' WHERE id IN (1, 2, 3, 4)`);
     expect((await runCli(['rollback', file, '--json'], env)).code).toBe(0);
   });
 

@@ -78,8 +78,8 @@ export function verifySql(resolved: ResolvedSpec, where?: string, expressions = 
 export function onlyOldSideFailed(resolved: ResolvedSpec): string {
   const f = quoteIdent(FAILED_COLUMN);
   const n = resolved.mappings.length;
-  const entryOk = `e.key ~ '^[0-9]{1,4}$' AND e.key::int < ${n} AND jsonb_typeof(e.value) = 'object' AND e.value->>'side' = 'old'`;
-  return `CASE WHEN jsonb_typeof(${f}) = 'object' THEN NOT EXISTS (SELECT 1 FROM jsonb_each(${f}) e WHERE NOT (${entryOk})) ELSE false END`;
+  const entryOk = `CASE WHEN e.key ~ '^(0|[1-9][0-9]{0,3})$' THEN e.key::int < ${n} ELSE false END AND CASE WHEN jsonb_typeof(e.value) = 'object' THEN (e.value->>'side') IS NOT DISTINCT FROM 'old' ELSE false END`;
+  return `CASE WHEN jsonb_typeof(${f}) = 'object' AND ${f} <> '{}'::jsonb THEN NOT EXISTS (SELECT 1 FROM jsonb_each(${f}) e WHERE NOT (${entryOk})) ELSE false END`;
 }
 
 /**

@@ -5,6 +5,8 @@ import { Client } from 'pg';
 import { freshDatabase, sql } from './db';
 import { runCli } from './cli-run';
 import { repair } from '../executor';
+import { failureEntries } from '../executor/repair';
+import { resolveSpec } from '../phases/sql/spec';
 import { parseSpec } from '../phases/sql/spec';
 
 /**
@@ -137,4 +139,26 @@ it('repair waits for a table lock no longer than lock_timeout at a time, retries
     await holder.end();
   }
   expect(await sql(url, `SELECT count(*)::int AS n FROM orders WHERE _tandem_pending IS NULL`)).toEqual([{ n: 3 }]);
+});
+
+describe('failureEntries: a record read back from the table is trusted only when it is one the trigger writes', () => {
+  const table = { oid: 1, schema: 'public', name: 'orders', columns: [{ name: 'id', type: 'integer', notNull: true }, { name: 'amount', type: 'numeric', notNull: true }, { name: 'currency', type: 'text', notNull: true }], primaryKey: [{ name: 'id', type: 'integer' }] } as any;
+  const resolved = resolveSpec(parseSpec(SPEC, 'eur.yaml'), table);
+  it.each([
+    [{ '0': { side: 'old', error: 'x' } }, [{ index: 0, side: 'old' }]],
+    [{ '0': { side: 'new' } }, [{ index: 0, side: 'new' }]],
+    [null, /holds no failure record/],
+    ['junk', /is not an object/],
+    [[{ side: 'old' }], /is not an object/],
+    [{}, /is empty/],
+    [{ '1': { side: 'old' } }, /names operation "1", which this spec does not have/],
+    [{ '00': { side: 'old' } }, /names operation "00"/],
+    [{ '-1': { side: 'old' } }, /names operation "-1"/],
+    [{ '0': { error: 'x' } }, /the side null, neither old nor new/],
+    [{ '0': 'old' }, /the side null, neither old nor new/],
+  ])('%j', (record, expected) => {
+    const got = failureEntries(resolved, record);
+    if (expected instanceof RegExp) expect(got).toMatch(expected);
+    else expect(got).toEqual(expected);
+  });
 });

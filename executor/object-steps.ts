@@ -108,7 +108,7 @@ export async function runObjectSteps(client: Client, step: string, table: { oid:
     } else {
       if (s.unless && ((await client.query(s.unless)).rowCount ?? 0) > 0) continue;
       try {
-        retries += (await runDdlTransaction(client, step, table, [{ id: s.id, sql: s.sql }], options)).retries;
+        retries += (await runDdlTransaction(client, step, table, [{ id: s.id, sql: s.sql }], options, undefined, { boundStatements: !s.scans })).retries;
         changed = true;
       } catch (err: any) {
         if (s.onDataError && err instanceof StepFailedError && err.pgCode?.startsWith('23')) {

@@ -102,6 +102,8 @@ export function addValidatedConstraint(id: string, table: TableInfo, name: strin
       kind: 'transaction',
       id: `validate-${id}`,
       sql: `ALTER TABLE ${t} VALIDATE CONSTRAINT ${quoteIdent(name)}`,
+      // SHARE UPDATE EXCLUSIVE (and ROW SHARE on a referenced table): writes go on, so the scan is not cut.
+      scans: true,
       onDataError: { undo: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(name)}`, hint },
     },
   ];

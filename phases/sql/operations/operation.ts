@@ -120,13 +120,27 @@ export interface ObjectStatement {
 /**
  * A step outside the step's own transaction, idempotent and resumable:
  * - `transaction`: one short transaction under lock_timeout, skipped when `unless` returns a row;
- *   when PostgreSQL rejects the data (class 23), `onDataError.undo` runs and the step is refused.
+ *   when PostgreSQL rejects the data (class 23), `onDataError.undo` runs and the step is refused;
+ *   with `scans`, no statement_timeout (see below).
  * - `create_index`: CREATE INDEX CONCURRENTLY (no transaction block), skipped when the index is
  *   valid; an INVALID leftover of a failed or killed build is dropped concurrently and rebuilt.
  * - `drop_index`: DROP INDEX CONCURRENTLY IF EXISTS.
  */
 export type ObjectStep =
-  | { readonly kind: 'transaction'; readonly id: string; readonly sql: string; readonly unless?: string; readonly onDataError?: { readonly undo: string; readonly hint: string } }
+  | {
+      readonly kind: 'transaction';
+      readonly id: string;
+      readonly sql: string;
+      readonly unless?: string;
+      readonly onDataError?: { readonly undo: string; readonly hint: string };
+      /**
+       * The statement scans the table under a lock no app write waits on (VALIDATE CONSTRAINT:
+       * SHARE UPDATE EXCLUSIVE, and ROW SHARE on a referenced table): it runs without
+       * statement_timeout, as long as the table needs; the lock wait (lock_timeout) and the idle
+       * bound stay.
+       */
+      readonly scans?: boolean;
+    }
   | { readonly kind: 'create_index'; readonly id: string; readonly schema: string; readonly index: string; readonly sql: string; readonly hint?: string }
   | { readonly kind: 'drop_index'; readonly id: string; readonly schema: string; readonly index: string };
 

@@ -77,5 +77,5 @@ export function objectStepsScript(title: string, steps: readonly ObjectStep[]): 
     if (s.kind === 'drop_index') return `-- ${s.id}\nDROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(s.schema)}.${quoteIdent(s.index)};`;
     return `-- ${s.id}: its own transaction${s.unless ? ', skipped when it exists' : ''}\n${s.sql};`;
   });
-  return `\n-- ${title}: outside the transaction, lock_timeout set, statement_timeout off for index builds\n${body.join('\n\n')}\n`;
+  return `\n-- ${title}: outside the transaction, lock_timeout set, statement_timeout off for index builds and VALIDATE\n${body.join('\n\n')}\n`;
 }

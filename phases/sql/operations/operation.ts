@@ -115,6 +115,8 @@ export interface ObjectContext {
 export interface ObjectStatement {
   readonly id: string;
   readonly sql: string;
+  /** The user's own SQL (raw_sql): the executor checks after it that the transaction, its bounds and role are intact. */
+  readonly untrusted?: boolean;
 }
 
 /**

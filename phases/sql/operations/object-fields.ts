@@ -68,6 +68,16 @@ export function rowsCheck(label: string, table: TableInfo, where: string, from =
   };
 }
 
+/** A condition: the table is not partitioned, for what PostgreSQL cannot do online on a partitioned table (`why`, `instead`). */
+export function notPartitioned(field: string, table: TableInfo, objectName: string, why: string): CatalogCondition {
+  return {
+    field,
+    objectName,
+    sql: `SELECT 'partitioned' AS what FROM pg_class WHERE oid = ${regclass(table)} AND relkind = 'p'`,
+    message: `${table.schema}.${table.name} is partitioned: ${why}`,
+  };
+}
+
 /** SQL that returns a row when a relation of that name exists in the schema. */
 export function relationExists(schema: string, name: string): string {
   return `SELECT c.relname AS what FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${quoteLiteral(schema)} AND c.relname = ${quoteLiteral(name)}`;

@@ -125,8 +125,10 @@ export interface ObjectStatement {
  *   when PostgreSQL rejects the data (class 23), `onDataError.undo` runs and the step is refused;
  *   with `scans`, no statement_timeout (see below).
  * - `create_index`: CREATE INDEX CONCURRENTLY (no transaction block), skipped when the index is
- *   valid; an INVALID leftover of a failed or killed build is dropped concurrently and rebuilt.
- * - `drop_index`: DROP INDEX CONCURRENTLY IF EXISTS.
+ *   valid; an INVALID leftover of a failed or killed build is dropped concurrently and rebuilt. On
+ *   a partitioned table: per partition, then attached to an index ON ONLY the table.
+ * - `drop_index`: DROP INDEX CONCURRENTLY IF EXISTS; a partitioned index (which has no concurrent
+ *   drop) in a short transaction under lock_timeout and the hold bounds, catalog only.
  */
 export type ObjectStep =
   | {
@@ -143,8 +145,25 @@ export type ObjectStep =
        */
       readonly scans?: boolean;
     }
-  | { readonly kind: 'create_index'; readonly id: string; readonly schema: string; readonly index: string; readonly sql: string; readonly hint?: string }
-  | { readonly kind: 'drop_index'; readonly id: string; readonly schema: string; readonly index: string };
+  | {
+      readonly kind: 'create_index';
+      readonly id: string;
+      readonly schema: string;
+      readonly index: string;
+      readonly sql: string;
+      readonly hint?: string;
+      /** For a partitioned table, built per partition: UNIQUE or not, and what follows `ON table` (method, elements, INCLUDE, WHERE). */
+      readonly unique?: boolean;
+      readonly definition?: string;
+    }
+  | {
+      readonly kind: 'drop_index';
+      readonly id: string;
+      readonly schema: string;
+      readonly index: string;
+      /** The spec built it (a rollback): on a partitioned table, partition indexes a killed build left unattached go too. */
+      readonly created?: boolean;
+    };
 
 /** A verify check: a SELECT of one row, `n` (bigint, 0 when it holds) and `sample` (text[] of up to 10 keys). */
 export interface ObjectCheck {

@@ -73,9 +73,11 @@ export function objectTrialPlan(resolved: ResolvedSpec): { field: string; sql: s
 export function objectStepsScript(title: string, steps: readonly ObjectStep[]): string {
   if (!steps.length) return '';
   const body = steps.map((s) => {
-    if (s.kind === 'create_index') return `-- ${s.id}: skipped when the index is valid; an INVALID leftover is dropped concurrently first\n${s.sql};`;
+    if (s.kind === 'create_index') {
+      return `-- ${s.id}: skipped when the index is valid; an INVALID leftover is dropped concurrently first; on a partitioned table, an index ON ONLY it, then each partition's index built concurrently and attached\n${s.sql};`;
+    }
     if (s.kind === 'drop_index') return `-- ${s.id}\nDROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(s.schema)}.${quoteIdent(s.index)};`;
     return `-- ${s.id}: its own transaction${s.unless ? ', skipped when it exists' : ''}\n${s.sql};`;
   });
-  return `\n-- ${title}: outside the transaction, lock_timeout set, statement_timeout off for index builds and VALIDATE\n${body.join('\n\n')}\n`;
+  return `\n-- ${title}: outside the transaction, lock_timeout set, statement_timeout off for index builds and VALIDATE (a partitioned index is dropped with DROP INDEX in a short transaction)\n${body.join('\n\n')}\n`;
 }

@@ -5,7 +5,9 @@ import { backfill, contract, expand, rollback, verify } from '../executor';
 import { partitionIndexName } from '../executor/partitioned-index';
 import { parseSpec } from '../phases/sql/spec';
 import { runCli } from './cli-run';
-import { freshDatabase, sql } from './db';
+import { freshDatabase, sql, withClient } from './db';
+import { runObjectSteps } from '../executor/object-steps';
+import { objectSteps } from '../phases/sql/plan';
 
 /**
  * Partitioned tables and indexes other objects depend on: a spec passes validate only if every
@@ -92,6 +94,31 @@ describe('indexes on a partitioned table', () => {
     await backfill(spec, o);
     expect((await contract(spec, o)).step).toBe('contracted');
     expect((await indexes(url, 'events_id_kind_key%')).map((i) => i.valid)).toEqual([true, true, true, true, true]);
+  });
+
+  it('create_index unique meeting duplicates in one partition: everything it built is dropped (it would refuse writes) and contract is refused, naming the fix', async () => {
+    const url = await freshDatabase('partuniqdup');
+    await sql(
+      url,
+      `CREATE TABLE accounts (id int NOT NULL, region text NOT NULL, email text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+       CREATE TABLE accounts_eu PARTITION OF accounts FOR VALUES IN ('eu');
+       CREATE TABLE accounts_us PARTITION OF accounts FOR VALUES IN ('us');
+       INSERT INTO accounts VALUES (1, 'eu', 'a@x'), (2, 'us', 'a@x'), (3, 'us', 'b@x');`,
+    );
+    const spec = load(specFile('create_index: { name: accounts_region_email_key, columns: [region, email], unique: true }', 'accounts'));
+    const o = { databaseUrl: url };
+    await expand(spec, o);
+    await backfill(spec, o);
+    // A duplicate that slips in after verify passed: the build itself meets it.
+    await sql(url, `INSERT INTO accounts VALUES (4, 'us', 'b@x')`);
+    const resolved = (await sql(url, `SELECT resolved FROM tandem.migrations WHERE name = $1`, [spec.name]))[0].resolved;
+    await expect(
+      withClient(url, (c) => runObjectSteps(c, 'contract', { oid: resolved.table.oid, label: 'public.accounts' }, objectSteps(resolved, 'beforeContract'), o)),
+    ).rejects.toThrow(/contract refused: index accounts_region_email_key cannot be built: rows share a key/);
+    expect(await indexes(url, 'accounts_region_email_key%')).toEqual([]);
+    // The old versions' duplicate writes still succeed, in every partition.
+    await sql(url, `INSERT INTO accounts VALUES (5, 'eu', 'a@x'), (6, 'us', 'b@x')`);
+    expect(await sql(url, `SELECT step FROM tandem.migrations`)).toEqual([{ step: 'backfilled' }]);
   });
 
   it('drop_index of a partitioned index: contract drops it (no DROP INDEX CONCURRENTLY for it) and a re-run has nothing left to do', async () => {

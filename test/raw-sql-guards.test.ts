@@ -109,6 +109,16 @@ describe('raw_sql against a real database', () => {
     await untouched(url);
   });
 
+  it('a procedure that commits, CALLed from raw_sql: PostgreSQL refuses it inside the step\'s transaction block, validate commits nothing', async () => {
+    const url = await freshDatabase('rawcall');
+    await createCustomers(url, 5);
+    await sql(url, `CREATE PROCEDURE commit_now() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$`);
+    const r = await runCli(['validate', specFile('CALL commit_now()'), '--json'], { DATABASE_URL: url });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).error.message).toMatch(/failed at "raw-sql-up-1" .*invalid transaction termination/);
+    await untouched(url);
+  });
+
   it('a raw_sql that only creates a view still expands', async () => {
     const url = await freshDatabase('rawview');
     await createCustomers(url, 5);

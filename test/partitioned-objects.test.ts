@@ -148,6 +148,7 @@ describe('refused at validate, naming why', () => {
 
   it.each([
     ['add_unique on a partitioned table', 'add_unique: { name: events_kind_u, columns: [id, kind] }', 'events', /public\.events is partitioned: PostgreSQL 15 cannot attach a unique constraint to a partitioned table USING INDEX.*use create_index with unique: true/],
+    ['create_index whose expression names the table', 'create_index: { name: events_lower_kind, columns: [{ expression: "lower(events.kind)" }] }', 'events', /public\.events is partitioned: an index expression that names the table \(events\.column\) cannot be built on its partitions/],
     ['add_foreign_key from a partitioned table', 'add_foreign_key: { name: events_kind_fk, columns: [kind], references: { table: kinds, columns: [kind] } }', 'events', /public\.events is partitioned: PostgreSQL 15 cannot add a NOT VALID foreign key to a partitioned table/],
     ['drop_index of a unique index a foreign key references through', 'drop_index: { name: plain_code_key }', 'plain', /index "plain_code_key" is the unique index a foreign key references through/],
   ])('%s: exit 2', async (_what, operation, table, why) => {

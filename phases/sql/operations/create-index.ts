@@ -2,7 +2,8 @@ import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkExistingName, quoteIdent, quoteLiteral } from '../identifiers';
 import { expectBoolean, expectKeys, expectObject, required } from './fields';
-import { checkObjectName, keyJson, knownColumn, nameList, regclass, relationAbsent, tableSql } from './object-fields';
+import { checkObjectName, keyJson, knownColumn, nameList, notPartitioned, regclass, relationAbsent, tableSql } from './object-fields';
+import { lexSql } from '../sql-lexer';
 import { CatalogCondition, ObjectCheck, ObjectContext, ObjectStep, ObjectWork, OperationDefinition, TableInfo } from './operation';
 
 /**
@@ -97,6 +98,20 @@ export function indexValidCheck(label: string, schema: string, index: string): O
   };
 }
 
+/** Does an expression or the predicate of the index qualify a column with the table's name (`t.col`)? */
+function namesTable(op: CreateIndex, table: string): boolean {
+  const texts = [...op.columns.flatMap((e) => ('expression' in e ? [e.expression] : [])), ...(op.where !== undefined ? [op.where] : [])];
+  return texts.some((text) => {
+    let tokens;
+    try {
+      tokens = lexSql(text);
+    } catch {
+      return false; // PostgreSQL's own parse (the trial) judges it
+    }
+    return tokens.some((t, i) => t.kind === 'word' && (t.quoted ? t.text === table : t.text === table.toLowerCase()) && tokens[i + 1]?.text === '.');
+  });
+}
+
 /** The object work of a concurrently built index: create_index and add_unique share it. */
 export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, label: string): Required<Pick<ObjectWork, 'live' | 'trial' | 'checks' | 'rollbackBefore'>> & { build: ObjectStep } {
   const schema = ctx.table.schema;
@@ -116,7 +131,13 @@ export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, la
   };
   return {
     build,
-    live: [relationAbsent(`${field}.name`, schema, op.name, 'index'), ...(op.unique ? [partitionKeyCovered(field, ctx, op)] : [])],
+    live: [
+      relationAbsent(`${field}.name`, schema, op.name, 'index'),
+      ...(op.unique ? [partitionKeyCovered(field, ctx, op)] : []),
+      ...(namesTable(op, ctx.table.name)
+        ? [notPartitioned(field, ctx.table, op.name, `an index expression that names the table (${ctx.table.name}.column) cannot be built on its partitions, which have other names; use bare column names`)]
+        : []),
+    ],
     // A plain CREATE INDEX on the empty temporary copy proves columns, expressions (IMMUTABLE), method, INCLUDE and WHERE.
     trial: [{ id: `${field}`, sql: createIndexSql({ ...op, name: `_tandem_trial_${op.name}`.slice(0, 63) }, `pg_temp.${quoteIdent(ctx.table.name)}`, false) }],
     checks: op.unique

@@ -74,8 +74,7 @@ function blockProblem(body: string, depth: number): string | null {
     return null; // not SQL-lexable as a whole: PostgreSQL's own parse decides, the run-time check stays
   }
   for (const t of tokens) {
-    const w = word(t);
-    if ((w === 'commit' || w === 'rollback') && !(t as any).quoted) return `${w.toUpperCase()} inside a DO block is transaction control`;
+    if (t.kind === 'word' && !t.quoted && (t.text === 'commit' || t.text === 'rollback')) return `${t.text.toUpperCase()} inside a DO block is transaction control`;
   }
   const setting = settingsAnywhere(tokens);
   if (setting) return `${setting} (inside a DO block)`;

@@ -124,6 +124,16 @@ export class TableRewriteError extends Error {
   }
 }
 
+/** Expand would break logical replication (a publication of the table or of the state schema, a subscription into it): refused. */
+export class ReplicationError extends Error {
+  readonly exitCode = 1;
+  readonly kind = 'replication';
+  constructor(readonly table: string, readonly publications: string[], readonly subscriptions: string[], message: string) {
+    super(message);
+    this.name = 'ReplicationError';
+  }
+}
+
 /** The connection to PostgreSQL was lost in the middle of a step. */
 export class ConnectionLostError extends Error {
   readonly exitCode = 1;

@@ -8,12 +8,13 @@ import { querySingle } from './connection';
 import { backoffMs, DEFAULT_DDL_DEADLINE_MS, DEFAULT_LOCK_TIMEOUT_MS, runDdlTransaction, sleep } from './ddl-transaction';
 import { LockTimeoutError, StepFailedError } from './errors';
 import { ExecutorOptions, OperationVerify } from './types';
+import { createPartitionedIndex, dropPartitionedIndex, isPartitionedIndex, isPartitionedTable } from './partitioned-index';
 
 const RETRYABLE = new Set(['55P03', '40P01']);
 
 type IndexState = 'valid' | 'invalid' | 'absent';
 
-async function indexState(client: Client, schema: string, index: string): Promise<IndexState> {
+export async function indexState(client: Client, schema: string, index: string): Promise<IndexState> {
   const r = await client.query<{ valid: boolean }>(
     `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
     [schema, index],
@@ -27,7 +28,7 @@ async function indexState(client: Client, schema: string, index: string): Promis
  * lock_timeout and without statement_timeout (a build takes as long as the table needs; it holds
  * only SHARE UPDATE EXCLUSIVE, so writes go on). The session's settings are restored after.
  */
-async function runConcurrently(client: Client, sql: string, options: ExecutorOptions): Promise<void> {
+export async function runConcurrently(client: Client, sql: string, options: ExecutorOptions): Promise<void> {
   const lockTimeout = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
   await client.query(`SET lock_timeout = ${lockTimeout}`);
   await client.query(`SET statement_timeout = 0`);
@@ -40,7 +41,7 @@ async function runConcurrently(client: Client, sql: string, options: ExecutorOpt
 }
 
 /** Retry a concurrent statement on lock timeouts with backoff and jitter until the deadline. */
-async function withRetries(client: Client, step: string, table: { oid: number; label: string }, options: ExecutorOptions, run: () => Promise<void>): Promise<number> {
+export async function withRetries(client: Client, step: string, table: { oid: number; label: string }, options: ExecutorOptions, run: () => Promise<void>): Promise<number> {
   const deadline = Date.now() + (options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -56,7 +57,7 @@ async function withRetries(client: Client, step: string, table: { oid: number; l
   }
 }
 
-async function dropIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, schema: string, index: string, options: ExecutorOptions): Promise<number> {
+export async function dropIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, schema: string, index: string, options: ExecutorOptions): Promise<number> {
   return withRetries(client, step, table, options, () => runConcurrently(client, `DROP INDEX CONCURRENTLY IF EXISTS ${quoteQualified(schema, index)}`, options));
 }
 
@@ -67,6 +68,7 @@ async function dropIndexConcurrently(client: Client, step: string, table: { oid:
  * at once, since an INVALID unique index still refuses duplicate writes, and the step fails.
  */
 async function createIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, s: Extract<ObjectStep, { kind: 'create_index' }>, options: ExecutorOptions): Promise<{ retries: number; changed: boolean }> {
+  if (s.definition !== undefined && (await isPartitionedTable(client, table.oid))) return createPartitionedIndex(client, step, table, s, options);
   if ((await indexState(client, s.schema, s.index)) === 'valid') return { retries: 0, changed: false };
   let retries = 0;
   try {
@@ -102,13 +104,21 @@ export async function runObjectSteps(client: Client, step: string, table: { oid:
       retries += r.retries;
       changed ||= r.changed;
     } else if (s.kind === 'drop_index') {
+      if (s.created && (await isPartitionedTable(client, table.oid))) {
+        // The spec's own index on a partitioned table, with what a killed build left unattached.
+        const present = (await indexState(client, s.schema, s.index)) !== 'absent';
+        retries += await dropPartitionedIndex(client, step, table, s.schema, s.index, options, true);
+        changed ||= present;
+        continue;
+      }
       if ((await indexState(client, s.schema, s.index)) === 'absent') continue;
-      retries += await dropIndexConcurrently(client, step, table, s.schema, s.index, options);
+      if (await isPartitionedIndex(client, s.schema, s.index)) retries += await dropPartitionedIndex(client, step, table, s.schema, s.index, options);
+      else retries += await dropIndexConcurrently(client, step, table, s.schema, s.index, options);
       changed = true;
     } else {
       if (s.unless && ((await client.query(s.unless)).rowCount ?? 0) > 0) continue;
       try {
-        retries += (await runDdlTransaction(client, step, table, [{ id: s.id, sql: s.sql }], options)).retries;
+        retries += (await runDdlTransaction(client, step, table, [{ id: s.id, sql: s.sql }], options, undefined, { boundStatements: !s.scans })).retries;
         changed = true;
       } catch (err: any) {
         if (s.onDataError && err instanceof StepFailedError && err.pgCode?.startsWith('23')) {

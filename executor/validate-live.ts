@@ -9,6 +9,7 @@ import { openSession, Session, ACTIVE_STEPS } from './session';
 import { ExecutorOptions } from './types';
 import { checkObjectCatalog, trialObjects } from './object-steps';
 import { checkDroppedTablesIdle, checkTableNotDropped } from './state';
+import { checkReplication } from './replication-check';
 
 /**
  * PREPARE parses and analyses a statement against the live catalog without planning or running
@@ -78,7 +79,10 @@ export async function checkColumnTypes(client: Client, resolved: ResolvedSpec): 
   }
 }
 
-/** Resolve against the live table (or take the resolution recorded at expand), check the new columns' types and trial-parse every expression. */
+/**
+ * Resolve against the live table (or take the resolution recorded at expand), check the new
+ * columns' types, trial-parse every expression and refuse what would break logical replication.
+ */
 export async function resolveLive(session: Session, spec: MigrationSpec): Promise<ResolvedSpec> {
   if (session.state && ACTIVE_STEPS.includes(session.step)) return session.state.resolved;
   const resolved = resolveSpec(spec, session.table);
@@ -88,6 +92,7 @@ export async function resolveLive(session: Session, spec: MigrationSpec): Promis
   await checkDroppedTablesIdle(session.client, resolved);
   await checkTableNotDropped(session.client, resolved);
   await trialObjects(session.client, resolved);
+  await checkReplication(session.client, resolved, session.label);
   return resolved;
 }
 

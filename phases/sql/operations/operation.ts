@@ -115,15 +115,20 @@ export interface ObjectContext {
 export interface ObjectStatement {
   readonly id: string;
   readonly sql: string;
+  /** The user's own SQL (raw_sql): the executor checks after it that the transaction, its bounds and role are intact. */
+  readonly untrusted?: boolean;
 }
 
 /**
  * A step outside the step's own transaction, idempotent and resumable:
  * - `transaction`: one short transaction under lock_timeout, skipped when `unless` returns a row;
- *   when PostgreSQL rejects the data (class 23), `onDataError.undo` runs and the step is refused.
+ *   when PostgreSQL rejects the data (class 23), `onDataError.undo` runs and the step is refused;
+ *   with `scans`, no statement_timeout (see below).
  * - `create_index`: CREATE INDEX CONCURRENTLY (no transaction block), skipped when the index is
- *   valid; an INVALID leftover of a failed or killed build is dropped concurrently and rebuilt.
- * - `drop_index`: DROP INDEX CONCURRENTLY IF EXISTS.
+ *   valid; an INVALID leftover of a failed or killed build is dropped concurrently and rebuilt. On
+ *   a partitioned table: per partition, then attached to an index ON ONLY the table.
+ * - `drop_index`: DROP INDEX CONCURRENTLY IF EXISTS; a partitioned index (which has no concurrent
+ *   drop) in a short transaction under lock_timeout and the hold bounds, catalog only.
  */
 export type ObjectStep =
   | {
@@ -132,11 +137,35 @@ export type ObjectStep =
       readonly sql: string;
       readonly unless?: string;
       readonly onDataError?: { readonly undo: string; readonly hint: string };
+      /**
+       * The statement scans the table under a lock no app write waits on (VALIDATE CONSTRAINT:
+       * SHARE UPDATE EXCLUSIVE, and ROW SHARE on a referenced table): it runs without
+       * statement_timeout, as long as the table needs; the lock wait (lock_timeout) and the idle
+       * bound stay.
+       */
+      readonly scans?: boolean;
       /** The statement that takes back what this step enforces (a contract that does not commit runs it). */
       readonly undo?: string;
     }
-  | { readonly kind: 'create_index'; readonly id: string; readonly schema: string; readonly index: string; readonly sql: string; readonly hint?: string }
-  | { readonly kind: 'drop_index'; readonly id: string; readonly schema: string; readonly index: string };
+  | {
+      readonly kind: 'create_index';
+      readonly id: string;
+      readonly schema: string;
+      readonly index: string;
+      readonly sql: string;
+      readonly hint?: string;
+      /** For a partitioned table, built per partition: UNIQUE or not, and what follows `ON table` (method, elements, INCLUDE, WHERE). */
+      readonly unique?: boolean;
+      readonly definition?: string;
+    }
+  | {
+      readonly kind: 'drop_index';
+      readonly id: string;
+      readonly schema: string;
+      readonly index: string;
+      /** The spec built it (a rollback): on a partitioned table, partition indexes a killed build left unattached go too. */
+      readonly created?: boolean;
+    };
 
 /** A verify check: a SELECT of one row, `n` (bigint, 0 when it holds) and `sample` (text[] of up to 10 keys). */
 export interface ObjectCheck {

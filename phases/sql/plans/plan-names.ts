@@ -10,6 +10,8 @@ import { ResolvedSpec } from '../spec';
 export interface PlanStatement {
   readonly id: string;
   readonly sql: string;
+  /** The user's own SQL (raw_sql): the executor checks after it that the transaction, its bounds and role are intact. */
+  readonly untrusted?: boolean;
 }
 
 export const STATE_SCHEMA = 'tandem';

@@ -1,6 +1,6 @@
 import { CatalogError, SpecError } from '../../errors';
 import { checkExpression } from '../expression';
-import { checkExistingName, checkNewName, MAX_IDENTIFIER_BYTES, quoteIdent } from '../identifiers';
+import { checkExistingName, checkNewName, fitIdentifier, MAX_IDENTIFIER_BYTES, quoteIdent } from '../identifiers';
 import { absentColumn, existingColumn, expectKeys, required } from './fields';
 import { createHash } from 'crypto';
 import { BODY_TAG } from '../expression';
@@ -50,8 +50,8 @@ function into(field: string, column: string, value: unknown): string {
 function fillTrigger(ctx: ObjectContext, field: string, label: string, kind: 'set_not_null' | 'drop_not_null', target: string, source: string, expr: string): ObjectWork {
   const base = ctx.migration.replace(/-/g, '_');
   const hash = createHash('sha256').update(field).digest('hex').slice(0, 10);
-  const fn = quoteQualified('tandem', `fill_${base}_${hash}`);
-  const trigger = quoteIdent(`zzz_tandem_fill_${base}_${hash}`);
+  const fn = quoteQualified('tandem', fitIdentifier(`fill_${base}_${hash}`));
+  const trigger = quoteIdent(fitIdentifier(`zzz_tandem_fill_${base}_${hash}`));
   const t = tableSql(ctx.table);
   const body = [
     'BEGIN',

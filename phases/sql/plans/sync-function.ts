@@ -1,5 +1,5 @@
 import { BODY_TAG } from '../expression';
-import { quoteIdent, quoteLiteral } from '../identifiers';
+import { fitIdentifier, quoteIdent, quoteLiteral } from '../identifiers';
 import { ColumnMapping } from '../operations';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { derivedNames, qualifiedFunction, table } from './plan-names';
@@ -271,10 +271,10 @@ export function syncTriggers(resolved: ResolvedSpec): SyncTrigger[] {
   resolved.mappings.forEach((m, i) => {
     const cols = triggerColumns(resolved, i);
     const n = String(i).padStart(2, '0');
-    if (cols.old.length) out.push({ name: `${base}_${n}a`, event: `UPDATE OF ${cols.old.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `old${i}` });
-    if (cols.new.length) out.push({ name: `${base}_${n}b`, event: `UPDATE OF ${cols.new.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `new${i}` });
+    if (cols.old.length) out.push({ name: fitIdentifier(`${base}_${n}a`), event: `UPDATE OF ${cols.old.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `old${i}` });
+    if (cols.new.length) out.push({ name: fitIdentifier(`${base}_${n}b`), event: `UPDATE OF ${cols.new.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `new${i}` });
   });
-  out.push({ name: `${base}_zp`, event: 'UPDATE', when: `OLD.${q(PENDING_COLUMN)} IS TRUE AND ${NOT_BACKFILL}`, arg: 'pending' });
+  out.push({ name: fitIdentifier(`${base}_zp`), event: 'UPDATE', when: `OLD.${q(PENDING_COLUMN)} IS TRUE AND ${NOT_BACKFILL}`, arg: 'pending' });
   return out;
 }
 

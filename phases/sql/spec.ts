@@ -154,6 +154,7 @@ export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec
     migration: spec.name,
     table,
     newColumns: mappings.flatMap((m) => m.newColumns),
+    columnOperations: mappings.map((m) => m.field),
     droppedColumns: mappings.flatMap((m) => m.oldColumns),
     createdTables: spec.operations.filter((op) => op.kind === 'create_table').map((op) => `${table.schema}.${(op.body as { name: string }).name}`),
   };

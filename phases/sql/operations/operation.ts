@@ -105,6 +105,8 @@ export interface ObjectContext {
   readonly table: TableInfo;
   /** Columns the spec's column operations add at expand. */
   readonly newColumns: readonly NewColumn[];
+  /** The fields of the spec's column operations, in order: an operation's index in the sync trigger's bookkeeping (`_tandem_sync_failed`). */
+  readonly columnOperations?: readonly string[];
   /** Columns the spec's column operations drop at contract. */
   readonly droppedColumns: readonly string[];
   /** Tables the spec's create_table operations create (schema-qualified, unquoted `schema.name`). */

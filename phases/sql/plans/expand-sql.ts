@@ -34,7 +34,9 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
   for (const c of notNullColumns(resolved)) {
     statements.push({
       id: `not-null-check-${c.name}`,
-      sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))} CHECK (${quoteIdent(c.name)} IS NOT NULL) NOT VALID`,
+      // A row whose sync failed (flagged, `_tandem_pending` NULL) passes: the old version's write goes
+      // through and verify and contract refuse until the row is fixed.
+      sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))} CHECK (${quoteIdent(c.name)} IS NOT NULL OR ${quoteIdent(PENDING_COLUMN)} IS NULL) NOT VALID`,
     });
   }
   statements.push({ id: 'sync-function', sql: syncFunctionSql(resolved) });

@@ -98,14 +98,22 @@ export function triggerStatements(resolved: ResolvedSpec): { id: string; sql: st
 /** The bench measures the function without the EXCEPTION guard too; nothing else turns it off. */
 let withGuard = true;
 
-/** SELECT ... INTO NEW.a, NEW.b, guarded: a raise never fails the write, it flags the row (side = who wrote). */
+/**
+ * SELECT ... INTO NEW.a, NEW.b, guarded: a raise never fails the write, it flags the row (side = who
+ * wrote). An `up` that gives NULL for a new column that becomes NOT NULL counts as a raise: the row
+ * is flagged instead of Tandem's NOT NULL check refusing the old version's write.
+ */
 function guarded(resolved: ResolvedSpec, index: number, side: 'old' | 'new', targets: string[], exprs: string[], indent: string): string[] {
   if (!targets.length) return [`${indent}NULL;`];
   if (!withGuard) return [`${indent}${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`];
   const key = quoteLiteral(String(index));
+  const notNull = side === 'old' ? resolved.mappings[index].newColumns.filter((c) => c.notNull && targets.includes(c.name)) : [];
   return [
     `${indent}BEGIN`,
     `${indent}  ${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`,
+    ...notNull.map(
+      (c) => `${indent}  IF NEW.${q(c.name)} IS NULL THEN RAISE EXCEPTION USING ERRCODE = 'not_null_violation', MESSAGE = ${quoteLiteral(`up gave NULL for ${c.name}, which is NOT NULL`)}; END IF;`,
+    ),
     `${indent}  IF NEW.${q(FAILED_COLUMN)} ? ${key} THEN`,
     `${indent}    NEW.${q(FAILED_COLUMN)} := nullif(NEW.${q(FAILED_COLUMN)} - ${key}, '{}');`,
     `${indent}    IF NEW.${q(FAILED_COLUMN)} IS NULL AND OLD_PENDING_NOT_TRUE THEN NEW.${q(PENDING_COLUMN)} := false; END IF;`,

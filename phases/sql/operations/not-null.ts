@@ -3,6 +3,7 @@ import { checkExpression } from '../expression';
 import { checkExistingName, checkNewName, fitIdentifier, MAX_IDENTIFIER_BYTES, quoteIdent, quoteLiteral } from '../identifiers';
 import { PENDING_COLUMN } from '../spec';
 import { FAILED_COLUMN } from '../plans/sync-function';
+import { evaluationSetClauses } from '../plans/evaluation-settings';
 import { absentColumn, existingColumn, expectKeys, required } from './fields';
 import { createHash } from 'crypto';
 import { BODY_TAG } from '../expression';
@@ -84,7 +85,7 @@ function fillTrigger(ctx: ObjectContext, field: string, label: string, kind: 'se
     field,
     label,
     expand: [
-      { id: `fill-function-${target}`, sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS ${BODY_TAG}\n${body}\n${BODY_TAG}` },
+      { id: `fill-function-${target}`, sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${evaluationSetClauses()} AS ${BODY_TAG}\n${body}\n${BODY_TAG}` },
       {
         id: `fill-trigger-${target}`,
         sql: `CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW WHEN (current_setting('tandem.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ${fn}()`,

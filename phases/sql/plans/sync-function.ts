@@ -2,6 +2,7 @@ import { BODY_TAG } from '../expression';
 import { fitIdentifier, quoteIdent, quoteLiteral } from '../identifiers';
 import { ColumnMapping } from '../operations';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
+import { evaluationSetClauses } from './evaluation-settings';
 import { derivedNames, qualifiedFunction, table } from './plan-names';
 
 /**
@@ -297,7 +298,9 @@ export function createTriggerSql(resolved: ResolvedSpec, t: SyncTrigger): string
  * its non-volatile default counts as not written). Old side only -> new columns from `up`; new side
  * only -> old columns from `down`; both (v2) -> both kept as written. A write of the old side is
  * never altered. An `up`/`down` that raises never fails the write: the row is flagged (see
- * FAILED_COLUMN). No `SET search_path` (it costs a GUC save/restore per call): see README.
+ * FAILED_COLUMN). It evaluates under the settings every executor session has (TimeZone, DateStyle,
+ * ..., and the expand session's search_path; see evaluation-settings.ts), not the app session's:
+ * for one write the trigger gives what the backfill, verify and repair give.
  */
 export function syncFunctionSql(resolved: ResolvedSpec, options: { guard?: boolean } = {}): string {
   withGuard = options.guard ?? true;
@@ -331,5 +334,5 @@ function syncFunctionBody(resolved: ResolvedSpec): string {
   });
   body.push(`  WHEN 'pending' THEN`, ...sub(pendingBlock(resolved), false));
   body.push(`  END CASE;`, '  RETURN NEW;', 'END');
-  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql AS ${BODY_TAG}\n${body.join('\n')}\n${BODY_TAG}`;
+  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql ${evaluationSetClauses()} AS ${BODY_TAG}\n${body.join('\n')}\n${BODY_TAG}`;
 }

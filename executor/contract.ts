@@ -1,5 +1,5 @@
 import { RefusedError } from '../phases/errors';
-import { contractPlan, objectContractPlan, objectSteps, syncTriggers, validateChecksPlan } from '../phases/sql/plan';
+import { carriedSequences, contractPlan, objectContractPlan, objectSteps, syncTriggers, validateChecksPlan } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
 import { columnDependents } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
@@ -30,7 +30,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     // The sync's own UPDATE OF triggers depend on the old columns; contract drops them first.
     const ours = syncTriggers(resolved).map((t) => t.name);
     const refuseDependents = async () => {
-      const dependents = (await columnDependents(session.client, session.table.oid, dropped)).filter((d) => !ignored.has(d.object) && !ours.some((n) => d.object.startsWith(`trigger ${n} on `)));
+      const dependents = (await columnDependents(session.client, session.table.oid, dropped, carriedSequences(resolved))).filter((d) => !ignored.has(d.object) && !ours.some((n) => d.object.startsWith(`trigger ${n} on `)));
       if (dependents.length) {
         throw new RefusedError(
           `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +

@@ -1,7 +1,7 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
 import { RefusedError, SpecError } from '../phases/errors';
-import { derivedNames, expandPlan, STATE_SCHEMA, expandProbes, MAX_OPERATIONS, objectExpandPlan, objectSteps, syncTriggers } from '../phases/sql/plan';
+import { carriedSequences, derivedNames, expandPlan, STATE_SCHEMA, expandProbes, MAX_OPERATIONS, objectExpandPlan, objectSteps, syncTriggers } from '../phases/sql/plan';
 import { analyseReads } from './expression-reads';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { columnDependents, presentColumns, triggerExists } from './catalog';
@@ -118,7 +118,7 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
       throw new SpecError('operations', `has ${resolved.mappings.length} operations; the sync trigger tracks at most ${MAX_OPERATIONS} per spec, so split it into several migrations`);
     }
     options.onProgress?.({ kind: 'step', message: `expanding ${session.label}: ${resolved.mappings.map((m) => m.label).join('; ')}` });
-    const dropping = await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns));
+    const dropping = await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns), carriedSequences(resolved));
     if (dropping.length) {
       options.onProgress?.({
         kind: 'info',

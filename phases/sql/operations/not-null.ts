@@ -9,6 +9,7 @@ import { createHash } from 'crypto';
 import { BODY_TAG } from '../expression';
 import { quoteQualified } from '../identifiers';
 import { tableSql } from './object-fields';
+import { carriedProperties } from './carried-properties';
 import { ColumnMapping, ObjectContext, ObjectWork, OperationDefinition, TableColumn, TableInfo } from './operation';
 
 /**
@@ -125,7 +126,7 @@ export const setNotNull: OperationDefinition<SetNotNull> = {
       field,
       label: `set_not_null ${op.column} -> ${op.into}`,
       oldColumns: [op.column],
-      newColumns: [{ field: `${field}.into`, name: op.into, type: old.type, up: `coalesce(${q}, (${op.up}))`, notNull: true, ...carriedDefault(old) }],
+      newColumns: [{ field: `${field}.into`, name: op.into, type: old.type, up: `coalesce(${q}, (${op.up}))`, notNull: true, ...carriedDefault(old), ...carriedProperties(old, `${field}.column`) }],
       down: { [op.column]: quoteIdent(op.into) },
     };
   },
@@ -151,7 +152,7 @@ export const dropNotNull: OperationDefinition<DropNotNull> = {
       field,
       label: `drop_not_null ${op.column} -> ${op.into}`,
       oldColumns: [op.column],
-      newColumns: [{ field: `${field}.into`, name: op.into, type: old.type, up: quoteIdent(op.column), notNull: false, ...carriedDefault(old) }],
+      newColumns: [{ field: `${field}.into`, name: op.into, type: old.type, up: quoteIdent(op.column), notNull: false, ...carriedDefault(old), ...carriedProperties(old, `${field}.column`, { nullable: true }) }],
       down: { [op.column]: `coalesce(${quoteIdent(op.into)}, (${op.down}))` },
     };
   },

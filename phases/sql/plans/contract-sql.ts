@@ -2,6 +2,7 @@ import { quoteIdent } from '../identifiers';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { derivedNames, notNullColumns, PlanStatement, qualifiedFunction, table } from './plan-names';
 import { FAILED_COLUMN, MARK_COLUMN, syncTriggers } from './sync-function';
+import { carriedAfterDropPlan, carriedContractPlan } from './carried-sql';
 
 /**
  * Before contract, outside its transaction, once verify passed (no flagged row): a plain NOT NULL
@@ -43,6 +44,8 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
       statements.push({ id: `default-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})` });
     }
   }
+  // Identity and owned sequences move to the new columns while the old ones still hold theirs.
+  statements.push(...carriedContractPlan(resolved));
   const drops = [
     ...resolved.mappings.flatMap((m) => m.oldColumns).map((c) => `DROP COLUMN ${quoteIdent(c)}`),
     `DROP COLUMN ${quoteIdent(PENDING_COLUMN)}`,
@@ -50,6 +53,7 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
     `DROP COLUMN ${quoteIdent(FAILED_COLUMN)}`,
   ];
   statements.push({ id: 'drop-columns', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` });
+  statements.push(...carriedAfterDropPlan(resolved));
   return statements;
 }
 

@@ -151,8 +151,9 @@ function insertBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): s
   const oldWritten = anyOf(
     m.oldColumns.map((c) => {
       const col = column(c);
+      // An identity's value (volatileDefault) is the sequence's, not the writer's.
+      if (col?.volatileDefault) return 'false';
       if (col?.defaultExpr === undefined) return `NEW.${q(c)} IS NOT NULL`;
-      if (col.volatileDefault) return 'false';
       return `(NEW.${q(c)} IS NOT NULL AND NEW.${q(c)}::text IS DISTINCT FROM (${col.defaultExpr})::${col.type}::text)`;
     }),
     'false',

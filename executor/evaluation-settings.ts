@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { ResolvedSpec } from '../phases/sql/spec';
-import { qualifiedFunction } from '../phases/sql/plan';
+import { EVALUATION_SETTINGS, qualifiedFunction } from '../phases/sql/plan';
+import { quoteLiteral } from '../phases/sql/identifiers';
 
 /**
  * The search_path `up`/`down` resolve names under, the same in the trigger and in every executor
@@ -26,4 +27,15 @@ export async function pinSearchPath(client: Client, resolved: ResolvedSpec | und
   await client.query(
     `SELECT set_config('search_path', concat_ws(', ', nullif(array_to_string(ARRAY(SELECT quote_ident(s) FROM unnest(current_schemas(false)) AS s), ', '), ''), 'pg_temp'), false)`,
   );
+}
+
+/** The SET statements that give a psql session what an executor session has (for the SQL `tandem plan` prints): the fixed settings and the pinned search_path. */
+export async function sessionSettingsScript(client: Client): Promise<string> {
+  const path = (await client.query<{ path: string }>(`SELECT current_setting('search_path') AS path`)).rows[0].path;
+  return [
+    '-- the settings up/down are evaluated under, as in every executor session',
+    ...EVALUATION_SETTINGS.map(([name, value]) => `SET ${name} = ${quoteLiteral(value)};`),
+    `SET search_path = ${path};`,
+    '',
+  ].join('\n');
 }

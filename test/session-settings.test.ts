@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { backfill, contract, expand, repair, verify } from '../executor';
+import { backfill, contract, expand, planStepSql, repair, verify } from '../executor';
 import { parseSpec } from '../phases/sql/spec';
 import { freshDatabase, sql, withClient } from './db';
 
@@ -105,5 +105,27 @@ operations:
       { id: 2, tidy_name: 'bob' },
     ]);
     expect((await verify(spec, opts(url))).ok).toBe(true);
+  });
+});
+
+describe('the SQL tandem prints for a step', () => {
+  it('sets the evaluation settings first, so the expand script run by hand in another session pins what the executor would', async () => {
+    const url = await freshDatabase('script');
+    await sql(url, `CREATE TABLE names (id int PRIMARY KEY, full_name text NOT NULL); CREATE SCHEMA shadow; CREATE SCHEMA tandem`);
+    const spec = parseSpec(`
+name: script-pin
+table: names
+operations:
+  - add_column:
+      name: shout
+      type: text
+      up: upper(full_name)
+`);
+    const script = await planStepSql(spec, 'expand', opts(url));
+    expect(script.startsWith(`-- the settings up/down are evaluated under`)).toBe(true);
+    expect(script).toContain(`SET TimeZone = 'UTC';`);
+    await appSession(url, `SET TimeZone = 'Asia/Tokyo'; SET search_path = shadow, public`, (c) => c.query(script));
+    const [fn] = await sql(url, `SELECT proconfig FROM pg_proc WHERE proname = 'sync_script_pin'`);
+    expect(fn.proconfig).toEqual(expect.arrayContaining(['TimeZone=UTC', 'DateStyle=ISO,YMD', 'search_path=public, pg_temp']));
   });
 });

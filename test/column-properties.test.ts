@@ -156,6 +156,51 @@ operations:
   });
 });
 
+describe('change_type', () => {
+  it('to a text type keeps the collation, and the old default, converted, serves inserts after contract', async () => {
+    const url = await freshDatabase('ct_default');
+    await sql(
+      url,
+      `CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+       CREATE TABLE tags (id int PRIMARY KEY, label text COLLATE ci NOT NULL DEFAULT 'untitled');
+       INSERT INTO tags VALUES (1, 'Red')`,
+    );
+    await walk(url, `
+name: tag-varchar
+table: tags
+operations:
+  - change_type:
+      column: label
+      type: varchar(40)
+      up: label::varchar(40)
+      down: label_new::text
+`);
+    await sql(url, `INSERT INTO tags (id) VALUES (2)`);
+    expect(await sql(url, `SELECT id, label_new FROM tags WHERE label_new = 'RED' OR id = 2 ORDER BY id`)).toEqual([
+      { id: 1, label_new: 'Red' },
+      { id: 2, label_new: 'untitled' },
+    ]);
+  });
+
+  it('refuses, before expand, a default that does not convert to the new type', async () => {
+    const url = await freshDatabase('ct_refuse');
+    await sql(url, `CREATE TABLE codes (id int PRIMARY KEY, code text NOT NULL DEFAULT 'none')`);
+    const spec = parseSpec(`
+name: code-int
+table: codes
+operations:
+  - change_type:
+      column: code
+      type: integer
+      up: code::integer
+      down: code_new::text
+`);
+    await expect(validateLive(spec, opts(url))).rejects.toThrow(/default of code .* must convert to integer.*invalid input syntax/);
+    await expect(expand(spec, opts(url))).rejects.toThrow(/default of code/);
+    expect(await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'codes'::regclass AND attnum > 0 AND NOT attisdropped`)).toEqual([{ n: 2 }]);
+  });
+});
+
 describe('what cannot be carried over is refused before expand, naming it', () => {
   it.each([
     ['a generated column renamed', 'rename_column:\n      from: total\n      to: amount', /"total" is a generated column/],

@@ -53,9 +53,9 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
  * the table without executing anything. `up` is read as the backfill reads it (no alias); `down`
  * over the table with the new columns added (as NULLs), under the table's own name.
  */
-export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: string }[] {
+export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: string; execute?: boolean; about?: string }[] {
   const t = table(resolved);
-  const checks: { field: string; sql: string }[] = [];
+  const checks: { field: string; sql: string; execute?: boolean; about?: string }[] = [];
   const allNew = resolved.mappings.flatMap((m) => m.newColumns);
   const self = quoteIdent(resolved.table.name);
   const withNew = allNew.length ? `(SELECT ${self}.*, ${allNew.map((c) => `NULL::${c.type} AS ${quoteIdent(c.name)}`).join(', ')} FROM ${t}) AS ${self}` : t;
@@ -63,7 +63,17 @@ export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: str
     for (const c of m.newColumns) {
       checks.push({ field: `${c.field}.type`, sql: `SELECT NULL::${c.type}` });
       if (c.up !== undefined) checks.push({ field: `${c.field}.${m.kind === 'add_column' && c.up === c.default ? 'default' : 'up'}`, sql: `SELECT (${c.up})::${c.type} FROM ${t}` });
-      if (c.default !== undefined) checks.push({ field: `${c.field}.default`, sql: `SELECT (${c.default})::${c.type}` });
+      if (c.default !== undefined && m.kind === 'change_type') {
+        // The old column's default, converted: run (not only parsed) unless it is volatile, so a value
+        // that does not convert ('none'::integer) is refused now, not by the first insert after contract.
+        const old = resolved.table.columns.find((x) => x.name === m.oldColumns[0]);
+        checks.push({
+          field: `${m.field}.type`,
+          sql: `SELECT (${c.default})::${c.type}`,
+          execute: !old?.volatileDefault,
+          about: `the default of ${m.oldColumns[0]} (${old?.defaultExpr}) moves to ${c.name} at contract and must convert to ${c.type}`,
+        });
+      } else if (c.default !== undefined) checks.push({ field: `${c.field}.default`, sql: `SELECT (${c.default})::${c.type}` });
     }
     for (const old of m.oldColumns) {
       const expr = m.down[old];

@@ -1,6 +1,6 @@
 import { RefusedError } from '../phases/errors';
 import { Client } from 'pg';
-import { contractPlan, objectContractPlan, objectSteps, syncTriggers, undoBeforeContract, validateChecksPlan } from '../phases/sql/plan';
+import { carriedSequences, contractPlan, objectContractPlan, objectSteps, syncTriggers, undoBeforeContract, validateChecksPlan } from '../phases/sql/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { connect } from './connection';
 import { ContractIncompleteError, isConnectionLoss, StepFailedError } from './errors';
@@ -33,7 +33,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     // The sync's own UPDATE OF triggers depend on the old columns; contract drops them first.
     const ours = syncTriggers(resolved).map((t) => t.name);
     const refuseDependents = async () => {
-      const dependents = (await columnDependents(session.client, session.table.oid, dropped)).filter((d) => !ignored.has(d.object) && !ours.some((n) => d.object.startsWith(`trigger ${n} on `)));
+      const dependents = (await columnDependents(session.client, session.table.oid, dropped, carriedSequences(resolved))).filter((d) => !ignored.has(d.object) && !ours.some((n) => d.object.startsWith(`trigger ${n} on `)));
       if (dependents.length) {
         throw new RefusedError(
           `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +

@@ -22,10 +22,16 @@ export async function trialParse(client: Client, resolved: ResolvedSpec): Promis
     await client.query(`SET LOCAL statement_timeout = 5000`);
     for (const [i, check] of trialParseSql(resolved).entries()) {
       try {
-        await querySingle(client, `PREPARE _tandem_trial_${i} AS ${check.sql}`);
-        await client.query(`DEALLOCATE _tandem_trial_${i}`);
+        if (check.execute) {
+          await client.query('SAVEPOINT _tandem_trial');
+          await querySingle(client, check.sql);
+          await client.query('RELEASE SAVEPOINT _tandem_trial');
+        } else {
+          await querySingle(client, `PREPARE _tandem_trial_${i} AS ${check.sql}`);
+          await client.query(`DEALLOCATE _tandem_trial_${i}`);
+        }
       } catch (err: any) {
-        throw new SpecError(check.field, `PostgreSQL rejects it: ${err?.message ?? err}`);
+        throw new SpecError(check.field, `${check.about ? `${check.about}; ` : ''}PostgreSQL rejects it: ${err?.message ?? err}`);
       }
     }
   } finally {

@@ -1,6 +1,6 @@
 import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
-import { checkExistingName, quoteIdent, quoteLiteral } from '../identifiers';
+import { checkExistingName, fitIdentifier, quoteIdent, quoteLiteral } from '../identifiers';
 import { expectBoolean, expectKeys, expectObject, required } from './fields';
 import { checkObjectName, keyJson, knownColumn, nameList, notPartitioned, regclass, relationAbsent, tableSql } from './object-fields';
 import { lexSql } from '../sql-lexer';
@@ -139,7 +139,7 @@ export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, la
         : []),
     ],
     // A plain CREATE INDEX on the empty temporary copy proves columns, expressions (IMMUTABLE), method, INCLUDE and WHERE.
-    trial: [{ id: `${field}`, sql: createIndexSql({ ...op, name: `_tandem_trial_${op.name}`.slice(0, 63) }, `pg_temp.${quoteIdent(ctx.table.name)}`, false) }],
+    trial: [{ id: `${field}`, sql: createIndexSql({ ...op, name: fitIdentifier(`_tandem_trial_${op.name}`) }, `pg_temp.${quoteIdent(ctx.table.name)}`, false) }],
     checks: op.unique
       ? [duplicatesCheck(`${label}: rows with a duplicate key`, ctx.table, op.columns, op.where)]
       : [indexValidCheck(`${label}: the index is missing or INVALID (run tandem expand again to build it)`, schema, op.name)],

@@ -1,6 +1,6 @@
 import { RefusedError, SpecError } from '../../errors';
 import { checkExpression } from '../expression';
-import { checkExistingName, checkNewName, checkType, quoteIdent, quoteLiteral, quoteQualified } from '../identifiers';
+import { checkExistingName, checkNewName, checkType, fitIdentifier, quoteIdent, quoteLiteral, quoteQualified } from '../identifiers';
 import { expectBoolean, expectKeys, expectObject, required } from './fields';
 import { checkObjectName, nameList, relationAbsent } from './object-fields';
 import { ObjectWork, OperationDefinition } from './operation';
@@ -58,7 +58,7 @@ export const createTable: OperationDefinition<CreateTable> = {
       label: `create_table ${op.name}`,
       live: [relationAbsent(`${field}.name`, schema, op.name, 'table')],
       createsTables: [{ schema, name: op.name }],
-      trial: [{ id: field, sql: body(`pg_temp.${quoteIdent(`_tandem_trial_${op.name}`.slice(0, 63))}`) }],
+      trial: [{ id: field, sql: body(`pg_temp.${quoteIdent(fitIdentifier(`_tandem_trial_${op.name}`))}`) }],
       expand: [{ id: `create-table-${op.name}`, sql: body(t) }],
       rollback: [{ id: `drop-table-${op.name}`, sql: `DROP TABLE IF EXISTS ${t}` }],
     };

@@ -72,10 +72,20 @@ function interimSequence(resolved: ResolvedSpec, c: NewColumn): string {
   return fitIdentifier(`_tandem_seq_${resolved.spec.name.replace(/-/g, '_')}_${hash}`);
 }
 
+/** The old identity sequence's name from the moment contract takes it (its lock) until the drop. */
+function retiredSequence(resolved: ResolvedSpec, c: NewColumn): string {
+  const hash = createHash('sha256').update(`${resolved.spec.name}:${c.name}:retired`).digest('hex').slice(0, 10);
+  return fitIdentifier(`_tandem_oldseq_${resolved.spec.name.replace(/-/g, '_')}_${hash}`);
+}
+
 /**
  * In contract's transaction (ACCESS EXCLUSIVE held, so no insert draws from either sequence), after
  * SET NOT NULL and before the old columns go: the identity is added to the new column with the old
  * sequence's options, set to where the old one stands, and an owned sequence (serial) is re-owned.
+ * The table lock does not stop nextval() on the old sequence (an app that allocates its ids itself,
+ * another table's default): the old sequence is renamed first, which takes its ACCESS EXCLUSIVE lock
+ * (waiting, under lock_timeout, for transactions that drew from it) and holds it to the drop, so no
+ * value is drawn from it after its position is copied.
  */
 export function carriedContractPlan(resolved: ResolvedSpec): PlanStatement[] {
   const t = table(resolved);
@@ -87,6 +97,8 @@ export function carriedContractPlan(resolved: ResolvedSpec): PlanStatement[] {
     if (!id) continue;
     const kind = checked(/^[ad]$/, id.kind, 'identity kind') === 'a' ? 'ALWAYS' : 'BY DEFAULT';
     const interim = quoteQualified(String(id.sequence.schema), interimSequence(resolved, c));
+    const retired = quoteQualified(String(id.sequence.schema), retiredSequence(resolved, c));
+    out.push({ id: `carry-identity-lock-${c.name}`, sql: `ALTER SEQUENCE ${qualified(id.sequence)} RENAME TO ${quoteIdent(retiredSequence(resolved, c))}` });
     const options = [
       `SEQUENCE NAME ${interim}`,
       `INCREMENT BY ${checked(INTEGER, id.increment, 'sequence increment')}`,
@@ -97,7 +109,7 @@ export function carriedContractPlan(resolved: ResolvedSpec): PlanStatement[] {
       id.cycle === true ? 'CYCLE' : 'NO CYCLE',
     ];
     out.push({ id: `carry-identity-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} ADD GENERATED ${kind} AS IDENTITY (${options.join(' ')})` });
-    out.push({ id: `carry-identity-position-${c.name}`, sql: `SELECT setval('${interim.replace(/'/g, "''")}'::regclass, last_value, is_called) FROM ${qualified(id.sequence)}` });
+    out.push({ id: `carry-identity-position-${c.name}`, sql: `SELECT setval('${interim.replace(/'/g, "''")}'::regclass, last_value, is_called) FROM ${retired}` });
   }
   return out;
 }

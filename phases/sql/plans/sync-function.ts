@@ -30,8 +30,12 @@ const B_FIRED = 4;
 const q = quoteIdent;
 
 /** Compared as text: every type has a text form, not every type has `=` (json, xml, point), and text sees 1.0 -> 1.00. */
+/**
+ * Equal as text, byte for byte: COLLATE "C", because a column may carry a nondeterministic
+ * collation (case-insensitive ICU) under which 'alice' and 'ALICE' compare equal.
+ */
 function same(a: string, b: string): string {
-  return `${a}::text IS NOT DISTINCT FROM ${b}::text`;
+  return `${a}::text COLLATE "C" IS NOT DISTINCT FROM ${b}::text COLLATE "C"`;
 }
 
 function allOf(parts: string[], empty: string): string {
@@ -154,7 +158,7 @@ function insertBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): s
       // An identity's value (volatileDefault) is the sequence's, not the writer's.
       if (col?.volatileDefault) return 'false';
       if (col?.defaultExpr === undefined) return `NEW.${q(c)} IS NOT NULL`;
-      return `(NEW.${q(c)} IS NOT NULL AND NEW.${q(c)}::text IS DISTINCT FROM (${col.defaultExpr})::${col.type}::text)`;
+      return `(NEW.${q(c)} IS NOT NULL AND NEW.${q(c)}::text COLLATE "C" IS DISTINCT FROM (${col.defaultExpr})::${col.type}::text COLLATE "C")`;
     }),
     'false',
   );

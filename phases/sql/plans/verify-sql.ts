@@ -11,7 +11,8 @@ import { FAILED_COLUMN } from './sync-function';
  */
 function sides(resolved: ResolvedSpec, m: ColumnMapping): { upHolds: string[]; downHolds: string[] } {
   const q = quoteIdent;
-  const same = (column: string, type: string, expr: string) => `${q(column)}::text IS NOT DISTINCT FROM ((${expr})::${type})::text`;
+  // COLLATE "C": byte for byte, also on a column with a nondeterministic (case-insensitive) collation.
+  const same = (column: string, type: string, expr: string) => `${q(column)}::text COLLATE "C" IS NOT DISTINCT FROM ((${expr})::${type})::text COLLATE "C"`;
   const oldType = (name: string) => resolved.table.columns.find((c) => c.name === name)?.type ?? 'text';
   const upHolds = m.newColumns.filter((c) => c.up !== undefined && m.kind !== 'add_column').map((c) => same(c.name, c.type, c.up!));
   const downHolds = m.oldColumns.filter((c) => m.down[c] !== undefined && m.newColumns.length > 0).map((c) => same(c, oldType(c), m.down[c]));
@@ -105,7 +106,7 @@ export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressi
   if (expressions) resolved.mappings.forEach((m, i) => {
     const { upHolds } = sides(resolved, m);
     // add_column without `up`: its column holds NULL or its constant default unless a new version wrote it.
-    const written = m.kind === 'add_column' ? m.newColumns.filter((c) => c.up === undefined).map((c) => `${quoteIdent(c.name)}::text IS DISTINCT FROM ${c.default === undefined ? 'NULL' : `((${c.default})::${c.type})::text`}`) : [];
+    const written = m.kind === 'add_column' ? m.newColumns.filter((c) => c.up === undefined).map((c) => `${quoteIdent(c.name)}::text COLLATE "C" IS DISTINCT FROM ${c.default === undefined ? 'NULL' : `((${c.default})::${c.type})::text COLLATE "C"`}`) : [];
     const holds = [...upHolds, ...written.map((w) => `NOT (${w})`)];
     const lost = holds.length ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${holds.join(' AND ')}) END` : 'false';
     cols.push(`count(*) FILTER (WHERE ${lost})::bigint AS lost_${i}`);

@@ -1,7 +1,8 @@
 import { RefusedError } from '../phases/errors';
 import { Client } from 'pg';
-import { carriedSequences, contractPlan, objectContractPlan, objectSteps, syncTriggers, undoBeforeContract, validateChecksPlan } from '../phases/sql/plan';
+import { carriedSequences, contractPlan, objectContractPlan, objectSteps, syncTriggers, undoBeforeContract, undoStrictChecksPlan, validateChecksPlan } from '../phases/sql/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
+import { ObjectStep } from '../phases/sql/operations';
 import { connect } from './connection';
 import { ContractIncompleteError, isConnectionLoss, StepFailedError } from './errors';
 import { columnDependents } from './catalog';
@@ -59,14 +60,13 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       throw new RefusedError(`contract refused: ${summarize(report)}; ${next.join(', and ')}; then run tandem contract SPEC again`, spec.name);
     }
     let retries = 0;
-    const checks = validateChecksPlan(resolved);
-    for (const check of checks) {
-      // VALIDATE scans the table under SHARE UPDATE EXCLUSIVE, which app writes pass: no statement bound.
-      // These CHECKs are enforced (NOT VALID) since expand: validating them changes no write's fate.
-      retries += (await runDdlTransaction(session.client, 'contract', table, [check], options, undefined, { boundStatements: false })).retries;
-    }
     let run: { retries: number };
     try {
+      for (const check of validateChecksPlan(resolved)) {
+        // VALIDATE scans the table under SHARE UPDATE EXCLUSIVE, which app writes pass: no statement bound.
+        // The strict checks refuse what expand's let through (flagged rows): taken back if contract does not commit.
+        retries += (await runDdlTransaction(session.client, 'contract', table, [check], options, undefined, { boundStatements: false })).retries;
+      }
       // Only the new versions run now: unique indexes are built and checks and foreign keys enforced
       // (NOT VALID, then VALIDATE), each step on its own; the dependency check then sees them too.
       retries += (await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'beforeContract'), options)).retries;
@@ -106,7 +106,10 @@ function plainMessage(e: unknown): string {
  * enforced (its "nothing changed" is then true), else one naming what stays and the way out.
  */
 async function undoEnforced(client: Client, spec: MigrationSpec, resolved: ResolvedSpec, table: { oid: number; label: string }, options: ExecutorOptions, err: unknown): Promise<unknown> {
-  const undo = undoBeforeContract(resolved);
+  const undo: ObjectStep[] = [
+    ...undoBeforeContract(resolved),
+    ...undoStrictChecksPlan(resolved).map((s) => ({ kind: 'transaction' as const, id: s.id, sql: s.sql })),
+  ];
   if (!undo.length) return err;
   let own: Client | undefined;
   try {

@@ -23,6 +23,18 @@ export function validateChecksPlan(resolved: ResolvedSpec): PlanStatement[] {
 }
 
 /**
+ * What validateChecksPlan enforces, taken back when contract's transaction does not commit: the old
+ * version may still write, and expand's check (not this one) lets its flagged rows through.
+ */
+export function undoStrictChecksPlan(resolved: ResolvedSpec): PlanStatement[] {
+  const names = derivedNames(resolved);
+  return notNullColumns(resolved).map((c) => ({
+    id: `undo-strict-check-${c.name}`,
+    sql: `ALTER TABLE ${table(resolved)} DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullStrictCheck(c.name))}`,
+  }));
+}
+
+/**
  * Contract, one transaction: trigger and function; NOT NULL set while the validated CHECK still
  * proves it (a separate statement, before the CHECK goes: otherwise PostgreSQL rescans the table
  * under ACCESS EXCLUSIVE); defaults that wait for contract; the old columns and the marker.

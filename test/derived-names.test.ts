@@ -26,6 +26,17 @@ describe('fitIdentifier', () => {
   });
 });
 
+describe('fitIdentifier on names with characters outside the BMP', () => {
+  it('cuts between characters, never inside one: PostgreSQL stores exactly the name computed', async () => {
+    // 17 ASCII bytes then 4-byte characters: the cut at 52 bytes falls inside the ninth.
+    const name = fitIdentifier(`_tandem_trial_abc${'😀'.repeat(12)}`);
+    expect(Buffer.byteLength(name)).toBeLessThanOrEqual(63);
+    const url = await freshDatabase('fit_astral');
+    await sql(url, `CREATE TABLE t (a int); CREATE INDEX "${name}" ON t (a)`);
+    expect(await sql(url, `SELECT relname FROM pg_class WHERE relkind = 'i' AND relnamespace = 'public'::regnamespace`)).toEqual([{ relname: name }]);
+  });
+});
+
 describe('the longest spec name', () => {
   it('expands and contracts with every derived name within 63 bytes, as computed, and no warning about Tandem\'s own triggers', async () => {
     const url = await freshDatabase('names');

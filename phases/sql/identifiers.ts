@@ -7,7 +7,6 @@ export const MAX_IDENTIFIER_BYTES = 63;
 /** Names Tandem creates (new columns) follow unquoted-identifier syntax, so nobody needs to quote them. */
 const NEW_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Always quote: "na""me". */
 /**
  * A name Tandem derives (a trigger, a function, a constraint): returned as is when it fits in 63
  * bytes, otherwise its first bytes and `_` and a 10-hex-digit hash of the whole name, 63 bytes in
@@ -17,11 +16,13 @@ const NEW_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function fitIdentifier(name: string): string {
   if (Buffer.byteLength(name, 'utf8') <= MAX_IDENTIFIER_BYTES) return name;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
-  let prefix = name;
-  while (Buffer.byteLength(prefix, 'utf8') > MAX_IDENTIFIER_BYTES - hash.length - 1) prefix = prefix.slice(0, -1);
-  return `${prefix}_${hash}`;
+  // By code point, not UTF-16 unit: a character outside the BMP is never cut in half.
+  const chars = Array.from(name);
+  while (Buffer.byteLength(chars.join(''), 'utf8') > MAX_IDENTIFIER_BYTES - hash.length - 1) chars.pop();
+  return `${chars.join('')}_${hash}`;
 }
 
+/** Always quote: "na""me". */
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
 }

@@ -222,3 +222,24 @@ operations:
     expect(await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'lines'::regclass AND attname LIKE '\\_tandem%'`)).toEqual([{ n: 0 }]);
   });
 });
+
+describe('change_type of a serial column to a wider integer', () => {
+  it('int -> bigint: the sequence the column owns takes bigint bounds, so ids go on past 2^31 - 1', async () => {
+    const url = await freshDatabase('serial_widen');
+    await sql(url, `CREATE TABLE events (code text PRIMARY KEY, n serial); INSERT INTO events (code) VALUES ('a'), ('b')`);
+    await walk(url, `
+name: widen-serial
+table: events
+operations:
+  - change_type:
+      column: n
+      type: bigint
+      up: n::bigint
+      down: n_new::int
+`);
+    await sql(url, `SELECT setval('events_n_seq', 2147483647)`);
+    await sql(url, `INSERT INTO events (code) VALUES ('past int')`);
+    expect(await sql(url, `SELECT n_new FROM events WHERE code = 'past int'`)).toEqual([{ n_new: '2147483648' }]);
+    expect(await sql(url, `SELECT pg_get_serial_sequence('events', 'n_new') AS seq`)).toEqual([{ seq: 'public.events_n_seq' }]);
+  });
+});

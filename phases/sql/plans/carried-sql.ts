@@ -66,6 +66,14 @@ export function carriedExpandPlan(resolved: ResolvedSpec): PlanStatement[] {
   return out;
 }
 
+const BIGINT = /^(?:pg_catalog\.)?(?:bigint|int8)$/i;
+
+/** change_type of a column that was not bigint to bigint. */
+function widenedToBigint(resolved: ResolvedSpec, c: NewColumn & { carried: CarriedProperties }): boolean {
+  const old = resolved.table.columns.find((x) => x.name === c.carried.from);
+  return BIGINT.test(c.type.trim()) && old !== undefined && old.type !== 'bigint';
+}
+
 /** The identity sequence's name while both exist (it takes the old one's name once that is dropped). */
 function interimSequence(resolved: ResolvedSpec, c: NewColumn): string {
   const hash = createHash('sha256').update(`${resolved.spec.name}:${c.name}`).digest('hex').slice(0, 10);
@@ -93,6 +101,11 @@ export function carriedContractPlan(resolved: ResolvedSpec): PlanStatement[] {
   for (const c of carriedColumns(resolved)) {
     const p = c.carried;
     if (p.ownedSequence) out.push({ id: `carry-owned-sequence-${c.name}`, sql: `ALTER SEQUENCE ${qualified(p.ownedSequence)} OWNED BY ${t}.${quoteIdent(c.name)}` });
+    if (p.ownedSequence && widenedToBigint(resolved, c)) {
+      // A serial widened to bigint: its sequence is `AS integer` and would stop at 2^31 - 1, the
+      // very limit the change is for. AS bigint lifts a maximum that was integer's own (a custom one stays).
+      out.push({ id: `carry-owned-sequence-type-${c.name}`, sql: `ALTER SEQUENCE ${qualified(p.ownedSequence)} AS bigint` });
+    }
     const id = p.identity;
     if (!id) continue;
     const kind = checked(/^[ad]$/, id.kind, 'identity kind') === 'a' ? 'ALWAYS' : 'BY DEFAULT';

@@ -123,8 +123,29 @@ export function carriedContractPlan(resolved: ResolvedSpec): PlanStatement[] {
     ];
     out.push({ id: `carry-identity-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} ADD GENERATED ${kind} AS IDENTITY (${options.join(' ')})` });
     out.push({ id: `carry-identity-position-${c.name}`, sql: `SELECT setval('${interim.replace(/'/g, "''")}'::regclass, last_value, is_called) FROM ${retired}` });
+    out.push({ id: `carry-identity-grants-${c.name}`, sql: copySequenceGrantsSql(retired, interim) });
   }
   return out;
+}
+
+/**
+ * The old sequence's privileges, granted again on the new one (the owner's own aside): an insert
+ * needs none, but currval() and lastval() (a driver's "last insert id") need USAGE or SELECT.
+ */
+function copySequenceGrantsSql(from: string, to: string): string {
+  return [
+    'DO $tandem_grants$',
+    'DECLARE g record;',
+    'BEGIN',
+    "  FOR g IN SELECT e.privilege_type AS privilege, e.is_grantable AS grantable, CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee",
+    '             FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) e LEFT JOIN pg_roles r ON r.oid = e.grantee',
+    `            WHERE c.oid = ${quoteLiteral(from)}::regclass AND e.grantee <> c.relowner`,
+    '  LOOP',
+    `    EXECUTE format('GRANT %s ON SEQUENCE %s TO %s%s', g.privilege, ${quoteLiteral(to)}, g.grantee, CASE WHEN g.grantable THEN ' WITH GRANT OPTION' ELSE '' END);`,
+    '  END LOOP;',
+    'END',
+    '$tandem_grants$',
+  ].join('\n');
 }
 
 /** In contract's transaction, after the old columns (and their identity sequences) are dropped: the sequence takes the old name. */

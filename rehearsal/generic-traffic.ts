@@ -99,6 +99,16 @@ export function rejectedBySchema(err: any, written: ReadonlySet<string>, model: 
   return false;
 }
 
+/**
+ * An old version's INSERT that gives an old column NULL: the trigger takes it as left out and may
+ * put `down` of the new side there (README, Limits of the rehearsal). The write says so, and so does
+ * every later write that leaves the old side as it is (it carries this one's mapping on).
+ */
+export function withInsertedNulls(version: AppVersion, write: MappingWrite): MappingWrite {
+  if (version !== 'v1' || !write.entry || !Object.values(write.old).some((v) => v === null)) return write;
+  return { ...write, nullMayBe: write.entry.old };
+}
+
 interface Statement {
   readonly sql: string;
   readonly values: (string | null)[];
@@ -192,7 +202,7 @@ export class GenericTraffic extends PhasedTraffic {
       const v = needs ? this.mappingValues(version, pool, undefined) : undefined;
       if (needs && !v) return undefined;
       if (v) Object.assign(cols, v.set);
-      mappings.push(v ? v.write : { old: {}, oldExact: false, newExact: false });
+      mappings.push(v ? withInsertedNulls(version, v.write) : { old: {}, oldExact: false, newExact: false });
     }
     const names = Object.keys(cols);
     const sql = names.length
@@ -238,12 +248,15 @@ export class GenericTraffic extends PhasedTraffic {
   }
 
   protected async request(w: number, stats: PhaseStats): Promise<void> {
-    const version = this.pickVersion(stats.weights);
+    return this.send(w, stats, this.pickVersion(stats.weights), this.pickOp(this.owned[w]));
+  }
+
+  /** One request of `op` by `version` as worker `w` (on a row it owns), counted in `stats` and the ledger. */
+  async send(w: number, stats: PhaseStats, version: AppVersion, op: keyof GenericMix): Promise<void> {
     const pool = this.args.pools[version];
     if (!pool) throw new Error(`traffic for ${version}, but no ${version} connection pool was given`);
     const counts = (stats.byVersion[version] ??= { writes: 0, reads: 0 });
     const owned = this.owned[w];
-    const op = this.pickOp(owned);
     const anyKey = () => owned[Math.floor(this.random() * owned.length)];
     if (op === 'read') return this.read(pool, version, anyKey(), stats, counts);
 

@@ -56,6 +56,11 @@ async function createAppRole(db: Queryable, name: string, model: TableModel): Pr
   return password;
 }
 
+/** The CHECKs the spec adds (add_check): the rows and the traffic a rehearsal makes up keep them. */
+function specCheckRules(spec: MigrationSpec): { name: string; check: string }[] {
+  return spec.operations.filter((o) => o.kind === 'add_check').map((o) => o.body as { name: string; check: string });
+}
+
 /** The new columns as the value generator sees them (their types read from a probe table). */
 function modelOfNew(mapping: ColumnMapping, probe: TableModel): ModelColumn[] {
   return mapping.newColumns.map((n) => ({ ...probe.columns.find((x) => x.name === n.name)!, notNull: n.notNull }));
@@ -125,6 +130,8 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
     // Rows: copied from the user's database, or generated to fit the types and constraints.
 
     let generator;
+    let rules;
+    const specChecks = specCheckRules(spec);
     if (options.schemaFrom && options.sample !== undefined) {
       const n = await copySample(options.schemaFrom, db.url, copied as any, options.sample);
       for (const t of copied!.tables) {
@@ -132,12 +139,12 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
         if (m) await resetSequences(admin, m);
       }
       emit({ kind: 'info', message: `copied ${n} real rows of ${tableName} (and the rows they reference)` });
-      generator = (await seedTable(admin, model, 0, 0, random)).generator;
+      ({ generator, rules } = await seedTable(admin, model, 0, 0, random, { specChecks }));
     } else {
-      const seeded = await seedTable(admin, model, rowsWanted, Math.max(10, Math.min(200, Math.ceil(rowsWanted / 10))), random);
-      generator = seeded.generator;
-
-      emit({ kind: 'info', message: `generated ${rowsWanted} rows of ${tableName}${seeded.rejected ? ` (and replaced ${seeded.rejected} that the schema refused)` : ''}` });
+      const seeded = await seedTable(admin, model, rowsWanted, Math.max(10, Math.min(200, Math.ceil(rowsWanted / 10))), random, { specChecks });
+      ({ generator, rules } = seeded);
+      const short = seeded.inserted < rowsWanted ? ` (of ${rowsWanted} asked for: its unique indexes and constraints admit no more of the values generated)` : '';
+      emit({ kind: 'info', message: `generated ${seeded.inserted} rows of ${tableName}${short}${seeded.rejected ? `; ${seeded.rejected} generated rows were refused by the schema and replaced` : ''}` });
     }
     const allColumns = model.columns.map((c) => c.name);
     const seeds = await readAllRows(admin, model, allColumns);
@@ -217,7 +224,7 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
       });
     }
     const seedCount = ledger.acknowledged;
-    const rowPool = await validRows(evaluator, model, generator, insertableColumns(model, mappingPools), 500);
+    const rowPool = await validRows(evaluator, rules, generator, insertableColumns(model, mappingPools), 500);
     traffic = new GenericTraffic({
       rowPool,
       pools: appPools,

@@ -2,6 +2,7 @@ import { performance } from 'perf_hooks';
 import { Pool, PoolClient } from 'pg';
 import { AppVersion } from '../phases/deploy/stages';
 import { quoteIdent } from '../phases/sql/identifiers';
+import { RowRule, rowsKeepingRules } from './constraint-values';
 import { ExpressionEvaluator, Row } from './expression-evaluator';
 import { PacingArgs, PhasedTraffic, PhaseStats } from './phased-traffic';
 import { Entry, MappingPool, sameValues, Values } from './round-trip';
@@ -54,18 +55,15 @@ export function insertableColumns(model: TableModel, mappings: readonly MappingP
 }
 
 /**
- * Generated rows of the given columns that the table's CHECK constraints and column types accept,
- * evaluated in SQL: the traffic respects the constraints it knows, so what the schema still
+ * Generated rows of the given columns that the table's CHECKs, its domains and the spec's CHECKs
+ * accept, evaluated in SQL: the traffic respects the constraints it knows, so what the schema still
  * refuses (a unique value taken, a trigger's RAISE) is rare and counted apart.
  */
-export async function validRows(evaluator: ExpressionEvaluator, model: TableModel, generator: RowGenerator, columns: ReadonlySet<string>, count: number): Promise<Row[]> {
+export async function validRows(evaluator: ExpressionEvaluator, rules: readonly RowRule[], generator: RowGenerator, columns: ReadonlySet<string>, count: number): Promise<Row[]> {
   const rows = Array.from({ length: count }, () => generator.row(columns));
-  const checks = model.checks.map((c) => ({ sql: `(${c.expr}) IS NOT FALSE` }));
-  const held = await evaluator.evaluate(rows, checks.length ? checks : [{ sql: 'true' }]);
-  return rows.filter((_, i) => {
-    const h = held[i];
-    return h.ok && h.values.every((v) => v === 'true');
-  });
+  // A rule on columns the rows leave out (an operation's own) cannot be judged here.
+  const own = rules.filter((r) => r.columns.every((c) => columns.has(c)));
+  return (await rowsKeepingRules(evaluator, own, rows)).kept;
 }
 
 /** Which side of the operations a version writes and reads. */

@@ -59,6 +59,28 @@ describe('rehearse any spec on a schema of the user\'s (--schema FILE)', () => {
   });
 });
 
+describe('rehearse a spec that adds a CHECK on a table with IN-list and range CHECKs, a foreign key and identity keys (--schema, default --rows)', () => {
+  const BILLING = path.join(__dirname, 'fixtures', 'billing');
+  const QUICK = { stepMs: 150, workers: 4, opsPerSecond: 300 };
+
+  it('passes, with every one of the 10,000 default rows generated', async () => {
+    const report = await rehearse(loadSpecFile(path.join(BILLING, 'invoices-cents.yaml')), { ...QUICK, schemaFile: path.join(BILLING, 'schema.sql') });
+    expectClean(report);
+    expect(report.rows).toBe(10000);
+    expect(report.schema).toEqual({ source: 'file', table: 'billing.invoices', tables: [], rows: 'generated' });
+  });
+
+  it('fails when the same spec\'s down drops the pennies, naming the writes a rollback would lose', async () => {
+    const report = await rehearse(loadSpecFile(path.join(BILLING, 'invoices-cents-lossy.yaml')), { ...QUICK, schemaFile: path.join(BILLING, 'schema.sql') });
+    expect(report.ok).toBe(false);
+    expect(report.rows).toBe(10000);
+    expect(report.lost_on_rollback!.count).toBeGreaterThan(0);
+    const lost = report.lost_on_rollback!.samples[0];
+    expect(Number(lost.rollback_gives.amount_cents) % 100).toBe(0);
+    expect(lost.wrote.amount_cents).not.toBe(lost.rollback_gives.amount_cents);
+  });
+});
+
 describe('rehearse on the table of a live database (--schema-from URL)', () => {
   it('copies the definition and the tables its foreign keys need, samples real rows, and never writes to the source', async () => {
     const source = await freshDatabase('rehearse_source');

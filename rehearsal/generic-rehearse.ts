@@ -61,6 +61,12 @@ function specCheckRules(spec: MigrationSpec): { name: string; check: string }[] 
   return spec.operations.filter((o) => o.kind === 'add_check').map((o) => o.body as { name: string; check: string });
 }
 
+/** The unique column sets the spec adds (add_unique): generated rows and the app's writes keep them as the new version will. */
+function withSpecUniques(model: TableModel, spec: MigrationSpec): TableModel {
+  const added = spec.operations.filter((o) => o.kind === 'add_unique').map((o) => (o.body as { columns: string[] }).columns);
+  return added.length ? { ...model, uniques: [...model.uniques, ...added] } : model;
+}
+
 /** The new columns as the value generator sees them (their types read from a probe table). */
 function modelOfNew(mapping: ColumnMapping, probe: TableModel): ModelColumn[] {
   return mapping.newColumns.map((n) => ({ ...probe.columns.find((x) => x.name === n.name)!, notNull: n.notNull }));
@@ -115,8 +121,9 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
       schema = { source: 'inferred', table: tableName, tables: [], rows: 'generated' };
       emit({ kind: 'info', message: `no schema given: inferred a table ${tableName} with the columns the spec names (give --schema FILE or --schema-from URL for your own)` });
     }
-    const model = await loadTableModel(admin, spec.schema, spec.table);
-    if (!model) throw new CatalogError('table', tableName, `the schema ${options.schemaFile ? 'in ' + options.schemaFile : 'given'} has no table ${tableName}`);
+    const loaded = await loadTableModel(admin, spec.schema, spec.table);
+    if (!loaded) throw new CatalogError('table', tableName, `the schema ${options.schemaFile ? 'in ' + options.schemaFile : 'given'} has no table ${tableName}`);
+    const model = withSpecUniques(loaded, spec);
     const mappings = await (async () => {
       const client = new Client({ connectionString: db.url });
       await client.connect();

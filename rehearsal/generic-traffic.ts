@@ -193,6 +193,8 @@ export class GenericTraffic extends PhasedTraffic {
     const pool = this.args.rowPool ?? [];
     const row = pool.length ? pool[Math.floor(this.random() * pool.length)] : this.args.generator.row(this.insertable);
     Object.assign(cols, row);
+    // A value of a unique column is written once: a fresh one, not a pooled row's again.
+    for (const u of this.args.model.uniques) if (u.length === 1 && u[0] in cols) cols[u[0]] = this.args.generator.value(u[0]);
     const mappings: MappingWrite[] = [];
     for (const pool of this.args.mappings) {
       const side = sidesOf(version);

@@ -42,6 +42,23 @@ function learnedOnce(col: ModelColumn, values: readonly string[], random: () => 
   return () => (left.length ? left.pop()! : col.notNull ? rest() : null);
 }
 
+/** A unique column's values: never one given before (text gets a numbered suffix, numbers a fresh draw). */
+function distinct(col: ModelColumn, source: ValueSource): ValueSource {
+  const given = new Set<string>();
+  let n = 0;
+  return () => {
+    for (let tries = 0; tries < 20; tries++) {
+      const v = source();
+      if (v === null || !given.has(v)) return v === null ? v : (given.add(v), v);
+    }
+    let v: string;
+    do v = col.category === 'S' ? `${source() ?? ''}-${++n}` : String(++n);
+    while (given.has(v));
+    given.add(v);
+    return v;
+  };
+}
+
 /** Generates rows of one table: values by type, foreign keys from rows that exist in the referenced tables. */
 export class RowGenerator {
   private readonly sources = new Map<string, ValueSource>();
@@ -58,7 +75,9 @@ export class RowGenerator {
     const uniqueAlone = new Set(model.uniques.filter((u) => u.length === 1).map((u) => u[0]));
     for (const c of writableColumns(model)) {
       const values = learned.get(c.name);
-      const source = !values?.length ? columnValues(c, random) : uniqueAlone.has(c.name) ? learnedOnce(c, values, random) : learnedSource(c, values, random);
+      const source = values?.length
+        ? uniqueAlone.has(c.name) ? learnedOnce(c, values, random) : learnedSource(c, values, random)
+        : uniqueAlone.has(c.name) ? distinct(c, columnValues(c, random)) : columnValues(c, random);
       this.sources.set(c.name, source);
     }
   }

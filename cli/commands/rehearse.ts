@@ -4,6 +4,7 @@ import { renderHtmlReport } from '../../rehearsal/html-report';
 import { UsageError } from '../../phases/errors';
 import { loadSpecFile } from '../../phases/sql/spec';
 import { rehearse, RehearsalEvent, reportTable } from '../../rehearsal/rehearse';
+import { schemaBeside } from '../../rehearsal/schema-beside';
 import { RehearsalReport, weightsLabel } from '../../rehearsal/rehearsal-report';
 import { percentile } from '../../rehearsal/latency-stats';
 import { Command, CommandContext } from '../command';
@@ -40,16 +41,20 @@ export const rehearseCommand: Command = {
     }
     const reportPath = f.report as string | undefined;
     if (reportPath !== undefined && !reportPath.trim()) throw new UsageError('--report needs a file name, e.g. --report rehearsal.html');
+    const onEvent = progressPrinter(ctx);
+    // A spec may ship the table it expects beside it (name.schema.sql): used unless a schema is given.
+    const beside = f.schema === undefined && f['schema-from'] === undefined ? schemaBeside(path) : undefined;
+    if (beside) onEvent({ kind: 'info', message: `no --schema given: using ${beside}, the table this spec ships with` });
     const report = await rehearse(spec, {
       rows: f.rows as number | undefined,
       databaseUrl: f['database-url'] as string | undefined,
       lockTimeoutMs: f['lock-timeout'] as number | undefined,
       stepMs: f['step-ms'] as number | undefined,
       keep: Boolean(f.keep),
-      schemaFile: f.schema as string | undefined,
+      schemaFile: (f.schema as string | undefined) ?? beside,
       schemaFrom: f['schema-from'] as string | undefined,
       sample: f.sample as number | undefined,
-      onEvent: progressPrinter(ctx),
+      onEvent,
     });
     ctx.out.endProgress();
     if (reportPath !== undefined) {

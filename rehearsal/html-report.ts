@@ -203,13 +203,52 @@ export function renderHtmlReport(r: RehearsalReport): string {
         [false, true, true, true, true],
       )}${r.round_trip.flatMap((x) => x.risk_examples.slice(0, 3).map((e) => `<p class="risk">ROLLBACK RISK (not a failure): ${esc(e)}</p>`)).join('')}`
     : '';
+  // Failure first: when the rehearsal failed, what failed comes right after the verdict.
+  const failures = `<h2>Failures</h2>\n<div id="failures">${failureList(r)}</div>\n`;
+  return page(`tandem rehearse ${r.migration}: ${r.ok ? 'PASSED' : 'FAILED'}`, `<h1>tandem rehearse <code>${esc(r.migration)}</code></h1>
+<p class="verdict ${r.ok ? 'pass' : 'fail'}" id="verdict">${r.ok ? 'PASSED: zero downtime' : 'FAILED'}: ${esc(verdict)}</p>
+<p>${r.schema ? `Table ${esc(r.schema.table)} (schema: ${esc(r.schema.source)}${r.schema.tables.length ? `, with ${esc(r.schema.tables.join(', '))}` : ''}; rows: ${esc(r.schema.rows)}), ` : ''}${r.rows} rows, app traffic as ${esc(r.app_role)}, on a ${esc(r.database)} database. Verify: ${esc(r.verify.message)}</p>
+${r.ok ? '' : failures}
+<h2>Totals</h2>
+<div id="totals">${totals}</div>
+<h2>Stages</h2>
+<div id="stages">${stages}${canary}</div>
+<h2>Write latency over time</h2>
+${latencyChart(tl)}
+<h2>Backfill progress</h2>
+${backfillChart(tl)}
+<h2>Lock waits</h2>
+${lockChart(tl, r)}
+${roundTrip}
+${r.ok ? failures : ''}`);
+}
+
+/**
+ * The page for a rehearsal that stopped before its verdict (bad input, a constraint the generator
+ * cannot satisfy, an executor step that failed): why, first, then what happened until then.
+ */
+export function renderStoppedReport(migration: string, message: string, log: readonly string[]): string {
+  const items = log.length ? `<ol class="log">${log.map((l) => `<li>${esc(l)}</li>`).join('')}</ol>` : '<p>Nothing: it stopped while setting up.</p>';
+  return page(
+    `tandem rehearse ${migration}: FAILED`,
+    `<h1>tandem rehearse <code>${esc(migration)}</code></h1>
+<p class="verdict fail" id="verdict">FAILED: the rehearsal stopped before its verdict</p>
+<h2>Failures</h2>
+<div id="failures"><ol class="failures"><li>${esc(message)}</li></ol></div>
+<h2>What happened until then</h2>
+<div id="log">${items}</div>
+`,
+  );
+}
+
+function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>tandem rehearse ${esc(r.migration)}: ${r.ok ? 'PASSED' : 'FAILED'}</title>
+<title>${esc(title)}</title>
 <style>
 :root { color-scheme: light dark; --fg: #1b1b1b; --bg: #ffffff; --muted: #5a5a5a; --grid: #dddddd; --accent: #0b5cad; --bad: #a4161a; --good: #1b6e20; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e8e8e8; --bg: #161616; --muted: #a8a8a8; --grid: #3a3a3a; --accent: #7cb7ff; --bad: #ff8a80; --good: #8fd694; } }
@@ -231,23 +270,7 @@ code { font-size: .9em; }
 </style>
 </head>
 <body>
-<h1>tandem rehearse <code>${esc(r.migration)}</code></h1>
-<p class="verdict ${r.ok ? 'pass' : 'fail'}" id="verdict">${r.ok ? 'PASSED: zero downtime' : 'FAILED'}: ${esc(verdict)}</p>
-<p>${r.schema ? `Table ${esc(r.schema.table)} (schema: ${esc(r.schema.source)}${r.schema.tables.length ? `, with ${esc(r.schema.tables.join(', '))}` : ''}; rows: ${esc(r.schema.rows)}), ` : ''}${r.rows} rows, app traffic as ${esc(r.app_role)}, on a ${esc(r.database)} database. Verify: ${esc(r.verify.message)}</p>
-<h2>Totals</h2>
-<div id="totals">${totals}</div>
-<h2>Stages</h2>
-<div id="stages">${stages}${canary}</div>
-<h2>Write latency over time</h2>
-${latencyChart(tl)}
-<h2>Backfill progress</h2>
-${backfillChart(tl)}
-<h2>Lock waits</h2>
-${lockChart(tl, r)}
-${roundTrip}
-<h2>Failures</h2>
-<div id="failures">${failureList(r)}</div>
-</body>
+${body}</body>
 </html>
 `;
 }

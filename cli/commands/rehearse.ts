@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { ProgressEvent } from '../../executor/types';
-import { renderHtmlReport } from '../../rehearsal/html-report';
+import { renderHtmlReport, renderStoppedReport } from '../../rehearsal/html-report';
 import { UsageError } from '../../phases/errors';
 import { loadSpecFile } from '../../phases/sql/spec';
 import { rehearse, RehearsalEvent, reportTable } from '../../rehearsal/rehearse';
@@ -41,11 +41,12 @@ export const rehearseCommand: Command = {
     }
     const reportPath = f.report as string | undefined;
     if (reportPath !== undefined && !reportPath.trim()) throw new UsageError('--report needs a file name, e.g. --report rehearsal.html');
-    const onEvent = progressPrinter(ctx);
+    const log: string[] = [];
+    const onEvent = progressPrinter(ctx, log);
     // A spec may ship the table it expects beside it (name.schema.sql): used unless a schema is given.
     const beside = f.schema === undefined && f['schema-from'] === undefined ? schemaBeside(path) : undefined;
     if (beside) onEvent({ kind: 'info', message: `no --schema given: using ${beside}, the table this spec ships with` });
-    const report = await rehearse(spec, {
+    const run = rehearse(spec, {
       rows: f.rows as number | undefined,
       databaseUrl: f['database-url'] as string | undefined,
       lockTimeoutMs: f['lock-timeout'] as number | undefined,
@@ -56,6 +57,18 @@ export const rehearseCommand: Command = {
       sample: f.sample as number | undefined,
       onEvent,
     });
+    let report;
+    try {
+      report = await run;
+    } catch (err: any) {
+      // The report is written for every outcome: a rehearsal that stopped says why, first.
+      ctx.out.endProgress();
+      if (reportPath !== undefined) {
+        fs.writeFileSync(reportPath, renderStoppedReport(spec.name, err?.message ?? String(err), log));
+        ctx.out.info(`report written to ${reportPath}`);
+      }
+      throw err;
+    }
     ctx.out.endProgress();
     if (reportPath !== undefined) {
       fs.writeFileSync(reportPath, renderHtmlReport(report));
@@ -74,10 +87,14 @@ function backfillText(e: ProgressEvent): string {
 }
 
 /** Stage changes and checks as lines; traffic and backfill as one live progress line (stderr). */
-function progressPrinter(ctx: CommandContext): (event: RehearsalEvent) => void {
+function progressPrinter(ctx: CommandContext, log: string[]): (event: RehearsalEvent) => void {
   const { out } = ctx;
   let backfill = '';
   return (event) => {
+    // What the report of a rehearsal that stops shows as "what happened until then".
+    if (event.kind === 'stage' || event.kind === 'info') log.push(event.kind === 'stage' ? `stage ${event.message}` : event.message);
+    else if (event.kind === 'check') log.push(`checked ${event.checked} writes and reads ${event.label}: ${event.mismatches} lost or altered`);
+    else if (event.kind === 'executor' && event.event.kind !== 'backfill') log.push(`executor: ${event.event.message}`);
     switch (event.kind) {
       case 'stage':
         backfill = '';

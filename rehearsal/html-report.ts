@@ -1,6 +1,7 @@
 import { percentile } from './latency-stats';
 import { RehearsalReport, weightsLabel } from './rehearsal-report';
 import { Timeline } from './timeline';
+import { shortJson } from './round-trip';
 
 /**
  * The rehearsal as one self-contained HTML page: no scripts, no fetches, charts as inline SVG.
@@ -148,7 +149,7 @@ ${boundaries(s, tl)}
 ${slow.map(([t, v]) => `<rect class="slow" x="${(s.x(t) - 3).toFixed(1)}" y="${(s.y(v) - 3).toFixed(1)}" width="6" height="6"><title>${v.toFixed(1)} ms</title></rect>`).join('')}
 ${tl.lockWaits.map((l) => `<path class="retry" d="M${s.x(l.t).toFixed(1)},${PAD.top + 4} l-5,-9 h10 z"><title>${esc(l.message)}</title></path>`).join('')}
 </svg>
-<p class="legend">Squares: app writes slower than the lock timeout (${r.lock_waits.writes_slower_than_lock_timeout}). Triangles at the top: the executor's lock-timeout retries (${r.lock_waits.executor_lock_retries}). Longest app write: ${r.lock_waits.max_write_ms} ms.</p>`;
+<p class="legend">Squares: app writes slower than the lock timeout (${slow.length}). Triangles at the top: the executor's lock waits (${tl.lockWaits.length}). Longest app write: ${r.lock_waits.max_write_ms} ms.</p>`;
 }
 
 function table(header: string[], rows: (string | number)[][], numeric: boolean[] = []): string {
@@ -160,9 +161,9 @@ function table(header: string[], rows: (string | number)[][], numeric: boolean[]
 function failureList(r: RehearsalReport): string {
   const items: string[] = [];
   for (const f of r.failure_samples) items.push(`FAILED WRITE: ${f.version} ${f.op}${f.id ? ' of ' + f.id : ''} during ${f.stage}: ${f.message}`);
-  for (const m of r.mismatch_samples) items.push(`LOST OR ALTERED: ${m.version} ${m.stage} write to row ${m.id}, seen by ${m.seenBy}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`);
+  for (const m of r.mismatch_samples) items.push(`LOST OR ALTERED: ${m.version} ${m.stage} write to row ${m.id}, seen by ${m.seenBy}: expected ${shortJson(m.expected)}, got ${shortJson(m.actual)}`);
   for (const rt of r.round_trip ?? []) for (const e of rt.defect_examples) items.push(`SPEC DEFECT: ${e}`);
-  for (const l of r.lost_on_rollback?.samples ?? []) items.push(`LOST ON ROLLBACK: ${l.version} ${l.stage} write to row ${l.id} wrote ${JSON.stringify(l.wrote)}; a walk back gives ${JSON.stringify(l.rollback_gives)}`);
+  for (const l of r.lost_on_rollback?.samples ?? []) items.push(`LOST ON ROLLBACK: ${l.version} ${l.stage} write to row ${l.id} wrote ${shortJson(l.wrote)}; a walk back gives ${shortJson(l.rollback_gives)}`);
   if (!r.verify.ok) items.push(`VERIFY: ${r.verify.message}`);
   if (!items.length) return '<p class="verdict-ok"><strong>No failures.</strong> No write failed, none was lost or altered, verify passed.</p>';
   return `<ol class="failures">${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ol>`;

@@ -169,4 +169,22 @@ describe('the generic rehearsal\'s building blocks on the real PostgreSQL', () =
       await c.end();
     }
   });
+
+  it('an add_column (no old side) has no rollback risks: its variations are all written by the new versions', async () => {
+    const url = await freshDatabase('add_column_risks');
+    await sql(url, `CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text)`);
+    const spec = parseSpec(`name: items-status\ntable: items\noperations:\n  - add_column: {name: status, type: text, default: "'new'"}\n`);
+    const c = await connect(url);
+    try {
+      const model = (await loadTableModel(c, undefined, 'items'))!;
+      const { mappings } = resolveSpec(spec, await loadTable(c, spec));
+      const ev = new ExpressionEvaluator(c, 'items', [...model.columns.map((x) => ({ name: x.name, type: x.type })), { name: 'status', type: 'text' }]);
+      const status = { name: 'status', type: 'text', base: 'text', category: 'S', notNull: false, hasDefault: true, identity: '', generated: false, serial: false };
+      const pool = await analyseRoundTrips({ evaluator: ev, mapping: mappings[0], tableColumns: model.columns, newColumnModels: [status], checks: [], rows: [{ id: '1', note: 'a' }, { id: '2', note: null }], variations: 50, random: randomSource(1) });
+      expect(pool.risks).toMatchObject({ count: 0, checked: 50, examples: [] });
+      expect(pool.entries.filter((e) => e.source === 'variation')).toHaveLength(50);
+    } finally {
+      await c.end();
+    }
+  });
 });

@@ -7,7 +7,9 @@ import { rehearse, RehearsalEvent, reportTable } from '../../rehearsal/rehearse'
 import { schemaBeside } from '../../rehearsal/schema-beside';
 import { RehearsalReport, weightsLabel } from '../../rehearsal/rehearsal-report';
 import { percentile } from '../../rehearsal/latency-stats';
+import { shortJson } from '../../rehearsal/round-trip';
 import { Command, CommandContext } from '../command';
+import { activity } from '../step-context';
 import { ExitCode } from '../exit-code';
 
 /**
@@ -34,6 +36,8 @@ export const rehearseCommand: Command = {
     if (!path) throw new UsageError('tandem rehearse needs a spec file, e.g. tandem rehearse migrations/split-full-name.yaml');
     if (extra.length) throw new UsageError(`tandem rehearse takes one spec file, but got extra arguments: ${extra.join(' ')}`);
     const spec = loadSpecFile(path);
+    activity.command = 'rehearse';
+    activity.specPath = path;
     const f = ctx.args.flags;
     for (const name of ['rows', 'lock-timeout', 'step-ms', 'sample'] as const) {
       const min = name === 'rows' ? 0 : 1;
@@ -93,6 +97,8 @@ function progressPrinter(ctx: CommandContext, log: string[]): (event: RehearsalE
   return (event) => {
     // What the report of a rehearsal that stops shows as "what happened until then".
     if (event.kind === 'stage' || event.kind === 'info') log.push(event.kind === 'stage' ? `stage ${event.message}` : event.message);
+    // Where an interruption (Ctrl-C) stopped it: the last stage it reported.
+    if (event.kind === 'stage') activity.last = `stage ${event.message}`;
     else if (event.kind === 'check') log.push(`checked ${event.checked} writes and reads ${event.label}: ${event.mismatches} lost or altered`);
     else if (event.kind === 'executor' && event.event.kind !== 'backfill') log.push(`executor: ${event.event.message}`);
     switch (event.kind) {
@@ -143,12 +149,12 @@ function printReport(ctx: CommandContext, r: RehearsalReport): void {
     for (const e of rt.risk_examples.slice(0, 3)) out.line(out.warn(`rollback risk (not a failure): ${e}`));
   }
   for (const l of r.lost_on_rollback?.samples ?? []) {
-    out.line(out.fail(`lost on rollback: ${l.version} ${l.stage} write to row ${l.id} wrote ${JSON.stringify(l.wrote)}, a walk back gives ${JSON.stringify(l.rollback_gives)}`));
+    out.line(out.fail(`lost on rollback: ${l.version} ${l.stage} write to row ${l.id} wrote ${shortJson(l.wrote)}, a walk back gives ${shortJson(l.rollback_gives)}`));
   }
   for (const f of r.failure_samples) out.line(out.fail(`failed write: ${f.version} ${f.op}${f.id ? ' of ' + f.id : ''} during ${f.stage}: ${f.message}`));
   const row = r.schema ? 'row' : 'customer';
   for (const m of r.mismatch_samples) {
-    out.line(out.fail(`lost or altered: ${m.version} ${m.stage} write to ${row} ${m.id}, seen by ${m.seenBy}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`));
+    out.line(out.fail(`lost or altered: ${m.version} ${m.stage} write to ${row} ${m.id}, seen by ${m.seenBy}: expected ${shortJson(m.expected)}, got ${shortJson(m.actual)}`));
   }
   const defects = r.spec_defects ? `, ${r.spec_defects} spec defects, ${r.lost_on_rollback?.count ?? 0} writes lost on rollback` : '';
   const verdict = `${r.failed_writes} failed writes, ${r.failed_reads} failed reads, ${r.lost_or_altered_writes} lost or altered writes of ${r.acknowledged_writes} acknowledged${defects} (${r.seconds} s)`;

@@ -79,7 +79,6 @@ function modelOfNew(mapping: ColumnMapping, probe: TableModel): ModelColumn[] {
  * acknowledged write; the spec's up and down tried on realistic values and variations.
  */
 export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOptions & SchemaOptions): Promise<RehearsalReport> {
-  if (options.databaseUrl) throw new UsageError('--database-url works only with the demo spec and its customers table; with --schema, --schema-from or another spec the rehearsal runs on its own throwaway PostgreSQL');
   if (options.sample !== undefined && !options.schemaFrom) throw new UsageError('--sample copies rows from the database given with --schema-from');
   if (options.schemaFile && options.schemaFrom) throw new UsageError('give either --schema FILE or --schema-from URL, not both');
   let schemaSql: string | undefined;
@@ -98,7 +97,7 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
   const started = performance.now();
   const timeline = new TimelineRecorder();
 
-  const db = await openRehearsalDatabase(spec, undefined, emit);
+  const db = await openRehearsalDatabase(spec, options.databaseUrl, emit, { empty: true });
   const pools: Pool[] = [];
   let evalClient: Client | undefined;
   let traffic: GenericTraffic | undefined;
@@ -193,12 +192,14 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
     }
 
     // The app's connections: a DML-only role, one pool per version.
-    const appRole = 'tandem_rehearsal_app';
-    const password = await createAppRole(admin, appRole, model);
+    const role = await db.createAppRole(async (name) => ({ name, password: await createAppRole(admin, name, model) }));
+    if (!role) emit({ kind: 'info', message: 'the database user may not create roles: the app traffic runs as that user instead of a DML-only role' });
+    const appRole = role?.name ?? (new URL(db.url).username || '(default user)');
     const appUrl = (() => {
+      if (!role) return db.url;
       const u = new URL(db.url);
-      u.username = appRole;
-      u.password = password;
+      u.username = role.name;
+      u.password = role.password;
       return u.toString();
     })();
     const workers = options.workers ?? 8;
@@ -340,7 +341,7 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
     return {
       ok: ledger.failed === 0 && failedReads === 0 && lost === 0 && gate.ok && final.ok && specDefects === 0 && lostOnRollback.length === 0,
       migration: spec.name,
-      database: 'scratch',
+      database: db.kind,
       rows: seeds.length,
       seconds: Math.round((performance.now() - started) / 100) / 10,
       acknowledged_writes: ledger.acknowledged - seedCount,
@@ -390,7 +391,7 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
     if (traffic) await traffic.stop().catch(() => undefined);
     await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
     if (evalClient) await evalClient.end().catch(() => undefined);
-    await db.close(false);
+    await db.close(options.keep ?? false);
   }
 }
 

@@ -26,7 +26,7 @@ export const rehearseCommand: Command = {
     sample: { kind: 'integer', value: 'N', description: 'with --schema-from, copy N real rows instead of generating them' },
     report: { kind: 'string', value: 'FILE.html', description: 'write the rehearsal as one self-contained HTML page (charts in SVG)' },
     rows: { kind: 'integer', value: 'N', description: 'rows to generate (the demo: customers besides the talk\'s names; default 10000)' },
-    'database-url': { kind: 'string', value: 'URL', description: 'an EMPTY scratch database to use (default: a throwaway PostgreSQL from the local binaries; DATABASE_URL is deliberately not read)' },
+    'database-url': { kind: 'string', value: 'URL', description: 'an EMPTY database of its own to rehearse in, emptied again afterwards (default: a throwaway PostgreSQL from the local binaries; DATABASE_URL is deliberately not read)' },
     'lock-timeout': { kind: 'integer', value: 'MS', description: 'the executor\'s lock_timeout for DDL (default 1000)' },
     'step-ms': { kind: 'integer', value: 'MS', description: 'traffic time at each canary weight and in each stage (default 1500)' },
     keep: { kind: 'boolean', description: 'with --database-url, keep the rehearsal\'s table afterwards for inspection' },

@@ -164,7 +164,8 @@ function failureList(r: RehearsalReport): string {
   for (const m of r.mismatch_samples) items.push(`LOST OR ALTERED: ${m.version} ${m.stage} write to row ${m.id}, seen by ${m.seenBy}: expected ${shortJson(m.expected)}, got ${shortJson(m.actual)}`);
   for (const rt of r.round_trip ?? []) for (const e of rt.defect_examples) items.push(`SPEC DEFECT: ${e}`);
   for (const l of r.lost_on_rollback?.samples ?? []) items.push(`LOST ON ROLLBACK: ${l.version} ${l.stage} write to row ${l.id} wrote ${shortJson(l.wrote)}; a walk back gives ${shortJson(l.rollback_gives)}`);
-  if (!r.verify.ok) items.push(`VERIFY: ${r.verify.message}`);
+  for (const f of r.findings ?? []) items.push(`FINDING (the spec or the app, not Tandem): ${f}`);
+  if (!r.verify.ok && !r.findings?.length) items.push(`VERIFY: ${r.verify.message}`);
   if (!items.length) return '<p class="verdict-ok"><strong>No failures.</strong> No write failed, none was lost or altered, verify passed.</p>';
   return `<ol class="failures">${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ol>`;
 }

@@ -151,6 +151,7 @@ function printReport(ctx: CommandContext, r: RehearsalReport): void {
   for (const l of r.lost_on_rollback?.samples ?? []) {
     out.line(out.fail(`lost on rollback: ${l.version} ${l.stage} write to row ${l.id} wrote ${shortJson(l.wrote)}, a walk back gives ${shortJson(l.rollback_gives)}`));
   }
+  for (const f of r.findings ?? []) out.line(out.fail(`finding (the spec or the app, not Tandem): ${f}`));
   for (const f of r.failure_samples) out.line(out.fail(`failed write: ${f.version} ${f.op}${f.id ? ' of ' + f.id : ''} during ${f.stage}: ${f.message}`));
   const row = r.schema ? 'row' : 'customer';
   for (const m of r.mismatch_samples) {

@@ -2,6 +2,7 @@ import { ClientBase } from 'pg';
 import { quoteIdent } from '../phases/sql/identifiers';
 import { ExpressionEvaluator, Row } from './expression-evaluator';
 import { ModelColumn, TableModel, writableColumns } from './table-model';
+import { patternSamples } from './pattern-samples';
 import { columnValues } from './value-generator';
 
 /**
@@ -167,6 +168,8 @@ export function candidatesAround(col: ModelColumn, constants: readonly string[],
     for (const c of constants) {
       out.add(c.toUpperCase());
       out.add(c.toLowerCase());
+      // A constant that reads as a regular expression (`~ '^[A-Z]{3}$'`): strings it matches.
+      for (const v of patternSamples(c, random, 300)) out.add(v);
     }
   }
   return [...out];

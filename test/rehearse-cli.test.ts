@@ -122,7 +122,7 @@ describe('tandem rehearse (the CLI, in-process)', () => {
     it('a rehearsal that stops while setting up (a CHECK no generated value keeps): exit 2, and the report says why', async () => {
       const d = dir();
       const schema = path.join(d, 'parts.sql');
-      fs.writeFileSync(schema, `CREATE TABLE parts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sku text NOT NULL CONSTRAINT parts_sku_format CHECK (sku ~ '^[A-Z]{3}-[0-9]{4}$'), note text)`);
+      fs.writeFileSync(schema, `CREATE TABLE parts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sku text NOT NULL CONSTRAINT parts_sku_format CHECK (sku ~ '^([A-Z])\\1-[0-9]+$'), note text)`);
       const spec = path.join(d, 'parts.yaml');
       fs.writeFileSync(spec, 'name: parts-note\ntable: parts\noperations:\n  - rename_column: {from: note, to: remark}\n');
       const file = path.join(d, 'report.html');

@@ -116,6 +116,9 @@ export class RowGenerator {
   }
 }
 
+// object_not_in_prerequisite_state: what PostgreSQL raises for ON CONFLICT over a deferrable constraint.
+const NO_ARBITER = '55000';
+
 /** A table whose rows the generator cannot make: PostgreSQL refused every one of a batch. */
 export class RowsRefusedError extends Error {
   readonly exitCode = 2;
@@ -150,12 +153,23 @@ export async function insertRows(db: Queryable, model: TableModel, rows: readonl
     for (let i = 0; i < group.length; i += 1000) {
       const batch = group.slice(i, i + 1000);
       const select = cols.map((c, k) => `(x.r ->> '${c.replace(/'/g, "''")}')::${types[k]}`).join(', ');
-      const sql = cols.length
-        ? `INSERT INTO ${model.qualified} (${cols.map(quoteIdent).join(', ')}) SELECT ${select} FROM jsonb_array_elements($1::jsonb) AS x(r) ON CONFLICT DO NOTHING`
-        : `INSERT INTO ${model.qualified} SELECT FROM jsonb_array_elements($1::jsonb) ON CONFLICT DO NOTHING`;
+      const insert = cols.length
+        ? `INSERT INTO ${model.qualified} (${cols.map(quoteIdent).join(', ')}) SELECT ${select} FROM jsonb_array_elements($1::jsonb) AS x(r)`
+        : `INSERT INTO ${model.qualified} SELECT FROM jsonb_array_elements($1::jsonb)`;
+      let sql = `${insert} ON CONFLICT DO NOTHING`;
       try {
         inserted += (await db.query(sql, [JSON.stringify(batch)])).rowCount ?? 0;
-      } catch {
+      } catch (err: any) {
+        // A deferrable unique or exclusion constraint cannot arbitrate ON CONFLICT: plain inserts, then.
+        if (err?.code === NO_ARBITER) {
+          sql = insert;
+          try {
+            inserted += (await db.query(sql, [JSON.stringify(batch)])).rowCount ?? 0;
+            continue;
+          } catch {
+            // some row is refused: find it below
+          }
+        }
         for (const r of batch) {
           try {
             inserted += (await db.query(sql, [JSON.stringify([r])])).rowCount ?? 0;

@@ -88,4 +88,17 @@ describe('the row generator learns what the constraints accept, from PostgreSQL'
       await c.end();
     }
   });
+
+  it('seeds a table whose unique constraint is deferrable (which cannot arbitrate ON CONFLICT)', async () => {
+    const url = await freshDatabase('learn_deferrable');
+    await sql(url, `CREATE TABLE tags (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL, CONSTRAINT tags_label_key UNIQUE (label) DEFERRABLE INITIALLY DEFERRED)`);
+    const c = await connect(url);
+    try {
+      const model = (await loadTableModel(c, undefined, 'tags'))!;
+      expect((await seedTable(c, model, 500, 10, randomSource(2))).inserted).toBe(500);
+      expect(await sql(url, `SELECT count(*)::int AS n, count(DISTINCT label)::int AS labels FROM tags`)).toEqual([{ n: 500, labels: 500 }]);
+    } finally {
+      await c.end();
+    }
+  });
 });

@@ -23,6 +23,7 @@ import { RowLedger } from './row-ledger';
 import { readAllRows, resetSequences, seedTable } from './row-seeder';
 import { copySample, copySchema } from './schema-copy';
 import { loadTableModel, ModelColumn, TableModel } from './table-model';
+import { canarySteps } from './stage-script';
 import { TimelineRecorder } from './timeline';
 import { PAUSED, Weights } from './phased-traffic';
 import type { RehearsalEvent, RehearsalOptions } from './rehearse';
@@ -37,7 +38,6 @@ export interface SchemaOptions {
   readonly sample?: number;
 }
 
-const CANARY_WEIGHTS = [10, 50, 90, 100] as const;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function createAppRole(db: Queryable, name: string, model: TableModel): Promise<string> {
@@ -305,13 +305,13 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
     emit({ kind: 'info', message: `verify after backfill: ${gate.message}` });
     await check('after backfill', true);
 
-    for (const w of CANARY_WEIGHTS) {
-      await enter('dual-write', { v1: 100 - w, v2: w }, `dual-write: v2 canary at ${w}%`);
+    for (const step of canarySteps('dual-write')) {
+      await enter('dual-write', step.weights, `dual-write: v2 canary at ${step.share}%`);
       await during(async () => undefined);
     }
     await check('after dual-write', true);
-    for (const w of CANARY_WEIGHTS) {
-      await enter('cleanup', { v2: 100 - w, v3: w }, `cleanup: v3 canary at ${w}%`);
+    for (const step of canarySteps('cleanup')) {
+      await enter('cleanup', step.weights, `cleanup: v3 canary at ${step.share}%`);
       await during(async () => undefined);
     }
     await check('after cleanup', true);

@@ -61,6 +61,7 @@ function resumeHint(): string {
   const cmd = activity.command;
   const spec = activity.specPath ?? 'SPEC';
   if (!cmd) return 'run the command again';
+  if (cmd === 'rehearse') return `its scratch server is removed with it (in a database given with --database-url, the rehearsal's table and app role may remain: drop them), then run tandem rehearse ${spec} again`;
   if (cmd === 'backfill') return `every committed batch kept its checkpoint in tandem.migrations and the open batch was rolled back: resume with tandem backfill ${spec}`;
   if (['expand', 'contract', 'rollback', 'validate'].includes(cmd)) {
     return `PostgreSQL rolls back the open transaction of a lost session, so nothing of it is half-done and the recorded state is kept: check with tandem status ${spec}, then run tandem ${cmd} ${spec} again (a finished step is not redone)`;

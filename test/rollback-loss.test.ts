@@ -115,6 +115,24 @@ describe('rollback refuses while it would not give back what the new version wro
     expect((await runCli(['rollback', file, '--force'], env)).code).toBe(0);
   });
 
+  it("an add_column whose constant default PostgreSQL folds when the column is added ('now'::timestamptz): rows holding it were not written by a new version, rollback runs", async () => {
+    const url = await freshDatabase('rbfolded');
+    await sql(url, `CREATE TABLE users (id int PRIMARY KEY, name text); INSERT INTO users VALUES (1, 'ada'), (2, 'bob')`);
+    const file = specFile('stamp', `name: stamp\ntable: users\noperations:\n  - add_column: { name: seen_at, type: timestamptz, default: "'now'::timestamptz" }\n`);
+    const env = { DATABASE_URL: url };
+    expect((await runCli(['expand', file], env)).code).toBe(0);
+    // An old version's insert gets the same folded default; a new version writes another time into row 2.
+    await sql(url, `INSERT INTO users (id, name) VALUES (3, 'cy'); UPDATE users SET seen_at = seen_at - interval '1 day' WHERE id = 2`);
+    const refused = await runCli(['rollback', file, '--json'], env);
+    expect(refused.code).toBe(1);
+    expect(lastJson(refused.stdout).error.message).toMatch(/rollback refused: .*1 rows for add_column seen_at whose new column a new version wrote \(rollback drops the column\) \(e\.g\. keys 2\)/);
+    await sql(url, `UPDATE users SET seen_at = (SELECT seen_at FROM users WHERE id = 1) WHERE id = 2`);
+    const r = await runCli(['rollback', file, '--json'], env);
+    expect(r.stdout).not.toMatch(/refused/);
+    expect(r.code).toBe(0);
+    expect(await columnExists(url, 'users', 'seen_at')).toBe(false);
+  });
+
   it('a table the spec created that the new version wrote rows into: refused naming it', async () => {
     const url = await freshDatabase('rbtable');
     await sql(url, `CREATE TABLE orders (id int PRIMARY KEY)`);

@@ -83,6 +83,20 @@ export function onlyOldSideFailed(resolved: ResolvedSpec): string {
 }
 
 /**
+ * An add_column's column holds something other than what no new version wrote: NULL, or its
+ * constant default, as the spec gives it and as the catalog holds it (PostgreSQL folds a default
+ * such as 'now'::timestamptz into the value it had when the column was added, which is what every
+ * existing row and every old version's insert holds, not what the spec's text gives today).
+ */
+function notDefault(column: string, type: string, specDefault: string | undefined, catalogDefault: string | undefined): string {
+  const value = `${quoteIdent(column)}::text`;
+  if (specDefault === undefined) return `${value} IS NOT NULL`;
+  const differs = [`${value} IS DISTINCT FROM ((${specDefault})::${type})::text`];
+  if (catalogDefault !== undefined) differs.push(`${value} IS DISTINCT FROM ((${catalogDefault})::${type})::text`);
+  return differs.join(' AND ');
+}
+
+/**
  * What a rollback would not give back, in one scan (rollback drops the new columns, and the old
  * versions read the old ones): rows flagged by the trigger's guard other than for an old-side
  * write (`down` raised, so the old columns do not hold the new version's write; or a record that
@@ -93,7 +107,7 @@ export function onlyOldSideFailed(resolved: ResolvedSpec): string {
  * even what the backfill wrote. Pending rows were never written by a new version (any
  * write of a pending row goes through the trigger) and are not evaluated.
  */
-export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressions = true): string {
+export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressions = true, catalogDefaults: Readonly<Record<string, string>> = {}): string {
   const t = table(resolved);
   const p = quoteIdent(PENDING_COLUMN);
   const f = quoteIdent(FAILED_COLUMN);
@@ -105,7 +119,7 @@ export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressi
   if (expressions) resolved.mappings.forEach((m, i) => {
     const { upHolds } = sides(resolved, m);
     // add_column without `up`: its column holds NULL or its constant default unless a new version wrote it.
-    const written = m.kind === 'add_column' ? m.newColumns.filter((c) => c.up === undefined).map((c) => `${quoteIdent(c.name)}::text IS DISTINCT FROM ${c.default === undefined ? 'NULL' : `((${c.default})::${c.type})::text`}`) : [];
+    const written = m.kind === 'add_column' ? m.newColumns.filter((c) => c.up === undefined).map((c) => notDefault(c.name, c.type, c.default, catalogDefaults[c.name])) : [];
     const holds = [...upHolds, ...written.map((w) => `NOT (${w})`)];
     const lost = holds.length ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${holds.join(' AND ')}) END` : 'false';
     cols.push(`count(*) FILTER (WHERE ${lost})::bigint AS lost_${i}`);

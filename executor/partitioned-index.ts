@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { Client } from 'pg';
 import { RefusedError } from '../phases/errors';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
@@ -30,9 +31,15 @@ export async function isPartitionedIndex(client: Client, schema: string, index: 
   return (r.rowCount ?? 0) > 0;
 }
 
-/** A partition's index: the index's name and the partition's oid, shortened from the left part to fit 63 bytes (unique per partition). */
+/**
+ * A partition's index: the index's name and the partition's oid. A name too long for 63 bytes is
+ * shortened, and then carries a hash of the whole name, so two indexes whose names share their
+ * first bytes (long generated names) never take each other's partition indexes for their own.
+ */
 export function partitionIndexName(index: string, partitionOid: number): string {
-  const suffix = `_p${partitionOid}`;
+  const fits = `${index}_p${partitionOid}`;
+  if (Buffer.byteLength(fits, 'utf8') <= 63) return fits;
+  const suffix = `_${createHash('md5').update(index).digest('hex').slice(0, 8)}_p${partitionOid}`;
   let base = index;
   while (Buffer.byteLength(base + suffix, 'utf8') > 63) base = base.slice(0, -1);
   return base + suffix;

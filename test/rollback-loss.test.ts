@@ -73,6 +73,19 @@ describe('rollback refuses while it would not give back what the new version wro
     expect((await runCli(['rollback', file, '--json'], env)).code).toBe(0);
   });
 
+  it('a failure record naming the old side of an operation that derives nothing from it (an add_column with only a default) does not hide a new-version write: refused', async () => {
+    const url = await freshDatabase('rbforgedold');
+    await sql(url, `CREATE TABLE users (id int PRIMARY KEY, name text); INSERT INTO users VALUES (1, 'ada'), (2, 'bob')`);
+    const file = specFile('theme', `name: theme\ntable: users\noperations:\n  - add_column: { name: theme, type: text, default: "'light'" }\n`);
+    const env = { DATABASE_URL: url };
+    expect((await runCli(['expand', file], env)).code).toBe(0);
+    await sql(url, `UPDATE users SET theme = 'dark', _tandem_sync_failed = '{"0": {"side": "old"}}' WHERE id = 2`);
+    const refused = await runCli(['rollback', file, '--json'], env);
+    expect(refused.code).toBe(1);
+    expect(lastJson(refused.stdout).error.message).toMatch(/1 rows whose sync raised.*cannot be read \(e\.g\. keys 2\)/);
+    expect(await columnExists(url, 'users', 'theme')).toBe(true);
+  });
+
   it('a synced row whose up(down(new)) raises cannot be checked: refused naming it, not PostgreSQL error; --force rolls back', async () => {
     const url = await freshDatabase('rbraise');
     await sql(url, `CREATE TABLE products (id int PRIMARY KEY, price text); INSERT INTO products VALUES (1, '10.50')`);

@@ -72,13 +72,15 @@ export function verifySql(resolved: ResolvedSpec, where?: string, expressions = 
 
 /**
  * A row's failure record says only that `up` raised on what an old-side writer wrote: a JSON
- * object whose every entry is an operation index of this spec with side `old`. The app role can
+ * object whose every entry is the index of an operation of this spec that has an `up`, with side `old`. The app role can
  * write the column, so anything else (garbage, a NULL record on a flagged row) is not trusted.
  */
 export function onlyOldSideFailed(resolved: ResolvedSpec): string {
   const f = quoteIdent(FAILED_COLUMN);
-  const n = resolved.mappings.length;
-  const entryOk = `CASE WHEN e.key ~ '^(0|[1-9][0-9]{0,3})$' THEN e.key::int < ${n} ELSE false END AND CASE WHEN jsonb_typeof(e.value) = 'object' THEN (e.value->>'side') IS NOT DISTINCT FROM 'old' ELSE false END`;
+  // Only an operation that derives something from the old side (a new column with `up`) can have raised there.
+  const fromOld = resolved.mappings.flatMap((m, i) => (m.newColumns.some((c) => c.up !== undefined) ? [i] : []));
+  const indexOk = fromOld.length ? `e.key::int IN (${fromOld.join(', ')})` : 'false';
+  const entryOk = `CASE WHEN e.key ~ '^(0|[1-9][0-9]{0,3})$' THEN ${indexOk} ELSE false END AND CASE WHEN jsonb_typeof(e.value) = 'object' THEN (e.value->>'side') IS NOT DISTINCT FROM 'old' ELSE false END`;
   return `CASE WHEN jsonb_typeof(${f}) = 'object' AND ${f} <> '{}'::jsonb THEN NOT EXISTS (SELECT 1 FROM jsonb_each(${f}) e WHERE NOT (${entryOk})) ELSE false END`;
 }
 

@@ -86,6 +86,19 @@ describe('rollback refuses while it would not give back what the new version wro
     expect(await columnExists(url, 'users', 'theme')).toBe(true);
   });
 
+  it('a trusted old-side failure of one operation does not hide a new-version write of an add_column with only a default in the same row: refused', async () => {
+    const url = await freshDatabase('rbforgedother');
+    await sql(url, `CREATE TABLE users (id int PRIMARY KEY, name text); INSERT INTO users VALUES (1, 'ada'), (2, 'bob')`);
+    const file = specFile('two', `name: two\ntable: users\noperations:\n  - add_column: { name: shout, type: text, up: "upper(name)" }\n  - add_column: { name: theme, type: text, default: "'light'" }\n`);
+    const env = { DATABASE_URL: url };
+    expect((await runCli(['expand', file], env)).code).toBe(0);
+    expect((await runCli(['backfill', file], env)).code).toBe(0);
+    await sql(url, `UPDATE users SET theme = 'dark', _tandem_sync_failed = '{"0": {"side": "old"}}', _tandem_pending = NULL WHERE id = 2`);
+    const refused = await runCli(['rollback', file, '--json'], env);
+    expect(refused.code).toBe(1);
+    expect(lastJson(refused.stdout).error.message).toMatch(/1 rows for add_column theme whose new column a new version wrote \(rollback drops the column\) \(e\.g\. keys 2\)/);
+  });
+
   it('a synced row whose up(down(new)) raises cannot be checked: refused naming it, not PostgreSQL error; --force rolls back', async () => {
     const url = await freshDatabase('rbraise');
     await sql(url, `CREATE TABLE products (id int PRIMARY KEY, price text); INSERT INTO products VALUES (1, '10.50')`);

@@ -122,8 +122,10 @@ export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressi
     const { upHolds } = sides(resolved, m);
     // add_column without `up`: its column holds NULL or its constant default unless a new version wrote it.
     const written = m.kind === 'add_column' ? m.newColumns.filter((c) => c.up === undefined).map((c) => notDefault(c.name, c.type, c.default, catalogDefaults[c.name])) : [];
-    const holds = [...upHolds, ...written.map((w) => `NOT (${w})`)];
-    const lost = holds.length ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${holds.join(' AND ')}) END` : 'false';
+    // What a new version wrote into an add_column's column is judged whatever the row's bookkeeping
+    // says (nothing is evaluated, and the app role can write those columns); up(old) only on synced rows.
+    const synced = upHolds.length ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${upHolds.join(' AND ')}) END` : 'false';
+    const lost = written.length ? `(${written.join(' OR ')}) OR ${synced}` : synced;
     cols.push(`count(*) FILTER (WHERE ${lost})::bigint AS lost_${i}`);
     cols.push(`(array_agg(${key} ORDER BY ${order}) FILTER (WHERE ${lost}))[1:10] AS lost_sample_${i}`);
   });

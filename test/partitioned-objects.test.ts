@@ -90,6 +90,16 @@ describe('indexes on a partitioned table', () => {
     expect(await sql(url, attached)).toEqual([{ n: 4 }]);
   });
 
+  it('create_index meeting a row its expression raises on in one partition: everything it built is dropped, and the error says so', async () => {
+    const url = await freshDatabase('partidxraise');
+    await sql(url, SETUP);
+    const file = specFile('create_index: { name: events_inv_idx, columns: [{ expression: "100 / (id - 1500)" }] }');
+    const r = await runCli(['expand', file, '--json'], { DATABASE_URL: url });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).error.message).toMatch(/division by zero; what it built \(the partitioned index and its partitions' indexes\) was dropped/);
+    expect(await indexes(url, 'events_inv_idx%')).toEqual([]);
+  });
+
   it('create_index: a build killed half-way (an INVALID partition index, partitions not attached) is finished by the next expand', async () => {
     const url = await freshDatabase('partidxresume');
     await sql(url, SETUP);

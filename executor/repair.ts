@@ -65,6 +65,8 @@ export function failureEntries(resolved: ResolvedSpec, failed: unknown): Failure
     if (!/^(0|[1-9]\d{0,3})$/.test(k) || Number(k) >= resolved.mappings.length) return `its failure record names operation ${JSON.stringify(k).slice(0, 30)}, which this spec does not have (${resolved.mappings.length} operations)`;
     const side = (v as { side?: unknown } | null)?.side;
     if (side !== 'old' && side !== 'new') return `its failure record gives operation ${k} the side ${JSON.stringify(side ?? null).slice(0, 30)}, neither old nor new`;
+    // The trigger records a side only when deriving from it raised: a side with nothing to derive was not written by it.
+    if (!repairSql(resolved, Number(k), side)) return `its failure record gives operation ${k} the side ${side}, from which ${resolved.mappings[Number(k)].label} derives nothing`;
     out.push({ index: Number(k), side });
   }
   if (!out.length) return 'its failure record is empty';

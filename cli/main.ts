@@ -5,7 +5,8 @@ import { Command, GLOBAL_FLAGS } from './command';
 import { COMMANDS } from './commands';
 import { ExitCode } from './exit-code';
 import { createOutput, Output } from './output';
-import { activity } from './step-context';
+import { errorJson, failureOutcome } from './outcome';
+import { activity } from './activity';
 
 /** package.json sits above both cli/ (ts-jest) and dist/cli/ (built). */
 function packageVersion(): string {
@@ -42,20 +43,6 @@ function commandHelp(cmd: Command): string {
   return [`Usage: tandem ${cmd.name} ${cmd.usage}`, '', cmd.summary, '', 'Options:', ...lines].join('\n');
 }
 
-/** The `kind` of an error in --json output: the error's own, else one per error class. */
-const KINDS: Record<string, string> = {
-  SpecError: 'spec',
-  CatalogError: 'catalog',
-  UsageError: 'usage',
-  ConfigError: 'config',
-  RefusedError: 'refused',
-  ConnectionError: 'connection',
-  LockTimeoutError: 'lock_timeout',
-  ExecutorBusyError: 'executor_busy',
-  StepFailedError: 'step_failed',
-  PostgresBinariesMissingError: 'postgres_binaries_missing',
-};
-
 /** What resumes the command, for the sentence after an interruption or a lost connection. */
 function resumeHint(): string {
   const cmd = activity.command;
@@ -76,15 +63,6 @@ function connectionLost(err: any): ConnectionLostError {
   return new ConnectionLostError(activity.command ? `tandem ${activity.command}` : (err?.step ?? 'the step'), where, resumeHint(), reason);
 }
 
-/** The error as --json prints it: kind, message, and the names it carries (table, policies, role, ...). */
-function errorJson(err: any, message: string): Record<string, unknown> {
-  const extra: Record<string, unknown> = {};
-  if (err && typeof err === 'object') {
-    for (const [k, v] of Object.entries(err)) if (!['exitCode', 'kind', 'stack', 'message', 'name'].includes(k) && v !== undefined) extra[k] = v;
-  }
-  return { kind: err?.kind ?? KINDS[err?.name] ?? 'internal', message, ...extra };
-}
-
 /** Map any error onto the exit-code contract: one sentence, no stack unless --debug; with --json also one JSON object on stdout. */
 export function reportError(err: unknown, out: Output, debug: boolean, json = false): ExitCode {
   let e = err as any;
@@ -94,7 +72,7 @@ export function reportError(err: unknown, out: Output, debug: boolean, json = fa
   out.endProgress();
   out.info(`${out.fail(code === ExitCode.BadInput ? 'invalid input' : 'failed')}: ${message}`);
   if (debug && e?.stack) out.info(e.stack);
-  if (json && !e?.jsonReported) out.line(JSON.stringify({ ok: false, exit_code: code, error: errorJson(e, message), warnings: [...activity.warnings] }));
+  if (json) out.line(JSON.stringify(failureOutcome(errorJson(e, message), code)));
   return code;
 }
 
@@ -106,7 +84,7 @@ export function interrupted(signal: 'SIGINT' | 'SIGTERM', out: Output, json: boo
   const message = `${cmd} was stopped by ${signal} ${where}; ${resumeHint()}`;
   out.endProgress();
   out.info(`${out.fail('interrupted')}: ${message}`);
-  if (json) out.line(JSON.stringify({ ok: false, exit_code: code, error: { kind: 'interrupted', message, signal, command: activity.command ?? null, spec: activity.specPath ?? null }, warnings: [...activity.warnings] }));
+  if (json) out.line(JSON.stringify(failureOutcome({ kind: 'interrupted', message, signal, command: activity.command ?? null, spec: activity.specPath ?? null }, code)));
   return code;
 }
 

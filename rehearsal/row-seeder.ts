@@ -1,3 +1,4 @@
+import { TandemError } from '../phases/errors';
 import { Queryable } from '../app/customer-store';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { Row } from './expression-evaluator';
@@ -5,7 +6,8 @@ import { loadTableModel, ModelColumn, TableModel, writableColumns } from './tabl
 import { columnValues, ValueSource } from './value-generator';
 
 /** A column the generator has no values for, NOT NULL and without a default: the user must bring rows. */
-export class UngeneratableColumnError extends Error {
+export class UngeneratableColumnError extends TandemError {
+  readonly kind = 'ungeneratable_column';
   readonly exitCode = 2;
   constructor(readonly table: string, readonly column: string, readonly type: string) {
     super(`column ${column} of ${table} is NOT NULL with no default, and tandem rehearse cannot generate values of type ${type}: copy real rows with --schema-from URL --sample N`);

@@ -37,10 +37,11 @@ describe('tandem walk / plan on the command line', () => {
     expect(r.stdout).toEqual([]);
   });
 
-  it('walk --json without pulumi: the last stdout line is an error event', async () => {
+  it('walk --json without pulumi: the last stdout line is the outcome every command prints', async () => {
     const r = recorder();
     expect(await main(['walk', '--stack', 'dev', '--to', 'expand', '--yes', '--json'], r.out, noPulumi)).toBe(1);
-    expect(JSON.parse(r.stdout[r.stdout.length - 1])).toMatchObject({ event: 'error', exitCode: 1, error: 'PulumiMissingError' });
+    expect(r.stdout).toHaveLength(1);
+    expect(JSON.parse(r.stdout[0])).toEqual({ ok: false, exit_code: 1, error: { kind: 'pulumi_missing', message: expect.stringMatching(/no `pulumi` is on PATH/) }, warnings: [] });
   });
 
   it.each([

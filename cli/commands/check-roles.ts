@@ -29,7 +29,7 @@ export const checkRolesCommand: Command = {
     const report = await checkRoles(spec, { databaseUrl: checkDatabaseUrl(databaseUrl(ctx)), appRole, ...(verifyRole ? { verifyRole } : {}) });
     const roles = verifyRole ? `app role "${appRole}" and verify role "${verifyRole}"` : `app role "${appRole}"`;
     const message = report.ok ? `${roles} on ${report.table}: as Tandem needs them` : new RoleCheckError(report.problems).message;
-    printResult(ctx, report.ok, message, report);
+    printResult(ctx, report.ok, message, report, 'role_check');
     return report.ok ? ExitCode.Ok : ExitCode.Failed;
   },
 };

@@ -8,6 +8,7 @@ import { RehearsalReport, weightsLabel } from '../../rehearsal/rehearsal-report'
 import { percentile } from '../../rehearsal/latency-stats';
 import { Command, CommandContext } from '../command';
 import { ExitCode } from '../exit-code';
+import { failureOutcome, successOutcome } from '../outcome';
 
 /**
  * `tandem rehearse SPEC`: the whole stage sequence on a scratch database under simulated app
@@ -57,7 +58,10 @@ export const rehearseCommand: Command = {
       ctx.out.info(`report written to ${reportPath}`);
     }
     const { timeline: _timeline, ...printed } = report;
-    if (ctx.json) ctx.out.line(JSON.stringify(printed));
+    if (ctx.json) {
+      const failure = { kind: 'rehearsal_failed' as const, message: `rehearsal FAILED: ${verdictText(report)}` };
+      ctx.out.line(JSON.stringify(report.ok ? successOutcome(printed) : failureOutcome(failure, ExitCode.Failed, printed)));
+    }
     else printReport(ctx, report);
     return report.ok ? ExitCode.Ok : ExitCode.Failed;
   },
@@ -104,6 +108,12 @@ function progressPrinter(ctx: CommandContext): (event: RehearsalEvent) => void {
   };
 }
 
+/** The rehearsal's verdict in one sentence: failed, lost or altered writes, spec defects, time. */
+function verdictText(r: RehearsalReport): string {
+  const defects = r.spec_defects ? `, ${r.spec_defects} spec defects, ${r.lost_on_rollback?.count ?? 0} writes lost on rollback` : '';
+  return `${r.failed_writes} failed writes, ${r.failed_reads} failed reads, ${r.lost_or_altered_writes} lost or altered writes of ${r.acknowledged_writes} acknowledged${defects} (${r.seconds} s)`;
+}
+
 function printReport(ctx: CommandContext, r: RehearsalReport): void {
   const { out } = ctx;
   out.line();
@@ -128,7 +138,6 @@ function printReport(ctx: CommandContext, r: RehearsalReport): void {
   for (const m of r.mismatch_samples) {
     out.line(out.fail(`lost or altered: ${m.version} ${m.stage} write to ${row} ${m.id}, seen by ${m.seenBy}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`));
   }
-  const defects = r.spec_defects ? `, ${r.spec_defects} spec defects, ${r.lost_on_rollback?.count ?? 0} writes lost on rollback` : '';
-  const verdict = `${r.failed_writes} failed writes, ${r.failed_reads} failed reads, ${r.lost_or_altered_writes} lost or altered writes of ${r.acknowledged_writes} acknowledged${defects} (${r.seconds} s)`;
+  const verdict = verdictText(r);
   out.line(r.ok ? out.ok(`zero downtime: ${verdict}`) : out.fail(`rehearsal FAILED: ${verdict}`));
 }

@@ -22,7 +22,7 @@ export const repairCommand: Command = {
     if (batchSize !== undefined && batchSize < 1) throw new UsageError('--batch-size must be at least 1');
     const result = await repair(spec, { ...executorOptions(ctx), keys, batchSize });
     const ok = result.stillFailing.length === 0;
-    printResult(ctx, ok, result.message, result);
+    printResult(ctx, ok, result.message, result, 'repair_incomplete');
     return ok ? ExitCode.Ok : ExitCode.Failed;
   },
 };

@@ -16,7 +16,7 @@ export const sqlCommand: Command = {
     if (!step) throw new UsageError(`tandem sql needs --step (${SQL_STEPS.join(', ')})`);
     if (!(SQL_STEPS as readonly string[]).includes(step)) throw new UsageError(`--step must be one of ${SQL_STEPS.join(', ')}, not "${step}"`);
     const text = await planStepSql(spec, step as SqlStep, executorOptions(ctx));
-    if (ctx.json) ctx.out.line(jsonOutcome({ step, sql: text }, true, ExitCode.Ok));
+    if (ctx.json) ctx.out.line(jsonOutcome({ step, sql: text }));
     else ctx.out.line(text.trimEnd());
     return ExitCode.Ok;
   },

@@ -25,13 +25,13 @@ export const statusCommand: Command = {
   async run(ctx) {
     if (ctx.args.positionals.length === 0) {
       const report = await history({ databaseUrl: checkDatabaseUrl(databaseUrl(ctx)) });
-      if (ctx.json) ctx.out.line(JSON.stringify(report));
+      if (ctx.json) ctx.out.line(jsonOutcome(report));
       else printHistory(ctx.out, report);
       return ExitCode.Ok;
     }
     const report = await status(specArg(ctx, 'status'), executorOptions(ctx));
     if (ctx.json) {
-      ctx.out.line(jsonOutcome(report, true, ExitCode.Ok));
+      ctx.out.line(jsonOutcome(report));
       return ExitCode.Ok;
     }
     const yes = (b: boolean) => (b ? 'present' : 'absent');

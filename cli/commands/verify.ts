@@ -22,7 +22,7 @@ export const verifyCommand: Command = {
     // The executor checks by the talk's versions; the roles are what a release is to this migration.
     const forApp: AppVersionCheck | undefined = role ? VERSION_OF_ROLE[role] : undefined;
     const report = await verify(spec, { ...executorOptions(ctx), forApp });
-    printResult(ctx, report.ok, report.message, report);
+    printResult(ctx, report.ok, report.message, report, 'verify_failed');
     if (!ctx.json && !report.ok && report.pendingSampleKeys.length) ctx.out.line(`  not backfilled, e.g. keys: ${report.pendingSampleKeys.join(', ')}`);
     if (!ctx.json) for (const o of report.operations) if (o.inconsistentRows) ctx.out.line(`  ${o.operation}: ${o.inconsistentRows} rows, e.g. keys: ${o.sampleKeys.join(', ')}`);
     if (!ctx.json && report.syncFailedRows) ctx.out.line(`  sync raised in the trigger: ${report.syncFailedRows} rows, e.g. keys: ${(report.syncFailedSampleKeys ?? []).join(', ')} (tandem repair re-derives them)`);

@@ -13,6 +13,7 @@ import { Command, CommandContext } from '../command';
 import { ExitCode } from '../exit-code';
 import { FlagSpec } from '../args';
 import { Output } from '../output';
+import { successOutcome } from '../outcome';
 
 /** Flags `tandem walk` and `tandem plan` share. */
 export const STACK_FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -174,17 +175,13 @@ export const walkCommand: Command = {
         onEvent: printer ?? emitJson,
       });
       ctx.out.endProgress();
+      // The events stream before it; the last line is the walk's outcome, in every command's shape.
+      if (ctx.json) ctx.out.line(JSON.stringify(successOutcome({ stack: args.stack, to: args.to })));
       return ExitCode.Ok;
-    } catch (err: any) {
+    } catch (err) {
       printer?.stop();
       ctx.out.endProgress();
-      if (ctx.json) {
-        const exitCode = err?.exitCode === ExitCode.BadInput ? ExitCode.BadInput : ExitCode.Failed;
-        // The walk's JSON is a stream of events; its error event is its last line, in the shape of every command's error.
-        emitJson({ event: 'error', exitCode, error: err?.name, message: err?.message, ok: false, exit_code: exitCode });
-        if (err && typeof err === 'object') err.jsonReported = true;
-      }
-      throw err;
+      throw err; // main prints it, with --json as the last line: { ok: false, exit_code, error, warnings }
     }
   },
 };

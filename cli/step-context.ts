@@ -67,6 +67,10 @@ export function jsonOutcome(json: object, ok = true, exitCode = 0): string {
  */
 export function printResult(ctx: CommandContext, ok: boolean, message: string, json: object, failure?: ErrorKind): void {
   ctx.out.endProgress();
-  if (ctx.json) ctx.out.line(JSON.stringify(ok ? successOutcome(json) : failureOutcome({ kind: failure ?? 'refused', message }, 1, json)));
-  else ctx.out.line(ok ? ctx.out.ok(message) : ctx.out.fail(message));
+  if (!ctx.json) ctx.out.line(ok ? ctx.out.ok(message) : ctx.out.fail(message));
+  else if (ok) ctx.out.line(JSON.stringify(successOutcome(json)));
+  else {
+    ctx.out.info(`${ctx.out.fail('failed')}: ${message}`); // the one sentence on stderr, as for every failure
+    ctx.out.line(JSON.stringify(failureOutcome({ kind: failure ?? 'refused', message }, 1, json)));
+  }
 }

@@ -2,6 +2,7 @@ import { repair } from '../../executor';
 import { UsageError } from '../../phases/errors';
 import { Command, DATABASE_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';
+import { parseRepairKeys } from '../repair-keys';
 import { executorOptions, printResult, specArg } from '../step-context';
 
 export const repairCommand: Command = {
@@ -16,8 +17,7 @@ export const repairCommand: Command = {
   async run(ctx) {
     const spec = specArg(ctx, 'repair');
     const raw = ctx.args.flags.keys as string | undefined;
-    if (raw !== undefined && raw.trim() === '') throw new UsageError('--keys must list at least one key');
-    const keys = raw === undefined ? undefined : raw.trim().startsWith('[[') ? (JSON.parse(raw) as unknown[]).map((k) => JSON.stringify(k)) : raw.split(',').map((k) => k.trim());
+    const keys = raw === undefined ? undefined : parseRepairKeys(raw);
     const batchSize = ctx.args.flags['batch-size'] as number | undefined;
     if (batchSize !== undefined && batchSize < 1) throw new UsageError('--batch-size must be at least 1');
     const result = await repair(spec, { ...executorOptions(ctx), keys, batchSize });

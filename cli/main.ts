@@ -1,6 +1,6 @@
 import { ConnectionError, ConnectionLostError, isConnectionLoss } from '../executor/errors';
 import { UsageError } from '../phases/errors';
-import { parseArgs } from './args';
+import { flagHelp, flagUsage, parseArgs } from './args';
 import { Command, GLOBAL_FLAGS } from './command';
 import { COMMANDS } from './commands';
 import { ExitCode } from './exit-code';
@@ -34,13 +34,20 @@ function helpText(): string {
   ].join('\n');
 }
 
-function commandHelp(cmd: Command): string {
+/** `tandem NAME ARGS --required V [--flag V] ...`: every flag the command takes, from its flag table. */
+export function usageLine(cmd: Command): string {
+  const flags = Object.entries({ ...cmd.flags, ...GLOBAL_FLAGS });
+  const ordered = [...flags.filter(([, f]) => f.required), ...flags.filter(([, f]) => !f.required)];
+  return ['tandem', cmd.name, cmd.usage, ...ordered.map(([name, f]) => flagUsage(name, f))].filter((part) => part !== '').join(' ');
+}
+
+export function commandHelp(cmd: Command): string {
   const flags = { ...cmd.flags, ...GLOBAL_FLAGS };
   const lines = Object.entries(flags).map(([name, f]) => {
     const left = `--${name}${f.value ? ' ' + f.value : ''}`;
-    return `  ${left.padEnd(24)}  ${f.description}`;
+    return `  ${left.padEnd(24)}  ${flagHelp(f)}`;
   });
-  return [`Usage: tandem ${cmd.name} ${cmd.usage}`, '', cmd.summary, '', 'Options:', ...lines].join('\n');
+  return [`Usage: ${usageLine(cmd)}`, '', cmd.summary, '', 'Options:', ...lines].join('\n');
 }
 
 /** What resumes the command, for the sentence after an interruption or a lost connection. */

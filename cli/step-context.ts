@@ -33,9 +33,7 @@ export function databaseUrl(ctx: CommandContext): string | undefined {
 export function executorOptions(ctx: CommandContext): ExecutorOptions {
   const url = checkDatabaseUrl(databaseUrl(ctx));
   const lockTimeout = ctx.args.flags['lock-timeout'] as number | undefined;
-  if (lockTimeout !== undefined && lockTimeout < 1) throw new UsageError('--lock-timeout must be at least 1 ms');
   const holdTimeout = ctx.args.flags['hold-timeout'] as number | undefined;
-  if (holdTimeout !== undefined && holdTimeout < 1) throw new UsageError('--hold-timeout must be at least 1 ms');
   return {
     databaseUrl: url,
     lockTimeoutMs: lockTimeout,

@@ -14,11 +14,11 @@ import { databaseUrl, printResult, specArg } from '../step-context';
  */
 export const checkRolesCommand: Command = {
   name: 'check-roles',
-  usage: 'SPEC --app-role ROLE [--verify-role ROLE] [--database-url URL] [--json]',
+  usage: 'SPEC',
   summary: "check roles managed outside Tandem (tandem:manageRoles false): the app role's DML only, the verify role read-only",
   flags: {
     'database-url': DATABASE_FLAGS['database-url'],
-    'app-role': { kind: 'string', value: 'ROLE', description: 'the role the app logs in as' },
+    'app-role': { kind: 'string', value: 'ROLE', required: true, description: 'the role the app logs in as' },
     'verify-role': { kind: 'string', value: 'ROLE', description: 'the read-only role the verify Job logs in as' },
   },
   async run(ctx) {

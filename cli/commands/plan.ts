@@ -45,7 +45,7 @@ function planRefusal(result: PlanResult): OutcomeError | undefined {
 
 export const planCommand: Command = {
   name: 'plan',
-  usage: '--stack NAME --to STAGE [--project DIR] [--skip-preview] [--json]',
+  usage: '',
   summary: "show the walk to a stage: each step's side and gates, and the first step's preview; applies nothing",
   flags: {
     ...STACK_FLAGS,

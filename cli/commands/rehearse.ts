@@ -16,17 +16,17 @@ import { failureOutcome, successOutcome } from '../outcome';
  */
 export const rehearseCommand: Command = {
   name: 'rehearse',
-  usage: 'SPEC [--schema FILE.sql | --schema-from URL [--sample N]] [--rows N] [--report FILE.html] [--database-url URL [--keep]] [--lock-timeout MS] [--step-ms MS] [--json]',
+  usage: 'SPEC',
   summary: 'rehearse every stage on a scratch database under v1/v2/v3 app traffic; fails on any failed, lost or altered write, or a spec whose down loses values',
   flags: {
     schema: { kind: 'string', value: 'FILE.sql', description: 'SQL that creates the spec\'s table (and what it needs) on the scratch server' },
     'schema-from': { kind: 'string', value: 'URL', description: 'copy the table\'s definition, and the tables its foreign keys need, from this database (read-only)' },
-    sample: { kind: 'integer', value: 'N', description: 'with --schema-from, copy N real rows instead of generating them' },
+    sample: { kind: 'integer', value: 'N', min: 1, description: 'with --schema-from, copy N real rows instead of generating them' },
     report: { kind: 'string', value: 'FILE.html', description: 'write the rehearsal as one self-contained HTML page (charts in SVG)' },
-    rows: { kind: 'integer', value: 'N', description: 'rows to generate (the demo: customers besides the talk\'s names; default 10000)' },
+    rows: { kind: 'integer', value: 'N', min: 0, default: 10000, description: 'rows to generate (the demo: customers besides the talk\'s names)' },
     'database-url': { kind: 'string', value: 'URL', description: 'an EMPTY scratch database to use (default: a throwaway PostgreSQL from the local binaries; DATABASE_URL is deliberately not read)' },
-    'lock-timeout': { kind: 'integer', value: 'MS', description: 'the executor\'s lock_timeout for DDL (default 1000)' },
-    'step-ms': { kind: 'integer', value: 'MS', description: 'traffic time at each canary weight and in each stage (default 1500)' },
+    'lock-timeout': { kind: 'integer', value: 'MS', min: 1, default: 1000, description: 'the executor\'s lock_timeout for DDL' },
+    'step-ms': { kind: 'integer', value: 'MS', min: 1, default: 1500, description: 'traffic time at each canary weight and in each stage' },
     keep: { kind: 'boolean', description: 'with --database-url, keep the rehearsal\'s table afterwards for inspection' },
   },
   async run(ctx) {
@@ -35,10 +35,6 @@ export const rehearseCommand: Command = {
     if (extra.length) throw new UsageError(`tandem rehearse takes one spec file, but got extra arguments: ${extra.join(' ')}`);
     const spec = loadSpecFile(path);
     const f = ctx.args.flags;
-    for (const name of ['rows', 'lock-timeout', 'step-ms', 'sample'] as const) {
-      const min = name === 'rows' ? 0 : 1;
-      if (f[name] !== undefined && (f[name] as number) < min) throw new UsageError(`--${name} must be at least ${min}`);
-    }
     const reportPath = f.report as string | undefined;
     if (reportPath !== undefined && !reportPath.trim()) throw new UsageError('--report needs a file name, e.g. --report rehearsal.html');
     const report = await rehearse(spec, {

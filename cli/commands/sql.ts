@@ -7,9 +7,9 @@ import { executorOptions, jsonOutcome, specArg } from '../step-context';
 
 export const sqlCommand: Command = {
   name: 'sql',
-  usage: 'SPEC --step expand|backfill|contract|rollback [--database-url URL] [--lock-timeout MS] [--hold-timeout MS]',
+  usage: 'SPEC',
   summary: 'print the SQL of a step, resolved against the live catalog (executes nothing)',
-  flags: { ...DATABASE_FLAGS, step: { kind: 'string', value: 'STEP', description: 'expand, backfill, contract or rollback' } },
+  flags: { ...DATABASE_FLAGS, step: { kind: 'string', value: 'STEP', required: true, description: 'expand, backfill, contract or rollback' } },
   async run(ctx) {
     const spec = specArg(ctx, 'sql');
     const step = ctx.args.flags.step as string | undefined;

@@ -19,7 +19,7 @@ function printHistory(out: Output, report: HistoryReport): void {
 
 export const statusCommand: Command = {
   name: 'status',
-  usage: '[SPEC] [--database-url URL] [--json]',
+  usage: '[SPEC]',
   summary: 'the step the table is at and the backfill progress (true after a crash); without SPEC, every migration the database records',
   flags: CONNECTION_FLAGS,
   async run(ctx) {

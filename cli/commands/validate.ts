@@ -5,7 +5,7 @@ import { databaseUrl, executorOptions, printResult, specArg } from '../step-cont
 
 export const validateCommand: Command = {
   name: 'validate',
-  usage: 'SPEC [--offline] [--database-url URL] [--lock-timeout MS] [--hold-timeout MS] [--json]',
+  usage: 'SPEC',
   summary: 'check a spec offline and, with a database, by running expand and its probes in a transaction it rolls back (changes nothing)',
   flags: { ...DATABASE_FLAGS, offline: { kind: 'boolean', description: 'check the spec file only, even if DATABASE_URL is set' } },
   async run(ctx) {

@@ -8,7 +8,7 @@ import { executorOptions, printResult, specArg } from '../step-context';
 
 export const verifyCommand: Command = {
   name: 'verify',
-  usage: 'SPEC [--for-app old|dual|new] [--database-url URL] [--json]',
+  usage: 'SPEC',
   summary: 'exit 0 only when every row is consistent (new = up(old) or old = down(new)) and backfilled',
   flags: {
     ...CONNECTION_FLAGS,

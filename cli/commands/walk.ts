@@ -17,8 +17,8 @@ import { successOutcome } from '../outcome';
 
 /** Flags `tandem walk` and `tandem plan` share. */
 export const STACK_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  stack: { kind: 'string', value: 'NAME', description: 'the Pulumi stack to walk (required)' },
-  to: { kind: 'string', value: 'STAGE', description: `the stage of the current migration to walk to: ${STAGES.join(', ')}; or next: from a finished migration (contract) to the next one's baseline (required)` },
+  stack: { kind: 'string', value: 'NAME', required: true, description: 'the Pulumi stack to walk' },
+  to: { kind: 'string', value: 'STAGE', required: true, description: `the stage of the current migration to walk to: ${STAGES.join(', ')}; or next: from a finished migration (contract) to the next one's baseline` },
   project: { kind: 'string', value: 'DIR', description: 'the directory holding Pulumi.yaml (default: the current directory)' },
 };
 
@@ -138,14 +138,14 @@ function confirmOnTerminal(ctx: CommandContext): (step: WalkStep, changes: Class
 
 export const walkCommand: Command = {
   name: 'walk',
-  usage: '--stack NAME --to STAGE [--project DIR] [--yes] [--recover] [--database-url URL] [--wait SECONDS] [--json]',
+  usage: '',
   summary: 'move a stack to a stage one `pulumi up` per stage: preview, refuse mixed schema+app changes, gate, up',
   flags: {
     ...STACK_FLAGS,
     yes: { kind: 'boolean', description: 'apply each step without asking (required when stdin is not a terminal)' },
     recover: { kind: 'boolean', description: 'first resolve operations an interrupted update left pending (pulumi refresh: import the Kubernetes objects that exist, clear the rest)' },
     'database-url': { kind: 'string', value: 'URL', description: "PostgreSQL for the verify gate and the schema check before a walk back (default: the stack's tandem:databaseUrl, then $DATABASE_URL)" },
-    wait: { kind: 'integer', value: 'SECONDS', description: 'how long to wait for a progressing canary, before cleanup and contract and after each app step (default 600; 0: look once)' },
+    wait: { kind: 'integer', value: 'SECONDS', min: 0, default: 600, description: 'how long to wait for a progressing canary, before cleanup and contract and after each app step (0: look once)' },
   },
   async run(ctx) {
     const args = stackArgs(ctx, 'walk');

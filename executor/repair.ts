@@ -3,6 +3,7 @@ import { quoteIdent } from '../phases/sql/identifiers';
 import { FAILED_COLUMN, pkJson, pkList, table } from '../phases/sql/plan';
 import { MigrationSpec, PENDING_COLUMN, ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
+import { checkRepairKeys } from './repair-keys';
 import { openSession, recordedSpec } from './session';
 import { RepairOptions, RepairResult } from './types';
 import { checkConsistency } from './verify';
@@ -63,6 +64,7 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch-size must be a whole number of at least 1');
     const t = table(resolved);
     const wanted = options.keys?.map((k) => parseKey(resolved, k));
+    if (wanted) await checkRepairKeys(client, resolved, wanted);
     let repaired = 0;
     const stillFailing: { key: string; side: string; error: string }[] = [];
     let last: string[] | undefined;

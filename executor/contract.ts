@@ -7,6 +7,7 @@ import { openSession, recordedSpec } from './session';
 import { recordStep } from './state';
 import { ExecutorOptions, StepResult } from './types';
 import { checkConsistency, summarize } from './verify';
+import { contractAdvice } from './contract-advice';
 import { checkContractBlockers, droppedIndexDescriptions, runObjectSteps } from './object-steps';
 
 /**
@@ -43,15 +44,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     await checkContractBlockers(session.client, resolved);
     const report = await checkConsistency(session.client, resolved);
     if (!report.ok) {
-      // Name the way out that really moves things on: backfill only for rows it has not reached; rows it
-      // reached that are inconsistent are re-derived by repair (backfill would answer "already backfilled").
-      const inconsistent = (report.syncFailedRows ?? 0) > 0 || report.operations.some((o) => o.inconsistentRows > 0);
-      const keys = [...new Set([...(report.syncFailedSampleKeys ?? []), ...report.operations.flatMap((o) => o.sampleKeys)])].slice(0, 10);
-      const next = [
-        ...(report.pendingRows > 0 ? ['run tandem backfill SPEC for the rows not backfilled yet'] : []),
-        ...(inconsistent ? [`run tandem repair SPEC (optionally --keys K1,K2) to re-derive the inconsistent rows (keys ${keys.join(', ')}) from the side written last, or fix them by hand`] : []),
-      ];
-      throw new RefusedError(`contract refused: ${summarize(report)}; ${next.join(', and ')}; then run tandem contract SPEC again`, spec.name);
+      throw new RefusedError(`contract refused: ${summarize(report)}; ${contractAdvice(report).join('; ')}; then run tandem contract SPEC again`, spec.name);
     }
     let retries = 0;
     const checks = validateChecksPlan(resolved);

@@ -173,7 +173,7 @@ export async function runObjectChecks(client: Client, resolved: ResolvedSpec): P
   const out: OperationVerify[] = [];
   for (const check of objectChecks(resolved)) {
     const row = (await querySingle(client, check.sql)).rows[0];
-    out.push({ operation: check.label, inconsistentRows: Number(row.n), sampleKeys: (row.sample ?? []).map((s: string) => parseKey(s)) });
+    out.push({ operation: check.label, inconsistentRows: Number(row.n), sampleKeys: (row.sample ?? []).map((s: string) => parseKey(s)), fix: check.fix, counts: check.counts });
   }
   return out;
 }

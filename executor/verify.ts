@@ -48,7 +48,10 @@ export function summarize(r: Pick<VerifyReport, 'ok' | 'rows' | 'pendingRows' | 
   const parts: string[] = [];
   if (r.pendingRows) parts.push(`${r.pendingRows} rows not backfilled yet`);
   if (r.syncFailedRows) parts.push(`${r.syncFailedRows} rows whose sync raised in the trigger (keys ${(r.syncFailedSampleKeys ?? []).slice(0, 5).join(', ')})`);
-  for (const o of r.operations) if (o.inconsistentRows) parts.push(`${o.inconsistentRows} rows inconsistent for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`);
+  for (const o of r.operations) {
+    if (!o.inconsistentRows) continue;
+    parts.push(o.counts === 'index' ? o.operation : `${o.inconsistentRows} rows inconsistent for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`);
+  }
   return `not consistent: ${parts.join('; ')}`;
 }
 

@@ -24,7 +24,7 @@ export const verifyCommand: Command = {
     const report = await verify(spec, { ...executorOptions(ctx), forApp });
     printResult(ctx, report.ok, report.message, report, 'verify_failed');
     if (!ctx.json && !report.ok && report.pendingSampleKeys.length) ctx.out.line(`  not backfilled, e.g. keys: ${report.pendingSampleKeys.join(', ')}`);
-    if (!ctx.json) for (const o of report.operations) if (o.inconsistentRows) ctx.out.line(`  ${o.operation}: ${o.inconsistentRows} rows, e.g. keys: ${o.sampleKeys.join(', ')}`);
+    if (!ctx.json) for (const o of report.operations) if (o.inconsistentRows) ctx.out.line(o.counts === 'index' ? `  ${o.operation}: ${o.fix}` : `  ${o.operation}: ${o.inconsistentRows} rows, e.g. keys: ${o.sampleKeys.join(', ')}`);
     if (!ctx.json && report.syncFailedRows) ctx.out.line(`  sync raised in the trigger: ${report.syncFailedRows} rows, e.g. keys: ${(report.syncFailedSampleKeys ?? []).join(', ')} (tandem repair re-derives them)`);
     if (!ctx.json && forApp === 'v1') for (const o of report.operations) if (o.lossyRows) ctx.out.line(`  ${o.operation}: ${o.lossyRows} rows v1 would not read as the new version wrote them, e.g. keys: ${(o.lossySampleKeys ?? []).join(', ')}`);
     return report.ok ? ExitCode.Ok : ExitCode.Failed;

@@ -1,0 +1,79 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { backfill, expand } from '../executor';
+import { freshDatabase, sql } from './db';
+import { runCli } from './cli-run';
+import { createCustomers, splitSpec, SPLIT_SPEC_PATH } from './fixtures';
+
+/**
+ * A refusal names the cause it found and the command or change that fixes THAT cause. Repair is
+ * named only for what repair fixes (rows whose sync raised in the trigger).
+ */
+
+const MIGRATIONS = path.join(__dirname, '..', 'migrations');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-advice-'));
+const ITEMS = `CREATE TABLE items (id int PRIMARY KEY, sku text NOT NULL, price int, note text);
+               INSERT INTO items VALUES (1, 'A-1', 10, NULL), (2, 'B-2', 20, 'two'), (3, 'c-3', 30, NULL);`;
+
+async function refusal(url: string, spec: string): Promise<string> {
+  const r = await runCli(['contract', spec], { DATABASE_URL: url });
+  expect(r.code).toBe(1);
+  return r.stderr.trim();
+}
+
+describe('contract refusals name the fix of the cause they found', () => {
+  it('rows not backfilled yet: run the backfill, not repair', async () => {
+    const url = await freshDatabase('adv_pending');
+    await createCustomers(url, 30);
+    await expand(splitSpec(), { databaseUrl: url });
+    const text = await refusal(url, SPLIT_SPEC_PATH);
+    expect(text).toMatch(/30 rows not backfilled yet.*run tandem backfill SPEC for the 30 rows not backfilled yet \(e\.g\. keys 1, 2, 3, 4, 5\)/);
+    expect(text).not.toMatch(/repair/);
+  });
+
+  it('a row written past the sync trigger: rewrite its kept side, since repair does not touch it', async () => {
+    const url = await freshDatabase('adv_past');
+    await createCustomers(url, 5);
+    await expand(splitSpec(), { databaseUrl: url });
+    await backfill(splitSpec(), { databaseUrl: url });
+    await sql(url, `BEGIN; SET LOCAL tandem.backfill = 'on'; UPDATE customers SET first_name = 'Someone' WHERE id = 2; COMMIT;`);
+    const text = await refusal(url, SPLIT_SPEC_PATH);
+    expect(text).toMatch(/rows inconsistent without a recorded failure \(e\.g\. keys 2\) were written past the sync trigger, which tandem repair does not touch; rewrite the side to keep/);
+    expect(text).not.toMatch(/run tandem repair|tandem backfill/);
+  });
+
+  it('a check violation: change those rows, naming them', async () => {
+    const url = await freshDatabase('adv_check');
+    await sql(url, ITEMS);
+    const spec = path.join(MIGRATIONS, 'add-check.yaml');
+    expect((await runCli(['expand', spec], { DATABASE_URL: url })).code).toBe(0);
+    await sql(url, `INSERT INTO items VALUES (4, 'D-4', -5, NULL)`);
+    const text = await refusal(url, spec);
+    expect(text).toMatch(/add_check items_price_positive: rows that break the check \(e\.g\. keys 4\): change the rows that break check items_price_positive/);
+    expect(text).not.toMatch(/repair|backfill/);
+  });
+
+  it('duplicate keys for a unique index: make the keys unique, naming the rows', async () => {
+    const url = await freshDatabase('adv_dup');
+    await sql(url, ITEMS);
+    const spec = path.join(dir, 'unique.yaml');
+    fs.writeFileSync(spec, 'name: unique-index\ntable: items\noperations:\n  - create_index: { name: items_sku_key, columns: [sku], unique: true }\n');
+    expect((await runCli(['expand', spec], { DATABASE_URL: url })).code).toBe(0);
+    await sql(url, `INSERT INTO items VALUES (4, 'A-1', 1, NULL)`);
+    const text = await refusal(url, spec);
+    expect(text).toMatch(/rows with a duplicate key \(e\.g\. keys 1, 4\): change the rows with a duplicate key so each key is unique/);
+    expect(text).not.toMatch(/repair|backfill/);
+  });
+
+  it('a missing index: run expand again, which builds it', async () => {
+    const url = await freshDatabase('adv_index');
+    await sql(url, ITEMS);
+    const spec = path.join(MIGRATIONS, 'create-index.yaml');
+    expect((await runCli(['expand', spec], { DATABASE_URL: url })).code).toBe(0);
+    await sql(url, `DROP INDEX items_sku_lower_idx`);
+    const text = await refusal(url, spec);
+    expect(text).toMatch(/run tandem expand SPEC again: it builds index items_sku_lower_idx concurrently/);
+    expect(text).not.toMatch(/repair|backfill|e\.g\. keys/);
+  });
+});

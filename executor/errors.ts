@@ -35,12 +35,16 @@ export class ExecutorBusyError extends TandemError {
   }
 }
 
-/** PostgreSQL rejected a statement of a plan: nothing of that step was committed. */
+/**
+ * PostgreSQL rejected a statement of a plan: the transaction it ran in was rolled back. What the
+ * step committed before it (earlier batches, an expand before its index build) is kept, so the
+ * message never says "nothing changed"; the caller's sentence says what is kept.
+ */
 export class StepFailedError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'step_failed';
   constructor(readonly step: string, readonly statementId: string, readonly pgMessage: string, readonly pgCode?: string) {
-    super(`${step} failed at "${statementId}" and was rolled back, nothing changed: ${pgMessage}`);
+    super(`${step} failed at "${statementId}", whose transaction was rolled back: ${pgMessage}`);
     this.name = 'StepFailedError';
   }
 }

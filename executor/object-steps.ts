@@ -13,7 +13,7 @@ const RETRYABLE = new Set(['55P03', '40P01']);
 
 type IndexState = 'valid' | 'invalid' | 'absent';
 
-async function indexState(client: Client, schema: string, index: string): Promise<IndexState> {
+export async function indexState(client: Client, schema: string, index: string): Promise<IndexState> {
   const r = await client.query<{ valid: boolean }>(
     `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
     [schema, index],

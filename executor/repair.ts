@@ -117,7 +117,10 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
         `${stillFailing.length} still raise (e.g. key ${stillFailing[0].key}: ${stillFailing[0].error}); write the ${stillFailing[0].side} side of those rows with values the expressions accept, or roll back`,
       );
     }
-    if (unflagged.length && !stillFailing.length) {
+    if (report.pendingRows > 0 && !stillFailing.length) {
+      // Rows the backfill has not reached are not "written past the trigger": their new side is simply empty.
+      parts.push(`${report.pendingRows} rows are not backfilled yet (e.g. keys ${report.pendingSampleKeys.slice(0, 5).join(', ')}): run tandem backfill SPEC, then tandem verify SPEC; repair re-derives only rows whose sync raised in the trigger`);
+    } else if (unflagged.length && !stillFailing.length) {
       parts.push(
         `inconsistent without a recorded failure (written past the sync trigger): ${unflagged.map((o) => `${o.inconsistentRows} rows for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`).join('; ')}; rewrite the side to keep, e.g. UPDATE ... SET column = column WHERE ..., and the trigger derives the other`,
       );

@@ -77,3 +77,24 @@ describe('contract refusals name the fix of the cause they found', () => {
     expect(text).not.toMatch(/repair|backfill|e\.g\. keys/);
   });
 });
+
+describe('messages that say what is true', () => {
+  it('repair before the backfill: the rows are not backfilled yet (run backfill), not "written past the sync trigger"', async () => {
+    const url = await freshDatabase('adv_repair');
+    await createCustomers(url, 12);
+    await expand(splitSpec(), { databaseUrl: url });
+    const r = await runCli(['repair', SPLIT_SPEC_PATH], { DATABASE_URL: url });
+    expect(r.stdout).toMatch(/12 rows are not backfilled yet \(e\.g\. keys 1, 2, 3, 4, 5\): run tandem backfill SPEC/);
+    expect(r.stdout).not.toMatch(/written past the sync trigger|SET column = column/);
+  });
+
+  it('status while expand\'s index is not built: not "every row backfilled" alone, but expand again', async () => {
+    const url = await freshDatabase('adv_status');
+    await sql(url, ITEMS);
+    const spec = path.join(MIGRATIONS, 'create-index.yaml');
+    expect((await runCli(['expand', spec], { DATABASE_URL: url })).code).toBe(0);
+    await sql(url, `DROP INDEX items_sku_lower_idx`);
+    const r = await runCli(['status', spec, '--json'], { DATABASE_URL: url });
+    expect(JSON.parse(r.stdout).message).toMatch(/index items_sku_lower_idx is not built \(an interrupted build\): run tandem expand SPEC again/);
+  });
+});

@@ -62,7 +62,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       ...base,
       step: 'contracted',
       changed: true,
-      message: `contracted ${session.label}: dropped ${dropped.length ? dropped.join(', ') : 'no columns'}, the sync trigger and function`,
+      message: `contracted ${session.label}: dropped ${dropped.length ? `${dropped.join(', ')}, ` : ''}the sync trigger and function`,
       lockRetries: retries + run.retries,
     };
   } finally {

@@ -112,7 +112,7 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
     if (resolved.mappings.length > MAX_OPERATIONS) {
       throw new SpecError('operations', `has ${resolved.mappings.length} operations; the sync trigger tracks at most ${MAX_OPERATIONS} per spec, so split it into several migrations`);
     }
-    options.onProgress?.({ kind: 'step', message: `expanding ${session.label}: ${resolved.mappings.map((m) => m.label).join('; ')}` });
+    options.onProgress?.({ kind: 'step', message: `expanding ${session.label}${resolved.mappings.length ? `: ${resolved.mappings.map((m) => m.label).join('; ')}` : ''}` });
     const dropping = await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns));
     if (dropping.length) {
       options.onProgress?.({

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { backfill, expand } from '../executor';
+import { describeBlocker } from '../executor/ddl-transaction';
 import { freshDatabase, sql } from './db';
 import { runCli } from './cli-run';
 import { createCustomers, splitSpec, SPLIT_SPEC_PATH } from './fixtures';
@@ -96,5 +97,37 @@ describe('messages that say what is true', () => {
     await sql(url, `DROP INDEX items_sku_lower_idx`);
     const r = await runCli(['status', spec, '--json'], { DATABASE_URL: url });
     expect(JSON.parse(r.stdout).message).toMatch(/index items_sku_lower_idx is not built \(an interrupted build\): run tandem expand SPEC again/);
+  });
+});
+
+describe('no unfinished sentences', () => {
+  it('a second backfill says "already backfilled", without "(0 rows/s)"', async () => {
+    const url = await freshDatabase('adv_rate');
+    await createCustomers(url, 5);
+    await expand(splitSpec(), { databaseUrl: url });
+    expect((await runCli(['backfill', SPLIT_SPEC_PATH], { DATABASE_URL: url })).stdout).toMatch(/backfilled 5 rows of public\.customers in \d+ batches( \(\d+ rows\/s\))?\n$/);
+    const again = await runCli(['backfill', SPLIT_SPEC_PATH], { DATABASE_URL: url });
+    expect(again.stdout).toBe('✔ already backfilled\n');
+  });
+
+  it('contract of a spec that drops no column says what it dropped, not "no columns, the sync trigger and function"', async () => {
+    const url = await freshDatabase('adv_nocols');
+    await sql(url, ITEMS);
+    const spec = path.join(MIGRATIONS, 'create-index.yaml');
+    const expanded = await runCli(['expand', spec], { DATABASE_URL: url });
+    expect(expanded.code).toBe(0);
+    expect(expanded.stderr).toMatch(/^expanding public\.items$/m); // not "expanding public.items: " and an empty list
+    const r = await runCli(['contract', spec], { DATABASE_URL: url });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/contracted public\.items: dropped the sync trigger and function/);
+    expect(r.stdout).not.toMatch(/no columns/);
+  });
+
+  it.each([
+    [{ pid: 7, app: 'psql', state: 'idle in transaction', age: '00:00:42' }, 'pid 7 (psql), idle in transaction, transaction open for 00:00:42'],
+    [{ pid: 7, app: 'psql', state: null, age: null }, 'pid 7 (psql), its state not visible to this role'],
+    [{ pid: 7, app: '', state: 'active', age: null }, 'pid 7, active, no transaction start known'],
+  ])('a lock holder %j reads as a sentence', (blocker, text) => {
+    expect(describeBlocker(blocker)).toBe(text);
   });
 });

@@ -65,7 +65,8 @@ export const rehearseCommand: Command = {
 
 function backfillText(e: ProgressEvent): string {
   const pct = e.total ? `${Math.floor((100 * (e.done ?? 0)) / e.total)}%` : '';
-  return `backfill ${pct} (${e.done ?? 0}/${e.total ?? '?'} rows, ${Math.round(e.rowsPerSecond ?? 0)} rows/s)`;
+  const rows = e.total ? `${e.done ?? 0}/${e.total} rows` : `${e.done ?? 0} rows`;
+  return `backfill${pct ? ' ' + pct : ''} (${rows}, ${Math.round(e.rowsPerSecond ?? 0)} rows/s)`;
 }
 
 /** Stage changes and checks as lines; traffic and backfill as one live progress line (stderr). */

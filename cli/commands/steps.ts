@@ -73,7 +73,9 @@ export const backfillCommand: Command = {
       pauseFile: f['pause-file'] as string | undefined,
       resumeCommand: resumeCommand(ctx),
     });
-    printResult(ctx, true, `${result.message} (${Math.round(result.rowsPerSecond)} rows/s)`, result);
+    // A rate is news only when rows were written; "(0 rows/s)" after "already backfilled" is not.
+    const rate = result.rowsUpdated > 0 && result.rowsPerSecond > 0 ? ` (${Math.round(result.rowsPerSecond)} rows/s)` : '';
+    printResult(ctx, true, `${result.message}${rate}`, result);
     return ExitCode.Ok;
   },
 };

@@ -303,7 +303,7 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
     }
 
     const complete = exhausted;
-    if (complete) await recordStep(client, spec.name, 'backfilled', { rows: rowsUpdated });
+    if (complete) await recordStep(client, spec.name, 'backfilled', { rows: rowsUpdated, run_ms: Date.now() - started });
     report();
     const seconds = (Date.now() - started) / 1000;
     const sorted = [...holds].sort((a, b) => a - b);

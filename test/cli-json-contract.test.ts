@@ -69,6 +69,11 @@ const CASES: Case[] = [
   { argv: ['status'], db: 'expanded', exit: 0 },
   { argv: ['status', '--database-url', UNREACHABLE], db: 'none', exit: 1, kind: 'connection' },
   { argv: ['status', S, '--database-url', UNREACHABLE], db: 'none', exit: 1, kind: 'connection' },
+  // history
+  { argv: ['history'], db: 'expanded', exit: 0 },
+  { argv: ['history', S], db: 'expanded', exit: 0 },
+  { argv: ['history', MISSING], db: 'expanded', exit: 2, kind: 'spec' },
+  { argv: ['history', '--database-url', UNREACHABLE], db: 'none', exit: 1, kind: 'connection' },
   // check-roles
   { argv: ['check-roles', S, '--app-role', 'no_such_role'], db: 'fresh', exit: 1, kind: 'role_check' },
   { argv: ['check-roles', S], db: 'fresh', exit: 2, kind: 'usage' },

@@ -2,6 +2,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ERROR_KINDS, isErrorKind, TandemError } from '../phases/errors';
 import { errorJson } from '../cli/outcome';
+import { LockTimeoutError } from '../executor/errors';
+import { BackfillStoppedError, RowsHeldError } from '../executor/backfill-errors';
+import { RehearsalStoppedError } from '../rehearsal/rehearsal-errors';
+import { MigrationPositionError } from '../phases/deploy/migration-stage';
+import { UnsafeMoveBackError } from '../phases/deploy/walk-path';
+import { RoleCheckError } from '../phases/sql/role-check';
 
 /**
  * Every error Tandem throws is a TandemError with a kind from the closed list, and docs/cli.md
@@ -80,5 +86,21 @@ describe('error kinds: one base, one closed list', () => {
       code: '22003', severity: 'ERROR', file: 'numutils.c', line: '123', routine: 'pg_strtoint32',
     });
     expect(errorJson(pgError, pgError.message)).toEqual({ kind: 'internal', message: pgError.message, sqlstate: '22003' });
+  });
+});
+
+describe('the errors the issue found reported as internal now carry their own kind and names', () => {
+  it.each([
+    [new BackfillStoppedError('12 other backends are active (more than 10)', 'public.customers', 40, 'tandem backfill x.yaml', 'split'), { kind: 'backfill_stopped', table: 'public.customers', rowsDone: 40, migration: 'split' }],
+    [new RowsHeldError('public.customers', [['7']], 30, undefined), { kind: 'rows_held', table: 'public.customers', keys: [['7']] }],
+    [new RoleCheckError([{ kind: 'app', role: 'app', code: 'missing', message: 'app role "app" does not exist' }]), { kind: 'role_check', problems: [expect.objectContaining({ code: 'missing' })] }],
+    [new UnsafeMoveBackError('contract', 'cleanup', 'the old columns are gone'), { kind: 'unsafe_move_back', from: 'contract', to: 'cleanup' }],
+    [new MigrationPositionError(3, 2), { kind: 'migration_position', migration: 3, count: 2 }],
+    [new RehearsalStoppedError('expand', new LockTimeoutError('public.customers', 3, [])), { kind: 'lock_timeout', stage: 'expand' }],
+    [new RehearsalStoppedError('dual-write', new Error('socket hang up')), { kind: 'rehearsal_stopped', stage: 'dual-write' }],
+  ])('%s', (err, expected) => {
+    const json = errorJson(err, err.message);
+    expect(json).toMatchObject({ ...expected, message: err.message });
+    expect(json).not.toHaveProperty('cause');
   });
 });

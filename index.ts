@@ -21,6 +21,7 @@ import { parseLoginUrl, providerSslMode } from './phases/deploy/database-url';
 import { checkKubernetesTarget, KUBERNETES_TARGET_OUTPUT } from './phases/deploy/kubernetes-target';
 import { hasMigrations, RawStackConfig } from './phases/deploy/stack-config';
 import { readPlainConfig } from './phases/deploy/stack-config-keys';
+import { currentMigrationIndex } from './phases/deploy/migration-history';
 import { RoleCheckError } from './phases/sql/role-check';
 import { checkRoles } from './executor/role-check';
 import { demoReleases, loadMigrations, MigrationInput, resolveStackConfig, TandemMigration } from './lib';
@@ -62,8 +63,7 @@ async function tandemStack() {
   const root = projectDir();
   const migration = (plain.migration as string | undefined) || undefined;
   const history = loadMigrations(migrations, root);
-  const current = migration ? history.find((m) => m.spec.name === migration) : history[0];
-  if (!current) throw new ConfigError('tandem:migration', `"${migration}" is not in tandem:migrations (${history.map((m) => m.spec.name).join(', ')})`);
+  const current = history[currentMigrationIndex(history.map((m) => m.spec.name), migration)];
   const spec = current.spec;
   const stackName = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
   const databaseUrl = cfg.requireSecret('databaseUrl');

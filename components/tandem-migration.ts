@@ -6,7 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { CanaryStep, defaultCanarySteps } from '../phases/deploy/canary-steps';
 import { ConfigError } from '../phases/deploy/config-error';
 import { parseLoginUrl, providerSslMode } from '../phases/deploy/database-url';
-import { checkUniqueNames, MigrationEntry, parseMigrationList } from '../phases/deploy/migration-history';
+import { checkUniqueNames, currentMigrationIndex, MigrationEntry, parseMigrationList } from '../phases/deploy/migration-history';
 import { MigrationStagePlan, MigrationStatus, planMigrationStage } from '../phases/deploy/migration-stage';
 import { AppRole, Release } from '../phases/deploy/releases';
 import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
@@ -116,8 +116,7 @@ function prepareMigration(args: TandemMigrationArgs) {
   const cliPath = args.cliPath ?? path.relative(projectDir, path.join(packageRoot(), 'bin', 'tandem.js'));
   const history = loadMigrations(args.migrations, projectDir);
   const names = history.map((m) => m.spec.name);
-  const index = args.migration ? names.indexOf(args.migration) : 0;
-  if (index < 0) throw new ConfigError('migration', `"${args.migration}" is not in the migrations (${names.join(', ')})`);
+  const index = currentMigrationIndex(names, args.migration, 'migration', 'the migrations');
   const plan = planMigrationStage(history.length, { migration: index, stage: args.stage });
   const current = history[index];
   const schemaOf = (m: LoadedMigration) => m.spec.schema ?? args.dbSchema ?? CONFIG_DEFAULTS.dbSchema;

@@ -2,6 +2,7 @@ import { Client, ClientConfig } from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { UsageError } from '../phases/errors';
 import { ConnectionError } from './errors';
+import { evaluationStartupOptions } from '../phases/sql/plans/evaluation-settings';
 
 /** host:port/database, without credentials, for messages. */
 export function describeUrl(url: string): string {
@@ -81,8 +82,9 @@ export async function connect(url: string, applicationName = 'tandem'): Promise<
       ssl,
       application_name: applicationName,
       connectionTimeoutMillis: 10_000,
-      // Checkpoint keys are stored as text: pin the settings that change how dates and times print.
-      options: '-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres -c row_security=off',
+      // The settings `up`/`down` are evaluated under everywhere (the sync function pins the same ones);
+      // checkpoint keys are stored as text, so they also fix how dates and times print.
+      options: `${evaluationStartupOptions()} -c row_security=off`,
     });
     client.on('error', (err) => {
       // A dropped connection surfaces on the next query; keep the server's reason for the message.

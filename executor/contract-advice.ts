@@ -1,6 +1,6 @@
 import { VerifyReport } from './types';
 
-type Report = Pick<VerifyReport, 'pendingRows' | 'pendingSampleKeys' | 'operations' | 'syncFailedRows' | 'syncFailedSampleKeys'>;
+type Report = Pick<VerifyReport, 'pendingRows' | 'pendingSampleKeys' | 'operations' | 'syncFailedRows' | 'syncFailedSampleKeys' | 'raisingRows' | 'raisingSampleKeys'>;
 
 const keys = (sample: readonly string[] | undefined) => (sample ?? []).slice(0, 5).join(', ');
 
@@ -27,6 +27,10 @@ export function contractAdvice(report: Report): string[] {
       );
     }
   }
+  if (report.raisingRows) {
+    advice.push(`fix the rows on which up or down raises (keys ${keys(report.raisingSampleKeys)}), or the spec (tandem rollback SPEC, change it, expand again)`);
+  }
+  for (const o of report.operations.filter((x) => x.error)) advice.push(`${o.operation}: fix the rows its check raises on (${o.error})`);
   for (const o of checks) advice.push(o.counts === 'index' ? o.fix! : `${o.operation} (e.g. keys ${keys(o.sampleKeys)}): ${o.fix}`);
   return advice;
 }

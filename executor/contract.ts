@@ -1,14 +1,17 @@
 import { RefusedError } from '../phases/errors';
-import { contractPlan, objectContractPlan, objectSteps, syncTriggers, validateChecksPlan } from '../phases/sql/plan';
-import { MigrationSpec } from '../phases/sql/spec';
+import { Client } from 'pg';
+import { carriedSequences, contractPlan, objectContractPlan, objectSteps, syncTriggers, undoBeforeContract, validateChecksPlan } from '../phases/sql/plan';
+import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
+import { connect } from './connection';
+import { ContractIncompleteError, isConnectionLoss, StepFailedError } from './errors';
 import { columnDependents } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
 import { openSession, recordedSpec } from './session';
-import { recordStep } from './state';
+import { checkDroppedTablesIdle, recordStep } from './state';
 import { ExecutorOptions, StepResult } from './types';
 import { checkConsistency, summarize } from './verify';
 import { contractAdvice } from './contract-advice';
-import { checkContractBlockers, droppedIndexDescriptions, runObjectSteps } from './object-steps';
+import { checkContractBlockers, droppedIndexDescriptions, enforcedBeforeContract, runObjectSteps } from './object-steps';
 
 /**
  * Contract: refuses unless verify passes; validates NOT NULL checks (no write-blocking lock);
@@ -31,7 +34,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     // The sync's own UPDATE OF triggers depend on the old columns; contract drops them first.
     const ours = syncTriggers(resolved).map((t) => t.name);
     const refuseDependents = async () => {
-      const dependents = (await columnDependents(session.client, session.table.oid, dropped)).filter((d) => !ignored.has(d.object) && !ours.some((n) => d.object.startsWith(`trigger ${n} on `)));
+      const dependents = (await columnDependents(session.client, session.table.oid, dropped, carriedSequences(resolved))).filter((d) => !ignored.has(d.object) && !ours.some((n) => d.object.startsWith(`trigger ${n} on `)));
       if (dependents.length) {
         throw new RefusedError(
           `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +
@@ -42,6 +45,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     };
     await refuseDependents();
     await checkContractBlockers(session.client, resolved);
+    await checkDroppedTablesIdle(session.client, resolved);
     const report = await checkConsistency(session.client, resolved);
     if (!report.ok) {
       throw new RefusedError(`contract refused: ${summarize(report)}; ${contractAdvice(report).join('; ')}; then run tandem contract SPEC again`, spec.name);
@@ -50,13 +54,25 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     const checks = validateChecksPlan(resolved);
     for (const check of checks) {
       // VALIDATE scans the table under SHARE UPDATE EXCLUSIVE, which app writes pass: no statement bound.
+      // These CHECKs are enforced (NOT VALID) since expand: validating them changes no write's fate.
       retries += (await runDdlTransaction(session.client, 'contract', table, [check], options, undefined, { boundStatements: false })).retries;
     }
-    // Only the new versions run now: unique indexes are built and checks and foreign keys enforced
-    // (NOT VALID, then VALIDATE), each step on its own; the dependency check then sees them too.
-    retries += (await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'beforeContract'), options)).retries;
-    await refuseDependents();
-    const run = await runDdlTransaction(session.client, 'contract', table, [...contractPlan(resolved), ...objectContractPlan(resolved)], options, (c) => recordStep(c, spec.name, 'contracted'));
+    let run: { retries: number };
+    try {
+      // Only the new versions run now: unique indexes are built and checks and foreign keys enforced
+      // (NOT VALID, then VALIDATE), each step on its own; the dependency check then sees them too.
+      retries += (await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'beforeContract'), options)).retries;
+      await refuseDependents();
+      run = await runDdlTransaction(session.client, 'contract', table, [...contractPlan(resolved), ...objectContractPlan(resolved)], options, async (c) => {
+        // Under the locks of the DROP TABLEs: a migration of a dropped table that expanded since is seen (and a later one waits, then finds it gone).
+        await checkDroppedTablesIdle(c, resolved);
+        await recordStep(c, spec.name, 'contracted');
+      });
+    } catch (err) {
+      // Contract is all or nothing for the app: until its transaction commits an old version may still
+      // write (or be walked back to), so what the steps before it enforced is taken back.
+      throw await undoEnforced(session.client, spec, resolved, table, options, err);
+    }
     retries += (await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'afterContract'), options)).retries;
     return {
       ...base,
@@ -67,5 +83,41 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     };
   } finally {
     await session.close();
+  }
+}
+
+/** An error's message without a claim that nothing changed (which is the caller's to make). */
+function plainMessage(e: unknown): string {
+  if (e instanceof StepFailedError) return `${e.step} failed at "${e.statementId}": ${e.pgMessage}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * After a contract that did not commit: drop what `beforeContract` enforced (on a new connection if
+ * the session's was lost) and return the error to throw: the original one when nothing is left
+ * enforced (its "nothing changed" is then true), else one naming what stays and the way out.
+ */
+async function undoEnforced(client: Client, spec: MigrationSpec, resolved: ResolvedSpec, table: { oid: number; label: string }, options: ExecutorOptions, err: unknown): Promise<unknown> {
+  const undo = undoBeforeContract(resolved);
+  if (!undo.length) return err;
+  let own: Client | undefined;
+  try {
+    let c = client;
+    if (isConnectionLoss(err)) c = own = await connect(options.databaseUrl);
+    // A commit whose acknowledgement was lost is a contract that happened: nothing to take back.
+    const step = (await c.query(`SELECT step FROM tandem.migrations WHERE name = $1`, [spec.name])).rows[0]?.step;
+    if (step === 'contracted') return err;
+    // Each on its own: one that fails does not keep the others enforced.
+    const failures: string[] = [];
+    for (const s of undo) {
+      await runObjectSteps(c, 'contract', table, [s], options).catch((e) => failures.push(plainMessage(e)));
+    }
+    if (!failures.length) return err;
+    const enforced = await enforcedBeforeContract(c, resolved).catch(() => undo.map((s) => s.id.replace(/^undo-/, '')));
+    return new ContractIncompleteError(table.label, enforced, plainMessage(err), failures.join('; '));
+  } catch (undoErr) {
+    return new ContractIncompleteError(table.label, undo.map((s) => s.id.replace(/^undo-/, '')), plainMessage(err), plainMessage(undoErr));
+  } finally {
+    await own?.end().catch(() => undefined);
   }
 }

@@ -1,6 +1,7 @@
 import { lostReason, querySingle } from './connection';
 import { Client } from 'pg';
 import { PlanStatement } from '../phases/sql/plan';
+import { SpecError } from '../phases/errors';
 import { ConnectionLostError, isConnectionLoss, LockTimeoutError, StepFailedError } from './errors';
 import { ExecutorOptions } from './types';
 
@@ -77,6 +78,23 @@ export function describeBlocker(b: { pid: number; age: string | null; state: str
   return `pid ${b.pid}${b.app ? ` (${b.app})` : ''}, ${what}${since}`;
 }
 
+/** What the user's SQL (raw_sql) must leave as it found it: the transaction, its bounds, the role. */
+const STEP_FRAME_SQL = `SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout,
+  current_setting('idle_in_transaction_session_timeout') AS idle_timeout, current_setting('row_security') AS row_security,
+  current_user AS role, session_user AS session_role, pg_current_xact_id_if_assigned()::text AS xact`;
+
+async function stepFrame(client: Client): Promise<Record<string, string | null>> {
+  return (await client.query(STEP_FRAME_SQL)).rows[0];
+}
+
+/** After a raw_sql statement: anything of the frame it changed, as `name: before -> after`. */
+async function frameChanges(client: Client, before: Record<string, string | null>): Promise<string[]> {
+  const after = await stepFrame(client);
+  return Object.keys(before)
+    .filter((k) => before[k] !== after[k])
+    .map((k) => (k === 'xact' ? 'the transaction (it was ended)' : `${k} ${before[k]} -> ${after[k]}`));
+}
+
 export interface DdlRun {
   readonly retries: number;
 }
@@ -105,10 +123,25 @@ export async function runDdlTransaction(
     try {
       await client.query('BEGIN');
       for (const b of bounds) await client.query(b);
+      let frame: Record<string, string | null> | undefined;
       for (const s of statements) {
         current = s.id;
+        if (s.untrusted && !frame) {
+          await client.query('SELECT pg_current_xact_id()');
+          frame = await stepFrame(client);
+        }
         // The extended protocol runs exactly one statement, whatever an expression inside it holds.
         await querySingle(client, s.sql);
+        if (s.untrusted && frame) {
+          const changed = await frameChanges(client, frame);
+          if (changed.length) {
+            const ended = changed.some((c) => c.startsWith('the transaction'));
+            throw new SpecError(
+              'operations',
+              `raw_sql statement ${s.id} changed what the step's bounds rely on (${changed.join('; ')}), so ${step} ${ended ? 'stopped there: what ran before it may have been committed' : 'was undone'}; leave transaction control, timeouts and the role to Tandem`,
+            );
+          }
+        }
         done = `statement "${s.id}"`;
         await testStall(s.id);
       }

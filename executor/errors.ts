@@ -50,6 +50,22 @@ export class StepFailedError extends TandemError {
 }
 
 /**
+ * Contract did not commit, and what it enforced before its transaction (a unique index, a
+ * validated constraint) could not all be taken back: named, with the way out.
+ */
+export class ContractIncompleteError extends TandemError {
+  readonly exitCode = 1;
+  readonly kind = 'contract_incomplete';
+  constructor(readonly table: string, readonly enforced: string[], cause: string, undoFailure: string) {
+    super(
+      `contract did not complete (${cause}), and what it enforced before its transaction is still enforced on ${table} although the old version may still write: ` +
+        `${enforced.join(', ')} (taking it back failed: ${undoFailure}); run tandem contract again to finish, or tandem rollback to remove it`,
+    );
+    this.name = 'ContractIncompleteError';
+  }
+}
+
+/**
  * Something can hide rows from the migrator (row-level security): backfill, verify and contract
  * would see only part of the table, and contract would drop the hidden rows' data. Refused.
  */
@@ -115,6 +131,16 @@ export class TableRewriteError extends TandemError {
   constructor(readonly column: string, readonly type: string, message: string) {
     super(message);
     this.name = 'TableRewriteError';
+  }
+}
+
+/** Expand would break logical replication (a publication of the table or of the state schema, a subscription into it): refused. */
+export class ReplicationError extends TandemError {
+  readonly exitCode = 1;
+  readonly kind = 'replication';
+  constructor(readonly table: string, readonly publications: string[], readonly subscriptions: string[], message: string) {
+    super(message);
+    this.name = 'ReplicationError';
   }
 }
 

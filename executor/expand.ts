@@ -1,7 +1,7 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
 import { RefusedError, SpecError } from '../phases/errors';
-import { derivedNames, expandPlan, expandProbes, MAX_OPERATIONS, objectExpandPlan, objectSteps, syncTriggers } from '../phases/sql/plan';
+import { carriedSequences, derivedNames, expandPlan, STATE_SCHEMA, expandProbes, MAX_OPERATIONS, objectExpandPlan, objectSteps, syncTriggers } from '../phases/sql/plan';
 import { analyseReads } from './expression-reads';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { columnDependents, presentColumns, triggerExists } from './catalog';
@@ -37,15 +37,20 @@ export async function probe(client: Client, resolved: ResolvedSpec): Promise<voi
   }
 }
 
-/** The table's own BEFORE ROW INSERT/UPDATE triggers whose names sort after the sync triggers (name order, C collation). */
+/**
+ * The table's own BEFORE ROW INSERT/UPDATE triggers whose names sort after the sync triggers (name
+ * order, C collation). Tandem's own triggers (their function lives in the state schema: the sync
+ * triggers, set_not_null's fill trigger) are not the app's and are never reported.
+ */
 async function laterBeforeTriggers(client: Client, resolved: ResolvedSpec): Promise<string[]> {
   const ours = syncTriggers(resolved).map((t) => t.name);
   const r = await client.query<{ name: string }>(
-    `SELECT tgname AS name FROM pg_trigger
-      WHERE tgrelid = $1 AND NOT tgisinternal AND (tgtype & 3) = 3 AND (tgtype & 20) <> 0
-        AND tgname COLLATE "C" > $2 COLLATE "C" AND NOT (tgname = ANY($3::text[]))
-      ORDER BY tgname COLLATE "C"`,
-    [resolved.table.oid, ours[0], ours],
+    `SELECT t.tgname AS name FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+      WHERE t.tgrelid = $1 AND NOT t.tgisinternal AND (t.tgtype & 3) = 3 AND (t.tgtype & 20) <> 0
+        AND t.tgname COLLATE "C" > $2 COLLATE "C" AND NOT (t.tgname = ANY($3::text[]))
+        AND p.pronamespace <> $4::regnamespace
+      ORDER BY t.tgname COLLATE "C"`,
+    [resolved.table.oid, ours[0], ours, STATE_SCHEMA],
   );
   return r.rows.map((x) => x.name);
 }
@@ -131,7 +136,7 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
     }
     const resolved = await resolveForExpand(session, spec);
     options.onProgress?.({ kind: 'step', message: `expanding ${session.label}${resolved.mappings.length ? `: ${resolved.mappings.map((m) => m.label).join('; ')}` : ''}` });
-    const dropping = await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns));
+    const dropping = await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns), carriedSequences(resolved));
     if (dropping.length) {
       options.onProgress?.({
         kind: 'info',

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { CatalogError, RefusedError, SpecError } from '../phases/errors';
-import { droppedIndexes, objectChecks, objectContractBlockers, objectLiveConditions, objectTrialPlan } from '../phases/sql/plan';
+import { droppedIndexes, objectChecks, objectContractBlockers, objectLiveConditions, objectSteps, objectTrialPlan } from '../phases/sql/plan';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { ObjectStep } from '../phases/sql/operations';
 import { ResolvedSpec } from '../phases/sql/spec';
@@ -8,6 +8,7 @@ import { querySingle } from './connection';
 import { backoffMs, DEFAULT_DDL_DEADLINE_MS, DEFAULT_LOCK_TIMEOUT_MS, runDdlTransaction, sleep } from './ddl-transaction';
 import { LockTimeoutError, StepFailedError } from './errors';
 import { ExecutorOptions, OperationVerify } from './types';
+import { createPartitionedIndex, dropPartitionedIndex, isPartitionedIndex, isPartitionedTable } from './partitioned-index';
 
 const RETRYABLE = new Set(['55P03', '40P01']);
 
@@ -27,7 +28,7 @@ export async function indexState(client: Client, schema: string, index: string):
  * lock_timeout and without statement_timeout (a build takes as long as the table needs; it holds
  * only SHARE UPDATE EXCLUSIVE, so writes go on). The session's settings are restored after.
  */
-async function runConcurrently(client: Client, sql: string, options: ExecutorOptions): Promise<void> {
+export async function runConcurrently(client: Client, sql: string, options: ExecutorOptions): Promise<void> {
   const lockTimeout = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
   await client.query(`SET lock_timeout = ${lockTimeout}`);
   await client.query(`SET statement_timeout = 0`);
@@ -40,7 +41,7 @@ async function runConcurrently(client: Client, sql: string, options: ExecutorOpt
 }
 
 /** Retry a concurrent statement on lock timeouts with backoff and jitter until the deadline. */
-async function withRetries(client: Client, step: string, table: { oid: number; label: string }, options: ExecutorOptions, run: () => Promise<void>): Promise<number> {
+export async function withRetries(client: Client, step: string, table: { oid: number; label: string }, options: ExecutorOptions, run: () => Promise<void>): Promise<number> {
   const deadline = Date.now() + (options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -56,7 +57,7 @@ async function withRetries(client: Client, step: string, table: { oid: number; l
   }
 }
 
-async function dropIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, schema: string, index: string, options: ExecutorOptions): Promise<number> {
+export async function dropIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, schema: string, index: string, options: ExecutorOptions): Promise<number> {
   return withRetries(client, step, table, options, () => runConcurrently(client, `DROP INDEX CONCURRENTLY IF EXISTS ${quoteQualified(schema, index)}`, options));
 }
 
@@ -67,6 +68,7 @@ async function dropIndexConcurrently(client: Client, step: string, table: { oid:
  * at once, since an INVALID unique index still refuses duplicate writes, and the step fails.
  */
 async function createIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, s: Extract<ObjectStep, { kind: 'create_index' }>, options: ExecutorOptions): Promise<{ retries: number; changed: boolean }> {
+  if (s.definition !== undefined && (await isPartitionedTable(client, table.oid))) return createPartitionedIndex(client, step, table, s, options);
   if ((await indexState(client, s.schema, s.index)) === 'valid') return { retries: 0, changed: false };
   let retries = 0;
   try {
@@ -102,13 +104,21 @@ export async function runObjectSteps(client: Client, step: string, table: { oid:
       retries += r.retries;
       changed ||= r.changed;
     } else if (s.kind === 'drop_index') {
+      if (s.created && (await isPartitionedTable(client, table.oid))) {
+        // The spec's own index on a partitioned table, with what a killed build left unattached.
+        const present = (await indexState(client, s.schema, s.index)) !== 'absent';
+        retries += await dropPartitionedIndex(client, step, table, s.schema, s.index, options, true);
+        changed ||= present;
+        continue;
+      }
       if ((await indexState(client, s.schema, s.index)) === 'absent') continue;
-      retries += await dropIndexConcurrently(client, step, table, s.schema, s.index, options);
+      if (await isPartitionedIndex(client, s.schema, s.index)) retries += await dropPartitionedIndex(client, step, table, s.schema, s.index, options);
+      else retries += await dropIndexConcurrently(client, step, table, s.schema, s.index, options);
       changed = true;
     } else {
       if (s.unless && ((await client.query(s.unless)).rowCount ?? 0) > 0) continue;
       try {
-        retries += (await runDdlTransaction(client, step, table, [{ id: s.id, sql: s.sql }], options)).retries;
+        retries += (await runDdlTransaction(client, step, table, [{ id: s.id, sql: s.sql }], options, undefined, { boundStatements: !s.scans })).retries;
         changed = true;
       } catch (err: any) {
         if (s.onDataError && err instanceof StepFailedError && err.pgCode?.startsWith('23')) {
@@ -120,6 +130,20 @@ export async function runObjectSteps(client: Client, step: string, table: { oid:
     }
   }
   return { retries, changed };
+}
+
+/**
+ * What contract's `beforeContract` steps enforce that is in the catalog now (a unique index,
+ * valid or not; a constraint): before contract commits, none of it should be, since an old
+ * version may still write. Named for status and for a contract that could not undo them.
+ */
+export async function enforcedBeforeContract(client: Client, resolved: ResolvedSpec): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of objectSteps(resolved, 'beforeContract')) {
+    if (s.kind === 'create_index' && (await indexState(client, s.schema, s.index)) !== 'absent') out.push(`unique index ${s.schema}.${s.index}`);
+    if (s.kind === 'transaction' && s.undo && s.unless && ((await client.query(s.unless)).rowCount ?? 0) > 0) out.push(`constraint of ${s.id.replace(/^add-/, '')}`);
+  }
+  return out;
 }
 
 /** Before expand: names the spec creates are free, objects it drops or references exist (CatalogError, exit 2). */
@@ -172,7 +196,18 @@ export async function trialObjects(client: Client, resolved: ResolvedSpec): Prom
 export async function runObjectChecks(client: Client, resolved: ResolvedSpec): Promise<OperationVerify[]> {
   const out: OperationVerify[] = [];
   for (const check of objectChecks(resolved)) {
-    const row = (await querySingle(client, check.sql)).rows[0];
+    // A condition that raises on some row's values is reported, not a failure of verify (savepoint: the snapshot stays).
+    await client.query('SAVEPOINT _tandem_check');
+    let row: any;
+    try {
+      row = (await querySingle(client, check.sql)).rows[0];
+      await client.query('RELEASE SAVEPOINT _tandem_check');
+    } catch (err: any) {
+      if (typeof err?.code !== 'string' || err.code.startsWith('08') || err.code.startsWith('57')) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT _tandem_check');
+      out.push({ operation: check.label, inconsistentRows: 0, sampleKeys: [], error: err.message, fix: check.fix, counts: check.counts });
+      continue;
+    }
     out.push({ operation: check.label, inconsistentRows: Number(row.n), sampleKeys: (row.sample ?? []).map((s: string) => parseKey(s)), fix: check.fix, counts: check.counts });
   }
   return out;

@@ -2,6 +2,7 @@ import { backfillRangeSql, backfillRevisitSql, backfillSweepSql, contractPlan, e
 import { objectContractPlan, objectExpandPlan, objectRollbackPlan, objectSteps, objectStepsScript } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
 import { DEFAULT_LOCK_HOLD_MS, DEFAULT_LOCK_TIMEOUT_MS, transactionBounds } from './ddl-transaction';
+import { sessionSettingsScript } from './evaluation-settings';
 import { openSession } from './session';
 import { ExecutorOptions } from './types';
 import { resolveLive } from './validate-live';
@@ -24,11 +25,13 @@ export async function planStepSql(spec: MigrationSpec, step: SqlStep, options: E
   const session = await openSession(spec, options, false);
   try {
     const resolved = session.step === 'contracted' ? session.state!.resolved : await resolveLive(session, spec);
+    const settings = await sessionSettingsScript(session.client);
     switch (step) {
       case 'expand':
-        return script('expand', [...expandPlan(resolved), ...objectExpandPlan(resolved)], true, options) + objectStepsScript('after expand commits', objectSteps(resolved, 'afterExpand'));
+        return settings + script('expand', [...expandPlan(resolved), ...objectExpandPlan(resolved)], true, options) + objectStepsScript('after expand commits', objectSteps(resolved, 'afterExpand'));
       case 'backfill':
         return (
+          settings +
           `-- backfill: one autocommit statement per batch, on a session with SET tandem.backfill = 'on' so the sync trigger lets it through,\n` +
           `-- and SET lock_timeout = ${options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS} for the row locks of a batch.\n` +
           `-- 1. each batch: $1 = batch size (sized by time), then the checkpoint key, the bound (the largest key at the first run), the migration name, the bound as JSON\n` +

@@ -1,4 +1,7 @@
 import { UsageError } from '../phases/errors';
+import { backoffMs, DEFAULT_DDL_DEADLINE_MS, DEFAULT_LOCK_TIMEOUT_MS, sleep } from './ddl-transaction';
+import { LockTimeoutError } from './errors';
+import { keyText } from './row-scan';
 import { quoteIdent } from '../phases/sql/identifiers';
 import { FAILED_COLUMN, pkJson, pkList, table } from '../phases/sql/plan';
 import { MigrationSpec, PENDING_COLUMN, ResolvedSpec } from '../phases/sql/spec';
@@ -8,7 +11,8 @@ import { openSession, recordedSpec } from './session';
 import { RepairOptions, RepairResult } from './types';
 import { checkConsistency } from './verify';
 
-export const DEFAULT_REPAIR_BATCH = 500;
+/** Rows per repair transaction: each holds its rows' locks only while it updates them. */
+export const DEFAULT_REPAIR_BATCH = 100;
 
 /**
  * The statement that re-derives one operation of one row from the side its writer wrote (recorded
@@ -30,10 +34,6 @@ export function repairSql(resolved: ResolvedSpec, index: number, side: 'old' | '
   return `UPDATE ${table(resolved)} SET ${sets.join(', ')} WHERE (${pkList(resolved)}) = (${pk.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`;
 }
 
-function keyText(k: string[]): string {
-  return k.length === 1 ? k[0] : JSON.stringify(k);
-}
-
 function parseKey(resolved: ResolvedSpec, text: string): string[] {
   const n = resolved.table.primaryKey.length;
   if (n === 1) return [text];
@@ -47,13 +47,52 @@ function parseKey(resolved: ResolvedSpec, text: string): string[] {
   return parsed.map(String);
 }
 
+/** What the trigger records for one operation of a flagged row, once checked: the app role can write the column. */
+interface FailureEntry {
+  readonly index: number;
+  readonly side: 'old' | 'new';
+}
+
+/**
+ * The failure record read back from a row, checked entry by entry: an object whose keys are
+ * operation indexes of this spec and whose values name the side `old` or `new`. Anything else is
+ * a reason, and the row is not touched.
+ */
+export function failureEntries(resolved: ResolvedSpec, failed: unknown): FailureEntry[] | string {
+  if (failed === null || failed === undefined) return 'it is flagged (_tandem_pending NULL) but holds no failure record';
+  if (typeof failed !== 'object' || Array.isArray(failed)) return `its failure record ${JSON.stringify(failed).slice(0, 60)} is not an object`;
+  const out: FailureEntry[] = [];
+  for (const [k, v] of Object.entries(failed as Record<string, unknown>)) {
+    if (!/^(0|[1-9]\d{0,3})$/.test(k) || Number(k) >= resolved.mappings.length) return `its failure record names operation ${JSON.stringify(k).slice(0, 30)}, which this spec does not have (${resolved.mappings.length} operations)`;
+    const side = (v as { side?: unknown } | null)?.side;
+    if (side !== 'old' && side !== 'new') return `its failure record gives operation ${k} the side ${JSON.stringify(side ?? null).slice(0, 30)}, neither old nor new`;
+    out.push({ index: Number(k), side });
+  }
+  if (!out.length) return 'its failure record is empty';
+  return out;
+}
+
+const RETRYABLE = new Set(['55P03', '40P01']);
+
+/** `(pk) IN ((...), ...)` for these keys, with their params from `$1`. */
+function keysIn(resolved: ResolvedSpec, keys: string[][]): { sql: string; params: string[] } {
+  const pk = resolved.table.primaryKey;
+  const tuples = keys.map((_, k) => `(${pk.map((c, i) => `$${k * pk.length + i + 1}::${c.type}`).join(', ')})`);
+  return { sql: `(${pkList(resolved)}) IN (${tuples.join(', ')})`, params: keys.flat() };
+}
+
 /**
  * Repair: rows whose sync raised in the trigger (flagged, `_tandem_pending` NULL) are re-derived from
- * the side their writer wrote, in short transactions of `batchSize` rows, each row under a savepoint
- * so one that still raises is reported (with its error) and the rest go on. The trigger records the
- * side, so repair never guesses: a row that is inconsistent without a flag (written past the
- * trigger) is named, not touched; rewrite the side to keep (`UPDATE t SET col = col ...`), which the
- * sync trigger then derives from.
+ * the side their writer wrote, with the backfill's discipline: short transactions of `batchSize`
+ * rows under lock_timeout, whose rows are locked with FOR UPDATE SKIP LOCKED, so repair never waits
+ * on a row lock while holding others (no app transaction waits behind it for long or becomes a
+ * deadlock victim). Rows another transaction holds are revisited with backoff until the DDL
+ * deadline. Each row runs under a savepoint, so one that still raises is reported (with its error)
+ * and the rest go on. The failure record is read back from the row and checked (the app role can
+ * write it): a row whose record names no operation of the spec, or no side, is named, not touched.
+ * The trigger records the side, so repair never guesses: a row that is inconsistent without a flag
+ * (written past the trigger) is named, not touched; rewrite the side to keep (`UPDATE t SET col =
+ * col ...`), which the sync trigger then derives from.
  */
 export async function repair(spec: MigrationSpec, options: RepairOptions): Promise<RepairResult> {
   const session = await openSession(spec, options, true);
@@ -65,36 +104,37 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
     const t = table(resolved);
     const wanted = options.keys?.map((k) => parseKey(resolved, k));
     if (wanted) await checkRepairKeys(client, resolved, wanted);
+    const lockTimeout = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
+    await client.query(`SET lock_timeout = ${lockTimeout}`);
+    const deadline = options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS;
     let repaired = 0;
     const stillFailing: { key: string; side: string; error: string }[] = [];
-    let last: string[] | undefined;
-    for (;;) {
-      const params: unknown[] = [];
-      const conds = [`${quoteIdent(PENDING_COLUMN)} IS NULL`];
-      if (last) {
-        conds.push(`(${pkList(resolved)}) > (${resolved.table.primaryKey.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`);
-        params.push(...last);
-      }
-      if (wanted) {
-        params.push(JSON.stringify(wanted));
-        conds.push(`$${params.length}::jsonb @> jsonb_build_array(${pkJson(resolved)}::jsonb)`);
-      }
-      const rows = (
-        await querySingle(client, `SELECT ${pkJson(resolved)} AS key, ${quoteIdent(FAILED_COLUMN)} AS failed FROM ${t} WHERE ${conds.join(' AND ')} ORDER BY ${pkList(resolved)} LIMIT ${batchSize}`, params)
-      ).rows as { key: string[]; failed: Record<string, { side: 'old' | 'new'; error: string }> | null }[];
-      if (!rows.length) break;
+    const failed = quoteIdent(FAILED_COLUMN);
+    const flagged = `${quoteIdent(PENDING_COLUMN)} IS NULL`;
+
+    /** Repair the rows of these keys that no other transaction holds, in one short transaction; returns the keys held. */
+    const repairKeys = async (keys: string[][]): Promise<string[][]> => {
+      const inKeys = keysIn(resolved, keys);
       await client.query(`BEGIN; SET LOCAL tandem.backfill = 'on'`);
+      let locked: { key: string[]; failed: unknown }[];
       try {
-        for (const row of rows) {
+        locked = (await querySingle(client, `SELECT ${pkJson(resolved)} AS key, ${failed} AS failed FROM ${t} WHERE ${inKeys.sql} AND ${flagged} ORDER BY ${pkList(resolved)} FOR UPDATE SKIP LOCKED`, inKeys.params)).rows;
+        for (const row of locked) {
+          const entries = failureEntries(resolved, row.failed);
+          if (typeof entries === 'string') {
+            stillFailing.push({ key: keyText(row.key), side: 'unknown', error: `not repaired: ${entries}; rewrite the side to keep and reset the record in one statement (UPDATE ... SET column = column, ${FAILED_COLUMN} = NULL, ${PENDING_COLUMN} = false WHERE ...): the sync trigger derives the other side, and flags the row again if it raises` });
+            continue;
+          }
           let ok = true;
-          for (const [index, f] of Object.entries(row.failed ?? {})) {
-            const sql = repairSql(resolved, Number(index), f.side);
+          for (const f of entries) {
+            const sql = repairSql(resolved, f.index, f.side);
             if (!sql) continue;
             await client.query('SAVEPOINT _tandem_repair');
             try {
               await querySingle(client, sql, row.key);
               await client.query('RELEASE SAVEPOINT _tandem_repair');
             } catch (err: any) {
+              if (RETRYABLE.has(err?.code)) throw err;
               await client.query('ROLLBACK TO SAVEPOINT _tandem_repair');
               ok = false;
               stillFailing.push({ key: keyText(row.key), side: f.side, error: err?.message ?? String(err) });
@@ -107,16 +147,70 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
-      last = rows[rows.length - 1].key;
+      const done = new Set(locked.map((r) => JSON.stringify(r.key)));
+      const rest = keys.filter((k) => !done.has(JSON.stringify(k)));
+      if (!rest.length) return [];
+      // Not locked: held by another transaction, or no longer flagged (its writer's write synced it). A plain read waits on nothing.
+      const restIn = keysIn(resolved, rest);
+      return (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${t} WHERE ${restIn.sql} AND ${flagged}`, restIn.params)).rows.map((r: any) => r.key);
+    };
+
+    /** One batch, retried on a lock timeout (a table lock, or a unique-index wait) with backoff until the deadline. */
+    const runBatch = async (keys: string[][]): Promise<string[][]> => {
+      const since = Date.now();
+      for (let attempt = 0; ; attempt++) {
+        const before = { repaired, failing: stillFailing.length };
+        try {
+          return await repairKeys(keys);
+        } catch (err: any) {
+          if (!RETRYABLE.has(err?.code)) throw err;
+          repaired = before.repaired;
+          stillFailing.length = before.failing;
+          if (Date.now() - since > deadline) throw new LockTimeoutError(session.label, attempt + 1, ['row or table locks held while repairing']);
+          options.onProgress?.({ kind: 'lock_wait', message: `repair ${session.label}: waited too long on a lock (key ${keyText(keys[0])}); retrying` });
+          await sleep(backoffMs(attempt));
+        }
+      }
+    };
+
+    let held: string[][] = [];
+    let last: string[] | undefined;
+    for (;;) {
+      const params: unknown[] = [];
+      const conds = [flagged];
+      if (last) {
+        conds.push(`(${pkList(resolved)}) > (${resolved.table.primaryKey.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`);
+        params.push(...last);
+      }
+      if (wanted) {
+        params.push(JSON.stringify(wanted));
+        conds.push(`$${params.length}::jsonb @> jsonb_build_array(${pkJson(resolved)}::jsonb)`);
+      }
+      const keys: string[][] = (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${t} WHERE ${conds.join(' AND ')} ORDER BY ${pkList(resolved)} LIMIT ${batchSize}`, params)).rows.map((r: any) => r.key);
+      if (!keys.length) break;
+      held.push(...(await runBatch(keys)));
+      last = keys[keys.length - 1];
     }
+    // Rows other transactions held: revisited with backoff; most are synced by their holder's own write.
+    const since = Date.now();
+    for (let visit = 0; held.length; visit++) {
+      if (Date.now() - since > deadline) break;
+      if (visit % 10 === 0) options.onProgress?.({ kind: 'lock_wait', message: `repair ${session.label}: ${held.length} row${held.length === 1 ? '' : 's'} held by other transactions (key ${keyText(held[0])}); revisiting` });
+      await sleep(backoffMs(visit, 20, 1000));
+      const next: string[][] = [];
+      for (let i = 0; i < held.length; i += batchSize) next.push(...(await runBatch(held.slice(i, i + batchSize))));
+      held = next;
+    }
+    for (const k of held) stillFailing.push({ key: keyText(k), side: 'unknown', error: 'not repaired: another transaction held the row until the deadline; run tandem repair again' });
     const report = await checkConsistency(client, resolved);
     const unflagged = report.operations.filter((o) => o.inconsistentRows > 0);
     const parts = [`repaired ${repaired} flagged rows of ${session.label}`];
-    if (stillFailing.length) {
-      parts.push(
-        `${stillFailing.length} still raise (e.g. key ${stillFailing[0].key}: ${stillFailing[0].error}); write the ${stillFailing[0].side} side of those rows with values the expressions accept, or roll back`,
-      );
+    const raising = stillFailing.filter((f) => f.side !== 'unknown');
+    const untouched = stillFailing.filter((f) => f.side === 'unknown');
+    if (raising.length) {
+      parts.push(`${raising.length} still raise (e.g. key ${raising[0].key}: ${raising[0].error}); write the ${raising[0].side} side of those rows with values the expressions accept, or roll back`);
     }
+    if (untouched.length) parts.push(`${untouched.length} not repaired (e.g. key ${untouched[0].key}: ${untouched[0].error.replace(/^not repaired: /, '')})`);
     if (report.pendingRows > 0 && !stillFailing.length) {
       // Rows the backfill has not reached are not "written past the trigger": their new side is simply empty.
       parts.push(`${report.pendingRows} rows are not backfilled yet (e.g. keys ${report.pendingSampleKeys.slice(0, 5).join(', ')}): run tandem backfill SPEC, then tandem verify SPEC; repair re-derives only rows whose sync raised in the trigger`);

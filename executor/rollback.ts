@@ -6,7 +6,7 @@ import { openSession, ACTIVE_STEPS } from './session';
 import { recordStep } from './state';
 import { RollbackOptions, StepResult } from './types';
 import { runObjectSteps } from './object-steps';
-import { checkConsistency } from './verify';
+import { describeLosses, rollbackLosses } from './rollback-loss';
 
 /**
  * Rollback undoes expand exactly, in ONE transaction: what expand added goes, nothing else. The old
@@ -23,19 +23,19 @@ export async function rollback(spec: MigrationSpec, options: RollbackOptions): P
       return { ...base, step: session.step, changed: false, message: 'nothing to roll back: not expanded', lockRetries: 0 };
     }
     const resolved = session.state.resolved;
-    // Rows the new side wrote through a lossy `down` (up(down(new)) <> new) lose that write when the new columns go.
-    const report = await checkConsistency(session.client, resolved);
-    const lossy = report.operations.filter((o) => (o.lossyRows ?? 0) > 0);
+    // Everything the new versions wrote that dropping the new columns (and created tables) would lose.
+    const losses = await rollbackLosses(session.client, resolved);
     const warnings: string[] = [];
-    if (lossy.length) {
-      const what = lossy.map((o) => `${o.lossyRows} rows for ${o.operation} (e.g. keys ${(o.lossySampleKeys ?? []).slice(0, 5).join(', ')})`).join('; ');
+    if (losses.length) {
+      const what = describeLosses(losses);
       if (!options.force) {
         throw new RefusedError(
-          `rollback refused: the new version wrote values the old columns cannot hold (up(down(new)) <> new) in ${what}; rolling back drops them. Fix those rows, or run tandem rollback --force to accept the loss`,
+          `rollback refused: it would not give back what the new version wrote: ${what}; rolling back drops those writes. Fix those rows (tandem repair, or rewrite them), or run tandem rollback --force to accept the loss`,
           spec.name,
         );
       }
-      warnings.push(`--force: dropped new-version writes the old columns could not hold in ${what}`);
+      warnings.push(`--force: dropped what the new version wrote: ${what}`);
+      options.onProgress?.({ kind: 'info', message: `warning: ${warnings[0]}` });
     }
     // Indexes the spec built go first, concurrently (no write waits on them); then one transaction.
     const dropped = await runObjectSteps(session.client, 'rollback', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'rollbackBefore'), options);
@@ -43,7 +43,7 @@ export async function rollback(spec: MigrationSpec, options: RollbackOptions): P
       await recordStep(c, spec.name, 'rolled_back');
       await c.query(`UPDATE tandem.migrations SET backfill_last_key = NULL, backfill_bound = NULL, backfill_done = 0 WHERE name = $1`, [spec.name]);
     });
-    return { ...base, step: 'rolled_back', changed: true, message: `rolled back ${session.label}: the table is as it was before expand`, lockRetries: dropped.retries + run.retries, ...(warnings.length ? { warnings } : {}) };
+    return { ...base, step: 'rolled_back', changed: true, message: `rolled back ${session.label}: the table is as it was before expand${warnings.length ? ', except for the new-version writes --force dropped' : ''}`, lockRetries: dropped.retries + run.retries, ...(warnings.length ? { warnings } : {}) };
   } finally {
     await session.close();
   }

@@ -4,6 +4,7 @@ import { TableInfo } from '../phases/sql/operations';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { loadTable } from './catalog';
 import { connect } from './connection';
+import { pinSearchPath } from './evaluation-settings';
 import { MigrationInProgressError } from './errors';
 import { activeOnTable, checkStateTrusted, readState, MigrationState, trustedResolution } from './state';
 import { checkPrivileges, checkRowVisibility, checkTableShape } from './table-checks';
@@ -64,6 +65,7 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
       throw new RefusedError(`the spec "${spec.name}" changed since it was expanded; roll back with the spec as it was, or restore it`, spec.name);
     }
     if (state && active && state.specHash === spec.hash) state = { ...state, resolved: trustedResolution(state, spec, table) };
+    await pinSearchPath(client, state && active ? state.resolved : undefined);
     return {
       client,
       table,

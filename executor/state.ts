@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { TableInfo } from '../phases/sql/operations';
-import { PlanStatement } from '../phases/sql/plan';
+import { RefusedError } from '../phases/errors';
+import { droppedTables, PlanStatement } from '../phases/sql/plan';
 import { MigrationSpec, resolveSpec, ResolvedSpec } from '../phases/sql/spec';
 import { StateSchemaError } from './errors';
 import { MigrationStep } from './types';
@@ -141,6 +142,45 @@ export async function activeOnTable(client: Client, schema: string, table: strin
     [schema, table, except],
   );
   return r.rows.map((x) => x.name);
+}
+
+/** Migrations in progress (other than `except`) whose spec drops this table at contract (drop_table). */
+export async function activeDroppingTable(client: Client, schema: string, table: string, except: string): Promise<string[]> {
+  if (!(await stateTableExists(client))) return [];
+  const r = await client.query<{ name: string }>(
+    `SELECT m.name FROM tandem.migrations m
+      WHERE m.name <> $3 AND m.step NOT IN ('contracted', 'rolled_back') AND jsonb_typeof(m.resolved->'objects') = 'array'
+        AND EXISTS (SELECT 1 FROM jsonb_array_elements(m.resolved->'objects') o
+                     WHERE jsonb_typeof(o->'dropsTables') = 'array'
+                       AND EXISTS (SELECT 1 FROM jsonb_array_elements(o->'dropsTables') d WHERE d->>'schema' = $1 AND d->>'name' = $2))
+      ORDER BY m.name`,
+    [schema, table, except],
+  );
+  return r.rows.map((x) => x.name);
+}
+
+/**
+ * drop_table of a table another migration is in progress on would orphan that migration (its
+ * state, its function, a rollback that can never run): refused, naming it. And a migration of a
+ * table another migration in progress drops at contract is refused the same way.
+ */
+export async function checkDroppedTablesIdle(client: Client, resolved: ResolvedSpec): Promise<void> {
+  const name = resolved.spec.name;
+  for (const t of droppedTables(resolved)) {
+    const others = await activeOnTable(client, t.schema, t.name, name);
+    if (others.length) {
+      throw new RefusedError(`drop_table ${t.schema}.${t.name} refused: migration ${others.join(', ')} is in progress on that table; contract or roll it back first`, name);
+    }
+  }
+}
+
+/** A table that a migration in progress drops at contract takes no new migration. */
+export async function checkTableNotDropped(client: Client, resolved: ResolvedSpec): Promise<void> {
+  const name = resolved.spec.name;
+  const dropping = await activeDroppingTable(client, resolved.table.schema, resolved.table.name, name);
+  if (dropping.length) {
+    throw new RefusedError(`${name} refused: table ${resolved.table.schema}.${resolved.table.name} is dropped at contract by migration ${dropping.join(', ')}, in progress; contract or roll it back first`, name);
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { indexState } from './object-steps';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { MigrationSpec, PENDING_COLUMN } from '../phases/sql/spec';
 import { presentColumns, triggerExists } from './catalog';
+import { enforcedBeforeContract } from './object-steps';
 import { ACTIVE_STEPS, openSession } from './session';
 import { ExecutorOptions, StatusReport } from './types';
 
@@ -47,6 +48,9 @@ export async function status(spec: MigrationSpec, options: ExecutorOptions): Pro
     else if (pending && pending > 0) message = `${step}: ${pending} rows still to backfill${state?.backfillLastKey ? ` (resumes after key ${state.backfillLastKey.join(', ')})` : ''}`;
     else if (unbuilt.length) message = `${step}: every row backfilled, but index ${unbuilt.join(', ')} is not built (an interrupted build): run tandem expand SPEC again, which builds it concurrently`;
     else message = `${step}: every row backfilled; run tandem verify, then contract when the app no longer uses the old columns`;
+    // A contract that did not complete and could not take back what it enforced before its transaction.
+    const enforced = resolved && ACTIVE_STEPS.includes(step) ? await enforcedBeforeContract(client, resolved) : [];
+    if (enforced.length) message += `; contract did not complete, yet enforces ${enforced.join(', ')} although the old version may still write: run tandem contract again to finish, or tandem rollback`;
     if (syncFailed) message += `; ${syncFailed} rows whose sync raised in the trigger (their writes went through): run tandem repair`;
     if (state && state.specHash !== spec.hash) message += '; NOTE: the spec file changed since expand, and later steps refuse it until it is restored';
     return {
@@ -56,6 +60,7 @@ export async function status(spec: MigrationSpec, options: ExecutorOptions): Pro
       specChanged: Boolean(state && state.specHash !== spec.hash),
       backfill: { done: state?.backfillDone ?? 0, pending, lastKey: state?.backfillLastKey ?? null },
       syncFailedRows: syncFailed,
+      ...(enforced.length ? { enforcedBeforeContract: enforced } : {}),
       catalog,
       updatedAt: state?.updatedAt ?? null,
       message,

@@ -4,9 +4,9 @@ import { RefusedError } from '../phases/errors';
 
 /** When the backfill pauses between batches, as gh-ost and pt-online-schema-change do. */
 export interface ThrottleOptions {
-  /** Pause while any streaming replica's replay lag exceeds this, ms. */
+  /** Pause while any streaming replica's replay lag exceeds this, ms, or a standby cannot report (not streaming, or its slot idle). */
   readonly maxLagMs?: number;
-  /** Pause while any streaming replica has more than this many bytes of WAL not replayed. */
+  /** Pause while any streaming replica has more than this many bytes of WAL not replayed, or a standby cannot report. */
   readonly maxLagBytes?: number;
   /** Pause while more than this many other backends are active. */
   readonly maxLoad?: number;
@@ -27,8 +27,17 @@ const LAG_SQL = `SELECT coalesce(nullif(application_name, ''), client_addr::text
   pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 AS bytes,
   pg_wal_lsn_diff(replay_lsn, '0/0')::float8 AS replayed,
   pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS current,
-  extract(epoch FROM replay_lag)::float8 AS lag_s
-FROM pg_stat_replication WHERE state = 'streaming'`;
+  extract(epoch FROM replay_lag)::float8 AS lag_s,
+  state
+FROM pg_stat_replication WHERE state <> 'backup'`;
+
+/**
+ * Physical replication slots that keep WAL for a standby which is not connected (down, or not
+ * started yet): that standby cannot report how far behind it is, and it falls further behind with
+ * every batch. A slot that never reserved WAL (restart_lsn NULL) holds nothing back and is skipped.
+ */
+const IDLE_SLOTS_SQL = `SELECT slot_name AS name, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::float8 AS retained
+FROM pg_replication_slots WHERE slot_type = 'physical' AND NOT active AND restart_lsn IS NOT NULL ORDER BY slot_name`;
 
 const LOAD_SQL = `SELECT count(*)::int AS n FROM pg_stat_activity
   WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'`;
@@ -92,9 +101,27 @@ export class Throttle {
     return { pause: null, stop: null };
   }
 
+  /**
+   * A standby that cannot report counts as lagging, as gh-ost and pt-osc treat a replica they
+   * cannot read: one connected but not streaming (starting up, catching up: when it is furthest
+   * behind), or one whose physical slot has no standby connected (down).
+   */
+  private async silentStandby(all: { name: string; state: string }[]): Promise<string | null> {
+    const notStreaming = all.find((r) => r.state !== 'streaming');
+    if (notStreaming) return `standby ${notStreaming.name} is not streaming (state ${notStreaming.state}), so it cannot report its lag; waiting until it streams`;
+    const idle = (await this.client.query<{ name: string; retained: number }>(IDLE_SLOTS_SQL)).rows[0];
+    if (idle) {
+      return `replication slot ${idle.name} has no standby connected, so it cannot report its lag (${bytes(idle.retained)} of WAL kept for it); waiting until its standby streams again, or drop the slot if that standby is gone for good`;
+    }
+    return null;
+  }
+
   private async lagReason(): Promise<string | null> {
     const o = this.options;
-    const rows = (await this.client.query(LAG_SQL)).rows as { name: string; bytes: number | null; replayed: number | null; current: number; lag_s: number | null }[];
+    const all = (await this.client.query(LAG_SQL)).rows as { name: string; bytes: number | null; replayed: number | null; current: number; lag_s: number | null; state: string }[];
+    const silent = await this.silentStandby(all);
+    if (silent) return silent;
+    const rows = all.filter((r) => r.state === 'streaming');
     const now = Date.now();
     const current = rows[0]?.current ?? (await this.client.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS c`)).rows[0].c;
     if (!this.samples.length || this.samples[this.samples.length - 1].lsn < current) this.samples.push({ at: now, lsn: current });

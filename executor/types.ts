@@ -44,7 +44,7 @@ export interface RollbackOptions extends ExecutorOptions {
 export interface RepairOptions extends ExecutorOptions {
   /** Only these primary keys (each as text; a composite key as a JSON array). Default: every flagged or inconsistent row. */
   readonly keys?: readonly string[];
-  /** Rows per repair transaction (default 500). */
+  /** Rows per repair transaction (default 100). */
   readonly batchSize?: number;
 }
 
@@ -124,6 +124,8 @@ export interface OperationVerify {
   readonly fix?: string;
   /** An object check's count: rows (sampleKeys are keys) or a missing index (sampleKeys name it). */
   readonly counts?: 'rows' | 'index';
+  /** The check itself raised on some row (an object check whose condition fails on a value): not consistent. */
+  readonly error?: string;
 }
 
 export interface VerifyReport {
@@ -139,6 +141,12 @@ export interface VerifyReport {
   /** Rows whose sync raised in the trigger (`_tandem_pending` NULL): the write went through, `tandem repair` re-derives them. */
   readonly syncFailedRows?: number;
   readonly syncFailedSampleKeys?: string[];
+  /** Rows on which an `up` or `down` expression raises when verify evaluates it (e.g. a cast that fails on one value), with the first error. */
+  readonly raisingRows?: number;
+  readonly raisingSampleKeys?: string[];
+  readonly raisingError?: string;
+  /** More than 1000 rows raise: ranges past those were counted whole, so raisingRows is an upper bound. */
+  readonly raisingRowsBounded?: boolean;
   /** The app version verified for, if any. */
   readonly forApp?: AppVersionCheck;
   readonly message: string;
@@ -153,6 +161,8 @@ export interface StatusReport {
   readonly backfill: { readonly done: number; readonly pending: number | null; readonly lastKey: unknown[] | null };
   /** Rows whose sync raised in the trigger (`_tandem_pending` NULL), while the migration is expanded. */
   readonly syncFailedRows?: number | null;
+  /** What a contract that did not complete left enforced (a unique index, a constraint) while the old version may still write. */
+  readonly enforcedBeforeContract?: string[];
   /** What the catalog shows: does it agree with the recorded step? */
   readonly catalog: { readonly trigger: boolean; readonly newColumns: boolean; readonly oldColumns: boolean };
   readonly updatedAt: string | null;

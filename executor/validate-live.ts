@@ -8,6 +8,8 @@ import { checkRecordedMigration, resolveForExpand, runExpandTransaction } from '
 import { openSession, Session, ACTIVE_STEPS } from './session';
 import { ExecutorOptions, MigrationStep } from './types';
 import { checkObjectCatalog, trialObjects } from './object-steps';
+import { checkDroppedTablesIdle, checkTableNotDropped } from './state';
+import { checkReplication } from './replication-check';
 
 /**
  * PREPARE parses and analyses a statement against the live catalog without planning or running
@@ -20,10 +22,16 @@ export async function trialParse(client: Client, resolved: ResolvedSpec): Promis
     await client.query(`SET LOCAL statement_timeout = 5000`);
     for (const [i, check] of trialParseSql(resolved).entries()) {
       try {
-        await querySingle(client, `PREPARE _tandem_trial_${i} AS ${check.sql}`);
-        await client.query(`DEALLOCATE _tandem_trial_${i}`);
+        if (check.execute) {
+          await client.query('SAVEPOINT _tandem_trial');
+          await querySingle(client, check.sql);
+          await client.query('RELEASE SAVEPOINT _tandem_trial');
+        } else {
+          await querySingle(client, `PREPARE _tandem_trial_${i} AS ${check.sql}`);
+          await client.query(`DEALLOCATE _tandem_trial_${i}`);
+        }
       } catch (err: any) {
-        throw new SpecError(check.field, `PostgreSQL rejects it: ${err?.message ?? err}`);
+        throw new SpecError(check.field, `${check.about ? `${check.about}; ` : ''}PostgreSQL rejects it: ${err?.message ?? err}`);
       }
     }
   } finally {
@@ -77,14 +85,20 @@ export async function checkColumnTypes(client: Client, resolved: ResolvedSpec): 
   }
 }
 
-/** Resolve against the live table (or take the resolution recorded at expand), check the new columns' types and trial-parse every expression. */
+/**
+ * Resolve against the live table (or take the resolution recorded at expand), check the new
+ * columns' types, trial-parse every expression and refuse what would break logical replication.
+ */
 export async function resolveLive(session: Session, spec: MigrationSpec): Promise<ResolvedSpec> {
   if (session.state && ACTIVE_STEPS.includes(session.step)) return session.state.resolved;
   const resolved = resolveSpec(spec, session.table);
   await checkColumnTypes(session.client, resolved);
   await trialParse(session.client, resolved);
   await checkObjectCatalog(session.client, resolved);
+  await checkDroppedTablesIdle(session.client, resolved);
+  await checkTableNotDropped(session.client, resolved);
   await trialObjects(session.client, resolved);
+  await checkReplication(session.client, resolved, session.label);
   return resolved;
 }
 

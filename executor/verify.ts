@@ -1,10 +1,10 @@
-import { querySingle } from './connection';
 import { verifySql } from '../phases/sql/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { Client } from 'pg';
 import { openSession, ACTIVE_STEPS } from './session';
 import { AppVersionCheck, OperationVerify, VerifyOptions, VerifyReport } from './types';
 import { runObjectChecks } from './object-steps';
+import { keyText, scanRows } from './row-scan';
 
 function parseKeys(sample: string[] | null): string[] {
   return (sample ?? []).map((s) => {
@@ -13,11 +13,16 @@ function parseKeys(sample: string[] | null): string[] {
   });
 }
 
-/** One consistent snapshot: every row satisfies new = up(old) OR old = down(new), and none is pending. */
+/**
+ * One consistent snapshot: every row satisfies new = up(old) OR old = down(new), and none is pending.
+ * A row on which an expression raises (a cast that fails on one value) is counted and named, never
+ * a failure of verify itself.
+ */
 export async function checkConsistency(client: Client, resolved: ResolvedSpec, objectChecks = true): Promise<Omit<VerifyReport, 'migration' | 'table' | 'step' | 'message'>> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const row = (await querySingle(client, verifySql(resolved))).rows[0];
+    const scan = await scanRows(client, resolved, (where, expressions) => verifySql(resolved, where, expressions));
+    const row = scan.row as Record<string, any>;
     const operations: OperationVerify[] = resolved.mappings.map((m, i) => ({
       operation: m.label,
       inconsistentRows: Number(row[`bad_${i}`]),
@@ -29,25 +34,29 @@ export async function checkConsistency(client: Client, resolved: ResolvedSpec, o
     if (objectChecks) operations.push(...(await runObjectChecks(client, resolved)));
     const pendingRows = Number(row.pending);
     const syncFailedRows = Number(row.failed);
+    const raisingRows = scan.raising.rows;
     return {
-      ok: pendingRows === 0 && syncFailedRows === 0 && operations.every((o) => o.inconsistentRows === 0),
+      ok: pendingRows === 0 && syncFailedRows === 0 && raisingRows === 0 && operations.every((o) => o.inconsistentRows === 0 && !o.error),
       rows: Number(row.rows),
       pendingRows,
       pendingSampleKeys: parseKeys(row.pending_sample),
       operations,
       syncFailedRows,
       syncFailedSampleKeys: parseKeys(row.failed_sample),
+      ...(raisingRows ? { raisingRows, raisingSampleKeys: scan.raising.sampleKeys.map(keyText), raisingError: scan.raising.error, ...(scan.raising.bounded ? { raisingRowsBounded: true } : {}) } : {}),
     };
   } finally {
     await client.query('COMMIT').catch(() => undefined);
   }
 }
 
-export function summarize(r: Pick<VerifyReport, 'ok' | 'rows' | 'pendingRows' | 'operations' | 'syncFailedRows' | 'syncFailedSampleKeys'>): string {
+export function summarize(r: Pick<VerifyReport, 'ok' | 'rows' | 'pendingRows' | 'operations' | 'syncFailedRows' | 'syncFailedSampleKeys' | 'raisingRows' | 'raisingSampleKeys' | 'raisingError' | 'raisingRowsBounded'>): string {
   if (r.ok) return `consistent: all ${r.rows} rows satisfy new = up(old) or old = down(new), none left to backfill`;
   const parts: string[] = [];
   if (r.pendingRows) parts.push(`${r.pendingRows} rows not backfilled yet`);
   if (r.syncFailedRows) parts.push(`${r.syncFailedRows} rows whose sync raised in the trigger (keys ${(r.syncFailedSampleKeys ?? []).slice(0, 5).join(', ')})`);
+  if (r.raisingRows) parts.push(`${r.raisingRowsBounded ? 'up to ' : ''}${r.raisingRows} rows on which an up or down expression raises (keys ${(r.raisingSampleKeys ?? []).slice(0, 5).join(', ')}: ${r.raisingError})`);
+  for (const o of r.operations) if (o.error) parts.push(`${o.operation}: the check raised (${o.error})`);
   for (const o of r.operations) {
     if (!o.inconsistentRows) continue;
     parts.push(o.counts === 'index' ? o.operation : `${o.inconsistentRows} rows inconsistent for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`);

@@ -30,6 +30,8 @@ export const ERROR_KINDS = [
   'state_untrusted',
   'migration_in_progress',
   'table_rewrite',
+  'replication',
+  'contract_incomplete',
   'backfill_stopped',
   'rows_held',
   'verify_failed',

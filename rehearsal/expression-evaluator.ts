@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { evaluationStartupOptions } from '../phases/sql/plans/evaluation-settings';
 import { quoteIdent } from '../phases/sql/identifiers';
 
 /** A row as text, the way PostgreSQL prints each value; null is SQL NULL, a missing column is NULL too. */
@@ -94,7 +95,8 @@ function literal(s: string): string {
 
 /** One session of its own for the evaluator (its temporary function lives in it). */
 export async function openEvaluatorSession(url: string): Promise<Client> {
-  const client = new Client({ connectionString: url });
+  // Under the settings the trigger and the backfill evaluate with (TimeZone UTC, DateStyle ISO, ...).
+  const client = new Client({ connectionString: url, options: evaluationStartupOptions() });
   client.on('error', () => undefined);
   await client.connect();
   return client;

@@ -1,5 +1,6 @@
 import { RehearsalStoppedError } from './rehearsal-errors';
 import { randomBytes } from 'crypto';
+import { evaluationStartupOptions } from '../phases/sql/plans/evaluation-settings';
 import * as fs from 'fs';
 import { performance } from 'perf_hooks';
 import { Client, Pool } from 'pg';
@@ -145,7 +146,8 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
     if (seeds.length === 0) throw new UsageError(`the rehearsal has no rows of ${tableName} to work with: give --rows N (at least 1) or --sample N on a table with rows`);
 
     // The spec's expressions on realistic values and on variations within the new types.
-    evalClient = new Client({ connectionString: db.url });
+    // Under the settings the trigger and the backfill evaluate with (TimeZone UTC, DateStyle ISO, ...).
+    evalClient = new Client({ connectionString: db.url, options: evaluationStartupOptions() });
     evalClient.on('error', () => undefined);
     await evalClient.connect();
     const newCols = mappings.flatMap((m) => m.newColumns);

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { SpecError } from '../errors';
 
 /** PostgreSQL's NAMEDATALEN - 1: longer names are truncated by the server, so we refuse them. */
@@ -7,6 +8,20 @@ export const MAX_IDENTIFIER_BYTES = 63;
 const NEW_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Always quote: "na""me". */
+/**
+ * A name Tandem derives (a trigger, a function, a constraint): returned as is when it fits in 63
+ * bytes, otherwise its first bytes and `_` and a 10-hex-digit hash of the whole name, 63 bytes in
+ * all. Deterministic, so every step derives the same name, and never left to the server's silent
+ * truncation (two long names that share a prefix stay apart).
+ */
+export function fitIdentifier(name: string): string {
+  if (Buffer.byteLength(name, 'utf8') <= MAX_IDENTIFIER_BYTES) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  let prefix = name;
+  while (Buffer.byteLength(prefix, 'utf8') > MAX_IDENTIFIER_BYTES - hash.length - 1) prefix = prefix.slice(0, -1);
+  return `${prefix}_${hash}`;
+}
+
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
 }

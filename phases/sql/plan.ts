@@ -9,3 +9,5 @@ export * from './plans/backfill-sql';
 export * from './plans/verify-sql';
 export * from './plans/contract-sql';
 export * from './plans/object-ops-sql';
+export * from './plans/evaluation-settings';
+export * from './plans/carried-sql';

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { CatalogError, SpecError } from '../errors';
 import { parseTableName } from './identifiers';
 import { expectKeys, expectObject } from './operations/fields';
+import { refuseGeneratedReaders } from './operations/carried-properties';
 import { ColumnMapping, ObjectWork, OPERATION_KINDS, OPERATIONS, OperationKind, ParsedOperation, TableInfo } from './operations';
 
 /** A refactoring spec, validated offline. */
@@ -148,12 +149,15 @@ export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec
   for (const m of mappings) {
     for (const old of m.oldColumns) {
       if (pk.has(old)) throw new CatalogError(m.field, old, `column "${old}" is part of the primary key, which Tandem does not refactor`);
+      const column = table.columns.find((c) => c.name === old);
+      if (column) refuseGeneratedReaders(column, m.field);
     }
   }
   const context = {
     migration: spec.name,
     table,
     newColumns: mappings.flatMap((m) => m.newColumns),
+    columnOperations: mappings.map((m) => m.field),
     droppedColumns: mappings.flatMap((m) => m.oldColumns),
     createdTables: spec.operations.filter((op) => op.kind === 'create_table').map((op) => `${table.schema}.${(op.body as { name: string }).name}`),
   };

@@ -1,6 +1,6 @@
 import { quoteIdent } from '../identifiers';
 import { expectKeys, required } from './fields';
-import { checkObjectName, constraintAbsent, nameList, tableSql } from './object-fields';
+import { checkObjectName, constraintAbsent, nameList, notPartitioned, tableSql } from './object-fields';
 import { indexWork } from './create-index';
 import { ObjectWork, OperationDefinition } from './operation';
 
@@ -10,7 +10,8 @@ import { ObjectWork, OperationDefinition } from './operation';
  * `ADD CONSTRAINT ... UNIQUE USING INDEX` inside it, a catalog-only change. Verify reports the
  * duplicates by key before contract; if a duplicate still slips in, the build fails, its INVALID
  * index is dropped concurrently at once (an INVALID unique index would still refuse writes) and
- * contract is refused, naming the rows to fix.
+ * contract is refused, naming the rows to fix. Refused at validate on a partitioned table, where
+ * PostgreSQL 15 has no ADD CONSTRAINT ... USING INDEX (create_index with unique: true works there).
  */
 export interface AddUnique {
   name: string;
@@ -36,7 +37,16 @@ export const addUnique: OperationDefinition<AddUnique> = {
       field,
       label,
       ...work,
-      live: [...live, constraintAbsent(`${field}.name`, ctx.table, op.name)],
+      live: [
+        ...live,
+        constraintAbsent(`${field}.name`, ctx.table, op.name),
+        notPartitioned(
+          field,
+          ctx.table,
+          op.name,
+          'PostgreSQL 15 cannot attach a unique constraint to a partitioned table USING INDEX, and ADD CONSTRAINT ... UNIQUE would build its index under a lock that blocks writes; use create_index with unique: true (built per partition, concurrently)',
+        ),
+      ],
       beforeContract: [build],
       contract: [{ id: `add-unique-${op.name}`, sql: `ALTER TABLE ${tableSql(ctx.table)} ADD CONSTRAINT ${quoteIdent(op.name)} UNIQUE USING INDEX ${quoteIdent(op.name)}` }],
     };

@@ -2,12 +2,14 @@ import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkExistingName, checkNewName, checkType, MAX_IDENTIFIER_BYTES } from '../identifiers';
 import { absentColumn, existingColumn, expectKeys, required } from './fields';
+import { carriedProperties } from './carried-properties';
 import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
 
 /**
  * change_type: the new type lives in a new column (`into`, default `<column>_new`) that v2 and v3
  * address by name; the old column is dropped at contract. Without views in front of the table a
- * column cannot change type in place while v1 still reads it. NOT NULL carries over, the safe way.
+ * column cannot change type in place while v1 still reads it. NOT NULL carries over, the safe way;
+ * the default (converted), identity and the column's other properties too (carried-properties.ts).
  */
 export interface ChangeType {
   column: string;
@@ -42,7 +44,18 @@ export const changeType: OperationDefinition<ChangeType> = {
       field,
       label: `change_type ${op.column} -> ${op.into} ${op.type}`,
       oldColumns: [op.column],
-      newColumns: [{ field, name: op.into, type: op.type, up: op.up, notNull: old.notNull }],
+      newColumns: [
+        {
+          field,
+          name: op.into,
+          type: op.type,
+          up: op.up,
+          notNull: old.notNull,
+          ...carriedProperties(old, `${field}.column`, { newType: op.type }),
+          // The old default, converted to the new type, moves to `into` when the column goes (validate parses the conversion).
+          ...(old.defaultExpr !== undefined ? { default: `(${old.defaultExpr})::${op.type}`, defaultAt: 'contract' as const } : {}),
+        },
+      ],
       down: { [op.column]: op.down },
     };
   },

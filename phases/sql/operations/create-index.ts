@@ -1,9 +1,10 @@
 import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
-import { checkExistingName, quoteIdent, quoteLiteral } from '../identifiers';
+import { checkExistingName, fitIdentifier, quoteIdent, quoteLiteral } from '../identifiers';
 import { expectBoolean, expectKeys, expectObject, required } from './fields';
-import { checkObjectName, keyJson, knownColumn, nameList, relationAbsent, tableSql } from './object-fields';
-import { ObjectCheck, ObjectContext, ObjectStep, ObjectWork, OperationDefinition, TableInfo } from './operation';
+import { checkObjectName, keyJson, knownColumn, nameList, notPartitioned, regclass, relationAbsent, tableSql } from './object-fields';
+import { lexSql } from '../sql-lexer';
+import { CatalogCondition, ObjectCheck, ObjectContext, ObjectStep, ObjectWork, OperationDefinition, TableInfo } from './operation';
 
 /**
  * create_index: CREATE INDEX CONCURRENTLY, outside any transaction, under lock_timeout and
@@ -12,6 +13,10 @@ import { ObjectCheck, ObjectContext, ObjectStep, ObjectWork, OperationDefinition
  * index is built right after expand commits; a UNIQUE one only before contract, when only the new
  * versions run: built earlier, it would refuse an old version's duplicate write. Verify reports the
  * duplicates by key beforehand. Rollback drops it concurrently.
+ *
+ * On a partitioned table (no CONCURRENTLY there) it is built as PostgreSQL documents: an index ON
+ * ONLY the partitioned table (catalog only, INVALID), each partition's index built concurrently
+ * and attached (ALTER INDEX ... ATTACH PARTITION); the last attach makes it valid.
  */
 export type IndexElement = { column: string } | { expression: string };
 
@@ -41,11 +46,34 @@ export function elementSql(e: IndexElement): string {
   return 'column' in e ? quoteIdent(e.column) : `(${e.expression})`;
 }
 
-/** The statement that builds the index, concurrently, on `on` (the table, or its temporary copy for the trial). */
-export function createIndexSql(op: CreateIndex, on: string, concurrently: boolean): string {
+/** What follows `ON table` in CREATE INDEX: method, elements, INCLUDE, WHERE. */
+export function indexDefinitionSql(op: CreateIndex): string {
   const include = op.include.length ? ` INCLUDE (${op.include.map(quoteIdent).join(', ')})` : '';
   const where = op.where !== undefined ? ` WHERE (${op.where})` : '';
-  return `CREATE ${op.unique ? 'UNIQUE ' : ''}INDEX${concurrently ? ' CONCURRENTLY' : ''} ${quoteIdent(op.name)} ON ${on} USING ${op.method} (${op.columns.map(elementSql).join(', ')})${include}${where}`;
+  return `USING ${op.method} (${op.columns.map(elementSql).join(', ')})${include}${where}`;
+}
+
+/** The statement that builds the index, concurrently, on `on` (the table, or its temporary copy for the trial). */
+export function createIndexSql(op: CreateIndex, on: string, concurrently: boolean): string {
+  return `CREATE ${op.unique ? 'UNIQUE ' : ''}INDEX${concurrently ? ' CONCURRENTLY' : ''} ${quoteIdent(op.name)} ON ${on} ${indexDefinitionSql(op)}`;
+}
+
+/**
+ * A unique index on a partitioned table must contain every partition key column, at every level
+ * of partitioning (PostgreSQL enforces uniqueness per partition). Refused at validate otherwise,
+ * since the trial runs on a plain copy of the table.
+ */
+function partitionKeyCovered(field: string, ctx: ObjectContext, op: CreateIndex): CatalogCondition {
+  const columns = op.columns.flatMap((e) => ('column' in e ? [e.column] : []));
+  return {
+    field: `${field}.columns`,
+    objectName: op.name,
+    sql:
+      `SELECT coalesce(string_agg(DISTINCT CASE WHEN k.attnum = 0 THEN format('an expression of %s', pt.partrelid::regclass) ELSE a.attname::text END, ', '), 'none') AS what ` +
+      `FROM pg_partitioned_table pt CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) AS k(attnum) LEFT JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = k.attnum ` +
+      `WHERE pt.partrelid IN (SELECT relid FROM pg_partition_tree(${regclass(ctx.table)})) AND (k.attnum = 0 OR a.attname <> ALL (ARRAY[${columns.map(quoteLiteral).join(', ') || "''"}]::text[])) HAVING count(*) > 0`,
+    message: `a unique index on the partitioned table ${ctx.table.schema}.${ctx.table.name} must contain every partition key column (PostgreSQL checks uniqueness per partition); add them to the index's columns`,
+  };
 }
 
 /** Rows that share their key with another row (NULLs are distinct, as in a unique index): verify reports them by key. */
@@ -74,6 +102,20 @@ export function indexValidCheck(label: string, schema: string, index: string): O
   };
 }
 
+/** Does an expression or the predicate of the index qualify a column with the table's name (`t.col`)? */
+function namesTable(op: CreateIndex, table: string): boolean {
+  const texts = [...op.columns.flatMap((e) => ('expression' in e ? [e.expression] : [])), ...(op.where !== undefined ? [op.where] : [])];
+  return texts.some((text) => {
+    let tokens;
+    try {
+      tokens = lexSql(text);
+    } catch {
+      return false; // PostgreSQL's own parse (the trial) judges it
+    }
+    return tokens.some((t, i) => t.kind === 'word' && (t.quoted ? t.text === table : t.text === table.toLowerCase()) && tokens[i + 1]?.text === '.');
+  });
+}
+
 /** The object work of a concurrently built index: create_index and add_unique share it. */
 export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, label: string): Required<Pick<ObjectWork, 'live' | 'trial' | 'checks' | 'rollbackBefore'>> & { build: ObjectStep } {
   const schema = ctx.table.schema;
@@ -87,17 +129,25 @@ export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, la
     schema,
     index: op.name,
     sql: createIndexSql(op, tableSql(ctx.table), true),
+    unique: op.unique,
+    definition: indexDefinitionSql(op),
     ...(op.unique ? { hint: 'rows share a key (tandem verify lists them): fix them, then run the step again' } : {}),
   };
   return {
     build,
-    live: [relationAbsent(`${field}.name`, schema, op.name, 'index')],
+    live: [
+      relationAbsent(`${field}.name`, schema, op.name, 'index'),
+      ...(op.unique ? [partitionKeyCovered(field, ctx, op)] : []),
+      ...(namesTable(op, ctx.table.name)
+        ? [notPartitioned(field, ctx.table, op.name, `an index expression that names the table (${ctx.table.name}.column) cannot be built on its partitions, which have other names; use bare column names`)]
+        : []),
+    ],
     // A plain CREATE INDEX on the empty temporary copy proves columns, expressions (IMMUTABLE), method, INCLUDE and WHERE.
-    trial: [{ id: `${field}`, sql: createIndexSql({ ...op, name: `_tandem_trial_${op.name}`.slice(0, 63) }, `pg_temp.${quoteIdent(ctx.table.name)}`, false) }],
+    trial: [{ id: `${field}`, sql: createIndexSql({ ...op, name: fitIdentifier(`_tandem_trial_${op.name}`) }, `pg_temp.${quoteIdent(ctx.table.name)}`, false) }],
     checks: op.unique
       ? [duplicatesCheck(`${label}: rows with a duplicate key`, ctx.table, op.columns, op.where)]
-      : [indexValidCheck(`${label}: the index is missing or INVALID`, schema, op.name)],
-    rollbackBefore: [{ kind: 'drop_index', id: `drop-index-${op.name}`, schema, index: op.name }],
+      : [indexValidCheck(`${label}: the index is missing or INVALID (run tandem expand again to build it)`, schema, op.name)],
+    rollbackBefore: [{ kind: 'drop_index', id: `drop-index-${op.name}`, schema, index: op.name, created: true }],
   };
 }
 

@@ -1,7 +1,7 @@
 import { checkExistingName, quoteLiteral } from '../identifiers';
 import { expectKeys, required } from './fields';
 import { regclass } from './object-fields';
-import { ObjectWork, OperationDefinition } from './operation';
+import { CatalogCondition, ObjectWork, OperationDefinition } from './operation';
 
 /**
  * drop_index: the old versions keep their index until contract. After contract's transaction
@@ -9,7 +9,10 @@ import { ObjectWork, OperationDefinition } from './operation';
  * it is gone). After, not before: a contract that fails or is refused leaves the index in place,
  * so rollback stays exact. An index on a column the spec drops goes with the column inside
  * contract's transaction, and it does not block contract's dependency check. An index that backs
- * a constraint (primary key, unique) is refused: that is the constraint's to drop.
+ * a constraint (primary key, unique) is refused: that is the constraint's to drop; so is a unique
+ * index a foreign key references through (at validate, and again before contract's transaction).
+ * A partitioned index has no concurrent drop: it is dropped in a short transaction under
+ * lock_timeout and the hold bounds (catalog only), with the partitions' indexes attached to it.
  */
 export interface DropIndex {
   name: string;
@@ -25,6 +28,13 @@ export const dropIndex: OperationDefinition<DropIndex> = {
   objects(op, ctx, field): ObjectWork {
     const schema = ctx.table.schema;
     const index = `SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${quoteLiteral(schema)} AND c.relname = ${quoteLiteral(op.name)}`;
+    // A foreign key (of any table) that references through this unique index: PostgreSQL refuses the drop.
+    const usedByForeignKey: CatalogCondition = {
+      field: `${field}.name`,
+      objectName: op.name,
+      sql: `SELECT format('foreign key %s on %s', conname, conrelid::regclass) AS what FROM pg_constraint WHERE contype = 'f' AND conindid IN (${index})`,
+      message: `index "${op.name}" is the unique index a foreign key references through (drop or change that foreign key first), and PostgreSQL cannot drop the index while it exists`,
+    };
     return {
       kind: 'drop_index',
       field,
@@ -36,6 +46,7 @@ export const dropIndex: OperationDefinition<DropIndex> = {
           sql: `SELECT 'missing' AS what WHERE NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = ${regclass(ctx.table)} AND indexrelid IN (${index}))`,
           message: `index "${op.name}" does not exist on table ${schema}.${ctx.table.name}`,
         },
+        usedByForeignKey,
         {
           field: `${field}.name`,
           objectName: op.name,
@@ -43,6 +54,8 @@ export const dropIndex: OperationDefinition<DropIndex> = {
           message: `index "${op.name}" backs a constraint of ${schema}.${ctx.table.name} (a primary key or unique constraint); drop_index drops plain indexes only`,
         },
       ],
+      // Checked again before contract's transaction: a foreign key may have come since.
+      contractBlockers: [usedByForeignKey],
       afterContract: [{ kind: 'drop_index', id: `drop-index-${op.name}`, schema, index: op.name }],
       dropsIndexes: [`${schema}.${op.name}`],
     };

@@ -1,11 +1,15 @@
 import { CatalogError, SpecError } from '../../errors';
 import { checkExpression } from '../expression';
-import { checkExistingName, checkNewName, MAX_IDENTIFIER_BYTES, quoteIdent } from '../identifiers';
+import { checkExistingName, checkNewName, fitIdentifier, MAX_IDENTIFIER_BYTES, quoteIdent, quoteLiteral } from '../identifiers';
+import { PENDING_COLUMN } from '../spec';
+import { FAILED_COLUMN } from '../plans/sync-function';
+import { evaluationSetClauses } from '../plans/evaluation-settings';
 import { absentColumn, existingColumn, expectKeys, required } from './fields';
 import { createHash } from 'crypto';
 import { BODY_TAG } from '../expression';
 import { quoteQualified } from '../identifiers';
 import { tableSql } from './object-fields';
+import { carriedProperties } from './carried-properties';
 import { ColumnMapping, ObjectContext, ObjectWork, OperationDefinition, TableColumn, TableInfo } from './operation';
 
 /**
@@ -46,17 +50,33 @@ function into(field: string, column: string, value: unknown): string {
  * `target` its value from `expr` over the row then: an old version's NULL into a set_not_null
  * column gets `up` in the new column, a new version's NULL into a drop_not_null column gets `down`
  * in the old one. Its only condition is inside the function, so no column depends on it.
+ * Guarded as the sync trigger is: an `expr` that raises, or gives NULL for the new NOT NULL column,
+ * never fails the write; the row is flagged for verify and repair (`_tandem_sync_failed`, keyed by
+ * the operation's index among the column operations, with the side the writer wrote).
  */
 function fillTrigger(ctx: ObjectContext, field: string, label: string, kind: 'set_not_null' | 'drop_not_null', target: string, source: string, expr: string): ObjectWork {
   const base = ctx.migration.replace(/-/g, '_');
   const hash = createHash('sha256').update(field).digest('hex').slice(0, 10);
-  const fn = quoteQualified('tandem', `fill_${base}_${hash}`);
-  const trigger = quoteIdent(`zzz_tandem_fill_${base}_${hash}`);
+  const fn = quoteQualified('tandem', fitIdentifier(`fill_${base}_${hash}`));
+  const trigger = quoteIdent(fitIdentifier(`zzz_tandem_fill_${base}_${hash}`));
   const t = tableSql(ctx.table);
+  const index = Math.max(0, ctx.columnOperations?.indexOf(field) ?? 0);
+  const key = quoteLiteral(String(index));
+  // set_not_null fills the new column (the old side was written); drop_not_null fills the old one (the new side was).
+  const side = kind === 'set_not_null' ? 'old' : 'new';
+  const failed = quoteIdent(FAILED_COLUMN);
   const body = [
     'BEGIN',
     `  IF NEW.${quoteIdent(target)} IS NULL AND NEW.${quoteIdent(source)} IS NULL THEN`,
-    `    NEW.${quoteIdent(target)} := (SELECT (${expr}) FROM (SELECT NEW.*) AS ${quoteIdent(ctx.table.name)});`,
+    '    BEGIN',
+    `      NEW.${quoteIdent(target)} := (SELECT (${expr}) FROM (SELECT NEW.*) AS ${quoteIdent(ctx.table.name)});`,
+    ...(kind === 'set_not_null'
+      ? [`      IF NEW.${quoteIdent(target)} IS NULL THEN RAISE EXCEPTION USING ERRCODE = 'not_null_violation', MESSAGE = ${quoteLiteral(`up gave NULL for ${target}, which is NOT NULL`)}; END IF;`]
+      : []),
+    '    EXCEPTION WHEN OTHERS THEN',
+    `      NEW.${failed} := coalesce(NEW.${failed}, '{}') || jsonb_build_object(${key}, jsonb_build_object('side', '${side}', 'error', SQLERRM, 'sqlstate', SQLSTATE));`,
+    `      NEW.${quoteIdent(PENDING_COLUMN)} := NULL;`,
+    '    END;',
     '  END IF;',
     '  RETURN NEW;',
     'END',
@@ -66,7 +86,7 @@ function fillTrigger(ctx: ObjectContext, field: string, label: string, kind: 'se
     field,
     label,
     expand: [
-      { id: `fill-function-${target}`, sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS ${BODY_TAG}\n${body}\n${BODY_TAG}` },
+      { id: `fill-function-${target}`, sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${evaluationSetClauses()} AS ${BODY_TAG}\n${body}\n${BODY_TAG}` },
       {
         id: `fill-trigger-${target}`,
         sql: `CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW WHEN (current_setting('tandem.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ${fn}()`,
@@ -106,7 +126,7 @@ export const setNotNull: OperationDefinition<SetNotNull> = {
       field,
       label: `set_not_null ${op.column} -> ${op.into}`,
       oldColumns: [op.column],
-      newColumns: [{ field: `${field}.into`, name: op.into, type: old.type, up: `coalesce(${q}, (${op.up}))`, notNull: true, ...carriedDefault(old) }],
+      newColumns: [{ field: `${field}.into`, name: op.into, type: old.type, up: `coalesce(${q}, (${op.up}))`, notNull: true, ...carriedDefault(old), ...carriedProperties(old, `${field}.column`) }],
       down: { [op.column]: quoteIdent(op.into) },
     };
   },
@@ -132,7 +152,7 @@ export const dropNotNull: OperationDefinition<DropNotNull> = {
       field,
       label: `drop_not_null ${op.column} -> ${op.into}`,
       oldColumns: [op.column],
-      newColumns: [{ field: `${field}.into`, name: op.into, type: old.type, up: quoteIdent(op.column), notNull: false, ...carriedDefault(old) }],
+      newColumns: [{ field: `${field}.into`, name: op.into, type: old.type, up: quoteIdent(op.column), notNull: false, ...carriedDefault(old), ...carriedProperties(old, `${field}.column`, { nullable: true }) }],
       down: { [op.column]: `coalesce(${quoteIdent(op.into)}, (${op.down}))` },
     };
   },

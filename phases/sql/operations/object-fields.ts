@@ -70,6 +70,16 @@ export function rowsCheck(label: string, table: TableInfo, where: string, fix: s
   };
 }
 
+/** A condition: the table is not partitioned, for what PostgreSQL cannot do online on a partitioned table (`why`, `instead`). */
+export function notPartitioned(field: string, table: TableInfo, objectName: string, why: string): CatalogCondition {
+  return {
+    field,
+    objectName,
+    sql: `SELECT 'partitioned' AS what FROM pg_class WHERE oid = ${regclass(table)} AND relkind = 'p'`,
+    message: `${table.schema}.${table.name} is partitioned: ${why}`,
+  };
+}
+
 /** SQL that returns a row when a relation of that name exists in the schema. */
 export function relationExists(schema: string, name: string): string {
   return `SELECT c.relname AS what FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${quoteLiteral(schema)} AND c.relname = ${quoteLiteral(name)}`;
@@ -99,11 +109,19 @@ export function constraintExists(table: TableInfo, name: string): string {
 export function addValidatedConstraint(id: string, table: TableInfo, name: string, definition: string, hint: string): ObjectStep[] {
   const t = tableSql(table);
   return [
-    { kind: 'transaction', id: `add-${id}`, sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(name)} ${definition} NOT VALID`, unless: constraintExists(table, name) },
+    {
+      kind: 'transaction',
+      id: `add-${id}`,
+      sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(name)} ${definition} NOT VALID`,
+      unless: constraintExists(table, name),
+      undo: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(name)}`,
+    },
     {
       kind: 'transaction',
       id: `validate-${id}`,
       sql: `ALTER TABLE ${t} VALIDATE CONSTRAINT ${quoteIdent(name)}`,
+      // SHARE UPDATE EXCLUSIVE (and ROW SHARE on a referenced table): writes go on, so the scan is not cut.
+      scans: true,
       onDataError: { undo: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(name)}`, hint },
     },
   ];

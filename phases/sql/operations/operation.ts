@@ -14,8 +14,63 @@ export interface TableColumn {
   readonly hasDefault: boolean;
   /** pg_get_expr of the column default, when it has one. */
   readonly defaultExpr?: string;
-  /** The default calls a volatile function (gen_random_uuid(), clock_timestamp(), nextval): a second evaluation differs. */
+  /** The default calls a volatile function (gen_random_uuid(), clock_timestamp(), nextval), or the column is an identity: a second evaluation differs. */
   readonly volatileDefault?: boolean;
+  /** What a column Tandem builds in its place keeps (absent in states recorded before it was read). */
+  readonly properties?: ColumnProperties;
+}
+
+/** A schema-qualified catalog name (collation, sequence, role). */
+export interface QualifiedName {
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** An identity column's kind and its sequence's options, as pg_sequence holds them (numbers as text: int8). */
+export interface IdentityProperties {
+  /** `a`: GENERATED ALWAYS, `d`: BY DEFAULT. */
+  readonly kind: 'a' | 'd';
+  readonly sequence: QualifiedName;
+  readonly increment: string;
+  readonly min: string;
+  readonly max: string;
+  readonly start: string;
+  readonly cache: string;
+  readonly cycle: boolean;
+}
+
+/** A column privilege (GRANT SELECT (c) ...): the grantee (`PUBLIC` when null), the privilege, WITH GRANT OPTION. */
+export interface ColumnGrant {
+  readonly grantee: string | null;
+  readonly privilege: string;
+  readonly grantable: boolean;
+}
+
+/**
+ * The properties of a live column that are not its type, NOT NULL or default, read from the
+ * catalog: what a column Tandem builds in its place (rename_column, change_type, set_not_null,
+ * drop_not_null) carries over, or refuses to replace.
+ */
+export interface ColumnProperties {
+  /** Its collation, when it is not its type's default. */
+  readonly collation?: QualifiedName;
+  readonly identity?: IdentityProperties;
+  /** A GENERATED ... STORED column. */
+  readonly generated?: boolean;
+  /** Generated columns whose expression reads this column. */
+  readonly usedByGenerated?: readonly string[];
+  /** A sequence this column owns (serial, OWNED BY) that is not an identity's. */
+  readonly ownedSequence?: QualifiedName;
+  readonly comment?: string;
+  /** attstorage, when it is not its type's default (p, e, m, x). */
+  readonly storage?: string;
+  /** attcompression, when set (pglz, lz4). */
+  readonly compression?: string;
+  /** attstattarget, when set (not -1). */
+  readonly statistics?: number;
+  /** attoptions (`n_distinct=100`, ...). */
+  readonly options?: readonly string[];
+  readonly grants?: readonly ColumnGrant[];
 }
 
 export interface TableInfo {
@@ -44,6 +99,27 @@ export interface NewColumn {
   readonly defaultAt?: 'expand' | 'contract' | 'add';
   /** Enforced the safe way: CHECK (col IS NOT NULL) NOT VALID at expand, validated and SET NOT NULL at contract. */
   readonly notNull: boolean;
+  /**
+   * What the new column takes over from the column it replaces (see carried-properties.ts): set at
+   * expand (collation in ADD COLUMN; comment, storage, compression, statistics, options, column
+   * grants after it), or at contract (the identity and its sequence's position, an owned sequence).
+   */
+  readonly carried?: CarriedProperties;
+}
+
+export interface CarriedProperties {
+  /** The column it replaces, whose identity or owned sequence moves at contract. */
+  readonly from: string;
+  readonly collation?: QualifiedName;
+  /** Moved at contract; `sameType` false keeps the new type's own bounds (min/max not copied). */
+  readonly identity?: IdentityProperties & { readonly sameType: boolean };
+  readonly ownedSequence?: QualifiedName;
+  readonly comment?: string;
+  readonly storage?: string;
+  readonly compression?: string;
+  readonly statistics?: number;
+  readonly options?: readonly string[];
+  readonly grants?: readonly ColumnGrant[];
 }
 
 export interface ColumnMapping {
@@ -105,6 +181,8 @@ export interface ObjectContext {
   readonly table: TableInfo;
   /** Columns the spec's column operations add at expand. */
   readonly newColumns: readonly NewColumn[];
+  /** The fields of the spec's column operations, in order: an operation's index in the sync trigger's bookkeeping (`_tandem_sync_failed`). */
+  readonly columnOperations?: readonly string[];
   /** Columns the spec's column operations drop at contract. */
   readonly droppedColumns: readonly string[];
   /** Tables the spec's create_table operations create (schema-qualified, unquoted `schema.name`). */
@@ -115,20 +193,57 @@ export interface ObjectContext {
 export interface ObjectStatement {
   readonly id: string;
   readonly sql: string;
+  /** The user's own SQL (raw_sql): the executor checks after it that the transaction, its bounds and role are intact. */
+  readonly untrusted?: boolean;
 }
 
 /**
  * A step outside the step's own transaction, idempotent and resumable:
  * - `transaction`: one short transaction under lock_timeout, skipped when `unless` returns a row;
- *   when PostgreSQL rejects the data (class 23), `onDataError.undo` runs and the step is refused.
+ *   when PostgreSQL rejects the data (class 23), `onDataError.undo` runs and the step is refused;
+ *   with `scans`, no statement_timeout (see below).
  * - `create_index`: CREATE INDEX CONCURRENTLY (no transaction block), skipped when the index is
- *   valid; an INVALID leftover of a failed or killed build is dropped concurrently and rebuilt.
- * - `drop_index`: DROP INDEX CONCURRENTLY IF EXISTS.
+ *   valid; an INVALID leftover of a failed or killed build is dropped concurrently and rebuilt. On
+ *   a partitioned table: per partition, then attached to an index ON ONLY the table.
+ * - `drop_index`: DROP INDEX CONCURRENTLY IF EXISTS; a partitioned index (which has no concurrent
+ *   drop) in a short transaction under lock_timeout and the hold bounds, catalog only.
  */
 export type ObjectStep =
-  | { readonly kind: 'transaction'; readonly id: string; readonly sql: string; readonly unless?: string; readonly onDataError?: { readonly undo: string; readonly hint: string } }
-  | { readonly kind: 'create_index'; readonly id: string; readonly schema: string; readonly index: string; readonly sql: string; readonly hint?: string }
-  | { readonly kind: 'drop_index'; readonly id: string; readonly schema: string; readonly index: string };
+  | {
+      readonly kind: 'transaction';
+      readonly id: string;
+      readonly sql: string;
+      readonly unless?: string;
+      readonly onDataError?: { readonly undo: string; readonly hint: string };
+      /**
+       * The statement scans the table under a lock no app write waits on (VALIDATE CONSTRAINT:
+       * SHARE UPDATE EXCLUSIVE, and ROW SHARE on a referenced table): it runs without
+       * statement_timeout, as long as the table needs; the lock wait (lock_timeout) and the idle
+       * bound stay.
+       */
+      readonly scans?: boolean;
+      /** The statement that takes back what this step enforces (a contract that does not commit runs it). */
+      readonly undo?: string;
+    }
+  | {
+      readonly kind: 'create_index';
+      readonly id: string;
+      readonly schema: string;
+      readonly index: string;
+      readonly sql: string;
+      readonly hint?: string;
+      /** For a partitioned table, built per partition: UNIQUE or not, and what follows `ON table` (method, elements, INCLUDE, WHERE). */
+      readonly unique?: boolean;
+      readonly definition?: string;
+    }
+  | {
+      readonly kind: 'drop_index';
+      readonly id: string;
+      readonly schema: string;
+      readonly index: string;
+      /** The spec built it (a rollback): on a partitioned table, partition indexes a killed build left unattached go too. */
+      readonly created?: boolean;
+    };
 
 /** A verify check: a SELECT of one row, `n` (bigint, 0 when it holds) and `sample` (text[] of up to 10 keys). */
 export interface ObjectCheck {
@@ -172,6 +287,9 @@ export interface ObjectWork {
   readonly afterContract?: readonly ObjectStep[];
   /** Indexes (`schema.name`) the spec drops at contract: they do not block the drop of a column. */
   readonly dropsIndexes?: readonly string[];
+  /** Tables the spec creates at expand (rollback drops them with what the new versions wrote) / drops at contract: `{ schema, name }`. */
+  readonly createsTables?: readonly { readonly schema: string; readonly name: string }[];
+  readonly dropsTables?: readonly { readonly schema: string; readonly name: string }[];
   /** Rollback, before its transaction (concurrent drops), then inside it. */
   readonly rollbackBefore?: readonly ObjectStep[];
   readonly rollback?: readonly ObjectStatement[];

@@ -1,12 +1,15 @@
 import { SpecError } from '../../errors';
 import { expectKeys, required } from './fields';
 import { ObjectStatement, ObjectWork, OperationDefinition } from './operation';
+import { rawSqlProblem } from './raw-sql-guard';
 
 /**
  * raw_sql: the explicit escape hatch. `up` runs inside expand's transaction, `down` inside
  * rollback's, `contract` (optional) inside contract's; each entry is exactly one statement (the
- * extended protocol refuses more). Tandem checks nothing about them: no guarantee of the other
- * operations (old writes unaltered, no long lock, exact rollback) holds for what they do.
+ * extended protocol refuses more). Tandem checks only that they leave the step's transaction and
+ * bounds alone (no transaction control, no change of the timeouts or the role: see
+ * raw-sql-guard.ts); no guarantee of the other operations (old writes unaltered, no long lock,
+ * exact rollback) holds for what they do.
  */
 export interface RawSql {
   up: string[];
@@ -21,11 +24,14 @@ function statements(field: string, value: unknown): string[] {
     const f = Array.isArray(value) ? `${field}[${i}]` : field;
     if (typeof s !== 'string' || s.trim().length === 0) throw new SpecError(f, 'must be a non-empty SQL statement');
     if (s.includes('\0')) throw new SpecError(f, 'must not contain a NUL character');
-    return s.trim().replace(/;\s*$/, '');
+    const sql = s.trim().replace(/;\s*$/, '');
+    const problem = rawSqlProblem(sql);
+    if (problem) throw new SpecError(f, `refused: ${problem}; raw_sql runs inside the step's own transaction, under its bounds`);
+    return sql;
   });
 }
 
-const named = (step: string, list: string[]): ObjectStatement[] => list.map((sql, i) => ({ id: `raw-sql-${step}-${i + 1}`, sql }));
+const named = (step: string, list: string[]): ObjectStatement[] => list.map((sql, i) => ({ id: `raw-sql-${step}-${i + 1}`, sql, untrusted: true }));
 
 export const rawSql: OperationDefinition<RawSql> = {
   kind: 'raw_sql',

@@ -1,6 +1,7 @@
 import { SpecError } from '../../errors';
 import { checkExistingName, checkNewName, quoteIdent } from '../identifiers';
 import { absentColumn, existingColumn, expectKeys, required } from './fields';
+import { carriedProperties } from './carried-properties';
 import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
 
 /**
@@ -37,6 +38,7 @@ export const renameColumn: OperationDefinition<RenameColumn> = {
           type: from.type,
           up: quoteIdent(op.from),
           notNull: from.notNull,
+          ...carriedProperties(from, `${field}.from`),
           // `from`'s default moves to `to` when `from` goes; until then inserts get it through `from` and the trigger.
           ...(from.defaultExpr !== undefined ? { default: from.defaultExpr, defaultAt: 'contract' as const } : {}),
         },

@@ -1,6 +1,6 @@
 import { RefusedError, SpecError } from '../../errors';
 import { checkExpression } from '../expression';
-import { checkExistingName, checkNewName, checkType, quoteIdent, quoteLiteral, quoteQualified } from '../identifiers';
+import { checkExistingName, checkNewName, checkType, fitIdentifier, quoteIdent, quoteLiteral, quoteQualified } from '../identifiers';
 import { expectBoolean, expectKeys, expectObject, required } from './fields';
 import { checkObjectName, nameList, relationAbsent } from './object-fields';
 import { ObjectWork, OperationDefinition } from './operation';
@@ -57,7 +57,8 @@ export const createTable: OperationDefinition<CreateTable> = {
       field,
       label: `create_table ${op.name}`,
       live: [relationAbsent(`${field}.name`, schema, op.name, 'table')],
-      trial: [{ id: field, sql: body(`pg_temp.${quoteIdent(`_tandem_trial_${op.name}`.slice(0, 63))}`) }],
+      createsTables: [{ schema, name: op.name }],
+      trial: [{ id: field, sql: body(`pg_temp.${quoteIdent(fitIdentifier(`_tandem_trial_${op.name}`))}`) }],
       expand: [{ id: `create-table-${op.name}`, sql: body(t) }],
       rollback: [{ id: `drop-table-${op.name}`, sql: `DROP TABLE IF EXISTS ${t}` }],
     };
@@ -90,6 +91,7 @@ export const dropTable: OperationDefinition<DropTable> = {
       kind: 'drop_table',
       field,
       label: `drop_table ${op.name}`,
+      dropsTables: [{ schema, name: op.name }],
       live: [
         {
           field: `${field}.name`,

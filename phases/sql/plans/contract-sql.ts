@@ -2,14 +2,24 @@ import { quoteIdent } from '../identifiers';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { derivedNames, notNullColumns, PlanStatement, qualifiedFunction, table } from './plan-names';
 import { FAILED_COLUMN, MARK_COLUMN, syncTriggers } from './sync-function';
+import { carriedAfterDropPlan, carriedContractPlan } from './carried-sql';
 
-/** Before contract, outside its transaction: VALIDATE takes only SHARE UPDATE EXCLUSIVE, so writes go on. */
+/**
+ * Before contract, outside its transaction, once verify passed (no flagged row): a plain NOT NULL
+ * CHECK, added NOT VALID (catalog only, replaced on a re-run), then validated: VALIDATE takes only
+ * SHARE UPDATE EXCLUSIVE, so writes go on. Expand's check lets flagged rows pass, so it cannot
+ * prove NOT NULL; this one does, and contract's SET NOT NULL needs no scan.
+ */
 export function validateChecksPlan(resolved: ResolvedSpec): PlanStatement[] {
   const names = derivedNames(resolved);
-  return notNullColumns(resolved).map((c) => ({
-    id: `validate-${c.name}`,
-    sql: `ALTER TABLE ${table(resolved)} VALIDATE CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))}`,
-  }));
+  const t = table(resolved);
+  return notNullColumns(resolved).flatMap((c) => {
+    const strict = quoteIdent(names.notNullStrictCheck(c.name));
+    return [
+      { id: `add-strict-check-${c.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${strict}, ADD CONSTRAINT ${strict} CHECK (${quoteIdent(c.name)} IS NOT NULL) NOT VALID` },
+      { id: `validate-${c.name}`, sql: `ALTER TABLE ${t} VALIDATE CONSTRAINT ${strict}` },
+    ];
+  });
 }
 
 /**
@@ -27,13 +37,15 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
   ];
   for (const c of notNullColumns(resolved)) {
     statements.push({ id: `set-not-null-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET NOT NULL` });
-    statements.push({ id: `drop-check-${c.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))}` });
+    statements.push({ id: `drop-check-${c.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))}, DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullStrictCheck(c.name))}` });
   }
   for (const c of resolved.mappings.flatMap((m) => m.newColumns)) {
     if (c.default !== undefined && c.defaultAt === 'contract') {
       statements.push({ id: `default-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})` });
     }
   }
+  // Identity and owned sequences move to the new columns while the old ones still hold theirs.
+  statements.push(...carriedContractPlan(resolved));
   const drops = [
     ...resolved.mappings.flatMap((m) => m.oldColumns).map((c) => `DROP COLUMN ${quoteIdent(c)}`),
     `DROP COLUMN ${quoteIdent(PENDING_COLUMN)}`,
@@ -41,6 +53,7 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
     `DROP COLUMN ${quoteIdent(FAILED_COLUMN)}`,
   ];
   statements.push({ id: 'drop-columns', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` });
+  statements.push(...carriedAfterDropPlan(resolved));
   return statements;
 }
 
@@ -49,7 +62,7 @@ export function rollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
   const t = table(resolved);
   const names = derivedNames(resolved);
   const drops = [
-    ...notNullColumns(resolved).map((c) => `DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck(c.name))}`),
+    ...notNullColumns(resolved).flatMap((c) => [`DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck(c.name))}`, `DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullStrictCheck(c.name))}`]),
     ...resolved.mappings.flatMap((m) => m.newColumns).map((c) => `DROP COLUMN IF EXISTS ${quoteIdent(c.name)}`),
     `DROP COLUMN IF EXISTS ${quoteIdent(PENDING_COLUMN)}`,
     `DROP COLUMN IF EXISTS ${quoteIdent(MARK_COLUMN)}`,

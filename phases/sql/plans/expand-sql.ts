@@ -1,6 +1,7 @@
 import { quoteIdent } from '../identifiers';
 import { needsBackfill, PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { backfillRangeSql } from './backfill-sql';
+import { carriedExpandPlan, collateClause } from './carried-sql';
 import { derivedNames, notNullColumns, PlanStatement, table } from './plan-names';
 import { createTriggerSql, FAILED_COLUMN, MARK_COLUMN, syncFunctionSql, syncTriggers, triggerStatements } from './sync-function';
 import { verifySql } from './verify-sql';
@@ -12,7 +13,7 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
   const newColumns = resolved.mappings.flatMap((m) => m.newColumns);
   const adds = [
     // A constant default in ADD COLUMN is catalog-only (PostgreSQL 11+ fast default).
-    ...newColumns.map((c) => `ADD COLUMN ${quoteIdent(c.name)} ${c.type}${c.defaultAt === 'add' ? ` DEFAULT (${c.default})` : ''}`),
+    ...newColumns.map((c) => `ADD COLUMN ${quoteIdent(c.name)} ${c.type}${collateClause(c)}${c.defaultAt === 'add' ? ` DEFAULT (${c.default})` : ''}`),
     // A constant default is a catalog-only change (PostgreSQL 11+): every existing row reads true,
     // or false when no new column needs the backfill (drop_column, constant defaults).
     `ADD COLUMN ${quoteIdent(PENDING_COLUMN)} boolean DEFAULT ${needsBackfill(resolved) ? 'true' : 'false'}`,
@@ -24,6 +25,7 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
     { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
     { id: 'add-columns', sql: `ALTER TABLE ${t}\n  ${adds.join(',\n  ')}` },
     { id: 'pending-default', sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(PENDING_COLUMN)} SET DEFAULT false` },
+    ...carriedExpandPlan(resolved),
   ];
   for (const c of newColumns) {
     if (c.default !== undefined && c.defaultAt === 'expand') {
@@ -34,7 +36,9 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
   for (const c of notNullColumns(resolved)) {
     statements.push({
       id: `not-null-check-${c.name}`,
-      sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))} CHECK (${quoteIdent(c.name)} IS NOT NULL) NOT VALID`,
+      // A row whose sync failed (flagged, `_tandem_pending` NULL) passes: the old version's write goes
+      // through and verify and contract refuse until the row is fixed.
+      sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))} CHECK (${quoteIdent(c.name)} IS NOT NULL OR ${quoteIdent(PENDING_COLUMN)} IS NULL) NOT VALID`,
     });
   }
   statements.push({ id: 'sync-function', sql: syncFunctionSql(resolved) });
@@ -49,9 +53,9 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
  * the table without executing anything. `up` is read as the backfill reads it (no alias); `down`
  * over the table with the new columns added (as NULLs), under the table's own name.
  */
-export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: string }[] {
+export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: string; execute?: boolean; about?: string }[] {
   const t = table(resolved);
-  const checks: { field: string; sql: string }[] = [];
+  const checks: { field: string; sql: string; execute?: boolean; about?: string }[] = [];
   const allNew = resolved.mappings.flatMap((m) => m.newColumns);
   const self = quoteIdent(resolved.table.name);
   const withNew = allNew.length ? `(SELECT ${self}.*, ${allNew.map((c) => `NULL::${c.type} AS ${quoteIdent(c.name)}`).join(', ')} FROM ${t}) AS ${self}` : t;
@@ -59,7 +63,17 @@ export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: str
     for (const c of m.newColumns) {
       checks.push({ field: `${c.field}.type`, sql: `SELECT NULL::${c.type}` });
       if (c.up !== undefined) checks.push({ field: `${c.field}.${m.kind === 'add_column' && c.up === c.default ? 'default' : 'up'}`, sql: `SELECT (${c.up})::${c.type} FROM ${t}` });
-      if (c.default !== undefined) checks.push({ field: `${c.field}.default`, sql: `SELECT (${c.default})::${c.type}` });
+      if (c.default !== undefined && m.kind === 'change_type') {
+        // The old column's default, converted: run (not only parsed) unless it is volatile, so a value
+        // that does not convert ('none'::integer) is refused now, not by the first insert after contract.
+        const old = resolved.table.columns.find((x) => x.name === m.oldColumns[0]);
+        checks.push({
+          field: `${m.field}.type`,
+          sql: `SELECT (${c.default})::${c.type}`,
+          execute: !old?.volatileDefault,
+          about: `the default of ${m.oldColumns[0]} (${old?.defaultExpr}) moves to ${c.name} at contract and must convert to ${c.type}`,
+        });
+      } else if (c.default !== undefined) checks.push({ field: `${c.field}.default`, sql: `SELECT (${c.default})::${c.type}` });
     }
     for (const old of m.oldColumns) {
       const expr = m.down[old];
@@ -86,8 +100,15 @@ export function expandProbes(resolved: ResolvedSpec): { id: string; sql: string;
     { id: 'the backfill statement', sql: backfillRangeSql(resolved, true), prepare: true },
     { id: 'the verify statement', sql: verifySql(resolved), prepare: true },
   ];
-  const downs = resolved.mappings.flatMap((m) => m.oldColumns.filter((c) => m.down[c] !== undefined).map((c) => `${quoteIdent(c)} = (${m.down[c]})`));
+  // A GENERATED ALWAYS identity cannot be named in an UPDATE's SET list (the trigger may assign it):
+  // its `down` is probed as an INSERT's, whose assignment coercion is the same.
+  const always = new Set(resolved.table.columns.filter((c) => c.properties?.identity?.kind === 'a').map((c) => c.name));
+  const assigned = resolved.mappings.flatMap((m) => m.oldColumns.filter((c) => m.down[c] !== undefined).map((c) => ({ c, expr: m.down[c] })));
+  const downs = assigned.filter((d) => !always.has(d.c)).map((d) => `${quoteIdent(d.c)} = (${d.expr})`);
   if (downs.length) probes.push({ id: 'the down expressions, assigned to the old columns', sql: `UPDATE ${t} SET ${downs.join(', ')}`, prepare: true });
+  for (const d of assigned.filter((x) => always.has(x.c))) {
+    probes.push({ id: `the down expression, assigned to the identity column ${d.c}`, sql: `INSERT INTO ${t} (${quoteIdent(d.c)}) OVERRIDING SYSTEM VALUE SELECT (${d.expr}) FROM ${t}`, prepare: true });
+  }
   for (const s of triggerStatements(resolved)) probes.push({ id: s.id, sql: s.sql, prepare: true, rowType: t });
   return probes;
 }

@@ -47,6 +47,35 @@ export function objectContractBlockers(resolved: ResolvedSpec): CatalogCondition
   return objectWork(resolved).flatMap((w) => w.contractBlockers ?? []);
 }
 
+/** Tables the spec creates at expand, and tables it drops at contract. */
+export function createdTables(resolved: ResolvedSpec): { schema: string; name: string }[] {
+  return objectWork(resolved).flatMap((w) => w.createsTables ?? []);
+}
+
+export function droppedTables(resolved: ResolvedSpec): { schema: string; name: string }[] {
+  return objectWork(resolved).flatMap((w) => w.dropsTables ?? []);
+}
+
+/**
+ * What `beforeContract` enforced, undone in reverse order when contract does not commit: each
+ * unique index built is dropped concurrently, each constraint added is dropped. Until contract's
+ * transaction commits, an old version may still run (or be walked back to), and must not be
+ * refused by what only the new versions keep.
+ */
+export function undoBeforeContract(resolved: ResolvedSpec): ObjectStep[] {
+  const out: ObjectStep[] = [];
+  const seen = new Set<string>();
+  for (const s of [...objectSteps(resolved, 'beforeContract')].reverse()) {
+    if (s.kind === 'create_index') out.push({ kind: 'drop_index', id: `undo-${s.id}`, schema: s.schema, index: s.index, created: true });
+    const undo = s.kind === 'transaction' ? (s.undo ?? s.onDataError?.undo) : undefined;
+    if (undo && !seen.has(undo)) {
+      seen.add(undo);
+      out.push({ kind: 'transaction', id: `undo-${s.id}`, sql: undo });
+    }
+  }
+  return out;
+}
+
 /** Indexes (`schema.name`) the spec drops at contract. */
 export function droppedIndexes(resolved: ResolvedSpec): string[] {
   return objectWork(resolved).flatMap((w) => w.dropsIndexes ?? []);
@@ -73,9 +102,11 @@ export function objectTrialPlan(resolved: ResolvedSpec): { field: string; sql: s
 export function objectStepsScript(title: string, steps: readonly ObjectStep[]): string {
   if (!steps.length) return '';
   const body = steps.map((s) => {
-    if (s.kind === 'create_index') return `-- ${s.id}: skipped when the index is valid; an INVALID leftover is dropped concurrently first\n${s.sql};`;
+    if (s.kind === 'create_index') {
+      return `-- ${s.id}: skipped when the index is valid; an INVALID leftover is dropped concurrently first; on a partitioned table, an index ON ONLY it, then each partition's index built concurrently and attached\n${s.sql};`;
+    }
     if (s.kind === 'drop_index') return `-- ${s.id}\nDROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(s.schema)}.${quoteIdent(s.index)};`;
     return `-- ${s.id}: its own transaction${s.unless ? ', skipped when it exists' : ''}\n${s.sql};`;
   });
-  return `\n-- ${title}: outside the transaction, lock_timeout set, statement_timeout off for index builds\n${body.join('\n\n')}\n`;
+  return `\n-- ${title}: outside the transaction, lock_timeout set, statement_timeout off for index builds and VALIDATE (a partitioned index is dropped with DROP INDEX in a short transaction)\n${body.join('\n\n')}\n`;
 }

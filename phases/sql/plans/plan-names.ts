@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { quoteQualified } from '../identifiers';
+import { fitIdentifier, quoteQualified } from '../identifiers';
 import { NewColumn } from '../operations';
 import { ResolvedSpec } from '../spec';
 
@@ -10,21 +10,26 @@ import { ResolvedSpec } from '../spec';
 export interface PlanStatement {
   readonly id: string;
   readonly sql: string;
+  /** The user's own SQL (raw_sql): the executor checks after it that the transaction, its bounds and role are intact. */
+  readonly untrusted?: boolean;
 }
 
 export const STATE_SCHEMA = 'tandem';
 
-/** Names Tandem derives from the spec name (`[a-z0-9-]{1,40}`), so they always fit in 63 bytes. */
+/** Names Tandem derives from the spec name (`[a-z0-9-]{1,40}`): each fits in 63 bytes (fitIdentifier), never truncated by the server. */
 export function derivedNames(resolved: ResolvedSpec) {
   const base = resolved.spec.name.replace(/-/g, '_');
   return {
     // BEFORE ROW triggers fire in name order: `zz_` lets the app's own BEFORE triggers (which may
     // normalize a value) run first, so the sync sees the row as it will be stored.
-    trigger: `zz_tandem_sync_${base}`,
+    trigger: fitIdentifier(`zz_tandem_sync_${base}`),
     functionSchema: STATE_SCHEMA,
-    function: `sync_${base}`,
+    function: fitIdentifier(`sync_${base}`),
     // Never truncated: a short hash of the column keeps two long column names apart.
-    notNullCheck: (column: string) => `_tandem_nn_${base}_${createHash('sha256').update(column).digest('hex').slice(0, 10)}`,
+    // While both versions run: NOT NULL unless the row is flagged (`_tandem_pending` NULL: its sync failed).
+    notNullCheck: (column: string) => fitIdentifier(`_tandem_nn_${base}_${createHash('sha256').update(column).digest('hex').slice(0, 10)}`),
+    // Before contract: plain NOT NULL, validated, so contract's SET NOT NULL needs no scan.
+    notNullStrictCheck: (column: string) => fitIdentifier(`_tandem_nv_${base}_${createHash('sha256').update(column).digest('hex').slice(0, 10)}`),
   };
 }
 

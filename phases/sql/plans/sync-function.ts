@@ -1,7 +1,8 @@
 import { BODY_TAG } from '../expression';
-import { quoteIdent, quoteLiteral } from '../identifiers';
+import { fitIdentifier, quoteIdent, quoteLiteral } from '../identifiers';
 import { ColumnMapping } from '../operations';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
+import { evaluationSetClauses } from './evaluation-settings';
 import { derivedNames, qualifiedFunction, table } from './plan-names';
 
 /**
@@ -98,14 +99,22 @@ export function triggerStatements(resolved: ResolvedSpec): { id: string; sql: st
 /** The bench measures the function without the EXCEPTION guard too; nothing else turns it off. */
 let withGuard = true;
 
-/** SELECT ... INTO NEW.a, NEW.b, guarded: a raise never fails the write, it flags the row (side = who wrote). */
+/**
+ * SELECT ... INTO NEW.a, NEW.b, guarded: a raise never fails the write, it flags the row (side = who
+ * wrote). An `up` that gives NULL for a new column that becomes NOT NULL counts as a raise: the row
+ * is flagged instead of Tandem's NOT NULL check refusing the old version's write.
+ */
 function guarded(resolved: ResolvedSpec, index: number, side: 'old' | 'new', targets: string[], exprs: string[], indent: string): string[] {
   if (!targets.length) return [`${indent}NULL;`];
   if (!withGuard) return [`${indent}${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`];
   const key = quoteLiteral(String(index));
+  const notNull = side === 'old' ? resolved.mappings[index].newColumns.filter((c) => c.notNull && targets.includes(c.name)) : [];
   return [
     `${indent}BEGIN`,
     `${indent}  ${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`,
+    ...notNull.map(
+      (c) => `${indent}  IF NEW.${q(c.name)} IS NULL THEN RAISE EXCEPTION USING ERRCODE = 'not_null_violation', MESSAGE = ${quoteLiteral(`up gave NULL for ${c.name}, which is NOT NULL`)}; END IF;`,
+    ),
     `${indent}  IF NEW.${q(FAILED_COLUMN)} ? ${key} THEN`,
     `${indent}    NEW.${q(FAILED_COLUMN)} := nullif(NEW.${q(FAILED_COLUMN)} - ${key}, '{}');`,
     `${indent}    IF NEW.${q(FAILED_COLUMN)} IS NULL AND OLD_PENDING_NOT_TRUE THEN NEW.${q(PENDING_COLUMN)} := false; END IF;`,
@@ -142,8 +151,9 @@ function insertBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): s
   const oldWritten = anyOf(
     m.oldColumns.map((c) => {
       const col = column(c);
+      // An identity's value (volatileDefault) is the sequence's, not the writer's.
+      if (col?.volatileDefault) return 'false';
       if (col?.defaultExpr === undefined) return `NEW.${q(c)} IS NOT NULL`;
-      if (col.volatileDefault) return 'false';
       return `(NEW.${q(c)} IS NOT NULL AND NEW.${q(c)}::text IS DISTINCT FROM (${col.defaultExpr})::${col.type}::text)`;
     }),
     'false',
@@ -271,10 +281,10 @@ export function syncTriggers(resolved: ResolvedSpec): SyncTrigger[] {
   resolved.mappings.forEach((m, i) => {
     const cols = triggerColumns(resolved, i);
     const n = String(i).padStart(2, '0');
-    if (cols.old.length) out.push({ name: `${base}_${n}a`, event: `UPDATE OF ${cols.old.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `old${i}` });
-    if (cols.new.length) out.push({ name: `${base}_${n}b`, event: `UPDATE OF ${cols.new.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `new${i}` });
+    if (cols.old.length) out.push({ name: fitIdentifier(`${base}_${n}a`), event: `UPDATE OF ${cols.old.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `old${i}` });
+    if (cols.new.length) out.push({ name: fitIdentifier(`${base}_${n}b`), event: `UPDATE OF ${cols.new.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `new${i}` });
   });
-  out.push({ name: `${base}_zp`, event: 'UPDATE', when: `OLD.${q(PENDING_COLUMN)} IS TRUE AND ${NOT_BACKFILL}`, arg: 'pending' });
+  out.push({ name: fitIdentifier(`${base}_zp`), event: 'UPDATE', when: `OLD.${q(PENDING_COLUMN)} IS TRUE AND ${NOT_BACKFILL}`, arg: 'pending' });
   return out;
 }
 
@@ -289,7 +299,9 @@ export function createTriggerSql(resolved: ResolvedSpec, t: SyncTrigger): string
  * its non-volatile default counts as not written). Old side only -> new columns from `up`; new side
  * only -> old columns from `down`; both (v2) -> both kept as written. A write of the old side is
  * never altered. An `up`/`down` that raises never fails the write: the row is flagged (see
- * FAILED_COLUMN). No `SET search_path` (it costs a GUC save/restore per call): see README.
+ * FAILED_COLUMN). It evaluates under the settings every executor session has (TimeZone, DateStyle,
+ * ..., and the expand session's search_path; see evaluation-settings.ts), not the app session's:
+ * for one write the trigger gives what the backfill, verify and repair give.
  */
 export function syncFunctionSql(resolved: ResolvedSpec, options: { guard?: boolean } = {}): string {
   withGuard = options.guard ?? true;
@@ -323,5 +335,5 @@ function syncFunctionBody(resolved: ResolvedSpec): string {
   });
   body.push(`  WHEN 'pending' THEN`, ...sub(pendingBlock(resolved), false));
   body.push(`  END CASE;`, '  RETURN NEW;', 'END');
-  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql AS ${BODY_TAG}\n${body.join('\n')}\n${BODY_TAG}`;
+  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql ${evaluationSetClauses()} AS ${BODY_TAG}\n${body.join('\n')}\n${BODY_TAG}`;
 }

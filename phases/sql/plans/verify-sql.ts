@@ -42,27 +42,75 @@ export function consistencyPredicate(resolved: ResolvedSpec, m: ColumnMapping): 
 
 /**
  * One scan: row count, pending rows, and per operation the inconsistent rows with up to 10 sample
- * keys. No alias: expressions read the table exactly as in the backfill's UPDATE.
+ * keys. No alias: expressions read the table exactly as in the backfill's UPDATE. Without
+ * `expressions`, only what evaluates no `up`/`down` (rows, pending, flagged), for a row on which
+ * they raise.
  */
-export function verifySql(resolved: ResolvedSpec): string {
+export function verifySql(resolved: ResolvedSpec, where?: string, expressions = true): string {
   const t = table(resolved);
   const pending = `${quoteIdent(PENDING_COLUMN)} IS TRUE`;
   const key = `${pkJson(resolved)}::text`;
   const cols = [`count(*)::bigint AS rows`, `count(*) FILTER (WHERE ${pending})::bigint AS pending`];
   cols.push(`(array_agg(${key} ORDER BY ${pkList(resolved)}) FILTER (WHERE ${pending}))[1:10] AS pending_sample`);
-  resolved.mappings.forEach((m, i) => {
-    // A row whose sync failed is inconsistent without evaluating anything (its expressions raise).
-    const bad = `CASE WHEN ${quoteIdent(FAILED_COLUMN)} ? '${i}' THEN true ELSE NOT (${consistencyPredicate(resolved, m)}) END`;
-    cols.push(`count(*) FILTER (WHERE ${bad})::bigint AS bad_${i}`);
-    cols.push(`(array_agg(${key} ORDER BY ${pkList(resolved)}) FILTER (WHERE ${bad}))[1:10] AS bad_sample_${i}`);
-    const lossy = `(${lossyPredicate(resolved, m)})`;
-    cols.push(`count(*) FILTER (WHERE ${lossy})::bigint AS lossy_${i}`);
-    cols.push(`(array_agg(${key} ORDER BY ${pkList(resolved)}) FILTER (WHERE ${lossy}))[1:10] AS lossy_sample_${i}`);
-  });
+  if (expressions) {
+    resolved.mappings.forEach((m, i) => {
+      // A row whose sync failed is inconsistent without evaluating anything (its expressions raise).
+      const bad = `CASE WHEN ${quoteIdent(FAILED_COLUMN)} ? '${i}' THEN true ELSE NOT (${consistencyPredicate(resolved, m)}) END`;
+      cols.push(`count(*) FILTER (WHERE ${bad})::bigint AS bad_${i}`);
+      cols.push(`(array_agg(${key} ORDER BY ${pkList(resolved)}) FILTER (WHERE ${bad}))[1:10] AS bad_sample_${i}`);
+      const lossy = `(${lossyPredicate(resolved, m)})`;
+      cols.push(`count(*) FILTER (WHERE ${lossy})::bigint AS lossy_${i}`);
+      cols.push(`(array_agg(${key} ORDER BY ${pkList(resolved)}) FILTER (WHERE ${lossy}))[1:10] AS lossy_sample_${i}`);
+    });
+  }
   // Rows whose sync raised (pending NULL): the write went through, the other side was not derived.
   const failed = `${quoteIdent(PENDING_COLUMN)} IS NULL`;
   cols.push(`count(*) FILTER (WHERE ${failed})::bigint AS failed`);
   cols.push(`(array_agg(${key} ORDER BY ${pkList(resolved)}) FILTER (WHERE ${failed}))[1:10] AS failed_sample`);
-  return `SELECT ${cols.join(',\n       ')}\nFROM ${t}`;
+  return `SELECT ${cols.join(',\n       ')}\nFROM ${t}${where ? `\nWHERE ${where}` : ''}`;
+}
+
+/**
+ * A row's failure record says only that `up` raised on what an old-side writer wrote: a JSON
+ * object whose every entry is an operation index of this spec with side `old`. The app role can
+ * write the column, so anything else (garbage, a NULL record on a flagged row) is not trusted.
+ */
+export function onlyOldSideFailed(resolved: ResolvedSpec): string {
+  const f = quoteIdent(FAILED_COLUMN);
+  const n = resolved.mappings.length;
+  const entryOk = `CASE WHEN e.key ~ '^(0|[1-9][0-9]{0,3})$' THEN e.key::int < ${n} ELSE false END AND CASE WHEN jsonb_typeof(e.value) = 'object' THEN (e.value->>'side') IS NOT DISTINCT FROM 'old' ELSE false END`;
+  return `CASE WHEN jsonb_typeof(${f}) = 'object' AND ${f} <> '{}'::jsonb THEN NOT EXISTS (SELECT 1 FROM jsonb_each(${f}) e WHERE NOT (${entryOk})) ELSE false END`;
+}
+
+/**
+ * What a rollback would not give back, in one scan (rollback drops the new columns, and the old
+ * versions read the old ones): rows flagged by the trigger's guard other than for an old-side
+ * write (`down` raised, so the old columns do not hold the new version's write; or a record that
+ * cannot be read), and per operation the synced rows whose new side is not up(old): a lossy
+ * `down`, or a write past the sync trigger; for an add_column without `up`, the rows whose column
+ * holds anything but NULL or its constant default (a new version wrote it). An add_column with an
+ * `up` is not judged: its `up` may be volatile (now(), nextval), so up(old) need not give back
+ * even what the backfill wrote. Pending rows were never written by a new version (any
+ * write of a pending row goes through the trigger) and are not evaluated.
+ */
+export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressions = true): string {
+  const t = table(resolved);
+  const p = quoteIdent(PENDING_COLUMN);
+  const f = quoteIdent(FAILED_COLUMN);
+  const key = `${pkJson(resolved)}::text`;
+  const order = pkList(resolved);
+  const flagged = `(${p} IS NULL OR ${f} IS NOT NULL) AND NOT (${onlyOldSideFailed(resolved)})`;
+  const cols = [`count(*)::bigint AS rows`, `count(*) FILTER (WHERE ${flagged})::bigint AS flagged`];
+  cols.push(`(array_agg(${key} ORDER BY ${order}) FILTER (WHERE ${flagged}))[1:10] AS flagged_sample`);
+  if (expressions) resolved.mappings.forEach((m, i) => {
+    const { upHolds } = sides(resolved, m);
+    // add_column without `up`: its column holds NULL or its constant default unless a new version wrote it.
+    const written = m.kind === 'add_column' ? m.newColumns.filter((c) => c.up === undefined).map((c) => `${quoteIdent(c.name)}::text IS DISTINCT FROM ${c.default === undefined ? 'NULL' : `((${c.default})::${c.type})::text`}`) : [];
+    const holds = [...upHolds, ...written.map((w) => `NOT (${w})`)];
+    const lost = holds.length ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${holds.join(' AND ')}) END` : 'false';
+    cols.push(`count(*) FILTER (WHERE ${lost})::bigint AS lost_${i}`);
+    cols.push(`(array_agg(${key} ORDER BY ${order}) FILTER (WHERE ${lost}))[1:10] AS lost_sample_${i}`);
+  });
+  return `SELECT ${cols.join(',\n       ')}\nFROM ${t}${where ? `\nWHERE ${where}` : ''}`;
 }
 

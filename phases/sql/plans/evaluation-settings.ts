@@ -1,0 +1,34 @@
+/**
+ * The session settings under which Tandem evaluates `up` and `down`, everywhere: the sync and
+ * fill functions carry them as SET clauses (so the trigger, which runs in the app's session,
+ * evaluates exactly as the executor does), and every executor session (backfill, verify, repair)
+ * starts with them. For one write, the trigger and the backfill, verify and repair then give the
+ * same value whatever the app's session says. Each one changes what a conversion gives:
+ * - TimeZone: timestamp <-> timestamptz, date_trunc / to_char / ::date of a timestamptz;
+ * - DateStyle: text <-> date and timestamp in both directions ('01/02/2024' is MDY or DMY);
+ * - IntervalStyle, extra_float_digits, bytea_output: the text form of intervals, floats, bytea;
+ * - xmloption: text -> xml; lc_monetary, lc_numeric, lc_time: money, to_char's D/G/L and TM.
+ * search_path is pinned too, to the schemas the expand session resolved (not a fixed value): see
+ * executor/evaluation-settings.ts.
+ */
+export const EVALUATION_SETTINGS: readonly (readonly [string, string])[] = [
+  ['TimeZone', 'UTC'],
+  ['DateStyle', 'ISO,YMD'],
+  ['IntervalStyle', 'postgres'],
+  ['extra_float_digits', '1'],
+  ['bytea_output', 'hex'],
+  ['xmloption', 'content'],
+  ['lc_monetary', 'C'],
+  ['lc_numeric', 'C'],
+  ['lc_time', 'C'],
+];
+
+/** The SET clauses of a function that evaluates `up`/`down`: the fixed settings, and the search_path of the session that creates it. */
+export function evaluationSetClauses(): string {
+  return [...EVALUATION_SETTINGS.map(([name, value]) => `SET ${name} = '${value}'`), 'SET search_path FROM CURRENT'].join(' ');
+}
+
+/** The same settings as libpq startup options (`-c name=value`), for the executor's own connections. */
+export function evaluationStartupOptions(): string {
+  return EVALUATION_SETTINGS.map(([name, value]) => `-c ${name}=${value}`).join(' ');
+}

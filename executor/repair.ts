@@ -6,6 +6,7 @@ import { quoteIdent } from '../phases/sql/identifiers';
 import { FAILED_COLUMN, pkJson, pkList, table } from '../phases/sql/plan';
 import { MigrationSpec, PENDING_COLUMN, ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
+import { checkRepairKeys } from './repair-keys';
 import { openSession, recordedSpec } from './session';
 import { RepairOptions, RepairResult } from './types';
 import { checkConsistency } from './verify';
@@ -104,6 +105,7 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch-size must be a whole number of at least 1');
     const t = table(resolved);
     const wanted = options.keys?.map((k) => parseKey(resolved, k));
+    if (wanted) await checkRepairKeys(client, resolved, wanted);
     const lockTimeout = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
     await client.query(`SET lock_timeout = ${lockTimeout}`);
     const deadline = options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS;
@@ -211,7 +213,10 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
       parts.push(`${raising.length} still raise (e.g. key ${raising[0].key}: ${raising[0].error}); write the ${raising[0].side} side of those rows with values the expressions accept, or roll back`);
     }
     if (untouched.length) parts.push(`${untouched.length} not repaired (e.g. key ${untouched[0].key}: ${untouched[0].error.replace(/^not repaired: /, '')})`);
-    if (unflagged.length && !stillFailing.length) {
+    if (report.pendingRows > 0 && !stillFailing.length) {
+      // Rows the backfill has not reached are not "written past the trigger": their new side is simply empty.
+      parts.push(`${report.pendingRows} rows are not backfilled yet (e.g. keys ${report.pendingSampleKeys.slice(0, 5).join(', ')}): run tandem backfill SPEC, then tandem verify SPEC; repair re-derives only rows whose sync raised in the trigger`);
+    } else if (unflagged.length && !stillFailing.length) {
       parts.push(
         `inconsistent without a recorded failure (written past the sync trigger): ${unflagged.map((o) => `${o.inconsistentRows} rows for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`).join('; ')}; rewrite the side to keep, e.g. UPDATE ... SET column = column WHERE ..., and the trigger derives the other`,
       );

@@ -1,4 +1,5 @@
 import { ClientBase } from 'pg';
+import { TandemError } from '../phases/errors';
 import { quoteIdent } from '../phases/sql/identifiers';
 import { ExpressionEvaluator, Row } from './expression-evaluator';
 import { ModelColumn, TableModel, writableColumns } from './table-model';
@@ -21,8 +22,9 @@ export interface RowRule {
 }
 
 /** No generated value or row gets past a constraint: the user has to bring rows. */
-export class ConstraintRefusesError extends Error {
+export class ConstraintRefusesError extends TandemError {
   readonly exitCode = 2;
+  readonly kind = 'constraint_refuses_rows';
   constructor(readonly table: string, readonly rule: RowRule, readonly example: Row, readonly tried: number) {
     super(
       `${ruleLabel(rule)} of ${table} refuses every one of ${tried} generated ${rule.columns.length === 1 ? `values of ${rule.columns[0]}` : 'rows'}, e.g. ${JSON.stringify(example)}: ` +

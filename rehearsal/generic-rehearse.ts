@@ -1,3 +1,4 @@
+import { RehearsalStoppedError } from './rehearsal-errors';
 import { randomBytes } from 'crypto';
 import { evaluationStartupOptions } from '../phases/sql/plans/evaluation-settings';
 import * as fs from 'fs';
@@ -396,7 +397,7 @@ export async function rehearseGeneric(spec: MigrationSpec, options: RehearsalOpt
   } catch (err) {
     const e = err as { message?: string; exitCode?: number };
     if (current === 'setup' && e?.exitCode !== undefined) throw err;
-    throw Object.assign(new Error(`the rehearsal stopped in ${current}: ${e?.message ?? String(err)}`), { exitCode: e?.exitCode ?? 1, cause: err });
+    throw new RehearsalStoppedError(current, err);
   } finally {
     if (ticker) clearInterval(ticker);
     if (traffic) await traffic.stop().catch(() => undefined);

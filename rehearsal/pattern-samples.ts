@@ -6,7 +6,8 @@
  */
 type Node = { kind: 'chars'; set: string } | { kind: 'seq'; items: Node[] } | { kind: 'alt'; branches: Node[] } | { kind: 'repeat'; node: Node; min: number; max: number };
 
-class Unsupported extends Error {}
+/** Thrown inside the parser for a construct it does not model; caught below, never escapes this file. */
+class Unsupported {}
 
 const DIGITS = '0123456789';
 const WORD = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_';

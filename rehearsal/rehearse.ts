@@ -1,3 +1,4 @@
+import { RehearsalStoppedError } from './rehearsal-errors';
 import { performance } from 'perf_hooks';
 import { Pool } from 'pg';
 import { CustomerStore } from '../app/customer-store';
@@ -221,8 +222,7 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions & 
       timeline: timeline.build(t.phases, lockTimeoutMs),
     };
   } catch (err) {
-    const e = err as { message?: string; exitCode?: number };
-    throw Object.assign(new Error(`the rehearsal stopped in ${current}: ${e?.message ?? String(err)}`), { exitCode: e?.exitCode ?? 1, cause: err });
+    throw new RehearsalStoppedError(current, err);
   } finally {
     if (ticker) clearInterval(ticker);
     if (traffic) await traffic.stop().catch(() => undefined);

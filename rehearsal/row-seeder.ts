@@ -1,4 +1,5 @@
 import { ClientBase, Pool } from 'pg';
+import { TandemError } from '../phases/errors';
 import { Queryable } from '../app/customer-store';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { ConstraintRefusesError, learnValues, RowRule, rowRules, rowsKeepingRules } from './constraint-values';
@@ -7,7 +8,8 @@ import { loadTableModel, ModelColumn, TableModel, writableColumns } from './tabl
 import { columnValues, ValueSource } from './value-generator';
 
 /** A column the generator has no values for, NOT NULL and without a default: the user must bring rows. */
-export class UngeneratableColumnError extends Error {
+export class UngeneratableColumnError extends TandemError {
+  readonly kind = 'ungeneratable_column';
   readonly exitCode = 2;
   constructor(readonly table: string, readonly column: string, readonly type: string) {
     super(`column ${column} of ${table} is NOT NULL with no default, and tandem rehearse cannot generate values of type ${type}: copy real rows with --schema-from URL --sample N`);
@@ -120,8 +122,9 @@ export class RowGenerator {
 const NO_ARBITER = '55000';
 
 /** A table whose rows the generator cannot make: PostgreSQL refused every one of a batch. */
-export class RowsRefusedError extends Error {
+export class RowsRefusedError extends TandemError {
   readonly exitCode = 2;
+  readonly kind = 'constraint_refuses_rows';
   constructor(readonly table: string, readonly reason: string, readonly example: Row) {
     super(`${table} refuses every generated row (${reason}), e.g. ${JSON.stringify(example)}: copy real rows with --schema-from URL --sample N, or rehearse on a --schema FILE whose table the generator can fill`);
     this.name = 'RowsRefusedError';

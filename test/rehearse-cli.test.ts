@@ -95,7 +95,7 @@ describe('tandem rehearse (the CLI, in-process)', () => {
   it.each([
     [['rehearse', SPLIT_SPEC_PATH, '--sample', '10'], /--sample copies rows from the database given with --schema-from/],
     [['rehearse', SPLIT_SPEC_PATH, '--schema', 'no/such/schema.sql'], /--schema no\/such\/schema.sql cannot be read \(ENOENT\)/],
-    [['rehearse', SPLIT_SPEC_PATH, '--schema-from', 'postgres://x@127.0.0.1:1/x', '--sample', '0'], /--sample must be at least 1/],
+    [['rehearse', SPLIT_SPEC_PATH, '--schema-from', 'postgres://x@127.0.0.1:1/x', '--sample', '0'], /--sample must be a positive whole number \(N\), not "0"/],
     [['rehearse', SPLIT_SPEC_PATH, '--report', ''], /--report needs a file name/],
   ])('exits 2 on bad input %j', async (args, message) => {
     const { code, stderr } = await runCli(args);
@@ -106,8 +106,8 @@ describe('tandem rehearse (the CLI, in-process)', () => {
 
   it.each([
     [['rehearse'], /needs a spec file/],
-    [['rehearse', SPLIT_SPEC_PATH, '--rows', 'many'], /--rows must be a whole number/],
-    [['rehearse', SPLIT_SPEC_PATH, '--step-ms', '0'], /--step-ms must be at least 1/],
+    [['rehearse', SPLIT_SPEC_PATH, '--rows', 'many'], /--rows must be a whole number, 0 or more \(N\), not "many"/],
+    [['rehearse', SPLIT_SPEC_PATH, '--step-ms', '0'], /--step-ms must be a positive whole number \(MS\), not "0"/],
     [['rehearse', 'migrations/missing.yaml'], /does not exist/],
   ])('exits 2 on bad input %j', async (args, message) => {
     const { code, stderr } = await runCli(args);

@@ -19,7 +19,9 @@ import * as pulumi from '@pulumi/pulumi';
 import { ConfigError } from './phases/deploy/config-error';
 import { parseLoginUrl, providerSslMode } from './phases/deploy/database-url';
 import { checkKubernetesTarget, KUBERNETES_TARGET_OUTPUT } from './phases/deploy/kubernetes-target';
-import { hasMigrations } from './phases/deploy/stack-config';
+import { hasMigrations, RawStackConfig } from './phases/deploy/stack-config';
+import { readPlainConfig } from './phases/deploy/stack-config-keys';
+import { currentMigrationIndex } from './phases/deploy/migration-history';
 import { RoleCheckError } from './phases/sql/role-check';
 import { checkRoles } from './executor/role-check';
 import { demoReleases, loadMigrations, MigrationInput, resolveStackConfig, TandemMigration } from './lib';
@@ -51,34 +53,17 @@ function requireServerSideApply(): void {
 async function tandemStack() {
   const cfg = new pulumi.Config('tandem');
   const migrationsRaw = cfg.getObject<unknown>('migrations');
-  const config = resolveStackConfig({
-    stage: cfg.get('stage'),
-    spec: cfg.get('spec'),
-    appName: cfg.get('appName'),
-    namespace: cfg.get('namespace'),
-    appImage: cfg.get('appImage'),
-    verifyImage: cfg.get('verifyImage'),
-    replicas: cfg.getNumber('replicas'),
-    appPort: cfg.getNumber('appPort'),
-    canaryPause: cfg.get('canaryPause'),
-    canarySteps: cfg.get('canarySteps'),
-    dbSchema: cfg.get('dbSchema'),
-    migratorRole: cfg.get('migratorRole'),
-    appRole: cfg.get('appRole'),
-    verifyRole: cfg.get('verifyRole'),
-    manageRoles: cfg.getBoolean('manageRoles'),
-    renderYamlTo: cfg.get('renderYamlTo'),
-    migrations: migrationsRaw,
-  });
+  // Every plain key of the one table (phases/deploy/stack-config-keys.ts), each with its type's getter.
+  const plain = readPlainConfig(cfg);
+  const config = resolveStackConfig({ ...(plain as RawStackConfig), migrations: migrationsRaw });
   // Without tandem:migrations, the talk's demo: one migration, images <appImage>:v1|v2|v3.
   const migrations: readonly MigrationInput[] = hasMigrations(migrationsRaw)
     ? (migrationsRaw as MigrationInput[])
     : [{ spec: config.specPath, releases: demoReleases(config.appImage) }];
   const root = projectDir();
-  const migration = cfg.get('migration') || undefined;
+  const migration = (plain.migration as string | undefined) || undefined;
   const history = loadMigrations(migrations, root);
-  const current = migration ? history.find((m) => m.spec.name === migration) : history[0];
-  if (!current) throw new ConfigError('tandem:migration', `"${migration}" is not in tandem:migrations (${history.map((m) => m.spec.name).join(', ')})`);
+  const current = history[currentMigrationIndex(history.map((m) => m.spec.name), migration)];
   const spec = current.spec;
   const stackName = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
   const databaseUrl = cfg.requireSecret('databaseUrl');

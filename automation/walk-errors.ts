@@ -1,11 +1,12 @@
 /** The walker's typed errors: each exits 1 (refused or failed) and carries the names involved. */
-import { RefusedError } from '../phases/errors';
+import { RefusedError, TandemError } from '../phases/errors';
 import { Stage } from '../phases/deploy/stages';
 import { GateName, UnsafeMoveBackError } from '../phases/deploy/walk-path';
 import { PendingOperation } from './stack-driver';
 
 /** Another walker (or another `pulumi up`) holds the stack. */
 export class StackBusyError extends RefusedError {
+  readonly kind = 'stack_busy';
   constructor(readonly stack: string, readonly holder?: string) {
     super(`stack ${stack} is being changed by another process${holder ? ` (${holder})` : ''}; wait for it to finish and run the walk again`);
     this.name = 'StackBusyError';
@@ -14,6 +15,7 @@ export class StackBusyError extends RefusedError {
 
 /** The stack's state holds operations an interrupted update never finished. */
 export class PendingOperationsError extends RefusedError {
+  readonly kind = 'pending_operations';
   constructor(readonly stack: string, readonly pending: readonly PendingOperation[], readonly command: string) {
     const what = pending.slice(0, 3).map((p) => `${p.urn} (interrupted while ${p.op})`).join(', ');
     super(
@@ -26,6 +28,7 @@ export class PendingOperationsError extends RefusedError {
 
 /** A gate before a step did not pass. */
 export class GateFailedError extends RefusedError {
+  readonly kind = 'gate_failed';
   constructor(readonly gate: GateName, readonly from: string | null, readonly to: string, readonly detail: string, readonly next: string) {
     super(`gate ${gate} before ${from ?? '(nothing deployed)'} -> ${to} did not pass: ${detail}. ${next}`);
     this.name = 'GateFailedError';
@@ -38,6 +41,7 @@ export class GateFailedError extends RefusedError {
  * `to`; the walk stops there.
  */
 export class RolloutNotSettledError extends RefusedError {
+  readonly kind = 'rollout_not_settled';
   constructor(readonly from: string | null, readonly to: string, readonly detail: string, readonly next: string) {
     super(`${from ?? '(nothing deployed)'} -> ${to} was applied, but its canary did not end fully promoted and Healthy: ${detail}. ${next}`);
     this.name = 'RolloutNotSettledError';
@@ -50,6 +54,7 @@ export class RolloutNotSettledError extends RefusedError {
  * contract run by hand), but the old columns are gone, so no older app version can run.
  */
 export class SchemaContractedError extends UnsafeMoveBackError {
+  readonly kind = 'schema_contracted';
   constructor(readonly stack: string, from: Stage, to: Stage, readonly detail: string) {
     super(
       from,
@@ -63,6 +68,7 @@ export class SchemaContractedError extends UnsafeMoveBackError {
 
 /** No `pulumi` CLI on PATH: the Automation API drives the CLI, so nothing can run. */
 export class PulumiMissingError extends RefusedError {
+  readonly kind = 'pulumi_missing';
   constructor() {
     super('the walker drives the pulumi CLI, and no `pulumi` is on PATH; install it (https://www.pulumi.com/docs/install/) and run the command again');
     this.name = 'PulumiMissingError';
@@ -73,7 +79,8 @@ export class PulumiMissingError extends RefusedError {
  * A pulumi operation failed: the message keeps the CLI's own `error:` lines (the diagnostics), the
  * full output stays on `cause` for --debug.
  */
-export class PulumiCommandError extends Error {
+export class PulumiCommandError extends TandemError {
+  readonly kind = 'pulumi_failed';
   readonly exitCode = 1;
   constructor(readonly operation: string, readonly stack: string, readonly cause: Error) {
     // Pulumi's diagnostics are lowercase `error: ...`; the wrapper's own `Error: Command failed` is noise.

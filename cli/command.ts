@@ -1,3 +1,4 @@
+import { DEFAULT_LOCK_HOLD_MS, DEFAULT_LOCK_TIMEOUT_MS } from '../executor/ddl-transaction';
 import { FlagSpec, ParsedArgs } from './args';
 import { ExitCode } from './exit-code';
 import { Output } from './output';
@@ -12,7 +13,7 @@ export interface CommandContext {
 /** One `tandem <name>` subcommand; each lives in cli/commands/<name>.ts. */
 export interface Command {
   readonly name: string;
-  /** e.g. `SPEC [--batch-size N]` */
+  /** The positional arguments, e.g. `SPEC` or `[SPEC]`; the usage line adds every flag from `flags`. */
   readonly usage: string;
   readonly summary: string;
   readonly flags: Readonly<Record<string, FlagSpec>>;
@@ -34,11 +35,11 @@ export const CONNECTION_FLAGS: Readonly<Record<string, FlagSpec>> = {
 /** Flags of the commands that wait for locks (DDL, or the backfill's row locks). */
 export const LOCK_FLAGS: Readonly<Record<string, FlagSpec>> = {
   ...CONNECTION_FLAGS,
-  'lock-timeout': { kind: 'integer', value: 'MS', description: 'lock_timeout for each statement that waits for a lock, retried with backoff (default 1000)' },
+  'lock-timeout': { kind: 'integer', value: 'MS', min: 1, default: DEFAULT_LOCK_TIMEOUT_MS, description: 'lock_timeout for each statement that waits for a lock, retried with backoff' },
 };
 
 /** Flags of the commands that run a DDL transaction (expand, contract, rollback, validate's dry run of expand). */
 export const DATABASE_FLAGS: Readonly<Record<string, FlagSpec>> = {
   ...LOCK_FLAGS,
-  'hold-timeout': { kind: 'integer', value: 'MS', description: 'server-side bound on how long a DDL transaction may sit idle holding its locks (idle_in_transaction_session_timeout; default 2000)' },
+  'hold-timeout': { kind: 'integer', value: 'MS', min: 1, default: DEFAULT_LOCK_HOLD_MS, description: 'server-side bound on how long a DDL transaction may sit idle holding its locks (idle_in_transaction_session_timeout)' },
 };

@@ -1,11 +1,12 @@
 import { ConnectionError, ConnectionLostError, isConnectionLoss } from '../executor/errors';
 import { UsageError } from '../phases/errors';
-import { parseArgs } from './args';
+import { flagHelp, flagUsage, parseArgs } from './args';
 import { Command, GLOBAL_FLAGS } from './command';
 import { COMMANDS } from './commands';
 import { ExitCode } from './exit-code';
 import { createOutput, Output } from './output';
-import { activity } from './step-context';
+import { errorJson, failureOutcome } from './outcome';
+import { activity } from './activity';
 
 /** package.json sits above both cli/ (ts-jest) and dist/cli/ (built). */
 function packageVersion(): string {
@@ -33,34 +34,28 @@ function helpText(): string {
   ].join('\n');
 }
 
-function commandHelp(cmd: Command): string {
+/** `tandem NAME ARGS --required V [--flag V] ...`: every flag the command takes, from its flag table. */
+export function usageLine(cmd: Command): string {
+  const flags = Object.entries({ ...cmd.flags, ...GLOBAL_FLAGS });
+  const ordered = [...flags.filter(([, f]) => f.required), ...flags.filter(([, f]) => !f.required)];
+  return ['tandem', cmd.name, cmd.usage, ...ordered.map(([name, f]) => flagUsage(name, f))].filter((part) => part !== '').join(' ');
+}
+
+export function commandHelp(cmd: Command): string {
   const flags = { ...cmd.flags, ...GLOBAL_FLAGS };
   const lines = Object.entries(flags).map(([name, f]) => {
     const left = `--${name}${f.value ? ' ' + f.value : ''}`;
-    return `  ${left.padEnd(24)}  ${f.description}`;
+    return `  ${left.padEnd(24)}  ${flagHelp(f)}`;
   });
-  return [`Usage: tandem ${cmd.name} ${cmd.usage}`, '', cmd.summary, '', 'Options:', ...lines].join('\n');
+  return [`Usage: ${usageLine(cmd)}`, '', cmd.summary, '', 'Options:', ...lines].join('\n');
 }
-
-/** The `kind` of an error in --json output: the error's own, else one per error class. */
-const KINDS: Record<string, string> = {
-  SpecError: 'spec',
-  CatalogError: 'catalog',
-  UsageError: 'usage',
-  ConfigError: 'config',
-  RefusedError: 'refused',
-  ConnectionError: 'connection',
-  LockTimeoutError: 'lock_timeout',
-  ExecutorBusyError: 'executor_busy',
-  StepFailedError: 'step_failed',
-  PostgresBinariesMissingError: 'postgres_binaries_missing',
-};
 
 /** What resumes the command, for the sentence after an interruption or a lost connection. */
 function resumeHint(): string {
   const cmd = activity.command;
   const spec = activity.specPath ?? 'SPEC';
   if (!cmd) return 'run the command again';
+  if (cmd === 'rehearse') return `its scratch server is removed with it (in a database given with --database-url, the rehearsal's table and app role may remain: drop them), then run tandem rehearse ${spec} again`;
   if (cmd === 'backfill') return `every committed batch kept its checkpoint in tandem.migrations and the open batch was rolled back: resume with tandem backfill ${spec}`;
   if (['expand', 'contract', 'rollback', 'validate'].includes(cmd)) {
     return `PostgreSQL rolls back the open transaction of a lost session, so nothing of it is half-done and the recorded state is kept: check with tandem status ${spec}, then run tandem ${cmd} ${spec} again (a finished step is not redone)`;
@@ -76,15 +71,6 @@ function connectionLost(err: any): ConnectionLostError {
   return new ConnectionLostError(activity.command ? `tandem ${activity.command}` : (err?.step ?? 'the step'), where, resumeHint(), reason);
 }
 
-/** The error as --json prints it: kind, message, and the names it carries (table, policies, role, ...). */
-function errorJson(err: any, message: string): Record<string, unknown> {
-  const extra: Record<string, unknown> = {};
-  if (err && typeof err === 'object') {
-    for (const [k, v] of Object.entries(err)) if (!['exitCode', 'kind', 'stack', 'message', 'name'].includes(k) && v !== undefined) extra[k] = v;
-  }
-  return { kind: err?.kind ?? KINDS[err?.name] ?? 'internal', message, ...extra };
-}
-
 /** Map any error onto the exit-code contract: one sentence, no stack unless --debug; with --json also one JSON object on stdout. */
 export function reportError(err: unknown, out: Output, debug: boolean, json = false): ExitCode {
   let e = err as any;
@@ -94,7 +80,7 @@ export function reportError(err: unknown, out: Output, debug: boolean, json = fa
   out.endProgress();
   out.info(`${out.fail(code === ExitCode.BadInput ? 'invalid input' : 'failed')}: ${message}`);
   if (debug && e?.stack) out.info(e.stack);
-  if (json && !e?.jsonReported) out.line(JSON.stringify({ ok: false, exit_code: code, error: errorJson(e, message), warnings: [...activity.warnings] }));
+  if (json) out.line(JSON.stringify(failureOutcome(errorJson(e, message), code)));
   return code;
 }
 
@@ -106,7 +92,7 @@ export function interrupted(signal: 'SIGINT' | 'SIGTERM', out: Output, json: boo
   const message = `${cmd} was stopped by ${signal} ${where}; ${resumeHint()}`;
   out.endProgress();
   out.info(`${out.fail('interrupted')}: ${message}`);
-  if (json) out.line(JSON.stringify({ ok: false, exit_code: code, error: { kind: 'interrupted', message, signal, command: activity.command ?? null, spec: activity.specPath ?? null }, warnings: [...activity.warnings] }));
+  if (json) out.line(JSON.stringify(failureOutcome({ kind: 'interrupted', message, signal, command: activity.command ?? null, spec: activity.specPath ?? null }, code)));
   return code;
 }
 

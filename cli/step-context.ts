@@ -4,20 +4,12 @@ import { checkDatabaseUrl } from '../executor/connection';
 import { ExecutorOptions, ProgressEvent } from '../executor/types';
 import { CommandContext } from './command';
 import { stackConfigDatabaseUrl } from './stack-database-url';
+import { activity } from './activity';
+import { ErrorKind } from '../phases/errors';
+import { failureOutcome, successOutcome } from './outcome';
 
-/**
- * What the running command is doing, for the one sentence printed when it is interrupted or
- * loses its connection: the command, its spec file, the last progress it reported, and the
- * warnings it gave (which --json puts in its one object).
- */
-export interface Activity {
-  command?: string;
-  specPath?: string;
-  last?: string;
-  warnings: string[];
-}
-
-export const activity: Activity = { warnings: [] };
+export { activity } from './activity';
+export type { Activity } from './activity';
 
 /** The one SPEC positional every executor command takes. */
 export function specArg(ctx: CommandContext, command: string): MigrationSpec {
@@ -41,9 +33,7 @@ export function databaseUrl(ctx: CommandContext): string | undefined {
 export function executorOptions(ctx: CommandContext): ExecutorOptions {
   const url = checkDatabaseUrl(databaseUrl(ctx));
   const lockTimeout = ctx.args.flags['lock-timeout'] as number | undefined;
-  if (lockTimeout !== undefined && lockTimeout < 1) throw new UsageError('--lock-timeout must be at least 1 ms');
   const holdTimeout = ctx.args.flags['hold-timeout'] as number | undefined;
-  if (holdTimeout !== undefined && holdTimeout < 1) throw new UsageError('--hold-timeout must be at least 1 ms');
   return {
     databaseUrl: url,
     lockTimeoutMs: lockTimeout,
@@ -64,13 +54,21 @@ export function executorOptions(ctx: CommandContext): ExecutorOptions {
 }
 
 /** The one JSON object of an outcome: the result, `ok`, `exit_code` and the warnings given on the way. */
-export function jsonOutcome(json: object, ok: boolean, exitCode: number): string {
-  return JSON.stringify({ ...json, ok, exit_code: exitCode, warnings: [...activity.warnings] });
+export function jsonOutcome(json: object, ok = true, exitCode = 0): string {
+  const message = (json as { message?: unknown }).message;
+  return JSON.stringify(ok ? successOutcome(json) : failureOutcome({ kind: 'refused', message: typeof message === 'string' ? message : 'refused' }, exitCode, json));
 }
 
-/** Print a result: one JSON object with --json, else its message behind a status word. */
-export function printResult(ctx: CommandContext, ok: boolean, message: string, json: object): void {
+/**
+ * Print a result: one JSON object with --json, else its message behind a status word. A result
+ * that is not ok (a failed check) names its `failure` kind: --json gives it an `error` like any failure.
+ */
+export function printResult(ctx: CommandContext, ok: boolean, message: string, json: object, failure?: ErrorKind): void {
   ctx.out.endProgress();
-  if (ctx.json) ctx.out.line(jsonOutcome(json, ok, ok ? 0 : 1));
-  else ctx.out.line(ok ? ctx.out.ok(message) : ctx.out.fail(message));
+  if (!ctx.json) ctx.out.line(ok ? ctx.out.ok(message) : ctx.out.fail(message));
+  else if (ok) ctx.out.line(JSON.stringify(successOutcome(json)));
+  else {
+    ctx.out.info(`${ctx.out.fail('failed')}: ${message}`); // the one sentence on stderr, as for every failure
+    ctx.out.line(JSON.stringify(failureOutcome({ kind: failure ?? 'refused', message }, 1, json)));
+  }
 }

@@ -1,3 +1,4 @@
+import { CONFIG_DEFAULTS } from '../phases/deploy/stack-config';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as postgresql from '@pulumi/postgresql';
@@ -5,7 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { CanaryStep, defaultCanarySteps } from '../phases/deploy/canary-steps';
 import { ConfigError } from '../phases/deploy/config-error';
 import { parseLoginUrl, providerSslMode } from '../phases/deploy/database-url';
-import { checkUniqueNames, MigrationEntry, parseMigrationList } from '../phases/deploy/migration-history';
+import { checkUniqueNames, currentMigrationIndex, MigrationEntry, parseMigrationList } from '../phases/deploy/migration-history';
 import { MigrationStagePlan, MigrationStatus, planMigrationStage } from '../phases/deploy/migration-stage';
 import { AppRole, Release } from '../phases/deploy/releases';
 import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
@@ -115,17 +116,16 @@ function prepareMigration(args: TandemMigrationArgs) {
   const cliPath = args.cliPath ?? path.relative(projectDir, path.join(packageRoot(), 'bin', 'tandem.js'));
   const history = loadMigrations(args.migrations, projectDir);
   const names = history.map((m) => m.spec.name);
-  const index = args.migration ? names.indexOf(args.migration) : 0;
-  if (index < 0) throw new ConfigError('migration', `"${args.migration}" is not in the migrations (${names.join(', ')})`);
+  const index = currentMigrationIndex(names, args.migration, 'migration', 'the migrations');
   const plan = planMigrationStage(history.length, { migration: index, stage: args.stage });
   const current = history[index];
-  const schemaOf = (m: LoadedMigration) => m.spec.schema ?? args.dbSchema ?? 'public';
+  const schemaOf = (m: LoadedMigration) => m.spec.schema ?? args.dbSchema ?? CONFIG_DEFAULTS.dbSchema;
   const schemaName = schemaOf(current);
   const elsewhere = history.find((m) => schemaOf(m) !== schemaName);
   if (elsewhere) {
     throw new ConfigError('migrations', `${elsewhere.spec.name} is on schema ${schemaOf(elsewhere)}, but ${current.spec.name} on ${schemaName}; one stack manages the app's access to one schema`);
   }
-  return { projectDir, cliPath, history, plan, current, migratorRole: args.migratorRole ?? 'tandem_migrator', appRole: args.appRole ?? 'tandem_app', schemaName };
+  return { projectDir, cliPath, history, plan, current, migratorRole: args.migratorRole ?? CONFIG_DEFAULTS.migratorRole, appRole: args.appRole ?? CONFIG_DEFAULTS.appRole, schemaName };
 }
 
 /**
@@ -160,8 +160,8 @@ export class TandemMigration extends pulumi.ComponentResource {
     const { projectDir, cliPath, history, plan, current, migratorRole, appRole, schemaName } = prepared;
 
     // Schema side: the migrator (database team's identity) manages the app and verify roles and runs tandem.
-    if (args.manageRoles ?? true) {
-      const verifyRole = args.verifyRole ?? 'tandem_verify';
+    if (args.manageRoles ?? CONFIG_DEFAULTS.manageRoles) {
+      const verifyRole = args.verifyRole ?? CONFIG_DEFAULTS.verifyRole;
       const migrator = pulumi.output(args.databaseUrl).apply((u) => parseLoginUrl('tandem:databaseUrl', u, migratorRole));
       const app = pulumi.output(args.appDatabaseUrl).apply((u) => parseLoginUrl('tandem:appDatabaseUrl', u, appRole));
       const verify = pulumi.output(args.verifyDatabaseUrl).apply((u) => parseLoginUrl('tandem:verifyDatabaseUrl', u, verifyRole));
@@ -208,12 +208,12 @@ export class TandemMigration extends pulumi.ComponentResource {
       args.appName,
       {
         app: args.appName,
-        namespace: args.namespace ?? 'default',
+        namespace: args.namespace ?? CONFIG_DEFAULTS.namespace,
         image: release.image,
         appVersion: plan.app.version,
         env: release.env,
-        replicas: args.replicas ?? 4,
-        containerPort: args.containerPort ?? 8080,
+        replicas: args.replicas ?? CONFIG_DEFAULTS.replicas,
+        containerPort: args.containerPort ?? CONFIG_DEFAULTS.appPort,
         steps: args.steps ?? defaultCanarySteps(),
         verifyImage: args.verifyImage,
         specFile: path.basename(shown.absPath),

@@ -1,4 +1,4 @@
-import { RefusedError } from '../phases/errors';
+import { RefusedError, TandemError } from '../phases/errors';
 
 function resumeHint(resumeCommand: string | undefined): string {
   return resumeCommand ? `resume with: ${resumeCommand}` : 'run the backfill again to resume';
@@ -6,6 +6,7 @@ function resumeHint(resumeCommand: string | undefined): string {
 
 /** The backfill stopped itself (critical load): exit 1, the checkpoint is kept. */
 export class BackfillStoppedError extends RefusedError {
+  readonly kind = 'backfill_stopped';
   constructor(readonly reason: string, readonly table: string, readonly rowsDone: number, resumeCommand: string | undefined, migration: string) {
     super(`backfill of ${table} stopped: ${reason}; the checkpoint is kept (${rowsDone} rows done in this run), ${resumeHint(resumeCommand)}`, migration);
     this.name = 'BackfillStoppedError';
@@ -13,8 +14,9 @@ export class BackfillStoppedError extends RefusedError {
 }
 
 /** Rows that other transactions kept locked past the deadline: every other row is done, the checkpoint is kept. */
-export class RowsHeldError extends Error {
+export class RowsHeldError extends TandemError {
   readonly exitCode = 1;
+  readonly kind = 'rows_held';
   constructor(readonly table: string, readonly keys: unknown[][], seconds: number, resumeCommand: string | undefined) {
     const sample = keys.slice(0, 5).map((k) => `(${k.join(', ')})`).join(', ');
     super(

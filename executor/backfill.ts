@@ -181,7 +181,7 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
       }
       if (typeof err?.code === 'string') {
         // e.g. an `up` expression that fails on some row's data: name the batch, keep the checkpoint.
-        throw new StepFailedError('backfill', where, `${err.message}; the checkpoint is kept, so fix the data (tandem verify names the rows it raises on) or the spec (tandem rollback works at any point before contract) and run backfill again`, err.code);
+        throw new StepFailedError('backfill', where, `${err.message}; the batches before it stay committed and the checkpoint is kept, so fix the data (tandem verify names the rows it raises on) or the spec (tandem rollback works at any point before contract) and run backfill again`, err.code);
       }
       throw err;
     };
@@ -303,7 +303,7 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
     }
 
     const complete = exhausted;
-    if (complete) await recordStep(client, spec.name, 'backfilled', { rows: rowsUpdated });
+    if (complete) await recordStep(client, spec.name, 'backfilled', { rows: rowsUpdated, run_ms: Date.now() - started });
     report();
     const seconds = (Date.now() - started) / 1000;
     const sorted = [...holds].sort((a, b) => a - b);

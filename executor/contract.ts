@@ -11,6 +11,7 @@ import { openSession, recordedSpec } from './session';
 import { checkDroppedTablesIdle, recordStep } from './state';
 import { ExecutorOptions, StepResult } from './types';
 import { checkConsistency, summarize } from './verify';
+import { contractAdvice } from './contract-advice';
 import { checkContractBlockers, droppedIndexDescriptions, enforcedBeforeContract, runObjectSteps } from './object-steps';
 
 /**
@@ -48,16 +49,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     await checkDroppedTablesIdle(session.client, resolved);
     const report = await checkConsistency(session.client, resolved);
     if (!report.ok) {
-      // Name the way out that really moves things on: backfill only for rows it has not reached; rows it
-      // reached that are inconsistent are re-derived by repair (backfill would answer "already backfilled").
-      const inconsistent = (report.syncFailedRows ?? 0) > 0 || report.operations.some((o) => o.inconsistentRows > 0);
-      const keys = [...new Set([...(report.syncFailedSampleKeys ?? []), ...report.operations.flatMap((o) => o.sampleKeys)])].slice(0, 10);
-      const next = [
-        ...(report.pendingRows > 0 ? ['run tandem backfill SPEC for the rows not backfilled yet'] : []),
-        ...(report.raisingRows ? [`fix the rows on which up or down raises (keys ${(report.raisingSampleKeys ?? []).slice(0, 10).join(', ')}) or the spec (roll back, change it, expand again)`] : []),
-        ...(inconsistent ? [`run tandem repair SPEC (optionally --keys K1,K2) to re-derive the inconsistent rows (keys ${keys.join(', ')}) from the side written last, or fix them by hand`] : []),
-      ];
-      throw new RefusedError(`contract refused: ${summarize(report)}; ${next.join(', and ')}; then run tandem contract SPEC again`, spec.name);
+      throw new RefusedError(`contract refused: ${summarize(report)}; ${contractAdvice(report).join('; ')}; then run tandem contract SPEC again`, spec.name);
     }
     let retries = 0;
     let run: { retries: number };
@@ -86,12 +78,17 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       ...base,
       step: 'contracted',
       changed: true,
-      message: `contracted ${session.label}: dropped ${dropped.length ? dropped.join(', ') : 'no columns'}, the sync trigger and function`,
+      message: `contracted ${session.label}: dropped ${dropped.length ? `${dropped.join(', ')}, ` : ''}the sync trigger and function`,
       lockRetries: retries + run.retries,
     };
   } finally {
     await session.close();
   }
+}
+
+/** A step failure after which contract left nothing behind says so; anything else as it is. */
+function nothingChanged(e: unknown): unknown {
+  return e instanceof StepFailedError ? e.withNothingChanged() : e;
 }
 
 /** An error's message without a claim that nothing changed (which is the caller's to make). */
@@ -110,7 +107,7 @@ async function undoEnforced(client: Client, spec: MigrationSpec, resolved: Resol
     ...undoBeforeContract(resolved),
     ...undoStrictChecksPlan(resolved).map((s) => ({ kind: 'transaction' as const, id: s.id, sql: s.sql })),
   ];
-  if (!undo.length) return err;
+  if (!undo.length) return nothingChanged(err);
   let own: Client | undefined;
   try {
     let c = client;
@@ -123,7 +120,7 @@ async function undoEnforced(client: Client, spec: MigrationSpec, resolved: Resol
     for (const s of undo) {
       await runObjectSteps(c, 'contract', table, [s], options).catch((e) => failures.push(plainMessage(e)));
     }
-    if (!failures.length) return err;
+    if (!failures.length) return nothingChanged(err);
     const enforced = await enforcedBeforeContract(c, resolved).catch(() => undo.map((s) => s.id.replace(/^undo-/, '')));
     return new ContractIncompleteError(table.label, enforced, plainMessage(err), failures.join('; '));
   } catch (undoErr) {

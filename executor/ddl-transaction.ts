@@ -57,15 +57,25 @@ export function backoffMs(attempt: number, baseMs = 50, capMs = 5000): number {
 
 /** Who holds a lock on the table right now: pid, how long its transaction has run, what it runs. */
 async function describeBlockers(client: Client, tableOid: number): Promise<string[]> {
-  const r = await client.query<{ pid: number; age: string; state: string; app: string }>(
-    `SELECT a.pid, coalesce(date_trunc('second', now() - a.xact_start)::text, '?') AS age, a.state, a.application_name AS app
+  const r = await client.query<{ pid: number; age: string | null; state: string | null; app: string | null }>(
+    `SELECT a.pid, date_trunc('second', now() - a.xact_start)::text AS age, a.state, a.application_name AS app
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.relation = $1 AND l.granted AND a.pid <> pg_backend_pid()
       GROUP BY a.pid, a.xact_start, a.state, a.application_name
       ORDER BY a.xact_start NULLS LAST LIMIT 3`,
     [tableOid],
   );
-  return r.rows.map((b) => `pid ${b.pid}${b.app ? ` (${b.app})` : ''}, ${b.state}, transaction open ${b.age}`);
+  return r.rows.map(describeBlocker);
+}
+
+/**
+ * One blocker in words. Another role's session shows no state or transaction start to a migrator
+ * without pg_read_all_stats: say so, rather than print "null" or "?".
+ */
+export function describeBlocker(b: { pid: number; age: string | null; state: string | null; app: string | null }): string {
+  const what = b.state ?? 'its state not visible to this role';
+  const since = b.age !== null ? `, transaction open for ${b.age}` : b.state !== null ? ', no transaction start known' : '';
+  return `pid ${b.pid}${b.app ? ` (${b.app})` : ''}, ${what}${since}`;
 }
 
 /** What the user's SQL (raw_sql) must leave as it found it: the transaction, its bounds, the role. */

@@ -1,7 +1,10 @@
+import { TandemError } from '../phases/errors';
+
 /** The executor's runtime failures (exit 1): each names what it was waiting on or could not reach. */
 
-export class ConnectionError extends Error {
+export class ConnectionError extends TandemError {
   readonly exitCode = 1;
+  readonly kind = 'connection';
   constructor(readonly target: string, reason: string) {
     super(`cannot connect to PostgreSQL at ${target}: ${reason}`);
     this.name = 'ConnectionError';
@@ -9,8 +12,9 @@ export class ConnectionError extends Error {
 }
 
 /** The DDL kept timing out on its lock until the deadline: nothing was changed. */
-export class LockTimeoutError extends Error {
+export class LockTimeoutError extends TandemError {
   readonly exitCode = 1;
+  readonly kind = 'lock_timeout';
   constructor(readonly table: string, readonly attempts: number, readonly blockers: string[]) {
     super(
       `gave up after ${attempts} attempts to lock ${table} (each bounded by lock_timeout)` +
@@ -22,20 +26,38 @@ export class LockTimeoutError extends Error {
 }
 
 /** Another tandem executor holds the table's advisory lock. */
-export class ExecutorBusyError extends Error {
+export class ExecutorBusyError extends TandemError {
   readonly exitCode = 1;
+  readonly kind = 'executor_busy';
   constructor(readonly table: string, readonly holderPid: number | null) {
     super(`another tandem executor is working on ${table}${holderPid ? ` (backend pid ${holderPid})` : ''}; wait for it to finish`);
     this.name = 'ExecutorBusyError';
   }
 }
 
-/** PostgreSQL rejected a statement of a plan: nothing of that step was committed. */
-export class StepFailedError extends Error {
+/**
+ * PostgreSQL rejected a statement of a plan: the transaction it ran in was rolled back. What the
+ * step committed before it (earlier batches, an expand before its index build) is kept, so the
+ * message never says "nothing changed"; the caller's sentence says what is kept.
+ */
+export class StepFailedError extends TandemError {
   readonly exitCode = 1;
-  constructor(readonly step: string, readonly statementId: string, readonly pgMessage: string, readonly pgCode?: string) {
-    super(`${step} failed at "${statementId}" and was rolled back, nothing changed: ${pgMessage}`);
+  readonly kind = 'step_failed';
+  constructor(
+    readonly step: string,
+    readonly statementId: string,
+    readonly pgMessage: string,
+    readonly pgCode?: string,
+    /** Set only by a caller that knows the step left nothing behind (a contract that took back all it enforced). */
+    readonly nothingChanged?: true,
+  ) {
+    super(`${step} failed at "${statementId}"${nothingChanged ? ' and was rolled back, nothing changed' : ', whose transaction was rolled back'}: ${pgMessage}`);
     this.name = 'StepFailedError';
+  }
+
+  /** The same failure, stated as leaving nothing changed. */
+  withNothingChanged(): StepFailedError {
+    return new StepFailedError(this.step, this.statementId, this.pgMessage, this.pgCode, true);
   }
 }
 
@@ -43,7 +65,7 @@ export class StepFailedError extends Error {
  * Contract did not commit, and what it enforced before its transaction (a unique index, a
  * validated constraint) could not all be taken back: named, with the way out.
  */
-export class ContractIncompleteError extends Error {
+export class ContractIncompleteError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'contract_incomplete';
   constructor(readonly table: string, readonly enforced: string[], cause: string, undoFailure: string) {
@@ -59,7 +81,7 @@ export class ContractIncompleteError extends Error {
  * Something can hide rows from the migrator (row-level security): backfill, verify and contract
  * would see only part of the table, and contract would drop the hidden rows' data. Refused.
  */
-export class RowsHiddenError extends Error {
+export class RowsHiddenError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'rows_hidden';
   constructor(readonly table: string, readonly role: string, readonly policies: string[], readonly remedy: string) {
@@ -72,7 +94,7 @@ export class RowsHiddenError extends Error {
 }
 
 /** The table has a shape the executor cannot keep in sync as a whole (inheritance children, rules, a partition). */
-export class TableShapeError extends Error {
+export class TableShapeError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'table_shape';
   constructor(readonly table: string, readonly objects: string[], message: string) {
@@ -82,7 +104,7 @@ export class TableShapeError extends Error {
 }
 
 /** The migrator lacks a privilege a step needs: named before anything runs. */
-export class PrivilegeError extends Error {
+export class PrivilegeError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'privilege';
   constructor(readonly role: string, readonly privilege: string, message: string) {
@@ -92,7 +114,7 @@ export class PrivilegeError extends Error {
 }
 
 /** The state schema, table or an object in it belongs to (or is writable by) another role: its contents cannot be trusted. */
-export class StateSchemaError extends Error {
+export class StateSchemaError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'state_untrusted';
   constructor(readonly objects: string[], message: string) {
@@ -102,7 +124,7 @@ export class StateSchemaError extends Error {
 }
 
 /** Another migration is in progress on the table: every command refuses the same way. */
-export class MigrationInProgressError extends Error {
+export class MigrationInProgressError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'migration_in_progress';
   constructor(readonly table: string, readonly migrations: string[], readonly migration: string) {
@@ -115,7 +137,7 @@ export class MigrationInProgressError extends Error {
 }
 
 /** ADD COLUMN of this type would rewrite or scan the table under ACCESS EXCLUSIVE: refused before any lock is taken. */
-export class TableRewriteError extends Error {
+export class TableRewriteError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'table_rewrite';
   constructor(readonly column: string, readonly type: string, message: string) {
@@ -125,7 +147,7 @@ export class TableRewriteError extends Error {
 }
 
 /** Expand would break logical replication (a publication of the table or of the state schema, a subscription into it): refused. */
-export class ReplicationError extends Error {
+export class ReplicationError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'replication';
   constructor(readonly table: string, readonly publications: string[], readonly subscriptions: string[], message: string) {
@@ -135,7 +157,7 @@ export class ReplicationError extends Error {
 }
 
 /** The connection to PostgreSQL was lost in the middle of a step. */
-export class ConnectionLostError extends Error {
+export class ConnectionLostError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'connection_lost';
   constructor(readonly step: string, readonly where: string, readonly resume: string, readonly reason: string) {

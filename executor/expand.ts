@@ -77,6 +77,39 @@ export async function runExpandTransaction(session: Session, resolved: ResolvedS
 }
 
 /**
+ * What expand refuses because of what the database records of this migration, before anything
+ * else (validate refuses the same): a contracted migration's name reused by another spec, and a
+ * migration in progress whose new columns or trigger someone removed by hand.
+ */
+export async function checkRecordedMigration(session: Session, spec: MigrationSpec): Promise<void> {
+  if (session.step === 'contracted' && session.state!.specHash !== spec.hash) {
+    throw new RefusedError(`migration name "${spec.name}" was already used and contracted on ${session.label}; give a new refactoring a new name`, spec.name);
+  }
+  if (session.state && ACTIVE_STEPS.includes(session.step)) {
+    const resolved = session.state.resolved;
+    const names = derivedNames(resolved);
+    const newCols = resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name));
+    const present = await presentColumns(session.client, session.table.oid, newCols);
+    const trigger = await triggerExists(session.client, session.table.oid, names.trigger);
+    if (!trigger || present.size !== newCols.length) {
+      throw new RefusedError(
+        `${spec.name} is recorded as ${session.step} but ${session.label} lacks ${!trigger ? `trigger ${names.trigger}` : 'some new columns'}; someone changed the table by hand: run tandem rollback, then tandem expand`,
+        spec.name,
+      );
+    }
+  }
+}
+
+/** The spec resolved against the live catalog, its expressions' reads analysed, within the trigger's limits: what expand's transaction runs (validate's too). */
+export async function resolveForExpand(session: Session, spec: MigrationSpec): Promise<ResolvedSpec> {
+  const resolved = await analyseReads(session.client, await resolveLive(session, spec));
+  if (resolved.mappings.length > MAX_OPERATIONS) {
+    throw new SpecError('operations', `has ${resolved.mappings.length} operations; the sync trigger tracks at most ${MAX_OPERATIONS} per spec, so split it into several migrations`);
+  }
+  return resolved;
+}
+
+/**
  * Expand: new columns (nullable), the pending marker, sync function and trigger, and the state
  * row, all in ONE transaction under a short lock_timeout. Idempotent: a second run checks the
  * catalog agrees and changes nothing.
@@ -85,25 +118,13 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
   const session = await openSession(spec, options, true);
   try {
     const base = { migration: spec.name, table: session.label };
+    await checkRecordedMigration(session, spec);
     if (session.step === 'contracted') {
       // Re-running a step that is done is not an error (a Pulumi Command re-runs create on any input change).
-      if (session.state!.specHash === spec.hash) {
-        return { ...base, step: 'contracted', changed: false, message: `already contracted: ${session.label} has the new shape, nothing to expand`, lockRetries: 0 };
-      }
-      throw new RefusedError(`migration name "${spec.name}" was already used and contracted on ${session.label}; give a new refactoring a new name`, spec.name);
+      return { ...base, step: 'contracted', changed: false, message: `already contracted: ${session.label} has the new shape, nothing to expand`, lockRetries: 0 };
     }
     if (session.state && ACTIVE_STEPS.includes(session.step)) {
       const resolved = session.state.resolved;
-      const names = derivedNames(resolved);
-      const newCols = resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name));
-      const present = await presentColumns(session.client, session.table.oid, newCols);
-      const trigger = await triggerExists(session.client, session.table.oid, names.trigger);
-      if (!trigger || present.size !== newCols.length) {
-        throw new RefusedError(
-          `${spec.name} is recorded as ${session.step} but ${session.label} lacks ${!trigger ? `trigger ${names.trigger}` : 'some new columns'}; someone changed the table by hand: run tandem rollback, then tandem expand`,
-          spec.name,
-        );
-      }
       // A concurrent index build that failed or was killed after expand committed resumes here.
       const built = await runObjectSteps(session.client, 'expand', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'afterExpand'), options);
       if (built.changed) return { ...base, step: session.step, changed: true, message: `expanded ${session.label}: built the indexes a previous expand left unfinished`, lockRetries: built.retries };
@@ -113,11 +134,8 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
     if (others.length) {
       throw new RefusedError(`table ${session.label} already has a migration in progress (${others.join(', ')}); contract or roll it back first`, spec.name);
     }
-    const resolved = await analyseReads(session.client, await resolveLive(session, spec));
-    if (resolved.mappings.length > MAX_OPERATIONS) {
-      throw new SpecError('operations', `has ${resolved.mappings.length} operations; the sync trigger tracks at most ${MAX_OPERATIONS} per spec, so split it into several migrations`);
-    }
-    options.onProgress?.({ kind: 'step', message: `expanding ${session.label}: ${resolved.mappings.map((m) => m.label).join('; ')}` });
+    const resolved = await resolveForExpand(session, spec);
+    options.onProgress?.({ kind: 'step', message: `expanding ${session.label}${resolved.mappings.length ? `: ${resolved.mappings.map((m) => m.label).join('; ')}` : ''}` });
     const dropping = await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns), carriedSequences(resolved));
     if (dropping.length) {
       options.onProgress?.({

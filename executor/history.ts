@@ -14,6 +14,19 @@ export interface ActorRecord {
   readonly dbUser: string | null;
 }
 
+/** One step of a migration, as the state table's history records it. */
+export interface HistoryStep {
+  readonly step: MigrationStep;
+  /** When its transaction started (a backfill: when its last batch's did). */
+  readonly at: string;
+  /** How long it took, in seconds: the step's transaction, or the backfill run that finished it; null when not recorded. */
+  readonly seconds: number | null;
+  /** A backfill's rows: in the run that finished it, and in all its runs; null for other steps. */
+  readonly rows: number | null;
+  readonly totalRows: number | null;
+  readonly by: ActorRecord;
+}
+
 export interface MigrationHistoryEntry {
   readonly name: string;
   readonly table: string;
@@ -27,6 +40,8 @@ export interface MigrationHistoryEntry {
   readonly finishedBy: ActorRecord | null;
   /** Who wrote the record last (e.g. the backfill that stopped). */
   readonly lastBy: ActorRecord;
+  /** Every step in order: expand, backfills, rollbacks, re-expands, contract. */
+  readonly steps: readonly HistoryStep[];
 }
 
 export interface HistoryReport {
@@ -38,6 +53,29 @@ const STEPS: readonly MigrationStep[] = ['expanded', 'backfilling', 'backfilled'
 const FINISHED: readonly MigrationStep[] = ['contracted', 'rolled_back'];
 
 const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const count = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
+
+/** The history column, checked again: an entry that is not Tandem's is refused, not printed. */
+function steps(name: string, raw: unknown): HistoryStep[] {
+  if (!Array.isArray(raw)) throw new RefusedError(`tandem.migrations has a history for ${name} that is not Tandem's: fix or remove it by hand`, name);
+  return raw.map((e: any) => {
+    const step = text(e?.step) as MigrationStep | null;
+    const at = text(e?.at);
+    if (!step || !STEPS.includes(step) || !at || Number.isNaN(Date.parse(at))) {
+      throw new RefusedError(`tandem.migrations has a history entry for ${name} that is not Tandem's (${JSON.stringify(e)}): fix or remove it by hand`, name);
+    }
+    const ms = count(e.run_ms) ?? count(e.ms);
+    const backfill = step === 'backfilled';
+    return {
+      step,
+      at: new Date(at).toISOString(),
+      seconds: ms === null ? null : Math.round(ms) / 1000,
+      rows: backfill ? count(e.rows) : null,
+      totalRows: backfill ? (count(e.backfill_done) ?? count(e.rows)) : null,
+      by: { actor: text(e.by), dbUser: text(e.db_user) },
+    };
+  });
+}
 const iso = (v: unknown): string | null => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : null);
 
 function entry(r: any, hasActors: boolean): MigrationHistoryEntry {
@@ -63,14 +101,17 @@ function entry(r: any, hasActors: boolean): MigrationHistoryEntry {
     startedBy: actor(r.started_by, r.started_db_user),
     finishedBy: finished ? actor(r.finished_by, r.finished_db_user) : null,
     lastBy: actor(r.last_by, r.last_db_user),
+    steps: steps(name, r.history),
   };
 }
 
-export async function history(options: Pick<ExecutorOptions, 'databaseUrl'>): Promise<HistoryReport> {
+/** Every recorded migration, oldest first; with `name`, only that one (an empty list when it is not recorded). */
+export async function history(options: Pick<ExecutorOptions, 'databaseUrl'>, name?: string): Promise<HistoryReport> {
   const client = await connect(options.databaseUrl);
   try {
     const exists = (await client.query(`SELECT to_regclass('tandem.migrations') IS NOT NULL AS ok`)).rows[0].ok;
     if (!exists) return { migrations: [], message: 'no migration recorded: this database has never been expanded by tandem' };
+    const none = `no migration named ${name} is recorded in tandem.migrations`;
     const cols = await client.query<{ attname: string }>(
       `SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = 'tandem.migrations'::regclass AND attnum > 0 AND NOT attisdropped`,
     );
@@ -78,10 +119,12 @@ export async function history(options: Pick<ExecutorOptions, 'databaseUrl'>): Pr
     const hasActors = ACTOR_COLUMNS.every((c) => present.has(c));
     const extra = hasActors ? `, ${ACTOR_COLUMNS.join(', ')}` : '';
     const r = await client.query(
-      `SELECT name, table_schema, table_name, step, started_at, updated_at, backfill_done${extra}
-         FROM tandem.migrations ORDER BY started_at, name`,
+      `SELECT name, table_schema, table_name, step, started_at, updated_at, backfill_done, history${extra}
+         FROM tandem.migrations WHERE $1::text IS NULL OR name = $1 ORDER BY started_at, name`,
+      [name ?? null],
     );
     const migrations = r.rows.map((row) => entry(row, hasActors));
+    if (name !== undefined && migrations.length === 0) return { migrations, message: none };
     const open = migrations.filter((m) => !FINISHED.includes(m.step));
     const message =
       `${migrations.length} migration(s) recorded` + (open.length ? `; in progress: ${open.map((m) => `${m.name} (${m.step})`).join(', ')}` : '; none in progress');

@@ -205,10 +205,10 @@ export async function runObjectChecks(client: Client, resolved: ResolvedSpec): P
     } catch (err: any) {
       if (typeof err?.code !== 'string' || err.code.startsWith('08') || err.code.startsWith('57')) throw err;
       await client.query('ROLLBACK TO SAVEPOINT _tandem_check');
-      out.push({ operation: check.label, inconsistentRows: 0, sampleKeys: [], error: err.message });
+      out.push({ operation: check.label, inconsistentRows: 0, sampleKeys: [], error: err.message, fix: check.fix, counts: check.counts });
       continue;
     }
-    out.push({ operation: check.label, inconsistentRows: Number(row.n), sampleKeys: (row.sample ?? []).map((s: string) => parseKey(s)) });
+    out.push({ operation: check.label, inconsistentRows: Number(row.n), sampleKeys: (row.sample ?? []).map((s: string) => parseKey(s)), fix: check.fix, counts: check.counts });
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { Client } from 'pg';
 import { RefusedError } from '../phases/errors';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
@@ -30,9 +31,15 @@ export async function isPartitionedIndex(client: Client, schema: string, index: 
   return (r.rowCount ?? 0) > 0;
 }
 
-/** A partition's index: the index's name and the partition's oid, shortened from the left part to fit 63 bytes (unique per partition). */
+/**
+ * A partition's index: the index's name and the partition's oid. A name too long for 63 bytes is
+ * shortened, and then carries a hash of the whole name, so two indexes whose names share their
+ * first bytes (long generated names) never take each other's partition indexes for their own.
+ */
 export function partitionIndexName(index: string, partitionOid: number): string {
-  const suffix = `_p${partitionOid}`;
+  const fits = `${index}_p${partitionOid}`;
+  if (Buffer.byteLength(fits, 'utf8') <= 63) return fits;
+  const suffix = `_${createHash('md5').update(index).digest('hex').slice(0, 8)}_p${partitionOid}`;
   let base = index;
   while (Buffer.byteLength(base + suffix, 'utf8') > 63) base = base.slice(0, -1);
   return base + suffix;
@@ -141,10 +148,16 @@ export async function createPartitionedIndex(client: Client, step: string, table
     const oid = await b.onOnly(table.oid, s.schema, s.index);
     await b.fill(table.oid, quoteQualified(s.schema, s.index), oid);
   } catch (err: any) {
-    if (s.unique) await dropPartitionedIndex(client, step, table, s.schema, s.index, options, true).catch(() => undefined);
-    if (err instanceof LockTimeoutError || err instanceof StepFailedError) throw err;
+    // A lock that stayed busy is worth a re-run that resumes; anything else would fail again, so what
+    // was built goes (as a failed concurrent build's INVALID index does), and a unique one always
+    // (attached, it refuses duplicate writes).
+    const dropAll = s.unique || !(err instanceof LockTimeoutError);
+    const dropped = dropAll ? await dropPartitionedIndex(client, step, table, s.schema, s.index, options, true).then(() => true, () => false) : false;
+    if (err instanceof LockTimeoutError) throw err;
     if (err?.code === '23505' && s.hint) throw new RefusedError(`${step} refused: index ${s.index} cannot be built: ${s.hint} (${err.message})`);
-    if (typeof err?.code === 'string') throw new StepFailedError(step, s.id, err.message, err.code);
+    const what = dropped ? "; what it built (the partitioned index and its partitions' indexes) was dropped" : '';
+    if (err instanceof StepFailedError) throw new StepFailedError(err.step, err.statementId, `${err.pgMessage}${what}`, err.pgCode);
+    if (typeof err?.code === 'string') throw new StepFailedError(step, s.id, `${err.message}${what}`, err.code);
     throw err;
   }
   if ((await indexState(client, s.schema, s.index)) !== 'valid') {

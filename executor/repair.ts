@@ -6,6 +6,7 @@ import { quoteIdent } from '../phases/sql/identifiers';
 import { FAILED_COLUMN, pkJson, pkList, table } from '../phases/sql/plan';
 import { MigrationSpec, PENDING_COLUMN, ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
+import { checkRepairKeys } from './repair-keys';
 import { openSession, recordedSpec } from './session';
 import { RepairOptions, RepairResult } from './types';
 import { checkConsistency } from './verify';
@@ -65,6 +66,8 @@ export function failureEntries(resolved: ResolvedSpec, failed: unknown): Failure
     if (!/^(0|[1-9]\d{0,3})$/.test(k) || Number(k) >= resolved.mappings.length) return `its failure record names operation ${JSON.stringify(k).slice(0, 30)}, which this spec does not have (${resolved.mappings.length} operations)`;
     const side = (v as { side?: unknown } | null)?.side;
     if (side !== 'old' && side !== 'new') return `its failure record gives operation ${k} the side ${JSON.stringify(side ?? null).slice(0, 30)}, neither old nor new`;
+    // The trigger records a side only when deriving from it raised: a side with nothing to derive was not written by it.
+    if (!repairSql(resolved, Number(k), side)) return `its failure record gives operation ${k} the side ${side}, from which ${resolved.mappings[Number(k)].label} derives nothing`;
     out.push({ index: Number(k), side });
   }
   if (!out.length) return 'its failure record is empty';
@@ -102,6 +105,7 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch-size must be a whole number of at least 1');
     const t = table(resolved);
     const wanted = options.keys?.map((k) => parseKey(resolved, k));
+    if (wanted) await checkRepairKeys(client, resolved, wanted);
     const lockTimeout = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
     await client.query(`SET lock_timeout = ${lockTimeout}`);
     const deadline = options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS;
@@ -209,7 +213,10 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
       parts.push(`${raising.length} still raise (e.g. key ${raising[0].key}: ${raising[0].error}); write the ${raising[0].side} side of those rows with values the expressions accept, or roll back`);
     }
     if (untouched.length) parts.push(`${untouched.length} not repaired (e.g. key ${untouched[0].key}: ${untouched[0].error.replace(/^not repaired: /, '')})`);
-    if (unflagged.length && !stillFailing.length) {
+    if (report.pendingRows > 0 && !stillFailing.length) {
+      // Rows the backfill has not reached are not "written past the trigger": their new side is simply empty.
+      parts.push(`${report.pendingRows} rows are not backfilled yet (e.g. keys ${report.pendingSampleKeys.slice(0, 5).join(', ')}): run tandem backfill SPEC, then tandem verify SPEC; repair re-derives only rows whose sync raised in the trigger`);
+    } else if (unflagged.length && !stillFailing.length) {
       parts.push(
         `inconsistent without a recorded failure (written past the sync trigger): ${unflagged.map((o) => `${o.inconsistentRows} rows for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`).join('; ')}; rewrite the side to keep, e.g. UPDATE ... SET column = column WHERE ..., and the trigger derives the other`,
       );

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { PENDING_COLUMN, ResolvedSpec } from '../phases/sql/spec';
 import { FAILED_COLUMN, MARK_COLUMN, STATE_SCHEMA } from '../phases/sql/plan';
 import { ReplicationError } from './errors';
+import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 
 /**
  * Logical replication, checked before expand (validate and expand), from the catalog alone.
@@ -42,7 +43,7 @@ SELECT DISTINCT s.subname AS subscription
  WHERE sr.srrelid IN (SELECT $1::oid UNION SELECT relid FROM pg_partition_tree($1::oid::regclass))
  ORDER BY 1`;
 
-function publicationAdvice(f: Finding, label: string, added: string): string {
+function publicationAdvice(f: Finding, label: string, added: string, sqlTable: string): string {
   switch (f.how) {
     case 'all_tables':
       return (
@@ -54,12 +55,12 @@ function publicationAdvice(f: Finding, label: string, added: string): string {
     case 'schema':
       return (
         `publication ${f.publication} publishes every column of the tables in schema ${f.schema} (FOR TABLES IN SCHEMA, which takes no column list), so its subscribers would receive the columns expand adds to ${label} (${added}) and their replication would stop; ` +
-        `publish ${label} from a publication FOR TABLE ${label} (its current columns) instead`
+        `publish ${label} from a publication FOR TABLE ${sqlTable} (its current columns) instead`
       );
     default:
       return (
         `publication ${f.publication} publishes every column of ${label}, so its subscribers would receive the columns expand adds (${added}), which their tables lack, and their replication would stop; ` +
-        `give it a column list of the current columns (ALTER PUBLICATION ${f.publication} SET TABLE ${label} (col, ...)), then add new columns to each subscriber's table before adding them to the list`
+        `give it a column list of the current columns (ALTER PUBLICATION ${quoteIdent(f.publication)} SET TABLE ${sqlTable} (col, ...)), then add new columns to each subscriber's table before adding them to the list`
       );
   }
 }
@@ -70,7 +71,7 @@ export async function checkReplication(client: Client, resolved: ResolvedSpec, l
   const subs = (await client.query<{ subscription: string }>(SUBSCRIPTIONS_SQL, [resolved.table.oid])).rows.map((r) => r.subscription);
   if (!pubs.length && !subs.length) return;
   const added = [...resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name)), PENDING_COLUMN, MARK_COLUMN, FAILED_COLUMN].join(', ');
-  const reasons = [...new Map(pubs.map((f) => [`${f.publication}/${f.how}`, publicationAdvice(f, label, added)])).values()];
+  const reasons = [...new Map(pubs.map((f) => [`${f.publication}/${f.how}`, publicationAdvice(f, label, added, quoteQualified(resolved.table.schema, resolved.table.name))])).values()];
   if (subs.length) {
     reasons.push(
       `${label} is a target of subscription ${subs.join(', ')}: the rows its apply worker writes do not fire the sync trigger, so they would never be synced, and the columns contract drops would stop it; ` +

@@ -14,6 +14,21 @@ export interface RollbackLoss {
 const parse = (sample: unknown): string[] => ((sample as string[] | null) ?? []).map((s) => keyText(JSON.parse(s) as string[]));
 
 /**
+ * The constant defaults the catalog holds for the table's columns, as SQL (pg_get_expr): a
+ * constant default is folded when its column is added ('now'::timestamptz becomes that moment's
+ * value). Only a plain constant (nothing evaluated per row, nothing a read-only scan refuses).
+ */
+async function catalogDefaults(client: Client, resolved: ResolvedSpec): Promise<Record<string, string>> {
+  const r = await client.query<{ name: string; expr: string }>(
+    `SELECT a.attname AS name, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS expr
+       FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+      WHERE d.adrelid = $1::oid AND NOT a.attisdropped AND d.adbin::text LIKE '{CONST %'`,
+    [resolved.table.oid],
+  );
+  return Object.fromEntries(r.rows.map((x) => [x.name, x.expr]));
+}
+
+/**
  * Everything a rollback would drop that a new version wrote, in one snapshot: rows whose `down`
  * raised in the trigger (or whose failure record cannot be read: the app role can write it), synced
  * rows whose new side is not up(old) (a lossy `down`, or a write past the trigger), rows that cannot
@@ -22,7 +37,8 @@ const parse = (sample: unknown): string[] => ((sample as string[] | null) ?? [])
 export async function rollbackLosses(client: Client, resolved: ResolvedSpec): Promise<RollbackLoss[]> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const scan = await scanRows(client, resolved, (where, expressions) => rollbackLossSql(resolved, where, expressions));
+    const defaults = await catalogDefaults(client, resolved);
+    const scan = await scanRows(client, resolved, (where, expressions) => rollbackLossSql(resolved, where, expressions, defaults));
     const row = scan.row as Record<string, unknown>;
     const out: RollbackLoss[] = [];
     const flagged = Number(row.flagged ?? 0);

@@ -46,9 +46,12 @@ DECLARE
 BEGIN
   NEW.last_by := who;
   NEW.last_db_user := db_user;
-  IF TG_OP = 'INSERT' OR (NEW.step = 'expanded' AND OLD.step IS DISTINCT FROM 'expanded') THEN
+  -- Who started it: the first expand. A re-expand after a rollback continues the same migration.
+  IF TG_OP = 'INSERT' THEN
     NEW.started_by := who;
     NEW.started_db_user := db_user;
+  END IF;
+  IF TG_OP = 'INSERT' OR (NEW.step = 'expanded' AND OLD.step IS DISTINCT FROM 'expanded') THEN
     NEW.finished_at := NULL;
     NEW.finished_by := NULL;
     NEW.finished_db_user := NULL;

@@ -183,15 +183,25 @@ export async function checkTableNotDropped(client: Client, resolved: ResolvedSpe
   }
 }
 
-/** Record expand (inside expand's transaction). */
+/**
+ * One entry of a migration's history: the step, when its transaction started, how long it took
+ * (ms, to the write of this entry), who ran it (the announced actor and the login role).
+ */
+const HISTORY_ENTRY = `jsonb_build_object('step', $STEP, 'at', now(),
+  'ms', round(extract(epoch FROM clock_timestamp() - now()) * 1000),
+  'by', left(nullif(current_setting('tandem.actor', true), ''), 200),
+  'db_user', session_user::text || CASE WHEN current_user <> session_user THEN ' as ' || current_user::text ELSE '' END)`;
+
+/** Record expand (inside expand's transaction). A re-expand (after a rollback) keeps when the migration started; its history gains the entry. */
 export async function recordExpanded(client: Client, resolved: ResolvedSpec): Promise<void> {
+  const entry = HISTORY_ENTRY.replace('$STEP', `'expanded'`);
   await client.query(
     `INSERT INTO tandem.migrations (name, table_schema, table_name, spec_hash, step, resolved, history)
-     VALUES ($1, $2, $3, $4, 'expanded', $5, jsonb_build_array(jsonb_build_object('step', 'expanded', 'at', now())))
+     VALUES ($1, $2, $3, $4, 'expanded', $5, jsonb_build_array(${entry}))
      ON CONFLICT (name) DO UPDATE SET table_schema = EXCLUDED.table_schema, table_name = EXCLUDED.table_name,
        spec_hash = EXCLUDED.spec_hash, step = 'expanded', resolved = EXCLUDED.resolved,
-       backfill_last_key = NULL, backfill_bound = NULL, backfill_done = 0, started_at = now(), updated_at = now(),
-       history = tandem.migrations.history || jsonb_build_array(jsonb_build_object('step', 'expanded', 'at', now()))`,
+       backfill_last_key = NULL, backfill_bound = NULL, backfill_done = 0, updated_at = now(),
+       history = tandem.migrations.history || jsonb_build_array(${entry})`,
     [resolved.spec.name, resolved.table.schema, resolved.table.name, resolved.spec.hash, JSON.stringify(resolved)],
   );
 }
@@ -199,7 +209,7 @@ export async function recordExpanded(client: Client, resolved: ResolvedSpec): Pr
 export async function recordStep(client: Client, name: string, step: MigrationStep, extra: Record<string, unknown> = {}): Promise<void> {
   await client.query(
     `UPDATE tandem.migrations SET step = $2, updated_at = now(),
-       history = history || jsonb_build_array(jsonb_build_object('step', $2::text, 'at', now()) || $3::jsonb)
+       history = history || jsonb_build_array(${HISTORY_ENTRY.replace('$STEP', '$2::text')} || jsonb_build_object('backfill_done', backfill_done) || $3::jsonb)
      WHERE name = $1`,
     [name, step, JSON.stringify(extra)],
   );

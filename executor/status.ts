@@ -1,4 +1,5 @@
-import { derivedNames } from '../phases/sql/plan';
+import { derivedNames, objectSteps } from '../phases/sql/plan';
+import { indexState } from './object-steps';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { MigrationSpec, PENDING_COLUMN } from '../phases/sql/spec';
 import { presentColumns, triggerExists } from './catalog';
@@ -32,12 +33,20 @@ export async function status(spec: MigrationSpec, options: ExecutorOptions): Pro
       oldColumns: oldCols.every((c) => present.has(c)),
     };
     const step = session.step;
+    // The indexes expand builds after its transaction: one missing or INVALID means expand is not finished.
+    const unbuilt: string[] = [];
+    if (resolved && ACTIVE_STEPS.includes(step)) {
+      for (const s of objectSteps(resolved, 'afterExpand')) {
+        if (s.kind === 'create_index' && (await indexState(client, s.schema, s.index)) !== 'valid') unbuilt.push(s.index);
+      }
+    }
     let message: string;
     if (step === 'not_started') message = 'not started: run tandem expand';
     else if (step === 'rolled_back') message = 'rolled back: the table is as before expand';
     else if (step === 'contracted') message = 'contracted: done';
     else if (!trigger) message = `recorded as ${step}, but the sync trigger is missing from ${session.label}: the table was changed by hand`;
     else if (pending && pending > 0) message = `${step}: ${pending} rows still to backfill${state?.backfillLastKey ? ` (resumes after key ${state.backfillLastKey.join(', ')})` : ''}`;
+    else if (unbuilt.length) message = `${step}: every row backfilled, but index ${unbuilt.join(', ')} is not built (an interrupted build): run tandem expand SPEC again, which builds it concurrently`;
     else message = `${step}: every row backfilled; run tandem verify, then contract when the app no longer uses the old columns`;
     // A contract that did not complete and could not take back what it enforced before its transaction.
     const enforced = resolved && ACTIVE_STEPS.includes(step) ? await enforcedBeforeContract(client, resolved) : [];

@@ -120,6 +120,10 @@ export interface OperationVerify {
    */
   readonly lossyRows?: number;
   readonly lossySampleKeys?: string[];
+  /** An object check's way out (fix the data, build the index); absent for an operation's sync consistency. */
+  readonly fix?: string;
+  /** An object check's count: rows (sampleKeys are keys) or a missing index (sampleKeys name it). */
+  readonly counts?: 'rows' | 'index';
   /** The check itself raised on some row (an object check whose condition fails on a value): not consistent. */
   readonly error?: string;
 }

@@ -4,9 +4,9 @@ import { SpecError } from '../phases/errors';
 import { trialParseSql } from '../phases/sql/plan';
 import { MigrationSpec, resolveSpec, ResolvedSpec } from '../phases/sql/spec';
 import { TableRewriteError } from './errors';
-import { runExpandTransaction } from './expand';
+import { checkRecordedMigration, resolveForExpand, runExpandTransaction } from './expand';
 import { openSession, Session, ACTIVE_STEPS } from './session';
-import { ExecutorOptions } from './types';
+import { ExecutorOptions, MigrationStep } from './types';
 import { checkObjectCatalog, trialObjects } from './object-steps';
 import { checkDroppedTablesIdle, checkTableNotDropped } from './state';
 import { checkReplication } from './replication-check';
@@ -109,13 +109,30 @@ export async function resolveLive(session: Session, spec: MigrationSpec): Promis
  * lock_timeout and the server-side hold bounds.
  */
 export async function validateLive(spec: MigrationSpec, options: ExecutorOptions): Promise<ResolvedSpec> {
+  return (await validateLiveReport(spec, options)).resolved;
+}
+
+export interface LiveValidation {
+  readonly resolved: ResolvedSpec;
+  /** The step the database records for this migration, when expand would not run its transaction (already expanded or contracted). */
+  readonly recordedStep: MigrationStep | null;
+}
+
+/**
+ * validateLive, saying whether expand's transaction ran: every check expand makes first (the
+ * recorded migration: a contracted name reused, a table changed by hand; the live catalog), then,
+ * when expand would run it, its transaction, rolled back.
+ */
+export async function validateLiveReport(spec: MigrationSpec, options: ExecutorOptions): Promise<LiveValidation> {
   const session = await openSession(spec, options, false, false, { privileges: true });
   try {
-    if (session.step === 'contracted') return session.state!.resolved;
-    if (session.state && ACTIVE_STEPS.includes(session.step)) return session.state.resolved;
-    const resolved = await resolveLive(session, spec);
+    await checkRecordedMigration(session, spec);
+    if (session.step === 'contracted' || (session.state && ACTIVE_STEPS.includes(session.step))) {
+      return { resolved: session.state!.resolved, recordedStep: session.step };
+    }
+    const resolved = await resolveForExpand(session, spec);
     await runExpandTransaction(session, resolved, options, true);
-    return resolved;
+    return { resolved, recordedStep: null };
   } finally {
     await session.close();
   }

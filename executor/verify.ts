@@ -57,7 +57,10 @@ export function summarize(r: Pick<VerifyReport, 'ok' | 'rows' | 'pendingRows' | 
   if (r.syncFailedRows) parts.push(`${r.syncFailedRows} rows whose sync raised in the trigger (keys ${(r.syncFailedSampleKeys ?? []).slice(0, 5).join(', ')})`);
   if (r.raisingRows) parts.push(`${r.raisingRowsBounded ? 'up to ' : ''}${r.raisingRows} rows on which an up or down expression raises (keys ${(r.raisingSampleKeys ?? []).slice(0, 5).join(', ')}: ${r.raisingError})`);
   for (const o of r.operations) if (o.error) parts.push(`${o.operation}: the check raised (${o.error})`);
-  for (const o of r.operations) if (o.inconsistentRows) parts.push(`${o.inconsistentRows} rows inconsistent for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`);
+  for (const o of r.operations) {
+    if (!o.inconsistentRows) continue;
+    parts.push(o.counts === 'index' ? o.operation : `${o.inconsistentRows} rows inconsistent for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`);
+  }
   return `not consistent: ${parts.join('; ')}`;
 }
 

@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, ClientBase } from 'pg';
 import { evaluationStartupOptions } from '../phases/sql/plans/evaluation-settings';
 import { quoteIdent } from '../phases/sql/identifiers';
 
@@ -31,7 +31,7 @@ export class ExpressionEvaluator {
   private ready = false;
 
   /** `client` is one session: the evaluator creates a temporary function in it. */
-  constructor(private readonly client: Client, private readonly relationName: string, private readonly columns: readonly EvalColumn[]) {}
+  constructor(private readonly client: ClientBase, private readonly relationName: string, private readonly columns: readonly EvalColumn[]) {}
 
   private relation(source: string): string {
     const cols = this.columns.map((c) => `(${source} ->> ${literal(c.name)})::${c.type} AS ${quoteIdent(c.name)}`);

@@ -1,6 +1,7 @@
 import { percentile } from './latency-stats';
 import { RehearsalReport, weightsLabel } from './rehearsal-report';
 import { Timeline } from './timeline';
+import { shortJson } from './round-trip';
 
 /**
  * The rehearsal as one self-contained HTML page: no scripts, no fetches, charts as inline SVG.
@@ -148,7 +149,7 @@ ${boundaries(s, tl)}
 ${slow.map(([t, v]) => `<rect class="slow" x="${(s.x(t) - 3).toFixed(1)}" y="${(s.y(v) - 3).toFixed(1)}" width="6" height="6"><title>${v.toFixed(1)} ms</title></rect>`).join('')}
 ${tl.lockWaits.map((l) => `<path class="retry" d="M${s.x(l.t).toFixed(1)},${PAD.top + 4} l-5,-9 h10 z"><title>${esc(l.message)}</title></path>`).join('')}
 </svg>
-<p class="legend">Squares: app writes slower than the lock timeout (${r.lock_waits.writes_slower_than_lock_timeout}). Triangles at the top: the executor's lock-timeout retries (${r.lock_waits.executor_lock_retries}). Longest app write: ${r.lock_waits.max_write_ms} ms.</p>`;
+<p class="legend">Squares: app writes slower than the lock timeout (${slow.length}). Triangles at the top: the executor's lock waits (${tl.lockWaits.length}). Longest app write: ${r.lock_waits.max_write_ms} ms.</p>`;
 }
 
 function table(header: string[], rows: (string | number)[][], numeric: boolean[] = []): string {
@@ -160,10 +161,11 @@ function table(header: string[], rows: (string | number)[][], numeric: boolean[]
 function failureList(r: RehearsalReport): string {
   const items: string[] = [];
   for (const f of r.failure_samples) items.push(`FAILED WRITE: ${f.version} ${f.op}${f.id ? ' of ' + f.id : ''} during ${f.stage}: ${f.message}`);
-  for (const m of r.mismatch_samples) items.push(`LOST OR ALTERED: ${m.version} ${m.stage} write to row ${m.id}, seen by ${m.seenBy}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`);
+  for (const m of r.mismatch_samples) items.push(`LOST OR ALTERED: ${m.version} ${m.stage} write to row ${m.id}, seen by ${m.seenBy}: expected ${shortJson(m.expected)}, got ${shortJson(m.actual)}`);
   for (const rt of r.round_trip ?? []) for (const e of rt.defect_examples) items.push(`SPEC DEFECT: ${e}`);
-  for (const l of r.lost_on_rollback?.samples ?? []) items.push(`LOST ON ROLLBACK: ${l.version} ${l.stage} write to row ${l.id} wrote ${JSON.stringify(l.wrote)}; a walk back gives ${JSON.stringify(l.rollback_gives)}`);
-  if (!r.verify.ok) items.push(`VERIFY: ${r.verify.message}`);
+  for (const l of r.lost_on_rollback?.samples ?? []) items.push(`LOST ON ROLLBACK: ${l.version} ${l.stage} write to row ${l.id} wrote ${shortJson(l.wrote)}; a walk back gives ${shortJson(l.rollback_gives)}`);
+  for (const f of r.findings ?? []) items.push(`FINDING (the spec or the app, not Tandem): ${f}`);
+  if (!r.verify.ok && !r.findings?.length) items.push(`VERIFY: ${r.verify.message}`);
   if (!items.length) return '<p class="verdict-ok"><strong>No failures.</strong> No write failed, none was lost or altered, verify passed.</p>';
   return `<ol class="failures">${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ol>`;
 }
@@ -203,13 +205,52 @@ export function renderHtmlReport(r: RehearsalReport): string {
         [false, true, true, true, true],
       )}${r.round_trip.flatMap((x) => x.risk_examples.slice(0, 3).map((e) => `<p class="risk">ROLLBACK RISK (not a failure): ${esc(e)}</p>`)).join('')}`
     : '';
+  // Failure first: when the rehearsal failed, what failed comes right after the verdict.
+  const failures = `<h2>Failures</h2>\n<div id="failures">${failureList(r)}</div>\n`;
+  return page(`tandem rehearse ${r.migration}: ${r.ok ? 'PASSED' : 'FAILED'}`, `<h1>tandem rehearse <code>${esc(r.migration)}</code></h1>
+<p class="verdict ${r.ok ? 'pass' : 'fail'}" id="verdict">${r.ok ? 'PASSED: zero downtime' : 'FAILED'}: ${esc(verdict)}</p>
+<p>${r.schema ? `Table ${esc(r.schema.table)} (schema: ${esc(r.schema.source)}${r.schema.tables.length ? `, with ${esc(r.schema.tables.join(', '))}` : ''}; rows: ${esc(r.schema.rows)}), ` : ''}${r.rows} rows, app traffic as ${esc(r.app_role)}, on a ${esc(r.database)} database. Verify: ${esc(r.verify.message)}</p>
+${r.ok ? '' : failures}
+<h2>Totals</h2>
+<div id="totals">${totals}</div>
+<h2>Stages</h2>
+<div id="stages">${stages}${canary}</div>
+<h2>Write latency over time</h2>
+${latencyChart(tl)}
+<h2>Backfill progress</h2>
+${backfillChart(tl)}
+<h2>Lock waits</h2>
+${lockChart(tl, r)}
+${roundTrip}
+${r.ok ? failures : ''}`);
+}
+
+/**
+ * The page for a rehearsal that stopped before its verdict (bad input, a constraint the generator
+ * cannot satisfy, an executor step that failed): why, first, then what happened until then.
+ */
+export function renderStoppedReport(migration: string, message: string, log: readonly string[]): string {
+  const items = log.length ? `<ol class="log">${log.map((l) => `<li>${esc(l)}</li>`).join('')}</ol>` : '<p>Nothing: it stopped while setting up.</p>';
+  return page(
+    `tandem rehearse ${migration}: FAILED`,
+    `<h1>tandem rehearse <code>${esc(migration)}</code></h1>
+<p class="verdict fail" id="verdict">FAILED: the rehearsal stopped before its verdict</p>
+<h2>Failures</h2>
+<div id="failures"><ol class="failures"><li>${esc(message)}</li></ol></div>
+<h2>What happened until then</h2>
+<div id="log">${items}</div>
+`,
+  );
+}
+
+function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>tandem rehearse ${esc(r.migration)}: ${r.ok ? 'PASSED' : 'FAILED'}</title>
+<title>${esc(title)}</title>
 <style>
 :root { color-scheme: light dark; --fg: #1b1b1b; --bg: #ffffff; --muted: #5a5a5a; --grid: #dddddd; --accent: #0b5cad; --bad: #a4161a; --good: #1b6e20; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e8e8e8; --bg: #161616; --muted: #a8a8a8; --grid: #3a3a3a; --accent: #7cb7ff; --bad: #ff8a80; --good: #8fd694; } }
@@ -231,23 +272,7 @@ code { font-size: .9em; }
 </style>
 </head>
 <body>
-<h1>tandem rehearse <code>${esc(r.migration)}</code></h1>
-<p class="verdict ${r.ok ? 'pass' : 'fail'}" id="verdict">${r.ok ? 'PASSED: zero downtime' : 'FAILED'}: ${esc(verdict)}</p>
-<p>${r.schema ? `Table ${esc(r.schema.table)} (schema: ${esc(r.schema.source)}${r.schema.tables.length ? `, with ${esc(r.schema.tables.join(', '))}` : ''}; rows: ${esc(r.schema.rows)}), ` : ''}${r.rows} rows, app traffic as ${esc(r.app_role)}, on a ${esc(r.database)} database. Verify: ${esc(r.verify.message)}</p>
-<h2>Totals</h2>
-<div id="totals">${totals}</div>
-<h2>Stages</h2>
-<div id="stages">${stages}${canary}</div>
-<h2>Write latency over time</h2>
-${latencyChart(tl)}
-<h2>Backfill progress</h2>
-${backfillChart(tl)}
-<h2>Lock waits</h2>
-${lockChart(tl, r)}
-${roundTrip}
-<h2>Failures</h2>
-<div id="failures">${failureList(r)}</div>
-</body>
+${body}</body>
 </html>
 `;
 }

@@ -1,10 +1,12 @@
+import { TandemError } from '../phases/errors';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { findPostgresBin } from './scratch-postgres';
 
 /** A client tool of the local PostgreSQL (psql, pg_dump) failed; the message names it and its last lines. */
-export class PgToolError extends Error {
+export class PgToolError extends TandemError {
+  readonly kind = 'pg_tool';
   readonly exitCode = 1;
   constructor(readonly tool: string, message: string) {
     super(message);

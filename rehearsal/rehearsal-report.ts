@@ -84,6 +84,12 @@ export interface RehearsalReport {
   readonly spec_defects?: number;
   /** Acknowledged new-side writes that a rollback would not give back. */
   readonly lost_on_rollback?: { readonly count: number; readonly samples: LostWrite[] };
+  /**
+   * What the data breaks of what the spec promises (a row the added CHECK refuses, a duplicate for
+   * an added unique key), found by verify before contract: a finding about the spec or the app that
+   * wrote the rows, not a Tandem failure. Contract is then not run (it would refuse). Fails the run.
+   */
+  readonly findings?: string[];
   /** For the HTML report; not printed with --json. */
   readonly timeline?: Timeline;
 }

@@ -1,3 +1,4 @@
+import { RehearsalStoppedError } from './rehearsal-errors';
 import { performance } from 'perf_hooks';
 import { Pool } from 'pg';
 import { CustomerStore } from '../app/customer-store';
@@ -12,6 +13,7 @@ import { createAppRole, customersTableSql, seedCustomers, urlAs } from './demo-d
 import { demoShapeOf } from './demo-shape';
 import { rehearseGeneric, SchemaOptions } from './generic-rehearse';
 import { SpecError } from '../phases/errors';
+import { canarySteps } from './stage-script';
 import { TimelineRecorder } from './timeline';
 import { RehearsalDatabase, openRehearsalDatabase } from './rehearsal-database';
 import { RehearsalReport, RehearsalStage, reportTable, stageReports } from './rehearsal-report';
@@ -20,8 +22,7 @@ import { WriteLedger } from './write-ledger';
 
 export { reportTable };
 
-/** Argo Rollouts' canary steps: the share of traffic the new version gets at each. */
-export const CANARY_WEIGHTS = [10, 50, 90, 100] as const;
+export { CANARY_WEIGHTS } from './stage-script';
 
 export interface RehearsalOptions {
   /** Generated customers to seed, on top of the talk's names (default 10000). */
@@ -161,8 +162,8 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions & 
     readsChecked += await check('after backfill', true);
 
     let newCustomerId: string | undefined;
-    for (const w of CANARY_WEIGHTS) {
-      await enter('dual-write', { v1: 100 - w, v2: w }, `dual-write: v2 canary at ${w}%`);
+    for (const step of canarySteps('dual-write')) {
+      await enter('dual-write', step.weights, `dual-write: v2 canary at ${step.share}%`);
       if (newCustomerId === undefined) {
         const vin = await stores.v2.create(NEW_CUSTOMER);
         newCustomerId = vin.id;
@@ -173,8 +174,8 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions & 
     }
     readsChecked += await check('after dual-write', true);
 
-    for (const w of CANARY_WEIGHTS) {
-      await enter('cleanup', { v2: 100 - w, v3: w }, `cleanup: v3 canary at ${w}%`);
+    for (const step of canarySteps('cleanup')) {
+      await enter('cleanup', step.weights, `cleanup: v3 canary at ${step.share}%`);
       await during(async () => undefined);
     }
     readsChecked += await check('after cleanup', true);
@@ -221,8 +222,7 @@ export async function rehearse(spec: MigrationSpec, options: RehearsalOptions & 
       timeline: timeline.build(t.phases, lockTimeoutMs),
     };
   } catch (err) {
-    const e = err as { message?: string; exitCode?: number };
-    throw Object.assign(new Error(`the rehearsal stopped in ${current}: ${e?.message ?? String(err)}`), { exitCode: e?.exitCode ?? 1, cause: err });
+    throw new RehearsalStoppedError(current, err);
   } finally {
     if (ticker) clearInterval(ticker);
     if (traffic) await traffic.stop().catch(() => undefined);

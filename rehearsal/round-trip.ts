@@ -175,6 +175,16 @@ export async function analyseRoundTrips(a: RoundTripArgs): Promise<MappingPool> 
       const c = canonical[i];
       return c.ok ? [{ ...r, ...toValues(newColumns, c.values) }] : [];
     });
+    if (!oldColumns.length) {
+      // No old side (add_column): nothing for down to carry back, so no value is at risk; a
+      // rollback drops the column, which is what rolling back an added column means.
+      for (const row of valid) {
+        checked++;
+        const nw = pick(row, newColumns);
+        entries.push({ source: 'variation', new: nw, old: {}, back: nw, roundTrips: true });
+      }
+      return { mapping: m, oldColumns, newColumns, entries, byRaw, defects: { count: defectCount, examples: defects }, risks: { count: 0, checked, examples: [] } };
+    }
     const vt = await downAndBack(valid);
     valid.forEach((row, i) => {
       checked++;
@@ -202,8 +212,18 @@ export async function analyseRoundTrips(a: RoundTripArgs): Promise<MappingPool> 
 }
 
 /** One sentence per example, for the CLI and the report. */
+/** Values as JSON, each string cut to a readable length (`"xxxx…" (2000 characters)`). */
+export function shortJson(x: object | null | undefined, max = 40): string {
+  if (x === null || x === undefined) return JSON.stringify(x ?? null);
+  const parts = Object.entries(x).map(([k, val]) => {
+    const text = typeof val === 'string' && [...val].length > max ? `${JSON.stringify([...val].slice(0, max).join('') + '…')} (${[...val].length} characters)` : JSON.stringify(val ?? null);
+    return `${JSON.stringify(k)}:${text}`;
+  });
+  return `{${parts.join(',')}}`;
+}
+
 export function describeExample(e: RoundTripExample): string {
-  const v = (x: Values | undefined) => (x ? JSON.stringify(x) : '');
+  const v = (x: Values | undefined) => (x ? shortJson(x) : '');
   switch (e.kind) {
     case 'up_raises':
       return `${e.operation}: up raises on ${v(e.down ?? e.raw)}: ${e.error}`;

@@ -11,6 +11,12 @@ export interface MappingWrite {
   readonly newExact: boolean;
   /** The pool entry the values came from. */
   readonly entry?: Entry;
+  /**
+   * An INSERT's explicit NULLs in old columns: a trigger cannot tell them from columns left out, so
+   * the row may hold these values (`down` of the new side) instead. The leniency belongs to the row's
+   * state, not to one write: a later write that leaves the old side alone carries it on unchanged.
+   */
+  readonly nullMayBe?: Values;
 }
 
 export type RowOp = 'seed' | 'insert' | 'update' | 'repeat' | 'multi' | 'delete';

@@ -1,11 +1,15 @@
+import { ClientBase, Pool } from 'pg';
+import { TandemError } from '../phases/errors';
 import { Queryable } from '../app/customer-store';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
-import { Row } from './expression-evaluator';
+import { ConstraintRefusesError, learnValues, RowRule, rowRules, rowsKeepingRules } from './constraint-values';
+import { ExpressionEvaluator, Row } from './expression-evaluator';
 import { loadTableModel, ModelColumn, TableModel, writableColumns } from './table-model';
 import { columnValues, ValueSource } from './value-generator';
 
 /** A column the generator has no values for, NOT NULL and without a default: the user must bring rows. */
-export class UngeneratableColumnError extends Error {
+export class UngeneratableColumnError extends TandemError {
+  readonly kind = 'ungeneratable_column';
   readonly exitCode = 2;
   constructor(readonly table: string, readonly column: string, readonly type: string) {
     super(`column ${column} of ${table} is NOT NULL with no default, and tandem rehearse cannot generate values of type ${type}: copy real rows with --schema-from URL --sample N`);
@@ -24,14 +28,60 @@ export function toRow(columns: readonly string[], values: (string | null)[]): Ro
   return row;
 }
 
+/** Values its constraints accept, NULL now and then where the column allows it (a CHECK passes NULL). */
+function learnedSource(col: ModelColumn, values: readonly string[], random: () => number): ValueSource {
+  return () => (!col.notNull && random() < 0.08 ? null : values[Math.floor(random() * values.length)]);
+}
+
+/** A unique column's admissible values, each once in random order; then NULL where allowed (else repeats, which a unique index skips). */
+function learnedOnce(col: ModelColumn, values: readonly string[], random: () => number): ValueSource {
+  const left = [...new Set(values)];
+  for (let i = left.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [left[i], left[j]] = [left[j], left[i]];
+  }
+  const rest = learnedSource(col, values, random);
+  return () => (left.length ? left.pop()! : col.notNull ? rest() : null);
+}
+
+/** A unique column's values: never one given before (text gets a numbered suffix, numbers a fresh draw). */
+function distinct(col: ModelColumn, source: ValueSource): ValueSource {
+  const given = new Set<string>();
+  let n = 0;
+  return () => {
+    for (let tries = 0; tries < 20; tries++) {
+      const v = source();
+      if (v === null || !given.has(v)) return v === null ? v : (given.add(v), v);
+    }
+    let v: string;
+    do v = col.category === 'S' ? `${source() ?? ''}-${++n}` : String(++n);
+    while (given.has(v));
+    given.add(v);
+    return v;
+  };
+}
+
 /** Generates rows of one table: values by type, foreign keys from rows that exist in the referenced tables. */
 export class RowGenerator {
   private readonly sources = new Map<string, ValueSource>();
   private readonly fkColumns = new Set<string>();
 
-  constructor(readonly model: TableModel, private readonly parentKeys: ReadonlyMap<string, readonly (readonly (string | null)[])[]>, private readonly random: () => number) {
+  /** `learned`: per column, values its constraints accept (see learnValues); others come by type. */
+  constructor(
+    readonly model: TableModel,
+    private readonly parentKeys: ReadonlyMap<string, readonly (readonly (string | null)[])[]>,
+    private readonly random: () => number,
+    learned: ReadonlyMap<string, readonly string[]> = new Map(),
+  ) {
     for (const fk of model.foreignKeys) for (const c of fk.columns) this.fkColumns.add(c);
-    for (const c of writableColumns(model)) this.sources.set(c.name, columnValues(c, random));
+    const uniqueAlone = new Set(model.uniques.filter((u) => u.length === 1).map((u) => u[0]));
+    for (const c of writableColumns(model)) {
+      const values = learned.get(c.name);
+      const source = values?.length
+        ? uniqueAlone.has(c.name) ? learnedOnce(c, values, random) : learnedSource(c, values, random)
+        : uniqueAlone.has(c.name) ? distinct(c, columnValues(c, random)) : columnValues(c, random);
+      this.sources.set(c.name, source);
+    }
   }
 
   /** Columns a generated insert leaves to their defaults (identity, serial). */
@@ -68,11 +118,17 @@ export class RowGenerator {
   }
 }
 
-export interface SeedResult {
-  /** Every row of the table after seeding, as text, in model column order. */
-  readonly rows: Row[];
-  /** Generated rows the schema refused (a CHECK, a unique index, ...). */
-  readonly rejected: number;
+// object_not_in_prerequisite_state: what PostgreSQL raises for ON CONFLICT over a deferrable constraint.
+const NO_ARBITER = '55000';
+
+/** A table whose rows the generator cannot make: PostgreSQL refused every one of a batch. */
+export class RowsRefusedError extends TandemError {
+  readonly exitCode = 2;
+  readonly kind = 'constraint_refuses_rows';
+  constructor(readonly table: string, readonly reason: string, readonly example: Row) {
+    super(`${table} refuses every generated row (${reason}), e.g. ${JSON.stringify(example)}: copy real rows with --schema-from URL --sample N, or rehearse on a --schema FILE whose table the generator can fill`);
+    this.name = 'RowsRefusedError';
+  }
 }
 
 async function keysOf(db: Queryable, model: TableModel, columns: readonly string[]): Promise<(string | null)[][]> {
@@ -80,9 +136,15 @@ async function keysOf(db: Queryable, model: TableModel, columns: readonly string
   return rows.map((r) => r.k);
 }
 
-/** Insert generated rows in batches; a batch the schema refuses is retried row by row, and refused rows are counted. */
-export async function insertRows(db: Queryable, model: TableModel, rows: readonly Record<string, string | null>[]): Promise<number> {
-  let rejected = 0;
+/**
+ * Insert rows in batches; a row that a unique index already holds is skipped (ON CONFLICT DO
+ * NOTHING), a batch PostgreSQL refuses otherwise (a trigger, a foreign key) is retried row by row.
+ * Returns how many rows went in, and the first refusal's message.
+ */
+export async function insertRows(db: Queryable, model: TableModel, rows: readonly Record<string, string | null>[]): Promise<{ inserted: number; error?: string; refusedRow?: Row }> {
+  let inserted = 0;
+  let error: string | undefined;
+  let refusedRow: Row | undefined;
   const byShape = new Map<string, Record<string, string | null>[]>();
   for (const r of rows) {
     const key = Object.keys(r).join('\u0000');
@@ -91,33 +153,77 @@ export async function insertRows(db: Queryable, model: TableModel, rows: readonl
   for (const group of byShape.values()) {
     const cols = Object.keys(group[0]);
     const types = cols.map((c) => model.columns.find((m) => m.name === c)!.type);
-    for (let i = 0; i < group.length; i += 500) {
-      const batch = group.slice(i, i + 500);
+    for (let i = 0; i < group.length; i += 1000) {
+      const batch = group.slice(i, i + 1000);
       const select = cols.map((c, k) => `(x.r ->> '${c.replace(/'/g, "''")}')::${types[k]}`).join(', ');
-      const sql = `INSERT INTO ${model.qualified} (${cols.map(quoteIdent).join(', ')}) SELECT ${select} FROM jsonb_array_elements($1::jsonb) AS x(r)`;
+      const insert = cols.length
+        ? `INSERT INTO ${model.qualified} (${cols.map(quoteIdent).join(', ')}) SELECT ${select} FROM jsonb_array_elements($1::jsonb) AS x(r)`
+        : `INSERT INTO ${model.qualified} SELECT FROM jsonb_array_elements($1::jsonb)`;
+      let sql = `${insert} ON CONFLICT DO NOTHING`;
       try {
-        if (cols.length === 0) await db.query(`INSERT INTO ${model.qualified} SELECT FROM generate_series(1, $1)`, [batch.length]);
-        else await db.query(sql, [JSON.stringify(batch)]);
-      } catch {
+        inserted += (await db.query(sql, [JSON.stringify(batch)])).rowCount ?? 0;
+      } catch (err: any) {
+        // A deferrable unique or exclusion constraint cannot arbitrate ON CONFLICT: plain inserts, then.
+        if (err?.code === NO_ARBITER) {
+          sql = insert;
+          try {
+            inserted += (await db.query(sql, [JSON.stringify(batch)])).rowCount ?? 0;
+            continue;
+          } catch {
+            // some row is refused: find it below
+          }
+        }
         for (const r of batch) {
           try {
-            await db.query(sql, [JSON.stringify([r])]);
-          } catch {
-            rejected++;
+            inserted += (await db.query(sql, [JSON.stringify([r])])).rowCount ?? 0;
+          } catch (err: any) {
+            error ??= err?.message ?? String(err);
+            refusedRow ??= r;
           }
         }
       }
     }
   }
-  return rejected;
+  return { inserted, error, refusedRow };
+}
+
+/** One session of `db` (a pool's client, released after; a client as it is). */
+async function withSession<T>(db: Queryable, fn: (c: ClientBase) => Promise<T>): Promise<T> {
+  if (db instanceof Pool) {
+    const c = await db.connect();
+    try {
+      return await fn(c);
+    } finally {
+      c.release();
+    }
+  }
+  return fn(db as unknown as ClientBase);
+}
+
+export interface SeedResult {
+  /** Generated rows that did not go in (a rule refused them, a unique index held them), across this table and its parents. */
+  readonly rejected: number;
+  /** Rows of the table this call inserted. */
+  readonly inserted: number;
+  readonly generator: RowGenerator;
+  /** The rules generated rows keep: the table's and its domains' CHECKs, and the spec's. */
+  readonly rules: readonly RowRule[];
+}
+
+export interface SeedOptions {
+  /** CHECKs the spec adds: generated rows keep them too. */
+  readonly specChecks?: readonly { name: string; check: string }[];
+  readonly seen?: Set<number>;
 }
 
 /**
  * Fill a table with `count` generated rows, after giving every table it references rows of its own
- * (when they have none: `parentRows` each), so every foreign key points at a real row.
+ * (when they have none: `parentRows` each), so every foreign key points at a real row. Values come
+ * from what the constraints accept (learnValues), rows are filtered by every rule in SQL before
+ * they are inserted, so a CHECK costs a filter, not a failed insert per row.
  */
-export async function seedTable(db: Queryable, model: TableModel, count: number, parentRows: number, random: () => number, seen = new Set<number>()): Promise<{ rejected: number; generator: RowGenerator }> {
-  // `rejected`: generated rows the schema refused (replaced by others), across this table and its parents.
+export async function seedTable(db: Queryable, model: TableModel, count: number, parentRows: number, random: () => number, options: SeedOptions = {}): Promise<SeedResult> {
+  const seen = options.seen ?? new Set<number>();
   seen.add(model.oid);
   const parentKeys = new Map<string, (string | null)[][]>();
   let rejected = 0;
@@ -126,20 +232,35 @@ export async function seedTable(db: Queryable, model: TableModel, count: number,
     if (!parent) continue;
     if (parent.oid !== model.oid && !seen.has(parent.oid)) {
       const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${parent.qualified}`);
-      if (rows[0].n === 0) rejected += (await seedTable(db, parent, parentRows, parentRows, random, seen)).rejected;
+      if (rows[0].n === 0) rejected += (await seedTable(db, parent, parentRows, parentRows, random, { seen })).rejected;
     }
     parentKeys.set(fk.name, await keysOf(db, parent, fk.refColumns));
   }
-  const generator = new RowGenerator(model, parentKeys, random);
-  // Rows the schema refuses are made up for, a few rounds at most.
-  let missing = count;
-  for (let round = 0; round < 4 && missing > 0; round++) {
-    const refused = await insertRows(db, model, Array.from({ length: missing }, () => generator.row()));
-    rejected += refused;
-    missing = refused;
-  }
-  await resetSequences(db, model);
-  return { rejected, generator };
+  const table = `${model.schema}.${model.name}`;
+  return withSession(db, async (session) => {
+    const rules = await rowRules(session, model, options.specChecks ?? []);
+    // Rows copied in (--sample) need no generated rows: the traffic then makes do with what it can.
+    const learned = await learnValues(session, model, rules, random, count > 0);
+    const generator = new RowGenerator(model, parentKeys, random, learned.values);
+    const evaluator = new ExpressionEvaluator(session, model.name, model.columns.map((c) => ({ name: c.name, type: c.type })));
+    let inserted = 0;
+    // Rounds make up for rows a rule or a unique index refused; a round that adds nothing ends it.
+    for (let round = 0; round < 10 && inserted < count; round++) {
+      const batch = Array.from({ length: count - inserted }, () => generator.row());
+      const { kept, refusedBy, example } = await rowsKeepingRules(evaluator, rules, batch);
+      if (!kept.length) {
+        if (refusedBy) throw new ConstraintRefusesError(table, refusedBy, example!, batch.length);
+        throw new RowsRefusedError(table, 'a value its column type or domain refuses', batch[0]);
+      }
+      const result = await insertRows(session, model, kept);
+      if (result.inserted === 0 && result.error) throw new RowsRefusedError(table, result.error, result.refusedRow!);
+      rejected += batch.length - result.inserted;
+      inserted += result.inserted;
+      if (result.inserted === 0) break;
+    }
+    await resetSequences(session, model);
+    return { rejected, inserted, generator, rules };
+  });
 }
 
 /** After rows were copied in with their keys, move identity and serial sequences past them. */

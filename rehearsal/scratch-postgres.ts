@@ -1,3 +1,4 @@
+import { TandemError } from '../phases/errors';
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
@@ -19,7 +20,9 @@ export interface ScratchPostgres {
   stop(): Promise<void>;
 }
 
-export class PostgresBinariesMissingError extends Error {
+export class PostgresBinariesMissingError extends TandemError {
+  readonly kind = 'postgres_binaries_missing';
+  readonly exitCode = 1;
   constructor(readonly searched: string[]) {
     super(
       `PostgreSQL server binaries (initdb, pg_ctl) were not found in ${searched.join(', ')}: ` +
@@ -30,7 +33,7 @@ export class PostgresBinariesMissingError extends Error {
 }
 
 /** Where initdb and pg_ctl live: TANDEM_PG_BIN (only it, when set), else the newest /usr/lib/postgresql/N/bin, then pg_config. */
-export class PostgresBinDirError extends Error {
+export class PostgresBinDirError extends TandemError {
   readonly exitCode = 2;
   readonly kind = 'usage';
   constructor(readonly dir: string, missing: string[]) {

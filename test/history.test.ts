@@ -98,7 +98,9 @@ describe('history of the migrations a database records', () => {
     const out = JSON.parse(r.stdout.trim());
     expect(out.migrations.map((m: any) => `${m.name}:${m.step}:${m.rowsBackfilled}`)).toEqual(['split-full-name:contracted:120', 'total-cents:backfilling:80', 'product-code:rolled_back:0']);
     const text = await runCli(['status'], { DATABASE_URL: url });
-    expect(text.stdout).toContain('total-cents on public.orders: backfilling, 80 rows backfilled');
+    expect(text.stdout).toContain('total-cents on public.orders: backfilling; 80 rows backfilled so far');
+    // a rolled-back migration is rolled back, not "0 rows backfilled"
+    expect(text.stdout).toMatch(/product-code on public\.\w+: rolled back\n/);
     expect(text.stdout).toContain('not finished (last change');
     expect(text.stdout).toMatch(/split-full-name on public\.customers: contracted[\s\S]*started .* by alice@laptop, db /);
   });

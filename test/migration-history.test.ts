@@ -77,6 +77,18 @@ describe('parseMigrationList', () => {
     expect(currentMigrationIndex(['a', 'b'], undefined)).toBe(0);
     expect(currentMigrationIndex(['a', 'b'], 'b')).toBe(1);
     expect(refusal(() => currentMigrationIndex(['a', 'b'], 'c')).key).toBe('tandem:migration');
+    expect(refusal(() => currentMigrationIndex(['a', 'b'], 'c')).message).toBe('tandem:migration: "c" is not in tandem:migrations (a, b)');
+    // TandemMigration asks the same resolver, in the words of its arguments.
+    expect(refusal(() => currentMigrationIndex(['a', 'b'], 'c', 'migration', 'the migrations')).message).toBe('migration: "c" is not in the migrations (a, b)');
+  });
+
+  it('the program and TandemMigration resolve the current migration with this one function', () => {
+    const fs = require('fs') as typeof import('fs');
+    const path = require('path') as typeof import('path');
+    for (const file of ['index.ts', 'components/tandem-migration.ts']) {
+      const text = fs.readFileSync(path.join(__dirname, '..', file), 'utf8');
+      expect({ file, asks: text.includes('currentMigrationIndex('), ownLookup: /names\.indexOf\(|history\.find\(\(m\) => m\.spec\.name ===/.test(text) }).toEqual({ file, asks: true, ownLookup: false });
+    }
   });
 });
 

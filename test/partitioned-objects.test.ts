@@ -66,6 +66,40 @@ describe('indexes on a partitioned table', () => {
     expect(await indexes(url, 'events_kind_idx%')).toEqual([]);
   });
 
+  it('create_index: a 63-byte index name sharing its first 56 bytes with an index an earlier migration built gets partition indexes of its own; its rollback leaves the earlier one whole', async () => {
+    const url = await freshDatabase('partidxlong');
+    await sql(url, SETUP);
+    const base = 'x'.repeat(60);
+    const first = specFile(`create_index: { name: ${base}_k1, columns: [kind] }`);
+    const second = specFile(`create_index: { name: ${base}_n1, columns: [note] }`);
+    const o = { databaseUrl: url };
+    expect((await expand(load(first), o)).step).toBe('expanded');
+    await backfill(load(first), o);
+    expect((await contract(load(first), o)).step).toBe('contracted');
+    expect((await expand(load(second), o)).step).toBe('expanded');
+    const valid = async () => sql(url, `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE 'xxx%' AND i.indrelid = 'events'::regclass ORDER BY 1`);
+    expect(await valid()).toEqual([
+      { name: `${base}_k1`, valid: true },
+      { name: `${base}_n1`, valid: true },
+    ]);
+    // Each of the 4 partitions (events_2 and its 2 sub-partitions included) has an index of each, attached under its own parent.
+    const attached = `SELECT count(*)::int AS n FROM pg_inherits h JOIN pg_index i ON i.indexrelid = h.inhrelid JOIN pg_class p ON p.oid = h.inhparent WHERE p.relname LIKE 'xxx%'`;
+    expect(await sql(url, attached)).toEqual([{ n: 8 }]);
+    await rollback(load(second), o);
+    expect(await valid()).toEqual([{ name: `${base}_k1`, valid: true }]);
+    expect(await sql(url, attached)).toEqual([{ n: 4 }]);
+  });
+
+  it('create_index meeting a row its expression raises on in one partition: everything it built is dropped, and the error says so', async () => {
+    const url = await freshDatabase('partidxraise');
+    await sql(url, SETUP);
+    const file = specFile('create_index: { name: events_inv_idx, columns: [{ expression: "100 / (id - 1500)" }] }');
+    const r = await runCli(['expand', file, '--json'], { DATABASE_URL: url });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).error.message).toMatch(/division by zero; what it built \(the partitioned index and its partitions' indexes\) was dropped/);
+    expect(await indexes(url, 'events_inv_idx%')).toEqual([]);
+  });
+
   it('create_index: a build killed half-way (an INVALID partition index, partitions not attached) is finished by the next expand', async () => {
     const url = await freshDatabase('partidxresume');
     await sql(url, SETUP);

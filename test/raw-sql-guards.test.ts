@@ -56,6 +56,9 @@ describe('what raw_sql may not do (lexical, PostgreSQL quoting rules)', () => {
     ["DO $do$BEGIN EXECUTE 'SET LOCAL statement_timeout = 0'; END$do$", /SET statement_timeout changes a setting/],
     ["DO LANGUAGE plpgsql $$BEGIN PERFORM set_config('lock_timeout', '0', true); END$$", /set_config\('lock_timeout', \.\.\.\) changes a setting .*inside a DO block/],
     ["DO $$BEGIN SET LOCAL statement_timeout = 0; END$$", /SET statement_timeout changes a setting .*inside a DO block/],
+    ["DO $$BEGIN IF true THEN RESET lock_timeout; END IF; END$$", /RESET lock_timeout changes a setting .*inside a DO block/],
+    ["DO $a$BEGIN EXECUTE $b$DO $c$BEGIN COMMIT; END$c$$b$; END$a$", /COMMIT inside a DO block is transaction control/],
+    ["DO $$BEGIN EXECUTE 'ROLLBACK'; END$$", /ROLLBACK is transaction control/],
     ['CREATE VIEW v AS SELECT 1; COMMIT', /holds a semicolon outside quotes/],
     ["SELECT 'unclosed", /unclosed string constant/],
     ['SELECT 1 /* unclosed', /unclosed comment/],
@@ -74,6 +77,9 @@ describe('what raw_sql may not do (lexical, PostgreSQL quoting rules)', () => {
     'SELECT "commit" FROM (SELECT 1 AS "commit") x',
     'CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $f$ SELECT 1 $f$',
     'CALL some_procedure()',
+    "UPDATE customers SET role = 'admin' WHERE id = 1",
+    'INSERT INTO t (id, role) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role',
+    "DO $$BEGIN UPDATE orders SET state = 'end' WHERE id = 1; RAISE NOTICE 'start'; END$$",
   ])('%s is accepted', (statement) => {
     expect(rawSqlProblem(statement)).toBeNull();
   });
@@ -115,8 +121,28 @@ describe('raw_sql against a real database', () => {
     await sql(url, `CREATE PROCEDURE commit_now() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$`);
     const r = await runCli(['validate', specFile('CALL commit_now()'), '--json'], { DATABASE_URL: url });
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout).error.message).toMatch(/failed at "raw-sql-up-1" .*invalid transaction termination/);
+    expect(JSON.parse(r.stdout).error.message).toMatch(/failed at "raw-sql-up-1".*invalid transaction termination/);
     await untouched(url);
+  });
+
+  it('data migrations that only look like guarded statements expand: a column named role, an enum value \'end\' in a DO block', async () => {
+    const url = await freshDatabase('rawlookalike');
+    await createCustomers(url, 3);
+    await sql(url, `ALTER TABLE customers ADD COLUMN role text, ADD COLUMN stage text`);
+    const file = path.join(dir, `s${n++}.yaml`);
+    const ups = [
+      "UPDATE customers SET role = 'member' WHERE role IS NULL",
+      "DO $$BEGIN UPDATE customers SET stage = 'end' WHERE id = 1; RAISE NOTICE 'start'; END$$",
+    ];
+    fs.writeFileSync(file, `name: raw-lookalike\ntable: customers\noperations:\n  - raw_sql: { up: ${JSON.stringify(ups)}, down: "SELECT 1" }\n`);
+    const r = await runCli(['expand', file, '--json'], { DATABASE_URL: url });
+    expect(r.stdout).not.toMatch(/refused/);
+    expect(r.code).toBe(0);
+    expect(await sql(url, `SELECT id, role, stage FROM customers ORDER BY id`)).toEqual([
+      { id: '1', role: 'member', stage: 'end' },
+      { id: '2', role: 'member', stage: null },
+      { id: '3', role: 'member', stage: null },
+    ]);
   });
 
   it('a raw_sql that only creates a view still expands', async () => {

@@ -95,7 +95,7 @@ describe('tandem rehearse (the CLI, in-process)', () => {
   it.each([
     [['rehearse', SPLIT_SPEC_PATH, '--sample', '10'], /--sample copies rows from the database given with --schema-from/],
     [['rehearse', SPLIT_SPEC_PATH, '--schema', 'no/such/schema.sql'], /--schema no\/such\/schema.sql cannot be read \(ENOENT\)/],
-    [['rehearse', SPLIT_SPEC_PATH, '--schema-from', 'postgres://x@127.0.0.1:1/x', '--sample', '0'], /--sample must be at least 1/],
+    [['rehearse', SPLIT_SPEC_PATH, '--schema-from', 'postgres://x@127.0.0.1:1/x', '--sample', '0'], /--sample must be a positive whole number \(N\), not "0"/],
     [['rehearse', SPLIT_SPEC_PATH, '--report', ''], /--report needs a file name/],
   ])('exits 2 on bad input %j', async (args, message) => {
     const { code, stderr } = await runCli(args);
@@ -106,12 +106,46 @@ describe('tandem rehearse (the CLI, in-process)', () => {
 
   it.each([
     [['rehearse'], /needs a spec file/],
-    [['rehearse', SPLIT_SPEC_PATH, '--rows', 'many'], /--rows must be a whole number/],
-    [['rehearse', SPLIT_SPEC_PATH, '--step-ms', '0'], /--step-ms must be at least 1/],
+    [['rehearse', SPLIT_SPEC_PATH, '--rows', 'many'], /--rows must be a whole number, 0 or more \(N\), not "many"/],
+    [['rehearse', SPLIT_SPEC_PATH, '--step-ms', '0'], /--step-ms must be a positive whole number \(MS\), not "0"/],
     [['rehearse', 'migrations/missing.yaml'], /does not exist/],
   ])('exits 2 on bad input %j', async (args, message) => {
     const { code, stderr } = await runCli(args);
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
+  });
+
+  describe('--report is written for every outcome, the failure first', () => {
+    const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-report-'));
+    const BILLING = path.join(__dirname, 'fixtures', 'billing');
+
+    it('a rehearsal that stops while setting up (a CHECK no generated value keeps): exit 2, and the report says why', async () => {
+      const d = dir();
+      const schema = path.join(d, 'parts.sql');
+      fs.writeFileSync(schema, `CREATE TABLE parts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sku text NOT NULL CONSTRAINT parts_sku_format CHECK (sku ~ '^([A-Z])\\1-[0-9]+$'), note text)`);
+      const spec = path.join(d, 'parts.yaml');
+      fs.writeFileSync(spec, 'name: parts-note\ntable: parts\noperations:\n  - rename_column: {from: note, to: remark}\n');
+      const file = path.join(d, 'report.html');
+      const { code, stderr } = await runCli(['rehearse', spec, '--schema', schema, '--rows', '50', '--report', file]);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/the CHECK parts_sku_format .* refuses every one of \d+ generated values of sku, e\.g\. .*--sample N/);
+      expect(stderr).toMatch(/report written to /);
+      const html = fs.readFileSync(file, 'utf8');
+      expect(html).toMatch(/<title>tandem rehearse parts-note: FAILED<\/title>/);
+      expect(html.indexOf('parts_sku_format')).toBeGreaterThan(-1);
+      expect(html.indexOf('id="failures"')).toBeLessThan(html.indexOf('id="log"'));
+      expect(html).toMatch(/started a scratch PostgreSQL/);
+    });
+
+    it('a rehearsal whose verdict is FAILED puts the failures before the totals', async () => {
+      const file = path.join(dir(), 'report.html');
+      const { code } = await runCli(['rehearse', path.join(BILLING, 'invoices-cents-lossy.yaml'), '--schema', path.join(BILLING, 'schema.sql'), '--rows', '200', '--step-ms', '100', '--report', file]);
+      expect(code).toBe(1);
+      const html = fs.readFileSync(file, 'utf8');
+      expect(html).toMatch(/id="verdict">FAILED/);
+      expect(html.indexOf('id="failures"')).toBeGreaterThan(-1);
+      expect(html.indexOf('id="failures"')).toBeLessThan(html.indexOf('id="totals"'));
+      expect(html).toMatch(/LOST ON ROLLBACK/);
+    });
   });
 });

@@ -59,6 +59,44 @@ describe('rehearse any spec on a schema of the user\'s (--schema FILE)', () => {
   });
 });
 
+describe('rehearse a spec that adds a CHECK on a table with IN-list and range CHECKs, a foreign key and identity keys (--schema, default --rows)', () => {
+  const BILLING = path.join(__dirname, 'fixtures', 'billing');
+  const QUICK = { stepMs: 150, workers: 4, opsPerSecond: 300 };
+
+  it('passes, with every one of the 10,000 default rows generated', async () => {
+    const report = await rehearse(loadSpecFile(path.join(BILLING, 'invoices-cents.yaml')), { ...QUICK, schemaFile: path.join(BILLING, 'schema.sql') });
+    expectClean(report);
+    expect(report.rows).toBe(10000);
+    expect(report.schema).toEqual({ source: 'file', table: 'billing.invoices', tables: [], rows: 'generated' });
+  });
+
+  it('fails when the same spec\'s down drops the pennies, naming the writes a rollback would lose', async () => {
+    const report = await rehearse(loadSpecFile(path.join(BILLING, 'invoices-cents-lossy.yaml')), { ...QUICK, schemaFile: path.join(BILLING, 'schema.sql') });
+    expect(report.ok).toBe(false);
+    expect(report.rows).toBe(10000);
+    expect(report.lost_on_rollback!.count).toBeGreaterThan(0);
+    const lost = report.lost_on_rollback!.samples[0];
+    expect(Number(lost.rollback_gives.amount_cents) % 100).toBe(0);
+    expect(lost.wrote.amount_cents).not.toBe(lost.rollback_gives.amount_cents);
+  });
+});
+
+describe('the data breaks what the spec promises (--schema-from URL --sample N)', () => {
+  it('reports it as a finding about the spec or the app, not a Tandem failure, and does not run contract', async () => {
+    const BILLING = path.join(__dirname, 'fixtures', 'billing');
+    const source = await freshDatabase('rehearse_finding');
+    await sql(source, fs.readFileSync(path.join(BILLING, 'schema.sql'), 'utf8'));
+    // Real rows: some have quantity 60, which the spec's new CHECK (quantity <= 50) refuses.
+    await sql(source, `INSERT INTO billing.accounts (name) SELECT 'Account ' || g FROM generate_series(1, 5) g;
+                       INSERT INTO billing.invoices (account_id, status, amount, quantity, issued_on)
+                         SELECT 1 + g % 5, 'sent', g * 1.25, CASE WHEN g % 10 = 0 THEN 60 ELSE 1 + g % 40 END, '2024-01-01'::date + g FROM generate_series(1, 100) g`);
+    const report = await rehearse(loadSpecFile(path.join(BILLING, 'invoices-cents.yaml')), { ...SMALL, schemaFrom: source, sample: 100 });
+    expect(report.ok).toBe(false);
+    expect(report).toMatchObject({ failed_writes: 0, failed_reads: 0, lost_or_altered_writes: 0, spec_defects: 0 });
+    expect(report.findings).toEqual([expect.stringMatching(/^verify before contract: .*add_check invoices_quantity_small: rows that break the check/)]);
+  });
+});
+
 describe('rehearse on the table of a live database (--schema-from URL)', () => {
   it('copies the definition and the tables its foreign keys need, samples real rows, and never writes to the source', async () => {
     const source = await freshDatabase('rehearse_source');

@@ -1,5 +1,6 @@
 import { RefusedError, UsageError } from '../phases/errors';
-import { parseSpec } from '../phases/sql/spec';
+import { loadSpecFile, parseSpec } from '../phases/sql/spec';
+import * as path from 'path';
 import { rehearse, RehearsalEvent } from '../rehearsal/rehearse';
 import { REHEARSAL_STAGES } from '../rehearsal/rehearsal-report';
 import { customersTableSql } from '../rehearsal/demo-database';
@@ -80,12 +81,29 @@ describe('rehearse on a given scratch database', () => {
     expect(rec).toEqual({ n: 0 });
   });
 
-  it('runs any other spec on the generic path, which refuses --database-url (it needs its own throwaway server)', async () => {
+  it('rehearses any other spec in an empty database given with --database-url, and leaves it as empty as it found it', async () => {
+    const url = await freshDatabase('rehearse_generic_given');
+    const empty = async () => sql(url, `SELECT (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS relations,
+                                              (SELECT count(*)::int FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\\_%') AS schemas,
+                                              (SELECT count(*)::int FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS types,
+                                              (SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS functions,
+                                              (SELECT count(*)::int FROM pg_roles WHERE rolname LIKE 'tandem_rehearsal_app%') AS roles`);
+    const before = await empty();
+    expect(before).toEqual([{ relations: 0, schemas: 0, types: 0, functions: 0, roles: 0 }]);
+    const report = await rehearse(loadSpecFile(path.join(__dirname, '..', 'migrations', 'split-and-index.yaml')), { ...SMALL, databaseUrl: url, schemaFile: path.join(__dirname, '..', 'migrations', 'split-and-index.schema.sql') });
+    expect(report).toMatchObject({ ok: true, database: 'given', failed_writes: 0, lost_or_altered_writes: 0 });
+    expect(await empty()).toEqual(before);
+  });
+
+  it('refuses a database that is not empty for any other spec, and leaves it alone', async () => {
     const spec = parseSpec('name: x\ntable: people\noperations:\n  - rename_column: {from: full_name, to: name}\n');
     const url = await freshDatabase('rehearse_generic_refuse');
+    await sql(url, `CREATE TABLE invoices (id int PRIMARY KEY); INSERT INTO invoices VALUES (1)`);
     const attempt = rehearse(spec, { ...SMALL, databaseUrl: url });
-    await expect(attempt).rejects.toBeInstanceOf(UsageError);
-    await expect(attempt).rejects.toThrow(/--database-url works only with the demo spec/);
+    await expect(attempt).rejects.toBeInstanceOf(RefusedError);
+    await expect(attempt).rejects.toThrow(/that database is not empty \(it has relation invoices.*\); .*needs an empty database of its own/);
+    expect(await sql(url, `SELECT count(*)::int AS n FROM invoices`)).toEqual([{ n: 1 }]);
+    expect(await sql(url, `SELECT to_regclass('people') AS t`)).toEqual([{ t: null }]);
   });
 });
 

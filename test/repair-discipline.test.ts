@@ -123,6 +123,23 @@ it('failure records the app role forged (garbage, an operation index out of rang
   expect((await runCli(['verify', file], { DATABASE_URL: url })).code).toBe(0);
 });
 
+it('a failure record naming a side the operation derives nothing from (side new of an add_column) is named and left alone, not counted as repaired', async () => {
+  const url = await freshDatabase('repairnoside');
+  const file = await flaggedOrders(url, 2);
+  await sql(url, `INSERT INTO rates VALUES ('GBP', 0.5)`);
+  await sql(url, `UPDATE orders SET _tandem_sync_failed = '{"0": {"side": "new"}}' WHERE id = 1`);
+  const result = await runCli(['repair', file, '--json'], { DATABASE_URL: url });
+  const out = lastJson(result.stdout);
+  expect(out.repaired).toBe(1);
+  expect(out.stillFailing.map((f: any) => [f.key, f.side])).toEqual([['1', 'unknown']]);
+  expect(out.stillFailing[0].error).toMatch(/not repaired: its failure record gives operation 0 the side new, from which add_column amount_eur derives nothing/);
+  expect(result.code).toBe(1);
+  expect(await sql(url, `SELECT id, amount_eur::int AS eur, _tandem_pending AS pending FROM orders ORDER BY id`)).toEqual([
+    { id: 1, eur: null, pending: null },
+    { id: 2, eur: 40, pending: false },
+  ]);
+});
+
 it('repair waits for a table lock no longer than lock_timeout at a time, retries, and gives up at the deadline naming the table, nothing half done', async () => {
   const url = await freshDatabase('repairtablelock');
   await flaggedOrders(url, 3);
@@ -146,7 +163,7 @@ describe('failureEntries: a record read back from the table is trusted only when
   const resolved = resolveSpec(parseSpec(SPEC, 'eur.yaml'), table);
   it.each([
     [{ '0': { side: 'old', error: 'x' } }, [{ index: 0, side: 'old' }]],
-    [{ '0': { side: 'new' } }, [{ index: 0, side: 'new' }]],
+    [{ '0': { side: 'new' } }, /the side new, from which add_column amount_eur derives nothing/],
     [null, /holds no failure record/],
     ['junk', /is not an object/],
     [[{ side: 'old' }], /is not an object/],

@@ -54,6 +54,16 @@ describe('publications on the table, refused before expand', () => {
     expect(await sql(url, `SELECT 1 FROM pg_class WHERE relname = 'customers_email_idx'`)).toEqual([]);
   });
 
+  it('the SQL it advises names an odd publication name as PostgreSQL reads it (quoted)', async () => {
+    const url = await freshDatabase('pubodd');
+    await sql(url, `CREATE TABLE "Customers" (id int PRIMARY KEY, full_name text); CREATE PUBLICATION "Orders ""Feed""" FOR TABLE "Customers"`);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-pubodd-')), 'odd.yaml');
+    fs.writeFileSync(file, `name: odd\ntable: Customers\noperations:\n  - add_column: { name: note, type: text }\n`);
+    const v = await runCli(['validate', file, '--json'], { DATABASE_URL: url });
+    expect(v.code).toBe(1);
+    expect(JSON.parse(v.stdout).error.message).toContain('ALTER PUBLICATION "Orders ""Feed""" SET TABLE "public"."Customers" (col, ...)');
+  });
+
   it('a publication of other tables only, or with a column list for this one, lets expand go on', async () => {
     const url = await freshDatabase('pubok');
     await createCustomers(url, 5);

@@ -73,6 +73,32 @@ describe('rollback refuses while it would not give back what the new version wro
     expect((await runCli(['rollback', file, '--json'], env)).code).toBe(0);
   });
 
+  it('a failure record naming the old side of an operation that derives nothing from it (an add_column with only a default) does not hide a new-version write: refused', async () => {
+    const url = await freshDatabase('rbforgedold');
+    await sql(url, `CREATE TABLE users (id int PRIMARY KEY, name text); INSERT INTO users VALUES (1, 'ada'), (2, 'bob')`);
+    const file = specFile('theme', `name: theme\ntable: users\noperations:\n  - add_column: { name: theme, type: text, default: "'light'" }\n`);
+    const env = { DATABASE_URL: url };
+    expect((await runCli(['expand', file], env)).code).toBe(0);
+    await sql(url, `UPDATE users SET theme = 'dark', _tandem_sync_failed = '{"0": {"side": "old"}}' WHERE id = 2`);
+    const refused = await runCli(['rollback', file, '--json'], env);
+    expect(refused.code).toBe(1);
+    expect(lastJson(refused.stdout).error.message).toMatch(/1 rows whose sync raised.*cannot be read \(e\.g\. keys 2\)/);
+    expect(await columnExists(url, 'users', 'theme')).toBe(true);
+  });
+
+  it('a trusted old-side failure of one operation does not hide a new-version write of an add_column with only a default in the same row: refused', async () => {
+    const url = await freshDatabase('rbforgedother');
+    await sql(url, `CREATE TABLE users (id int PRIMARY KEY, name text); INSERT INTO users VALUES (1, 'ada'), (2, 'bob')`);
+    const file = specFile('two', `name: two\ntable: users\noperations:\n  - add_column: { name: shout, type: text, up: "upper(name)" }\n  - add_column: { name: theme, type: text, default: "'light'" }\n`);
+    const env = { DATABASE_URL: url };
+    expect((await runCli(['expand', file], env)).code).toBe(0);
+    expect((await runCli(['backfill', file], env)).code).toBe(0);
+    await sql(url, `UPDATE users SET theme = 'dark', _tandem_sync_failed = '{"0": {"side": "old"}}', _tandem_pending = NULL WHERE id = 2`);
+    const refused = await runCli(['rollback', file, '--json'], env);
+    expect(refused.code).toBe(1);
+    expect(lastJson(refused.stdout).error.message).toMatch(/1 rows for add_column theme whose new column a new version wrote \(rollback drops the column\) \(e\.g\. keys 2\)/);
+  });
+
   it('a synced row whose up(down(new)) raises cannot be checked: refused naming it, not PostgreSQL error; --force rolls back', async () => {
     const url = await freshDatabase('rbraise');
     await sql(url, `CREATE TABLE products (id int PRIMARY KEY, price text); INSERT INTO products VALUES (1, '10.50')`);
@@ -113,6 +139,24 @@ describe('rollback refuses while it would not give back what the new version wro
       /1 rows for add_column nickname whose new column a new version wrote \(rollback drops the column\) \(e\.g\. keys 2\); 1 rows for add_column theme whose new column a new version wrote \(rollback drops the column\) \(e\.g\. keys 3\)/,
     );
     expect((await runCli(['rollback', file, '--force'], env)).code).toBe(0);
+  });
+
+  it("an add_column whose constant default PostgreSQL folds when the column is added ('now'::timestamptz): rows holding it were not written by a new version, rollback runs", async () => {
+    const url = await freshDatabase('rbfolded');
+    await sql(url, `CREATE TABLE users (id int PRIMARY KEY, name text); INSERT INTO users VALUES (1, 'ada'), (2, 'bob')`);
+    const file = specFile('stamp', `name: stamp\ntable: users\noperations:\n  - add_column: { name: seen_at, type: timestamptz, default: "'now'::timestamptz" }\n`);
+    const env = { DATABASE_URL: url };
+    expect((await runCli(['expand', file], env)).code).toBe(0);
+    // An old version's insert gets the same folded default; a new version writes another time into row 2.
+    await sql(url, `INSERT INTO users (id, name) VALUES (3, 'cy'); UPDATE users SET seen_at = seen_at - interval '1 day' WHERE id = 2`);
+    const refused = await runCli(['rollback', file, '--json'], env);
+    expect(refused.code).toBe(1);
+    expect(lastJson(refused.stdout).error.message).toMatch(/rollback refused: .*1 rows for add_column seen_at whose new column a new version wrote \(rollback drops the column\) \(e\.g\. keys 2\)/);
+    await sql(url, `UPDATE users SET seen_at = (SELECT seen_at FROM users WHERE id = 1) WHERE id = 2`);
+    const r = await runCli(['rollback', file, '--json'], env);
+    expect(r.stdout).not.toMatch(/refused/);
+    expect(r.code).toBe(0);
+    expect(await columnExists(url, 'users', 'seen_at')).toBe(false);
   });
 
   it('a table the spec created that the new version wrote rows into: refused naming it', async () => {

@@ -4,6 +4,8 @@ import { parse } from 'yaml';
 import { ConfigError } from '../phases/deploy/config-error';
 import { parseDatabaseUrl, parseLoginUrl } from '../phases/deploy/database-url';
 import { CONFIG_DEFAULTS, RawStackConfig, REQUIRED_KEYS, resolveStackConfig, SECRET_KEYS } from '../phases/deploy/stack-config';
+import { readPlainConfig, STACK_CONFIG_KEYS } from '../phases/deploy/stack-config-keys';
+import { DEFAULT_PAUSE } from '../phases/deploy/canary-steps';
 import { planStackState, SCHEMA_COMMANDS } from '../phases/deploy/stack-state';
 import { STAGES, STAGE_TABLE } from '../phases/deploy/stages';
 import { loadMigrations, MigrationInput } from '../components/tandem-migration';
@@ -110,9 +112,11 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
   // Pulumi.yaml cannot type a list of objects (pulumi/pulumi#11321), so tandem:migrations is read
   // but not declared; the file documents it in a comment instead.
   const UNDECLARABLE = ['migrations'];
-  const read = [...index.matchAll(/cfg\.(?:get|getNumber|getBoolean|getObject|getSecret|require|requireSecret)(?:<[^>]*>)?\('([A-Za-z]+)'\)/g)]
-    .map((m) => m[1])
-    .filter((k) => !UNDECLARABLE.includes(k));
+  // The plain keys are read from the one table (readPlainConfig), the secrets and migrations by name.
+  const read = [
+    ...(index.includes('readPlainConfig(cfg)') ? Object.entries(STACK_CONFIG_KEYS).filter(([, k]) => !('secret' in k)).map(([name]) => name) : []),
+    ...[...index.matchAll(/cfg\.(?:get|getNumber|getBoolean|getObject|getSecret|require|requireSecret)(?:<[^>]*>)?\('([A-Za-z]+)'\)/g)].map((m) => m[1]),
+  ].filter((k) => !UNDECLARABLE.includes(k));
 
   it('documents the keys it cannot declare', () => {
     const text = fs.readFileSync(path.join(__dirname, '..', 'Pulumi.yaml'), 'utf8');
@@ -164,6 +168,21 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
   it('required keys have no default; declared defaults equal the program\'s', () => {
     for (const key of REQUIRED_KEYS) expect({ key, default: declared[key].default }).toEqual({ key, default: undefined });
     for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) expect({ key, default: declared[key].default }).toEqual({ key, default: value });
+  });
+
+  it('declares exactly the keys of the one table, each with the table\'s type, default and secrecy', () => {
+    const declaredKeys = Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, { type: v.type, default: v.default, secret: v.secret === true }]));
+    const table = Object.fromEntries(Object.entries(STACK_CONFIG_KEYS).map(([k, v]) => [k, { type: v.type, default: 'default' in v ? v.default : undefined, secret: 'secret' in v && v.secret === true }]));
+    expect(declaredKeys).toEqual(table);
+  });
+
+  it('the program reads each plain key with the getter of its type', () => {
+    const calls: string[] = [];
+    const getter = (kind: string) => (key: string) => void calls.push(`${kind} ${key}`);
+    readPlainConfig({ get: getter('get') as any, getNumber: getter('getNumber') as any, getBoolean: getter('getBoolean') as any });
+    expect(calls).toEqual(expect.arrayContaining(['getNumber replicas', 'getNumber appPort', 'getBoolean manageRoles', 'get stage', 'get canarySteps']));
+    expect(calls.filter((c) => /Url$/.test(c))).toEqual([]); // secrets are never read as plain text
+    expect(CONFIG_DEFAULTS.canaryPause).toBe(DEFAULT_PAUSE);
   });
 
   it('Pulumi.dev.yaml sets only declared keys, and resolves', () => {

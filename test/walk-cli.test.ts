@@ -1,7 +1,7 @@
 import { Output } from '../cli/output';
-import { main } from '../cli/main';
+import { commandHelp, main, usageLine } from '../cli/main';
+import { COMMANDS } from '../cli/commands';
 import { planCommand, printPlan } from '../cli/commands/plan';
-import { rehearseCommand } from '../cli/commands/rehearse';
 import { walkCommand, walkEventPrinter } from '../cli/commands/walk';
 import { plan } from '../automation/plan';
 import { APP_CHANGE, FakeStackDriver } from './fake-stack-driver';
@@ -37,10 +37,11 @@ describe('tandem walk / plan on the command line', () => {
     expect(r.stdout).toEqual([]);
   });
 
-  it('walk --json without pulumi: the last stdout line is an error event', async () => {
+  it('walk --json without pulumi: the last stdout line is the outcome every command prints', async () => {
     const r = recorder();
     expect(await main(['walk', '--stack', 'dev', '--to', 'expand', '--yes', '--json'], r.out, noPulumi)).toBe(1);
-    expect(JSON.parse(r.stdout[r.stdout.length - 1])).toMatchObject({ event: 'error', exitCode: 1, error: 'PulumiMissingError' });
+    expect(r.stdout).toHaveLength(1);
+    expect(JSON.parse(r.stdout[0])).toEqual({ ok: false, exit_code: 1, error: { kind: 'pulumi_missing', message: expect.stringMatching(/no `pulumi` is on PATH/) }, warnings: [] });
   });
 
   it.each([
@@ -68,9 +69,28 @@ describe('tandem walk / plan on the command line', () => {
 });
 
 describe('usage lines', () => {
-  it.each([walkCommand, planCommand, rehearseCommand].map((cmd) => [cmd.name, cmd] as const))('%s: the usage line names every flag the command takes', (_name, cmd) => {
-    const missing = Object.keys(cmd.flags).filter((flag) => !cmd.usage.includes(`--${flag}`));
+  it.each(COMMANDS.map((cmd) => [cmd.name, cmd] as const))('%s: the usage line and the help name every flag the command takes', (_name, cmd) => {
+    const usage = usageLine(cmd);
+    const help = commandHelp(cmd);
+    const flags = [...Object.keys(cmd.flags), 'json', 'debug', 'help'];
+    const missing = flags.filter((flag) => !usage.includes(`--${flag}`) || !help.includes(`  --${flag}`));
     expect({ command: cmd.name, missing }).toEqual({ command: cmd.name, missing: [] });
+  });
+
+  it('rollback --help names --hold-timeout, with its default, and repair names --lock-timeout', async () => {
+    const r = recorder();
+    expect(await main(['rollback', '--help'], r.out, noPulumi)).toBe(0);
+    expect(r.stdout.join('\n')).toMatch(/^Usage: tandem rollback SPEC .*\[--hold-timeout MS\]/m);
+    expect(r.stdout.join('\n')).toMatch(/--hold-timeout MS .*\(default 2000\)/);
+    const repair = recorder();
+    expect(await main(['repair', '-h'], repair.out, noPulumi)).toBe(0);
+    expect(repair.stdout[0]).toMatch(/^Usage: tandem repair SPEC .*\[--lock-timeout MS\]/);
+    expect(repair.stdout[0]).toContain('[--keys K1,K2]');
+  });
+
+  it('required flags come first, without brackets', () => {
+    expect(usageLine(walkCommand)).toMatch(/^tandem walk --stack NAME --to STAGE \[/);
+    expect(usageLine(planCommand)).toMatch(/^tandem plan --stack NAME --to STAGE \[/);
   });
 });
 

@@ -14,11 +14,11 @@ import { databaseUrl, printResult, specArg } from '../step-context';
  */
 export const checkRolesCommand: Command = {
   name: 'check-roles',
-  usage: 'SPEC --app-role ROLE [--verify-role ROLE] [--database-url URL] [--json]',
+  usage: 'SPEC',
   summary: "check roles managed outside Tandem (tandem:manageRoles false): the app role's DML only, the verify role read-only",
   flags: {
     'database-url': DATABASE_FLAGS['database-url'],
-    'app-role': { kind: 'string', value: 'ROLE', description: 'the role the app logs in as' },
+    'app-role': { kind: 'string', value: 'ROLE', required: true, description: 'the role the app logs in as' },
     'verify-role': { kind: 'string', value: 'ROLE', description: 'the read-only role the verify Job logs in as' },
   },
   async run(ctx) {
@@ -29,7 +29,7 @@ export const checkRolesCommand: Command = {
     const report = await checkRoles(spec, { databaseUrl: checkDatabaseUrl(databaseUrl(ctx)), appRole, ...(verifyRole ? { verifyRole } : {}) });
     const roles = verifyRole ? `app role "${appRole}" and verify role "${verifyRole}"` : `app role "${appRole}"`;
     const message = report.ok ? `${roles} on ${report.table}: as Tandem needs them` : new RoleCheckError(report.problems).message;
-    printResult(ctx, report.ok, message, report);
+    printResult(ctx, report.ok, message, report, 'role_check');
     return report.ok ? ExitCode.Ok : ExitCode.Failed;
   },
 };

@@ -9,6 +9,7 @@ import { walkCommand } from './walk';
 import { rehearseCommand } from './rehearse';
 import { repairCommand } from './repair';
 import { checkRolesCommand } from './check-roles';
+import { historyCommand } from './history';
 
 /** Every `tandem` subcommand, in help order. Add a command: one file in cli/commands/, one line here. */
 export const COMMANDS: Command[] = [
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   rollbackCommand,
   repairCommand,
   statusCommand,
+  historyCommand,
   planCommand,
   walkCommand,
   rehearseCommand,

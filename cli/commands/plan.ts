@@ -3,6 +3,7 @@ import { STAGE_TABLE } from '../../phases/deploy/stages';
 import { Command } from '../command';
 import { ExitCode } from '../exit-code';
 import { Output } from '../output';
+import { failureOutcome, OutcomeError, successOutcome } from '../outcome';
 import { openStack, STACK_FLAGS, stackArgs } from './walk';
 
 /** The plan as text: the path, each step's side, gates and why, the first step's preview. */
@@ -33,9 +34,18 @@ export function printPlan(out: Output, result: PlanResult): void {
   }
 }
 
+/** Why the walk this plan shows would stop: pending operations first (the walk checks them first), then a refused preview. */
+function planRefusal(result: PlanResult): OutcomeError | undefined {
+  if (result.pendingOperations.length > 0) {
+    return { kind: 'pending_operations', message: `${result.pendingOperations.length} operation(s) pending from an interrupted update; recover with \`${result.recoveryCommand}\` or \`tandem walk --recover\``, stack: result.stack };
+  }
+  const step = result.steps.find((s) => s.refused);
+  return step ? { kind: 'preview_refused', message: step.refused!, from: step.from, to: step.to } : undefined;
+}
+
 export const planCommand: Command = {
   name: 'plan',
-  usage: '--stack NAME --to STAGE [--project DIR] [--skip-preview] [--json]',
+  usage: '',
   summary: "show the walk to a stage: each step's side and gates, and the first step's preview; applies nothing",
   flags: {
     ...STACK_FLAGS,
@@ -45,9 +55,10 @@ export const planCommand: Command = {
     const args = stackArgs(ctx, 'plan');
     const driver = await openStack(ctx, args);
     const result = await plan(driver, { to: args.to, preview: !ctx.args.flags['skip-preview'], lockDir: args.projectDir, projectDir: args.projectDir });
-    const refused = result.steps.some((s) => s.refused) || result.pendingOperations.length > 0;
+    const refusal = planRefusal(result);
+    const refused = refusal !== undefined;
     if (ctx.json) {
-      ctx.out.line(JSON.stringify(result));
+      ctx.out.line(JSON.stringify(refusal ? failureOutcome(refusal, ExitCode.Failed, result) : successOutcome(result)));
       return refused ? ExitCode.Failed : ExitCode.Ok;
     }
     printPlan(ctx.out, result);

@@ -1,28 +1,27 @@
 import { repair } from '../../executor';
-import { UsageError } from '../../phases/errors';
+import { DEFAULT_REPAIR_BATCH } from '../../executor/repair';
 import { Command, DATABASE_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';
+import { parseRepairKeys } from '../repair-keys';
 import { executorOptions, printResult, specArg } from '../step-context';
 
 export const repairCommand: Command = {
   name: 'repair',
-  usage: 'SPEC [--keys K1,K2,...] [--batch-size N] [--database-url URL] [--json]',
+  usage: 'SPEC',
   summary: 're-derive rows whose sync raised in the trigger from the side their writer wrote; exit 1 while some still raise',
   flags: {
     ...DATABASE_FLAGS,
     keys: { kind: 'string', value: 'K1,K2', description: 'only these primary keys (a composite key as a JSON array); default: every flagged row' },
-    'batch-size': { kind: 'integer', value: 'N', description: 'rows per repair transaction (default 100)' },
+    'batch-size': { kind: 'integer', value: 'N', min: 1, default: DEFAULT_REPAIR_BATCH, description: 'rows per repair transaction' },
   },
   async run(ctx) {
     const spec = specArg(ctx, 'repair');
     const raw = ctx.args.flags.keys as string | undefined;
-    if (raw !== undefined && raw.trim() === '') throw new UsageError('--keys must list at least one key');
-    const keys = raw === undefined ? undefined : raw.trim().startsWith('[[') ? (JSON.parse(raw) as unknown[]).map((k) => JSON.stringify(k)) : raw.split(',').map((k) => k.trim());
+    const keys = raw === undefined ? undefined : parseRepairKeys(raw);
     const batchSize = ctx.args.flags['batch-size'] as number | undefined;
-    if (batchSize !== undefined && batchSize < 1) throw new UsageError('--batch-size must be at least 1');
     const result = await repair(spec, { ...executorOptions(ctx), keys, batchSize });
     const ok = result.stillFailing.length === 0;
-    printResult(ctx, ok, result.message, result);
+    printResult(ctx, ok, result.message, result, 'repair_incomplete');
     return ok ? ExitCode.Ok : ExitCode.Failed;
   },
 };

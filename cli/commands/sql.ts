@@ -7,16 +7,16 @@ import { executorOptions, jsonOutcome, specArg } from '../step-context';
 
 export const sqlCommand: Command = {
   name: 'sql',
-  usage: 'SPEC --step expand|backfill|contract|rollback [--database-url URL] [--lock-timeout MS] [--hold-timeout MS]',
+  usage: 'SPEC',
   summary: 'print the SQL of a step, resolved against the live catalog (executes nothing)',
-  flags: { ...DATABASE_FLAGS, step: { kind: 'string', value: 'STEP', description: 'expand, backfill, contract or rollback' } },
+  flags: { ...DATABASE_FLAGS, step: { kind: 'string', value: 'STEP', required: true, description: 'expand, backfill, contract or rollback' } },
   async run(ctx) {
     const spec = specArg(ctx, 'sql');
     const step = ctx.args.flags.step as string | undefined;
     if (!step) throw new UsageError(`tandem sql needs --step (${SQL_STEPS.join(', ')})`);
     if (!(SQL_STEPS as readonly string[]).includes(step)) throw new UsageError(`--step must be one of ${SQL_STEPS.join(', ')}, not "${step}"`);
     const text = await planStepSql(spec, step as SqlStep, executorOptions(ctx));
-    if (ctx.json) ctx.out.line(jsonOutcome({ step, sql: text }, true, ExitCode.Ok));
+    if (ctx.json) ctx.out.line(jsonOutcome({ step, sql: text }));
     else ctx.out.line(text.trimEnd());
     return ExitCode.Ok;
   },

@@ -12,7 +12,7 @@ import { executorOptions, printResult, specArg } from '../step-context';
 function stepCommand(name: string, summary: string, run: (spec: MigrationSpec, o: ExecutorOptions) => Promise<StepResult>): Command {
   return {
     name,
-    usage: 'SPEC [--database-url URL] [--lock-timeout MS] [--hold-timeout MS] [--json]',
+    usage: 'SPEC',
     summary,
     flags: DATABASE_FLAGS,
     async run(ctx) {
@@ -28,7 +28,6 @@ export const expandCommand = stepCommand('expand', 'add the new columns (nullabl
 export const contractCommand = stepCommand('contract', 'refuse unless verify passes; drop the trigger, function and old columns in one transaction', contract);
 export const rollbackCommand: Command = {
   ...stepCommand('rollback', 'undo expand exactly, data included; refused after contract, and while it would drop new-version writes (--force accepts that)', rollback),
-  usage: 'SPEC [--force] [--database-url URL] [--lock-timeout MS] [--json]',
   flags: { ...DATABASE_FLAGS, force: { kind: 'boolean', description: 'roll back even when new-version writes cannot be held by the old columns (a lossy down): they are dropped' } },
   async run(ctx) {
     const spec = specArg(ctx, 'rollback');
@@ -40,28 +39,23 @@ export const rollbackCommand: Command = {
 
 export const backfillCommand: Command = {
   name: 'backfill',
-  usage:
-    'SPEC [--chunk-time MS] [--batch-size N] [--throttle-ms MS] [--max-lag DURATION] [--max-lag-bytes N] [--max-load N] [--critical-load N] [--pause-file PATH] [--database-url URL] [--lock-timeout MS] [--json]',
+  usage: 'SPEC',
   summary: 'fill the new columns of existing rows in keyset batches sized by time; resumable after a crash',
   flags: {
     ...LOCK_FLAGS,
-    'chunk-time': { kind: 'integer', value: 'MS', description: `target duration of one batch, its row locks held no longer (default ${DEFAULT_CHUNK_TIME_MS})` },
-    'batch-size': { kind: 'integer', value: 'N', description: 'rows per batch: alone, every batch; with --chunk-time, the first' },
-    'throttle-ms': { kind: 'integer', value: 'MS', description: 'pause between batches (default 0)' },
+    'chunk-time': { kind: 'integer', value: 'MS', min: 1, default: DEFAULT_CHUNK_TIME_MS, description: 'target duration of one batch, its row locks held no longer' },
+    'batch-size': { kind: 'integer', value: 'N', min: 1, description: 'rows per batch: alone, every batch; with --chunk-time, the first' },
+    'throttle-ms': { kind: 'integer', value: 'MS', min: 0, default: 0, description: 'pause between batches' },
     'max-lag': { kind: 'string', value: 'DURATION', description: 'pause while a streaming replica replays more than this behind, e.g. 1s, 500ms' },
-    'max-lag-bytes': { kind: 'integer', value: 'N', description: 'pause while a streaming replica has more than N bytes of WAL to replay' },
-    'max-load': { kind: 'integer', value: 'N', description: 'pause while more than N other backends are active' },
-    'critical-load': { kind: 'integer', value: 'N', description: 'stop, checkpoint kept, when more than N other backends are active' },
+    'max-lag-bytes': { kind: 'integer', value: 'N', min: 1, description: 'pause while a streaming replica has more than N bytes of WAL to replay' },
+    'max-load': { kind: 'integer', value: 'N', min: 1, description: 'pause while more than N other backends are active' },
+    'critical-load': { kind: 'integer', value: 'N', min: 1, description: 'stop, checkpoint kept, when more than N other backends are active' },
     'pause-file': { kind: 'string', value: 'PATH', description: 'pause while this file exists' },
   },
   async run(ctx) {
     const spec = specArg(ctx, 'backfill');
     const f = ctx.args.flags;
     const batchSize = f['batch-size'] as number | undefined;
-    if (batchSize !== undefined && batchSize < 1) throw new UsageError('--batch-size must be at least 1');
-    for (const name of ['chunk-time', 'max-lag-bytes', 'max-load', 'critical-load']) {
-      if (f[name] !== undefined && (f[name] as number) < 1) throw new UsageError(`--${name} must be at least 1`);
-    }
     let maxLagMs: number | undefined;
     if (f['max-lag'] !== undefined) {
       maxLagMs = parseDuration(f['max-lag'] as string);
@@ -79,7 +73,9 @@ export const backfillCommand: Command = {
       pauseFile: f['pause-file'] as string | undefined,
       resumeCommand: resumeCommand(ctx),
     });
-    printResult(ctx, true, `${result.message} (${Math.round(result.rowsPerSecond)} rows/s)`, result);
+    // A rate is news only when rows were written; "(0 rows/s)" after "already backfilled" is not.
+    const rate = result.rowsUpdated > 0 && result.rowsPerSecond > 0 ? ` (${Math.round(result.rowsPerSecond)} rows/s)` : '';
+    printResult(ctx, true, `${result.message}${rate}`, result);
     return ExitCode.Ok;
   },
 };

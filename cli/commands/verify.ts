@@ -8,7 +8,7 @@ import { executorOptions, printResult, specArg } from '../step-context';
 
 export const verifyCommand: Command = {
   name: 'verify',
-  usage: 'SPEC [--for-app old|dual|new] [--database-url URL] [--json]',
+  usage: 'SPEC',
   summary: 'exit 0 only when every row is consistent (new = up(old) or old = down(new)) and backfilled',
   flags: {
     ...CONNECTION_FLAGS,
@@ -22,9 +22,9 @@ export const verifyCommand: Command = {
     // The executor checks by the talk's versions; the roles are what a release is to this migration.
     const forApp: AppVersionCheck | undefined = role ? VERSION_OF_ROLE[role] : undefined;
     const report = await verify(spec, { ...executorOptions(ctx), forApp });
-    printResult(ctx, report.ok, report.message, report);
+    printResult(ctx, report.ok, report.message, report, 'verify_failed');
     if (!ctx.json && !report.ok && report.pendingSampleKeys.length) ctx.out.line(`  not backfilled, e.g. keys: ${report.pendingSampleKeys.join(', ')}`);
-    if (!ctx.json) for (const o of report.operations) if (o.inconsistentRows) ctx.out.line(`  ${o.operation}: ${o.inconsistentRows} rows, e.g. keys: ${o.sampleKeys.join(', ')}`);
+    if (!ctx.json) for (const o of report.operations) if (o.inconsistentRows) ctx.out.line(o.counts === 'index' ? `  ${o.operation}: ${o.fix}` : `  ${o.operation}: ${o.inconsistentRows} rows, e.g. keys: ${o.sampleKeys.join(', ')}`);
     if (!ctx.json && report.syncFailedRows) ctx.out.line(`  sync raised in the trigger: ${report.syncFailedRows} rows, e.g. keys: ${(report.syncFailedSampleKeys ?? []).join(', ')} (tandem repair re-derives them)`);
     if (!ctx.json && forApp === 'v1') for (const o of report.operations) if (o.lossyRows) ctx.out.line(`  ${o.operation}: ${o.lossyRows} rows v1 would not read as the new version wrote them, e.g. keys: ${(o.lossySampleKeys ?? []).join(', ')}`);
     return report.ok ? ExitCode.Ok : ExitCode.Failed;

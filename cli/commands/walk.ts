@@ -13,11 +13,12 @@ import { Command, CommandContext } from '../command';
 import { ExitCode } from '../exit-code';
 import { FlagSpec } from '../args';
 import { Output } from '../output';
+import { successOutcome } from '../outcome';
 
 /** Flags `tandem walk` and `tandem plan` share. */
 export const STACK_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  stack: { kind: 'string', value: 'NAME', description: 'the Pulumi stack to walk (required)' },
-  to: { kind: 'string', value: 'STAGE', description: `the stage of the current migration to walk to: ${STAGES.join(', ')}; or next: from a finished migration (contract) to the next one's baseline (required)` },
+  stack: { kind: 'string', value: 'NAME', required: true, description: 'the Pulumi stack to walk' },
+  to: { kind: 'string', value: 'STAGE', required: true, description: `the stage of the current migration to walk to: ${STAGES.join(', ')}; or next: from a finished migration (contract) to the next one's baseline` },
   project: { kind: 'string', value: 'DIR', description: 'the directory holding Pulumi.yaml (default: the current directory)' },
 };
 
@@ -137,14 +138,14 @@ function confirmOnTerminal(ctx: CommandContext): (step: WalkStep, changes: Class
 
 export const walkCommand: Command = {
   name: 'walk',
-  usage: '--stack NAME --to STAGE [--project DIR] [--yes] [--recover] [--database-url URL] [--wait SECONDS] [--json]',
+  usage: '',
   summary: 'move a stack to a stage one `pulumi up` per stage: preview, refuse mixed schema+app changes, gate, up',
   flags: {
     ...STACK_FLAGS,
     yes: { kind: 'boolean', description: 'apply each step without asking (required when stdin is not a terminal)' },
     recover: { kind: 'boolean', description: 'first resolve operations an interrupted update left pending (pulumi refresh: import the Kubernetes objects that exist, clear the rest)' },
     'database-url': { kind: 'string', value: 'URL', description: "PostgreSQL for the verify gate and the schema check before a walk back (default: the stack's tandem:databaseUrl, then $DATABASE_URL)" },
-    wait: { kind: 'integer', value: 'SECONDS', description: 'how long to wait for a progressing canary, before cleanup and contract and after each app step (default 600; 0: look once)' },
+    wait: { kind: 'integer', value: 'SECONDS', min: 0, default: 600, description: 'how long to wait for a progressing canary, before cleanup and contract and after each app step (0: look once)' },
   },
   async run(ctx) {
     const args = stackArgs(ctx, 'walk');
@@ -174,17 +175,13 @@ export const walkCommand: Command = {
         onEvent: printer ?? emitJson,
       });
       ctx.out.endProgress();
+      // The events stream before it; the last line is the walk's outcome, in every command's shape.
+      if (ctx.json) ctx.out.line(JSON.stringify(successOutcome({ stack: args.stack, to: args.to })));
       return ExitCode.Ok;
-    } catch (err: any) {
+    } catch (err) {
       printer?.stop();
       ctx.out.endProgress();
-      if (ctx.json) {
-        const exitCode = err?.exitCode === ExitCode.BadInput ? ExitCode.BadInput : ExitCode.Failed;
-        // The walk's JSON is a stream of events; its error event is its last line, in the shape of every command's error.
-        emitJson({ event: 'error', exitCode, error: err?.name, message: err?.message, ok: false, exit_code: exitCode });
-        if (err && typeof err === 'object') err.jsonReported = true;
-      }
-      throw err;
+      throw err; // main prints it, with --json as the last line: { ok: false, exit_code, error, warnings }
     }
   },
 };

@@ -1,5 +1,7 @@
 /** A stack configuration value is missing or invalid; `key` names it (e.g. `tandem:stage`). */
-export class ConfigError extends Error {
+import { TandemError } from '../errors';
+export class ConfigError extends TandemError {
+  readonly kind = 'config';
   readonly exitCode = 2;
   constructor(readonly key: string, message: string) {
     super(`${key}: ${message}`);

@@ -18,6 +18,7 @@ export function kubernetesTarget(renderYamlTo: string | undefined): KubernetesTa
 
 /** Turning on render mode for a stack whose app is live in a cluster: exit 1, nothing declared. */
 export class RenderModeSwitchError extends RefusedError {
+  readonly kind = 'render_mode_switch';
   constructor(readonly stack: string, readonly renderYamlTo: string) {
     super(
       `stack ${stack} runs its app in a cluster; rendering it to ${renderYamlTo} instead would replace every Kubernetes resource, ` +

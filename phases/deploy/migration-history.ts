@@ -78,10 +78,14 @@ export function checkUniqueNames(names: readonly string[]): void {
   });
 }
 
-/** The index of the current migration: `tandem:migration` by name, or the first when unset. */
-export function currentMigrationIndex(names: readonly string[], configured: string | undefined): number {
+/**
+ * The index of the current migration: `tandem:migration` by name, or the first when unset. The one
+ * resolver: the program, TandemMigration and the walker all ask it (`key` and `list` name the
+ * setting and the history as the caller's user knows them).
+ */
+export function currentMigrationIndex(names: readonly string[], configured: string | undefined, key = 'tandem:migration', list = KEY): number {
   if (configured === undefined || configured === '') return 0;
   const i = names.indexOf(configured);
-  if (i < 0) throw new ConfigError('tandem:migration', `"${configured}" is not in tandem:migrations (${names.join(', ')})`);
+  if (i < 0) throw new ConfigError(key, `"${configured}" is not in ${list} (${names.join(', ')})`);
   return i;
 }

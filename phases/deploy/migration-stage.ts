@@ -22,6 +22,7 @@
  *    app side of N's contract (N's new-only release is N+1's old one; the verify Job still carries
  *    N's spec); the spec switches to N+1's with N+1's dual-write release, in an app step.
  */
+import { TandemError } from '../errors';
 import { AppRole, ROLE_OF_VERSION, VERSION_OF_ROLE } from './releases';
 import { SCHEMA_COMMANDS, SchemaCommandRole } from './stack-state';
 import { AppVersion, SchemaState, Stage, STAGE_TABLE } from './stages';
@@ -62,7 +63,8 @@ export interface MigrationStagePlan {
 }
 
 /** A position outside the history. */
-export class MigrationPositionError extends Error {
+export class MigrationPositionError extends TandemError {
+  readonly kind = 'migration_position';
   readonly exitCode = 2;
   constructor(readonly migration: number, readonly count: number) {
     super(`migration ${migration} is not in a history of ${count}`);

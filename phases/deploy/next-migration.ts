@@ -22,6 +22,7 @@ export interface NextMigrationStep extends WalkStep {
 
 /** The walk to the next migration is refused: exit 1, nothing applied. Carries the names. */
 export class NextMigrationRefusedError extends RefusedError {
+  readonly kind = 'next_migration_refused';
   constructor(readonly migrationName: string, readonly stage: Stage | null, message: string) {
     super(message, migrationName);
     this.name = 'NextMigrationRefusedError';

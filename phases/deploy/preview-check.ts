@@ -76,6 +76,7 @@ export type PreviewRefusal = 'unknown-side' | 'both-sides' | 'wrong-side' | 'fir
 
 /** A step's preview breaks hard rule 1: exit 1, nothing applied. Carries the offending URNs. */
 export class PreviewRefusedError extends RefusedError {
+  readonly kind = 'preview_refused';
   constructor(
     readonly refusal: PreviewRefusal,
     readonly from: string | null,

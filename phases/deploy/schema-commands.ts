@@ -32,6 +32,7 @@
  *   reach Pulumi's logs, not even when the Command fails (pulumi-command puts a failing command's
  *   output in the error whatever `logging` says). Refusals and progress are on stderr.
  */
+import { TandemError } from '../errors';
 import { shellQuote } from './shell-quote';
 import { SchemaCommandRole } from './stack-state';
 
@@ -63,7 +64,9 @@ export interface SchemaCommandPlan {
 }
 
 /** A Command was asked for without the Commands it must run after. */
-export class CommandOrderError extends Error {
+export class CommandOrderError extends TandemError {
+  readonly kind = 'command_order';
+  readonly exitCode = 1;
   constructor(readonly role: SchemaCommandRole, readonly missing: readonly SchemaCommandRole[]) {
     super(`the ${role} Command needs the ${missing.join(', ')} Command declared in the same stack state`);
     this.name = 'CommandOrderError';
@@ -71,7 +74,9 @@ export class CommandOrderError extends Error {
 }
 
 /** A Command path that would pin the checkout's location into the stack's state. */
-export class CommandPathError extends Error {
+export class CommandPathError extends TandemError {
+  readonly kind = 'command_path';
+  readonly exitCode = 2;
   constructor(readonly what: 'CLI' | 'spec', readonly path: string) {
     super(`the ${what} path ${path} is absolute; give it relative to the project directory, so the Commands do not depend on where the checkout is`);
     this.name = 'CommandPathError';

@@ -4,8 +4,9 @@
  * (`tandem:databaseUrl`, `tandem:appDatabaseUrl`, `tandem:verifyDatabaseUrl`) stay Outputs and
  * never pass through this file.
  */
-import { CanaryStep, DEFAULT_PAUSE, defaultCanarySteps, parseCanarySteps, parseCanaryStepsConfig, parsePauseDuration } from './canary-steps';
+import { CanaryStep, defaultCanarySteps, parseCanarySteps, parseCanaryStepsConfig, parsePauseDuration } from './canary-steps';
 import { ConfigError } from './config-error';
+import { ConfigKey, configDefault, STACK_CONFIG_KEYS, StackConfigKey } from './stack-config-keys';
 import { isStage, Stage, STAGES } from './stages';
 
 /** Raw values as `pulumi.Config('tandem')` returns them (`getObject` for the structured ones). */
@@ -52,19 +53,19 @@ export interface StackConfig {
   readonly renderYamlTo?: string;
 }
 
-/** Defaults of the optional keys; Pulumi.yaml documents the same values (a test checks they agree). */
+/** Defaults of the optional keys, from the one table of keys (phases/deploy/stack-config-keys.ts), which Pulumi.yaml must match. */
 export const CONFIG_DEFAULTS = {
-  spec: 'migrations/split-full-name.yaml',
-  appName: 'tandem-demo',
-  namespace: 'default',
-  replicas: 4,
-  appPort: 8080,
-  canaryPause: DEFAULT_PAUSE,
-  dbSchema: 'public',
-  migratorRole: 'tandem_migrator',
-  appRole: 'tandem_app',
-  verifyRole: 'tandem_verify',
-  manageRoles: true,
+  spec: configDefault('spec'),
+  appName: configDefault('appName'),
+  namespace: configDefault('namespace'),
+  replicas: configDefault('replicas'),
+  appPort: configDefault('appPort'),
+  canaryPause: configDefault('canaryPause'),
+  dbSchema: configDefault('dbSchema'),
+  migratorRole: configDefault('migratorRole'),
+  appRole: configDefault('appRole'),
+  verifyRole: configDefault('verifyRole'),
+  manageRoles: configDefault('manageRoles'),
 } as const;
 
 /**
@@ -72,8 +73,12 @@ export const CONFIG_DEFAULTS = {
  * no fallback: falling back to databaseUrl would copy the migrator's credentials (table owner,
  * CREATEROLE) into a Secret in the app namespace, under a host name the cluster may not resolve.
  */
-export const REQUIRED_KEYS = ['stage', 'verifyImage', 'databaseUrl', 'appDatabaseUrl', 'verifyDatabaseUrl'] as const;
-export const SECRET_KEYS = ['databaseUrl', 'appDatabaseUrl', 'verifyDatabaseUrl'] as const;
+export const REQUIRED_KEYS: readonly StackConfigKey[] = keysWhere((k) => k.required === true);
+export const SECRET_KEYS: readonly StackConfigKey[] = keysWhere((k) => k.secret === true);
+
+function keysWhere(test: (k: ConfigKey) => boolean): StackConfigKey[] {
+  return (Object.entries(STACK_CONFIG_KEYS) as [StackConfigKey, ConfigKey][]).filter(([, k]) => test(k)).map(([name]) => name);
+}
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** The longest derived name is `<app>-verify-db`: keep it within 63 characters. */

@@ -3,7 +3,7 @@
  * adjacent stage per `pulumi up`, never skipping. Pure: the walker, `tandem plan` and the tests
  * all read the path from here.
  */
-import { RefusedError } from '../errors';
+import { ErrorKind, RefusedError } from '../errors';
 import { Side, Stage, STAGES, STAGE_TABLE, sideBetween, stageIndex } from './stages';
 
 /** A live check that must pass before a step's `up` runs. */
@@ -30,6 +30,7 @@ export interface WalkStep {
 
 /** A move back that STAGE_TABLE marks unsafe: carries the stages and the table's reason. */
 export class UnsafeMoveBackError extends RefusedError {
+  readonly kind: ErrorKind = 'unsafe_move_back';
   constructor(readonly from: Stage, readonly to: Stage, readonly reason: string) {
     super(`cannot walk back from ${from} to ${to}: ${reason}`);
     this.name = 'UnsafeMoveBackError';

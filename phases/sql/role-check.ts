@@ -51,6 +51,7 @@ export interface RoleProblem {
 
 /** The check failed: exit 1, nothing ran. Carries every problem found, not just the first. */
 export class RoleCheckError extends RefusedError {
+  readonly kind = 'role_check';
   constructor(readonly problems: readonly RoleProblem[]) {
     super(`the database roles are not ready for Tandem: ${problems.map((p) => p.message).join('; ')}`);
     this.name = 'RoleCheckError';

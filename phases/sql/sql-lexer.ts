@@ -5,12 +5,20 @@
  * look), and single-character symbols. Comments (`--` and nested `/* *\/`) and white space are
  * skipped. Only what a guard needs to see what a statement does, not a parser.
  */
+import { SpecError } from '../errors';
+
 export type SqlToken =
   | { readonly kind: 'word'; readonly text: string; readonly quoted: boolean }
   | { readonly kind: 'string'; readonly text: string; readonly dollar: boolean }
   | { readonly kind: 'symbol'; readonly text: string };
 
-export class SqlLexError extends Error {}
+/** Text the lexer cannot read to its end (an unclosed string, quoted name or comment): bad input. */
+export class SqlLexError extends SpecError {
+  constructor(message: string) {
+    super('', message);
+    this.name = 'SqlLexError';
+  }
+}
 
 const WORD_START = /[A-Za-z_\u0080-\uffff]/;
 const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;

@@ -37,7 +37,7 @@ export const addCheck: OperationDefinition<AddCheck> = {
       live: [constraintAbsent(`${field}.name`, ctx.table, op.name)],
       trial: [{ id: `${field}.check`, sql: `ALTER TABLE pg_temp.${quoteIdent(ctx.table.name)} ADD CONSTRAINT ${quoteIdent(op.name)} CHECK (${op.check})` }],
       // A CHECK holds when its condition is true or NULL.
-      checks: [rowsCheck(`${label}: rows that break the check`, ctx.table, `(${op.check}) IS FALSE`)],
+      checks: [rowsCheck(`${label}: rows that break the check`, ctx.table, `(${op.check}) IS FALSE`, `change the rows that break check ${op.name} (their data, not Tandem's)`)],
       beforeContract: addValidatedConstraint(`check-${op.name}`, ctx.table, op.name, `CHECK (${op.check})`, 'rows break the check (tandem verify lists them): fix them, then run contract again'),
       rollback: [{ id: `drop-check-${op.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(op.name)}` }],
     };

@@ -92,7 +92,7 @@ export const addForeignKey: OperationDefinition<AddForeignKey> = {
       label,
       live,
       // MATCH SIMPLE: a row with a NULL in its key references nothing.
-      checks: [rowsCheck(`${label}: rows referencing no row of ${refName}`, ctx.table, `${present} AND NOT EXISTS (SELECT 1 FROM ${ref} r WHERE ${match})`)],
+      checks: [rowsCheck(`${label}: rows referencing no row of ${refName}`, ctx.table, `${present} AND NOT EXISTS (SELECT 1 FROM ${ref} r WHERE ${match})`, `insert the rows of ${refName} they reference, or change or delete the rows that reference none`)],
       beforeContract: addValidatedConstraint(`fk-${op.name}`, ctx.table, op.name, definition, `rows reference no row of ${refName} (tandem verify lists them): fix them, then run contract again`),
       rollback: [{ id: `drop-fk-${op.name}`, sql: `ALTER TABLE ${tableSql(ctx.table)} DROP CONSTRAINT IF EXISTS ${quoteIdent(op.name)}` }],
     };

@@ -82,6 +82,8 @@ export function duplicatesCheck(label: string, table: TableInfo, elements: Index
   const filters = [...keys.map((k) => `${k} IS NOT NULL`), ...(where !== undefined ? [`(${where})`] : [])];
   return {
     label,
+    fix: 'change the rows with a duplicate key so each key is unique (their data, not Tandem\'s)',
+    counts: 'rows',
     sql:
       `SELECT count(*)::bigint AS n, (array_agg(k ORDER BY k))[1:10] AS sample FROM (` +
       `SELECT ${keyJson(table, 'x')} AS k, count(*) OVER (PARTITION BY ${keys.join(', ')}) AS c FROM ${tableSql(table)} x WHERE ${filters.join(' AND ')}) d WHERE c > 1`,
@@ -92,6 +94,8 @@ export function duplicatesCheck(label: string, table: TableInfo, elements: Index
 export function indexValidCheck(label: string, schema: string, index: string): ObjectCheck {
   return {
     label,
+    fix: `run tandem expand SPEC again: it builds index ${index} concurrently`,
+    counts: 'index',
     sql:
       `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace ` +
       `WHERE n.nspname = ${quoteLiteral(schema)} AND c.relname = ${quoteLiteral(index)} AND i.indisvalid) THEN 0 ELSE 1 END::bigint AS n, ARRAY['${index.replace(/'/g, "''")} missing or INVALID']::text[] AS sample`,

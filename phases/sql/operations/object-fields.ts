@@ -61,9 +61,11 @@ export function keyJson(table: TableInfo, alias: string): string {
 }
 
 /** A verify check counting the rows `where` selects (over `from`, aliased `x`), with up to 10 sample keys. */
-export function rowsCheck(label: string, table: TableInfo, where: string, from = `${tableSql(table)} x`): ObjectCheck {
+export function rowsCheck(label: string, table: TableInfo, where: string, fix: string, from = `${tableSql(table)} x`): ObjectCheck {
   return {
     label,
+    fix,
+    counts: 'rows',
     sql: `SELECT count(*)::bigint AS n, (array_agg(${keyJson(table, 'x')} ORDER BY ${keyJson(table, 'x')}))[1:10] AS sample FROM ${from} WHERE ${where}`,
   };
 }

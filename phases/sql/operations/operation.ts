@@ -249,6 +249,10 @@ export type ObjectStep =
 export interface ObjectCheck {
   readonly label: string;
   readonly sql: string;
+  /** What fixes a failed check, as the end of "contract refused: ...; <fix>": the cause's own way out. */
+  readonly fix: string;
+  /** What `n` counts: rows (the sample holds their keys), or a missing index (n is 1, the sample names it). */
+  readonly counts: 'rows' | 'index';
 }
 
 /** A catalog condition: the SELECT returns a row (column `what`) when it does NOT hold, and the step refuses. */

@@ -55,11 +55,26 @@ function setConfigProblem(tokens: readonly SqlToken[], i: number): string | null
   return guardedName(arg.text.toLowerCase().trim()) ? `set_config('${arg.text}', ...) changes a setting the step's bounds or role rely on` : null;
 }
 
-/** Anywhere in the tokens: a SET/RESET of a guarded setting or a set_config call. */
+/**
+ * Words after which a new statement starts (in a PL/pgSQL body: BEGIN, THEN, ELSE, LOOP). SET and
+ * RESET change a setting only as a statement of their own: the SET of an UPDATE, an ON CONFLICT
+ * DO UPDATE or an ALTER ... SET names columns or options (a column may be called `role`).
+ */
+const STATEMENT_STARTS_AFTER = new Set(['begin', 'then', 'else', 'loop']);
+
+function startsStatement(tokens: readonly SqlToken[], i: number): boolean {
+  const prev = tokens[i - 1];
+  if (prev === undefined) return true;
+  if (prev.kind === 'symbol') return prev.text === ';';
+  return prev.kind === 'word' && !prev.quoted && STATEMENT_STARTS_AFTER.has(prev.text);
+}
+
+/** Anywhere in the tokens: a SET/RESET statement of a guarded setting, or a set_config call. */
 function settingsAnywhere(tokens: readonly SqlToken[]): string | null {
   for (let i = 0; i < tokens.length; i++) {
     const w = word(tokens[i]);
-    const problem = w === 'set' || w === 'reset' ? settingProblem(tokens, i) : w === 'set_config' ? setConfigProblem(tokens, i) : null;
+    const command = (w === 'set' || w === 'reset') && startsStatement(tokens, i);
+    const problem = command ? settingProblem(tokens, i) : w === 'set_config' ? setConfigProblem(tokens, i) : null;
     if (problem) return problem;
   }
   return null;
@@ -81,11 +96,17 @@ function blockProblem(body: string, depth: number): string | null {
   return stringsProblem(tokens, depth);
 }
 
-/** Strings that may be run as SQL (EXECUTE '...', a nested DO): each checked as a statement. */
+/**
+ * Strings a PL/pgSQL body runs as SQL: the string an EXECUTE starts with (`EXECUTE '...'`), each
+ * checked as a statement. Other strings are data (an UPDATE's 'end', a RAISE's 'start'); a string
+ * an EXECUTE builds is left to the check after the statement.
+ */
 function stringsProblem(tokens: readonly SqlToken[], depth: number): string | null {
   if (depth > 4) return null;
-  for (const t of tokens) {
-    if (t.kind !== 'string') continue;
+  for (let i = 1; i < tokens.length; i++) {
+    const t = tokens[i];
+    const prev = tokens[i - 1];
+    if (t.kind !== 'string' || prev.kind !== 'word' || prev.quoted || prev.text !== 'execute') continue;
     let inner: SqlToken[];
     try {
       inner = lexSql(t.text);

@@ -73,14 +73,31 @@ export function verifySql(resolved: ResolvedSpec, where?: string, expressions = 
 
 /**
  * A row's failure record says only that `up` raised on what an old-side writer wrote: a JSON
- * object whose every entry is an operation index of this spec with side `old`. The app role can
+ * object whose every entry is the index of an operation of this spec that has an `up`, with side `old`. The app role can
  * write the column, so anything else (garbage, a NULL record on a flagged row) is not trusted.
  */
 export function onlyOldSideFailed(resolved: ResolvedSpec): string {
   const f = quoteIdent(FAILED_COLUMN);
-  const n = resolved.mappings.length;
-  const entryOk = `CASE WHEN e.key ~ '^(0|[1-9][0-9]{0,3})$' THEN e.key::int < ${n} ELSE false END AND CASE WHEN jsonb_typeof(e.value) = 'object' THEN (e.value->>'side') IS NOT DISTINCT FROM 'old' ELSE false END`;
+  // Only an operation that derives something from the old side (a new column with `up`) can have raised there.
+  const fromOld = resolved.mappings.flatMap((m, i) => (m.newColumns.some((c) => c.up !== undefined) ? [i] : []));
+  const indexOk = fromOld.length ? `e.key::int IN (${fromOld.join(', ')})` : 'false';
+  const entryOk = `CASE WHEN e.key ~ '^(0|[1-9][0-9]{0,3})$' THEN ${indexOk} ELSE false END AND CASE WHEN jsonb_typeof(e.value) = 'object' THEN (e.value->>'side') IS NOT DISTINCT FROM 'old' ELSE false END`;
   return `CASE WHEN jsonb_typeof(${f}) = 'object' AND ${f} <> '{}'::jsonb THEN NOT EXISTS (SELECT 1 FROM jsonb_each(${f}) e WHERE NOT (${entryOk})) ELSE false END`;
+}
+
+/**
+ * An add_column's column holds something other than what no new version wrote: NULL, or its
+ * constant default, as the spec gives it and as the catalog holds it (PostgreSQL folds a default
+ * such as 'now'::timestamptz into the value it had when the column was added, which is what every
+ * existing row and every old version's insert holds, not what the spec's text gives today).
+ */
+function notDefault(column: string, type: string, specDefault: string | undefined, catalogDefault: string | undefined): string {
+  // Byte for byte (COLLATE "C"): a carried nondeterministic collation must not make a change invisible.
+  const value = `${quoteIdent(column)}::text COLLATE "C"`;
+  if (specDefault === undefined) return `${quoteIdent(column)}::text IS NOT NULL`;
+  const differs = [`${value} IS DISTINCT FROM ((${specDefault})::${type})::text COLLATE "C"`];
+  if (catalogDefault !== undefined) differs.push(`${value} IS DISTINCT FROM ((${catalogDefault})::${type})::text COLLATE "C"`);
+  return differs.join(' AND ');
 }
 
 /**
@@ -94,7 +111,7 @@ export function onlyOldSideFailed(resolved: ResolvedSpec): string {
  * even what the backfill wrote. Pending rows were never written by a new version (any
  * write of a pending row goes through the trigger) and are not evaluated.
  */
-export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressions = true): string {
+export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressions = true, catalogDefaults: Readonly<Record<string, string>> = {}): string {
   const t = table(resolved);
   const p = quoteIdent(PENDING_COLUMN);
   const f = quoteIdent(FAILED_COLUMN);
@@ -106,9 +123,11 @@ export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressi
   if (expressions) resolved.mappings.forEach((m, i) => {
     const { upHolds } = sides(resolved, m);
     // add_column without `up`: its column holds NULL or its constant default unless a new version wrote it.
-    const written = m.kind === 'add_column' ? m.newColumns.filter((c) => c.up === undefined).map((c) => `${quoteIdent(c.name)}::text COLLATE "C" IS DISTINCT FROM ${c.default === undefined ? 'NULL' : `((${c.default})::${c.type})::text COLLATE "C"`}`) : [];
-    const holds = [...upHolds, ...written.map((w) => `NOT (${w})`)];
-    const lost = holds.length ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${holds.join(' AND ')}) END` : 'false';
+    const written = m.kind === 'add_column' ? m.newColumns.filter((c) => c.up === undefined).map((c) => notDefault(c.name, c.type, c.default, catalogDefaults[c.name])) : [];
+    // What a new version wrote into an add_column's column is judged whatever the row's bookkeeping
+    // says (nothing is evaluated, and the app role can write those columns); up(old) only on synced rows.
+    const synced = upHolds.length ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${upHolds.join(' AND ')}) END` : 'false';
+    const lost = written.length ? `(${written.join(' OR ')}) OR ${synced}` : synced;
     cols.push(`count(*) FILTER (WHERE ${lost})::bigint AS lost_${i}`);
     cols.push(`(array_agg(${key} ORDER BY ${order}) FILTER (WHERE ${lost}))[1:10] AS lost_sample_${i}`);
   });

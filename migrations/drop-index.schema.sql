@@ -1,0 +1,3 @@
+-- The table migrations/drop-index.yaml expects (tandem rehearse uses it when given no --schema).
+CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sku text NOT NULL, price integer, note text);
+CREATE INDEX items_note_idx ON items (note);

@@ -56,7 +56,7 @@ describe('tandem sql of the next migration while one is in progress', () => {
     const r = await runCli(['sql', next, '--step', 'expand', '--json'], env);
     expect(r.code).toBe(2);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ ok: false, exit_code: 2 });
+    expect(out).toMatchObject({ ok: false, exit_code: 2, error: { kind: 'catalog' } });
     expect(out.error.message).toContain('full_name');
   });
 

@@ -80,6 +80,7 @@ const CASES: Case[] = [
   { argv: ['status', S], db: 'expanded', exit: 0 },
   { argv: ['status'], db: 'expanded', exit: 0 },
   { argv: ['status', '--database-url', UNREACHABLE], db: 'none', exit: 1, kind: 'connection' },
+  { argv: ['status', S, S], db: 'expanded', exit: 2, kind: 'usage' },
   { argv: ['status', S, '--database-url', UNREACHABLE], db: 'none', exit: 1, kind: 'connection' },
   // history
   { argv: ['history'], db: 'expanded', exit: 0 },
@@ -101,6 +102,7 @@ const CASES: Case[] = [
   // rehearse
   { argv: ['rehearse', MISSING], db: 'none', exit: 2, kind: 'spec' },
   { argv: ['rehearse', S, '--rows', 'many'], db: 'none', exit: 2, kind: 'usage' },
+  { argv: ['rehearse', S, '--database-url', 'FRESH'], db: 'none', exit: 1, kind: 'refused' },
 ];
 
 /** Checks the one shape; returns the object. */
@@ -129,7 +131,8 @@ describe('--json: every command, every outcome, one shape', () => {
 
   it.each(CASES.map((c) => [`${c.argv.join(' ').split(dir).join('$DIR')} (db: ${c.db})`, c] as const))('%s', async (_label, c) => {
     const env = { ...(c.env ?? {}), ...(c.db !== 'none' ? { DATABASE_URL: urls[c.db] } : {}) };
-    const r = await runCli([...c.argv, '--json'], env);
+    const argv = c.argv.map((a) => (a === 'FRESH' ? urls.fresh! : a)); // a database that is not empty
+    const r = await runCli([...argv, '--json'], env);
     const outcome = outcomeOf(r.stdout);
     expect({ code: r.code, exit_code: outcome.exit_code, ok: outcome.ok, kind: outcome.error?.kind }).toEqual({
       code: c.exit, exit_code: c.exit, ok: c.exit === 0, kind: c.kind,

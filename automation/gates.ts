@@ -57,7 +57,7 @@ export interface GateOptions {
   readonly driver: StackDriver;
   /** Where Pulumi.yaml lives; a relative `tandem:spec` is resolved against it. */
   readonly projectDir: string;
-  /** The database verify and the schema-step check read; defaults to the stack's tandem:databaseUrl, then $DATABASE_URL. */
+  /** The database verify and the schema-step check read; defaults to the stack's tandem:databaseUrl (the one rule: phases/deploy/database-url-source.ts). */
   readonly databaseUrl?: string;
   /** Where DATABASE_URL is read from (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
@@ -99,7 +99,9 @@ function previous(stage: WalkStep['from']): string {
  * read through the driver.
  */
 export function gateDatabaseUrl(options: Pick<GateOptions, 'driver' | 'databaseUrl' | 'env'>): Promise<string | undefined> {
-  return resolveDatabaseUrlAsync({ flag: options.databaseUrl, stack: () => options.driver.config(DATABASE_URL_CONFIG_KEY), env: options.env ?? process.env });
+  const { driver } = options;
+  const stack = async () => ({ stack: driver.stackName, key: DATABASE_URL_CONFIG_KEY, value: await driver.config(DATABASE_URL_CONFIG_KEY) });
+  return resolveDatabaseUrlAsync({ flag: options.databaseUrl, stack, env: options.env ?? process.env });
 }
 
 export function createGates(options: GateOptions): Gates {
@@ -122,8 +124,10 @@ export function createGates(options: GateOptions): Gates {
   }
 
   async function databaseUrl(purpose: string): Promise<string> {
-    const url = await gateDatabaseUrl(options);
-    if (!url) throw new UsageError(`${purpose} needs the database: set the stack's tandem:databaseUrl, DATABASE_URL or --database-url`);
+    const url = await gateDatabaseUrl(options).catch((e) => {
+      throw e instanceof UsageError ? new UsageError(`${purpose} needs the database: ${e.message}`) : e;
+    });
+    if (!url) throw new UsageError(`${purpose} needs the database: set the stack's tandem:databaseUrl or pass --database-url`);
     return url;
   }
 

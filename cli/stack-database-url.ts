@@ -9,13 +9,14 @@
 import { spawnSync } from 'child_process';
 import { UsageError } from '../phases/errors';
 import { findPulumi } from '../automation/pulumi-cli';
+import { StackConfigValue } from '../phases/deploy/database-url-source';
 import { DATABASE_URL_CONFIG_ENV, STACK_ENV } from '../phases/deploy/schema-commands';
 
 /**
- * The URL from the stack's config when the environment names one; undefined when it names none or
- * the stack has no such key (the rule then goes on to DATABASE_URL, as the walker's gates do).
+ * The stack's config value when the environment names a stack and key (its value undefined when the
+ * stack has no such key); undefined when the environment names none.
  */
-export function stackConfigDatabaseUrl(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string | undefined {
+export function stackConfigDatabaseUrl(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): StackConfigValue | undefined {
   const key = env[DATABASE_URL_CONFIG_ENV];
   if (!key) return undefined;
   const stack = env[STACK_ENV];
@@ -35,5 +36,5 @@ export function stackConfigDatabaseUrl(env: NodeJS.ProcessEnv, cwd: string = pro
   }
   const value = config?.[key]?.value;
   if (value !== undefined && typeof value !== 'string') throw new UsageError(`${key} of stack ${stack} is not a string`);
-  return value;
+  return { stack, key, value };
 }

@@ -62,11 +62,11 @@ suite(title, () => {
 
   it('the tandem CLI reads tandem:databaseUrl of the stack the Commands name, decrypted', () => {
     const url = stackConfigDatabaseUrl({ ...env, [STACK_ENV]: 'organization/tandem/dev', [DATABASE_URL_CONFIG_ENV]: 'tandem:databaseUrl' }, dir);
-    expect(url).toBe(URL);
+    expect(url).toEqual({ stack: 'organization/tandem/dev', key: 'tandem:databaseUrl', value: URL });
     expect(() => stackConfigDatabaseUrl({ ...env, [STACK_ENV]: 'organization/tandem/nope', [DATABASE_URL_CONFIG_ENV]: 'tandem:databaseUrl' }, dir)).toThrow(
       /could not read tandem:databaseUrl of stack organization\/tandem\/nope with pulumi config: /,
     );
-    // A stack without the key gives nothing: the rule goes on to DATABASE_URL, as the walker's gates do.
-    expect(stackConfigDatabaseUrl({ ...env, [STACK_ENV]: 'organization/tandem/dev', [DATABASE_URL_CONFIG_ENV]: 'tandem:noSuchKey' }, dir)).toBeUndefined();
+    // A stack without the key: no value (the rule then refuses, as the walker's gates do).
+    expect(stackConfigDatabaseUrl({ ...env, [STACK_ENV]: 'organization/tandem/dev', [DATABASE_URL_CONFIG_ENV]: 'tandem:noSuchKey' }, dir)).toEqual({ stack: 'organization/tandem/dev', key: 'tandem:noSuchKey', value: undefined });
   }, 120_000);
 });

@@ -11,6 +11,8 @@ import { UsageError } from '../phases/errors';
 import { evaluateRollout } from '../phases/deploy/rollout-health';
 import { loadSpecFile } from '../phases/sql/spec';
 import { CONFIG_DEFAULTS } from '../phases/deploy/stack-config';
+import { resolveDatabaseUrlAsync } from '../phases/deploy/database-url-source';
+import { DATABASE_URL_CONFIG_KEY } from '../phases/deploy/schema-commands';
 import { STAGES, STAGE_TABLE, stageIndex } from '../phases/deploy/stages';
 import { WalkStep } from '../phases/deploy/walk-path';
 import { readRolloutFromCluster, RolloutReader } from './rollout-reader';
@@ -55,7 +57,7 @@ export interface GateOptions {
   readonly driver: StackDriver;
   /** Where Pulumi.yaml lives; a relative `tandem:spec` is resolved against it. */
   readonly projectDir: string;
-  /** The database verify and the schema-step check read; defaults to the stack's tandem:databaseUrl, then $DATABASE_URL. */
+  /** The database verify and the schema-step check read; defaults to the stack's tandem:databaseUrl (the one rule: phases/deploy/database-url-source.ts). */
   readonly databaseUrl?: string;
   /** Where DATABASE_URL is read from (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
@@ -91,6 +93,17 @@ function previous(stage: WalkStep['from']): string {
   return stage && stageIndex(stage) > 0 ? STAGES[stageIndex(stage) - 1] : 'baseline';
 }
 
+/**
+ * The database the verify gate and the schema-step check read, as the walker's machine reaches it:
+ * the one rule the CLI's steps use (phases/deploy/database-url-source.ts), with the stack's config
+ * read through the driver.
+ */
+export function gateDatabaseUrl(options: Pick<GateOptions, 'driver' | 'databaseUrl' | 'env'>): Promise<string | undefined> {
+  const { driver } = options;
+  const stack = async () => ({ stack: driver.stackName, key: DATABASE_URL_CONFIG_KEY, value: await driver.config(DATABASE_URL_CONFIG_KEY) });
+  return resolveDatabaseUrlAsync({ flag: options.databaseUrl, stack, env: options.env ?? process.env });
+}
+
 export function createGates(options: GateOptions): Gates {
   const { driver } = options;
   const stack = driver.stackName;
@@ -110,10 +123,11 @@ export function createGates(options: GateOptions): Gates {
     return path.resolve(options.projectDir, (await driver.config('tandem:spec')) ?? CONFIG_DEFAULTS.spec);
   }
 
-  /** The database the verify gate and the schema-step check read, as the walker's machine reaches it. */
   async function databaseUrl(purpose: string): Promise<string> {
-    const url = options.databaseUrl ?? (await driver.config('tandem:databaseUrl')) ?? ((options.env ?? process.env).DATABASE_URL || undefined);
-    if (!url) throw new UsageError(`${purpose} needs the database: set the stack's tandem:databaseUrl, DATABASE_URL or --database-url`);
+    const url = await gateDatabaseUrl(options).catch((e) => {
+      throw e instanceof UsageError ? new UsageError(`${purpose} needs the database: ${e.message}`) : e;
+    });
+    if (!url) throw new UsageError(`${purpose} needs the database: set the stack's tandem:databaseUrl or pass --database-url`);
     return url;
   }
 

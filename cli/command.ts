@@ -29,7 +29,7 @@ export const GLOBAL_FLAGS: Readonly<Record<string, FlagSpec>> = {
 
 /** The connection flag every command that talks to PostgreSQL takes. */
 export const CONNECTION_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  'database-url': { kind: 'string', value: 'URL', description: 'PostgreSQL connection URL (default: $DATABASE_URL; PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE fill what it leaves out)' },
+  'database-url': { kind: 'string', value: 'URL', description: 'PostgreSQL connection URL (default: in a Pulumi Command the stack config key it names, else $DATABASE_URL; PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE fill what it leaves out)' },
 };
 
 /** Flags of the commands that wait for locks (DDL, or the backfill's row locks). */

@@ -4,6 +4,7 @@ import { checkDatabaseUrl } from '../executor/connection';
 import { ExecutorOptions, ProgressEvent } from '../executor/types';
 import { CommandContext } from './command';
 import { stackConfigDatabaseUrl } from './stack-database-url';
+import { resolveDatabaseUrl } from '../phases/deploy/database-url-source';
 import { activity } from './activity';
 import { ErrorKind } from '../phases/errors';
 import { failureOutcome, successOutcome } from './outcome';
@@ -22,11 +23,12 @@ export function specArg(ctx: CommandContext, command: string): MigrationSpec {
 }
 
 /**
- * The database URL from --database-url; else, in a Pulumi Command, the stack config key its
- * environment names (cli/stack-database-url.ts); else DATABASE_URL, if any.
+ * The database URL by the one rule (phases/deploy/database-url-source.ts): --database-url; else, in
+ * a Pulumi Command, the stack config key its environment names (cli/stack-database-url.ts); else
+ * DATABASE_URL, if any.
  */
 export function databaseUrl(ctx: CommandContext): string | undefined {
-  return (ctx.args.flags['database-url'] as string | undefined) ?? stackConfigDatabaseUrl(ctx.env) ?? (ctx.env.DATABASE_URL || undefined);
+  return resolveDatabaseUrl({ flag: ctx.args.flags['database-url'] as string | undefined, stack: () => stackConfigDatabaseUrl(ctx.env), env: ctx.env });
 }
 
 /** Executor options from flags and environment; progress goes to stderr so stdout stays data. */

@@ -20,6 +20,8 @@ export interface Session {
   readonly state: MigrationState | null;
   /** The step on record, `not_started` when there is none. */
   readonly step: MigrationStep;
+  /** Other migrations in progress on the table, when opened with `others: 'allow'` (else a refusal). */
+  readonly othersInProgress: readonly string[];
   close(): Promise<void>;
 }
 
@@ -30,6 +32,8 @@ export interface SessionChecks {
   readonly rows?: boolean;
   /** Name missing privileges (table ownership, CREATE for the state schema) up front (default: when locking). */
   readonly privileges?: boolean;
+  /** Another migration in progress on the table: refused (default), or allowed and named in the session (`tandem sql`, which plans only). */
+  readonly others?: 'refuse' | 'allow';
 }
 
 /**
@@ -57,10 +61,8 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
       throw new RefusedError(`migration name "${spec.name}" is already used for table ${state.tableSchema}.${state.tableName}; names are unique per database`, spec.name);
     }
     const active = state !== null && ACTIVE_STEPS.includes(state.step);
-    if (!active) {
-      const others = await activeOnTable(client, table.schema, table.name, spec.name);
-      if (others.length) throw new MigrationInProgressError(label, others, spec.name);
-    }
+    const others = active ? [] : await activeOnTable(client, table.schema, table.name, spec.name);
+    if (others.length && checks.others !== 'allow') throw new MigrationInProgressError(label, others, spec.name);
     if (!allowChangedSpec && state && active && state.specHash !== spec.hash) {
       throw new RefusedError(`the spec "${spec.name}" changed since it was expanded; roll back with the spec as it was, or restore it`, spec.name);
     }
@@ -72,6 +74,7 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
       label,
       state,
       step: state?.step ?? 'not_started',
+      othersInProgress: others,
       close: async () => {
         if (unlock) await unlock().catch(() => undefined);
         await client.end().catch(() => undefined);

@@ -19,9 +19,13 @@ const MISSING = path.join(dir, 'missing.yaml');
 const NO_SUCH_TABLE = path.join(dir, 'no-such-table.yaml');
 fs.writeFileSync(NO_SUCH_TABLE, fs.readFileSync(SPLIT_SPEC_PATH, 'utf8').replace('table: customers', 'table: no_such_table'));
 const UNREACHABLE = 'postgres://nobody@127.0.0.1:1/none';
+/** The next migration on customers, while split-full-name is in progress on the 'expanded' database. */
+const NEXT = path.join(dir, 'rename-last-name.yaml');
+fs.writeFileSync(NEXT, 'name: rename-last-name\ntable: customers\noperations:\n  - rename_column: { from: last_name, to: surname }\n');
 const NO_PULUMI = { PATH: '/nonexistent-bin', PULUMI_CONFIG_PASSPHRASE: '' };
 
-type Db = 'fresh' | 'expanded' | 'none';
+/** fresh: customers; expanded: split-full-name expanded; published: customers in a FOR ALL TABLES publication; forged: expanded, its history not Tandem's. */
+type Db = 'fresh' | 'expanded' | 'published' | 'forged' | 'none';
 interface Case {
   readonly argv: string[];
   readonly db: Db;
@@ -40,13 +44,19 @@ const CASES: Case[] = [
   { argv: ['validate', MISSING], db: 'fresh', exit: 2, kind: 'spec' },
   { argv: ['validate', NO_SUCH_TABLE], db: 'fresh', exit: 2, kind: 'catalog' },
   { argv: ['validate', S, '--database-url', UNREACHABLE], db: 'none', exit: 1, kind: 'connection' },
+  { argv: ['validate', S], db: 'published', exit: 1, kind: 'replication' },
   // sql
   { argv: ['sql', S, '--step', 'expand'], db: 'fresh', exit: 0 },
   { argv: ['sql', S], db: 'fresh', exit: 2, kind: 'usage' },
+  { argv: ['sql', S, '--step', 'expand', '--database-url='], db: 'fresh', exit: 2, kind: 'usage', message: /^--database-url is empty; / },
+  { argv: ['sql', S, '--step', 'expand'], db: 'published', exit: 1, kind: 'replication' },
+  { argv: ['sql', NEXT, '--step', 'expand'], db: 'expanded', exit: 0 },
   // expand
   { argv: ['expand', S, '--lock-timeout', '0'], db: 'fresh', exit: 2, kind: 'usage' },
   { argv: ['expand', S, '--no-such-flag'], db: 'fresh', exit: 2, kind: 'usage' },
   { argv: ['expand', NO_SUCH_TABLE], db: 'fresh', exit: 2, kind: 'catalog' },
+  { argv: ['expand', S], db: 'published', exit: 1, kind: 'replication' },
+  { argv: ['expand', NEXT], db: 'expanded', exit: 1, kind: 'migration_in_progress' },
   // backfill
   { argv: ['backfill', S], db: 'fresh', exit: 1, kind: 'refused' },
   { argv: ['backfill', S, '--chunk-time', '-5'], db: 'expanded', exit: 2, kind: 'usage', message: /^option --chunk-time must be a positive whole number \(MS\), not "-5"$/ },
@@ -58,6 +68,8 @@ const CASES: Case[] = [
   { argv: ['contract', S], db: 'expanded', exit: 1, kind: 'refused' },
   // rollback
   { argv: ['rollback', S, '--database-url', UNREACHABLE], db: 'none', exit: 1, kind: 'connection' },
+  { argv: ['rollback', S, '--hold-timeout', '-1'], db: 'expanded', exit: 2, kind: 'usage' },
+  { argv: ['rollback', NEXT], db: 'expanded', exit: 1, kind: 'migration_in_progress' },
   // repair
   { argv: ['repair', S, '--keys', '[[1'], db: 'expanded', exit: 2, kind: 'usage', message: /^--keys starts with "\[" but is not valid JSON/ },
   { argv: ['repair', S, '--keys', 'abc'], db: 'expanded', exit: 2, kind: 'usage', message: /^--keys: "abc" is not a value of the primary key column id \(bigint\)$/ },
@@ -68,12 +80,17 @@ const CASES: Case[] = [
   { argv: ['status', S], db: 'expanded', exit: 0 },
   { argv: ['status'], db: 'expanded', exit: 0 },
   { argv: ['status', '--database-url', UNREACHABLE], db: 'none', exit: 1, kind: 'connection' },
+  { argv: ['status', S, S], db: 'expanded', exit: 2, kind: 'usage' },
   { argv: ['status', S, '--database-url', UNREACHABLE], db: 'none', exit: 1, kind: 'connection' },
   // history
   { argv: ['history'], db: 'expanded', exit: 0 },
   { argv: ['history', S], db: 'expanded', exit: 0 },
   { argv: ['history', MISSING], db: 'expanded', exit: 2, kind: 'spec' },
   { argv: ['history', '--database-url', UNREACHABLE], db: 'none', exit: 1, kind: 'connection' },
+  { argv: ['history', S, S], db: 'expanded', exit: 2, kind: 'usage' },
+  { argv: ['history', '--step', 'expand'], db: 'expanded', exit: 2, kind: 'usage' },
+  { argv: ['history'], db: 'forged', exit: 1, kind: 'refused', message: /history entry for split-full-name that is not Tandem's/ },
+  { argv: ['history', S], db: 'forged', exit: 1, kind: 'refused' },
   // check-roles
   { argv: ['check-roles', S, '--app-role', 'no_such_role'], db: 'fresh', exit: 1, kind: 'role_check' },
   { argv: ['check-roles', S], db: 'fresh', exit: 2, kind: 'usage' },
@@ -85,6 +102,7 @@ const CASES: Case[] = [
   // rehearse
   { argv: ['rehearse', MISSING], db: 'none', exit: 2, kind: 'spec' },
   { argv: ['rehearse', S, '--rows', 'many'], db: 'none', exit: 2, kind: 'usage' },
+  { argv: ['rehearse', S, '--database-url', 'FRESH'], db: 'none', exit: 1, kind: 'refused' },
 ];
 
 /** Checks the one shape; returns the object. */
@@ -102,11 +120,19 @@ describe('--json: every command, every outcome, one shape', () => {
     urls.expanded = await freshDatabase('jsonc_exp');
     await createCustomers(urls.expanded, 20);
     await expand(splitSpec(), { databaseUrl: urls.expanded });
+    urls.published = await freshDatabase('jsonc_pub');
+    await createCustomers(urls.published, 20);
+    await sql(urls.published, `CREATE PUBLICATION everything FOR ALL TABLES`);
+    urls.forged = await freshDatabase('jsonc_forged');
+    await createCustomers(urls.forged, 20);
+    await expand(splitSpec(), { databaseUrl: urls.forged });
+    await sql(urls.forged, `UPDATE tandem.migrations SET history = '[{"step": "expanded", "at": "yesterday"}]'::jsonb`);
   });
 
-  it.each(CASES.map((c) => [c.argv.join(' ').replace(dir, '$DIR'), c] as const))('%s', async (_label, c) => {
+  it.each(CASES.map((c) => [`${c.argv.join(' ').split(dir).join('$DIR')} (db: ${c.db})`, c] as const))('%s', async (_label, c) => {
     const env = { ...(c.env ?? {}), ...(c.db !== 'none' ? { DATABASE_URL: urls[c.db] } : {}) };
-    const r = await runCli([...c.argv, '--json'], env);
+    const argv = c.argv.map((a) => (a === 'FRESH' ? urls.fresh! : a)); // a database that is not empty
+    const r = await runCli([...argv, '--json'], env);
     const outcome = outcomeOf(r.stdout);
     expect({ code: r.code, exit_code: outcome.exit_code, ok: outcome.ok, kind: outcome.error?.kind }).toEqual({
       code: c.exit, exit_code: c.exit, ok: c.exit === 0, kind: c.kind,

@@ -41,7 +41,8 @@ it('a contract that fails in its transaction takes back the unique index and the
   expect((await runCli(['backfill', file], env)).code).toBe(0);
   const failed = await runCli(['contract', file, '--json'], env);
   expect(failed.code).toBe(1);
-  expect(lastJson(failed.stdout).error.message).toMatch(/^contract failed at "drop-trigger .*" and was rolled back, nothing changed: change freeze: DROP TRIGGER refused/);
+  expect(lastJson(failed.stdout)).toMatchObject({ ok: false, exit_code: 1, error: { kind: 'step_failed' } });
+  expect(lastJson(failed.stdout).error.message).toMatch(/^contract failed at "drop-trigger .*", whose transaction was rolled back: change freeze: DROP TRIGGER refused/);
   expect(await enforced(url)).toEqual([{ index: 0, checks: 0 }]);
   // The old version still runs: its duplicate and its negative quantity are not refused.
   await sql(url, `INSERT INTO accounts VALUES (3, 'a@x', -1)`);
@@ -70,7 +71,9 @@ it('when the CHECK cannot be taken back either, contract does not say nothing ch
   expect((await runCli(['backfill', file], env)).code).toBe(0);
   const failed = await runCli(['contract', file, '--json'], env);
   expect(failed.code).toBe(1);
-  const error = lastJson(failed.stdout).error;
+  const outcome = lastJson(failed.stdout);
+  expect(outcome).toMatchObject({ ok: false, exit_code: 1, error: { kind: 'contract_incomplete', table: 'public.accounts', enforced: ['constraint of check-accounts_qty_nonneg'] } });
+  const error = outcome.error;
   expect(error.message).not.toMatch(/nothing changed/);
   expect(error.message).toMatch(/^contract did not complete \(.*change freeze: DROP TRIGGER refused\), and what it enforced before its transaction is still enforced on public\.accounts .*: constraint of check-accounts_qty_nonneg .*run tandem contract again to finish, or tandem rollback/);
   expect(await enforced(url)).toEqual([{ index: 0, checks: 1 }]);

@@ -1,5 +1,4 @@
-import { planStepSql } from '../../executor';
-import { SQL_STEPS, SqlStep } from '../../executor/plan-step-sql';
+import { planStepSqlReport, SQL_STEPS, SqlStep } from '../../executor/plan-step-sql';
 import { UsageError } from '../../phases/errors';
 import { Command, DATABASE_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';
@@ -15,9 +14,9 @@ export const sqlCommand: Command = {
     const step = ctx.args.flags.step as string | undefined;
     if (!step) throw new UsageError(`tandem sql needs --step (${SQL_STEPS.join(', ')})`);
     if (!(SQL_STEPS as readonly string[]).includes(step)) throw new UsageError(`--step must be one of ${SQL_STEPS.join(', ')}, not "${step}"`);
-    const text = await planStepSql(spec, step as SqlStep, executorOptions(ctx));
-    if (ctx.json) ctx.out.line(jsonOutcome({ step, sql: text }));
-    else ctx.out.line(text.trimEnd());
+    const report = await planStepSqlReport(spec, step as SqlStep, executorOptions(ctx));
+    if (ctx.json) ctx.out.line(jsonOutcome({ step, sql: report.sql, assumes_contracted: report.assumesContracted }));
+    else ctx.out.line(report.sql.trimEnd());
     return ExitCode.Ok;
   },
 };

@@ -144,7 +144,7 @@ export const walkCommand: Command = {
     ...STACK_FLAGS,
     yes: { kind: 'boolean', description: 'apply each step without asking (required when stdin is not a terminal)' },
     recover: { kind: 'boolean', description: 'first resolve operations an interrupted update left pending (pulumi refresh: import the Kubernetes objects that exist, clear the rest)' },
-    'database-url': { kind: 'string', value: 'URL', description: "PostgreSQL for the verify gate and the schema check before a walk back (default: the stack's tandem:databaseUrl, then $DATABASE_URL)" },
+    'database-url': { kind: 'string', value: 'URL', description: "PostgreSQL for the verify gate and the schema check before a walk back (default: the stack's tandem:databaseUrl)" },
     wait: { kind: 'integer', value: 'SECONDS', min: 0, default: 600, description: 'how long to wait for a progressing canary, before cleanup and contract and after each app step (0: look once)' },
   },
   async run(ctx) {

@@ -58,7 +58,7 @@ export class GenericWorkload implements Workload {
     const readMismatches = await compareObservations(s.evaluator, s.mappingPools, readObs);
     // At the end, read back as the final version reads it: its own connection, its columns.
     const reader = options.final ? s.appPools.v3 : s.db.pool;
-    const table = await checkGenericTable(s.db.pool, reader, s.evaluator, s.model, s.mappingPools, s.ledger, label, options.newColumnsFilled, s.untouched, !options.final);
+    const table = await checkGenericTable(s.db.pool, s.evaluator, s.model, s.mappingPools, s.ledger, { label, reader, newColumnsFilled: options.newColumnsFilled, untouched: s.untouched, readOld: !options.final });
     const all = [...readMismatches, ...table.mismatches];
     for (const m of all) if (!this.mismatches.has(m.seq)) this.mismatches.set(m.seq, m);
     this.checks.push({ label, checked: table.checked + reads.length, mismatches: all.length });

@@ -133,22 +133,31 @@ export interface GenericCheckReport {
   readonly mismatches: GenericMismatch[];
 }
 
+/** What one table check reads and how it names itself. */
+export interface TableCheck {
+  /** Names the check in the report and in each mismatch ("after backfill"). */
+  readonly label: string;
+  /** Where to read the rows: the migrator, or at the end the final version's connection (default: admin). */
+  readonly reader?: Queryable;
+  /** The backfill has run: compare the new side too. */
+  readonly newColumnsFilled: boolean;
+  /** Columns no mapping touches: compared as written. */
+  readonly untouched: readonly string[];
+  /** Compare the old side while it exists (default true; false at the end, when the final version no longer reads it). */
+  readonly readOld?: boolean;
+}
+
 /**
- * Read every row the ledger knows back (through `reader`: the migrator, or at the end the final
- * version's connection) and compare it with its latest acknowledged write. The old side while it
- * exists, the new side once the backfill has filled it.
+ * Read every row the ledger knows back and compare it with its latest acknowledged write. The old
+ * side while it exists, the new side once the backfill has filled it.
  */
 export async function checkGenericTable(
   admin: Queryable,
-  reader: Queryable,
   evaluator: ExpressionEvaluator,
   model: TableModel,
   pools: readonly MappingPool[],
   ledger: RowLedger,
-  label: string,
-  newFilled: boolean,
-  untouched: readonly string[],
-  readOld = true,
+  { label, reader = admin, newColumnsFilled: newFilled, untouched, readOld = true }: TableCheck,
 ): Promise<GenericCheckReport> {
   const live = await liveColumns(admin, model);
   const old = readOld && pools.every((p) => p.oldColumns.every((c) => live.has(c)));

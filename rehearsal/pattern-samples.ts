@@ -13,93 +13,114 @@ const DIGITS = '0123456789';
 const WORD = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_';
 
 function parse(p: string): Node {
-  let i = 0;
-  const alt = (): Node => {
-    const branches = [seq()];
-    while (p[i] === '|') {
-      i++;
-      branches.push(seq());
+  return new PatternParser(p).parse();
+}
+
+/** A recursive-descent reader of the pattern, `i` the position it has read to. */
+class PatternParser {
+  private i = 0;
+
+  constructor(private readonly p: string) {}
+
+  parse(): Node {
+    const node = this.alt();
+    if (this.i !== this.p.length) throw new Unsupported();
+    return node;
+  }
+
+  private alt(): Node {
+    const branches = [this.seq()];
+    while (this.p[this.i] === '|') {
+      this.i++;
+      branches.push(this.seq());
     }
     return branches.length === 1 ? branches[0] : { kind: 'alt', branches };
-  };
-  const escape = (): string => {
-    const c = p[i++];
+  }
+
+  private seq(): Node {
+    const items: Node[] = [];
+    while (this.i < this.p.length && this.p[this.i] !== '|' && this.p[this.i] !== ')') {
+      const a = this.atom();
+      if (a) items.push(this.quantified(a));
+    }
+    return { kind: 'seq', items };
+  }
+
+  /** The atom with the quantifier that follows it, if any. */
+  private quantified(a: Node): Node {
+    const { p } = this;
+    const q = p[this.i];
+    if (q === '?' || q === '*' || q === '+') {
+      this.i++;
+      return { kind: 'repeat', node: a, min: q === '+' ? 1 : 0, max: q === '?' ? 1 : 4 };
+    }
+    if (q !== '{') return a;
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(p.slice(this.i));
+    if (!m) throw new Unsupported();
+    this.i += m[0].length;
+    const min = Number(m[1]);
+    return { kind: 'repeat', node: a, min, max: m[2] === undefined ? min : m[3] ? Number(m[3]) : min + 4 };
+  }
+
+  private atom(): Node | undefined {
+    const c = this.p[this.i];
+    if (c === '^' || c === '$') {
+      this.i++;
+      return undefined;
+    }
+    if (c === '(') {
+      this.i++;
+      if (this.p[this.i] === '?') throw new Unsupported();
+      const inner = this.alt();
+      if (this.p[this.i++] !== ')') throw new Unsupported();
+      return inner;
+    }
+    if (c === '[') {
+      this.i++;
+      return { kind: 'chars', set: this.charClass() };
+    }
+    if (c === '\\') {
+      this.i++;
+      return { kind: 'chars', set: this.escape() };
+    }
+    if (c === '.') {
+      this.i++;
+      return { kind: 'chars', set: WORD };
+    }
+    if ('*+?{'.includes(c)) throw new Unsupported();
+    this.i++;
+    return { kind: 'chars', set: c };
+  }
+
+  private escape(): string {
+    const c = this.p[this.i++];
     if (c === undefined || /[1-9bBAZ]/.test(c)) throw new Unsupported();
     if (c === 'd') return DIGITS;
     if (c === 'w') return WORD;
     if (c === 's') return ' ';
     if (/[a-zA-Z]/.test(c)) throw new Unsupported();
     return c;
-  };
-  const charClass = (): string => {
-    if (p[i] === '^') throw new Unsupported();
+  }
+
+  private charClass(): string {
+    const { p } = this;
+    if (p[this.i] === '^') throw new Unsupported();
     let set = '';
     let first = true;
-    while (i < p.length && (p[i] !== ']' || first)) {
+    while (this.i < p.length && (p[this.i] !== ']' || first)) {
       first = false;
-      let c = p[i++];
+      let c = p[this.i++];
       if (c === '[') throw new Unsupported();
-      if (c === '\\') c = escape();
-      if (p[i] === '-' && p[i + 1] !== undefined && p[i + 1] !== ']' && c.length === 1) {
-        const to = p[i + 1];
-        i += 2;
+      if (c === '\\') c = this.escape();
+      if (p[this.i] === '-' && p[this.i + 1] !== undefined && p[this.i + 1] !== ']' && c.length === 1) {
+        const to = p[this.i + 1];
+        this.i += 2;
         for (let k = c.charCodeAt(0); k <= to.charCodeAt(0); k++) set += String.fromCharCode(k);
       } else set += c;
     }
-    if (p[i++] !== ']' || !set) throw new Unsupported();
+    if (p[this.i++] !== ']' || !set) throw new Unsupported();
     return set;
-  };
-  const atom = (): Node | undefined => {
-    const c = p[i];
-    if (c === '^' || c === '$') {
-      i++;
-      return undefined;
-    }
-    if (c === '(') {
-      i++;
-      if (p[i] === '?') throw new Unsupported();
-      const inner = alt();
-      if (p[i++] !== ')') throw new Unsupported();
-      return inner;
-    }
-    if (c === '[') {
-      i++;
-      return { kind: 'chars', set: charClass() };
-    }
-    if (c === '\\') {
-      i++;
-      return { kind: 'chars', set: escape() };
-    }
-    if (c === '.') {
-      i++;
-      return { kind: 'chars', set: WORD };
-    }
-    if ('*+?{'.includes(c)) throw new Unsupported();
-    i++;
-    return { kind: 'chars', set: c };
-  };
-  const seq = (): Node => {
-    const items: Node[] = [];
-    while (i < p.length && p[i] !== '|' && p[i] !== ')') {
-      const a = atom();
-      if (!a) continue;
-      const q = p[i];
-      if (q === '?' || q === '*' || q === '+') {
-        i++;
-        items.push({ kind: 'repeat', node: a, min: q === '+' ? 1 : 0, max: q === '?' ? 1 : 4 });
-      } else if (q === '{') {
-        const m = /^\{(\d+)(,(\d*))?\}/.exec(p.slice(i));
-        if (!m) throw new Unsupported();
-        i += m[0].length;
-        const min = Number(m[1]);
-        items.push({ kind: 'repeat', node: a, min, max: m[2] === undefined ? min : m[3] ? Number(m[3]) : min + 4 });
-      } else items.push(a);
-    }
-    return { kind: 'seq', items };
-  };
-  const node = alt();
-  if (i !== p.length) throw new Unsupported();
-  return node;
+  }
 }
 
 function sample(n: Node, random: () => number): string {

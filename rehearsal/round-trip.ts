@@ -87,81 +87,108 @@ export interface RoundTripArgs {
  * types: the pool of value pairs the rehearsal's traffic writes, and what the spec gets wrong.
  */
 export async function analyseRoundTrips(a: RoundTripArgs): Promise<MappingPool> {
-  const m = a.mapping;
-  const oldColumns = [...m.oldColumns];
-  const newColumns = m.newColumns.map((c) => c.name);
-  // A new column without `up` (a constant default, catalog-only) holds its default on old-side rows.
-  const up = m.newColumns.map((c) => ({ sql: c.up ?? c.default ?? 'NULL', castTo: c.type }));
-  const oldType = (name: string) => a.tableColumns.find((c) => c.name === name);
-  const down = oldColumns.map((c) => ({ sql: m.down[c] ?? quoteIdent(c), castTo: oldType(c)?.type }));
-  const notNullOld = oldColumns.filter((c) => oldType(c)?.notNull);
-  const label = m.label;
-  const defects: RoundTripExample[] = [];
-  let defectCount = 0;
-  const risks: RoundTripExample[] = [];
-  let riskCount = 0;
-  const entries: Entry[] = [];
-  const byRaw = new Map<string, Entry>();
-  const defect = (e: RoundTripExample) => {
-    defectCount++;
-    if (defects.length < EXAMPLES && !defects.some((d) => d.kind === e.kind && JSON.stringify(d.raw) === JSON.stringify(e.raw))) defects.push(e);
-  };
-  const risk = (e: RoundTripExample) => {
-    riskCount++;
-    if (risks.length < EXAMPLES && !risks.some((r) => r.kind === e.kind && JSON.stringify(r.new) === JSON.stringify(e.new))) risks.push(e);
-  };
-  const toValues = (columns: readonly string[], values: (string | null)[]) => {
-    const out: Record<string, string | null> = {};
-    columns.forEach((c, i) => (out[c] = values[i]));
-    return out;
-  };
-  const checks = a.checks.filter((c) => c.columns.some((x) => oldColumns.includes(x)));
-  /** down(new) then up of that, over `rows` whose new columns hold the new values; a down that breaks a CHECK counts as raising. */
-  const downAndBack = async (rows: Row[]) => {
-    const downs = await a.evaluator.evaluate(rows, down);
-    const backRows = rows.map((r, i) => {
-      const d = downs[i];
-      return d.ok ? { ...r, ...toValues(oldColumns, d.values) } : r;
-    });
-    const backs = await a.evaluator.evaluate(backRows, up);
-    const held = await a.evaluator.evaluate(backRows, checks.map((c) => ({ sql: `(${c.expr}) IS NOT FALSE` })));
-    return rows.map((_, i): { down: Evaluated; back: Evaluated } => {
-      const h = held[i];
-      const broken = h.ok ? checks.find((_, k) => h.values[k] !== 'true') : undefined;
-      if (downs[i].ok && broken) return { down: { ok: false, code: '23514', error: `the result breaks the CHECK constraint ${broken.name}` }, back: backs[i] };
-      return { down: downs[i], back: backs[i] };
-    });
-  };
-  const nullInNotNull = (values: Values) => notNullOld.find((c) => values[c] === null);
+  const analysis = new RoundTripAnalysis(a);
+  await analysis.realisticValues();
+  await analysis.variations();
+  return analysis.pool();
+}
 
-  // 1. Realistic old values: new = up(row); then down and back.
-  const ups = await a.evaluator.evaluate(a.rows, up);
-  const upped: { row: Row; raw: Values; nw: Values }[] = [];
-  a.rows.forEach((row, i) => {
-    const raw = pick(row, oldColumns);
-    const u = ups[i];
-    if (!u.ok) return defect({ operation: label, kind: 'up_raises', raw, error: u.error });
-    upped.push({ row, raw, nw: toValues(newColumns, u.values) });
-  });
-  const trips = await downAndBack(upped.map((u) => ({ ...u.row, ...u.nw })));
-  upped.forEach((u, i) => {
-    const { down: d, back: b } = trips[i];
-    if (!d.ok) return defect({ operation: label, kind: 'down_raises', raw: u.raw, new: u.nw, error: d.error });
-    const old = toValues(oldColumns, d.values);
-    const nn = nullInNotNull(old);
-    if (nn) return defect({ operation: label, kind: 'down_raises', raw: u.raw, new: u.nw, down: old, error: `down gives NULL for the NOT NULL column ${nn}` });
-    if (!b.ok) return defect({ operation: label, kind: 'up_raises', raw: u.raw, new: u.nw, down: old, error: b.error });
-    const back = toValues(newColumns, b.values);
-    const roundTrips = sameValues(back, u.nw, newColumns);
-    if (!roundTrips) defect({ operation: label, kind: 'not_inverse', raw: u.raw, new: u.nw, down: old, back });
-    const entry: Entry = { source: 'old', raw: u.raw, new: u.nw, old, back, roundTrips };
-    entries.push(entry);
-    byRaw.set(rawKey(u.raw, oldColumns), entry);
-  });
+/** Examples of one kind of finding (defects or rollback risks), counted, the first few kept. */
+class Findings {
+  count = 0;
+  readonly examples: RoundTripExample[] = [];
 
-  // 2. Variations within the new types, on realistic rows.
-  let checked = 0;
-  if (newColumns.length && a.rows.length) {
+  constructor(private readonly sameAs: (a: RoundTripExample, b: RoundTripExample) => boolean) {}
+
+  add(e: RoundTripExample): void {
+    this.count++;
+    if (this.examples.length < EXAMPLES && !this.examples.some((x) => this.sameAs(x, e))) this.examples.push(e);
+  }
+}
+
+/** One operation's up and down, evaluated: the entries found so far, the defects and the rollback risks. */
+class RoundTripAnalysis {
+  private readonly m: ColumnMapping;
+  private readonly oldColumns: string[];
+  private readonly newColumns: string[];
+  private readonly up: { sql: string; castTo?: string }[];
+  private readonly down: { sql: string; castTo?: string }[];
+  private readonly notNullOld: string[];
+  private readonly checks: RoundTripArgs['checks'];
+  private readonly entries: Entry[] = [];
+  private readonly byRaw = new Map<string, Entry>();
+  private readonly defects = new Findings((d, e) => d.kind === e.kind && JSON.stringify(d.raw) === JSON.stringify(e.raw));
+  private readonly risks = new Findings((r, e) => r.kind === e.kind && JSON.stringify(r.new) === JSON.stringify(e.new));
+  private checked = 0;
+
+  constructor(private readonly a: RoundTripArgs) {
+    const m = a.mapping;
+    this.m = m;
+    this.oldColumns = [...m.oldColumns];
+    this.newColumns = m.newColumns.map((c) => c.name);
+    // A new column without `up` (a constant default, catalog-only) holds its default on old-side rows.
+    this.up = m.newColumns.map((c) => ({ sql: c.up ?? c.default ?? 'NULL', castTo: c.type }));
+    const oldType = (name: string) => a.tableColumns.find((c) => c.name === name);
+    this.down = this.oldColumns.map((c) => ({ sql: m.down[c] ?? quoteIdent(c), castTo: oldType(c)?.type }));
+    this.notNullOld = this.oldColumns.filter((c) => oldType(c)?.notNull);
+    this.checks = a.checks.filter((c) => c.columns.some((x) => this.oldColumns.includes(x)));
+  }
+
+  /** 1. Realistic old values: new = up(row); then down and back. */
+  async realisticValues(): Promise<void> {
+    const { a, m } = this;
+    const label = m.label;
+    const ups = await a.evaluator.evaluate(a.rows, this.up);
+    const upped: { row: Row; raw: Values; nw: Values }[] = [];
+    a.rows.forEach((row, i) => {
+      const raw = pick(row, this.oldColumns);
+      const u = ups[i];
+      if (!u.ok) return this.defects.add({ operation: label, kind: 'up_raises', raw, error: u.error });
+      upped.push({ row, raw, nw: toValues(this.newColumns, u.values) });
+    });
+    const trips = await this.downAndBack(upped.map((u) => ({ ...u.row, ...u.nw })));
+    upped.forEach((u, i) => {
+      const { down: d, back: b } = trips[i];
+      if (!d.ok) return this.defects.add({ operation: label, kind: 'down_raises', raw: u.raw, new: u.nw, error: d.error });
+      const old = toValues(this.oldColumns, d.values);
+      const nn = this.nullInNotNull(old);
+      if (nn) return this.defects.add({ operation: label, kind: 'down_raises', raw: u.raw, new: u.nw, down: old, error: `down gives NULL for the NOT NULL column ${nn}` });
+      if (!b.ok) return this.defects.add({ operation: label, kind: 'up_raises', raw: u.raw, new: u.nw, down: old, error: b.error });
+      const back = toValues(this.newColumns, b.values);
+      const roundTrips = sameValues(back, u.nw, this.newColumns);
+      if (!roundTrips) this.defects.add({ operation: label, kind: 'not_inverse', raw: u.raw, new: u.nw, down: old, back });
+      const entry: Entry = { source: 'old', raw: u.raw, new: u.nw, old, back, roundTrips };
+      this.entries.push(entry);
+      this.byRaw.set(rawKey(u.raw, this.oldColumns), entry);
+    });
+  }
+
+  /** 2. Variations within the new types, on realistic rows. */
+  async variations(): Promise<void> {
+    const { newColumns } = this;
+    if (!newColumns.length || !this.a.rows.length) return;
+    const valid = await this.validVariations();
+    if (!this.oldColumns.length) {
+      // No old side (add_column): nothing for down to carry back, so no value is at risk; a
+      // rollback drops the column, which is what rolling back an added column means.
+      for (const row of valid) {
+        this.checked++;
+        const nw = pick(row, newColumns);
+        this.entries.push({ source: 'variation', new: nw, old: {}, back: nw, roundTrips: true });
+      }
+      return;
+    }
+    const vt = await this.downAndBack(valid);
+    valid.forEach((row, i) => {
+      this.checked++;
+      const entry = this.variationEntry(pick(row, newColumns), vt[i]);
+      if (entry) this.entries.push(entry);
+    });
+  }
+
+  /** Rows with new values drawn within the new types, as PostgreSQL stores them; values the type rejects are dropped. */
+  private async validVariations(): Promise<Row[]> {
+    const { a, newColumns } = this;
     const sources = a.newColumnModels.map((c) => columnValues(c, a.random));
     const candidates: Row[] = Array.from({ length: a.variations }, () => {
       const base = a.rows[Math.floor(a.random() * a.rows.length)];
@@ -169,46 +196,66 @@ export async function analyseRoundTrips(a: RoundTripArgs): Promise<MappingPool> 
       newColumns.forEach((c, i) => (nw[c] = sources[i]()));
       return { ...base, ...nw };
     });
-    // The new values as PostgreSQL stores them; values the type rejects are dropped.
     const canonical = await a.evaluator.evaluate(candidates, newColumns.map((c) => ({ sql: quoteIdent(c) })));
-    const valid = candidates.flatMap((r, i) => {
+    return candidates.flatMap((r, i) => {
       const c = canonical[i];
       return c.ok ? [{ ...r, ...toValues(newColumns, c.values) }] : [];
     });
-    if (!oldColumns.length) {
-      // No old side (add_column): nothing for down to carry back, so no value is at risk; a
-      // rollback drops the column, which is what rolling back an added column means.
-      for (const row of valid) {
-        checked++;
-        const nw = pick(row, newColumns);
-        entries.push({ source: 'variation', new: nw, old: {}, back: nw, roundTrips: true });
-      }
-      return { mapping: m, oldColumns, newColumns, entries, byRaw, defects: { count: defectCount, examples: defects }, risks: { count: 0, checked, examples: [] } };
-    }
-    const vt = await downAndBack(valid);
-    valid.forEach((row, i) => {
-      checked++;
-      const nw = pick(row, newColumns);
-      const { down: d, back: b } = vt[i];
-      if (!d.ok) return risk({ operation: label, kind: 'down_raises', new: nw, error: d.error });
-      const old = toValues(oldColumns, d.values);
-      const nn = nullInNotNull(old);
-      if (nn) return risk({ operation: label, kind: 'down_raises', new: nw, down: old, error: `down gives NULL for the NOT NULL column ${nn}` });
-      if (!b.ok) return risk({ operation: label, kind: 'up_raises', new: nw, down: old, error: b.error });
-      const back = toValues(newColumns, b.values);
-      if (!sameValues(back, nw, newColumns)) return risk({ operation: label, kind: 'not_inverse', new: nw, down: old, back });
-      entries.push({ source: 'variation', new: nw, old, back, roundTrips: true });
+  }
+
+  /** A variation that survives down and back, or undefined with the risk recorded. */
+  private variationEntry(nw: Values, trip: { down: Evaluated; back: Evaluated }): Entry | undefined {
+    const label = this.m.label;
+    const { down: d, back: b } = trip;
+    if (!d.ok) return void this.risks.add({ operation: label, kind: 'down_raises', new: nw, error: d.error });
+    const old = toValues(this.oldColumns, d.values);
+    const nn = this.nullInNotNull(old);
+    if (nn) return void this.risks.add({ operation: label, kind: 'down_raises', new: nw, down: old, error: `down gives NULL for the NOT NULL column ${nn}` });
+    if (!b.ok) return void this.risks.add({ operation: label, kind: 'up_raises', new: nw, down: old, error: b.error });
+    const back = toValues(this.newColumns, b.values);
+    if (!sameValues(back, nw, this.newColumns)) return void this.risks.add({ operation: label, kind: 'not_inverse', new: nw, down: old, back });
+    return { source: 'variation', new: nw, old, back, roundTrips: true };
+  }
+
+  /** down(new) then up of that, over `rows` whose new columns hold the new values; a down that breaks a CHECK counts as raising. */
+  private async downAndBack(rows: Row[]): Promise<{ down: Evaluated; back: Evaluated }[]> {
+    const { evaluator } = this.a;
+    const downs = await evaluator.evaluate(rows, this.down);
+    const backRows = rows.map((r, i) => {
+      const d = downs[i];
+      return d.ok ? { ...r, ...toValues(this.oldColumns, d.values) } : r;
+    });
+    const backs = await evaluator.evaluate(backRows, this.up);
+    const held = await evaluator.evaluate(backRows, this.checks.map((c) => ({ sql: `(${c.expr}) IS NOT FALSE` })));
+    return rows.map((_, i): { down: Evaluated; back: Evaluated } => {
+      const h = held[i];
+      const broken = h.ok ? this.checks.find((_, k) => h.values[k] !== 'true') : undefined;
+      if (downs[i].ok && broken) return { down: { ok: false, code: '23514', error: `the result breaks the CHECK constraint ${broken.name}` }, back: backs[i] };
+      return { down: downs[i], back: backs[i] };
     });
   }
-  return {
-    mapping: m,
-    oldColumns,
-    newColumns,
-    entries,
-    byRaw,
-    defects: { count: defectCount, examples: defects },
-    risks: { count: riskCount, checked, examples: risks },
-  };
+
+  private nullInNotNull(values: Values): string | undefined {
+    return this.notNullOld.find((c) => values[c] === null);
+  }
+
+  pool(): MappingPool {
+    return {
+      mapping: this.m,
+      oldColumns: this.oldColumns,
+      newColumns: this.newColumns,
+      entries: this.entries,
+      byRaw: this.byRaw,
+      defects: { count: this.defects.count, examples: this.defects.examples },
+      risks: { count: this.risks.count, checked: this.checked, examples: this.risks.examples },
+    };
+  }
+}
+
+function toValues(columns: readonly string[], values: (string | null)[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  columns.forEach((c, i) => (out[c] = values[i]));
+  return out;
 }
 
 /** One sentence per example, for the CLI and the report. */

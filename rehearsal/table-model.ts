@@ -54,6 +54,35 @@ export interface TableModel {
 
 /** Read a table's shape from the catalog; undefined when it does not exist. */
 export async function loadTableModel(db: Queryable, schema: string | undefined, name: string): Promise<TableModel | undefined> {
+  const t = await findTable(db, schema, name);
+  if (!t) return undefined;
+  const oid = Number(t.oid);
+  const columns = await loadColumns(db, oid);
+  const cons = await loadConstraints(db, oid);
+  const idx = await loadUniqueIndexes(db, oid);
+  const pk = cons.find((c) => c.kind === 'p');
+  const uniques = [...cons.filter((c) => c.kind === 'p' || c.kind === 'u').map((c) => c.columns as string[]), ...idx.map((i) => i.columns as string[])];
+  const constraintColumns: Record<string, string[]> = {};
+  for (const i of idx) constraintColumns[i.name] = i.columns;
+  for (const c of cons) constraintColumns[c.name] = c.columns;
+  return {
+    oid,
+    schema: t.schema,
+    name: t.name,
+    qualified: quoteQualified(t.schema, t.name),
+    columns,
+    primaryKey: pk ? pk.columns : [],
+    foreignKeys: cons
+      .filter((c) => c.kind === 'f')
+      .map((c) => ({ name: c.name, columns: c.columns, refSchema: c.ref_schema, refTable: c.ref_table, refColumns: c.ref_columns })),
+    uniques,
+    checks: cons.filter((c) => c.kind === 'c').map((c) => ({ name: c.name, columns: c.columns, expr: c.expr })),
+    constraintColumns,
+  };
+}
+
+/** The table (or partitioned table) named; without a schema, as the search_path finds it. */
+async function findTable(db: Queryable, schema: string | undefined, name: string): Promise<{ oid: string; schema: string; name: string } | undefined> {
   const found = await db.query(
     schema
       ? `SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -62,9 +91,11 @@ export async function loadTableModel(db: Queryable, schema: string | undefined, 
           WHERE c.oid = to_regclass(quote_ident($1)) AND c.relkind IN ('r', 'p')`,
     schema ? [schema, name] : [name],
   );
-  const t = found.rows[0];
-  if (!t) return undefined;
-  const oid = Number(t.oid);
+  return found.rows[0];
+}
+
+/** The columns, domains unwrapped to their base types (with the domains' NOT NULL). */
+async function loadColumns(db: Queryable, oid: number): Promise<ModelColumn[]> {
   const { rows: cols } = await db.query(
     `WITH RECURSIVE b(attnum, typ, typmod, dom_not_null, depth) AS (
         SELECT a.attnum, a.atttypid, a.atttypmod, false, 0 FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
@@ -85,6 +116,11 @@ export async function loadTableModel(db: Queryable, schema: string | undefined, 
       ORDER BY a.attnum`,
     [oid],
   );
+  return cols.map(columnOf);
+}
+
+/** Primary key, unique, foreign key and CHECK constraints, with their columns in key order. */
+async function loadConstraints(db: Queryable, oid: number): Promise<any[]> {
   const { rows: cons } = await db.query(
     `SELECT c.conname AS name, c.contype AS kind, CASE WHEN c.contype = 'c' THEN pg_get_expr(c.conbin, c.conrelid) END AS expr,
             ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o) AS columns,
@@ -97,48 +133,37 @@ export async function loadTableModel(db: Queryable, schema: string | undefined, 
       ORDER BY c.conname`,
     [oid],
   );
+  return cons;
+}
+
+/** Unique indexes (those behind constraints too), with their key columns: a violation may name one. */
+async function loadUniqueIndexes(db: Queryable, oid: number): Promise<{ name: string; columns: string[] }[]> {
   const { rows: idx } = await db.query(
     `SELECT (SELECT relname FROM pg_class WHERE oid = i.indexrelid) AS name, ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS columns
        FROM pg_index i WHERE i.indrelid = $1 AND i.indisunique`,
     [oid],
   );
-  const columns: ModelColumn[] = cols.map((c) => {
-    const typmod = Number(c.typmod);
-    const sized = (c.base === 'varchar' || c.base === 'bpchar') && typmod > 4 ? { maxLength: typmod - 4 } : {};
-    const numeric = c.base === 'numeric' && typmod > 4 ? { precision: ((typmod - 4) >> 16) & 0xffff, scale: (typmod - 4) & 0xffff } : {};
-    return {
-      name: c.name,
-      type: c.type,
-      base: c.base,
-      category: c.category,
-      ...sized,
-      ...numeric,
-      ...(c.labels ? { labels: c.labels } : {}),
-      notNull: c.not_null,
-      hasDefault: c.has_default,
-      identity: c.identity,
-      generated: c.generated,
-      serial: c.serial,
-    };
-  });
-  const pk = cons.find((c) => c.kind === 'p');
-  const uniques = [...cons.filter((c) => c.kind === 'p' || c.kind === 'u').map((c) => c.columns as string[]), ...idx.map((i) => i.columns as string[])];
-  const constraintColumns: Record<string, string[]> = {};
-  for (const i of idx) constraintColumns[i.name] = i.columns;
-  for (const c of cons) constraintColumns[c.name] = c.columns;
+  return idx;
+}
+
+/** One catalog row of loadColumns as the model's column: varchar/char length, numeric precision and scale from the typmod. */
+function columnOf(c: any): ModelColumn {
+  const typmod = Number(c.typmod);
+  const sized = (c.base === 'varchar' || c.base === 'bpchar') && typmod > 4 ? { maxLength: typmod - 4 } : {};
+  const numeric = c.base === 'numeric' && typmod > 4 ? { precision: ((typmod - 4) >> 16) & 0xffff, scale: (typmod - 4) & 0xffff } : {};
   return {
-    oid,
-    schema: t.schema,
-    name: t.name,
-    qualified: quoteQualified(t.schema, t.name),
-    columns,
-    primaryKey: pk ? pk.columns : [],
-    foreignKeys: cons
-      .filter((c) => c.kind === 'f')
-      .map((c) => ({ name: c.name, columns: c.columns, refSchema: c.ref_schema, refTable: c.ref_table, refColumns: c.ref_columns })),
-    uniques,
-    checks: cons.filter((c) => c.kind === 'c').map((c) => ({ name: c.name, columns: c.columns, expr: c.expr })),
-    constraintColumns,
+    name: c.name,
+    type: c.type,
+    base: c.base,
+    category: c.category,
+    ...sized,
+    ...numeric,
+    ...(c.labels ? { labels: c.labels } : {}),
+    notNull: c.not_null,
+    hasDefault: c.has_default,
+    identity: c.identity,
+    generated: c.generated,
+    serial: c.serial,
   };
 }
 

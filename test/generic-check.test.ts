@@ -69,7 +69,7 @@ describe('the generic rehearsal\'s building blocks on the real PostgreSQL', () =
         const entry = pool.byRaw.get(rawKey(raw, ['note']));
         ledger.record({ key: JSON.stringify([r.id]), version: 'v1', op: 'seed', stage: 'baseline', deleted: false, untouched: pick(r, untouched), mappings: [{ old: raw, new: entry?.new, oldExact: true, newExact: false, entry }] });
       }
-      const check = () => checkGenericTable(c, c, ev, model, [pool], ledger, 'now', false, untouched);
+      const check = () => checkGenericTable(c, ev, model, [pool], ledger, { label: 'now', newColumnsFilled: false, untouched });
       expect((await check()).mismatches).toEqual([]);
       const [altered, deleted, shifted] = rows.slice(0, 3).map((r) => r.id as string);
       // A trailing space added to the old column, a row deleted, and a column no operation touches changed.
@@ -146,7 +146,7 @@ describe('the generic rehearsal\'s building blocks on the real PostgreSQL', () =
       });
       traffic.start('by hand', PAUSED);
       const stats = traffic.currentStats();
-      const check = async () => (await checkGenericTable(c, c, ev, model, [pool], ledger, 'now', true, ['note'])).mismatches;
+      const check = async () => (await checkGenericTable(c, ev, model, [pool], ledger, { label: 'now', newColumnsFilled: true, untouched: ['note'] })).mismatches;
 
       await traffic.send(0, stats, 'v1', 'insert');
       expect(await sql(url, `SELECT legacy_flag, note FROM items`)).toEqual([{ legacy_flag: false, note: 'first' }]);

@@ -42,7 +42,7 @@ it('a contract that fails in its transaction takes back the unique index and the
   const failed = await runCli(['contract', file, '--json'], env);
   expect(failed.code).toBe(1);
   expect(lastJson(failed.stdout)).toMatchObject({ ok: false, exit_code: 1, error: { kind: 'step_failed' } });
-  expect(lastJson(failed.stdout).error.message).toMatch(/^contract failed at "drop-trigger .*", whose transaction was rolled back: change freeze: DROP TRIGGER refused/);
+  expect(lastJson(failed.stdout).error.message).toMatch(/^contract failed at "drop-trigger .*" and was rolled back, nothing changed: change freeze: DROP TRIGGER refused/);
   expect(await enforced(url)).toEqual([{ index: 0, checks: 0 }]);
   // The old version still runs: its duplicate and its negative quantity are not refused.
   await sql(url, `INSERT INTO accounts VALUES (3, 'a@x', -1)`);

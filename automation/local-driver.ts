@@ -114,11 +114,11 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     }
     fs.mkdirSync(path.join(projectDir, '.tandem', 'state'), { recursive: true });
   }
+  // The CLI (and the plugins it starts: the Commands inherit it) sees the walker's environment as
+  // given (PULUMI_HOME, PATH, KUBECONFIG, the passphrase...), not only the process's.
   const envVars: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) envVars[key] = value;
   if (backend.url) envVars.PULUMI_BACKEND_URL = backend.url;
-  for (const key of ['PULUMI_CONFIG_PASSPHRASE', 'PULUMI_CONFIG_PASSPHRASE_FILE', 'DATABASE_URL']) {
-    if (env[key] !== undefined) envVars[key] = env[key]!;
-  }
 
   // Loaded here, not at the top: the Automation API is only needed once a stack is opened.
   const auto = await import('@pulumi/pulumi/automation');
@@ -139,7 +139,13 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
   // The program inline; workDir goes in the options (second argument): in the first it is ignored
   // and the stack silently gets a temp directory, a default project and no stack config.
   const { projectName, program } = loadProjectProgram(projectDir);
-  const stack: Stack = await busy('stack select', () => auto.LocalWorkspace.createOrSelectStack({ stackName, projectName, program }, { workDir: projectDir, envVars }));
+  // The pulumi that findPulumi found on the given PATH, when it sits in an installation's bin/.
+  const found = findPulumi(env)!;
+  const root = path.basename(path.dirname(found)) === 'bin' ? path.dirname(path.dirname(found)) : undefined;
+  const pulumiCommand = root ? await auto.PulumiCommand.get({ root }) : undefined;
+  const stack: Stack = await busy('stack select', () =>
+    auto.LocalWorkspace.createOrSelectStack({ stackName, projectName, program }, { workDir: projectDir, envVars, ...(pulumiCommand ? { pulumiCommand } : {}) }),
+  );
   /** An engine run: the program's working directory and process.exit guard, SIGINT/SIGTERM passed on to the CLI. */
   const engineRun = <T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> =>
     busy(operation, () => inProgramContext(projectDir, () => forwardingSignals(fn)));

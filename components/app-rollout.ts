@@ -17,6 +17,12 @@ export interface AppRolloutArgs extends RolloutSpecArgs {
   readonly appDatabaseUrl: pulumi.Input<string>;
   /** The connection URL the verify Job uses (secret). */
   readonly verifyDatabaseUrl: pulumi.Input<string>;
+  /**
+   * What the Rollout depends on besides its own objects (TandemMigration: the SchemaChange, whose
+   * Commands' URNs the engine records), so a delete of both deletes the Rollout first. A change of
+   * dependencies alone is no diff: adding the expand Command in a schema step changes no app input.
+   */
+  readonly after?: readonly pulumi.Resource[];
 }
 
 /**
@@ -73,7 +79,7 @@ export class AppRollout extends pulumi.ComponentResource {
         containerPort: args.containerPort,
         steps: args.steps,
       }) as k8s.apiextensions.CustomResourceArgs,
-      { parent: this, dependsOn: [appSecret, stable, canary, template] },
+      { parent: this, dependsOn: [appSecret, stable, canary, template, ...(args.after ?? [])] },
     );
     this.rolloutName = names.rollout;
     this.registerOutputs({ rolloutName: names.rollout, appVersion: args.appVersion });

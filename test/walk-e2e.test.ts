@@ -19,7 +19,9 @@ import { findPulumi } from '../automation/pulumi-cli';
 import { StackDriver } from '../automation/stack-driver';
 import { walk } from '../automation/walk';
 import { WalkEvent } from '../automation/walk-events';
-import { StackBusyError } from '../automation/walk-errors';
+import { PulumiCommandError, StackBusyError } from '../automation/walk-errors';
+import { plan, PlanResult } from '../automation/plan';
+import { Stage } from '../phases/deploy/stages';
 import { acquireWalkLock } from '../automation/walk-lock';
 import { RolloutObject } from '../phases/deploy/rollout-health';
 import { UnsafeMoveBackError } from '../phases/deploy/walk-path';
@@ -133,8 +135,16 @@ if ('missing' in tools) {
 
       driver = await openLocalStack({ stackName, projectDir: ROOT, env });
       const stack = await workspaceStack();
+      const release = (v: string) => ({ image: `ghcr.io/tandem-dev/tandem-demo:${v}`, env: { APP_VERSION: v } });
       await stack.setAllConfig({
-        'tandem:spec': { value: 'migrations/split-full-name.yaml' },
+        // Two migrations in a row, as Pulumi.dev.yaml: split full_name, then merge it back.
+        'tandem:migrations': {
+          value: JSON.stringify([
+            { spec: 'migrations/split-full-name.yaml', releases: { old: release('v1'), dual: release('v2'), new: release('v3') } },
+            { spec: 'migrations/merge-name.yaml', releases: { dual: release('v2'), new: release('v1') } },
+          ]),
+        },
+        'tandem:migration': { value: 'split-full-name' },
         'tandem:databaseUrl': { value: as(migrator, 'migrator'), secret: true },
         'tandem:appDatabaseUrl': { value: as(appRole, 'app'), secret: true },
         'tandem:verifyDatabaseUrl': { value: as(verifyRole, 'verify'), secret: true },
@@ -142,7 +152,6 @@ if ('missing' in tools) {
         'tandem:appRole': { value: appRole },
         'tandem:verifyRole': { value: verifyRole },
         'tandem:manageRoles': { value: 'false' },
-        'tandem:appImage': { value: 'ghcr.io/tandem-dev/tandem-demo' },
         'tandem:verifyImage': { value: 'ghcr.io/tandem-dev/tandem:0.1.0' },
         'tandem:renderYamlTo': { value: path.join(work, 'rendered') },
         'tandem:canarySteps': { value: 'setWeight 50, analysis' },
@@ -161,13 +170,28 @@ if ('missing' in tools) {
 
     const gates = () => createGates({ driver, projectDir: ROOT, env: {}, waitSeconds: 0, readRollout: renderedRollout(path.join(work, 'rendered')) });
     const stepsDone = (events: WalkEvent[]) => events.filter((e) => e.event === 'step-done').map((e) => (e as any).to);
+    const previews = (events: WalkEvent[]) => events.filter((e) => e.event === 'preview') as any[];
+    const walkTo = async (to: Stage | 'next') => {
+      const events: WalkEvent[] = [];
+      await walk(driver, gates(), { to, yes: true, lockDir: work, projectDir: ROOT, onEvent: (e) => events.push(e) });
+      return events;
+    };
+    let planned: PlanResult;
 
     it('walks a new stack to expand: first deployment of baseline, then expand adds the new columns', async () => {
-      const events: WalkEvent[] = [];
-      await walk(driver, gates(), { to: 'expand', yes: true, lockDir: work, onEvent: (e) => events.push(e) });
+      const events = await walkTo('expand');
       expect(stepsDone(events)).toEqual(['baseline', 'expand']);
       expect(await driver.currentStage()).toBe('expand');
       expect(await columns()).toEqual(['id', 'full_name', 'first_name', 'last_name']);
+    });
+
+    it('tandem plan on the real preview: the next step (expand -> dual-write) changes the app only', async () => {
+      planned = await plan(driver, { to: 'dual-write', preview: true, lockDir: work, projectDir: ROOT });
+      expect(planned.steps.map((st) => `${st.from}->${st.to}`)).toEqual(['expand->dual-write']);
+      expect(planned.steps[0].refused).toBeUndefined();
+      expect(planned.steps[0].preview!.schema).toEqual([]);
+      expect(planned.steps[0].preview!.app.length).toBeGreaterThan(0);
+      expect(await driver.config('tandem:stage')).toBe('expand');
     });
 
     it('a second walker on the same stack is refused while the first holds it', async () => {
@@ -181,17 +205,19 @@ if ('missing' in tools) {
     });
 
     it("walks back from expand to baseline: the expand Command's delete runs the rollback, the new columns are gone", async () => {
-      const events: WalkEvent[] = [];
-      await walk(driver, gates(), { to: 'baseline', yes: true, lockDir: work, onEvent: (e) => events.push(e) });
+      const events = await walkTo('baseline');
       expect(stepsDone(events)).toEqual(['baseline']);
       expect(await driver.currentStage()).toBe('baseline');
       expect(await columns()).toEqual(['id', 'full_name']);
     });
 
-    it('walks on to contract one up per stage, gates passing, and the old column is gone with the data intact', async () => {
-      const events: WalkEvent[] = [];
-      await walk(driver, gates(), { to: 'contract', yes: true, lockDir: work, onEvent: (e) => events.push(e) });
+    it('walks on to contract one up per stage, each changing one side, and the old column is gone with the data intact', async () => {
+      const events = await walkTo('contract');
       expect(stepsDone(events)).toEqual(['expand', 'dual-write', 'cleanup', 'contract']);
+      for (const p of previews(events)) expect([p.schema.length > 0, p.app.length > 0]).toEqual(p.to === 'dual-write' || p.to === 'cleanup' ? [false, true] : [true, false]);
+      // What tandem plan showed for expand -> dual-write is what the walk's own preview classified.
+      const walked = previews(events).find((p) => p.to === 'dual-write');
+      expect({ schema: walked.schema, app: walked.app, neutral: walked.neutral }).toEqual(planned.steps[0].preview);
       expect(await driver.currentStage()).toBe('contract');
       expect(await columns()).toEqual(['id', 'first_name', 'last_name']);
       expect(await sql(dbUrl, 'SELECT first_name, last_name FROM customers ORDER BY id')).toEqual([
@@ -201,9 +227,51 @@ if ('missing' in tools) {
       ]);
     });
 
+    it('the rendered Rollout depends on the schema Commands in the real state (a destroy deletes the app first)', async () => {
+      const auto = await workspaceStack();
+      const state = await auto.exportStack();
+      const resources = (state.deployment.resources ?? []) as { urn: string; type: string; dependencies?: string[] }[];
+      const rollout = resources.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout')!;
+      const commands = resources.filter((r) => r.type === 'command:local:Command').map((r) => r.urn);
+      expect(commands).toHaveLength(4);
+      expect(rollout.dependencies).toEqual(expect.arrayContaining(commands));
+    });
+
     it('refuses to walk back from contract, with nothing applied', async () => {
       await expect(walk(driver, gates(), { to: 'cleanup', yes: true, lockDir: work })).rejects.toBeInstanceOf(UnsafeMoveBackError);
       expect(await driver.currentStage()).toBe('contract');
+    });
+
+    it("a rotated migrator password (the config value changes) changes no Command: the next preview shows no change at all", async () => {
+      await sql(dbUrl, `ALTER ROLE ${migrator} PASSWORD 'rotated'`);
+      await (await workspaceStack()).setConfig('tandem:databaseUrl', { value: as(migrator, 'rotated'), secret: true });
+      const { changes } = await driver.preview();
+      expect(changes.filter((c) => c.op !== 'same')).toEqual([]);
+    });
+
+    it("walk --to next: the first migration's Commands leave the stack without running their deletes, and the second's baseline runs the first's contract release", async () => {
+      const events = await walkTo('next');
+      expect(stepsDone(events)).toEqual(['baseline']);
+      const p = previews(events)[0];
+      expect(p.app).toEqual([]);
+      expect(await driver.config('tandem:migration')).toBe('merge-name');
+      expect(await driver.currentStage()).toBe('baseline');
+      // contract's delete exits 1 ("cannot be undone"): had it run, this up would have failed.
+      expect(await columns()).toEqual(['id', 'first_name', 'last_name']);
+      expect(await driver.outputs()).toMatchObject({ migration: 'merge-name', stage: 'baseline', image: 'ghcr.io/tandem-dev/tandem-demo:v3' });
+    });
+
+    it("a Command that fails: the walker's error carries the tandem CLI's refusal (pulumi's continuation lines), and the walk goes on once it is fixed", async () => {
+      // Someone added full_name by hand: merge-name's expand refuses to add it again.
+      await sql(as(migrator, 'rotated'), 'ALTER TABLE customers ADD COLUMN full_name text');
+      const err = await walkTo('expand').catch((e) => e);
+      expect(err).toBeInstanceOf(PulumiCommandError);
+      expect(err.message).toMatch(/error: exit status \\d: running "node bin\/tandem.js expand migrations\/merge-name.yaml >\/dev\/null":\n {2}\S/);
+      expect(err.message).toContain('full_name');
+      expect(await driver.currentStage()).toBe('baseline');
+      await sql(as(migrator, 'rotated'), 'ALTER TABLE customers DROP COLUMN full_name');
+      expect(stepsDone(await walkTo('expand'))).toEqual(['expand']);
+      expect(await columns()).toEqual(['id', 'first_name', 'last_name', 'full_name']);
     });
   });
 }

@@ -266,7 +266,7 @@ if ('missing' in tools) {
       await sql(as(migrator, 'rotated'), 'ALTER TABLE customers ADD COLUMN full_name text');
       const err = await walkTo('expand').catch((e) => e);
       expect(err).toBeInstanceOf(PulumiCommandError);
-      expect(err.message).toMatch(/error: exit status \\d: running "node bin\/tandem.js expand migrations\/merge-name.yaml >\/dev\/null":\n {2}\S/);
+      expect(err.message).toMatch(/error: exit status \d: running "node bin\/tandem.js expand migrations\/merge-name.yaml >\/dev\/null":\n {2}\S/);
       expect(err.message).toContain('full_name');
       expect(await driver.currentStage()).toBe('baseline');
       await sql(as(migrator, 'rotated'), 'ALTER TABLE customers DROP COLUMN full_name');

@@ -32,6 +32,14 @@ export class GateFailedError extends RefusedError {
   }
 }
 
+/** Before a stack's first up: the cluster lacks what the stack needs and does not create. */
+export class ClusterNotReadyError extends RefusedError {
+  constructor(readonly stack: string, readonly detail: string, readonly next: string) {
+    super(`stack ${stack} has never been deployed, and its first up needs the cluster ready: ${detail}. ${next}`);
+    this.name = 'ClusterNotReadyError';
+  }
+}
+
 /**
  * An app step's up went through, but the canary it started did not end fully promoted and Healthy
  * (Degraded, aborted, paused for a human, or still going when the wait ran out). The stack is at

@@ -12,7 +12,7 @@ import { Stage } from '../phases/deploy/stages';
 import { GateName, walkPath, WalkStep } from '../phases/deploy/walk-path';
 import { GateOutcome, Gates } from './gates';
 import { PendingOperation, StackDriver, UpOutcome } from './stack-driver';
-import { GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError } from './walk-errors';
+import { ClusterNotReadyError, GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError } from './walk-errors';
 import { describeChanges, WalkEvent } from './walk-events';
 import { previewStep } from './preview-step';
 import { withWalkLock } from './walk-lock';
@@ -133,6 +133,12 @@ export async function runStep(driver: StackDriver, gates: Gates, step: WalkStep,
   return { from: step.from, to: step.to, seconds, resourceChanges: up.resourceChanges };
 }
 
+/** Before the first up: the namespace (and whatever else the stack needs but does not create) is there. */
+async function ensureClusterReady(gates: Gates, stack: string): Promise<void> {
+  const outcome = await gates.clusterReady?.();
+  if (outcome && !outcome.ok) throw new ClusterNotReadyError(stack, outcome.detail, outcome.next ?? 'Prepare the cluster, then run the walk again.');
+}
+
 export async function walk(driver: StackDriver, gates: Gates, options: WalkOptions): Promise<WalkResult> {
   const now = options.now ?? Date.now;
   const emit = (e: WalkEvent) => options.onEvent?.(e);
@@ -150,6 +156,7 @@ export async function walk(driver: StackDriver, gates: Gates, options: WalkOptio
       return { stack, from, to, steps: [] };
     }
     await ensureNotContracted(gates, stack, path[0], emit);
+    if (from === null) await ensureClusterReady(gates, stack);
     emit({ event: 'start', stack, from, to, steps: path.length });
     const reports: StepReport[] = [];
     for (const [index, step] of path.entries()) {

@@ -38,9 +38,9 @@ export interface Gates {
   /** Before a step: the stack's Rollout is fully promoted and Healthy (waits while it progresses). */
   rolloutHealthy(step: WalkStep): Promise<GateOutcome>;
   /**
-   * After an app step's up: the canary that up started ends fully promoted and Healthy (waits while
-   * it progresses). pulumi.com/waitFor cannot tell: on an update it checks the patched object,
-   * which still carries the previous Healthy status.
+   * After an app step's up (and the first deployment's): the canary that up started ends fully
+   * promoted and Healthy (waits while it progresses). The up itself does not wait: the Rollout
+   * carries pulumi.com/skipAwait (phases/deploy/rollout-spec.ts).
    */
   rolloutSettled(step: WalkStep): Promise<GateOutcome>;
   /**

@@ -112,9 +112,10 @@ async function previewGateUp(driver: StackDriver, gates: Gates, step: WalkStep, 
 }
 
 /**
- * After an app step's up: pulumi.com/waitFor on the Rollout only guards its creation (on an update
- * it checks the patched object, which still carries the previous Healthy status), so the walker
- * waits for the canary itself. The up is applied: whatever the outcome, the stack is at step.to.
+ * After an app step's up (and the first deployment's): the Rollout carries pulumi.com/skipAwait,
+ * so the up returns once the spec is applied, and the walker waits for the canary itself, bounded
+ * by its own wait (a Rollout that was Degraded or mid-canary never blocks the up).
+ * The up is applied: whatever the outcome, the stack is at step.to.
  */
 async function settleRollout(gates: Gates, step: WalkStep, emit: (e: WalkEvent) => void): Promise<void> {
   const outcome = await gates.rolloutSettled(step);
@@ -127,7 +128,8 @@ export async function runStep(driver: StackDriver, gates: Gates, step: WalkStep,
   const now = options.now ?? Date.now;
   const started = now();
   const up = await applyStep(driver, gates, step, options, emit);
-  if (step.side === 'app') await settleRollout(gates, step, emit);
+  // The first deployment creates the Rollout: the up does not wait for it (skipAwait), the walker does.
+  if (step.side === 'app' || step.from === null) await settleRollout(gates, step, emit);
   const seconds = (now() - started) / 1000;
   emit({ event: 'step-done', from: step.from, to: step.to, seconds, resourceChanges: up.resourceChanges });
   return { from: step.from, to: step.to, seconds, resourceChanges: up.resourceChanges };

@@ -71,8 +71,9 @@ describe('walk: every move, one up per stage, gates before the steps that need t
     ['dual-write', 'expand', ['expand'], ['schema-step', 'rollout-settled expand']],
     ['cleanup', 'dual-write', ['dual-write'], ['schema-step', 'rollout-settled dual-write']],
     ['cleanup', 'baseline', ['dual-write', 'expand', 'baseline'], ['schema-step', 'rollout-settled dual-write', 'rollout-settled expand']],
-    [null, 'baseline', ['baseline'], []],
-    [null, 'expand', ['baseline', 'expand'], []],
+    // The first deployment creates the Rollout; the up does not wait for it (skipAwait), the walker does.
+    [null, 'baseline', ['baseline'], ['rollout-settled baseline']],
+    [null, 'expand', ['baseline', 'expand'], ['rollout-settled baseline']],
   ])('%s -> %s', async (from, to, ups, gateCalls) => {
     const driver = new FakeStackDriver({ stage: from });
     const gates = new FakeGates();
@@ -359,12 +360,20 @@ describe("walk: after an app step's up, the walker waits for its canary (real ga
   it.each<[Stage | null, Stage]>([
     ['baseline', 'expand'],
     ['expand', 'baseline'],
-    [null, 'baseline'],
   ])('a step that is not an app step (%s -> %s) does not read the Rollout', async (from, to) => {
     const driver = new FakeStackDriver({ stage: from });
     const { gates, reads } = settling(driver, [rollouts.degraded]);
     await run(driver, gates, to).done;
     expect(reads).toEqual([]);
+  });
+
+  it('the first deployment waits for the Rollout it created (the up does not: skipAwait), and a Degraded one stops the walk', async () => {
+    const driver = new FakeStackDriver({ stage: null });
+    const { gates, reads } = settling(driver, [rollouts.degraded]);
+    const err = await rejection(run(driver, gates, 'expand').done);
+    expect(err).toBeInstanceOf(RolloutNotSettledError);
+    expect(reads).toEqual(['read at baseline']);
+    expect(driver.ups).toEqual(['baseline']);
   });
 });
 

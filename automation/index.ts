@@ -20,3 +20,4 @@ export { PreviewRefusedError } from '../phases/deploy/preview-check';
 export { UnsafeMoveBackError } from '../phases/deploy/walk-path';
 export { acquireWalkLock, withWalkLock } from './walk-lock';
 export { findPulumi } from './pulumi-cli';
+export { loadProjectProgram, ProgramExitError, ProgramNotCompiledError } from './inline-program';

@@ -187,3 +187,21 @@ test("walk --to next: the first migration's Commands leave without their deletes
   expect(await driver.outputs()).toMatchObject({ migration: 'merge-name', stage: 'baseline', image: 'registry.invalid/tandem-demo:v3' });
   expect(await columns()).toEqual(['id', 'first_name', 'last_name']);
 });
+
+test("an operator's `kubectl argo rollouts set image` (another field manager owns the image) does not stop the next app step: the stack's fields win (patchForce)", async () => {
+  // What `kubectl argo rollouts set image` does: the image field taken over by another manager.
+  const patch = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name: APP, namespace: NS },
+    spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.invalid/tandem-demo:operator' }] } } },
+  };
+  await k.request('PATCH', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${APP}?fieldManager=kubectl-argo-rollouts&force=true`, patch, 'application/apply-patch+yaml');
+  const managed = await k.request<any>('GET', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${APP}`);
+  expect(managed.spec.template.spec.containers[0].image).toBe('registry.invalid/tandem-demo:operator');
+  const events = await walkTo('dual-write');
+  expect(stepsDone(events)).toEqual(['expand', 'dual-write']);
+  const after = await k.request<any>('GET', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${APP}`);
+  expect(after.spec.template.spec.containers[0].image).toBe('registry.invalid/tandem-demo:v2');
+  expect(await columns()).toEqual(['id', 'first_name', 'last_name', 'full_name']);
+});

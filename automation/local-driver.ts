@@ -119,6 +119,13 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
   const envVars: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) envVars[key] = value;
   if (backend.url) envVars.PULUMI_BACKEND_URL = backend.url;
+  // Tandem's ConfigMap (the spec) and Secrets (the URLs) are mutable by design: by default
+  // pulumi-kubernetes replaces one whose data changes, and with a fixed name that is delete before
+  // create, so the spec ConfigMap (next migration) and the Secrets (a password rotation) would be
+  // missing for a moment under the running pods and the verify Job. The provider reads these from
+  // its environment (no provider input changes); a value the user set is kept.
+  envVars.PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE ??= 'true';
+  envVars.PULUMI_K8S_ENABLE_SECRET_MUTABLE ??= 'true';
 
   // Loaded here, not at the top: the Automation API is only needed once a stack is opened.
   const auto = await import('@pulumi/pulumi/automation');

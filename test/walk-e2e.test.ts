@@ -284,5 +284,12 @@ if ('missing' in tools) {
       expect(stepsDone(await walkTo('expand'))).toEqual(['expand']);
       expect(await columns()).toEqual(['id', 'first_name', 'last_name', 'full_name']);
     });
+
+    it("a rotated app password updates the app's Secret in place (mutable by design), never delete-before-replace", async () => {
+      await sql(dbUrl, `ALTER ROLE ${appRole} PASSWORD 'app-rotated'`);
+      await (await workspaceStack()).setConfig('tandem:appDatabaseUrl', { value: as(appRole, 'app-rotated'), secret: true });
+      const { changes } = await driver.preview();
+      expect(changes.filter((c) => c.op !== 'same' && c.op !== 'read').map((c) => `${c.type} ${c.op}`)).toEqual(['kubernetes:core/v1:Secret update']);
+    });
   });
 }

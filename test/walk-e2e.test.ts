@@ -213,6 +213,31 @@ if ('missing' in tools) {
       expect(await driver.currentStage()).toBe('expand');
     });
 
+    it('a checkout moved to another directory walks the same stack: back from expand and forward again, with nothing else changing', async () => {
+      // A second clone elsewhere: the project files, the stack's config file, the compiled program.
+      const clone = path.join(work, 'second-clone');
+      fs.mkdirSync(clone);
+      for (const f of ['Pulumi.yaml', `Pulumi.${stackName}.yaml`, 'package.json', 'tsconfig.json']) fs.copyFileSync(path.join(ROOT, f), path.join(clone, f));
+      for (const d of ['bin', 'dist', 'migrations']) fs.cpSync(path.join(ROOT, d), path.join(clone, d), { recursive: true });
+      fs.symlinkSync(fs.realpathSync(path.join(ROOT, 'node_modules')), path.join(clone, 'node_modules'));
+      const moved = await openLocalStack({ stackName, projectDir: clone, env });
+      const movedGates = createGates({ driver: moved, projectDir: clone, env: {}, waitSeconds: 0, readRollout: renderedRollout(path.join(work, 'rendered')) });
+      const events: WalkEvent[] = [];
+      await walk(moved, movedGates, { to: 'baseline', yes: true, lockDir: clone, projectDir: clone, onEvent: (e) => events.push(e) });
+      await walk(moved, movedGates, { to: 'expand', yes: true, lockDir: clone, projectDir: clone, onEvent: (e) => events.push(e) });
+      expect(stepsDone(events)).toEqual(['baseline', 'expand']);
+      // Each step changed only its Command: no input names the checkout's path.
+      for (const p of previews(events)) {
+        expect(p.app).toEqual([]);
+        expect(p.schema.length).toBeGreaterThan(0);
+        expect(p.schema.filter((u: string) => !u.includes('split-full-name-expand'))).toEqual([]);
+      }
+      expect(await columns()).toEqual(['id', 'full_name', 'first_name', 'last_name']);
+      // The original checkout goes on from where the clone left the stack.
+      fs.copyFileSync(path.join(clone, `Pulumi.${stackName}.yaml`), path.join(ROOT, `Pulumi.${stackName}.yaml`));
+      expect(await driver.currentStage()).toBe('expand');
+    });
+
     it("walks back from expand to baseline: the expand Command's delete runs the rollback, the new columns are gone", async () => {
       const events = await walkTo('baseline');
       expect(stepsDone(events)).toEqual(['baseline']);

@@ -18,7 +18,7 @@ import { createGates, Gates } from '../../automation/gates';
 import { openLocalStack } from '../../automation/local-driver';
 import { StackDriver } from '../../automation/stack-driver';
 import { walk } from '../../automation/walk';
-import { ClusterNotReadyError } from '../../automation/walk-errors';
+import { ClusterNotReadyError, RolloutNotSettledError } from '../../automation/walk-errors';
 import { WalkEvent } from '../../automation/walk-events';
 import { Stage } from '../../phases/deploy/stages';
 import { UnsafeMoveBackError } from '../../phases/deploy/walk-path';
@@ -188,6 +188,28 @@ test("walk --to next: the first migration's Commands leave without their deletes
   expect(await columns()).toEqual(['id', 'first_name', 'last_name']);
 });
 
+test('a canary whose verify fails: the AnalysisRun fails, the Rollout aborts, the walker stops naming the stage to walk back to; the walk back (an app step while Degraded) does not block its up and gets it Healthy', async () => {
+  expect(stepsDone(await walkTo('expand'))).toEqual(['expand']);
+  // The in-cluster verify logs in with a password the role does not have: `tandem verify` in the
+  // AnalysisRun's Job fails (the walker's own verify gate uses the migrator and passes).
+  const auto = await import('@pulumi/pulumi/automation');
+  const pulumiCommand = await auto.PulumiCommand.get({ root: path.dirname(process.env.TANDEM_E2E_BIN!) });
+  const stack = await auto.LocalWorkspace.selectStack({ stackName: STACK, workDir: REPO }, { envVars: env as Record<string, string>, pulumiCommand });
+  await stack.setConfig('tandem:verifyDatabaseUrl', { value: as(verifyRole, 'wrong-password'), secret: true });
+  const events: WalkEvent[] = [];
+  const err = await walk(driver, gates(driver), { to: 'dual-write', yes: true, lockDir: work, projectDir: REPO, onEvent: (e) => events.push(e) }).catch((e) => e);
+  expect(err).toBeInstanceOf(RolloutNotSettledError);
+  expect(err.message).toContain(`tandem walk --stack ${STACK} --to expand`);
+  expect(await driver.currentStage()).toBe('dual-write');
+  const failed = (await analysisRuns(k, NS)).filter((r) => r.status?.phase === 'Failed');
+  expect(failed.length).toBeGreaterThan(0);
+  // Walking back is an app step taken while the Rollout is Degraded: its up returns (skipAwait), the walker waits.
+  await stack.setConfig('tandem:verifyDatabaseUrl', { value: as(verifyRole, 'verify'), secret: true });
+  const back = await walkTo('expand');
+  expect(stepsDone(back)).toEqual(['expand']);
+  expect(back.filter((e) => e.event === 'rollout').map((e) => (e as any).ok)).toEqual([true]);
+});
+
 test("an operator's `kubectl argo rollouts set image` (another field manager owns the image) does not stop the next app step: the stack's fields win (patchForce)", async () => {
   // What `kubectl argo rollouts set image` does: the image field taken over by another manager.
   const patch = {
@@ -200,7 +222,7 @@ test("an operator's `kubectl argo rollouts set image` (another field manager own
   const managed = await k.request<any>('GET', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${APP}`);
   expect(managed.spec.template.spec.containers[0].image).toBe('registry.invalid/tandem-demo:operator');
   const events = await walkTo('dual-write');
-  expect(stepsDone(events)).toEqual(['expand', 'dual-write']);
+  expect(stepsDone(events)).toEqual(['dual-write']);
   const after = await k.request<any>('GET', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${APP}`);
   expect(after.spec.template.spec.containers[0].image).toBe('registry.invalid/tandem-demo:v2');
   expect(await columns()).toEqual(['id', 'first_name', 'last_name', 'full_name']);

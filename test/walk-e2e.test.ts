@@ -214,11 +214,12 @@ if ('missing' in tools) {
     });
 
     it('a checkout moved to another directory walks the same stack: back from expand and forward again, with nothing else changing', async () => {
-      // A second clone elsewhere: the project files, the stack's config file, the compiled program.
+      // A second clone elsewhere (the committed tree), its compiled program, the stack's config file.
       const clone = path.join(work, 'second-clone');
       fs.mkdirSync(clone);
-      for (const f of ['Pulumi.yaml', `Pulumi.${stackName}.yaml`, 'package.json', 'tsconfig.json']) fs.copyFileSync(path.join(ROOT, f), path.join(clone, f));
-      for (const d of ['bin', 'dist', 'migrations']) fs.cpSync(path.join(ROOT, d), path.join(clone, d), { recursive: true });
+      execFileSync('sh', ['-c', `git -C '${ROOT}' archive HEAD | tar -x -C '${clone}'`]);
+      fs.cpSync(path.join(ROOT, 'dist'), path.join(clone, 'dist'), { recursive: true });
+      fs.copyFileSync(path.join(ROOT, `Pulumi.${stackName}.yaml`), path.join(clone, `Pulumi.${stackName}.yaml`));
       fs.symlinkSync(fs.realpathSync(path.join(ROOT, 'node_modules')), path.join(clone, 'node_modules'));
       const moved = await openLocalStack({ stackName, projectDir: clone, env });
       const movedGates = createGates({ driver: moved, projectDir: clone, env: {}, waitSeconds: 0, readRollout: renderedRollout(path.join(work, 'rendered')) });

@@ -190,21 +190,31 @@ test("walk --to next: the first migration's Commands leave without their deletes
 
 test('a canary whose verify fails: the AnalysisRun fails, the Rollout aborts, the walker stops naming the stage to walk back to; the walk back (an app step while Degraded) does not block its up and gets it Healthy', async () => {
   expect(stepsDone(await walkTo('expand'))).toEqual(['expand']);
-  // The in-cluster verify logs in with a password the role does not have: `tandem verify` in the
-  // AnalysisRun's Job fails (the walker's own verify gate uses the migrator and passes).
-  const auto = await import('@pulumi/pulumi/automation');
-  const pulumiCommand = await auto.PulumiCommand.get({ root: path.dirname(process.env.TANDEM_E2E_BIN!) });
-  const stack = await auto.LocalWorkspace.selectStack({ stackName: STACK, workDir: REPO }, { envVars: env as Record<string, string>, pulumiCommand });
-  await stack.setConfig('tandem:verifyDatabaseUrl', { value: as(verifyRole, 'wrong-password'), secret: true });
+  // Once the walker's verify gate has passed, a session that bypasses the sync trigger (as only
+  // the backfill may) changes a new-side value: the AnalysisRun's `tandem verify --for-app v2` fails.
+  const tamper = async (value: string) => withClient(as(migrator, 'migrator'), async (c) => {
+    await c.query('SET tandem.backfill = on');
+    await c.query(`UPDATE customers SET full_name = ${value} WHERE id = 1`);
+  });
+  let tampered: Promise<unknown> | undefined;
   const events: WalkEvent[] = [];
-  const err = await walk(driver, gates(driver), { to: 'dual-write', yes: true, lockDir: work, projectDir: REPO, onEvent: (e) => events.push(e) }).catch((e) => e);
+  const err = await walk(driver, gates(driver), {
+    to: 'dual-write',
+    yes: true,
+    lockDir: work,
+    projectDir: REPO,
+    onEvent: (e) => {
+      events.push(e);
+      if (e.event === 'gate' && e.gate === 'verify' && e.ok) tampered = tamper(`'tampered'`);
+    },
+  }).catch((e) => e);
+  await tampered;
   expect(err).toBeInstanceOf(RolloutNotSettledError);
   expect(err.message).toContain(`tandem walk --stack ${STACK} --to expand`);
   expect(await driver.currentStage()).toBe('dual-write');
-  const failed = (await analysisRuns(k, NS)).filter((r) => r.status?.phase === 'Failed');
-  expect(failed.length).toBeGreaterThan(0);
-  // Walking back is an app step taken while the Rollout is Degraded: its up returns (skipAwait), the walker waits.
-  await stack.setConfig('tandem:verifyDatabaseUrl', { value: as(verifyRole, 'verify'), secret: true });
+  expect((await analysisRuns(k, NS)).some((r) => r.status?.phase === 'Failed')).toBe(true);
+  // The row fixed; walking back is an app step taken while the Rollout is Degraded: its up returns (skipAwait), the walker waits.
+  await tamper(`concat_ws(' ', first_name, last_name)`);
   const back = await walkTo('expand');
   expect(stepsDone(back)).toEqual(['expand']);
   expect(back.filter((e) => e.event === 'rollout').map((e) => (e as any).ok)).toEqual([true]);

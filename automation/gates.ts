@@ -15,7 +15,7 @@ import { resolveDatabaseUrlAsync } from '../phases/deploy/database-url-source';
 import { DATABASE_URL_CONFIG_KEY } from '../phases/deploy/schema-commands';
 import { STAGES, STAGE_TABLE, stageIndex } from '../phases/deploy/stages';
 import { WalkStep } from '../phases/deploy/walk-path';
-import { readRolloutFromCluster, RolloutReader } from './rollout-reader';
+import { namespaceExistsInCluster, readRolloutFromCluster, RolloutReader } from './rollout-reader';
 import { StackDriver } from './stack-driver';
 import { readStackHistory } from './migration-position';
 
@@ -40,9 +40,9 @@ export interface Gates {
   /** Before a step: the stack's Rollout is fully promoted and Healthy (waits while it progresses). */
   rolloutHealthy(step: WalkStep): Promise<GateOutcome>;
   /**
-   * After an app step's up: the canary that up started ends fully promoted and Healthy (waits while
-   * it progresses). pulumi.com/waitFor cannot tell: on an update it checks the patched object,
-   * which still carries the previous Healthy status.
+   * After an app step's up (and the first deployment's): the canary that up started ends fully
+   * promoted and Healthy (waits while it progresses). The up itself does not wait: the Rollout
+   * carries pulumi.com/skipAwait (phases/deploy/rollout-spec.ts).
    */
   rolloutSettled(step: WalkStep): Promise<GateOutcome>;
   /**
@@ -51,6 +51,12 @@ export interface Gates {
    * when a contract up was interrupted after its DDL committed.
    */
   schemaStep(): Promise<SchemaStepReport>;
+  /**
+   * Before a stack's first up: what the stack needs from the cluster and does not create (its
+   * namespace). Without it the first up retries for about a minute, then fails with half the
+   * objects created.
+   */
+  clusterReady?(): Promise<GateOutcome>;
 }
 
 export interface GateOptions {
@@ -63,6 +69,8 @@ export interface GateOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Defaults to reading the cluster in the current kube context. */
   readonly readRollout?: RolloutReader;
+  /** Whether a namespace exists (default: the cluster in the current kube context). */
+  readonly namespaceExists?: (name: string) => Promise<boolean>;
   /** How long to wait for a progressing rollout to become Healthy, before a step and after an app step's up (default 600 s; 0: look once). */
   readonly waitSeconds?: number;
   readonly pollSeconds?: number;
@@ -190,7 +198,20 @@ export function createGates(options: GateOptions): Gates {
     }
   }
 
+  /** Render mode needs no cluster; otherwise the namespace must exist (the stack creates none). */
+  async function clusterReady(): Promise<GateOutcome> {
+    if (await driver.config('tandem:renderYamlTo')) return { ok: true, detail: 'render mode: nothing is applied to a cluster' };
+    const namespace = (await driver.config('tandem:namespace')) || CONFIG_DEFAULTS.namespace;
+    if (await (options.namespaceExists ?? namespaceExistsInCluster)(namespace)) return { ok: true, detail: `namespace ${namespace} exists` };
+    return {
+      ok: false,
+      detail: `namespace ${namespace} (tandem:namespace) does not exist in the current kube context`,
+      next: `The stack creates no namespace: create it with \`kubectl create namespace ${namespace}\` (and install Argo Rollouts in the cluster), then run the walk again.`,
+    };
+  }
+
   return {
+    clusterReady,
     async verify(step) {
       const file = await specPath();
       const url = await databaseUrl('the verify gate');

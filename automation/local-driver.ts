@@ -1,6 +1,9 @@
 /**
- * The one real StackDriver: the Pulumi Automation API's LocalWorkspace on the project directory
- * (its Pulumi.yaml and index.ts: a workDir program, not an inline one). The backend is whatever
+ * The one real StackDriver: the Pulumi Automation API's LocalWorkspace on the project directory,
+ * with the project's program run inline (automation/inline-program.ts): the walker loads the
+ * program's `main` itself and the engine talks to a language runtime inside the walker, so no
+ * `pulumi-language-nodejs` plugin is needed. The workspace's workDir is the project directory,
+ * so its Pulumi.yaml and Pulumi.<stack>.yaml (config, secrets provider) stay in force. The backend is whatever
  * the user configured (PULUMI_BACKEND_URL, Pulumi.yaml's backend.url, or a `pulumi login`);
  * otherwise a local file backend under the project's .tandem/state, with the passphrase secrets
  * provider reading PULUMI_CONFIG_PASSPHRASE(_FILE) from the environment.
@@ -20,6 +23,7 @@ import { pendingOperationsOf, resourceChangeOf, resourceEventOf } from './engine
 import { kubernetesObjectExists, ObjectExists, PendingImport, pendingImports, recoveryArgs } from './pending-creates';
 import { PendingOperation, PreviewOutcome, StackDriver, UpOutcome } from './stack-driver';
 import { PulumiCommandError, PulumiMissingError, StackBusyError } from './walk-errors';
+import { inProgramContext, loadProjectProgram } from './inline-program';
 
 export interface LocalStackOptions {
   readonly stackName: string;
@@ -69,6 +73,30 @@ export function stackPlansDir(projectDir: string, stackName: string): string {
 
 const shellQuote = (s: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
+/**
+ * Runs fn with SIGINT and SIGTERM passed on to the pulumi CLI it starts (through the Automation
+ * API's abort signal, which sends the CLI SIGINT: the engine finishes the operations in flight and
+ * records the rest, instead of leaving more pending operations). The CLI entry's own handler sees
+ * this listener and leaves the exit to it; once the CLI has exited, the signal is raised again.
+ */
+export async function forwardingSignals<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    received ??= sig;
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (received && process.listenerCount(received) === 0) process.kill(process.pid, received);
+  }
+}
+
 export async function openLocalStack(options: LocalStackOptions): Promise<StackDriver> {
   const env = options.env ?? process.env;
   const projectDir = path.resolve(options.projectDir);
@@ -86,11 +114,18 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     }
     fs.mkdirSync(path.join(projectDir, '.tandem', 'state'), { recursive: true });
   }
+  // The CLI (and the plugins it starts: the Commands inherit it) sees the walker's environment as
+  // given (PULUMI_HOME, PATH, KUBECONFIG, the passphrase...), not only the process's.
   const envVars: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) envVars[key] = value;
   if (backend.url) envVars.PULUMI_BACKEND_URL = backend.url;
-  for (const key of ['PULUMI_CONFIG_PASSPHRASE', 'PULUMI_CONFIG_PASSPHRASE_FILE', 'DATABASE_URL']) {
-    if (env[key] !== undefined) envVars[key] = env[key]!;
-  }
+  // Tandem's ConfigMap (the spec) and Secrets (the URLs) are mutable by design: by default
+  // pulumi-kubernetes replaces one whose data changes, and with a fixed name that is delete before
+  // create, so the spec ConfigMap (next migration) and the Secrets (a password rotation) would be
+  // missing for a moment under the running pods and the verify Job. The provider reads these from
+  // its environment (no provider input changes); a value the user set is kept.
+  envVars.PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE ??= 'true';
+  envVars.PULUMI_K8S_ENABLE_SECRET_MUTABLE ??= 'true';
 
   // Loaded here, not at the top: the Automation API is only needed once a stack is opened.
   const auto = await import('@pulumi/pulumi/automation');
@@ -108,7 +143,19 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     }
   };
 
-  const stack: Stack = await busy('stack select', () => auto.LocalWorkspace.createOrSelectStack({ stackName, workDir: projectDir }, { envVars }));
+  // The program inline; workDir goes in the options (second argument): in the first it is ignored
+  // and the stack silently gets a temp directory, a default project and no stack config.
+  const { projectName, program } = loadProjectProgram(projectDir);
+  // The pulumi that findPulumi found on the given PATH, when it sits in an installation's bin/.
+  const found = findPulumi(env)!;
+  const root = path.basename(path.dirname(found)) === 'bin' ? path.dirname(path.dirname(found)) : undefined;
+  const pulumiCommand = root ? await auto.PulumiCommand.get({ root }) : undefined;
+  const stack: Stack = await busy('stack select', () =>
+    auto.LocalWorkspace.createOrSelectStack({ stackName, projectName, program }, { workDir: projectDir, envVars, ...(pulumiCommand ? { pulumiCommand } : {}) }),
+  );
+  /** An engine run: the program's working directory and process.exit guard, SIGINT/SIGTERM passed on to the CLI. */
+  const engineRun = <T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> =>
+    busy(operation, () => inProgramContext(projectDir, () => forwardingSignals(fn)));
   const plansDir = stackPlansDir(projectDir, stackName);
   const objectExists = options.objectExists ?? kubernetesObjectExists;
   /** The imports the last look at the pending operations found, for recoveryCommand. */
@@ -154,9 +201,10 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
       for (const old of fs.readdirSync(plansDir)) if (/^[0-9]+\.json$/.test(old)) fs.rmSync(path.join(plansDir, old), { force: true });
       const planFile = path.join(plansDir, `${Date.now()}.json`);
       const changes: ResourceChange[] = [];
-      await busy('preview', () =>
+      await engineRun('preview', (signal) =>
         stack.preview({
           plan: planFile,
+          signal,
           onEvent: (e: EngineEvent) => {
             const change = resourceChangeOf(e);
             if (change) changes.push(change);
@@ -168,9 +216,10 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
 
     async up({ planFile, onEvent }): Promise<UpOutcome> {
       try {
-        const result = await busy('up', () =>
+        const result = await engineRun('up', (signal) =>
           stack.up({
             plan: planFile,
+            signal,
             onEvent: (e: EngineEvent) => {
               const event = resourceEventOf(e);
               if (event) onEvent?.(event);

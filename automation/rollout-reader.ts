@@ -22,3 +22,18 @@ export const readRolloutFromCluster: RolloutReader = async (name, namespace) => 
     throw err;
   }
 };
+
+/** Whether the namespace exists in the cluster of the current kube context. */
+export async function namespaceExistsInCluster(name: string): Promise<boolean> {
+  const k8s = await importEsm('@kubernetes/client-node');
+  const kc = new k8s.KubeConfig();
+  kc.loadFromDefault();
+  const api = kc.makeApiClient(k8s.CoreV1Api);
+  try {
+    await api.readNamespace({ name });
+    return true;
+  } catch (err: any) {
+    if (err?.code === 404) return false;
+    throw err;
+  }
+}

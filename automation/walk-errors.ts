@@ -35,6 +35,14 @@ export class GateFailedError extends RefusedError {
   }
 }
 
+/** Before a stack's first up: the cluster lacks what the stack needs and does not create. */
+export class ClusterNotReadyError extends RefusedError {
+  constructor(readonly stack: string, readonly detail: string, readonly next: string) {
+    super(`stack ${stack} has never been deployed, and its first up needs the cluster ready: ${detail}. ${next}`);
+    this.name = 'ClusterNotReadyError';
+  }
+}
+
 /**
  * An app step's up went through, but the canary it started did not end fully promoted and Healthy
  * (Degraded, aborted, paused for a human, or still going when the wait ran out). The stack is at
@@ -76,16 +84,47 @@ export class PulumiMissingError extends RefusedError {
 }
 
 /**
- * A pulumi operation failed: the message keeps the CLI's own `error:` lines (the diagnostics), the
- * full output stays on `cause` for --debug.
+ * The CLI's error diagnostics: from its "Diagnostics:" section when there is one, each `error:`
+ * line with the continuation lines under it (a failed Command's output: the refusal's reason is
+ * there, not on the `error:` line); otherwise every line containing `error: `.
+ */
+export function pulumiErrorLines(output: string): string[] {
+  const lines = output.split('\n');
+  const start = lines.findIndex((l) => /^\s*Diagnostics:\s*$/.test(l));
+  if (start < 0) return [...new Set(lines.flatMap((l) => /(?:^|\s)error: (.*)$/.exec(l)?.slice(1).map((m) => `error: ${m.trim()}`) ?? []))];
+  const found: string[] = [];
+  let current: string[] | undefined;
+  const flush = () => {
+    if (current) found.push(current.join('\n'));
+    current = undefined;
+  };
+  for (const line of lines.slice(start + 1)) {
+    if (/^\S/.test(line)) break; // the next section (Outputs:, Resources:, the wrapper's own lines)
+    const diag = /^\s+(error|warning|info): (.*)$/.exec(line);
+    if (diag) {
+      flush();
+      if (diag[1] === 'error') current = [`error: ${diag[2].trim()}`];
+    } else if (!line.trim() || /^\s{0,3}\S/.test(line)) {
+      flush(); // a blank line or the next resource's header ends the diagnostic
+    } else if (current && current.length < 21) {
+      current.push(`  ${line.trim()}`);
+    }
+  }
+  flush();
+  return [...new Set(found)];
+}
+
+/**
+ * A pulumi operation failed: the message keeps the CLI's own error diagnostics (with a failed
+ * Command's output under its error line), the full output stays on `cause` for --debug.
  */
 export class PulumiCommandError extends TandemError {
   readonly kind = 'pulumi_failed';
   readonly exitCode = 1;
   constructor(readonly operation: string, readonly stack: string, readonly cause: Error) {
     // Pulumi's diagnostics are lowercase `error: ...`; the wrapper's own `Error: Command failed` is noise.
-    const lines = cause.message.split('\n').flatMap((l) => /(?:^|\s)error: (.*)$/.exec(l)?.slice(1).map((m) => `error: ${m.trim()}`) ?? []);
-    super(`pulumi ${operation} on stack ${stack} failed: ${lines.length ? [...new Set(lines)].slice(0, 5).join(' ') : cause.message.split('\n')[0]}`);
+    const lines = pulumiErrorLines(cause.message);
+    super(`pulumi ${operation} on stack ${stack} failed: ${lines.length ? lines.slice(0, 5).join(' ') : cause.message.split('\n')[0]}`);
     this.name = 'PulumiCommandError';
   }
 }

@@ -12,7 +12,7 @@ import { Stage } from '../phases/deploy/stages';
 import { GateName, walkPath, WalkStep } from '../phases/deploy/walk-path';
 import { GateOutcome, Gates } from './gates';
 import { PendingOperation, StackDriver, UpOutcome } from './stack-driver';
-import { GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError } from './walk-errors';
+import { ClusterNotReadyError, GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError } from './walk-errors';
 import { describeChanges, WalkEvent } from './walk-events';
 import { previewStep } from './preview-step';
 import { withWalkLock } from './walk-lock';
@@ -112,9 +112,10 @@ async function previewGateUp(driver: StackDriver, gates: Gates, step: WalkStep, 
 }
 
 /**
- * After an app step's up: pulumi.com/waitFor on the Rollout only guards its creation (on an update
- * it checks the patched object, which still carries the previous Healthy status), so the walker
- * waits for the canary itself. The up is applied: whatever the outcome, the stack is at step.to.
+ * After an app step's up (and the first deployment's): the Rollout carries pulumi.com/skipAwait,
+ * so the up returns once the spec is applied, and the walker waits for the canary itself, bounded
+ * by its own wait (a Rollout that was Degraded or mid-canary never blocks the up).
+ * The up is applied: whatever the outcome, the stack is at step.to.
  */
 async function settleRollout(gates: Gates, step: WalkStep, emit: (e: WalkEvent) => void): Promise<void> {
   const outcome = await gates.rolloutSettled(step);
@@ -127,10 +128,17 @@ export async function runStep(driver: StackDriver, gates: Gates, step: WalkStep,
   const now = options.now ?? Date.now;
   const started = now();
   const up = await applyStep(driver, gates, step, options, emit);
-  if (step.side === 'app') await settleRollout(gates, step, emit);
+  // The first deployment creates the Rollout: the up does not wait for it (skipAwait), the walker does.
+  if (step.side === 'app' || step.from === null) await settleRollout(gates, step, emit);
   const seconds = (now() - started) / 1000;
   emit({ event: 'step-done', from: step.from, to: step.to, seconds, resourceChanges: up.resourceChanges });
   return { from: step.from, to: step.to, seconds, resourceChanges: up.resourceChanges };
+}
+
+/** Before the first up: the namespace (and whatever else the stack needs but does not create) is there. */
+async function ensureClusterReady(gates: Gates, stack: string): Promise<void> {
+  const outcome = await gates.clusterReady?.();
+  if (outcome && !outcome.ok) throw new ClusterNotReadyError(stack, outcome.detail, outcome.next ?? 'Prepare the cluster, then run the walk again.');
 }
 
 export async function walk(driver: StackDriver, gates: Gates, options: WalkOptions): Promise<WalkResult> {
@@ -150,6 +158,7 @@ export async function walk(driver: StackDriver, gates: Gates, options: WalkOptio
       return { stack, from, to, steps: [] };
     }
     await ensureNotContracted(gates, stack, path[0], emit);
+    if (from === null) await ensureClusterReady(gates, stack);
     emit({ event: 'start', stack, from, to, steps: path.length });
     const reports: StepReport[] = [];
     for (const [index, step] of path.entries()) {

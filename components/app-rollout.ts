@@ -1,7 +1,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
-import { buildAnalysisTemplate, buildRollout, buildService, DATABASE_URL_KEY, rolloutNames, RolloutSpecArgs } from '../phases/deploy/rollout-spec';
+import { buildAnalysisTemplate, buildRollout, buildService, DATABASE_URL_KEY, PATCH_FORCE, rolloutNames, RolloutSpecArgs } from '../phases/deploy/rollout-spec';
 
 /**
  * The arguments of an AppRollout: the app version this stack state runs and how its canary moves.
@@ -17,6 +17,12 @@ export interface AppRolloutArgs extends RolloutSpecArgs {
   readonly appDatabaseUrl: pulumi.Input<string>;
   /** The connection URL the verify Job uses (secret). */
   readonly verifyDatabaseUrl: pulumi.Input<string>;
+  /**
+   * What the Rollout depends on besides its own objects (TandemMigration: the SchemaChange, whose
+   * Commands' URNs the engine records), so a delete of both deletes the Rollout first. A change of
+   * dependencies alone is no diff: adding the expand Command in a schema step changes no app input.
+   */
+  readonly after?: readonly pulumi.Resource[];
 }
 
 /**
@@ -24,9 +30,9 @@ export interface AppRolloutArgs extends RolloutSpecArgs {
  * canary Services, and an AnalysisTemplate whose Job runs `tandem verify --for-app <version>`, so
  * each canary is gated on whether the table can serve that version. Children: `${name}-app-db` and `${name}-verify-db` Secrets, `${name}-spec`
  * ConfigMap, `${name}-stable` and `${name}-canary` Services, `${name}-verify` AnalysisTemplate and
- * `${name}-rollout`. The Rollout carries `pulumi.com/waitFor`, so the `up` that creates it returns
- * when it is Healthy; on an update it does not wait (the patched object still shows the previous
- * Healthy status), which is why `tandem walk` waits for each app step's canary itself.
+ * `${name}-rollout`. The Rollout carries `pulumi.com/skipAwait` (the up does not wait for it;
+ * `tandem walk` waits for each canary itself) and every object `pulumi.com/patchForce` (the stack's
+ * fields win over another field manager's): phases/deploy/rollout-spec.ts says why.
  */
 export class AppRollout extends pulumi.ComponentResource {
   readonly rollout: k8s.apiextensions.CustomResource;
@@ -40,7 +46,7 @@ export class AppRollout extends pulumi.ComponentResource {
       new k8s.core.v1.Secret(
         `${name}-${role}`,
         {
-          metadata: { name: objectName, namespace: args.namespace },
+          metadata: { name: objectName, namespace: args.namespace, annotations: { ...PATCH_FORCE } },
           type: 'Opaque',
           stringData: { [DATABASE_URL_KEY]: pulumi.secret(url) },
         },
@@ -50,7 +56,7 @@ export class AppRollout extends pulumi.ComponentResource {
     const verifySecret = secret('verify-db', names.verifySecret, args.verifyDatabaseUrl);
     const specConfigMap = new k8s.core.v1.ConfigMap(
       `${name}-spec`,
-      { metadata: { name: names.specConfigMap, namespace: args.namespace }, data: { [args.specFile]: args.specText } },
+      { metadata: { name: names.specConfigMap, namespace: args.namespace, annotations: { ...PATCH_FORCE } }, data: { [args.specFile]: args.specText } },
       child,
     );
     const stable = new k8s.core.v1.Service(`${name}-stable`, buildService(args.app, args.namespace, 'stable'), child);
@@ -73,7 +79,7 @@ export class AppRollout extends pulumi.ComponentResource {
         containerPort: args.containerPort,
         steps: args.steps,
       }) as k8s.apiextensions.CustomResourceArgs,
-      { parent: this, dependsOn: [appSecret, stable, canary, template] },
+      { parent: this, dependsOn: [appSecret, stable, canary, template, ...(args.after ?? [])] },
     );
     this.rolloutName = names.rollout;
     this.registerOutputs({ rolloutName: names.rollout, appVersion: args.appVersion });

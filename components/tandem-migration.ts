@@ -220,6 +220,9 @@ export class TandemMigration extends pulumi.ComponentResource {
         specText: fs.readFileSync(shown.absPath, 'utf8'),
         appDatabaseUrl: args.appDatabaseUrl,
         verifyDatabaseUrl: args.verifyDatabaseUrl,
+        // The Rollout depends on the schema side's Commands: a `pulumi destroy` (or any delete of
+        // both) stops the app before the expand Command's delete rolls the schema back, never after.
+        after: [this.schemaChange],
       },
       { parent: this },
     );

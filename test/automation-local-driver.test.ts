@@ -84,4 +84,36 @@ describe('PulumiCommandError', () => {
     expect(e.exitCode).toBe(1);
     expect(e.cause).toBe(cause);
   });
+
+  it("keeps a failed Command's output, the lines under its error in the Diagnostics section (as pulumi 3.274 prints them)", () => {
+    // Captured from a real `pulumi up` (v3.274.1) whose Command exited 3.
+    const diagnostics = [
+      'Diagnostics:',
+      '  pulumi:pulumi:Stack (trial-dev):',
+      '    error: update failed',
+      '',
+      '  command:local:Command (c):',
+      '    error: exit status 3: running "echo created bad $PWD; echo reason line 1; echo reason line 2 >&2; exit 3":',
+      '    created bad /tmp/i16try/proj',
+      '    reason line 1',
+      '    reason line 2',
+      '',
+      'Outputs:',
+      '  - out: [secret]',
+      '',
+      'Resources:',
+      '    1 unchanged',
+      '    2 errored',
+      '',
+    ].join('\n');
+    const progress =
+      ' ~  command:local:Command c **updating failed** [diff: ~create]; error: exit status 3: running "echo created bad $PWD; echo reason line 1; echo reason line 2 >&2; exit 3":\n' +
+      '    pulumi:pulumi:Stack trial-dev running error: update failed\n';
+    const cause = new Error(`code: -2\n stdout: \n stderr: Command failed with exit code 1: pulumi up --yes\nUpdating (dev):\n\n${progress}${diagnostics}\n err?: Error: Command failed with exit code 1: pulumi up\n${progress}${diagnostics}`);
+    const e = new PulumiCommandError('up', 'dev', cause);
+    expect(e.message).toBe(
+      'pulumi up on stack dev failed: error: update failed error: exit status 3: running "echo created bad $PWD; echo reason line 1; echo reason line 2 >&2; exit 3":\n' +
+        '  created bad /tmp/i16try/proj\n  reason line 1\n  reason line 2',
+    );
+  });
 });

@@ -38,10 +38,12 @@ describe('AppRollout in the program', () => {
     expect(all.find((r) => r.name === 'customers-spec')!.inputs.data).toEqual({ 'split-full-name.yaml': SPLIT_FULL_NAME_SPEC });
   });
 
-  it('creates the Rollout after its Secret, Services and AnalysisTemplate', () => {
+  it("creates the Rollout after its Secret, Services and AnalysisTemplate, and after the schema side's Commands (so a destroy stops the app before expand's rollback)", () => {
     const rollout = all.find((r) => r.name === 'customers-rollout')!;
     const deps = rollout.dependencies.map((u) => all.find((r) => r.urn === u)!.name).sort();
-    expect(deps).toEqual(['customers-app-db', 'customers-canary', 'customers-stable', 'customers-verify']);
+    const commands = all.filter((r) => r.type === 'command:local:Command').map((r) => r.name);
+    expect(commands.length).toBeGreaterThan(0);
+    expect(deps).toEqual(['customers-app-db', 'customers-canary', 'customers-stable', 'customers-verify', ...commands].sort());
   });
 
   it('applies to the ambient cluster when no render directory is set', () => {

@@ -1,6 +1,6 @@
 import { ConfigError } from '../phases/deploy/config-error';
 import { defaultCanarySteps, parseCanarySteps, parsePauseDuration } from '../phases/deploy/canary-steps';
-import { argoCanarySteps, buildAnalysisTemplate, buildRollout, rolloutNames, WAIT_FOR_HEALTHY } from '../phases/deploy/rollout-spec';
+import { argoCanarySteps, buildAnalysisTemplate, buildRollout, rolloutNames } from '../phases/deploy/rollout-spec';
 import { STAGES, STAGE_TABLE } from '../phases/deploy/stages';
 import { planStackState } from '../phases/deploy/stack-state';
 
@@ -89,8 +89,8 @@ describe('buildRollout', () => {
   const rollout = buildRollout(args);
   const names = rolloutNames('shop');
 
-  it('waits for Healthy on creation (the walker waits on updates) and wires the stable and canary Services', () => {
-    expect(rollout.metadata.annotations['pulumi.com/waitFor']).toBe(WAIT_FOR_HEALTHY);
+  it('the up does not wait for the Rollout (the walker does), its fields win over other managers, and it wires the stable and canary Services', () => {
+    expect(rollout.metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true', 'pulumi.com/patchForce': 'true' });
     expect(rollout.spec.strategy.canary.stableService).toBe(names.stableService);
     expect(rollout.spec.strategy.canary.canaryService).toBe(names.canaryService);
   });

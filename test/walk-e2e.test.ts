@@ -1,8 +1,12 @@
 /**
- * The walker end to end, driving the real `pulumi` CLI through every stage: a local file backend
- * in a temporary directory, the Kubernetes side rendered to YAML (tandem:renderYamlTo, no
- * cluster), the schema side against the test PostgreSQL. Where no `pulumi` is on PATH the suite
- * is skipped, and its test name says why: it never passes without having run.
+ * The walker end to end on the real engine: the `pulumi` CLI (v3.274.1 from e2e/build.sh), the
+ * real kubernetes provider 4.25.0 rendering the app side to YAML (tandem:renderYamlTo, no
+ * cluster), the end-to-end suite's stand-in for the command provider (e2e/command-provider/:
+ * the Go module proxy serves no pulumi-command), Tandem's own program run inline by the walker
+ * (no nodejs language host), a local file backend in a temporary directory, and the schema side
+ * against the test PostgreSQL with `tandem:manageRoles false` (the roles made here: no postgresql
+ * provider can be built). Without the toolchain the suite is skipped, and its test name says why
+ * and what builds it: it never passes without having run.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -12,16 +16,32 @@ import { parseAllDocuments } from 'yaml';
 import { createGates } from '../automation/gates';
 import { openLocalStack } from '../automation/local-driver';
 import { findPulumi } from '../automation/pulumi-cli';
+import { loadProjectProgram, ProgramNotCompiledError } from '../automation/inline-program';
 import { StackDriver } from '../automation/stack-driver';
 import { walk } from '../automation/walk';
 import { WalkEvent } from '../automation/walk-events';
+import { PulumiCommandError, StackBusyError } from '../automation/walk-errors';
+import { plan, PlanResult } from '../automation/plan';
+import { Stage } from '../phases/deploy/stages';
+import { acquireWalkLock } from '../automation/walk-lock';
 import { RolloutObject } from '../phases/deploy/rollout-health';
 import { UnsafeMoveBackError } from '../phases/deploy/walk-path';
-import { freshDatabase, serverUrl, sql } from './db';
+import { planAccess } from '../phases/sql/access-plan';
+import { renderAccessSql } from '../phases/sql/access-sql';
+import { freshDatabase, sql, withClient } from './db';
 
-const PULUMI = findPulumi();
 const ROOT = path.resolve(__dirname, '..');
-const SKIP_REASON = 'no pulumi CLI on PATH (install it: https://www.pulumi.com/docs/install/); the end-to-end walk needs it';
+const KUBERNETES_PLUGIN = 'resource-kubernetes-v4.25.0';
+
+/** The toolchain e2e/build.sh builds (pulumi and the kubernetes plugin), or why it is not there. */
+function toolchain(): { pulumi: string; bin: string; kubernetesPlugin: string } | { missing: string } {
+  const dir = execFileSync('bash', [path.join(ROOT, 'e2e', 'build.sh'), '--print-dir'], { encoding: 'utf8' }).trim();
+  const pulumi = fs.existsSync(path.join(dir, 'bin', 'pulumi')) ? path.join(dir, 'bin', 'pulumi') : findPulumi();
+  const kubernetesPlugin = path.join(dir, 'pulumi-home', 'plugins', KUBERNETES_PLUGIN);
+  if (!pulumi) return { missing: `no pulumi (neither ${dir}/bin/pulumi nor one on PATH); build it with e2e/build.sh pulumi pulumi-resource-kubernetes` };
+  if (!fs.existsSync(kubernetesPlugin)) return { missing: `no kubernetes provider 4.25.0 in ${dir}/pulumi-home; build it with e2e/build.sh pulumi-resource-kubernetes` };
+  return { pulumi, bin: path.dirname(pulumi), kubernetesPlugin };
+}
 
 /** Without a cluster, the rollout gate reads the Rollout the render provider wrote, as a controller would report it once promoted. */
 function renderedRollout(renderDir: string) {
@@ -41,11 +61,13 @@ function renderedRollout(renderDir: string) {
   };
 }
 
-if (!PULUMI) {
+const tools = toolchain();
+
+if ('missing' in tools) {
   // Jest does not list the names of a suite with only skipped tests, so the reason also goes to stderr.
-  console.warn(`walk-e2e skipped: ${SKIP_REASON}`);
+  console.warn(`walk-e2e skipped: ${tools.missing}`);
   describe('walk end to end with the real pulumi CLI', () => {
-    it.skip(`skipped: ${SKIP_REASON}`, () => undefined);
+    it.skip(`skipped: ${tools.missing}`, () => undefined);
   });
 } else {
   describe('walk end to end with the real pulumi CLI', () => {
@@ -54,84 +76,184 @@ if (!PULUMI) {
     const stackName = `walk-${tag}`;
     const migrator = `${tag}_migrator`;
     const appRole = `${tag}_app`;
+    const verifyRole = `${tag}_verify`;
     let work: string;
     let dbUrl: string;
     let driver: StackDriver;
     let env: NodeJS.ProcessEnv;
+    const saved = { PATH: process.env.PATH, PULUMI_HOME: process.env.PULUMI_HOME };
 
     const columns = async () =>
       (await sql(dbUrl, `SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' AND column_name NOT LIKE '\\_tandem%' ORDER BY ordinal_position`)).map((r) => r.column_name);
+    const as = (user: string, password: string) => {
+      const u = new URL(dbUrl);
+      u.username = user;
+      u.password = password;
+      return u.toString();
+    };
+    /** The workspace the test sets config through (the same project, backend and CLI as the walker's). */
+    const workspaceStack = async () => {
+      const auto = await import('@pulumi/pulumi/automation');
+      const pulumiCommand = await auto.PulumiCommand.get({ root: path.dirname(tools.bin) });
+      return auto.LocalWorkspace.selectStack({ stackName, workDir: ROOT }, { envVars: env as Record<string, string>, pulumiCommand });
+    };
 
     beforeAll(async () => {
-      if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+      // The walker runs dist/index.js (and refuses it when older than a source); the stand-in runs from dist/e2e.
+      try {
+        loadProjectProgram(ROOT);
+      } catch (err) {
+        if (!(err instanceof ProgramNotCompiledError)) throw err;
+        execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+      }
+      const standIn = path.join(ROOT, 'dist', 'e2e', 'command-provider', 'provider.js');
+      const newest = Math.max(...['provider.ts', 'semantics.ts'].map((f) => fs.statSync(path.join(ROOT, 'e2e', 'command-provider', f)).mtimeMs));
+      if (!fs.existsSync(standIn) || fs.statSync(standIn).mtimeMs < newest) execFileSync('npx', ['tsc', '-p', 'e2e/tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
       work = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-e2e-'));
-      dbUrl = await freshDatabase('e2e');
-      const dbName = new URL(dbUrl).pathname.slice(1);
-      await sql(serverUrl(), `CREATE ROLE ${migrator} LOGIN PASSWORD 'migrator' CREATEROLE; GRANT CREATE, CONNECT ON DATABASE "${dbName}" TO ${migrator}`);
-      await sql(dbUrl, `GRANT CREATE, USAGE ON SCHEMA public TO ${migrator};
-                        SET ROLE ${migrator};
-                        CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
-                        INSERT INTO customers (full_name) VALUES ('Ada Lovelace'), ('Alan  Turing'), ('Cher');`);
-      const as = (user: string, password: string) => {
-        const u = new URL(dbUrl);
-        u.username = user;
-        u.password = password;
-        return u.toString();
-      };
+      // A PULUMI_HOME of its own: the kubernetes plugin from the toolchain, the command stand-in installed.
+      const home = path.join(work, 'pulumi-home');
+      fs.mkdirSync(path.join(home, 'plugins'), { recursive: true });
+      fs.symlinkSync(tools.kubernetesPlugin, path.join(home, 'plugins', KUBERNETES_PLUGIN));
+      const installed = execFileSync(path.join(ROOT, 'e2e', 'command-provider', 'install.sh'), [home, tools.pulumi], { encoding: 'utf8' });
+      process.stdout.write(`walk-e2e: pulumi ${execFileSync(tools.pulumi, ['version'], { encoding: 'utf8' }).trim()}, kubernetes provider 4.25.0 (rendering YAML); ${installed.trim()}\n`);
       env = {
         ...process.env,
+        PATH: `${tools.bin}${path.delimiter}${process.env.PATH}`,
+        PULUMI_HOME: home,
         PULUMI_BACKEND_URL: 'file://' + path.join(work, 'state'),
         PULUMI_CONFIG_PASSPHRASE: 'e2e',
         PULUMI_SKIP_UPDATE_CHECK: 'true',
       };
+      // The Commands' `pulumi config get` and the gates' reads run with this process's environment too.
+      process.env.PATH = env.PATH;
+      process.env.PULUMI_HOME = home;
       fs.mkdirSync(path.join(work, 'state'));
+
+      dbUrl = await freshDatabase('e2e');
+      const dbName = new URL(dbUrl).pathname.slice(1);
+      await sql(dbUrl, `CREATE ROLE ${migrator} LOGIN PASSWORD 'migrator' CREATEROLE; ALTER DATABASE "${dbName}" OWNER TO ${migrator}`);
+      await sql(dbUrl, `SET ROLE ${migrator};
+                        CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
+                        INSERT INTO customers (full_name) VALUES ('Ada Lovelace'), ('Alan  Turing'), ('Cher');`);
+      // tandem:manageRoles false: the DBA's roles, exactly as Tandem needs them, made here.
+      const plan = planAccess({ schema: 'public', migratorRole: migrator, appRole, verify: { role: verifyRole, table: 'customers' } });
+      await withClient(as(migrator, 'migrator'), async (c) => {
+        for (const st of renderAccessSql(plan, {})) await c.query(st);
+      });
+      await sql(dbUrl, `ALTER ROLE ${appRole} PASSWORD 'app'; ALTER ROLE ${verifyRole} PASSWORD 'verify'`);
+
       driver = await openLocalStack({ stackName, projectDir: ROOT, env });
-      const auto = await import('@pulumi/pulumi/automation');
-      const stack = await auto.LocalWorkspace.selectStack({ stackName, workDir: ROOT }, { envVars: { PULUMI_BACKEND_URL: env.PULUMI_BACKEND_URL!, PULUMI_CONFIG_PASSPHRASE: 'e2e' } });
+      const stack = await workspaceStack();
+      const release = (v: string) => ({ image: `ghcr.io/tandem-dev/tandem-demo:${v}`, env: { APP_VERSION: v } });
       await stack.setAllConfig({
-        'tandem:spec': { value: 'migrations/split-full-name.yaml' },
+        // Two migrations in a row, as Pulumi.dev.yaml: split full_name, then merge it back.
+        'tandem:migrations': {
+          value: JSON.stringify([
+            { spec: 'migrations/split-full-name.yaml', releases: { old: release('v1'), dual: release('v2'), new: release('v3') } },
+            { spec: 'migrations/merge-name.yaml', releases: { dual: release('v2'), new: release('v1') } },
+          ]),
+        },
+        'tandem:migration': { value: 'split-full-name' },
         'tandem:databaseUrl': { value: as(migrator, 'migrator'), secret: true },
         'tandem:appDatabaseUrl': { value: as(appRole, 'app'), secret: true },
+        'tandem:verifyDatabaseUrl': { value: as(verifyRole, 'verify'), secret: true },
         'tandem:migratorRole': { value: migrator },
         'tandem:appRole': { value: appRole },
-        'tandem:appImage': { value: 'ghcr.io/tandem-dev/tandem-demo' },
+        'tandem:verifyRole': { value: verifyRole },
+        'tandem:manageRoles': { value: 'false' },
         'tandem:verifyImage': { value: 'ghcr.io/tandem-dev/tandem:0.1.0' },
         'tandem:renderYamlTo': { value: path.join(work, 'rendered') },
-        // Required, with no fallback to databaseUrl. The verify Job never runs here (the manifests
-        // are only rendered), so the app role stands in for a read-only verify role.
-        'tandem:verifyDatabaseUrl': { value: as(appRole, 'app'), secret: true },
+        'tandem:canarySteps': { value: 'setWeight 50, analysis' },
       });
-      await stack.setAllConfig({ 'tandem:canarySteps[0]': { value: 'setWeight 50' }, 'tandem:canarySteps[1]': { value: 'analysis' } }, true);
     });
 
     afterAll(async () => {
-      const auto = await import('@pulumi/pulumi/automation');
-      const ws = await auto.LocalWorkspace.create({ workDir: ROOT, envVars: { PULUMI_BACKEND_URL: env.PULUMI_BACKEND_URL!, PULUMI_CONFIG_PASSPHRASE: 'e2e' } });
-      await ws.removeStack(stackName, { force: true }).catch(() => undefined);
+      const stack = await workspaceStack().catch(() => undefined);
+      await stack?.workspace.removeStack(stackName, { force: true }).catch(() => undefined);
       fs.rmSync(path.join(ROOT, `Pulumi.${stackName}.yaml`), { force: true });
       fs.rmSync(work, { recursive: true, force: true });
+      process.env.PATH = saved.PATH;
+      if (saved.PULUMI_HOME === undefined) delete process.env.PULUMI_HOME;
+      else process.env.PULUMI_HOME = saved.PULUMI_HOME;
     });
 
     const gates = () => createGates({ driver, projectDir: ROOT, env: {}, waitSeconds: 0, readRollout: renderedRollout(path.join(work, 'rendered')) });
+    const stepsDone = (events: WalkEvent[]) => events.filter((e) => e.event === 'step-done').map((e) => (e as any).to);
+    const previews = (events: WalkEvent[]) => events.filter((e) => e.event === 'preview') as any[];
+    const walkTo = async (to: Stage | 'next') => {
+      const events: WalkEvent[] = [];
+      await walk(driver, gates(), { to, yes: true, lockDir: work, projectDir: ROOT, onEvent: (e) => events.push(e) });
+      return events;
+    };
+    let planned: PlanResult;
 
     it('walks a new stack to expand: first deployment of baseline, then expand adds the new columns', async () => {
-      const events: WalkEvent[] = [];
-      await walk(driver, gates(), { to: 'expand', yes: true, lockDir: work, onEvent: (e) => events.push(e) });
-      expect(events.filter((e) => e.event === 'step-done').map((e) => (e as any).to)).toEqual(['baseline', 'expand']);
+      const events = await walkTo('expand');
+      expect(stepsDone(events)).toEqual(['baseline', 'expand']);
       expect(await driver.currentStage()).toBe('expand');
       expect(await columns()).toEqual(['id', 'full_name', 'first_name', 'last_name']);
     });
 
-    it('walks on to contract one up per stage, gates passing, and the old column is gone with the data intact', async () => {
+    it('tandem plan on the real preview: the next step (expand -> dual-write) changes the app only', async () => {
+      planned = await plan(driver, { to: 'dual-write', preview: true, lockDir: work, projectDir: ROOT });
+      expect(planned.steps.map((st) => `${st.from}->${st.to}`)).toEqual(['expand->dual-write']);
+      expect(planned.steps[0].refused).toBeUndefined();
+      expect(planned.steps[0].preview!.schema).toEqual([]);
+      expect(planned.steps[0].preview!.app.length).toBeGreaterThan(0);
+      expect(await driver.config('tandem:stage')).toBe('expand');
+    });
+
+    it('a second walker on the same stack is refused while the first holds it', async () => {
+      const lock = acquireWalkLock(work, stackName);
+      try {
+        await expect(walk(driver, gates(), { to: 'baseline', yes: true, lockDir: work })).rejects.toBeInstanceOf(StackBusyError);
+      } finally {
+        lock.release();
+      }
+      expect(await driver.currentStage()).toBe('expand');
+    });
+
+    it('a checkout moved to another directory walks the same stack: back from expand and forward again, with nothing else changing', async () => {
+      // A second clone elsewhere (the committed tree), its compiled program, the stack's config file.
+      const clone = path.join(work, 'second-clone');
+      fs.mkdirSync(clone);
+      execFileSync('sh', ['-c', `git -C '${ROOT}' archive HEAD | tar -x -C '${clone}'`]);
+      fs.cpSync(path.join(ROOT, 'dist'), path.join(clone, 'dist'), { recursive: true });
+      fs.copyFileSync(path.join(ROOT, `Pulumi.${stackName}.yaml`), path.join(clone, `Pulumi.${stackName}.yaml`));
+      fs.symlinkSync(fs.realpathSync(path.join(ROOT, 'node_modules')), path.join(clone, 'node_modules'));
+      const moved = await openLocalStack({ stackName, projectDir: clone, env });
+      const movedGates = createGates({ driver: moved, projectDir: clone, env: {}, waitSeconds: 0, readRollout: renderedRollout(path.join(work, 'rendered')) });
       const events: WalkEvent[] = [];
-      await walk(driver, gates(), { to: 'contract', yes: true, lockDir: work, onEvent: (e) => events.push(e) });
-      expect(events.filter((e) => e.event === 'step-done').map((e) => (e as any).to)).toEqual(['dual-write', 'cleanup', 'contract']);
-      expect(events.filter((e) => e.event === 'gate').map((e) => `${(e as any).gate}:${(e as any).ok}`)).toEqual([
-        'verify:true',
-        'rollout-healthy:true',
-        'rollout-healthy:true',
-        'verify:true',
-      ]);
+      await walk(moved, movedGates, { to: 'baseline', yes: true, lockDir: clone, projectDir: clone, onEvent: (e) => events.push(e) });
+      await walk(moved, movedGates, { to: 'expand', yes: true, lockDir: clone, projectDir: clone, onEvent: (e) => events.push(e) });
+      expect(stepsDone(events)).toEqual(['baseline', 'expand']);
+      // Each step changed only the expand stage's Commands: no input names the checkout's path.
+      for (const p of previews(events)) {
+        expect(p.app).toEqual([]);
+        expect(p.schema.length).toBeGreaterThan(0);
+        // Only the expand stage's Commands (expand, backfill) and the command provider they use.
+        expect(p.schema.filter((u: string) => !/command:local:Command::split-full-name-(expand|backfill)$|pulumi:providers:command::/.test(u))).toEqual([]);
+      }
+      expect(await columns()).toEqual(['id', 'full_name', 'first_name', 'last_name']);
+      // The original checkout goes on from where the clone left the stack.
+      fs.copyFileSync(path.join(clone, `Pulumi.${stackName}.yaml`), path.join(ROOT, `Pulumi.${stackName}.yaml`));
+      expect(await driver.currentStage()).toBe('expand');
+    });
+
+    it("walks back from expand to baseline: the expand Command's delete runs the rollback, the new columns are gone", async () => {
+      const events = await walkTo('baseline');
+      expect(stepsDone(events)).toEqual(['baseline']);
+      expect(await driver.currentStage()).toBe('baseline');
+      expect(await columns()).toEqual(['id', 'full_name']);
+    });
+
+    it('walks on to contract one up per stage, each changing one side, and the old column is gone with the data intact', async () => {
+      const events = await walkTo('contract');
+      expect(stepsDone(events)).toEqual(['expand', 'dual-write', 'cleanup', 'contract']);
+      for (const p of previews(events)) expect([p.schema.length > 0, p.app.length > 0]).toEqual(p.to === 'dual-write' || p.to === 'cleanup' ? [false, true] : [true, false]);
+      // What tandem plan showed for expand -> dual-write is what the walk's own preview classified.
+      const walked = previews(events).find((p) => p.to === 'dual-write');
+      expect({ schema: walked.schema, app: walked.app, neutral: walked.neutral }).toEqual(planned.steps[0].preview);
       expect(await driver.currentStage()).toBe('contract');
       expect(await columns()).toEqual(['id', 'first_name', 'last_name']);
       expect(await sql(dbUrl, 'SELECT first_name, last_name FROM customers ORDER BY id')).toEqual([
@@ -141,9 +263,60 @@ if (!PULUMI) {
       ]);
     });
 
+    it('the rendered Rollout depends on the schema Commands in the real state (a destroy deletes the app first)', async () => {
+      const auto = await workspaceStack();
+      const state = await auto.exportStack();
+      const resources = (state.deployment.resources ?? []) as { urn: string; type: string; dependencies?: string[] }[];
+      const rollout = resources.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout')!;
+      const commands = resources.filter((r) => r.type === 'command:local:Command').map((r) => r.urn);
+      expect(commands).toHaveLength(4);
+      expect(rollout.dependencies).toEqual(expect.arrayContaining(commands));
+    });
+
     it('refuses to walk back from contract, with nothing applied', async () => {
       await expect(walk(driver, gates(), { to: 'cleanup', yes: true, lockDir: work })).rejects.toBeInstanceOf(UnsafeMoveBackError);
       expect(await driver.currentStage()).toBe('contract');
+    });
+
+    it("a rotated migrator password (the config value changes) changes no Command: the next preview shows no change at all", async () => {
+      await sql(dbUrl, `ALTER ROLE ${migrator} PASSWORD 'rotated'`);
+      await (await workspaceStack()).setConfig('tandem:databaseUrl', { value: as(migrator, 'rotated'), secret: true });
+      const { changes } = await driver.preview();
+      // The program reads its own stack's previous outputs (a StackReference read, every run); nothing else moves.
+      expect(changes.filter((c) => c.op !== 'same' && c.op !== 'read')).toEqual([]);
+      expect(changes.filter((c) => c.type === 'command:local:Command').map((c) => c.op)).toEqual(['same', 'same', 'same', 'same']);
+    });
+
+    it("walk --to next: the first migration's Commands leave the stack without running their deletes, and the second's baseline runs the first's contract release", async () => {
+      const events = await walkTo('next');
+      expect(stepsDone(events)).toEqual(['baseline']);
+      const p = previews(events)[0];
+      expect(p.app).toEqual([]);
+      expect(await driver.config('tandem:migration')).toBe('merge-name');
+      expect(await driver.currentStage()).toBe('baseline');
+      // contract's delete exits 1 ("cannot be undone"): had it run, this up would have failed.
+      expect(await columns()).toEqual(['id', 'first_name', 'last_name']);
+      expect(await driver.outputs()).toMatchObject({ migration: 'merge-name', stage: 'baseline', image: 'ghcr.io/tandem-dev/tandem-demo:v3' });
+    });
+
+    it("a Command that fails: the walker's error carries the tandem CLI's refusal (pulumi's continuation lines), and the walk goes on once it is fixed", async () => {
+      // Someone added full_name by hand: merge-name's expand refuses to add it again.
+      await sql(as(migrator, 'rotated'), 'ALTER TABLE customers ADD COLUMN full_name text');
+      const err = await walkTo('expand').catch((e) => e);
+      expect(err).toBeInstanceOf(PulumiCommandError);
+      expect(err.message).toMatch(/error: exit status \d: running "node bin\/tandem.js expand migrations\/merge-name.yaml >\/dev\/null":\n {2}\S/);
+      expect(err.message).toContain('full_name');
+      expect(await driver.currentStage()).toBe('baseline');
+      await sql(as(migrator, 'rotated'), 'ALTER TABLE customers DROP COLUMN full_name');
+      expect(stepsDone(await walkTo('expand'))).toEqual(['expand']);
+      expect(await columns()).toEqual(['id', 'first_name', 'last_name', 'full_name']);
+    });
+
+    it("a rotated app password updates the app's Secret in place (mutable by design), never delete-before-replace", async () => {
+      await sql(dbUrl, `ALTER ROLE ${appRole} PASSWORD 'app-rotated'`);
+      await (await workspaceStack()).setConfig('tandem:appDatabaseUrl', { value: as(appRole, 'app-rotated'), secret: true });
+      const { changes } = await driver.preview();
+      expect(changes.filter((c) => c.op !== 'same' && c.op !== 'read').map((c) => `${c.type} ${c.op}`)).toEqual(['kubernetes:core/v1:Secret update']);
     });
   });
 }

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { GateOutcome, Gates, createGates } from '../automation/gates';
 import { plan } from '../automation/plan';
 import { walk, WalkOptions } from '../automation/walk';
-import { GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError, StackBusyError } from '../automation/walk-errors';
+import { ClusterNotReadyError, GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError, StackBusyError } from '../automation/walk-errors';
 import { MigrationStep } from '../executor/types';
 import { WalkEvent } from '../automation/walk-events';
 import { acquireWalkLock, walkLockPath } from '../automation/walk-lock';
@@ -71,8 +71,9 @@ describe('walk: every move, one up per stage, gates before the steps that need t
     ['dual-write', 'expand', ['expand'], ['schema-step', 'rollout-settled expand']],
     ['cleanup', 'dual-write', ['dual-write'], ['schema-step', 'rollout-settled dual-write']],
     ['cleanup', 'baseline', ['dual-write', 'expand', 'baseline'], ['schema-step', 'rollout-settled dual-write', 'rollout-settled expand']],
-    [null, 'baseline', ['baseline'], []],
-    [null, 'expand', ['baseline', 'expand'], []],
+    // The first deployment creates the Rollout; the up does not wait for it (skipAwait), the walker does.
+    [null, 'baseline', ['baseline'], ['rollout-settled baseline']],
+    [null, 'expand', ['baseline', 'expand'], ['rollout-settled baseline']],
   ])('%s -> %s', async (from, to, ups, gateCalls) => {
     const driver = new FakeStackDriver({ stage: from });
     const gates = new FakeGates();
@@ -283,6 +284,7 @@ describe("walk: after an app step's up, the walker waits for its canary (real ga
       pollSeconds: 5,
       now: c.now,
       sleep: c.sleep,
+      namespaceExists: async () => true,
       readRollout: async () => {
         reads.push(`read at ${driver.deployed}`);
         return objects[Math.min(i++, objects.length - 1)];
@@ -358,12 +360,60 @@ describe("walk: after an app step's up, the walker waits for its canary (real ga
   it.each<[Stage | null, Stage]>([
     ['baseline', 'expand'],
     ['expand', 'baseline'],
-    [null, 'baseline'],
   ])('a step that is not an app step (%s -> %s) does not read the Rollout', async (from, to) => {
     const driver = new FakeStackDriver({ stage: from });
     const { gates, reads } = settling(driver, [rollouts.degraded]);
     await run(driver, gates, to).done;
     expect(reads).toEqual([]);
+  });
+
+  it('the first deployment waits for the Rollout it created (the up does not: skipAwait), and a Degraded one stops the walk', async () => {
+    const driver = new FakeStackDriver({ stage: null });
+    const { gates, reads } = settling(driver, [rollouts.degraded]);
+    const err = await rejection(run(driver, gates, 'expand').done);
+    expect(err).toBeInstanceOf(RolloutNotSettledError);
+    expect(reads).toEqual(['read at baseline']);
+    expect(driver.ups).toEqual(['baseline']);
+  });
+});
+
+describe('walk: the cluster is checked before the first up', () => {
+  const gatesWith = (driver: FakeStackDriver, namespaces: string[], asked: string[]) =>
+    createGates({
+      driver,
+      projectDir: '/nonexistent',
+      waitSeconds: 0,
+      readRollout: async () => rollouts.healthy,
+      namespaceExists: async (name) => {
+        asked.push(name);
+        return namespaces.includes(name);
+      },
+    });
+
+  it('a namespace that does not exist: refused in one sentence naming it and the command, nothing applied', async () => {
+    const driver = new FakeStackDriver({ stage: null, config: { 'tandem:namespace': 'shop' } });
+    const asked: string[] = [];
+    const err = await rejection(run(driver, gatesWith(driver, ['default'], asked), 'baseline').done);
+    expect(err).toBeInstanceOf(ClusterNotReadyError);
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toBe(
+      'stack dev has never been deployed, and its first up needs the cluster ready: namespace shop (tandem:namespace) does not exist in the current kube context. ' +
+        'The stack creates no namespace: create it with `kubectl create namespace shop` (and install Argo Rollouts in the cluster), then run the walk again.',
+    );
+    expect(driver.ups).toEqual([]);
+    expect(asked).toEqual(['shop']);
+  });
+
+  it('the namespace exists: the first up runs; a deployed stack and render mode are not asked', async () => {
+    const first = new FakeStackDriver({ stage: null, config: { 'tandem:namespace': 'shop' } });
+    const asked: string[] = [];
+    await run(first, gatesWith(first, ['shop'], asked), 'baseline').done;
+    expect(first.ups).toEqual(['baseline']);
+    const deployed = new FakeStackDriver({ stage: 'baseline', config: { 'tandem:namespace': 'gone' } });
+    await run(deployed, gatesWith(deployed, [], asked), 'expand').done;
+    const rendered = new FakeStackDriver({ stage: null, config: { 'tandem:namespace': 'gone', 'tandem:renderYamlTo': 'out' } });
+    await run(rendered, gatesWith(rendered, [], asked), 'baseline').done;
+    expect(asked).toEqual(['shop']);
   });
 });
 

@@ -12,8 +12,8 @@ import { startScratchPostgres } from '../../rehearsal/scratch-postgres';
 import { startCluster } from '../cluster';
 
 const REPO = path.resolve(__dirname, '..', '..');
-/** What the suite runs (the same list as .ci/run): the control plane; the pulumi CLI and plugins are not needed without an engine run. */
-export const E2E_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok', 'rollouts-controller'];
+/** What the suite runs (the same list as .ci/run): the pulumi CLI and the kubernetes provider (the real engine), and the control plane. */
+export const E2E_COMPONENTS = ['pulumi', 'pulumi-resource-kubernetes', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok', 'rollouts-controller'];
 
 export default async function globalSetup(): Promise<void> {
   const g = globalThis as any;
@@ -35,6 +35,17 @@ export default async function globalSetup(): Promise<void> {
     process.env.TANDEM_E2E_BIN = cluster.bin;
     process.env.TANDEM_E2E_CLUSTER_DIR = cluster.dir;
 
+    // The engine's PULUMI_HOME for this run: the kubernetes plugin from the toolchain, and the
+    // command provider's stand-in installed as plugin command 1.2.1 (nothing shared is changed).
+    const toolchain = path.dirname(cluster.bin);
+    const pulumiHome = path.join(cluster.dir, 'pulumi-home');
+    fs.mkdirSync(path.join(pulumiHome, 'plugins'), { recursive: true });
+    const k8sPlugin = 'resource-kubernetes-v4.25.0';
+    if (!fs.existsSync(path.join(pulumiHome, 'plugins', k8sPlugin))) fs.symlinkSync(path.join(toolchain, 'pulumi-home', 'plugins', k8sPlugin), path.join(pulumiHome, 'plugins', k8sPlugin));
+    execFileSync('npx', ['tsc', '-p', path.join(REPO, 'e2e', 'tsconfig.json')], { cwd: REPO, stdio: 'inherit' });
+    execFileSync(path.join(REPO, 'e2e', 'command-provider', 'install.sh'), [pulumiHome, path.join(cluster.bin, 'pulumi')], { stdio: 'ignore' });
+    process.env.PULUMI_HOME = pulumiHome;
+    const pulumiVersion = execFileSync(path.join(cluster.bin, 'pulumi'), ['version'], { encoding: 'utf8', env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: '1' } }).trim();
     const apiserver = execFileSync(path.join(cluster.bin, 'kube-apiserver'), ['--version'], { encoding: 'utf8' }).trim();
     const rollouts = execFileSync(path.join(cluster.bin, 'rollouts-controller'), ['--version'], { encoding: 'utf8' }).trim();
     const client = new Client({ connectionString: pg.url });
@@ -42,8 +53,10 @@ export default async function globalSetup(): Promise<void> {
     const postgres = (await client.query('SELECT version() AS v')).rows[0].v as string;
     await client.end();
     const lines = [
+      `e2e: pulumi ${pulumiVersion}, kubernetes provider 4.25.0 (built from Go modules)`,
+      'e2e: the command provider is a stand-in: e2e/command-provider/ (TypeScript) reproducing pulumi-command v1.2.1\'s command:local:Command, installed as plugin command 1.2.1, because the Go module proxy serves no version of pulumi-command',
       `e2e: kube-apiserver ${apiserver}`,
-      `e2e: rollouts-controller ${rollouts}`,
+      `e2e: argo-rollouts (rollouts-controller) ${rollouts}`,
       `e2e: ${postgres.split(' on ')[0]}`,
       `e2e: toolchain check ${buildSeconds.toFixed(1)} s, cluster start-up ${clusterSeconds.toFixed(1)} s, PostgreSQL start-up ${pgSeconds.toFixed(1)} s`,
     ];

@@ -39,15 +39,24 @@ export const DATABASE_URL_KEY = 'DATABASE_URL';
 /** Where the verify Job finds the spec. */
 export const SPEC_MOUNT_PATH = '/spec';
 /**
- * `pulumi.com/waitFor` (pulumi-kubernetes 4.18+): makes the `up` that CREATES the Rollout wait
- * until Argo Rollouts reports it Healthy. It does not wait on an update: pulumi-kubernetes checks
- * the jsonpath against the patched object, which still carries the previous Healthy status. Its
- * await would skip a stale status by comparing status.observedGeneration with
- * metadata.generation, but only when observedGeneration is an integer, and Argo Rollouts writes it
- * as a string (e.g. "3"), so that check is skipped. The walker therefore waits for each app step's
- * canary itself (automation/gates.ts rolloutSettled, which compares the string with the generation).
+ * The Rollout carries `pulumi.com/skipAwait`: the `up` returns once the object is applied, and
+ * the walker waits for the canary itself (automation/gates.ts rolloutSettled, after every app step
+ * and after the first deployment), bounded by its own wait and with its own advice. Tandem used
+ * `pulumi.com/waitFor: jsonpath={.status.phase}=Healthy` before; on a real engine pulumi-kubernetes
+ * 4.25 applies it on update too: it returns at once while the patched object still shows the old
+ * Healthy status, but when the Rollout was not Healthy before the patch (a canary still running,
+ * or Degraded: exactly when an operator walks back) the up blocked 10 minutes and then failed
+ * after the spec was applied.
  */
-export const WAIT_FOR_HEALTHY = 'jsonpath={.status.phase}=Healthy';
+export const SKIP_AWAIT = { 'pulumi.com/skipAwait': 'true' } as const;
+/**
+ * Every object Tandem applies carries `pulumi.com/patchForce`: pulumi-kubernetes' server-side
+ * apply takes back the fields the stack declares when another field manager owns them (an
+ * operator's `kubectl argo rollouts set image` or `undo`, or the manager of an earlier create that
+ * `--clear-pending-creates` dropped from the state), instead of failing with "Apply failed with
+ * conflicts". The stack's declaration is the truth; an operator's edit lasts until the next up.
+ */
+export const PATCH_FORCE = { 'pulumi.com/patchForce': 'true' } as const;
 export const VERSION_LABEL = 'tandem.dev/app-version';
 
 export interface RolloutSpecArgs {
@@ -110,7 +119,7 @@ export function buildRollout(a: RolloutSpecArgs): Record<string, any> {
       name: names.rollout,
       namespace: a.namespace,
       labels: labels(a.app),
-      annotations: { 'pulumi.com/waitFor': WAIT_FOR_HEALTHY },
+      annotations: { ...SKIP_AWAIT, ...PATCH_FORCE },
     },
     spec: {
       replicas: a.replicas,
@@ -156,7 +165,7 @@ export function buildService(app: string, namespace: string, role: 'stable' | 'c
       labels: labels(app),
       // pulumi-kubernetes waits for a new Service's Endpoints to list a Pod, but the Pods come from
       // the Rollout, which is created after its Services: without this the first `up` never ends.
-      annotations: { 'pulumi.com/skipAwait': 'true' },
+      annotations: { ...SKIP_AWAIT, ...PATCH_FORCE },
     },
     spec: {
       type: 'ClusterIP',
@@ -172,7 +181,7 @@ export function buildAnalysisTemplate(a: AnalysisTemplateArgs): Record<string, a
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'AnalysisTemplate',
-    metadata: { name: names.analysisTemplate, namespace: a.namespace, labels: labels(a.app) },
+    metadata: { name: names.analysisTemplate, namespace: a.namespace, labels: labels(a.app), annotations: { ...PATCH_FORCE } },
     spec: {
       // Required (no value): every analysis step of the Rollout passes it.
       args: [{ name: APP_VERSION_ARG }],

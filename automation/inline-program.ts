@@ -14,10 +14,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
-import { RefusedError, UsageError } from '../phases/errors';
+import { RefusedError, TandemError, UsageError } from '../phases/errors';
 
 /** The program called `process.exit`: inside the walker that would end the walker, so it fails the run instead. */
-export class ProgramExitError extends Error {
+export class ProgramExitError extends TandemError {
+  readonly exitCode = 1;
+  readonly kind = 'program_exit';
   constructor(readonly code: number | string | null | undefined) {
     super(`the Pulumi program called process.exit(${code ?? ''}); a program run by the walker must fail by throwing instead`);
     this.name = 'ProgramExitError';
@@ -26,6 +28,7 @@ export class ProgramExitError extends Error {
 
 /** A TypeScript program with no up-to-date compiled JavaScript and no ts-node to run it. */
 export class ProgramNotCompiledError extends RefusedError {
+  readonly kind = 'program_not_compiled';
   constructor(readonly main: string, readonly detail: string) {
     super(`the Pulumi program ${main} is TypeScript and ${detail}; compile it (\`npx tsc\`) or add ts-node to the project, then run the command again`);
     this.name = 'ProgramNotCompiledError';

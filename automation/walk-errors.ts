@@ -37,6 +37,7 @@ export class GateFailedError extends RefusedError {
 
 /** Before a stack's first up: the cluster lacks what the stack needs and does not create. */
 export class ClusterNotReadyError extends RefusedError {
+  readonly kind = 'cluster_not_ready';
   constructor(readonly stack: string, readonly detail: string, readonly next: string) {
     super(`stack ${stack} has never been deployed, and its first up needs the cluster ready: ${detail}. ${next}`);
     this.name = 'ClusterNotReadyError';

@@ -2,7 +2,7 @@
  * The SchemaChange Commands' own command lines, run exactly as pulumi-command would run them
  * (/bin/sh -c <line>, in the project directory since they set no `dir`, with their `environment`
  * and no DATABASE_URL) against the test PostgreSQL and the real tandem CLI. The CLI gets the URL
- * from the stack's config with `pulumi config get`: here a stand-in `pulumi` on PATH that answers
+ * from the stack's config with `pulumi config --json --show-secrets`: here a stand-in `pulumi` on PATH that answers
  * only that exact question, so a Command that reached its URL any other way fails. Create runs each step; expand's delete undoes expand before contract, and is
  * refused after contract, so even a `pulumi destroy` cannot drop the columns the app lives on.
  */
@@ -34,13 +34,14 @@ function ensureBuilt(): void {
   }
 }
 
-/** A stand-in `pulumi` that prints the URL for exactly `config get tandem:databaseUrl --stack organization/tandem/test`. */
+/** A stand-in `pulumi` that prints the stack's config, as `pulumi config --json --show-secrets` does, for exactly the stack organization/tandem/test. */
 function fakePulumi(url: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-fake-pulumi-'));
-  const expected = 'config get tandem:databaseUrl --stack organization/tandem/test --non-interactive';
+  const expected = 'config --json --show-secrets --stack organization/tandem/test --non-interactive';
+  const config = JSON.stringify({ 'tandem:databaseUrl': { value: url, secret: true } });
   fs.writeFileSync(
     path.join(dir, 'pulumi'),
-    `#!/bin/sh\nif [ "$*" = ${JSON.stringify(expected)} ]; then printf '%s\\n' ${JSON.stringify(url)}; else echo "unexpected: pulumi $*" >&2; exit 3; fi\n`,
+    `#!/bin/sh\nif [ "$*" = ${JSON.stringify(expected)} ]; then printf '%s\\n' '${config}'; else echo "unexpected: pulumi $*" >&2; exit 3; fi\n`,
     { mode: 0o755 },
   );
   return dir;
@@ -128,6 +129,6 @@ it('a Command whose stack config cannot be read fails with one sentence naming t
   fs.writeFileSync(path.join(pulumiDir, 'pulumi'), '#!/bin/sh\necho "error: no stack named organization/tandem/test found" >&2; exit 255\n', { mode: 0o755 });
   const r = runLine(cmds.expand, 'create');
   expect(r.status).toBe(2);
-  expect(r.output).toContain('could not read tandem:databaseUrl of stack organization/tandem/test with pulumi config get: error: no stack named');
+  expect(r.output).toContain('could not read tandem:databaseUrl of stack organization/tandem/test with pulumi config: error: no stack named');
   expect(await columns(url)).toEqual(['id', 'full_name']);
 });

@@ -2,10 +2,10 @@
  * The stack configuration as the real `pulumi` CLI sees it: the natural `pulumi config set` of
  * each key passes the CLI's type check of Pulumi.yaml (canarySteps is a string, manageRoles a
  * boolean), and the tandem CLI reads tandem:databaseUrl of a stack with `pulumi config --json --show-secrets`, as
- * the Commands do when they run. Where no `pulumi` is on PATH the suite is skipped and its name
+ * the Commands do when they run. Where neither e2e/build.sh's `pulumi` nor one on PATH exists, the suite is skipped and its name
  * says why: it never passes without having run.
  */
-import { spawnSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,15 +13,23 @@ import { findPulumi } from '../automation/pulumi-cli';
 import { stackConfigDatabaseUrl } from '../cli/stack-database-url';
 import { DATABASE_URL_CONFIG_ENV, STACK_ENV } from '../phases/deploy/schema-commands';
 
-const PULUMI = findPulumi();
 const ROOT = path.join(__dirname, '..');
+/** The pulumi e2e/build.sh built, else one on PATH. */
+function toolchainPulumi(): string | undefined {
+  const dir = execFileSync('bash', [path.join(ROOT, 'e2e', 'build.sh'), '--print-dir'], { encoding: 'utf8' }).trim();
+  const built = path.join(dir, 'bin', 'pulumi');
+  return fs.existsSync(built) ? built : findPulumi();
+}
+const PULUMI = toolchainPulumi();
 const suite = PULUMI ? describe : describe.skip;
-const title = PULUMI ? 'the real pulumi CLI' : 'the real pulumi CLI (skipped: no pulumi CLI on PATH; the end-to-end toolchain provides one)';
+const title = PULUMI ? 'the real pulumi CLI' : 'the real pulumi CLI (skipped: no pulumi CLI built by e2e/build.sh pulumi, nor one on PATH)';
 
 suite(title, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-cli-config-'));
   const env = {
     ...process.env,
+    // The Commands run the tandem CLI under the engine, whose PATH holds the pulumi that runs it.
+    PATH: `${path.dirname(PULUMI!)}${path.delimiter}${process.env.PATH}`,
     PULUMI_BACKEND_URL: `file://${path.join(dir, 'state')}`,
     PULUMI_CONFIG_PASSPHRASE: 'test-passphrase',
     PULUMI_HOME: path.join(dir, 'home'),

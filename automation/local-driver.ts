@@ -24,6 +24,7 @@ import { kubernetesObjectExists, ObjectExists, PendingImport, pendingImports, re
 import { PendingOperation, PreviewOutcome, StackDriver, UpOutcome } from './stack-driver';
 import { PulumiCommandError, PulumiMissingError, StackBusyError } from './walk-errors';
 import { inProgramContext, loadProjectProgram } from './inline-program';
+import { fileBackendDir, staleStackLocks } from './stale-stack-lock';
 
 export interface LocalStackOptions {
   readonly stackName: string;
@@ -239,8 +240,21 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     },
 
     async recoverPendingOperations() {
+      // A killed update's own lock (file backend) outlives its pulumi: removed when every holder is gone.
+      const backendDir = fileBackendDir(envVars.PULUMI_BACKEND_URL);
+      if (backendDir) for (const f of staleStackLocks(backendDir, projectName, stackName)) fs.rmSync(f, { force: true });
+      const imports = await findImports();
+      if (imports.length === 0) {
+        // Nothing to import: drop the pending operations from the state and touch nothing else. A
+        // refresh would read every resource (failing when no cluster answers, and taking any
+        // operator's edit into the state, for the next step's preview to undo).
+        const exported = await busy('stack export', () => stack.exportStack());
+        const { pending_operations: _cleared, ...deployment } = exported.deployment ?? {};
+        await busy('stack import', () => stack.importStack({ ...exported, deployment }));
+        return;
+      }
       // The Automation API has no --import-pending-creates: run the CLI with the workspace's environment.
-      const args = recoveryArgs(stackName, projectDir, await findImports());
+      const args = recoveryArgs(stackName, projectDir, imports);
       const r = spawnSync(findPulumi(env)!, [...args, '--skip-preview', '--non-interactive'], { cwd: projectDir, env: { ...env, ...envVars }, encoding: 'utf8' });
       if (r.status !== 0) {
         const message = `${r.stderr ?? ''}${r.stdout ?? ''}`;

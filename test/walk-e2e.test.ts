@@ -8,10 +8,11 @@
  * provider can be built). Without the toolchain the suite is skipped, and its test name says why
  * and what builds it: it never passes without having run.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Client } from 'pg';
 import { parseAllDocuments } from 'yaml';
 import { createGates } from '../automation/gates';
 import { openLocalStack } from '../automation/local-driver';
@@ -244,6 +245,73 @@ if ('missing' in tools) {
       const events = await walkTo('baseline');
       expect(stepsDone(events)).toEqual(['baseline']);
       expect(await driver.currentStage()).toBe('baseline');
+      expect(await columns()).toEqual(['id', 'full_name']);
+    });
+
+    /** `tandem walk` as a user runs it: the compiled CLI in the project directory, with the suite's environment. */
+    const tandemWalk = (...args: string[]) =>
+      spawnSync(process.execPath, [path.join(ROOT, 'bin', 'tandem.js'), 'walk', '--stack', stackName, '--project', ROOT, '--yes', ...args], { cwd: ROOT, env, encoding: 'utf8' });
+    /**
+     * Every process this run's pulumi started that outlives the walker: the engine starts each
+     * plugin (the command provider, the kubernetes provider) in a process group of its own, so
+     * killing the walker's group leaves them, and the step the provider runs, going. They carry
+     * this run's PULUMI_HOME in their environment.
+     */
+    const pluginProcesses = (): number[] =>
+      fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d) && Number(d) !== process.pid).filter((d) => {
+        try {
+          return fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`PULUMI_HOME=${env.PULUMI_HOME}`);
+        } catch {
+          return false;
+        }
+      }).map(Number);
+
+    it('a walker SIGKILLed mid-update (a crash): the next walk refuses naming the pending operation and --recover, and `walk --recover` clears it and reaches expand', async () => {
+      expect(await driver.currentStage()).toBe('baseline');
+      // The test's own session holds customers: expand's ALTER TABLE waits (and retries) inside its Command's create.
+      const blocker = new Client({ connectionString: dbUrl });
+      await blocker.connect();
+      let walker: ReturnType<typeof spawn> | undefined;
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE customers IN ACCESS SHARE MODE');
+        // Its own process group, as a shell starts it: the crash kills the walker and the pulumi CLI it runs.
+        walker = spawn(process.execPath, [path.join(ROOT, 'bin', 'tandem.js'), 'walk', '--stack', stackName, '--project', ROOT, '--yes', '--to', 'expand'], { cwd: ROOT, env, detached: true, stdio: 'ignore' });
+        const exited = new Promise((resolve) => walker!.once('exit', resolve));
+        // Mid-update, not by timing: the expand step's session waits for the lock this test holds.
+        const waiting = async () => (await blocker.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'customers'::regclass`)).rows[0].n > 0;
+        while (!(await waiting())) {
+          if (walker.exitCode !== null) throw new Error(`the walker exited (${walker.exitCode}) before its expand step reached the database`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        process.kill(-walker.pid!, 'SIGKILL');
+        await exited;
+        // A crash of the machine (or the container) the walker runs in takes the plugins and the running step with it.
+        for (const pid of pluginProcesses()) process.kill(pid, 'SIGKILL');
+      } finally {
+        await blocker.query('ROLLBACK').catch(() => undefined);
+        await blocker.end();
+      }
+      expect(await columns()).toEqual(['id', 'full_name']);
+
+      const refused = tandemWalk('--to', 'expand');
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/operation\(s\) left pending by an interrupted update: urn:pulumi:[^ ]*command:local:Command::split-full-name-expand \(interrupted while creating\)/);
+      expect(refused.stderr).toContain('--clear-pending-creates');
+      expect(refused.stderr).toContain('--recover');
+      expect(await columns()).toEqual(['id', 'full_name']);
+
+      const recovered = tandemWalk('--to', 'expand', '--recover');
+      expect({ status: recovered.status, stderr: recovered.stderr }).toEqual({ status: 0, stderr: expect.stringContaining('cleared 1 pending operation(s)') });
+      expect(await driver.currentStage()).toBe('expand');
+      expect(await columns()).toEqual(['id', 'full_name', 'first_name', 'last_name']);
+      expect(await sql(dbUrl, 'SELECT first_name, last_name FROM customers ORDER BY id')).toEqual([
+        { first_name: 'Ada', last_name: 'Lovelace' },
+        { first_name: 'Alan', last_name: ' Turing' },
+        { first_name: 'Cher', last_name: null },
+      ]);
+      // Back to baseline, where the next test starts: the recovered stack walks as any other.
+      expect(stepsDone(await walkTo('baseline'))).toEqual(['baseline']);
       expect(await columns()).toEqual(['id', 'full_name']);
     });
 

@@ -143,7 +143,7 @@ export const walkCommand: Command = {
   flags: {
     ...STACK_FLAGS,
     yes: { kind: 'boolean', description: 'apply each step without asking (required when stdin is not a terminal)' },
-    recover: { kind: 'boolean', description: 'first resolve operations an interrupted update left pending (pulumi refresh: import the Kubernetes objects that exist, clear the rest)' },
+    recover: { kind: 'boolean', description: 'first resolve operations an interrupted update left pending (import the Kubernetes objects that exist with pulumi refresh, drop the rest from the state) and a stale lock its killed pulumi left' },
     'database-url': { kind: 'string', value: 'URL', description: "PostgreSQL for the verify gate and the schema check before a walk back (default: the stack's tandem:databaseUrl)" },
     wait: { kind: 'integer', value: 'SECONDS', min: 0, default: 600, description: 'how long to wait for a progressing canary, before cleanup and contract and after each app step (0: look once)' },
   },

@@ -19,8 +19,9 @@ import { WriteLedger } from '../../rehearsal/write-ledger';
 import { JobRunner } from '../job-runner';
 import { KubeClient } from '../kube';
 import {
-  AppSide, analysisRuns, applyStage, canaryWeight, createNamespace, DemoDatabase, demoDatabase, gatesFor, getRollout, kube, readRolloutInNode, SPEC_PATH, sleep, verifyRunner,
+  AppSide, analysisRuns, applyStage, createNamespace, DemoDatabase, demoDatabase, gatesFor, kube, readRolloutInNode, SPEC_PATH, sleep, verifyRunner,
 } from './e2e-kit';
+import { checkLedger, underCanary } from './traffic-kit';
 
 const STEPS: CanaryStep[] = [{ setWeight: 50 }, { pause: { duration: '2s' } }, { analysis: {} }, { setWeight: 100 }];
 const spec = loadSpecFile(SPEC_PATH);
@@ -48,50 +49,19 @@ afterAll(async () => {
   await db?.close();
 });
 
-/** Pause the traffic, compare every read so far and the whole table with the ledger. */
-async function check(label: string, newColumnsFilled: boolean, resume: Weights, stage: string): Promise<void> {
-  const t = traffic!;
-  await t.shift('(checking)', {});
-  mismatches.push(...(await compareWrites(db.admin, shape, t.takeReads(), (c) => `read by ${c.old ? 'v1' : 'v2/v3'} during ${label}`)));
-  mismatches.push(...(await checkTable(db.admin, shape, ledger, label, newColumnsFilled)).mismatches);
-  await t.shift(stage, resume);
-}
+const ledgerCheck = () => ({ admin: db.admin, shape, ledger, traffic: traffic!, mismatches });
+const check = (label: string, newColumnsFilled: boolean, resume: Weights, stage: string) => checkLedger(ledgerCheck(), label, newColumnsFilled, resume, stage);
 
 /**
  * Apply a stage's Rollout and play traffic at the weights its status shows (old version gets the
  * rest) until the walker's rolloutSettled gate returns. Returns the gate's outcome and the weights seen.
  */
 async function canary(stage: Stage, from: Stage, oldV: AppVersion, newV: AppVersion): Promise<{ ok: boolean; detail: string; weights: number[] }> {
-  const applied = await applyStage(k, side, stage);
-  const generation = applied.metadata.generation;
-  const gates = gatesFor(side, stage, db.url);
-  let settled: { ok: boolean; detail: string } | undefined;
-  let failed = false;
-  const gate = gates.rolloutSettled({ from, to: stage, direction: 'forward' } as any).then(
-    (o) => (settled = o),
-    (e) => {
-      failed = true;
-      throw e;
-    },
-  );
-  const weights: number[] = [];
-  let last = -1;
-  while (!settled && !failed) {
-    const ro = await getRollout(k, side).catch(() => undefined);
-    // Only a status the controller computed for this generation says where the canary is.
-    if (ro && String(ro.status?.observedGeneration) === String(generation)) {
-      const w = canaryWeight(ro);
-      if (w !== last) {
-        last = w;
-        weights.push(w);
-        await traffic!.shift(stage, w >= 100 ? { [newV]: 100 } : { [oldV]: 100 - w, [newV]: w });
-      }
-    }
-    await sleep(250);
-  }
-  await gate;
-  await traffic!.shift(stage, { [newV]: 100 });
-  return { ...settled!, weights };
+  const { result, weights } = await underCanary(k, side, traffic!, stage, { old: oldV, new: newV }, async () => {
+    await applyStage(k, side, stage);
+    return gatesFor(side, stage, db.url).rolloutSettled({ from, to: stage, direction: 'forward' } as any);
+  });
+  return { ...result, weights };
 }
 
 test('baseline -> expand -> dual-write -> cleanup -> contract under traffic: every canary Healthy, verify run by the AnalysisRun, 0 failed and 0 lost writes', async () => {

@@ -191,7 +191,13 @@ test('tandem walk, one stage at a time, baseline -> contract while v1/v2/v3 writ
   await traffic.stop();
   mismatches.push(...(await compareWrites(admin, shape, traffic.takeReads(), () => 'read during contract')));
   mismatches.push(...(await checkTable(admin, shape, ledger, 'after contract', true)).mismatches);
+  const phases = traffic.phases;
   traffic = undefined;
+  // The writes of both versions while the canary stood between 0 and 100.
+  const splitWrites = (stage: string, old: AppVersion, neu: AppVersion) =>
+    phases
+      .filter((p) => p.stage === stage && (p.weights[neu] ?? 0) > 0 && (p.weights[neu] ?? 0) < 100)
+      .map((p) => `${old}=${p.weights[old]}:${(p.byVersion[old]?.writes ?? 0) > 0} ${neu}=${p.weights[neu]}:${(p.byVersion[neu]?.writes ?? 0) > 0}`);
 
   const writes = ledger.acknowledged - seeded.length;
   process.stdout.write(
@@ -205,6 +211,8 @@ test('tandem walk, one stage at a time, baseline -> contract while v1/v2/v3 writ
   expect(runs.every((r) => r.status?.phase === 'Successful')).toBe(true);
   expect(dual.weights.some((w) => w > 0 && w < 100)).toBe(true);
   expect(clean.weights.some((w) => w > 0 && w < 100)).toBe(true);
+  expect(splitWrites('dual-write', 'v1', 'v2')).toEqual(dual.weights.filter((w) => w > 0 && w < 100).map((w) => `v1=${100 - w}:true v2=${w}:true`));
+  expect(splitWrites('cleanup', 'v2', 'v3')).toEqual(clean.weights.filter((w) => w > 0 && w < 100).map((w) => `v2=${100 - w}:true v3=${w}:true`));
   expect(writes).toBeGreaterThan(100);
   expect(ledger.failureSamples).toEqual([]);
   expect(ledger.failed).toBe(0);

@@ -14,7 +14,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { createGates, Gates } from '../../automation/gates';
+import { Gates } from '../../automation/gates';
 import { openLocalStack } from '../../automation/local-driver';
 import { StackDriver } from '../../automation/stack-driver';
 import { walk } from '../../automation/walk';
@@ -26,8 +26,9 @@ import { planAccess } from '../../phases/sql/access-plan';
 import { renderAccessSql } from '../../phases/sql/access-sql';
 import { freshDatabase, sql, withClient } from '../../test/db';
 import { JobRunner } from '../job-runner';
-import { KubeClient, KubeError } from '../kube';
-import { analysisRuns, createNamespace, kube, readRolloutInNode, REPO, verifyRunner } from './e2e-kit';
+import { KubeClient } from '../kube';
+import { analysisRuns, createNamespace, kube, REPO, verifyRunner } from './e2e-kit';
+import { configureWalkStack, demoRelease, urlAs, walkEnv, walkGates } from './walk-kit';
 
 const NS = 'e2e-walk';
 const APP = 'walk';
@@ -44,55 +45,26 @@ let dbUrl: string;
 let env: NodeJS.ProcessEnv;
 let driver: StackDriver;
 
-const as = (user: string, password: string) => {
-  const u = new URL(dbUrl);
-  u.username = user;
-  u.password = password;
-  return u.toString();
-};
+const as = (user: string, password: string) => urlAs(dbUrl, user, password);
 const columns = async () =>
   (await sql(dbUrl, `SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' AND column_name NOT LIKE '\\_tandem%' ORDER BY ordinal_position`)).map((r) => r.column_name);
 
-async function namespaceExists(name: string): Promise<boolean> {
-  try {
-    await k.request('GET', `/api/v1/namespaces/${name}`);
-    return true;
-  } catch (e) {
-    if (e instanceof KubeError && e.code === 404) return false;
-    throw e;
-  }
-}
-
 function gates(d: StackDriver): Gates {
-  return createGates({ driver: d, projectDir: REPO, readRollout: readRolloutInNode, namespaceExists, waitSeconds: 300, pollSeconds: 1 });
+  return walkGates(k, d);
 }
 
 async function configure(stackName: string, namespace: string): Promise<void> {
-  const auto = await import('@pulumi/pulumi/automation');
-  const pulumiCommand = await auto.PulumiCommand.get({ root: path.dirname(process.env.TANDEM_E2E_BIN!) });
-  const stack = await auto.LocalWorkspace.selectStack({ stackName, workDir: REPO }, { envVars: env as Record<string, string>, pulumiCommand });
-  const release = (v: string) => ({ image: `registry.invalid/tandem-demo:${v}`, env: { APP_VERSION: v } });
-  await stack.setAllConfig({
-    'tandem:migrations': {
-      value: JSON.stringify([
-        { spec: 'migrations/split-full-name.yaml', releases: { old: release('v1'), dual: release('v2'), new: release('v3') } },
-        { spec: 'migrations/merge-name.yaml', releases: { dual: release('v2'), new: release('v1') } },
-      ]),
-    },
-    'tandem:migration': { value: 'split-full-name' },
-    'tandem:databaseUrl': { value: as(migrator, 'migrator'), secret: true },
-    'tandem:appDatabaseUrl': { value: as(appRole, 'app'), secret: true },
-    // The verify Job runs on this host (job runner), so it reaches the database as the test does.
-    'tandem:verifyDatabaseUrl': { value: as(verifyRole, 'verify'), secret: true },
-    'tandem:migratorRole': { value: migrator },
-    'tandem:appRole': { value: appRole },
-    'tandem:verifyRole': { value: verifyRole },
-    'tandem:manageRoles': { value: 'false' },
-    'tandem:verifyImage': { value: 'registry.invalid/tandem:e2e' },
-    'tandem:appName': { value: APP },
-    'tandem:namespace': { value: namespace },
-    'tandem:replicas': { value: '2' },
-    'tandem:canarySteps': { value: 'setWeight 50, pause 2s, analysis, setWeight 100' },
+  await configureWalkStack({
+    stackName,
+    env,
+    dbUrl,
+    roles: { migrator, app: appRole, verify: verifyRole },
+    app: APP,
+    namespace,
+    migrations: [
+      { spec: 'migrations/split-full-name.yaml', releases: { old: demoRelease('v1'), dual: demoRelease('v2'), new: demoRelease('v3') } },
+      { spec: 'migrations/merge-name.yaml', releases: { dual: demoRelease('v2'), new: demoRelease('v1') } },
+    ],
   });
 }
 
@@ -110,15 +82,7 @@ beforeAll(async () => {
   runner = verifyRunner().runner;
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-e2e-walk-'));
   fs.mkdirSync(path.join(work, 'state'));
-  env = {
-    ...process.env,
-    PATH: `${process.env.TANDEM_E2E_BIN}${path.delimiter}${process.env.PATH}`,
-    PULUMI_BACKEND_URL: 'file://' + path.join(work, 'state'),
-    PULUMI_CONFIG_PASSPHRASE: 'e2e',
-    PULUMI_SKIP_UPDATE_CHECK: 'true',
-  };
-  // The Commands' `pulumi config get` finds the CLI through the engine's environment (the walker's).
-  process.env.PATH = env.PATH;
+  env = walkEnv(work);
 
   dbUrl = await freshDatabase('e2e_walk');
   const dbName = new URL(dbUrl).pathname.slice(1);

@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Pool } from 'pg';
 import { createStore } from '../../app/versions';
-import { createGates, Gates } from '../../automation/gates';
+import { Gates } from '../../automation/gates';
 import { openLocalStack } from '../../automation/local-driver';
 import { StackDriver } from '../../automation/stack-driver';
 import { walk } from '../../automation/walk';
@@ -28,9 +28,10 @@ import { TrafficGenerator, Weights } from '../../rehearsal/traffic';
 import { WriteLedger } from '../../rehearsal/write-ledger';
 import { freshDatabase, sql, withClient } from '../../test/db';
 import { JobRunner } from '../job-runner';
-import { KubeClient, KubeError } from '../kube';
-import { analysisRuns, createNamespace, kube, readRolloutInNode, REPO, sleep, SPEC_PATH, verifyRunner } from './e2e-kit';
+import { KubeClient } from '../kube';
+import { analysisRuns, createNamespace, kube, REPO, sleep, SPEC_PATH, verifyRunner } from './e2e-kit';
 import { checkLedger, underCanary } from './traffic-kit';
+import { configureWalkStack, demoRelease, urlAs, walkEnv, walkGates } from './walk-kit';
 
 const NS = 'e2e-walk-traffic';
 const APP = 'traffic';
@@ -54,47 +55,21 @@ let traffic: TrafficGenerator | undefined;
 const ledger = new WriteLedger();
 const mismatches: Mismatch[] = [];
 
-const as = (user: string, password: string) => {
-  const u = new URL(dbUrl);
-  u.username = user;
-  u.password = password;
-  return u.toString();
-};
-
-async function namespaceExists(name: string): Promise<boolean> {
-  try {
-    await k.request('GET', `/api/v1/namespaces/${name}`);
-    return true;
-  } catch (e) {
-    if (e instanceof KubeError && e.code === 404) return false;
-    throw e;
-  }
-}
+const as = (user: string, password: string) => urlAs(dbUrl, user, password);
 
 function gates(d: StackDriver): Gates {
-  return createGates({ driver: d, projectDir: REPO, readRollout: readRolloutInNode, namespaceExists, waitSeconds: 300, pollSeconds: 1 });
+  return walkGates(k, d);
 }
 
 async function configure(): Promise<void> {
-  const auto = await import('@pulumi/pulumi/automation');
-  const pulumiCommand = await auto.PulumiCommand.get({ root: path.dirname(process.env.TANDEM_E2E_BIN!) });
-  const stack = await auto.LocalWorkspace.selectStack({ stackName: STACK, workDir: REPO }, { envVars: env as Record<string, string>, pulumiCommand });
-  const release = (v: string) => ({ image: `registry.invalid/tandem-demo:${v}`, env: { APP_VERSION: v } });
-  await stack.setAllConfig({
-    'tandem:migrations': { value: JSON.stringify([{ spec: 'migrations/split-full-name.yaml', releases: { old: release('v1'), dual: release('v2'), new: release('v3') } }]) },
-    'tandem:migration': { value: 'split-full-name' },
-    'tandem:databaseUrl': { value: as(migrator, 'migrator'), secret: true },
-    'tandem:appDatabaseUrl': { value: as(appRole, 'app'), secret: true },
-    'tandem:verifyDatabaseUrl': { value: as(verifyRole, 'verify'), secret: true },
-    'tandem:migratorRole': { value: migrator },
-    'tandem:appRole': { value: appRole },
-    'tandem:verifyRole': { value: verifyRole },
-    'tandem:manageRoles': { value: 'false' },
-    'tandem:verifyImage': { value: 'registry.invalid/tandem:e2e' },
-    'tandem:appName': { value: APP },
-    'tandem:namespace': { value: NS },
-    'tandem:replicas': { value: '2' },
-    'tandem:canarySteps': { value: 'setWeight 50, pause 2s, analysis, setWeight 100' },
+  await configureWalkStack({
+    stackName: STACK,
+    env,
+    dbUrl,
+    roles: { migrator, app: appRole, verify: verifyRole },
+    app: APP,
+    namespace: NS,
+    migrations: [{ spec: 'migrations/split-full-name.yaml', releases: { old: demoRelease('v1'), dual: demoRelease('v2'), new: demoRelease('v3') } }],
   });
 }
 
@@ -118,15 +93,7 @@ beforeAll(async () => {
   runner = verifyRunner().runner;
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-e2e-walk-traffic-'));
   fs.mkdirSync(path.join(work, 'state'));
-  env = {
-    ...process.env,
-    PATH: `${process.env.TANDEM_E2E_BIN}${path.delimiter}${process.env.PATH}`,
-    PULUMI_BACKEND_URL: 'file://' + path.join(work, 'state'),
-    PULUMI_CONFIG_PASSPHRASE: 'e2e',
-    PULUMI_SKIP_UPDATE_CHECK: 'true',
-  };
-  // The Commands' `pulumi config get` finds the CLI through the engine's environment (the walker's).
-  process.env.PATH = env.PATH;
+  env = walkEnv(work);
 
   // The demo's customers table, owned by the migrator (roles made here: tandem:manageRoles false).
   dbUrl = await freshDatabase('e2e_wtraffic');

@@ -294,7 +294,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const started = performance.now();
   const results = await runBench(plan);
-  // An ignored directory: running the benchmark never dirties the checkout (README's table is updated by hand).
+  // An ignored directory: running the benchmark never dirties the checkout (docs/performance.md's table is updated by hand).
   const dir = path.join(REPO, 'bench', 'out');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');

@@ -36,7 +36,7 @@ export interface Observation {
 /**
  * A trigger cannot tell an INSERT that names a column and gives it NULL from one that leaves the
  * column out: an old version's explicit NULL in an old column is taken as "not written", and the
- * column gets down(new) like a new version's insert. The one case the check accepts (README, Known
+ * column gets down(new) like a new version's insert. The one case the check accepts (docs/executor.md, Known
  * limits), for as long as no later write set the old side again.
  */
 function insertedNullDerived(mw: RowWrite['mappings'][number], a: Row, columns: readonly string[]): boolean {

@@ -99,7 +99,7 @@ export function rejectedBySchema(err: any, written: ReadonlySet<string>, model: 
 
 /**
  * An old version's INSERT that gives an old column NULL: the trigger takes it as left out and may
- * put `down` of the new side there (README, Limits of the rehearsal). The write says so, and so does
+ * put `down` of the new side there (docs/rehearsal.md, Limits of the rehearsal). The write says so, and so does
  * every later write that leaves the old side as it is (it carries this one's mapping on).
  */
 export function withInsertedNulls(version: AppVersion, write: MappingWrite): MappingWrite {

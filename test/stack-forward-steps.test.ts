@@ -1,6 +1,6 @@
 import * as path from 'path';
 /**
- * The Command lifecycle trap (DESIGN.md): Pulumi deletes what a later stack state stops declaring,
+ * The Command lifecycle trap (docs/architecture.md): Pulumi deletes what a later stack state stops declaring,
  * and replaces what changes a replaceOnChanges input (create new, then delete old). The expand
  * Command's delete is `tandem rollback`. For every forward step, computed from the declared
  * resources, no resource whose delete runs a rollback is deleted or replaced.

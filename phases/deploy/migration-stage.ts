@@ -3,7 +3,7 @@
  * given the current migration (its index in the history) and its stage. The components map this
  * onto resources; the walker and the tests read the same plan.
  *
- * The lifecycle of a migration's Commands (DESIGN.md, "Many migrations, one stack"):
+ * The lifecycle of a migration's Commands (docs/architecture.md, "Many migrations, one stack"):
  *  - From expand to cleanup they are declared as always (expand's delete is a rollback: a move back
  *    to baseline undoes expand).
  *  - Contract declares ALL of them with retainOnDelete. Contract is a schema step, so flipping the

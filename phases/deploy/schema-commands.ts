@@ -3,7 +3,7 @@
  * on create (and again on update) and on delete, and what it must wait for. Pure; the component
  * turns each entry into a `command.local.Command`.
  *
- * Lifecycle decisions (see DESIGN.md, "A trap in the Command lifecycle"):
+ * Lifecycle decisions (docs/architecture.md, "The Command lifecycle"):
  * - expand: create runs `tandem expand`; delete runs `tandem rollback`, so a stack moved back from
  *   expand to baseline undoes expand (safe: v1 never used the new columns). After contract the
  *   executor refuses that rollback, so even a `pulumi destroy` cannot drop the new columns.

@@ -10,8 +10,8 @@ export type SchemaCommandRole = 'expand' | 'backfill' | 'verify' | 'contract';
 
 /**
  * Each schema state keeps every Command of the states before it, unchanged: Pulumi deletes what a
- * stack state stops declaring, and the expand Command's delete is a rollback (DESIGN.md, "A trap in
- * the Command lifecycle"). So the lists only ever grow from one schema state to the next.
+ * stack state stops declaring, and the expand Command's delete is a rollback (docs/architecture.md,
+ * "The Command lifecycle"). So the lists only ever grow from one schema state to the next.
  */
 export const SCHEMA_COMMANDS: Readonly<Record<SchemaState, readonly SchemaCommandRole[]>> = {
   original: [],

@@ -25,8 +25,19 @@ export function resourceEventOf(event: EngineEvent): ResourceEvent | undefined {
   return phase && m ? { phase, op: m.op, urn: m.urn, type: m.type } : undefined;
 }
 
+/** The parts of `pulumi stack export` Tandem reads: the operations an interrupted update left pending. */
+export interface ExportedDeployment {
+  readonly deployment?: {
+    readonly pending_operations?: readonly {
+      readonly type?: string;
+      readonly resource?: { readonly urn?: string; readonly type?: string; readonly id?: string; readonly provider?: string; readonly inputs?: Record<string, unknown>; readonly outputs?: Record<string, unknown>; readonly [field: string]: unknown };
+    }[];
+    readonly [field: string]: unknown;
+  };
+}
+
 /** The pending operations of an exported deployment (`{ version, deployment }`). */
-export function pendingOperationsOf(exported: { readonly deployment?: any }): PendingOperation[] {
-  const pending: any[] = exported.deployment?.pending_operations ?? [];
+export function pendingOperationsOf(exported: ExportedDeployment): PendingOperation[] {
+  const pending = exported.deployment?.pending_operations ?? [];
   return pending.map((p) => ({ urn: String(p?.resource?.urn), type: String(p?.resource?.type), op: String(p?.type) }));
 }

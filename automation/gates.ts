@@ -18,6 +18,7 @@ import { WalkStep } from '../phases/deploy/walk-path';
 import { namespaceExistsInCluster, readRolloutFromCluster, RolloutReader } from './rollout-reader';
 import { StackDriver } from './stack-driver';
 import { readStackHistory } from './migration-position';
+import { errorMessage } from '../phases/error-fields';
 
 export interface GateOutcome {
   readonly ok: boolean;
@@ -167,10 +168,10 @@ export function createGates(options: GateOptions): Gates {
       let ro;
       try {
         ro = await readRollout(name, namespace);
-      } catch (err: any) {
+      } catch (err) {
         return {
           ok: false,
-          detail: `cannot read ${where} (${String(err?.message ?? err).split('\n')[0]})`,
+          detail: `cannot read ${where} (${errorMessage(err).split('\n')[0]})`,
           next: 'Check the kube context (KUBECONFIG) points at the cluster the stack deploys to, then run the walk again.',
         };
       }

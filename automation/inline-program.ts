@@ -146,6 +146,7 @@ function typescriptEntry(projectDir: string, main: string): Pick<ProjectProgram,
     throw new ProgramNotCompiledError(shown, why);
   }
   // As the nodejs language host does: transpile only, the project's tsconfig.json when it has one.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- ts-node is found at run time, in the project or beside Tandem
   const tsn = require(tsNode) as { register(o: object): void };
   tsn.register({ transpileOnly: true, skipProject: !fs.existsSync(path.join(projectDir, 'tsconfig.json')), project: path.join(projectDir, 'tsconfig.json'), compilerOptions: { module: 'commonjs' } });
   return { entry: main, how: 'ts-node' };
@@ -184,6 +185,7 @@ export function loadProjectProgram(projectDir: string): ProjectProgram {
     // resources declares them again. Only modules the run itself loaded are forgotten afterwards.
     const before = new Set(Object.keys(require.cache));
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the team's program, loaded as the nodejs language host loads it
       return (await invokeProgramExport(require(entry))) as Record<string, unknown> | void;
     } finally {
       for (const key of Object.keys(require.cache)) if (!before.has(key)) delete require.cache[key];

@@ -18,7 +18,7 @@ export interface StackHistory extends HistoryPosition {
 export async function readStackHistory(driver: StackDriver, projectDir: string): Promise<StackHistory | undefined> {
   const raw = await driver.config('tandem:migrations');
   if (raw === undefined || raw === '') return undefined;
-  let parsed: unknown = raw;
+  let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {

@@ -9,6 +9,9 @@
  *   refuses kubernetes:enableServerSideApply false). Releases from 4.29 on create client-side and
  *   would fail with AlreadyExists; importing what exists does not depend on that.
  */
+import { errorCode } from '../phases/error-fields';
+import { ExportedDeployment } from './engine-events';
+import { loadKubeClient } from './kube-client';
 
 /** A pending create to import: its URN and the provider ID (`namespace/name` for pulumi-kubernetes). */
 export interface PendingImport {
@@ -39,16 +42,17 @@ export function kubernetesKindOf(type: string): { apiVersion: string; kind: stri
  * an explicit name, under the default kubernetes provider (a render-mode provider writes files;
  * clearing its creates is all that is needed).
  */
-export function pendingKubernetesObjects(exported: { readonly deployment?: any }): PendingKubernetesObject[] {
+export function pendingKubernetesObjects(exported: ExportedDeployment): PendingKubernetesObject[] {
   const out: PendingKubernetesObject[] = [];
   for (const op of exported.deployment?.pending_operations ?? []) {
     const r = op?.resource;
     if (op?.type !== 'creating' || typeof r?.urn !== 'string' || typeof r?.type !== 'string') continue;
     const kind = kubernetesKindOf(r.type);
-    const name = r.inputs?.metadata?.name;
+    const metadata = r.inputs?.metadata as { name?: unknown; namespace?: unknown } | undefined;
+    const name = metadata?.name;
     if (!kind || typeof name !== 'string' || name === '') continue;
     if (typeof r.provider === 'string' && !/::pulumi:providers:kubernetes::default(_[0-9_]+)?::/.test(r.provider)) continue;
-    const namespace = r.inputs?.metadata?.namespace;
+    const namespace = metadata?.namespace;
     out.push({ urn: r.urn, ...kind, ...(typeof namespace === 'string' && namespace !== '' ? { namespace } : {}), name });
   }
   return out;
@@ -60,7 +64,7 @@ export function kubernetesId(o: Pick<PendingKubernetesObject, 'namespace' | 'nam
 }
 
 /** Which pending Kubernetes creates exist in the cluster, as imports. */
-export async function pendingImports(exported: { readonly deployment?: any }, exists: ObjectExists): Promise<PendingImport[]> {
+export async function pendingImports(exported: ExportedDeployment, exists: ObjectExists): Promise<PendingImport[]> {
   const imports: PendingImport[] = [];
   for (const o of pendingKubernetesObjects(exported)) if (await exists(o)) imports.push({ urn: o.urn, id: kubernetesId(o) });
   return imports;
@@ -78,19 +82,17 @@ export function recoveryArgs(stackName: string, projectDir: string, imports: rea
   ];
 }
 
-const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<any>;
-
 /** Looks the object up in the current kube context; false when it is not there (404). */
 export const kubernetesObjectExists: ObjectExists = async (o) => {
-  const k8s = await importEsm('@kubernetes/client-node');
+  const k8s = await loadKubeClient();
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
   try {
     await api.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, ...(o.namespace ? { namespace: o.namespace } : {}) } });
     return true;
-  } catch (err: any) {
-    if (err?.code === 404) return false;
+  } catch (err) {
+    if (errorCode(err) === 404) return false;
     throw err;
   }
 };

@@ -13,6 +13,7 @@ import { describeChanges } from './walk-events';
 import { withWalkLock } from './walk-lock';
 import { readStackHistory } from './migration-position';
 import { nextMigrationStep } from '../phases/deploy/next-migration';
+import {  } from '../phases/error-fields';
 
 export interface PlanStep extends WalkStep {
   /** The first step's preview, classified (later steps depend on the first being applied). */
@@ -85,7 +86,7 @@ export async function plan(driver: StackDriver, options: PlanOptions): Promise<P
       if (nextStep) await driver.setMigration?.(nextStep.nextMigration);
       const { changes } = await previewStep(driver, first, options.classify);
       path[0] = { ...first, preview: describeChanges(changes) };
-    } catch (err: any) {
+    } catch (err) {
       if (!(err instanceof RefusedError)) throw err;
       path[0] = { ...first, refused: err.message };
     } finally {

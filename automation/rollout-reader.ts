@@ -4,36 +4,36 @@
  * turn `import()` into `require()`), only when a rollout gate actually runs, never in jest.
  */
 import { RolloutObject } from '../phases/deploy/rollout-health';
+import { errorCode } from '../phases/error-fields';
+import { loadKubeClient } from './kube-client';
 
 /** undefined when the Rollout does not exist. */
 export type RolloutReader = (name: string, namespace: string) => Promise<RolloutObject | undefined>;
 
-const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<any>;
-
 export const readRolloutFromCluster: RolloutReader = async (name, namespace) => {
-  const k8s = await importEsm('@kubernetes/client-node');
+  const k8s = await loadKubeClient();
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
   const api = kc.makeApiClient(k8s.CustomObjectsApi);
   try {
     return (await api.getNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', namespace, plural: 'rollouts', name })) as RolloutObject;
-  } catch (err: any) {
-    if (err?.code === 404) return undefined;
+  } catch (err) {
+    if (errorCode(err) === 404) return undefined;
     throw err;
   }
 };
 
 /** Whether the namespace exists in the cluster of the current kube context. */
 export async function namespaceExistsInCluster(name: string): Promise<boolean> {
-  const k8s = await importEsm('@kubernetes/client-node');
+  const k8s = await loadKubeClient();
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
   const api = kc.makeApiClient(k8s.CoreV1Api);
   try {
     await api.readNamespace({ name });
     return true;
-  } catch (err: any) {
-    if (err?.code === 404) return false;
+  } catch (err) {
+    if (errorCode(err) === 404) return false;
     throw err;
   }
 }

@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { errorCode } from '../phases/error-fields';
 
 interface LockContent {
   readonly pid?: unknown;
@@ -21,8 +22,8 @@ export const pidAlive: PidAlive = (pid) => {
   try {
     process.kill(pid, 0);
     return true;
-  } catch (err: any) {
-    return err?.code === 'EPERM';
+  } catch (err) {
+    return errorCode(err) === 'EPERM';
   }
 };
 

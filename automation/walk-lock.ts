@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { StackBusyError } from './walk-errors';
+import { errorCode } from '../phases/error-fields';
 
 export interface WalkLock {
   readonly path: string;
@@ -31,8 +32,8 @@ function pidIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch (err: any) {
-    return err?.code === 'EPERM';
+  } catch (err) {
+    return errorCode(err) === 'EPERM';
   }
 }
 
@@ -69,8 +70,8 @@ export function acquireWalkLock(projectDir: string, stack: string, options: Walk
           if (current?.pid === pid) fs.rmSync(file, { force: true });
         },
       };
-    } catch (err: any) {
-      if (err?.code !== 'EEXIST') throw err;
+    } catch (err) {
+      if (errorCode(err) !== 'EEXIST') throw err;
       const holder = readRecord(file);
       const stale = holder !== undefined && holder.host === os.hostname() && !isAlive(holder.pid);
       if (!stale) {

@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { ConnectionError, ConnectionLostError, isConnectionLoss } from '../executor/errors';
 import { UsageError } from '../phases/errors';
 import { flagHelp, flagUsage, parseArgs } from './args';
@@ -7,11 +9,10 @@ import { ExitCode } from './exit-code';
 import { createOutput, Output } from './output';
 import { errorJson, failureOutcome } from './outcome';
 import { activity } from './activity';
+import { errorField, errorMessage } from '../phases/error-fields';
 
 /** package.json sits above both cli/ (ts-jest) and dist/cli/ (built). */
 function packageVersion(): string {
-  const fs = require('fs') as typeof import('fs');
-  const path = require('path') as typeof import('path');
   for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     const file = path.join(dir, 'package.json');
     if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')).version;
@@ -64,22 +65,27 @@ function resumeHint(): string {
 }
 
 /** A lost connection, in one sentence: where it stopped, that the checkpoint is kept, what resumes. */
-function connectionLost(err: any): ConnectionLostError {
+function connectionLost(err: unknown): ConnectionLostError {
   if (err instanceof ConnectionLostError && !activity.command) return err;
-  const where = err?.where ?? (err?.statementId ? `at "${err.statementId}"` : activity.last ? `after "${activity.last}"` : 'before any progress');
-  const reason = (err?.reason ?? err?.pgMessage ?? err?.message ?? String(err)).split('\n')[0];
-  return new ConnectionLostError(activity.command ? `tandem ${activity.command}` : (err?.step ?? 'the step'), where, resumeHint(), reason);
+  const field = (name: string): string | undefined => {
+    const v = errorField(err, name);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const statementId = field('statementId');
+  const where = field('where') ?? (statementId ? `at "${statementId}"` : activity.last ? `after "${activity.last}"` : 'before any progress');
+  const reason = (field('reason') ?? field('pgMessage') ?? errorMessage(err)).split('\n')[0];
+  return new ConnectionLostError(activity.command ? `tandem ${activity.command}` : (field('step') ?? 'the step'), where, resumeHint(), reason);
 }
 
 /** Map any error onto the exit-code contract: one sentence, no stack unless --debug; with --json also one JSON object on stdout. */
 export function reportError(err: unknown, out: Output, debug: boolean, json = false): ExitCode {
-  let e = err as any;
-  if (!(e instanceof ConnectionError) && isConnectionLoss(e)) e = connectionLost(e);
-  const code = e?.exitCode === ExitCode.BadInput ? ExitCode.BadInput : ExitCode.Failed;
-  const message = (e?.message ?? String(err)).trim();
+  const e: unknown = !(err instanceof ConnectionError) && isConnectionLoss(err) ? connectionLost(err) : err;
+  const code = errorField(e, 'exitCode') === ExitCode.BadInput ? ExitCode.BadInput : ExitCode.Failed;
+  const message = errorMessage(e).trim();
   out.endProgress();
   out.info(`${out.fail(code === ExitCode.BadInput ? 'invalid input' : 'failed')}: ${message}`);
-  if (debug && e?.stack) out.info(e.stack);
+  const stack = errorField(e, 'stack');
+  if (debug && typeof stack === 'string') out.info(stack);
   if (json) out.line(JSON.stringify(failureOutcome(errorJson(e, message), code)));
   return code;
 }

@@ -1,8 +1,9 @@
-import { Client, ClientConfig } from 'pg';
+import { Client, ClientConfig, QueryConfig } from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { UsageError } from '../phases/errors';
 import { ConnectionError } from './errors';
 import { evaluationStartupOptions } from '../phases/sql/plans/evaluation-settings';
+import { errorMessage } from '../phases/error-fields';
 
 /** host:port/database, without credentials, for messages. */
 export function describeUrl(url: string): string {
@@ -32,13 +33,16 @@ export function checkDatabaseUrl(url: string | undefined): string {
  * Run SQL over the extended protocol, which executes exactly one statement whatever an
  * expression inside it holds (node-postgres types lack `queryMode`, hence the cast).
  */
+/** The server's reason for ending a connection, kept from its 'error' event until the next query fails. */
+const lostReasons = new WeakMap<Client, string>();
+
 /** Why the server ended this connection, when it said so (e.g. an idle-in-transaction timeout). */
 export function lostReason(client: Client, err: unknown): string {
-  return (client as any).tandemLostReason ?? (err as any)?.message ?? String(err);
+  return lostReasons.get(client) ?? errorMessage(err);
 }
 
 export function querySingle(client: Client, text: string, values?: unknown[]) {
-  return client.query({ text, values, queryMode: 'extended' } as any);
+  return client.query({ text, values, queryMode: 'extended' } as QueryConfig);
 }
 
 /** libpq's sslmode values; node-postgres gives some of them other meanings unless asked for libpq's. */
@@ -61,7 +65,7 @@ export function connectionConfig(url: string, env: NodeJS.ProcessEnv = process.e
   if (u.searchParams.has('uselibpqcompat')) u.searchParams.delete('uselibpqcompat');
   if (mode === 'allow' || mode === 'prefer') u.searchParams.set('sslmode', 'require');
   else if (mode) u.searchParams.set('sslmode', mode);
-  const parsed = parseConnectionString(u.toString(), { useLibpqCompat: true }) as any;
+  const parsed = parseConnectionString(u.toString(), { useLibpqCompat: true }) as Omit<ClientConfig, 'port'> & { port?: string | number | null };
   if (mode === 'allow') parsed.ssl = false; // libpq: try without encryption first
   const config: ClientConfig = { ...parsed, port: parsed.port ? Number(parsed.port) : undefined };
   for (const k of Object.keys(config) as (keyof ClientConfig)[]) if (config[k] === undefined || config[k] === null) delete config[k];
@@ -88,7 +92,7 @@ export async function connect(url: string, applicationName = 'tandem'): Promise<
     });
     client.on('error', (err) => {
       // A dropped connection surfaces on the next query; keep the server's reason for the message.
-      (client as any).tandemLostReason ??= err?.message;
+      if (!lostReasons.has(client)) lostReasons.set(client, errorMessage(err));
     });
     try {
       await client.connect();
@@ -101,13 +105,13 @@ export async function connect(url: string, applicationName = 'tandem'): Promise<
   try {
     try {
       return await open(config.ssl);
-    } catch (err: any) {
+    } catch (err) {
       // libpq's fallbacks: prefer tries TLS then plain; allow tries plain then TLS.
-      if (sslmode === 'prefer' && /does not support SSL/i.test(err?.message ?? '')) return await open(false);
+      if (sslmode === 'prefer' && /does not support SSL/i.test(errorMessage(err))) return await open(false);
       if (sslmode === 'allow') return await open({ rejectUnauthorized: false });
       throw err;
     }
-  } catch (err: any) {
-    throw new ConnectionError(describeUrl(url), err?.message ?? String(err));
+  } catch (err) {
+    throw new ConnectionError(describeUrl(url), errorMessage(err));
   }
 }

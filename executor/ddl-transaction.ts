@@ -4,6 +4,7 @@ import { PlanStatement } from '../phases/sql/plan';
 import { SpecError } from '../phases/errors';
 import { ConnectionLostError, isConnectionLoss, LockTimeoutError, StepFailedError } from './errors';
 import { ExecutorOptions } from './types';
+import { errorCode, errorMessage } from '../phases/error-fields';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 1000;
 export const DEFAULT_DDL_DEADLINE_MS = 300_000;
@@ -150,14 +151,15 @@ export async function runDdlTransaction(
       current = mode.rollback ? 'rollback' : 'commit';
       await client.query(mode.rollback ? 'ROLLBACK' : 'COMMIT');
       return { retries: attempt };
-    } catch (err: any) {
+    } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       if (isConnectionLoss(err)) {
         throw new ConnectionLostError(step, `after ${done}`, 'PostgreSQL rolls back the open transaction of a lost connection, so nothing of it was committed', lostReason(client, err));
       }
-      const retryable = err?.code === LOCK_NOT_AVAILABLE || err?.code === DEADLOCK_DETECTED;
+      const retryable = errorCode(err) === LOCK_NOT_AVAILABLE || errorCode(err) === DEADLOCK_DETECTED;
       if (!retryable) {
-        if (err?.code && typeof err.code === 'string') throw new StepFailedError(step, current, err.message, err.code);
+        const code = errorCode(err);
+        if (typeof code === 'string') throw new StepFailedError(step, current, errorMessage(err), code);
         throw err;
       }
       const blockers = await describeBlockers(client, table.oid).catch(() => []);

@@ -58,11 +58,12 @@ const count = (v: unknown): number | null => (typeof v === 'number' && Number.is
 /** The history column, checked again: an entry that is not Tandem's is refused, not printed. */
 function steps(name: string, raw: unknown): HistoryStep[] {
   if (!Array.isArray(raw)) throw new RefusedError(`tandem.migrations has a history for ${name} that is not Tandem's: fix or remove it by hand`, name);
-  return raw.map((e: any) => {
+  return raw.map((item: unknown) => {
+    const e = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
     const step = text(e?.step) as MigrationStep | null;
     const at = text(e?.at);
     if (!step || !STEPS.includes(step) || !at || Number.isNaN(Date.parse(at))) {
-      throw new RefusedError(`tandem.migrations has a history entry for ${name} that is not Tandem's (${JSON.stringify(e)}): fix or remove it by hand`, name);
+      throw new RefusedError(`tandem.migrations has a history entry for ${name} that is not Tandem's (${JSON.stringify(item)}): fix or remove it by hand`, name);
     }
     const ms = count(e.run_ms) ?? count(e.ms);
     const backfill = step === 'backfilled';
@@ -78,7 +79,7 @@ function steps(name: string, raw: unknown): HistoryStep[] {
 }
 const iso = (v: unknown): string | null => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : null);
 
-function entry(r: any, hasActors: boolean): MigrationHistoryEntry {
+function entry(r: Record<string, unknown>, hasActors: boolean): MigrationHistoryEntry {
   const name = text(r.name);
   const step = text(r.step) as MigrationStep | null;
   const startedAt = iso(r.started_at);

@@ -7,6 +7,7 @@ import { runDdlTransaction } from './ddl-transaction';
 import { LockTimeoutError, StepFailedError } from './errors';
 import { dropIndexConcurrently, indexState, runConcurrently, withRetries } from './object-steps';
 import { ExecutorOptions } from './types';
+import { errorCode, errorMessage } from '../phases/error-fields';
 
 /**
  * Indexes of a partitioned table, which has no CREATE or DROP INDEX CONCURRENTLY. Built the way
@@ -147,17 +148,18 @@ export async function createPartitionedIndex(client: Client, step: string, table
   try {
     const oid = await b.onOnly(table.oid, s.schema, s.index);
     await b.fill(table.oid, quoteQualified(s.schema, s.index), oid);
-  } catch (err: any) {
+  } catch (err) {
     // A lock that stayed busy is worth a re-run that resumes; anything else would fail again, so what
     // was built goes (as a failed concurrent build's INVALID index does), and a unique one always
     // (attached, it refuses duplicate writes).
     const dropAll = s.unique || !(err instanceof LockTimeoutError);
     const dropped = dropAll ? await dropPartitionedIndex(client, step, table, s.schema, s.index, options, true).then(() => true, () => false) : false;
     if (err instanceof LockTimeoutError) throw err;
-    if (err?.code === '23505' && s.hint) throw new RefusedError(`${step} refused: index ${s.index} cannot be built: ${s.hint} (${err.message})`);
+    if (errorCode(err) === '23505' && s.hint) throw new RefusedError(`${step} refused: index ${s.index} cannot be built: ${s.hint} (${errorMessage(err)})`);
     const what = dropped ? "; what it built (the partitioned index and its partitions' indexes) was dropped" : '';
     if (err instanceof StepFailedError) throw new StepFailedError(err.step, err.statementId, `${err.pgMessage}${what}`, err.pgCode);
-    if (typeof err?.code === 'string') throw new StepFailedError(step, s.id, `${err.message}${what}`, err.code);
+    const code = errorCode(err);
+    if (typeof code === 'string') throw new StepFailedError(step, s.id, `${errorMessage(err)}${what}`, code);
     throw err;
   }
   if ((await indexState(client, s.schema, s.index)) !== 'valid') {

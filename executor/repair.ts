@@ -10,6 +10,7 @@ import { checkRepairKeys } from './repair-keys';
 import { openSession, recordedSpec } from './session';
 import { RepairOptions, RepairResult } from './types';
 import { checkConsistency } from './verify';
+import { errorMessage, errorCode } from '../phases/error-fields';
 
 /** Rows per repair transaction: each holds its rows' locks only while it updates them. */
 export const DEFAULT_REPAIR_BATCH = 100;
@@ -135,11 +136,11 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
             try {
               await querySingle(client, sql, row.key);
               await client.query('RELEASE SAVEPOINT _tandem_repair');
-            } catch (err: any) {
-              if (RETRYABLE.has(err?.code)) throw err;
+            } catch (err) {
+              if (RETRYABLE.has(String(errorCode(err)))) throw err;
               await client.query('ROLLBACK TO SAVEPOINT _tandem_repair');
               ok = false;
-              stillFailing.push({ key: keyText(row.key), side: f.side, error: err?.message ?? String(err) });
+              stillFailing.push({ key: keyText(row.key), side: f.side, error: errorMessage(err) });
             }
           }
           if (ok) repaired++;
@@ -154,7 +155,7 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
       if (!rest.length) return [];
       // Not locked: held by another transaction, or no longer flagged (its writer's write synced it). A plain read waits on nothing.
       const restIn = keysIn(resolved, rest);
-      return (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${t} WHERE ${restIn.sql} AND ${flagged}`, restIn.params)).rows.map((r: any) => r.key);
+      return (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${t} WHERE ${restIn.sql} AND ${flagged}`, restIn.params)).rows.map((r: { key: string[] }) => r.key);
     };
 
     /** One batch, retried on a lock timeout (a table lock, or a unique-index wait) with backoff until the deadline. */
@@ -164,8 +165,8 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
         const before = { repaired, failing: stillFailing.length };
         try {
           return await repairKeys(keys);
-        } catch (err: any) {
-          if (!RETRYABLE.has(err?.code)) throw err;
+        } catch (err) {
+          if (!RETRYABLE.has(String(errorCode(err)))) throw err;
           repaired = before.repaired;
           stillFailing.length = before.failing;
           if (Date.now() - since > deadline) throw new LockTimeoutError(session.label, attempt + 1, ['row or table locks held while repairing']);
@@ -188,7 +189,7 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
         params.push(JSON.stringify(wanted));
         conds.push(`$${params.length}::jsonb @> jsonb_build_array(${pkJson(resolved)}::jsonb)`);
       }
-      const keys: string[][] = (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${t} WHERE ${conds.join(' AND ')} ORDER BY ${pkList(resolved)} LIMIT ${batchSize}`, params)).rows.map((r: any) => r.key);
+      const keys: string[][] = (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${t} WHERE ${conds.join(' AND ')} ORDER BY ${pkList(resolved)} LIMIT ${batchSize}`, params)).rows.map((r: { key: string[] }) => r.key);
       if (!keys.length) break;
       held.push(...(await runBatch(keys)));
       last = keys[keys.length - 1];

@@ -4,6 +4,7 @@ import { pkJson, pkList, table } from '../phases/sql/plan';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
 import { isConnectionLoss } from './errors';
+import { errorCode, errorMessage } from '../phases/error-fields';
 
 /** Keys per range when the one-scan aggregate raised and the table is scanned range by range. */
 const RANGE_KEYS = 1000;
@@ -32,8 +33,9 @@ export interface RowScan {
  */
 const ROW_ERROR_CLASSES = ['22', '23', 'P0', '2F', '38', '39', '54'];
 
-function isRowError(err: any): boolean {
-  return typeof err?.code === 'string' && ROW_ERROR_CLASSES.includes(err.code.slice(0, 2)) && err.code !== QUERY_CANCELED && !isConnectionLoss(err);
+function isRowError(err: unknown): boolean {
+  const code = errorCode(err);
+  return typeof code === 'string' && ROW_ERROR_CLASSES.includes(code.slice(0, 2)) && code !== QUERY_CANCELED && !isConnectionLoss(err);
 }
 
 /** Rows found one by one at most; past this, a range that raises counts whole (an upper bound, said so). */
@@ -68,11 +70,11 @@ export async function scanRows(client: Client, resolved: ResolvedSpec, build: (w
       const row = (await querySingle(client, sql)).rows[0];
       await client.query('RELEASE SAVEPOINT _tandem_scan');
       return { row };
-    } catch (err: any) {
+    } catch (err) {
       if (!isRowError(err)) throw err;
       await client.query('ROLLBACK TO SAVEPOINT _tandem_scan');
       await client.query('RELEASE SAVEPOINT _tandem_scan');
-      return { error: err.message };
+      return { error: errorMessage(err) };
     }
   };
   const whole = await attempt(build());
@@ -99,7 +101,7 @@ export async function scanRows(client: Client, resolved: ResolvedSpec, build: (w
   let last: string[] | undefined;
   for (;;) {
     const after = last ? ` WHERE (${pkList(resolved)}) > (${resolved.table.primaryKey.map((c, i) => `${quoteLiteral(last![i])}::${c.type}`).join(', ')})` : '';
-    const keys = (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${t}${after} ORDER BY ${pkList(resolved)} LIMIT ${RANGE_KEYS}`)).rows.map((r: any) => r.key as string[]);
+    const keys = (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${t}${after} ORDER BY ${pkList(resolved)} LIMIT ${RANGE_KEYS}`)).rows.map((r: { key: string[] }) => r.key);
     if (!keys.length) break;
     await scanKeys(keys);
     last = keys[keys.length - 1];

@@ -112,7 +112,21 @@ async function stateTableExists(client: Client): Promise<boolean> {
   return (await client.query(`SELECT to_regclass('tandem.migrations') IS NOT NULL AS ok`)).rows[0].ok;
 }
 
-function fromRow(r: any): MigrationState {
+/** A row of tandem.migrations as node-postgres returns it (jsonb parsed, bigint as text, timestamptz as a Date). */
+interface MigrationRow {
+  name: string;
+  table_schema: string;
+  table_name: string;
+  spec_hash: string;
+  step: MigrationStep;
+  resolved: ResolvedSpec;
+  backfill_last_key: string[] | null;
+  backfill_bound: string[] | null;
+  backfill_done: string | number;
+  updated_at: Date | string;
+}
+
+function fromRow(r: MigrationRow): MigrationState {
   return {
     name: r.name,
     tableSchema: r.table_schema,
@@ -129,7 +143,7 @@ function fromRow(r: any): MigrationState {
 
 export async function readState(client: Client, name: string): Promise<MigrationState | null> {
   if (!(await stateTableExists(client))) return null;
-  const r = await client.query(`SELECT * FROM tandem.migrations WHERE name = $1`, [name]);
+  const r = await client.query<MigrationRow>(`SELECT * FROM tandem.migrations WHERE name = $1`, [name]);
   return r.rows[0] ? fromRow(r.rows[0]) : null;
 }
 

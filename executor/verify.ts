@@ -22,13 +22,13 @@ export async function checkConsistency(client: Client, resolved: ResolvedSpec, o
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     const scan = await scanRows(client, resolved, (where, expressions) => verifySql(resolved, where, expressions));
-    const row = scan.row as Record<string, any>;
+    const row = scan.row as Record<string, unknown>;
     const operations: OperationVerify[] = resolved.mappings.map((m, i) => ({
       operation: m.label,
       inconsistentRows: Number(row[`bad_${i}`]),
-      sampleKeys: parseKeys(row[`bad_sample_${i}`]),
+      sampleKeys: parseKeys(row[`bad_sample_${i}`] as string[] | null),
       lossyRows: Number(row[`lossy_${i}`]),
-      lossySampleKeys: parseKeys(row[`lossy_sample_${i}`]),
+      lossySampleKeys: parseKeys(row[`lossy_sample_${i}`] as string[] | null),
     }));
     // Indexes built, and the rows a constraint enforced at contract would refuse, in the same snapshot.
     if (objectChecks) operations.push(...(await runObjectChecks(client, resolved)));
@@ -39,10 +39,10 @@ export async function checkConsistency(client: Client, resolved: ResolvedSpec, o
       ok: pendingRows === 0 && syncFailedRows === 0 && raisingRows === 0 && operations.every((o) => o.inconsistentRows === 0 && !o.error),
       rows: Number(row.rows),
       pendingRows,
-      pendingSampleKeys: parseKeys(row.pending_sample),
+      pendingSampleKeys: parseKeys(row.pending_sample as string[] | null),
       operations,
       syncFailedRows,
-      syncFailedSampleKeys: parseKeys(row.failed_sample),
+      syncFailedSampleKeys: parseKeys(row.failed_sample as string[] | null),
       ...(raisingRows ? { raisingRows, raisingSampleKeys: scan.raising.sampleKeys.map(keyText), raisingError: scan.raising.error, ...(scan.raising.bounded ? { raisingRowsBounded: true } : {}) } : {}),
     };
   } finally {

@@ -73,7 +73,7 @@ describe('backfill --max-lag with a real streaming replica', () => {
     } catch (err: any) {
       const tail = fs.existsSync(path.join(root, 'replica.log')) ? fs.readFileSync(path.join(root, 'replica.log'), 'utf8').trim().split('\n').slice(-5).join(' | ') : '';
       replicaDir = '';
-      throw new Error(`${err.message}: ${tail}`);
+      throw new Error(`${err.message}: ${tail}`, { cause: err });
     }
     for (let i = 0; i < 400; i++) {
       const rows = await sql(primary.url, `SELECT 1 FROM pg_stat_replication WHERE application_name = 'delayed_replica' AND state = 'streaming'`);

@@ -1,5 +1,4 @@
 import { backfill, contract, expand, status, verify } from '../executor';
-import { SpecError } from '../phases/errors';
 import { parseSpec } from '../phases/sql/spec';
 import { freshDatabase, sql } from './db';
 import { createCustomers, splitSpec } from './fixtures';

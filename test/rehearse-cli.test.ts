@@ -29,6 +29,7 @@ describe('tandem rehearse (the CLI, in-process)', () => {
     expect(stdout).toMatch(/^dual-write\s+v1\+v2\s+\d+\s+0\s/m);
     expect(stdout).toMatch(/new customer John Vin \(written by v2\) reads in v3 as first_name "John", last_name "Vin"/);
     expect(stdout).toMatch(/✔ zero downtime: 0 failed writes, 0 failed reads, 0 lost or altered writes/);
+    // eslint-disable-next-line no-control-regex -- the escape character is what is asserted absent
     expect(stdout).not.toMatch(/\u001b\[/);
   });
 

@@ -1,4 +1,4 @@
-import { RefusedError, UsageError } from '../phases/errors';
+import { RefusedError } from '../phases/errors';
 import { loadSpecFile, parseSpec } from '../phases/sql/spec';
 import * as path from 'path';
 import { rehearse, RehearsalEvent } from '../rehearsal/rehearse';

@@ -68,7 +68,6 @@ export function configureStack(stage: string, specPath: string, overrides: Recor
 
 /** Call the program (index.ts exports it as a function, as Pulumi expects) and wait for its registrations. */
 export async function runProgram(): Promise<Record<string, any>> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const program: () => Promise<Record<string, any>> = require('../index');
   const outputs = await program();
   await settled();

@@ -12,6 +12,7 @@ import { Command, CommandContext } from '../command';
 import { activity } from '../step-context';
 import { ExitCode } from '../exit-code';
 import { failureOutcome, successOutcome } from '../outcome';
+import { errorMessage } from '../../phases/error-fields';
 
 /**
  * `tandem rehearse SPEC`: the whole stage sequence on a scratch database under simulated app
@@ -61,11 +62,11 @@ export const rehearseCommand: Command = {
     let report;
     try {
       report = await run;
-    } catch (err: any) {
+    } catch (err) {
       // The report is written for every outcome: a rehearsal that stopped says why, first.
       ctx.out.endProgress();
       if (reportPath !== undefined) {
-        fs.writeFileSync(reportPath, renderStoppedReport(spec.name, err?.message ?? String(err), log));
+        fs.writeFileSync(reportPath, renderStoppedReport(spec.name, errorMessage(err), log));
         ctx.out.info(`report written to ${reportPath}`);
       }
       throw err;

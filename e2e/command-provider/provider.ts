@@ -80,7 +80,6 @@ export const commandProvider: provider.Provider = {
 };
 
 if (require.main === module) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { main } = require('@pulumi/pulumi/provider') as typeof provider;
   void main(commandProvider, process.argv.slice(2));
 }

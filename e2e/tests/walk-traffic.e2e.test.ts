@@ -49,7 +49,7 @@ let dbUrl: string;
 let env: NodeJS.ProcessEnv;
 let driver: StackDriver;
 let admin: Pool;
-let appPools: Pool[] = [];
+const appPools: Pool[] = [];
 let seeded: { id: string; name: string }[];
 let traffic: TrafficGenerator | undefined;
 const ledger = new WriteLedger();

@@ -39,9 +39,13 @@ export function lexSql(text: string): SqlToken[] {
       i += 2;
       while (depth > 0) {
         if (i >= text.length) throw new SqlLexError('an unclosed comment (/*)');
-        if (text[i] === '/' && text[i + 1] === '*') (depth++, (i += 2));
-        else if (text[i] === '*' && text[i + 1] === '/') (depth--, (i += 2));
-        else i++;
+        if (text[i] === '/' && text[i + 1] === '*') {
+          depth++;
+          i += 2;
+        } else if (text[i] === '*' && text[i + 1] === '/') {
+          depth--;
+          i += 2;
+        } else i++;
       }
     } else if (c === "'") {
       // E'...' (the E just before, not ending a longer word) takes backslash escapes.
@@ -69,8 +73,10 @@ export function lexSql(text: string): SqlToken[] {
       i++;
       for (;;) {
         if (i >= text.length) throw new SqlLexError('an unclosed quoted name');
-        if (text[i] === '"' && text[i + 1] === '"') (name += '"', (i += 2));
-        else if (text[i] === '"') {
+        if (text[i] === '"' && text[i + 1] === '"') {
+          name += '"';
+          i += 2;
+        } else if (text[i] === '"') {
           i++;
           break;
         } else name += text[i++];

@@ -15,49 +15,50 @@ import { EXAMPLES, PgrollExample, WRITERS } from './pgroll-corpus-examples';
  * example touches must end as pgroll's example means it to (test/pgroll-corpus-examples.ts).
  *
  * An example that needs a feature Tandem does not have yet is listed in PENDING_FEATURES with
- * that feature: it still runs, as test.failing, which passes only while it fails. When the
- * feature lands, the example passes, its test.failing fails, and the entry must go. When an
+ * that feature and the failure it causes today: it still runs, as test.failing, which passes
+ * only while it fails that way. When the feature lands, the example passes or fails otherwise
+ * (the next missing feature, or a bug), its test.failing fails, and the entry must change. When an
  * example fails, whatever it expanded is rolled back and its plain DDL stands in for it, so the
  * examples after it run on the schema they expect.
  */
-const PENDING_FEATURES: Readonly<Record<string, string>> = {
-  '01_create_tables': 'a spec with no carrier table (create_table only); create_table with named inline constraints',
-  '02_create_another_table': 'a spec with no carrier table; create_table with named inline constraints',
-  '05_sql': 'a spec with no carrier table (raw_sql only)',
-  '07_drop_table': 'a spec with no carrier table (drop_table only)',
-  '08_create_fruits_table': 'a spec with no carrier table; create_table identity columns and named inline constraints',
-  '12_create_employees_table': 'a spec with no carrier table; create_table table and column comments',
-  '14_add_reviews_table': 'a spec with no carrier table',
-  '15_set_column_unique': 'add_unique with a data-fix up',
-  '16_set_nullable': 'constraints follow a replaced column (reviews_review_unique onto the NOT NULL column)',
-  '19_create_orders_table': 'a spec with no carrier table; create_table with named inline constraints',
-  '20_create_posts_table': 'a spec with no carrier table',
-  '21_add_foreign_key_constraint': 'add_foreign_key with a data-fix up',
-  '22_add_check_constraint': 'add_check with a data-fix up',
-  '23_drop_check_constraint': 'drop_constraint',
-  '24_drop_foreign_key_constraint': 'drop_constraint',
-  '25_add_table_with_check_constraint': 'a spec with no carrier table; create_table with named inline constraints',
-  '27_drop_unique_constraint': 'drop_constraint',
-  '28_different_defaults': 'a spec with no carrier table',
-  '29_set_replica_identity': 'set_replica_identity',
-  '30_add_column_simple_up': 'set_comment',
-  '32_sql_on_complete': 'raw_sql with only contract',
-  '33_rename_check_constraint': 'rename_constraint',
-  '34_create_events_table': 'a spec with no carrier table; create_table column comments',
-  '35_alter_column_multiple': 'change_type with a default; set_comment',
-  '36_set_comment_to_null': 'drop_comment',
-  '38_create_hash_index_with_fillfactor': 'create_index storage parameters',
-  '40_create_enum_type': 'a spec with no carrier table (raw_sql only)',
-  '43_create_tickets_table': 'a spec with no carrier table',
-  '45_add_table_check_constraint': 'add_check with a data-fix up',
-  '48_drop_tickets_check': 'drop_constraint',
-  '49_unset_not_null_on_indexed_column': 'constraints and indexes follow a replaced column (fruits_name_key and three indexes onto the nullable column)',
-  '50_create_table_with_table_constraint': 'a spec with no carrier table; create_table with named inline constraints',
-  '51_create_table_with_table_foreign_key_constraint': 'a spec with no carrier table; create_table with named inline constraints and INCLUDE',
-  '52_create_table_with_exclusion_constraint': 'a spec with no carrier table; exclusion constraints',
-  '54_create_index_with_opclass': 'create_index operator class',
-  '55_add_primary_key_constraint_to_table': 'a spec with no carrier table; create_table with a named primary key',
-  '56_with_version_schema': 'a spec with no carrier table; create_table with named inline constraints',
+const PENDING_FEATURES: Readonly<Record<string, { feature: string; failsWith: RegExp }>> = {
+  '01_create_tables': { feature: 'a spec with no carrier table (create_table only); create_table with named inline constraints', failsWith: /table: must name a table/ },
+  '02_create_another_table': { feature: 'a spec with no carrier table; create_table with named inline constraints', failsWith: /table: must name a table/ },
+  '05_sql': { feature: 'a spec with no carrier table (raw_sql only)', failsWith: /table: must name a table/ },
+  '07_drop_table': { feature: 'a spec with no carrier table (drop_table only)', failsWith: /table: must name a table/ },
+  '08_create_fruits_table': { feature: 'a spec with no carrier table; create_table identity columns and named inline constraints', failsWith: /table: must name a table/ },
+  '12_create_employees_table': { feature: 'a spec with no carrier table; create_table table and column comments', failsWith: /table: must name a table/ },
+  '14_add_reviews_table': { feature: 'a spec with no carrier table', failsWith: /table: must name a table/ },
+  '15_set_column_unique': { feature: 'add_unique with a data-fix up', failsWith: /add_unique\.up: is not a known field/ },
+  '16_set_nullable': { feature: 'constraints follow a replaced column (reviews_review_unique onto the NOT NULL column)', failsWith: /contract refused: dropping review would also drop constraint reviews_review_unique/ },
+  '19_create_orders_table': { feature: 'a spec with no carrier table; create_table with named inline constraints', failsWith: /table: must name a table/ },
+  '20_create_posts_table': { feature: 'a spec with no carrier table', failsWith: /table: must name a table/ },
+  '21_add_foreign_key_constraint': { feature: 'add_foreign_key with a data-fix up', failsWith: /add_foreign_key\.up: is not a known field/ },
+  '22_add_check_constraint': { feature: 'add_check with a data-fix up', failsWith: /add_check\.up: is not a known field/ },
+  '23_drop_check_constraint': { feature: 'drop_constraint', failsWith: /drop_constraint: is not a known operation/ },
+  '24_drop_foreign_key_constraint': { feature: 'drop_constraint', failsWith: /drop_constraint: is not a known operation/ },
+  '25_add_table_with_check_constraint': { feature: 'a spec with no carrier table; create_table with named inline constraints', failsWith: /table: must name a table/ },
+  '27_drop_unique_constraint': { feature: 'drop_constraint', failsWith: /drop_constraint: is not a known operation/ },
+  '28_different_defaults': { feature: 'a spec with no carrier table', failsWith: /table: must name a table/ },
+  '29_set_replica_identity': { feature: 'set_replica_identity', failsWith: /set_replica_identity: is not a known operation/ },
+  '30_add_column_simple_up': { feature: 'set_comment', failsWith: /set_comment: is not a known operation/ },
+  '32_sql_on_complete': { feature: 'raw_sql with only contract', failsWith: /raw_sql\.up: is missing/ },
+  '33_rename_check_constraint': { feature: 'rename_constraint', failsWith: /rename_constraint: is not a known operation/ },
+  '34_create_events_table': { feature: 'a spec with no carrier table; create_table column comments', failsWith: /table: must name a table/ },
+  '35_alter_column_multiple': { feature: 'change_type with a default; set_comment', failsWith: /change_type\.default: is not a known field/ },
+  '36_set_comment_to_null': { feature: 'drop_comment', failsWith: /drop_comment: is not a known operation/ },
+  '38_create_hash_index_with_fillfactor': { feature: 'create_index storage parameters', failsWith: /create_index\.storage_parameters: is not a known field/ },
+  '40_create_enum_type': { feature: 'a spec with no carrier table (raw_sql only)', failsWith: /table: must name a table/ },
+  '43_create_tickets_table': { feature: 'a spec with no carrier table', failsWith: /table: must name a table/ },
+  '45_add_table_check_constraint': { feature: 'add_check with a data-fix up', failsWith: /add_check\.up: is not a known field/ },
+  '48_drop_tickets_check': { feature: 'drop_constraint', failsWith: /drop_constraint: is not a known operation/ },
+  '49_unset_not_null_on_indexed_column': { feature: 'constraints and indexes follow a replaced column (fruits_name_key and three indexes onto the nullable column)', failsWith: /contract refused: dropping name would also drop constraint fruits_name_key/ },
+  '50_create_table_with_table_constraint': { feature: 'a spec with no carrier table; create_table with named inline constraints', failsWith: /table: must name a table/ },
+  '51_create_table_with_table_foreign_key_constraint': { feature: 'a spec with no carrier table; create_table with named inline constraints and INCLUDE', failsWith: /table: must name a table/ },
+  '52_create_table_with_exclusion_constraint': { feature: 'a spec with no carrier table; exclusion constraints', failsWith: /table: must name a table/ },
+  '54_create_index_with_opclass': { feature: 'create_index operator class', failsWith: /create_index\.columns\[0\]\.column: is not a known field/ },
+  '55_add_primary_key_constraint_to_table': { feature: 'a spec with no carrier table; create_table with a named primary key', failsWith: /table: must name a table/ },
+  '56_with_version_schema': { feature: 'a spec with no carrier table; create_table with named inline constraints', failsWith: /table: must name a table/ },
 };
 
 const SPECS = path.join(__dirname, '..', 'migrations', 'pgroll');
@@ -265,7 +266,8 @@ describe('pgroll example corpus, in order on one database', () => {
     await client?.end();
     const lines = outcomes.map((o) => {
       const pending = PENDING_FEATURES[o.id];
-      const state = o.passed ? 'pass' : pending ? `PENDING (${pending})` : 'FAIL';
+      const expectedFailure = pending && !o.passed && pending.failsWith.test(o.reason ?? '');
+      const state = o.passed ? 'pass' : expectedFailure ? `PENDING (${pending.feature})` : 'FAIL';
       return `${o.id.padEnd(52)} ${state}${o.passed ? '' : `\n      ${o.reason}${o.standIn ? ` [${o.standIn}]` : ''}`}`;
     });
     const passed = outcomes.filter((o) => o.passed).length;
@@ -274,8 +276,22 @@ describe('pgroll example corpus, in order on one database', () => {
 
   for (const ex of EXAMPLES) {
     const pending = PENDING_FEATURES[ex.id];
-    const name = `${ex.id}: ${ex.specs.join(' + ')}${pending ? ` (pending: ${pending})` : ''}`;
-    (pending ? test.failing : test)(name, () => runExample(ex));
+    const name = `${ex.id}: ${ex.specs.join(' + ')}${pending ? ` (pending: ${pending.feature})` : ''}`;
+    if (!pending) {
+      test(name, () => runExample(ex));
+      continue;
+    }
+    test.failing(name, async () => {
+      try {
+        await runExample(ex);
+      } catch (err: any) {
+        if (pending.failsWith.test(err.message)) throw err;
+        // Returning makes test.failing fail: the example no longer fails for the feature it waits for.
+        console.error(`${ex.id} is listed as pending on "${pending.feature}" (${pending.failsWith}) but fails otherwise; update PENDING_FEATURES:\n${err.message}`);
+        return;
+      }
+      console.error(`${ex.id} passes now: remove it from PENDING_FEATURES`);
+    });
   }
 
   it('PENDING_FEATURES names only examples of the corpus', () => {

@@ -22,6 +22,8 @@ export interface PgrollExample {
   readonly types?: Readonly<Record<string, readonly string[]>>;
   /** The same end in plain DDL (what pgroll's example amounts to once complete). */
   readonly sql: string;
+  /** For two specs: the plain DDL from where the first spec ends to the example's end. */
+  readonly afterFirstSpec?: string;
   /** table.column whose values the example rewrites on purpose (its `up`): not compared after it. */
   readonly rewrites?: readonly string[];
 }
@@ -212,6 +214,7 @@ export const EXAMPLES: readonly PgrollExample[] = [
     specs: ['16-set-nullable.yaml', '16b-rename-review-back.yaml'],
     touch: { reviews: change({ columns: { review: `text${NN}` } }) },
     sql: `UPDATE reviews SET review = product || ' is good' WHERE review IS NULL; ALTER TABLE reviews ALTER COLUMN review SET NOT NULL;`,
+    afterFirstSpec: `ALTER TABLE reviews RENAME COLUMN review_not_null TO review;`,
   },
   {
     id: '17_add_rating_column',
@@ -228,6 +231,7 @@ export const EXAMPLES: readonly PgrollExample[] = [
     sql: `ALTER TABLE reviews ALTER COLUMN rating DROP DEFAULT;
           ALTER TABLE reviews ALTER COLUMN rating TYPE integer USING CAST(rating AS integer);
           ALTER TABLE reviews ALTER COLUMN rating SET DEFAULT ('0'::text)::integer;`,
+    afterFirstSpec: `ALTER TABLE reviews RENAME COLUMN rating_int TO rating;`,
   },
   {
     id: '19_create_orders_table',
@@ -334,6 +338,7 @@ export const EXAMPLES: readonly PgrollExample[] = [
     specs: ['31-unset-not-null.yaml', '31b-rename-title-back.yaml'],
     touch: { posts: change({ columns: { title: V } }) },
     sql: `ALTER TABLE posts ALTER COLUMN title DROP NOT NULL;`,
+    afterFirstSpec: `ALTER TABLE posts RENAME COLUMN title_nullable TO title;`,
   },
   {
     id: '32_sql_on_complete',
@@ -367,6 +372,11 @@ export const EXAMPLES: readonly PgrollExample[] = [
     rewrites: ['events.name'],
     sql: `UPDATE events SET name = 'placeholder' WHERE name IS NULL OR length(name) <= 3;
           ALTER TABLE events ALTER COLUMN name TYPE text, ALTER COLUMN name SET DEFAULT 'unknown event', ALTER COLUMN name SET NOT NULL;
+          ALTER TABLE events ADD CONSTRAINT events_event_name_unique UNIQUE (name), ADD CONSTRAINT event_name_length CHECK (length(name) > 3);
+          COMMENT ON COLUMN events.name IS 'the full name of the event';`,
+    afterFirstSpec: `ALTER TABLE events RENAME COLUMN name_text TO name;
+          UPDATE events SET name = 'placeholder' WHERE name IS NULL;
+          ALTER TABLE events ALTER COLUMN name SET NOT NULL;
           ALTER TABLE events ADD CONSTRAINT events_event_name_unique UNIQUE (name), ADD CONSTRAINT event_name_length CHECK (length(name) > 3);
           COMMENT ON COLUMN events.name IS 'the full name of the event';`,
   },
@@ -469,6 +479,7 @@ export const EXAMPLES: readonly PgrollExample[] = [
     specs: ['49-unset-not-null-on-indexed-column.yaml', '49b-rename-name-back.yaml'],
     touch: { fruits: change({ columns: { name: V } }) },
     sql: `ALTER TABLE fruits ALTER COLUMN name DROP NOT NULL;`,
+    afterFirstSpec: `ALTER TABLE fruits RENAME COLUMN name_nullable TO name;`,
   },
   {
     id: '50_create_table_with_table_constraint',
@@ -569,7 +580,7 @@ export const EXAMPLES: readonly PgrollExample[] = [
 
 /**
  * What an old version writes to each table: its primary key columns (filled by a default when not
- * listed) and, per column it may know, a value as SQL: a literal (compared after the example) or
+ * listed) and, per column it may know (the names a column has between two specs too), a value as SQL: a literal (compared after the example) or
  * an expression in parentheses (a reference to another table's row; not compared).
  */
 export interface TableWriter {
@@ -587,17 +598,17 @@ export const WRITERS: Readonly<Record<string, TableWriter>> = {
   sellers: { key: ['name', 'zip'], values: { name: (k) => lit(`seller-${k}`), zip: (k) => `${k}`, description: (k) => lit(`d-${k}`), rating: () => '5' } },
   products: { key: ['id'], values: { name: (k) => lit(`product-${k}`), price: () => lit('2.50'), description: (k) => lit(`D-${k}`), stock: () => '7', category: () => lit('c') } },
   users: { key: ['id'], values: { id: (k) => `${k}`, name: (k) => lit(`user-${k}`), description: (k) => lit(`U-${k}`) } },
-  fruits: { key: ['id'], values: { name: (k) => lit(`fruit-${k}`), price: () => lit('1.25'), size: () => lit('medium') } },
+  fruits: { key: ['id'], values: { name: (k) => lit(`fruit-${k}`), name_nullable: (k) => lit(`fruit-${k}`), price: () => lit('1.25'), size: () => lit('medium') } },
   employees: { key: ['id'], values: { role: (k) => lit(`role-${k}`), job_title: (k) => lit(`title-${k}`) } },
-  reviews: { key: ['id'], values: { username: (k) => lit(`u-${k}`), product: (k) => lit(`p-${k}`), review: (k) => lit(`review-${k}`), rating: () => lit('5') } },
+  reviews: { key: ['id'], values: { username: (k) => lit(`u-${k}`), product: (k) => lit(`p-${k}`), review: (k) => lit(`review-${k}`), review_not_null: (k) => lit(`review-${k}`), rating: () => lit('5'), rating_int: () => '5' } },
   orders: { key: ['id'], values: { user_id: () => '(SELECT min(id) FROM users)', quantity: (k) => `${k}` } },
-  posts: { key: ['id'], values: { title: (k) => lit(`title-${k}`), user_id: () => '(SELECT min(id) FROM users)' } },
+  posts: { key: ['id'], values: { title: (k) => lit(`title-${k}`), title_nullable: (k) => lit(`title-${k}`), user_id: () => '(SELECT min(id) FROM users)' } },
   people: {
     key: ['id'],
     values: { id: (k) => `${k}`, name: (k) => lit(`person-${k}`), age: () => '30', description: (k) => lit(`about-${k}`), birth_date: () => lit('2024-01-01 00:00:00') },
   },
   items: { key: ['id'], values: { name: (k) => lit(`item-${k}`), price: () => lit('3.00') } },
-  events: { key: ['id'], values: { name: (k) => lit(`event-${k}`) } },
+  events: { key: ['id'], values: { name: (k) => lit(`event-${k}`), name_text: (k) => lit(`event-${k}`) } },
   tickets: {
     key: ['ticket_id'],
     // Each ticket its own seller: (sellers_name, sellers_zip) becomes unique (44) and references sellers (47).

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { Client } from 'pg';
 import { backfill, contract, expand, rollback, verify } from '../executor';
@@ -331,6 +332,12 @@ describe('pgroll example corpus, in order on one database', () => {
   it('PENDING_FEATURES names only examples of the corpus', () => {
     expect(Object.keys(PENDING_FEATURES).filter((id) => !EXAMPLES.some((e) => e.id === id))).toEqual([]);
     expect(Object.values(PENDING_FEATURES).every((features) => features.length > 0)).toBe(true);
+  });
+
+  it('runs every spec in migrations/pgroll/, each in one example', () => {
+    const listed = EXAMPLES.flatMap((e) => e.specs);
+    expect([...listed].sort()).toEqual(fs.readdirSync(SPECS).filter((f) => f.endsWith('.yaml')).sort());
+    expect(new Set(listed).size).toBe(listed.length);
   });
 });
 

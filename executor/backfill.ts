@@ -54,7 +54,7 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
   checkPositive('--max-lag-bytes', options.maxLagBytes);
   checkPositive('--max-load', options.maxLoad);
   checkPositive('--critical-load', options.criticalLoad);
-  const session = await openSession(spec, options, true);
+  const session = await openSession(spec, options, { lock: true });
   const started = Date.now();
   try {
     if (session.step === 'contracted' && session.state!.specHash === spec.hash) {

@@ -97,7 +97,7 @@ function keysIn(resolved: ResolvedSpec, keys: string[][]): { sql: string; params
  * col ...`), which the sync trigger then derives from.
  */
 export async function repair(spec: MigrationSpec, options: RepairOptions): Promise<RepairResult> {
-  const session = await openSession(spec, options, true);
+  const session = await openSession(spec, options, { lock: true });
   try {
     const resolved = recordedSpec(session, spec, 'repair');
     const { client } = session;

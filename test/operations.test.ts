@@ -45,6 +45,11 @@ operations:
     contracted: ['id', 'email', 'first_name', 'last_name'],
     oldWrite: `INSERT INTO customers (full_name) VALUES ('Tim  Berners-Lee ')`,
     newWrite: `INSERT INTO customers (first_name, last_name) VALUES ('John', 'Vin')`,
+    afterStart: async (c) => {
+      // The old version's rows, written during and between expand and backfill, have their new side (double spaces kept).
+      expect(await count(c, `SELECT count(*) AS n FROM customers WHERE email LIKE 'w%' AND first_name IS DISTINCT FROM split_part(full_name, ' ', 1)`)).toBe(0);
+      expect(await one(c, `SELECT first_name, last_name FROM customers WHERE email = 'w1@example.com'`)).toEqual({ first_name: 'Writer1', last_name: ' Updated ' });
+    },
     whileExpanded: async (c) => {
       expect(await one(c, `SELECT full_name, first_name, last_name FROM customers WHERE full_name LIKE 'Tim%'`)).toEqual({ full_name: 'Tim  Berners-Lee ', first_name: 'Tim', last_name: ' Berners-Lee ' });
       expect(await one(c, `SELECT full_name FROM customers WHERE first_name = 'John'`)).toEqual({ full_name: 'John Vin' });
@@ -93,6 +98,10 @@ operations:
     contracted: ['id', 'email'],
     oldWrite: `INSERT INTO accounts (id, mail) VALUES (3, 'c@example.com')`,
     newWrite: `INSERT INTO accounts (id, email) VALUES (4, 'd@example.com')`,
+    afterRollback: async (c) => {
+      // The old version's update of its first row, made while expanded, is in mail.
+      expect(await one(c, `SELECT mail FROM accounts WHERE id = 1001`)).toEqual({ mail: 'u1@example.com' });
+    },
     whileExpanded: async (c) => {
       expect(await one(c, `SELECT email FROM accounts WHERE id = 3`)).toEqual({ email: 'c@example.com' });
       expect(await one(c, `SELECT mail FROM accounts WHERE id = 4`)).toEqual({ mail: 'd@example.com' });

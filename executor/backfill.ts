@@ -29,7 +29,7 @@ const PAUSED_POLL_MS = 250;
 const SLICE_MS = 1000;
 const THROTTLED_SLICE_MS = 250;
 
-function checkPositive(name: string, v: number | undefined, integer = true): void {
+function checkPositive(name: string, v: number | undefined, { integer = true }: { integer?: boolean } = {}): void {
   if (v === undefined) return;
   if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) throw new UsageError(`${name} must be a ${integer ? 'whole number' : 'number'} of at least 1`);
 }
@@ -37,7 +37,7 @@ function checkPositive(name: string, v: number | undefined, integer = true): voi
 function checkBackfillOptions(options: BackfillOptions): void {
   checkPositive('--batch-size', options.batchSize);
   checkPositive('--chunk-time', options.chunkTimeMs);
-  checkPositive('--max-lag', options.maxLagMs, false);
+  checkPositive('--max-lag', options.maxLagMs, { integer: false });
   checkPositive('--max-lag-bytes', options.maxLagBytes);
   checkPositive('--max-load', options.maxLoad);
   checkPositive('--critical-load', options.criticalLoad);

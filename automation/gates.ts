@@ -8,7 +8,7 @@ import * as path from 'path';
 import { status, verify } from '../executor';
 import { MigrationStep } from '../executor/types';
 import { UsageError } from '../phases/errors';
-import { evaluateRollout } from '../phases/deploy/rollout-health';
+import { evaluateRollout, RolloutHealth } from '../phases/deploy/rollout-health';
 import { loadSpecFile } from '../phases/sql/spec';
 import { CONFIG_DEFAULTS } from '../phases/deploy/stack-config';
 import { resolveDatabaseUrlAsync } from '../phases/deploy/database-url-source';
@@ -113,148 +113,179 @@ export function gateDatabaseUrl(options: Pick<GateOptions, 'driver' | 'databaseU
   return resolveDatabaseUrlAsync({ flag: options.databaseUrl, stack, env: options.env ?? process.env });
 }
 
-export function createGates(options: GateOptions): Gates {
-  const { driver } = options;
-  const stack = driver.stackName;
-  const readRollout = options.readRollout ?? readRolloutFromCluster;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const now = options.now ?? Date.now;
-  const waitMs = (options.waitSeconds ?? 600) * 1000;
-  const pollMs = (options.pollSeconds ?? 5) * 1000;
+/**
+ * The current migration's spec, as the program resolves it: tandem:migration's entry of
+ * tandem:migrations, or else tandem:spec (or its default), relative to the project.
+ */
+async function specPath(options: GateOptions): Promise<string> {
+  const history = await readStackHistory(options.driver, options.projectDir);
+  if (history) return history.specPaths[history.current];
+  return path.resolve(options.projectDir, (await options.driver.config('tandem:spec')) ?? CONFIG_DEFAULTS.spec);
+}
 
-  /**
-   * The current migration's spec, as the program resolves it: tandem:migration's entry of
-   * tandem:migrations, or else tandem:spec (or its default), relative to the project.
-   */
-  async function specPath(): Promise<string> {
-    const history = await readStackHistory(driver, options.projectDir);
-    if (history) return history.specPaths[history.current];
-    return path.resolve(options.projectDir, (await driver.config('tandem:spec')) ?? CONFIG_DEFAULTS.spec);
-  }
+/** The gates' database, or bad input naming what needs it (`purpose`). */
+async function databaseUrl(options: GateOptions, purpose: string): Promise<string> {
+  const url = await gateDatabaseUrl(options).catch((e) => {
+    throw e instanceof UsageError ? new UsageError(`${purpose} needs the database: ${e.message}`) : e;
+  });
+  if (!url) throw new UsageError(`${purpose} needs the database: set the stack's tandem:databaseUrl or pass --database-url`);
+  return url;
+}
 
-  async function databaseUrl(purpose: string): Promise<string> {
-    const url = await gateDatabaseUrl(options).catch((e) => {
-      throw e instanceof UsageError ? new UsageError(`${purpose} needs the database: ${e.message}`) : e;
-    });
-    if (!url) throw new UsageError(`${purpose} needs the database: set the stack's tandem:databaseUrl or pass --database-url`);
-    return url;
-  }
+async function rolloutName(driver: StackDriver): Promise<{ name: string; namespace: string }> {
+  // The program's outputs name the Rollout (`rollout: { name, namespace }`, or flat
+  // `rolloutName` / `namespace`); before the first up, the stack config and its defaults do.
+  const outputs = await driver.outputs();
+  const nested = (outputs.rollout ?? {}) as Record<string, unknown>;
+  const name = str(nested.name) ?? str(outputs.rolloutName) ?? (await driver.config('tandem:appName')) ?? CONFIG_DEFAULTS.appName;
+  const namespace = str(nested.namespace) ?? str(outputs.namespace) ?? (await driver.config('tandem:namespace')) ?? CONFIG_DEFAULTS.namespace;
+  return { name, namespace };
+}
 
-  async function rolloutName(): Promise<{ name: string; namespace: string }> {
-    // The program's outputs name the Rollout (`rollout: { name, namespace }`, or flat
-    // `rolloutName` / `namespace`); before the first up, the stack config and its defaults do.
-    const outputs = await driver.outputs();
-    const nested = (outputs.rollout ?? {}) as Record<string, unknown>;
-    const name = str(nested.name) ?? str(outputs.rolloutName) ?? (await driver.config('tandem:appName')) ?? CONFIG_DEFAULTS.appName;
-    const namespace = str(nested.namespace) ?? str(outputs.namespace) ?? (await driver.config('tandem:namespace')) ?? CONFIG_DEFAULTS.namespace;
-    return { name, namespace };
-  }
+function rolloutCommands(name: string, namespace: string): RolloutCommands {
+  return {
+    get: `kubectl argo rollouts get rollout ${name} -n ${namespace}`,
+    promote: `kubectl argo rollouts promote ${name} -n ${namespace}`,
+    retry: `kubectl argo rollouts retry rollout ${name} -n ${namespace}`,
+  };
+}
 
-  /**
-   * Read the stack's Rollout until evaluateRollout says healthy, degraded or paused (a human must
-   * promote), or the wait is over. Generation-aware: right after an update, the status the
-   * controller has not re-computed yet counts as progressing, never as the old Healthy.
-   */
-  async function waitForRollout(advice: RolloutAdvice): Promise<GateOutcome> {
-    const { name, namespace } = await rolloutName();
-    const where = `Rollout ${namespace}/${name}`;
-    const cmd: RolloutCommands = {
-      get: `kubectl argo rollouts get rollout ${name} -n ${namespace}`,
-      promote: `kubectl argo rollouts promote ${name} -n ${namespace}`,
-      retry: `kubectl argo rollouts retry rollout ${name} -n ${namespace}`,
-    };
-    const deadline = now() + waitMs;
-    for (;;) {
-      let ro;
-      try {
-        ro = await readRollout(name, namespace);
-      } catch (err) {
-        return {
-          ok: false,
-          detail: `cannot read ${where} (${errorMessage(err).split('\n')[0]})`,
-          next: 'Check the kube context (KUBECONFIG) points at the cluster the stack deploys to, then run the walk again.',
-        };
-      }
-      if (!ro) {
-        return {
-          ok: false,
-          detail: `${where} does not exist in the current kube context`,
-          next: `Check the kube context, or the stack's tandem:appName and tandem:namespace config, then run the walk again.`,
-        };
-      }
-      const health = evaluateRollout(ro);
-      switch (health.verdict) {
-        case 'healthy':
-          return { ok: true, detail: `${where}: ${health.reason}` };
-        case 'degraded':
-          return { ok: false, detail: `${where}: ${health.reason}`, next: advice.degraded(cmd) };
-        case 'paused':
-          // Only a pause a human must end: evaluateRollout counts a timed pause step as progressing.
-          return { ok: false, detail: `${where}: ${health.reason}`, next: advice.paused(cmd) };
-        case 'progressing':
-          if (now() >= deadline) return { ok: false, detail: `${where}: ${health.reason}`, next: advice.progressing(cmd) };
-          options.onProgress?.(`waiting for ${where}: ${health.reason}`);
-          await sleep(pollMs);
-      }
-    }
-  }
+/** How the gates read and wait: the options' seams, with their defaults. */
+interface RolloutWait {
+  readonly readRollout: RolloutReader;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => number;
+  readonly waitMs: number;
+  readonly pollMs: number;
+  readonly onProgress?: (text: string) => void;
+}
 
-  /** Render mode needs no cluster; otherwise the namespace must exist (the stack creates none). */
-  async function clusterReady(): Promise<GateOutcome> {
-    if (await driver.config('tandem:renderYamlTo')) return { ok: true, detail: 'render mode: nothing is applied to a cluster' };
-    const namespace = (await driver.config('tandem:namespace')) || CONFIG_DEFAULTS.namespace;
-    if (await (options.namespaceExists ?? namespaceExistsInCluster)(namespace)) return { ok: true, detail: `namespace ${namespace} exists` };
+function rolloutWait(options: GateOptions): RolloutWait {
+  return {
+    readRollout: options.readRollout ?? readRolloutFromCluster,
+    sleep: options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    now: options.now ?? Date.now,
+    waitMs: (options.waitSeconds ?? 600) * 1000,
+    pollMs: (options.pollSeconds ?? 5) * 1000,
+    onProgress: options.onProgress,
+  };
+}
+
+/** One read of the Rollout: its health, or the outcome that ends the wait because it cannot be read. */
+async function readRolloutHealth(wait: RolloutWait, name: string, namespace: string, where: string): Promise<RolloutHealth | GateOutcome> {
+  let ro;
+  try {
+    ro = await wait.readRollout(name, namespace);
+  } catch (err) {
     return {
       ok: false,
-      detail: `namespace ${namespace} (tandem:namespace) does not exist in the current kube context`,
-      next: `The stack creates no namespace: create it with \`kubectl create namespace ${namespace}\` (and install Argo Rollouts in the cluster), then run the walk again.`,
+      detail: `cannot read ${where} (${errorMessage(err).split('\n')[0]})`,
+      next: 'Check the kube context (KUBECONFIG) points at the cluster the stack deploys to, then run the walk again.',
     };
   }
+  if (!ro) {
+    return {
+      ok: false,
+      detail: `${where} does not exist in the current kube context`,
+      next: `Check the kube context, or the stack's tandem:appName and tandem:namespace config, then run the walk again.`,
+    };
+  }
+  return evaluateRollout(ro);
+}
 
+/**
+ * Read the stack's Rollout until evaluateRollout says healthy, degraded or paused (a human must
+ * promote), or the wait is over. Generation-aware: right after an update, the status the
+ * controller has not re-computed yet counts as progressing, never as the old Healthy.
+ */
+async function waitForRollout(driver: StackDriver, wait: RolloutWait, advice: RolloutAdvice): Promise<GateOutcome> {
+  const { name, namespace } = await rolloutName(driver);
+  const where = `Rollout ${namespace}/${name}`;
+  const cmd = rolloutCommands(name, namespace);
+  const deadline = wait.now() + wait.waitMs;
+  for (;;) {
+    const health = await readRolloutHealth(wait, name, namespace, where);
+    if (!('verdict' in health)) return health;
+    switch (health.verdict) {
+      case 'healthy':
+        return { ok: true, detail: `${where}: ${health.reason}` };
+      case 'degraded':
+        return { ok: false, detail: `${where}: ${health.reason}`, next: advice.degraded(cmd) };
+      case 'paused':
+        // Only a pause a human must end: evaluateRollout counts a timed pause step as progressing.
+        return { ok: false, detail: `${where}: ${health.reason}`, next: advice.paused(cmd) };
+      case 'progressing':
+        if (wait.now() >= deadline) return { ok: false, detail: `${where}: ${health.reason}`, next: advice.progressing(cmd) };
+        wait.onProgress?.(`waiting for ${where}: ${health.reason}`);
+        await wait.sleep(wait.pollMs);
+    }
+  }
+}
+
+/** Render mode needs no cluster; otherwise the namespace must exist (the stack creates none). */
+async function clusterReady(options: GateOptions): Promise<GateOutcome> {
+  const { driver } = options;
+  if (await driver.config('tandem:renderYamlTo')) return { ok: true, detail: 'render mode: nothing is applied to a cluster' };
+  const namespace = (await driver.config('tandem:namespace')) || CONFIG_DEFAULTS.namespace;
+  if (await (options.namespaceExists ?? namespaceExistsInCluster)(namespace)) return { ok: true, detail: `namespace ${namespace} exists` };
   return {
-    clusterReady,
-    async verify(step) {
-      const file = await specPath();
-      const url = await databaseUrl('the verify gate');
-      const spec = loadSpecFile(file);
-      const report = await verify(spec, { databaseUrl: url });
-      if (report.ok) return { ok: true, detail: report.message };
-      const next =
-        step.to === 'contract'
-          ? `Do not contract: inspect the rows with \`tandem verify ${file} --json\` and fix them, or walk back with \`tandem walk --stack ${stack} --to dual-write\`.`
-          : `Finish the backfill with \`tandem backfill ${file}\`, check it with \`tandem verify ${file}\`, then run the walk again.`;
-      return { ok: false, detail: report.message, next };
-    },
+    ok: false,
+    detail: `namespace ${namespace} (tandem:namespace) does not exist in the current kube context`,
+    next: `The stack creates no namespace: create it with \`kubectl create namespace ${namespace}\` (and install Argo Rollouts in the cluster), then run the walk again.`,
+  };
+}
 
-    async schemaStep() {
-      const url = await databaseUrl('the schema check before a move back');
-      const report = await status(loadSpecFile(await specPath()), { databaseUrl: url });
-      return { step: report.step, detail: `${report.migration} on ${report.table} is ${report.message}` };
-    },
+/** `tandem verify` on the stack's spec; when it fails, what to do depends on the step it gates. */
+async function verifyGate(options: GateOptions, step: WalkStep): Promise<GateOutcome> {
+  const file = await specPath(options);
+  const url = await databaseUrl(options, 'the verify gate');
+  const spec = loadSpecFile(file);
+  const report = await verify(spec, { databaseUrl: url });
+  if (report.ok) return { ok: true, detail: report.message };
+  const next =
+    step.to === 'contract'
+      ? `Do not contract: inspect the rows with \`tandem verify ${file} --json\` and fix them, or walk back with \`tandem walk --stack ${options.driver.stackName} --to dual-write\`.`
+      : `Finish the backfill with \`tandem backfill ${file}\`, check it with \`tandem verify ${file}\`, then run the walk again.`;
+  return { ok: false, detail: report.message, next };
+}
 
-    rolloutHealthy(step) {
-      // Before the step, the stack is at step.from; walking back goes to the stage before it.
-      return waitForRollout({
-        degraded: (cmd) => `Stop here: find out why with \`${cmd.get}\`, then fix and retry the rollout, or walk back with \`tandem walk --stack ${stack} --to ${previous(step.from)}\`.`,
-        paused: (cmd) => `Promote it with \`${cmd.promote}\` once the canary looks right, then run the walk again.`,
-        progressing: (cmd) => `Wait for the canary to finish (\`${cmd.get} --watch\`), then run the walk again.`,
-      });
-    },
+async function schemaStep(options: GateOptions): Promise<SchemaStepReport> {
+  const url = await databaseUrl(options, 'the schema check before a move back');
+  const report = await status(loadSpecFile(await specPath(options)), { databaseUrl: url });
+  return { step: report.step, detail: `${report.migration} on ${report.table} is ${report.message}` };
+}
 
-    rolloutSettled(step) {
-      // After the step's up, the stack is at step.to; its canary must end fully promoted.
-      const canary = `The ${STAGE_TABLE[step.to].app} canary`;
-      const at = `the stack is at ${step.to}`;
-      const escape = (cmd: RolloutCommands) =>
-        step.direction === 'forward' && step.from !== null
-          ? `walk back with \`tandem walk --stack ${stack} --to ${step.from}\``
-          : `fix it and retry the rollout with \`${cmd.retry}\``;
-      return waitForRollout({
-        degraded: (cmd) => `${canary} did not go through (${at}): find out why with \`${cmd.get}\`, then ${escape(cmd)}.`,
-        paused: (cmd) => `${canary} waits for a human (${at}): promote it with \`${cmd.promote}\` once it looks right, then run the walk again to go on.`,
-        progressing: (cmd) =>
-          `${canary} is still going after the wait (${at}): watch it with \`${cmd.get} --watch\`, and run the walk again to go on once it is Healthy (or give it longer with --wait).`,
-      });
-    },
+/** Before the step, the stack is at step.from; walking back goes to the stage before it. */
+function healthyAdvice(stack: string, step: WalkStep): RolloutAdvice {
+  return {
+    degraded: (cmd) => `Stop here: find out why with \`${cmd.get}\`, then fix and retry the rollout, or walk back with \`tandem walk --stack ${stack} --to ${previous(step.from)}\`.`,
+    paused: (cmd) => `Promote it with \`${cmd.promote}\` once the canary looks right, then run the walk again.`,
+    progressing: (cmd) => `Wait for the canary to finish (\`${cmd.get} --watch\`), then run the walk again.`,
+  };
+}
+
+/** After the step's up, the stack is at step.to; its canary must end fully promoted. */
+function settledAdvice(stack: string, step: WalkStep): RolloutAdvice {
+  const canary = `The ${STAGE_TABLE[step.to].app} canary`;
+  const at = `the stack is at ${step.to}`;
+  const escape = (cmd: RolloutCommands) =>
+    step.direction === 'forward' && step.from !== null ? `walk back with \`tandem walk --stack ${stack} --to ${step.from}\`` : `fix it and retry the rollout with \`${cmd.retry}\``;
+  return {
+    degraded: (cmd) => `${canary} did not go through (${at}): find out why with \`${cmd.get}\`, then ${escape(cmd)}.`,
+    paused: (cmd) => `${canary} waits for a human (${at}): promote it with \`${cmd.promote}\` once it looks right, then run the walk again to go on.`,
+    progressing: (cmd) =>
+      `${canary} is still going after the wait (${at}): watch it with \`${cmd.get} --watch\`, and run the walk again to go on once it is Healthy (or give it longer with --wait).`,
+  };
+}
+
+export function createGates(options: GateOptions): Gates {
+  const { driver } = options;
+  const wait = rolloutWait(options);
+  return {
+    clusterReady: () => clusterReady(options),
+    verify: (step) => verifyGate(options, step),
+    schemaStep: () => schemaStep(options),
+    rolloutHealthy: (step) => waitForRollout(driver, wait, healthyAdvice(driver.stackName, step)),
+    rolloutSettled: (step) => waitForRollout(driver, wait, settledAdvice(driver.stackName, step)),
   };
 }

@@ -98,14 +98,16 @@ export async function forwardingSignals<T>(fn: (signal: AbortSignal) => Promise<
   }
 }
 
-export async function openLocalStack(options: LocalStackOptions): Promise<StackDriver> {
-  const env = options.env ?? process.env;
-  const projectDir = path.resolve(options.projectDir);
-  const stackName = options.stackName;
+/** The checks before anything is opened: a pulumi to run, a project to run it in. */
+function checkProject(projectDir: string, env: NodeJS.ProcessEnv): void {
   if (!findPulumi(env)) throw new PulumiMissingError();
   if (!fs.existsSync(path.join(projectDir, 'Pulumi.yaml'))) {
     throw new UsageError(`${projectDir} has no Pulumi.yaml; run the walker in the Tandem project directory or pass --project DIR`);
   }
+}
+
+/** The backend (chooseBackend); Tandem's local one needs a passphrase for secrets and its directory. */
+function prepareBackend(projectDir: string, env: NodeJS.ProcessEnv): Backend {
   const backend = chooseBackend(projectDir, env);
   if (backend.local) {
     if (env.PULUMI_CONFIG_PASSPHRASE === undefined && env.PULUMI_CONFIG_PASSPHRASE_FILE === undefined) {
@@ -115,8 +117,15 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
     }
     fs.mkdirSync(path.join(projectDir, '.tandem', 'state'), { recursive: true });
   }
-  // The CLI (and the plugins it starts: the Commands inherit it) sees the walker's environment as
-  // given (PULUMI_HOME, PATH, KUBECONFIG, the passphrase...), not only the process's.
+  return backend;
+}
+
+/**
+ * The environment of the pulumi CLI (and the plugins it starts: the Commands inherit it): the
+ * walker's environment as given (PULUMI_HOME, PATH, KUBECONFIG, the passphrase...), not only the
+ * process's, with the backend.
+ */
+function workspaceEnv(env: NodeJS.ProcessEnv, backend: Backend): Record<string, string> {
   const envVars: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) envVars[key] = value;
   if (backend.url) envVars.PULUMI_BACKEND_URL = backend.url;
@@ -127,25 +136,47 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
   // its environment (no provider input changes); a value the user set is kept.
   envVars.PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE ??= 'true';
   envVars.PULUMI_K8S_ENABLE_SECRET_MUTABLE ??= 'true';
+  return envVars;
+}
 
-  // Loaded here, not at the top: the Automation API is only needed once a stack is opened.
-  const auto = await import('@pulumi/pulumi/automation');
+type Automation = typeof import('@pulumi/pulumi/automation');
 
-  /** Run a pulumi operation; a locked stack becomes StackBusyError, any other failure its error lines only. */
-  const busy = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+/** Run a pulumi operation; a locked stack becomes StackBusyError, any other failure its error lines only. */
+function pulumiOperation(auto: Automation, stackName: string) {
+  return async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof auto.ConcurrentUpdateError) {
-        throw new StackBusyError(stackName, `Pulumi reports the stack is locked by another update; if none is running, \`pulumi cancel --stack ${shellQuote(stackName)}\` removes the stale lock`);
-      }
+      if (err instanceof auto.ConcurrentUpdateError) throw stackLocked(stackName);
       if (err instanceof auto.CommandError) throw new PulumiCommandError(operation, stackName, err);
       throw err;
     }
   };
+}
 
-  // The program inline; workDir goes in the options (second argument): in the first it is ignored
-  // and the stack silently gets a temp directory, a default project and no stack config.
+function stackLocked(stackName: string): StackBusyError {
+  return new StackBusyError(stackName, `Pulumi reports the stack is locked by another update; if none is running, \`pulumi cancel --stack ${shellQuote(stackName)}\` removes the stale lock`);
+}
+
+/** What a LocalStackDriver works with, gathered by openLocalStack. */
+interface LocalStack {
+  readonly stackName: string;
+  readonly projectDir: string;
+  readonly projectName: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly envVars: Record<string, string>;
+  readonly backend: Backend;
+  readonly stack: Stack;
+  readonly busy: ReturnType<typeof pulumiOperation>;
+  readonly objectExists: ObjectExists;
+}
+
+/**
+ * Select (or create) the stack with the program inline. workDir goes in the options (second
+ * argument): in the first it is ignored and the stack silently gets a temp directory, a default
+ * project and no stack config.
+ */
+async function selectStack(auto: Automation, busy: LocalStack['busy'], stackName: string, projectDir: string, env: NodeJS.ProcessEnv, envVars: Record<string, string>) {
   const { projectName, program } = loadProjectProgram(projectDir);
   // The pulumi that findPulumi found on the given PATH, when it sits in an installation's bin/.
   const found = findPulumi(env)!;
@@ -154,123 +185,155 @@ export async function openLocalStack(options: LocalStackOptions): Promise<StackD
   const stack: Stack = await busy('stack select', () =>
     auto.LocalWorkspace.createOrSelectStack({ stackName, projectName, program }, { workDir: projectDir, envVars, ...(pulumiCommand ? { pulumiCommand } : {}) }),
   );
-  /** An engine run: the program's working directory and process.exit guard, SIGINT/SIGTERM passed on to the CLI. */
-  const engineRun = <T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> =>
-    busy(operation, () => inProgramContext(projectDir, () => forwardingSignals(fn)));
-  const plansDir = stackPlansDir(projectDir, stackName);
+  return { projectName, stack };
+}
+
+export async function openLocalStack(options: LocalStackOptions): Promise<StackDriver> {
+  const env = options.env ?? process.env;
+  const projectDir = path.resolve(options.projectDir);
+  const stackName = options.stackName;
+  checkProject(projectDir, env);
+  const backend = prepareBackend(projectDir, env);
+  const envVars = workspaceEnv(env, backend);
+  // Loaded here, not at the top: the Automation API is only needed once a stack is opened.
+  const auto = await import('@pulumi/pulumi/automation');
+  const busy = pulumiOperation(auto, stackName);
+  const { projectName, stack } = await selectStack(auto, busy, stackName, projectDir, env, envVars);
   const objectExists = options.objectExists ?? kubernetesObjectExists;
+  return new LocalStackDriver({ stackName, projectDir, projectName, env, envVars, backend, stack, busy, objectExists });
+}
+
+/** The StackDriver on a LocalWorkspace stack. */
+class LocalStackDriver implements StackDriver {
+  readonly stackName: string;
+  private readonly stack: Stack;
+  private readonly plansDir: string;
   /** The imports the last look at the pending operations found, for recoveryCommand. */
-  let lastImports: PendingImport[] = [];
-  const findImports = async () => {
+  private lastImports: PendingImport[] = [];
+
+  constructor(private readonly local: LocalStack) {
+    this.stackName = local.stackName;
+    this.stack = local.stack;
+    this.plansDir = stackPlansDir(local.projectDir, local.stackName);
+  }
+
+  /** An engine run: the program's working directory and process.exit guard, SIGINT/SIGTERM passed on to the CLI. */
+  private engineRun<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return this.local.busy(operation, () => inProgramContext(this.local.projectDir, () => forwardingSignals(fn)));
+  }
+
+  private async findImports(): Promise<PendingImport[]> {
     try {
-      lastImports = await pendingImports(await stack.exportStack(), objectExists);
+      this.lastImports = await pendingImports(await this.stack.exportStack(), this.local.objectExists);
     } catch {
       // No cluster to ask (no kube context, render mode): clear instead; server-side apply adopts what exists.
-      lastImports = [];
+      this.lastImports = [];
     }
-    return lastImports;
-  };
+    return this.lastImports;
+  }
 
-  const outputs = async (): Promise<Record<string, unknown>> => {
-    const out = await stack.outputs();
+  outputs = async (): Promise<Record<string, unknown>> => {
+    const out = await this.stack.outputs();
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value]));
   };
-  const config = async (key: string): Promise<string | undefined> => {
-    const all = await stack.getAllConfig();
+
+  config = async (key: string): Promise<string | undefined> => {
+    const all = await this.stack.getAllConfig();
     return all[key]?.value;
   };
 
-  return {
-    stackName,
+  async currentStage(): Promise<Stage | null> {
+    const history = await this.stack.history(50, 1, false);
+    return deployedStage(this.stackName, history as unknown as HistoryEntry[], await this.outputs());
+  }
 
-    async currentStage(): Promise<Stage | null> {
-      const history = await stack.history(50, 1, false);
-      return deployedStage(stackName, history as unknown as HistoryEntry[], await outputs());
-    },
+  async setStage(stage: Stage): Promise<void> {
+    await this.stack.setConfig('tandem:stage', { value: stage });
+  }
 
-    async setStage(stage) {
-      await stack.setConfig('tandem:stage', { value: stage });
-    },
+  async setMigration(name: string): Promise<void> {
+    await this.stack.setConfig('tandem:migration', { value: name });
+  }
 
-    async setMigration(name) {
-      await stack.setConfig('tandem:migration', { value: name });
-    },
+  async preview(): Promise<PreviewOutcome> {
+    // One saved plan per stack: a refused or unconfirmed step leaves its plan behind until the next preview.
+    fs.mkdirSync(this.plansDir, { recursive: true });
+    for (const old of fs.readdirSync(this.plansDir)) if (/^[0-9]+\.json$/.test(old)) fs.rmSync(path.join(this.plansDir, old), { force: true });
+    const planFile = path.join(this.plansDir, `${Date.now()}.json`);
+    const changes: ResourceChange[] = [];
+    await this.engineRun('preview', (signal) =>
+      this.stack.preview({
+        plan: planFile,
+        signal,
+        onEvent: (e: EngineEvent) => {
+          const change = resourceChangeOf(e);
+          if (change) changes.push(change);
+        },
+      }),
+    );
+    return { changes, planFile: fs.existsSync(planFile) ? planFile : undefined };
+  }
 
-    async preview(): Promise<PreviewOutcome> {
-      // One saved plan per stack: a refused or unconfirmed step leaves its plan behind until the next preview.
-      fs.mkdirSync(plansDir, { recursive: true });
-      for (const old of fs.readdirSync(plansDir)) if (/^[0-9]+\.json$/.test(old)) fs.rmSync(path.join(plansDir, old), { force: true });
-      const planFile = path.join(plansDir, `${Date.now()}.json`);
-      const changes: ResourceChange[] = [];
-      await engineRun('preview', (signal) =>
-        stack.preview({
+  async up({ planFile, onEvent }: Parameters<StackDriver['up']>[0]): Promise<UpOutcome> {
+    try {
+      const result = await this.engineRun('up', (signal) =>
+        this.stack.up({
           plan: planFile,
           signal,
           onEvent: (e: EngineEvent) => {
-            const change = resourceChangeOf(e);
-            if (change) changes.push(change);
+            const event = resourceEventOf(e);
+            if (event) onEvent?.(event);
           },
         }),
       );
-      return { changes, planFile: fs.existsSync(planFile) ? planFile : undefined };
-    },
+      return { resourceChanges: { ...(result.summary.resourceChanges ?? {}) } as Record<string, number> };
+    } finally {
+      if (planFile) fs.rmSync(planFile, { force: true });
+    }
+  }
 
-    async up({ planFile, onEvent }): Promise<UpOutcome> {
-      try {
-        const result = await engineRun('up', (signal) =>
-          stack.up({
-            plan: planFile,
-            signal,
-            onEvent: (e: EngineEvent) => {
-              const event = resourceEventOf(e);
-              if (event) onEvent?.(event);
-            },
-          }),
-        );
-        return { resourceChanges: { ...(result.summary.resourceChanges ?? {}) } as Record<string, number> };
-      } finally {
-        if (planFile) fs.rmSync(planFile, { force: true });
-      }
-    },
+  async pendingOperations(): Promise<PendingOperation[]> {
+    const pending = pendingOperationsOf(await this.stack.exportStack());
+    if (pending.some((p) => p.op === 'creating')) await this.findImports();
+    return pending;
+  }
 
-    async pendingOperations(): Promise<PendingOperation[]> {
-      const pending = pendingOperationsOf(await stack.exportStack());
-      if (pending.some((p) => p.op === 'creating')) await findImports();
-      return pending;
-    },
+  async recoverPendingOperations(): Promise<void> {
+    const { envVars, projectName, stackName } = this.local;
+    // A killed update's own lock (file backend) outlives its pulumi: removed when every holder is gone.
+    const backendDir = fileBackendDir(envVars.PULUMI_BACKEND_URL);
+    if (backendDir) for (const f of staleStackLocks(backendDir, projectName, stackName)) fs.rmSync(f, { force: true });
+    const imports = await this.findImports();
+    if (imports.length === 0) return this.clearPendingOperations();
+    this.importPendingCreates(imports);
+  }
 
-    async recoverPendingOperations() {
-      // A killed update's own lock (file backend) outlives its pulumi: removed when every holder is gone.
-      const backendDir = fileBackendDir(envVars.PULUMI_BACKEND_URL);
-      if (backendDir) for (const f of staleStackLocks(backendDir, projectName, stackName)) fs.rmSync(f, { force: true });
-      const imports = await findImports();
-      if (imports.length === 0) {
-        // Nothing to import: drop the pending operations from the state and touch nothing else. A
-        // refresh would read every resource (failing when no cluster answers, and taking any
-        // operator's edit into the state, for the next step's preview to undo).
-        const exported = await busy('stack export', () => stack.exportStack());
-        const { pending_operations: _cleared, ...deployment } = exported.deployment ?? {};
-        await busy('stack import', () => stack.importStack({ ...exported, deployment }));
-        return;
-      }
-      // The Automation API has no --import-pending-creates: run the CLI with the workspace's environment.
-      const args = recoveryArgs(stackName, projectDir, imports);
-      const r = spawnSync(findPulumi(env)!, [...args, '--skip-preview', '--non-interactive'], { cwd: projectDir, env: { ...env, ...envVars }, encoding: 'utf8' });
-      if (r.status !== 0) {
-        const message = `${r.stderr ?? ''}${r.stdout ?? ''}`;
-        if (/update is already in progress|locked by/i.test(message)) {
-          throw new StackBusyError(stackName, `Pulumi reports the stack is locked by another update; if none is running, \`pulumi cancel --stack ${shellQuote(stackName)}\` removes the stale lock`);
-        }
-        throw new PulumiCommandError('refresh', stackName, new Error(message || `exit status ${r.status}`));
-      }
-    },
+  /**
+   * Nothing to import: drop the pending operations from the state and touch nothing else. A
+   * refresh would read every resource (failing when no cluster answers, and taking any operator's
+   * edit into the state, for the next step's preview to undo).
+   */
+  private async clearPendingOperations(): Promise<void> {
+    const { busy } = this.local;
+    const exported = await busy('stack export', () => this.stack.exportStack());
+    const { pending_operations: _cleared, ...deployment } = exported.deployment ?? {};
+    await busy('stack import', () => this.stack.importStack({ ...exported, deployment }));
+  }
 
-    recoveryCommand() {
-      const prefix = backend.local ? `PULUMI_BACKEND_URL=${shellQuote(backend.url!)} ` : '';
-      return `${prefix}pulumi ${recoveryArgs(stackName, projectDir, lastImports).map(shellQuote).join(' ')}`;
-    },
+  /** The Automation API has no --import-pending-creates: run the CLI with the workspace's environment. */
+  private importPendingCreates(imports: PendingImport[]): void {
+    const { env, envVars, projectDir, stackName } = this.local;
+    const args = recoveryArgs(stackName, projectDir, imports);
+    const r = spawnSync(findPulumi(env)!, [...args, '--skip-preview', '--non-interactive'], { cwd: projectDir, env: { ...env, ...envVars }, encoding: 'utf8' });
+    if (r.status === 0) return;
+    const message = `${r.stderr ?? ''}${r.stdout ?? ''}`;
+    if (/update is already in progress|locked by/i.test(message)) throw stackLocked(stackName);
+    throw new PulumiCommandError('refresh', stackName, new Error(message || `exit status ${r.status}`));
+  }
 
-    config,
-    outputs,
-  };
+  recoveryCommand(): string {
+    const { backend, stackName, projectDir } = this.local;
+    const prefix = backend.local ? `PULUMI_BACKEND_URL=${shellQuote(backend.url!)} ` : '';
+    return `${prefix}pulumi ${recoveryArgs(stackName, projectDir, this.lastImports).map(shellQuote).join(' ')}`;
+  }
 }

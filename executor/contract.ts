@@ -19,7 +19,7 @@ import { checkContractBlockers, droppedIndexDescriptions, enforcedBeforeContract
  * then ONE transaction drops trigger, function and old columns and sets NOT NULL without a scan.
  */
 export async function contract(spec: MigrationSpec, options: ExecutorOptions): Promise<StepResult> {
-  const session = await openSession(spec, options, true);
+  const session = await openSession(spec, options, { lock: true });
   try {
     const base = { migration: spec.name, table: session.label };
     const table = { oid: session.table.oid, label: session.label };

@@ -59,7 +59,8 @@ async function laterBeforeTriggers(client: Client, resolved: ResolvedSpec): Prom
  * Expand's one transaction: the state schema, the plan, the probes and the state row. `validate`
  * runs exactly this with `rollback`, so it passes only a spec that expand would take.
  */
-export async function runExpandTransaction(session: Session, resolved: ResolvedSpec, options: ExecutorOptions, rollback = false): Promise<DdlRun> {
+export async function runExpandTransaction(session: Session, resolved: ResolvedSpec, options: ExecutorOptions, how: { rollback?: boolean } = {}): Promise<DdlRun> {
+  const rollback = how.rollback ?? false;
   return runDdlTransaction(
     session.client,
     rollback ? 'validate (expand, rolled back)' : 'expand',
@@ -115,7 +116,7 @@ export async function resolveForExpand(session: Session, spec: MigrationSpec): P
  * catalog agrees and changes nothing.
  */
 export async function expand(spec: MigrationSpec, options: ExecutorOptions): Promise<StepResult> {
-  const session = await openSession(spec, options, true);
+  const session = await openSession(spec, options, { lock: true });
   try {
     const base = { migration: spec.name, table: session.label };
     await checkRecordedMigration(session, spec);

@@ -107,7 +107,7 @@ export async function runObjectSteps(client: Client, step: string, table: { oid:
       if (s.created && (await isPartitionedTable(client, table.oid))) {
         // The spec's own index on a partitioned table, with what a killed build left unattached.
         const present = (await indexState(client, s.schema, s.index)) !== 'absent';
-        retries += await dropPartitionedIndex(client, step, table, s.schema, s.index, options, true);
+        retries += await dropPartitionedIndex(client, step, table, s.schema, s.index, options, { created: true });
         changed ||= present;
         continue;
       }

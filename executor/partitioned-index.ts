@@ -153,7 +153,7 @@ export async function createPartitionedIndex(client: Client, step: string, table
     // was built goes (as a failed concurrent build's INVALID index does), and a unique one always
     // (attached, it refuses duplicate writes).
     const dropAll = s.unique || !(err instanceof LockTimeoutError);
-    const dropped = dropAll ? await dropPartitionedIndex(client, step, table, s.schema, s.index, options, true).then(() => true, () => false) : false;
+    const dropped = dropAll ? await dropPartitionedIndex(client, step, table, s.schema, s.index, options, { created: true }).then(() => true, () => false) : false;
     if (err instanceof LockTimeoutError) throw err;
     if (errorCode(err) === '23505' && s.hint) throw new RefusedError(`${step} refused: index ${s.index} cannot be built: ${s.hint} (${errorMessage(err)})`);
     const what = dropped ? "; what it built (the partitioned index and its partitions' indexes) was dropped" : '';
@@ -174,9 +174,9 @@ export async function createPartitionedIndex(client: Client, step: string, table
  * the drop is catalog only. With `created`, the index is the spec's own: partition indexes a
  * killed build left unattached are dropped too, concurrently.
  */
-export async function dropPartitionedIndex(client: Client, step: string, table: Table, schema: string, index: string, options: ExecutorOptions, created = false): Promise<number> {
+export async function dropPartitionedIndex(client: Client, step: string, table: Table, schema: string, index: string, options: ExecutorOptions, how: { created?: boolean } = {}): Promise<number> {
   let retries = (await runDdlTransaction(client, step, table, [{ id: `drop-index-${index}`, sql: `DROP INDEX IF EXISTS ${quoteQualified(schema, index)}` }], options)).retries;
-  if (!created) return retries;
+  if (!how.created) return retries;
   const leftovers = await client.query<{ oid: string; schema: string }>(
     `SELECT t.relid::int8 AS oid, n.nspname AS schema FROM pg_partition_tree($1::oid::regclass) t JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.relid <> $1::oid`,
     [table.oid],

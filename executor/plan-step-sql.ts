@@ -34,7 +34,7 @@ export interface StepSql {
  * spec resolves against that, not against their old columns and Tandem's bookkeeping column.
  */
 async function planningSession(spec: MigrationSpec, options: ExecutorOptions): Promise<Session> {
-  const session = await openSession(spec, options, false, false, { others: 'allow' });
+  const session = await openSession(spec, options, { others: 'allow' });
   if (!session.othersInProgress.length) return session;
   try {
     const states = await Promise.all(session.othersInProgress.map((name) => readState(session.client, name)));

@@ -7,10 +7,10 @@ import { FAILED_COLUMN, pkJson, pkList, table } from '../phases/sql/plan';
 import { MigrationSpec, PENDING_COLUMN, ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
 import { checkRepairKeys } from './repair-keys';
-import { openSession, recordedSpec } from './session';
+import { openSession, recordedSpec, Session } from './session';
 import { RepairOptions, RepairResult } from './types';
 import { checkConsistency } from './verify';
-import { errorMessage, errorCode } from '../phases/error-fields';
+import { errorCode, errorMessage } from '../phases/error-fields';
 
 /** Rows per repair transaction: each holds its rows' locks only while it updates them. */
 export const DEFAULT_REPAIR_BATCH = 100;
@@ -84,6 +84,12 @@ function keysIn(resolved: ResolvedSpec, keys: string[][]): { sql: string; params
   return { sql: `(${pkList(resolved)}) IN (${tuples.join(', ')})`, params: keys.flat() };
 }
 
+interface StillFailing {
+  key: string;
+  side: string;
+  error: string;
+}
+
 /**
  * Repair: rows whose sync raised in the trigger (flagged, `_tandem_pending` NULL) are re-derived from
  * the side their writer wrote, with the backfill's discipline: short transactions of `batchSize`
@@ -98,114 +104,161 @@ function keysIn(resolved: ResolvedSpec, keys: string[][]): { sql: string; params
  * col ...`), which the sync trigger then derives from.
  */
 export async function repair(spec: MigrationSpec, options: RepairOptions): Promise<RepairResult> {
-  const session = await openSession(spec, options, true);
+  const session = await openSession(spec, options, { lock: true });
   try {
     const resolved = recordedSpec(session, spec, 'repair');
-    const { client } = session;
     const batchSize = options.batchSize ?? DEFAULT_REPAIR_BATCH;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch-size must be a whole number of at least 1');
-    const t = table(resolved);
     const wanted = options.keys?.map((k) => parseKey(resolved, k));
-    if (wanted) await checkRepairKeys(client, resolved, wanted);
+    if (wanted) await checkRepairKeys(session.client, resolved, wanted);
     const lockTimeout = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
-    await client.query(`SET lock_timeout = ${lockTimeout}`);
-    const deadline = options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS;
-    let repaired = 0;
-    const stillFailing: { key: string; side: string; error: string }[] = [];
-    const failed = quoteIdent(FAILED_COLUMN);
-    const flagged = `${quoteIdent(PENDING_COLUMN)} IS NULL`;
+    await session.client.query(`SET lock_timeout = ${lockTimeout}`);
+    const run = new RepairRun(session, resolved, options, batchSize);
+    const held = await run.sweep(wanted);
+    await run.revisit(held);
+    return await run.finish(spec);
+  } finally {
+    await session.close();
+  }
+}
 
-    /** Repair the rows of these keys that no other transaction holds, in one short transaction; returns the keys held. */
-    const repairKeys = async (keys: string[][]): Promise<string[][]> => {
-      const inKeys = keysIn(resolved, keys);
-      await client.query(`BEGIN; SET LOCAL tandem.backfill = 'on'`);
-      let locked: { key: string[]; failed: unknown }[];
-      try {
-        locked = (await querySingle(client, `SELECT ${pkJson(resolved)} AS key, ${failed} AS failed FROM ${t} WHERE ${inKeys.sql} AND ${flagged} ORDER BY ${pkList(resolved)} FOR UPDATE SKIP LOCKED`, inKeys.params)).rows;
-        for (const row of locked) {
-          const entries = failureEntries(resolved, row.failed);
-          if (typeof entries === 'string') {
-            stillFailing.push({ key: keyText(row.key), side: 'unknown', error: `not repaired: ${entries}; rewrite the side to keep and reset the record in one statement (UPDATE ... SET column = column, ${FAILED_COLUMN} = NULL, ${PENDING_COLUMN} = false WHERE ...): the sync trigger derives the other side, and flags the row again if it raises` });
-            continue;
-          }
-          let ok = true;
-          for (const f of entries) {
-            const sql = repairSql(resolved, f.index, f.side);
-            if (!sql) continue;
-            await client.query('SAVEPOINT _tandem_repair');
-            try {
-              await querySingle(client, sql, row.key);
-              await client.query('RELEASE SAVEPOINT _tandem_repair');
-            } catch (err) {
-              if (RETRYABLE.has(String(errorCode(err)))) throw err;
-              await client.query('ROLLBACK TO SAVEPOINT _tandem_repair');
-              ok = false;
-              stillFailing.push({ key: keyText(row.key), side: f.side, error: errorMessage(err) });
-            }
-          }
-          if (ok) repaired++;
-        }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-      const done = new Set(locked.map((r) => JSON.stringify(r.key)));
-      const rest = keys.filter((k) => !done.has(JSON.stringify(k)));
-      if (!rest.length) return [];
-      // Not locked: held by another transaction, or no longer flagged (its writer's write synced it). A plain read waits on nothing.
-      const restIn = keysIn(resolved, rest);
-      return (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${t} WHERE ${restIn.sql} AND ${flagged}`, restIn.params)).rows.map((r: { key: string[] }) => r.key);
-    };
+/** One repair run: what it repaired, what still fails, and the batches, retries and revisits that got there. */
+class RepairRun {
+  repaired = 0;
+  readonly stillFailing: StillFailing[] = [];
+  private readonly t: string;
+  private readonly failed = quoteIdent(FAILED_COLUMN);
+  private readonly flagged = `${quoteIdent(PENDING_COLUMN)} IS NULL`;
+  private readonly deadline: number;
 
-    /** One batch, retried on a lock timeout (a table lock, or a unique-index wait) with backoff until the deadline. */
-    const runBatch = async (keys: string[][]): Promise<string[][]> => {
-      const since = Date.now();
-      for (let attempt = 0; ; attempt++) {
-        const before = { repaired, failing: stillFailing.length };
-        try {
-          return await repairKeys(keys);
-        } catch (err) {
-          if (!RETRYABLE.has(String(errorCode(err)))) throw err;
-          repaired = before.repaired;
-          stillFailing.length = before.failing;
-          if (Date.now() - since > deadline) throw new LockTimeoutError(session.label, attempt + 1, ['row or table locks held while repairing']);
-          options.onProgress?.({ kind: 'lock_wait', message: `repair ${session.label}: waited too long on a lock (key ${keyText(keys[0])}); retrying` });
-          await sleep(backoffMs(attempt));
-        }
-      }
-    };
+  constructor(
+    private readonly session: Session,
+    private readonly resolved: ResolvedSpec,
+    private readonly options: RepairOptions,
+    private readonly batchSize: number,
+  ) {
+    this.t = table(resolved);
+    this.deadline = options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS;
+  }
 
-    let held: string[][] = [];
+  private get client(): Session['client'] {
+    return this.session.client;
+  }
+
+  /** Every flagged row (of the wanted keys), batch by batch in key order; returns the keys other transactions held. */
+  async sweep(wanted: string[][] | undefined): Promise<string[][]> {
+    const held: string[][] = [];
     let last: string[] | undefined;
     for (;;) {
-      const params: unknown[] = [];
-      const conds = [flagged];
-      if (last) {
-        conds.push(`(${pkList(resolved)}) > (${resolved.table.primaryKey.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`);
-        params.push(...last);
-      }
-      if (wanted) {
-        params.push(JSON.stringify(wanted));
-        conds.push(`$${params.length}::jsonb @> jsonb_build_array(${pkJson(resolved)}::jsonb)`);
-      }
-      const keys: string[][] = (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${t} WHERE ${conds.join(' AND ')} ORDER BY ${pkList(resolved)} LIMIT ${batchSize}`, params)).rows.map((r: { key: string[] }) => r.key);
+      const keys = await this.flaggedKeysAfter(last, wanted);
       if (!keys.length) break;
-      held.push(...(await runBatch(keys)));
+      held.push(...(await this.runBatch(keys)));
       last = keys[keys.length - 1];
     }
-    // Rows other transactions held: revisited with backoff; most are synced by their holder's own write.
+    return held;
+  }
+
+  /** The next batch of flagged keys after `last`. */
+  private async flaggedKeysAfter(last: string[] | undefined, wanted: string[][] | undefined): Promise<string[][]> {
+    const { resolved } = this;
+    const params: unknown[] = [];
+    const conds = [this.flagged];
+    if (last) {
+      conds.push(`(${pkList(resolved)}) > (${resolved.table.primaryKey.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`);
+      params.push(...last);
+    }
+    if (wanted) {
+      params.push(JSON.stringify(wanted));
+      conds.push(`$${params.length}::jsonb @> jsonb_build_array(${pkJson(resolved)}::jsonb)`);
+    }
+    const sql = `SELECT ${pkJson(resolved)} AS key FROM ${this.t} WHERE ${conds.join(' AND ')} ORDER BY ${pkList(resolved)} LIMIT ${this.batchSize}`;
+    return (await querySingle(this.client, sql, params)).rows.map((r: { key: string[] }) => r.key);
+  }
+
+  /** Rows other transactions held: revisited with backoff; most are synced by their holder's own write. */
+  async revisit(held: string[][]): Promise<void> {
     const since = Date.now();
     for (let visit = 0; held.length; visit++) {
-      if (Date.now() - since > deadline) break;
-      if (visit % 10 === 0) options.onProgress?.({ kind: 'lock_wait', message: `repair ${session.label}: ${held.length} row${held.length === 1 ? '' : 's'} held by other transactions (key ${keyText(held[0])}); revisiting` });
+      if (Date.now() - since > this.deadline) break;
+      if (visit % 10 === 0) this.options.onProgress?.({ kind: 'lock_wait', message: `repair ${this.session.label}: ${held.length} row${held.length === 1 ? '' : 's'} held by other transactions (key ${keyText(held[0])}); revisiting` });
       await sleep(backoffMs(visit, 20, 1000));
       const next: string[][] = [];
-      for (let i = 0; i < held.length; i += batchSize) next.push(...(await runBatch(held.slice(i, i + batchSize))));
+      for (let i = 0; i < held.length; i += this.batchSize) next.push(...(await this.runBatch(held.slice(i, i + this.batchSize))));
       held = next;
     }
-    for (const k of held) stillFailing.push({ key: keyText(k), side: 'unknown', error: 'not repaired: another transaction held the row until the deadline; run tandem repair again' });
-    const report = await checkConsistency(client, resolved);
+    for (const k of held) this.stillFailing.push({ key: keyText(k), side: 'unknown', error: 'not repaired: another transaction held the row until the deadline; run tandem repair again' });
+  }
+
+  /** One batch, retried on a lock timeout (a table lock, or a unique-index wait) with backoff until the deadline. */
+  private async runBatch(keys: string[][]): Promise<string[][]> {
+    const since = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      const before = { repaired: this.repaired, failing: this.stillFailing.length };
+      try {
+        return await this.repairKeys(keys);
+      } catch (err) {
+        if (!RETRYABLE.has(String(errorCode(err)))) throw err;
+        this.repaired = before.repaired;
+        this.stillFailing.length = before.failing;
+        if (Date.now() - since > this.deadline) throw new LockTimeoutError(this.session.label, attempt + 1, ['row or table locks held while repairing']);
+        this.options.onProgress?.({ kind: 'lock_wait', message: `repair ${this.session.label}: waited too long on a lock (key ${keyText(keys[0])}); retrying` });
+        await sleep(backoffMs(attempt));
+      }
+    }
+  }
+
+  /** Repair the rows of these keys that no other transaction holds, in one short transaction; returns the keys held. */
+  private async repairKeys(keys: string[][]): Promise<string[][]> {
+    const { client, resolved } = this;
+    const inKeys = keysIn(resolved, keys);
+    await client.query(`BEGIN; SET LOCAL tandem.backfill = 'on'`);
+    let locked: { key: string[]; failed: unknown }[];
+    try {
+      locked = (await querySingle(client, `SELECT ${pkJson(resolved)} AS key, ${this.failed} AS failed FROM ${this.t} WHERE ${inKeys.sql} AND ${this.flagged} ORDER BY ${pkList(resolved)} FOR UPDATE SKIP LOCKED`, inKeys.params)).rows;
+      for (const row of locked) await this.repairRow(row);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    const done = new Set(locked.map((r) => JSON.stringify(r.key)));
+    const rest = keys.filter((k) => !done.has(JSON.stringify(k)));
+    if (!rest.length) return [];
+    // Not locked: held by another transaction, or no longer flagged (its writer's write synced it). A plain read waits on nothing.
+    const restIn = keysIn(resolved, rest);
+    return (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${this.t} WHERE ${restIn.sql} AND ${this.flagged}`, restIn.params)).rows.map((r: { key: string[] }) => r.key);
+  }
+
+  /** One locked row: each operation its failure record names, re-derived under a savepoint. */
+  private async repairRow(row: { key: string[]; failed: unknown }): Promise<void> {
+    const { client } = this;
+    const entries = failureEntries(this.resolved, row.failed);
+    if (typeof entries === 'string') {
+      this.stillFailing.push({ key: keyText(row.key), side: 'unknown', error: `not repaired: ${entries}; rewrite the side to keep and reset the record in one statement (UPDATE ... SET column = column, ${FAILED_COLUMN} = NULL, ${PENDING_COLUMN} = false WHERE ...): the sync trigger derives the other side, and flags the row again if it raises` });
+      return;
+    }
+    let ok = true;
+    for (const f of entries) {
+      const sql = repairSql(this.resolved, f.index, f.side);
+      if (!sql) continue;
+      await client.query('SAVEPOINT _tandem_repair');
+      try {
+        await querySingle(client, sql, row.key);
+        await client.query('RELEASE SAVEPOINT _tandem_repair');
+      } catch (err) {
+        if (RETRYABLE.has(String(errorCode(err)))) throw err;
+        await client.query('ROLLBACK TO SAVEPOINT _tandem_repair');
+        ok = false;
+        this.stillFailing.push({ key: keyText(row.key), side: f.side, error: errorMessage(err) });
+      }
+    }
+    if (ok) this.repaired++;
+  }
+
+  /** Check the table again and say what was repaired, what still raises, and what repair cannot do. */
+  async finish(spec: MigrationSpec): Promise<RepairResult> {
+    const { repaired, stillFailing, session } = this;
+    const report = await checkConsistency(this.client, this.resolved);
     const unflagged = report.operations.filter((o) => o.inconsistentRows > 0);
     const parts = [`repaired ${repaired} flagged rows of ${session.label}`];
     const raising = stillFailing.filter((f) => f.side !== 'unknown');
@@ -222,17 +275,6 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
         `inconsistent without a recorded failure (written past the sync trigger): ${unflagged.map((o) => `${o.inconsistentRows} rows for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`).join('; ')}; rewrite the side to keep, e.g. UPDATE ... SET column = column WHERE ..., and the trigger derives the other`,
       );
     }
-    return {
-      migration: spec.name,
-      table: session.label,
-      step: session.step,
-      changed: repaired > 0,
-      message: parts.join('; '),
-      lockRetries: 0,
-      repaired,
-      stillFailing,
-    };
-  } finally {
-    await session.close();
+    return { migration: spec.name, table: session.label, step: session.step, changed: repaired > 0, message: parts.join('; '), lockRetries: 0, repaired, stillFailing };
   }
 }

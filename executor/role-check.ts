@@ -28,18 +28,17 @@ export interface RoleCheckReport {
 
 const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
 
-async function roleFacts(client: Client, role: string, tableOid: number): Promise<RoleFacts> {
-  const r = await client.query(`SELECT oid::int8 AS oid, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = $1`, [role]);
-  const empty = { attributes: [], tablePrivileges: [], schemaUsage: false, schemaCreate: false, databaseCreate: false, memberOfOwner: false, ownedCount: 0, ownedSample: [], sequencesWithoutUsage: [], state: null };
-  if (!r.rows[0]) return { role, exists: false, canLogin: false, ...empty };
-  const row = r.rows[0];
-  const oid = Number(row.oid);
-  const attributes = [
+function attributesOf(row: { rolsuper: boolean; rolcreatedb: boolean; rolcreaterole: boolean; rolbypassrls: boolean }): string[] {
+  return [
     ...(row.rolsuper ? ['SUPERUSER'] : []),
     ...(row.rolcreatedb ? ['CREATEDB'] : []),
     ...(row.rolcreaterole ? ['CREATEROLE'] : []),
     ...(row.rolbypassrls ? ['BYPASSRLS'] : []),
   ];
+}
+
+/** The role's privileges on the table, its schema and the database, and whether it is a member of the table's owner. */
+async function tableFacts(client: Client, oid: number, tableOid: number) {
   const t = (
     await client.query(
       `SELECT ${TABLE_PRIVILEGES.map((p, i) => `has_table_privilege($1::oid, c.oid, '${p}') AS p${i}`).join(', ')},
@@ -51,6 +50,17 @@ async function roleFacts(client: Client, role: string, tableOid: number): Promis
       [oid, tableOid],
     )
   ).rows[0];
+  return {
+    tablePrivileges: TABLE_PRIVILEGES.filter((_, i) => t[`p${i}`]),
+    schemaUsage: t.schema_usage as boolean,
+    schemaCreate: t.schema_create as boolean,
+    databaseCreate: t.database_create as boolean,
+    memberOfOwner: t.member_of_owner as boolean,
+  };
+}
+
+/** How many objects the role owns, and a few of them in this database. */
+async function ownedObjects(client: Client, oid: number): Promise<{ ownedCount: number; ownedSample: string[] }> {
   const owned = (
     await client.query(
       `SELECT count(*)::int AS n,
@@ -60,53 +70,64 @@ async function roleFacts(client: Client, role: string, tableOid: number): Promis
       [oid],
     )
   ).rows[0];
+  return { ownedCount: owned.n, ownedSample: owned.sample ?? [] };
+}
+
+/** The table's own sequences (serial, identity) the role may not use. */
+async function sequencesWithoutUsage(client: Client, oid: number, tableOid: number): Promise<string[]> {
   const sequences = await client.query(
     `SELECT s.oid::regclass::text AS name FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
       WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = $2 AND d.deptype IN ('a', 'i')
         AND CASE WHEN s.relkind = 'S' THEN NOT has_sequence_privilege($1::oid, s.oid, 'USAGE') ELSE false END ORDER BY 1`,
     [oid, tableOid],
   );
+  return sequences.rows.map((x) => x.name);
+}
+
+/** What the role may do in the state schema (null when there is none yet). */
+async function stateSchemaFacts(client: Client, oid: number): Promise<RoleFacts['state']> {
   const stateOid = (await client.query(`SELECT oid::int8 AS oid FROM pg_namespace WHERE nspname = $1`, [STATE_SCHEMA])).rows[0]?.oid;
-  let state: RoleFacts['state'] = null;
-  if (stateOid !== undefined) {
-    const s = (
-      await client.query(
-        `SELECT has_schema_privilege($1::oid, $2::oid, 'USAGE') AS usage, has_schema_privilege($1::oid, $2::oid, 'CREATE') AS create,
-                EXISTS (SELECT 1 FROM pg_default_acl d, aclexplode(d.defaclacl) a
-                         WHERE d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND d.defaclobjtype = 'r'
-                           AND d.defaclnamespace IN (0, $2::oid) AND a.grantee IN ($1::oid, 0) AND a.privilege_type = 'SELECT') AS future`,
-        [oid, stateOid],
-      )
-    ).rows[0];
-    const tables = await client.query(
-      `SELECT c.oid::regclass::text AS name, has_table_privilege($1::oid, c.oid, 'SELECT') AS can_read,
-              ${WRITES.map((p) => `has_table_privilege($1::oid, c.oid, '${p}')`).join(' OR ')} AS can_write
-         FROM pg_class c WHERE c.relnamespace = $2::oid AND c.relkind IN ('r', 'p') ORDER BY 1`,
+  if (stateOid === undefined) return null;
+  const s = (
+    await client.query(
+      `SELECT has_schema_privilege($1::oid, $2::oid, 'USAGE') AS usage, has_schema_privilege($1::oid, $2::oid, 'CREATE') AS create,
+              EXISTS (SELECT 1 FROM pg_default_acl d, aclexplode(d.defaclacl) a
+                       WHERE d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND d.defaclobjtype = 'r'
+                         AND d.defaclnamespace IN (0, $2::oid) AND a.grantee IN ($1::oid, 0) AND a.privilege_type = 'SELECT') AS future`,
       [oid, stateOid],
-    );
-    state = {
-      usage: s.usage,
-      create: s.create,
-      hasTables: tables.rows.length > 0,
-      unreadableTables: tables.rows.filter((x) => !x.can_read).map((x) => x.name),
-      writableTables: tables.rows.filter((x) => x.can_write).map((x) => x.name),
-      futureTablesReadable: s.future,
-    };
-  }
+    )
+  ).rows[0];
+  const tables = await client.query(
+    `SELECT c.oid::regclass::text AS name, has_table_privilege($1::oid, c.oid, 'SELECT') AS can_read,
+            ${WRITES.map((p) => `has_table_privilege($1::oid, c.oid, '${p}')`).join(' OR ')} AS can_write
+       FROM pg_class c WHERE c.relnamespace = $2::oid AND c.relkind IN ('r', 'p') ORDER BY 1`,
+    [oid, stateOid],
+  );
+  return {
+    usage: s.usage,
+    create: s.create,
+    hasTables: tables.rows.length > 0,
+    unreadableTables: tables.rows.filter((x) => !x.can_read).map((x) => x.name),
+    writableTables: tables.rows.filter((x) => x.can_write).map((x) => x.name),
+    futureTablesReadable: s.future,
+  };
+}
+
+async function roleFacts(client: Client, role: string, tableOid: number): Promise<RoleFacts> {
+  const r = await client.query(`SELECT oid::int8 AS oid, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = $1`, [role]);
+  const empty = { attributes: [], tablePrivileges: [], schemaUsage: false, schemaCreate: false, databaseCreate: false, memberOfOwner: false, ownedCount: 0, ownedSample: [], sequencesWithoutUsage: [], state: null };
+  if (!r.rows[0]) return { role, exists: false, canLogin: false, ...empty };
+  const row = r.rows[0];
+  const oid = Number(row.oid);
   return {
     role,
     exists: true,
     canLogin: row.rolcanlogin,
-    attributes,
-    tablePrivileges: TABLE_PRIVILEGES.filter((_, i) => t[`p${i}`]),
-    schemaUsage: t.schema_usage,
-    schemaCreate: t.schema_create,
-    databaseCreate: t.database_create,
-    memberOfOwner: t.member_of_owner,
-    ownedCount: owned.n,
-    ownedSample: owned.sample ?? [],
-    sequencesWithoutUsage: sequences.rows.map((x) => x.name),
-    state,
+    attributes: attributesOf(row),
+    ...(await tableFacts(client, oid, tableOid)),
+    ...(await ownedObjects(client, oid)),
+    sequencesWithoutUsage: await sequencesWithoutUsage(client, oid, tableOid),
+    state: await stateSchemaFacts(client, oid),
   };
 }
 

@@ -13,7 +13,7 @@ import { describeLosses, rollbackLosses } from './rollback-loss';
  * columns hold every write (old writers' as written, new writers' through `down`). Refused after contract.
  */
 export async function rollback(spec: MigrationSpec, options: RollbackOptions): Promise<StepResult> {
-  const session = await openSession(spec, options, true);
+  const session = await openSession(spec, options, { lock: true });
   try {
     const base = { migration: spec.name, table: session.label };
     if (session.step === 'contracted') {

@@ -27,7 +27,12 @@ export interface Session {
 
 export const ACTIVE_STEPS: readonly MigrationStep[] = ['expanded', 'backfilling', 'backfilled'];
 
-export interface SessionChecks {
+/** How a step opens its session: whether it locks the table, and which checks it makes. */
+export interface SessionOptions {
+  /** Take the table's advisory lock (one executor per table): the steps that change something. */
+  readonly lock?: boolean;
+  /** Accept a spec that changed since expand (status reports it; no step runs on it). */
+  readonly allowChangedSpec?: boolean;
   /** Refuse when row-level security can hide rows from the migrator (default: true). */
   readonly rows?: boolean;
   /** Name missing privileges (table ownership, CREATE for the state schema) up front (default: when locking). */
@@ -43,7 +48,8 @@ export interface SessionChecks {
  * belongs to another table, that changed since expand, or that is not the migration in progress
  * on the table.
  */
-export async function openSession(spec: MigrationSpec, options: ExecutorOptions, lock: boolean, allowChangedSpec = false, checks: SessionChecks = {}): Promise<Session> {
+export async function openSession(spec: MigrationSpec, options: ExecutorOptions, how: SessionOptions = {}): Promise<Session> {
+  const { lock = false, allowChangedSpec = false } = how;
   const client = await connect(options.databaseUrl);
   let unlock: (() => Promise<void>) | undefined;
   try {
@@ -52,8 +58,8 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
     const table = await loadTable(client, spec);
     const label = `${table.schema}.${table.name}`;
     await checkTableShape(client, table.oid, label);
-    if (checks.privileges ?? lock) await checkPrivileges(client, table.oid, label);
-    if (checks.rows ?? true) await checkRowVisibility(client, table.oid, label);
+    if (how.privileges ?? lock) await checkPrivileges(client, table.oid, label);
+    if (how.rows ?? true) await checkRowVisibility(client, table.oid, label);
     await checkStateTrusted(client, table.oid);
     if (lock) unlock = await lockTable(client, table.oid, label);
     let state = await readState(client, spec.name);
@@ -62,7 +68,7 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
     }
     const active = state !== null && ACTIVE_STEPS.includes(state.step);
     const others = active ? [] : await activeOnTable(client, table.schema, table.name, spec.name);
-    if (others.length && checks.others !== 'allow') throw new MigrationInProgressError(label, others, spec.name);
+    if (others.length && how.others !== 'allow') throw new MigrationInProgressError(label, others, spec.name);
     if (!allowChangedSpec && state && active && state.specHash !== spec.hash) {
       throw new RefusedError(`the spec "${spec.name}" changed since it was expanded; roll back with the spec as it was, or restore it`, spec.name);
     }

@@ -10,7 +10,7 @@ import { ExecutorOptions, StatusReport } from './types';
 /** The step on record, checked against the live catalog, and the backfill's true progress. */
 export async function status(spec: MigrationSpec, options: ExecutorOptions): Promise<StatusReport> {
   // A changed spec is worth reporting, not refusing: status shows the migration as recorded.
-  const session = await openSession(spec, options, false, true);
+  const session = await openSession(spec, options, { allowChangedSpec: true });
   try {
     const { client, state, table } = session;
     const resolved = state?.resolved;

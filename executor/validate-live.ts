@@ -124,14 +124,14 @@ export interface LiveValidation {
  * when expand would run it, its transaction, rolled back.
  */
 export async function validateLiveReport(spec: MigrationSpec, options: ExecutorOptions): Promise<LiveValidation> {
-  const session = await openSession(spec, options, false, false, { privileges: true });
+  const session = await openSession(spec, options, { privileges: true });
   try {
     await checkRecordedMigration(session, spec);
     if (session.step === 'contracted' || (session.state && ACTIVE_STEPS.includes(session.step))) {
       return { resolved: session.state!.resolved, recordedStep: session.step };
     }
     const resolved = await resolveForExpand(session, spec);
-    await runExpandTransaction(session, resolved, options, true);
+    await runExpandTransaction(session, resolved, options, { rollback: true });
     return { resolved, recordedStep: null };
   } finally {
     await session.close();

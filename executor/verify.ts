@@ -76,7 +76,7 @@ const RUNS_WITHOUT_MIGRATION: Record<'original' | 'contracted', readonly AppVers
  * contract only v3; in between, every version can, if the table is consistent and backfilled.
  */
 export async function verify(spec: MigrationSpec, options: VerifyOptions): Promise<VerifyReport> {
-  const session = await openSession(spec, options, false);
+  const session = await openSession(spec, options);
   try {
     const forApp = options.forApp;
     const base = { migration: spec.name, table: session.label, step: session.step, ...(forApp ? { forApp } : {}) };

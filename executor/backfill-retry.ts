@@ -1,6 +1,7 @@
 import { backoffMs, sleep } from './ddl-transaction';
 import { LockTimeoutError, StepFailedError } from './errors';
 import { BackfillOptions } from './types';
+import { errorCode, errorMessage } from '../phases/error-fields';
 
 /** SQLSTATEs a batch is retried on: lock_not_available, deadlock_detected, serialization_failure. */
 const RETRYABLE = new Set(['55P03', '40P01', '40001']);
@@ -24,8 +25,9 @@ export class BackfillRetryPolicy {
   ) {}
 
   /** A statement failed: wait and return (the caller retries), or throw what ends the run. */
-  async onError(err: any, where: string): Promise<void> {
-    if (RETRYABLE.has(err?.code)) {
+  async onError(err: unknown, where: string): Promise<void> {
+    const code = errorCode(err);
+    if (RETRYABLE.has(String(code))) {
       this.retries++;
       this.waitingSince ??= Date.now();
       if (Date.now() - this.waitingSince > this.deadlineMs) throw new LockTimeoutError(this.label, this.retries, [`table locks held while running ${where}`]);
@@ -33,9 +35,9 @@ export class BackfillRetryPolicy {
       await sleep(backoffMs(this.attempt++));
       return;
     }
-    if (typeof err?.code === 'string') {
+    if (typeof code === 'string') {
       // e.g. an `up` expression that fails on some row's data: name the batch, keep the checkpoint.
-      throw new StepFailedError('backfill', where, `${err.message}; the batches before it stay committed and the checkpoint is kept, so fix the data (tandem verify names the rows it raises on) or the spec (tandem rollback works at any point before contract) and run backfill again`, err.code);
+      throw new StepFailedError('backfill', where, `${errorMessage(err)}; the batches before it stay committed and the checkpoint is kept, so fix the data (tandem verify names the rows it raises on) or the spec (tandem rollback works at any point before contract) and run backfill again`, code);
     }
     throw err;
   }

@@ -14,6 +14,7 @@ import { openSession, recordedSpec, Session } from './session';
 import { recordBound, recordStep } from './state';
 import { Throttle } from './throttle';
 import { BackfillOptions, BackfillResult } from './types';
+import { errorCode, errorMessage } from '../phases/error-fields';
 
 /** Fixed batches (an explicit batchSize without chunkTimeMs) have this size when none is given. */
 export const DEFAULT_BATCH_SIZE = DEFAULT_INITIAL_BATCH;
@@ -207,7 +208,7 @@ class BackfillRun {
     let slice: SliceRow;
     try {
       slice = (await querySingle(this.client, 'CALL pg_temp.tandem_backfill_slice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL)', this.sliceParams())).rows[0];
-    } catch (err: any) {
+    } catch (err) {
       await this.reread();
       await this.retry.onError(err, this.where());
       return false;
@@ -250,8 +251,8 @@ class BackfillRun {
     try {
       // The batch and its checkpoint are one statement: a killed run resumes exactly after the last committed batch.
       row = (await querySingle(this.client, this.sql.range[lastKey ? 1 : 0], lastKey ? [size, JSON.stringify(lastKey), this.boundJson, this.spec.name] : [size, this.boundJson, this.spec.name])).rows[0];
-    } catch (err: any) {
-      if (err?.code === QUERY_CANCELED && this.statementTimeout && sizer.shrink()) {
+    } catch (err) {
+      if (errorCode(err) === QUERY_CANCELED && this.statementTimeout && sizer.shrink()) {
         this.options.onProgress?.({ kind: 'info', message: `backfill ${this.where()} ran over ${this.statementTimeout} ms and was cancelled; retrying with ${sizer.next()} rows` });
         return false;
       }
@@ -287,8 +288,8 @@ class BackfillRun {
    */
   async revisit(): Promise<void> {
     for (;;) {
-      const swept: any = await untimed(this.session, this.statementTimeout, () => querySingle(this.client, this.sql.sweep, [REVISIT_KEYS]));
-      const keys: string[][] = swept.rows.map((r: any) => r.key);
+      const swept = await untimed(this.session, this.statementTimeout, () => querySingle(this.client, this.sql.sweep, [REVISIT_KEYS]));
+      const keys: string[][] = swept.rows.map((r: { key: string[] }) => r.key);
       if (!keys.length) return;
       await this.revisitKeys(keys);
     }
@@ -305,7 +306,7 @@ class BackfillRun {
       let row: { updated: number; left_keys: string[][] };
       try {
         row = (await querySingle(this.client, this.sql.revisit, [JSON.stringify(remaining), this.spec.name])).rows[0];
-      } catch (err: any) {
+      } catch (err) {
         await this.retry.onError(err, `the revisit of key ${remaining[0].join(', ')}${remaining.length > 1 ? ` and ${remaining.length - 1} more` : ''}`);
         continue;
       }
@@ -378,9 +379,9 @@ async function createServerLoop(session: Session, options: BackfillOptions): Pro
     // A killed client stops the server-side loop within 10 ms (the batch in flight rolls back).
     await session.client.query('SET client_connection_check_interval = 10');
     return true;
-  } catch (err: any) {
-    if (typeof err?.code !== 'string') throw err;
-    options.onProgress?.({ kind: 'info', message: `backfill ${session.label}: one round trip per batch (${err.message})` });
+  } catch (err) {
+    if (typeof errorCode(err) !== 'string') throw err;
+    options.onProgress?.({ kind: 'info', message: `backfill ${session.label}: one round trip per batch (${errorMessage(err)})` });
     return false;
   }
 }

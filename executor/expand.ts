@@ -12,6 +12,7 @@ import { STATE_ACTOR_BOOTSTRAP } from './state-actor';
 import { ExecutorOptions, StepResult } from './types';
 import { resolveLive } from './validate-live';
 import { runObjectSteps } from './object-steps';
+import { errorCode, errorMessage } from '../phases/error-fields';
 
 /**
  * Run expand's probes (see expandProbes), each under a savepoint rolled back: a failure is the
@@ -28,9 +29,9 @@ export async function probe(client: Client, resolved: ResolvedSpec): Promise<voi
       } else {
         await querySingle(client, p.sql);
       }
-    } catch (err: any) {
-      if (err?.code === '55P03' || err?.code === '40P01') throw err; // a lock wait: retried like the rest of expand
-      throw new SpecError('operations', `${p.id} fails on this table, so expand was undone: ${err?.message ?? err}`);
+    } catch (err) {
+      if (errorCode(err) === '55P03' || errorCode(err) === '40P01') throw err; // a lock wait: retried like the rest of expand
+      throw new SpecError('operations', `${p.id} fails on this table, so expand was undone: ${errorMessage(err)}`);
     } finally {
       await client.query('ROLLBACK TO SAVEPOINT _tandem_probe').catch(() => undefined);
     }

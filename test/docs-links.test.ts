@@ -80,6 +80,21 @@ describe('every relative link in README.md and docs/ resolves', () => {
     expect(unlinked).toEqual([]);
   });
 
+  it('an operation page\'s example is the spec file it links, verbatim', () => {
+    const dir = path.join(ROOT, 'docs', 'operations');
+    const stale = fs
+      .readdirSync(dir)
+      .filter((name) => name !== 'README.md')
+      .flatMap((name) => {
+        const text = fs.readFileSync(path.join(dir, name), 'utf8');
+        const example = /\]\((\.\.\/\.\.\/migrations\/[^)]+\.yaml)\):\n\n```yaml\n([\s\S]*?)```/.exec(text);
+        if (!example) return [];
+        const spec = fs.readFileSync(path.resolve(dir, example[1]), 'utf8');
+        return spec.includes(example[2]) ? [] : [name];
+      });
+    expect(stale).toEqual([]);
+  });
+
   it('the slug rule finds headings as GitHub names them', () => {
     expect(slug('The main job: `tandem rehearse`')).toBe('the-main-job-tandem-rehearse');
     expect(slug('Many migrations, one stack')).toBe('many-migrations-one-stack');

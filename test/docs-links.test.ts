@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 // The README was split into docs/ pages: every relative link in README.md and docs/**/*.md must
@@ -13,9 +14,14 @@ function markdownFiles(dir: string): string[] {
   });
 }
 
+/** The text outside fenced code blocks (where a `# line` is no heading). */
+function unfenced(text: string): string {
+  return text.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '');
+}
+
 /** The text outside fenced code blocks and inline code spans, where a `[x](y)` is a link. */
 function prose(text: string): string {
-  return text.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '').replace(/`[^`\n]*`/g, '');
+  return unfenced(text).replace(/`[^`\n]*`/g, '');
 }
 
 /** Relative link targets: `[text](target)` and `[text]: target`, not URLs or mail addresses. */
@@ -40,7 +46,7 @@ function slug(heading: string): string {
 function anchors(file: string): Set<string> {
   const seen = new Map<string, number>();
   const result = new Set<string>();
-  for (const m of prose(fs.readFileSync(file, 'utf8')).matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+  for (const m of unfenced(fs.readFileSync(file, 'utf8')).matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
     const base = slug(m[1]);
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
@@ -96,6 +102,9 @@ describe('every relative link in README.md and docs/ resolves', () => {
   });
 
   it('the slug rule finds headings as GitHub names them', () => {
+    const page = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'docs-links-')), 'page.md');
+    fs.writeFileSync(page, '# A `code` heading\n\n```sh\n# not a heading\n```\n\n## Twice\n\n## Twice\n');
+    expect([...anchors(page)]).toEqual(['a-code-heading', 'twice', 'twice-1']);
     expect(slug('The main job: `tandem rehearse`')).toBe('the-main-job-tandem-rehearse');
     expect(slug('Many migrations, one stack')).toBe('many-migrations-one-stack');
   });

@@ -86,7 +86,8 @@ describe('every relative link in README.md and docs/ resolves', () => {
     expect(unlinked).toEqual([]);
   });
 
-  it('an operation page\'s example is the spec file it links, verbatim', () => {
+  // rename_table is refused at parse: it has no spec to show.
+  it('every operation page shows an example, the spec file it links, verbatim', () => {
     const dir = path.join(ROOT, 'docs', 'operations');
     const stale = fs
       .readdirSync(dir)
@@ -94,9 +95,9 @@ describe('every relative link in README.md and docs/ resolves', () => {
       .flatMap((name) => {
         const text = fs.readFileSync(path.join(dir, name), 'utf8');
         const example = /\]\((\.\.\/\.\.\/migrations\/[^)]+\.yaml)\):\n\n```yaml\n([\s\S]*?)```/.exec(text);
-        if (!example) return [];
+        if (!example) return name === 'rename_table.md' ? [] : [`${name}: no example`];
         const spec = fs.readFileSync(path.resolve(dir, example[1]), 'utf8');
-        return spec.includes(example[2]) ? [] : [name];
+        return spec.includes(example[2]) ? [] : [`${name}: differs from ${example[1]}`];
       });
     expect(stale).toEqual([]);
   });
@@ -105,6 +106,7 @@ describe('every relative link in README.md and docs/ resolves', () => {
     const page = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'docs-links-')), 'page.md');
     fs.writeFileSync(page, '# A `code` heading\n\n```sh\n# not a heading\n```\n\n## Twice\n\n## Twice\n');
     expect([...anchors(page)]).toEqual(['a-code-heading', 'twice', 'twice-1']);
+    fs.rmSync(path.dirname(page), { recursive: true });
     expect(slug('The main job: `tandem rehearse`')).toBe('the-main-job-tandem-rehearse');
     expect(slug('Many migrations, one stack')).toBe('many-migrations-one-stack');
   });

@@ -46,6 +46,8 @@ export interface GenericRead {
   readonly write: RowWrite;
   readonly version: AppVersion;
   readonly actual: Row | null;
+  /** The sides the reader read (default: its version's, see sidesOf). */
+  readonly sides?: { readonly old: boolean; readonly new: boolean };
 }
 
 /** The columns an insert writes besides the operations' own: every writable column no operation touches. */

@@ -149,7 +149,7 @@ function printReport(ctx: CommandContext, r: RehearsalReport): void {
   out.line(`lock waits: longest app write ${l.max_write_ms} ms; ${l.writes_slower_than_lock_timeout} writes slower than the ${l.lock_timeout_ms} ms lock timeout; ${l.executor_lock_retries} executor lock retries`);
   if (r.new_customer) out.line(`new customer ${r.new_customer.name} (written by v2) reads in v3 as first_name ${JSON.stringify(r.new_customer.first_name)}, last_name ${JSON.stringify(r.new_customer.last_name)}`);
   out.line(`verify: ${r.verify.message}`);
-  if (r.schema) out.line(`table ${r.schema.table} from ${r.schema.source === 'database' ? 'the given database' : r.schema.source === 'file' ? 'the --schema file' : 'the spec (inferred)'}${r.schema.tables.length ? ` with ${r.schema.tables.join(', ')}` : ''}; ${r.rows} ${r.schema.rows} rows; ${r.rejected_by_schema ?? 0} writes rejected by the schema itself (not failures)`);
+  if (r.schema) out.line(`table ${r.schema.table} from ${r.schema.source === 'database' ? 'the given database' : r.schema.source === 'file' ? 'the --schema file' : r.schema.source === 'demo' ? 'the demo (the talk\'s customers)' : 'the spec (inferred)'}${r.schema.tables.length ? ` with ${r.schema.tables.join(', ')}` : ''}; ${r.rows} ${r.schema.rows} rows; ${r.rejected_by_schema ?? 0} writes rejected by the schema itself (not failures)`);
   for (const rt of r.round_trip ?? []) {
     out.line(`${rt.operation}: up and down on ${rt.realistic_values} realistic rows: ${rt.defects} defects; ${rt.variations} variations of the new side: ${rt.rollback_risks} rollback risks`);
     for (const e of rt.defect_examples) out.line(out.fail(`spec defect: ${e}`));

@@ -20,7 +20,8 @@ import { RehearsalReport, SchemaSummary } from './rehearsal-report';
 import { analyseRoundTrips, describeExample, MappingPool, pick, rawKey } from './round-trip';
 import { RowLedger } from './row-ledger';
 import { readAllRows, resetSequences, RowGenerator, seedTable } from './row-seeder';
-import { RehearsalOptions, runRehearsal, SetupContext, WorkloadSetup } from './run-rehearsal';
+import { RehearsalOptions, SetupContext, WorkloadSetup } from './run-rehearsal';
+import { analyseSpec, resolveMappings } from './spec-analysis';
 import { copySample, copySchema, SourceTables } from './schema-copy';
 import { loadTableModel, ModelColumn, TableModel } from './table-model';
 
@@ -37,16 +38,12 @@ export interface SchemaOptions {
 type GenericOptions = RehearsalOptions & SchemaOptions;
 
 /**
- * Rehearse any spec on a table of the user's shape, on a throwaway PostgreSQL: the table from
- * --schema-from (copied read-only), --schema FILE, or inferred from the spec; rows copied
- * (--sample) or generated; app traffic derived from the spec's column mappings; checks of every
- * acknowledged write; the spec's up and down tried on realistic values and variations.
+ * Any spec on a table of the user's shape: the table from --schema-from (copied read-only),
+ * --schema FILE, or inferred from the spec; rows copied (--sample) or generated; app traffic
+ * derived from the spec's column mappings; checks of every acknowledged write; the spec's up and
+ * down tried on realistic values and variations. Bad schema options are refused here, before any
+ * database is opened.
  */
-export async function rehearseGeneric(spec: MigrationSpec, options: GenericOptions): Promise<RehearsalReport> {
-  return runRehearsal(spec, options, genericWorkload(spec, options));
-}
-
-/** The generic workload; bad schema options are refused here, before any database is opened. */
 export function genericWorkload(spec: MigrationSpec, options: GenericOptions): WorkloadSetup {
   if (options.sample !== undefined && !options.schemaFrom) throw new UsageError('--sample copies rows from the database given with --schema-from');
   if (options.schemaFile && options.schemaFrom) throw new UsageError('give either --schema FILE or --schema-from URL, not both');
@@ -91,7 +88,7 @@ async function prepareGeneric(spec: MigrationSpec, options: GenericOptions, sche
     random,
     slowWriteMs: options.lockTimeoutMs ?? 1000,
   });
-  const state: GenericState = { db: ctx.db, emit: ctx.emit, schema, model, ...analysis, seedRows: rows.seeds.length, untouched, ledger, seedCount, appPools: app.pools, appRole: app.role, traffic };
+  const state: GenericState = { db: ctx.db, emit: ctx.emit, schema, model, ...analysis, seedRows: rows.seeds.length, rows: rows.seeds.length, untouched, ledger, seedCount, appPools: app.pools, appRole: app.role, traffic, takeReads: () => traffic.takeReads(), verifyFailureIsFinding: true };
   return new GenericWorkload(state);
 }
 
@@ -124,16 +121,6 @@ async function loadSpecTable(spec: MigrationSpec, options: GenericOptions, { db 
   return withSpecUniques(loaded, spec);
 }
 
-async function resolveMappings(spec: MigrationSpec, url: string): Promise<readonly ColumnMapping[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return resolveSpec(spec, await loadTable(client, spec)).mappings;
-  } finally {
-    await client.end();
-  }
-}
-
 interface FilledRows {
   readonly generator: RowGenerator;
   readonly rules: readonly RowRule[];
@@ -163,43 +150,6 @@ async function fillRows(spec: MigrationSpec, options: GenericOptions, model: Tab
   const seeds = await readAllRows(db.pool, model, model.columns.map((c) => c.name));
   if (seeds.length === 0) throw new UsageError(`the rehearsal has no rows of ${tableName} to work with: give --rows N (at least 1) or --sample N on a table with rows`);
   return { generator: seeded.generator, rules: seeded.rules, seeds };
-}
-
-interface SpecAnalysis {
-  readonly evaluator: ExpressionEvaluator;
-  readonly mappingPools: readonly MappingPool[];
-  readonly specDefects: number;
-}
-
-/**
- * The spec's expressions on realistic values and on variations within the new types, under the
- * settings the trigger and the backfill evaluate with (TimeZone UTC, DateStyle ISO, ...).
- */
-async function analyseSpec(model: TableModel, mappings: readonly ColumnMapping[], seeds: Row[], random: () => number, { db, emit, onClose }: SetupContext): Promise<SpecAnalysis> {
-  const evalClient = new Client({ connectionString: db.url, options: evaluationStartupOptions() });
-  evalClient.on('error', () => undefined);
-  onClose(() => evalClient.end());
-  await evalClient.connect();
-  const newCols = mappings.flatMap((m) => m.newColumns);
-  let probe: TableModel | undefined;
-  if (newCols.length) {
-    await evalClient.query(`CREATE TEMP TABLE _tandem_rehearsal_new (${newCols.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
-    probe = await loadTableModel(evalClient, undefined, '_tandem_rehearsal_new');
-  }
-  const evaluator = new ExpressionEvaluator(evalClient, model.name, [
-    ...model.columns.map((c) => ({ name: c.name, type: c.type })),
-    ...newCols.map((c) => ({ name: c.name, type: c.type })),
-  ]);
-  const mappingPools: MappingPool[] = [];
-  for (const m of mappings) {
-    const newColumnModels = probe ? modelOfNew(m, probe) : [];
-    mappingPools.push(await analyseRoundTrips({ evaluator, mapping: m, tableColumns: model.columns, checks: model.checks, newColumnModels, rows: seeds, variations: 300, random }));
-  }
-  for (const p of mappingPools) {
-    for (const e of p.defects.examples) emit({ kind: 'info', message: `spec defect: ${describeExample(e)}` });
-    if (p.risks.count) emit({ kind: 'info', message: `rollback risk: ${p.risks.count} of ${p.risks.checked} variations of ${p.mapping.label} do not survive down and back, e.g. ${describeExample(p.risks.examples[0])}` });
-  }
-  return { evaluator, mappingPools, specDefects: mappingPools.reduce((s, p) => s + p.defects.count, 0) };
 }
 
 /** The app's connections: a DML-only role (unless the user may not create roles), one pool per version. */
@@ -269,9 +219,4 @@ function specCheckRules(spec: MigrationSpec): { name: string; check: string }[] 
 function withSpecUniques(model: TableModel, spec: MigrationSpec): TableModel {
   const added = spec.operations.filter((o) => o.kind === 'add_unique').map((o) => (o.body as { columns: string[] }).columns);
   return added.length ? { ...model, uniques: [...model.uniques, ...added] } : model;
-}
-
-/** The new columns as the value generator sees them (their types read from a probe table). */
-function modelOfNew(mapping: ColumnMapping, probe: TableModel): ModelColumn[] {
-  return mapping.newColumns.map((n) => ({ ...probe.columns.find((x) => x.name === n.name)!, notNull: n.notNull }));
 }

@@ -23,7 +23,8 @@ import { readAllRows, resetSequences, RowGenerator, seedTable } from './row-seed
 import { RehearsalOptions, SetupContext, WorkloadSetup } from './run-rehearsal';
 import { analyseSpec, resolveMappings } from './spec-analysis';
 import { copySample, copySchema, SourceTables } from './schema-copy';
-import { loadTableModel, ModelColumn, TableModel } from './table-model';
+import { specBreakingRows } from './spec-breaking-rows';
+import { loadTableModel, TableModel } from './table-model';
 
 /** Where the generic rehearsal takes the table from; none of them: a table inferred from the spec. */
 export interface SchemaOptions {
@@ -33,6 +34,11 @@ export interface SchemaOptions {
   readonly schemaFrom?: string;
   /** With schemaFrom: copy this many real rows instead of generating them. */
   readonly sample?: number;
+  /**
+   * Percent of the old version's inserts that write a row breaking a CHECK the spec adds (default 0):
+   * the old app still may; verify must report it before contract, as a finding about the spec or the app.
+   */
+  readonly breakChecks?: number;
 }
 
 type GenericOptions = RehearsalOptions & SchemaOptions;
@@ -75,8 +81,10 @@ async function prepareGeneric(spec: MigrationSpec, options: GenericOptions, sche
   recordSeeds(ledger, model, rows.seeds, analysis.mappingPools, untouched);
   const seedCount = ledger.acknowledged;
   const rowPool = await validRows(analysis.evaluator, rows.rules, rows.generator, insertableColumns(model, analysis.mappingPools), 500);
+  const breaking = await breakingWrites(options, analysis.evaluator, rows.rules, model, rowPool, random, ctx);
   const traffic = new GenericTraffic({
     rowPool,
+    breaking,
     pools: app.pools,
     model,
     mappings: analysis.mappingPools,
@@ -88,8 +96,18 @@ async function prepareGeneric(spec: MigrationSpec, options: GenericOptions, sche
     random,
     slowWriteMs: options.lockTimeoutMs ?? 1000,
   });
-  const state: GenericState = { db: ctx.db, emit: ctx.emit, schema, model, ...analysis, seedRows: rows.seeds.length, rows: rows.seeds.length, untouched, ledger, seedCount, appPools: app.pools, appRole: app.role, traffic, takeReads: () => traffic.takeReads(), verifyFailureIsFinding: true };
+  const state: GenericState = { db: ctx.db, emit: ctx.emit, schema, model, ...analysis, seedRows: rows.seeds.length, rows: rows.seeds.length, untouched, ledger, seedCount, appPools: app.pools, appRole: app.role, traffic, takeReads: () => traffic.takeReads(), verifyFailureIsFinding: true, specBreakingWrites: breaking ? () => traffic.specBreakingWrites : undefined };
   return new GenericWorkload(state);
+}
+
+/** With --break-checks: rows that break the CHECKs the spec adds, for that share of the old version's inserts. */
+async function breakingWrites(options: GenericOptions, evaluator: ExpressionEvaluator, rules: readonly RowRule[], model: TableModel, pool: readonly Row[], random: () => number, { emit }: SetupContext) {
+  if (!options.breakChecks) return undefined;
+  const rows = await specBreakingRows(evaluator, rules, model, pool, random);
+  const checks = rules.filter((r) => r.kind === 'spec').map((r) => r.name).join(', ') || 'none';
+  if (!rows.length) throw new UsageError(`--break-checks: the spec adds no CHECK on columns the old version writes (its CHECKs: ${checks}), so no old-version write can break one`);
+  emit({ kind: 'info', message: `--break-checks ${options.breakChecks}: that share of v1's inserts write rows that break the spec's CHECKs (${checks}); verify must report them before contract` });
+  return { rows, share: Math.min(100, options.breakChecks) / 100 };
 }
 
 /** Create the table on the scratch database: copied from --schema-from, run from --schema FILE, or inferred from the spec. */

@@ -38,6 +38,8 @@ export interface GenericState {
   readonly rows: number;
   /** A failed verify before contract is a finding about the spec or the app, and contract is not run. */
   readonly verifyFailureIsFinding: boolean;
+  /** With --break-checks: how many of the old version's acknowledged inserts break a CHECK the spec adds. */
+  readonly specBreakingWrites?: () => number;
 }
 
 /**
@@ -111,6 +113,7 @@ export class GenericWorkload implements Workload {
       round_trip: this.roundTrip(),
       spec_defects: this.s.specDefects,
       findings: run.findings,
+      ...(this.s.specBreakingWrites ? { old_writes_breaking_spec: this.s.specBreakingWrites() } : {}),
       lost_on_rollback: { count: lostOnRollback.length, samples: lostOnRollback.slice(0, 10).map(lostWrite) },
       timeline: c.timeline,
     };

@@ -88,6 +88,12 @@ export interface RehearsalReport {
    * wrote the rows, not a Tandem failure. Contract is then not run (it would refuse). Fails the run.
    */
   readonly findings?: string[];
+  /**
+   * With --break-checks: the old version's acknowledged inserts of rows that break a CHECK the spec
+   * adds (later updates may mend some). Verify reports the rows that still break it before contract:
+   * a finding, as above.
+   */
+  readonly old_writes_breaking_spec?: number;
   /** For the HTML report; not printed with --json. */
   readonly timeline?: Timeline;
 }

@@ -14,7 +14,7 @@ export { CANARY_WEIGHTS } from './stage-script';
 
 /** The demo's spec with no schema of the user's: the talk's customers table and the demo app's own v1/v2/v3. */
 function isDemo(spec: MigrationSpec, options: SchemaOptions): boolean {
-  if (options.schemaFile !== undefined || options.schemaFrom !== undefined || options.sample !== undefined) return false;
+  if (options.schemaFile !== undefined || options.schemaFrom !== undefined || options.sample !== undefined || options.breakChecks !== undefined) return false;
   try {
     demoShapeOf(spec);
     return true;

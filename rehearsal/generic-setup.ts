@@ -53,6 +53,7 @@ type GenericOptions = RehearsalOptions & SchemaOptions;
 export function genericWorkload(spec: MigrationSpec, options: GenericOptions): WorkloadSetup {
   if (options.sample !== undefined && !options.schemaFrom) throw new UsageError('--sample copies rows from the database given with --schema-from');
   if (options.schemaFile && options.schemaFrom) throw new UsageError('give either --schema FILE or --schema-from URL, not both');
+  if (options.breakChecks && !specCheckRules(spec).length) throw new UsageError('--break-checks: the spec adds no CHECK (add_check), so no old-version write can break one');
   const schemaSql = readSchemaFile(options.schemaFile);
   return { emptyDatabase: true, passSetupErrors: true, prepare: (ctx) => prepareGeneric(spec, options, schemaSql, ctx) };
 }

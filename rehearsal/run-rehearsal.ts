@@ -7,9 +7,8 @@ import { openRehearsalDatabase, RehearsalDatabase } from './rehearsal-database';
 import { RehearsalReport, RehearsalStage, stageReports, StageReport } from './rehearsal-report';
 import { CanaryStep, rehearsalScript, ScriptStep } from './stage-script';
 import { Timeline, TimelineRecorder } from './timeline';
-import { PAUSED, PhasedTraffic, PhaseStats, Weights } from './phased-traffic';
+import { PhasedTraffic, PhaseStats, Weights } from './phased-traffic';
 
-export { PAUSED };
 
 export interface RehearsalOptions {
   /** Generated rows to seed (the demo: customers, on top of the talk's names; default 10000). */

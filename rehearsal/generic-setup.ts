@@ -1,14 +1,11 @@
 import { randomBytes } from 'crypto';
-import { evaluationStartupOptions } from '../phases/sql/plans/evaluation-settings';
 import * as fs from 'fs';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { Queryable } from '../app/customer-store';
-import { loadTable } from '../executor/catalog';
 import { AppVersion } from '../phases/deploy/stages';
 import { CatalogError, UsageError } from '../phases/errors';
 import { quoteIdent, quoteLiteral } from '../phases/sql/identifiers';
-import { ColumnMapping } from '../phases/sql/operations';
-import { MigrationSpec, resolveSpec } from '../phases/sql/spec';
+import { MigrationSpec } from '../phases/sql/spec';
 import { randomSource } from './british-names';
 import { RowRule } from './constraint-values';
 import { ExpressionEvaluator, Row } from './expression-evaluator';
@@ -16,8 +13,8 @@ import { GenericTraffic, insertableColumns, validRows } from './generic-traffic'
 import { GenericState, GenericWorkload } from './generic-workload';
 import { inferredSchemaSql } from './inferred-schema';
 import { psqlScript } from './pg-tools';
-import { RehearsalReport, SchemaSummary } from './rehearsal-report';
-import { analyseRoundTrips, describeExample, MappingPool, pick, rawKey } from './round-trip';
+import { SchemaSummary } from './rehearsal-report';
+import { MappingPool, pick, rawKey } from './round-trip';
 import { RowLedger } from './row-ledger';
 import { readAllRows, resetSequences, RowGenerator, seedTable } from './row-seeder';
 import { RehearsalOptions, SetupContext, WorkloadSetup } from './run-rehearsal';

@@ -31,3 +31,18 @@ describe('rehearsal/ keeps its functions small (issue 23: no function longer tha
     expect(longFunctions(path.join(__dirname, '..', 'rehearsal'), 40).length).toBeGreaterThan(0);
   });
 });
+
+describe('rehearsal/ has one entry point and one driver', () => {
+  const dir = path.join(__dirname, '..', 'rehearsal');
+  const importsOf = (file: string) => [...fs.readFileSync(path.join(dir, file), 'utf8').matchAll(/from '\.\/([a-z-]+)'/g)].map((m) => m[1]);
+
+  it('no module of rehearsal/ imports the entry point rehearse.ts (the workloads do not call back into it)', () => {
+    const importers = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && importsOf(f).includes('rehearse'));
+    expect(importers).toEqual([]);
+  });
+
+  it('the stages are walked in one place: only run-rehearsal.ts calls the executor\'s expand, backfill and contract', () => {
+    const callers = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && /\b(expand|backfill|contract)\(this\.spec|\bfrom '\.\.\/executor'/.test(fs.readFileSync(path.join(dir, f), 'utf8')));
+    expect(callers).toEqual(['run-rehearsal.ts']);
+  });
+});

@@ -1,11 +1,9 @@
 import { AppVersion } from '../phases/deploy/stages';
-import { Mismatch } from './consistency-check';
 import { GenericMismatch } from './generic-check';
 import { RowFailure } from './row-ledger';
 import { Timeline } from './timeline';
 import { summarize } from './latency-stats';
-import { PhaseStats, Weights } from './traffic';
-import { FailedWrite } from './write-ledger';
+import { PhaseStats, Weights } from './phased-traffic';
 
 /** The rehearsal's stages: the stack states, with expand's backfill shown on its own. */
 export const REHEARSAL_STAGES = ['baseline', 'expand', 'backfill', 'dual-write', 'cleanup', 'contract'] as const;
@@ -71,8 +69,8 @@ export interface RehearsalReport {
   readonly new_customer: { readonly name: string; readonly id: string; readonly first_name: string | null; readonly last_name: string | null } | null;
   /** Who the app traffic ran as: the DML-only app role, or (when the user cannot create roles) the given user. */
   readonly app_role: string;
-  readonly failure_samples: (FailedWrite | RowFailure)[];
-  readonly mismatch_samples: (Mismatch | GenericMismatch)[];
+  readonly failure_samples: RowFailure[];
+  readonly mismatch_samples: GenericMismatch[];
   /** Where the table came from, on the generic path (any spec, the user's schema). */
   readonly schema?: SchemaSummary;
   /** Writes the user's schema itself refused (a CHECK, a unique index, ...): not Tandem failures. */
@@ -90,6 +88,12 @@ export interface RehearsalReport {
    * wrote the rows, not a Tandem failure. Contract is then not run (it would refuse). Fails the run.
    */
   readonly findings?: string[];
+  /**
+   * With --break-checks: the old version's acknowledged inserts of rows that break a CHECK the spec
+   * adds (later updates may mend some). Verify reports the rows that still break it before contract:
+   * a finding, as above.
+   */
+  readonly old_writes_breaking_spec?: number;
   /** For the HTML report; not printed with --json. */
   readonly timeline?: Timeline;
 }

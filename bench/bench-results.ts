@@ -24,6 +24,8 @@ export interface ScalingPoint {
   readonly p99_write_ms: number;
   /** p99 of the same traffic on the same expanded table just before the backfill started. */
   readonly p99_write_ms_idle?: number;
+  /** The longest write of that idle span: what the machine alone does to a write. */
+  readonly max_write_ms_idle?: number;
   readonly writes_over_lock_timeout: number;
   readonly executor_lock_retries: number;
 }
@@ -36,6 +38,7 @@ export interface ChunkPoint {
   readonly longest_batch_ms: number;
   readonly p99_write_ms_idle: number;
   readonly p99_write_ms: number;
+  readonly max_write_ms_idle: number;
   readonly max_write_ms: number;
   readonly longest_lock_wait_ms: number;
 }

@@ -93,10 +93,11 @@ export async function measureGrowth(ctx: BenchContext, sizes: readonly number[],
       max_write_ms: r.during.max_ms,
       p99_write_ms: r.during.p99_ms,
       p99_write_ms_idle: r.idle.p99_ms,
+      max_write_ms_idle: r.idle.max_ms,
       writes_over_lock_timeout: r.during.slowWrites,
       executor_lock_retries: r.backfill.lockRetries,
     });
-    log(`  ${r.backfill.seconds.toFixed(2)} s, peak RSS ${r.backfill.peakRssMb} MB; app write p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during (max ${r.during.max_ms} ms); ${waits.count} lock waits over 1 ms, longest ${roundMs(waits.longestMs)} ms; longest batch ${roundMs(r.backfill.longestBatchMs)} ms (median ${roundMs(r.backfill.medianBatchMs)} ms)`);
+    log(`  ${r.backfill.seconds.toFixed(2)} s, peak RSS ${r.backfill.peakRssMb} MB; app write p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during (max ${r.idle.max_ms} ms idle, ${r.during.max_ms} ms during); ${waits.count} lock waits over 1 ms, longest ${roundMs(waits.longestMs)} ms; longest batch ${roundMs(r.backfill.longestBatchMs)} ms (median ${roundMs(r.backfill.medianBatchMs)} ms)`);
   }
   return scaling;
 }
@@ -117,10 +118,11 @@ export async function measureChunkTimes(ctx: BenchContext, rows: number, chunkTi
       longest_batch_ms: roundMs(r.backfill.longestBatchMs),
       p99_write_ms_idle: r.idle.p99_ms,
       p99_write_ms: r.during.p99_ms,
+      max_write_ms_idle: r.idle.max_ms,
       max_write_ms: r.during.max_ms,
       longest_lock_wait_ms: roundMs(waits.longestMs),
     });
-    log(`  ${fmt(r.backfill.rowsPerSecond)} rows/s; p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during, max ${r.during.max_ms} ms; batches ${roundMs(r.backfill.medianBatchMs)} ms median, ${roundMs(r.backfill.longestBatchMs)} ms longest; longest lock wait ${roundMs(waits.longestMs)} ms`);
+    log(`  ${fmt(r.backfill.rowsPerSecond)} rows/s; p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during; max ${r.idle.max_ms} ms idle, ${r.during.max_ms} ms during; batches ${roundMs(r.backfill.medianBatchMs)} ms median, ${roundMs(r.backfill.longestBatchMs)} ms longest; longest lock wait ${roundMs(waits.longestMs)} ms`);
   }
   return points;
 }

@@ -47,6 +47,10 @@ const VARIANTS: Variant[] = [
   { name: 'every evaluation setting pinned', setup: (r) => [replaceFn(syncFunctionSql({ ...r, settingsIndependent: false }))] },
   { name: 'no SET clause at all', setup: (r) => [replaceFn(syncFunctionSql(r)).replace(/ SET search_path FROM CURRENT/, '')] },
   { name: "old-side trigger WHEN (current_setting ...)", setup: (r) => [replaceFn(syncFunctionSql(r)), ...recreateTriggers(r, (arg) => (arg.startsWith('old') || arg === 'insert' ? NOT_BACKFILL : undefined))] },
+  {
+    name: 'as before (all pinned, WHEN on every trigger)',
+    setup: (r) => [replaceFn(syncFunctionSql({ ...r, settingsIndependent: false })), ...recreateTriggers(r, (arg) => (arg.startsWith('old') || arg === 'insert' ? NOT_BACKFILL : undefined))],
+  },
   { name: 'no pending trigger', setup: (r) => [replaceFn(syncFunctionSql(r)), `DROP TRIGGER IF EXISTS ${JSON.stringify(syncTriggers(r).find((t) => t.arg === 'pending')!.name)} ON ${r.table.name}`] },
 ];
 

@@ -1,4 +1,5 @@
-import { AppVersion } from '../phases/deploy/stages';
+import { AppVersion, Stage } from '../phases/deploy/stages';
+import { rehearsalScript } from './stage-script';
 import { GenericMismatch } from './generic-check';
 import { RowFailure } from './row-ledger';
 import { Timeline } from './timeline';
@@ -6,8 +7,12 @@ import { summarize } from './latency-stats';
 import { PhaseStats, Weights } from './phased-traffic';
 
 /** The rehearsal's stages: the stack states, with expand's backfill shown on its own. */
-export const REHEARSAL_STAGES = ['baseline', 'expand', 'backfill', 'dual-write', 'cleanup', 'contract'] as const;
-export type RehearsalStage = (typeof REHEARSAL_STAGES)[number];
+/** The stages a rehearsal reports, in order: the stage table's, with the backfill after the stage that expands. */
+export type RehearsalStage = Stage | 'backfill';
+export const REHEARSAL_STAGES: readonly RehearsalStage[] = rehearsalScript().flatMap((step): RehearsalStage[] =>
+  step.kind === 'expand' ? [step.stage as Stage, 'backfill'] : [step.stage as Stage],
+);
+const CANARY_STAGES: ReadonlySet<string> = new Set(rehearsalScript().flatMap((step) => (step.kind === 'canary' ? [step.stage] : [])));
 
 export interface CanaryStepReport {
   readonly weights: Weights;
@@ -135,7 +140,7 @@ export function stageReports(phases: readonly PhaseStats[]): StageReport[] {
     const lat = summarize(writeMs);
     const versions = [...new Set(own.flatMap((p) => Object.keys(p.byVersion) as AppVersion[]))].sort();
     const sum = (f: (p: PhaseStats) => number) => own.reduce((s, p) => s + f(p), 0);
-    const canary = stage === 'dual-write' || stage === 'cleanup'
+    const canary = CANARY_STAGES.has(stage)
       ? own.map((p) => {
           const l = summarize(p.writeMs);
           return { weights: p.weights, writes: p.writes, p50_ms: l.p50_ms, p99_ms: l.p99_ms };

@@ -23,6 +23,8 @@ export interface UnderTrafficArgs {
   readonly workers: number;
   /** Writes slower than this count as having waited on a lock (the executor's lock_timeout). */
   readonly slowWriteMs: number;
+  /** More `tandem backfill` arguments (e.g. --chunk-time). */
+  readonly extraArgs?: string[];
 }
 
 export interface UnderTrafficResult {
@@ -51,7 +53,7 @@ export async function backfillUnderTraffic(args: UnderTrafficArgs): Promise<Unde
     traffic.start('idle', { v1: 100 });
     await sleep(args.idleSeconds * 1000);
     const idle = await traffic.shift('backfill', { v1: 100 });
-    const backfill = await runBackfillProcess(args.specPath, args.backfillUrl);
+    const backfill = await runBackfillProcess(args.specPath, args.backfillUrl, args.extraArgs);
     const during = await traffic.stop();
     return {
       idle: summarize(idle.writeMs),

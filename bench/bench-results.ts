@@ -3,6 +3,8 @@ export interface TargetResult {
   readonly name: string;
   readonly target: string;
   readonly measured: string;
+  /** pgroll's figure for the same measure, same run, where it has one. */
+  readonly pgroll?: string;
   readonly met: boolean;
 }
 
@@ -20,8 +22,25 @@ export interface ScalingPoint {
   /** The longest app write while the backfill ran (lock wait, CPU contention and all). */
   readonly max_write_ms: number;
   readonly p99_write_ms: number;
+  /** p99 of the same traffic on the same expanded table just before the backfill started. */
+  readonly p99_write_ms_idle?: number;
+  /** The longest write of that idle span: what the machine alone does to a write. */
+  readonly max_write_ms_idle?: number;
   readonly writes_over_lock_timeout: number;
   readonly executor_lock_retries: number;
+}
+
+/** The backfill under traffic at one --chunk-time (same table size, same traffic for each). */
+export interface ChunkPoint {
+  readonly chunk_time_ms: number;
+  readonly rows_per_s: number;
+  readonly median_batch_ms: number;
+  readonly longest_batch_ms: number;
+  readonly p99_write_ms_idle: number;
+  readonly p99_write_ms: number;
+  readonly max_write_ms_idle: number;
+  readonly max_write_ms: number;
+  readonly longest_lock_wait_ms: number;
 }
 
 /** bench/results.json. */
@@ -48,6 +67,8 @@ export interface BenchResults {
   readonly server_loop_writes_per_s_without_trigger: number;
   readonly server_loop_writes_per_s_with_trigger: number;
   readonly server_loop_trigger_ratio: number;
+  /** The same loop by the backend's CPU time (robust to a loaded machine); null where /proc cannot be read. */
+  readonly server_loop_cpu_ratio: number | null;
   readonly traffic_writes_per_s: number;
   readonly p99_write_ms_idle: number;
   readonly p99_write_ms_backfill: number;
@@ -61,6 +82,10 @@ export interface BenchResults {
   readonly pgroll_writes_per_s_with_trigger: number | null;
   readonly pgroll_trigger_overhead_ratio: number | null;
   readonly pgroll_server_loop_trigger_ratio: number | null;
+  readonly pgroll_server_loop_cpu_ratio: number | null;
+  /** Rows of the chunk-time comparison, and its points. */
+  readonly chunk_rows: number;
+  readonly chunk_sweep: ChunkPoint[];
   readonly scaling: ScalingPoint[];
   readonly targets: TargetResult[];
 }

@@ -11,9 +11,9 @@ export function resultsMarkdown(r: BenchResults): string {
     `Measured ${r.measured_at} on ${r.machine.cpus} CPUs, Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}; ` +
       `a scratch server (fsync, synchronous_commit and full_page_writes off, for both sides alike).`,
     '',
-    '| comparison | measured | target | verdict |',
-    '|---|---|---|---|',
-    ...r.targets.map((t) => `| ${t.name} | ${t.measured} | ${t.target} | ${t.met ? 'met' : '**MISSED**'} |`),
+    '| measure | Tandem | pgroll, same run | target | verdict |',
+    '|---|---|---|---|---|',
+    ...r.targets.map((t) => `| ${t.name} | ${t.measured} | ${t.pgroll ?? '-'} | ${t.target} | ${t.met ? 'met' : '**MISSED**'} |`),
     '',
     '## Figures',
     '',
@@ -24,9 +24,18 @@ export function resultsMarkdown(r: BenchResults): string {
         `v1 writes with its triggers ${r.pgroll_writes_per_s_with_trigger === null ? 'n/a' : `${int(r.pgroll_writes_per_s_with_trigger)}/s`} (ratio ${n(r.pgroll_trigger_overhead_ratio ?? NaN, 2)}), server loop ratio ${n(r.pgroll_server_loop_trigger_ratio ?? NaN, 2)}` +
         (r.pgroll_reason ? `; ${r.pgroll_reason}` : ''),
     `- v1 writes (30% creates, 70% renames) through the app's data layer, ${r.throughput_clients} clients, median of alternating rounds: ${int(r.writes_per_s_without_trigger)}/s before expand, ${int(r.writes_per_s_with_trigger)}/s after expand with the sync trigger (ratio ${n(r.trigger_overhead_ratio, 2)})`,
-    `- single-row renames in a server-side loop (no client round trips), same expanded table: ${int(r.server_loop_writes_per_s_without_trigger)}/s with the trigger disabled, ${int(r.server_loop_writes_per_s_with_trigger)}/s enabled (ratio ${n(r.server_loop_trigger_ratio, 2)})`,
+    `- single-row renames in a server-side loop (no client round trips), same expanded table: ${int(r.server_loop_writes_per_s_without_trigger)}/s with the trigger disabled, ${int(r.server_loop_writes_per_s_with_trigger)}/s enabled (ratio ${n(r.server_loop_trigger_ratio, 2)} by wall time, ${n(r.server_loop_cpu_ratio ?? NaN, 2)} by the backend's CPU time; pgroll's ${n(r.pgroll_server_loop_trigger_ratio ?? NaN, 2)} and ${n(r.pgroll_server_loop_cpu_ratio ?? NaN, 2)}); rounds alternate trigger off/on and Tandem/pgroll`,
     `- p99 app write latency at ${r.traffic_writes_per_s} writes/s: ${n(r.p99_write_ms_idle, 2)} ms idle, ${n(r.p99_write_ms_backfill, 2)} ms during the backfill`,
     `- peak RSS of the backfill process: ${n(r.backfill_peak_rss_mb)} MB`,
+    '',
+    `## The backfill's chunk time under the same traffic (${int(r.chunk_rows)} rows)`,
+    '',
+    '| --chunk-time ms | rows/s | median batch ms | longest batch ms | p99 app write idle ms | p99 during ms | ratio | longest app write idle ms | longest during ms | longest lock wait ms |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.chunk_sweep.map(
+      (c) =>
+        `| ${c.chunk_time_ms} | ${int(c.rows_per_s)} | ${n(c.median_batch_ms)} | ${n(c.longest_batch_ms)} | ${n(c.p99_write_ms_idle, 2)} | ${n(c.p99_write_ms, 2)} | ${n(c.p99_write_ms / c.p99_write_ms_idle, 2)} | ${n(c.max_write_ms_idle)} | ${n(c.max_write_ms)} | ${n(c.longest_lock_wait_ms)} |`,
+    ),
     '',
     '## Growth with table size (backfill under the same v1 traffic)',
     '',

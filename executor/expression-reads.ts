@@ -4,6 +4,7 @@ import { quoteIdent } from '../phases/sql/identifiers';
 import { table } from '../phases/sql/plan';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
+import { settingsDependence } from './settings-independence';
 
 /**
  * Which table columns each `up` and `down` reads, as PostgreSQL itself resolves the expression:
@@ -23,6 +24,8 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
   const self = quoteIdent(resolved.table.name);
   const reads: { up: string[]; down: string[] }[] = [];
   let volatileNames = new Set<string>();
+  // The first reason an expression may depend on an evaluation setting other than search_path (null: none can).
+  let dependence: string | null = null;
   await client.query('BEGIN');
   try {
     await client.query('SET LOCAL statement_timeout = 5000');
@@ -46,12 +49,25 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
           WHERE d.classid = 'pg_rewrite'::regclass AND w.ev_class = $1::regclass AND d.refobjid = 'pg_temp._tandem_shape'::regclass`,
         [`pg_temp.${view}`],
       );
+      dependence ??= await viewDependence(view, field);
       const names = r.rows.some((x) => x.name === null) ? all : r.rows.map((x) => x.name!);
       const gen = names.filter((n) => generated.has(n));
       if (gen.length) {
         throw new SpecError(field, `reads the generated column${gen.length > 1 ? 's' : ''} ${gen.map((g) => `"${g}"`).join(', ')}, which a BEFORE trigger sees as NULL; compute from the columns it is generated from`);
       }
       return names.sort();
+    };
+    const columnTypes = new Map(
+      (await client.query<{ name: string; type: number }>(`SELECT attname AS name, atttypid::int AS type FROM pg_attribute WHERE attrelid = 'pg_temp._tandem_shape'::regclass AND attnum > 0 AND NOT attisdropped`)).rows.map((r) => [
+        r.name,
+        r.type,
+      ]),
+    );
+    const compared = resolved.mappings.flatMap((m) => [...m.oldColumns, ...m.newColumns.map((c) => c.name)]).map((c) => columnTypes.get(c) ?? -1);
+    const viewDependence = async (view: string, field: string): Promise<string | null> => {
+      const tree = (await client.query<{ tree: string }>(`SELECT ev_action::text AS tree FROM pg_rewrite WHERE ev_class = $1::regclass`, [`pg_temp.${view}`])).rows[0].tree;
+      const why = await settingsDependence(client, tree, compared);
+      return why && `${field}: ${why}`;
     };
     // Which old columns have a volatile default, as PostgreSQL itself judges it: adding a column
     // with that default rewrites the (empty, temporary) copy, a stable or immutable one does not.
@@ -65,6 +81,13 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
       if (before !== after) volatile.add(c.name);
     }
     volatileNames = volatile;
+    // The insert trigger compares an old column with its (non-volatile) default, evaluated in the trigger.
+    for (const c of resolved.table.columns) {
+      if (!oldNames.has(c.name) || c.defaultExpr === undefined || volatile.has(c.name) || dependence) continue;
+      const view = `_tandem_reads_${k++}`;
+      await querySingle(client, `CREATE TEMP VIEW ${view} AS SELECT (${c.defaultExpr})::${c.type} AS v`);
+      dependence = await viewDependence(view, `the default of ${c.name}`);
+    }
     for (const m of resolved.mappings) {
       const up = new Set<string>();
       const down = new Set<string>();
@@ -75,5 +98,5 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
   }
-  return { ...resolved, reads, table: { ...resolved.table, columns: resolved.table.columns.map((c) => (volatileNames.has(c.name) ? { ...c, volatileDefault: true } : c)) } };
+  return { ...resolved, reads, settingsIndependent: dependence === null, table: { ...resolved.table, columns: resolved.table.columns.map((c) => (volatileNames.has(c.name) ? { ...c, volatileDefault: true } : c)) } };
 }

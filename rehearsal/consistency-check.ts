@@ -1,17 +1,12 @@
 import { CustomerColumns, Queryable } from '../app/customer-store';
 import { quoteIdent } from '../phases/sql/identifiers';
 import { DemoShape } from './demo-shape';
-import { AcknowledgedWrite, WriteLedger } from './write-ledger';
+import { AppVersion } from '../phases/deploy/stages';
+import type { Comparison as TrafficComparison } from './traffic';
+import { WriteLedger } from './write-ledger';
 
 /** One acknowledged write compared with what a reader saw (null: the row is gone). */
-export interface Comparison {
-  readonly write: AcknowledgedWrite;
-  readonly actual: CustomerColumns | null;
-  /** Compare full_name (the old side). */
-  readonly old: boolean;
-  /** Compare first_name and last_name (the new side). */
-  readonly new: boolean;
-}
+export type Comparison = Omit<TrafficComparison, 'reader'> & { readonly reader?: AppVersion };
 
 export interface Mismatch {
   readonly seq: number;

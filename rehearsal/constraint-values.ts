@@ -263,3 +263,16 @@ export async function rowsKeepingRules(evaluator: ExpressionEvaluator, rules: re
   if (kept.length || !rows.length) return { kept };
   return { kept, refusedBy: refusingRule(rules, each), example: rows[0] };
 }
+
+/**
+ * The rows that keep every rule of the table and its domains but break a CHECK the spec adds: what
+ * an old version may still write while the spec promises the new version never will.
+ */
+export async function rowsBreakingSpec(evaluator: ExpressionEvaluator, rules: readonly RowRule[], rows: readonly Row[]): Promise<Row[]> {
+  const own = rules.filter((r) => r.kind !== 'spec');
+  const spec = rules.filter((r) => r.kind === 'spec');
+  if (!spec.length || !rows.length) return [];
+  const kept = (await holds(evaluator, own, rows)).all;
+  const { each } = await holds(evaluator, spec, rows);
+  return rows.filter((_, i) => kept[i] && each[i].some((ok) => !ok));
+}

@@ -39,6 +39,11 @@ export interface GenericTrafficArgs extends PacingArgs {
   readonly keys: readonly string[];
   readonly mix?: GenericMix;
   readonly slowWriteMs?: number;
+  /**
+   * Rows that break a CHECK the spec adds (see specBreakingRows), and the share (0..1) of the old
+   * version's inserts that write one: what verify must then report before contract.
+   */
+  readonly breaking?: { readonly rows: readonly Row[]; readonly share: number };
 }
 
 /** A read, paired with the write its reader had to see. */
@@ -46,6 +51,8 @@ export interface GenericRead {
   readonly write: RowWrite;
   readonly version: AppVersion;
   readonly actual: Row | null;
+  /** The sides the reader read (default: its version's, see sidesOf). */
+  readonly sides?: { readonly old: boolean; readonly new: boolean };
 }
 
 /** The columns an insert writes besides the operations' own: every writable column no operation touches. */
@@ -113,6 +120,8 @@ interface Statement {
   readonly written: string[];
   readonly key?: string;
   readonly mappings: MappingWrite[];
+  /** An old version's insert of a row that breaks a CHECK the spec adds. */
+  readonly breaksSpec?: boolean;
 }
 
 /**
@@ -128,6 +137,8 @@ export class GenericTraffic extends PhasedTraffic {
   private readonly untouched: string[];
   private readonly updatable: string[];
   private readonly insertable: Set<string>;
+  /** Acknowledged inserts by the old version of rows that break a CHECK the spec adds. */
+  specBreakingWrites = 0;
 
   constructor(private readonly args: GenericTrafficArgs) {
     super(args);
@@ -190,7 +201,9 @@ export class GenericTraffic extends PhasedTraffic {
 
   private insertStatement(version: AppVersion): Statement | undefined {
     const cols: Record<string, string | null> = {};
-    const pool = this.args.rowPool ?? [];
+    const breaking = this.args.breaking;
+    const breaks = version === 'v1' && breaking !== undefined && breaking.rows.length > 0 && this.random() < breaking.share;
+    const pool = breaks ? breaking.rows : this.args.rowPool ?? [];
     const row = pool.length ? pool[Math.floor(this.random() * pool.length)] : this.args.generator.row(this.insertable);
     Object.assign(cols, row);
     // A value of a unique column is written once: a fresh one, not a pooled row's again.
@@ -208,7 +221,7 @@ export class GenericTraffic extends PhasedTraffic {
     const sql = names.length
       ? `INSERT INTO ${this.args.model.qualified} AS x (${names.map(quoteIdent).join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')}) ${this.returning()}`
       : `INSERT INTO ${this.args.model.qualified} AS x DEFAULT VALUES ${this.returning()}`;
-    return { sql, values: names.map((n) => cols[n]), written: names, mappings };
+    return { sql, values: names.map((n) => cols[n]), written: names, mappings, breaksSpec: breaks };
   }
 
   private updateStatement(version: AppVersion, key: string, repeat: boolean): Statement | undefined {
@@ -311,6 +324,7 @@ export class GenericTraffic extends PhasedTraffic {
         owned.splice(owned.indexOf(key), 1);
       } else {
         this.args.ledger.record({ key, version, op: op === 'insert' ? 'insert' : op, stage: stats.stage, deleted: false, mappings: s.mappings, untouched: r.u ? toRow(this.untouched, r.u) : {} });
+        if (s.breaksSpec) this.specBreakingWrites++;
         if (op === 'insert') owned.push(key);
       }
       stats.writes++;

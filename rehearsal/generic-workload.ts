@@ -2,16 +2,19 @@ import { Pool } from 'pg';
 import { AppVersion } from '../phases/deploy/stages';
 import { ExpressionEvaluator } from './expression-evaluator';
 import { checkGenericTable, compareObservations, GenericMismatch, View } from './generic-check';
-import { GenericTraffic, sidesOf } from './generic-traffic';
+import { GenericRead, sidesOf } from './generic-traffic';
 import { RehearsalDatabase } from './rehearsal-database';
 import { LostWrite, RehearsalReport, RoundTripSummary, SchemaSummary } from './rehearsal-report';
 import { describeExample, MappingPool } from './round-trip';
 import { RowLedger } from './row-ledger';
 import { CheckOptions, CommonReport, Emit, StageRun, Workload } from './run-rehearsal';
 import { TableModel } from './table-model';
-import { PAUSED } from './phased-traffic';
+import { PAUSED, PhasedTraffic } from './phased-traffic';
 
-/** Everything the generic rehearsal set up before the stages: the table, its rows, the spec's analysis, the traffic. */
+/**
+ * Everything a workload set up before the stages: the table, its rows, the spec's analysis, the
+ * traffic, and the ledger every acknowledged write goes to (any spec's, and the demo's).
+ */
 export interface GenericState {
   readonly db: RehearsalDatabase;
   readonly emit: Emit;
@@ -28,30 +31,43 @@ export interface GenericState {
   readonly seedCount: number;
   readonly appPools: Record<AppVersion, Pool>;
   readonly appRole: string;
-  readonly traffic: GenericTraffic;
+  readonly traffic: PhasedTraffic;
+  /** The traffic's reads since the last call, each with the write its reader had to see. */
+  readonly takeReads: () => GenericRead[];
+  /** The rows the report counts (the demo: generated customers, not the talk's names). */
+  readonly rows: number;
+  /** A failed verify before contract is a finding about the spec or the app, and contract is not run. */
+  readonly verifyFailureIsFinding: boolean;
+  /** With --break-checks: how many of the old version's acknowledged inserts break a CHECK the spec adds. */
+  readonly specBreakingWrites?: () => number;
 }
 
-/** Any spec on a table of the user's shape, with app traffic derived from the spec's column mappings. */
+/**
+ * A table, its app traffic, and the checks of every acknowledged write against the ledger: the
+ * workload of any spec (traffic derived from its column mappings) and, with its own traffic, the demo's.
+ */
 export class GenericWorkload implements Workload {
-  readonly traffic: GenericTraffic;
+  readonly traffic: PhasedTraffic;
   readonly oldColumns: string;
-  readonly newColumns = 'the new columns';
-  readonly verifyFailureIsFinding = true;
+  readonly newColumns: string;
+  readonly verifyFailureIsFinding: boolean;
   private readonly checks: { label: string; checked: number; mismatches: number }[] = [];
   private readonly mismatches = new Map<number, GenericMismatch>();
   private readsChecked = 0;
 
-  constructor(private readonly s: GenericState) {
+  constructor(protected readonly s: GenericState) {
     this.traffic = s.traffic;
+    this.verifyFailureIsFinding = s.verifyFailureIsFinding;
     this.oldColumns = s.mappingPools.flatMap((p) => p.oldColumns).join(', ') || 'its columns';
+    this.newColumns = s.mappingPools.flatMap((p) => p.newColumns).join('/') || 'the new columns';
   }
 
   async check(label: string, options: CheckOptions): Promise<void> {
     const { s } = this;
     if (!options.final) await this.traffic.shift('(checking)', PAUSED);
-    const reads = this.traffic.takeReads();
+    const reads = s.takeReads();
     const readObs = reads.map((r) => {
-      const side = sidesOf(r.version);
+      const side = r.sides ?? sidesOf(r.version);
       const view: View = { old: side.old, new: side.new, untouched: s.untouched };
       return { write: r.write, actual: r.actual, view, seenBy: `read by ${r.version} during ${label.replace(/^after /, '')}` };
     });
@@ -74,7 +90,7 @@ export class GenericWorkload implements Workload {
       ok: ledger.failed === 0 && c.failed_reads === 0 && lost === 0 && run.gate.ok && run.final.ok && this.s.specDefects === 0 && lostOnRollback.length === 0,
       migration: c.migration,
       database: c.database,
-      rows: this.s.seedRows,
+      rows: this.s.rows,
       seconds: c.seconds,
       acknowledged_writes: ledger.acknowledged - this.s.seedCount,
       failed_writes: ledger.failed,
@@ -97,6 +113,7 @@ export class GenericWorkload implements Workload {
       round_trip: this.roundTrip(),
       spec_defects: this.s.specDefects,
       findings: run.findings,
+      ...(this.s.specBreakingWrites ? { old_writes_breaking_spec: this.s.specBreakingWrites() } : {}),
       lost_on_rollback: { count: lostOnRollback.length, samples: lostOnRollback.slice(0, 10).map(lostWrite) },
       timeline: c.timeline,
     };

@@ -1,15 +1,18 @@
-import { AppVersion } from '../phases/deploy/stages';
-import { Mismatch } from './consistency-check';
+import { AppVersion, Stage } from '../phases/deploy/stages';
+import { rehearsalScript } from './stage-script';
 import { GenericMismatch } from './generic-check';
 import { RowFailure } from './row-ledger';
 import { Timeline } from './timeline';
 import { summarize } from './latency-stats';
-import { PhaseStats, Weights } from './traffic';
-import { FailedWrite } from './write-ledger';
+import { PhaseStats, Weights } from './phased-traffic';
 
 /** The rehearsal's stages: the stack states, with expand's backfill shown on its own. */
-export const REHEARSAL_STAGES = ['baseline', 'expand', 'backfill', 'dual-write', 'cleanup', 'contract'] as const;
-export type RehearsalStage = (typeof REHEARSAL_STAGES)[number];
+/** The stages a rehearsal reports, in order: the stage table's, with the backfill after the stage that expands. */
+export type RehearsalStage = Stage | 'backfill';
+export const REHEARSAL_STAGES: readonly RehearsalStage[] = rehearsalScript().flatMap((step): RehearsalStage[] =>
+  step.kind === 'expand' ? [step.stage as Stage, 'backfill'] : [step.stage as Stage],
+);
+const CANARY_STAGES: ReadonlySet<string> = new Set(rehearsalScript().flatMap((step) => (step.kind === 'canary' ? [step.stage] : [])));
 
 export interface CanaryStepReport {
   readonly weights: Weights;
@@ -71,8 +74,8 @@ export interface RehearsalReport {
   readonly new_customer: { readonly name: string; readonly id: string; readonly first_name: string | null; readonly last_name: string | null } | null;
   /** Who the app traffic ran as: the DML-only app role, or (when the user cannot create roles) the given user. */
   readonly app_role: string;
-  readonly failure_samples: (FailedWrite | RowFailure)[];
-  readonly mismatch_samples: (Mismatch | GenericMismatch)[];
+  readonly failure_samples: RowFailure[];
+  readonly mismatch_samples: GenericMismatch[];
   /** Where the table came from, on the generic path (any spec, the user's schema). */
   readonly schema?: SchemaSummary;
   /** Writes the user's schema itself refused (a CHECK, a unique index, ...): not Tandem failures. */
@@ -90,6 +93,12 @@ export interface RehearsalReport {
    * wrote the rows, not a Tandem failure. Contract is then not run (it would refuse). Fails the run.
    */
   readonly findings?: string[];
+  /**
+   * With --break-checks: the old version's acknowledged inserts of rows that break a CHECK the spec
+   * adds (later updates may mend some). Verify reports the rows that still break it before contract:
+   * a finding, as above.
+   */
+  readonly old_writes_breaking_spec?: number;
   /** For the HTML report; not printed with --json. */
   readonly timeline?: Timeline;
 }
@@ -131,7 +140,7 @@ export function stageReports(phases: readonly PhaseStats[]): StageReport[] {
     const lat = summarize(writeMs);
     const versions = [...new Set(own.flatMap((p) => Object.keys(p.byVersion) as AppVersion[]))].sort();
     const sum = (f: (p: PhaseStats) => number) => own.reduce((s, p) => s + f(p), 0);
-    const canary = stage === 'dual-write' || stage === 'cleanup'
+    const canary = CANARY_STAGES.has(stage)
       ? own.map((p) => {
           const l = summarize(p.writeMs);
           return { weights: p.weights, writes: p.writes, p50_ms: l.p50_ms, p99_ms: l.p99_ms };

@@ -1,15 +1,14 @@
 import { RehearsalStoppedError } from './rehearsal-errors';
 import { performance } from 'perf_hooks';
 import { backfill, BackfillResult, contract, expand, ExecutorOptions, ProgressEvent, verify, VerifyReport } from '../executor';
-import { Stage, STAGE_TABLE, STAGES } from '../phases/deploy/stages';
+import { AppVersion, Stage } from '../phases/deploy/stages';
 import { MigrationSpec } from '../phases/sql/spec';
 import { openRehearsalDatabase, RehearsalDatabase } from './rehearsal-database';
 import { RehearsalReport, RehearsalStage, stageReports, StageReport } from './rehearsal-report';
-import { canarySteps, CanaryStep } from './stage-script';
+import { CanaryStep, rehearsalScript, ScriptStep } from './stage-script';
 import { Timeline, TimelineRecorder } from './timeline';
-import { PAUSED, PhasedTraffic, PhaseStats, Weights } from './phased-traffic';
+import { PhasedTraffic, PhaseStats, Weights } from './phased-traffic';
 
-export { PAUSED };
 
 export interface RehearsalOptions {
   /** Generated rows to seed (the demo: customers, on top of the talk's names; default 10000). */
@@ -171,22 +170,19 @@ class StageWalk {
     };
   }
 
-  /** Every stage of the table in order; `trafficStopped` runs once the last stage's traffic is done. */
-  async run(trafficStopped: () => void): Promise<StageRun> {
-    for (const stage of STAGES) {
-      const def = STAGE_TABLE[stage];
-      if (def.changes === undefined) await this.baseline(stage);
-      else if (def.changes === 'app') await this.canary(stage);
-      else if (def.schema === 'expanded') await this.expand(stage);
-      else if (def.schema === 'contracted') await this.contract(stage, trafficStopped);
-      else throw new Error(`the rehearsal has no step into the ${def.schema} schema of ${stage}`);
+  /** Every step of the script (from the stage table) in order; `trafficStopped` runs once the last stage's traffic is done. */
+  async run(trafficStopped: () => void, script: readonly ScriptStep[] = rehearsalScript()): Promise<StageRun> {
+    for (const step of script) {
+      if (step.kind === 'baseline') await this.baseline(step.stage as Stage, step.app);
+      else if (step.kind === 'canary') await this.canary(step.stage as Stage, step.app, step.steps);
+      else if (step.kind === 'expand') await this.expand(step.stage as Stage, step.app);
+      else await this.contract(step.stage as Stage, step.app, trafficStopped);
     }
     if (!this.gate || !this.filled || !this.final) throw new Error('the stage table has no expand or contract stage');
     return { gate: this.gate, final: this.final, filled: this.filled, lockRetries: this.lockRetries, findings: this.findings };
   }
 
-  private async baseline(stage: Stage): Promise<void> {
-    const app = STAGE_TABLE[stage].app;
+  private async baseline(stage: Stage, app: AppVersion): Promise<void> {
     this.entered(stage);
     this.emit({ kind: 'stage', stage, weights: { [app]: 100 }, message: `${stage}: ${app} serves all traffic on ${this.workload.oldColumns}` });
     this.workload.traffic.start(stage, { [app]: 100 });
@@ -195,8 +191,7 @@ class StageWalk {
   }
 
   /** expand, then its backfill (a stage of its own in the report), then verify. */
-  private async expand(stage: Stage): Promise<void> {
-    const app = STAGE_TABLE[stage].app;
+  private async expand(stage: Stage, app: AppVersion): Promise<void> {
     await this.enter(stage, { [app]: 100 }, `${stage}: new columns and the sync trigger, while ${app} writes`);
     this.lockRetries += (await this.during(() => expand(this.spec, this.executor))).lockRetries;
     await this.enter('backfill', { [app]: 100 }, `backfill: keyset batches fill ${this.workload.newColumns}, while ${app} writes`);
@@ -209,9 +204,9 @@ class StageWalk {
   }
 
   /** The previous stage's app version hands traffic to this stage's, canary step by canary step. */
-  private async canary(stage: Stage): Promise<void> {
-    for (const step of canarySteps(stage)) {
-      await this.enter(stage, step.weights, `${stage}: ${STAGE_TABLE[stage].app} canary at ${step.share}%`);
+  private async canary(stage: Stage, app: AppVersion, steps: readonly CanaryStep[]): Promise<void> {
+    for (const step of steps) {
+      await this.enter(stage, step.weights, `${stage}: ${app} canary at ${step.share}%`);
       await this.workload.atCanaryStep?.(stage, step);
       await this.during(async () => undefined);
     }
@@ -219,8 +214,7 @@ class StageWalk {
   }
 
   /** verify, then contract; a failed verify is a finding (contract not run) where the workload says so. */
-  private async contract(stage: Stage, trafficStopped: () => void): Promise<void> {
-    const app = STAGE_TABLE[stage].app;
+  private async contract(stage: Stage, app: AppVersion, trafficStopped: () => void): Promise<void> {
     await this.enter(stage, { [app]: 100 }, `${stage}: verify, then drop ${this.workload.oldColumns} and the trigger, while ${app} writes`);
     const final = await verify(this.spec, this.executor);
     this.final = final;

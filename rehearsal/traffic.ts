@@ -1,20 +1,30 @@
 import { performance } from 'perf_hooks';
 import { Pool } from 'pg';
-import { CustomerStore } from '../app/customer-store';
+import { CustomerColumns, CustomerStore } from '../app/customer-store';
 import { createStore } from '../app/versions';
 import { AppVersion } from '../phases/deploy/stages';
 import { NameSource } from './british-names';
-import { Comparison } from './consistency-check';
 import { PhasedTraffic, PhaseStats } from './phased-traffic';
-import { WriteLedger } from './write-ledger';
+import { AcknowledgedWrite, CustomerLedger } from './write-ledger';
 
 export { PAUSED, PhasedTraffic } from './phased-traffic';
 export type { PhaseStats, Weights } from './phased-traffic';
 
-export interface TrafficArgs {
+/** A read by `reader`, paired with the write (as its ledger keeps it) the reader had to see. */
+export interface Comparison<W = AcknowledgedWrite> {
+  readonly write: W;
+  readonly actual: CustomerColumns | null;
+  /** Compare full_name (the old side: v1 reads it). */
+  readonly old: boolean;
+  /** Compare first_name and last_name (the new side: v2 and v3 read them). */
+  readonly new: boolean;
+  readonly reader: AppVersion;
+}
+
+export interface TrafficArgs<W = AcknowledgedWrite> {
   /** The data layer of each version that may get traffic. */
   readonly stores: Readonly<Partial<Record<AppVersion, CustomerStore>>>;
-  readonly ledger: WriteLedger;
+  readonly ledger: CustomerLedger<W>;
   readonly names: NameSource;
   /** Customers that exist when traffic starts; shared out among the workers. */
   readonly ids: readonly string[];
@@ -36,18 +46,18 @@ export interface TrafficArgs {
  * data layer, routed to app versions by canary weights. Every acknowledged write goes into the
  * ledger with exactly what its writer sent; every read is kept as a comparison for the checker.
  */
-export class TrafficGenerator extends PhasedTraffic {
+export class TrafficGenerator<W = AcknowledgedWrite> extends PhasedTraffic {
   private readonly owned: string[][];
-  private readonly observations: Comparison[] = [];
+  private readonly observations: Comparison<W>[] = [];
 
-  constructor(private readonly args: TrafficArgs) {
+  constructor(private readonly args: TrafficArgs<W>) {
     super(args);
     this.owned = Array.from({ length: this.workers }, () => []);
     args.ids.forEach((id, i) => this.owned[i % this.workers].push(id));
   }
 
   /** The reads since the last call, each paired with the write its reader had to see. */
-  takeReads(): Comparison[] {
+  takeReads(): Comparison<W>[] {
     return this.observations.splice(0, this.observations.length);
   }
 
@@ -70,7 +80,7 @@ export class TrafficGenerator extends PhasedTraffic {
         counts.reads++;
         if (expected) {
           const old = version === 'v1';
-          this.observations.push({ write: expected, actual: customer ? customer.columns : null, old, new: !old });
+          this.observations.push({ write: expected, actual: customer ? customer.columns : null, old, new: !old, reader: version });
         }
       } catch {
         stats.failedReads++;

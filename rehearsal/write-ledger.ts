@@ -21,6 +21,15 @@ export interface FailedWrite {
   readonly message: string;
 }
 
+/** What the traffic tells a ledger: an acknowledged write, a failed one, and which write a reader must see. */
+export interface CustomerLedger<W> {
+  record(write: Omit<AcknowledgedWrite, 'seq'>): W;
+  /** A failed write (one transaction), of `failure.id` and of the `others` it wrote in the same transaction. */
+  fail(failure: FailedWrite, others?: readonly string[]): void;
+  /** The write a reader of this customer must see, unless its state is unknown. */
+  latestFor(id: string): W | undefined;
+}
+
 const SAMPLE = 10;
 
 /**
@@ -29,7 +38,7 @@ const SAMPLE = 10;
  * unknown state (the write may or may not have committed): it is left out of the checks, and the
  * failure itself already fails the rehearsal.
  */
-export class WriteLedger {
+export class WriteLedger implements CustomerLedger<AcknowledgedWrite> {
   private readonly latest = new Map<string, AcknowledgedWrite>();
   private readonly unknown = new Set<string>();
   private nextSeq = 0;

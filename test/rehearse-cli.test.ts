@@ -105,6 +105,23 @@ describe('tandem rehearse (the CLI, in-process)', () => {
     expect(stderr).toMatch(message);
   });
 
+  it('--break-checks PERCENT: exit 1, the old version\'s writes that break the added CHECK named as a finding about the spec or the app', async () => {
+    const billing = path.join(__dirname, 'fixtures', 'billing');
+    const args = ['rehearse', path.join(billing, 'invoices-cents.yaml'), '--schema', path.join(billing, 'schema.sql'), '--rows', '200', '--step-ms', '150', '--break-checks', '30'];
+    const { code, stdout } = await runCli(args, { NO_COLOR: '1' });
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^--break-checks: v1 wrote \d+ rows that break the CHECKs the spec adds$/m);
+    expect(stdout).toMatch(/^✘ finding \(the spec or the app, not Tandem\): verify before contract: .*invoices_quantity_small: rows that break the check/m);
+    expect(stdout).toMatch(/^✘ rehearsal FAILED: 0 failed writes, 0 failed reads, 0 lost or altered writes of \d+ acknowledged, 1 finding about the spec or the app/m);
+  });
+
+  it('--break-checks on a spec that adds no CHECK: exit 2, one sentence', async () => {
+    const shop = path.join(__dirname, 'fixtures', 'shop');
+    const { code, stderr } = await runCli(['rehearse', path.join(shop, 'orders-cents.yaml'), '--schema', path.join(shop, 'schema.sql'), '--rows', '50', '--break-checks', '10']);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^✘ invalid input: --break-checks: the spec adds no CHECK \(add_check\), so no old-version write can break one$/)]);
+  });
+
   it.each([
     [['rehearse'], /needs a spec file/],
     [['rehearse', SPLIT_SPEC_PATH, '--rows', 'many'], /--rows must be a whole number, 0 or more \(N\), not "many"/],

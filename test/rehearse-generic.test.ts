@@ -97,6 +97,27 @@ describe('the data breaks what the spec promises (--schema-from URL --sample N)'
   });
 });
 
+describe('old-version writes that break the CHECK the spec adds (breakChecks, --break-checks)', () => {
+  const BILLING = path.join(__dirname, 'fixtures', 'billing');
+
+  it('new-version writes keep the CHECK; the old version\'s that break it are what verify reports, as a finding about the spec or the app', async () => {
+    const report = await rehearse(loadSpecFile(path.join(BILLING, 'invoices-cents.yaml')), { ...SMALL, schemaFile: path.join(BILLING, 'schema.sql'), breakChecks: 30 });
+    expect(report.ok).toBe(false);
+    // Not a Tandem failure: every write went through and was kept; no spec defect.
+    expect(report).toMatchObject({ failed_writes: 0, failed_reads: 0, lost_or_altered_writes: 0, spec_defects: 0 });
+    expect(report.old_writes_breaking_spec).toBeGreaterThan(0);
+    expect(report.findings).toEqual([expect.stringMatching(/^verify before contract: .*add_check invoices_quantity_small: rows that break the check/)]);
+    // Contract was not run: the old column is still there for the final check to leave alone.
+    expect(report.checks.map((c) => [c.label, c.mismatches])).toEqual([
+      ['after baseline', 0],
+      ['after backfill', 0],
+      ['after dual-write', 0],
+      ['after cleanup', 0],
+      ['after contract', 0],
+    ]);
+  });
+});
+
 describe('rehearse on the table of a live database (--schema-from URL)', () => {
   it('copies the definition and the tables its foreign keys need, samples real rows, and never writes to the source', async () => {
     const source = await freshDatabase('rehearse_source');

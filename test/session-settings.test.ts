@@ -119,7 +119,7 @@ operations:
   - add_column:
       name: shout
       type: text
-      up: upper(full_name)
+      up: "upper(full_name) || (0.1::float8 * 3)::text"
 `);
     const script = await planStepSql(spec, 'expand', opts(url));
     expect(script.startsWith(`-- the settings up/down are evaluated under`)).toBe(true);

@@ -32,6 +32,7 @@ export const rehearseCommand: Command = {
     'lock-timeout': { kind: 'integer', value: 'MS', min: 1, default: 1000, description: 'the executor\'s lock_timeout for DDL' },
     'step-ms': { kind: 'integer', value: 'MS', min: 1, default: 1500, description: 'traffic time at each canary weight and in each stage' },
     keep: { kind: 'boolean', description: 'with --database-url, keep the rehearsal\'s table afterwards for inspection' },
+    'break-checks': { kind: 'integer', value: 'PERCENT', min: 1, max: 100, description: 'that share of the old version\'s inserts break the CHECKs the spec adds, as an old app still may: verify must report them before contract (a finding, exit 1)' },
   },
   async run(ctx) {
     const [path, ...extra] = ctx.args.positionals;
@@ -57,6 +58,7 @@ export const rehearseCommand: Command = {
       schemaFile: (f.schema as string | undefined) ?? beside,
       schemaFrom: f['schema-from'] as string | undefined,
       sample: f.sample as number | undefined,
+      breakChecks: f['break-checks'] as number | undefined,
       onEvent,
     });
     let report;
@@ -137,7 +139,8 @@ function progressPrinter(ctx: CommandContext, log: string[]): (event: RehearsalE
 /** The rehearsal's verdict in one sentence: failed, lost or altered writes, spec defects, time. */
 function verdictText(r: RehearsalReport): string {
   const defects = r.spec_defects ? `, ${r.spec_defects} spec defects, ${r.lost_on_rollback?.count ?? 0} writes lost on rollback` : '';
-  return `${r.failed_writes} failed writes, ${r.failed_reads} failed reads, ${r.lost_or_altered_writes} lost or altered writes of ${r.acknowledged_writes} acknowledged${defects} (${r.seconds} s)`;
+  const findings = r.findings?.length ? `, ${r.findings.length} finding${r.findings.length === 1 ? '' : 's'} about the spec or the app` : '';
+  return `${r.failed_writes} failed writes, ${r.failed_reads} failed reads, ${r.lost_or_altered_writes} lost or altered writes of ${r.acknowledged_writes} acknowledged${defects}${findings} (${r.seconds} s)`;
 }
 
 function printReport(ctx: CommandContext, r: RehearsalReport): void {
@@ -150,7 +153,7 @@ function printReport(ctx: CommandContext, r: RehearsalReport): void {
   out.line(`lock waits: longest app write ${l.max_write_ms} ms; ${l.writes_slower_than_lock_timeout} writes slower than the ${l.lock_timeout_ms} ms lock timeout; ${l.executor_lock_retries} executor lock retries`);
   if (r.new_customer) out.line(`new customer ${r.new_customer.name} (written by v2) reads in v3 as first_name ${JSON.stringify(r.new_customer.first_name)}, last_name ${JSON.stringify(r.new_customer.last_name)}`);
   out.line(`verify: ${r.verify.message}`);
-  if (r.schema) out.line(`table ${r.schema.table} from ${r.schema.source === 'database' ? 'the given database' : r.schema.source === 'file' ? 'the --schema file' : 'the spec (inferred)'}${r.schema.tables.length ? ` with ${r.schema.tables.join(', ')}` : ''}; ${r.rows} ${r.schema.rows} rows; ${r.rejected_by_schema ?? 0} writes rejected by the schema itself (not failures)`);
+  if (r.schema) out.line(`table ${r.schema.table} from ${r.schema.source === 'database' ? 'the given database' : r.schema.source === 'file' ? 'the --schema file' : r.schema.source === 'demo' ? 'the demo (the talk\'s customers)' : 'the spec (inferred)'}${r.schema.tables.length ? ` with ${r.schema.tables.join(', ')}` : ''}; ${r.rows} ${r.schema.rows} rows; ${r.rejected_by_schema ?? 0} writes rejected by the schema itself (not failures)`);
   for (const rt of r.round_trip ?? []) {
     out.line(`${rt.operation}: up and down on ${rt.realistic_values} realistic rows: ${rt.defects} defects; ${rt.variations} variations of the new side: ${rt.rollback_risks} rollback risks`);
     for (const e of rt.defect_examples) out.line(out.fail(`spec defect: ${e}`));
@@ -159,6 +162,7 @@ function printReport(ctx: CommandContext, r: RehearsalReport): void {
   for (const l of r.lost_on_rollback?.samples ?? []) {
     out.line(out.fail(`lost on rollback: ${l.version} ${l.stage} write to row ${l.id} wrote ${shortJson(l.wrote)}, a walk back gives ${shortJson(l.rollback_gives)}`));
   }
+  if (r.old_writes_breaking_spec !== undefined) out.line(`--break-checks: v1 wrote ${r.old_writes_breaking_spec} rows that break the CHECKs the spec adds`);
   for (const f of r.findings ?? []) out.line(out.fail(`finding (the spec or the app, not Tandem): ${f}`));
   for (const f of r.failure_samples) out.line(out.fail(`failed write: ${f.version} ${f.op}${f.id ? ' of ' + f.id : ''} during ${f.stage}: ${f.message}`));
   const row = r.schema ? 'row' : 'customer';

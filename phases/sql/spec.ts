@@ -32,6 +32,13 @@ export interface ResolvedSpec {
    * them is written. Absent in specs recorded before this analysis: then the operation's own columns.
    */
   readonly reads?: readonly { readonly up: readonly string[]; readonly down: readonly string[] }[];
+  /**
+   * True when no `up`/`down` (nor a compared column or default) can give a value that depends on
+   * an evaluation setting other than search_path, as judged at expand from PostgreSQL's parse of
+   * them (executor/settings-independence.ts): the sync function then pins only search_path, each
+   * pinned setting costing every write that fires it. Absent or false: all are pinned.
+   */
+  readonly settingsIndependent?: boolean;
 }
 
 const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

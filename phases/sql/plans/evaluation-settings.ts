@@ -23,9 +23,14 @@ export const EVALUATION_SETTINGS: readonly (readonly [string, string])[] = [
   ['lc_time', 'C'],
 ];
 
-/** The SET clauses of a function that evaluates `up`/`down`: the fixed settings, and the search_path of the session that creates it. */
-export function evaluationSetClauses(): string {
-  return [...EVALUATION_SETTINGS.map(([name, value]) => `SET ${name} = '${value}'`), 'SET search_path FROM CURRENT'].join(' ');
+/**
+ * The SET clauses of a function that evaluates `up`/`down`: the fixed settings, and the search_path
+ * of the session that creates it. `searchPathOnly` when no expression it evaluates can depend on the
+ * fixed ones (ResolvedSpec.settingsIndependent): each SET clause costs every call of the function.
+ */
+export function evaluationSetClauses(options: { searchPathOnly?: boolean } = {}): string {
+  const fixed = options.searchPathOnly ? [] : EVALUATION_SETTINGS.map(([name, value]) => `SET ${name} = '${value}'`);
+  return [...fixed, 'SET search_path FROM CURRENT'].join(' ');
 }
 
 /** The same settings as libpq startup options (`-c name=value`), for the executor's own connections. */

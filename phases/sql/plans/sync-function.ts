@@ -267,10 +267,20 @@ export interface SyncTrigger {
   readonly name: string;
   /** INSERT, or UPDATE OF these columns, or every UPDATE of a pending row. */
   readonly event: string;
-  readonly when: string;
+  /** The WHEN condition, or none: the function itself then lets the backfill's and repair's writes through. */
+  readonly when?: string;
   readonly arg: string;
 }
 
+/**
+ * The backfill and repair write with `tandem.backfill` on, and the sync triggers let those writes
+ * through. The new-side and pending triggers say so in their WHEN condition: the backfill's batches
+ * fire them (it writes the new side, of pending rows), and a WHEN costs once per statement, not a
+ * function call per row. The INSERT and old-side triggers, which an app's v1 write fires one row
+ * per statement and the backfill never does, test it first thing in the function instead: a WHEN
+ * is prepared again for every statement that fires it, which costs a single-row write more than
+ * the test inside the function (see docs/performance.md).
+ */
 const NOT_BACKFILL = `current_setting('tandem.backfill', true) IS DISTINCT FROM 'on'`;
 
 /**
@@ -281,11 +291,11 @@ const NOT_BACKFILL = `current_setting('tandem.backfill', true) IS DISTINCT FROM 
  */
 export function syncTriggers(resolved: ResolvedSpec): SyncTrigger[] {
   const base = derivedNames(resolved).trigger;
-  const out: SyncTrigger[] = [{ name: base, event: 'INSERT', when: NOT_BACKFILL, arg: 'insert' }];
+  const out: SyncTrigger[] = [{ name: base, event: 'INSERT', arg: 'insert' }];
   resolved.mappings.forEach((m, i) => {
     const cols = triggerColumns(resolved, i);
     const n = String(i).padStart(2, '0');
-    if (cols.old.length) out.push({ name: fitIdentifier(`${base}_${n}a`), event: `UPDATE OF ${cols.old.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `old${i}` });
+    if (cols.old.length) out.push({ name: fitIdentifier(`${base}_${n}a`), event: `UPDATE OF ${cols.old.map(q).join(', ')}`, arg: `old${i}` });
     if (cols.new.length) out.push({ name: fitIdentifier(`${base}_${n}b`), event: `UPDATE OF ${cols.new.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `new${i}` });
   });
   out.push({ name: fitIdentifier(`${base}_zp`), event: 'UPDATE', when: `OLD.${q(PENDING_COLUMN)} IS TRUE AND ${NOT_BACKFILL}`, arg: 'pending' });
@@ -293,7 +303,7 @@ export function syncTriggers(resolved: ResolvedSpec): SyncTrigger[] {
 }
 
 export function createTriggerSql(resolved: ResolvedSpec, t: SyncTrigger): string {
-  return `CREATE TRIGGER ${q(t.name)} BEFORE ${t.event} ON ${table(resolved)} FOR EACH ROW WHEN (${t.when}) EXECUTE FUNCTION ${qualifiedFunction(resolved)}(${quoteLiteral(t.arg)})`;
+  return `CREATE TRIGGER ${q(t.name)} BEFORE ${t.event} ON ${table(resolved)} FOR EACH ROW ${t.when ? `WHEN (${t.when}) ` : ''}EXECUTE FUNCTION ${qualifiedFunction(resolved)}(${quoteLiteral(t.arg)})`;
 }
 
 /**
@@ -325,6 +335,7 @@ function syncFunctionBody(resolved: ResolvedSpec): string {
     '  _tandem_did integer;',
     '  _tandem_text text;',
     'BEGIN',
+    `  IF current_setting('tandem.backfill', true) = 'on' THEN RETURN NEW; END IF; -- the backfill's and repair's writes (see NOT_BACKFILL)`,
     `  IF TG_OP = 'INSERT' THEN`,
     ...sub(resolved.mappings.flatMap((m, i) => insertBlock(resolved, m, i)), true).map((l) => '  ' + l),
     `    IF NEW.${q(FAILED_COLUMN)} IS NULL THEN NEW.${q(PENDING_COLUMN)} := false; ELSE NEW.${q(PENDING_COLUMN)} := NULL; END IF;`,
@@ -339,5 +350,5 @@ function syncFunctionBody(resolved: ResolvedSpec): string {
   });
   body.push(`  WHEN 'pending' THEN`, ...sub(pendingBlock(resolved), false));
   body.push(`  END CASE;`, '  RETURN NEW;', 'END');
-  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql ${evaluationSetClauses()} AS ${BODY_TAG}\n${body.join('\n')}\n${BODY_TAG}`;
+  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql ${evaluationSetClauses({ searchPathOnly: resolved.settingsIndependent === true })} AS ${BODY_TAG}\n${body.join('\n')}\n${BODY_TAG}`;
 }

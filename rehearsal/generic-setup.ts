@@ -1,14 +1,11 @@
 import { randomBytes } from 'crypto';
-import { evaluationStartupOptions } from '../phases/sql/plans/evaluation-settings';
 import * as fs from 'fs';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { Queryable } from '../app/customer-store';
-import { loadTable } from '../executor/catalog';
 import { AppVersion } from '../phases/deploy/stages';
 import { CatalogError, UsageError } from '../phases/errors';
 import { quoteIdent, quoteLiteral } from '../phases/sql/identifiers';
-import { ColumnMapping } from '../phases/sql/operations';
-import { MigrationSpec, resolveSpec } from '../phases/sql/spec';
+import { MigrationSpec } from '../phases/sql/spec';
 import { randomSource } from './british-names';
 import { RowRule } from './constraint-values';
 import { ExpressionEvaluator, Row } from './expression-evaluator';
@@ -16,13 +13,15 @@ import { GenericTraffic, insertableColumns, validRows } from './generic-traffic'
 import { GenericState, GenericWorkload } from './generic-workload';
 import { inferredSchemaSql } from './inferred-schema';
 import { psqlScript } from './pg-tools';
-import { RehearsalReport, SchemaSummary } from './rehearsal-report';
-import { analyseRoundTrips, describeExample, MappingPool, pick, rawKey } from './round-trip';
+import { SchemaSummary } from './rehearsal-report';
+import { MappingPool, pick, rawKey } from './round-trip';
 import { RowLedger } from './row-ledger';
 import { readAllRows, resetSequences, RowGenerator, seedTable } from './row-seeder';
-import { RehearsalOptions, runRehearsal, SetupContext, WorkloadSetup } from './run-rehearsal';
+import { RehearsalOptions, SetupContext, WorkloadSetup } from './run-rehearsal';
+import { analyseSpec, resolveMappings } from './spec-analysis';
 import { copySample, copySchema, SourceTables } from './schema-copy';
-import { loadTableModel, ModelColumn, TableModel } from './table-model';
+import { specBreakingRows } from './spec-breaking-rows';
+import { loadTableModel, TableModel } from './table-model';
 
 /** Where the generic rehearsal takes the table from; none of them: a table inferred from the spec. */
 export interface SchemaOptions {
@@ -32,24 +31,26 @@ export interface SchemaOptions {
   readonly schemaFrom?: string;
   /** With schemaFrom: copy this many real rows instead of generating them. */
   readonly sample?: number;
+  /**
+   * Percent of the old version's inserts that write a row breaking a CHECK the spec adds (default 0):
+   * the old app still may; verify must report it before contract, as a finding about the spec or the app.
+   */
+  readonly breakChecks?: number;
 }
 
 type GenericOptions = RehearsalOptions & SchemaOptions;
 
 /**
- * Rehearse any spec on a table of the user's shape, on a throwaway PostgreSQL: the table from
- * --schema-from (copied read-only), --schema FILE, or inferred from the spec; rows copied
- * (--sample) or generated; app traffic derived from the spec's column mappings; checks of every
- * acknowledged write; the spec's up and down tried on realistic values and variations.
+ * Any spec on a table of the user's shape: the table from --schema-from (copied read-only),
+ * --schema FILE, or inferred from the spec; rows copied (--sample) or generated; app traffic
+ * derived from the spec's column mappings; checks of every acknowledged write; the spec's up and
+ * down tried on realistic values and variations. Bad schema options are refused here, before any
+ * database is opened.
  */
-export async function rehearseGeneric(spec: MigrationSpec, options: GenericOptions): Promise<RehearsalReport> {
-  return runRehearsal(spec, options, genericWorkload(spec, options));
-}
-
-/** The generic workload; bad schema options are refused here, before any database is opened. */
 export function genericWorkload(spec: MigrationSpec, options: GenericOptions): WorkloadSetup {
   if (options.sample !== undefined && !options.schemaFrom) throw new UsageError('--sample copies rows from the database given with --schema-from');
   if (options.schemaFile && options.schemaFrom) throw new UsageError('give either --schema FILE or --schema-from URL, not both');
+  if (options.breakChecks && !specCheckRules(spec).length) throw new UsageError('--break-checks: the spec adds no CHECK (add_check), so no old-version write can break one');
   const schemaSql = readSchemaFile(options.schemaFile);
   return { emptyDatabase: true, passSetupErrors: true, prepare: (ctx) => prepareGeneric(spec, options, schemaSql, ctx) };
 }
@@ -78,8 +79,10 @@ async function prepareGeneric(spec: MigrationSpec, options: GenericOptions, sche
   recordSeeds(ledger, model, rows.seeds, analysis.mappingPools, untouched);
   const seedCount = ledger.acknowledged;
   const rowPool = await validRows(analysis.evaluator, rows.rules, rows.generator, insertableColumns(model, analysis.mappingPools), 500);
+  const breaking = await breakingWrites(options, analysis.evaluator, rows.rules, model, rowPool, random, ctx);
   const traffic = new GenericTraffic({
     rowPool,
+    breaking,
     pools: app.pools,
     model,
     mappings: analysis.mappingPools,
@@ -91,8 +94,18 @@ async function prepareGeneric(spec: MigrationSpec, options: GenericOptions, sche
     random,
     slowWriteMs: options.lockTimeoutMs ?? 1000,
   });
-  const state: GenericState = { db: ctx.db, emit: ctx.emit, schema, model, ...analysis, seedRows: rows.seeds.length, untouched, ledger, seedCount, appPools: app.pools, appRole: app.role, traffic };
+  const state: GenericState = { db: ctx.db, emit: ctx.emit, schema, model, ...analysis, seedRows: rows.seeds.length, rows: rows.seeds.length, untouched, ledger, seedCount, appPools: app.pools, appRole: app.role, traffic, takeReads: () => traffic.takeReads(), verifyFailureIsFinding: true, specBreakingWrites: breaking ? () => traffic.specBreakingWrites : undefined };
   return new GenericWorkload(state);
+}
+
+/** With --break-checks: rows that break the CHECKs the spec adds, for that share of the old version's inserts. */
+async function breakingWrites(options: GenericOptions, evaluator: ExpressionEvaluator, rules: readonly RowRule[], model: TableModel, pool: readonly Row[], random: () => number, { emit }: SetupContext) {
+  if (!options.breakChecks) return undefined;
+  const rows = await specBreakingRows(evaluator, rules, model, pool, random);
+  const checks = rules.filter((r) => r.kind === 'spec').map((r) => r.name).join(', ') || 'none';
+  if (!rows.length) throw new UsageError(`--break-checks: the spec adds no CHECK on columns the old version writes (its CHECKs: ${checks}), so no old-version write can break one`);
+  emit({ kind: 'info', message: `--break-checks ${options.breakChecks}: that share of v1's inserts write rows that break the spec's CHECKs (${checks}); verify must report them before contract` });
+  return { rows, share: Math.min(100, options.breakChecks) / 100 };
 }
 
 /** Create the table on the scratch database: copied from --schema-from, run from --schema FILE, or inferred from the spec. */
@@ -124,16 +137,6 @@ async function loadSpecTable(spec: MigrationSpec, options: GenericOptions, { db 
   return withSpecUniques(loaded, spec);
 }
 
-async function resolveMappings(spec: MigrationSpec, url: string): Promise<readonly ColumnMapping[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return resolveSpec(spec, await loadTable(client, spec)).mappings;
-  } finally {
-    await client.end();
-  }
-}
-
 interface FilledRows {
   readonly generator: RowGenerator;
   readonly rules: readonly RowRule[];
@@ -163,43 +166,6 @@ async function fillRows(spec: MigrationSpec, options: GenericOptions, model: Tab
   const seeds = await readAllRows(db.pool, model, model.columns.map((c) => c.name));
   if (seeds.length === 0) throw new UsageError(`the rehearsal has no rows of ${tableName} to work with: give --rows N (at least 1) or --sample N on a table with rows`);
   return { generator: seeded.generator, rules: seeded.rules, seeds };
-}
-
-interface SpecAnalysis {
-  readonly evaluator: ExpressionEvaluator;
-  readonly mappingPools: readonly MappingPool[];
-  readonly specDefects: number;
-}
-
-/**
- * The spec's expressions on realistic values and on variations within the new types, under the
- * settings the trigger and the backfill evaluate with (TimeZone UTC, DateStyle ISO, ...).
- */
-async function analyseSpec(model: TableModel, mappings: readonly ColumnMapping[], seeds: Row[], random: () => number, { db, emit, onClose }: SetupContext): Promise<SpecAnalysis> {
-  const evalClient = new Client({ connectionString: db.url, options: evaluationStartupOptions() });
-  evalClient.on('error', () => undefined);
-  onClose(() => evalClient.end());
-  await evalClient.connect();
-  const newCols = mappings.flatMap((m) => m.newColumns);
-  let probe: TableModel | undefined;
-  if (newCols.length) {
-    await evalClient.query(`CREATE TEMP TABLE _tandem_rehearsal_new (${newCols.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
-    probe = await loadTableModel(evalClient, undefined, '_tandem_rehearsal_new');
-  }
-  const evaluator = new ExpressionEvaluator(evalClient, model.name, [
-    ...model.columns.map((c) => ({ name: c.name, type: c.type })),
-    ...newCols.map((c) => ({ name: c.name, type: c.type })),
-  ]);
-  const mappingPools: MappingPool[] = [];
-  for (const m of mappings) {
-    const newColumnModels = probe ? modelOfNew(m, probe) : [];
-    mappingPools.push(await analyseRoundTrips({ evaluator, mapping: m, tableColumns: model.columns, checks: model.checks, newColumnModels, rows: seeds, variations: 300, random }));
-  }
-  for (const p of mappingPools) {
-    for (const e of p.defects.examples) emit({ kind: 'info', message: `spec defect: ${describeExample(e)}` });
-    if (p.risks.count) emit({ kind: 'info', message: `rollback risk: ${p.risks.count} of ${p.risks.checked} variations of ${p.mapping.label} do not survive down and back, e.g. ${describeExample(p.risks.examples[0])}` });
-  }
-  return { evaluator, mappingPools, specDefects: mappingPools.reduce((s, p) => s + p.defects.count, 0) };
 }
 
 /** The app's connections: a DML-only role (unless the user may not create roles), one pool per version. */
@@ -269,9 +235,4 @@ function specCheckRules(spec: MigrationSpec): { name: string; check: string }[] 
 function withSpecUniques(model: TableModel, spec: MigrationSpec): TableModel {
   const added = spec.operations.filter((o) => o.kind === 'add_unique').map((o) => (o.body as { columns: string[] }).columns);
   return added.length ? { ...model, uniques: [...model.uniques, ...added] } : model;
-}
-
-/** The new columns as the value generator sees them (their types read from a probe table). */
-function modelOfNew(mapping: ColumnMapping, probe: TableModel): ModelColumn[] {
-  return mapping.newColumns.map((n) => ({ ...probe.columns.find((x) => x.name === n.name)!, notNull: n.notNull }));
 }

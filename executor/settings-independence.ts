@@ -1,0 +1,57 @@
+import { Client } from 'pg';
+
+/**
+ * Whether an expression's value can depend on the evaluation settings other than search_path
+ * (TimeZone, DateStyle, IntervalStyle, extra_float_digits, bytea_output, xmloption, lc_monetary,
+ * lc_numeric, lc_time; see phases/sql/plans/evaluation-settings.ts), judged from the tree
+ * PostgreSQL parsed it into (a throwaway view's pg_rewrite.ev_action). Deliberately narrow: only
+ * the node kinds below, only values of the built-in types below (whose text forms and input
+ * parsing read none of those settings), and only built-in functions and operators other than the
+ * few that read a setting themselves. Anything else (a domain, a composite, a date, a float, a
+ * subquery, a user function) counts as depending on them.
+ */
+const NODES = new Set([
+  'QUERY', 'RANGETBLENTRY', 'ALIAS', 'FROMEXPR', 'RANGETBLREF', 'TARGETENTRY',
+  'VAR', 'CONST', 'FUNCEXPR', 'OPEXPR', 'DISTINCTEXPR', 'NULLIFEXPR', 'SCALARARRAYOPEXPR', 'BOOLEXPR',
+  'CASEEXPR', 'CASEWHEN', 'CASETESTEXPR', 'COALESCEEXPR', 'MINMAXEXPR', 'NULLTEST', 'BOOLEANTEST',
+  'RELABELTYPE', 'COERCEVIAIO', 'COLLATEEXPR', 'ARRAYEXPR',
+]);
+
+/**
+ * bool, "char", name, int8, int2, int4, text, oid, json, unknown, bpchar, varchar, numeric, uuid,
+ * jsonb, and arrays of them: their output and input functions read no setting.
+ */
+export const SETTINGS_FREE_TYPES = new Set([16, 18, 19, 20, 21, 23, 25, 26, 114, 705, 1042, 1043, 1700, 2950, 3802, 1000, 1002, 1003, 1016, 1005, 1007, 1009, 1028, 199, 1014, 1015, 1231, 2951, 3807]);
+
+/** Built-in functions over such types that read a setting all the same. */
+const READS_A_SETTING = ['current_setting', 'set_config', 'to_char', 'to_number', 'to_date', 'to_timestamp', 'timeofday'];
+
+const TYPE_FIELDS = /:(?:vartype|consttype|funcresulttype|opresulttype|resulttype|casetype|coalescetype|minmaxtype|array_typeid|element_typeid) (\d+)/g;
+const FUNC_FIELDS = /:(?:funcid|opfuncid) (\d+)/g;
+const OPERATOR_FIELDS = /:opno (\d+)/g;
+
+/** The node kinds, types, functions and operators of a stored tree (pg_node_tree as text). */
+export function treeParts(tree: string): { nodes: string[]; types: number[]; functions: number[]; operators: number[] } {
+  const all = (re: RegExp) => [...tree.matchAll(re)].map((m) => Number(m[1]));
+  // A `{` inside a quoted name is written `\{`: only unescaped ones open a node.
+  const nodes = [...tree.matchAll(/(?<!\\)\{([A-Z_]+)/g)].map((m) => m[1]);
+  return { nodes, types: all(TYPE_FIELDS), functions: all(FUNC_FIELDS).filter((f) => f !== 0), operators: all(OPERATOR_FIELDS) };
+}
+
+/** Why the tree may depend on a setting, or null when it cannot. */
+export async function settingsDependence(client: Client, tree: string, columnTypes: readonly number[]): Promise<string | null> {
+  const parts = treeParts(tree);
+  const node = parts.nodes.find((n) => !NODES.has(n));
+  if (node) return `it contains a ${node} node`;
+  const type = [...parts.types, ...columnTypes].find((t) => !SETTINGS_FREE_TYPES.has(t));
+  if (type !== undefined) return `it involves type ${type}`;
+  // Built-in (initdb's OIDs are below 16384) and not one of the setting readers; an operator by its function.
+  const r = await client.query<{ bad: string | null }>(
+    `SELECT string_agg(p.oid::regprocedure::text, ', ') AS bad
+       FROM pg_proc p
+      WHERE (p.oid = ANY($1::oid[]) OR p.oid IN (SELECT oprcode FROM pg_operator WHERE oid = ANY($2::oid[])))
+        AND (p.oid >= 16384 OR p.proname = ANY($3::text[]))`,
+    [parts.functions, parts.operators, READS_A_SETTING],
+  );
+  return r.rows[0].bad ? `it calls ${r.rows[0].bad}` : null;
+}

@@ -9,6 +9,7 @@ import { LOCK_TIMEOUT_MS } from './bench-targets';
 import { backfillUnderTraffic, UnderTrafficResult } from './backfill-under-traffic';
 import { PgrollBuild, pgrollStart } from './pgroll';
 import { singleUpdate } from './single-update';
+import { errorMessage } from '../phases/error-fields';
 
 type Log = (text: string) => void;
 const fmt = (v: number) => Math.round(v).toLocaleString('en-GB');
@@ -41,8 +42,8 @@ export async function measurePgrollStart(ctx: BenchContext, rows: number, pgroll
     await db.drop();
     log(`  ${fmt(rows / r.seconds)} rows/s (${r.seconds.toFixed(2)} s)`);
     return { rowsPerSecond: rows / r.seconds, reason: null };
-  } catch (err: any) {
-    return { rowsPerSecond: null, reason: err.message };
+  } catch (err) {
+    return { rowsPerSecond: null, reason: errorMessage(err) };
   }
 }
 

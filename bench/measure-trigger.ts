@@ -4,6 +4,7 @@ import { MigrationSpec } from '../phases/sql/spec';
 import { BenchContext, BenchDatabase, median } from './bench-context';
 import { PgrollBuild, pgrollStart } from './pgroll';
 import { serverLoopRates, v1WriteThroughput } from './write-throughput';
+import { errorMessage } from '../phases/error-fields';
 
 type Log = (text: string) => void;
 const fmt = (v: number) => Math.round(v).toLocaleString('en-GB');
@@ -51,9 +52,9 @@ async function pgrollTable(ctx: BenchContext, pgroll: PgrollBuild): Promise<{ db
     await pgrollStart(pgroll.bin, db.url);
     await ctx.withClient(db.url, (c) => c.query('VACUUM ANALYZE customers'));
     return { db, reason: null };
-  } catch (err: any) {
+  } catch (err) {
     await db?.drop();
-    return { db: null, reason: `pgroll trigger not measured: ${err.message}` };
+    return { db: null, reason: `pgroll trigger not measured: ${errorMessage(err)}` };
   }
 }
 

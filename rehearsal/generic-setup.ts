@@ -22,6 +22,7 @@ import { analyseSpec, resolveMappings } from './spec-analysis';
 import { copySample, copySchema, SourceTables } from './schema-copy';
 import { specBreakingRows } from './spec-breaking-rows';
 import { loadTableModel, TableModel } from './table-model';
+import { errorCode, errorMessage } from '../phases/error-fields';
 
 /** Where the generic rehearsal takes the table from; none of them: a table inferred from the spec. */
 export interface SchemaOptions {
@@ -59,8 +60,8 @@ function readSchemaFile(file: string | undefined): string | undefined {
   if (!file) return undefined;
   try {
     return fs.readFileSync(file, 'utf8');
-  } catch (err: any) {
-    throw new UsageError(`--schema ${file} cannot be read (${err?.code ?? err?.message})`);
+  } catch (err) {
+    throw new UsageError(`--schema ${file} cannot be read (${errorCode(err) ?? errorMessage(err)})`);
   }
 }
 

@@ -9,6 +9,7 @@ import { Entry, MappingPool, sameValues, Values } from './round-trip';
 import { MappingWrite, RowLedger, RowOp, RowWrite } from './row-ledger';
 import { RowGenerator, rowArraySql, toRow } from './row-seeder';
 import { TableModel, writableColumns } from './table-model';
+import { errorField, errorMessage } from '../phases/error-fields';
 
 /** Share of each kind of request (defaults: insert 15, update 35, repeat 10, multi 10, delete 5, read 25). */
 export interface GenericMix {
@@ -86,13 +87,17 @@ const TANDEM_CONTEXT = /function tandem\.|_tandem_/;
  * failed because of Tandem: anything raised inside Tandem's trigger, a constraint of Tandem's, a
  * constraint on columns the writer did not write, a deadlock or a timeout is a failure.
  */
-export function rejectedBySchema(err: any, written: ReadonlySet<string>, model: TableModel): boolean {
-  const code: string = err?.code ?? '';
-  const where: string = err?.where ?? '';
-  if (TANDEM_CONTEXT.test(where) || (err?.constraint ?? '').startsWith('_tandem')) return false;
-  if (code === '23502') return typeof err.column === 'string' && written.has(err.column);
+export function rejectedBySchema(err: unknown, written: ReadonlySet<string>, model: TableModel): boolean {
+  const text = (name: string): string => {
+    const v = errorField(err, name);
+    return typeof v === 'string' ? v : '';
+  };
+  const code = text('code');
+  const where = text('where');
+  if (TANDEM_CONTEXT.test(where) || text('constraint').startsWith('_tandem')) return false;
+  if (code === '23502') return text('column') !== '' && written.has(text('column'));
   if (code.startsWith('23')) {
-    const cols = model.constraintColumns[err?.constraint ?? ''];
+    const cols = model.constraintColumns[text('constraint')];
     // Not a constraint of the table: a domain's CHECK, raised where the writer's own value was read
     // (inside Tandem's trigger it would carry the trigger's context, handled above).
     if (cols === undefined) return code === '23514';
@@ -302,10 +307,10 @@ export class GenericTraffic extends PhasedTraffic {
         for (const s of statements) results.push((await client.query(s.sql, s.values)).rows[0]);
         await client.query('COMMIT');
       }
-    } catch (err: any) {
+    } catch (err) {
       if (client) await client.query('ROLLBACK').catch(() => undefined);
       client?.release();
-      const failure = { stage: stats.stage, version, op: op as RowOp, id: statements[0].key, message: err?.message ?? String(err) };
+      const failure = { stage: stats.stage, version, op: op as RowOp, id: statements[0].key, message: errorMessage(err) };
       if (rejectedBySchema(err, written, this.args.model)) this.args.ledger.reject(failure);
       else {
         stats.failedWrites++;

@@ -6,6 +6,7 @@ import { derivedNames } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
 import { AppRole, dropAppRole } from './demo-database';
 import { PostgresBinariesMissingError, startScratchPostgres } from './scratch-postgres';
+import { errorCode } from '../phases/error-fields';
 
 /** Where a rehearsal runs, and how it cleans up after itself. */
 export interface RehearsalDatabase {
@@ -77,8 +78,8 @@ async function openGivenEmpty(spec: MigrationSpec, url: string): Promise<Rehears
     createAppRole: async (create) => {
       try {
         return await create(`tandem_rehearsal_app_${randomBytes(4).toString('hex')}`);
-      } catch (err: any) {
-        if (err?.code === INSUFFICIENT_PRIVILEGE) return undefined;
+      } catch (err) {
+        if (errorCode(err) === INSUFFICIENT_PRIVILEGE) return undefined;
         throw err;
       }
     },
@@ -98,7 +99,7 @@ async function emptyAgain(pool: Pool, rolesBefore: ReadonlySet<string>): Promise
   for (const r of roles) await pool.query(`DROP OWNED BY ${quoteIdent(r)}`);
   await pool.query(`DO $e$ DECLARE r record; BEGIN
       FOR r IN SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' LOOP EXECUTE format('DROP EXTENSION IF EXISTS %I CASCADE', r.extname); END LOOP;
-      FOR r IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\_%' LOOP EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', r.nspname); END LOOP;
+      FOR r IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\\_%' LOOP EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', r.nspname); END LOOP;
       FOR r IN SELECT c.oid::regclass AS o, c.relkind FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f') LOOP
         EXECUTE format('DROP %s IF EXISTS %s CASCADE', CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, r.o); END LOOP;
       FOR r IN SELECT c.oid::regclass AS o FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S' LOOP EXECUTE format('DROP SEQUENCE IF EXISTS %s CASCADE', r.o); END LOOP;
@@ -175,8 +176,8 @@ async function openGiven(spec: MigrationSpec, url: string): Promise<RehearsalDat
       try {
         role = await create(`tandem_rehearsal_app_${randomBytes(4).toString('hex')}`);
         return role;
-      } catch (err: any) {
-        if (err?.code === INSUFFICIENT_PRIVILEGE) return undefined;
+      } catch (err) {
+        if (errorCode(err) === INSUFFICIENT_PRIVILEGE) return undefined;
         throw err;
       }
     },

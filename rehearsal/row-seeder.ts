@@ -6,6 +6,7 @@ import { ConstraintRefusesError, learnValues, RowRule, rowRules, rowsKeepingRule
 import { ExpressionEvaluator, Row } from './expression-evaluator';
 import { loadTableModel, ModelColumn, TableModel, writableColumns } from './table-model';
 import { columnValues, ValueSource } from './value-generator';
+import { errorCode, errorMessage } from '../phases/error-fields';
 
 /** A column the generator has no values for, NOT NULL and without a default: the user must bring rows. */
 export class UngeneratableColumnError extends TandemError {
@@ -162,9 +163,9 @@ export async function insertRows(db: Queryable, model: TableModel, rows: readonl
       let sql = `${insert} ON CONFLICT DO NOTHING`;
       try {
         inserted += (await db.query(sql, [JSON.stringify(batch)])).rowCount ?? 0;
-      } catch (err: any) {
+      } catch (err) {
         // A deferrable unique or exclusion constraint cannot arbitrate ON CONFLICT: plain inserts, then.
-        if (err?.code === NO_ARBITER) {
+        if (errorCode(err) === NO_ARBITER) {
           sql = insert;
           try {
             inserted += (await db.query(sql, [JSON.stringify(batch)])).rowCount ?? 0;
@@ -176,8 +177,8 @@ export async function insertRows(db: Queryable, model: TableModel, rows: readonl
         for (const r of batch) {
           try {
             inserted += (await db.query(sql, [JSON.stringify([r])])).rowCount ?? 0;
-          } catch (err: any) {
-            error ??= err?.message ?? String(err);
+          } catch (err) {
+            error ??= errorMessage(err);
             refusedRow ??= r;
           }
         }

@@ -74,9 +74,9 @@ export async function loadTableModel(db: Queryable, schema: string | undefined, 
     primaryKey: pk ? pk.columns : [],
     foreignKeys: cons
       .filter((c) => c.kind === 'f')
-      .map((c) => ({ name: c.name, columns: c.columns, refSchema: c.ref_schema, refTable: c.ref_table, refColumns: c.ref_columns })),
+      .map((c) => ({ name: c.name, columns: c.columns, refSchema: c.ref_schema!, refTable: c.ref_table!, refColumns: c.ref_columns })), // a foreign key always has its referenced table
     uniques,
-    checks: cons.filter((c) => c.kind === 'c').map((c) => ({ name: c.name, columns: c.columns, expr: c.expr })),
+    checks: cons.filter((c) => c.kind === 'c').map((c) => ({ name: c.name, columns: c.columns, expr: c.expr! })), // a CHECK always has its expression
     constraintColumns,
   };
 }
@@ -119,8 +119,19 @@ async function loadColumns(db: Queryable, oid: number): Promise<ModelColumn[]> {
   return cols.map(columnOf);
 }
 
+/** A constraint row of loadConstraints. */
+interface ConstraintRow {
+  name: string;
+  kind: 'p' | 'u' | 'f' | 'c';
+  expr: string | null;
+  columns: string[];
+  ref_schema: string | null;
+  ref_table: string | null;
+  ref_columns: string[];
+}
+
 /** Primary key, unique, foreign key and CHECK constraints, with their columns in key order. */
-async function loadConstraints(db: Queryable, oid: number): Promise<any[]> {
+async function loadConstraints(db: Queryable, oid: number): Promise<ConstraintRow[]> {
   const { rows: cons } = await db.query(
     `SELECT c.conname AS name, c.contype AS kind, CASE WHEN c.contype = 'c' THEN pg_get_expr(c.conbin, c.conrelid) END AS expr,
             ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o) AS columns,
@@ -147,7 +158,22 @@ async function loadUniqueIndexes(db: Queryable, oid: number): Promise<{ name: st
 }
 
 /** One catalog row of loadColumns as the model's column: varchar/char length, numeric precision and scale from the typmod. */
-function columnOf(c: any): ModelColumn {
+/** A column row of loadColumns. */
+interface ColumnRow {
+  name: string;
+  type: string;
+  base: string;
+  category: string;
+  typmod: number | string;
+  not_null: boolean;
+  has_default: boolean;
+  identity: string;
+  generated: boolean;
+  serial: boolean;
+  labels: string[] | null;
+}
+
+function columnOf(c: ColumnRow): ModelColumn {
   const typmod = Number(c.typmod);
   const sized = (c.base === 'varchar' || c.base === 'bpchar') && typmod > 4 ? { maxLength: typmod - 4 } : {};
   const numeric = c.base === 'numeric' && typmod > 4 ? { precision: ((typmod - 4) >> 16) & 0xffff, scale: (typmod - 4) & 0xffff } : {};

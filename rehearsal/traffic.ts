@@ -68,8 +68,8 @@ export class TrafficGenerator<W = AcknowledgedWrite> extends PhasedTraffic {
     const counts = (stats.byVersion[version] ??= { writes: 0, reads: 0 });
     const mix = this.args.mix ?? (this.args.pools ? { create: 20, rename: 40, read: 30, multi: 10 } : { create: 20, rename: 50, read: 30 });
     const owned = this.owned[w];
-    let r = this.random() * (mix.create + mix.rename + mix.read + (mix.multi ?? 0));
-    const op = owned.length === 0 || (r -= mix.create) < 0 ? 'create' : (r -= mix.rename) < 0 ? 'rename' : (r -= mix.read) < 0 ? 'read' : 'multi';
+    const r = this.random() * (mix.create + mix.rename + mix.read + (mix.multi ?? 0));
+    const op = owned.length === 0 || r < mix.create ? 'create' : r < mix.create + mix.rename ? 'rename' : r < mix.create + mix.rename + mix.read ? 'read' : 'multi';
     if (op === 'multi') return this.multiRename(version, owned, stats, counts);
     const id = op === 'create' ? undefined : owned[Math.floor(this.random() * owned.length)];
     if (op === 'read') {

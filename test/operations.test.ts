@@ -1,4 +1,3 @@
-import { Client } from 'pg';
 import { parse } from 'yaml';
 import { OPERATION_KINDS } from '../phases/sql/operations';
 import * as fs from 'fs';

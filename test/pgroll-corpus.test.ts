@@ -153,7 +153,7 @@ async function oldVersionWrites(known: Map<string, string[]>, stage: string, min
       );
       returned = r.rows[0];
     } catch (err: any) {
-      throw new Error(`an old version's INSERT into ${table} failed ${stage}: ${err.message}`);
+      throw new Error(`an old version's INSERT into ${table} failed ${stage}: ${err.message}`, { cause: err });
     }
     const literal = (c: string, e: string) => !writer.key.includes(c) && !e.startsWith('(');
     const row: WrittenRow = {
@@ -173,7 +173,7 @@ async function oldVersionWrites(known: Map<string, string[]>, stage: string, min
       if (writer.before) await client.query(writer.before(u));
       await client.query(`UPDATE ${qi(table)} SET ${sets.map((c) => `${qi(c)} = ${writer.values[c](u)}`).join(', ')} WHERE ${where.sql}`, where.values);
     } catch (err: any) {
-      throw new Error(`an old version's UPDATE of ${table} failed ${stage}: ${err.message}`);
+      throw new Error(`an old version's UPDATE of ${table} failed ${stage}: ${err.message}`, { cause: err });
     }
     for (const c of sets) previous.values[c] = writer.values[c](u);
   }
@@ -210,7 +210,7 @@ async function checkCatalog(ex: PgrollExample, expected: Map<string, TableShape 
     try {
       expect(actual).toEqual(shape);
     } catch (err: any) {
-      throw new Error(`the catalog of table ${table} is not what ${ex.id} means it to be:\n${err.message}`);
+      throw new Error(`the catalog of table ${table} is not what ${ex.id} means it to be:\n${err.message}`, { cause: err });
     }
   }
   for (const [type, labels] of Object.entries(ex.types ?? {})) {
@@ -229,7 +229,7 @@ async function runSpec(spec: MigrationSpec, ex: PgrollExample, mine: WrittenRow[
     try {
       return await run();
     } catch (err: any) {
-      throw new Error(`${spec.name}: ${name} failed: ${err.message}`);
+      throw new Error(`${spec.name}: ${name} failed: ${err.message}`, { cause: err });
     }
   };
   await oldVersionWrites(known, 'before expand', mine);

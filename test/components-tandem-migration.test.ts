@@ -394,3 +394,25 @@ describe('roles managed elsewhere (manageRoles false), on a real PostgreSQL', ()
     expect(recorder.ofType('command:local:Command')).toHaveLength(4);
   });
 });
+
+describe("the Commands' lines, run as pulumi-command runs them, on a real PostgreSQL", () => {
+  it('with the executor options and the URL the component was given (no stack config, no pulumi CLI), expand and backfill run and change the table', async () => {
+    const url = await freshDatabase('tmcmd');
+    await sql(url, `CREATE TABLE customers (id serial PRIMARY KEY, full_name text); INSERT INTO customers (full_name) VALUES ('Ada Lovelace'), ('Alan Turing');`);
+    const dir = teamProject();
+    const pauseFile = path.join(dir, 'pause');
+    const { recorder } = await declare({}, () =>
+      new TandemMigration('shop', baseArgs(dir, { stage: 'dual-write', databaseUrl: pulumi.secret(url), migratorRole: new URL(url).username, executor: { lockTimeoutMs: 1500, holdTimeoutMs: 3000, batchSize: 1, maxLoad: 50, pauseFile } })),
+    );
+    const c = commands(recorder);
+    for (const step of ['expand', 'backfill']) {
+      const cmd = c[`shop-split-full-name-${step}`];
+      const r = spawnSync('/bin/sh', ['-c', cmd.inputs.create], { cwd: dir, env: { PATH: path.dirname(process.execPath) + ':/usr/bin:/bin', ...cmd.inputs.environment }, encoding: 'utf8' });
+      expect({ step, status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ step, status: 0, stderr: '' });
+    }
+    expect(await sql(url, `SELECT first_name, last_name FROM customers ORDER BY id`)).toEqual([
+      { first_name: 'Ada', last_name: 'Lovelace' },
+      { first_name: 'Alan', last_name: 'Turing' },
+    ]);
+  });
+});

@@ -16,6 +16,8 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /** Runs the compiled example under mocks and prints what it registered and exported. */
 const RUNNER = `
+// The language host names the project's directory (the one of Pulumi.yaml) to the program.
+process.env.PULUMI_NODEJS_ROOT_DIRECTORY = process.cwd();
 const pulumi = require('@pulumi/pulumi');
 const [stage, migration] = process.argv.slice(2);
 const resources = [];

@@ -121,8 +121,9 @@ export interface TandemMigrationArgs {
    */
   readonly executor?: ExecutorOptionsInput;
   /**
-   * Check the roles a DBA manages (manageRoles false) against what Tandem needs, as the migrator,
-   * before anything of this component is registered (default: true when manageRoles is false).
+   * With manageRoles false: check the DBA's roles against what Tandem needs, as the migrator,
+   * before anything of this component is registered (default true; false when the program checked
+   * them itself, as Tandem's own does). Ignored with manageRoles true (this stack makes the roles).
    * Read-only. A failed check is a RoleCheckError naming every problem, and nothing of the
    * component is declared. It runs once `databaseUrl` is known (in preview for config values).
    */
@@ -306,7 +307,7 @@ export class TandemMigration extends pulumi.ComponentResource {
     // only once they pass; each resolves to no dependency at all.
     const checks = [
       ...(urlSource.check ? [urlSource.check] : []),
-      ...((args.checkRoles ?? !manageRoles) ? [roleCheck(args, prepared.current.spec, prepared.schemaName, prepared.appRole)] : []),
+      ...(!manageRoles && (args.checkRoles ?? true) ? [roleCheck(args, prepared.current.spec, prepared.schemaName, prepared.appRole)] : []),
     ];
     super(COMPONENT_TYPES.tandemMigration, name, {}, checks.length ? { ...opts, dependsOn: [opts?.dependsOn, ...checks] as pulumi.Input<pulumi.Input<pulumi.Resource>[]> } : opts);
     const { projectDir, cliPath, history, plan, current, migratorRole, appRole, schemaName, executor, release } = prepared;

@@ -4,6 +4,7 @@ import { carriedSequences, contractPlan, objectContractPlan, objectSteps, syncTr
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { ObjectStep } from '../phases/sql/operations';
 import { connect } from './connection';
+import { syncsColumns } from '../phases/sql/carrier';
 import { ContractIncompleteError, isConnectionLoss, StepFailedError } from './errors';
 import { columnDependents } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
@@ -78,7 +79,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       ...base,
       step: 'contracted',
       changed: true,
-      message: `contracted ${session.label}: dropped ${dropped.length ? `${dropped.join(', ')}, ` : ''}the sync trigger and function`,
+      message: syncsColumns(resolved) ? `contracted ${session.label}: dropped ${dropped.length ? `${dropped.join(', ')}, ` : ''}the sync trigger and function` : `contracted ${session.label}: ${(resolved.objects ?? []).map((o) => o.label).join('; ')}`,
       lockRetries: retries + run.retries,
     };
   } finally {

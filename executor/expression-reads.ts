@@ -4,6 +4,7 @@ import { quoteIdent } from '../phases/sql/identifiers';
 import { table } from '../phases/sql/plan';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
+import { syncsColumns } from '../phases/sql/carrier';
 
 /**
  * Which table columns each `up` and `down` reads, as PostgreSQL itself resolves the expression:
@@ -14,6 +15,7 @@ import { querySingle } from './connection';
  * Refuses an expression that reads a generated column: a BEFORE trigger sees it as NULL.
  */
 export async function analyseReads(client: Client, resolved: ResolvedSpec): Promise<ResolvedSpec> {
+  if (!syncsColumns(resolved)) return { ...resolved, reads: [] };
   const generated = new Set(
     (await client.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated <> ''`, [resolved.table.oid])).rows.map(
       (r) => r.name,

@@ -4,6 +4,7 @@ import { carriedSequences, contractPlan, objectContractPlan, objectSteps, syncTr
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { ObjectStep } from '../phases/sql/operations';
 import { connect } from './connection';
+import { expectedDependents } from './carried-objects';
 import { syncsColumns } from '../phases/sql/carrier';
 import { ContractIncompleteError, isConnectionLoss, StepFailedError } from './errors';
 import { columnDependents } from './catalog';
@@ -32,7 +33,8 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     const resolved = recordedSpec(session, spec, 'contract');
     const dropped = resolved.mappings.flatMap((m) => m.oldColumns);
     // Indexes this spec drops at contract do not count: they go anyway.
-    const ignored = await droppedIndexDescriptions(session.client, resolved);
+    // Objects carried to the new columns neither: their copies take their names in contract's transaction.
+    const ignored = await expectedDependents(session.client, resolved);
     // The sync's own UPDATE OF triggers depend on the old columns; contract drops them first.
     const ours = syncTriggers(resolved).map((t) => t.name);
     const refuseDependents = async () => {

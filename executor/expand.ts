@@ -12,6 +12,7 @@ import { STATE_ACTOR_BOOTSTRAP } from './state-actor';
 import { ExecutorOptions, StepResult } from './types';
 import { resolveLive } from './validate-live';
 import { runObjectSteps } from './object-steps';
+import { expectedDependents } from './carried-objects';
 import { syncsColumns } from '../phases/sql/carrier';
 
 function objectLabels(resolved: ResolvedSpec): string {
@@ -142,7 +143,9 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
     }
     const resolved = await resolveForExpand(session, spec);
     options.onProgress?.({ kind: 'step', message: `expanding ${session.label}${resolved.mappings.length ? `: ${resolved.mappings.map((m) => m.label).join('; ')}` : ''}` });
-    const dropping = await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns), carriedSequences(resolved));
+    // What goes with the old columns on purpose (indexes the spec drops, objects carried to the new columns) is not named.
+    const expected = await expectedDependents(session.client, resolved);
+    const dropping = (await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns), carriedSequences(resolved))).filter((d) => !expected.has(d.object));
     if (dropping.length) {
       options.onProgress?.({
         kind: 'info',

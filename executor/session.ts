@@ -3,6 +3,7 @@ import { RefusedError } from '../phases/errors';
 import { TableInfo } from '../phases/sql/operations';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { loadTable } from './catalog';
+import { withCarriedObjects } from './carried-objects';
 import { carrierLabel, virtualTableInfo } from '../phases/sql/carrier';
 import { CatalogError } from '../phases/errors';
 import { connect } from './connection';
@@ -71,7 +72,7 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
     if (!allowChangedSpec && state && active && state.specHash !== spec.hash) {
       throw new RefusedError(`the spec "${spec.name}" changed since it was expanded; roll back with the spec as it was, or restore it`, spec.name);
     }
-    if (state && active && state.specHash === spec.hash) state = { ...state, resolved: trustedResolution(state, spec, table) };
+    if (state && active && state.specHash === spec.hash) state = { ...state, resolved: await withCarriedObjects(client, trustedResolution(state, spec, table)) };
     await pinSearchPath(client, state && active ? state.resolved : undefined);
     return {
       client,

@@ -66,10 +66,10 @@ export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: str
     for (const c of m.newColumns) {
       checks.push({ field: `${c.field}.type`, sql: `SELECT NULL::${c.type}` });
       if (c.up !== undefined) checks.push({ field: `${c.field}.${m.kind === 'add_column' && c.up === c.default ? 'default' : 'up'}`, sql: `SELECT (${c.up})::${c.type} FROM ${t}` });
-      if (c.default !== undefined && m.kind === 'change_type') {
+      const old = resolved.table.columns.find((x) => x.name === m.oldColumns[0]);
+      if (c.default !== undefined && m.kind === 'change_type' && old?.defaultExpr !== undefined && c.default === `(${old.defaultExpr})::${c.type}`) {
         // The old column's default, converted: run (not only parsed) unless it is volatile, so a value
         // that does not convert ('none'::integer) is refused now, not by the first insert after contract.
-        const old = resolved.table.columns.find((x) => x.name === m.oldColumns[0]);
         checks.push({
           field: `${m.field}.type`,
           sql: `SELECT (${c.default})::${c.type}`,

@@ -1,5 +1,6 @@
 import { SpecError } from '../errors';
 import { OPERATIONS, ParsedOperation, TableColumn, TableInfo } from './operations';
+import { changesColumns } from './operations/data-fix';
 
 /**
  * The spec's table ("carrier"): the table its column operations refactor and its object operations
@@ -23,7 +24,7 @@ export function carrierTable(operations: readonly ParsedOperation[], table: stri
   const created = operations.filter((op) => op.kind === 'create_table').map((op) => (op.body as { name: string }).name);
   const virtual = table === undefined || created.includes(table);
   if (!virtual) return { table: table!, virtual: false };
-  const columnOp = operations.find((op) => !OPERATIONS[op.kind].objectOnly);
+  const columnOp = operations.find((op) => changesColumns(op, OPERATIONS[op.kind].objectOnly));
   if (columnOp) {
     throw new SpecError(
       table === undefined ? field : `${columnOp.field}`,

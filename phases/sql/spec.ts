@@ -6,6 +6,7 @@ import { parseTableName } from './identifiers';
 import { expectKeys, expectObject } from './operations/fields';
 import { refuseGeneratedReaders } from './operations/carried-properties';
 import { carrierTable } from './carrier';
+import { changesColumns } from './operations/data-fix';
 import { ColumnMapping, ObjectWork, OPERATION_KINDS, OPERATIONS, OperationKind, ParsedOperation, TableInfo } from './operations';
 
 /** A refactoring spec, validated offline. */
@@ -111,7 +112,7 @@ function checkDisjointOffline(operations: ParsedOperation[]): void {
   const seen = new Map<string, string>();
   for (const op of operations) {
     // Object operations (indexes, constraints, ...) may name any column, old or new.
-    if (OPERATIONS[op.kind].objectOnly) continue;
+    if (!changesColumns(op, OPERATIONS[op.kind].objectOnly)) continue;
     const body = op.body as Record<string, any>;
     const names: string[] = [];
     for (const key of ['column', 'from', 'to', 'name', 'into']) {
@@ -144,7 +145,7 @@ function checkObjectNamesOffline(operations: ParsedOperation[]): void {
 
 /** Check the spec against the live table and compute every operation's column mapping. */
 export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec {
-  const columnWork = spec.operations.some((op) => OPERATIONS[op.kind].resolve);
+  const columnWork = spec.operations.some((op) => changesColumns(op, OPERATIONS[op.kind].objectOnly));
   // Only column operations need the primary key (the backfill walks by it) and the bookkeeping columns.
   if (columnWork && table.primaryKey.length === 0) {
     throw new CatalogError('table', `${table.schema}.${table.name}`, `table ${table.schema}.${table.name} has no primary key; the backfill walks the table by primary key`);
@@ -154,7 +155,8 @@ export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec
   }
   const mappings = spec.operations.flatMap((op) => {
     const def = OPERATIONS[op.kind];
-    return def.resolve ? [def.resolve(op.body, table, op.field)] : [];
+    const m = def.resolve?.(op.body, table, op.field);
+    return m ? [m] : [];
   });
   const pk = new Set(table.primaryKey.map((c) => c.name));
   for (const m of mappings) {

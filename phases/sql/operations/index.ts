@@ -14,6 +14,7 @@ import { renameColumn } from './rename-column';
 import { dropDefault, setDefault } from './set-default';
 import { splitColumn } from './split-column';
 import { createTable, dropTable, renameTable } from './tables';
+import { renameInExpression, withDataFix } from './data-fix';
 
 export * from './operation';
 
@@ -29,9 +30,9 @@ export const OPERATIONS: Readonly<Record<OperationKind, OperationDefinition<any>
   drop_not_null: dropNotNull,
   create_index: createIndex,
   drop_index: dropIndex,
-  add_unique: addUnique,
-  add_foreign_key: addForeignKey,
-  add_check: addCheck,
+  add_unique: withDataFix(addUnique, { columns: (op) => op.columns, rename: (op, from, to) => ({ ...op, columns: op.columns.map((c) => (c === from ? to : c)) }) }),
+  add_foreign_key: withDataFix(addForeignKey, { columns: (op) => op.columns, rename: (op, from, to) => ({ ...op, columns: op.columns.map((c) => (c === from ? to : c)) }) }),
+  add_check: withDataFix(addCheck, { columns: () => [], rename: (op, from, to, field) => ({ ...op, check: renameInExpression(op.check, from, to, `${field}.check`) }) }),
   set_default: setDefault,
   drop_default: dropDefault,
   create_table: createTable,

@@ -47,7 +47,7 @@ export interface ColumnObject {
 export function replacedColumns(resolved: ResolvedSpec): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of resolved.mappings) {
-    if (!['rename_column', 'change_type', 'set_not_null', 'drop_not_null'].includes(m.kind)) continue;
+    if (!['rename_column', 'change_type', 'set_not_null', 'drop_not_null', 'add_check', 'add_unique', 'add_foreign_key'].includes(m.kind)) continue;
     if (m.oldColumns.length === 1 && m.newColumns.length === 1) out[m.oldColumns[0]] = m.newColumns[0].name;
   }
   return out;

@@ -88,7 +88,7 @@ operations:
       columns: [customer_id]
       references: { table: customers, columns: [id] }
       into: customer
-      up: "CASE WHEN customer_id IN (1, 2) THEN customer_id END"
+      up: "CASE WHEN customer_id IN (SELECT id FROM customers) THEN customer_id END"
 `,
       `INSERT INTO orders VALUES (3, 42), (4, 2)`,
     );

@@ -15,6 +15,7 @@ import { dropDefault, setDefault } from './set-default';
 import { splitColumn } from './split-column';
 import { createTable, dropTable, renameTable } from './tables';
 import { renameInExpression, withDataFix } from './data-fix';
+import { withInPlaceNotNull } from './not-null-in-place';
 
 export * from './operation';
 
@@ -26,7 +27,7 @@ export const OPERATIONS: Readonly<Record<OperationKind, OperationDefinition<any>
   add_column: addColumn,
   drop_column: dropColumn,
   change_type: changeType,
-  set_not_null: setNotNull,
+  set_not_null: withInPlaceNotNull(setNotNull),
   drop_not_null: dropNotNull,
   create_index: createIndex,
   drop_index: dropIndex,

@@ -259,7 +259,9 @@ describe.each(cases)('$name: start -> rollback -> start -> complete', (tc) => {
       // start, then rollback: schema and rows exactly as before
       expect((await expand(spec, o)).changed).toBe(true);
       await backfill(spec, o);
-      expect(await snapshotSchema(c)).not.toEqual(original);
+      const expanded = await snapshotSchema(c);
+      // An object-only spec installs no sync machinery: expand may leave the schema as it was (what waits for contract).
+      expect(expanded.columns.filter((x) => x.includes('_tandem'))).toEqual(spec.operations.some((op) => !['create_index', 'drop_index', 'add_unique', 'add_check', 'add_foreign_key', 'set_default', 'drop_default', 'create_table', 'drop_table', 'raw_sql'].includes(op.kind)) ? expect.arrayContaining([expect.stringContaining('_tandem_pending')]) : []);
       expect((await rollback(spec, o)).step).toBe('rolled_back');
       const back = await snapshotSchema(c);
       expect(back).toEqual(original);

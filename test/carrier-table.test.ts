@@ -123,3 +123,11 @@ operations:
 `)).toThrow(/is required/);
   });
 });
+
+describe('access plan for a spec without a table', () => {
+  it('grants the verify role no table (objects: [] would mean every table of the schema)', () => {
+    const { planAccess } = require('../phases/sql/access-plan');
+    const plan = planAccess({ schema: 'public', migratorRole: 'mig', appRole: 'app', verify: { role: 'ver', table: '' } });
+    expect(plan.grants.filter((g: any) => g.role === 'ver' && g.objectType === 'table' && g.schema === 'public')).toEqual([]);
+  });
+});

@@ -131,3 +131,25 @@ describe('access plan for a spec without a table', () => {
     expect(plan.grants.filter((g: any) => g.role === 'ver' && g.objectType === 'table' && g.schema === 'public')).toEqual([]);
   });
 });
+
+describe('the CLI on a spec without a table', () => {
+  it('validate, expand, status, verify, contract: exit 0 and one JSON object each', async () => {
+    const { runCli } = require('./cli-run');
+    const fs = require('fs');
+    const os = require('os');
+    const path = require('path');
+    const url = await freshDatabase('carriercli');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-carrier-')), 'first.yaml');
+    fs.writeFileSync(file, `name: first-table\noperations:\n  - create_table: { name: things, columns: [{ name: id, type: int }], primary_key: [id] }\n  - raw_sql: { contract: "COMMENT ON TABLE things IS 'ok'" }\n`);
+    const env = { DATABASE_URL: url };
+    for (const step of ['validate', 'expand', 'status', 'backfill', 'verify', 'contract', 'status']) {
+      const r = await runCli([step, file, '--json'], env);
+      expect({ step, code: r.code, stderr: r.stderr }).toEqual({ step, code: 0, stderr: '' });
+      expect(JSON.parse(r.stdout.trim()).ok).toBe(true);
+    }
+    await withClient(url, async (c) => {
+      expect((await c.query(`SELECT obj_description('things'::regclass, 'pg_class') AS d`)).rows[0].d).toBe('ok');
+      expect(await syncTraces(c)).toEqual([]);
+    });
+  });
+});

@@ -113,3 +113,19 @@ operations:
     await expect(contract(spec, opts(url))).rejects.toThrow(/t_a_b_idx/);
   });
 });
+
+describe('what cannot be carried is refused before expand, with the reason', () => {
+  it('a check whose expression does not work on the new type (change_type): validate/expand refuse, naming it, and change nothing', async () => {
+    const url = await freshDatabase('carry');
+    await withClient(url, (c) => c.query(`CREATE TABLE t (id int PRIMARY KEY, code text CONSTRAINT t_code_len CHECK (length(code) = 3)); INSERT INTO t VALUES (1, '123')`));
+    const spec = parseSpec(`name: carry-type
+table: t
+operations:
+  - change_type: { column: code, into: code_int, type: int, up: "code::int", down: "lpad(code_int::text, 3, '0')" }
+`);
+    await expect(expand(spec, opts(url))).rejects.toThrow(/t_code_len carried to code_int.*length\(integer\)/s);
+    await withClient(url, async (c) => {
+      expect((await c.query(`SELECT attname FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0 ORDER BY attnum`)).rows.map((r) => r.attname)).toEqual(['id', 'code']);
+    });
+  });
+});

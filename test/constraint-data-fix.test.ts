@@ -1,4 +1,4 @@
-import { backfill, contract, expand, verify } from '../executor';
+import { backfill, contract, expand, rollback, verify } from '../executor';
 import { parseSpec } from '../phases/sql/spec';
 import { freshDatabase, withClient } from './db';
 
@@ -114,5 +114,22 @@ operations:
       await c.query(`INSERT INTO posts (id, title_new) VALUES (2, 'written-by-v3')`);
       expect((await c.query(`SELECT title FROM posts WHERE id = 2`)).rows[0].title).toBe('written-by-v3');
     });
+  });
+});
+
+describe('a data fix rolls back exactly', () => {
+  it('add_check with up: rollback drops the new column and the constraint, the old values stay as written', async () => {
+    const url = await freshDatabase('fix');
+    await withClient(url, (c) => c.query(`CREATE TABLE posts (id int PRIMARY KEY, title text); INSERT INTO posts VALUES (1, 'a')`));
+    const spec = parseSpec(`name: posts-fix-rollback
+table: posts
+operations:
+  - add_check: { name: posts_title_len, column: title, check: "length(title) > 3", up: "rpad(title, 4, '-')" }
+`);
+    await expand(spec, opts(url));
+    await withClient(url, (c) => c.query(`INSERT INTO posts (id, title) VALUES (2, 'b')`));
+    await rollback(spec, { ...opts(url), force: false });
+    expect(await rows(url, `SELECT * FROM posts ORDER BY id`)).toEqual([{ id: 1, title: 'a' }, { id: 2, title: 'b' }]);
+    expect(await rows(url, `SELECT conname FROM pg_constraint WHERE conrelid = 'posts'::regclass AND contype = 'c'`)).toEqual([]);
   });
 });

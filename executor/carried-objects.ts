@@ -80,3 +80,9 @@ export async function expectedDependents(client: Client, resolved: ResolvedSpec)
   }
   return out;
 }
+
+/** Why objects on the replaced columns are not carried, as "; <name> is not carried: <why>" (empty when all are). */
+export async function notCarriedNote(client: Client, resolved: ResolvedSpec): Promise<string> {
+  const { notCarried } = carriedObjectWork(resolved, await columnObjects(client, resolved));
+  return notCarried.map((n) => `; ${n.name} is not carried to the new column: ${n.why}`).join('');
+}

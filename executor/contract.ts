@@ -4,7 +4,7 @@ import { carriedSequences, contractPlan, objectContractPlan, objectSteps, syncTr
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { ObjectStep } from '../phases/sql/operations';
 import { connect } from './connection';
-import { expectedDependents } from './carried-objects';
+import { expectedDependents, notCarriedNote } from './carried-objects';
 import { syncsColumns } from '../phases/sql/carrier';
 import { ContractIncompleteError, isConnectionLoss, StepFailedError } from './errors';
 import { columnDependents } from './catalog';
@@ -42,7 +42,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       if (dependents.length) {
         throw new RefusedError(
           `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +
-            'recreate what the new version needs on the new columns (e.g. CREATE INDEX CONCURRENTLY), drop these yourself, then contract',
+            `recreate what the new version needs on the new columns (e.g. CREATE INDEX CONCURRENTLY), drop these yourself, then contract${await notCarriedNote(session.client, resolved)}`,
           spec.name,
         );
       }

@@ -12,7 +12,7 @@ import { STATE_ACTOR_BOOTSTRAP } from './state-actor';
 import { ExecutorOptions, StepResult } from './types';
 import { resolveLive } from './validate-live';
 import { runObjectSteps } from './object-steps';
-import { expectedDependents } from './carried-objects';
+import { expectedDependents, notCarriedNote } from './carried-objects';
 import { syncsColumns } from '../phases/sql/carrier';
 
 function objectLabels(resolved: ResolvedSpec): string {
@@ -149,7 +149,7 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
     if (dropping.length) {
       options.onProgress?.({
         kind: 'info',
-        message: `note: contract will refuse while ${dropping.map((d) => `${d.object} (on ${d.column})`).join(', ')} depend on the columns it drops; recreate what the new version needs on the new columns, then drop these`,
+        message: `note: contract will refuse while ${dropping.map((d) => `${d.object} (on ${d.column})`).join(', ')} depend on the columns it drops; recreate what the new version needs on the new columns, then drop these${await notCarriedNote(session.client, resolved)}`,
       });
     }
     const run = await runExpandTransaction(session, resolved, options);

@@ -28,10 +28,13 @@ export async function columnObjects(client: Client, resolved: ResolvedSpec): Pro
     validated: boolean;
     comment: string | null;
     describes: string[];
+    on_schema: string | null;
+    on_name: string | null;
   }>(
     `SELECT 'index' AS kind, c.relname::text AS name, pg_get_indexdef(i.indexrelid) AS index_def, NULL AS constraint_def, i.indisunique AS is_unique,
             ${cols('pg_class', 'i.indexrelid')} AS columns, false AS deferrable, false AS deferred, true AS validated,
-            obj_description(i.indexrelid, 'pg_class') AS comment, ARRAY[pg_describe_object('pg_class'::regclass, i.indexrelid, 0)] AS describes
+            obj_description(i.indexrelid, 'pg_class') AS comment, ARRAY[pg_describe_object('pg_class'::regclass, i.indexrelid, 0)] AS describes,
+            NULL::text AS on_schema, NULL::text AS on_name
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
       WHERE i.indrelid = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = $1)
      UNION ALL
@@ -39,9 +42,17 @@ export async function columnObjects(client: Client, resolved: ResolvedSpec): Pro
             CASE WHEN k.contype = 'u' THEN pg_get_indexdef(k.conindid) END, pg_get_constraintdef(k.oid), false,
             ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum = ANY(k.conkey) ORDER BY 1),
             k.condeferrable, k.condeferred, k.convalidated, obj_description(k.oid, 'pg_constraint'),
-            ARRAY[pg_describe_object('pg_constraint'::regclass, k.oid, 0)] || CASE WHEN k.contype = 'u' THEN ARRAY[pg_describe_object('pg_class'::regclass, k.conindid, 0)] ELSE ARRAY[]::text[] END
+            ARRAY[pg_describe_object('pg_constraint'::regclass, k.oid, 0)] || CASE WHEN k.contype = 'u' THEN ARRAY[pg_describe_object('pg_class'::regclass, k.conindid, 0)] ELSE ARRAY[]::text[] END,
+            NULL, NULL
        FROM pg_constraint k
       WHERE k.conrelid = $1 AND k.contype IN ('u', 'c', 'f')
+     UNION ALL
+     SELECT 'incoming_foreign_key', k.conname::text, NULL, pg_get_constraintdef(k.oid), false,
+            ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum = ANY(k.confkey) ORDER BY 1),
+            k.condeferrable, k.condeferred, k.convalidated, obj_description(k.oid, 'pg_constraint'),
+            ARRAY[pg_describe_object('pg_constraint'::regclass, k.oid, 0)], n.nspname::text, c.relname::text
+       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE k.confrelid = $1 AND k.conrelid <> $1 AND k.contype = 'f'
       ORDER BY 2`,
     [resolved.table.oid],
   );
@@ -58,6 +69,7 @@ export async function columnObjects(client: Client, resolved: ResolvedSpec): Pro
       ...(x.validated ? {} : { validated: false }),
       ...(x.comment !== null ? { comment: x.comment } : {}),
       describes: x.describes,
+      ...(x.on_schema !== null && x.on_name !== null ? { on: { schema: x.on_schema, name: x.on_name } } : {}),
     }));
 }
 
@@ -65,8 +77,8 @@ export async function columnObjects(client: Client, resolved: ResolvedSpec): Pro
 export async function withCarriedObjects(client: Client, resolved: ResolvedSpec): Promise<ResolvedSpec> {
   const objects = await columnObjects(client, resolved);
   if (!objects.length) return resolved;
-  const { works } = carriedObjectWork(resolved, objects);
-  return { ...resolved, objects: [...(resolved.objects ?? []), ...works] };
+  const { works, beforeDrop } = carriedObjectWork(resolved, objects);
+  return { ...resolved, objects: [...(resolved.objects ?? []), ...works], ...(beforeDrop.length ? { beforeDrop } : {}) };
 }
 
 /**

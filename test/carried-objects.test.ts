@@ -129,3 +129,35 @@ operations:
     });
   });
 });
+
+describe('foreign keys of other tables into the replaced column', () => {
+  it('rename_column of a referenced column: the other table keeps its foreign key, under its name, onto the new column', async () => {
+    const url = await freshDatabase('carry');
+    const reference = await freshDatabase('carryref');
+    const ddl = (code: string) => `
+      CREATE TABLE countries (id int PRIMARY KEY, ${code} text CONSTRAINT countries_code_key UNIQUE);
+      CREATE TABLE cities (id int PRIMARY KEY, country text CONSTRAINT cities_country_fk REFERENCES countries (${code}) ON UPDATE CASCADE);
+      COMMENT ON CONSTRAINT cities_country_fk ON cities IS 'where it is';`;
+    await withClient(url, (c) => c.query(`${ddl('code')} INSERT INTO countries VALUES (1, 'fr'), (2, 'de'); INSERT INTO cities VALUES (1, 'fr')`));
+    await withClient(reference, (c) => c.query(ddl('iso')));
+    const spec = parseSpec(`name: country-iso
+table: countries
+operations:
+  - rename_column: { from: code, to: iso }
+`);
+    await expand(spec, opts(url));
+    await withClient(url, async (c) => {
+      // While the old versions run, the original still guards the old column.
+      await expect(c.query(`INSERT INTO cities VALUES (2, 'xx')`)).rejects.toThrow(/cities_country_fk/);
+      await c.query(`INSERT INTO cities VALUES (2, 'de')`);
+    });
+    await backfill(spec, opts(url));
+    expect((await contract(spec, opts(url))).step).toBe('contracted');
+    expect(await withClient(url, objects)).toEqual(await withClient(reference, objects));
+    await withClient(url, async (c) => {
+      await expect(c.query(`INSERT INTO cities VALUES (3, 'xx')`)).rejects.toThrow(/cities_country_fk/);
+      await c.query(`UPDATE countries SET iso = 'fra' WHERE id = 1`);
+      expect((await c.query(`SELECT country FROM cities WHERE id = 1`)).rows[0].country).toBe('fra');
+    });
+  });
+});

@@ -37,6 +37,8 @@ export interface ResolvedSpec {
    * them is written. Absent in specs recorded before this analysis: then the operation's own columns.
    */
   readonly reads?: readonly { readonly up: readonly string[]; readonly down: readonly string[] }[];
+  /** In contract's transaction, before the old columns go: what must go first (other tables' foreign keys into a replaced column, carried: carried-objects-sql.ts). Read live at every step, never recorded. */
+  readonly beforeDrop?: readonly { readonly id: string; readonly sql: string }[];
 }
 
 const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

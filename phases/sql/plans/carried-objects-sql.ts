@@ -24,7 +24,9 @@ import { ResolvedSpec } from '../spec';
 
 /** An index or constraint on the table that reads a column the spec replaces, as the catalog prints it. */
 export interface ColumnObject {
-  readonly kind: 'index' | 'unique' | 'check' | 'foreign_key';
+  readonly kind: 'index' | 'unique' | 'check' | 'foreign_key' | 'incoming_foreign_key';
+  /** An incoming foreign key: the table it is on (it references the replaced column). */
+  readonly on?: { readonly schema: string; readonly name: string };
   readonly name: string;
   /** pg_get_indexdef of the index (for `unique`: of the constraint's index). */
   readonly indexDefinition?: string;
@@ -67,6 +69,8 @@ function indexTail(definition: string): string | undefined {
 
 export interface CarriedObjectPlan {
   readonly works: ObjectWork[];
+  /** Contract's statements before the old columns go (the original incoming foreign keys). */
+  readonly beforeDrop: { id: string; sql: string }[];
   /** Objects on replaced columns that are not carried, with why. */
   readonly notCarried: { readonly name: string; readonly why: string }[];
 }
@@ -77,8 +81,10 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
   const t = tableSql(resolved.table);
   const schema = resolved.table.schema;
   const works: ObjectWork[] = [];
+  const beforeDrop: { id: string; sql: string }[] = [];
   const notCarried: { name: string; why: string }[] = [];
-  for (const o of objects) {
+  // Foreign keys of other tables last: they need the copy of the unique index they reference.
+  for (const o of [...objects.filter((x) => x.kind !== 'incoming_foreign_key'), ...objects.filter((x) => x.kind === 'incoming_foreign_key')]) {
     const lost = o.columns.filter((c) => dropped.has(c) && renames[c] === undefined);
     if (lost.length) {
       notCarried.push({ name: o.name, why: `it also reads ${lost.join(', ')}, which the spec drops without a replacement` });
@@ -124,6 +130,12 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
       continue;
     }
     const def = (o.constraintDefinition ?? '').replace(/ NOT VALID$/, '');
+    if (o.kind === 'incoming_foreign_key') {
+      const incoming = incomingForeignKey(resolved, o, def, renames, tmp, field, label);
+      if ('why' in incoming) notCarried.push({ name: o.name, why: incoming.why });
+      else (works.push(incoming.work), beforeDrop.push(incoming.drop));
+      continue;
+    }
     let body: string;
     let leftover: string[];
     if (o.kind === 'foreign_key') {
@@ -152,5 +164,44 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
       rollback: [{ id: `drop-carried-${o.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(tmp)}` }],
     });
   }
-  return { works, notCarried };
+  return { works, beforeDrop, notCarried };
+}
+
+/**
+ * Another table's foreign key into a replaced column: added again on that table, referencing the
+ * new column (whose unique index copy is built just before), NOT VALID then validated, before
+ * contract; contract's transaction drops the original before the old column goes and gives the
+ * copy its name.
+ */
+function incomingForeignKey(
+  resolved: ResolvedSpec,
+  o: ColumnObject,
+  def: string,
+  renames: Record<string, string>,
+  tmp: string,
+  field: string,
+  label: string,
+): { work: ObjectWork; drop: { id: string; sql: string } } | { why: string } {
+  const at = def.indexOf(' REFERENCES ');
+  const open = at < 0 ? -1 : def.indexOf('(', at);
+  const close = open < 0 ? -1 : def.indexOf(')', open);
+  if (!o.on || close < 0) return { why: 'its definition is not one Tandem can read' };
+  const list = rewriteColumns(def.slice(open, close + 1), renames);
+  if (list.leftover.length) return { why: `its definition names ${list.leftover.join(', ')} where Tandem cannot rewrite it` };
+  const body = def.slice(0, open) + list.sql + def.slice(close + 1);
+  const other = { ...resolved.table, oid: 0, schema: o.on.schema, name: o.on.name, columns: [], primaryKey: [] };
+  const on = tableSql(other);
+  const steps = addValidatedConstraint(`carry-${o.name}`, other, tmp, body, `rows of ${o.on.schema}.${o.on.name} reference no row on the new column for ${o.name}: fix them, then run contract again`);
+  const comment = o.comment !== undefined ? [{ id: `carry-comment-${o.name}`, sql: `COMMENT ON CONSTRAINT ${quoteIdent(o.name)} ON ${on} IS ${quoteLiteral(o.comment)}` }] : [];
+  return {
+    work: {
+      kind: 'add_foreign_key',
+      field,
+      label,
+      beforeContract: o.validated === false ? steps.slice(0, 1) : steps,
+      contract: [{ id: `carry-name-${o.name}`, sql: `ALTER TABLE ${on} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(o.name)}` }, ...comment],
+      rollback: [{ id: `drop-carried-${o.name}`, sql: `ALTER TABLE ${on} DROP CONSTRAINT IF EXISTS ${quoteIdent(tmp)}` }],
+    },
+    drop: { id: `drop-original-${o.name}`, sql: `ALTER TABLE ${on} DROP CONSTRAINT ${quoteIdent(o.name)}` },
+  };
 }

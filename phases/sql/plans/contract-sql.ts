@@ -66,6 +66,7 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
     `DROP COLUMN ${quoteIdent(MARK_COLUMN)}`,
     `DROP COLUMN ${quoteIdent(FAILED_COLUMN)}`,
   ];
+  statements.push(...(resolved.beforeDrop ?? []));
   statements.push({ id: 'drop-columns', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` });
   statements.push(...carriedAfterDropPlan(resolved));
   return statements;

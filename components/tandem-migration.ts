@@ -337,7 +337,7 @@ export class TandemMigration extends pulumi.ComponentResource {
         { parent: this },
       );
       // The verify role's table grant follows the current migration's table (a schema step at its baseline).
-      const access = planAccess({ schema: schemaName, migratorRole, appRole, verify: { role: verifyRole, table: current.spec.table } });
+      const access = planAccess({ schema: schemaName, migratorRole, appRole, verify: { role: verifyRole, table: current.spec.virtualTable ? '' : current.spec.table } });
       this.access = new DatabaseAccess(
         `${name}-database`,
         { plan: access, database, passwords: { [appRole]: app.password, [verifyRole]: verify.password } },

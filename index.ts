@@ -116,6 +116,12 @@ async function tandemStack() {
       dbSchema: config.dbSchema,
       projectDir: root,
       cliPath: 'bin/tandem.js',
+      // The Commands read tandem:databaseUrl when they run, as since 0.1.0 (no Command input changes).
+      databaseUrlConfigKey: 'tandem:databaseUrl',
+      // The roles were checked above, before anything was declared.
+      checkRoles: false,
+      // One TandemMigration per stack here: the names this program's stacks have had since 0.1.0.
+      childNames: 'unscoped',
     },
     k8sProvider ? { providers: [k8sProvider] } : undefined,
   );

@@ -195,6 +195,9 @@ export function loadProjectProgram(projectDir: string): ProjectProgram {
   return { projectName: project.name, entry, how, program };
 }
 
+/** The environment variable the nodejs language host passes the project's directory in. */
+const ROOT_DIRECTORY_ENV = 'PULUMI_NODEJS_ROOT_DIRECTORY';
+
 /**
  * Runs one Automation API call the way the language host would run the program: the working
  * directory is the project's (a program resolves relative paths from there), and process.exit
@@ -203,6 +206,10 @@ export function loadProjectProgram(projectDir: string): ProjectProgram {
 export async function inProgramContext<T>(projectDir: string, fn: () => Promise<T>): Promise<T> {
   const cwd = process.cwd();
   const exit = process.exit;
+  // The project's directory as the language host names it (pulumi.runtime.getRootDirectory(), read
+  // by each inline run's fresh runtime state): TandemMigration resolves spec paths from it.
+  const root = process.env[ROOT_DIRECTORY_ENV];
+  process.env[ROOT_DIRECTORY_ENV] = path.resolve(projectDir);
   process.chdir(projectDir);
   process.exit = ((code?: number | string | null) => {
     throw new ProgramExitError(code);
@@ -212,5 +219,7 @@ export async function inProgramContext<T>(projectDir: string, fn: () => Promise<
   } finally {
     process.exit = exit;
     process.chdir(cwd);
+    if (root === undefined) delete process.env[ROOT_DIRECTORY_ENV];
+    else process.env[ROOT_DIRECTORY_ENV] = root;
   }
 }

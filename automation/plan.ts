@@ -11,7 +11,11 @@ import { previewStep } from './preview-step';
 import { PendingOperation, StackDriver } from './stack-driver';
 import { describeChanges } from './walk-events';
 import { withWalkLock } from './walk-lock';
-import { readStackHistory } from './migration-position';
+import { readStackHistory, StackHistory } from './migration-position';
+import { resolve as pathResolve } from 'path';
+import { CONFIG_DEFAULTS } from '../phases/deploy/stack-config';
+import { landingFollowUp } from '../phases/sql/landing';
+import { loadSpecFile } from '../phases/sql/spec';
 import { nextMigrationStep } from '../phases/deploy/next-migration';
 import {  } from '../phases/error-fields';
 
@@ -41,6 +45,8 @@ export interface PlanResult {
   readonly pendingOperations: readonly PendingOperation[];
   /** The command that clears them, when there are any. */
   readonly recoveryCommand?: string;
+  /** The second migration the current one needs to land its columns on their old names (landing.ts), when it needs one. */
+  readonly followUp?: string;
 }
 
 export interface PlanOptions {
@@ -52,6 +58,17 @@ export interface PlanOptions {
   readonly preview?: boolean;
   readonly lockDir?: string;
   readonly classify?: SideClassifier;
+}
+
+/** The current migration's spec's follow-up (a spec that cannot be read says nothing here: the walk's own checks name it). */
+async function currentFollowUp(driver: StackDriver, history: StackHistory | undefined, projectDir: string): Promise<{ followUp?: string }> {
+  try {
+    const file = history ? history.specPaths[history.current] : pathResolve(projectDir, (await driver.config('tandem:spec')) ?? CONFIG_DEFAULTS.spec);
+    const followUp = landingFollowUp(loadSpecFile(file));
+    return followUp ? { followUp } : {};
+  } catch {
+    return {};
+  }
 }
 
 /** The path and each step's side and gates, without applying anything. */
@@ -78,6 +95,7 @@ export async function plan(driver: StackDriver, options: PlanOptions): Promise<P
     steps: path,
     pendingOperations,
     recoveryCommand: pendingOperations.length > 0 ? driver.recoveryCommand() : undefined,
+    ...(await currentFollowUp(driver, history, options.projectDir ?? options.lockDir ?? process.cwd())),
   };
   if (!options.preview || path.length === 0 || pendingOperations.length > 0) return result;
   const first = path[0];

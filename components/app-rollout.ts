@@ -2,6 +2,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
 import { buildAnalysisTemplate, buildRollout, buildService, DATABASE_URL_KEY, PATCH_FORCE, rolloutNames, RolloutSpecArgs } from '../phases/deploy/rollout-spec';
+import { buildRolloutFromTemplate, buildRolloutFromWorkload, WorkloadRef } from '../phases/deploy/rollout-template';
 
 /**
  * The arguments of an AppRollout: the app version this stack state runs and how its canary moves.
@@ -23,6 +24,38 @@ export interface AppRolloutArgs extends RolloutSpecArgs {
    * dependencies alone is no diff: adding the expand Command in a schema step changes no app input.
    */
   readonly after?: readonly pulumi.Resource[];
+  /**
+   * The team's own pod template (phases/deploy/rollout-template.ts): Tandem sets the image and the
+   * release's env on `container`, and the app role's URL under `databaseUrlEnv`; containerPort and
+   * Tandem's probe are not used. Absent: Tandem's own template (one container `app`).
+   */
+  readonly podTemplate?: Record<string, any>;
+  /** The container of podTemplate that runs the release (required when it has more than one). */
+  readonly container?: string;
+  /** The env var the team's container reads the app role's URL from (default DATABASE_URL). */
+  readonly databaseUrlEnv?: string;
+  /**
+   * The team's existing Deployment, which the Rollout takes its pod template from (Argo Rollouts'
+   * workloadRef); the Deployment's template carries the release (TandemMigration.podTemplate).
+   */
+  readonly workloadRef?: WorkloadRef;
+  /**
+   * The name this AppRollout had before (TandemMigration's unscoped 0.1 name: the app name): each
+   * child carries an alias to `${formerName}-<role>`, so a stack created then keeps its objects.
+   * Give the AppRollout itself the alias in its resource options.
+   */
+  readonly formerName?: string;
+}
+
+/** The Rollout object for the args: the team's Deployment, the team's pod template, or Tandem's own. */
+function rolloutObject(args: AppRolloutArgs): Record<string, any> {
+  const common = { app: args.app, namespace: args.namespace, appVersion: args.appVersion, replicas: args.replicas, steps: args.steps };
+  if (args.workloadRef) return buildRolloutFromWorkload({ ...common, workloadRef: args.workloadRef });
+  if (args.podTemplate) {
+    const image = args.imageTag === undefined ? args.image : `${args.image}:${args.imageTag}`;
+    return buildRolloutFromTemplate({ ...common, podTemplate: args.podTemplate, container: args.container, release: { image, env: args.env ?? {} }, databaseUrlEnv: args.databaseUrlEnv ?? DATABASE_URL_KEY });
+  }
+  return buildRollout({ ...common, image: args.image, imageTag: args.imageTag, env: args.env, containerPort: args.containerPort });
 }
 
 /**
@@ -41,7 +74,12 @@ export class AppRollout extends pulumi.ComponentResource {
   constructor(name: string, args: AppRolloutArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TYPES.appRollout, name, {}, opts);
     const names = rolloutNames(args.app);
-    const child = { parent: this };
+    // Each child as `${name}-<role>`, with an alias to `${formerName}-<role>` when the component was renamed.
+    const childOpts = (role: string, more: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({
+      parent: this,
+      ...more,
+      ...(args.formerName ? { aliases: [{ name: `${args.formerName}-${role}` }] } : {}),
+    });
     const secret = (role: string, objectName: string, url: pulumi.Input<string>) =>
       new k8s.core.v1.Secret(
         `${name}-${role}`,
@@ -50,36 +88,26 @@ export class AppRollout extends pulumi.ComponentResource {
           type: 'Opaque',
           stringData: { [DATABASE_URL_KEY]: pulumi.secret(url) },
         },
-        child,
+        childOpts(role),
       );
     const appSecret = secret('app-db', names.appSecret, args.appDatabaseUrl);
     const verifySecret = secret('verify-db', names.verifySecret, args.verifyDatabaseUrl);
     const specConfigMap = new k8s.core.v1.ConfigMap(
       `${name}-spec`,
       { metadata: { name: names.specConfigMap, namespace: args.namespace, annotations: { ...PATCH_FORCE } }, data: { [args.specFile]: args.specText } },
-      child,
+      childOpts('spec'),
     );
-    const stable = new k8s.core.v1.Service(`${name}-stable`, buildService(args.app, args.namespace, 'stable'), child);
-    const canary = new k8s.core.v1.Service(`${name}-canary`, buildService(args.app, args.namespace, 'canary'), child);
+    const stable = new k8s.core.v1.Service(`${name}-stable`, buildService(args.app, args.namespace, 'stable'), childOpts('stable'));
+    const canary = new k8s.core.v1.Service(`${name}-canary`, buildService(args.app, args.namespace, 'canary'), childOpts('canary'));
     const template = new k8s.apiextensions.CustomResource(
       `${name}-verify`,
       buildAnalysisTemplate({ app: args.app, namespace: args.namespace, verifyImage: args.verifyImage, specFile: args.specFile }) as k8s.apiextensions.CustomResourceArgs,
-      { parent: this, dependsOn: [verifySecret, specConfigMap] },
+      childOpts('verify', { dependsOn: [verifySecret, specConfigMap] }),
     );
     this.rollout = new k8s.apiextensions.CustomResource(
       `${name}-rollout`,
-      buildRollout({
-        app: args.app,
-        namespace: args.namespace,
-        image: args.image,
-        imageTag: args.imageTag,
-        appVersion: args.appVersion,
-        env: args.env,
-        replicas: args.replicas,
-        containerPort: args.containerPort,
-        steps: args.steps,
-      }) as k8s.apiextensions.CustomResourceArgs,
-      { parent: this, dependsOn: [appSecret, stable, canary, template, ...(args.after ?? [])] },
+      rolloutObject(args) as k8s.apiextensions.CustomResourceArgs,
+      childOpts('rollout', { dependsOn: [appSecret, stable, canary, template, ...(args.after ?? [])] }),
     );
     this.rolloutName = names.rollout;
     this.registerOutputs({ rolloutName: names.rollout, appVersion: args.appVersion });

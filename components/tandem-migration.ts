@@ -13,6 +13,13 @@ import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
 import { isStage, Stage, STAGES } from '../phases/deploy/stages';
 import { planAccess } from '../phases/sql/access-plan';
 import { loadSpecFile, MigrationSpec } from '../phases/sql/spec';
+import { ExecutorOptionsInput, checkExecutorOptions } from '../phases/deploy/executor-flags';
+import { PROJECT_FILES, ProjectPathError } from '../phases/deploy/project-path';
+import { requireAnalysisStep } from '../phases/deploy/rollout-spec';
+import { buildRolloutFromWorkload, tandemPodTemplate, WorkloadRef } from '../phases/deploy/rollout-template';
+import { DATABASE_URL_CONFIG_KEY } from '../phases/deploy/schema-commands';
+import { RoleCheckError } from '../phases/sql/role-check';
+import { checkRoles } from '../executor/role-check';
 import { AppRollout } from './app-rollout';
 import { DatabaseAccess } from './database-access';
 import { SchemaChange } from './schema-change';
@@ -69,10 +76,66 @@ export interface TandemMigrationArgs {
   readonly appRole?: string;
   /** The schema of the app's tables, when the specs do not name one (default public). */
   readonly dbSchema?: string;
-  /** Where spec paths are resolved and the Commands run (default: the working directory, where Pulumi runs the program). */
+  /**
+   * The project directory: spec paths are relative to it, and the schema Commands run there.
+   * Default: the directory of the program's Pulumi.yaml, as the engine names it (the language host,
+   * and `tandem walk`); where the engine names none (a test under setMocks, another inline
+   * program) it is required: ProjectPathError otherwise.
+   */
   readonly projectDir?: string;
-  /** The tandem CLI, relative to projectDir (default: this package's bin/tandem.js). */
+  /** The tandem CLI, relative to projectDir (default: this package's bin/tandem.js); it must exist. */
   readonly cliPath?: string;
+
+  /**
+   * The team's own pod template (a PodTemplateSpec: containers, resources, service account, volumes,
+   * sidecars, probes). Tandem puts in only the release's image and env (on `container`), the app
+   * role's URL (env var `databaseUrlEnv`, from the `<appName>-db` Secret) and the labels its
+   * Services select on. Absent (and no workloadRef): Tandem's own template, one container `app`.
+   */
+  readonly podTemplate?: Record<string, any>;
+  /** The container of podTemplate that runs the release: may be left out when it has one container. */
+  readonly container?: string;
+  /** The env var the app's container reads the app role's URL from (default DATABASE_URL). */
+  readonly databaseUrlEnv?: string;
+  /**
+   * The team's existing Deployment, taken over by the Rollout through Argo Rollouts' workloadRef
+   * (docs/component-guide.md, "Moving an existing Deployment under Tandem"). The Deployment stays
+   * the team's resource; its template must be `this.podTemplate(theirs)`, which carries the release.
+   */
+  readonly workloadRef?: WorkloadRef;
+  /**
+   * Where the schema Commands find the migrator's URL when they run:
+   * - a config key (`shop:migratorUrl`): the Commands name it and the CLI reads its value then, so
+   *   rotating the URL changes no Command. It must be set in this stack and hold `databaseUrl`.
+   * - null: the Commands carry `databaseUrl` itself, a secret in their environment. A changed URL
+   *   is then a changed input: the declared steps run again (they are idempotent), the walker sees a
+   *   schema-side change, and a delete (expand's rollback) runs with the URL of the last update.
+   * Default: tandem:databaseUrl when this stack sets it (it must then hold `databaseUrl`), else null.
+   */
+  readonly databaseUrlConfigKey?: string | null;
+  /**
+   * Executor options, as a pipeline passes them on the CLI (--lock-timeout, --hold-timeout,
+   * --chunk-time, --batch-size, --throttle-ms, --max-lag, --max-lag-bytes, --max-load,
+   * --critical-load, --pause-file): flags on the Commands of the steps that take them. Changing one
+   * changes those Commands, which runs their steps again: change them in a schema step.
+   */
+  readonly executor?: ExecutorOptionsInput;
+  /**
+   * With manageRoles false: check the DBA's roles against what Tandem needs, as the migrator,
+   * before anything of this component is registered (default true; false when the program checked
+   * them itself, as Tandem's own does). Ignored with manageRoles true (this stack makes the roles).
+   * Read-only. A failed check is a RoleCheckError naming every problem, and nothing of the
+   * component is declared. It runs once `databaseUrl` is known (in preview for config values).
+   */
+  readonly checkRoles?: boolean;
+  /**
+   * scoped (default): the SchemaChange is `${name}-<spec name>` and the AppRollout `${name}-app`,
+   * so several TandemMigrations live in one program; each child (and each of their resources)
+   * carries an alias to the name Tandem 0.1 gave it, so a stack created then keeps its resources
+   * (a replaced expand Command would run its delete: a rollback). unscoped: the 0.1 names (the
+   * spec's name and appName), one TandemMigration per program (Tandem's own program).
+   */
+  readonly childNames?: 'scoped' | 'unscoped';
 }
 
 /** One migration as the stack outputs record it. */
@@ -109,11 +172,42 @@ export function loadMigrations(inputs: readonly MigrationInput[], projectDir: st
   return loaded;
 }
 
+/** The project directory: given (it must exist), or the engine's (the directory of Pulumi.yaml). */
+export function resolveProjectDir(given: string | undefined): string {
+  if (given !== undefined) {
+    const dir = path.resolve(given);
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ProjectPathError('projectDir', dir, 'is not a directory');
+    return dir;
+  }
+  const root = pulumi.runtime.getRootDirectory();
+  if (root && path.isAbsolute(root) && PROJECT_FILES.some((f) => fs.existsSync(path.join(root, f)))) return root;
+  throw new ProjectPathError(
+    'projectDir',
+    undefined,
+    'is not given, and the engine names no project directory (a test under setMocks, or an inline program); pass projectDir, the directory of Pulumi.yaml: spec paths are relative to it and the schema Commands run there',
+  );
+}
+
+/** The CLI path relative to the project directory: given (it must exist there), or this package's. */
+function resolveCliPath(projectDir: string, given: string | undefined): string {
+  const cliPath = given ?? path.relative(projectDir, path.join(packageRoot(), 'bin', 'tandem.js'));
+  if (!fs.existsSync(path.resolve(projectDir, cliPath))) throw new ProjectPathError('cliPath', cliPath, `does not exist in ${projectDir}; give the tandem CLI relative to the project directory (default: this package's bin/tandem.js)`);
+  return cliPath;
+}
+
+/** Refuse a workload Tandem cannot put the release into, before anything is registered. */
+function checkWorkload(args: TandemMigrationArgs, release: Release, appVersion: MigrationStagePlan['app']['version']): void {
+  if (args.podTemplate && args.workloadRef) throw new ConfigError('workloadRef', 'and podTemplate are both given; the Rollout takes its pod template from one: the Deployment (workloadRef) or podTemplate');
+  const common = { app: args.appName, namespace: args.namespace ?? CONFIG_DEFAULTS.namespace, appVersion, replicas: args.replicas ?? CONFIG_DEFAULTS.replicas, steps: args.steps ?? defaultCanarySteps() };
+  if (args.workloadRef) buildRolloutFromWorkload({ ...common, workloadRef: args.workloadRef });
+  if (args.podTemplate) tandemPodTemplate({ app: args.appName, podTemplate: args.podTemplate, container: args.container, release, appVersion, databaseUrlEnv: args.databaseUrlEnv ?? 'DATABASE_URL' });
+}
+
 /** The history validated and the stage planned, before any resource is registered. */
 function prepareMigration(args: TandemMigrationArgs) {
   if (!isStage(args.stage)) throw new ConfigError('stage', `"${String(args.stage)}" is not a stage; use one of ${STAGES.join(', ')}`);
-  const projectDir = path.resolve(args.projectDir ?? process.cwd());
-  const cliPath = args.cliPath ?? path.relative(projectDir, path.join(packageRoot(), 'bin', 'tandem.js'));
+  const projectDir = resolveProjectDir(args.projectDir);
+  const cliPath = resolveCliPath(projectDir, args.cliPath);
   const history = loadMigrations(args.migrations, projectDir);
   const names = history.map((m) => m.spec.name);
   const index = currentMigrationIndex(names, args.migration, 'migration', 'the migrations');
@@ -125,7 +219,52 @@ function prepareMigration(args: TandemMigrationArgs) {
   if (elsewhere) {
     throw new ConfigError('migrations', `${elsewhere.spec.name} is on schema ${schemaOf(elsewhere)}, but ${current.spec.name} on ${schemaName}; one stack manages the app's access to one schema`);
   }
-  return { projectDir, cliPath, history, plan, current, migratorRole: args.migratorRole ?? CONFIG_DEFAULTS.migratorRole, appRole: args.appRole ?? CONFIG_DEFAULTS.appRole, schemaName };
+  const executor = checkExecutorOptions('executor', args.executor);
+  requireAnalysisStep(args.steps ?? defaultCanarySteps());
+  const release = history[plan.app.migration].releases[plan.app.role];
+  checkWorkload(args, release, plan.app.version);
+  if (args.childNames !== undefined && args.childNames !== 'scoped' && args.childNames !== 'unscoped') throw new ConfigError('childNames', `"${String(args.childNames)}" is not scoped or unscoped`);
+  return { projectDir, cliPath, history, plan, current, executor, release, migratorRole: args.migratorRole ?? CONFIG_DEFAULTS.migratorRole, appRole: args.appRole ?? CONFIG_DEFAULTS.appRole, schemaName };
+}
+
+/** This program's stack, as `org/project/stack`. */
+function thisStack(): string {
+  return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+}
+
+/**
+ * Which config key the schema Commands read the migrator's URL from (null: none, they carry the
+ * URL), and a check that the key holds the URL the component was given (an Output that fails the
+ * registration when it does not; nothing to check when the Commands read another stack's config).
+ */
+function commandUrlSource(args: TandemMigrationArgs, stack: string): { key: string | null; check?: pulumi.Output<pulumi.Resource[]> } {
+  if (args.databaseUrlConfigKey === null) return { key: null };
+  const key = args.databaseUrlConfigKey ?? DATABASE_URL_CONFIG_KEY;
+  const at = key.indexOf(':');
+  if (at <= 0 || at === key.length - 1) throw new ConfigError('databaseUrlConfigKey', `"${key}" is not a config key; write it as namespace:name, e.g. shop:migratorUrl`);
+  if (stack !== thisStack()) return { key };
+  const value = new pulumi.Config(key.slice(0, at)).getSecret(key.slice(at + 1));
+  if (value === undefined) {
+    if (args.databaseUrlConfigKey === undefined) return { key: null };
+    throw new ConfigError(key, 'is not set in this stack, and the schema Commands would read the migrator URL from it (databaseUrlConfigKey); set it, or pass databaseUrlConfigKey: null');
+  }
+  const check = pulumi.all([value, args.databaseUrl]).apply(([configured, given]) => {
+    if (configured !== given) {
+      throw new ConfigError(key, 'holds another URL than the databaseUrl given to TandemMigration, and the schema Commands would read the key; pass databaseUrlConfigKey naming the key databaseUrl comes from, or null to give the URL to the Commands');
+    }
+    return [] as pulumi.Resource[];
+  });
+  return { key, check };
+}
+
+/** The DBA's roles checked as the migrator; the Output fails (RoleCheckError) when they are not as Tandem needs. */
+function roleCheck(args: TandemMigrationArgs, spec: MigrationSpec, schema: string, appRole: string): pulumi.Output<pulumi.Resource[]> {
+  const verifyRole = args.verifyRole ?? CONFIG_DEFAULTS.verifyRole;
+  return pulumi.output(args.databaseUrl).apply(async (databaseUrl) => {
+    const report = await checkRoles({ ...spec, schema }, { databaseUrl, appRole, verifyRole });
+    if (!report.ok) throw new RoleCheckError(report.problems);
+    return [] as pulumi.Resource[];
+  });
 }
 
 /**
@@ -152,15 +291,33 @@ export class TandemMigration extends pulumi.ComponentResource {
   readonly rollout: AppRollout;
   /** Absent with `manageRoles: false`. */
   readonly access?: DatabaseAccess;
+  /** The config key the schema Commands read the migrator's URL from; null: they carry it. */
+  readonly databaseUrlConfigKey: string | null;
+  private readonly release: Release;
+  private readonly appName: string;
+  private readonly databaseUrlEnv: string;
 
   constructor(name: string, args: TandemMigrationArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate and plan before anything is registered: a bad history declares nothing.
     const prepared = prepareMigration(args);
-    super(COMPONENT_TYPES.tandemMigration, name, {}, opts);
-    const { projectDir, cliPath, history, plan, current, migratorRole, appRole, schemaName } = prepared;
+    const stack = args.stack ?? thisStack();
+    const urlSource = commandUrlSource(args, stack);
+    const manageRoles = args.manageRoles ?? CONFIG_DEFAULTS.manageRoles;
+    // Checks that need the database or a secret's value: the component (so every child) registers
+    // only once they pass; each resolves to no dependency at all.
+    const checks = [
+      ...(urlSource.check ? [urlSource.check] : []),
+      ...(!manageRoles && (args.checkRoles ?? true) ? [roleCheck(args, prepared.current.spec, prepared.schemaName, prepared.appRole)] : []),
+    ];
+    super(COMPONENT_TYPES.tandemMigration, name, {}, checks.length ? { ...opts, dependsOn: [opts?.dependsOn, ...checks] as pulumi.Input<pulumi.Input<pulumi.Resource>[]> } : opts);
+    const { projectDir, cliPath, history, plan, current, migratorRole, appRole, schemaName, executor, release } = prepared;
+    const scoped = (args.childNames ?? 'scoped') === 'scoped';
+    // A scoped child carries an alias to its unscoped (0.1) name, and so does each of its resources.
+    const childName = (unscoped: string, scopedName: string) => (scoped ? { name: scopedName, formerName: unscoped } : { name: unscoped, formerName: undefined });
+    const aliased = (formerName: string | undefined) => (formerName ? { aliases: [{ name: formerName }] } : {});
 
     // Schema side: the migrator (database team's identity) manages the app and verify roles and runs tandem.
-    if (args.manageRoles ?? CONFIG_DEFAULTS.manageRoles) {
+    if (manageRoles) {
       const verifyRole = args.verifyRole ?? CONFIG_DEFAULTS.verifyRole;
       const migrator = pulumi.output(args.databaseUrl).apply((u) => parseLoginUrl('tandem:databaseUrl', u, migratorRole));
       const app = pulumi.output(args.appDatabaseUrl).apply((u) => parseLoginUrl('tandem:appDatabaseUrl', u, appRole));
@@ -180,7 +337,7 @@ export class TandemMigration extends pulumi.ComponentResource {
         { parent: this },
       );
       // The verify role's table grant follows the current migration's table (a schema step at its baseline).
-      const access = planAccess({ schema: schemaName, migratorRole, appRole, verify: { role: verifyRole, table: current.spec.table } });
+      const access = planAccess({ schema: schemaName, migratorRole, appRole, verify: { role: verifyRole, table: current.spec.virtualTable ? '' : current.spec.table } });
       this.access = new DatabaseAccess(
         `${name}-database`,
         { plan: access, database, passwords: { [appRole]: app.password, [verifyRole]: verify.password } },
@@ -188,24 +345,30 @@ export class TandemMigration extends pulumi.ComponentResource {
       );
     }
     const [declared] = plan.schemaChanges;
+    const schemaChild = childName(current.spec.name, `${name}-${current.spec.name}`);
+    this.databaseUrlConfigKey = urlSource.key;
     this.schemaChange = new SchemaChange(
-      current.spec.name,
+      schemaChild.name,
       {
         commands: declared.commands,
         cliPath,
         specPath: path.relative(projectDir, current.absPath),
         specHash: current.spec.hash,
-        stack: args.stack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+        stack,
         retainOnDelete: declared.retainOnDelete,
+        databaseUrlConfigKey: urlSource.key,
+        ...(urlSource.key === null ? { databaseUrl: args.databaseUrl } : {}),
+        executor,
+        formerName: schemaChild.formerName,
       },
-      { parent: this },
+      { parent: this, ...aliased(schemaChild.formerName) },
     );
 
     // App side: the release of the stage's role, with the spec of the migration it belongs to.
     const shown = history[plan.app.migration];
-    const release: Release = shown.releases[plan.app.role];
+    const rolloutName = childName(args.appName, `${name}-app`);
     this.rollout = new AppRollout(
-      args.appName,
+      rolloutName.name,
       {
         app: args.appName,
         namespace: args.namespace ?? CONFIG_DEFAULTS.namespace,
@@ -220,12 +383,20 @@ export class TandemMigration extends pulumi.ComponentResource {
         specText: fs.readFileSync(shown.absPath, 'utf8'),
         appDatabaseUrl: args.appDatabaseUrl,
         verifyDatabaseUrl: args.verifyDatabaseUrl,
+        podTemplate: args.podTemplate,
+        container: args.container,
+        databaseUrlEnv: args.databaseUrlEnv,
+        workloadRef: args.workloadRef,
+        formerName: rolloutName.formerName,
         // The Rollout depends on the schema side's Commands: a `pulumi destroy` (or any delete of
         // both) stops the app before the expand Command's delete rolls the schema back, never after.
         after: [this.schemaChange],
       },
-      { parent: this },
+      { parent: this, ...aliased(rolloutName.formerName) },
     );
+    this.release = release;
+    this.appName = args.appName;
+    this.databaseUrlEnv = args.databaseUrlEnv ?? 'DATABASE_URL';
 
     this.plan = plan;
     this.migration = current.spec.name;
@@ -240,5 +411,15 @@ export class TandemMigration extends pulumi.ComponentResource {
       releases: { old: m.releases.old.image, dual: m.releases.dual.image, new: m.releases.new.image },
     }));
     this.registerOutputs({ migration: this.migration, stage: this.stage, image: this.image, migrations: this.migrations });
+  }
+
+  /**
+   * The team's pod template with what this stage puts into it: the release's image and env on
+   * `container`, the app role's URL under databaseUrlEnv, the labels the Rollout and its Services
+   * select on. For the Deployment a workloadRef names: declare its template with this, so the
+   * Rollout (which takes the Deployment's template) runs the stage's release.
+   */
+  podTemplate(theirs: Record<string, any>, container?: string): Record<string, any> {
+    return tandemPodTemplate({ app: this.appName, podTemplate: theirs, container, release: this.release, appVersion: this.plan.app.version, databaseUrlEnv: this.databaseUrlEnv });
   }
 }

@@ -4,6 +4,8 @@ import { carriedSequences, contractPlan, objectContractPlan, objectSteps, syncTr
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { ObjectStep } from '../phases/sql/operations';
 import { connect } from './connection';
+import { expectedDependents, notCarriedNote } from './carried-objects';
+import { syncsColumns } from '../phases/sql/carrier';
 import { ContractIncompleteError, isConnectionLoss, StepFailedError } from './errors';
 import { columnDependents } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
@@ -31,7 +33,8 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     const resolved = recordedSpec(session, spec, 'contract');
     const dropped = resolved.mappings.flatMap((m) => m.oldColumns);
     // Indexes this spec drops at contract do not count: they go anyway.
-    const ignored = await droppedIndexDescriptions(session.client, resolved);
+    // Objects carried to the new columns neither: their copies take their names in contract's transaction.
+    const ignored = await expectedDependents(session.client, resolved);
     // The sync's own UPDATE OF triggers depend on the old columns; contract drops them first.
     const ours = syncTriggers(resolved).map((t) => t.name);
     const refuseDependents = async () => {
@@ -39,7 +42,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       if (dependents.length) {
         throw new RefusedError(
           `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +
-            'recreate what the new version needs on the new columns (e.g. CREATE INDEX CONCURRENTLY), drop these yourself, then contract',
+            `recreate what the new version needs on the new columns (e.g. CREATE INDEX CONCURRENTLY), drop these yourself, then contract${await notCarriedNote(session.client, resolved)}`,
           spec.name,
         );
       }
@@ -78,7 +81,7 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       ...base,
       step: 'contracted',
       changed: true,
-      message: `contracted ${session.label}: dropped ${dropped.length ? `${dropped.join(', ')}, ` : ''}the sync trigger and function`,
+      message: syncsColumns(resolved) ? `contracted ${session.label}: dropped ${dropped.length ? `${dropped.join(', ')}, ` : ''}the sync trigger and function` : `contracted ${session.label}: ${(resolved.objects ?? []).map((o) => o.label).join('; ')}`,
       lockRetries: retries + run.retries,
     };
   } finally {

@@ -13,6 +13,12 @@ import { ExecutorOptions, StepResult } from './types';
 import { resolveLive } from './validate-live';
 import { runObjectSteps } from './object-steps';
 import { errorCode, errorMessage } from '../phases/error-fields';
+import { expectedDependents, notCarriedNote } from './carried-objects';
+import { syncsColumns } from '../phases/sql/carrier';
+
+function objectLabels(resolved: ResolvedSpec): string {
+  return (resolved.objects ?? []).map((o) => o.label).join('; ');
+}
 
 /**
  * Run expand's probes (see expandProbes), each under a savepoint rolled back: a failure is the
@@ -44,6 +50,7 @@ export async function probe(client: Client, resolved: ResolvedSpec): Promise<voi
  * triggers, set_not_null's fill trigger) are not the app's and are never reported.
  */
 async function laterBeforeTriggers(client: Client, resolved: ResolvedSpec): Promise<string[]> {
+  if (!syncsColumns(resolved)) return [];
   const ours = syncTriggers(resolved).map((t) => t.name);
   const r = await client.query<{ name: string }>(
     `SELECT t.tgname AS name FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
@@ -87,7 +94,7 @@ export async function checkRecordedMigration(session: Session, spec: MigrationSp
   if (session.step === 'contracted' && session.state!.specHash !== spec.hash) {
     throw new RefusedError(`migration name "${spec.name}" was already used and contracted on ${session.label}; give a new refactoring a new name`, spec.name);
   }
-  if (session.state && ACTIVE_STEPS.includes(session.step)) {
+  if (session.state && ACTIVE_STEPS.includes(session.step) && syncsColumns(session.state.resolved)) {
     const resolved = session.state.resolved;
     const names = derivedNames(resolved);
     const newCols = resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name));
@@ -130,7 +137,7 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
       // A concurrent index build that failed or was killed after expand committed resumes here.
       const built = await runObjectSteps(session.client, 'expand', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'afterExpand'), options);
       if (built.changed) return { ...base, step: session.step, changed: true, message: `expanded ${session.label}: built the indexes a previous expand left unfinished`, lockRetries: built.retries };
-      return { ...base, step: session.step, changed: false, message: `already expanded: ${session.label} has the new columns and the sync trigger`, lockRetries: 0 };
+      return { ...base, step: session.step, changed: false, message: syncsColumns(resolved) ? `already expanded: ${session.label} has the new columns and the sync trigger` : `already expanded: ${objectLabels(resolved)}`, lockRetries: 0 };
     }
     const others = await activeOnTable(session.client, session.table.schema, session.table.name, spec.name);
     if (others.length) {
@@ -138,11 +145,13 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
     }
     const resolved = await resolveForExpand(session, spec);
     options.onProgress?.({ kind: 'step', message: `expanding ${session.label}${resolved.mappings.length ? `: ${resolved.mappings.map((m) => m.label).join('; ')}` : ''}` });
-    const dropping = await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns), carriedSequences(resolved));
+    // What goes with the old columns on purpose (indexes the spec drops, objects carried to the new columns) is not named.
+    const expected = await expectedDependents(session.client, resolved);
+    const dropping = (await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns), carriedSequences(resolved))).filter((d) => !expected.has(d.object));
     if (dropping.length) {
       options.onProgress?.({
         kind: 'info',
-        message: `note: contract will refuse while ${dropping.map((d) => `${d.object} (on ${d.column})`).join(', ')} depend on the columns it drops; recreate what the new version needs on the new columns, then drop these`,
+        message: `note: contract will refuse while ${dropping.map((d) => `${d.object} (on ${d.column})`).join(', ')} depend on the columns it drops; recreate what the new version needs on the new columns, then drop these${await notCarriedNote(session.client, resolved)}`,
       });
     }
     const run = await runExpandTransaction(session, resolved, options);
@@ -157,7 +166,7 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
       ...base,
       step: 'expanded',
       changed: true,
-      message: `expanded ${session.label}: added ${added.length ? added.join(', ') : 'no columns'} and the sync trigger`,
+      message: syncsColumns(resolved) ? `expanded ${session.label}: added ${added.length ? added.join(', ') : 'no columns'} and the sync trigger` : `expanded ${session.label}: ${objectLabels(resolved)} (object operations only: no sync trigger)`,
       lockRetries: run.retries + built.retries,
       ...(warnings.length ? { warnings } : {}),
     };

@@ -5,6 +5,7 @@ import { table } from '../phases/sql/plan';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
 import { settingsDependence } from './settings-independence';
+import { syncsColumns } from '../phases/sql/carrier';
 
 /**
  * Which table columns each `up` and `down` reads, as PostgreSQL itself resolves the expression:
@@ -15,6 +16,7 @@ import { settingsDependence } from './settings-independence';
  * Refuses an expression that reads a generated column: a BEFORE trigger sees it as NULL.
  */
 export async function analyseReads(client: Client, resolved: ResolvedSpec): Promise<ResolvedSpec> {
+  if (!syncsColumns(resolved)) return { ...resolved, reads: [] };
   const generated = new Set(
     (await client.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated <> ''`, [resolved.table.oid])).rows.map(
       (r) => r.name,

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { PENDING_COLUMN, ResolvedSpec } from '../phases/sql/spec';
+import { syncsColumns } from '../phases/sql/carrier';
 import { FAILED_COLUMN, MARK_COLUMN, STATE_SCHEMA } from '../phases/sql/plan';
 import { ReplicationError } from './errors';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
@@ -67,6 +68,8 @@ function publicationAdvice(f: Finding, label: string, added: string, sqlTable: s
 
 /** Refuse before expand when a publication or a subscription would be broken by it. */
 export async function checkReplication(client: Client, resolved: ResolvedSpec, label: string): Promise<void> {
+  // Nothing is added to the table's rows without column operations: nothing to publish differently.
+  if (!syncsColumns(resolved)) return;
   const pubs = (await client.query<Finding>(PUBLICATIONS_SQL, [resolved.table.oid, STATE_SCHEMA])).rows;
   const subs = (await client.query<{ subscription: string }>(SUBSCRIPTIONS_SQL, [resolved.table.oid])).rows.map((r) => r.subscription);
   if (!pubs.length && !subs.length) return;

@@ -3,6 +3,7 @@ import { quoteQualified } from '../phases/sql/identifiers';
 import { createdTables, rollbackLossSql } from '../phases/sql/plan';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { keyText, scanRows } from './row-scan';
+import { syncsColumns } from '../phases/sql/carrier';
 
 /** One reason a rollback would not give back what the new versions wrote, with the keys (or table) it concerns. */
 export interface RollbackLoss {
@@ -37,10 +38,11 @@ async function catalogDefaults(client: Client, resolved: ResolvedSpec): Promise<
 export async function rollbackLosses(client: Client, resolved: ResolvedSpec): Promise<RollbackLoss[]> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const defaults = await catalogDefaults(client, resolved);
-    const scan = await scanRows(client, resolved, (where, expressions) => rollbackLossSql(resolved, where, expressions, defaults));
-    const row = scan.row as Record<string, unknown>;
     const out: RollbackLoss[] = [];
+    // An object-only spec synced no row: only the tables it created hold what new versions wrote.
+    const defaults = syncsColumns(resolved) ? await catalogDefaults(client, resolved) : {};
+    const scan = syncsColumns(resolved) ? await scanRows(client, resolved, (where, expressions) => rollbackLossSql(resolved, where, expressions, defaults)) : null;
+    const row = (scan?.row ?? {}) as Record<string, unknown>;
     const flagged = Number(row.flagged ?? 0);
     if (flagged) {
       out.push({ reason: 'whose sync raised in the trigger when a new version wrote them (the old columns do not hold that write), or whose failure record cannot be read', rows: flagged, sampleKeys: parse(row.flagged_sample) });
@@ -50,7 +52,7 @@ export async function rollbackLosses(client: Client, resolved: ResolvedSpec): Pr
       const why = m.kind === 'add_column' ? `for ${m.label} whose new column a new version wrote (rollback drops the column)` : `for ${m.label} whose new side is not up(old) (a lossy down, or a write past the sync trigger)`;
       if (n) out.push({ reason: why, rows: n, sampleKeys: parse(row[`lost_sample_${i}`]) });
     });
-    if (scan.raising.rows) {
+    if (scan?.raising.rows) {
       out.push({ reason: `${scan.raising.bounded ? '(an upper bound) ' : ''}that cannot be checked because an up or down expression raises on them (${scan.raising.error})`, rows: scan.raising.rows, sampleKeys: scan.raising.sampleKeys.map(keyText) });
     }
     for (const t of createdTables(resolved)) {

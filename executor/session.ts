@@ -3,6 +3,9 @@ import { RefusedError } from '../phases/errors';
 import { TableInfo } from '../phases/sql/operations';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { loadTable } from './catalog';
+import { withCarriedObjects } from './carried-objects';
+import { carrierLabel, virtualTableInfo } from '../phases/sql/carrier';
+import { CatalogError } from '../phases/errors';
 import { connect } from './connection';
 import { pinSearchPath } from './evaluation-settings';
 import { MigrationInProgressError } from './errors';
@@ -55,11 +58,13 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
   try {
     // Who runs this step: the state table's trigger records it (executor/state-actor.ts).
     await announceActor(client);
-    const table = await loadTable(client, spec);
-    const label = `${table.schema}.${table.name}`;
-    await checkTableShape(client, table.oid, label);
-    if (how.privileges ?? lock) await checkPrivileges(client, table.oid, label);
-    if (how.rows ?? true) await checkRowVisibility(client, table.oid, label);
+    const table = spec.virtualTable ? await loadVirtualTable(client, spec) : await loadTable(client, spec);
+    const label = carrierLabel(table.schema, table.name);
+    if (!spec.virtualTable) {
+      await checkTableShape(client, table.oid, label);
+      if (how.privileges ?? lock) await checkPrivileges(client, table.oid, label);
+      if (how.rows ?? true) await checkRowVisibility(client, table.oid, label);
+    }
     await checkStateTrusted(client, table.oid);
     if (lock) unlock = await lockTable(client, table.oid, label);
     let state = await readState(client, spec.name);
@@ -67,12 +72,13 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
       throw new RefusedError(`migration name "${spec.name}" is already used for table ${state.tableSchema}.${state.tableName}; names are unique per database`, spec.name);
     }
     const active = state !== null && ACTIVE_STEPS.includes(state.step);
-    const others = active ? [] : await activeOnTable(client, table.schema, table.name, spec.name);
+    // A spec without a table shares none with another migration.
+    const others = active || table.name === '' ? [] : await activeOnTable(client, table.schema, table.name, spec.name);
     if (others.length && how.others !== 'allow') throw new MigrationInProgressError(label, others, spec.name);
     if (!allowChangedSpec && state && active && state.specHash !== spec.hash) {
       throw new RefusedError(`the spec "${spec.name}" changed since it was expanded; roll back with the spec as it was, or restore it`, spec.name);
     }
-    if (state && active && state.specHash === spec.hash) state = { ...state, resolved: trustedResolution(state, spec, table) };
+    if (state && active && state.specHash === spec.hash) state = { ...state, resolved: await withCarriedObjects(client, trustedResolution(state, spec, table)) };
     await pinSearchPath(client, state && active ? state.resolved : undefined);
     return {
       client,
@@ -90,6 +96,21 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
     await client.end().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The table of a spec that needs none from the catalog (carrier.ts): in the spec's schema, or the
+ * first schema of the search_path. Its advisory lock (oid 0) serializes such specs' steps.
+ */
+async function loadVirtualTable(client: Client, spec: MigrationSpec): Promise<TableInfo> {
+  const r = await client.query<{ schema: string | null; exists: boolean }>(
+    `SELECT coalesce($1::text, current_schema()) AS schema, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = coalesce($1::text, current_schema())) AS exists`,
+    [spec.schema ?? null],
+  );
+  const schema = r.rows[0].schema;
+  if (schema === null) throw new CatalogError('schema', '', 'no schema: the spec names none and the search_path has no existing schema; add `schema:` to the spec');
+  if (!r.rows[0].exists) throw new CatalogError('schema', schema, `schema ${schema} does not exist`);
+  return virtualTableInfo(spec.operations, schema, spec.table);
 }
 
 /** The resolved spec recorded at expand (later steps plan from it), or a refusal naming what to run first. */

@@ -3,6 +3,7 @@ import { indexState } from './object-steps';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { MigrationSpec, PENDING_COLUMN } from '../phases/sql/spec';
 import { presentColumns, triggerExists } from './catalog';
+import { syncsColumns } from '../phases/sql/carrier';
 import { enforcedBeforeContract } from './object-steps';
 import { ACTIVE_STEPS, openSession } from './session';
 import { ExecutorOptions, StatusReport } from './types';
@@ -44,7 +45,7 @@ export async function status(spec: MigrationSpec, options: ExecutorOptions): Pro
     if (step === 'not_started') message = 'not started: run tandem expand';
     else if (step === 'rolled_back') message = 'rolled back: the table is as before expand';
     else if (step === 'contracted') message = 'contracted: done';
-    else if (!trigger) message = `recorded as ${step}, but the sync trigger is missing from ${session.label}: the table was changed by hand`;
+    else if (!trigger && resolved && syncsColumns(resolved)) message = `recorded as ${step}, but the sync trigger is missing from ${session.label}: the table was changed by hand`;
     else if (pending && pending > 0) message = `${step}: ${pending} rows still to backfill${state?.backfillLastKey ? ` (resumes after key ${state.backfillLastKey.join(', ')})` : ''}`;
     else if (unbuilt.length) message = `${step}: every row backfilled, but index ${unbuilt.join(', ')} is not built (an interrupted build): run tandem expand SPEC again, which builds it concurrently`;
     else message = `${step}: every row backfilled; run tandem verify, then contract when the app no longer uses the old columns`;

@@ -10,6 +10,7 @@ import { ExecutorOptions, MigrationStep } from './types';
 import { checkObjectCatalog, trialObjects } from './object-steps';
 import { checkDroppedTablesIdle, checkTableNotDropped } from './state';
 import { checkReplication } from './replication-check';
+import { withCarriedObjects } from './carried-objects';
 
 /**
  * PREPARE parses and analyses a statement against the live catalog without planning or running
@@ -91,7 +92,8 @@ export async function checkColumnTypes(client: Client, resolved: ResolvedSpec): 
  */
 export async function resolveLive(session: Session, spec: MigrationSpec): Promise<ResolvedSpec> {
   if (session.state && ACTIVE_STEPS.includes(session.step)) return session.state.resolved;
-  const resolved = resolveSpec(spec, session.table);
+  // Indexes and constraints on the columns it replaces follow them (carried-objects.ts).
+  const resolved = await withCarriedObjects(session.client, resolveSpec(spec, session.table));
   await checkColumnTypes(session.client, resolved);
   await trialParse(session.client, resolved);
   await checkObjectCatalog(session.client, resolved);

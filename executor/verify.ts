@@ -5,6 +5,7 @@ import { openSession, ACTIVE_STEPS } from './session';
 import { AppVersionCheck, OperationVerify, VerifyOptions, VerifyReport } from './types';
 import { runObjectChecks } from './object-steps';
 import { keyText, scanRows } from './row-scan';
+import { syncsColumns } from '../phases/sql/carrier';
 
 function parseKeys(sample: string[] | null): string[] {
   return (sample ?? []).map((s) => {
@@ -19,6 +20,7 @@ function parseKeys(sample: string[] | null): string[] {
  * a failure of verify itself.
  */
 export async function checkConsistency(client: Client, resolved: ResolvedSpec, objectChecks = true): Promise<Omit<VerifyReport, 'migration' | 'table' | 'step' | 'message'>> {
+  if (!syncsColumns(resolved)) return checkObjectsOnly(client, resolved, objectChecks);
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     const scan = await scanRows(client, resolved, (where, expressions) => verifySql(resolved, where, expressions));
@@ -45,6 +47,17 @@ export async function checkConsistency(client: Client, resolved: ResolvedSpec, o
       syncFailedSampleKeys: parseKeys(row.failed_sample as string[] | null),
       ...(raisingRows ? { raisingRows, raisingSampleKeys: scan.raising.sampleKeys.map(keyText), raisingError: scan.raising.error, ...(scan.raising.bounded ? { raisingRowsBounded: true } : {}) } : {}),
     };
+  } finally {
+    await client.query('COMMIT').catch(() => undefined);
+  }
+}
+
+/** An object-only spec: no row is synced, so only the object checks (indexes built, rows a constraint would refuse). */
+async function checkObjectsOnly(client: Client, resolved: ResolvedSpec, objectChecks: boolean): Promise<Omit<VerifyReport, 'migration' | 'table' | 'step' | 'message'>> {
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    const operations = objectChecks ? await runObjectChecks(client, resolved) : [];
+    return { ok: operations.every((o) => o.inconsistentRows === 0 && !o.error), rows: 0, pendingRows: 0, pendingSampleKeys: [], operations, syncFailedRows: 0, syncFailedSampleKeys: [] };
   } finally {
     await client.query('COMMIT').catch(() => undefined);
   }

@@ -9,14 +9,16 @@
  *     databaseUrl, appDatabaseUrl, verifyDatabaseUrl, appName: 'shop', verifyImage: 'ghcr.io/acme/tandem:0.1.0',
  *   });
  *
- * Or use the pieces: SchemaChange (the tandem Commands of one migration), DatabaseAccess (roles
- * and grants), AppRollout (the canary of Tandem's own pod template), and the pure builders
- * (buildRolloutFromTemplate for the team's own pod template, buildAnalysisTemplate, buildService)
+ * The team's own workload goes in as `podTemplate` (+ `container`) or as its existing Deployment
+ * (`workloadRef`); docs/component-guide.md walks through it. Or use the pieces: SchemaChange (the
+ * tandem Commands of one migration), DatabaseAccess (roles and grants), AppRollout (the canary),
+ * and the pure builders (buildRolloutFromTemplate / buildRolloutFromWorkload / tandemPodTemplate
+ * for the team's own workload, buildAnalysisTemplate, buildService)
  * under any Kubernetes resource. `tandem walk` moves a stack from stage to stage and checks each
  * preview changes one side only: declare schema resources under SchemaChange or DatabaseAccess and
  * app resources as Kubernetes resources, so the walker can tell them apart.
  */
-export { TandemMigration, loadMigrations } from '../components/tandem-migration';
+export { TandemMigration, loadMigrations, resolveProjectDir } from '../components/tandem-migration';
 export type { TandemMigrationArgs, MigrationInput, ReleaseInput, MigrationRecord } from '../components/tandem-migration';
 export { SchemaChange } from '../components/schema-change';
 export type { SchemaChangeArgs } from '../components/schema-change';
@@ -46,8 +48,9 @@ export type { ImageReference } from '../phases/deploy/image-reference';
 // The app side's manifests, for a team's own pod template.
 export { buildRollout, buildAnalysisTemplate, buildService, rolloutNames, argoCanarySteps } from '../phases/deploy/rollout-spec';
 export type { RolloutSpecArgs, AnalysisTemplateArgs, RolloutNames } from '../phases/deploy/rollout-spec';
-export { buildRolloutFromTemplate } from '../phases/deploy/rollout-template';
-export type { RolloutFromTemplateArgs } from '../phases/deploy/rollout-template';
+export { buildRolloutFromTemplate, buildRolloutFromWorkload, tandemPodTemplate, SCALE_DOWN } from '../phases/deploy/rollout-template';
+export type { RolloutFromTemplateArgs, RolloutFromWorkloadArgs, TandemPodTemplateArgs, WorkloadRef, ScaleDown } from '../phases/deploy/rollout-template';
+export { requireAnalysisStep } from '../phases/deploy/rollout-spec';
 export { defaultCanarySteps, parseCanarySteps } from '../phases/deploy/canary-steps';
 export type { CanaryStep } from '../phases/deploy/canary-steps';
 
@@ -59,5 +62,16 @@ export { classifyResourceSide, COMPONENT_TYPES } from '../phases/deploy/resource
 export type { ResourceSide } from '../phases/deploy/resource-side';
 export { checkPreview, classifyChanges, PreviewRefusedError } from '../phases/deploy/preview-check';
 export { planAccess } from '../phases/sql/access-plan';
+
+// The executor options a TandemMigration passes to its Commands, and the project paths.
+export { checkExecutorOptions, executorFlags, EXECUTOR_OPTIONS } from '../phases/deploy/executor-flags';
+export type { ExecutorOptionsInput } from '../phases/deploy/executor-flags';
+export { ProjectPathError } from '../phases/deploy/project-path';
+
+// Roles a DBA manages elsewhere (manageRoles: false): the read-only check TandemMigration runs.
+export { checkRoles } from '../executor/role-check';
+export type { RoleCheckOptions, RoleCheckReport } from '../executor/role-check';
+export { RoleCheckError } from '../phases/sql/role-check';
+export type { RoleProblem } from '../phases/sql/role-check';
 export { loadSpecFile, parseSpec } from '../phases/sql/spec';
 export type { MigrationSpec } from '../phases/sql/spec';

@@ -16,6 +16,7 @@ export const ERROR_KINDS = [
   'ungeneratable_column',
   'constraint_refuses_rows',
   'command_path',
+  'project_path',
   // refused or failed: exit 1
   'refused',
   'command_order',

@@ -79,6 +79,18 @@ describe('inline program: what a run may not do to the walker', () => {
     expect(process.cwd()).toBe(before);
   });
 
+  it("names the project directory to the program as the language host does: an inline run's runtime state gives it as getRootDirectory(), and the environment is restored", async () => {
+    const dir = fs.realpathSync(os.tmpdir());
+    const before = process.env.PULUMI_NODEJS_ROOT_DIRECTORY;
+    // The Automation API's language server runs each program in a fresh runtime state (withLocalStorage), as here.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { withLocalStorage } = require('@pulumi/pulumi/runtime/state');
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { getRootDirectory } = require('@pulumi/pulumi/runtime/settings');
+    expect(await inProgramContext(dir, async () => withLocalStorage(async () => getRootDirectory()))).toBe(dir);
+    expect(process.env.PULUMI_NODEJS_ROOT_DIRECTORY).toBe(before);
+  });
+
   it('process.exit in the program throws ProgramExitError instead of ending the walker, and is restored', async () => {
     const exit = process.exit;
     await expect(inProgramContext(os.tmpdir(), async () => process.exit(3))).rejects.toThrow(ProgramExitError);

@@ -56,7 +56,7 @@ const cases: [string, string, RegExp][] = [
   ['add_foreign_key with a bad on_delete', `add_foreign_key: { name: f1, columns: [category_id], references: { table: categories, columns: [id] }, on_delete: explode }`, /add_foreign_key\.on_delete: must be one of no_action/],
   ['add_foreign_key with a bad on_update', `add_foreign_key: { name: f1, columns: [category_id], references: { table: categories, columns: [id] }, on_update: "SET NULL" }`, /add_foreign_key\.on_update: must be one of/],
   ['add_foreign_key without references', `add_foreign_key: { name: f1, columns: [category_id] }`, /add_foreign_key\.references: is missing/],
-  ['set_not_null without up', `set_not_null: { column: note }`, /set_not_null\.up: is missing/],
+  ['set_not_null with into but without up', `set_not_null: { column: note, into: note2 }`, /set_not_null\.up: is missing/],
   ['set_not_null on a NOT NULL column', `set_not_null: { column: sku, up: "'x'" }`, /set_not_null\.column: column "sku" is already NOT NULL/],
   ['set_not_null into a taken column', `set_not_null: { column: note, into: price, up: "''" }`, /set_not_null\.into: column "price" already exists/],
   ['set_not_null with a bad up', `set_not_null: { column: note, up: "nope()" }`, /set_not_null\.into\.up: PostgreSQL rejects it: .*nope/],

@@ -18,7 +18,8 @@ function specFile(name: string, yaml: string): string {
 }
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!);
-const SPEC = `name: rules\ntable: accounts\noperations:\n  - add_unique: { name: accounts_email_key, columns: [email] }\n  - add_check: { name: accounts_qty_nonneg, check: "qty >= 0" }\n`;
+// A column operation too: its sync trigger is what contract's transaction drops first (an object-only spec installs none).
+const SPEC = `name: rules\ntable: accounts\noperations:\n  - add_unique: { name: accounts_email_key, columns: [email] }\n  - add_check: { name: accounts_qty_nonneg, check: "qty >= 0" }\n  - add_column: { name: note, type: text }\n`;
 const SETUP = `CREATE TABLE accounts (id int PRIMARY KEY, email text, qty int);
   INSERT INTO accounts VALUES (1, 'a@x', 1), (2, 'b@x', 2);
   -- A change freeze: contract's own transaction (it drops the sync trigger first) is refused.

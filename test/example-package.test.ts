@@ -16,6 +16,8 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /** Runs the compiled example under mocks and prints what it registered and exported. */
 const RUNNER = `
+// The language host names the project's directory (the one of Pulumi.yaml) to the program.
+process.env.PULUMI_NODEJS_ROOT_DIRECTORY = process.cwd();
 const pulumi = require('@pulumi/pulumi');
 const [stage, migration] = process.argv.slice(2);
 const resources = [];
@@ -90,9 +92,14 @@ describe('the packed package, used by examples/shop', () => {
     expect(outputs).toMatchObject({ stage, migration, image, rollout: 'shop' });
     const rollout = resources.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout')!;
     expect(rollout.inputs.spec.template.spec.containers[0].image).toBe(image);
-    expect(resources.filter((r) => r.type === 'command:local:Command').map((r) => r.name).sort()).toEqual(commands.map((c) => `${migration}-${c}`));
-    // The Commands run the packed CLI, from the team's project directory.
-    for (const c of resources.filter((r) => r.type === 'command:local:Command')) expect(c.inputs.create).toMatch(/^node node_modules\/tandem\/bin\/tandem\.js /);
+    // Named under the component (each with an alias to its former `${migration}-<step>` name).
+    expect(resources.filter((r) => r.type === 'command:local:Command').map((r) => r.name).sort()).toEqual(commands.map((c) => `shop-${migration}-${c}`));
+    // The Commands run the packed CLI, from the team's project directory; the stack's tandem:databaseUrl
+    // is the URL the program gave, so they name that key as before (no input of theirs changes).
+    for (const c of resources.filter((r) => r.type === 'command:local:Command')) {
+      expect(c.inputs.create).toMatch(/^node node_modules\/tandem\/bin\/tandem\.js /);
+      expect(c.inputs.environment).toEqual({ TANDEM_SPEC_SHA256: expect.any(String), TANDEM_STACK: 'acme/shop/dev', TANDEM_DATABASE_URL_CONFIG: 'tandem:databaseUrl' });
+    }
     expect(resources.map((r) => r.type)).toContain('kubernetes:core/v1:Namespace');
   });
 });

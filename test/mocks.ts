@@ -26,6 +26,8 @@ export interface RecordedResource {
   readonly provider?: string;
   /** The retainOnDelete resource option: the engine removes the resource from the state without running its delete. */
   readonly retainOnDelete: boolean;
+  /** The names of the aliases option (alias specs; the resource's former names). */
+  readonly aliasNames: readonly string[];
 }
 
 const SECRET_SIG = '4dabf18193072939515e22adb298388d';
@@ -116,6 +118,7 @@ export async function recordResources(
       ignoreChanges: req.getIgnorechangesList(),
       provider: req.getProvider() || undefined,
       retainOnDelete: req.hasRetainondelete?.() ? Boolean(req.getRetainondelete()) : false,
+      aliasNames: (req.getAliasesList?.() ?? []).map((a: any) => a.getSpec?.()?.getName?.() ?? a.getUrn?.()).filter((n: unknown) => typeof n === 'string' && n !== ''),
     };
     return register(req, (err: any, res: any) => {
       if (!err && res) {

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { Client } from 'pg';
 import { backfill, contract, expand, rollback, validateLive, verify } from '../executor';
 import { ErrorKind } from '../phases/errors';
+import { syncsColumns } from '../phases/sql/carrier';
 import { MigrationSpec, needsBackfill, parseSpec } from '../phases/sql/spec';
 import { freshDatabase, withClient } from './db';
 import { snapshotSchema } from './object-snapshot';
@@ -213,7 +214,11 @@ async function runPhases(tc: OperationCase, spec: MigrationSpec, o: Options, c: 
 }
 
 async function checkStarted(tc: OperationCase, spec: MigrationSpec, o: Options, c: Client, original: Record<string, string[]>, consistent: boolean): Promise<void> {
-  expect(await snapshotSchema(c)).not.toEqual(original);
+  // Column work changes the schema at expand (new columns, the sync machinery); a spec of object
+  // operations alone installs no sync machinery, so its expand may change nothing yet.
+  const started = await snapshotSchema(c);
+  if (syncsColumns(await validateLive(spec, o))) expect(started).not.toEqual(original);
+  else expect(started.columns.filter((col) => col.includes('_tandem'))).toEqual([]);
   if (tc.expanded) {
     expect(await columnNames(c, spec.table)).toEqual(tc.expanded);
     // The INSERT trigger, per operation an UPDATE OF trigger per side, and one for rows still pending.

@@ -29,6 +29,7 @@ export function printPlan(out: Output, result: PlanResult): void {
     }
     if (s.refused) out.line(`     ${out.fail('would be refused')}: ${s.refused}`);
   });
+  if (result.followUp) out.line(result.followUp);
   if (result.pendingOperations.length > 0) {
     out.line(out.fail(`${result.pendingOperations.length} operation(s) pending from an interrupted update; recover with \`${result.recoveryCommand}\` or \`tandem walk --recover\``));
   }

@@ -6,6 +6,7 @@
  * them in Pulumi resources, and the tests validate them against the upstream CRD schemas.
  */
 import { CanaryStep } from './canary-steps';
+import { ConfigError } from './config-error';
 import { AppVersion } from './stages';
 
 /** Every object name the app side uses, derived from the app name. */
@@ -101,10 +102,24 @@ function selector(app: string): Record<string, string> {
 export const APP_VERSION_ARG = 'app-version';
 
 /**
+ * Every canary Tandem declares carries a schema change's release, so it is gated on the consistency
+ * analysis: steps without an analysis step are refused, not completed. Where the gate goes decides
+ * how much traffic an unverified version gets (before the first weight, after it, at the end), and
+ * that is the team's choice to make, not one to make silently for it. The same rule as the
+ * `tandem:canarySteps` parser (canary-steps.ts), for steps a program passes directly.
+ */
+export function requireAnalysisStep(steps: readonly CanaryStep[]): void {
+  if (!Array.isArray(steps) || !steps.some((s) => s !== null && typeof s === 'object' && 'analysis' in s)) {
+    throw new ConfigError('steps', 'has no analysis step; a canary that carries a schema change must be gated on tandem verify: add { analysis: {} } where the canary should wait for it (e.g. after the first setWeight)');
+  }
+}
+
+/**
  * Tandem's steps in Argo's terms: an analysis step names the verify AnalysisTemplate and passes it
  * the canary's app version, so verify answers whether the table can serve THAT version now.
  */
 export function argoCanarySteps(steps: readonly CanaryStep[], analysisTemplate: string, appVersion: AppVersion): object[] {
+  requireAnalysisStep(steps);
   return steps.map((s) =>
     'analysis' in s ? { analysis: { templates: [{ templateName: analysisTemplate }], args: [{ name: APP_VERSION_ARG, value: appVersion }] } } : s,
   );

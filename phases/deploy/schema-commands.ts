@@ -33,6 +33,7 @@
  *   output in the error whatever `logging` says). Refusals and progress are on stderr.
  */
 import { TandemError } from '../errors';
+import { ExecutorOptionsInput, executorFlags } from './executor-flags';
 import { shellQuote } from './shell-quote';
 import { SchemaCommandRole } from './stack-state';
 
@@ -45,6 +46,14 @@ export interface SchemaCommandContext {
   readonly specHash: string;
   /** The stack whose config holds the migrator's URL (`org/project/stack`). */
   readonly stack: string;
+  /**
+   * The config key of that stack that holds the migrator's URL (default tandem:databaseUrl). null:
+   * the URL comes with the Command instead, as DATABASE_URL in its environment, which the component
+   * adds as a secret (no TANDEM_STACK or TANDEM_DATABASE_URL_CONFIG then).
+   */
+  readonly databaseUrlConfigKey?: string | null;
+  /** Executor options: flags on the lines of the steps that take them (none given: the lines of 0.1.0). */
+  readonly executor?: ExecutorOptionsInput;
 }
 
 export interface SchemaCommandPlan {
@@ -101,8 +110,8 @@ const DEPENDS_ON: Readonly<Record<SchemaCommandRole, readonly SchemaCommandRole[
  * The shell line that runs `tandem <step> <spec>` through node, so no PATH or shebang is assumed;
  * relative paths, so it runs in whichever checkout the engine runs in; stdout discarded.
  */
-export function tandemCommandLine(ctx: Pick<SchemaCommandContext, 'cliPath' | 'specPath'>, step: string): string {
-  return `${['node', ctx.cliPath, step, ctx.specPath].map(shellQuote).join(' ')} >/dev/null`;
+export function tandemCommandLine(ctx: Pick<SchemaCommandContext, 'cliPath' | 'specPath'>, step: string, flags: readonly string[] = []): string {
+  return `${['node', ctx.cliPath, step, ctx.specPath, ...flags].map(shellQuote).join(' ')} >/dev/null`;
 }
 
 /** The contract Command's delete: say why nothing can be undone, and fail. */
@@ -118,18 +127,21 @@ export function planSchemaCommands(roles: readonly SchemaCommandRole[], ctx: Sch
     if (p.startsWith('/')) throw new CommandPathError(what, p);
   }
   const declared = new Set(roles);
+  const options = ctx.executor ?? {};
+  const key = ctx.databaseUrlConfigKey === undefined ? DATABASE_URL_CONFIG_KEY : ctx.databaseUrlConfigKey;
+  const environment: Readonly<Record<string, string>> = key === null ? { [SPEC_HASH_ENV]: ctx.specHash } : { [SPEC_HASH_ENV]: ctx.specHash, [STACK_ENV]: ctx.stack, [DATABASE_URL_CONFIG_ENV]: key };
   return roles.map((role) => {
     const missing = DEPENDS_ON[role].filter((r) => !declared.has(r));
     if (missing.length > 0) throw new CommandOrderError(role, missing);
-    const del = role === 'expand' ? tandemCommandLine(ctx, 'rollback') : role === 'contract' ? refuseUndoContractLine(ctx.specPath) : undefined;
+    const del = role === 'expand' ? tandemCommandLine(ctx, 'rollback', executorFlags('rollback', options)) : role === 'contract' ? refuseUndoContractLine(ctx.specPath) : undefined;
     return {
       role,
-      create: tandemCommandLine(ctx, role),
+      create: tandemCommandLine(ctx, role, executorFlags(role, options)),
       ...(del ? { delete: del } : {}),
       deleteRunsRollback: role === 'expand',
       deleteRefuses: role === 'contract',
       dependsOn: DEPENDS_ON[role],
-      environment: { [SPEC_HASH_ENV]: ctx.specHash, [STACK_ENV]: ctx.stack, [DATABASE_URL_CONFIG_ENV]: DATABASE_URL_CONFIG_KEY },
+      environment,
     };
   });
 }

@@ -133,7 +133,8 @@ export function planAccess(args: AccessPlanArgs): AccessPlan {
     plan.roles.push(login(verify));
     plan.grants.push(
       { role: verify, objectType: 'schema', schema, objects: [], privileges: [...APP_SCHEMA_PRIVILEGES] },
-      { role: verify, objectType: 'table', schema, objects: [args.verify.table], privileges: [...VERIFY_TABLE_PRIVILEGES] },
+      // A spec without a table of its own (object operations only: docs/spec-table.md) has none to grant (objects: [] would mean every table).
+      ...(args.verify.table === '' ? [] : [{ role: verify, objectType: 'table' as const, schema, objects: [args.verify.table], privileges: [...VERIFY_TABLE_PRIVILEGES] }]),
       { role: verify, objectType: 'schema', schema: STATE_SCHEMA, objects: [], privileges: [...APP_SCHEMA_PRIVILEGES] },
       { role: verify, objectType: 'table', schema: STATE_SCHEMA, objects: [], privileges: [...VERIFY_TABLE_PRIVILEGES] },
     );

@@ -5,6 +5,8 @@ import { CatalogError, SpecError } from '../errors';
 import { parseTableName } from './identifiers';
 import { expectKeys, expectObject } from './operations/fields';
 import { refuseGeneratedReaders } from './operations/carried-properties';
+import { carrierTable } from './carrier';
+import { changesColumns } from './operations/data-fix';
 import { ColumnMapping, ObjectWork, OPERATION_KINDS, OPERATIONS, OperationKind, ParsedOperation, TableInfo } from './operations';
 
 /** A refactoring spec, validated offline. */
@@ -13,7 +15,10 @@ export interface MigrationSpec {
   readonly name: string;
   /** The schema, when the spec names one (`schema.table`); otherwise the search_path decides. */
   readonly schema?: string;
+  /** The spec's table; '' for a spec of object operations that names none (see carrier.ts). */
   readonly table: string;
+  /** The table is not read from the catalog: the spec names none, or one its own create_table creates (object operations only; no sync machinery). */
+  readonly virtualTable?: boolean;
   readonly operations: readonly ParsedOperation[];
   /** sha256 of the normalized spec: the executor refuses a spec that changed after expand. */
   readonly hash: string;
@@ -39,6 +44,8 @@ export interface ResolvedSpec {
    * pinned setting costing every write that fires it. Absent or false: all are pinned.
    */
   readonly settingsIndependent?: boolean;
+  /** In contract's transaction, before the old columns go: what must go first (other tables' foreign keys into a replaced column, carried: carried-objects-sql.ts). Read live at every step, never recorded. */
+  readonly beforeDrop?: readonly { readonly id: string; readonly sql: string }[];
 }
 
 const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -63,13 +70,15 @@ export function parseSpec(text: string, source = 'spec'): MigrationSpec {
   const raw = doc.toJS();
   if (raw === null || raw === undefined) throw new SpecError('', `${source} is empty`);
   const top = expectObject('', raw);
-  expectKeys('spec', top, ['name', 'table', 'operations', 'description']);
+  expectKeys('spec', top, ['name', 'table', 'schema', 'operations', 'description']);
   const name = top.name;
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new SpecError('name', 'must be lowercase letters, digits and single dashes, e.g. split-full-name');
   }
   if (name.length > MAX_SPEC_NAME) throw new SpecError('name', `is ${name.length} characters; at most ${MAX_SPEC_NAME}, so the names Tandem derives from it fit in 63 bytes`);
-  const { schema, table } = parseTableName('table', top.table);
+  const named = top.table === undefined ? undefined : parseTableName('table', top.table);
+  if (top.schema !== undefined && named) throw new SpecError('schema', 'goes with a spec that names no table; write the table as schema.table');
+  const schema = named ? named.schema : top.schema === undefined ? undefined : parseTableName('schema', top.schema).table;
   const ops = top.operations;
   if (!Array.isArray(ops) || ops.length === 0) throw new SpecError('operations', 'must be a non-empty list of operations');
   const operations = ops.map((raw, i): ParsedOperation => {
@@ -87,9 +96,12 @@ export function parseSpec(text: string, source = 'spec'): MigrationSpec {
   });
   checkDisjointOffline(operations);
   checkObjectNamesOffline(operations);
-  const normalized = JSON.stringify({ name, schema: schema ?? null, table, operations: operations.map((o) => ({ kind: o.kind, body: o.body })) });
+  const carrier = carrierTable(operations, named?.table);
+  const table = carrier.table;
+  // A spec that names no table hashes `table: null` (a named one hashes as it always did).
+  const normalized = JSON.stringify({ name, schema: schema ?? null, table: named ? table : null, operations: operations.map((o) => ({ kind: o.kind, body: o.body })) });
   const hash = createHash('sha256').update(normalized).digest('hex');
-  return { name, schema, table, operations, hash };
+  return { name, schema, table, ...(carrier.virtual ? { virtualTable: true } : {}), operations, hash };
 }
 
 export function loadSpecFile(path: string): MigrationSpec {
@@ -109,7 +121,7 @@ function checkDisjointOffline(operations: ParsedOperation[]): void {
   const seen = new Map<string, string>();
   for (const op of operations) {
     // Object operations (indexes, constraints, ...) may name any column, old or new.
-    if (OPERATIONS[op.kind].objectOnly) continue;
+    if (!changesColumns(op, OPERATIONS[op.kind].objectOnly)) continue;
     const body = op.body as Record<string, any>;
     const names: string[] = [];
     for (const key of ['column', 'from', 'to', 'name', 'into']) {
@@ -142,15 +154,18 @@ function checkObjectNamesOffline(operations: ParsedOperation[]): void {
 
 /** Check the spec against the live table and compute every operation's column mapping. */
 export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec {
-  if (table.primaryKey.length === 0) {
+  const columnWork = spec.operations.some((op) => changesColumns(op, OPERATIONS[op.kind].objectOnly));
+  // Only column operations need the primary key (the backfill walks by it) and the bookkeeping columns.
+  if (columnWork && table.primaryKey.length === 0) {
     throw new CatalogError('table', `${table.schema}.${table.name}`, `table ${table.schema}.${table.name} has no primary key; the backfill walks the table by primary key`);
   }
-  if (table.columns.some((c) => c.name === PENDING_COLUMN)) {
+  if (columnWork && table.columns.some((c) => c.name === PENDING_COLUMN)) {
     throw new CatalogError('table', PENDING_COLUMN, `table ${table.schema}.${table.name} already has a ${PENDING_COLUMN} column: another Tandem migration is in progress on it`);
   }
   const mappings = spec.operations.flatMap((op) => {
     const def = OPERATIONS[op.kind];
-    return def.resolve ? [def.resolve(op.body, table, op.field)] : [];
+    const m = def.resolve?.(op.body, table, op.field);
+    return m ? [m] : [];
   });
   const pk = new Set(table.primaryKey.map((c) => c.name));
   for (const m of mappings) {

@@ -17,12 +17,15 @@ export interface ChangeType {
   into: string;
   up: string;
   down: string;
+  /** The new column's default from contract on, instead of the old column's converted. */
+  default?: string;
 }
 
 export const changeType: OperationDefinition<ChangeType> = {
   kind: 'change_type',
   parse(body, field) {
-    expectKeys(field, body, ['column', 'type', 'up', 'down', 'into']);
+    expectKeys(field, body, ['column', 'type', 'up', 'down', 'into', 'default']);
+    const d = body.default;
     const column = checkExistingName(`${field}.column`, required(`${field}.column`, body.column, 'the column whose type changes'));
     const defaultInto = `${column}_new`;
     if (body.into === undefined && Buffer.byteLength(defaultInto) > MAX_IDENTIFIER_BYTES) {
@@ -34,6 +37,7 @@ export const changeType: OperationDefinition<ChangeType> = {
       into: checkNewName(`${field}.into`, body.into ?? defaultInto),
       up: checkExpression(`${field}.up`, required(`${field}.up`, body.up, `an up expression converting ${column} to the new type`)),
       down: checkExpression(`${field}.down`, required(`${field}.down`, body.down, `a down expression converting back to ${column}'s type`)),
+      ...(d === undefined ? {} : { default: checkExpression(`${field}.default`, typeof d === 'number' || typeof d === 'boolean' ? String(d) : d) }),
     };
   },
   resolve(op, table: TableInfo, field): ColumnMapping {
@@ -53,7 +57,12 @@ export const changeType: OperationDefinition<ChangeType> = {
           notNull: old.notNull,
           ...carriedProperties(old, `${field}.column`, { newType: op.type }),
           // The old default, converted to the new type, moves to `into` when the column goes (validate parses the conversion).
-          ...(old.defaultExpr !== undefined ? { default: `(${old.defaultExpr})::${op.type}`, defaultAt: 'contract' as const } : {}),
+          // A `default` of the spec replaces it, from contract on too (until then old versions' inserts get `up`).
+          ...(op.default !== undefined
+            ? { default: op.default, defaultAt: 'contract' as const }
+            : old.defaultExpr !== undefined
+              ? { default: `(${old.defaultExpr})::${op.type}`, defaultAt: 'contract' as const }
+              : {}),
         },
       ],
       down: { [op.column]: op.down },

@@ -14,6 +14,8 @@ import { renameColumn } from './rename-column';
 import { dropDefault, setDefault } from './set-default';
 import { splitColumn } from './split-column';
 import { createTable, dropTable, renameTable } from './tables';
+import { renameInExpression, withDataFix } from './data-fix';
+import { withInPlaceNotNull } from './not-null-in-place';
 
 export * from './operation';
 
@@ -25,13 +27,13 @@ export const OPERATIONS: Readonly<Record<OperationKind, OperationDefinition<any>
   add_column: addColumn,
   drop_column: dropColumn,
   change_type: changeType,
-  set_not_null: setNotNull,
+  set_not_null: withInPlaceNotNull(setNotNull),
   drop_not_null: dropNotNull,
   create_index: createIndex,
   drop_index: dropIndex,
-  add_unique: addUnique,
-  add_foreign_key: addForeignKey,
-  add_check: addCheck,
+  add_unique: withDataFix(addUnique, { columns: (op) => op.columns, rename: (op, from, to) => ({ ...op, columns: op.columns.map((c) => (c === from ? to : c)) }) }),
+  add_foreign_key: withDataFix(addForeignKey, { columns: (op) => op.columns, rename: (op, from, to) => ({ ...op, columns: op.columns.map((c) => (c === from ? to : c)) }) }),
+  add_check: withDataFix(addCheck, { columns: () => [], rename: (op, from, to, field) => ({ ...op, check: renameInExpression(op.check, from, to, `${field}.check`) }) }),
   set_default: setDefault,
   drop_default: dropDefault,
   create_table: createTable,

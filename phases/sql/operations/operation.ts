@@ -169,7 +169,7 @@ export interface OperationDefinition<T> {
   /** Offline validation of the operation's body; throws SpecError naming the field. */
   parse(body: Record<string, unknown>, field: string): T;
   /** The old columns the parsed operation reads (checked against the catalog by the resolver). */
-  resolve?(op: T, table: TableInfo, field: string): ColumnMapping;
+  resolve?(op: T, table: TableInfo, field: string): ColumnMapping | undefined;
   /** The object work of the operation, planned as data against the live table and the spec's column work. */
   objects?(op: T, context: ObjectContext, field: string): ObjectWork;
 }

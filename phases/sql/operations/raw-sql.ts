@@ -5,7 +5,7 @@ import { rawSqlProblem } from './raw-sql-guard';
 
 /**
  * raw_sql: the explicit escape hatch. `up` runs inside expand's transaction, `down` inside
- * rollback's, `contract` (optional) inside contract's; each entry is exactly one statement (the
+ * rollback's, `contract` inside contract's; a raw_sql has `up` and `down`, or `contract`, or all three; each entry is exactly one statement (the
  * extended protocol refuses more). Tandem checks only that they leave the step's transaction and
  * bounds alone (no transaction control, no change of the timeouts or the role: see
  * raw-sql-guard.ts); no guarantee of the other operations (old writes unaltered, no long lock,
@@ -38,9 +38,13 @@ export const rawSql: OperationDefinition<RawSql> = {
   objectOnly: true,
   parse(body, field) {
     expectKeys(field, body, ['up', 'down', 'contract']);
+    // Each step only where it is needed: `contract` alone (nothing at expand, nothing to undo), or
+    // `up` with the `down` that undoes it at rollback.
+    if (body.up === undefined && body.contract === undefined) throw new SpecError(field, 'needs `up` (run at expand, with its `down`) or `contract` (run at contract), or both');
+    if (body.up === undefined && body.down !== undefined) throw new SpecError(`${field}.down`, 'undoes `up` at rollback, and there is no `up`');
     return {
-      up: statements(`${field}.up`, required(`${field}.up`, body.up, 'the SQL that expand runs')),
-      down: statements(`${field}.down`, required(`${field}.down`, body.down, 'the SQL that rollback runs to undo up')),
+      up: body.up === undefined ? [] : statements(`${field}.up`, body.up),
+      down: body.up === undefined ? [] : statements(`${field}.down`, required(`${field}.down`, body.down, 'the SQL that rollback runs to undo up')),
       contract: body.contract === undefined ? [] : statements(`${field}.contract`, body.contract),
     };
   },

@@ -19,8 +19,10 @@ export interface DropDefault {
   column: string;
 }
 
-function liveColumn(ctx: ObjectContext, field: string, column: string) {
+function liveColumn(ctx: ObjectContext, field: string, column: string, added = false) {
   const c = knownColumn(ctx, field, column);
+  // set_default may name a column the spec adds (change_type's new column, an add_column): set at contract, it replaces the one it had.
+  if (added) return c;
   if (!ctx.table.columns.some((x) => x.name === column)) {
     // A column the spec adds takes its default in its own operation (add_column's `default`).
     throw new CatalogError(field, column, `column "${column}" is added by this spec: give it its default in its add_column`);
@@ -38,7 +40,7 @@ export const setDefault: OperationDefinition<SetDefault> = {
     return { column, default: checkExpression(`${field}.default`, typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw) };
   },
   objects(op, ctx, field): ObjectWork {
-    const c = liveColumn(ctx, `${field}.column`, op.column);
+    const c = liveColumn(ctx, `${field}.column`, op.column, true);
     const set = (on: string) => `ALTER TABLE ${on} ALTER COLUMN ${quoteIdent(op.column)} SET DEFAULT (${op.default})`;
     return {
       kind: 'set_default',

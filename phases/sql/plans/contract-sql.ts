@@ -1,4 +1,5 @@
 import { quoteIdent } from '../identifiers';
+import { syncsColumns } from '../carrier';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { derivedNames, notNullColumns, PlanStatement, qualifiedFunction, table } from './plan-names';
 import { FAILED_COLUMN, MARK_COLUMN, syncTriggers } from './sync-function';
@@ -40,6 +41,7 @@ export function undoStrictChecksPlan(resolved: ResolvedSpec): PlanStatement[] {
  * under ACCESS EXCLUSIVE); defaults that wait for contract; the old columns and the marker.
  */
 export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
+  if (!syncsColumns(resolved)) return [];
   const t = table(resolved);
   const names = derivedNames(resolved);
   const statements: PlanStatement[] = [
@@ -64,6 +66,7 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
     `DROP COLUMN ${quoteIdent(MARK_COLUMN)}`,
     `DROP COLUMN ${quoteIdent(FAILED_COLUMN)}`,
   ];
+  statements.push(...(resolved.beforeDrop ?? []));
   statements.push({ id: 'drop-columns', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` });
   statements.push(...carriedAfterDropPlan(resolved));
   return statements;
@@ -71,6 +74,7 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
 
 /** Rollback of expand, one transaction: everything expand added, nothing else. Old columns were never altered for old writers. */
 export function rollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
+  if (!syncsColumns(resolved)) return [];
   const t = table(resolved);
   const names = derivedNames(resolved);
   const drops = [

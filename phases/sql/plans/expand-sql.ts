@@ -1,4 +1,5 @@
 import { quoteIdent } from '../identifiers';
+import { syncsColumns } from '../carrier';
 import { needsBackfill, PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { backfillRangeSql } from './backfill-sql';
 import { carriedExpandPlan, collateClause } from './carried-sql';
@@ -8,6 +9,8 @@ import { verifySql } from './verify-sql';
 
 /** Expand: new columns (nullable), the pending marker, defaults, NOT NULL checks NOT VALID, sync function and trigger. */
 export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
+  // An object-only spec keeps no column in sync: no bookkeeping columns, function or trigger.
+  if (!syncsColumns(resolved)) return [];
   const t = table(resolved);
   const names = derivedNames(resolved);
   const newColumns = resolved.mappings.flatMap((m) => m.newColumns);
@@ -63,10 +66,10 @@ export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: str
     for (const c of m.newColumns) {
       checks.push({ field: `${c.field}.type`, sql: `SELECT NULL::${c.type}` });
       if (c.up !== undefined) checks.push({ field: `${c.field}.${m.kind === 'add_column' && c.up === c.default ? 'default' : 'up'}`, sql: `SELECT (${c.up})::${c.type} FROM ${t}` });
-      if (c.default !== undefined && m.kind === 'change_type') {
+      const old = resolved.table.columns.find((x) => x.name === m.oldColumns[0]);
+      if (c.default !== undefined && m.kind === 'change_type' && old?.defaultExpr !== undefined && c.default === `(${old.defaultExpr})::${c.type}`) {
         // The old column's default, converted: run (not only parsed) unless it is volatile, so a value
         // that does not convert ('none'::integer) is refused now, not by the first insert after contract.
-        const old = resolved.table.columns.find((x) => x.name === m.oldColumns[0]);
         checks.push({
           field: `${m.field}.type`,
           sql: `SELECT (${c.default})::${c.type}`,
@@ -95,6 +98,7 @@ export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: str
  * trigger (an ambiguous name, a table alias, a type the column does not take) fails expand.
  */
 export function expandProbes(resolved: ResolvedSpec): { id: string; sql: string; prepare: boolean; rowType?: string }[] {
+  if (!syncsColumns(resolved)) return [];
   const t = table(resolved);
   const probes: { id: string; sql: string; prepare: boolean; rowType?: string }[] = [
     { id: 'the backfill statement', sql: backfillRangeSql(resolved, true), prepare: true },

@@ -1,4 +1,5 @@
 import { quoteIdent } from '../identifiers';
+import { namesOwnTable } from '../carrier';
 import { CatalogCondition, ObjectCheck, ObjectStep, ObjectWork } from '../operations';
 import { ResolvedSpec } from '../spec';
 import { PlanStatement, table } from './plan-names';
@@ -40,7 +41,8 @@ export function objectChecks(resolved: ResolvedSpec): ObjectCheck[] {
 }
 
 export function objectLiveConditions(resolved: ResolvedSpec): CatalogCondition[] {
-  return objectWork(resolved).flatMap((w) => w.live ?? []);
+  // On a table the spec creates, nothing exists yet to collide with: only the operations that name their own table check the catalog.
+  return objectWork(resolved).flatMap((w) => (resolved.spec.virtualTable && !namesOwnTable(w.kind) ? [] : (w.live ?? [])));
 }
 
 export function objectContractBlockers(resolved: ResolvedSpec): CatalogCondition[] {
@@ -88,7 +90,8 @@ export function droppedIndexes(resolved: ResolvedSpec): string[] {
  */
 export function objectTrialPlan(resolved: ResolvedSpec): { field: string; sql: string }[] {
   const trials = objectWork(resolved).flatMap((w) => w.trial ?? []);
-  if (!trials.length) return [];
+  // A table the spec creates (or none) has no copy to try them on: expand's own transaction is their trial.
+  if (!trials.length || resolved.spec.virtualTable) return [];
   const copy = `pg_temp.${quoteIdent(resolved.table.name)}`;
   const newColumns = resolved.mappings.flatMap((m) => m.newColumns);
   return [

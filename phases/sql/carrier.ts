@@ -1,0 +1,66 @@
+import { SpecError } from '../errors';
+import { OPERATIONS, ParsedOperation, TableColumn, TableInfo } from './operations';
+import { changesColumns } from './operations/data-fix';
+
+/**
+ * The spec's table ("carrier"): the table its column operations refactor and its object operations
+ * work on. A spec of object operations only needs none that exists: it may omit `table` (then it
+ * works in a schema: `schema`, or the first of the search_path), or name the table its own
+ * create_table creates. Such a table is "virtual": not read from the catalog, but described from
+ * the spec (the created table's columns), so object operations plan against it, and no sync
+ * machinery is installed (there is no column to keep in sync).
+ */
+
+/** Object operations that need no spec table at all: they name their own table, or none. */
+const TABLELESS_KINDS = new Set(['create_table', 'drop_table', 'raw_sql']);
+
+/** Does the operation name its own table (or none), rather than work on the spec's? */
+export function namesOwnTable(kind: string): boolean {
+  return TABLELESS_KINDS.has(kind);
+}
+
+/** The spec's table when `table` is omitted: the first table it creates, or none (''). */
+export function carrierTable(operations: readonly ParsedOperation[], table: string | undefined, field = 'table'): { table: string; virtual: boolean } {
+  const created = operations.filter((op) => op.kind === 'create_table').map((op) => (op.body as { name: string }).name);
+  const virtual = table === undefined || created.includes(table);
+  if (!virtual) return { table: table!, virtual: false };
+  const columnOp = operations.find((op) => changesColumns(op, OPERATIONS[op.kind].objectOnly));
+  if (columnOp) {
+    throw new SpecError(
+      table === undefined ? field : `${columnOp.field}`,
+      table === undefined
+        ? `is required: ${columnOp.field} changes columns of an existing table, which \`table\` names`
+        : `changes columns of ${table}, which this spec creates; a column operation needs a table that exists before expand (create it in an earlier migration)`,
+    );
+  }
+  const name = table ?? created[0] ?? '';
+  if (name === '') {
+    const needy = operations.find((op) => !TABLELESS_KINDS.has(op.kind));
+    if (needy) throw new SpecError(field, `is required: ${needy.field} works on the spec's table; name it, or a table this spec creates`);
+  }
+  return { table: name, virtual: true };
+}
+
+/** The virtual table of a spec: the created table's columns and primary key, as create_table declares them (oid 0: not in the catalog). */
+export function virtualTableInfo(operations: readonly ParsedOperation[], schema: string, name: string): TableInfo {
+  const created = operations.find((op) => op.kind === 'create_table' && (op.body as { name: string }).name === name);
+  const body = created?.body as { columns: { name: string; type: string; notNull: boolean; default?: string }[]; primaryKey: string[] } | undefined;
+  const columns: TableColumn[] = (body?.columns ?? []).map((c) => ({
+    name: c.name,
+    type: c.type,
+    notNull: c.notNull || (body?.primaryKey ?? []).includes(c.name),
+    hasDefault: c.default !== undefined,
+    ...(c.default !== undefined ? { defaultExpr: c.default } : {}),
+  }));
+  return { oid: 0, schema, name, columns, primaryKey: (body?.primaryKey ?? []).map((k) => columns.find((c) => c.name === k)!) };
+}
+
+/** Does the spec keep columns in sync (column operations: new columns, sync trigger, backfill)? An object-only spec does not. */
+export function syncsColumns(resolved: { readonly mappings: readonly unknown[] }): boolean {
+  return resolved.mappings.length > 0;
+}
+
+/** How a spec's table reads in messages: `schema.table`, or the schema alone for a spec without one. */
+export function carrierLabel(schema: string, name: string): string {
+  return name === '' ? `schema ${schema}` : `${schema}.${name}`;
+}

@@ -1,3 +1,4 @@
+import type { QueryResultRow } from 'pg';
 import { AppVersion } from '../phases/deploy/stages';
 
 /** The `customers` columns an app version may read or write. */
@@ -31,7 +32,7 @@ export interface CustomerStore {
   list(): Promise<Customer[]>;
 }
 
-/** What the stores need of a connection: node-postgres' Pool and Client both fit. */
+/** What the stores need of a connection: node-postgres' Pool and Client both fit (rows typed as the caller names them). */
 export interface Queryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
 }

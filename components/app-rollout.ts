@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
 import { buildAnalysisTemplate, buildRollout, buildService, DATABASE_URL_KEY, PATCH_FORCE, rolloutNames, RolloutSpecArgs } from '../phases/deploy/rollout-spec';
 import { buildRolloutFromTemplate, buildRolloutFromWorkload, WorkloadRef } from '../phases/deploy/rollout-template';
+import { Manifest } from '../phases/deploy/manifest';
 
 /**
  * The arguments of an AppRollout: the app version this stack state runs and how its canary moves.
@@ -29,7 +30,7 @@ export interface AppRolloutArgs extends RolloutSpecArgs {
    * release's env on `container`, and the app role's URL under `databaseUrlEnv`; containerPort and
    * Tandem's probe are not used. Absent: Tandem's own template (one container `app`).
    */
-  readonly podTemplate?: Record<string, any>;
+  readonly podTemplate?: Manifest;
   /** The container of podTemplate that runs the release (required when it has more than one). */
   readonly container?: string;
   /** The env var the team's container reads the app role's URL from (default DATABASE_URL). */
@@ -48,7 +49,7 @@ export interface AppRolloutArgs extends RolloutSpecArgs {
 }
 
 /** The Rollout object for the args: the team's Deployment, the team's pod template, or Tandem's own. */
-function rolloutObject(args: AppRolloutArgs): Record<string, any> {
+function rolloutObject(args: AppRolloutArgs): Manifest {
   const common = { app: args.app, namespace: args.namespace, appVersion: args.appVersion, replicas: args.replicas, steps: args.steps };
   if (args.workloadRef) return buildRolloutFromWorkload({ ...common, workloadRef: args.workloadRef });
   if (args.podTemplate) {

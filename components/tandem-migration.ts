@@ -23,6 +23,7 @@ import { checkRoles } from '../executor/role-check';
 import { AppRollout } from './app-rollout';
 import { DatabaseAccess } from './database-access';
 import { SchemaChange } from './schema-change';
+import { Manifest } from '../phases/deploy/manifest';
 
 /** A release as config gives it: an image reference, or `{ image, env }`. */
 export type ReleaseInput = string | { readonly image: string; readonly env?: Readonly<Record<string, string>> };
@@ -92,7 +93,7 @@ export interface TandemMigrationArgs {
    * role's URL (env var `databaseUrlEnv`, from the `<appName>-db` Secret) and the labels its
    * Services select on. Absent (and no workloadRef): Tandem's own template, one container `app`.
    */
-  readonly podTemplate?: Record<string, any>;
+  readonly podTemplate?: Manifest;
   /** The container of podTemplate that runs the release: may be left out when it has one container. */
   readonly container?: string;
   /** The env var the app's container reads the app role's URL from (default DATABASE_URL). */
@@ -419,7 +420,7 @@ export class TandemMigration extends pulumi.ComponentResource {
    * select on. For the Deployment a workloadRef names: declare its template with this, so the
    * Rollout (which takes the Deployment's template) runs the stage's release.
    */
-  podTemplate(theirs: Record<string, any>, container?: string): Record<string, any> {
+  podTemplate(theirs: Manifest, container?: string): Manifest {
     return tandemPodTemplate({ app: this.appName, podTemplate: theirs, container, release: this.release, appVersion: this.plan.app.version, databaseUrlEnv: this.databaseUrlEnv });
   }
 }

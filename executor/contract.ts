@@ -14,7 +14,7 @@ import { checkDroppedTablesIdle, recordStep } from './state';
 import { ExecutorOptions, StepResult } from './types';
 import { checkConsistency, summarize } from './verify';
 import { contractAdvice } from './contract-advice';
-import { checkContractBlockers, droppedIndexDescriptions, enforcedBeforeContract, runObjectSteps } from './object-steps';
+import { checkContractBlockers, enforcedBeforeContract, runObjectSteps } from './object-steps';
 
 /**
  * Contract: refuses unless verify passes; validates NOT NULL checks (no write-blocking lock);

@@ -83,7 +83,7 @@ export async function loadTableModel(db: Queryable, schema: string | undefined, 
 
 /** The table (or partitioned table) named; without a schema, as the search_path finds it. */
 async function findTable(db: Queryable, schema: string | undefined, name: string): Promise<{ oid: string; schema: string; name: string } | undefined> {
-  const found = await db.query(
+  const found = await db.query<{ oid: string; schema: string; name: string }>(
     schema
       ? `SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`
@@ -96,7 +96,7 @@ async function findTable(db: Queryable, schema: string | undefined, name: string
 
 /** The columns, domains unwrapped to their base types (with the domains' NOT NULL). */
 async function loadColumns(db: Queryable, oid: number): Promise<ModelColumn[]> {
-  const { rows: cols } = await db.query(
+  const { rows: cols } = await db.query<ColumnRow>(
     `WITH RECURSIVE b(attnum, typ, typmod, dom_not_null, depth) AS (
         SELECT a.attnum, a.atttypid, a.atttypmod, false, 0 FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
       UNION ALL
@@ -132,7 +132,7 @@ interface ConstraintRow {
 
 /** Primary key, unique, foreign key and CHECK constraints, with their columns in key order. */
 async function loadConstraints(db: Queryable, oid: number): Promise<ConstraintRow[]> {
-  const { rows: cons } = await db.query(
+  const { rows: cons } = await db.query<ConstraintRow>(
     `SELECT c.conname AS name, c.contype AS kind, CASE WHEN c.contype = 'c' THEN pg_get_expr(c.conbin, c.conrelid) END AS expr,
             ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o) AS columns,
             rn.nspname AS ref_schema, rc.relname AS ref_table,
@@ -149,7 +149,7 @@ async function loadConstraints(db: Queryable, oid: number): Promise<ConstraintRo
 
 /** Unique indexes (those behind constraints too), with their key columns: a violation may name one. */
 async function loadUniqueIndexes(db: Queryable, oid: number): Promise<{ name: string; columns: string[] }[]> {
-  const { rows: idx } = await db.query(
+  const { rows: idx } = await db.query<{ name: string; columns: string[] }>(
     `SELECT (SELECT relname FROM pg_class WHERE oid = i.indexrelid) AS name, ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS columns
        FROM pg_index i WHERE i.indrelid = $1 AND i.indisunique`,
     [oid],

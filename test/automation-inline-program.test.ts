@@ -83,9 +83,7 @@ describe('inline program: what a run may not do to the walker', () => {
     const dir = fs.realpathSync(os.tmpdir());
     const before = process.env.PULUMI_NODEJS_ROOT_DIRECTORY;
     // The Automation API's language server runs each program in a fresh runtime state (withLocalStorage), as here.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { withLocalStorage } = require('@pulumi/pulumi/runtime/state');
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { getRootDirectory } = require('@pulumi/pulumi/runtime/settings');
     expect(await inProgramContext(dir, async () => withLocalStorage(async () => getRootDirectory()))).toBe(dir);
     expect(process.env.PULUMI_NODEJS_ROOT_DIRECTORY).toBe(before);

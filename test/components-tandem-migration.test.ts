@@ -15,7 +15,6 @@ import { ConfigError } from '../phases/deploy/config-error';
 import { ProjectPathError } from '../phases/deploy/project-path';
 import { planAccess } from '../phases/sql/access-plan';
 import { renderAccessSql } from '../phases/sql/access-sql';
-import { RoleCheckError } from '../phases/sql/role-check';
 import { freshDatabase, sql, withClient } from './db';
 import { recordResources, ResourceRecorder, settled } from './mocks';
 import { APP_URL, MIGRATOR_URL, SPLIT_FULL_NAME_SPEC, VERIFY_URL } from './stack-run';

@@ -124,7 +124,7 @@ beforeAll(async () => {
   try {
     execFileSync(process.execPath, [path.join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: scratch, stdio: 'pipe' });
   } catch (err: any) {
-    throw new Error(`the example does not compile against the tarball:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+    throw new Error(`the example does not compile against the tarball:\n${err.stdout ?? ''}${err.stderr ?? ''}`, { cause: err });
   }
   fs.writeFileSync(path.join(scratch, 'run-under-mocks.js'), RUNNER);
 }, 300_000);

@@ -8,6 +8,7 @@
 import { CanaryStep } from './canary-steps';
 import { ConfigError } from './config-error';
 import { AppVersion } from './stages';
+import { Manifest } from './manifest';
 
 /** Every object name the app side uses, derived from the app name. */
 export interface RolloutNames {
@@ -125,7 +126,7 @@ export function argoCanarySteps(steps: readonly CanaryStep[], analysisTemplate: 
   );
 }
 
-export function buildRollout(a: RolloutSpecArgs): Record<string, any> {
+export function buildRollout(a: RolloutSpecArgs): Manifest {
   const names = rolloutNames(a.app);
   return {
     apiVersion: 'argoproj.io/v1alpha1',
@@ -169,7 +170,7 @@ export function buildRollout(a: RolloutSpecArgs): Record<string, any> {
   };
 }
 
-export function buildService(app: string, namespace: string, role: 'stable' | 'canary', port = 80): Record<string, any> {
+export function buildService(app: string, namespace: string, role: 'stable' | 'canary', port = 80): Manifest {
   const names = rolloutNames(app);
   return {
     apiVersion: 'v1',
@@ -191,7 +192,7 @@ export function buildService(app: string, namespace: string, role: 'stable' | 'c
   };
 }
 
-export function buildAnalysisTemplate(a: AnalysisTemplateArgs): Record<string, any> {
+export function buildAnalysisTemplate(a: AnalysisTemplateArgs): Manifest {
   const names = rolloutNames(a.app);
   return {
     apiVersion: 'argoproj.io/v1alpha1',

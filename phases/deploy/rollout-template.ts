@@ -13,13 +13,14 @@ import { ConfigError } from './config-error';
 import { Release } from './releases';
 import { argoCanarySteps, DATABASE_URL_KEY, PATCH_FORCE, rolloutNames, SKIP_AWAIT, VERSION_LABEL } from './rollout-spec';
 import { AppVersion } from './stages';
+import { Manifest } from './manifest';
 
 /** What Tandem adds to a team's pod template (for a Rollout's template, or a referenced Deployment's). */
 export interface TandemPodTemplateArgs {
   /** The app name: the `app.kubernetes.io/name` label the Rollout and its Services select on. */
   readonly app: string;
   /** The team's pod template (a Kubernetes PodTemplateSpec: `{ metadata, spec: { containers, ... } }`). */
-  readonly podTemplate: Record<string, any>;
+  readonly podTemplate: Manifest;
   /** The container that runs the release; may be left out only when the template has one container. */
   readonly container?: string;
   /** The stage's release (the TandemMigration plan's role, from the migration's releases). */
@@ -67,7 +68,7 @@ export interface RolloutFromWorkloadArgs {
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
-function containerOf(containers: Record<string, any>[], name: string | undefined): Record<string, any> {
+function containerOf(containers: Manifest[], name: string | undefined): Manifest {
   if (name !== undefined) {
     const found = containers.find((c) => c?.name === name);
     if (!found) throw new ConfigError('container', `the pod template has no container named ${name} (it has ${containers.map((c) => c?.name).join(', ')})`);
@@ -83,9 +84,9 @@ function containerOf(containers: Record<string, any>[], name: string | undefined
  * The team's pod template with Tandem's additions, a copy (the input is not changed): the release's
  * image and environment on the release's container, the database env var, the app and version labels.
  */
-export function tandemPodTemplate(a: TandemPodTemplateArgs): Record<string, any> {
-  const template = JSON.parse(JSON.stringify(a.podTemplate ?? {})) as Record<string, any>;
-  const containers: Record<string, any>[] = template.spec?.containers ?? [];
+export function tandemPodTemplate(a: TandemPodTemplateArgs): Manifest {
+  const template = JSON.parse(JSON.stringify(a.podTemplate ?? {})) as Manifest;
+  const containers: Manifest[] = template.spec?.containers ?? [];
   if (!Array.isArray(containers) || containers.length === 0) throw new ConfigError('podTemplate', 'has no containers');
   const target = containerOf(containers, a.container);
   if (a.databaseUrlEnv !== undefined && !ENV_NAME.test(a.databaseUrlEnv)) throw new ConfigError('databaseUrlEnv', `"${a.databaseUrlEnv}" is not an environment variable name`);
@@ -99,7 +100,7 @@ export function tandemPodTemplate(a: TandemPodTemplateArgs): Record<string, any>
   return template;
 }
 
-function rolloutObject(app: string, namespace: string, replicas: number, steps: readonly CanaryStep[], appVersion: AppVersion, workload: Record<string, any>): Record<string, any> {
+function rolloutObject(app: string, namespace: string, replicas: number, steps: readonly CanaryStep[], appVersion: AppVersion, workload: Manifest): Manifest {
   const names = rolloutNames(app);
   return {
     apiVersion: 'argoproj.io/v1alpha1',
@@ -126,7 +127,7 @@ function rolloutObject(app: string, namespace: string, replicas: number, steps: 
   };
 }
 
-export function buildRolloutFromTemplate(a: RolloutFromTemplateArgs): Record<string, any> {
+export function buildRolloutFromTemplate(a: RolloutFromTemplateArgs): Manifest {
   return rolloutObject(a.app, a.namespace, a.replicas, a.steps, a.appVersion, { template: tandemPodTemplate(a) });
 }
 
@@ -135,7 +136,7 @@ export function buildRolloutFromTemplate(a: RolloutFromTemplateArgs): Record<str
  * the Deployment stays the team's resource, and its template must carry Tandem's additions
  * (tandemPodTemplate: the release image, the database env var, the labels the Rollout selects on).
  */
-export function buildRolloutFromWorkload(a: RolloutFromWorkloadArgs): Record<string, any> {
+export function buildRolloutFromWorkload(a: RolloutFromWorkloadArgs): Manifest {
   const ref = a.workloadRef;
   if (!ref || typeof ref.name !== 'string' || ref.name.trim() === '') throw new ConfigError('workloadRef.name', 'must name the Deployment');
   const scaleDown = ref.scaleDown ?? 'progressively';

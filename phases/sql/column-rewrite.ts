@@ -41,8 +41,10 @@ export function rewriteColumns(sql: string, renames: Readonly<Record<string, str
       let j = i + 1;
       let text = '';
       while (j < sql.length) {
-        if (sql[j] === '"' && sql[j + 1] === '"') (text += '"', (j += 2));
-        else if (sql[j] === '"') break;
+        if (sql[j] === '"' && sql[j + 1] === '"') {
+          text += '"';
+          j += 2;
+        } else if (sql[j] === '"') break;
         else text += sql[j++];
       }
       name = text;

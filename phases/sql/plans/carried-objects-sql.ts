@@ -133,7 +133,10 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
     if (o.kind === 'incoming_foreign_key') {
       const incoming = incomingForeignKey(resolved, o, def, renames, tmp, field, label);
       if ('why' in incoming) notCarried.push({ name: o.name, why: incoming.why });
-      else (works.push(incoming.work), beforeDrop.push(incoming.drop));
+      else {
+        works.push(incoming.work);
+        beforeDrop.push(incoming.drop);
+      }
       continue;
     }
     let body: string;

@@ -13,6 +13,7 @@
 #   e2e/build.sh [COMPONENT...]    build all (default) or only the named components
 #   e2e/build.sh --print-dir       print <cache>/<hash> and exit (builds nothing)
 #   e2e/build.sh --list            list the components
+#   e2e/build.sh --missing C...    print the named components that are not built (builds nothing)
 #
 # Environment: TANDEM_E2E_CACHE (cache root), TANDEM_E2E_BUILD_P (go build -p, default 2).
 set -euo pipefail
@@ -235,6 +236,13 @@ is_built() {
     *) [[ -x "$BIN/$1" ]] ;;
   esac
 }
+
+# --missing COMPONENT...: print those not built (or built by an older recipe), one a line.
+if [[ "${1:-}" == --missing ]]; then
+  shift
+  for c in "$@"; do is_built "$c" || echo "$c"; done
+  exit 0
+fi
 
 wanted=("$@")
 [[ ${#wanted[@]} -gt 0 ]] || wanted=("${COMPONENTS[@]}")

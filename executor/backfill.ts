@@ -89,9 +89,9 @@ function tableRef(session: Session): { oid: number; label: string } {
   return { oid: session.table.oid, label: session.label };
 }
 
-/** The result's message says when the pending trigger could not be dropped (the table stayed busy), or still has rows to serve. */
+/** The result's message says when the pending trigger was due to go but stays (a busy table, a refused DROP). */
 function withPendingTrigger(result: BackfillResult, outcome: PendingTriggerOutcome | undefined): BackfillResult {
-  if (outcome === 'busy') return { ...result, message: `${result.message}; the pending trigger stays (the table was busy): run backfill again to drop it` };
+  if (typeof outcome === 'object') return { ...result, message: `${result.message}; the pending trigger stays (${outcome.kept}): run backfill again to drop it` };
   return result;
 }
 

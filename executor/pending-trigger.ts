@@ -4,7 +4,7 @@ import { quoteIdent } from '../phases/sql/identifiers';
 import { syncTriggers, table } from '../phases/sql/plan';
 import { triggerExists } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
-import { LockTimeoutError } from './errors';
+import { ConnectionLostError, LockTimeoutError } from './errors';
 import { ExecutorOptions } from './types';
 
 /** How long the backfill tries for the lock to drop the pending trigger before leaving it in place. */
@@ -18,12 +18,14 @@ const DROP_DEADLINE_MS = 10_000;
  * Tandem write sets it false or NULL. So the backfill drops it when it leaves no pending row.
  *
  * The check reads the table without a lock of note; the DROP (ACCESS EXCLUSIVE in PostgreSQL 15)
- * runs under lock_timeout with retries for a short while, and when the table stays busy the trigger
- * is left (it costs, it is not wrong) and the next run of backfill tries again. Both states are
+ * runs under lock_timeout with retries for a short while, and when the table stays busy (or the
+ * database refuses the DROP) the trigger is left (it costs, it is not wrong) and the next run of
+ * backfill tries again. Both states are
  * consistent at every point: contract and rollback drop it IF EXISTS, verify and repair never rely
  * on it. Returns what happened, for the result's message.
  */
-export type PendingTriggerOutcome = 'dropped' | 'absent' | 'rows pending' | 'busy';
+/** What happened to the pending trigger; `kept` says why a drop that was due did not happen. */
+export type PendingTriggerOutcome = 'dropped' | 'absent' | 'rows pending' | { readonly kept: string };
 
 export async function dropPendingTrigger(client: Client, resolved: ResolvedSpec, tableRef: { oid: number; label: string }, options: ExecutorOptions): Promise<PendingTriggerOutcome> {
   const name = syncTriggers(resolved).find((t) => t.arg === 'pending')!.name;
@@ -46,8 +48,11 @@ export async function dropPendingTrigger(client: Client, resolved: ResolvedSpec,
       { ...options, ddlDeadlineMs: Math.min(options.ddlDeadlineMs ?? DROP_DEADLINE_MS, DROP_DEADLINE_MS) },
     );
     return 'dropped';
-  } catch (err) {
-    if (err instanceof LockTimeoutError) return 'busy';
-    throw err;
+  } catch (err: any) {
+    // A saving, never a reason to fail a backfill that completed: a busy table, or a DROP the
+    // database refuses (an event trigger freezing DDL, a role that may not), keeps the trigger.
+    if (err instanceof ConnectionLostError) throw err;
+    if (err instanceof LockTimeoutError) return { kept: 'the table was busy' };
+    return { kept: `dropping it failed: ${err?.message ?? String(err)}` };
   }
 }

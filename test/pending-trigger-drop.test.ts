@@ -86,6 +86,22 @@ describe('the backfill drops the pending trigger once no row is pending', () => 
     expect((await verify(splitSpec(), opts(url))).ok).toBe(true);
   });
 
+  it('a DROP the database refuses (an event trigger freezing DROP TRIGGER): the backfill completes, keeps the trigger and says why', async () => {
+    const url = await freshDatabase('pendropfreeze');
+    await createCustomers(url, 10);
+    await expand(splitSpec(), opts(url));
+    await sql(
+      url,
+      `CREATE FUNCTION freeze() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'change freeze: % refused', tg_tag; END $$;
+       CREATE EVENT TRIGGER freeze_drop_trigger ON ddl_command_start WHEN TAG IN ('DROP TRIGGER') EXECUTE FUNCTION freeze()`,
+    );
+    const r = await backfill(splitSpec(), opts(url));
+    expect(r).toMatchObject({ complete: true, step: 'backfilled' });
+    expect(r.message).toMatch(/the pending trigger stays \(dropping it failed: .*change freeze: DROP TRIGGER refused\): run backfill again to drop it/);
+    expect(await triggers(url)).toContain(PENDING);
+    expect((await verify(splitSpec(), opts(url))).ok).toBe(true);
+  });
+
   it('interrupted after the drop, before completion was recorded: the next run finds no row pending and records it', async () => {
     const url = await freshDatabase('pendropcrash');
     await createCustomers(url, 10);

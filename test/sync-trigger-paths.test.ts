@@ -116,4 +116,21 @@ describe('the ways past the sync trigger are the ones there were with the WHEN, 
     expect(report.ok).toBe(false);
     expect(report.operations[0].inconsistentRows).toBe(2);
   });
+
+  it('an app BEFORE UPDATE trigger that changes full_name in an UPDATE not naming it: UPDATE OF goes by the SET list, so verify names the row', async () => {
+    const url = await freshDatabase('pathsbefore');
+    await createCustomers(url, 3);
+    await expand(splitSpec(), opts(url));
+    await backfill(splitSpec(), opts(url));
+    await sql(
+      url,
+      `CREATE FUNCTION stamp_name() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.full_name := upper(NEW.full_name); RETURN NEW; END $$;
+       CREATE TRIGGER a_stamp BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION stamp_name();
+       UPDATE customers SET email = 'new@example.com' WHERE id = 1`,
+    );
+    expect(await sql(url, `SELECT full_name, first_name FROM customers WHERE id = 1`)).toEqual([{ full_name: 'FIRST1 LAST1', first_name: 'First1' }]);
+    const report = await verify(splitSpec(), opts(url));
+    expect(report.ok).toBe(false);
+    expect(report.operations[0].inconsistentRows).toBe(1);
+  });
 });

@@ -93,6 +93,37 @@ operations:
   });
 });
 
+describe('standard_conforming_strings of the app session', () => {
+  // PL/pgSQL parses the trigger's statements in the app's session on first use: with
+  // standard_conforming_strings off, '\' would open an escape there (and '\\' mean one backslash).
+  it('an up with a backslash in a literal: an app session with standard_conforming_strings off writes and syncs as the backfill does', async () => {
+    const url = await freshDatabase('pinscs');
+    await sql(url, `CREATE TABLE paths (id serial PRIMARY KEY, path text NOT NULL); INSERT INTO paths (path) VALUES ('C:\\dir\\file')`);
+    const s = spec(`
+name: drive
+table: paths
+operations:
+  - add_column:
+      name: drive
+      type: text
+      up: "split_part(path, '\\\\', 1) || length('\\\\n')"
+`);
+    await expand(s, opts(url));
+    await withClient(url, async (c) => {
+      await c.query(`SET standard_conforming_strings = off`);
+      await c.query(`SET escape_string_warning = off`);
+      await c.query(`INSERT INTO paths (path) VALUES (E'D:\\\\x\\\\y')`);
+      await c.query(`UPDATE paths SET path = E'E:\\\\z' WHERE id = 1`);
+    });
+    await backfill(s, opts(url));
+    expect(await sql(url, `SELECT path, drive, _tandem_sync_failed AS failed FROM paths ORDER BY id`)).toEqual([
+      { path: 'E:\\z', drive: 'E:2', failed: null },
+      { path: 'D:\\x\\y', drive: 'D:2', failed: null },
+    ]);
+    expect((await verify(s, opts(url))).ok).toBe(true);
+  });
+});
+
 describe('an expression whose value can depend on a setting keeps every pin', () => {
   const cases: [string, string, string][] = [
     ['a float', 'n float8', `(n * 3)::text`],

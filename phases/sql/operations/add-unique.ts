@@ -1,5 +1,5 @@
 import { quoteIdent } from '../identifiers';
-import { expectKeys, required } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { checkObjectName, constraintAbsent, nameList, notPartitioned, tableSql } from './object-fields';
 import { indexWork } from './create-index';
 import { ObjectWork, OperationDefinition } from './operation';
@@ -18,14 +18,23 @@ export interface AddUnique {
   columns: string[];
 }
 
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the constraint name' },
+  { name: 'columns', type: 'strings', required: true, description: 'the columns that must be unique' },
+];
+
 export const addUnique: OperationDefinition<AddUnique> = {
   kind: 'add_unique',
+  summary: 'A UNIQUE constraint: its index built concurrently before contract, attached inside contract\'s transaction.',
+  fields: FIELDS,
   objectOnly: true,
+  creates: (op) => [op.name],
+  rules: (op) => ({ uniques: [op.columns] }),
   parse(body, field) {
-    expectKeys(field, body, ['name', 'columns']);
+    const need = readFields(field, body, FIELDS);
     return {
-      name: checkObjectName(`${field}.name`, required(`${field}.name`, body.name, 'the constraint name'), 'constraint'),
-      columns: nameList(`${field}.columns`, required(`${field}.columns`, body.columns, 'the columns that must be unique'), 'columns'),
+      name: checkObjectName(`${field}.name`, need('name'), 'constraint'),
+      columns: nameList(`${field}.columns`, need('columns'), 'columns'),
     };
   },
   objects(op, ctx, field): ObjectWork {

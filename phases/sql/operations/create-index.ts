@@ -2,6 +2,7 @@ import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkExistingName, fitIdentifier, quoteIdent, quoteLiteral } from '../identifiers';
 import { expectBoolean, expectKeys, expectObject, required } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { checkObjectName, keyJson, knownColumn, nameList, notPartitioned, regclass, relationAbsent, tableSql } from './object-fields';
 import { lexSql } from '../sql-lexer';
 import { CatalogCondition, ObjectCheck, ObjectContext, ObjectStep, ObjectWork, OperationDefinition, TableInfo } from './operation';
@@ -117,14 +118,14 @@ function namesTable(op: CreateIndex, table: string): boolean {
 }
 
 /** The object work of a concurrently built index: create_index and add_unique share it. */
-export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, label: string): Required<Pick<ObjectWork, 'live' | 'trial' | 'checks' | 'rollbackBefore'>> & { build: ObjectStep } {
+export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, label: string): Required<Pick<ObjectWork, 'live' | 'trial' | 'checks' | 'beforeRollback'>> & { build: ObjectStep } {
   const schema = ctx.table.schema;
   op.columns.forEach((e, i) => {
     if ('column' in e) knownColumn(ctx, `${field}.columns[${i}]`, e.column);
   });
   op.include.forEach((c, i) => knownColumn(ctx, `${field}.include[${i}]`, c));
   const build: ObjectStep = {
-    kind: 'create_index',
+    kind: 'index_build',
     id: `create-index-${op.name}`,
     schema,
     index: op.name,
@@ -147,17 +148,29 @@ export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, la
     checks: op.unique
       ? [duplicatesCheck(`${label}: rows with a duplicate key`, ctx.table, op.columns, op.where)]
       : [indexValidCheck(`${label}: the index is missing or INVALID (run tandem expand again to build it)`, schema, op.name)],
-    rollbackBefore: [{ kind: 'drop_index', id: `drop-index-${op.name}`, schema, index: op.name, created: true }],
+    beforeRollback: [{ kind: 'index_drop', id: `drop-index-${op.name}`, schema, index: op.name, created: true }],
   };
 }
 
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the index name' },
+  { name: 'columns', type: 'elements', required: true, description: 'the indexed columns or expressions' },
+  { name: 'unique', type: 'boolean', description: 'a unique index (built before contract, when only the new versions run)' },
+  { name: 'method', type: 'string', enum: INDEX_METHODS, description: 'the index method (default btree)' },
+  { name: 'where', type: 'string', description: 'a partial index\'s predicate' },
+  { name: 'include', type: 'strings', description: 'columns stored in the index but not part of its key (INCLUDE)' },
+];
+
 export const createIndex: OperationDefinition<CreateIndex> = {
   kind: 'create_index',
+  summary: 'An index built concurrently after expand (a unique one before contract); rollback drops it concurrently.',
+  fields: FIELDS,
   objectOnly: true,
+  creates: (op) => [op.name],
   parse(body, field) {
-    expectKeys(field, body, ['name', 'columns', 'unique', 'method', 'where', 'include']);
-    const name = checkObjectName(`${field}.name`, required(`${field}.name`, body.name, 'the index name'), 'index');
-    const columns = parseIndexElements(`${field}.columns`, required(`${field}.columns`, body.columns, 'the indexed columns or expressions'));
+    const need = readFields(field, body, FIELDS);
+    const name = checkObjectName(`${field}.name`, need('name'), 'index');
+    const columns = parseIndexElements(`${field}.columns`, need('columns'));
     const unique = expectBoolean(`${field}.unique`, body.unique, false);
     const method = body.method === undefined ? 'btree' : body.method;
     if (typeof method !== 'string' || !(INDEX_METHODS as readonly string[]).includes(method)) {

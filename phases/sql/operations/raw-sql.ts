@@ -1,5 +1,5 @@
 import { SpecError } from '../../errors';
-import { expectKeys, required } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { ObjectStatement, ObjectWork, OperationDefinition } from './operation';
 import { rawSqlProblem } from './raw-sql-guard';
 
@@ -33,14 +33,22 @@ function statements(field: string, value: unknown): string[] {
 
 const named = (step: string, list: string[]): ObjectStatement[] => list.map((sql, i) => ({ id: `raw-sql-${step}-${i + 1}`, sql, untrusted: true }));
 
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'up', type: 'statements', required: true, description: 'the SQL that expand runs' },
+  { name: 'down', type: 'statements', required: true, description: 'the SQL that rollback runs to undo up' },
+  { name: 'contract', type: 'statements', description: 'the SQL that contract runs' },
+];
+
 export const rawSql: OperationDefinition<RawSql> = {
   kind: 'raw_sql',
+  summary: 'Your own SQL, one statement per entry, inside expand\'s, rollback\'s and contract\'s transactions.',
+  fields: FIELDS,
   objectOnly: true,
   parse(body, field) {
-    expectKeys(field, body, ['up', 'down', 'contract']);
+    const need = readFields(field, body, FIELDS);
     return {
-      up: statements(`${field}.up`, required(`${field}.up`, body.up, 'the SQL that expand runs')),
-      down: statements(`${field}.down`, required(`${field}.down`, body.down, 'the SQL that rollback runs to undo up')),
+      up: statements(`${field}.up`, need('up')),
+      down: statements(`${field}.down`, need('down')),
       contract: body.contract === undefined ? [] : statements(`${field}.contract`, body.contract),
     };
   },

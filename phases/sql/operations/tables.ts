@@ -1,7 +1,8 @@
 import { RefusedError, SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkExistingName, checkNewName, checkType, fitIdentifier, quoteIdent, quoteLiteral, quoteQualified } from '../identifiers';
-import { expectBoolean, expectKeys, expectObject, required } from './fields';
+import { expectBoolean, expectObject } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { checkObjectName, nameList, relationAbsent } from './object-fields';
 import { ObjectWork, OperationDefinition } from './operation';
 
@@ -16,29 +17,46 @@ export interface CreateTable {
   primaryKey: string[];
 }
 
+const COLUMN_FIELDS: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the column name' },
+  { name: 'type', type: 'string', required: true, description: 'the column type' },
+  { name: 'not_null', type: 'boolean', description: 'NOT NULL' },
+  { name: 'default', type: 'scalar', description: 'its default (an SQL expression)' },
+];
+
+const CREATE_FIELDS: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the new table name' },
+  { name: 'columns', type: 'objects', required: true, description: 'the new table columns', fields: COLUMN_FIELDS },
+  { name: 'primary_key', type: 'strings', required: true, description: 'the primary key columns' },
+];
+
 export const createTable: OperationDefinition<CreateTable> = {
   kind: 'create_table',
+  summary: 'A new table, created inside expand\'s transaction in the spec table\'s schema; rollback drops it.',
+  fields: CREATE_FIELDS,
   objectOnly: true,
+  creates: (op) => [op.name],
+  createsTables: (op) => [op.name],
   parse(body, field) {
-    expectKeys(field, body, ['name', 'columns', 'primary_key']);
-    const name = checkObjectName(`${field}.name`, required(`${field}.name`, body.name, 'the new table name'), 'table');
-    const raw = required(`${field}.columns`, body.columns, 'the new table columns');
+    const need = readFields(field, body, CREATE_FIELDS);
+    const name = checkObjectName(`${field}.name`, need('name'), 'table');
+    const raw = need('columns');
     if (!Array.isArray(raw) || raw.length === 0) throw new SpecError(`${field}.columns`, 'must be a non-empty list of columns');
     const columns = raw.map((c, i) => {
       const f = `${field}.columns[${i}]`;
       const col = expectObject(f, c);
-      expectKeys(f, col, ['name', 'type', 'not_null', 'default']);
+      const get = readFields(f, col, COLUMN_FIELDS);
       const d = col.default;
       return {
-        name: checkNewName(`${f}.name`, required(`${f}.name`, col.name, 'the column name')),
-        type: checkType(`${f}.type`, required(`${f}.type`, col.type, 'the column type')),
+        name: checkNewName(`${f}.name`, get('name')),
+        type: checkType(`${f}.type`, get('type')),
         notNull: expectBoolean(`${f}.not_null`, col.not_null, false),
         ...(d === undefined ? {} : { default: checkExpression(`${f}.default`, typeof d === 'number' || typeof d === 'boolean' ? String(d) : d) }),
       };
     });
     const twice = columns.find((c, i) => columns.findIndex((x) => x.name === c.name) !== i);
     if (twice) throw new SpecError(`${field}.columns`, `lists column "${twice.name}" twice`);
-    const primaryKey = nameList(`${field}.primary_key`, required(`${field}.primary_key`, body.primary_key, 'the primary key columns'), 'primary key columns');
+    const primaryKey = nameList(`${field}.primary_key`, need('primary_key'), 'primary key columns');
     primaryKey.forEach((k, i) => {
       if (!columns.some((c) => c.name === k)) throw new SpecError(`${field}.primary_key[${i}]`, `"${k}" is not one of the table's columns`);
     });
@@ -74,12 +92,16 @@ export interface DropTable {
   name: string;
 }
 
+const DROP_FIELDS: readonly FieldDecl[] = [{ name: 'name', type: 'string', required: true, description: 'the table to drop' }];
+
 export const dropTable: OperationDefinition<DropTable> = {
   kind: 'drop_table',
+  summary: 'A table the old versions use until contract, dropped inside contract\'s transaction (refused while something depends on it).',
+  fields: DROP_FIELDS,
   objectOnly: true,
   parse(body, field) {
-    expectKeys(field, body, ['name']);
-    return { name: checkExistingName(`${field}.name`, required(`${field}.name`, body.name, 'the table to drop')) };
+    const need = readFields(field, body, DROP_FIELDS);
+    return { name: checkExistingName(`${field}.name`, need('name')) };
   },
   objects(op, ctx, field): ObjectWork {
     const schema = ctx.table.schema;
@@ -122,6 +144,8 @@ export const dropTable: OperationDefinition<DropTable> = {
 /** rename_table: refused; see the sentence. */
 export const renameTable: OperationDefinition<Record<string, unknown>> = {
   kind: 'rename_table',
+  summary: 'Refused: without views in front of the table, the old and the new name cannot both work.',
+  fields: [],
   objectOnly: true,
   parse(_body, field) {
     throw new RefusedError(

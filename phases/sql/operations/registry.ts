@@ -5,12 +5,14 @@ import { addUnique } from './add-unique';
 import { changeType } from './change-type';
 import { createIndex } from './create-index';
 import { dropColumn } from './drop-column';
+import { dropConstraint } from './drop-constraint';
 import { dropIndex } from './drop-index';
 import { mergeColumns } from './merge-columns';
 import { dropNotNull, setNotNull } from './not-null';
 import { OperationDefinition } from './operation';
 import { rawSql } from './raw-sql';
 import { renameColumn } from './rename-column';
+import { renameConstraint } from './rename-constraint';
 import { dropDefault, setDefault } from './set-default';
 import { splitColumn } from './split-column';
 import { createTable, dropTable, renameTable } from './tables';
@@ -39,6 +41,8 @@ export const OPERATIONS = {
   drop_table: dropTable,
   rename_table: renameTable,
   raw_sql: rawSql,
+  drop_constraint: dropConstraint,
+  rename_constraint: renameConstraint,
 } as const;
 
 export type OperationKind = keyof typeof OPERATIONS;

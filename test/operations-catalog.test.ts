@@ -1,0 +1,126 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Client } from 'pg';
+import { backfill, contract, expand, rollback, verify } from '../executor';
+import { parseSpec } from '../phases/sql/spec';
+import { freshDatabase, withClient } from './db';
+import { snapshotSchema } from './object-snapshot';
+
+/**
+ * The operations that change the catalog only (constraints dropped or renamed, comments, replica
+ * identity, tables with their constraints, indexes with their options), each from its example in
+ * migrations/ (with its .schema.sql), through start -> rollback -> start -> complete on a real
+ * PostgreSQL: rollback leaves the catalog (with column comments and replica identity) and the rows
+ * exactly as they were; while expanded, the old versions' writes behave as before the migration;
+ * after contract the new catalog holds.
+ */
+interface CatalogCase {
+  example: string;
+  /** Rows, after the example's .schema.sql. */
+  rows?: string;
+  /** Old versions at work while expanded: what they rely on still holds. */
+  whileExpanded: (c: Client) => Promise<void>;
+  afterContract: (c: Client) => Promise<void>;
+}
+
+const MIGRATIONS = path.join(__dirname, '..', 'migrations');
+const one = async (c: Client, q: string, v: unknown[] = []) => (await c.query(q, v)).rows[0];
+const ITEM_ROWS = `INSERT INTO items (sku, price, note) VALUES ('A-1', 10, NULL), ('B-2', 20, 'two'), ('C-3', 30, NULL)`;
+
+/** snapshotSchema, plus what it leaves out and these operations change: column comments and replica identity. */
+async function catalog(c: Client): Promise<Record<string, string[]>> {
+  const q = async (text: string) => (await c.query(text)).rows.map((r) => r.x as string);
+  return {
+    ...(await snapshotSchema(c)),
+    columnComments: await q(
+      `SELECT c.relname || '.' || a.attname || ' ' || d.description AS x FROM pg_description d JOIN pg_class c ON c.oid = d.objoid JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid
+        WHERE d.classoid = 'pg_class'::regclass AND d.objsubid > 0 AND c.relnamespace = 'public'::regnamespace ORDER BY 1`,
+    ),
+    replicaIdentity: await q(`SELECT relname || ' ' || relreplident::text AS x FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY 1`),
+    indexOptions: await q(`SELECT relname || ' ' || array_to_string(reloptions, ',') AS x FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'i' AND reloptions IS NOT NULL ORDER BY 1`),
+  };
+}
+
+const cases: CatalogCase[] = [
+  {
+    example: 'drop-constraint.yaml',
+    rows: ITEM_ROWS,
+    whileExpanded: async (c) => {
+      // The old versions keep their check until contract.
+      await expect(c.query(`INSERT INTO items (sku, price) VALUES ('X-0', 0)`)).rejects.toThrow(/items_price_range/);
+      await c.query(`UPDATE items SET price = 15 WHERE sku = 'A-1'`);
+    },
+    afterContract: async (c) => {
+      expect(await one(c, `SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'items_price_range'`)).toEqual({ n: 0 });
+      await c.query(`INSERT INTO items (sku, price) VALUES ('X-0', 0)`);
+    },
+  },
+  {
+    example: 'rename-constraint.yaml',
+    rows: ITEM_ROWS,
+    whileExpanded: async (c) => {
+      // An old version names the constraint: it keeps its name until contract.
+      await c.query(`INSERT INTO items (sku, price) VALUES ('A-1', 99) ON CONFLICT ON CONSTRAINT items_sku_key DO NOTHING`);
+      await c.query(`INSERT INTO items (sku, price) VALUES ('D-4', 40) ON CONFLICT ON CONSTRAINT items_sku_key DO UPDATE SET price = 41`);
+    },
+    afterContract: async (c) => {
+      expect((await c.query(`SELECT conname, conindid::regclass::text AS idx FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'u'`)).rows).toEqual([{ conname: 'items_sku_unique', idx: 'items_sku_unique' }]);
+      await c.query(`INSERT INTO items (sku, price) VALUES ('A-1', 99) ON CONFLICT ON CONSTRAINT items_sku_unique DO NOTHING`);
+      expect(await one(c, `SELECT count(*)::int AS n FROM items WHERE sku = 'A-1'`)).toEqual({ n: 1 });
+    },
+  },
+];
+
+describe.each(cases)('$example: start -> rollback -> start -> complete', (tc) => {
+  it('rolls back exactly, leaves the old versions what they rely on, and ends in the new catalog', async () => {
+    const url = await freshDatabase('catops');
+    const spec = parseSpec(fs.readFileSync(path.join(MIGRATIONS, tc.example), 'utf8'), tc.example);
+    const schemaSql = fs.readFileSync(path.join(MIGRATIONS, tc.example.replace(/\.yaml$/, '.schema.sql')), 'utf8');
+    const o = { databaseUrl: url, lockTimeoutMs: 500 };
+    await withClient(url, async (c) => {
+      await c.query(schemaSql);
+      if (tc.rows) await c.query(tc.rows);
+      const original = await catalog(c);
+      const rows = async () => (await c.query(`SELECT json_agg(t ORDER BY 1)::text AS r FROM ${spec.table} t`)).rows[0].r;
+      const originalRows = await rows();
+
+      expect((await expand(spec, o)).changed).toBe(true);
+      await backfill(spec, o);
+      expect((await rollback(spec, o)).step).toBe('rolled_back');
+      expect(await catalog(c)).toEqual(original);
+      expect(await rows()).toBe(originalRows);
+
+      expect((await expand(spec, o)).changed).toBe(true);
+      expect((await expand(spec, o)).changed).toBe(false);
+      await backfill(spec, o);
+      await tc.whileExpanded(c);
+      expect(await verify(spec, o)).toMatchObject({ ok: true });
+
+      expect((await contract(spec, o)).step).toBe('contracted');
+      expect((await contract(spec, o)).changed).toBe(false);
+      const after = await catalog(c);
+      expect(after.triggers).toEqual([]);
+      expect(after.constraints.filter((x) => / NOT VALID$/.test(x) || x.includes('_tandem'))).toEqual([]);
+      await tc.afterContract(c);
+    });
+  });
+});
+
+describe('refused before expand, naming the field and leaving nothing behind', () => {
+  const SETUP = `CREATE TABLE items (id int PRIMARY KEY, sku text CONSTRAINT items_sku_key UNIQUE, price int CONSTRAINT items_price_positive CHECK (price > 0));
+    CREATE TABLE orders (id int PRIMARY KEY, sku text CONSTRAINT orders_sku_fk REFERENCES items (sku));`;
+  it.each([
+    ['a constraint that does not exist', `drop_constraint: { name: items_nope }`, /operations\[0\]\.drop_constraint\.name: constraint "items_nope" does not exist on table public\.items/],
+    ['the primary key Tandem walks the table by', `drop_constraint: { name: items_pkey }`, /items_pkey" is the primary key of public\.items/],
+    ['a unique constraint a foreign key references through', `drop_constraint: { name: items_sku_key }`, /items_sku_key" has the unique index a foreign key references through/],
+    ['a rename of a constraint that does not exist', `rename_constraint: { from: items_nope, to: items_x }`, /rename_constraint\.from: constraint "items_nope" does not exist/],
+    ['a rename onto an existing constraint', `rename_constraint: { from: items_sku_key, to: items_price_positive }`, /rename_constraint\.to: constraint "items_price_positive" already exists/],
+    ['a rename whose index would take the name of a relation', `rename_constraint: { from: items_sku_key, to: orders }`, /a relation named "orders" already exists in schema public/],
+  ])('%s', async (_what, op, message) => {
+    const url = await freshDatabase('catref');
+    await withClient(url, (c) => c.query(SETUP));
+    const spec = parseSpec(`name: refused\ntable: items\noperations:\n  - ${op}\n`);
+    await expect(expand(spec, { databaseUrl: url })).rejects.toThrow(message);
+    await withClient(url, async (c) => expect(await one(c, `SELECT to_regclass('tandem.migrations') IS NULL AS none`)).toEqual({ none: true }));
+  });
+});

@@ -15,7 +15,10 @@ import { snapshotSchema } from './object-snapshot';
  * after contract the new catalog holds.
  */
 interface CatalogCase {
+  /** The example in migrations/ (with its .schema.sql), or a name for `spec` and `schema`. */
   example: string;
+  spec?: string;
+  schema?: string;
   /** Rows, after the example's .schema.sql. */
   rows?: string;
   /** Old versions at work while expanded: what they rely on still holds. */
@@ -69,13 +72,56 @@ const cases: CatalogCase[] = [
       expect(await one(c, `SELECT count(*)::int AS n FROM items WHERE sku = 'A-1'`)).toEqual({ n: 1 });
     },
   },
+  {
+    example: 'set-comment.yaml',
+    rows: ITEM_ROWS,
+    whileExpanded: async (c) => {
+      expect(await one(c, `SELECT obj_description('items'::regclass, 'pg_class') AS t, col_description('items'::regclass, 4) AS n`)).toEqual({ t: null, n: 'free text, to be retired' });
+      await c.query(`UPDATE items SET note = 'x' WHERE sku = 'A-1'`);
+    },
+    afterContract: async (c) => {
+      expect(await one(c, `SELECT obj_description('items'::regclass, 'pg_class') AS t, col_description('items'::regclass, 2) AS s, col_description('items'::regclass, 4) AS n`)).toEqual({
+        t: 'Things we sell, one row per SKU',
+        s: 'Stock keeping unit, upper case',
+        n: null,
+      });
+    },
+  },
+  {
+    example: 'set-replica-identity.yaml',
+    rows: ITEM_ROWS,
+    whileExpanded: async (c) => {
+      expect(await one(c, `SELECT relreplident AS r FROM pg_class WHERE oid = 'items'::regclass`)).toEqual({ r: 'd' });
+      await c.query(`UPDATE items SET price = 11 WHERE sku = 'A-1'`);
+      await c.query(`DELETE FROM items WHERE sku = 'C-3'`);
+    },
+    afterContract: async (c) => {
+      expect(await one(c, `SELECT relreplident AS r FROM pg_class WHERE oid = 'items'::regclass`)).toEqual({ r: 'i' });
+      expect(await one(c, `SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = 'items'::regclass AND indisreplident`)).toEqual({ i: 'items_sku_key' });
+    },
+  },
+  ...(['full', 'nothing', 'default'] as const).map(
+    (identity): CatalogCase => ({
+      example: `set_replica_identity ${identity}`,
+      spec: `name: replica-identity-${identity}\ntable: items\noperations:\n  - set_replica_identity: { identity: ${identity} }\n`,
+      // Starting from FULL, so that default changes something too.
+      schema: `CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sku text NOT NULL, price integer, note text); ALTER TABLE items REPLICA IDENTITY ${identity === 'full' ? 'NOTHING' : 'FULL'};`,
+      rows: ITEM_ROWS,
+      whileExpanded: async (c) => {
+        await c.query(`UPDATE items SET price = 11 WHERE sku = 'A-1'`);
+      },
+      afterContract: async (c) => {
+        expect(await one(c, `SELECT relreplident AS r FROM pg_class WHERE oid = 'items'::regclass`)).toEqual({ r: identity[0] });
+      },
+    }),
+  ),
 ];
 
 describe.each(cases)('$example: start -> rollback -> start -> complete', (tc) => {
   it('rolls back exactly, leaves the old versions what they rely on, and ends in the new catalog', async () => {
     const url = await freshDatabase('catops');
-    const spec = parseSpec(fs.readFileSync(path.join(MIGRATIONS, tc.example), 'utf8'), tc.example);
-    const schemaSql = fs.readFileSync(path.join(MIGRATIONS, tc.example.replace(/\.yaml$/, '.schema.sql')), 'utf8');
+    const spec = parseSpec(tc.spec ?? fs.readFileSync(path.join(MIGRATIONS, tc.example), 'utf8'), tc.example);
+    const schemaSql = tc.schema ?? fs.readFileSync(path.join(MIGRATIONS, tc.example.replace(/\.yaml$/, '.schema.sql')), 'utf8');
     const o = { databaseUrl: url, lockTimeoutMs: 500 };
     await withClient(url, async (c) => {
       await c.query(schemaSql);
@@ -108,13 +154,21 @@ describe.each(cases)('$example: start -> rollback -> start -> complete', (tc) =>
 
 describe('refused before expand, naming the field and leaving nothing behind', () => {
   const SETUP = `CREATE TABLE items (id int PRIMARY KEY, sku text CONSTRAINT items_sku_key UNIQUE, price int CONSTRAINT items_price_positive CHECK (price > 0));
-    CREATE TABLE orders (id int PRIMARY KEY, sku text CONSTRAINT orders_sku_fk REFERENCES items (sku));`;
+    CREATE TABLE orders (id int PRIMARY KEY, sku text CONSTRAINT orders_sku_fk REFERENCES items (sku));
+    CREATE INDEX items_price_idx ON items (price); CREATE PUBLICATION items_pub FOR TABLE items;`;
   it.each([
     ['a constraint that does not exist', `drop_constraint: { name: items_nope }`, /operations\[0\]\.drop_constraint\.name: constraint "items_nope" does not exist on table public\.items/],
     ['the primary key Tandem walks the table by', `drop_constraint: { name: items_pkey }`, /items_pkey" is the primary key of public\.items/],
     ['a unique constraint a foreign key references through', `drop_constraint: { name: items_sku_key }`, /items_sku_key" has the unique index a foreign key references through/],
     ['a rename of a constraint that does not exist', `rename_constraint: { from: items_nope, to: items_x }`, /rename_constraint\.from: constraint "items_nope" does not exist/],
     ['a rename onto an existing constraint', `rename_constraint: { from: items_sku_key, to: items_price_positive }`, /rename_constraint\.to: constraint "items_price_positive" already exists/],
+    ['a comment on a column that does not exist', `set_comment: { column: nope, comment: x }`, /set_comment\.column: column "nope" does not exist in table public\.items/],
+    ['a comment on a table that does not exist', `set_comment: { table: nope, comment: x }`, /set_comment\.table: table public\.nope does not exist/],
+    ['a comment on a column of another table that does not exist', `set_comment: { table: orders, column: nope, comment: x }`, /set_comment\.column: column "nope" does not exist in table public\.orders/],
+    ['a replica identity index that is not unique', `set_replica_identity: { identity: index, index: items_price_idx }`, /set_replica_identity\.index: index "items_price_idx" cannot be the replica identity/],
+    ['a replica identity index on a nullable column', `set_replica_identity: { identity: index, index: items_sku_key }`, /set_replica_identity\.index: index "items_sku_key" cannot be the replica identity/],
+    ['a replica identity index that does not exist', `set_replica_identity: { identity: index, index: nope }`, /index "nope" cannot be the replica identity/],
+    ['replica identity nothing on a table a publication sends updates of', `set_replica_identity: { identity: nothing }`, /would make PostgreSQL refuse every UPDATE and DELETE/],
     ['a rename whose index would take the name of a relation', `rename_constraint: { from: items_sku_key, to: orders }`, /a relation named "orders" already exists in schema public/],
   ])('%s', async (_what, op, message) => {
     const url = await freshDatabase('catref');

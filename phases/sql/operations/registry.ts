@@ -13,7 +13,9 @@ import { OperationDefinition } from './operation';
 import { rawSql } from './raw-sql';
 import { renameColumn } from './rename-column';
 import { renameConstraint } from './rename-constraint';
+import { setComment } from './set-comment';
 import { dropDefault, setDefault } from './set-default';
+import { setReplicaIdentity } from './set-replica-identity';
 import { splitColumn } from './split-column';
 import { createTable, dropTable, renameTable } from './tables';
 
@@ -43,6 +45,8 @@ export const OPERATIONS = {
   raw_sql: rawSql,
   drop_constraint: dropConstraint,
   rename_constraint: renameConstraint,
+  set_comment: setComment,
+  set_replica_identity: setReplicaIdentity,
 } as const;
 
 export type OperationKind = keyof typeof OPERATIONS;

@@ -100,6 +100,34 @@ const cases: CatalogCase[] = [
       expect(await one(c, `SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = 'items'::regclass AND indisreplident`)).toEqual({ i: 'items_sku_key' });
     },
   },
+  {
+    example: 'create-table-constraints.yaml',
+    rows: ITEM_ROWS,
+    whileExpanded: async (c) => {
+      // The new versions write the new table; its constraints hold from expand on.
+      await c.query(`INSERT INTO item_bookings (item_id, reference, during) VALUES (1, 'R-1', '[2026-01-01,2026-01-05)'), (1, 'R-2', '[2026-01-05,2026-01-07)'), (2, 'R-3', '[2026-01-01,2026-01-05)')`);
+      expect((await c.query(`SELECT id FROM item_bookings ORDER BY id`)).rows).toEqual([{ id: '1' }, { id: '2' }, { id: '3' }]);
+      await expect(c.query(`INSERT INTO item_bookings (id, item_id, reference, during) VALUES (9, 1, 'R-9', '[2027-01-01,2027-01-02)')`)).rejects.toThrow(/non-DEFAULT value into column "id"/);
+      await expect(c.query(`INSERT INTO item_bookings (item_id, reference, during) VALUES (1, 'R-4', '[2026-01-04,2026-01-06)')`)).rejects.toThrow(/item_bookings_no_overlap/);
+      await expect(c.query(`INSERT INTO item_bookings (item_id, reference, during) VALUES (3, 'R-1', '[2027-01-01,2027-01-02)')`)).rejects.toThrow(/item_bookings_reference_key/);
+      await expect(c.query(`INSERT INTO item_bookings (item_id, reference, quantity, during) VALUES (3, 'R-5', 0, '[2027-01-01,2027-01-02)')`)).rejects.toThrow(/item_bookings_quantity_positive/);
+      await expect(c.query(`INSERT INTO item_bookings (item_id, reference, during) VALUES (99, 'R-6', '[2027-01-01,2027-01-02)')`)).rejects.toThrow(/item_bookings_item_fk/);
+      // The old versions write items as before; a delete cascades to the new table, as its foreign key says.
+      await c.query(`UPDATE items SET price = 12 WHERE id = 1`);
+      await c.query(`DELETE FROM items WHERE id = 2`);
+      expect(await one(c, `SELECT count(*)::int AS n FROM item_bookings WHERE item_id = 2`)).toEqual({ n: 0 });
+    },
+    afterContract: async (c) => {
+      expect((await c.query(`SELECT conname, contype FROM pg_constraint WHERE conrelid = 'item_bookings'::regclass ORDER BY conname`)).rows).toEqual([
+        { conname: 'item_bookings_item_fk', contype: 'f' },
+        { conname: 'item_bookings_no_overlap', contype: 'x' },
+        { conname: 'item_bookings_pk', contype: 'p' },
+        { conname: 'item_bookings_quantity_positive', contype: 'c' },
+        { conname: 'item_bookings_reference_key', contype: 'u' },
+      ]);
+      expect(await one(c, `SELECT attidentity AS i FROM pg_attribute WHERE attrelid = 'item_bookings'::regclass AND attname = 'id'`)).toEqual({ i: 'a' });
+    },
+  },
   ...(['full', 'nothing', 'default'] as const).map(
     (identity): CatalogCase => ({
       example: `set_replica_identity ${identity}`,
@@ -169,6 +197,16 @@ describe('refused before expand, naming the field and leaving nothing behind', (
     ['a replica identity index on a nullable column', `set_replica_identity: { identity: index, index: items_sku_key }`, /set_replica_identity\.index: index "items_sku_key" cannot be the replica identity/],
     ['a replica identity index that does not exist', `set_replica_identity: { identity: index, index: nope }`, /index "nope" cannot be the replica identity/],
     ['replica identity nothing on a table a publication sends updates of', `set_replica_identity: { identity: nothing }`, /would make PostgreSQL refuse every UPDATE and DELETE/],
+    [
+      'a foreign key onto columns without a unique index',
+      `create_table: { name: t2, columns: [{ name: id, type: int }, { name: p, type: int }], primary_key: [id], constraints: [{ name: t2_fk, type: foreign_key, columns: [p], references: { table: items, columns: [price] } }] }`,
+      /create_table\.constraints\[0\]\.references: foreign key "t2_fk" references public\.items \(price\), which is not a table with a primary key or unique index on exactly those columns/,
+    ],
+    [
+      'a constraint whose index would take the name of a relation',
+      `create_table: { name: t2, columns: [{ name: id, type: int }], constraints: [{ name: orders, type: primary_key, columns: [id] }] }`,
+      /create_table\.constraints\[0\]\.name: the index of constraint "orders" cannot be created: a relation of that name already exists/,
+    ],
     ['a rename whose index would take the name of a relation', `rename_constraint: { from: items_sku_key, to: orders }`, /a relation named "orders" already exists in schema public/],
   ])('%s', async (_what, op, message) => {
     const url = await freshDatabase('catref');
@@ -176,5 +214,27 @@ describe('refused before expand, naming the field and leaving nothing behind', (
     const spec = parseSpec(`name: refused\ntable: items\noperations:\n  - ${op}\n`);
     await expect(expand(spec, { databaseUrl: url })).rejects.toThrow(message);
     await withClient(url, async (c) => expect(await one(c, `SELECT to_regclass('tandem.migrations') IS NULL AS none`)).toEqual({ none: true }));
+  });
+});
+
+describe('create_table constraints and identity: refused offline, naming the field', () => {
+  const table = (extra: string) => `name: x\ntable: items\noperations:\n  - create_table: { name: t2, columns: [{ name: id, type: int }, { name: a, type: int }], ${extra} }\n`;
+  it.each([
+    ['no primary key at all', `constraints: [{ name: t2_a, type: unique, columns: [a] }]`, 'operations[0].create_table.primary_key: is missing'],
+    ['a primary key twice', `primary_key: [id], constraints: [{ name: t2_pk, type: primary_key, columns: [id] }]`, 'operations[0].create_table.primary_key: is given twice'],
+    ['a constraint on a column the table does not have', `primary_key: [id], constraints: [{ name: t2_b, type: unique, columns: [b] }]`, 'operations[0].create_table.constraints[0].columns[0]: "b" is not one of the table\'s columns'],
+    ['a field of another constraint type', `primary_key: [id], constraints: [{ name: t2_c, type: check, check: "a > 0", columns: [a] }]`, 'operations[0].create_table.constraints[0].columns: is not a field of a check constraint'],
+    ['a constraint type that is not one', `primary_key: [id], constraints: [{ name: t2_c, type: index, columns: [a] }]`, 'operations[0].create_table.constraints[0].type: must be one of primary_key, unique, check, foreign_key, exclude'],
+    ['an exclusion operator that is not an operator', `primary_key: [id], constraints: [{ name: t2_x, type: exclude, elements: [{ column: a, with: "= 1) --" }] }]`, 'operations[0].create_table.constraints[0].elements[0].with: must be an operator'],
+    ['an exclusion element with both column and expression', `primary_key: [id], constraints: [{ name: t2_x, type: exclude, elements: [{ column: a, expression: "a + 1", with: "=" }] }]`, 'must give one of column or expression'],
+    ['two constraints of one name', `primary_key: [id], constraints: [{ name: t2_a, type: unique, columns: [a] }, { name: t2_a, type: check, check: "a > 0" }]`, 'operations[0].create_table.constraints: names "t2_a" twice'],
+  ])('%s', (_what, extra, message) => {
+    expect(() => parseSpec(table(extra))).toThrow(message);
+  });
+
+  it('an identity column takes no default', () => {
+    expect(() => parseSpec(`name: x\ntable: items\noperations:\n  - create_table: { name: t2, columns: [{ name: id, type: int, identity: always, default: 1 }], primary_key: [id] }\n`)).toThrow(
+      'operations[0].create_table.columns[0].identity: an identity column takes no default',
+    );
   });
 });

@@ -128,6 +128,29 @@ const cases: CatalogCase[] = [
       expect(await one(c, `SELECT attidentity AS i FROM pg_attribute WHERE attrelid = 'item_bookings'::regclass AND attname = 'id'`)).toEqual({ i: 'a' });
     },
   },
+  {
+    example: 'create-index-options.yaml',
+    rows: `INSERT INTO items (sku, price, attrs, created_at) VALUES ('A-1', 10, '{"color": "red"}', '2026-01-01'), ('B-2', 0, '{"color": "blue"}', '2026-01-02')`,
+    whileExpanded: async (c) => {
+      const defs = (await c.query(`SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS def, indisvalid AS valid FROM pg_index WHERE indrelid = 'items'::regclass AND NOT indisprimary ORDER BY 1`)).rows;
+      expect(defs).toEqual([
+        { name: 'items_attrs_idx', valid: true, def: "CREATE INDEX items_attrs_idx ON public.items USING gin (attrs jsonb_path_ops) WITH (fastupdate='false')" },
+        { name: 'items_created_brin_idx', valid: true, def: "CREATE INDEX items_created_brin_idx ON public.items USING brin (created_at) WITH (pages_per_range='32')" },
+        { name: 'items_price_range_idx', valid: true, def: "CREATE INDEX items_price_range_idx ON public.items USING gist (numrange((price)::numeric, (price)::numeric, '[]'::text)) WITH (buffering=auto)" },
+        { name: 'items_sku_hash_idx', valid: true, def: 'CREATE INDEX items_sku_hash_idx ON public.items USING hash (sku)' },
+        { name: 'items_sku_prefix_idx', valid: true, def: "CREATE INDEX items_sku_prefix_idx ON public.items USING btree (sku text_pattern_ops) INCLUDE (price) WITH (fillfactor='80', deduplicate_items='true') WHERE (price > 0)" },
+      ]);
+      // The old versions write as before.
+      await c.query(`INSERT INTO items (sku, price, attrs) VALUES ('C-3', 5, '{"color": "green"}')`);
+      await c.query(`UPDATE items SET attrs = '{"color": "black"}' WHERE sku = 'A-1'`);
+    },
+    afterContract: async (c) => {
+      await c.query(`SET enable_seqscan = off`);
+      const plan = (await c.query(`EXPLAIN (COSTS OFF) SELECT id FROM items WHERE attrs @> '{"color": "black"}'`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toContain('items_attrs_idx');
+      await c.query(`RESET enable_seqscan`);
+    },
+  },
   ...(['full', 'nothing', 'default'] as const).map(
     (identity): CatalogCase => ({
       example: `set_replica_identity ${identity}`,
@@ -214,6 +237,29 @@ describe('refused before expand, naming the field and leaving nothing behind', (
     const spec = parseSpec(`name: refused\ntable: items\noperations:\n  - ${op}\n`);
     await expect(expand(spec, { databaseUrl: url })).rejects.toThrow(message);
     await withClient(url, async (c) => expect(await one(c, `SELECT to_regclass('tandem.migrations') IS NULL AS none`)).toEqual({ none: true }));
+  });
+});
+
+describe('create_index options: refused offline or by the trial, naming the field', () => {
+  const SETUP = `CREATE TABLE items (id int PRIMARY KEY, sku text, attrs jsonb)`;
+  const spec = (index: string) => `name: x\ntable: items\noperations:\n  - create_index: { name: items_x_idx, ${index} }\n`;
+  it.each([
+    ['a storage parameter value that is not a word', `columns: [sku], with: { fillfactor: "80); DROP TABLE items; --" }`, 'operations[0].create_index.with.fillfactor: must be a number, true or false, or a word'],
+    ['a storage parameter name that is not one', `columns: [sku], with: { "Fill Factor": 80 }`, 'is not a storage parameter name'],
+    ['an operator class that is not a name', `columns: [{ column: sku, opclass: "text_ops DESC; --" }]`, 'operations[0].create_index.columns[0].opclass: must be an operator class name'],
+    ['an element with both column and expression', `columns: [{ column: sku, expression: "lower(sku)" }]`, 'operations[0].create_index.columns[0]: must give one of column or expression'],
+  ])('%s', (_what, index, message) => {
+    expect(() => parseSpec(spec(index))).toThrow(message);
+  });
+
+  it.each([
+    ['a storage parameter the method does not take', `columns: [sku], with: { fastupdate: false }`, /unrecognized parameter "fastupdate"/],
+    ['an operator class the method does not have', `columns: [{ column: attrs, opclass: jsonb_path_ops }]`, /operator class "jsonb_path_ops" does not exist for access method "btree"/],
+  ])('%s: the trial refuses it before anything is built', async (_what, index, message) => {
+    const url = await freshDatabase('idxopt');
+    await withClient(url, (c) => c.query(SETUP));
+    await expect(expand(parseSpec(spec(index)), { databaseUrl: url })).rejects.toThrow(message);
+    await withClient(url, async (c) => expect(await one(c, `SELECT count(*)::int AS n FROM pg_class WHERE relname = 'items_x_idx'`)).toEqual({ n: 0 }));
   });
 });
 

@@ -14,9 +14,10 @@ export interface FieldDecl {
    * - `boolean`; `integer`;
    * - `strings`: a non-empty list of strings; `statements`: a string or a non-empty list of them;
    * - `map`: a mapping of names to strings; `object`: a mapping with `fields`; `objects`: a non-empty list of them;
-   * - `elements`: a non-empty list of column names or `{ expression }` mappings (an index's keys).
+   * - `elements`: a non-empty list of column names or `{ column or expression, opclass }` mappings (an index's keys);
+   * - `options`: a mapping of names to numbers, true/false or words (storage parameters).
    */
-  readonly type: 'string' | 'scalar' | 'boolean' | 'integer' | 'strings' | 'statements' | 'map' | 'object' | 'objects' | 'elements';
+  readonly type: 'string' | 'scalar' | 'boolean' | 'integer' | 'strings' | 'statements' | 'map' | 'object' | 'objects' | 'elements' | 'options';
   readonly required?: boolean;
   /** What the field holds: the JSON Schema's description and the end of "is missing: ...". */
   readonly description: string;
@@ -69,7 +70,22 @@ function typeSchema(d: FieldDecl): JsonSchema {
     case 'objects':
       return { type: 'array', minItems: 1, items: objectSchema(d.fields ?? []) };
     case 'elements':
-      return { type: 'array', minItems: 1, items: { oneOf: [{ type: 'string', minLength: 1 }, objectSchema([{ name: 'expression', type: 'string', required: true, description: 'an index expression' }])] } };
+      return {
+        type: 'array',
+        minItems: 1,
+        items: {
+          oneOf: [
+            { type: 'string', minLength: 1 },
+            objectSchema([
+              { name: 'column', type: 'string', description: 'a column (or give expression)' },
+              { name: 'expression', type: 'string', description: 'an index expression (or give column)' },
+              { name: 'opclass', type: 'string', description: 'its operator class, when not the type\'s default' },
+            ]),
+          ],
+        },
+      };
+    case 'options':
+      return { type: 'object', minProperties: 1, additionalProperties: { type: ['number', 'boolean', 'string'] } };
   }
 }
 

@@ -151,6 +151,22 @@ const cases: CatalogCase[] = [
       await c.query(`RESET enable_seqscan`);
     },
   },
+  {
+    example: 'create_index options on a partitioned table',
+    spec: `name: part-index-options\ntable: items\noperations:\n  - create_index: { name: items_sku_prefix_idx, columns: [{ column: sku, opclass: text_pattern_ops }], include: [price], with: { fillfactor: 70 } }\n`,
+    schema: `CREATE TABLE items (id bigint NOT NULL, sku text NOT NULL, price integer, PRIMARY KEY (id)) PARTITION BY RANGE (id);
+      CREATE TABLE items_1 PARTITION OF items FOR VALUES FROM (0) TO (1000); CREATE TABLE items_2 PARTITION OF items FOR VALUES FROM (1000) TO (2000);`,
+    rows: `INSERT INTO items VALUES (1, 'A-1', 10), (1500, 'B-2', 20)`,
+    whileExpanded: async (c) => {
+      const defs = (await c.query(`SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS def, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE '%sku%' ORDER BY 1`)).rows;
+      expect(defs.map((d) => d.valid)).toEqual([true, true, true]);
+      for (const d of defs) expect(d.def).toMatch(/USING btree \(sku text_pattern_ops\) INCLUDE \(price\) WITH \(fillfactor='70'\)$/);
+      await c.query(`INSERT INTO items VALUES (2, 'C-3', 5)`);
+    },
+    afterContract: async (c) => {
+      expect(await one(c, `SELECT indisvalid AS v FROM pg_index WHERE indexrelid = 'items_sku_prefix_idx'::regclass`)).toEqual({ v: true });
+    },
+  },
   ...(['full', 'nothing', 'default'] as const).map(
     (identity): CatalogCase => ({
       example: `set_replica_identity ${identity}`,

@@ -256,6 +256,33 @@ describe('refused before expand, naming the field and leaving nothing behind', (
   });
 });
 
+describe('drop_constraint of a foreign key', () => {
+  // A foreign key's conindid is the index of the key it references: the check for "a foreign key
+  // references through this constraint's index" must not take a foreign key for a key, nor match it
+  // (or another table's foreign key of the same name onto the same key: pgroll's example 24).
+  it('drops it from the spec table only, while another table has a foreign key of the same name onto the same key', async () => {
+    const url = await freshDatabase('dropfk');
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE users (id int PRIMARY KEY);
+        CREATE TABLE orders (id int PRIMARY KEY, user_id int CONSTRAINT fk_users_id REFERENCES users (id));
+        CREATE TABLE posts (id int PRIMARY KEY, user_id int CONSTRAINT fk_users_id REFERENCES users (id));
+        INSERT INTO users VALUES (1); INSERT INTO orders VALUES (1, 1); INSERT INTO posts VALUES (1, 1);`),
+    );
+    const spec = parseSpec(`name: drop-posts-fk\ntable: posts\noperations:\n  - drop_constraint: { name: fk_users_id }\n`);
+    const o = { databaseUrl: url };
+    await expand(spec, o);
+    await backfill(spec, o);
+    expect(await verify(spec, o)).toMatchObject({ ok: true });
+    await contract(spec, o);
+    await withClient(url, async (c) => {
+      const left = (await c.query(`SELECT conrelid::regclass::text AS t FROM pg_constraint WHERE conname = 'fk_users_id' ORDER BY 1`)).rows.map((r) => r.t);
+      expect(left).toEqual(['orders']);
+      await c.query(`INSERT INTO posts VALUES (2, 99)`);
+      await expect(c.query(`INSERT INTO orders VALUES (2, 99)`)).rejects.toThrow(/fk_users_id/);
+    });
+  });
+});
+
 describe('create_index options: refused offline or by the trial, naming the field', () => {
   const SETUP = `CREATE TABLE items (id int PRIMARY KEY, sku text, attrs jsonb)`;
   const spec = (index: string) => `name: x\ntable: items\noperations:\n  - create_index: { name: items_x_idx, ${index} }\n`;

@@ -16,7 +16,11 @@ describe('the JSON Schema of spec files', () => {
     expect(fs.readFileSync(path.join(ROOT, SPEC_SCHEMA_PATH), 'utf8')).toBe(specJsonSchemaText());
   });
 
-  const examples = fs.readdirSync(MIGRATIONS).filter((f) => f.endsWith('.yaml'));
+  // The examples of every operation, and pgroll's examples as Tandem specs (migrations/pgroll/).
+  const examples = [
+    ...fs.readdirSync(MIGRATIONS).filter((f) => f.endsWith('.yaml')),
+    ...fs.readdirSync(path.join(MIGRATIONS, 'pgroll')).filter((f) => f.endsWith('.yaml')).map((f) => path.join('pgroll', f)),
+  ];
   it.each(examples)('accepts the example %s, which the parser accepts too', (file) => {
     const text = fs.readFileSync(path.join(MIGRATIONS, file), 'utf8');
     parseSpec(text, file);

@@ -35,15 +35,19 @@ export function carrierTable(operations: readonly ParsedOperation[], table: stri
 /** The virtual table of a spec: the created table's columns and primary key, as create_table declares them (oid 0: not in the catalog). */
 export function virtualTableInfo(operations: readonly ParsedOperation[], schema: string, name: string): TableInfo {
   const created = operations.find((op) => (operationOf(op.kind).createsTables?.(op.body) ?? []).includes(name));
-  const body = created?.body as { columns: { name: string; type: string; notNull: boolean; default?: string }[]; primaryKey: string[] } | undefined;
+  const body = created?.body as
+    | { columns: { name: string; type: string; notNull: boolean; default?: string }[]; primaryKey: string[]; constraints?: { type: string; columns?: string[] }[] }
+    | undefined;
+  // The primary key: `primary_key`, or a constraint of type primary_key.
+  const key = body?.primaryKey.length ? body.primaryKey : (body?.constraints?.find((c) => c.type === 'primary_key')?.columns ?? []);
   const columns: TableColumn[] = (body?.columns ?? []).map((c) => ({
     name: c.name,
     type: c.type,
-    notNull: c.notNull || (body?.primaryKey ?? []).includes(c.name),
+    notNull: c.notNull || key.includes(c.name),
     hasDefault: c.default !== undefined,
     ...(c.default !== undefined ? { defaultExpr: c.default } : {}),
   }));
-  return { oid: 0, schema, name, columns, primaryKey: (body?.primaryKey ?? []).map((k) => columns.find((c) => c.name === k)!) };
+  return { oid: 0, schema, name, columns, primaryKey: key.map((k) => columns.find((c) => c.name === k)!) };
 }
 
 /** Does the spec keep columns in sync (column operations: new columns, sync trigger, backfill)? An object-only spec does not. */

@@ -22,12 +22,16 @@ function constraintOf(table: TableInfo, name: string): string {
   return `SELECT oid, contype, conindid FROM pg_constraint WHERE conrelid = ${regclass(table)} AND conname = ${quoteLiteral(name)}`;
 }
 
-/** A foreign key (of any table) that references through the constraint's index: dropping it would need CASCADE. */
+/**
+ * A foreign key (of any table) that references through the constraint's index: dropping it would
+ * need CASCADE. Only a primary key, unique or exclusion constraint owns its index: a foreign key's
+ * conindid is the index of the key it references, shared by every other foreign key onto that key.
+ */
 export function referencedThroughIndex(field: string, table: TableInfo, name: string): CatalogCondition {
   return {
     field,
     objectName: name,
-    sql: `SELECT format('foreign key %s on %s', f.conname, f.conrelid::regclass) AS what FROM pg_constraint f JOIN (${constraintOf(table, name)}) k ON k.conindid <> 0 AND f.conindid = k.conindid WHERE f.contype = 'f'`,
+    sql: `SELECT format('foreign key %s on %s', f.conname, f.conrelid::regclass) AS what FROM pg_constraint f JOIN (${constraintOf(table, name)}) k ON k.contype IN ('p', 'u', 'x') AND k.conindid <> 0 AND f.conindid = k.conindid WHERE f.contype = 'f'`,
     message: `constraint "${name}" has the unique index a foreign key references through (drop or change that foreign key first); PostgreSQL cannot drop it while that foreign key exists`,
   };
 }

@@ -14,7 +14,7 @@ import { CatalogCondition } from './operation';
  * exclusion or unique constraint's index is built at once under the lock expand holds anyway.
  */
 export type TableConstraint =
-  | { readonly type: 'primary_key' | 'unique'; readonly name: string; readonly columns: readonly string[] }
+  | { readonly type: 'primary_key' | 'unique'; readonly name: string; readonly columns: readonly string[]; readonly include?: readonly string[] }
   | { readonly type: 'check'; readonly name: string; readonly check: string }
   | {
       readonly type: 'foreign_key';
@@ -57,6 +57,7 @@ export const CONSTRAINT_FIELDS: readonly FieldDecl[] = [
   { name: 'name', type: 'string', required: true, description: 'the constraint name' },
   { name: 'type', type: 'string', required: true, enum: CONSTRAINT_TYPES, description: 'primary_key, unique, check, foreign_key or exclude' },
   { name: 'columns', type: 'strings', description: 'primary_key, unique, foreign_key: its columns' },
+  { name: 'include', type: 'strings', description: 'primary_key, unique: columns its index stores beside the key (INCLUDE), not part of it' },
   { name: 'check', type: 'string', description: 'check: the condition every row must meet' },
   { name: 'references', type: 'object', fields: REFERENCES, description: 'foreign_key: the referenced table and columns' },
   { name: 'on_delete', type: 'string', enum: ACTIONS, description: 'foreign_key: what a delete of a referenced row does (default no_action)' },
@@ -68,8 +69,8 @@ export const CONSTRAINT_FIELDS: readonly FieldDecl[] = [
 
 /** Which fields each type takes (the others are refused, naming the type). */
 const TYPE_FIELDS: Readonly<Record<(typeof CONSTRAINT_TYPES)[number], readonly string[]>> = {
-  primary_key: ['columns'],
-  unique: ['columns'],
+  primary_key: ['columns', 'include'],
+  unique: ['columns', 'include'],
   check: ['check'],
   foreign_key: ['columns', 'references', 'on_delete', 'on_update'],
   exclude: ['method', 'elements', 'where'],
@@ -124,7 +125,10 @@ export function parseTableConstraint(field: string, raw: unknown, columns: reado
   switch (t) {
     case 'primary_key':
     case 'unique':
-      return { type: t, name, columns: columnList(`${field}.columns`, missing('columns', `the ${t} columns`), columns, 'columns') };
+    {
+      const include = body.include === undefined ? undefined : columnList(`${field}.include`, body.include, columns, 'columns');
+      return { type: t, name, columns: columnList(`${field}.columns`, missing('columns', `the ${t} columns`), columns, 'columns'), ...(include ? { include } : {}) };
+    }
     case 'check':
       return { type: t, name, check: checkExpression(`${field}.check`, missing('check', 'the condition every row must meet')) };
     case 'foreign_key': {
@@ -154,9 +158,9 @@ export function tableConstraintSql(c: TableConstraint, schema: string): string {
   const head = `CONSTRAINT ${quoteIdent(c.name)}`;
   switch (c.type) {
     case 'primary_key':
-      return `${head} PRIMARY KEY (${cols(c.columns)})`;
+      return `${head} PRIMARY KEY (${cols(c.columns)})${c.include ? ` INCLUDE (${cols(c.include)})` : ''}`;
     case 'unique':
-      return `${head} UNIQUE (${cols(c.columns)})`;
+      return `${head} UNIQUE (${cols(c.columns)})${c.include ? ` INCLUDE (${cols(c.include)})` : ''}`;
     case 'check':
       return `${head} CHECK (${c.check})`;
     case 'foreign_key':

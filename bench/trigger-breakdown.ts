@@ -10,7 +10,7 @@ import { loadCustomers } from './load-customers';
 import { serverLoopRates } from './write-throughput';
 
 /**
- * Where the sync trigger's time goes (`node dist/bench/trigger-breakdown.js [rounds]`): on one
+ * Where the sync trigger's time goes (`node dist/bench/trigger-breakdown.js [rounds] [variant-regexp]`): on one
  * 100k-row table after expand and backfill, v1 renames in a server-side loop, by the backend's CPU
  * time per write, with the triggers disabled, as expand creates them, and with variants of the
  * generated function that each leave one thing out. Rounds interleave the variants; medians.
@@ -52,10 +52,17 @@ const VARIANTS: Variant[] = [
     setup: (r) => [replaceFn(syncFunctionSql({ ...r, settingsIndependent: false })), ...recreateTriggers(r, (arg) => (arg.startsWith('old') || arg === 'insert' ? NOT_BACKFILL : undefined))],
   },
   { name: 'no pending trigger', setup: (r) => [replaceFn(syncFunctionSql(r)), `DROP TRIGGER IF EXISTS ${JSON.stringify(syncTriggers(r).find((t) => t.arg === 'pending')!.name)} ON ${r.table.name}`] },
+  {
+    name: 'pending WHEN without current_setting',
+    setup: (r) => [replaceFn(syncFunctionSql(r)), ...recreateTriggers(r, (arg, current) => (arg === 'pending' ? `OLD._tandem_pending AND NEW._tandem_pending IS NOT FALSE` : current))],
+  },
 ];
 
 export async function main(argv: string[]): Promise<number> {
   const rounds = Number(argv[0] ?? 5);
+  // Optional: only the variants whose name matches (the first two always run: they are the baselines).
+  const only = argv[1] ? new RegExp(argv[1]) : null;
+  const variants = VARIANTS.filter((v, i) => i < 2 || !only || only.test(v.name));
   const server = await startScratchPostgres();
   try {
     const url = server.urlFor('postgres');
@@ -70,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
       const resolved = (await readState(c, spec.name))!.resolved;
       const cpuUs: Record<string, number[]> = {};
       for (let i = 0; i < rounds; i++) {
-        for (const v of VARIANTS) {
+        for (const v of variants) {
           for (const s of asExpanded(resolved)) await c.query(s);
           if (v.setup) for (const s of v.setup(resolved)) await c.query(s);
           await c.query(`ALTER TABLE customers ${v.setup ? 'ENABLE' : 'DISABLE'} TRIGGER USER`);
@@ -82,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       for (const s of asExpanded(resolved)) await c.query(s);
       const base = median(cpuUs[VARIANTS[0].name]);
       const full = median(cpuUs[VARIANTS[1].name]);
-      for (const v of VARIANTS) {
+      for (const v of variants) {
         const m = median(cpuUs[v.name]);
         process.stdout.write(`${v.name.padEnd(44)} ${m.toFixed(1).padStart(6)} µs/write  trigger ${(m - base).toFixed(1).padStart(5)} µs  vs expand's ${(m - full >= 0 ? '+' : '') + (m - full).toFixed(1)} µs  ratio ${(base / m).toFixed(2)}x\n`);
       }

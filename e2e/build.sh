@@ -7,12 +7,13 @@
 #   ${TANDEM_E2E_CACHE:-~/.cache/tandem-e2e}/<hash>/crds/        the Argo Rollouts CRDs
 #
 # <hash> covers e2e/versions.env and e2e/go/*/go.{mod,sum}. Idempotent: a component whose binary is
-# already there is skipped. One line per component ("built X in N s", "cached X", "skipped X: why");
+# already there is skipped. One line per component ("built X in N s (CPU M s)", "cached X", "skipped X: why");
 # exits non-zero naming the first component that failed (its log is in <cache>/logs/).
 #
 #   e2e/build.sh [COMPONENT...]    build all (default) or only the named components
 #   e2e/build.sh --print-dir       print <cache>/<hash> and exit (builds nothing)
 #   e2e/build.sh --list            list the components
+#   e2e/build.sh --missing C...    print the named components that are not built (builds nothing)
 #
 # Environment: TANDEM_E2E_CACHE (cache root), TANDEM_E2E_BUILD_P (go build -p, default 2).
 set -euo pipefail
@@ -116,12 +117,51 @@ build_pulumi-resource-kubernetes() {
     # sdk/v4 => ../sdk points into the repository: take the published module it requires.
     go mod edit -dropreplace github.com/pulumi/pulumi-kubernetes/sdk/v4 &&
     go mod download github.com/pulumi/pulumi-kubernetes/sdk/v4 &&
-    GOFLAGS="$GOFLAGS -mod=mod" go mod tidy &&
-    # The embedded schema and mapping are generated (the repository's Makefile runs this).
-    cd cmd/pulumi-resource-kubernetes && VERSION="$PULUMI_KUBERNETES_VERSION" go run generate.go)
+    GOFLAGS="$GOFLAGS -mod=mod" go mod tidy)
+  kubernetes_embed_json "$src/cmd/pulumi-resource-kubernetes"
+  kubernetes_drop_components "$src/pkg/provider/provider_construct.go"
   gobuild "$src" "$BIN/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes \
     "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION"
   plugin_install kubernetes "$PULUMI_KUBERNETES_VERSION" "$BIN/pulumi-resource-kubernetes"
+}
+
+# The provider embeds schema-embed.json and terraform-mapping-embed.json, which the repository's
+# Makefile makes with `go run generate.go`: schema.json and terraform-mapping.json unmarshalled,
+# the schema's version set, marshalled again. embed-json.mjs does the same in Node without compiling
+# the generator (whose 631 packages, built without -trimpath, are not reused by the provider's own
+# -trimpath build). Its output is checked against the generator's bytes (sha256) for the pinned
+# version; any other version, or no node, runs the generator as before.
+kubernetes_embed_json() { # DIR
+  local dir="$1" sums=""
+  case "$PULUMI_KUBERNETES_VERSION" in
+    4.25.0) sums="7f72cb159b58c6a33ecd5f5bd58ed6cfd155ba6d938727423834a87f62513ba0  schema-embed.json
+f49253bd5aa05425141721ee762e5568db0fb724e340e45936366bd3e74590c1  terraform-mapping-embed.json" ;;
+  esac
+  if [[ -n "$sums" ]] && command -v node >/dev/null &&
+    node "$E2E_DIR/embed-json.mjs" "$dir" "$PULUMI_KUBERNETES_VERSION" &&
+    (cd "$dir" && sha256sum -c --quiet <<<"$sums"); then
+    echo "embedded JSON written by embed-json.mjs (sha256 as the generator's)"
+  else
+    echo "embedded JSON: running the module's generate.go"
+    (cd "$dir" && VERSION="$PULUMI_KUBERNETES_VERSION" go run -trimpath generate.go)
+  fi
+}
+
+# The provider's four component resources (kubernetes:yaml/v2:ConfigFile and ConfigGroup,
+# kubernetes:helm.sh/v4:Chart, kubernetes:kustomize/v2:Directory, served through Construct) are
+# written on the published Go SDK pulumi-kubernetes/sdk/v4, whose 66 generated packages (about
+# 500,000 lines) are most of the provider's compile time. Tandem's program uses none of them
+# (Rollout, AnalysisTemplate, Service, Secret, ConfigMap: the provider's own resource code), so
+# they are taken out of Construct's table: a program that asks for one gets the provider's own
+# "unknown resource type" error. Everything else is the module's code.
+kubernetes_drop_components() { # provider_construct.go
+  local f="$1" alias='provider(yamlv2|helmv4|kustomizev2)'
+  [[ "$(grep -cE "^[[:space:]]*$alias \"github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/provider/" "$f")" == 3 &&
+    "$(grep -cE "^[[:space:]]*\"kubernetes:[^\"]+\":[[:space:]]+$alias\.New" "$f")" == 4 ]] ||
+    { echo "$f: not the 3 component imports and 4 table entries this build expects" >&2; return 1; }
+  sed -i -E "/^[[:space:]]*$alias \"github.com\/pulumi\/pulumi-kubernetes\/provider\/v4\/pkg\/provider\//d;
+    /^[[:space:]]*\"kubernetes:[^\"]+\":[[:space:]]+$alias\.New/d" "$f"
+  ! grep -qE "$alias" "$f" || { echo "$f: component references left" >&2; return 1; }
 }
 
 build_pulumi-resource-command() {
@@ -179,7 +219,15 @@ skip_reason() {
   esac
 }
 
+# A component's recipe revision, raised when a change of its build changes what it produces (the
+# cache's hash covers the pinned versions, not this script): a build of an older revision is not
+# cached and is built again, in the same cache directory. No stamp file = revision 1.
+# pulumi-resource-kubernetes 2: without the component resources (kubernetes_drop_components).
+recipe_of() { case "$1" in pulumi-resource-kubernetes) echo 2 ;; *) echo 1 ;; esac; }
+recipe_current() { [[ "$(cat "$OUT/.recipe-$1" 2>/dev/null || echo 1)" == "$(recipe_of "$1")" ]]; }
+
 is_built() {
+  recipe_current "$1" || return 1
   case "$1" in
     pulumi-resource-kubernetes) [[ -x "$BIN/$1" && -d "$OUT/pulumi-home/plugins/resource-kubernetes-v$PULUMI_KUBERNETES_VERSION" ]] ;;
     pulumi-resource-command) [[ -x "$BIN/$1" && -d "$OUT/pulumi-home/plugins/resource-command-v$PULUMI_COMMAND_VERSION" ]] ;;
@@ -188,6 +236,13 @@ is_built() {
     *) [[ -x "$BIN/$1" ]] ;;
   esac
 }
+
+# --missing COMPONENT...: print those not built (or built by an older recipe), one a line.
+if [[ "${1:-}" == --missing ]]; then
+  shift
+  for c in "$@"; do is_built "$c" || echo "$c"; done
+  exit 0
+fi
 
 wanted=("$@")
 [[ ${#wanted[@]} -gt 0 ]] || wanted=("${COMPONENTS[@]}")
@@ -215,8 +270,10 @@ for c in "${wanted[@]}"; do
   flock 9
   if is_built "$c"; then echo "cached $c"; continue; fi
   start=$(date +%s)
-  if "build_$c" >"$LOGS/$c.log" 2>&1; then
-    echo "built $c in $(( $(date +%s) - start )) s"
+  # CPU seconds (user + system) of the build's processes, from bash's `time` into a file.
+  if { TIMEFORMAT='%U %S'; time "build_$c" >"$LOGS/$c.log" 2>&1; } 2>"$LOGS/$c.cpu"; then
+    recipe_of "$c" >"$OUT/.recipe-$c"
+    echo "built $c in $(( $(date +%s) - start )) s (CPU $(awk '{printf "%d", $1 + $2}' "$LOGS/$c.cpu") s)"
   else
     echo "FAILED $c after $(( $(date +%s) - start )) s (log: $LOGS/$c.log)" >&2
     tail -n 20 "$LOGS/$c.log" >&2

@@ -10,6 +10,7 @@ import { BatchSizer, DEFAULT_CHUNK_TIME_MS, DEFAULT_INITIAL_BATCH, MAX_BATCH, MI
 import { querySingle } from './connection';
 import { backoffMs, DEFAULT_DDL_DEADLINE_MS, DEFAULT_LOCK_TIMEOUT_MS, sleep } from './ddl-transaction';
 import { StepFailedError } from './errors';
+import { dropPendingTrigger, PendingTriggerOutcome } from './pending-trigger';
 import { openSession, recordedSpec, Session } from './session';
 import { recordBound, recordStep } from './state';
 import { Throttle } from './throttle';
@@ -64,16 +65,35 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
   const started = Date.now();
   try {
     const done = await alreadyDone(session, spec);
-    if (done) return done;
+    if (done) {
+      // A run that stopped between dropping the pending trigger and recording completion, or the reverse.
+      if (done.step === 'backfilled' && session.state?.resolved) return withPendingTrigger(done, await dropPendingTrigger(session.client, session.state.resolved, tableRef(session), options));
+      return done;
+    }
     const resolved = recordedSpec(session, spec, 'backfill');
-    if (!needsBackfill(resolved)) return await recordNothingToBackfill(session, spec);
+    if (!needsBackfill(resolved)) {
+      const dropped = await dropPendingTrigger(session.client, resolved, tableRef(session), options);
+      return withPendingTrigger(await recordNothingToBackfill(session, spec), dropped);
+    }
     const run = await BackfillRun.start(session, spec, resolved, options, started);
     await run.batches();
     if (run.exhausted) await run.revisit();
-    return await run.finish();
+    // Before completion is recorded: a crash in between leaves a run that finds no row and records it.
+    const dropped = run.exhausted ? await dropPendingTrigger(session.client, resolved, tableRef(session), options) : undefined;
+    return withPendingTrigger(await run.finish(), dropped);
   } finally {
     await session.close();
   }
+}
+
+function tableRef(session: Session): { oid: number; label: string } {
+  return { oid: session.table.oid, label: session.label };
+}
+
+/** The result's message says when the pending trigger was due to go but stays (a busy table, a refused DROP). */
+function withPendingTrigger(result: BackfillResult, outcome: PendingTriggerOutcome | undefined): BackfillResult {
+  if (typeof outcome === 'object') return { ...result, message: `${result.message}; the pending trigger stays (${outcome.kept}): run backfill again to drop it` };
+  return result;
 }
 
 function emptyResult(spec: MigrationSpec, session: Session, step: 'contracted' | 'backfilled', changed: boolean, message: string): BackfillResult {

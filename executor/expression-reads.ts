@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { SpecError } from '../phases/errors';
 import { quoteIdent } from '../phases/sql/identifiers';
 import { table } from '../phases/sql/plan';
+import { downFieldOf } from '../phases/sql/operations';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
 import { settingsDependence } from './settings-independence';
@@ -94,7 +95,7 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
       const up = new Set<string>();
       const down = new Set<string>();
       for (const c of m.newColumns) if (c.up !== undefined) for (const n of await readsOf(`${c.field}.up`, c.up)) up.add(n);
-      for (const [old, expr] of Object.entries(m.down)) for (const n of await readsOf(`${m.field}.down${m.kind === 'merge_columns' ? `.${old}` : ''}`, expr)) down.add(n);
+      for (const [old, expr] of Object.entries(m.down)) for (const n of await readsOf(downFieldOf(m, old), expr)) down.add(n);
       reads.push({ up: [...up].sort(), down: [...down].sort() });
     }
   } finally {

@@ -67,7 +67,7 @@ export async function dropIndexConcurrently(client: Client, step: string, table:
  * failure that retrying cannot fix (duplicates for a unique index), its INVALID leftover is dropped
  * at once, since an INVALID unique index still refuses duplicate writes, and the step fails.
  */
-async function createIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, s: Extract<ObjectStep, { kind: 'create_index' }>, options: ExecutorOptions): Promise<{ retries: number; changed: boolean }> {
+async function createIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, s: Extract<ObjectStep, { kind: 'index_build' }>, options: ExecutorOptions): Promise<{ retries: number; changed: boolean }> {
   if (s.definition !== undefined && (await isPartitionedTable(client, table.oid))) return createPartitionedIndex(client, step, table, s, options);
   if ((await indexState(client, s.schema, s.index)) === 'valid') return { retries: 0, changed: false };
   let retries = 0;
@@ -99,11 +99,11 @@ export async function runObjectSteps(client: Client, step: string, table: { oid:
   let retries = 0;
   let changed = false;
   for (const s of steps) {
-    if (s.kind === 'create_index') {
+    if (s.kind === 'index_build') {
       const r = await createIndexConcurrently(client, step, table, s, options);
       retries += r.retries;
       changed ||= r.changed;
-    } else if (s.kind === 'drop_index') {
+    } else if (s.kind === 'index_drop') {
       if (s.created && (await isPartitionedTable(client, table.oid))) {
         // The spec's own index on a partitioned table, with what a killed build left unattached.
         const present = (await indexState(client, s.schema, s.index)) !== 'absent';
@@ -140,7 +140,7 @@ export async function runObjectSteps(client: Client, step: string, table: { oid:
 export async function enforcedBeforeContract(client: Client, resolved: ResolvedSpec): Promise<string[]> {
   const out: string[] = [];
   for (const s of objectSteps(resolved, 'beforeContract')) {
-    if (s.kind === 'create_index' && (await indexState(client, s.schema, s.index)) !== 'absent') out.push(`unique index ${s.schema}.${s.index}`);
+    if (s.kind === 'index_build' && (await indexState(client, s.schema, s.index)) !== 'absent') out.push(`unique index ${s.schema}.${s.index}`);
     if (s.kind === 'transaction' && s.undo && s.unless && ((await client.query(s.unless)).rowCount ?? 0) > 0) out.push(`constraint of ${s.id.replace(/^add-/, '')}`);
   }
   return out;

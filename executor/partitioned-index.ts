@@ -21,7 +21,7 @@ import { errorCode, errorMessage } from '../phases/error-fields';
  */
 
 type Table = { oid: number; label: string };
-type Build = Extract<ObjectStep, { kind: 'create_index' }>;
+type Build = Extract<ObjectStep, { kind: 'index_build' }>;
 
 export async function isPartitionedTable(client: Client, oid: number): Promise<boolean> {
   return ((await client.query(`SELECT 1 FROM pg_class WHERE oid = $1::oid AND relkind = 'p'`, [oid])).rowCount ?? 0) > 0;

@@ -103,6 +103,6 @@ async function stepScript(session: Session, spec: MigrationSpec, step: SqlStep, 
         objectStepsScript('after contract commits', objectSteps(resolved, 'afterContract'))
       );
     case 'rollback':
-      return objectStepsScript('before rollback', objectSteps(resolved, 'rollbackBefore')) + script('rollback', [...objectRollbackPlan(resolved), ...rollbackPlan(resolved)], true, options);
+      return objectStepsScript('before rollback', objectSteps(resolved, 'beforeRollback')) + script('rollback', [...objectRollbackPlan(resolved), ...rollbackPlan(resolved)], true, options);
   }
 }

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { quoteQualified } from '../phases/sql/identifiers';
 import { createdTables, rollbackLossSql } from '../phases/sql/plan';
 import { ResolvedSpec } from '../phases/sql/spec';
+import { hasOldSide } from '../phases/sql/operations';
 import { keyText, scanRows } from './row-scan';
 import { syncsColumns } from '../phases/sql/carrier';
 
@@ -49,7 +50,7 @@ export async function rollbackLosses(client: Client, resolved: ResolvedSpec): Pr
     }
     resolved.mappings.forEach((m, i) => {
       const n = Number(row[`lost_${i}`] ?? 0);
-      const why = m.kind === 'add_column' ? `for ${m.label} whose new column a new version wrote (rollback drops the column)` : `for ${m.label} whose new side is not up(old) (a lossy down, or a write past the sync trigger)`;
+      const why = !hasOldSide(m) ? `for ${m.label} whose new column a new version wrote (rollback drops the column)` : `for ${m.label} whose new side is not up(old) (a lossy down, or a write past the sync trigger)`;
       if (n) out.push({ reason: why, rows: n, sampleKeys: parse(row[`lost_sample_${i}`]) });
     });
     if (scan?.raising.rows) {

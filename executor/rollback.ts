@@ -38,7 +38,7 @@ export async function rollback(spec: MigrationSpec, options: RollbackOptions): P
       options.onProgress?.({ kind: 'info', message: `warning: ${warnings[0]}` });
     }
     // Indexes the spec built go first, concurrently (no write waits on them); then one transaction.
-    const dropped = await runObjectSteps(session.client, 'rollback', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'rollbackBefore'), options);
+    const dropped = await runObjectSteps(session.client, 'rollback', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'beforeRollback'), options);
     const run = await runDdlTransaction(session.client, 'rollback', { oid: session.table.oid, label: session.label }, [...objectRollbackPlan(resolved), ...rollbackPlan(resolved)], options, async (c) => {
       await recordStep(c, spec.name, 'rolled_back');
       await c.query(`UPDATE tandem.migrations SET backfill_last_key = NULL, backfill_bound = NULL, backfill_done = 0 WHERE name = $1`, [spec.name]);

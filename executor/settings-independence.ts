@@ -6,8 +6,9 @@ import { Client } from 'pg';
  * lc_numeric, lc_time; see phases/sql/plans/evaluation-settings.ts), judged from the tree
  * PostgreSQL parsed it into (a throwaway view's pg_rewrite.ev_action). Deliberately narrow: only
  * the node kinds below, only values of the built-in types below (whose text forms and input
- * parsing read none of those settings), and only built-in functions and operators other than the
- * few that read a setting themselves. Anything else (a domain, a composite, a date, a float, a
+ * parsing read none of those settings), and only built-in functions and operators that are
+ * immutable (or stable only through their arguments' output) and not among the few that read a
+ * setting themselves. Anything else (a domain, a composite, a date, a float, a
  * subquery, a user function) counts as depending on them.
  */
 const NODES = new Set([
@@ -25,6 +26,19 @@ export const SETTINGS_FREE_TYPES = new Set([16, 18, 19, 20, 21, 23, 25, 26, 114,
 
 /** Built-in functions over such types that read a setting all the same. */
 const READS_A_SETTING = ['current_setting', 'set_config', 'to_char', 'to_number', 'to_date', 'to_timestamp', 'timeofday'];
+
+/**
+ * Built-in functions PostgreSQL marks stable only because they call their arguments' output
+ * functions (whose types are judged above). Every other function must be immutable: a stable or
+ * volatile built-in over text can read a setting itself (xml_is_well_formed reads xmloption,
+ * pg_get_viewdef prints constants under DateStyle and extra_float_digits), while PostgreSQL marks
+ * a function immutable only when no setting changes its result (float output aside, whose types
+ * are not allowed).
+ */
+const STABLE_THROUGH_ARGUMENTS = [
+  'concat', 'concat_ws', 'format', 'textanycat', 'anytextcat', 'quote_literal', 'quote_nullable',
+  'to_json', 'to_jsonb', 'json_build_object', 'jsonb_build_object', 'json_build_array', 'jsonb_build_array', 'array_to_string',
+];
 
 const TYPE_FIELDS = /:(?:vartype|consttype|funcresulttype|opresulttype|resulttype|casetype|coalescetype|minmaxtype|array_typeid|element_typeid) (\d+)/g;
 const FUNC_FIELDS = /:(?:funcid|opfuncid) (\d+)/g;
@@ -45,13 +59,14 @@ export async function settingsDependence(client: Client, tree: string, columnTyp
   if (node) return `it contains a ${node} node`;
   const type = [...parts.types, ...columnTypes].find((t) => !SETTINGS_FREE_TYPES.has(t));
   if (type !== undefined) return `it involves type ${type}`;
-  // Built-in (initdb's OIDs are below 16384) and not one of the setting readers; an operator by its function.
+  // Built-in (initdb's OIDs are below 16384), immutable or stable only through its arguments, and
+  // not one of the setting readers; an operator by its function.
   const r = await client.query<{ bad: string | null }>(
     `SELECT string_agg(p.oid::regprocedure::text, ', ') AS bad
        FROM pg_proc p
       WHERE (p.oid = ANY($1::oid[]) OR p.oid IN (SELECT oprcode FROM pg_operator WHERE oid = ANY($2::oid[])))
-        AND (p.oid >= 16384 OR p.proname = ANY($3::text[]))`,
-    [parts.functions, parts.operators, READS_A_SETTING],
+        AND (p.oid >= 16384 OR p.proname = ANY($3::text[]) OR (p.provolatile <> 'i' AND NOT (p.provolatile = 's' AND p.proname = ANY($4::text[]))))`,
+    [parts.functions, parts.operators, READS_A_SETTING, STABLE_THROUGH_ARGUMENTS],
   );
   return r.rows[0].bad ? `it calls ${r.rows[0].bad}` : null;
 }

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { TableInfo } from '../phases/sql/operations';
+import { TableInfo, upgradeRecordedPlan } from '../phases/sql/operations';
 import { RefusedError } from '../phases/errors';
 import { droppedTables, PlanStatement } from '../phases/sql/plan';
 import { MigrationSpec, resolveSpec, ResolvedSpec } from '../phases/sql/spec';
@@ -133,7 +133,7 @@ function fromRow(r: MigrationRow): MigrationState {
     tableName: r.table_name,
     specHash: r.spec_hash,
     step: r.step,
-    resolved: r.resolved,
+    resolved: upgradeRecordedPlan(r.resolved),
     backfillLastKey: r.backfill_last_key,
     backfillBound: r.backfill_bound,
     backfillDone: Number(r.backfill_done),

@@ -38,7 +38,7 @@ export async function status(spec: MigrationSpec, options: ExecutorOptions): Pro
     const unbuilt: string[] = [];
     if (resolved && ACTIVE_STEPS.includes(step)) {
       for (const s of objectSteps(resolved, 'afterExpand')) {
-        if (s.kind === 'create_index' && (await indexState(client, s.schema, s.index)) !== 'valid') unbuilt.push(s.index);
+        if (s.kind === 'index_build' && (await indexState(client, s.schema, s.index)) !== 'valid') unbuilt.push(s.index);
       }
     }
     let message: string;

@@ -2,6 +2,7 @@ import { querySingle } from './connection';
 import { Client } from 'pg';
 import { SpecError } from '../phases/errors';
 import { trialParseSql } from '../phases/sql/plan';
+import { mappingFacts } from '../phases/sql/operations';
 import { MigrationSpec, resolveSpec, ResolvedSpec } from '../phases/sql/spec';
 import { TableRewriteError } from './errors';
 import { checkRecordedMigration, resolveForExpand, runExpandTransaction } from './expand';
@@ -78,9 +79,7 @@ export async function checkColumnTypes(client: Client, resolved: ResolvedSpec): 
         c.name,
         c.type,
         `${c.field}: column "${c.name}" of type ${c.type} would make ADD COLUMN rewrite ${resolved.table.schema}.${resolved.table.name} under ACCESS EXCLUSIVE (${why.join('; ')}); ` +
-          (m.kind === 'rename_column'
-            ? `rename_column copies the column's type, so Tandem cannot rename this column online; change the column to the base type ${base} with a CHECK constraint first, or rename it in a maintenance window`
-            : `declare it as the base type ${base} instead and enforce the domain's rules with a CHECK constraint added NOT VALID and validated later`),
+          (mappingFacts(m).sameTypeAdvice?.(base) ?? `declare it as the base type ${base} instead and enforce the domain's rules with a CHECK constraint added NOT VALID and validated later`),
       );
     }
   }

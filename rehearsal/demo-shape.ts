@@ -1,5 +1,5 @@
 import { SpecError } from '../phases/errors';
-import { SplitColumn } from '../phases/sql/operations/split-column';
+import { SplitColumn, splitColumn } from '../phases/sql/operations/split-column';
 import { MigrationSpec } from '../phases/sql/spec';
 
 /** The refactoring the demo app's three versions are written for, taken from a spec. */
@@ -20,7 +20,7 @@ const REQUIRED = 'one split_column of customers.full_name into first_name and la
 export function demoShapeOf(spec: MigrationSpec): DemoShape {
   const fail = (field: string, what: string) => new SpecError(field, `${what}; tandem rehearse drives the demo app, which needs ${REQUIRED}`);
   if (spec.table !== 'customers' || spec.schema !== undefined) throw fail('table', `is "${spec.schema ? spec.schema + '.' : ''}${spec.table}", not customers`);
-  if (spec.operations.length !== 1 || spec.operations[0].kind !== 'split_column') throw fail('operations', 'must be exactly one split_column');
+  if (spec.operations.length !== 1 || spec.operations[0].kind !== splitColumn.kind) throw fail('operations', `must be exactly one ${splitColumn.kind}`);
   const op = spec.operations[0].body as SplitColumn;
   const field = spec.operations[0].field;
   if (op.column !== 'full_name') throw fail(`${field}.column`, `is "${op.column}", not full_name`);

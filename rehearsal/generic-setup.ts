@@ -5,6 +5,7 @@ import { Queryable } from '../app/customer-store';
 import { AppVersion } from '../phases/deploy/stages';
 import { CatalogError, UsageError } from '../phases/errors';
 import { quoteIdent, quoteLiteral } from '../phases/sql/identifiers';
+import { operationOf } from '../phases/sql/operations';
 import { MigrationSpec } from '../phases/sql/spec';
 import { randomSource } from './british-names';
 import { RowRule } from './constraint-values';
@@ -229,11 +230,11 @@ function recordSeeds(ledger: RowLedger, model: TableModel, seeds: readonly Row[]
 
 /** The CHECKs the spec adds (add_check): the rows and the traffic a rehearsal makes up keep them. */
 function specCheckRules(spec: MigrationSpec): { name: string; check: string }[] {
-  return spec.operations.filter((o) => o.kind === 'add_check').map((o) => o.body as { name: string; check: string });
+  return spec.operations.flatMap((o) => operationOf(o.kind).rules?.(o.body).checks ?? []);
 }
 
 /** The unique column sets the spec adds (add_unique): generated rows and the app's writes keep them as the new version will. */
 function withSpecUniques(model: TableModel, spec: MigrationSpec): TableModel {
-  const added = spec.operations.filter((o) => o.kind === 'add_unique').map((o) => (o.body as { columns: string[] }).columns);
+  const added = spec.operations.flatMap((o) => operationOf(o.kind).rules?.(o.body).uniques ?? []);
   return added.length ? { ...model, uniques: [...model.uniques, ...added] } : model;
 }

@@ -221,12 +221,13 @@ async function checkStarted(tc: OperationCase, spec: MigrationSpec, o: Options, 
   else expect(started.columns.filter((col) => col.includes('_tandem'))).toEqual([]);
   if (tc.expanded) {
     expect(await columnNames(c, spec.table)).toEqual(tc.expanded);
-    // The INSERT trigger, per operation an UPDATE OF trigger per side, and one for rows still pending.
+    // The INSERT trigger and per operation an UPDATE OF trigger per side; the one for rows still
+    // pending went with the backfill, which left none (test/pending-trigger-drop.test.ts).
     const prefix = `zz_tandem_sync_${spec.name.replace(/-/g, '_')}`;
     const triggers = (await snapshotTable(c, spec.table)).triggers;
     expect(triggers[0]).toBe(prefix);
     expect(triggers.every((t: string) => t.startsWith(prefix))).toBe(true);
-    expect(triggers[triggers.length - 1]).toMatch(/_zp$/);
+    expect(triggers.filter((t: string) => /_zp$/.test(t))).toEqual([]);
   }
   expect(await verify(spec, o)).toMatchObject({ ok: consistent, pendingRows: 0 });
 }

@@ -416,6 +416,64 @@ operations:
     },
   },
   {
+    name: 'drop_constraint',
+    oldWriter: ITEMS_WRITER,
+    example: 'drop-constraint.yaml',
+    setup: `${ITEMS} ALTER TABLE items ADD CONSTRAINT items_price_range CHECK (price BETWEEN 1 AND 100000);`,
+    whileExpanded: async (c) => {
+      // Every version keeps the check until contract.
+      await expect(c.query(`INSERT INTO items (id, sku, price) VALUES (7, 'G-7', 0)`)).rejects.toThrow(/items_price_range/);
+    },
+    afterRollback: async (c) => {
+      expect(await count(c, `SELECT count(*) AS n FROM pg_constraint WHERE conrelid = 'items'::regclass AND conname = 'items_price_range'`)).toBe(1);
+    },
+    afterComplete: async (c) => {
+      expect(await count(c, `SELECT count(*) AS n FROM pg_constraint WHERE conrelid = 'items'::regclass AND conname = 'items_price_range'`)).toBe(0);
+      await c.query(`INSERT INTO items (id, sku, price) VALUES (7, 'G-7', 0)`);
+    },
+  },
+  {
+    name: 'rename_constraint',
+    oldWriter: ITEMS_WRITER,
+    example: 'rename-constraint.yaml',
+    setup: `${ITEMS} ALTER TABLE items ADD CONSTRAINT items_sku_key UNIQUE (sku);`,
+    whileExpanded: async (c) => {
+      // The old name, for every version, until contract.
+      await c.query(`INSERT INTO items (id, sku, price) VALUES (7, 'G-7', 7) ON CONFLICT ON CONSTRAINT items_sku_key DO NOTHING`);
+    },
+    afterComplete: async (c) => {
+      expect((await c.query(`SELECT conname FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'u'`)).rows).toEqual([{ conname: 'items_sku_unique' }]);
+      expect((await one(c, `SELECT to_regclass('items_sku_unique') IS NOT NULL AS renamed, to_regclass('items_sku_key') IS NULL AS gone`))).toEqual({ renamed: true, gone: true });
+    },
+  },
+  {
+    name: 'set_comment',
+    oldWriter: ITEMS_WRITER,
+    example: 'set-comment.yaml',
+    setup: `${ITEMS} COMMENT ON COLUMN items.note IS 'free text, to be retired';`,
+    whileExpanded: async (c) => {
+      expect((await one(c, `SELECT col_description('items'::regclass, 4) AS d`)).d).toBe('free text, to be retired');
+    },
+    afterComplete: async (c) => {
+      expect(
+        await one(c, `SELECT obj_description('items'::regclass, 'pg_class') AS t, col_description('items'::regclass, 2) AS sku, col_description('items'::regclass, 4) AS note`),
+      ).toEqual({ t: 'Things we sell, one row per SKU', sku: 'Stock keeping unit, upper case', note: null });
+    },
+  },
+  {
+    name: 'set_replica_identity',
+    oldWriter: ITEMS_WRITER,
+    example: 'set-replica-identity.yaml',
+    setup: `${ITEMS} ALTER TABLE items ADD CONSTRAINT items_sku_key UNIQUE (sku);`,
+    whileExpanded: async (c) => {
+      expect((await one(c, `SELECT relreplident FROM pg_class WHERE oid = 'items'::regclass`)).relreplident).toBe('d');
+    },
+    afterComplete: async (c) => {
+      expect((await one(c, `SELECT relreplident FROM pg_class WHERE oid = 'items'::regclass`)).relreplident).toBe('i');
+      expect((await one(c, `SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = 'items'::regclass AND indisreplident`)).i).toBe('items_sku_key');
+    },
+  },
+  {
     name: 'split, index the new columns, a foreign key on one, drop the old index',
     setupBreaksRule: true, // row 2's country 'gb' has no country
     oldWriter: { insert: (i) => `INSERT INTO customers (id, full_name, country) VALUES (${1000 + i}, 'W${i} Old', 'GB')`, update: (i) => `UPDATE customers SET full_name = 'W${i}  New', country = 'US' WHERE id = ${1000 + i}` },

@@ -201,13 +201,14 @@ export const EXAMPLES: readonly PgrollExample[] = [
   },
   {
     id: '15_set_column_unique',
-    specs: ['15-set-column-unique.yaml'],
+    specs: ['15-set-column-unique.yaml', '15b-rename-review-back.yaml'],
     touch: {
       reviews: change({ constraints: { reviews_review_unique: 'UNIQUE (review)' }, indexes: { reviews_review_unique: btree('reviews', 'reviews_review_unique', 'review', true) } }),
     },
     rewrites: ['reviews.review'],
     sql: `UPDATE reviews SET review = review || '-' || (random() * 1000000)::integer;
           ALTER TABLE reviews ADD CONSTRAINT reviews_review_unique UNIQUE (review);`,
+    afterFirstSpec: `ALTER TABLE reviews RENAME COLUMN review_new TO review;`,
   },
   {
     id: '16_set_nullable',
@@ -255,19 +256,21 @@ export const EXAMPLES: readonly PgrollExample[] = [
   },
   {
     id: '21_add_foreign_key_constraint',
-    specs: ['21-add-foreign-key-constraint.yaml'],
+    specs: ['21-add-foreign-key-constraint.yaml', '21b-rename-user-id-back.yaml'],
     touch: { posts: change({ constraints: { fk_users_id: 'FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE' } }) },
     rewrites: ['posts.user_id'],
     sql: `UPDATE posts SET user_id = NULL WHERE NOT EXISTS (SELECT 1 FROM users WHERE users.id = posts.user_id);
           ALTER TABLE posts ADD CONSTRAINT fk_users_id FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE;`,
+    afterFirstSpec: `ALTER TABLE posts RENAME COLUMN user_id_new TO user_id;`,
   },
   {
     id: '22_add_check_constraint',
-    specs: ['22-add-check-constraint.yaml'],
+    specs: ['22-add-check-constraint.yaml', '22b-rename-title-back.yaml'],
     touch: { posts: change({ constraints: { title_length: 'CHECK ((length((title)::text) > 3))' } }) },
     rewrites: ['posts.title'],
     sql: `UPDATE posts SET title = lpad(title, 4, '-') WHERE length(title) <= 3;
           ALTER TABLE posts ADD CONSTRAINT title_length CHECK (length(title) > 3);`,
+    afterFirstSpec: `ALTER TABLE posts RENAME COLUMN title_new TO title;`,
   },
   {
     id: '23_drop_check_constraint',
@@ -450,11 +453,12 @@ export const EXAMPLES: readonly PgrollExample[] = [
   },
   {
     id: '45_add_table_check_constraint',
-    specs: ['45-add-table-check-constraint.yaml'],
+    specs: ['45-add-table-check-constraint.yaml', '45b-rename-sellers-zip-back.yaml'],
     touch: { tickets: change({ constraints: { check_zip_name: `CHECK ((((sellers_name)::text = 'alice'::text) OR (sellers_zip > 0)))` } }) },
     rewrites: ['tickets.sellers_zip'],
     sql: `UPDATE tickets SET sellers_zip = 123 WHERE sellers_name <> 'alice' AND sellers_zip <= 0;
           ALTER TABLE tickets ADD CONSTRAINT check_zip_name CHECK (sellers_name = 'alice' OR sellers_zip > 0);`,
+    afterFirstSpec: `ALTER TABLE tickets RENAME COLUMN sellers_zip_new TO sellers_zip;`,
   },
   {
     id: '46_alter_column_drop_default',
@@ -600,9 +604,9 @@ export const WRITERS: Readonly<Record<string, TableWriter>> = {
   users: { key: ['id'], values: { id: (k) => `${k}`, name: (k) => lit(`user-${k}`), description: (k) => lit(`U-${k}`) } },
   fruits: { key: ['id'], values: { name: (k) => lit(`fruit-${k}`), name_nullable: (k) => lit(`fruit-${k}`), price: () => lit('1.25'), size: () => lit('medium') } },
   employees: { key: ['id'], values: { role: (k) => lit(`role-${k}`), job_title: (k) => lit(`title-${k}`) } },
-  reviews: { key: ['id'], values: { username: (k) => lit(`u-${k}`), product: (k) => lit(`p-${k}`), review: (k) => lit(`review-${k}`), review_not_null: (k) => lit(`review-${k}`), rating: () => lit('5'), rating_int: () => '5' } },
+  reviews: { key: ['id'], values: { username: (k) => lit(`u-${k}`), product: (k) => lit(`p-${k}`), review: (k) => lit(`review-${k}`), review_not_null: (k) => lit(`review-${k}`), review_new: (k) => lit(`review-${k}`), rating: () => lit('5'), rating_int: () => '5' } },
   orders: { key: ['id'], values: { user_id: () => '(SELECT min(id) FROM users)', quantity: (k) => `${k}` } },
-  posts: { key: ['id'], values: { title: (k) => lit(`title-${k}`), title_nullable: (k) => lit(`title-${k}`), user_id: () => '(SELECT min(id) FROM users)' } },
+  posts: { key: ['id'], values: { title: (k) => lit(`title-${k}`), title_nullable: (k) => lit(`title-${k}`), title_new: (k) => lit(`title-${k}`), user_id: () => '(SELECT min(id) FROM users)', user_id_new: () => '(SELECT min(id) FROM users)' } },
   people: {
     key: ['id'],
     values: { id: (k) => `${k}`, name: (k) => lit(`person-${k}`), age: () => '30', description: (k) => lit(`about-${k}`), birth_date: () => lit('2024-01-01 00:00:00') },
@@ -613,7 +617,7 @@ export const WRITERS: Readonly<Record<string, TableWriter>> = {
     key: ['ticket_id'],
     // Each ticket its own seller: (sellers_name, sellers_zip) becomes unique (44) and references sellers (47).
     before: (k) => `INSERT INTO sellers (name, zip) VALUES (${lit(`ticket-seller-${k}`)}, ${k})`,
-    values: { sellers_name: (k) => lit(`ticket-seller-${k}`), sellers_zip: (k) => `${k}`, ticket_type: (k) => lit(`type-${k}`) },
+    values: { sellers_name: (k) => lit(`ticket-seller-${k}`), sellers_zip: (k) => `${k}`, sellers_zip_new: (k) => `${k}`, ticket_type: (k) => lit(`type-${k}`) },
   },
   telephone_providers: { key: ['id'], values: { name: (k) => lit(`provider-${k}`), tax_id: (k) => lit(`tax-${k}`), headquarters: () => lit('hq') } },
   phonebook: { key: ['id'], values: { provider_id: () => '(SELECT min(id) FROM telephone_providers)', name: (k) => lit(`n-${k}`), city: () => lit('c'), phone: (k) => lit(`+${k}`) } },

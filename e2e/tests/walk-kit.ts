@@ -7,6 +7,9 @@
 import * as path from 'path';
 import { createGates, Gates } from '../../automation/gates';
 import { StackDriver } from '../../automation/stack-driver';
+import { planAccess } from '../../phases/sql/access-plan';
+import { renderAccessSql } from '../../phases/sql/access-sql';
+import { freshDatabase, sql, withClient } from '../../test/db';
 import { KubeClient, KubeError } from '../kube';
 import { readRolloutInNode, REPO } from './e2e-kit';
 
@@ -35,8 +38,8 @@ export function walkEnv(work: string): NodeJS.ProcessEnv {
   return env;
 }
 
-/** The walker's gates against the loopback cluster. */
-export function walkGates(k: KubeClient, d: StackDriver): Gates {
+/** The walker's gates against the loopback cluster (for the checkout in `projectDir`, the repository by default). */
+export function walkGates(k: KubeClient, d: StackDriver, projectDir: string = REPO): Gates {
   const namespaceExists = async (name: string): Promise<boolean> => {
     try {
       await k.request('GET', `/api/v1/namespaces/${name}`);
@@ -46,7 +49,7 @@ export function walkGates(k: KubeClient, d: StackDriver): Gates {
       throw e;
     }
   };
-  return createGates({ driver: d, projectDir: REPO, readRollout: readRolloutInNode, namespaceExists, waitSeconds: 300, pollSeconds: 1 });
+  return createGates({ driver: d, projectDir, readRollout: readRolloutInNode, namespaceExists, waitSeconds: 300, pollSeconds: 1 });
 }
 
 /** A release of the demo app, as `tandem:migrations` takes it. */
@@ -64,11 +67,16 @@ export interface WalkStackConfig {
   readonly migrations: readonly { spec: string; releases: Record<string, unknown> }[];
 }
 
-/** Sets the stack config of Tandem's own program for a walk against the loopback cluster. */
-export async function configureWalkStack(c: WalkStackConfig): Promise<void> {
+/** The stack as the test sets its config: the same project, backend and pulumi CLI as the walker's. */
+export async function workspaceStack(stackName: string, env: NodeJS.ProcessEnv) {
   const auto = await import('@pulumi/pulumi/automation');
   const pulumiCommand = await auto.PulumiCommand.get({ root: path.dirname(process.env.TANDEM_E2E_BIN!) });
-  const stack = await auto.LocalWorkspace.selectStack({ stackName: c.stackName, workDir: REPO }, { envVars: c.env as Record<string, string>, pulumiCommand });
+  return auto.LocalWorkspace.selectStack({ stackName, workDir: REPO }, { envVars: env as Record<string, string>, pulumiCommand });
+}
+
+/** Sets the stack config of Tandem's own program for a walk against the loopback cluster. */
+export async function configureWalkStack(c: WalkStackConfig): Promise<void> {
+  const stack = await workspaceStack(c.stackName, c.env);
   const { migrator, app, verify } = c.roles;
   await stack.setAllConfig({
     'tandem:migrations': { value: JSON.stringify(c.migrations) },
@@ -87,4 +95,22 @@ export async function configureWalkStack(c: WalkStackConfig): Promise<void> {
     'tandem:replicas': { value: '2' },
     'tandem:canarySteps': { value: 'setWeight 50, pause 2s, analysis, setWeight 100' },
   });
+}
+
+/**
+ * The database of a walk with `tandem:manageRoles false`: the migrator owns it and the table
+ * (`tableSql`, run as the migrator), the app and verify roles made here as Tandem needs them;
+ * passwords are the role's kind (`migrator`, `app`, `verify`).
+ */
+export async function makeWalkDatabase(prefix: string, roles: WalkStackConfig['roles'], tableSql: string): Promise<string> {
+  const dbUrl = await freshDatabase(prefix);
+  const dbName = new URL(dbUrl).pathname.slice(1);
+  await sql(dbUrl, `CREATE ROLE ${roles.migrator} LOGIN PASSWORD 'migrator' CREATEROLE; ALTER DATABASE "${dbName}" OWNER TO ${roles.migrator}`);
+  await sql(urlAs(dbUrl, roles.migrator, 'migrator'), tableSql);
+  const plan = planAccess({ schema: 'public', migratorRole: roles.migrator, appRole: roles.app, verify: { role: roles.verify, table: 'customers' } });
+  await withClient(urlAs(dbUrl, roles.migrator, 'migrator'), async (c) => {
+    for (const st of renderAccessSql(plan, {})) await c.query(st);
+  });
+  await sql(dbUrl, `ALTER ROLE ${roles.app} PASSWORD 'app'; ALTER ROLE ${roles.verify} PASSWORD 'verify'`);
+  return dbUrl;
 }

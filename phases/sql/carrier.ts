@@ -1,6 +1,5 @@
 import { SpecError } from '../errors';
-import { OPERATIONS, ParsedOperation, TableColumn, TableInfo } from './operations';
-import { changesColumns } from './operations/data-fix';
+import { changesColumns, namesOwnTable, operationOf, ParsedOperation, TableColumn, TableInfo } from './operations';
 
 /**
  * The spec's table ("carrier"): the table its column operations refactor and its object operations
@@ -11,20 +10,12 @@ import { changesColumns } from './operations/data-fix';
  * machinery is installed (there is no column to keep in sync).
  */
 
-/** Object operations that need no spec table at all: they name their own table, or none. */
-const TABLELESS_KINDS = new Set(['create_table', 'drop_table', 'raw_sql']);
-
-/** Does the operation name its own table (or none), rather than work on the spec's? */
-export function namesOwnTable(kind: string): boolean {
-  return TABLELESS_KINDS.has(kind);
-}
-
 /** The spec's table when `table` is omitted: the first table it creates, or none (''). */
 export function carrierTable(operations: readonly ParsedOperation[], table: string | undefined, field = 'table'): { table: string; virtual: boolean } {
-  const created = operations.filter((op) => op.kind === 'create_table').map((op) => (op.body as { name: string }).name);
+  const created = operations.flatMap((op) => operationOf(op.kind).createsTables?.(op.body) ?? []);
   const virtual = table === undefined || created.includes(table);
   if (!virtual) return { table: table!, virtual: false };
-  const columnOp = operations.find((op) => changesColumns(op, OPERATIONS[op.kind].objectOnly));
+  const columnOp = operations.find((op) => changesColumns(op));
   if (columnOp) {
     throw new SpecError(
       table === undefined ? field : `${columnOp.field}`,
@@ -35,7 +26,7 @@ export function carrierTable(operations: readonly ParsedOperation[], table: stri
   }
   const name = table ?? created[0] ?? '';
   if (name === '') {
-    const needy = operations.find((op) => !TABLELESS_KINDS.has(op.kind));
+    const needy = operations.find((op) => !namesOwnTable(op));
     if (needy) throw new SpecError(field, `is required: ${needy.field} works on the spec's table; name it, or a table this spec creates`);
   }
   return { table: name, virtual: true };
@@ -43,16 +34,20 @@ export function carrierTable(operations: readonly ParsedOperation[], table: stri
 
 /** The virtual table of a spec: the created table's columns and primary key, as create_table declares them (oid 0: not in the catalog). */
 export function virtualTableInfo(operations: readonly ParsedOperation[], schema: string, name: string): TableInfo {
-  const created = operations.find((op) => op.kind === 'create_table' && (op.body as { name: string }).name === name);
-  const body = created?.body as { columns: { name: string; type: string; notNull: boolean; default?: string }[]; primaryKey: string[] } | undefined;
+  const created = operations.find((op) => (operationOf(op.kind).createsTables?.(op.body) ?? []).includes(name));
+  const body = created?.body as
+    | { columns: { name: string; type: string; notNull: boolean; default?: string }[]; primaryKey: string[]; constraints?: { type: string; columns?: string[] }[] }
+    | undefined;
+  // The primary key: `primary_key`, or a constraint of type primary_key.
+  const key = body?.primaryKey.length ? body.primaryKey : (body?.constraints?.find((c) => c.type === 'primary_key')?.columns ?? []);
   const columns: TableColumn[] = (body?.columns ?? []).map((c) => ({
     name: c.name,
     type: c.type,
-    notNull: c.notNull || (body?.primaryKey ?? []).includes(c.name),
+    notNull: c.notNull || key.includes(c.name),
     hasDefault: c.default !== undefined,
     ...(c.default !== undefined ? { defaultExpr: c.default } : {}),
   }));
-  return { oid: 0, schema, name, columns, primaryKey: (body?.primaryKey ?? []).map((k) => columns.find((c) => c.name === k)!) };
+  return { oid: 0, schema, name, columns, primaryKey: key.map((k) => columns.find((c) => c.name === k)!) };
 }
 
 /** Does the spec keep columns in sync (column operations: new columns, sync trigger, backfill)? An object-only spec does not. */

@@ -1,3 +1,4 @@
+import { operationOf } from './operations';
 import { MigrationSpec } from './spec';
 
 /**
@@ -21,9 +22,8 @@ export interface Landing {
 export function newNameLandings(spec: MigrationSpec): Landing[] {
   const out: Landing[] = [];
   for (const op of spec.operations) {
-    const b = op.body as { column?: string; into?: string; inPlace?: boolean; fix?: { column: string; into: string } };
-    if (['change_type', 'set_not_null', 'drop_not_null'].includes(op.kind) && !b.inPlace && b.column && b.into) out.push({ field: op.field, kind: op.kind, column: b.column, into: b.into });
-    else if (b.fix) out.push({ field: op.field, kind: op.kind, column: b.fix.column, into: b.fix.into });
+    const moved = operationOf(op.kind).landsUnderNewName?.(op.body);
+    if (moved) out.push({ field: op.field, kind: op.kind, column: moved.column, into: moved.into });
   }
   return out;
 }

@@ -6,8 +6,7 @@ import { parseTableName } from './identifiers';
 import { expectKeys, expectObject } from './operations/fields';
 import { refuseGeneratedReaders } from './operations/carried-properties';
 import { carrierTable } from './carrier';
-import { changesColumns } from './operations/data-fix';
-import { ColumnMapping, ObjectWork, OPERATION_KINDS, OPERATIONS, OperationKind, ParsedOperation, TableInfo } from './operations';
+import { changesColumns, ColumnMapping, ObjectWork, OPERATION_KINDS, operationOf, OperationKind, ParsedOperation, TableInfo } from './operations';
 
 /** A refactoring spec, validated offline. */
 export interface MigrationSpec {
@@ -90,7 +89,7 @@ export function parseSpec(text: string, source = 'spec'): MigrationSpec {
     if (!(OPERATION_KINDS as string[]).includes(kind)) {
       throw new SpecError(`${field}.${kind}`, `is not a known operation (expected one of: ${OPERATION_KINDS.join(', ')})`);
     }
-    const def = OPERATIONS[kind as OperationKind];
+    const def = operationOf(kind as OperationKind);
     const body = def.parse(expectObject(`${field}.${kind}`, entry[kind]), `${field}.${kind}`);
     return { kind: kind as OperationKind, field: `${field}.${kind}`, body };
   });
@@ -121,17 +120,9 @@ function checkDisjointOffline(operations: ParsedOperation[]): void {
   const seen = new Map<string, string>();
   for (const op of operations) {
     // Object operations (indexes, constraints, ...) may name any column, old or new.
-    if (!changesColumns(op, OPERATIONS[op.kind].objectOnly)) continue;
-    const body = op.body as Record<string, any>;
-    const names: string[] = [];
-    for (const key of ['column', 'from', 'to', 'name', 'into']) {
-      const v = body[key];
-      if (typeof v === 'string') names.push(v);
-      else if (Array.isArray(v)) names.push(...v.map((c: any) => c.name));
-      else if (v && typeof v === 'object' && typeof v.name === 'string') names.push(v.name);
-    }
-    if (Array.isArray(body.columns)) names.push(...body.columns);
-    for (const n of new Set(names)) {
+    const def = operationOf(op.kind);
+    if (!def.touches) continue;
+    for (const n of new Set(def.touches(op.body))) {
       const other = seen.get(n);
       if (other) throw new SpecError(op.field, `touches column "${n}", which ${other} touches too; each column may be in one operation only`);
       seen.set(n, op.field);
@@ -141,20 +132,19 @@ function checkDisjointOffline(operations: ParsedOperation[]): void {
 
 /** Two object operations must not create objects of one name (indexes, constraints and tables share names in a schema). */
 function checkObjectNamesOffline(operations: ParsedOperation[]): void {
-  const creates = new Set<OperationKind>(['create_index', 'add_unique', 'add_check', 'add_foreign_key', 'create_table']);
   const seen = new Map<string, string>();
   for (const op of operations) {
-    if (!creates.has(op.kind)) continue;
-    const name = (op.body as { name: string }).name;
-    const other = seen.get(name);
-    if (other) throw new SpecError(`${op.field}.name`, `"${name}" is also created by ${other}; each object needs its own name`);
-    seen.set(name, op.field);
+    for (const name of operationOf(op.kind).creates?.(op.body) ?? []) {
+      const other = seen.get(name);
+      if (other) throw new SpecError(`${op.field}.name`, `"${name}" is also created by ${other}; each object needs its own name`);
+      seen.set(name, op.field);
+    }
   }
 }
 
 /** Check the spec against the live table and compute every operation's column mapping. */
 export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec {
-  const columnWork = spec.operations.some((op) => changesColumns(op, OPERATIONS[op.kind].objectOnly));
+  const columnWork = spec.operations.some((op) => changesColumns(op));
   // Only column operations need the primary key (the backfill walks by it) and the bookkeeping columns.
   if (columnWork && table.primaryKey.length === 0) {
     throw new CatalogError('table', `${table.schema}.${table.name}`, `table ${table.schema}.${table.name} has no primary key; the backfill walks the table by primary key`);
@@ -163,8 +153,7 @@ export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec
     throw new CatalogError('table', PENDING_COLUMN, `table ${table.schema}.${table.name} already has a ${PENDING_COLUMN} column: another Tandem migration is in progress on it`);
   }
   const mappings = spec.operations.flatMap((op) => {
-    const def = OPERATIONS[op.kind];
-    const m = def.resolve?.(op.body, table, op.field);
+    const m = operationOf(op.kind).resolve?.(op.body, table, op.field);
     return m ? [m] : [];
   });
   const pk = new Set(table.primaryKey.map((c) => c.name));
@@ -181,10 +170,10 @@ export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec
     newColumns: mappings.flatMap((m) => m.newColumns),
     columnOperations: mappings.map((m) => m.field),
     droppedColumns: mappings.flatMap((m) => m.oldColumns),
-    createdTables: spec.operations.filter((op) => op.kind === 'create_table').map((op) => `${table.schema}.${(op.body as { name: string }).name}`),
+    createdTables: spec.operations.flatMap((op) => (operationOf(op.kind).createsTables?.(op.body) ?? []).map((name) => `${table.schema}.${name}`)),
   };
   const objects = spec.operations.flatMap((op) => {
-    const def = OPERATIONS[op.kind];
+    const def = operationOf(op.kind);
     return def.objects ? [def.objects(op.body, context, op.field)] : [];
   });
   return { spec, table, mappings, objects };

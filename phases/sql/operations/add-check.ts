@@ -1,8 +1,9 @@
 import { checkExpression } from '../expression';
 import { quoteIdent } from '../identifiers';
-import { expectKeys, required } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { addValidatedConstraint, checkObjectName, constraintAbsent, rowsCheck, tableSql } from './object-fields';
 import { ObjectWork, OperationDefinition } from './operation';
+import { renameInExpression, withDataFix } from './data-fix';
 
 /**
  * add_check: enforced only from contract on. A CHECK, even NOT VALID, applies to every new write
@@ -17,14 +18,23 @@ export interface AddCheck {
   check: string;
 }
 
-export const addCheck: OperationDefinition<AddCheck> = {
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the constraint name' },
+  { name: 'check', type: 'string', required: true, description: 'the condition every row must meet' },
+];
+
+const plainAddCheck: OperationDefinition<AddCheck> = {
   kind: 'add_check',
+  summary: 'A CHECK constraint, enforced from contract on (added NOT VALID and validated when only the new versions run).',
+  fields: FIELDS,
   objectOnly: true,
+  creates: (op) => [op.name],
+  rules: (op) => ({ checks: [{ name: op.name, check: op.check }] }),
   parse(body, field) {
-    expectKeys(field, body, ['name', 'check']);
+    const need = readFields(field, body, FIELDS);
     return {
-      name: checkObjectName(`${field}.name`, required(`${field}.name`, body.name, 'the constraint name'), 'constraint'),
-      check: checkExpression(`${field}.check`, required(`${field}.check`, body.check, 'the condition every row must meet')),
+      name: checkObjectName(`${field}.name`, need('name'), 'constraint'),
+      check: checkExpression(`${field}.check`, need('check')),
     };
   },
   objects(op, ctx, field): ObjectWork {
@@ -43,3 +53,6 @@ export const addCheck: OperationDefinition<AddCheck> = {
     };
   },
 };
+
+/** With an optional data fix (`up`, `down`, `column`, `into`: data-fix.ts). */
+export const addCheck = withDataFix(plainAddCheck, { columns: () => [], rename: (op, from, to, field) => ({ ...op, check: renameInExpression(op.check, from, to, `${field}.check`) }) });

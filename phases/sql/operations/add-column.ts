@@ -1,7 +1,8 @@
 import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkNewName, checkType } from '../identifiers';
-import { absentColumn, expectBoolean, expectKeys, required } from './fields';
+import { absentColumn, expectBoolean } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
 
 /**
@@ -32,12 +33,25 @@ export interface AddColumn {
   notNull: boolean;
 }
 
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the new column name' },
+  { name: 'type', type: 'string', required: true, description: 'the new column type' },
+  { name: 'default', type: 'scalar', description: 'its default (an SQL expression; a constant is set in ADD COLUMN itself, catalog only)' },
+  { name: 'up', type: 'string', description: 'an expression over the row giving existing rows and old versions\' inserts their value' },
+  { name: 'not_null', type: 'boolean', description: 'NOT NULL, enforced the safe way (needs a default or an up)' },
+];
+
 export const addColumn: OperationDefinition<AddColumn> = {
   kind: 'add_column',
+  summary: 'A new nullable column (optionally NOT NULL, with a default or an up), added without a table rewrite.',
+  fields: FIELDS,
+  touches: (op) => [op.name],
+  // No old side: its `up` fills the column; what a new version writes into it, a rollback drops.
+  mapping: { oldSide: false, upField: (c) => `${c.field}.${c.up === c.default ? 'default' : 'up'}` },
   parse(body, field) {
-    expectKeys(field, body, ['name', 'type', 'default', 'up', 'not_null']);
-    const name = checkNewName(`${field}.name`, required(`${field}.name`, body.name, 'the new column name'));
-    const type = checkType(`${field}.type`, required(`${field}.type`, body.type, 'the new column type'));
+    const need = readFields(field, body, FIELDS);
+    const name = checkNewName(`${field}.name`, need('name'));
+    const type = checkType(`${field}.type`, need('type'));
     const dflt = body.default === undefined ? undefined : checkExpression(`${field}.default`, typeof body.default === 'number' || typeof body.default === 'boolean' ? String(body.default) : body.default);
     const up = body.up === undefined ? undefined : checkExpression(`${field}.up`, body.up);
     const notNull = expectBoolean(`${field}.not_null`, body.not_null, false);

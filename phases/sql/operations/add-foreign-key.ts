@@ -1,8 +1,10 @@
 import { SpecError } from '../../errors';
 import { parseTableName, quoteIdent, quoteLiteral, quoteQualified } from '../identifiers';
-import { expectKeys, expectObject, required } from './fields';
+import { expectObject } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { addValidatedConstraint, checkObjectName, constraintAbsent, knownColumn, nameList, notPartitioned, rowsCheck, tableSql } from './object-fields';
 import { CatalogCondition, ObjectWork, OperationDefinition } from './operation';
+import { withDataFix } from './data-fix';
 
 /**
  * add_foreign_key: enforced only from contract on, as add_check. A NOT VALID foreign key still
@@ -30,17 +32,34 @@ function action(field: string, value: unknown): FkAction {
   return value as FkAction;
 }
 
-export const addForeignKey: OperationDefinition<AddForeignKey> = {
+const REFERENCES: readonly FieldDecl[] = [
+  { name: 'table', type: 'string', required: true, description: 'the referenced table' },
+  { name: 'columns', type: 'strings', required: true, description: 'the referenced columns' },
+];
+
+const ACTIONS = Object.keys(FK_ACTIONS);
+
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the constraint name' },
+  { name: 'columns', type: 'strings', required: true, description: 'the referencing columns' },
+  { name: 'references', type: 'object', required: true, description: 'the referenced table and columns', fields: REFERENCES },
+  { name: 'on_delete', type: 'string', enum: ACTIONS, description: 'what a delete of a referenced row does (default no_action)' },
+  { name: 'on_update', type: 'string', enum: ACTIONS, description: 'what an update of a referenced key does (default no_action)' },
+];
+
+const plainAddForeignKey: OperationDefinition<AddForeignKey> = {
   kind: 'add_foreign_key',
+  summary: 'A FOREIGN KEY, enforced from contract on (added NOT VALID and validated when only the new versions run).',
+  fields: FIELDS,
   objectOnly: true,
+  creates: (op) => [op.name],
   parse(body, field) {
-    expectKeys(field, body, ['name', 'columns', 'references', 'on_delete', 'on_update']);
-    const name = checkObjectName(`${field}.name`, required(`${field}.name`, body.name, 'the constraint name'), 'constraint');
-    const columns = nameList(`${field}.columns`, required(`${field}.columns`, body.columns, 'the referencing columns'), 'columns');
-    const refs = expectObject(`${field}.references`, required(`${field}.references`, body.references, 'the referenced table and columns'));
-    expectKeys(`${field}.references`, refs, ['table', 'columns']);
-    const target = parseTableName(`${field}.references.table`, required(`${field}.references.table`, refs.table, 'the referenced table'));
-    const refColumns = nameList(`${field}.references.columns`, required(`${field}.references.columns`, refs.columns, 'the referenced columns'), 'columns');
+    const need = readFields(field, body, FIELDS);
+    const name = checkObjectName(`${field}.name`, need('name'), 'constraint');
+    const columns = nameList(`${field}.columns`, need('columns'), 'columns');
+    const refs = readFields(`${field}.references`, expectObject(`${field}.references`, need('references')), REFERENCES);
+    const target = parseTableName(`${field}.references.table`, refs('table'));
+    const refColumns = nameList(`${field}.references.columns`, refs('columns'), 'columns');
     if (refColumns.length !== columns.length) throw new SpecError(`${field}.references.columns`, `lists ${refColumns.length} columns for ${columns.length} referencing columns`);
     return { name, columns, references: { ...target, columns: refColumns }, onDelete: action(`${field}.on_delete`, body.on_delete), onUpdate: action(`${field}.on_update`, body.on_update) };
   },
@@ -98,3 +117,6 @@ export const addForeignKey: OperationDefinition<AddForeignKey> = {
     };
   },
 };
+
+/** With an optional data fix (`up`, `down`, `column`, `into`: data-fix.ts). */
+export const addForeignKey = withDataFix(plainAddForeignKey, { columns: (op) => op.columns, rename: (op, from, to) => ({ ...op, columns: op.columns.map((c) => (c === from ? to : c)) }) });

@@ -1,8 +1,9 @@
 import { quoteIdent } from '../identifiers';
-import { expectKeys, required } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { checkObjectName, constraintAbsent, nameList, notPartitioned, tableSql } from './object-fields';
 import { indexWork } from './create-index';
 import { ObjectWork, OperationDefinition } from './operation';
+import { withDataFix } from './data-fix';
 
 /**
  * add_unique: a unique index built concurrently before contract's transaction (when only the new
@@ -18,14 +19,23 @@ export interface AddUnique {
   columns: string[];
 }
 
-export const addUnique: OperationDefinition<AddUnique> = {
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the constraint name' },
+  { name: 'columns', type: 'strings', required: true, description: 'the columns that must be unique' },
+];
+
+const plainAddUnique: OperationDefinition<AddUnique> = {
   kind: 'add_unique',
+  summary: 'A UNIQUE constraint: its index built concurrently before contract, attached inside contract\'s transaction.',
+  fields: FIELDS,
   objectOnly: true,
+  creates: (op) => [op.name],
+  rules: (op) => ({ uniques: [op.columns] }),
   parse(body, field) {
-    expectKeys(field, body, ['name', 'columns']);
+    const need = readFields(field, body, FIELDS);
     return {
-      name: checkObjectName(`${field}.name`, required(`${field}.name`, body.name, 'the constraint name'), 'constraint'),
-      columns: nameList(`${field}.columns`, required(`${field}.columns`, body.columns, 'the columns that must be unique'), 'columns'),
+      name: checkObjectName(`${field}.name`, need('name'), 'constraint'),
+      columns: nameList(`${field}.columns`, need('columns'), 'columns'),
     };
   },
   objects(op, ctx, field): ObjectWork {
@@ -52,3 +62,6 @@ export const addUnique: OperationDefinition<AddUnique> = {
     };
   },
 };
+
+/** With an optional data fix (`up`, `down`, `column`, `into`: data-fix.ts). */
+export const addUnique = withDataFix(plainAddUnique, { columns: (op) => op.columns, rename: (op, from, to) => ({ ...op, columns: op.columns.map((c) => (c === from ? to : c)) }) });

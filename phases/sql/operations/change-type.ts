@@ -1,7 +1,8 @@
 import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkExistingName, checkNewName, checkType, MAX_IDENTIFIER_BYTES } from '../identifiers';
-import { absentColumn, existingColumn, expectKeys, required } from './fields';
+import { absentColumn, existingColumn } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { carriedProperties } from './carried-properties';
 import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
 
@@ -21,22 +22,36 @@ export interface ChangeType {
   default?: string;
 }
 
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'column', type: 'string', required: true, description: 'the column whose type changes' },
+  { name: 'type', type: 'string', required: true, description: 'the new type' },
+  { name: 'up', type: 'string', required: true, description: 'an up expression converting the column to the new type' },
+  { name: 'down', type: 'string', required: true, description: 'a down expression converting back to the column\'s type' },
+  { name: 'into', type: 'string', description: 'the new column\'s name (default <column>_new)' },
+  { name: 'default', type: 'scalar', description: 'the new column\'s default from contract on, instead of the old column\'s converted' },
+];
+
 export const changeType: OperationDefinition<ChangeType> = {
   kind: 'change_type',
+  summary: 'The new type lives in a new column (into), kept in sync both ways; the old column is dropped at contract.',
+  fields: FIELDS,
+  touches: (op) => [op.column, op.into],
+  mapping: { convertsOldDefault: true, replacesColumn: true },
+  landsUnderNewName: (op) => ({ column: op.column, into: op.into }),
   parse(body, field) {
-    expectKeys(field, body, ['column', 'type', 'up', 'down', 'into', 'default']);
+    const need = readFields(field, body, FIELDS);
     const d = body.default;
-    const column = checkExistingName(`${field}.column`, required(`${field}.column`, body.column, 'the column whose type changes'));
+    const column = checkExistingName(`${field}.column`, need('column'));
     const defaultInto = `${column}_new`;
     if (body.into === undefined && Buffer.byteLength(defaultInto) > MAX_IDENTIFIER_BYTES) {
       throw new SpecError(`${field}.into`, `is needed: the default name "${defaultInto}" is over ${MAX_IDENTIFIER_BYTES} bytes`);
     }
     return {
       column,
-      type: checkType(`${field}.type`, required(`${field}.type`, body.type, 'the new type')),
+      type: checkType(`${field}.type`, need('type')),
       into: checkNewName(`${field}.into`, body.into ?? defaultInto),
-      up: checkExpression(`${field}.up`, required(`${field}.up`, body.up, `an up expression converting ${column} to the new type`)),
-      down: checkExpression(`${field}.down`, required(`${field}.down`, body.down, `a down expression converting back to ${column}'s type`)),
+      up: checkExpression(`${field}.up`, need('up')),
+      down: checkExpression(`${field}.down`, need('down')),
       ...(d === undefined ? {} : { default: checkExpression(`${field}.default`, typeof d === 'number' || typeof d === 'boolean' ? String(d) : d) }),
     };
   },

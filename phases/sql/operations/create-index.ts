@@ -2,6 +2,7 @@ import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkExistingName, fitIdentifier, quoteIdent, quoteLiteral } from '../identifiers';
 import { expectBoolean, expectKeys, expectObject, required } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { checkObjectName, keyJson, knownColumn, nameList, notPartitioned, regclass, relationAbsent, tableSql } from './object-fields';
 import { lexSql } from '../sql-lexer';
 import { CatalogCondition, ObjectCheck, ObjectContext, ObjectStep, ObjectWork, OperationDefinition, TableInfo } from './operation';
@@ -18,7 +19,11 @@ import { CatalogCondition, ObjectCheck, ObjectContext, ObjectStep, ObjectWork, O
  * ONLY the partitioned table (catalog only, INVALID), each partition's index built concurrently
  * and attached (ALTER INDEX ... ATTACH PARTITION); the last attach makes it valid.
  */
-export type IndexElement = { column: string } | { expression: string };
+/** A key of the index: a column or an expression, with its operator class when it is not the type's default. */
+export type IndexElement = ({ column: string } | { expression: string }) & { opclass?: string };
+
+/** A storage parameter's value: a number, true/false, or a word (`on`, `auto`). */
+export type StorageValue = number | boolean | string;
 
 export interface CreateIndex {
   name: string;
@@ -27,6 +32,34 @@ export interface CreateIndex {
   method: string;
   where?: string;
   include: string[];
+  /** Storage parameters (WITH (...)): absent when none are given. */
+  with?: Record<string, StorageValue>;
+}
+
+/** An operator class: a plain or schema-qualified lowercase name (text_pattern_ops, public.gin_trgm_ops). */
+const OPCLASS = /^(?:[a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/;
+const PARAMETER = /^[a-z_][a-z0-9_]*$/;
+const WORD = /^[A-Za-z0-9_.+-]+$/;
+
+/** `with`: storage parameters by name; PostgreSQL (the trial) judges whether the method takes them. */
+export function parseStorageParameters(field: string, value: unknown): Record<string, StorageValue> {
+  const body = expectObject(field, value);
+  const out: Record<string, StorageValue> = {};
+  if (Object.keys(body).length === 0) throw new SpecError(field, 'must name at least one storage parameter, e.g. { fillfactor: 70 }');
+  for (const [key, v] of Object.entries(body)) {
+    if (!PARAMETER.test(key)) throw new SpecError(`${field}.${key}`, 'is not a storage parameter name (lowercase letters, digits and underscores)');
+    if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
+    else if (typeof v === 'boolean') out[key] = v;
+    else if (typeof v === 'string' && WORD.test(v)) out[key] = v;
+    else throw new SpecError(`${field}.${key}`, 'must be a number, true or false, or a word such as on or auto');
+  }
+  return out;
+}
+
+function storageSql(params: Record<string, StorageValue>): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${k} = ${typeof v === 'string' ? quoteLiteral(v) : String(v)}`)
+    .join(', ');
 }
 
 export const INDEX_METHODS = ['btree', 'hash', 'gist', 'gin', 'brin', 'spgist'] as const;
@@ -37,8 +70,13 @@ export function parseIndexElements(field: string, value: unknown): IndexElement[
     const f = `${field}[${i}]`;
     if (typeof raw === 'string') return { column: checkExistingName(f, raw) };
     const body = expectObject(f, raw);
-    expectKeys(f, body, ['expression']);
-    return { expression: checkExpression(`${f}.expression`, required(`${f}.expression`, body.expression, 'an index expression')) };
+    expectKeys(f, body, ['column', 'expression', 'opclass']);
+    const opclass = body.opclass;
+    if (opclass !== undefined && (typeof opclass !== 'string' || !OPCLASS.test(opclass))) throw new SpecError(`${f}.opclass`, 'must be an operator class name, e.g. text_pattern_ops');
+    const withClass = opclass !== undefined ? { opclass: opclass as string } : {};
+    if (body.column !== undefined && body.expression !== undefined) throw new SpecError(f, 'must give one of column or expression');
+    if (body.column !== undefined) return { column: checkExistingName(`${f}.column`, body.column), ...withClass };
+    return { expression: checkExpression(`${f}.expression`, required(`${f}.expression`, body.expression, 'an index expression')), ...withClass };
   });
 }
 
@@ -46,11 +84,12 @@ export function elementSql(e: IndexElement): string {
   return 'column' in e ? quoteIdent(e.column) : `(${e.expression})`;
 }
 
-/** What follows `ON table` in CREATE INDEX: method, elements, INCLUDE, WHERE. */
+/** What follows `ON table` in CREATE INDEX: method, elements (with their operator classes), INCLUDE, WITH, WHERE. */
 export function indexDefinitionSql(op: CreateIndex): string {
   const include = op.include.length ? ` INCLUDE (${op.include.map(quoteIdent).join(', ')})` : '';
+  const params = op.with ? ` WITH (${storageSql(op.with)})` : '';
   const where = op.where !== undefined ? ` WHERE (${op.where})` : '';
-  return `USING ${op.method} (${op.columns.map(elementSql).join(', ')})${include}${where}`;
+  return `USING ${op.method} (${op.columns.map((e) => `${elementSql(e)}${e.opclass ? ` ${e.opclass}` : ''}`).join(', ')})${include}${params}${where}`;
 }
 
 /** The statement that builds the index, concurrently, on `on` (the table, or its temporary copy for the trial). */
@@ -117,14 +156,14 @@ function namesTable(op: CreateIndex, table: string): boolean {
 }
 
 /** The object work of a concurrently built index: create_index and add_unique share it. */
-export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, label: string): Required<Pick<ObjectWork, 'live' | 'trial' | 'checks' | 'rollbackBefore'>> & { build: ObjectStep } {
+export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, label: string): Required<Pick<ObjectWork, 'live' | 'trial' | 'checks' | 'beforeRollback'>> & { build: ObjectStep } {
   const schema = ctx.table.schema;
   op.columns.forEach((e, i) => {
     if ('column' in e) knownColumn(ctx, `${field}.columns[${i}]`, e.column);
   });
   op.include.forEach((c, i) => knownColumn(ctx, `${field}.include[${i}]`, c));
   const build: ObjectStep = {
-    kind: 'create_index',
+    kind: 'index_build',
     id: `create-index-${op.name}`,
     schema,
     index: op.name,
@@ -147,17 +186,30 @@ export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, la
     checks: op.unique
       ? [duplicatesCheck(`${label}: rows with a duplicate key`, ctx.table, op.columns, op.where)]
       : [indexValidCheck(`${label}: the index is missing or INVALID (run tandem expand again to build it)`, schema, op.name)],
-    rollbackBefore: [{ kind: 'drop_index', id: `drop-index-${op.name}`, schema, index: op.name, created: true }],
+    beforeRollback: [{ kind: 'index_drop', id: `drop-index-${op.name}`, schema, index: op.name, created: true }],
   };
 }
 
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the index name' },
+  { name: 'columns', type: 'elements', required: true, description: 'the indexed columns or expressions' },
+  { name: 'unique', type: 'boolean', description: 'a unique index (built before contract, when only the new versions run)' },
+  { name: 'method', type: 'string', enum: INDEX_METHODS, description: 'the index method (default btree)' },
+  { name: 'where', type: 'string', description: 'a partial index\'s predicate' },
+  { name: 'include', type: 'strings', description: 'columns stored in the index but not part of its key (INCLUDE)' },
+  { name: 'with', type: 'options', description: 'storage parameters (WITH (...)), e.g. { fillfactor: 70 } or { fastupdate: false }' },
+];
+
 export const createIndex: OperationDefinition<CreateIndex> = {
   kind: 'create_index',
+  summary: 'An index built concurrently after expand (a unique one before contract); rollback drops it concurrently.',
+  fields: FIELDS,
   objectOnly: true,
+  creates: (op) => [op.name],
   parse(body, field) {
-    expectKeys(field, body, ['name', 'columns', 'unique', 'method', 'where', 'include']);
-    const name = checkObjectName(`${field}.name`, required(`${field}.name`, body.name, 'the index name'), 'index');
-    const columns = parseIndexElements(`${field}.columns`, required(`${field}.columns`, body.columns, 'the indexed columns or expressions'));
+    const need = readFields(field, body, FIELDS);
+    const name = checkObjectName(`${field}.name`, need('name'), 'index');
+    const columns = parseIndexElements(`${field}.columns`, need('columns'));
     const unique = expectBoolean(`${field}.unique`, body.unique, false);
     const method = body.method === undefined ? 'btree' : body.method;
     if (typeof method !== 'string' || !(INDEX_METHODS as readonly string[]).includes(method)) {
@@ -166,7 +218,8 @@ export const createIndex: OperationDefinition<CreateIndex> = {
     if (unique && method !== 'btree') throw new SpecError(`${field}.method`, `is ${method}, but only btree indexes can be unique`);
     const where = body.where === undefined ? undefined : checkExpression(`${field}.where`, body.where);
     const include = body.include === undefined ? [] : nameList(`${field}.include`, body.include, 'columns to include');
-    return { name, columns, unique, method, where, include };
+    const params = body.with === undefined ? undefined : parseStorageParameters(`${field}.with`, body.with);
+    return { name, columns, unique, method, where, include, ...(params ? { with: params } : {}) };
   },
   objects(op, ctx, field): ObjectWork {
     const label = `create_index ${op.name}`;

@@ -4,7 +4,8 @@ import { checkExpression } from '../expression';
 import { checkExistingName, checkNewName, MAX_IDENTIFIER_BYTES, quoteIdent } from '../identifiers';
 import { carriedProperties } from './carried-properties';
 import { absentColumn, existingColumn } from './fields';
-import { ColumnMapping, OperationDefinition, ParsedOperation, TableInfo } from './operation';
+import { checkKeys, FieldDecl } from './declared-fields';
+import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
 
 /**
  * A data fix for a constraint operation (add_check, add_unique, add_foreign_key): `up` rewrites
@@ -36,10 +37,33 @@ export interface FixShape<T> {
   rename(op: T, from: string, to: string, field: string): T;
 }
 
+/** The data fix's fields, declared beside the operation's own (the parser and the JSON Schema read them). */
+export const DATA_FIX_FIELDS: readonly FieldDecl[] = [
+  { name: 'up', type: 'string', description: 'a data fix: an expression giving each row\'s value of the column, fixed so the constraint holds (it lands on a new column, into)' },
+  { name: 'down', type: 'string', description: 'with up: an expression giving the old column\'s value from the fixed one (default: the fixed value as it is)' },
+  { name: 'column', type: 'string', description: 'with up: the column whose values up fixes (default: the operation\'s only column)' },
+  { name: 'into', type: 'string', description: 'with up: the new column holding the fixed values (default <column>_new)' },
+];
+
 export function withDataFix<T>(def: OperationDefinition<T>, shape: FixShape<T>): OperationDefinition<WithFix<T>> {
+  const fields = [...def.fields, ...DATA_FIX_FIELDS];
   return {
     ...def,
+    fields,
+    // With a fix the operation replaces a column (old and new name); without one it touches none.
+    touches: (op) => (op.fix ? [op.fix.column, op.fix.into] : []),
+    // The fix's mapping: an old side (the fixed column, which verify compares), its `down` in the
+    // operation's `down`, its `up` in the operation's `up` (the new column's field); the new column
+    // takes the old column's type.
+    landsUnderNewName: (op) => (op.fix ? { column: op.fix.column, into: op.fix.into } : undefined),
+    mapping: {
+      replacesColumn: true,
+      upField: (c) => c.field,
+      sameTypeAdvice: (base) =>
+        `the data fix puts the fixed values in a new column of the column's type, so Tandem cannot fix this column online; change the column to the base type ${base} with a CHECK constraint first, or fix the rows in a maintenance window`,
+    },
     parse(body, field): WithFix<T> {
+      checkKeys(field, body, fields);
       const { up, down, into, column, ...rest } = body;
       const op = def.parse(rest, field);
       if (up === undefined) {
@@ -91,9 +115,4 @@ export function renameInExpression(expr: string, from: string, to: string, field
   const r = rewriteColumns(expr, { [from]: to });
   if (r.leftover.length) throw new SpecError(field, `names ${from} where Tandem cannot tell it is the column (after a dot, before "(" or after "::"), so it cannot move the check to ${to}`);
   return r.sql;
-}
-
-/** Does the parsed operation change columns (a column operation, or a constraint operation with a data fix)? */
-export function changesColumns(op: ParsedOperation, objectOnly: boolean | undefined): boolean {
-  return !objectOnly || (op.body as { fix?: DataFix }).fix !== undefined;
 }

@@ -1,6 +1,7 @@
 import { checkExpression } from '../expression';
 import { checkExistingName } from '../identifiers';
-import { existingColumn, expectKeys, required } from './fields';
+import { existingColumn } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
 
 /**
@@ -12,12 +13,20 @@ export interface DropColumn {
   down: string;
 }
 
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'column', type: 'string', required: true, description: 'the column to drop' },
+  { name: 'down', type: 'string', required: true, description: 'a down expression computing the column for versions that no longer write it' },
+];
+
 export const dropColumn: OperationDefinition<DropColumn> = {
   kind: 'drop_column',
+  summary: 'A column stays until contract; inserts by versions that no longer write it get it from down.',
+  fields: FIELDS,
+  touches: (op) => [op.column],
   parse(body, field) {
-    expectKeys(field, body, ['column', 'down']);
-    const column = checkExistingName(`${field}.column`, required(`${field}.column`, body.column, 'the column to drop'));
-    const down = checkExpression(`${field}.down`, required(`${field}.down`, body.down, `a down expression computing ${column} for versions that no longer write it`));
+    const need = readFields(field, body, FIELDS);
+    const column = checkExistingName(`${field}.column`, need('column'));
+    const down = checkExpression(`${field}.down`, need('down'));
     return { column, down };
   },
   resolve(op, table: TableInfo, field): ColumnMapping {

@@ -1,5 +1,5 @@
 import { checkExistingName, quoteLiteral } from '../identifiers';
-import { expectKeys, required } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { regclass } from './object-fields';
 import { CatalogCondition, ObjectWork, OperationDefinition } from './operation';
 
@@ -18,12 +18,16 @@ export interface DropIndex {
   name: string;
 }
 
+const FIELDS: readonly FieldDecl[] = [{ name: 'name', type: 'string', required: true, description: 'the index to drop' }];
+
 export const dropIndex: OperationDefinition<DropIndex> = {
   kind: 'drop_index',
+  summary: 'An index the old versions keep until contract, dropped concurrently after contract commits.',
+  fields: FIELDS,
   objectOnly: true,
   parse(body, field) {
-    expectKeys(field, body, ['name']);
-    return { name: checkExistingName(`${field}.name`, required(`${field}.name`, body.name, 'the index to drop')) };
+    const need = readFields(field, body, FIELDS);
+    return { name: checkExistingName(`${field}.name`, need('name')) };
   },
   objects(op, ctx, field): ObjectWork {
     const schema = ctx.table.schema;
@@ -56,7 +60,7 @@ export const dropIndex: OperationDefinition<DropIndex> = {
       ],
       // Checked again before contract's transaction: a foreign key may have come since.
       contractBlockers: [usedByForeignKey],
-      afterContract: [{ kind: 'drop_index', id: `drop-index-${op.name}`, schema, index: op.name }],
+      afterContract: [{ kind: 'index_drop', id: `drop-index-${op.name}`, schema, index: op.name }],
       dropsIndexes: [`${schema}.${op.name}`],
     };
   },

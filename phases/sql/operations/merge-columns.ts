@@ -1,7 +1,8 @@
 import { SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkExistingName, checkNewName, checkType } from '../identifiers';
-import { absentColumn, existingColumn, expectKeys, expectObject, required } from './fields';
+import { absentColumn, existingColumn, expectObject, required } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
 
 /** merge_columns: several old columns become one new one (split_column's inverse). */
@@ -12,17 +13,32 @@ export interface MergeColumns {
   down: Record<string, string>;
 }
 
+const INTO: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the merged column name' },
+  { name: 'type', type: 'string', required: true, description: 'the merged column type' },
+  { name: 'up', type: 'string', required: true, description: 'an up expression computing it from the old columns' },
+];
+
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'columns', type: 'strings', required: true, description: 'the columns to merge' },
+  { name: 'into', type: 'object', required: true, description: 'the merged column', fields: INTO },
+  { name: 'down', type: 'map', required: true, description: 'a down expression for each merged column' },
+];
+
 export const mergeColumns: OperationDefinition<MergeColumns> = {
   kind: 'merge_columns',
+  summary: 'Several old columns become one new one (split_column\'s inverse); each old column has its own down.',
+  fields: FIELDS,
+  touches: (op) => [...op.columns, op.into.name],
+  mapping: { downField: (field, old) => `${field}.down.${old}` },
   parse(body, field) {
-    expectKeys(field, body, ['columns', 'into', 'down']);
-    const columns = required(`${field}.columns`, body.columns, 'the columns to merge');
+    const need = readFields(field, body, FIELDS);
+    const columns = need('columns');
     if (!Array.isArray(columns) || columns.length < 2) throw new SpecError(`${field}.columns`, 'must list at least two columns to merge');
     const names = columns.map((c, i) => checkExistingName(`${field}.columns[${i}]`, c));
     if (new Set(names).size !== names.length) throw new SpecError(`${field}.columns`, 'lists a column twice');
-    const into = expectObject(`${field}.into`, required(`${field}.into`, body.into, 'the merged column'));
-    expectKeys(`${field}.into`, into, ['name', 'type', 'up']);
-    const down = expectObject(`${field}.down`, required(`${field}.down`, body.down, 'a down expression for each merged column'));
+    const into = readFields(`${field}.into`, expectObject(`${field}.into`, need('into')), INTO);
+    const down = expectObject(`${field}.down`, need('down'));
     for (const key of Object.keys(down)) {
       if (!names.includes(key)) throw new SpecError(`${field}.down.${key}`, `is not one of the merged columns (${names.join(', ')})`);
     }
@@ -33,9 +49,9 @@ export const mergeColumns: OperationDefinition<MergeColumns> = {
     return {
       columns: names,
       into: {
-        name: checkNewName(`${field}.into.name`, required(`${field}.into.name`, into.name, 'the merged column name')),
-        type: checkType(`${field}.into.type`, required(`${field}.into.type`, into.type, 'the merged column type')),
-        up: checkExpression(`${field}.into.up`, required(`${field}.into.up`, into.up, 'an up expression computing it from the old columns')),
+        name: checkNewName(`${field}.into.name`, into('name')),
+        type: checkType(`${field}.into.type`, into('type')),
+        up: checkExpression(`${field}.into.up`, into('up')),
       },
       down: parsedDown,
     };

@@ -1,7 +1,8 @@
 import { createHash } from 'crypto';
-import { CatalogError, SpecError } from '../../errors';
+import { CatalogError } from '../../errors';
 import { fitIdentifier, quoteIdent } from '../identifiers';
 import { addValidatedConstraint, rowsCheck, tableSql } from './object-fields';
+import { checkKeys } from './declared-fields';
 import { ObjectWork, OperationDefinition } from './operation';
 
 /**
@@ -27,12 +28,16 @@ function checkName(migration: string, column: string): string {
 }
 
 export function withInPlaceNotNull<T>(def: OperationDefinition<T>): OperationDefinition<Either<T>> {
+  // `up` is optional: without it (and without `into`) the column becomes NOT NULL in place.
+  const fields = def.fields.map((d) => (d.name === 'up' ? { ...d, required: false, description: `${d.description} (without up and into: in place, the rows holding NULL must be fixed before contract)` } : d));
   return {
     ...def,
+    fields,
+    touches: (op) => (isInPlace(op) ? [op.column] : def.touches?.(op) ?? []),
+    landsUnderNewName: (op) => (isInPlace(op) ? undefined : def.landsUnderNewName?.(op)),
     parse(body, field): Either<T> {
       if (body.up !== undefined || body.into !== undefined) return def.parse(body, field);
-      const keys = Object.keys(body).filter((k) => k !== 'column');
-      if (keys.length) throw new SpecError(`${field}.${keys[0]}`, 'is not a field of set_not_null (column; up and into for a new column)');
+      checkKeys(field, body, fields);
       const inner = def.parse({ ...body, up: 'NULL' }, field) as unknown as { column: string };
       return { column: inner.column, inPlace: true };
     },

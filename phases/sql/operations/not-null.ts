@@ -1,10 +1,12 @@
+import { withInPlaceNotNull } from './not-null-in-place';
 import { CatalogError, SpecError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkExistingName, checkNewName, fitIdentifier, MAX_IDENTIFIER_BYTES, quoteIdent, quoteLiteral } from '../identifiers';
 import { PENDING_COLUMN } from '../spec';
 import { FAILED_COLUMN } from '../plans/sync-function';
 import { evaluationSetClauses } from '../plans/evaluation-settings';
-import { absentColumn, existingColumn, expectKeys, required } from './fields';
+import { absentColumn, existingColumn } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { createHash } from 'crypto';
 import { BODY_TAG } from '../expression';
 import { quoteQualified } from '../identifiers';
@@ -107,13 +109,32 @@ function carriedDefault(old: TableColumn) {
   return old.defaultExpr !== undefined ? { default: old.defaultExpr, defaultAt: 'contract' as const } : {};
 }
 
-export const setNotNull: OperationDefinition<SetNotNull> = {
+const INTO: FieldDecl = { name: 'into', type: 'string', description: 'the new column\'s name (default <column>_new)' };
+
+const SET_FIELDS: readonly FieldDecl[] = [
+  { name: 'column', type: 'string', required: true, description: 'the column that becomes NOT NULL' },
+  { name: 'up', type: 'string', required: true, description: 'an up expression giving the new column a value where the column is NULL' },
+  INTO,
+];
+
+const DROP_FIELDS: readonly FieldDecl[] = [
+  { name: 'column', type: 'string', required: true, description: 'the column that may hold NULL' },
+  { name: 'down', type: 'string', required: true, description: 'a down expression giving the column a value when the new versions write NULL' },
+  INTO,
+];
+
+const newColumnNotNull: OperationDefinition<SetNotNull> = {
   kind: 'set_not_null',
+  summary: 'The column becomes NOT NULL in a new column (into) that old versions\' NULLs reach as up; the old column is dropped at contract.',
+  fields: SET_FIELDS,
+  touches: (op) => [op.column, op.into],
+  mapping: { replacesColumn: true },
+  landsUnderNewName: (op) => ({ column: op.column, into: op.into }),
   parse(body, field) {
-    expectKeys(field, body, ['column', 'up', 'into']);
-    const column = checkExistingName(`${field}.column`, required(`${field}.column`, body.column, 'the column that becomes NOT NULL'));
+    const need = readFields(field, body, SET_FIELDS);
+    const column = checkExistingName(`${field}.column`, need('column'));
     // Required: an old version's NULL must become a value in the NOT NULL column, or its write would be refused.
-    const up = checkExpression(`${field}.up`, required(`${field}.up`, body.up, `an up expression giving the new column a value where ${column} is NULL`));
+    const up = checkExpression(`${field}.up`, need('up'));
     return { column, into: into(field, column, body.into), up };
   },
   resolve(op, table: TableInfo, field): ColumnMapping {
@@ -135,12 +156,20 @@ export const setNotNull: OperationDefinition<SetNotNull> = {
   },
 };
 
+/** With `up`: on a new column; without: in place (not-null-in-place.ts). */
+export const setNotNull = withInPlaceNotNull(newColumnNotNull);
+
 export const dropNotNull: OperationDefinition<DropNotNull> = {
   kind: 'drop_not_null',
+  summary: 'The column may hold NULL in a new column (into); new versions\' NULLs reach the old column as down; the old column is dropped at contract.',
+  fields: DROP_FIELDS,
+  touches: (op) => [op.column, op.into],
+  mapping: { replacesColumn: true },
+  landsUnderNewName: (op) => ({ column: op.column, into: op.into }),
   parse(body, field) {
-    expectKeys(field, body, ['column', 'down', 'into']);
-    const column = checkExistingName(`${field}.column`, required(`${field}.column`, body.column, 'the column that may hold NULL'));
-    const down = checkExpression(`${field}.down`, required(`${field}.down`, body.down, `a down expression giving ${column} a value when the new versions write NULL`));
+    const need = readFields(field, body, DROP_FIELDS);
+    const column = checkExistingName(`${field}.column`, need('column'));
+    const down = checkExpression(`${field}.down`, need('down'));
     return { column, into: into(field, column, body.into), down };
   },
   resolve(op, table: TableInfo, field): ColumnMapping {

@@ -136,42 +136,65 @@ export interface ColumnMapping {
   readonly down: Readonly<Record<string, string>>;
 }
 
-export type OperationKind =
-  | 'split_column'
-  | 'merge_columns'
-  | 'rename_column'
-  | 'add_column'
-  | 'drop_column'
-  | 'change_type'
-  | 'set_not_null'
-  | 'drop_not_null'
-  | 'create_index'
-  | 'drop_index'
-  | 'add_unique'
-  | 'add_foreign_key'
-  | 'add_check'
-  | 'set_default'
-  | 'drop_default'
-  | 'create_table'
-  | 'drop_table'
-  | 'rename_table'
-  | 'raw_sql';
+/** The spec keywords of the operations: the keys of the registry (index.ts). */
+export type { OperationKind } from './registry';
+import type { OperationKind } from './registry';
+import type { FieldDecl } from './declared-fields';
 
 /**
- * An operation contributes column work (a ColumnMapping: `resolve`), object work (indexes,
- * constraints, defaults, tables, raw SQL: `objects`), or both. Column operations each own their
- * columns; object operations may name any column, old or new (`objectOnly`).
+ * The one lifecycle every operation satisfies. An operation contributes column work (a
+ * ColumnMapping: `resolve`), object work (indexes, constraints, defaults, tables, raw SQL: `objects`,
+ * whose ObjectWork carries each lifecycle slot), or both. Column operations each own their
+ * columns; object operations may name any column, old or new (`objectOnly`). What the planners
+ * need to know about an operation beyond its plan is a fact declared here, never a check on its kind.
  */
 export interface OperationDefinition<T> {
   readonly kind: OperationKind;
+  /** One sentence: what the operation does (the JSON Schema's description). */
+  readonly summary: string;
+  /** Its fields, declared once: the parser's known keys and missing-field messages and the JSON Schema come from them. */
+  readonly fields: readonly FieldDecl[];
   /** The operation changes no column itself: it may name columns other operations add or keep. */
   readonly objectOnly?: boolean;
   /** Offline validation of the operation's body; throws SpecError naming the field. */
   parse(body: Record<string, unknown>, field: string): T;
+  /** The columns a column operation touches (old and new), offline: no column may be in two operations. */
+  touches?(op: T): readonly string[];
+  /** The names an object operation creates (indexes, constraints and tables share names in a schema), offline. */
+  creates?(op: T): readonly string[];
+  /** It names its own table (or none) rather than working on the spec's (create_table, drop_table, raw_sql): a spec of such operations needs no `table`. */
+  readonly ownTable?: boolean;
+  /**
+   * The column it leaves under a new name although the user changed only its type, NULL-ness or
+   * values (`into`), for `tandem plan`'s landing follow-up (landing.ts); undefined when none.
+   */
+  landsUnderNewName?(op: T): { readonly column: string; readonly into: string } | undefined;
+  /** The tables it creates (planned before the object work, so other operations may name them). */
+  createsTables?(op: T): readonly string[];
+  /** The rules rows must keep once it is done (a rehearsal's generated rows and traffic keep them). */
+  rules?(op: T): { readonly checks?: readonly { name: string; check: string }[]; readonly uniques?: readonly string[][] };
   /** The old columns the parsed operation reads (checked against the catalog by the resolver). */
   resolve?(op: T, table: TableInfo, field: string): ColumnMapping | undefined;
+  /** Facts about its ColumnMapping that the planners read (defaults below when absent). */
+  readonly mapping?: MappingFacts;
   /** The object work of the operation, planned as data against the live table and the spec's column work. */
   objects?(op: T, context: ObjectContext, field: string): ObjectWork;
+}
+
+/** Facts about a column operation's mapping, read by the planners through the registry (also for a mapping recorded at expand). */
+export interface MappingFacts {
+  /** false: the operation has no old side (add_column): a new column's `up` is its fill, not a side verify compares, and what a new version wrote into it is lost by a rollback. Default true. */
+  readonly oldSide?: boolean;
+  /** Where the `down` of an old column lives in the spec; default `<field>.down`. */
+  downField?(field: string, old: string): string;
+  /** Where the `up` of a new column lives in the spec; default `<column field>.up`. */
+  upField?(column: NewColumn): string;
+  /** The one new column takes the one old column's place: the old column's indexes and constraints follow it (carried-objects-sql.ts). */
+  readonly replacesColumn?: boolean;
+  /** A new column's default is the old column's default, converted: validate runs the conversion, naming the type. */
+  readonly convertsOldDefault?: boolean;
+  /** The new column takes the old column's type: the advice when that type is a domain ADD COLUMN would rewrite the table for (`base`: its base type). */
+  sameTypeAdvice?(base: string): string;
 }
 
 /** What object work is planned against: the live table and what the spec's column operations do to it. */
@@ -202,10 +225,10 @@ export interface ObjectStatement {
  * - `transaction`: one short transaction under lock_timeout, skipped when `unless` returns a row;
  *   when PostgreSQL rejects the data (class 23), `onDataError.undo` runs and the step is refused;
  *   with `scans`, no statement_timeout (see below).
- * - `create_index`: CREATE INDEX CONCURRENTLY (no transaction block), skipped when the index is
+ * - `index_build`: CREATE INDEX CONCURRENTLY (no transaction block), skipped when the index is
  *   valid; an INVALID leftover of a failed or killed build is dropped concurrently and rebuilt. On
  *   a partitioned table: per partition, then attached to an index ON ONLY the table.
- * - `drop_index`: DROP INDEX CONCURRENTLY IF EXISTS; a partitioned index (which has no concurrent
+ * - `index_drop`: DROP INDEX CONCURRENTLY IF EXISTS; a partitioned index (which has no concurrent
  *   drop) in a short transaction under lock_timeout and the hold bounds, catalog only.
  */
 export type ObjectStep =
@@ -226,7 +249,7 @@ export type ObjectStep =
       readonly undo?: string;
     }
   | {
-      readonly kind: 'create_index';
+      readonly kind: 'index_build';
       readonly id: string;
       readonly schema: string;
       readonly index: string;
@@ -237,7 +260,7 @@ export type ObjectStep =
       readonly definition?: string;
     }
   | {
-      readonly kind: 'drop_index';
+      readonly kind: 'index_drop';
       readonly id: string;
       readonly schema: string;
       readonly index: string;
@@ -291,7 +314,7 @@ export interface ObjectWork {
   readonly createsTables?: readonly { readonly schema: string; readonly name: string }[];
   readonly dropsTables?: readonly { readonly schema: string; readonly name: string }[];
   /** Rollback, before its transaction (concurrent drops), then inside it. */
-  readonly rollbackBefore?: readonly ObjectStep[];
+  readonly beforeRollback?: readonly ObjectStep[];
   readonly rollback?: readonly ObjectStatement[];
 }
 

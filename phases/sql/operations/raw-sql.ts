@@ -1,5 +1,5 @@
 import { SpecError } from '../../errors';
-import { expectKeys, required } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { ObjectStatement, ObjectWork, OperationDefinition } from './operation';
 import { rawSqlProblem } from './raw-sql-guard';
 
@@ -33,18 +33,28 @@ function statements(field: string, value: unknown): string[] {
 
 const named = (step: string, list: string[]): ObjectStatement[] => list.map((sql, i) => ({ id: `raw-sql-${step}-${i + 1}`, sql, untrusted: true }));
 
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'up', type: 'statements', description: 'the SQL that expand runs (with its down); up or contract, or both' },
+  { name: 'down', type: 'statements', description: 'the SQL that rollback runs to undo up' },
+  { name: 'contract', type: 'statements', description: 'the SQL that contract runs' },
+];
+
 export const rawSql: OperationDefinition<RawSql> = {
   kind: 'raw_sql',
+  summary: 'Your own SQL, one statement per entry, inside expand\'s, rollback\'s and contract\'s transactions.',
+  fields: FIELDS,
   objectOnly: true,
+  ownTable: true,
   parse(body, field) {
-    expectKeys(field, body, ['up', 'down', 'contract']);
+    readFields(field, body, FIELDS);
     // Each step only where it is needed: `contract` alone (nothing at expand, nothing to undo), or
     // `up` with the `down` that undoes it at rollback.
     if (body.up === undefined && body.contract === undefined) throw new SpecError(field, 'needs `up` (run at expand, with its `down`) or `contract` (run at contract), or both');
     if (body.up === undefined && body.down !== undefined) throw new SpecError(`${field}.down`, 'undoes `up` at rollback, and there is no `up`');
+    if (body.up !== undefined && body.down === undefined) throw new SpecError(`${field}.down`, 'is missing: the SQL that rollback runs to undo up');
     return {
       up: body.up === undefined ? [] : statements(`${field}.up`, body.up),
-      down: body.up === undefined ? [] : statements(`${field}.down`, required(`${field}.down`, body.down, 'the SQL that rollback runs to undo up')),
+      down: body.up === undefined ? [] : statements(`${field}.down`, body.down),
       contract: body.contract === undefined ? [] : statements(`${field}.contract`, body.contract),
     };
   },

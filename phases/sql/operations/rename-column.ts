@@ -1,6 +1,7 @@
 import { SpecError } from '../../errors';
 import { checkExistingName, checkNewName, quoteIdent } from '../identifiers';
-import { absentColumn, existingColumn, expectKeys, required } from './fields';
+import { absentColumn, existingColumn } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { carriedProperties } from './carried-properties';
 import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
 
@@ -14,12 +15,25 @@ export interface RenameColumn {
   to: string;
 }
 
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'from', type: 'string', required: true, description: 'the column to rename' },
+  { name: 'to', type: 'string', required: true, description: 'the new name' },
+];
+
 export const renameColumn: OperationDefinition<RenameColumn> = {
   kind: 'rename_column',
+  summary: 'A column gets a new name: the new column is added with its type, kept equal both ways, and the old one dropped at contract.',
+  fields: FIELDS,
+  touches: (op) => [op.from, op.to],
+  mapping: {
+    replacesColumn: true,
+    sameTypeAdvice: (base) =>
+      `rename_column copies the column's type, so Tandem cannot rename this column online; change the column to the base type ${base} with a CHECK constraint first, or rename it in a maintenance window`,
+  },
   parse(body, field) {
-    expectKeys(field, body, ['from', 'to']);
-    const from = checkExistingName(`${field}.from`, required(`${field}.from`, body.from, 'the column to rename'));
-    const to = checkNewName(`${field}.to`, required(`${field}.to`, body.to, 'the new name'));
+    const need = readFields(field, body, FIELDS);
+    const from = checkExistingName(`${field}.from`, need('from'));
+    const to = checkNewName(`${field}.to`, need('to'));
     if (from === to) throw new SpecError(`${field}.to`, `is the same as from ("${from}")`);
     return { from, to };
   },

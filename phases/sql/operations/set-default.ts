@@ -1,7 +1,7 @@
 import { CatalogError } from '../../errors';
 import { checkExpression } from '../expression';
 import { checkExistingName, quoteIdent } from '../identifiers';
-import { expectKeys, required } from './fields';
+import { FieldDecl, readFields } from './declared-fields';
 import { knownColumn, tableSql } from './object-fields';
 import { ObjectContext, ObjectWork, OperationDefinition } from './operation';
 
@@ -30,13 +30,22 @@ function liveColumn(ctx: ObjectContext, field: string, column: string, added = f
   return c;
 }
 
+const SET_FIELDS: readonly FieldDecl[] = [
+  { name: 'column', type: 'string', required: true, description: 'the column whose default changes' },
+  { name: 'default', type: 'scalar', required: true, description: 'the new default expression' },
+];
+
+const DROP_FIELDS: readonly FieldDecl[] = [{ name: 'column', type: 'string', required: true, description: 'the column whose default goes' }];
+
 export const setDefault: OperationDefinition<SetDefault> = {
   kind: 'set_default',
+  summary: 'A column default, set inside contract\'s transaction (catalog only).',
+  fields: SET_FIELDS,
   objectOnly: true,
   parse(body, field) {
-    expectKeys(field, body, ['column', 'default']);
-    const column = checkExistingName(`${field}.column`, required(`${field}.column`, body.column, 'the column whose default changes'));
-    const raw = required(`${field}.default`, body.default, 'the new default expression');
+    const need = readFields(field, body, SET_FIELDS);
+    const column = checkExistingName(`${field}.column`, need('column'));
+    const raw = need('default');
     return { column, default: checkExpression(`${field}.default`, typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw) };
   },
   objects(op, ctx, field): ObjectWork {
@@ -54,10 +63,12 @@ export const setDefault: OperationDefinition<SetDefault> = {
 
 export const dropDefault: OperationDefinition<DropDefault> = {
   kind: 'drop_default',
+  summary: 'A column default dropped inside contract\'s transaction (catalog only).',
+  fields: DROP_FIELDS,
   objectOnly: true,
   parse(body, field) {
-    expectKeys(field, body, ['column']);
-    return { column: checkExistingName(`${field}.column`, required(`${field}.column`, body.column, 'the column whose default goes')) };
+    const need = readFields(field, body, DROP_FIELDS);
+    return { column: checkExistingName(`${field}.column`, need('column')) };
   },
   objects(op, ctx, field): ObjectWork {
     liveColumn(ctx, `${field}.column`, op.column);

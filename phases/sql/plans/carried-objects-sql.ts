@@ -1,7 +1,10 @@
 import { createHash } from 'crypto';
 import { rewriteColumns } from '../column-rewrite';
 import { fitIdentifier, quoteIdent, quoteLiteral, quoteQualified } from '../identifiers';
-import { ObjectStep, ObjectWork } from '../operations';
+import { mappingFacts, ObjectStep, ObjectWork } from '../operations';
+import { addCheck } from '../operations/add-check';
+import { addForeignKey } from '../operations/add-foreign-key';
+import { createIndex } from '../operations/create-index';
 import { addValidatedConstraint, tableSql } from '../operations/object-fields';
 import { ResolvedSpec } from '../spec';
 
@@ -49,7 +52,7 @@ export interface ColumnObject {
 export function replacedColumns(resolved: ResolvedSpec): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of resolved.mappings) {
-    if (!['rename_column', 'change_type', 'set_not_null', 'drop_not_null', 'add_check', 'add_unique', 'add_foreign_key'].includes(m.kind)) continue;
+    if (!mappingFacts(m).replacesColumn) continue;
     if (m.oldColumns.length === 1 && m.newColumns.length === 1) out[m.oldColumns[0]] = m.newColumns[0].name;
   }
   return out;
@@ -104,7 +107,7 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
       }
       const unique = o.kind === 'unique' || o.unique === true;
       const build: ObjectStep = {
-        kind: 'create_index',
+        kind: 'index_build',
         id: `carry-${o.name}`,
         schema,
         index: tmp,
@@ -115,7 +118,7 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
       };
       const deferral = o.deferrable ? ` DEFERRABLE INITIALLY ${o.deferred ? 'DEFERRED' : 'IMMEDIATE'}` : '';
       works.push({
-        kind: 'create_index',
+        kind: createIndex.kind,
         field,
         label,
         trial: [{ id: `${field}: ${label}`, sql: `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(tmp)} ON pg_temp.${quoteIdent(resolved.table.name)} ${rewritten.sql}` }],
@@ -125,7 +128,7 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
           o.kind === 'unique'
             ? [{ id: `carry-name-${o.name}`, sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(o.name)} UNIQUE USING INDEX ${quoteIdent(tmp)}${deferral}` }, ...comment(`CONSTRAINT ${quoteIdent(o.name)} ON ${t}`)]
             : [{ id: `carry-name-${o.name}`, sql: `ALTER INDEX ${quoteQualified(schema, tmp)} RENAME TO ${quoteIdent(o.name)}` }, ...comment(`INDEX ${quoteQualified(schema, o.name)}`)],
-        rollbackBefore: [{ kind: 'drop_index', id: `drop-carried-${o.name}`, schema, index: tmp, created: true }],
+        beforeRollback: [{ kind: 'index_drop', id: `drop-carried-${o.name}`, schema, index: tmp, created: true }],
       });
       continue;
     }
@@ -158,7 +161,7 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
     }
     const steps = addValidatedConstraint(`carry-${o.name}`, resolved.table, tmp, body, `rows break ${o.name} on the new column (the old versions wrote them): fix them, then run contract again`);
     works.push({
-      kind: o.kind === 'check' ? 'add_check' : 'add_foreign_key',
+      kind: o.kind === 'check' ? addCheck.kind : addForeignKey.kind,
       field,
       label,
       ...(o.kind === 'check' ? { trial: [{ id: `${field}: ${label}`, sql: `ALTER TABLE pg_temp.${quoteIdent(resolved.table.name)} ADD CONSTRAINT ${quoteIdent(tmp)} ${body}` }] } : {}),
@@ -198,7 +201,7 @@ function incomingForeignKey(
   const comment = o.comment !== undefined ? [{ id: `carry-comment-${o.name}`, sql: `COMMENT ON CONSTRAINT ${quoteIdent(o.name)} ON ${on} IS ${quoteLiteral(o.comment)}` }] : [];
   return {
     work: {
-      kind: 'add_foreign_key',
+      kind: addForeignKey.kind,
       field,
       label,
       beforeContract: o.validated === false ? steps.slice(0, 1) : steps,

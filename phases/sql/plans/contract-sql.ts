@@ -46,7 +46,8 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
   const names = derivedNames(resolved);
   const statements: PlanStatement[] = [
     { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
-    ...syncTriggers(resolved).map((tr) => ({ id: `drop-trigger ${tr.name}`, sql: `DROP TRIGGER ${quoteIdent(tr.name)} ON ${t}` })),
+    // The backfill drops the pending trigger once no row is pending (executor/pending-trigger.ts).
+    ...syncTriggers(resolved).map((tr) => ({ id: `drop-trigger ${tr.name}`, sql: `DROP TRIGGER ${tr.arg === 'pending' ? 'IF EXISTS ' : ''}${quoteIdent(tr.name)} ON ${t}` })),
     { id: 'drop-function', sql: `DROP FUNCTION ${qualifiedFunction(resolved)}()` },
   ];
   for (const c of notNullColumns(resolved)) {

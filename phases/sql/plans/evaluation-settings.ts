@@ -21,15 +21,20 @@ export const EVALUATION_SETTINGS: readonly (readonly [string, string])[] = [
   ['lc_monetary', 'C'],
   ['lc_numeric', 'C'],
   ['lc_time', 'C'],
+  // Not a value setting: how a backslash in a string literal of the function's body parses, in
+  // the app's session (off: '\' opens an escape, and the body may not even compile).
+  ['standard_conforming_strings', 'on'],
 ];
 
 /**
  * The SET clauses of a function that evaluates `up`/`down`: the fixed settings, and the search_path
  * of the session that creates it. `searchPathOnly` when no expression it evaluates can depend on the
  * fixed ones (ResolvedSpec.settingsIndependent): each SET clause costs every call of the function.
+ * standard_conforming_strings stays pinned there when the body has a backslash (`backslash`).
  */
-export function evaluationSetClauses(options: { searchPathOnly?: boolean } = {}): string {
-  const fixed = options.searchPathOnly ? [] : EVALUATION_SETTINGS.map(([name, value]) => `SET ${name} = '${value}'`);
+export function evaluationSetClauses(options: { searchPathOnly?: boolean; backslash?: boolean } = {}): string {
+  const pinned = options.searchPathOnly ? EVALUATION_SETTINGS.filter(([name]) => options.backslash && name === 'standard_conforming_strings') : EVALUATION_SETTINGS;
+  const fixed = pinned.map(([name, value]) => `SET ${name} = '${value}'`);
   return [...fixed, 'SET search_path FROM CURRENT'].join(' ');
 }
 

@@ -1,5 +1,6 @@
 import { quoteIdent } from '../identifiers';
 import { syncsColumns } from '../carrier';
+import { downFieldOf, mappingFacts, upFieldOf } from '../operations';
 import { needsBackfill, PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { backfillRangeSql } from './backfill-sql';
 import { carriedExpandPlan, collateClause } from './carried-sql';
@@ -65,9 +66,10 @@ export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: str
   for (const m of resolved.mappings) {
     for (const c of m.newColumns) {
       checks.push({ field: `${c.field}.type`, sql: `SELECT NULL::${c.type}` });
-      if (c.up !== undefined) checks.push({ field: `${c.field}.${m.kind === 'add_column' && c.up === c.default ? 'default' : 'up'}`, sql: `SELECT (${c.up})::${c.type} FROM ${t}` });
+      if (c.up !== undefined) checks.push({ field: upFieldOf(m, c), sql: `SELECT (${c.up})::${c.type} FROM ${t}` });
       const old = resolved.table.columns.find((x) => x.name === m.oldColumns[0]);
-      if (c.default !== undefined && m.kind === 'change_type' && old?.defaultExpr !== undefined && c.default === `(${old.defaultExpr})::${c.type}`) {
+      // The old column's default converted (not one the spec gives, e.g. change_type's `default`).
+      if (c.default !== undefined && mappingFacts(m).convertsOldDefault && old?.defaultExpr !== undefined && c.default === `(${old.defaultExpr})::${c.type}`) {
         // The old column's default, converted: run (not only parsed) unless it is volatile, so a value
         // that does not convert ('none'::integer) is refused now, not by the first insert after contract.
         checks.push({
@@ -81,7 +83,7 @@ export function trialParseSql(resolved: ResolvedSpec): { field: string; sql: str
     for (const old of m.oldColumns) {
       const expr = m.down[old];
       const type = resolved.table.columns.find((c) => c.name === old)?.type;
-      if (expr !== undefined && type) checks.push({ field: m.kind === 'merge_columns' ? `${m.field}.down.${old}` : `${m.field}.down`, sql: `SELECT (${expr})::${type} FROM ${withNew}` });
+      if (expr !== undefined && type) checks.push({ field: downFieldOf(m, old), sql: `SELECT (${expr})::${type} FROM ${withNew}` });
     }
   }
   return checks;

@@ -1,5 +1,5 @@
 import { quoteIdent } from '../identifiers';
-import { namesOwnTable } from '../carrier';
+import { namesOwnTable } from '../operations';
 import { CatalogCondition, ObjectCheck, ObjectStep, ObjectWork } from '../operations';
 import { ResolvedSpec } from '../spec';
 import { PlanStatement, table } from './plan-names';
@@ -13,10 +13,10 @@ export function objectWork(resolved: ResolvedSpec): readonly ObjectWork[] {
   return resolved.objects ?? [];
 }
 
-export type ObjectPhase = 'afterExpand' | 'beforeContract' | 'afterContract' | 'rollbackBefore';
+export type ObjectPhase = 'afterExpand' | 'beforeContract' | 'afterContract' | 'beforeRollback';
 
 export function objectSteps(resolved: ResolvedSpec, phase: ObjectPhase): ObjectStep[] {
-  const work = phase === 'rollbackBefore' ? [...objectWork(resolved)].reverse() : objectWork(resolved);
+  const work = phase === 'beforeRollback' ? [...objectWork(resolved)].reverse() : objectWork(resolved);
   return work.flatMap((w) => w[phase] ?? []);
 }
 
@@ -42,7 +42,7 @@ export function objectChecks(resolved: ResolvedSpec): ObjectCheck[] {
 
 export function objectLiveConditions(resolved: ResolvedSpec): CatalogCondition[] {
   // On a table the spec creates, nothing exists yet to collide with: only the operations that name their own table check the catalog.
-  return objectWork(resolved).flatMap((w) => (resolved.spec.virtualTable && !namesOwnTable(w.kind) ? [] : (w.live ?? [])));
+  return objectWork(resolved).flatMap((w) => (resolved.spec.virtualTable && !namesOwnTable(w) ? [] : (w.live ?? [])));
 }
 
 export function objectContractBlockers(resolved: ResolvedSpec): CatalogCondition[] {
@@ -68,7 +68,7 @@ export function undoBeforeContract(resolved: ResolvedSpec): ObjectStep[] {
   const out: ObjectStep[] = [];
   const seen = new Set<string>();
   for (const s of [...objectSteps(resolved, 'beforeContract')].reverse()) {
-    if (s.kind === 'create_index') out.push({ kind: 'drop_index', id: `undo-${s.id}`, schema: s.schema, index: s.index, created: true });
+    if (s.kind === 'index_build') out.push({ kind: 'index_drop', id: `undo-${s.id}`, schema: s.schema, index: s.index, created: true });
     const undo = s.kind === 'transaction' ? (s.undo ?? s.onDataError?.undo) : undefined;
     if (undo && !seen.has(undo)) {
       seen.add(undo);
@@ -105,10 +105,10 @@ export function objectTrialPlan(resolved: ResolvedSpec): { field: string; sql: s
 export function objectStepsScript(title: string, steps: readonly ObjectStep[]): string {
   if (!steps.length) return '';
   const body = steps.map((s) => {
-    if (s.kind === 'create_index') {
+    if (s.kind === 'index_build') {
       return `-- ${s.id}: skipped when the index is valid; an INVALID leftover is dropped concurrently first; on a partitioned table, an index ON ONLY it, then each partition's index built concurrently and attached\n${s.sql};`;
     }
-    if (s.kind === 'drop_index') return `-- ${s.id}\nDROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(s.schema)}.${quoteIdent(s.index)};`;
+    if (s.kind === 'index_drop') return `-- ${s.id}\nDROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(s.schema)}.${quoteIdent(s.index)};`;
     return `-- ${s.id}: its own transaction${s.unless ? ', skipped when it exists' : ''}\n${s.sql};`;
   });
   return `\n-- ${title}: outside the transaction, lock_timeout set, statement_timeout off for index builds and VALIDATE (a partitioned index is dropped with DROP INDEX in a short transaction)\n${body.join('\n\n')}\n`;

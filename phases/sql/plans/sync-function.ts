@@ -350,5 +350,7 @@ function syncFunctionBody(resolved: ResolvedSpec): string {
   });
   body.push(`  WHEN 'pending' THEN`, ...sub(pendingBlock(resolved), false));
   body.push(`  END CASE;`, '  RETURN NEW;', 'END');
-  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql ${evaluationSetClauses({ searchPathOnly: resolved.settingsIndependent === true })} AS ${BODY_TAG}\n${body.join('\n')}\n${BODY_TAG}`;
+  const text = body.join('\n');
+  const pins = evaluationSetClauses({ searchPathOnly: resolved.settingsIndependent === true, backslash: text.includes('\\') });
+  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql ${pins} AS ${BODY_TAG}\n${text}\n${BODY_TAG}`;
 }

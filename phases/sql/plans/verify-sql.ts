@@ -1,5 +1,5 @@
 import { quoteIdent } from '../identifiers';
-import { ColumnMapping } from '../operations';
+import { ColumnMapping, hasOldSide } from '../operations';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { pkJson, pkList } from './backfill-sql';
 import { table } from './plan-names';
@@ -14,7 +14,7 @@ function sides(resolved: ResolvedSpec, m: ColumnMapping): { upHolds: string[]; d
   // COLLATE "C": byte for byte, also on a column with a nondeterministic (case-insensitive) collation.
   const same = (column: string, type: string, expr: string) => `${q(column)}::text COLLATE "C" IS NOT DISTINCT FROM ((${expr})::${type})::text COLLATE "C"`;
   const oldType = (name: string) => resolved.table.columns.find((c) => c.name === name)?.type ?? 'text';
-  const upHolds = m.newColumns.filter((c) => c.up !== undefined && m.kind !== 'add_column').map((c) => same(c.name, c.type, c.up!));
+  const upHolds = m.newColumns.filter((c) => c.up !== undefined && hasOldSide(m)).map((c) => same(c.name, c.type, c.up!));
   const downHolds = m.oldColumns.filter((c) => m.down[c] !== undefined && m.newColumns.length > 0).map((c) => same(c, oldType(c), m.down[c]));
   return { upHolds, downHolds };
 }
@@ -122,8 +122,8 @@ export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressi
   cols.push(`(array_agg(${key} ORDER BY ${order}) FILTER (WHERE ${flagged}))[1:10] AS flagged_sample`);
   if (expressions) resolved.mappings.forEach((m, i) => {
     const { upHolds } = sides(resolved, m);
-    // add_column without `up`: its column holds NULL or its constant default unless a new version wrote it.
-    const written = m.kind === 'add_column' ? m.newColumns.filter((c) => c.up === undefined).map((c) => notDefault(c.name, c.type, c.default, catalogDefaults[c.name])) : [];
+    // No old side (add_column) and no `up`: its column holds NULL or its constant default unless a new version wrote it.
+    const written = !hasOldSide(m) ? m.newColumns.filter((c) => c.up === undefined).map((c) => notDefault(c.name, c.type, c.default, catalogDefaults[c.name])) : [];
     // What a new version wrote into an add_column's column is judged whatever the row's bookkeeping
     // says (nothing is evaluated, and the app role can write those columns); up(old) only on synced rows.
     const synced = upHolds.length ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${upHolds.join(' AND ')}) END` : 'false';

@@ -9,7 +9,7 @@ import { status, verify } from '../executor';
 import { MigrationStep } from '../executor/types';
 import { UsageError } from '../phases/errors';
 import { evaluateRollout, RolloutHealth } from '../phases/deploy/rollout-health';
-import { loadSpecFile } from '../phases/sql/spec';
+import { loadSpecFile } from '../executor/spec-file';
 import { CONFIG_DEFAULTS } from '../phases/deploy/stack-config';
 import { resolveDatabaseUrlAsync } from '../phases/deploy/database-url-source';
 import { DATABASE_URL_CONFIG_KEY } from '../phases/deploy/schema-commands';

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { currentMigrationIndex, parseMigrationList } from '../phases/deploy/migration-history';
 import { HistoryPosition } from '../phases/deploy/next-migration';
 import { ConfigError } from '../phases/deploy/config-error';
-import { loadSpecFile } from '../phases/sql/spec';
+import { loadSpecFile } from '../executor/spec-file';
 import { StackDriver } from './stack-driver';
 
 export interface StackHistory extends HistoryPosition {

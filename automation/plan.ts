@@ -15,7 +15,7 @@ import { readStackHistory, StackHistory } from './migration-position';
 import { resolve as pathResolve } from 'path';
 import { CONFIG_DEFAULTS } from '../phases/deploy/stack-config';
 import { landingFollowUp } from '../phases/sql/landing';
-import { loadSpecFile } from '../phases/sql/spec';
+import { loadSpecFile } from '../executor/spec-file';
 import { nextMigrationStep } from '../phases/deploy/next-migration';
 import {  } from '../phases/error-fields';
 

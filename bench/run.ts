@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_TIME_MS } from '../executor/backfill';
-import { loadSpecFile } from '../phases/sql/spec';
+import { loadSpecFile } from '../executor/spec-file';
 import { demoShapeOf } from '../rehearsal/demo-shape';
 import { roundMs } from '../rehearsal/latency-stats';
 import { ChildBackfill } from './backfill-child';

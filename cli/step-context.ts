@@ -1,5 +1,6 @@
 import { UsageError } from '../phases/errors';
-import { loadSpecFile, MigrationSpec } from '../phases/sql/spec';
+import { MigrationSpec } from '../phases/sql/spec';
+import { loadSpecFile } from '../executor/spec-file';
 import { checkDatabaseUrl } from '../executor/connection';
 import { ExecutorOptions, ProgressEvent } from '../executor/types';
 import { CommandContext } from './command';

@@ -7,6 +7,7 @@ import { ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
 import { settingsDependence } from './settings-independence';
 import { syncsColumns } from '../phases/sql/carrier';
+import { errorMessage } from '../phases/error-fields';
 
 /**
  * Which table columns each `up` and `down` reads, as PostgreSQL itself resolves the expression:
@@ -41,9 +42,9 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
       try {
         await querySingle(client, `SAVEPOINT _tandem_reads`);
         await querySingle(client, `CREATE TEMP VIEW ${view} AS SELECT (${expr}) AS v FROM pg_temp._tandem_shape AS ${self}`);
-      } catch (err: any) {
+      } catch (err) {
         await client.query('ROLLBACK TO SAVEPOINT _tandem_reads');
-        throw new SpecError(field, `PostgreSQL rejects it: ${err?.message ?? err}`);
+        throw new SpecError(field, `PostgreSQL rejects it: ${errorMessage(err)}`);
       }
       const r = await client.query<{ name: string | null }>(
         `SELECT DISTINCT a.attname AS name

@@ -9,6 +9,7 @@ import { backoffMs, DEFAULT_DDL_DEADLINE_MS, DEFAULT_LOCK_TIMEOUT_MS, runDdlTran
 import { LockTimeoutError, StepFailedError } from './errors';
 import { ExecutorOptions, OperationVerify } from './types';
 import { createPartitionedIndex, dropPartitionedIndex, isPartitionedIndex, isPartitionedTable } from './partitioned-index';
+import { errorCode, errorMessage } from '../phases/error-fields';
 
 const RETRYABLE = new Set(['55P03', '40P01']);
 
@@ -47,8 +48,8 @@ export async function withRetries(client: Client, step: string, table: { oid: nu
     try {
       await run();
       return attempt;
-    } catch (err: any) {
-      if (!RETRYABLE.has(err?.code)) throw err;
+    } catch (err) {
+      if (!RETRYABLE.has(String(errorCode(err)))) throw err;
       if (Date.now() >= deadline) throw new LockTimeoutError(table.label, attempt + 1, []);
       const wait = backoffMs(attempt);
       options.onProgress?.({ kind: 'lock_wait', message: `${step}: ${table.label} is busy (attempt ${attempt + 1}); retrying in ${Math.round(wait)} ms` });
@@ -82,13 +83,14 @@ async function createIndexConcurrently(client: Client, step: string, table: { oi
       options.onProgress?.({ kind: 'step', message: `${step}: building index ${s.index} concurrently` });
       await runConcurrently(client, s.sql, options);
     });
-  } catch (err: any) {
+  } catch (err) {
     if ((await indexState(client, s.schema, s.index).catch(() => 'absent')) === 'invalid') {
       await dropIndexConcurrently(client, step, table, s.schema, s.index, options);
     }
     if (err instanceof LockTimeoutError) throw err;
-    if (err?.code === '23505' && s.hint) throw new RefusedError(`${step} refused: index ${s.index} cannot be built: ${s.hint} (${err.message})`);
-    if (typeof err?.code === 'string') throw new StepFailedError(step, s.id, `${err.message}; the INVALID index it left was dropped`, err.code);
+    const code = errorCode(err);
+    if (code === '23505' && s.hint) throw new RefusedError(`${step} refused: index ${s.index} cannot be built: ${s.hint} (${errorMessage(err)})`);
+    if (typeof code === 'string') throw new StepFailedError(step, s.id, `${errorMessage(err)}; the INVALID index it left was dropped`, code);
     throw err;
   }
   return { retries, changed: true };
@@ -120,7 +122,7 @@ export async function runObjectSteps(client: Client, step: string, table: { oid:
       try {
         retries += (await runDdlTransaction(client, step, table, [{ id: s.id, sql: s.sql }], options, undefined, { boundStatements: !s.scans })).retries;
         changed = true;
-      } catch (err: any) {
+      } catch (err) {
         if (s.onDataError && err instanceof StepFailedError && err.pgCode?.startsWith('23')) {
           await runDdlTransaction(client, step, table, [{ id: `undo-${s.id}`, sql: s.onDataError.undo }], options);
           throw new RefusedError(`${step} refused at ${s.id}: ${s.onDataError.hint} (${err.pgMessage})`);
@@ -169,8 +171,8 @@ export async function trialObjects(client: Client, resolved: ResolvedSpec): Prom
     for (const s of plan) {
       try {
         await querySingle(client, s.sql);
-      } catch (err: any) {
-        throw new SpecError(s.field, `PostgreSQL rejects it: ${err?.message ?? err}`);
+      } catch (err) {
+        throw new SpecError(s.field, `PostgreSQL rejects it: ${errorMessage(err)}`);
       }
     }
     // An index or check on a column the spec drops would go with it at contract: refuse it now.
@@ -198,14 +200,15 @@ export async function runObjectChecks(client: Client, resolved: ResolvedSpec): P
   for (const check of objectChecks(resolved)) {
     // A condition that raises on some row's values is reported, not a failure of verify (savepoint: the snapshot stays).
     await client.query('SAVEPOINT _tandem_check');
-    let row: any;
+    let row: { n: string | number; sample: string[] | null };
     try {
       row = (await querySingle(client, check.sql)).rows[0];
       await client.query('RELEASE SAVEPOINT _tandem_check');
-    } catch (err: any) {
-      if (typeof err?.code !== 'string' || err.code.startsWith('08') || err.code.startsWith('57')) throw err;
+    } catch (err) {
+      const code = errorCode(err);
+      if (typeof code !== 'string' || code.startsWith('08') || code.startsWith('57')) throw err;
       await client.query('ROLLBACK TO SAVEPOINT _tandem_check');
-      out.push({ operation: check.label, inconsistentRows: 0, sampleKeys: [], error: err.message, fix: check.fix, counts: check.counts });
+      out.push({ operation: check.label, inconsistentRows: 0, sampleKeys: [], error: errorMessage(err), fix: check.fix, counts: check.counts });
       continue;
     }
     out.push({ operation: check.label, inconsistentRows: Number(row.n), sampleKeys: (row.sample ?? []).map((s: string) => parseKey(s)), fix: check.fix, counts: check.counts });

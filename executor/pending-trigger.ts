@@ -6,6 +6,7 @@ import { triggerExists } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
 import { ConnectionLostError, LockTimeoutError } from './errors';
 import { ExecutorOptions } from './types';
+import { errorMessage } from '../phases/error-fields';
 
 /** How long the backfill tries for the lock to drop the pending trigger before leaving it in place. */
 const DROP_DEADLINE_MS = 10_000;
@@ -48,11 +49,11 @@ export async function dropPendingTrigger(client: Client, resolved: ResolvedSpec,
       { ...options, ddlDeadlineMs: Math.min(options.ddlDeadlineMs ?? DROP_DEADLINE_MS, DROP_DEADLINE_MS) },
     );
     return 'dropped';
-  } catch (err: any) {
+  } catch (err) {
     // A saving, never a reason to fail a backfill that completed: a busy table, or a DROP the
     // database refuses (an event trigger freezing DDL, a role that may not), keeps the trigger.
     if (err instanceof ConnectionLostError) throw err;
     if (err instanceof LockTimeoutError) return { kept: 'the table was busy' };
-    return { kept: `dropping it failed: ${err?.message ?? String(err)}` };
+    return { kept: `dropping it failed: ${errorMessage(err)}` };
   }
 }

@@ -12,6 +12,7 @@ import { checkObjectCatalog, trialObjects } from './object-steps';
 import { checkDroppedTablesIdle, checkTableNotDropped } from './state';
 import { checkReplication } from './replication-check';
 import { withCarriedObjects } from './carried-objects';
+import { errorMessage } from '../phases/error-fields';
 
 /**
  * PREPARE parses and analyses a statement against the live catalog without planning or running
@@ -32,8 +33,8 @@ export async function trialParse(client: Client, resolved: ResolvedSpec): Promis
           await querySingle(client, `PREPARE _tandem_trial_${i} AS ${check.sql}`);
           await client.query(`DEALLOCATE _tandem_trial_${i}`);
         }
-      } catch (err: any) {
-        throw new SpecError(check.field, `${check.about ? `${check.about}; ` : ''}PostgreSQL rejects it: ${err?.message ?? err}`);
+      } catch (err) {
+        throw new SpecError(check.field, `${check.about ? `${check.about}; ` : ''}PostgreSQL rejects it: ${errorMessage(err)}`);
       }
     }
   } finally {
@@ -64,8 +65,8 @@ export async function checkColumnTypes(client: Client, resolved: ResolvedSpec): 
            FROM chain JOIN pg_type t ON t.oid = chain.oid WHERE chain.typtype = 'd' ORDER BY chain.depth`,
         [c.type],
       );
-    } catch (err: any) {
-      throw new SpecError(`${c.field}.type`, `"${c.type}" is not exactly one type name PostgreSQL knows: ${err?.message ?? err}`);
+    } catch (err) {
+      throw new SpecError(`${c.field}.type`, `"${c.type}" is not exactly one type name PostgreSQL knows: ${errorMessage(err)}`);
     }
     const why: string[] = [];
     for (const d of chain.rows) {

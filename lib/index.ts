@@ -73,5 +73,6 @@ export { checkRoles } from '../executor/role-check';
 export type { RoleCheckOptions, RoleCheckReport } from '../executor/role-check';
 export { RoleCheckError } from '../phases/sql/role-check';
 export type { RoleProblem } from '../phases/sql/role-check';
-export { loadSpecFile, parseSpec } from '../phases/sql/spec';
+export { parseSpec } from '../phases/sql/spec';
+export { loadSpecFile } from '../executor/spec-file';
 export type { MigrationSpec } from '../phases/sql/spec';

@@ -12,7 +12,7 @@ import * as path from 'path';
 import { renderAccessSql } from '../phases/sql/access-sql';
 import { planAccess } from '../phases/sql/access-plan';
 import { checkRoles } from '../executor/role-check';
-import { loadSpecFile } from '../phases/sql/spec';
+import { loadSpecFile } from '../executor/spec-file';
 import { RoleCheckError } from '../phases/sql/role-check';
 import { freshDatabase, sql, withClient } from './db';
 import { runCli } from './cli-run';

@@ -5,7 +5,7 @@ import { createGates } from '../automation/gates';
 import { backfill, contract, expand } from '../executor';
 import { walk } from '../automation/walk';
 import { SchemaContractedError } from '../automation/walk-errors';
-import { loadSpecFile } from '../phases/sql/spec';
+import { loadSpecFile } from '../executor/spec-file';
 import { RolloutObject } from '../phases/deploy/rollout-health';
 import { walkPath } from '../phases/deploy/walk-path';
 import { freshDatabase, sql } from './db';

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadSpecFile, parseSpec } from '../phases/sql/spec';
+import { parseSpec } from '../phases/sql/spec';
+import { loadSpecFile } from '../executor/spec-file';
 import { rehearse } from '../rehearsal/rehearse';
 import { RehearsalReport } from '../rehearsal/rehearsal-report';
 import { freshDatabase, sql } from './db';

@@ -1,5 +1,6 @@
 import { RefusedError } from '../phases/errors';
-import { loadSpecFile, parseSpec } from '../phases/sql/spec';
+import { parseSpec } from '../phases/sql/spec';
+import { loadSpecFile } from '../executor/spec-file';
 import * as path from 'path';
 import { rehearse, RehearsalEvent } from '../rehearsal/rehearse';
 import { REHEARSAL_STAGES } from '../rehearsal/rehearsal-report';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { ProgressEvent } from '../../executor/types';
 import { renderHtmlReport, renderStoppedReport } from '../../rehearsal/html-report';
 import { UsageError } from '../../phases/errors';
-import { loadSpecFile } from '../../phases/sql/spec';
+import { loadSpecFile } from '../../executor/spec-file';
 import { rehearse, RehearsalEvent, reportTable } from '../../rehearsal/rehearse';
 import { schemaBeside } from '../../rehearsal/schema-beside';
 import { RehearsalReport, weightsLabel } from '../../rehearsal/rehearsal-report';

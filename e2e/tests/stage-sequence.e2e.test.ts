@@ -9,7 +9,7 @@
 import { backfill, contract, expand, verify } from '../../executor';
 import { CanaryStep } from '../../phases/deploy/canary-steps';
 import { evaluateRollout } from '../../phases/deploy/rollout-health';
-import { loadSpecFile } from '../../phases/sql/spec';
+import { loadSpecFile } from '../../executor/spec-file';
 import { AppVersion, Stage } from '../../phases/deploy/stages';
 import { britishNames } from '../../rehearsal/british-names';
 import { checkTable, compareWrites, Mismatch } from '../../rehearsal/consistency-check';

@@ -19,7 +19,7 @@ import { WalkEvent } from '../../automation/walk-events';
 import { AppVersion, Stage } from '../../phases/deploy/stages';
 import { planAccess } from '../../phases/sql/access-plan';
 import { renderAccessSql } from '../../phases/sql/access-sql';
-import { loadSpecFile } from '../../phases/sql/spec';
+import { loadSpecFile } from '../../executor/spec-file';
 import { britishNames } from '../../rehearsal/british-names';
 import { compareWrites, checkTable, Mismatch } from '../../rehearsal/consistency-check';
 import { customersTableSql, seedCustomers } from '../../rehearsal/demo-database';

@@ -7,7 +7,7 @@
 import { backfill, expand } from '../../executor';
 import { CanaryStep } from '../../phases/deploy/canary-steps';
 import { evaluateRollout } from '../../phases/deploy/rollout-health';
-import { loadSpecFile } from '../../phases/sql/spec';
+import { loadSpecFile } from '../../executor/spec-file';
 import { JobRunner } from '../job-runner';
 import { KubeClient } from '../kube';
 import { AppSide, applyStage, createNamespace, DemoDatabase, demoDatabase, gatesFor, getRollout, kube, readRolloutInNode, SPEC_PATH, until, verifyRunner } from './e2e-kit';

@@ -1,5 +1,4 @@
 import { createHash } from 'crypto';
-import * as fs from 'fs';
 import { parseDocument } from 'yaml';
 import { CatalogError, SpecError } from '../errors';
 import { parseTableName } from './identifiers';
@@ -101,18 +100,6 @@ export function parseSpec(text: string, source = 'spec'): MigrationSpec {
   const normalized = JSON.stringify({ name, schema: schema ?? null, table: named ? table : null, operations: operations.map((o) => ({ kind: o.kind, body: o.body })) });
   const hash = createHash('sha256').update(normalized).digest('hex');
   return { name, schema, table, ...(carrier.virtual ? { virtualTable: true } : {}), operations, hash };
-}
-
-export function loadSpecFile(path: string): MigrationSpec {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch (err: any) {
-    if (err?.code === 'ENOENT') throw new SpecError('', `spec file ${path} does not exist`);
-    if (err?.code === 'EISDIR') throw new SpecError('', `spec path ${path} is a directory, not a file`);
-    throw new SpecError('', `spec file ${path} cannot be read (${err?.code ?? err?.message})`);
-  }
-  return parseSpec(text, path);
 }
 
 /** Two operations must not touch the same column: names are compared as written (they are quoted). */

@@ -33,7 +33,7 @@ export function checkKeys(field: string, body: Record<string, unknown>, decls: r
 }
 
 /** A declared field's value; a required one that is absent (or null, unless nullable) is a SpecError "is missing: <description>". */
-export function fieldValue(field: string, body: Record<string, unknown>, decls: readonly FieldDecl[], name: string): any {
+export function fieldValue(field: string, body: Record<string, unknown>, decls: readonly FieldDecl[], name: string): unknown {
   const decl = decls.find((d) => d.name === name);
   if (!decl) throw new Error(`${name} is not a declared field`);
   const value = body[name];
@@ -42,7 +42,7 @@ export function fieldValue(field: string, body: Record<string, unknown>, decls: 
 }
 
 /** The fields' reader for one body: `need('column')` / `get('into')`, with the keys checked first. */
-export function readFields(field: string, body: Record<string, unknown>, decls: readonly FieldDecl[]): (name: string) => any {
+export function readFields(field: string, body: Record<string, unknown>, decls: readonly FieldDecl[]): (name: string) => unknown {
   checkKeys(field, body, decls);
   return (name) => fieldValue(field, body, decls, name);
 }

@@ -53,7 +53,11 @@ export type OperationKind = keyof typeof OPERATIONS;
 
 export const OPERATION_KINDS = Object.keys(OPERATIONS) as OperationKind[];
 
-/** The definition of a kind (also of one recorded in a migration's state). */
+/**
+ * The definition of a kind (also of one recorded in a migration's state). Each definition's parsed
+ * type is its own; a caller hands back to it only what its own parse returned (ParsedOperation.body).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- an existential type: see above
 export function operationOf(kind: OperationKind): OperationDefinition<any> {
   return OPERATIONS[kind];
 }

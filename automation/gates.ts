@@ -6,7 +6,7 @@
  */
 import * as path from 'path';
 import { status, verify } from '../executor';
-import { MigrationStep } from '../executor/types';
+import { MigrationProgress } from '../executor/types';
 import { UsageError } from '../phases/errors';
 import { evaluateRollout, RolloutHealth } from '../phases/deploy/rollout-health';
 import { loadSpecFile } from '../executor/spec-file';
@@ -14,7 +14,7 @@ import { CONFIG_DEFAULTS } from '../phases/deploy/stack-config';
 import { resolveDatabaseUrlAsync } from '../phases/deploy/database-url-source';
 import { DATABASE_URL_CONFIG_KEY } from '../phases/deploy/schema-commands';
 import { STAGES, STAGE_TABLE, stageIndex } from '../phases/deploy/stages';
-import { WalkStep } from '../phases/deploy/walk-path';
+import { WalkMove } from '../phases/deploy/walk-path';
 import { namespaceExistsInCluster, readRolloutFromCluster, RolloutReader } from './rollout-reader';
 import { StackDriver } from './stack-driver';
 import { readStackHistory } from './migration-position';
@@ -30,22 +30,22 @@ export interface GateOutcome {
 
 /** The migration's step as the database records it. */
 export interface SchemaStepReport {
-  readonly step: MigrationStep;
+  readonly step: MigrationProgress;
   /** What the database shows, one clause (migration, table, status message). */
   readonly detail: string;
 }
 
 export interface Gates {
   /** `tandem verify` passes on the stack's spec. */
-  verify(step: WalkStep): Promise<GateOutcome>;
+  verify(step: WalkMove): Promise<GateOutcome>;
   /** Before a step: the stack's Rollout is fully promoted and Healthy (waits while it progresses). */
-  rolloutHealthy(step: WalkStep): Promise<GateOutcome>;
+  rolloutHealthy(step: WalkMove): Promise<GateOutcome>;
   /**
    * After an app step's up (and the first deployment's): the canary that up started ends fully
    * promoted and Healthy (waits while it progresses). The up itself does not wait: the Rollout
    * carries pulumi.com/skipAwait (phases/deploy/rollout-spec.ts).
    */
-  rolloutSettled(step: WalkStep): Promise<GateOutcome>;
+  rolloutSettled(step: WalkMove): Promise<GateOutcome>;
   /**
    * The migration's step as the database records it (`tandem status` on the stack's spec and the
    * verify gate's database). Asked before any move back: Pulumi's history can lag the database
@@ -98,7 +98,7 @@ interface RolloutAdvice {
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** The stage before `stage`, to name in "walk back to ..." advice. */
-function previous(stage: WalkStep['from']): string {
+function previous(stage: WalkMove['from']): string {
   return stage && stageIndex(stage) > 0 ? STAGES[stageIndex(stage) - 1] : 'baseline';
 }
 
@@ -236,7 +236,7 @@ async function clusterReady(options: GateOptions): Promise<GateOutcome> {
 }
 
 /** `tandem verify` on the stack's spec; when it fails, what to do depends on the step it gates. */
-async function verifyGate(options: GateOptions, step: WalkStep): Promise<GateOutcome> {
+async function verifyGate(options: GateOptions, step: WalkMove): Promise<GateOutcome> {
   const file = await specPath(options);
   const url = await databaseUrl(options, 'the verify gate');
   const spec = loadSpecFile(file);
@@ -256,7 +256,7 @@ async function schemaStep(options: GateOptions): Promise<SchemaStepReport> {
 }
 
 /** Before the step, the stack is at step.from; walking back goes to the stage before it. */
-function healthyAdvice(stack: string, step: WalkStep): RolloutAdvice {
+function healthyAdvice(stack: string, step: WalkMove): RolloutAdvice {
   return {
     degraded: (cmd) => `Stop here: find out why with \`${cmd.get}\`, then fix and retry the rollout, or walk back with \`tandem walk --stack ${stack} --to ${previous(step.from)}\`.`,
     paused: (cmd) => `Promote it with \`${cmd.promote}\` once the canary looks right, then run the walk again.`,
@@ -265,7 +265,7 @@ function healthyAdvice(stack: string, step: WalkStep): RolloutAdvice {
 }
 
 /** After the step's up, the stack is at step.to; its canary must end fully promoted. */
-function settledAdvice(stack: string, step: WalkStep): RolloutAdvice {
+function settledAdvice(stack: string, step: WalkMove): RolloutAdvice {
   const canary = `The ${STAGE_TABLE[step.to].app} canary`;
   const at = `the stack is at ${step.to}`;
   const escape = (cmd: RolloutCommands) =>

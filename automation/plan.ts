@@ -6,7 +6,7 @@
 import { RefusedError } from '../phases/errors';
 import { SideClassifier } from '../phases/deploy/preview-check';
 import { Stage } from '../phases/deploy/stages';
-import { walkPath, WalkStep } from '../phases/deploy/walk-path';
+import { walkPath, WalkMove } from '../phases/deploy/walk-path';
 import { previewStep } from './preview-step';
 import { PendingOperation, StackDriver } from './stack-driver';
 import { describeChanges } from './walk-events';
@@ -16,10 +16,10 @@ import { resolve as pathResolve } from 'path';
 import { CONFIG_DEFAULTS } from '../phases/deploy/stack-config';
 import { landingFollowUp } from '../phases/sql/landing';
 import { loadSpecFile } from '../executor/spec-file';
-import { nextMigrationStep } from '../phases/deploy/next-migration';
+import { nextMigrationMove } from '../phases/deploy/next-migration';
 import {  } from '../phases/error-fields';
 
-export interface PlanStep extends WalkStep {
+export interface PlanStep extends WalkMove {
   /** The first step's preview, classified (later steps depend on the first being applied). */
   readonly preview?: { readonly schema: string[]; readonly app: string[]; readonly neutral: string[] };
   /** Why the first step would be refused, when its preview breaks hard rule 1. */
@@ -85,7 +85,7 @@ export async function plan(driver: StackDriver, options: PlanOptions): Promise<P
   };
   const toNext = options.to === 'next';
   if (toNext && !history) throw new RefusedError(`stack ${stack} has no tandem:migrations, so there is no next migration`);
-  const nextStep = toNext ? nextMigrationStep(history!, from) : undefined;
+  const nextStep = toNext ? nextMigrationMove(history!, from) : undefined;
   const path: PlanStep[] = nextStep ? [nextStep] : walkPath(from, options.to as Stage);
   const result = {
     stack,

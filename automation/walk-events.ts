@@ -1,6 +1,6 @@
 /** What the walker reports as it goes: the CLI prints them, `--json` writes one per line. */
 import { ClassifiedChanges } from '../phases/deploy/preview-check';
-import { MigrationStep } from '../executor/types';
+import { MigrationProgress } from '../executor/types';
 import { Side, Stage } from '../phases/deploy/stages';
 import { GateName } from '../phases/deploy/walk-path';
 
@@ -8,7 +8,7 @@ export type WalkEvent =
   | { readonly event: 'start'; readonly stack: string; readonly from: Stage | null; readonly to: Stage; readonly steps: number }
   | { readonly event: 'nothing-to-do'; readonly stack: string; readonly stage: Stage }
   /** Before a walk back: the migration's step as the database records it. */
-  | { readonly event: 'schema-step'; readonly step: MigrationStep; readonly detail: string }
+  | { readonly event: 'schema-step'; readonly step: MigrationProgress; readonly detail: string }
   | { readonly event: 'recovered'; readonly stack: string; readonly pendingOperations: number }
   | { readonly event: 'step-start'; readonly index: number; readonly from: Stage | null; readonly to: Stage; readonly side: Side | null }
   | {

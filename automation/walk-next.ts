@@ -6,7 +6,7 @@
  * database must record the finished migration as contracted: Pulumi's history alone could lag it.
  */
 import { RefusedError } from '../phases/errors';
-import { nextMigrationStep } from '../phases/deploy/next-migration';
+import { nextMigrationMove } from '../phases/deploy/next-migration';
 import { Gates } from './gates';
 import { readStackHistory } from './migration-position';
 import { StackDriver } from './stack-driver';
@@ -25,7 +25,7 @@ export async function walkToNext(driver: StackDriver, gates: Gates, options: Wal
     if (!history) throw new RefusedError(`stack ${stack} has no tandem:migrations, so there is no next migration; list the stack's migrations there first`);
     if (!driver.setMigration) throw new RefusedError('this stack driver cannot set tandem:migration');
     const from = await driver.currentStage();
-    const step = nextMigrationStep(history, from);
+    const step = nextMigrationMove(history, from);
     const live = await gates.schemaStep();
     emit({ event: 'schema-step', step: live.step, detail: live.detail });
     if (live.step !== 'contracted') {

@@ -9,7 +9,7 @@
 import { RefusedError } from '../phases/errors';
 import { ClassifiedChanges, SideClassifier } from '../phases/deploy/preview-check';
 import { Stage } from '../phases/deploy/stages';
-import { GateName, walkPath, WalkStep } from '../phases/deploy/walk-path';
+import { GateName, walkPath, WalkMove } from '../phases/deploy/walk-path';
 import { GateOutcome, Gates } from './gates';
 import { PendingOperation, StackDriver, UpOutcome } from './stack-driver';
 import { ClusterNotReadyError, GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError } from './walk-errors';
@@ -24,7 +24,7 @@ export interface WalkOptions {
   /** Apply without asking. Without it, `confirm` is asked before each up. */
   readonly yes?: boolean;
   /** Asked before each step's up, after its preview and gates passed. */
-  readonly confirm?: (step: WalkStep, changes: ClassifiedChanges) => Promise<boolean>;
+  readonly confirm?: (step: WalkMove, changes: ClassifiedChanges) => Promise<boolean>;
   /** Resolve operations an interrupted update left pending (import what exists, clear the rest) before walking. */
   readonly recover?: boolean;
   /** Take the one-walker-per-stack lock file under this directory's .tandem/ (the project directory). */
@@ -69,7 +69,7 @@ export async function ensureNoPendingOperations(driver: StackDriver, recover: bo
  * can lag the database (a contract up interrupted after its DDL committed). Ask the database, and
  * refuse the whole walk, before anything runs, when the migration is contracted.
  */
-async function ensureNotContracted(gates: Gates, stack: string, first: WalkStep, emit: (e: WalkEvent) => void): Promise<void> {
+async function ensureNotContracted(gates: Gates, stack: string, first: WalkMove, emit: (e: WalkEvent) => void): Promise<void> {
   if (first.direction !== 'back' || first.from === null) return;
   const live = await gates.schemaStep();
   emit({ event: 'schema-step', step: live.step, detail: live.detail });
@@ -82,7 +82,7 @@ async function ensureNotContracted(gates: Gates, stack: string, first: WalkStep,
  * the stage it is in, so the next walk starts this step again (if even that fails, the step's own
  * error is the one to report).
  */
-async function applyStep(driver: StackDriver, gates: Gates, step: WalkStep, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<UpOutcome> {
+async function applyStep(driver: StackDriver, gates: Gates, step: WalkMove, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<UpOutcome> {
   try {
     return await previewGateUp(driver, gates, step, options, emit);
   } catch (err) {
@@ -91,7 +91,7 @@ async function applyStep(driver: StackDriver, gates: Gates, step: WalkStep, opti
   }
 }
 
-async function previewGateUp(driver: StackDriver, gates: Gates, step: WalkStep, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<UpOutcome> {
+async function previewGateUp(driver: StackDriver, gates: Gates, step: WalkMove, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<UpOutcome> {
   const { preview, changes } = await previewStep(driver, step, options.classify);
   emit({ event: 'preview', from: step.from, to: step.to, ...describeChanges(changes), plan: Boolean(preview.planFile) });
   for (const gate of step.gates) {
@@ -117,14 +117,14 @@ async function previewGateUp(driver: StackDriver, gates: Gates, step: WalkStep, 
  * by its own wait (a Rollout that was Degraded or mid-canary never blocks the up).
  * The up is applied: whatever the outcome, the stack is at step.to.
  */
-async function settleRollout(gates: Gates, step: WalkStep, emit: (e: WalkEvent) => void): Promise<void> {
+async function settleRollout(gates: Gates, step: WalkMove, emit: (e: WalkEvent) => void): Promise<void> {
   const outcome = await gates.rolloutSettled(step);
   emit({ event: 'rollout', from: step.from, to: step.to, ok: outcome.ok, detail: outcome.detail });
   if (!outcome.ok) throw new RolloutNotSettledError(step.from, step.to, outcome.detail, outcome.next ?? 'Check the Rollout, then run the walk again.');
 }
 
 /** One step: apply it (preview, check, gates, confirm, up); for an app step, wait for its canary. */
-export async function runStep(driver: StackDriver, gates: Gates, step: WalkStep, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<StepReport> {
+export async function runStep(driver: StackDriver, gates: Gates, step: WalkMove, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<StepReport> {
   const now = options.now ?? Date.now;
   const started = now();
   const up = await applyStep(driver, gates, step, options, emit);

@@ -4,7 +4,7 @@ import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
 import { ConfigError } from '../phases/deploy/config-error';
 import { ExecutorOptionsInput } from '../phases/deploy/executor-flags';
 import { DATABASE_URL_CONFIG_KEY, planSchemaCommands } from '../phases/deploy/schema-commands';
-import { SchemaCommandRole } from '../phases/deploy/stack-state';
+import { SchemaCommandStep } from '../phases/deploy/stack-state';
 
 /**
  * The arguments of a SchemaChange: which tandem steps this stack state declares, and how to run the
@@ -12,7 +12,7 @@ import { SchemaCommandRole } from '../phases/deploy/stack-state';
  */
 export interface SchemaChangeArgs {
   /** The steps this stack state declares, in order (planStackState(stage).schema.commands). */
-  readonly commands: readonly SchemaCommandRole[];
+  readonly commands: readonly SchemaCommandStep[];
   /** The tandem CLI, relative to the project directory (`bin/tandem.js`); the Commands run there. */
   readonly cliPath: string;
   /** The spec file, relative to the project directory. */
@@ -57,7 +57,7 @@ export interface SchemaChangeArgs {
  */
 export class SchemaChange extends pulumi.ComponentResource {
   /** The Commands by step; absent steps are not declared in this stack state. */
-  readonly commands: Readonly<Partial<Record<SchemaCommandRole, command.local.Command>>>;
+  readonly commands: Readonly<Partial<Record<SchemaCommandStep, command.local.Command>>>;
 
   constructor(name: string, args: SchemaChangeArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TYPES.schemaChange, name, {}, opts);
@@ -67,7 +67,7 @@ export class SchemaChange extends pulumi.ComponentResource {
     // The URL itself only when no config key names it: a secret, never in the command line.
     const withUrl = (env: Readonly<Record<string, string>>): pulumi.Input<Record<string, pulumi.Input<string>>> =>
       key === null ? { ...env, DATABASE_URL: pulumi.secret(args.databaseUrl as pulumi.Input<string>) } : { ...env };
-    const made: Partial<Record<SchemaCommandRole, command.local.Command>> = {};
+    const made: Partial<Record<SchemaCommandStep, command.local.Command>> = {};
     for (const plan of plans) {
       made[plan.role] = new command.local.Command(
         `${name}-${plan.role}`,

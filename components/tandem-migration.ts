@@ -8,7 +8,7 @@ import { ConfigError } from '../phases/deploy/config-error';
 import { parseLoginUrl, providerSslMode } from '../phases/deploy/database-url';
 import { checkUniqueNames, currentMigrationIndex, MigrationEntry, parseMigrationList } from '../phases/deploy/migration-history';
 import { MigrationStagePlan, MigrationStatus, planMigrationStage } from '../phases/deploy/migration-stage';
-import { AppRole, Release } from '../phases/deploy/releases';
+import { ReleaseKind, Release } from '../phases/deploy/releases';
 import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
 import { isStage, Stage, STAGES } from '../phases/deploy/stages';
 import { planAccess } from '../phases/sql/access-plan';
@@ -147,7 +147,7 @@ export interface MigrationRecord {
   readonly specHash: string;
   readonly table: string;
   readonly status: MigrationStatus;
-  readonly releases: Readonly<Record<AppRole, string>>;
+  readonly releases: Readonly<Record<ReleaseKind, string>>;
 }
 
 interface LoadedMigration extends MigrationEntry {

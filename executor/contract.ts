@@ -2,7 +2,7 @@ import { RefusedError } from '../phases/errors';
 import { Client } from 'pg';
 import { carriedSequences, contractPlan, objectContractPlan, objectSteps, syncTriggers, undoBeforeContract, undoStrictChecksPlan, validateChecksPlan } from '../phases/sql/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
-import { ObjectStep } from '../phases/sql/operations';
+import { ObjectTask } from '../phases/sql/operations';
 import { connect } from './connection';
 import { expectedDependents, notCarriedNote } from './carried-objects';
 import { syncsColumns } from '../phases/sql/carrier';
@@ -106,7 +106,7 @@ function plainMessage(e: unknown): string {
  * enforced (its "nothing changed" is then true), else one naming what stays and the way out.
  */
 async function undoEnforced(client: Client, spec: MigrationSpec, resolved: ResolvedSpec, table: { oid: number; label: string }, options: ExecutorOptions, err: unknown): Promise<unknown> {
-  const undo: ObjectStep[] = [
+  const undo: ObjectTask[] = [
     ...undoBeforeContract(resolved),
     ...undoStrictChecksPlan(resolved).map((s) => ({ kind: 'transaction' as const, id: s.id, sql: s.sql })),
   ];

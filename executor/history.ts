@@ -5,7 +5,7 @@
 import { RefusedError } from '../phases/errors';
 import { connect } from './connection';
 import { ACTOR_COLUMNS } from './state-actor';
-import { ExecutorOptions, MigrationStep } from './types';
+import { ExecutorOptions, MigrationProgress } from './types';
 
 export interface ActorRecord {
   /** $TANDEM_ACTOR or user@host, as the executor announced it (null when not recorded). */
@@ -16,7 +16,7 @@ export interface ActorRecord {
 
 /** One step of a migration, as the state table's history records it. */
 export interface HistoryStep {
-  readonly step: MigrationStep;
+  readonly step: MigrationProgress;
   /** When its transaction started (a backfill: when its last batch's did). */
   readonly at: string;
   /** How long it took, in seconds: the step's transaction, or the backfill run that finished it; null when not recorded. */
@@ -30,7 +30,7 @@ export interface HistoryStep {
 export interface MigrationHistoryEntry {
   readonly name: string;
   readonly table: string;
-  readonly step: MigrationStep;
+  readonly step: MigrationProgress;
   readonly startedAt: string;
   /** When contract or rollback finished it; null while it is in progress. */
   readonly finishedAt: string | null;
@@ -49,8 +49,8 @@ export interface HistoryReport {
   readonly message: string;
 }
 
-const STEPS: readonly MigrationStep[] = ['expanded', 'backfilling', 'backfilled', 'contracted', 'rolled_back'];
-const FINISHED: readonly MigrationStep[] = ['contracted', 'rolled_back'];
+const STEPS: readonly MigrationProgress[] = ['expanded', 'backfilling', 'backfilled', 'contracted', 'rolled_back'];
+const FINISHED: readonly MigrationProgress[] = ['contracted', 'rolled_back'];
 
 const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const count = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
@@ -60,7 +60,7 @@ function steps(name: string, raw: unknown): HistoryStep[] {
   if (!Array.isArray(raw)) throw new RefusedError(`tandem.migrations has a history for ${name} that is not Tandem's: fix or remove it by hand`, name);
   return raw.map((item: unknown) => {
     const e = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
-    const step = text(e?.step) as MigrationStep | null;
+    const step = text(e?.step) as MigrationProgress | null;
     const at = text(e?.at);
     if (!step || !STEPS.includes(step) || !at || Number.isNaN(Date.parse(at))) {
       throw new RefusedError(`tandem.migrations has a history entry for ${name} that is not Tandem's (${JSON.stringify(item)}): fix or remove it by hand`, name);
@@ -81,7 +81,7 @@ const iso = (v: unknown): string | null => (v instanceof Date && !Number.isNaN(v
 
 function entry(r: Record<string, unknown>, hasActors: boolean): MigrationHistoryEntry {
   const name = text(r.name);
-  const step = text(r.step) as MigrationStep | null;
+  const step = text(r.step) as MigrationProgress | null;
   const startedAt = iso(r.started_at);
   const updatedAt = iso(r.updated_at);
   const rows = Number(r.backfill_done);

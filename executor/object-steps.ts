@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { CatalogError, RefusedError, SpecError } from '../phases/errors';
 import { droppedIndexes, objectChecks, objectContractBlockers, objectLiveConditions, objectSteps, objectTrialPlan } from '../phases/sql/plan';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
-import { ObjectStep } from '../phases/sql/operations';
+import { ObjectTask } from '../phases/sql/operations';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
 import { backoffMs, DEFAULT_DDL_DEADLINE_MS, DEFAULT_LOCK_TIMEOUT_MS, runDdlTransaction, sleep } from './ddl-transaction';
@@ -68,7 +68,7 @@ export async function dropIndexConcurrently(client: Client, step: string, table:
  * failure that retrying cannot fix (duplicates for a unique index), its INVALID leftover is dropped
  * at once, since an INVALID unique index still refuses duplicate writes, and the step fails.
  */
-async function createIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, s: Extract<ObjectStep, { kind: 'index_build' }>, options: ExecutorOptions): Promise<{ retries: number; changed: boolean }> {
+async function createIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, s: Extract<ObjectTask, { kind: 'index_build' }>, options: ExecutorOptions): Promise<{ retries: number; changed: boolean }> {
   if (s.definition !== undefined && (await isPartitionedTable(client, table.oid))) return createPartitionedIndex(client, step, table, s, options);
   if ((await indexState(client, s.schema, s.index)) === 'valid') return { retries: 0, changed: false };
   let retries = 0;
@@ -97,7 +97,7 @@ async function createIndexConcurrently(client: Client, step: string, table: { oi
 }
 
 /** Run object steps in order, each idempotent: a re-run after a failure or a kill resumes where it stopped. */
-export async function runObjectSteps(client: Client, step: string, table: { oid: number; label: string }, steps: readonly ObjectStep[], options: ExecutorOptions): Promise<{ retries: number; changed: boolean }> {
+export async function runObjectSteps(client: Client, step: string, table: { oid: number; label: string }, steps: readonly ObjectTask[], options: ExecutorOptions): Promise<{ retries: number; changed: boolean }> {
   let retries = 0;
   let changed = false;
   for (const s of steps) {

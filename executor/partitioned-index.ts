@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { Client } from 'pg';
 import { RefusedError } from '../phases/errors';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
-import { ObjectStep } from '../phases/sql/operations';
+import { ObjectTask } from '../phases/sql/operations';
 import { runDdlTransaction } from './ddl-transaction';
 import { LockTimeoutError, StepFailedError } from './errors';
 import { dropIndexConcurrently, indexState, runConcurrently, withRetries } from './object-steps';
@@ -21,7 +21,7 @@ import { errorCode, errorMessage } from '../phases/error-fields';
  */
 
 type Table = { oid: number; label: string };
-type Build = Extract<ObjectStep, { kind: 'index_build' }>;
+type Build = Extract<ObjectTask, { kind: 'index_build' }>;
 
 export async function isPartitionedTable(client: Client, oid: number): Promise<boolean> {
   return ((await client.query(`SELECT 1 FROM pg_class WHERE oid = $1::oid AND relkind = 'p'`, [oid])).rowCount ?? 0) > 0;

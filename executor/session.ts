@@ -13,7 +13,7 @@ import { activeOnTable, checkStateTrusted, readState, MigrationState, trustedRes
 import { checkPrivileges, checkRowVisibility, checkTableShape } from './table-checks';
 import { announceActor } from './state-actor';
 import { lockTable } from './table-lock';
-import { ExecutorOptions, MigrationStep } from './types';
+import { ExecutorOptions, MigrationProgress } from './types';
 
 export interface Session {
   readonly client: Client;
@@ -22,13 +22,13 @@ export interface Session {
   readonly label: string;
   readonly state: MigrationState | null;
   /** The step on record, `not_started` when there is none. */
-  readonly step: MigrationStep;
+  readonly step: MigrationProgress;
   /** Other migrations in progress on the table, when opened with `others: 'allow'` (else a refusal). */
   readonly othersInProgress: readonly string[];
   close(): Promise<void>;
 }
 
-export const ACTIVE_STEPS: readonly MigrationStep[] = ['expanded', 'backfilling', 'backfilled'];
+export const ACTIVE_STEPS: readonly MigrationProgress[] = ['expanded', 'backfilling', 'backfilled'];
 
 /** How a step opens its session: whether it locks the table, and which checks it makes. */
 export interface SessionOptions {

@@ -4,7 +4,7 @@ import { RefusedError } from '../phases/errors';
 import { droppedTables, PlanStatement } from '../phases/sql/plan';
 import { MigrationSpec, resolveSpec, ResolvedSpec } from '../phases/sql/spec';
 import { StateSchemaError } from './errors';
-import { MigrationStep } from './types';
+import { MigrationProgress } from './types';
 
 /**
  * Progress lives in the database, in tandem.migrations, written in the same transaction as the
@@ -15,7 +15,7 @@ export interface MigrationState {
   tableSchema: string;
   tableName: string;
   specHash: string;
-  step: MigrationStep;
+  step: MigrationProgress;
   /** The spec as resolved against the table at expand: later steps plan from this, not from a catalog that has moved on. */
   resolved: ResolvedSpec;
   backfillLastKey: string[] | null;
@@ -118,7 +118,7 @@ interface MigrationRow {
   table_schema: string;
   table_name: string;
   spec_hash: string;
-  step: MigrationStep;
+  step: MigrationProgress;
   resolved: ResolvedSpec;
   backfill_last_key: string[] | null;
   backfill_bound: string[] | null;
@@ -220,7 +220,7 @@ export async function recordExpanded(client: Client, resolved: ResolvedSpec): Pr
   );
 }
 
-export async function recordStep(client: Client, name: string, step: MigrationStep, extra: Record<string, unknown> = {}): Promise<void> {
+export async function recordStep(client: Client, name: string, step: MigrationProgress, extra: Record<string, unknown> = {}): Promise<void> {
   await client.query(
     `UPDATE tandem.migrations SET step = $2, updated_at = now(),
        history = history || jsonb_build_array(${HISTORY_ENTRY.replace('$STEP', '$2::text')} || jsonb_build_object('backfill_done', backfill_done) || $3::jsonb)

@@ -1,7 +1,7 @@
 import { MigrationSpec } from '../phases/sql/spec';
 
 /** Where the executor is in a migration, as recorded in tandem.migrations and checked against the catalog. */
-export type MigrationStep = 'not_started' | 'expanded' | 'backfilling' | 'backfilled' | 'contracted' | 'rolled_back';
+export type MigrationProgress = 'not_started' | 'expanded' | 'backfilling' | 'backfilled' | 'contracted' | 'rolled_back';
 
 export interface ProgressEvent {
   readonly kind: 'lock_wait' | 'backfill' | 'step' | 'info';
@@ -25,7 +25,8 @@ export interface ExecutorOptions {
 }
 
 /** The app versions of the talk: v1 uses the old columns, v2 both, v3 the new ones. */
-export type AppVersionCheck = 'v1' | 'v2' | 'v3';
+import type { AppVersion } from '../phases/deploy/stages';
+export type { AppVersion };
 
 export interface VerifyOptions extends ExecutorOptions {
   /**
@@ -33,7 +34,7 @@ export interface VerifyOptions extends ExecutorOptions {
    * v1 runs before expand too but not after contract; v2 needs the expanded table; v3 runs on the
    * expanded or contracted table. Expanded always means: consistent and fully backfilled.
    */
-  readonly forApp?: AppVersionCheck;
+  readonly forApp?: AppVersion;
 }
 
 export interface RollbackOptions extends ExecutorOptions {
@@ -83,7 +84,7 @@ export interface BackfillOptions extends ExecutorOptions {
 export interface StepResult {
   readonly migration: string;
   readonly table: string;
-  readonly step: MigrationStep;
+  readonly step: MigrationProgress;
   /** False when the step had already been done (idempotent re-run). */
   readonly changed: boolean;
   readonly message: string;
@@ -131,7 +132,7 @@ export interface OperationVerify {
 export interface VerifyReport {
   readonly migration: string;
   readonly table: string;
-  readonly step: MigrationStep;
+  readonly step: MigrationProgress;
   readonly ok: boolean;
   readonly rows: number;
   /** Rows the backfill has not reached yet. */
@@ -148,14 +149,14 @@ export interface VerifyReport {
   /** More than 1000 rows raise: ranges past those were counted whole, so raisingRows is an upper bound. */
   readonly raisingRowsBounded?: boolean;
   /** The app version verified for, if any. */
-  readonly forApp?: AppVersionCheck;
+  readonly forApp?: AppVersion;
   readonly message: string;
 }
 
 export interface StatusReport {
   readonly migration: string;
   readonly table: string;
-  readonly step: MigrationStep;
+  readonly step: MigrationProgress;
   /** The spec on record differs from the one given. */
   readonly specChanged: boolean;
   readonly backfill: { readonly done: number; readonly pending: number | null; readonly lastKey: unknown[] | null };

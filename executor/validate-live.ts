@@ -7,7 +7,7 @@ import { MigrationSpec, resolveSpec, ResolvedSpec } from '../phases/sql/spec';
 import { TableRewriteError } from './errors';
 import { checkRecordedMigration, resolveForExpand, runExpandTransaction } from './expand';
 import { openSession, Session, ACTIVE_STEPS } from './session';
-import { ExecutorOptions, MigrationStep } from './types';
+import { ExecutorOptions, MigrationProgress } from './types';
 import { checkObjectCatalog, trialObjects } from './object-steps';
 import { checkDroppedTablesIdle, checkTableNotDropped } from './state';
 import { checkReplication } from './replication-check';
@@ -117,7 +117,7 @@ export async function validateLive(spec: MigrationSpec, options: ExecutorOptions
 export interface LiveValidation {
   readonly resolved: ResolvedSpec;
   /** The step the database records for this migration, when expand would not run its transaction (already expanded or contracted). */
-  readonly recordedStep: MigrationStep | null;
+  readonly recordedStep: MigrationProgress | null;
 }
 
 /**

@@ -2,7 +2,7 @@ import { verifySql } from '../phases/sql/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { Client } from 'pg';
 import { openSession, ACTIVE_STEPS } from './session';
-import { AppVersionCheck, OperationVerify, VerifyOptions, VerifyReport } from './types';
+import { AppVersion, OperationVerify, VerifyOptions, VerifyReport } from './types';
 import { runObjectChecks } from './object-steps';
 import { keyText, scanRows } from './row-scan';
 import { syncsColumns } from '../phases/sql/carrier';
@@ -78,7 +78,7 @@ export function summarize(r: Pick<VerifyReport, 'ok' | 'rows' | 'pendingRows' | 
 }
 
 /** Which app versions can run on the table in each recorded step, when it is not mid-migration. */
-const RUNS_WITHOUT_MIGRATION: Record<'original' | 'contracted', readonly AppVersionCheck[]> = {
+const RUNS_WITHOUT_MIGRATION: Record<'original' | 'contracted', readonly AppVersion[]> = {
   original: ['v1'],
   contracted: ['v3'],
 };

@@ -33,15 +33,15 @@ export type { Stage, Side, SchemaState, AppVersion, StageDefinition } from '../p
 export { planMigrationStage, allPositions, MigrationPositionError } from '../phases/deploy/migration-stage';
 export type { MigrationPosition, MigrationStagePlan, DeclaredSchemaChange, AppSide, MigrationStatus } from '../phases/deploy/migration-stage';
 export { planStackState, SCHEMA_COMMANDS } from '../phases/deploy/stack-state';
-export type { StackState, SchemaCommandRole } from '../phases/deploy/stack-state';
+export type { StackState, SchemaCommandStep } from '../phases/deploy/stack-state';
 export { walkPath, UnsafeMoveBackError } from '../phases/deploy/walk-path';
-export type { WalkStep, GateName } from '../phases/deploy/walk-path';
+export type { WalkMove, GateName } from '../phases/deploy/walk-path';
 
 // History and releases.
 export { parseMigrationList, checkUniqueNames, currentMigrationIndex } from '../phases/deploy/migration-history';
 export type { MigrationEntry } from '../phases/deploy/migration-history';
-export { APP_ROLES, ROLE_OF_VERSION, VERSION_OF_ROLE, parseAppRole, parseRelease, demoReleases } from '../phases/deploy/releases';
-export type { AppRole, Release, MigrationReleases } from '../phases/deploy/releases';
+export { RELEASE_KINDS, KIND_OF_VERSION, VERSION_OF_KIND, parseReleaseKind, parseRelease, demoReleases } from '../phases/deploy/releases';
+export type { ReleaseKind, Release, MigrationReleases } from '../phases/deploy/releases';
 export { parseImageReference } from '../phases/deploy/image-reference';
 export type { ImageReference } from '../phases/deploy/image-reference';
 

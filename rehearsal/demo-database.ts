@@ -40,7 +40,7 @@ export async function seedCustomers(db: Queryable, rows: number, names: NameSour
   return seeded;
 }
 
-export interface AppRole {
+export interface ReleaseKind {
   readonly name: string;
   readonly password: string;
 }
@@ -49,7 +49,7 @@ export interface AppRole {
  * The role the app connects as: LOGIN with DML on the table only, so the app can never ALTER it
  * (the talk's hard rule). Columns the executor adds later are covered by the table grant.
  */
-export async function createAppRole(db: Queryable, name: string, table = 'customers'): Promise<AppRole> {
+export async function createAppRole(db: Queryable, name: string, table = 'customers'): Promise<ReleaseKind> {
   const password = randomBytes(18).toString('base64url');
   await db.query(`CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD ${quoteLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE`);
   await db.query(`GRANT USAGE ON SCHEMA public TO ${quoteIdent(name)}`);
@@ -64,7 +64,7 @@ export async function dropAppRole(db: Queryable, name: string): Promise<void> {
 }
 
 /** The same server and database, connecting as another role. */
-export function urlAs(url: string, role: AppRole): string {
+export function urlAs(url: string, role: ReleaseKind): string {
   const u = new URL(url);
   u.username = encodeURIComponent(role.name);
   u.password = encodeURIComponent(role.password);

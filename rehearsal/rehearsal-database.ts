@@ -4,7 +4,7 @@ import { RefusedError } from '../phases/errors';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { derivedNames } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
-import { AppRole, dropAppRole } from './demo-database';
+import { ReleaseKind, dropAppRole } from './demo-database';
 import { PostgresBinariesMissingError, startScratchPostgres } from './scratch-postgres';
 import { errorCode } from '../phases/error-fields';
 
@@ -16,7 +16,7 @@ export interface RehearsalDatabase {
   readonly url: string;
   readonly pool: Pool;
   /** Create the app role with `create`; undefined when the user may not create roles. */
-  createAppRole(create: (name: string) => Promise<AppRole>): Promise<AppRole | undefined>;
+  createAppRole(create: (name: string) => Promise<ReleaseKind>): Promise<ReleaseKind | undefined>;
   close(keep: boolean): Promise<void>;
 }
 
@@ -167,7 +167,7 @@ async function openGiven(spec: MigrationSpec, url: string): Promise<RehearsalDat
     await pool.end().catch(() => undefined);
     throw err;
   }
-  let role: AppRole | undefined;
+  let role: ReleaseKind | undefined;
   return {
     kind: 'given',
     url,

@@ -5,7 +5,7 @@ import { AppVersion, Stage } from '../phases/deploy/stages';
 import { MigrationSpec } from '../phases/sql/spec';
 import { openRehearsalDatabase, RehearsalDatabase } from './rehearsal-database';
 import { RehearsalReport, RehearsalStage, stageReports, StageReport } from './rehearsal-report';
-import { CanaryStep, rehearsalScript, ScriptStep } from './stage-script';
+import { TrafficSplit, rehearsalScript, ScriptStep } from './stage-script';
 import { Timeline, TimelineRecorder } from './timeline';
 import { PhasedTraffic, PhaseStats, Weights } from './phased-traffic';
 
@@ -55,7 +55,7 @@ export interface Workload {
   /** A failed verify before contract is a finding about the spec or the app, and contract is not run. */
   readonly verifyFailureIsFinding: boolean;
   /** Work of the workload's own at each canary step (after the traffic shifted, before it runs). */
-  atCanaryStep?(stage: Stage, step: CanaryStep): Promise<void>;
+  atCanaryStep?(stage: Stage, step: TrafficSplit): Promise<void>;
   /** Pause the traffic, compare the table and the reads so far with the ledger; counts the reads. */
   check(label: string, options: CheckOptions): Promise<void>;
   /** The report, from the stages' outcome and the fields every rehearsal reports. */
@@ -204,7 +204,7 @@ class StageWalk {
   }
 
   /** The previous stage's app version hands traffic to this stage's, canary step by canary step. */
-  private async canary(stage: Stage, app: AppVersion, steps: readonly CanaryStep[]): Promise<void> {
+  private async canary(stage: Stage, app: AppVersion, steps: readonly TrafficSplit[]): Promise<void> {
     for (const step of steps) {
       await this.enter(stage, step.weights, `${stage}: ${app} canary at ${step.share}%`);
       await this.workload.atCanaryStep?.(stage, step);

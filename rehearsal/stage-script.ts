@@ -6,7 +6,7 @@ import { Weights } from './phased-traffic';
 export const CANARY_WEIGHTS: readonly number[] = defaultCanarySteps().flatMap((s) => ('setWeight' in s ? [s.setWeight] : []));
 
 /** One canary step of a stage the app side changes: the weights and the share the new version gets. */
-export interface CanaryStep {
+export interface TrafficSplit {
   readonly weights: Weights;
   readonly share: number;
 }
@@ -28,7 +28,7 @@ export type ScriptStep =
   | { readonly kind: 'baseline'; readonly stage: string; readonly app: AppVersion }
   | { readonly kind: 'expand'; readonly stage: string; readonly app: AppVersion }
   | { readonly kind: 'contract'; readonly stage: string; readonly app: AppVersion }
-  | { readonly kind: 'canary'; readonly stage: string; readonly app: AppVersion; readonly from: AppVersion; readonly steps: readonly CanaryStep[] };
+  | { readonly kind: 'canary'; readonly stage: string; readonly app: AppVersion; readonly from: AppVersion; readonly steps: readonly TrafficSplit[] };
 
 /** The stage table in order, as the rehearsal reads it. */
 export const STAGE_SCRIPT_SOURCE: readonly ScriptStage[] = STAGES.map((s) => STAGE_TABLE[s]);
@@ -52,13 +52,13 @@ export function rehearsalScript(stages: readonly ScriptStage[] = STAGE_SCRIPT_SO
 }
 
 /** The previous version hands traffic to the next at each canary weight (one step at 100% if they are the same). */
-function canaryWeights(from: AppVersion, to: AppVersion): CanaryStep[] {
+function canaryWeights(from: AppVersion, to: AppVersion): TrafficSplit[] {
   if (from === to) return [{ weights: { [to]: 100 }, share: 100 }];
   return CANARY_WEIGHTS.map((w) => ({ weights: { [from]: 100 - w, [to]: w }, share: w }));
 }
 
 /** The canary steps into `stage` of the stage table (one step at its version's 100% unless it changes the app). */
-export function canarySteps(stage: string): CanaryStep[] {
+export function canarySteps(stage: string): TrafficSplit[] {
   const step = rehearsalScript().find((s) => s.stage === stage);
   if (!step) throw new Error(`no stage ${stage} in the stage table`);
   return step.kind === 'canary' ? [...step.steps] : [{ weights: { [step.app]: 100 }, share: 100 }];

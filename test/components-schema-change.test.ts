@@ -12,7 +12,7 @@ import {
   tandemCommandLine,
 } from '../phases/deploy/schema-commands';
 import { shellQuote } from '../phases/deploy/shell-quote';
-import { SchemaCommandRole } from '../phases/deploy/stack-state';
+import { SchemaCommandStep } from '../phases/deploy/stack-state';
 import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
 import { RecordedResource } from './mocks';
 import { MIGRATOR_URL, runStack, writeSpec } from './stack-run';
@@ -42,7 +42,7 @@ describe('planSchemaCommands', () => {
   ] as const)('refuses %j: %s needs %j', (roles, role, missing) => {
     let caught: unknown;
     try {
-      planSchemaCommands(roles as readonly SchemaCommandRole[], CTX);
+      planSchemaCommands(roles as readonly SchemaCommandStep[], CTX);
     } catch (err) {
       caught = err;
     }

@@ -3,7 +3,7 @@ import { ConfigError } from '../phases/deploy/config-error';
 import { parseImageReference } from '../phases/deploy/image-reference';
 import { currentMigrationIndex, parseMigrationList } from '../phases/deploy/migration-history';
 import { planMigrationStage } from '../phases/deploy/migration-stage';
-import { parseAppRole } from '../phases/deploy/releases';
+import { parseReleaseKind } from '../phases/deploy/releases';
 
 const D = 'sha256:' + '0123456789abcdef'.repeat(4);
 
@@ -95,7 +95,7 @@ describe('parseMigrationList', () => {
 describe('roles and their aliases', () => {
   it.each([
     ['old', 'old'], ['dual', 'dual'], ['new', 'new'], ['v1', 'old'], ['v2', 'dual'], ['v3', 'new'], ['v4', undefined], ['OLD', undefined],
-  ])('%s is %s', (value, role) => expect(parseAppRole(value)).toBe(role));
+  ])('%s is %s', (value, role) => expect(parseReleaseKind(value)).toBe(role));
 });
 
 describe('planMigrationStage', () => {

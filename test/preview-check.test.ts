@@ -1,5 +1,5 @@
 import { ancestorTypesOf, checkPreview, classifyChanges, parentTypeOf, PreviewRefusedError, ResourceChange } from '../phases/deploy/preview-check';
-import { walkPath, WalkStep } from '../phases/deploy/walk-path';
+import { walkPath, WalkMove } from '../phases/deploy/walk-path';
 
 const urn = (chain: string, name: string) => `urn:pulumi:dev::tandem::${chain}::${name}`;
 const change = (op: string, chain: string, name: string): ResourceChange => ({ op, urn: urn(chain, name), type: chain.split('$').pop()! });
@@ -18,7 +18,7 @@ const strayInWrapper = change('create', 'acme:index:Wrapper$random:index/randomP
 /** Under AppRollout through another component: the AppRollout decides. */
 const wrappedInApp = change('update', 'tandem:app:AppRollout$acme:index:Wrapper$random:index/randomPassword:RandomPassword', 'app-token');
 
-const stepTo = (from: Parameters<typeof walkPath>[0], to: Parameters<typeof walkPath>[1]): WalkStep => walkPath(from, to)[0];
+const stepTo = (from: Parameters<typeof walkPath>[0], to: Parameters<typeof walkPath>[1]): WalkMove => walkPath(from, to)[0];
 
 describe('parentTypeOf', () => {
   it.each([
@@ -55,7 +55,7 @@ describe('checkPreview: hard rule 1 on each step', () => {
     expect(checkPreview(stepTo('expand', 'dual-write'), [rollout, service, stackRes]).app).toEqual([rollout]);
   });
 
-  it.each<[string, WalkStep, ResourceChange[], string, ResourceChange[]]>([
+  it.each<[string, WalkMove, ResourceChange[], string, ResourceChange[]]>([
     ['both sides on a schema step', stepTo('baseline', 'expand'), [expandCommand, rollout], 'both-sides', [expandCommand, rollout]],
     ['both sides on an app step', stepTo('dual-write', 'cleanup'), [rollout, secret], 'both-sides', [secret, rollout]],
     ['only the app on a schema step', stepTo('cleanup', 'contract'), [rollout, service], 'wrong-side', [rollout]],

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Gates } from '../automation/gates';
 import { plan } from '../automation/plan';
 import { walk } from '../automation/walk';
-import { MigrationStep } from '../executor/types';
+import { MigrationProgress } from '../executor/types';
 import { RefusedError } from '../phases/errors';
 import { PreviewRefusedError, ResourceChange } from '../phases/deploy/preview-check';
 import { Stage } from '../phases/deploy/stages';
@@ -46,7 +46,7 @@ class HistoryDriver extends FakeStackDriver {
   }
 }
 
-const gates = (step: MigrationStep): Gates & { calls: string[] } => {
+const gates = (step: MigrationProgress): Gates & { calls: string[] } => {
   const calls: string[] = [];
   const ok = async () => ({ ok: true, detail: 'ok' });
   return { calls, verify: ok, rolloutHealthy: ok, rolloutSettled: ok, schemaStep: async () => (calls.push('schema-step'), { step, detail: `split-full-name is ${step}` }) };

@@ -5,31 +5,31 @@ import { GateOutcome, Gates, createGates } from '../automation/gates';
 import { plan } from '../automation/plan';
 import { walk, WalkOptions } from '../automation/walk';
 import { ClusterNotReadyError, GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError, StackBusyError } from '../automation/walk-errors';
-import { MigrationStep } from '../executor/types';
+import { MigrationProgress } from '../executor/types';
 import { WalkEvent } from '../automation/walk-events';
 import { acquireWalkLock, walkLockPath } from '../automation/walk-lock';
 import { RefusedError } from '../phases/errors';
 import { PreviewRefusedError } from '../phases/deploy/preview-check';
 import { RolloutObject } from '../phases/deploy/rollout-health';
 import { Stage } from '../phases/deploy/stages';
-import { UnsafeMoveBackError, walkPath, WalkStep } from '../phases/deploy/walk-path';
+import { UnsafeMoveBackError, walkPath, WalkMove } from '../phases/deploy/walk-path';
 import { APP_CHANGE, FakeStackDriver, SCHEMA_CHANGE } from './fake-stack-driver';
 import * as rollouts from './rollout-health-fixtures';
 
 class FakeGates implements Gates {
   readonly calls: string[] = [];
   constructor(
-    private readonly outcomes: { verify?: GateOutcome; rolloutHealthy?: GateOutcome; rolloutSettled?: GateOutcome; schemaStep?: MigrationStep } = {},
+    private readonly outcomes: { verify?: GateOutcome; rolloutHealthy?: GateOutcome; rolloutSettled?: GateOutcome; schemaStep?: MigrationProgress } = {},
   ) {}
-  async verify(step: WalkStep) {
+  async verify(step: WalkMove) {
     this.calls.push(`verify ${step.to}`);
     return this.outcomes.verify ?? { ok: true, detail: 'every row consistent' };
   }
-  async rolloutHealthy(step: WalkStep) {
+  async rolloutHealthy(step: WalkMove) {
     this.calls.push(`rollout-healthy ${step.to}`);
     return this.outcomes.rolloutHealthy ?? { ok: true, detail: 'Healthy' };
   }
-  async rolloutSettled(step: WalkStep) {
+  async rolloutSettled(step: WalkMove) {
     this.calls.push(`rollout-settled ${step.to}`);
     return this.outcomes.rolloutSettled ?? { ok: true, detail: 'Healthy' };
   }
@@ -131,7 +131,7 @@ describe('walk back: the database has the last word on whether the migration is 
     expect(events).toEqual([{ event: 'schema-step', step: 'contracted', detail: 'split-full-name on public.customers is contracted' }]);
   });
 
-  it.each<MigrationStep>(['not_started', 'expanded', 'backfilling', 'backfilled', 'rolled_back'])('goes back when the database says %s', async (step) => {
+  it.each<MigrationProgress>(['not_started', 'expanded', 'backfilling', 'backfilled', 'rolled_back'])('goes back when the database says %s', async (step) => {
     const driver = new FakeStackDriver({ stage: 'dual-write' });
     const gates = new FakeGates({ schemaStep: step });
     await run(driver, gates, 'expand').done;

@@ -1,7 +1,7 @@
 import { verify } from '../../executor';
-import { AppVersionCheck } from '../../executor/types';
+import { AppVersion } from '../../executor/types';
 import { UsageError } from '../../phases/errors';
-import { parseAppRole, VERSION_OF_ROLE } from '../../phases/deploy/releases';
+import { parseReleaseKind, VERSION_OF_KIND } from '../../phases/deploy/releases';
 import { Command, CONNECTION_FLAGS } from '../command';
 import { ExitCode } from '../exit-code';
 import { executorOptions, printResult, specArg } from '../step-context';
@@ -17,10 +17,10 @@ export const verifyCommand: Command = {
   async run(ctx) {
     const spec = specArg(ctx, 'verify');
     const given = ctx.args.flags['for-app'] as string | undefined;
-    const role = given === undefined ? undefined : parseAppRole(given);
+    const role = given === undefined ? undefined : parseReleaseKind(given);
     if (given !== undefined && !role) throw new UsageError(`--for-app must be old, dual or new (or v1, v2, v3), not "${given}"`);
     // The executor checks by the talk's versions; the roles are what a release is to this migration.
-    const forApp: AppVersionCheck | undefined = role ? VERSION_OF_ROLE[role] : undefined;
+    const forApp: AppVersion | undefined = role ? VERSION_OF_KIND[role] : undefined;
     const report = await verify(spec, { ...executorOptions(ctx), forApp });
     printResult(ctx, report.ok, report.message, report, 'verify_failed');
     if (!ctx.json && !report.ok && report.pendingSampleKeys.length) ctx.out.line(`  not backfilled, e.g. keys: ${report.pendingSampleKeys.join(', ')}`);

@@ -8,7 +8,7 @@ import { WalkEvent } from '../../automation/walk-events';
 import { RefusedError, UsageError } from '../../phases/errors';
 import { ClassifiedChanges } from '../../phases/deploy/preview-check';
 import { isStage, Stage, STAGES } from '../../phases/deploy/stages';
-import { WalkStep } from '../../phases/deploy/walk-path';
+import { WalkMove } from '../../phases/deploy/walk-path';
 import { Command, CommandContext } from '../command';
 import { ExitCode } from '../exit-code';
 import { FlagSpec } from '../args';
@@ -126,7 +126,7 @@ function ask(question: string): Promise<boolean> {
   });
 }
 
-function confirmOnTerminal(ctx: CommandContext): (step: WalkStep, changes: ClassifiedChanges) => Promise<boolean> {
+function confirmOnTerminal(ctx: CommandContext): (step: WalkMove, changes: ClassifiedChanges) => Promise<boolean> {
   return async (step, changes) => {
     ctx.out.endProgress();
     const changed = [...changes.schema, ...changes.app, ...changes.neutral];

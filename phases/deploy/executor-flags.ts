@@ -10,7 +10,7 @@
  * - verify: none (it reads in one snapshot and waits for no lock).
  */
 import { ConfigError } from './config-error';
-import { SchemaCommandRole } from './stack-state';
+import { SchemaCommandStep } from './stack-state';
 
 export interface ExecutorOptionsInput {
   /** --lock-timeout MS: lock_timeout of each statement that waits for a lock (expand, backfill, contract, rollback). */
@@ -83,7 +83,7 @@ export function checkExecutorOptions(key: string, options: ExecutorOptionsInput 
 }
 
 /** The flags (`['--lock-timeout', '2000', ...]`) the line of `step` carries; none for verify. */
-export function executorFlags(step: SchemaCommandRole | 'rollback', options: ExecutorOptionsInput): string[] {
+export function executorFlags(step: SchemaCommandStep | 'rollback', options: ExecutorOptionsInput): string[] {
   const kind = step === 'backfill' ? 'backfill' : step === 'verify' ? undefined : 'ddl';
   if (!kind) return [];
   const flags: string[] = [];

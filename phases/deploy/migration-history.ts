@@ -15,7 +15,7 @@
  * (it is derived), and one that names it must name the same release.
  */
 import { ConfigError } from './config-error';
-import { APP_ROLES, MigrationReleases, parseRelease, Release, sameRelease } from './releases';
+import { RELEASE_KINDS, MigrationReleases, parseRelease, Release, sameRelease } from './releases';
 
 export interface MigrationEntry {
   /** The spec file, as given (relative to the project). */
@@ -35,7 +35,7 @@ function parseEntry(raw: unknown, i: number, previous: MigrationEntry | undefine
   const rel = obj.releases;
   if (rel === null || typeof rel !== 'object' || Array.isArray(rel)) throw new ConfigError(`${at}.releases`, 'must be { old, dual, new }, each an image reference');
   const relObj = rel as Record<string, unknown>;
-  const unknownRoles = Object.keys(relObj).filter((k) => !(APP_ROLES as readonly string[]).includes(k));
+  const unknownRoles = Object.keys(relObj).filter((k) => !(RELEASE_KINDS as readonly string[]).includes(k));
   if (unknownRoles.length) throw new ConfigError(`${at}.releases`, `has unknown role(s) ${unknownRoles.join(', ')}; the roles are old, dual and new`);
   const get = (role: string): Release | undefined => (relObj[role] === undefined ? undefined : parseRelease(`${at}.releases.${role}`, relObj[role]));
   let old = get('old');

@@ -23,8 +23,8 @@
  *    N's spec); the spec switches to N+1's with N+1's dual-write release, in an app step.
  */
 import { TandemError } from '../errors';
-import { AppRole, ROLE_OF_VERSION, VERSION_OF_ROLE } from './releases';
-import { SCHEMA_COMMANDS, SchemaCommandRole } from './stack-state';
+import { ReleaseKind, KIND_OF_VERSION, VERSION_OF_KIND } from './releases';
+import { SCHEMA_COMMANDS, SchemaCommandStep } from './stack-state';
 import { AppVersion, SchemaState, Stage, STAGE_TABLE } from './stages';
 
 export interface MigrationPosition {
@@ -36,7 +36,7 @@ export interface MigrationPosition {
 /** A migration's SchemaChange as one stack state declares it. */
 export interface DeclaredSchemaChange {
   readonly migration: number;
-  readonly commands: readonly SchemaCommandRole[];
+  readonly commands: readonly SchemaCommandStep[];
   /** The Commands leave the stack without running their deletes (set from the migration's contract on). */
   readonly retainOnDelete: boolean;
 }
@@ -44,7 +44,7 @@ export interface DeclaredSchemaChange {
 export interface AppSide {
   /** Whose releases and spec the app side shows. */
   readonly migration: number;
-  readonly role: AppRole;
+  readonly role: ReleaseKind;
   /** The role's alias (v1, v2, v3): the Rollout's version label and the verify Job's argument. */
   readonly version: AppVersion;
 }
@@ -78,8 +78,8 @@ export function planMigrationStage(count: number, position: MigrationPosition): 
   const row = STAGE_TABLE[stage];
   const inheritsApp = migration > 0 && row.app === 'v1';
   const app: AppSide = inheritsApp
-    ? { migration: migration - 1, role: 'new', version: VERSION_OF_ROLE.new }
-    : { migration, role: ROLE_OF_VERSION[row.app], version: row.app };
+    ? { migration: migration - 1, role: 'new', version: VERSION_OF_KIND.new }
+    : { migration, role: KIND_OF_VERSION[row.app], version: row.app };
   return {
     position,
     schemaState: row.schema,

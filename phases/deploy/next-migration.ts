@@ -7,7 +7,7 @@
  */
 import { RefusedError } from '../errors';
 import { Stage } from './stages';
-import { WalkStep } from './walk-path';
+import { WalkMove } from './walk-path';
 
 /** Where a stack is in its history, as the walker reads it. */
 export interface HistoryPosition {
@@ -15,7 +15,7 @@ export interface HistoryPosition {
   readonly current: number;
 }
 
-export interface NextMigrationStep extends WalkStep {
+export interface NextMigrationMove extends WalkMove {
   readonly migration: string;
   readonly nextMigration: string;
 }
@@ -29,7 +29,7 @@ export class NextMigrationRefusedError extends RefusedError {
   }
 }
 
-export function nextMigrationStep(history: HistoryPosition, deployed: Stage | null): NextMigrationStep {
+export function nextMigrationMove(history: HistoryPosition, deployed: Stage | null): NextMigrationMove {
   const name = history.names[history.current];
   if (deployed !== 'contract') {
     throw new NextMigrationRefusedError(name, deployed,

@@ -7,7 +7,7 @@
 import { RefusedError } from '../errors';
 import { classifyResourceSide, ResourceSide } from './resource-side';
 import { Side } from './stages';
-import { WalkStep } from './walk-path';
+import { WalkMove } from './walk-path';
 
 /** One resource step from a preview (an engine resourcePreEvent). */
 export interface ResourceChange {
@@ -100,7 +100,7 @@ const other = (side: Side): Side => (side === 'schema' ? 'app' : 'schema');
  * Check one step's preview against hard rule 1; returns the classification when the step may
  * run, throws PreviewRefusedError when it must not.
  */
-export function checkPreview(step: WalkStep, changes: readonly ResourceChange[], classify: SideClassifier = classifyResourceSide): ClassifiedChanges {
+export function checkPreview(step: WalkMove, changes: readonly ResourceChange[], classify: SideClassifier = classifyResourceSide): ClassifiedChanges {
   const byside = classifyChanges(changes, classify);
   const name = `${step.from ?? '(nothing deployed)'} -> ${step.to}`;
   if (byside.unknown.length > 0) {

@@ -1,24 +1,24 @@
 /**
- * The app releases of one migration, by role: the release that runs before it (`old`), the
+ * The app releases of one migration, by kind: the release that runs before it (`old`), the
  * dual-write release (`dual`) and the new-only release (`new`). The stage table's v1/v2/v3 are
- * these roles' aliases (and the demo app's APP_VERSION); a user's images are any references.
+ * these kinds' aliases (and the demo app's APP_VERSION); a user's images are any references.
  */
 import { ConfigError } from './config-error';
 import { parseImageReference } from './image-reference';
 import { AppVersion } from './stages';
 
-export const APP_ROLES = ['old', 'dual', 'new'] as const;
-export type AppRole = (typeof APP_ROLES)[number];
+export const RELEASE_KINDS = ['old', 'dual', 'new'] as const;
+export type ReleaseKind = (typeof RELEASE_KINDS)[number];
 
-/** The talk's app versions are the roles' aliases: v1 old, v2 dual-write, v3 new-only. */
-export const ROLE_OF_VERSION: Readonly<Record<AppVersion, AppRole>> = { v1: 'old', v2: 'dual', v3: 'new' };
-export const VERSION_OF_ROLE: Readonly<Record<AppRole, AppVersion>> = { old: 'v1', dual: 'v2', new: 'v3' };
+/** The talk's app versions are the kinds' aliases: v1 old, v2 dual-write, v3 new-only. */
+export const KIND_OF_VERSION: Readonly<Record<AppVersion, ReleaseKind>> = { v1: 'old', v2: 'dual', v3: 'new' };
+export const VERSION_OF_KIND: Readonly<Record<ReleaseKind, AppVersion>> = { old: 'v1', dual: 'v2', new: 'v3' };
 
-/** A role (`old`, `dual`, `new`) or its alias (`v1`, `v2`, `v3`); undefined for anything else. */
-export function parseAppRole(value: unknown): AppRole | undefined {
+/** A release kind (`old`, `dual`, `new`) or its alias (`v1`, `v2`, `v3`); undefined for anything else. */
+export function parseReleaseKind(value: unknown): ReleaseKind | undefined {
   if (typeof value !== 'string') return undefined;
-  if ((APP_ROLES as readonly string[]).includes(value)) return value as AppRole;
-  return (ROLE_OF_VERSION as Record<string, AppRole>)[value];
+  if ((RELEASE_KINDS as readonly string[]).includes(value)) return value as ReleaseKind;
+  return (KIND_OF_VERSION as Record<string, ReleaseKind>)[value];
 }
 
 /** One release: the image, and the environment that release needs (e.g. the demo's APP_VERSION). */
@@ -28,7 +28,7 @@ export interface Release {
   readonly env: Readonly<Record<string, string>>;
 }
 
-export type MigrationReleases = Readonly<Record<AppRole, Release>>;
+export type MigrationReleases = Readonly<Record<ReleaseKind, Release>>;
 
 /** Set by the Rollout itself; a release may not override them. */
 export const RESERVED_ENV = ['PORT', 'DATABASE_URL'] as const;

@@ -35,7 +35,7 @@
 import { TandemError } from '../errors';
 import { ExecutorOptionsInput, executorFlags } from './executor-flags';
 import { shellQuote } from './shell-quote';
-import { SchemaCommandRole } from './stack-state';
+import { SchemaCommandStep } from './stack-state';
 
 export interface SchemaCommandContext {
   /** The tandem CLI, relative to the Commands' working directory (e.g. `bin/tandem.js`). */
@@ -57,7 +57,7 @@ export interface SchemaCommandContext {
 }
 
 export interface SchemaCommandPlan {
-  readonly role: SchemaCommandRole;
+  readonly role: SchemaCommandStep;
   /** Runs on create, and again on an in-place update (pulumi-command runs create when `update` is unset). */
   readonly create: string;
   /** Runs when a later stack state stops declaring the Command; absent means nothing runs. */
@@ -67,7 +67,7 @@ export interface SchemaCommandPlan {
   /** Whether `delete` refuses (exits 1): the step cannot be undone. */
   readonly deleteRefuses: boolean;
   /** Roles this Command must run after (resource dependsOn). */
-  readonly dependsOn: readonly SchemaCommandRole[];
+  readonly dependsOn: readonly SchemaCommandStep[];
   /** The Command's whole environment: no secret in it (the CLI reads the URL from the stack's config). */
   readonly environment: Readonly<Record<string, string>>;
 }
@@ -76,7 +76,7 @@ export interface SchemaCommandPlan {
 export class CommandOrderError extends TandemError {
   readonly kind = 'command_order';
   readonly exitCode = 1;
-  constructor(readonly role: SchemaCommandRole, readonly missing: readonly SchemaCommandRole[]) {
+  constructor(readonly role: SchemaCommandStep, readonly missing: readonly SchemaCommandStep[]) {
     super(`the ${role} Command needs the ${missing.join(', ')} Command declared in the same stack state`);
     this.name = 'CommandOrderError';
   }
@@ -99,7 +99,7 @@ export const STACK_ENV = 'TANDEM_STACK';
 export const DATABASE_URL_CONFIG_ENV = 'TANDEM_DATABASE_URL_CONFIG';
 export const DATABASE_URL_CONFIG_KEY = 'tandem:databaseUrl';
 
-const DEPENDS_ON: Readonly<Record<SchemaCommandRole, readonly SchemaCommandRole[]>> = {
+const DEPENDS_ON: Readonly<Record<SchemaCommandStep, readonly SchemaCommandStep[]>> = {
   expand: [],
   backfill: ['expand'],
   verify: ['backfill'],
@@ -122,7 +122,7 @@ export function refuseUndoContractLine(spec: string): string {
   return `echo ${shellQuote(sentence)} >&2; exit 1`;
 }
 
-export function planSchemaCommands(roles: readonly SchemaCommandRole[], ctx: SchemaCommandContext): SchemaCommandPlan[] {
+export function planSchemaCommands(roles: readonly SchemaCommandStep[], ctx: SchemaCommandContext): SchemaCommandPlan[] {
   for (const [what, p] of [['CLI', ctx.cliPath], ['spec', ctx.specPath]] as const) {
     if (p.startsWith('/')) throw new CommandPathError(what, p);
   }

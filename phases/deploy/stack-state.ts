@@ -6,14 +6,14 @@
 import { AppVersion, SchemaState, Stage, STAGE_TABLE } from './stages';
 
 /** The tandem executor steps that a SchemaChange declares as Commands. */
-export type SchemaCommandRole = 'expand' | 'backfill' | 'verify' | 'contract';
+export type SchemaCommandStep = 'expand' | 'backfill' | 'verify' | 'contract';
 
 /**
  * Each schema state keeps every Command of the states before it, unchanged: Pulumi deletes what a
  * stack state stops declaring, and the expand Command's delete is a rollback (docs/architecture.md,
  * "The Command lifecycle"). So the lists only ever grow from one schema state to the next.
  */
-export const SCHEMA_COMMANDS: Readonly<Record<SchemaState, readonly SchemaCommandRole[]>> = {
+export const SCHEMA_COMMANDS: Readonly<Record<SchemaState, readonly SchemaCommandStep[]>> = {
   original: [],
   expanded: ['expand', 'backfill'],
   contracted: ['expand', 'backfill', 'verify', 'contract'],
@@ -23,7 +23,7 @@ export interface StackState {
   readonly stage: Stage;
   readonly schema: {
     readonly state: SchemaState;
-    readonly commands: readonly SchemaCommandRole[];
+    readonly commands: readonly SchemaCommandStep[];
   };
   readonly app: {
     readonly version: AppVersion;

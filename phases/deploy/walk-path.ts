@@ -12,7 +12,7 @@ export type GateName = 'verify' | 'rollout-healthy';
 export type Direction = 'forward' | 'back';
 
 /** One `pulumi up`: from a stage to an adjacent one, or the first deployment of baseline. */
-export interface WalkStep {
+export interface WalkMove {
   /** null: the stack has never been deployed, and this step creates baseline. */
   readonly from: Stage | null;
   readonly to: Stage;
@@ -52,7 +52,7 @@ const FORWARD_GATES: Readonly<Record<Stage, { gates: readonly GateName[]; why: s
   },
 };
 
-function step(from: Stage, to: Stage): WalkStep {
+function step(from: Stage, to: Stage): WalkMove {
   const forward = stageIndex(to) > stageIndex(from);
   if (!forward) {
     const { safe, reason } = STAGE_TABLE[from].rollbackToPrevious;
@@ -62,7 +62,7 @@ function step(from: Stage, to: Stage): WalkStep {
   return { from, to, direction: forward ? 'forward' : 'back', side: sideBetween(from, to), gates, why };
 }
 
-const FIRST_DEPLOYMENT: WalkStep = {
+const FIRST_DEPLOYMENT: WalkMove = {
   from: null,
   to: 'baseline',
   direction: 'forward',
@@ -77,12 +77,12 @@ const FIRST_DEPLOYMENT: WalkStep = {
  * A walk back that would cross a stage whose move back is unsafe (contract) is refused whole,
  * before any step runs, with the table's reason.
  */
-export function walkPath(from: Stage | null, to: Stage): WalkStep[] {
+export function walkPath(from: Stage | null, to: Stage): WalkMove[] {
   if (from === null) return [FIRST_DEPLOYMENT, ...walkPath('baseline', to)];
   const a = stageIndex(from);
   const b = stageIndex(to);
   const dir = b > a ? 1 : -1;
-  const steps: WalkStep[] = [];
+  const steps: WalkMove[] = [];
   for (let i = a; i !== b; i += dir) steps.push(step(STAGES[i], STAGES[i + dir]));
   return steps;
 }

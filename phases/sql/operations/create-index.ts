@@ -5,7 +5,7 @@ import { expectBoolean, expectKeys, expectObject, required } from './fields';
 import { FieldDecl, readFields } from './declared-fields';
 import { checkObjectName, keyJson, knownColumn, nameList, notPartitioned, regclass, relationAbsent, tableSql } from './object-fields';
 import { lexSql } from '../sql-lexer';
-import { CatalogCondition, ObjectCheck, ObjectContext, ObjectStep, ObjectWork, OperationDefinition, TableInfo } from './operation';
+import { CatalogCondition, ObjectCheck, ObjectContext, ObjectTask, ObjectWork, OperationDefinition, TableInfo } from './operation';
 
 /**
  * create_index: CREATE INDEX CONCURRENTLY, outside any transaction, under lock_timeout and
@@ -156,13 +156,13 @@ function namesTable(op: CreateIndex, table: string): boolean {
 }
 
 /** The object work of a concurrently built index: create_index and add_unique share it. */
-export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, label: string): Required<Pick<ObjectWork, 'live' | 'trial' | 'checks' | 'beforeRollback'>> & { build: ObjectStep } {
+export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, label: string): Required<Pick<ObjectWork, 'live' | 'trial' | 'checks' | 'beforeRollback'>> & { build: ObjectTask } {
   const schema = ctx.table.schema;
   op.columns.forEach((e, i) => {
     if ('column' in e) knownColumn(ctx, `${field}.columns[${i}]`, e.column);
   });
   op.include.forEach((c, i) => knownColumn(ctx, `${field}.include[${i}]`, c));
-  const build: ObjectStep = {
+  const build: ObjectTask = {
     kind: 'index_build',
     id: `create-index-${op.name}`,
     schema,

@@ -1,6 +1,6 @@
 import { CatalogError, SpecError } from '../../errors';
 import { checkExistingName, checkIdentifierLength, quoteIdent, quoteLiteral, quoteQualified } from '../identifiers';
-import { CatalogCondition, ObjectCheck, ObjectContext, ObjectStep, TableInfo } from './operation';
+import { CatalogCondition, ObjectCheck, ObjectContext, ObjectTask, TableInfo } from './operation';
 
 /** Field readers and SQL pieces shared by the object operations (indexes, constraints, tables). */
 
@@ -106,7 +106,7 @@ export function constraintExists(table: TableInfo, name: string): string {
 }
 
 /** A constraint added NOT VALID and then validated, each its own short transaction; a failed VALIDATE drops it again. */
-export function addValidatedConstraint(id: string, table: TableInfo, name: string, definition: string, hint: string): ObjectStep[] {
+export function addValidatedConstraint(id: string, table: TableInfo, name: string, definition: string, hint: string): ObjectTask[] {
   const t = tableSql(table);
   return [
     {

@@ -231,7 +231,7 @@ export interface ObjectStatement {
  * - `index_drop`: DROP INDEX CONCURRENTLY IF EXISTS; a partitioned index (which has no concurrent
  *   drop) in a short transaction under lock_timeout and the hold bounds, catalog only.
  */
-export type ObjectStep =
+export type ObjectTask =
   | {
       readonly kind: 'transaction';
       readonly id: string;
@@ -297,24 +297,24 @@ export interface ObjectWork {
   /** Inside expand's transaction, after the columns. */
   readonly expand?: readonly ObjectStatement[];
   /** After expand commits (and again on every expand re-run until done). */
-  readonly afterExpand?: readonly ObjectStep[];
+  readonly afterExpand?: readonly ObjectTask[];
   /** Verify: each check must return n = 0 before contract. */
   readonly checks?: readonly ObjectCheck[];
   /** Contract refuses while one of these returns a row (e.g. foreign keys into a table it drops). */
   readonly contractBlockers?: readonly CatalogCondition[];
   /** Before contract's transaction, when only the new versions run: what is enforced only from now on. */
-  readonly beforeContract?: readonly ObjectStep[];
+  readonly beforeContract?: readonly ObjectTask[];
   /** Inside contract's transaction. */
   readonly contract?: readonly ObjectStatement[];
   /** After contract commits (and again on every contract re-run). */
-  readonly afterContract?: readonly ObjectStep[];
+  readonly afterContract?: readonly ObjectTask[];
   /** Indexes (`schema.name`) the spec drops at contract: they do not block the drop of a column. */
   readonly dropsIndexes?: readonly string[];
   /** Tables the spec creates at expand (rollback drops them with what the new versions wrote) / drops at contract: `{ schema, name }`. */
   readonly createsTables?: readonly { readonly schema: string; readonly name: string }[];
   readonly dropsTables?: readonly { readonly schema: string; readonly name: string }[];
   /** Rollback, before its transaction (concurrent drops), then inside it. */
-  readonly beforeRollback?: readonly ObjectStep[];
+  readonly beforeRollback?: readonly ObjectTask[];
   readonly rollback?: readonly ObjectStatement[];
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { rewriteColumns } from '../column-rewrite';
 import { fitIdentifier, quoteIdent, quoteLiteral, quoteQualified } from '../identifiers';
-import { mappingFacts, ObjectStep, ObjectWork } from '../operations';
+import { mappingFacts, ObjectTask, ObjectWork } from '../operations';
 import { addCheck } from '../operations/add-check';
 import { addForeignKey } from '../operations/add-foreign-key';
 import { createIndex } from '../operations/create-index';
@@ -106,7 +106,7 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
         continue;
       }
       const unique = o.kind === 'unique' || o.unique === true;
-      const build: ObjectStep = {
+      const build: ObjectTask = {
         kind: 'index_build',
         id: `carry-${o.name}`,
         schema,

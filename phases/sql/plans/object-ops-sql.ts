@@ -1,6 +1,6 @@
 import { quoteIdent } from '../identifiers';
 import { namesOwnTable } from '../operations';
-import { CatalogCondition, ObjectCheck, ObjectStep, ObjectWork } from '../operations';
+import { CatalogCondition, ObjectCheck, ObjectTask, ObjectWork } from '../operations';
 import { ResolvedSpec } from '../spec';
 import { PlanStatement, table } from './plan-names';
 
@@ -15,7 +15,7 @@ export function objectWork(resolved: ResolvedSpec): readonly ObjectWork[] {
 
 export type ObjectPhase = 'afterExpand' | 'beforeContract' | 'afterContract' | 'beforeRollback';
 
-export function objectSteps(resolved: ResolvedSpec, phase: ObjectPhase): ObjectStep[] {
+export function objectSteps(resolved: ResolvedSpec, phase: ObjectPhase): ObjectTask[] {
   const work = phase === 'beforeRollback' ? [...objectWork(resolved)].reverse() : objectWork(resolved);
   return work.flatMap((w) => w[phase] ?? []);
 }
@@ -64,8 +64,8 @@ export function droppedTables(resolved: ResolvedSpec): { schema: string; name: s
  * transaction commits, an old version may still run (or be walked back to), and must not be
  * refused by what only the new versions keep.
  */
-export function undoBeforeContract(resolved: ResolvedSpec): ObjectStep[] {
-  const out: ObjectStep[] = [];
+export function undoBeforeContract(resolved: ResolvedSpec): ObjectTask[] {
+  const out: ObjectTask[] = [];
   const seen = new Set<string>();
   for (const s of [...objectSteps(resolved, 'beforeContract')].reverse()) {
     if (s.kind === 'index_build') out.push({ kind: 'index_drop', id: `undo-${s.id}`, schema: s.schema, index: s.index, created: true });
@@ -102,7 +102,7 @@ export function objectTrialPlan(resolved: ResolvedSpec): { field: string; sql: s
 }
 
 /** Object steps as a script for `tandem sql`: each outside the step's transaction, in order. */
-export function objectStepsScript(title: string, steps: readonly ObjectStep[]): string {
+export function objectStepsScript(title: string, steps: readonly ObjectTask[]): string {
   if (!steps.length) return '';
   const body = steps.map((s) => {
     if (s.kind === 'index_build') {

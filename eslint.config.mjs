@@ -22,14 +22,25 @@ const impureModules = [
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'examples/*/node_modules/**', 'examples/*/bin/**', '**/*.js', '**/*.mjs'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'examples/*/node_modules/**',
+      'examples/*/bin/**',
+      '**/*.js',
+      '**/*.mjs',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {
@@ -54,7 +65,8 @@ export default tseslint.config(
           patterns: [
             {
               group: impureModules,
-              message: 'phases/ is pure (docs/architecture.md): plans as data, no engine, database, file system or process access.',
+              message:
+                'phases/ is pure (docs/architecture.md): plans as data, no engine, database, file system or process access.',
             },
           ],
         },

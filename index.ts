@@ -46,7 +46,10 @@ function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
  */
 function requireServerSideApply(): void {
   if (new pulumi.Config('kubernetes').getBoolean('enableServerSideApply') === false) {
-    throw new ConfigError('kubernetes:enableServerSideApply', 'is false; Tandem needs server-side apply, so that a create an interrupted update left pending can run again');
+    throw new ConfigError(
+      'kubernetes:enableServerSideApply',
+      'is false; Tandem needs server-side apply, so that a create an interrupted update left pending can run again',
+    );
   }
 }
 
@@ -63,7 +66,13 @@ async function tandemStack() {
   const root = projectDir();
   const migration = (plain.migration as string | undefined) || undefined;
   const history = loadMigrations(migrations, root);
-  const current = history[currentMigrationIndex(history.map((m) => m.spec.name), migration)];
+  const current =
+    history[
+      currentMigrationIndex(
+        history.map((m) => m.spec.name),
+        migration,
+      )
+    ];
   const spec = current.spec;
   const stackName = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
   const databaseUrl = cfg.requireSecret('databaseUrl');
@@ -81,7 +90,10 @@ async function tandemStack() {
   if (config.manageRoles) providerSslMode('tandem:databaseUrl', migrator);
   if (!config.manageRoles) {
     // The DBA's roles, checked as the migrator before anything is declared (in preview too).
-    const report = await checkRoles({ ...spec, schema: dbSchema }, { databaseUrl: migratorUrl, appRole: config.appRole, verifyRole: config.verifyRole });
+    const report = await checkRoles(
+      { ...spec, schema: dbSchema },
+      { databaseUrl: migratorUrl, appRole: config.appRole, verifyRole: config.verifyRole },
+    );
     if (!report.ok) throw new RoleCheckError(report.problems);
   }
   if (!config.renderYamlTo) requireServerSideApply();
@@ -92,7 +104,9 @@ async function tandemStack() {
 
   // The render directory is passed as given (relative to the project, where Pulumi runs its
   // plugins), so a checkout at another path does not change the provider and every Kubernetes resource.
-  const k8sProvider = config.renderYamlTo ? new k8s.Provider('render', { renderYamlToDirectory: config.renderYamlTo }) : undefined;
+  const k8sProvider = config.renderYamlTo
+    ? new k8s.Provider('render', { renderYamlToDirectory: config.renderYamlTo })
+    : undefined;
   const tandem = new TandemMigration(
     'tandem',
     {

@@ -34,5 +34,8 @@ export interface CustomerStore {
 
 /** What the stores need of a connection: node-postgres' Pool and Client both fit (rows typed as the caller names them). */
 export interface Queryable {
-  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+  query<R extends QueryResultRow = QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
 }

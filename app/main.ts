@@ -6,10 +6,13 @@ import { createStore, isAppVersion } from './versions';
  * The demo app's entry point (the container's command). APP_VERSION (v1, v2 or v3) selects the
  * data layer; DATABASE_URL connects as the app role, which has DML only; PORT defaults to 8080.
  */
-export async function startApp(env: NodeJS.ProcessEnv = process.env): Promise<{ close(): Promise<void>; port: number }> {
+export async function startApp(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ close(): Promise<void>; port: number }> {
   const version = env.APP_VERSION;
-  if (!isAppVersion(version)) throw new Error(`APP_VERSION must be v1, v2 or v3, not ${version === undefined ? 'unset' : `"${version}"`}`);
-  if (!env.DATABASE_URL) throw new Error('DATABASE_URL must be set to the app role\'s connection URL');
+  if (!isAppVersion(version))
+    throw new Error(`APP_VERSION must be v1, v2 or v3, not ${version === undefined ? 'unset' : `"${version}"`}`);
+  if (!env.DATABASE_URL) throw new Error("DATABASE_URL must be set to the app role's connection URL");
   const pool = new Pool({ connectionString: env.DATABASE_URL, max: Number(env.DB_POOL_SIZE ?? 10) });
   const server = createAppServer(createStore(version, pool));
   const port = Number(env.PORT ?? 8080);

@@ -31,7 +31,7 @@ export const TALK_CUSTOMERS: readonly string[] = [
   'Mary  Shelley',
   'Twiggy ',
   'Adele',
-  'Patrick O\'Brian',
+  "Patrick O'Brian",
   'Idris Elba',
   'Zadie Smith',
 ];

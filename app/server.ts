@@ -21,7 +21,10 @@ export function createAppServer(store: CustomerStore): http.Server {
 const MAX_BODY_BYTES = 64 * 1024;
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -30,14 +33,18 @@ async function handle(store: CustomerStore, req: http.IncomingMessage, res: http
   const url = new URL(req.url ?? '/', 'http://app');
   const parts = url.pathname.split('/').filter(Boolean);
   try {
-    if (parts.length === 1 && parts[0] === 'healthz' && req.method === 'GET') return send(res, store, 200, { version: store.version });
-    if (parts[0] !== 'customers' || parts.length > 2) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
+    if (parts.length === 1 && parts[0] === 'healthz' && req.method === 'GET')
+      return send(res, store, 200, { version: store.version });
+    if (parts[0] !== 'customers' || parts.length > 2)
+      throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
     const id = parts[1];
     if (id !== undefined && !/^\d+$/.test(id)) throw new HttpError(404, `customer id must be a number, not "${id}"`);
     if (id === undefined && req.method === 'GET') return send(res, store, 200, await store.list());
-    if (id === undefined && req.method === 'POST') return send(res, store, 201, await store.create(await readName(req)));
+    if (id === undefined && req.method === 'POST')
+      return send(res, store, 201, await store.create(await readName(req)));
     if (id !== undefined && req.method === 'GET') return found(res, store, id, await store.get(id));
-    if (id !== undefined && req.method === 'PUT') return found(res, store, id, await store.rename(id, await readName(req)));
+    if (id !== undefined && req.method === 'PUT')
+      return found(res, store, id, await store.rename(id, await readName(req)));
     throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}`);
   } catch (err) {
     if (err instanceof HttpError) return send(res, store, err.status, { error: err.message });
@@ -65,13 +72,18 @@ async function readName(req: http.IncomingMessage): Promise<string> {
     throw new HttpError(400, 'request body must be JSON like {"name": "John Vin"}');
   }
   const name = (body as { name?: unknown } | null)?.name;
-  if (typeof name !== 'string' || name.trim() === '') throw new HttpError(400, 'request body needs a non-empty "name" string');
+  if (typeof name !== 'string' || name.trim() === '')
+    throw new HttpError(400, 'request body needs a non-empty "name" string');
   return name;
 }
 
 function send(res: http.ServerResponse, store: CustomerStore, status: number, body: unknown): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-app-version': store.version });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'x-app-version': store.version,
+  });
   res.end(text);
 }

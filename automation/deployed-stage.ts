@@ -14,11 +14,17 @@ export interface HistoryEntry {
   readonly config?: Readonly<Record<string, { readonly value?: unknown } | undefined>>;
 }
 
-export function deployedStage(stack: string, history: readonly HistoryEntry[], outputs: Readonly<Record<string, unknown>>): Stage | null {
+export function deployedStage(
+  stack: string,
+  history: readonly HistoryEntry[],
+  outputs: Readonly<Record<string, unknown>>,
+): Stage | null {
   const last = history.find((h) => h.result === 'succeeded' && (h.kind === 'update' || h.kind === 'destroy'));
   if (!last || last.kind === 'destroy') return null;
   const configured = last.config?.['tandem:stage']?.value;
   if (isStage(configured)) return configured;
   if (isStage(outputs.stage)) return outputs.stage;
-  throw new UsageError(`stack ${stack} was last updated without a valid tandem:stage (${JSON.stringify(configured ?? null)}), so its stage is unknown; set tandem:stage to the stage it is in and run \`pulumi up\` once`);
+  throw new UsageError(
+    `stack ${stack} was last updated without a valid tandem:stage (${JSON.stringify(configured ?? null)}), so its stage is unknown; set tandem:stage to the stage it is in and run \`pulumi up\` once`,
+  );
 }

@@ -30,7 +30,15 @@ export interface ExportedDeployment {
   readonly deployment?: {
     readonly pending_operations?: readonly {
       readonly type?: string;
-      readonly resource?: { readonly urn?: string; readonly type?: string; readonly id?: string; readonly provider?: string; readonly inputs?: Record<string, unknown>; readonly outputs?: Record<string, unknown>; readonly [field: string]: unknown };
+      readonly resource?: {
+        readonly urn?: string;
+        readonly type?: string;
+        readonly id?: string;
+        readonly provider?: string;
+        readonly inputs?: Record<string, unknown>;
+        readonly outputs?: Record<string, unknown>;
+        readonly [field: string]: unknown;
+      };
     }[];
     readonly [field: string]: unknown;
   };

@@ -107,9 +107,15 @@ function previous(stage: WalkMove['from']): string {
  * the one rule the CLI's steps use (phases/deploy/database-url-source.ts), with the stack's config
  * read through the driver.
  */
-export function gateDatabaseUrl(options: Pick<GateOptions, 'driver' | 'databaseUrl' | 'env'>): Promise<string | undefined> {
+export function gateDatabaseUrl(
+  options: Pick<GateOptions, 'driver' | 'databaseUrl' | 'env'>,
+): Promise<string | undefined> {
   const { driver } = options;
-  const stack = async () => ({ stack: driver.stackName, key: DATABASE_URL_CONFIG_KEY, value: await driver.config(DATABASE_URL_CONFIG_KEY) });
+  const stack = async () => ({
+    stack: driver.stackName,
+    key: DATABASE_URL_CONFIG_KEY,
+    value: await driver.config(DATABASE_URL_CONFIG_KEY),
+  });
   return resolveDatabaseUrlAsync({ flag: options.databaseUrl, stack, env: options.env ?? process.env });
 }
 
@@ -128,7 +134,8 @@ async function databaseUrl(options: GateOptions, purpose: string): Promise<strin
   const url = await gateDatabaseUrl(options).catch((e) => {
     throw e instanceof UsageError ? new UsageError(`${purpose} needs the database: ${e.message}`) : e;
   });
-  if (!url) throw new UsageError(`${purpose} needs the database: set the stack's tandem:databaseUrl or pass --database-url`);
+  if (!url)
+    throw new UsageError(`${purpose} needs the database: set the stack's tandem:databaseUrl or pass --database-url`);
   return url;
 }
 
@@ -137,8 +144,13 @@ async function rolloutName(driver: StackDriver): Promise<{ name: string; namespa
   // `rolloutName` / `namespace`); before the first up, the stack config and its defaults do.
   const outputs = await driver.outputs();
   const nested = (outputs.rollout ?? {}) as Record<string, unknown>;
-  const name = str(nested.name) ?? str(outputs.rolloutName) ?? (await driver.config('tandem:appName')) ?? CONFIG_DEFAULTS.appName;
-  const namespace = str(nested.namespace) ?? str(outputs.namespace) ?? (await driver.config('tandem:namespace')) ?? CONFIG_DEFAULTS.namespace;
+  const name =
+    str(nested.name) ?? str(outputs.rolloutName) ?? (await driver.config('tandem:appName')) ?? CONFIG_DEFAULTS.appName;
+  const namespace =
+    str(nested.namespace) ??
+    str(outputs.namespace) ??
+    (await driver.config('tandem:namespace')) ??
+    CONFIG_DEFAULTS.namespace;
   return { name, namespace };
 }
 
@@ -172,7 +184,12 @@ function rolloutWait(options: GateOptions): RolloutWait {
 }
 
 /** One read of the Rollout: its health, or the outcome that ends the wait because it cannot be read. */
-async function readRolloutHealth(wait: RolloutWait, name: string, namespace: string, where: string): Promise<RolloutHealth | GateOutcome> {
+async function readRolloutHealth(
+  wait: RolloutWait,
+  name: string,
+  namespace: string,
+  where: string,
+): Promise<RolloutHealth | GateOutcome> {
   let ro;
   try {
     ro = await wait.readRollout(name, namespace);
@@ -215,7 +232,8 @@ async function waitForRollout(driver: StackDriver, wait: RolloutWait, advice: Ro
         // Only a pause a human must end: evaluateRollout counts a timed pause step as progressing.
         return { ok: false, detail: `${where}: ${health.reason}`, next: advice.paused(cmd) };
       case 'progressing':
-        if (wait.now() >= deadline) return { ok: false, detail: `${where}: ${health.reason}`, next: advice.progressing(cmd) };
+        if (wait.now() >= deadline)
+          return { ok: false, detail: `${where}: ${health.reason}`, next: advice.progressing(cmd) };
         wait.onProgress?.(`waiting for ${where}: ${health.reason}`);
         await wait.sleep(wait.pollMs);
     }
@@ -225,9 +243,11 @@ async function waitForRollout(driver: StackDriver, wait: RolloutWait, advice: Ro
 /** Render mode needs no cluster; otherwise the namespace must exist (the stack creates none). */
 async function clusterReady(options: GateOptions): Promise<GateOutcome> {
   const { driver } = options;
-  if (await driver.config('tandem:renderYamlTo')) return { ok: true, detail: 'render mode: nothing is applied to a cluster' };
+  if (await driver.config('tandem:renderYamlTo'))
+    return { ok: true, detail: 'render mode: nothing is applied to a cluster' };
   const namespace = (await driver.config('tandem:namespace')) || CONFIG_DEFAULTS.namespace;
-  if (await (options.namespaceExists ?? namespaceExistsInCluster)(namespace)) return { ok: true, detail: `namespace ${namespace} exists` };
+  if (await (options.namespaceExists ?? namespaceExistsInCluster)(namespace))
+    return { ok: true, detail: `namespace ${namespace} exists` };
   return {
     ok: false,
     detail: `namespace ${namespace} (tandem:namespace) does not exist in the current kube context`,
@@ -258,7 +278,8 @@ async function schemaStep(options: GateOptions): Promise<SchemaStepReport> {
 /** Before the step, the stack is at step.from; walking back goes to the stage before it. */
 function healthyAdvice(stack: string, step: WalkMove): RolloutAdvice {
   return {
-    degraded: (cmd) => `Stop here: find out why with \`${cmd.get}\`, then fix and retry the rollout, or walk back with \`tandem walk --stack ${stack} --to ${previous(step.from)}\`.`,
+    degraded: (cmd) =>
+      `Stop here: find out why with \`${cmd.get}\`, then fix and retry the rollout, or walk back with \`tandem walk --stack ${stack} --to ${previous(step.from)}\`.`,
     paused: (cmd) => `Promote it with \`${cmd.promote}\` once the canary looks right, then run the walk again.`,
     progressing: (cmd) => `Wait for the canary to finish (\`${cmd.get} --watch\`), then run the walk again.`,
   };
@@ -269,10 +290,13 @@ function settledAdvice(stack: string, step: WalkMove): RolloutAdvice {
   const canary = `The ${STAGE_TABLE[step.to].app} canary`;
   const at = `the stack is at ${step.to}`;
   const escape = (cmd: RolloutCommands) =>
-    step.direction === 'forward' && step.from !== null ? `walk back with \`tandem walk --stack ${stack} --to ${step.from}\`` : `fix it and retry the rollout with \`${cmd.retry}\``;
+    step.direction === 'forward' && step.from !== null
+      ? `walk back with \`tandem walk --stack ${stack} --to ${step.from}\``
+      : `fix it and retry the rollout with \`${cmd.retry}\``;
   return {
     degraded: (cmd) => `${canary} did not go through (${at}): find out why with \`${cmd.get}\`, then ${escape(cmd)}.`,
-    paused: (cmd) => `${canary} waits for a human (${at}): promote it with \`${cmd.promote}\` once it looks right, then run the walk again to go on.`,
+    paused: (cmd) =>
+      `${canary} waits for a human (${at}): promote it with \`${cmd.promote}\` once it looks right, then run the walk again to go on.`,
     progressing: (cmd) =>
       `${canary} is still going after the wait (${at}): watch it with \`${cmd.get} --watch\`, and run the walk again to go on once it is Healthy (or give it longer with --wait).`,
   };

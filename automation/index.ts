@@ -15,7 +15,16 @@ export { createGates } from './gates';
 export type { Gates, GateOptions, GateOutcome, SchemaStepReport } from './gates';
 export { openLocalStack } from './local-driver';
 export type { LocalStackOptions } from './local-driver';
-export { StackBusyError, PendingOperationsError, ClusterNotReadyError, GateFailedError, RolloutNotSettledError, SchemaContractedError, PulumiMissingError, PulumiCommandError } from './walk-errors';
+export {
+  StackBusyError,
+  PendingOperationsError,
+  ClusterNotReadyError,
+  GateFailedError,
+  RolloutNotSettledError,
+  SchemaContractedError,
+  PulumiMissingError,
+  PulumiCommandError,
+} from './walk-errors';
 export { PreviewRefusedError } from '../phases/deploy/preview-check';
 export { UnsafeMoveBackError } from '../phases/deploy/walk-path';
 export { acquireWalkLock, withWalkLock } from './walk-lock';

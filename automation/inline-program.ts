@@ -21,7 +21,9 @@ export class ProgramExitError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'program_exit';
   constructor(readonly code: number | string | null | undefined) {
-    super(`the Pulumi program called process.exit(${code ?? ''}); a program run by the walker must fail by throwing instead`);
+    super(
+      `the Pulumi program called process.exit(${code ?? ''}); a program run by the walker must fail by throwing instead`,
+    );
     this.name = 'ProgramExitError';
   }
 }
@@ -29,8 +31,13 @@ export class ProgramExitError extends TandemError {
 /** A TypeScript program with no up-to-date compiled JavaScript and no ts-node to run it. */
 export class ProgramNotCompiledError extends RefusedError {
   readonly kind = 'program_not_compiled';
-  constructor(readonly main: string, readonly detail: string) {
-    super(`the Pulumi program ${main} is TypeScript and ${detail}; compile it (\`npx tsc\`) or add ts-node to the project, then run the command again`);
+  constructor(
+    readonly main: string,
+    readonly detail: string,
+  ) {
+    super(
+      `the Pulumi program ${main} is TypeScript and ${detail}; compile it (\`npx tsc\`) or add ts-node to the project, then run the command again`,
+    );
     this.name = 'ProgramNotCompiledError';
   }
 }
@@ -54,7 +61,10 @@ interface ProjectFile {
 
 function readProject(projectDir: string): ProjectFile {
   const file = ['Pulumi.yaml', 'Pulumi.yml'].map((f) => path.join(projectDir, f)).find((f) => fs.existsSync(f));
-  if (!file) throw new UsageError(`${projectDir} has no Pulumi.yaml; run the walker in the Tandem project directory or pass --project DIR`);
+  if (!file)
+    throw new UsageError(
+      `${projectDir} has no Pulumi.yaml; run the walker in the Tandem project directory or pass --project DIR`,
+    );
   return (parse(fs.readFileSync(file, 'utf8')) ?? {}) as ProjectFile;
 }
 
@@ -69,7 +79,9 @@ function resolveMain(projectDir: string, main: string): string {
   for (const c of candidates) if (fs.existsSync(c) && fs.statSync(c).isFile()) return c;
   if (fs.existsSync(p) && fs.statSync(p).isDirectory()) {
     const pkg = path.join(p, 'package.json');
-    const pkgMain = fs.existsSync(pkg) ? (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { main?: unknown }).main : undefined;
+    const pkgMain = fs.existsSync(pkg)
+      ? (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { main?: unknown }).main
+      : undefined;
     if (typeof pkgMain === 'string' && pkgMain !== '.' && pkgMain !== './') return resolveMain(p, pkgMain);
     for (const index of ['index.js', 'index.ts']) if (fs.existsSync(path.join(p, index))) return path.join(p, index);
   }
@@ -99,8 +111,15 @@ function tsOutput(projectDir: string): TsOutput | undefined {
   }
   const options = config.compilerOptions;
   if (typeof options?.outDir !== 'string') return undefined;
-  const include = Array.isArray(config.include) && config.include.every((i) => typeof i === 'string' && !/[*?]/.test(i)) ? (config.include as string[]).map((i) => path.resolve(projectDir, i)) : undefined;
-  return { rootDir: path.resolve(projectDir, typeof options.rootDir === 'string' ? options.rootDir : '.'), outDir: path.resolve(projectDir, options.outDir), include };
+  const include =
+    Array.isArray(config.include) && config.include.every((i) => typeof i === 'string' && !/[*?]/.test(i))
+      ? (config.include as string[]).map((i) => path.resolve(projectDir, i))
+      : undefined;
+  return {
+    rootDir: path.resolve(projectDir, typeof options.rootDir === 'string' ? options.rootDir : '.'),
+    outDir: path.resolve(projectDir, options.outDir),
+    include,
+  };
 }
 
 /**
@@ -120,7 +139,8 @@ function staleOutput({ rootDir, outDir, include }: TsOutput): string | undefined
       }
       if (!e.name.endsWith('.js')) continue;
       const source = path.join(rootDir, path.relative(outDir, p)).replace(/\.js$/, '.ts');
-      if (included(source) && fs.existsSync(source) && fs.statSync(source).mtimeMs > fs.statSync(p).mtimeMs) return path.relative(rootDir, source);
+      if (included(source) && fs.existsSync(source) && fs.statSync(source).mtimeMs > fs.statSync(p).mtimeMs)
+        return path.relative(rootDir, source);
     }
   }
   return undefined;
@@ -148,7 +168,12 @@ function typescriptEntry(projectDir: string, main: string): Pick<ProjectProgram,
   // As the nodejs language host does: transpile only, the project's tsconfig.json when it has one.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- ts-node is found at run time, in the project or beside Tandem
   const tsn = require(tsNode) as { register(o: object): void };
-  tsn.register({ transpileOnly: true, skipProject: !fs.existsSync(path.join(projectDir, 'tsconfig.json')), project: path.join(projectDir, 'tsconfig.json'), compilerOptions: { module: 'commonjs' } });
+  tsn.register({
+    transpileOnly: true,
+    skipProject: !fs.existsSync(path.join(projectDir, 'tsconfig.json')),
+    project: path.join(projectDir, 'tsconfig.json'),
+    compilerOptions: { module: 'commonjs' },
+  });
   return { entry: main, how: 'ts-node' };
 }
 
@@ -169,17 +194,25 @@ export function invokeProgramExport(exported: unknown): unknown {
 /** Loads the project's Pulumi.yaml and finds its program; nothing of the program runs yet. */
 export function loadProjectProgram(projectDir: string): ProjectProgram {
   const project = readProject(projectDir);
-  if (typeof project.name !== 'string' || !project.name) throw new UsageError(`${path.join(projectDir, 'Pulumi.yaml')} has no project name`);
+  if (typeof project.name !== 'string' || !project.name)
+    throw new UsageError(`${path.join(projectDir, 'Pulumi.yaml')} has no project name`);
   const runtime = runtimeName(project.runtime);
-  if (runtime !== 'nodejs') throw new UsageError(`the walker runs Node.js Pulumi programs only, and ${path.join(projectDir, 'Pulumi.yaml')} says runtime ${String(runtime)}`);
+  if (runtime !== 'nodejs')
+    throw new UsageError(
+      `the walker runs Node.js Pulumi programs only, and ${path.join(projectDir, 'Pulumi.yaml')} says runtime ${String(runtime)}`,
+    );
   let mainName = typeof project.main === 'string' ? project.main : undefined;
   if (!mainName) {
     const pkg = path.join(projectDir, 'package.json');
-    const pkgMain = fs.existsSync(pkg) ? (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { main?: unknown }).main : undefined;
+    const pkgMain = fs.existsSync(pkg)
+      ? (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { main?: unknown }).main
+      : undefined;
     mainName = typeof pkgMain === 'string' ? pkgMain : '.';
   }
   const main = resolveMain(projectDir, mainName);
-  const { entry, how } = main.endsWith('.ts') ? typescriptEntry(projectDir, main) : { entry: main, how: 'javascript' as const };
+  const { entry, how } = main.endsWith('.ts')
+    ? typescriptEntry(projectDir, main)
+    : { entry: main, how: 'javascript' as const };
   const program = async () => {
     // Fresh for every run, as the language host's new process is: a module with top-level
     // resources declares them again. Only modules the run itself loaded are forgotten afterwards.

@@ -55,7 +55,9 @@ function loggedIn(env: NodeJS.ProcessEnv): boolean {
 /** The user's backend if they configured one, otherwise file://<project>/.tandem/state. */
 export function chooseBackend(projectDir: string, env: NodeJS.ProcessEnv): Backend {
   if (env.PULUMI_BACKEND_URL) return { url: env.PULUMI_BACKEND_URL, local: false };
-  const project = parse(fs.readFileSync(path.join(projectDir, 'Pulumi.yaml'), 'utf8')) as { backend?: { url?: string } } | null;
+  const project = parse(fs.readFileSync(path.join(projectDir, 'Pulumi.yaml'), 'utf8')) as {
+    backend?: { url?: string };
+  } | null;
   if (project?.backend?.url) return { url: project.backend.url, local: false };
   if (loggedIn(env)) return { url: undefined, local: false };
   return { url: 'file://' + path.join(projectDir, '.tandem', 'state'), local: true };
@@ -68,7 +70,9 @@ export function chooseBackend(projectDir: string, env: NodeJS.ProcessEnv): Backe
  * prefix of `prod-eu-`), and no two stacks share a directory.
  */
 export function stackPlansDir(projectDir: string, stackName: string): string {
-  const escaped = [...stackName].map((c) => (/[A-Za-z0-9_-]/.test(c) ? c : `%${c.codePointAt(0)!.toString(16).padStart(2, '0')}`)).join('');
+  const escaped = [...stackName]
+    .map((c) => (/[A-Za-z0-9_-]/.test(c) ? c : `%${c.codePointAt(0)!.toString(16).padStart(2, '0')}`))
+    .join('');
   return path.join(projectDir, '.tandem', 'plans', escaped);
 }
 
@@ -102,7 +106,9 @@ export async function forwardingSignals<T>(fn: (signal: AbortSignal) => Promise<
 function checkProject(projectDir: string, env: NodeJS.ProcessEnv): void {
   if (!findPulumi(env)) throw new PulumiMissingError();
   if (!fs.existsSync(path.join(projectDir, 'Pulumi.yaml'))) {
-    throw new UsageError(`${projectDir} has no Pulumi.yaml; run the walker in the Tandem project directory or pass --project DIR`);
+    throw new UsageError(
+      `${projectDir} has no Pulumi.yaml; run the walker in the Tandem project directory or pass --project DIR`,
+    );
   }
 }
 
@@ -155,7 +161,10 @@ function pulumiOperation(auto: Automation, stackName: string) {
 }
 
 function stackLocked(stackName: string): StackBusyError {
-  return new StackBusyError(stackName, `Pulumi reports the stack is locked by another update; if none is running, \`pulumi cancel --stack ${shellQuote(stackName)}\` removes the stale lock`);
+  return new StackBusyError(
+    stackName,
+    `Pulumi reports the stack is locked by another update; if none is running, \`pulumi cancel --stack ${shellQuote(stackName)}\` removes the stale lock`,
+  );
 }
 
 /** What a LocalStackDriver works with, gathered by openLocalStack. */
@@ -176,14 +185,24 @@ interface LocalStack {
  * argument): in the first it is ignored and the stack silently gets a temp directory, a default
  * project and no stack config.
  */
-async function selectStack(auto: Automation, busy: LocalStack['busy'], stackName: string, projectDir: string, env: NodeJS.ProcessEnv, envVars: Record<string, string>) {
+async function selectStack(
+  auto: Automation,
+  busy: LocalStack['busy'],
+  stackName: string,
+  projectDir: string,
+  env: NodeJS.ProcessEnv,
+  envVars: Record<string, string>,
+) {
   const { projectName, program } = loadProjectProgram(projectDir);
   // The pulumi that findPulumi found on the given PATH, when it sits in an installation's bin/.
   const found = findPulumi(env)!;
   const root = path.basename(path.dirname(found)) === 'bin' ? path.dirname(path.dirname(found)) : undefined;
   const pulumiCommand = root ? await auto.PulumiCommand.get({ root }) : undefined;
   const stack: Stack = await busy('stack select', () =>
-    auto.LocalWorkspace.createOrSelectStack({ stackName, projectName, program }, { workDir: projectDir, envVars, ...(pulumiCommand ? { pulumiCommand } : {}) }),
+    auto.LocalWorkspace.createOrSelectStack(
+      { stackName, projectName, program },
+      { workDir: projectDir, envVars, ...(pulumiCommand ? { pulumiCommand } : {}) },
+    ),
   );
   return { projectName, stack };
 }
@@ -258,7 +277,8 @@ class LocalStackDriver implements StackDriver {
   async preview(): Promise<PreviewOutcome> {
     // One saved plan per stack: a refused or unconfirmed step leaves its plan behind until the next preview.
     fs.mkdirSync(this.plansDir, { recursive: true });
-    for (const old of fs.readdirSync(this.plansDir)) if (/^[0-9]+\.json$/.test(old)) fs.rmSync(path.join(this.plansDir, old), { force: true });
+    for (const old of fs.readdirSync(this.plansDir))
+      if (/^[0-9]+\.json$/.test(old)) fs.rmSync(path.join(this.plansDir, old), { force: true });
     const planFile = path.join(this.plansDir, `${Date.now()}.json`);
     const changes: ResourceChange[] = [];
     await this.engineRun('preview', (signal) =>
@@ -324,7 +344,11 @@ class LocalStackDriver implements StackDriver {
   private importPendingCreates(imports: PendingImport[]): void {
     const { env, envVars, projectDir, stackName } = this.local;
     const args = recoveryArgs(stackName, projectDir, imports);
-    const r = spawnSync(findPulumi(env)!, [...args, '--skip-preview', '--non-interactive'], { cwd: projectDir, env: { ...env, ...envVars }, encoding: 'utf8' });
+    const r = spawnSync(findPulumi(env)!, [...args, '--skip-preview', '--non-interactive'], {
+      cwd: projectDir,
+      env: { ...env, ...envVars },
+      encoding: 'utf8',
+    });
     if (r.status === 0) return;
     const message = `${r.stderr ?? ''}${r.stdout ?? ''}`;
     if (/update is already in progress|locked by/i.test(message)) throw stackLocked(stackName);

@@ -51,9 +51,15 @@ export function pendingKubernetesObjects(exported: ExportedDeployment): PendingK
     const metadata = r.inputs?.metadata as { name?: unknown; namespace?: unknown } | undefined;
     const name = metadata?.name;
     if (!kind || typeof name !== 'string' || name === '') continue;
-    if (typeof r.provider === 'string' && !/::pulumi:providers:kubernetes::default(_[0-9_]+)?::/.test(r.provider)) continue;
+    if (typeof r.provider === 'string' && !/::pulumi:providers:kubernetes::default(_[0-9_]+)?::/.test(r.provider))
+      continue;
     const namespace = metadata?.namespace;
-    out.push({ urn: r.urn, ...kind, ...(typeof namespace === 'string' && namespace !== '' ? { namespace } : {}), name });
+    out.push({
+      urn: r.urn,
+      ...kind,
+      ...(typeof namespace === 'string' && namespace !== '' ? { namespace } : {}),
+      name,
+    });
   }
   return out;
 }
@@ -66,7 +72,8 @@ export function kubernetesId(o: Pick<PendingKubernetesObject, 'namespace' | 'nam
 /** Which pending Kubernetes creates exist in the cluster, as imports. */
 export async function pendingImports(exported: ExportedDeployment, exists: ObjectExists): Promise<PendingImport[]> {
   const imports: PendingImport[] = [];
-  for (const o of pendingKubernetesObjects(exported)) if (await exists(o)) imports.push({ urn: o.urn, id: kubernetesId(o) });
+  for (const o of pendingKubernetesObjects(exported))
+    if (await exists(o)) imports.push({ urn: o.urn, id: kubernetesId(o) });
   return imports;
 }
 
@@ -74,8 +81,10 @@ export async function pendingImports(exported: ExportedDeployment, exists: Objec
 export function recoveryArgs(stackName: string, projectDir: string, imports: readonly PendingImport[]): string[] {
   return [
     'refresh',
-    '--cwd', projectDir,
-    '--stack', stackName,
+    '--cwd',
+    projectDir,
+    '--stack',
+    stackName,
     ...imports.flatMap((i) => ['--import-pending-creates', i.urn, '--import-pending-creates', i.id]),
     '--clear-pending-creates',
     '--yes',
@@ -89,7 +98,11 @@ export const kubernetesObjectExists: ObjectExists = async (o) => {
   kc.loadFromDefault();
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
   try {
-    await api.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, ...(o.namespace ? { namespace: o.namespace } : {}) } });
+    await api.read({
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      metadata: { name: o.name, ...(o.namespace ? { namespace: o.namespace } : {}) },
+    });
     return true;
   } catch (err) {
     if (errorCode(err) === 404) return false;

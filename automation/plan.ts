@@ -17,7 +17,7 @@ import { CONFIG_DEFAULTS } from '../phases/deploy/stack-config';
 import { landingFollowUp } from '../phases/sql/landing';
 import { loadSpecFile } from '../executor/spec-file';
 import { nextMigrationMove } from '../phases/deploy/next-migration';
-import {  } from '../phases/error-fields';
+import {} from '../phases/error-fields';
 
 export interface PlanStep extends WalkMove {
   /** The first step's preview, classified (later steps depend on the first being applied). */
@@ -61,9 +61,15 @@ export interface PlanOptions {
 }
 
 /** The current migration's spec's follow-up (a spec that cannot be read says nothing here: the walk's own checks name it). */
-async function currentFollowUp(driver: StackDriver, history: StackHistory | undefined, projectDir: string): Promise<{ followUp?: string }> {
+async function currentFollowUp(
+  driver: StackDriver,
+  history: StackHistory | undefined,
+  projectDir: string,
+): Promise<{ followUp?: string }> {
   try {
-    const file = history ? history.specPaths[history.current] : pathResolve(projectDir, (await driver.config('tandem:spec')) ?? CONFIG_DEFAULTS.spec);
+    const file = history
+      ? history.specPaths[history.current]
+      : pathResolve(projectDir, (await driver.config('tandem:spec')) ?? CONFIG_DEFAULTS.spec);
     const followUp = landingFollowUp(loadSpecFile(file));
     return followUp ? { followUp } : {};
   } catch {
@@ -84,7 +90,8 @@ export async function plan(driver: StackDriver, options: PlanOptions): Promise<P
     next: history.names[history.current + 1] ?? null,
   };
   const toNext = options.to === 'next';
-  if (toNext && !history) throw new RefusedError(`stack ${stack} has no tandem:migrations, so there is no next migration`);
+  if (toNext && !history)
+    throw new RefusedError(`stack ${stack} has no tandem:migrations, so there is no next migration`);
   const nextStep = toNext ? nextMigrationMove(history!, from) : undefined;
   const path: PlanStep[] = nextStep ? [nextStep] : walkPath(from, options.to as Stage);
   const result = {

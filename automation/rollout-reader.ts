@@ -16,7 +16,13 @@ export const readRolloutFromCluster: RolloutReader = async (name, namespace) => 
   kc.loadFromDefault();
   const api = kc.makeApiClient(k8s.CustomObjectsApi);
   try {
-    return (await api.getNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', namespace, plural: 'rollouts', name })) as RolloutObject;
+    return (await api.getNamespacedCustomObject({
+      group: 'argoproj.io',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'rollouts',
+      name,
+    })) as RolloutObject;
   } catch (err) {
     if (errorCode(err) === 404) return undefined;
     throw err;

@@ -40,16 +40,30 @@ function stackLockFiles(backendDir: string, projectName: string, stackName: stri
   const locks = path.join(backendDir, '.pulumi', 'locks');
   const stack = stackName.split('/').pop()!;
   const dirs: string[] = [];
-  for (const org of fs.existsSync(locks) ? fs.readdirSync(locks) : []) dirs.push(path.join(locks, org, projectName, stack));
+  for (const org of fs.existsSync(locks) ? fs.readdirSync(locks) : [])
+    dirs.push(path.join(locks, org, projectName, stack));
   dirs.push(path.join(locks, stack)); // the legacy layout, without organization and project
-  return dirs.filter((d) => fs.existsSync(d) && fs.statSync(d).isDirectory()).flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.json')).map((f) => path.join(d, f)));
+  return dirs
+    .filter((d) => fs.existsSync(d) && fs.statSync(d).isDirectory())
+    .flatMap((d) =>
+      fs
+        .readdirSync(d)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => path.join(d, f)),
+    );
 }
 
 /**
  * The stack's lock files when every one of them is stale (its pulumi ran on this host and no
  * longer runs); an empty list when there is no lock or any holder may still be running.
  */
-export function staleStackLocks(backendDir: string, projectName: string, stackName: string, alive: PidAlive = pidAlive, host = os.hostname()): string[] {
+export function staleStackLocks(
+  backendDir: string,
+  projectName: string,
+  stackName: string,
+  alive: PidAlive = pidAlive,
+  host = os.hostname(),
+): string[] {
   const files = stackLockFiles(backendDir, projectName, stackName);
   const stale = files.filter((f) => {
     try {

@@ -7,8 +7,13 @@ import { PendingOperation } from './stack-driver';
 /** Another walker (or another `pulumi up`) holds the stack. */
 export class StackBusyError extends RefusedError {
   readonly kind = 'stack_busy';
-  constructor(readonly stack: string, readonly holder?: string) {
-    super(`stack ${stack} is being changed by another process${holder ? ` (${holder})` : ''}; wait for it to finish and run the walk again`);
+  constructor(
+    readonly stack: string,
+    readonly holder?: string,
+  ) {
+    super(
+      `stack ${stack} is being changed by another process${holder ? ` (${holder})` : ''}; wait for it to finish and run the walk again`,
+    );
     this.name = 'StackBusyError';
   }
 }
@@ -16,8 +21,15 @@ export class StackBusyError extends RefusedError {
 /** The stack's state holds operations an interrupted update never finished. */
 export class PendingOperationsError extends RefusedError {
   readonly kind = 'pending_operations';
-  constructor(readonly stack: string, readonly pending: readonly PendingOperation[], readonly command: string) {
-    const what = pending.slice(0, 3).map((p) => `${p.urn} (interrupted while ${p.op})`).join(', ');
+  constructor(
+    readonly stack: string,
+    readonly pending: readonly PendingOperation[],
+    readonly command: string,
+  ) {
+    const what = pending
+      .slice(0, 3)
+      .map((p) => `${p.urn} (interrupted while ${p.op})`)
+      .join(', ');
     super(
       `stack ${stack} has ${pending.length} operation(s) left pending by an interrupted update: ${what}${pending.length > 3 ? ', ...' : ''}. ` +
         `Check those resources, then recover with \`${command}\` or run the walk again with --recover`,
@@ -29,7 +41,13 @@ export class PendingOperationsError extends RefusedError {
 /** A gate before a step did not pass. */
 export class GateFailedError extends RefusedError {
   readonly kind = 'gate_failed';
-  constructor(readonly gate: GateName, readonly from: string | null, readonly to: string, readonly detail: string, readonly next: string) {
+  constructor(
+    readonly gate: GateName,
+    readonly from: string | null,
+    readonly to: string,
+    readonly detail: string,
+    readonly next: string,
+  ) {
     super(`gate ${gate} before ${from ?? '(nothing deployed)'} -> ${to} did not pass: ${detail}. ${next}`);
     this.name = 'GateFailedError';
   }
@@ -38,7 +56,11 @@ export class GateFailedError extends RefusedError {
 /** Before a stack's first up: the cluster lacks what the stack needs and does not create. */
 export class ClusterNotReadyError extends RefusedError {
   readonly kind = 'cluster_not_ready';
-  constructor(readonly stack: string, readonly detail: string, readonly next: string) {
+  constructor(
+    readonly stack: string,
+    readonly detail: string,
+    readonly next: string,
+  ) {
     super(`stack ${stack} has never been deployed, and its first up needs the cluster ready: ${detail}. ${next}`);
     this.name = 'ClusterNotReadyError';
   }
@@ -51,8 +73,15 @@ export class ClusterNotReadyError extends RefusedError {
  */
 export class RolloutNotSettledError extends RefusedError {
   readonly kind = 'rollout_not_settled';
-  constructor(readonly from: string | null, readonly to: string, readonly detail: string, readonly next: string) {
-    super(`${from ?? '(nothing deployed)'} -> ${to} was applied, but its canary did not end fully promoted and Healthy: ${detail}. ${next}`);
+  constructor(
+    readonly from: string | null,
+    readonly to: string,
+    readonly detail: string,
+    readonly next: string,
+  ) {
+    super(
+      `${from ?? '(nothing deployed)'} -> ${to} was applied, but its canary did not end fully promoted and Healthy: ${detail}. ${next}`,
+    );
     this.name = 'RolloutNotSettledError';
   }
 }
@@ -64,7 +93,12 @@ export class RolloutNotSettledError extends RefusedError {
  */
 export class SchemaContractedError extends UnsafeMoveBackError {
   readonly kind = 'schema_contracted';
-  constructor(readonly stack: string, from: Stage, to: Stage, readonly detail: string) {
+  constructor(
+    readonly stack: string,
+    from: Stage,
+    to: Stage,
+    readonly detail: string,
+  ) {
     super(
       from,
       to,
@@ -79,7 +113,9 @@ export class SchemaContractedError extends UnsafeMoveBackError {
 export class PulumiMissingError extends RefusedError {
   readonly kind = 'pulumi_missing';
   constructor() {
-    super('the walker drives the pulumi CLI, and no `pulumi` is on PATH; install it (https://www.pulumi.com/docs/install/) and run the command again');
+    super(
+      'the walker drives the pulumi CLI, and no `pulumi` is on PATH; install it (https://www.pulumi.com/docs/install/) and run the command again',
+    );
     this.name = 'PulumiMissingError';
   }
 }
@@ -92,7 +128,18 @@ export class PulumiMissingError extends RefusedError {
 export function pulumiErrorLines(output: string): string[] {
   const lines = output.split('\n');
   const start = lines.findIndex((l) => /^\s*Diagnostics:\s*$/.test(l));
-  if (start < 0) return [...new Set(lines.flatMap((l) => /(?:^|\s)error: (.*)$/.exec(l)?.slice(1).map((m) => `error: ${m.trim()}`) ?? []))];
+  if (start < 0)
+    return [
+      ...new Set(
+        lines.flatMap(
+          (l) =>
+            /(?:^|\s)error: (.*)$/
+              .exec(l)
+              ?.slice(1)
+              .map((m) => `error: ${m.trim()}`) ?? [],
+        ),
+      ),
+    ];
   const found: string[] = [];
   let current: string[] | undefined;
   const flush = () => {
@@ -122,10 +169,16 @@ export function pulumiErrorLines(output: string): string[] {
 export class PulumiCommandError extends TandemError {
   readonly kind = 'pulumi_failed';
   readonly exitCode = 1;
-  constructor(readonly operation: string, readonly stack: string, readonly cause: Error) {
+  constructor(
+    readonly operation: string,
+    readonly stack: string,
+    readonly cause: Error,
+  ) {
     // Pulumi's diagnostics are lowercase `error: ...`; the wrapper's own `Error: Command failed` is noise.
     const lines = pulumiErrorLines(cause.message);
-    super(`pulumi ${operation} on stack ${stack} failed: ${lines.length ? lines.slice(0, 5).join(' ') : cause.message.split('\n')[0]}`);
+    super(
+      `pulumi ${operation} on stack ${stack} failed: ${lines.length ? lines.slice(0, 5).join(' ') : cause.message.split('\n')[0]}`,
+    );
     this.name = 'PulumiCommandError';
   }
 }

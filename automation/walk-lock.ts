@@ -75,7 +75,10 @@ export function acquireWalkLock(projectDir: string, stack: string, options: Walk
       const holder = readRecord(file);
       const stale = holder !== undefined && holder.host === os.hostname() && !isAlive(holder.pid);
       if (!stale) {
-        throw new StackBusyError(stack, holder ? `walker pid ${holder.pid} on ${holder.host} since ${holder.startedAt}` : `lock file ${file}`);
+        throw new StackBusyError(
+          stack,
+          holder ? `walker pid ${holder.pid} on ${holder.host} since ${holder.startedAt}` : `lock file ${file}`,
+        );
       }
       fs.rmSync(file, { force: true });
     }

@@ -22,14 +22,20 @@ export async function walkToNext(driver: StackDriver, gates: Gates, options: Wal
     const started = now();
     await ensureNoPendingOperations(driver, Boolean(options.recover), emit);
     const history = await readStackHistory(driver, options.projectDir ?? options.lockDir ?? process.cwd());
-    if (!history) throw new RefusedError(`stack ${stack} has no tandem:migrations, so there is no next migration; list the stack's migrations there first`);
+    if (!history)
+      throw new RefusedError(
+        `stack ${stack} has no tandem:migrations, so there is no next migration; list the stack's migrations there first`,
+      );
     if (!driver.setMigration) throw new RefusedError('this stack driver cannot set tandem:migration');
     const from = await driver.currentStage();
     const step = nextMigrationMove(history, from);
     const live = await gates.schemaStep();
     emit({ event: 'schema-step', step: live.step, detail: live.detail });
     if (live.step !== 'contracted') {
-      throw new RefusedError(`cannot start ${step.nextMigration}: the database records ${step.migration} as ${live.step}, not contracted (${live.detail}); finish it with \`tandem walk --to contract\``, step.migration);
+      throw new RefusedError(
+        `cannot start ${step.nextMigration}: the database records ${step.migration} as ${live.step}, not contracted (${live.detail}); finish it with \`tandem walk --to contract\``,
+        step.migration,
+      );
     }
     emit({ event: 'start', stack, from, to: step.to, steps: 1 });
     emit({ event: 'step-start', index: 0, from: step.from, to: step.to, side: step.side });

@@ -12,7 +12,13 @@ import { Stage } from '../phases/deploy/stages';
 import { GateName, walkPath, WalkMove } from '../phases/deploy/walk-path';
 import { GateOutcome, Gates } from './gates';
 import { PendingOperation, StackDriver, UpOutcome } from './stack-driver';
-import { ClusterNotReadyError, GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError } from './walk-errors';
+import {
+  ClusterNotReadyError,
+  GateFailedError,
+  PendingOperationsError,
+  RolloutNotSettledError,
+  SchemaContractedError,
+} from './walk-errors';
 import { describeChanges, WalkEvent } from './walk-events';
 import { previewStep } from './preview-step';
 import { withWalkLock } from './walk-lock';
@@ -52,9 +58,16 @@ export interface WalkResult {
   readonly steps: readonly StepReport[];
 }
 
-const GATE_METHOD: Readonly<Record<GateName, 'verify' | 'rolloutHealthy'>> = { verify: 'verify', 'rollout-healthy': 'rolloutHealthy' };
+const GATE_METHOD: Readonly<Record<GateName, 'verify' | 'rolloutHealthy'>> = {
+  verify: 'verify',
+  'rollout-healthy': 'rolloutHealthy',
+};
 
-export async function ensureNoPendingOperations(driver: StackDriver, recover: boolean, emit: (e: WalkEvent) => void): Promise<void> {
+export async function ensureNoPendingOperations(
+  driver: StackDriver,
+  recover: boolean,
+  emit: (e: WalkEvent) => void,
+): Promise<void> {
   const pending: PendingOperation[] = await driver.pendingOperations();
   if (pending.length === 0) return;
   if (!recover) throw new PendingOperationsError(driver.stackName, pending, driver.recoveryCommand());
@@ -69,7 +82,12 @@ export async function ensureNoPendingOperations(driver: StackDriver, recover: bo
  * can lag the database (a contract up interrupted after its DDL committed). Ask the database, and
  * refuse the whole walk, before anything runs, when the migration is contracted.
  */
-async function ensureNotContracted(gates: Gates, stack: string, first: WalkMove, emit: (e: WalkEvent) => void): Promise<void> {
+async function ensureNotContracted(
+  gates: Gates,
+  stack: string,
+  first: WalkMove,
+  emit: (e: WalkEvent) => void,
+): Promise<void> {
   if (first.direction !== 'back' || first.from === null) return;
   const live = await gates.schemaStep();
   emit({ event: 'schema-step', step: live.step, detail: live.detail });
@@ -82,7 +100,13 @@ async function ensureNotContracted(gates: Gates, stack: string, first: WalkMove,
  * the stage it is in, so the next walk starts this step again (if even that fails, the step's own
  * error is the one to report).
  */
-async function applyStep(driver: StackDriver, gates: Gates, step: WalkMove, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<UpOutcome> {
+async function applyStep(
+  driver: StackDriver,
+  gates: Gates,
+  step: WalkMove,
+  options: WalkOptions,
+  emit: (e: WalkEvent) => void,
+): Promise<UpOutcome> {
   try {
     return await previewGateUp(driver, gates, step, options, emit);
   } catch (err) {
@@ -91,13 +115,32 @@ async function applyStep(driver: StackDriver, gates: Gates, step: WalkMove, opti
   }
 }
 
-async function previewGateUp(driver: StackDriver, gates: Gates, step: WalkMove, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<UpOutcome> {
+async function previewGateUp(
+  driver: StackDriver,
+  gates: Gates,
+  step: WalkMove,
+  options: WalkOptions,
+  emit: (e: WalkEvent) => void,
+): Promise<UpOutcome> {
   const { preview, changes } = await previewStep(driver, step, options.classify);
-  emit({ event: 'preview', from: step.from, to: step.to, ...describeChanges(changes), plan: Boolean(preview.planFile) });
+  emit({
+    event: 'preview',
+    from: step.from,
+    to: step.to,
+    ...describeChanges(changes),
+    plan: Boolean(preview.planFile),
+  });
   for (const gate of step.gates) {
     const outcome: GateOutcome = await gates[GATE_METHOD[gate]](step);
     emit({ event: 'gate', gate, from: step.from, to: step.to, ok: outcome.ok, detail: outcome.detail });
-    if (!outcome.ok) throw new GateFailedError(gate, step.from, step.to, outcome.detail, outcome.next ?? 'Fix it and run the walk again.');
+    if (!outcome.ok)
+      throw new GateFailedError(
+        gate,
+        step.from,
+        step.to,
+        outcome.detail,
+        outcome.next ?? 'Fix it and run the walk again.',
+      );
   }
   if (!preview.planFile) {
     throw new RefusedError(
@@ -106,7 +149,9 @@ async function previewGateUp(driver: StackDriver, gates: Gates, step: WalkMove, 
     );
   }
   if (!options.yes && !(await options.confirm!(step, changes))) {
-    throw new RefusedError(`stopped before ${step.from ?? '(nothing deployed)'} -> ${step.to}: not confirmed; the stack stays at ${step.from ?? 'nothing deployed'}`);
+    throw new RefusedError(
+      `stopped before ${step.from ?? '(nothing deployed)'} -> ${step.to}: not confirmed; the stack stays at ${step.from ?? 'nothing deployed'}`,
+    );
   }
   return driver.up({ planFile: preview.planFile, onEvent: (e) => emit({ event: 'resource', to: step.to, ...e }) });
 }
@@ -120,11 +165,23 @@ async function previewGateUp(driver: StackDriver, gates: Gates, step: WalkMove, 
 async function settleRollout(gates: Gates, step: WalkMove, emit: (e: WalkEvent) => void): Promise<void> {
   const outcome = await gates.rolloutSettled(step);
   emit({ event: 'rollout', from: step.from, to: step.to, ok: outcome.ok, detail: outcome.detail });
-  if (!outcome.ok) throw new RolloutNotSettledError(step.from, step.to, outcome.detail, outcome.next ?? 'Check the Rollout, then run the walk again.');
+  if (!outcome.ok)
+    throw new RolloutNotSettledError(
+      step.from,
+      step.to,
+      outcome.detail,
+      outcome.next ?? 'Check the Rollout, then run the walk again.',
+    );
 }
 
 /** One step: apply it (preview, check, gates, confirm, up); for an app step, wait for its canary. */
-export async function runStep(driver: StackDriver, gates: Gates, step: WalkMove, options: WalkOptions, emit: (e: WalkEvent) => void): Promise<StepReport> {
+export async function runStep(
+  driver: StackDriver,
+  gates: Gates,
+  step: WalkMove,
+  options: WalkOptions,
+  emit: (e: WalkEvent) => void,
+): Promise<StepReport> {
   const now = options.now ?? Date.now;
   const started = now();
   const up = await applyStep(driver, gates, step, options, emit);
@@ -138,14 +195,20 @@ export async function runStep(driver: StackDriver, gates: Gates, step: WalkMove,
 /** Before the first up: the namespace (and whatever else the stack needs but does not create) is there. */
 async function ensureClusterReady(gates: Gates, stack: string): Promise<void> {
   const outcome = await gates.clusterReady?.();
-  if (outcome && !outcome.ok) throw new ClusterNotReadyError(stack, outcome.detail, outcome.next ?? 'Prepare the cluster, then run the walk again.');
+  if (outcome && !outcome.ok)
+    throw new ClusterNotReadyError(
+      stack,
+      outcome.detail,
+      outcome.next ?? 'Prepare the cluster, then run the walk again.',
+    );
 }
 
 export async function walk(driver: StackDriver, gates: Gates, options: WalkOptions): Promise<WalkResult> {
   const now = options.now ?? Date.now;
   const emit = (e: WalkEvent) => options.onEvent?.(e);
   const stack = driver.stackName;
-  if (!options.yes && !options.confirm) throw new RefusedError('the walk applies changes: confirm each step, or pass yes to apply without asking');
+  if (!options.yes && !options.confirm)
+    throw new RefusedError('the walk applies changes: confirm each step, or pass yes to apply without asking');
   const to = options.to;
   if (to === 'next') return walkToNext(driver, gates, options);
   return withWalkLock(options.lockDir, stack, async () => {

@@ -34,13 +34,21 @@ function readHwmKb(pid: number): number | undefined {
  * Run `tandem backfill` as its own process, as a pipeline would, sampling its peak resident set
  * (VmHWM, a high-water mark, so the last sample before exit is the peak) every 20 ms.
  */
-export function runBackfillProcess(specPath: string, databaseUrl: string, extraArgs: string[] = []): Promise<ChildBackfill> {
+export function runBackfillProcess(
+  specPath: string,
+  databaseUrl: string,
+  extraArgs: string[] = [],
+): Promise<ChildBackfill> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [TANDEM_BIN, 'backfill', specPath, '--database-url', databaseUrl, '--json', ...extraArgs], {
-      env: { PATH: process.env.PATH, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [TANDEM_BIN, 'backfill', specPath, '--database-url', databaseUrl, '--json', ...extraArgs],
+      {
+        env: { PATH: process.env.PATH, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let hwmKb = 0;
     const sample = () => {
       const kb = child.pid === undefined ? undefined : readHwmKb(child.pid);
@@ -58,7 +66,8 @@ export function runBackfillProcess(specPath: string, databaseUrl: string, extraA
     child.on('close', (code) => {
       clearInterval(timer);
       const processSeconds = (performance.now() - started) / 1000;
-      if (code !== 0) return reject(new Error(`tandem backfill exited ${code}: ${stderr.trim().split('\n').slice(-2).join(' ')}`));
+      if (code !== 0)
+        return reject(new Error(`tandem backfill exited ${code}: ${stderr.trim().split('\n').slice(-2).join(' ')}`));
       const lines = stdout.trim().split('\n');
       const r = JSON.parse(lines[lines.length - 1]);
       resolve({

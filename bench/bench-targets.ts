@@ -22,7 +22,9 @@ export function checkTargets(r: Omit<BenchResults, 'targets'>): TargetResult[] {
       target: '>= 0.9x, and ahead of pgroll',
       measured: `${x(r.trigger_overhead_ratio)} (${r.writes_per_s_with_trigger} vs ${r.writes_per_s_without_trigger} writes/s)`,
       pgroll: x(r.pgroll_trigger_overhead_ratio),
-      met: r.trigger_overhead_ratio >= 0.9 && (r.pgroll_trigger_overhead_ratio === null || r.trigger_overhead_ratio > r.pgroll_trigger_overhead_ratio),
+      met:
+        r.trigger_overhead_ratio >= 0.9 &&
+        (r.pgroll_trigger_overhead_ratio === null || r.trigger_overhead_ratio > r.pgroll_trigger_overhead_ratio),
     },
     {
       name: `single-row renames with the sync trigger vs without, server-side loop (by ${loopBy})`,

@@ -16,7 +16,10 @@ export interface LockWaits {
 export const LOGGED_MIGRATOR = 'tandem_bench_migrator';
 
 export function loggedMigratorSql(): string[] {
-  return [`CREATE ROLE ${LOGGED_MIGRATOR} SUPERUSER LOGIN`, `ALTER ROLE ${LOGGED_MIGRATOR} SET log_min_duration_statement = 0`];
+  return [
+    `CREATE ROLE ${LOGGED_MIGRATOR} SUPERUSER LOGIN`,
+    `ALTER ROLE ${LOGGED_MIGRATOR} SET log_min_duration_statement = 0`,
+  ];
 }
 
 /**
@@ -39,7 +42,9 @@ export class LockWaitLog {
   since(offset: number): LockWaits {
     const text = fs.readFileSync(this.file).subarray(offset).toString('utf8');
     const waits = [...text.matchAll(/process \d+ acquired \S+ on .*? after ([\d.]+) ms/g)].map((m) => Number(m[1]));
-    const batches = [...text.matchAll(/duration: ([\d.]+) ms\s+execute [^:]*: WITH updated AS/g)].map((m) => Number(m[1]));
+    const batches = [...text.matchAll(/duration: ([\d.]+) ms\s+execute [^:]*: WITH updated AS/g)].map((m) =>
+      Number(m[1]),
+    );
     const max = (xs: number[]) => xs.reduce((m, v) => Math.max(m, v), 0);
     return { count: waits.length, longestMs: max(waits), longestBatchMs: max(batches) };
   }

@@ -15,7 +15,11 @@ type Log = (text: string) => void;
 const fmt = (v: number) => Math.round(v).toLocaleString('en-GB');
 
 /** One UPDATE of every row: the physical limit a backfill is compared with. */
-export async function measureSingleUpdate(ctx: BenchContext, rows: number, shape: DemoShape): Promise<{ rowsPerSecond: number }> {
+export async function measureSingleUpdate(
+  ctx: BenchContext,
+  rows: number,
+  shape: DemoShape,
+): Promise<{ rowsPerSecond: number }> {
   const db = await ctx.fresh(rows);
   const r = await ctx.withClient(db.url, (c) => singleUpdate(c, shape));
   await db.drop();
@@ -23,7 +27,12 @@ export async function measureSingleUpdate(ctx: BenchContext, rows: number, shape
 }
 
 /** `tandem backfill` in its own process on an expanded table, no traffic. */
-export async function measureCleanBackfill(ctx: BenchContext, rows: number, spec: MigrationSpec, specPath: string): Promise<ChildBackfill> {
+export async function measureCleanBackfill(
+  ctx: BenchContext,
+  rows: number,
+  spec: MigrationSpec,
+  specPath: string,
+): Promise<ChildBackfill> {
   const db = await ctx.fresh(rows);
   await expand(spec, { databaseUrl: db.url });
   await ctx.withClient(db.url, (c) => c.query('CHECKPOINT'));
@@ -33,7 +42,12 @@ export async function measureCleanBackfill(ctx: BenchContext, rows: number, spec
 }
 
 /** `pgroll start` (its DDL, triggers and backfill) on an identical table: rows per second, or why not measured. */
-export async function measurePgrollStart(ctx: BenchContext, rows: number, pgroll: PgrollBuild, log: Log): Promise<{ rowsPerSecond: number | null; reason: string | null }> {
+export async function measurePgrollStart(
+  ctx: BenchContext,
+  rows: number,
+  pgroll: PgrollBuild,
+  log: Log,
+): Promise<{ rowsPerSecond: number | null; reason: string | null }> {
   if (!pgroll.bin) return { rowsPerSecond: null, reason: pgroll.reason ?? 'no pgroll binary' };
   log(`pgroll ${pgroll.version} start (its DDL, triggers and backfill) on an identical ${fmt(rows)}-row table`);
   try {
@@ -54,7 +68,14 @@ interface UnderTrafficPlan {
 }
 
 /** The backfill of a fresh expanded `rows`-row table under steady v1 traffic, with the server's lock-wait log for that span. */
-async function oneUnderTraffic(ctx: BenchContext, rows: number, spec: MigrationSpec, specPath: string, plan: UnderTrafficPlan, extraArgs: string[] = []) {
+async function oneUnderTraffic(
+  ctx: BenchContext,
+  rows: number,
+  spec: MigrationSpec,
+  specPath: string,
+  plan: UnderTrafficPlan,
+  extraArgs: string[] = [],
+) {
   const db = await ctx.fresh(rows);
   await expand(spec, { databaseUrl: db.url });
   const mark = ctx.lockLog.mark();
@@ -71,15 +92,25 @@ async function oneUnderTraffic(ctx: BenchContext, rows: number, spec: MigrationS
   });
   const waits = ctx.lockLog.since(mark);
   await db.drop();
-  if (r.during.failedWrites) throw new Error(`${r.during.failedWrites} app writes failed during the backfill of ${rows} rows`);
+  if (r.during.failedWrites)
+    throw new Error(`${r.during.failedWrites} app writes failed during the backfill of ${rows} rows`);
   return { r, waits };
 }
 
 /** The growth table: the backfill under the same traffic at each size. */
-export async function measureGrowth(ctx: BenchContext, sizes: readonly number[], spec: MigrationSpec, specPath: string, plan: UnderTrafficPlan, log: Log): Promise<ScalingPoint[]> {
+export async function measureGrowth(
+  ctx: BenchContext,
+  sizes: readonly number[],
+  spec: MigrationSpec,
+  specPath: string,
+  plan: UnderTrafficPlan,
+  log: Log,
+): Promise<ScalingPoint[]> {
   const scaling: ScalingPoint[] = [];
   for (const rows of sizes) {
-    log(`backfill of ${fmt(rows)} rows under ${plan.trafficWritesPerSecond} v1 writes/s (${plan.idleSeconds} s idle first)`);
+    log(
+      `backfill of ${fmt(rows)} rows under ${plan.trafficWritesPerSecond} v1 writes/s (${plan.idleSeconds} s idle first)`,
+    );
     const { r, waits } = await oneUnderTraffic(ctx, rows, spec, specPath, plan);
     scaling.push({
       rows,
@@ -98,7 +129,9 @@ export async function measureGrowth(ctx: BenchContext, sizes: readonly number[],
       writes_over_lock_timeout: r.during.slowWrites,
       executor_lock_retries: r.backfill.lockRetries,
     });
-    log(`  ${r.backfill.seconds.toFixed(2)} s, peak RSS ${r.backfill.peakRssMb} MB; app write p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during (max ${r.idle.max_ms} ms idle, ${r.during.max_ms} ms during); ${waits.count} lock waits over 1 ms, longest ${roundMs(waits.longestMs)} ms; longest batch ${roundMs(r.backfill.longestBatchMs)} ms (median ${roundMs(r.backfill.medianBatchMs)} ms)`);
+    log(
+      `  ${r.backfill.seconds.toFixed(2)} s, peak RSS ${r.backfill.peakRssMb} MB; app write p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during (max ${r.idle.max_ms} ms idle, ${r.during.max_ms} ms during); ${waits.count} lock waits over 1 ms, longest ${roundMs(waits.longestMs)} ms; longest batch ${roundMs(r.backfill.longestBatchMs)} ms (median ${roundMs(r.backfill.medianBatchMs)} ms)`,
+    );
   }
   return scaling;
 }
@@ -107,7 +140,15 @@ export async function measureGrowth(ctx: BenchContext, sizes: readonly number[],
  * The same backfill under the same traffic at several --chunk-time values, on one table size:
  * what a batch's row-lock hold costs the app writes that meet it, against the backfill's rate.
  */
-export async function measureChunkTimes(ctx: BenchContext, rows: number, chunkTimes: readonly number[], spec: MigrationSpec, specPath: string, plan: UnderTrafficPlan, log: Log): Promise<ChunkPoint[]> {
+export async function measureChunkTimes(
+  ctx: BenchContext,
+  rows: number,
+  chunkTimes: readonly number[],
+  spec: MigrationSpec,
+  specPath: string,
+  plan: UnderTrafficPlan,
+  log: Log,
+): Promise<ChunkPoint[]> {
   const points: ChunkPoint[] = [];
   for (const chunk of chunkTimes) {
     log(`chunk time ${chunk} ms: backfill of ${fmt(rows)} rows under ${plan.trafficWritesPerSecond} v1 writes/s`);
@@ -123,7 +164,9 @@ export async function measureChunkTimes(ctx: BenchContext, rows: number, chunkTi
       max_write_ms: r.during.max_ms,
       longest_lock_wait_ms: roundMs(waits.longestMs),
     });
-    log(`  ${fmt(r.backfill.rowsPerSecond)} rows/s; p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during; max ${r.idle.max_ms} ms idle, ${r.during.max_ms} ms during; batches ${roundMs(r.backfill.medianBatchMs)} ms median, ${roundMs(r.backfill.longestBatchMs)} ms longest; longest lock wait ${roundMs(waits.longestMs)} ms`);
+    log(
+      `  ${fmt(r.backfill.rowsPerSecond)} rows/s; p99 ${r.idle.p99_ms} ms idle, ${r.during.p99_ms} ms during; max ${r.idle.max_ms} ms idle, ${r.during.max_ms} ms during; batches ${roundMs(r.backfill.medianBatchMs)} ms median, ${roundMs(r.backfill.longestBatchMs)} ms longest; longest lock wait ${roundMs(waits.longestMs)} ms`,
+    );
   }
   return points;
 }

@@ -44,7 +44,10 @@ async function tandemTable(ctx: BenchContext, spec: MigrationSpec): Promise<Benc
   return db;
 }
 
-async function pgrollTable(ctx: BenchContext, pgroll: PgrollBuild): Promise<{ db: BenchDatabase | null; reason: string | null }> {
+async function pgrollTable(
+  ctx: BenchContext,
+  pgroll: PgrollBuild,
+): Promise<{ db: BenchDatabase | null; reason: string | null }> {
   if (!pgroll.bin) return { db: null, reason: pgroll.reason ?? 'no pgroll binary' };
   let db: BenchDatabase | undefined;
   try {
@@ -59,7 +62,10 @@ async function pgrollTable(ctx: BenchContext, pgroll: PgrollBuild): Promise<{ db
 }
 
 /** One paired round of the server loop on one table: its user triggers disabled, then enabled. */
-async function loopRound(c: Client, samples: Record<'wallWithout' | 'wallWith' | 'cpuWithout' | 'cpuWith', number[]>): Promise<void> {
+async function loopRound(
+  c: Client,
+  samples: Record<'wallWithout' | 'wallWith' | 'cpuWithout' | 'cpuWith', number[]>,
+): Promise<void> {
   await c.query('ALTER TABLE customers DISABLE TRIGGER USER');
   const off = await serverLoopRates(c, TABLE_ROWS, LOOP_WRITES);
   await c.query('ALTER TABLE customers ENABLE TRIGGER USER');
@@ -72,7 +78,12 @@ async function loopRound(c: Client, samples: Record<'wallWithout' | 'wallWith' |
   }
 }
 
-const emptySamples = () => ({ wallWithout: [] as number[], wallWith: [] as number[], cpuWithout: [] as number[], cpuWith: [] as number[] });
+const emptySamples = () => ({
+  wallWithout: [] as number[],
+  wallWith: [] as number[],
+  cpuWithout: [] as number[],
+  cpuWith: [] as number[],
+});
 
 function loopMedians(s: ReturnType<typeof emptySamples>): LoopRatios {
   return {
@@ -89,14 +100,23 @@ function loopMedians(s: ReturnType<typeof emptySamples>): LoopRatios {
  * server-side loop, each table with its triggers disabled and enabled in turn, Tandem's and
  * pgroll's rounds interleaved.
  */
-export async function measureTriggerCost(ctx: BenchContext, spec: MigrationSpec, pgroll: PgrollBuild, plan: TriggerCostPlan, log: Log): Promise<TriggerCost> {
-  log(`v1 write throughput without and with the sync trigger (${plan.throughputRounds} rounds of ${plan.throughputSeconds} s each, ${plan.workers} clients)`);
+export async function measureTriggerCost(
+  ctx: BenchContext,
+  spec: MigrationSpec,
+  pgroll: PgrollBuild,
+  plan: TriggerCostPlan,
+  log: Log,
+): Promise<TriggerCost> {
+  log(
+    `v1 write throughput without and with the sync trigger (${plan.throughputRounds} rounds of ${plan.throughputSeconds} s each, ${plan.workers} clients)`,
+  );
   const plain = await ctx.fresh(TABLE_ROWS);
   const tandem = await tandemTable(ctx, spec);
   const pg = await pgrollTable(ctx, pgroll);
   try {
     const app = { without: [] as number[], with: [] as number[], pgroll: [] as number[] };
-    const rate = async (url: string) => (await v1WriteThroughput(url, TABLE_ROWS, plan.throughputSeconds, plan.workers)).writesPerSecond;
+    const rate = async (url: string) =>
+      (await v1WriteThroughput(url, TABLE_ROWS, plan.throughputSeconds, plan.workers)).writesPerSecond;
     for (let round = 0; round < plan.throughputRounds; round++) {
       app.without.push(await rate(plain.url));
       app.with.push(await rate(tandem.url));
@@ -118,12 +138,18 @@ export async function measureTriggerCost(ctx: BenchContext, spec: MigrationSpec,
       await pc?.end();
     }
     const result: TriggerCost = {
-      app: { without: median(app.without), with: median(app.with), pgroll: app.pgroll.length ? median(app.pgroll) : null },
+      app: {
+        without: median(app.without),
+        with: median(app.with),
+        pgroll: app.pgroll.length ? median(app.pgroll) : null,
+      },
       loop: loopMedians(ours),
       pgrollLoop: pc ? loopMedians(theirs) : null,
       pgrollReason: pg.reason,
     };
-    log(`  app: ${fmt(result.app.without)}/s without, ${fmt(result.app.with)}/s with${result.app.pgroll === null ? '' : `, ${fmt(result.app.pgroll)}/s with pgroll's`}; server loop: ${fmt(result.loop.wallWithout)}/s without, ${fmt(result.loop.wallWith)}/s with`);
+    log(
+      `  app: ${fmt(result.app.without)}/s without, ${fmt(result.app.with)}/s with${result.app.pgroll === null ? '' : `, ${fmt(result.app.pgroll)}/s with pgroll's`}; server loop: ${fmt(result.loop.wallWithout)}/s without, ${fmt(result.loop.wallWith)}/s with`,
+    );
     return result;
   } finally {
     await plain.drop();

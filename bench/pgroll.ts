@@ -29,7 +29,12 @@ function goEnv(): NodeJS.ProcessEnv {
 }
 
 function latestServed(): { version: string; note?: string } {
-  const r = spawnSync('go', ['list', '-m', '-json', `${PGROLL_MODULE}@latest`], { encoding: 'utf8', env: goEnv(), cwd: os.tmpdir(), timeout: 120_000 });
+  const r = spawnSync('go', ['list', '-m', '-json', `${PGROLL_MODULE}@latest`], {
+    encoding: 'utf8',
+    env: goEnv(),
+    cwd: os.tmpdir(),
+    timeout: 120_000,
+  });
   if (r.status === 0) {
     try {
       return { version: JSON.parse(r.stdout).Version };
@@ -38,7 +43,10 @@ function latestServed(): { version: string; note?: string } {
     }
   }
   const why = (r.stderr || String(r.error ?? '')).trim().split('\n')[0];
-  return { version: PGROLL_FALLBACK_VERSION, note: `the module proxy did not say which pgroll is latest (${why}); using ${PGROLL_FALLBACK_VERSION}` };
+  return {
+    version: PGROLL_FALLBACK_VERSION,
+    note: `the module proxy did not say which pgroll is latest (${why}); using ${PGROLL_FALLBACK_VERSION}`,
+  };
 }
 
 function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
@@ -67,14 +75,27 @@ export async function buildPgroll(log: (text: string) => void): Promise<PgrollBu
   if (fs.existsSync(bin)) return { bin, version };
   const work = path.join(cacheRoot(), `pgroll-build-${version}`);
   fs.mkdirSync(work, { recursive: true });
-  fs.writeFileSync(path.join(work, 'go.mod'), `module tandem-bench/pgroll-build\n\ngo 1.24\n\nrequire ${PGROLL_MODULE} ${version}\n`);
+  fs.writeFileSync(
+    path.join(work, 'go.mod'),
+    `module tandem-bench/pgroll-build\n\ngo 1.24\n\nrequire ${PGROLL_MODULE} ${version}\n`,
+  );
   fs.writeFileSync(path.join(work, 'tools.go'), `//go:build tools\n\npackage tools\n\nimport _ "${PGROLL_MODULE}"\n`);
   log(`building pgroll ${version} into ${dir} (minutes on a small machine)`);
   const tidy = await run('go', ['mod', 'tidy'], work);
-  if (tidy.code !== 0) return { bin: null, version, reason: `go mod tidy for pgroll ${version} failed: ${tidy.output.trim().split('\n').slice(-2).join(' ')}` };
+  if (tidy.code !== 0)
+    return {
+      bin: null,
+      version,
+      reason: `go mod tidy for pgroll ${version} failed: ${tidy.output.trim().split('\n').slice(-2).join(' ')}`,
+    };
   fs.mkdirSync(dir, { recursive: true });
   const build = await run('go', ['build', '-o', bin, PGROLL_MODULE], work);
-  if (build.code !== 0) return { bin: null, version, reason: `go build of pgroll ${version} failed: ${build.output.trim().split('\n').slice(-2).join(' ')}` };
+  if (build.code !== 0)
+    return {
+      bin: null,
+      version,
+      reason: `go build of pgroll ${version} failed: ${build.output.trim().split('\n').slice(-2).join(' ')}`,
+    };
   return { bin, version };
 }
 
@@ -123,15 +144,21 @@ export async function pgrollStart(bin: string, url: string): Promise<{ seconds: 
     const init = await run(bin, ['init', '--postgres-url', pgUrl], dir);
     if (init.code !== 0) throw new Error(`pgroll init failed: ${init.output.trim().split('\n').slice(-2).join(' ')}`);
     // pgroll refuses a non-empty schema without history: record the table as it is first.
-    const baseline = await run(bin, ['baseline', '00_baseline', path.join(dir, 'baseline'), '--yes', '--postgres-url', pgUrl], dir);
-    if (baseline.code !== 0 || /run `pgroll|error/i.test(baseline.output)) throw new Error(`pgroll baseline failed: ${baseline.output.trim().split('\n').slice(-2).join(' ')}`);
+    const baseline = await run(
+      bin,
+      ['baseline', '00_baseline', path.join(dir, 'baseline'), '--yes', '--postgres-url', pgUrl],
+      dir,
+    );
+    if (baseline.code !== 0 || /run `pgroll|error/i.test(baseline.output))
+      throw new Error(`pgroll baseline failed: ${baseline.output.trim().split('\n').slice(-2).join(' ')}`);
     const file = path.join(dir, '01_split_full_name.yaml');
     fs.writeFileSync(file, PGROLL_MIGRATION);
     const started = performance.now();
     const start = await run(bin, ['start', file, '--postgres-url', pgUrl], dir);
     const seconds = (performance.now() - started) / 1000;
     // pgroll start prints some refusals and exits 0: a start that added no column is a failure.
-    if (start.code !== 0 || /run `pgroll|error/i.test(start.output)) throw new Error(`pgroll start failed: ${start.output.trim().split('\n').slice(-3).join(' ')}`);
+    if (start.code !== 0 || /run `pgroll|error/i.test(start.output))
+      throw new Error(`pgroll start failed: ${start.output.trim().split('\n').slice(-3).join(' ')}`);
     return { seconds };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,9 @@ export function resultsMarkdown(r: BenchResults): string {
     '',
     '| measure | Tandem | pgroll, same run | target | verdict |',
     '|---|---|---|---|---|',
-    ...r.targets.map((t) => `| ${t.name} | ${t.measured} | ${t.pgroll ?? '-'} | ${t.target} | ${t.met ? 'met' : '**MISSED**'} |`),
+    ...r.targets.map(
+      (t) => `| ${t.name} | ${t.measured} | ${t.pgroll ?? '-'} | ${t.target} | ${t.met ? 'met' : '**MISSED**'} |`,
+    ),
     '',
     '## Figures',
     '',

@@ -10,7 +10,13 @@ import { ChildBackfill } from './backfill-child';
 import { openBenchContext, round2 } from './bench-context';
 import { BenchResults, ChunkPoint, ScalingPoint } from './bench-results';
 import { checkTargets } from './bench-targets';
-import { measureChunkTimes, measureCleanBackfill, measureGrowth, measurePgrollStart, measureSingleUpdate } from './measure-backfill';
+import {
+  measureChunkTimes,
+  measureCleanBackfill,
+  measureGrowth,
+  measurePgrollStart,
+  measureSingleUpdate,
+} from './measure-backfill';
 import { measureTriggerCost, TriggerCost } from './measure-trigger';
 import { buildPgroll, PgrollBuild } from './pgroll';
 import { resultsMarkdown } from './results-markdown';
@@ -38,7 +44,16 @@ export function benchPlan(argv: readonly string[]): BenchPlan {
   const large = argv.includes('--large');
   if (quick && large) throw new Error('--quick and --large exclude each other');
   const common = { trafficWritesPerSecond: 200, workers: 4 };
-  if (quick) return { mode: 'quick', rows: 200_000, sizes: [20_000, 60_000, 200_000], idleSeconds: 3, throughputSeconds: 2, throughputRounds: 3, ...common };
+  if (quick)
+    return {
+      mode: 'quick',
+      rows: 200_000,
+      sizes: [20_000, 60_000, 200_000],
+      idleSeconds: 3,
+      throughputSeconds: 2,
+      throughputRounds: 3,
+      ...common,
+    };
   return {
     mode: large ? 'large' : 'full',
     rows: 1_000_000,
@@ -60,7 +75,11 @@ export const CHUNK_TIMES = [10, 25, 50];
 export async function runBench(plan: BenchPlan): Promise<BenchResults> {
   const spec = loadSpecFile(SPEC_PATH);
   // pgroll's Go build takes minutes on a small machine: it runs while the first measurements do.
-  const pgrollBuild: Promise<PgrollBuild> = buildPgroll(log).catch((err) => ({ bin: null, version: null, reason: `building pgroll failed: ${err.message}` }));
+  const pgrollBuild: Promise<PgrollBuild> = buildPgroll(log).catch((err) => ({
+    bin: null,
+    version: null,
+    reason: `building pgroll failed: ${err.message}`,
+  }));
   const ctx = await openBenchContext();
   try {
     log(`single UPDATE of ${fmt(plan.rows)} rows (the physical limit)`);
@@ -68,7 +87,9 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
     log(`  ${fmt(single.rowsPerSecond)} rows/s`);
     log(`tandem backfill of ${fmt(plan.rows)} rows, its own process, no traffic`);
     const clean = await measureCleanBackfill(ctx, plan.rows, spec, SPEC_PATH);
-    log(`  ${fmt(clean.rowsPerSecond)} rows/s, ${clean.batches} batches (median ${clean.medianBatchMs} ms, longest ${clean.longestBatchMs} ms), peak RSS ${clean.peakRssMb} MB`);
+    log(
+      `  ${fmt(clean.rowsPerSecond)} rows/s, ${clean.batches} batches (median ${clean.medianBatchMs} ms, longest ${clean.longestBatchMs} ms), peak RSS ${clean.peakRssMb} MB`,
+    );
     const pgroll = await pgrollBuild;
     const pgrollStartRate = await measurePgrollStart(ctx, plan.rows, pgroll, log);
     if (pgrollStartRate.reason) log(`  pgroll not measured: ${pgrollStartRate.reason}`);
@@ -76,7 +97,17 @@ export async function runBench(plan: BenchPlan): Promise<BenchResults> {
     const chunkRows = plan.sizes[1] ?? plan.sizes[0];
     const chunkSweep = await measureChunkTimes(ctx, chunkRows, CHUNK_TIMES, spec, SPEC_PATH, plan, log);
     const trigger = await measureTriggerCost(ctx, spec, pgroll, plan, log);
-    const results = assembleResults(plan, { postgres: await ctx.postgresVersion(), single, clean, pgroll, pgrollStartRate, scaling, chunkRows, chunkSweep, trigger });
+    const results = assembleResults(plan, {
+      postgres: await ctx.postgresVersion(),
+      single,
+      clean,
+      pgroll,
+      pgrollStartRate,
+      scaling,
+      chunkRows,
+      chunkSweep,
+      trigger,
+    });
     return { ...results, targets: checkTargets(results) };
   } finally {
     await ctx.close();
@@ -95,7 +126,8 @@ interface Measured {
   readonly trigger: TriggerCost;
 }
 
-const ratioOrNull = (a: number | null | undefined, b: number | null | undefined) => (a === null || a === undefined || b === null || b === undefined ? null : round2(a / b));
+const ratioOrNull = (a: number | null | undefined, b: number | null | undefined) =>
+  a === null || a === undefined || b === null || b === undefined ? null : round2(a / b);
 
 /** bench/results.json from the measurements (the targets are judged from it). */
 function assembleResults(plan: BenchPlan, m: Measured): Omit<BenchResults, 'targets'> {
@@ -157,6 +189,8 @@ export async function main(argv: string[]): Promise<number> {
   fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   fs.writeFileSync(path.join(dir, 'results.md'), resultsMarkdown(results));
   process.stdout.write(resultsMarkdown(results));
-  log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s: wrote bench/out/results.json and bench/out/results.md`);
+  log(
+    `done in ${((performance.now() - started) / 1000).toFixed(0)} s: wrote bench/out/results.json and bench/out/results.md`,
+  );
   return 0;
 }

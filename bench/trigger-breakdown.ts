@@ -30,8 +30,14 @@ interface Variant {
 const replaceFn = (sql: string) => sql.replace(/^CREATE FUNCTION/, 'CREATE OR REPLACE FUNCTION');
 const asExpanded = (r: ResolvedSpec) => [replaceFn(syncFunctionSql(r)), ...recreateTriggers(r, () => undefined)];
 
-function recreateTriggers(r: ResolvedSpec, when: (arg: string, current: string | undefined) => string | undefined): string[] {
-  return syncTriggers(r).flatMap((t) => [`DROP TRIGGER IF EXISTS ${JSON.stringify(t.name)} ON ${r.table.name}`, createTriggerSql(r, { ...t, when: when(t.arg, t.when) ?? t.when })]);
+function recreateTriggers(
+  r: ResolvedSpec,
+  when: (arg: string, current: string | undefined) => string | undefined,
+): string[] {
+  return syncTriggers(r).flatMap((t) => [
+    `DROP TRIGGER IF EXISTS ${JSON.stringify(t.name)} ON ${r.table.name}`,
+    createTriggerSql(r, { ...t, when: when(t.arg, t.when) ?? t.when }),
+  ]);
 }
 
 /** The body replaced by RETURN NEW: what calling the function costs (SET clauses included). */
@@ -43,19 +49,48 @@ function emptyBody(sql: string): string {
 const VARIANTS: Variant[] = [
   { name: 'no trigger (disabled)' },
   { name: 'as expand creates it', setup: asExpanded },
-  { name: 'function returns NEW at once', setup: (r) => [emptyBody(syncFunctionSql(r)), ...recreateTriggers(r, () => undefined)] },
+  {
+    name: 'function returns NEW at once',
+    setup: (r) => [emptyBody(syncFunctionSql(r)), ...recreateTriggers(r, () => undefined)],
+  },
   { name: 'without the EXCEPTION guard', setup: (r) => [replaceFn(syncFunctionSql(r, { guard: false }))] },
-  { name: 'every evaluation setting pinned', setup: (r) => [replaceFn(syncFunctionSql({ ...r, settingsIndependent: false }))] },
-  { name: 'no SET clause at all', setup: (r) => [replaceFn(syncFunctionSql(r)).replace(/ SET search_path FROM CURRENT/, '')] },
-  { name: "old-side trigger WHEN (current_setting ...)", setup: (r) => [replaceFn(syncFunctionSql(r)), ...recreateTriggers(r, (arg) => (arg.startsWith('old') || arg === 'insert' ? NOT_BACKFILL : undefined))] },
+  {
+    name: 'every evaluation setting pinned',
+    setup: (r) => [replaceFn(syncFunctionSql({ ...r, settingsIndependent: false }))],
+  },
+  {
+    name: 'no SET clause at all',
+    setup: (r) => [replaceFn(syncFunctionSql(r)).replace(/ SET search_path FROM CURRENT/, '')],
+  },
+  {
+    name: 'old-side trigger WHEN (current_setting ...)',
+    setup: (r) => [
+      replaceFn(syncFunctionSql(r)),
+      ...recreateTriggers(r, (arg) => (arg.startsWith('old') || arg === 'insert' ? NOT_BACKFILL : undefined)),
+    ],
+  },
   {
     name: 'as before (all pinned, WHEN on every trigger)',
-    setup: (r) => [replaceFn(syncFunctionSql({ ...r, settingsIndependent: false })), ...recreateTriggers(r, (arg) => (arg.startsWith('old') || arg === 'insert' ? NOT_BACKFILL : undefined))],
+    setup: (r) => [
+      replaceFn(syncFunctionSql({ ...r, settingsIndependent: false })),
+      ...recreateTriggers(r, (arg) => (arg.startsWith('old') || arg === 'insert' ? NOT_BACKFILL : undefined)),
+    ],
   },
-  { name: 'no pending trigger', setup: (r) => [replaceFn(syncFunctionSql(r)), `DROP TRIGGER IF EXISTS ${JSON.stringify(syncTriggers(r).find((t) => t.arg === 'pending')!.name)} ON ${r.table.name}`] },
+  {
+    name: 'no pending trigger',
+    setup: (r) => [
+      replaceFn(syncFunctionSql(r)),
+      `DROP TRIGGER IF EXISTS ${JSON.stringify(syncTriggers(r).find((t) => t.arg === 'pending')!.name)} ON ${r.table.name}`,
+    ],
+  },
   {
     name: 'pending WHEN without current_setting',
-    setup: (r) => [replaceFn(syncFunctionSql(r)), ...recreateTriggers(r, (arg, current) => (arg === 'pending' ? `OLD._tandem_pending AND NEW._tandem_pending IS NOT FALSE` : current))],
+    setup: (r) => [
+      replaceFn(syncFunctionSql(r)),
+      ...recreateTriggers(r, (arg, current) =>
+        arg === 'pending' ? `OLD._tandem_pending AND NEW._tandem_pending IS NOT FALSE` : current,
+      ),
+    ],
   },
 ];
 
@@ -83,7 +118,8 @@ export async function main(argv: string[]): Promise<number> {
           if (v.setup) for (const s of v.setup(resolved)) await c.query(s);
           await c.query(`ALTER TABLE customers ${v.setup ? 'ENABLE' : 'DISABLE'} TRIGGER USER`);
           const r = await serverLoopRates(c, ROWS, WRITES);
-          if (r.cpuPerSecond === null) throw new Error('the backend CPU time cannot be read from /proc: run on the server machine');
+          if (r.cpuPerSecond === null)
+            throw new Error('the backend CPU time cannot be read from /proc: run on the server machine');
           (cpuUs[v.name] ??= []).push(1e6 / r.cpuPerSecond);
         }
       }
@@ -92,7 +128,9 @@ export async function main(argv: string[]): Promise<number> {
       const full = median(cpuUs[VARIANTS[1].name]);
       for (const v of variants) {
         const m = median(cpuUs[v.name]);
-        process.stdout.write(`${v.name.padEnd(44)} ${m.toFixed(1).padStart(6)} µs/write  trigger ${(m - base).toFixed(1).padStart(5)} µs  vs expand's ${(m - full >= 0 ? '+' : '') + (m - full).toFixed(1)} µs  ratio ${(base / m).toFixed(2)}x\n`);
+        process.stdout.write(
+          `${v.name.padEnd(44)} ${m.toFixed(1).padStart(6)} µs/write  trigger ${(m - base).toFixed(1).padStart(5)} µs  vs expand's ${(m - full >= 0 ? '+' : '') + (m - full).toFixed(1)} µs  ratio ${(base / m).toFixed(2)}x\n`,
+        );
       }
     } finally {
       await c.end();

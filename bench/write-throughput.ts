@@ -21,7 +21,12 @@ export function tableIds(rows: number, max = 100000): string[] {
  * The demo app's v1 data layer writing as fast as `workers` clients can (30% creates, 70%
  * renames of single rows) for `seconds`: the app's view of what the sync trigger costs.
  */
-export async function v1WriteThroughput(url: string, rows: number, seconds: number, workers: number): Promise<{ writes: number; seconds: number; writesPerSecond: number }> {
+export async function v1WriteThroughput(
+  url: string,
+  rows: number,
+  seconds: number,
+  workers: number,
+): Promise<{ writes: number; seconds: number; writesPerSecond: number }> {
   const pool = new Pool({ connectionString: url, max: workers + 1 });
   try {
     const traffic = new TrafficGenerator({
@@ -75,10 +80,17 @@ function backendCpuNs(pid: number): bigint | null {
  * loaded machine the wall time counts other processes' turns on the CPU, the backend's own CPU
  * time much less so. `cpuPerSecond` is null where /proc cannot be read.
  */
-export async function serverLoopRates(db: Queryable, rows: number, writes: number): Promise<{ wallPerSecond: number; cpuPerSecond: number | null }> {
+export async function serverLoopRates(
+  db: Queryable,
+  rows: number,
+  writes: number,
+): Promise<{ wallPerSecond: number; cpuPerSecond: number | null }> {
   const pid = Number((await db.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
   const before = backendCpuNs(pid);
   const wallPerSecond = await serverLoopWritesPerSecond(db, rows, writes);
   const after = backendCpuNs(pid);
-  return { wallPerSecond, cpuPerSecond: before === null || after === null ? null : writes / (Number(after - before) / 1e9) };
+  return {
+    wallPerSecond,
+    cpuPerSecond: before === null || after === null ? null : writes / (Number(after - before) / 1e9),
+  };
 }

@@ -39,8 +39,12 @@ export function integerRange(spec: FlagSpec): string {
 
 function parseInteger(name: string, spec: FlagSpec, value: string): number {
   const n = /^-?\d+$/.test(value) ? Number(value) : NaN;
-  const inRange = Number.isSafeInteger(n) && (spec.min === undefined || n >= spec.min) && (spec.max === undefined || n <= spec.max);
-  if (!inRange) throw new UsageError(`option --${name} must be ${integerRange(spec)}${spec.value ? ` (${spec.value})` : ''}, not "${value}"`);
+  const inRange =
+    Number.isSafeInteger(n) && (spec.min === undefined || n >= spec.min) && (spec.max === undefined || n <= spec.max);
+  if (!inRange)
+    throw new UsageError(
+      `option --${name} must be ${integerRange(spec)}${spec.value ? ` (${spec.value})` : ''}, not "${value}"`,
+    );
   return n;
 }
 
@@ -69,7 +73,8 @@ export function parseArgs(argv: readonly string[], specs: Readonly<Record<string
       continue;
     }
     const value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`option --${name} needs a value${spec.value ? ` (${spec.value})` : ''}`);
+    if (value === undefined || (eq < 0 && value.startsWith('--')))
+      throw new UsageError(`option --${name} needs a value${spec.value ? ` (${spec.value})` : ''}`);
     flags[name] = spec.kind === 'integer' ? parseInteger(name, spec, value) : value;
   }
   return { positionals, flags };

@@ -29,17 +29,35 @@ export const GLOBAL_FLAGS: Readonly<Record<string, FlagSpec>> = {
 
 /** The connection flag every command that talks to PostgreSQL takes. */
 export const CONNECTION_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  'database-url': { kind: 'string', value: 'URL', description: 'PostgreSQL connection URL (default: in a Pulumi Command the stack config key it names, else $DATABASE_URL; PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE fill what it leaves out)' },
+  'database-url': {
+    kind: 'string',
+    value: 'URL',
+    description:
+      'PostgreSQL connection URL (default: in a Pulumi Command the stack config key it names, else $DATABASE_URL; PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE fill what it leaves out)',
+  },
 };
 
 /** Flags of the commands that wait for locks (DDL, or the backfill's row locks). */
 export const LOCK_FLAGS: Readonly<Record<string, FlagSpec>> = {
   ...CONNECTION_FLAGS,
-  'lock-timeout': { kind: 'integer', value: 'MS', min: 1, default: DEFAULT_LOCK_TIMEOUT_MS, description: 'lock_timeout for each statement that waits for a lock, retried with backoff' },
+  'lock-timeout': {
+    kind: 'integer',
+    value: 'MS',
+    min: 1,
+    default: DEFAULT_LOCK_TIMEOUT_MS,
+    description: 'lock_timeout for each statement that waits for a lock, retried with backoff',
+  },
 };
 
 /** Flags of the commands that run a DDL transaction (expand, contract, rollback, validate's dry run of expand). */
 export const DATABASE_FLAGS: Readonly<Record<string, FlagSpec>> = {
   ...LOCK_FLAGS,
-  'hold-timeout': { kind: 'integer', value: 'MS', min: 1, default: DEFAULT_LOCK_HOLD_MS, description: 'server-side bound on how long a DDL transaction may sit idle holding its locks (idle_in_transaction_session_timeout)' },
+  'hold-timeout': {
+    kind: 'integer',
+    value: 'MS',
+    min: 1,
+    default: DEFAULT_LOCK_HOLD_MS,
+    description:
+      'server-side bound on how long a DDL transaction may sit idle holding its locks (idle_in_transaction_session_timeout)',
+  },
 };

@@ -18,7 +18,10 @@ const STEP_WORDS: Record<HistoryStep['step'], string> = {
 
 /** One step as a line: when, what, rows, how long, who. */
 export function stepText(s: HistoryStep): string {
-  const rows = s.step === 'backfilled' && s.totalRows !== null ? ` ${s.totalRows} rows${s.rows !== null && s.rows !== s.totalRows ? ` (${s.rows} in its last run)` : ''}` : '';
+  const rows =
+    s.step === 'backfilled' && s.totalRows !== null
+      ? ` ${s.totalRows} rows${s.rows !== null && s.rows !== s.totalRows ? ` (${s.rows} in its last run)` : ''}`
+      : '';
   const took = s.seconds !== null ? `, took ${s.seconds} s` : '';
   return `${s.at}  ${STEP_WORDS[s.step]}${rows}${took}, by ${byText(s.by)}`;
 }
@@ -50,7 +53,9 @@ export function summaryText(m: MigrationHistoryEntry): string {
 export function printHistorySummary(out: Output, report: HistoryReport): void {
   out.line(report.message);
   for (const m of report.migrations) {
-    const finished = m.finishedAt ? `finished ${m.finishedAt} by ${byText(m.finishedBy)}` : `not finished (last change ${m.updatedAt} by ${byText(m.lastBy)})`;
+    const finished = m.finishedAt
+      ? `finished ${m.finishedAt} by ${byText(m.finishedBy)}`
+      : `not finished (last change ${m.updatedAt} by ${byText(m.lastBy)})`;
     out.line(`  ${summaryText(m)}`);
     out.line(out.dim(`    started ${m.startedAt} by ${byText(m.startedBy)}; ${finished}`));
   }

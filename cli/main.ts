@@ -30,7 +30,7 @@ function helpText(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `tandem <command> --help` (or -h) for a command\'s options.',
+    "Run `tandem <command> --help` (or -h) for a command's options.",
     'Exit codes: 0 success, 1 refused or failed (a lost connection too), 2 invalid input or usage, 130/143 stopped by SIGINT/SIGTERM.',
   ].join('\n');
 }
@@ -39,7 +39,9 @@ function helpText(): string {
 export function usageLine(cmd: Command): string {
   const flags = Object.entries({ ...cmd.flags, ...GLOBAL_FLAGS });
   const ordered = [...flags.filter(([, f]) => f.required), ...flags.filter(([, f]) => !f.required)];
-  return ['tandem', cmd.name, cmd.usage, ...ordered.map(([name, f]) => flagUsage(name, f))].filter((part) => part !== '').join(' ');
+  return ['tandem', cmd.name, cmd.usage, ...ordered.map(([name, f]) => flagUsage(name, f))]
+    .filter((part) => part !== '')
+    .join(' ');
 }
 
 export function commandHelp(cmd: Command): string {
@@ -56,8 +58,10 @@ function resumeHint(): string {
   const cmd = activity.command;
   const spec = activity.specPath ?? 'SPEC';
   if (!cmd) return 'run the command again';
-  if (cmd === 'rehearse') return `its scratch server is removed with it (in a database given with --database-url, the rehearsal's table and app role may remain: drop them), then run tandem rehearse ${spec} again`;
-  if (cmd === 'backfill') return `every committed batch kept its checkpoint in tandem.migrations and the open batch was rolled back: resume with tandem backfill ${spec}`;
+  if (cmd === 'rehearse')
+    return `its scratch server is removed with it (in a database given with --database-url, the rehearsal's table and app role may remain: drop them), then run tandem rehearse ${spec} again`;
+  if (cmd === 'backfill')
+    return `every committed batch kept its checkpoint in tandem.migrations and the open batch was rolled back: resume with tandem backfill ${spec}`;
   if (['expand', 'contract', 'rollback', 'validate'].includes(cmd)) {
     return `PostgreSQL rolls back the open transaction of a lost session, so nothing of it is half-done and the recorded state is kept: check with tandem status ${spec}, then run tandem ${cmd} ${spec} again (a finished step is not redone)`;
   }
@@ -72,9 +76,16 @@ function connectionLost(err: unknown): ConnectionLostError {
     return typeof v === 'string' ? v : undefined;
   };
   const statementId = field('statementId');
-  const where = field('where') ?? (statementId ? `at "${statementId}"` : activity.last ? `after "${activity.last}"` : 'before any progress');
+  const where =
+    field('where') ??
+    (statementId ? `at "${statementId}"` : activity.last ? `after "${activity.last}"` : 'before any progress');
   const reason = (field('reason') ?? field('pgMessage') ?? errorMessage(err)).split('\n')[0];
-  return new ConnectionLostError(activity.command ? `tandem ${activity.command}` : (field('step') ?? 'the step'), where, resumeHint(), reason);
+  return new ConnectionLostError(
+    activity.command ? `tandem ${activity.command}` : (field('step') ?? 'the step'),
+    where,
+    resumeHint(),
+    reason,
+  );
 }
 
 /** Map any error onto the exit-code contract: one sentence, no stack unless --debug; with --json also one JSON object on stdout. */
@@ -98,7 +109,15 @@ export function interrupted(signal: 'SIGINT' | 'SIGTERM', out: Output, json: boo
   const message = `${cmd} was stopped by ${signal} ${where}; ${resumeHint()}`;
   out.endProgress();
   out.info(`${out.fail('interrupted')}: ${message}`);
-  if (json) out.line(JSON.stringify(failureOutcome({ kind: 'interrupted', message, signal, command: activity.command ?? null, spec: activity.specPath ?? null }, code)));
+  if (json)
+    out.line(
+      JSON.stringify(
+        failureOutcome(
+          { kind: 'interrupted', message, signal, command: activity.command ?? null, spec: activity.specPath ?? null },
+          code,
+        ),
+      ),
+    );
   return code;
 }
 
@@ -118,7 +137,11 @@ export async function cliEntry(argv: string[]): Promise<ExitCode> {
   return main(argv, out);
 }
 
-export async function main(argv: string[], out: Output = createOutput(), env: NodeJS.ProcessEnv = process.env): Promise<ExitCode> {
+export async function main(
+  argv: string[],
+  out: Output = createOutput(),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ExitCode> {
   const [name, ...rest] = argv;
   const debug = rest.includes('--debug');
   const json = rest.includes('--json');
@@ -136,7 +159,8 @@ export async function main(argv: string[], out: Output = createOutput(), env: No
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   try {
-    if (!cmd) throw new UsageError(`unknown command "${name}"; commands are: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    if (!cmd)
+      throw new UsageError(`unknown command "${name}"; commands are: ${COMMANDS.map((c) => c.name).join(', ')}`);
     if (rest.includes('-h')) {
       out.line(commandHelp(cmd));
       return ExitCode.Ok;

@@ -46,5 +46,9 @@ export function errorJson(err: unknown, message: string): OutcomeError {
     return { kind: err.kind, message, ...names };
   }
   const code = (err as { code?: unknown } | null)?.code;
-  return { kind: 'internal', message, ...(typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? { sqlstate: code } : {}) };
+  return {
+    kind: 'internal',
+    message,
+    ...(typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? { sqlstate: code } : {}),
+  };
 }

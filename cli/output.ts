@@ -39,7 +39,11 @@ function quietOnBrokenPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
-export function createOutput(stdout: NodeJS.WriteStream = process.stdout, stderr: NodeJS.WriteStream = process.stderr, env = process.env): Output {
+export function createOutput(
+  stdout: NodeJS.WriteStream = process.stdout,
+  stderr: NodeJS.WriteStream = process.stderr,
+  env = process.env,
+): Output {
   quietOnBrokenPipe(stdout);
   quietOnBrokenPipe(stderr);
   const isTTY = Boolean(stderr.isTTY);

@@ -16,16 +16,27 @@ import { DATABASE_URL_CONFIG_ENV, STACK_ENV } from '../phases/deploy/schema-comm
  * The stack's config value when the environment names a stack and key (its value undefined when the
  * stack has no such key); undefined when the environment names none.
  */
-export function stackConfigDatabaseUrl(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): StackConfigValue | undefined {
+export function stackConfigDatabaseUrl(
+  env: NodeJS.ProcessEnv,
+  cwd: string = process.cwd(),
+): StackConfigValue | undefined {
   const key = env[DATABASE_URL_CONFIG_ENV];
   if (!key) return undefined;
   const stack = env[STACK_ENV];
   if (!stack) throw new UsageError(`${DATABASE_URL_CONFIG_ENV} names ${key} but ${STACK_ENV} names no stack`);
   const pulumi = findPulumi(env);
   if (!pulumi) throw new UsageError(`reading ${key} of stack ${stack} needs the pulumi CLI on PATH`);
-  const r = spawnSync(pulumi, ['config', '--json', '--show-secrets', '--stack', stack, '--non-interactive'], { cwd, env, encoding: 'utf8' });
+  const r = spawnSync(pulumi, ['config', '--json', '--show-secrets', '--stack', stack, '--non-interactive'], {
+    cwd,
+    env,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) {
-    const why = `${r.stderr ?? ''}`.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? `exit status ${r.status}`;
+    const why =
+      `${r.stderr ?? ''}`
+        .split('\n')
+        .map((l) => l.trim())
+        .find((l) => l !== '') ?? `exit status ${r.status}`;
     throw new UsageError(`could not read ${key} of stack ${stack} with pulumi config: ${why}`);
   }
   let config: Record<string, { value?: unknown } | undefined>;
@@ -35,6 +46,7 @@ export function stackConfigDatabaseUrl(env: NodeJS.ProcessEnv, cwd: string = pro
     throw new UsageError(`could not read ${key} of stack ${stack}: pulumi config --json printed no JSON`);
   }
   const value = config?.[key]?.value;
-  if (value !== undefined && typeof value !== 'string') throw new UsageError(`${key} of stack ${stack} is not a string`);
+  if (value !== undefined && typeof value !== 'string')
+    throw new UsageError(`${key} of stack ${stack} is not a string`);
   return { stack, key, value };
 }

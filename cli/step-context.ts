@@ -16,8 +16,10 @@ export type { Activity } from './activity';
 /** The one SPEC positional every executor command takes. */
 export function specArg(ctx: CommandContext, command: string): MigrationSpec {
   const [path, ...extra] = ctx.args.positionals;
-  if (!path) throw new UsageError(`tandem ${command} needs a spec file, e.g. tandem ${command} migrations/split-full-name.yaml`);
-  if (extra.length) throw new UsageError(`tandem ${command} takes one spec file, but got extra arguments: ${extra.join(' ')}`);
+  if (!path)
+    throw new UsageError(`tandem ${command} needs a spec file, e.g. tandem ${command} migrations/split-full-name.yaml`);
+  if (extra.length)
+    throw new UsageError(`tandem ${command} takes one spec file, but got extra arguments: ${extra.join(' ')}`);
   activity.command = command;
   activity.specPath = path;
   return loadSpecFile(path);
@@ -29,7 +31,11 @@ export function specArg(ctx: CommandContext, command: string): MigrationSpec {
  * DATABASE_URL, if any.
  */
 export function databaseUrl(ctx: CommandContext): string | undefined {
-  return resolveDatabaseUrl({ flag: ctx.args.flags['database-url'] as string | undefined, stack: () => stackConfigDatabaseUrl(ctx.env), env: ctx.env });
+  return resolveDatabaseUrl({
+    flag: ctx.args.flags['database-url'] as string | undefined,
+    stack: () => stackConfigDatabaseUrl(ctx.env),
+    env: ctx.env,
+  });
 }
 
 /** Executor options from flags and environment; progress goes to stderr so stdout stays data. */
@@ -59,14 +65,24 @@ export function executorOptions(ctx: CommandContext): ExecutorOptions {
 /** The one JSON object of an outcome: the result, `ok`, `exit_code` and the warnings given on the way. */
 export function jsonOutcome(json: object, ok = true, exitCode = 0): string {
   const message = (json as { message?: unknown }).message;
-  return JSON.stringify(ok ? successOutcome(json) : failureOutcome({ kind: 'refused', message: typeof message === 'string' ? message : 'refused' }, exitCode, json));
+  return JSON.stringify(
+    ok
+      ? successOutcome(json)
+      : failureOutcome({ kind: 'refused', message: typeof message === 'string' ? message : 'refused' }, exitCode, json),
+  );
 }
 
 /**
  * Print a result: one JSON object with --json, else its message behind a status word. A result
  * that is not ok (a failed check) names its `failure` kind: --json gives it an `error` like any failure.
  */
-export function printResult(ctx: CommandContext, ok: boolean, message: string, json: object, failure?: ErrorKind): void {
+export function printResult(
+  ctx: CommandContext,
+  ok: boolean,
+  message: string,
+  json: object,
+  failure?: ErrorKind,
+): void {
   ctx.out.endProgress();
   if (!ctx.json) ctx.out.line(ok ? ctx.out.ok(message) : ctx.out.fail(message));
   else if (ok) ctx.out.line(JSON.stringify(successOutcome(json)));

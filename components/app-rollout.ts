@@ -1,7 +1,15 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
-import { buildAnalysisTemplate, buildRollout, buildService, DATABASE_URL_KEY, PATCH_FORCE, rolloutNames, RolloutSpecArgs } from '../phases/deploy/rollout-spec';
+import {
+  buildAnalysisTemplate,
+  buildRollout,
+  buildService,
+  DATABASE_URL_KEY,
+  PATCH_FORCE,
+  rolloutNames,
+  RolloutSpecArgs,
+} from '../phases/deploy/rollout-spec';
 import { buildRolloutFromTemplate, buildRolloutFromWorkload, WorkloadRef } from '../phases/deploy/rollout-template';
 import { Manifest } from '../phases/deploy/manifest';
 
@@ -50,13 +58,31 @@ export interface AppRolloutArgs extends RolloutSpecArgs {
 
 /** The Rollout object for the args: the team's Deployment, the team's pod template, or Tandem's own. */
 function rolloutObject(args: AppRolloutArgs): Manifest {
-  const common = { app: args.app, namespace: args.namespace, appVersion: args.appVersion, replicas: args.replicas, steps: args.steps };
+  const common = {
+    app: args.app,
+    namespace: args.namespace,
+    appVersion: args.appVersion,
+    replicas: args.replicas,
+    steps: args.steps,
+  };
   if (args.workloadRef) return buildRolloutFromWorkload({ ...common, workloadRef: args.workloadRef });
   if (args.podTemplate) {
     const image = args.imageTag === undefined ? args.image : `${args.image}:${args.imageTag}`;
-    return buildRolloutFromTemplate({ ...common, podTemplate: args.podTemplate, container: args.container, release: { image, env: args.env ?? {} }, databaseUrlEnv: args.databaseUrlEnv ?? DATABASE_URL_KEY });
+    return buildRolloutFromTemplate({
+      ...common,
+      podTemplate: args.podTemplate,
+      container: args.container,
+      release: { image, env: args.env ?? {} },
+      databaseUrlEnv: args.databaseUrlEnv ?? DATABASE_URL_KEY,
+    });
   }
-  return buildRollout({ ...common, image: args.image, imageTag: args.imageTag, env: args.env, containerPort: args.containerPort });
+  return buildRollout({
+    ...common,
+    image: args.image,
+    imageTag: args.imageTag,
+    env: args.env,
+    containerPort: args.containerPort,
+  });
 }
 
 /**
@@ -95,14 +121,30 @@ export class AppRollout extends pulumi.ComponentResource {
     const verifySecret = secret('verify-db', names.verifySecret, args.verifyDatabaseUrl);
     const specConfigMap = new k8s.core.v1.ConfigMap(
       `${name}-spec`,
-      { metadata: { name: names.specConfigMap, namespace: args.namespace, annotations: { ...PATCH_FORCE } }, data: { [args.specFile]: args.specText } },
+      {
+        metadata: { name: names.specConfigMap, namespace: args.namespace, annotations: { ...PATCH_FORCE } },
+        data: { [args.specFile]: args.specText },
+      },
       childOpts('spec'),
     );
-    const stable = new k8s.core.v1.Service(`${name}-stable`, buildService(args.app, args.namespace, 'stable'), childOpts('stable'));
-    const canary = new k8s.core.v1.Service(`${name}-canary`, buildService(args.app, args.namespace, 'canary'), childOpts('canary'));
+    const stable = new k8s.core.v1.Service(
+      `${name}-stable`,
+      buildService(args.app, args.namespace, 'stable'),
+      childOpts('stable'),
+    );
+    const canary = new k8s.core.v1.Service(
+      `${name}-canary`,
+      buildService(args.app, args.namespace, 'canary'),
+      childOpts('canary'),
+    );
     const template = new k8s.apiextensions.CustomResource(
       `${name}-verify`,
-      buildAnalysisTemplate({ app: args.app, namespace: args.namespace, verifyImage: args.verifyImage, specFile: args.specFile }) as k8s.apiextensions.CustomResourceArgs,
+      buildAnalysisTemplate({
+        app: args.app,
+        namespace: args.namespace,
+        verifyImage: args.verifyImage,
+        specFile: args.specFile,
+      }) as k8s.apiextensions.CustomResourceArgs,
       childOpts('verify', { dependsOn: [verifySecret, specConfigMap] }),
     );
     this.rollout = new k8s.apiextensions.CustomResource(

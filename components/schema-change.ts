@@ -62,8 +62,19 @@ export class SchemaChange extends pulumi.ComponentResource {
   constructor(name: string, args: SchemaChangeArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TYPES.schemaChange, name, {}, opts);
     const key = args.databaseUrlConfigKey === undefined ? DATABASE_URL_CONFIG_KEY : args.databaseUrlConfigKey;
-    if (key === null && args.databaseUrl === undefined) throw new ConfigError('databaseUrl', 'is required when databaseUrlConfigKey is null: the Commands carry the URL themselves');
-    const plans = planSchemaCommands(args.commands, { cliPath: args.cliPath, specPath: args.specPath, specHash: args.specHash, stack: args.stack, databaseUrlConfigKey: key, executor: args.executor });
+    if (key === null && args.databaseUrl === undefined)
+      throw new ConfigError(
+        'databaseUrl',
+        'is required when databaseUrlConfigKey is null: the Commands carry the URL themselves',
+      );
+    const plans = planSchemaCommands(args.commands, {
+      cliPath: args.cliPath,
+      specPath: args.specPath,
+      specHash: args.specHash,
+      stack: args.stack,
+      databaseUrlConfigKey: key,
+      executor: args.executor,
+    });
     // The URL itself only when no config key names it: a secret, never in the command line.
     const withUrl = (env: Readonly<Record<string, string>>): pulumi.Input<Record<string, pulumi.Input<string>>> =>
       key === null ? { ...env, DATABASE_URL: pulumi.secret(args.databaseUrl as pulumi.Input<string>) } : { ...env };

@@ -6,7 +6,12 @@ import * as pulumi from '@pulumi/pulumi';
 import { CanaryStep, defaultCanarySteps } from '../phases/deploy/canary-steps';
 import { ConfigError } from '../phases/deploy/config-error';
 import { parseLoginUrl, providerSslMode } from '../phases/deploy/database-url';
-import { checkUniqueNames, currentMigrationIndex, MigrationEntry, parseMigrationList } from '../phases/deploy/migration-history';
+import {
+  checkUniqueNames,
+  currentMigrationIndex,
+  MigrationEntry,
+  parseMigrationList,
+} from '../phases/deploy/migration-history';
 import { MigrationStagePlan, MigrationStatus, planMigrationStage } from '../phases/deploy/migration-stage';
 import { ReleaseKind, Release } from '../phases/deploy/releases';
 import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
@@ -178,7 +183,8 @@ export function loadMigrations(inputs: readonly MigrationInput[], projectDir: st
 export function resolveProjectDir(given: string | undefined): string {
   if (given !== undefined) {
     const dir = path.resolve(given);
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ProjectPathError('projectDir', dir, 'is not a directory');
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+      throw new ProjectPathError('projectDir', dir, 'is not a directory');
     return dir;
   }
   const root = pulumi.runtime.getRootDirectory();
@@ -193,21 +199,49 @@ export function resolveProjectDir(given: string | undefined): string {
 /** The CLI path relative to the project directory: given (it must exist there), or this package's. */
 function resolveCliPath(projectDir: string, given: string | undefined): string {
   const cliPath = given ?? path.relative(projectDir, path.join(packageRoot(), 'bin', 'tandem.js'));
-  if (!fs.existsSync(path.resolve(projectDir, cliPath))) throw new ProjectPathError('cliPath', cliPath, `does not exist in ${projectDir}; give the tandem CLI relative to the project directory (default: this package's bin/tandem.js)`);
+  if (!fs.existsSync(path.resolve(projectDir, cliPath)))
+    throw new ProjectPathError(
+      'cliPath',
+      cliPath,
+      `does not exist in ${projectDir}; give the tandem CLI relative to the project directory (default: this package's bin/tandem.js)`,
+    );
   return cliPath;
 }
 
 /** Refuse a workload Tandem cannot put the release into, before anything is registered. */
-function checkWorkload(args: TandemMigrationArgs, release: Release, appVersion: MigrationStagePlan['app']['version']): void {
-  if (args.podTemplate && args.workloadRef) throw new ConfigError('workloadRef', 'and podTemplate are both given; the Rollout takes its pod template from one: the Deployment (workloadRef) or podTemplate');
-  const common = { app: args.appName, namespace: args.namespace ?? CONFIG_DEFAULTS.namespace, appVersion, replicas: args.replicas ?? CONFIG_DEFAULTS.replicas, steps: args.steps ?? defaultCanarySteps() };
+function checkWorkload(
+  args: TandemMigrationArgs,
+  release: Release,
+  appVersion: MigrationStagePlan['app']['version'],
+): void {
+  if (args.podTemplate && args.workloadRef)
+    throw new ConfigError(
+      'workloadRef',
+      'and podTemplate are both given; the Rollout takes its pod template from one: the Deployment (workloadRef) or podTemplate',
+    );
+  const common = {
+    app: args.appName,
+    namespace: args.namespace ?? CONFIG_DEFAULTS.namespace,
+    appVersion,
+    replicas: args.replicas ?? CONFIG_DEFAULTS.replicas,
+    steps: args.steps ?? defaultCanarySteps(),
+  };
   if (args.workloadRef) buildRolloutFromWorkload({ ...common, workloadRef: args.workloadRef });
-  if (args.podTemplate) tandemPodTemplate({ app: args.appName, podTemplate: args.podTemplate, container: args.container, release, appVersion, databaseUrlEnv: args.databaseUrlEnv ?? 'DATABASE_URL' });
+  if (args.podTemplate)
+    tandemPodTemplate({
+      app: args.appName,
+      podTemplate: args.podTemplate,
+      container: args.container,
+      release,
+      appVersion,
+      databaseUrlEnv: args.databaseUrlEnv ?? 'DATABASE_URL',
+    });
 }
 
 /** The history validated and the stage planned, before any resource is registered. */
 function prepareMigration(args: TandemMigrationArgs) {
-  if (!isStage(args.stage)) throw new ConfigError('stage', `"${String(args.stage)}" is not a stage; use one of ${STAGES.join(', ')}`);
+  if (!isStage(args.stage))
+    throw new ConfigError('stage', `"${String(args.stage)}" is not a stage; use one of ${STAGES.join(', ')}`);
   const projectDir = resolveProjectDir(args.projectDir);
   const cliPath = resolveCliPath(projectDir, args.cliPath);
   const history = loadMigrations(args.migrations, projectDir);
@@ -219,14 +253,29 @@ function prepareMigration(args: TandemMigrationArgs) {
   const schemaName = schemaOf(current);
   const elsewhere = history.find((m) => schemaOf(m) !== schemaName);
   if (elsewhere) {
-    throw new ConfigError('migrations', `${elsewhere.spec.name} is on schema ${schemaOf(elsewhere)}, but ${current.spec.name} on ${schemaName}; one stack manages the app's access to one schema`);
+    throw new ConfigError(
+      'migrations',
+      `${elsewhere.spec.name} is on schema ${schemaOf(elsewhere)}, but ${current.spec.name} on ${schemaName}; one stack manages the app's access to one schema`,
+    );
   }
   const executor = checkExecutorOptions('executor', args.executor);
   requireAnalysisStep(args.steps ?? defaultCanarySteps());
   const release = history[plan.app.migration].releases[plan.app.role];
   checkWorkload(args, release, plan.app.version);
-  if (args.childNames !== undefined && args.childNames !== 'scoped' && args.childNames !== 'unscoped') throw new ConfigError('childNames', `"${String(args.childNames)}" is not scoped or unscoped`);
-  return { projectDir, cliPath, history, plan, current, executor, release, migratorRole: args.migratorRole ?? CONFIG_DEFAULTS.migratorRole, appRole: args.appRole ?? CONFIG_DEFAULTS.appRole, schemaName };
+  if (args.childNames !== undefined && args.childNames !== 'scoped' && args.childNames !== 'unscoped')
+    throw new ConfigError('childNames', `"${String(args.childNames)}" is not scoped or unscoped`);
+  return {
+    projectDir,
+    cliPath,
+    history,
+    plan,
+    current,
+    executor,
+    release,
+    migratorRole: args.migratorRole ?? CONFIG_DEFAULTS.migratorRole,
+    appRole: args.appRole ?? CONFIG_DEFAULTS.appRole,
+    schemaName,
+  };
 }
 
 /** This program's stack, as `org/project/stack`. */
@@ -239,20 +288,33 @@ function thisStack(): string {
  * URL), and a check that the key holds the URL the component was given (an Output that fails the
  * registration when it does not; nothing to check when the Commands read another stack's config).
  */
-function commandUrlSource(args: TandemMigrationArgs, stack: string): { key: string | null; check?: pulumi.Output<pulumi.Resource[]> } {
+function commandUrlSource(
+  args: TandemMigrationArgs,
+  stack: string,
+): { key: string | null; check?: pulumi.Output<pulumi.Resource[]> } {
   if (args.databaseUrlConfigKey === null) return { key: null };
   const key = args.databaseUrlConfigKey ?? DATABASE_URL_CONFIG_KEY;
   const at = key.indexOf(':');
-  if (at <= 0 || at === key.length - 1) throw new ConfigError('databaseUrlConfigKey', `"${key}" is not a config key; write it as namespace:name, e.g. shop:migratorUrl`);
+  if (at <= 0 || at === key.length - 1)
+    throw new ConfigError(
+      'databaseUrlConfigKey',
+      `"${key}" is not a config key; write it as namespace:name, e.g. shop:migratorUrl`,
+    );
   if (stack !== thisStack()) return { key };
   const value = new pulumi.Config(key.slice(0, at)).getSecret(key.slice(at + 1));
   if (value === undefined) {
     if (args.databaseUrlConfigKey === undefined) return { key: null };
-    throw new ConfigError(key, 'is not set in this stack, and the schema Commands would read the migrator URL from it (databaseUrlConfigKey); set it, or pass databaseUrlConfigKey: null');
+    throw new ConfigError(
+      key,
+      'is not set in this stack, and the schema Commands would read the migrator URL from it (databaseUrlConfigKey); set it, or pass databaseUrlConfigKey: null',
+    );
   }
   const check = pulumi.all([value, args.databaseUrl]).apply(([configured, given]) => {
     if (configured !== given) {
-      throw new ConfigError(key, 'holds another URL than the databaseUrl given to TandemMigration, and the schema Commands would read the key; pass databaseUrlConfigKey naming the key databaseUrl comes from, or null to give the URL to the Commands');
+      throw new ConfigError(
+        key,
+        'holds another URL than the databaseUrl given to TandemMigration, and the schema Commands would read the key; pass databaseUrlConfigKey naming the key databaseUrl comes from, or null to give the URL to the Commands',
+      );
     }
     return [] as pulumi.Resource[];
   });
@@ -260,7 +322,12 @@ function commandUrlSource(args: TandemMigrationArgs, stack: string): { key: stri
 }
 
 /** The DBA's roles checked as the migrator; the Output fails (RoleCheckError) when they are not as Tandem needs. */
-function roleCheck(args: TandemMigrationArgs, spec: MigrationSpec, schema: string, appRole: string): pulumi.Output<pulumi.Resource[]> {
+function roleCheck(
+  args: TandemMigrationArgs,
+  spec: MigrationSpec,
+  schema: string,
+  appRole: string,
+): pulumi.Output<pulumi.Resource[]> {
   const verifyRole = args.verifyRole ?? CONFIG_DEFAULTS.verifyRole;
   return pulumi.output(args.databaseUrl).apply(async (databaseUrl) => {
     const report = await checkRoles({ ...spec, schema }, { databaseUrl, appRole, verifyRole });
@@ -309,21 +376,36 @@ export class TandemMigration extends pulumi.ComponentResource {
     // only once they pass; each resolves to no dependency at all.
     const checks = [
       ...(urlSource.check ? [urlSource.check] : []),
-      ...(!manageRoles && (args.checkRoles ?? true) ? [roleCheck(args, prepared.current.spec, prepared.schemaName, prepared.appRole)] : []),
+      ...(!manageRoles && (args.checkRoles ?? true)
+        ? [roleCheck(args, prepared.current.spec, prepared.schemaName, prepared.appRole)]
+        : []),
     ];
-    super(COMPONENT_TYPES.tandemMigration, name, {}, checks.length ? { ...opts, dependsOn: [opts?.dependsOn, ...checks] as pulumi.Input<pulumi.Input<pulumi.Resource>[]> } : opts);
-    const { projectDir, cliPath, history, plan, current, migratorRole, appRole, schemaName, executor, release } = prepared;
+    super(
+      COMPONENT_TYPES.tandemMigration,
+      name,
+      {},
+      checks.length
+        ? { ...opts, dependsOn: [opts?.dependsOn, ...checks] as pulumi.Input<pulumi.Input<pulumi.Resource>[]> }
+        : opts,
+    );
+    const { projectDir, cliPath, history, plan, current, migratorRole, appRole, schemaName, executor, release } =
+      prepared;
     const scoped = (args.childNames ?? 'scoped') === 'scoped';
     // A scoped child carries an alias to its unscoped (0.1) name, and so does each of its resources.
-    const childName = (unscoped: string, scopedName: string) => (scoped ? { name: scopedName, formerName: unscoped } : { name: unscoped, formerName: undefined });
+    const childName = (unscoped: string, scopedName: string) =>
+      scoped ? { name: scopedName, formerName: unscoped } : { name: unscoped, formerName: undefined };
     const aliased = (formerName: string | undefined) => (formerName ? { aliases: [{ name: formerName }] } : {});
 
     // Schema side: the migrator (database team's identity) manages the app and verify roles and runs tandem.
     if (manageRoles) {
       const verifyRole = args.verifyRole ?? CONFIG_DEFAULTS.verifyRole;
-      const migrator = pulumi.output(args.databaseUrl).apply((u) => parseLoginUrl('tandem:databaseUrl', u, migratorRole));
+      const migrator = pulumi
+        .output(args.databaseUrl)
+        .apply((u) => parseLoginUrl('tandem:databaseUrl', u, migratorRole));
       const app = pulumi.output(args.appDatabaseUrl).apply((u) => parseLoginUrl('tandem:appDatabaseUrl', u, appRole));
-      const verify = pulumi.output(args.verifyDatabaseUrl).apply((u) => parseLoginUrl('tandem:verifyDatabaseUrl', u, verifyRole));
+      const verify = pulumi
+        .output(args.verifyDatabaseUrl)
+        .apply((u) => parseLoginUrl('tandem:verifyDatabaseUrl', u, verifyRole));
       const database = pulumi.unsecret(migrator.database);
       const pg = new postgresql.Provider(
         `${name}-migrator`,
@@ -339,7 +421,12 @@ export class TandemMigration extends pulumi.ComponentResource {
         { parent: this },
       );
       // The verify role's table grant follows the current migration's table (a schema step at its baseline).
-      const access = planAccess({ schema: schemaName, migratorRole, appRole, verify: { role: verifyRole, table: current.spec.virtualTable ? '' : current.spec.table } });
+      const access = planAccess({
+        schema: schemaName,
+        migratorRole,
+        appRole,
+        verify: { role: verifyRole, table: current.spec.virtualTable ? '' : current.spec.table },
+      });
       this.access = new DatabaseAccess(
         `${name}-database`,
         { plan: access, database, passwords: { [appRole]: app.password, [verifyRole]: verify.password } },
@@ -412,7 +499,12 @@ export class TandemMigration extends pulumi.ComponentResource {
       status: plan.statuses[i],
       releases: { old: m.releases.old.image, dual: m.releases.dual.image, new: m.releases.new.image },
     }));
-    this.registerOutputs({ migration: this.migration, stage: this.stage, image: this.image, migrations: this.migrations });
+    this.registerOutputs({
+      migration: this.migration,
+      stage: this.stage,
+      image: this.image,
+      migrations: this.migrations,
+    });
   }
 
   /**
@@ -422,6 +514,13 @@ export class TandemMigration extends pulumi.ComponentResource {
    * Rollout (which takes the Deployment's template) runs the stage's release.
    */
   podTemplate(theirs: Manifest, container?: string): Manifest {
-    return tandemPodTemplate({ app: this.appName, podTemplate: theirs, container, release: this.release, appVersion: this.plan.app.version, databaseUrlEnv: this.databaseUrlEnv });
+    return tandemPodTemplate({
+      app: this.appName,
+      podTemplate: theirs,
+      container,
+      release: this.release,
+      appVersion: this.plan.app.version,
+      databaseUrlEnv: this.databaseUrlEnv,
+    });
   }
 }

@@ -11,7 +11,6 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-
 export interface Cluster {
   dir: string;
   kubeconfig: string;
@@ -41,8 +40,14 @@ export async function stopCluster(dir?: string, timeoutMs = 60_000): Promise<voi
   await run(['stop', ...(dir ? ['--dir', dir] : [])], process.env, timeoutMs);
 }
 
-export async function startCluster(opts: { dir?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Cluster> {
-  const out = await run(['start', ...(opts.dir ? ['--dir', opts.dir] : [])], { ...process.env, ...opts.env }, opts.timeoutMs ?? 300_000);
+export async function startCluster(
+  opts: { dir?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<Cluster> {
+  const out = await run(
+    ['start', ...(opts.dir ? ['--dir', opts.dir] : [])],
+    { ...process.env, ...opts.env },
+    opts.timeoutMs ?? 300_000,
+  );
   const env: Record<string, string> = {};
   for (const line of out.split('\n')) {
     const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());

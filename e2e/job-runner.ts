@@ -105,7 +105,11 @@ export function commandShims(dir: string, scripts: Record<string, string>): stri
   fs.mkdirSync(dir, { recursive: true });
   for (const [name, script] of Object.entries(scripts)) {
     const file = path.join(dir, name);
-    fs.writeFileSync(file, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.resolve(script))} "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      file,
+      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.resolve(script))} "$@"\n`,
+      { mode: 0o755 },
+    );
   }
   return dir;
 }
@@ -155,7 +159,8 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
     const cache = new Map<string, any>();
     const get = async (kind: 'secrets' | 'configmaps', name: string) => {
       const key = `${kind}/${name}`;
-      if (!cache.has(key)) cache.set(key, await notFoundIsUndefined(kube.request('GET', `/api/v1/namespaces/${ns}/${kind}/${name}`)));
+      if (!cache.has(key))
+        cache.set(key, await notFoundIsUndefined(kube.request('GET', `/api/v1/namespaces/${ns}/${kind}/${name}`)));
       return cache.get(key);
     };
     for (const from of c.envFrom ?? []) {
@@ -172,7 +177,8 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
       }
     }
     for (const e of c.env ?? []) {
-      if (e.value !== undefined) env[e.name] = String(e.value).replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v) => env[v] ?? m);
+      if (e.value !== undefined)
+        env[e.name] = String(e.value).replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v) => env[v] ?? m);
       else if (e.valueFrom?.secretKeyRef) {
         const ref = e.valueFrom.secretKeyRef;
         const s = await get('secrets', ref.name);
@@ -213,21 +219,29 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
   async function materialize(ns: string, pod: any, root: string): Promise<Map<string, string>> {
     const dirs = new Map<string, string>();
     for (const v of pod.spec.volumes ?? []) {
-      const src = v.configMap ? { kind: 'configmaps' as const, name: v.configMap.name, ref: v.configMap } : v.secret ? { kind: 'secrets' as const, name: v.secret.secretName, ref: v.secret } : undefined;
+      const src = v.configMap
+        ? { kind: 'configmaps' as const, name: v.configMap.name, ref: v.configMap }
+        : v.secret
+          ? { kind: 'secrets' as const, name: v.secret.secretName, ref: v.secret }
+          : undefined;
       if (!src && !v.emptyDir) continue;
       const dir = path.join(root, v.name);
       fs.mkdirSync(dir, { recursive: true });
       dirs.set(v.name, dir);
       if (!src) continue;
-      const obj = await notFoundIsUndefined(kube.request<any>('GET', `/api/v1/namespaces/${ns}/${src.kind}/${src.name}`));
+      const obj = await notFoundIsUndefined(
+        kube.request<any>('GET', `/api/v1/namespaces/${ns}/${src.kind}/${src.name}`),
+      );
       if (!obj) {
         if (src.ref.optional) continue;
         throw new Error(`volume ${v.name}: ${src.kind.replace(/s$/, '')} ${src.name} not found`);
       }
       const files = new Map<string, Buffer>();
-      for (const [k, val] of Object.entries<string>(obj.data ?? {})) files.set(k, src.kind === 'secrets' ? Buffer.from(val, 'base64') : Buffer.from(val));
+      for (const [k, val] of Object.entries<string>(obj.data ?? {}))
+        files.set(k, src.kind === 'secrets' ? Buffer.from(val, 'base64') : Buffer.from(val));
       for (const [k, val] of Object.entries<string>(obj.binaryData ?? {})) files.set(k, Buffer.from(val, 'base64'));
-      const items: { key: string; path: string }[] = src.ref.items ?? [...files.keys()].map((key) => ({ key, path: key }));
+      const items: { key: string; path: string }[] =
+        src.ref.items ?? [...files.keys()].map((key) => ({ key, path: key }));
       for (const it of items) {
         const data = files.get(it.key);
         if (data === undefined) continue;
@@ -243,7 +257,12 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
     return new Promise((resolve) => {
       let output = '';
       const out = logFile ? fs.createWriteStream(logFile) : undefined;
-      const child = spawn(cmd.argv[0], cmd.argv.slice(1), { cwd: cmd.cwd, env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn(cmd.argv[0], cmd.argv.slice(1), {
+        cwd: cmd.cwd,
+        env: cmd.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
       children.add(child);
       const onData = (d: Buffer) => {
         if (output.length < 1 << 20) output += d.toString('utf8');
@@ -278,7 +297,9 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
     let node = options.nodeName;
     if (!node) {
       const nodes = await kube.request<any>('GET', '/api/v1/nodes');
-      const ready = (nodes.items ?? []).find((n: any) => (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'));
+      const ready = (nodes.items ?? []).find((n: any) =>
+        (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'),
+      );
       node = ready?.metadata?.name ?? nodes.items?.[0]?.metadata?.name;
     }
     if (!node) throw new Error('no node to bind the pod to');
@@ -324,14 +345,21 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
     const volumeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-job-'));
     let volumes: Map<string, string>;
     try {
-      volumes = options.materializeVolumes === false ? new Map<string, string>() : await materialize(ns, pod, volumeRoot);
+      volumes =
+        options.materializeVolumes === false ? new Map<string, string>() : await materialize(ns, pod, volumeRoot);
       await bind(ns, pod);
     } catch (e) {
       fs.rmSync(volumeRoot, { recursive: true, force: true });
       throw e;
     }
     const startedAt = new Date().toISOString();
-    const containerBase = (c: any) => ({ name: c.name, image: c.image, imageID: '', containerID: `host://${pod.metadata.uid}/${c.name}`, restartCount: 0 });
+    const containerBase = (c: any) => ({
+      name: c.name,
+      image: c.image,
+      imageID: '',
+      containerID: `host://${pod.metadata.uid}/${c.name}`,
+      restartCount: 0,
+    });
     await writeStatus(ns, name, () => ({
       phase: 'Running',
       startTime: startedAt,
@@ -341,12 +369,19 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
         { type: 'ContainersReady', status: 'True', lastTransitionTime: startedAt },
         { type: 'Ready', status: 'True', lastTransitionTime: startedAt },
       ],
-      containerStatuses: (pod.spec.containers ?? []).map((c: any) => ({ ...containerBase(c), ready: true, started: true, state: { running: { startedAt } } })),
+      containerStatuses: (pod.spec.containers ?? []).map((c: any) => ({
+        ...containerBase(c),
+        ready: true,
+        started: true,
+        state: { running: { startedAt } },
+      })),
     }));
 
     const hostPath = [...(options.path ?? []), process.env.PATH ?? '/usr/bin:/bin'].join(path.delimiter);
     const base: Record<string, string> = {};
-    const src = options.inheritEnv ? process.env : { PATH: '', HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, LANG: process.env.LANG, TZ: process.env.TZ };
+    const src = options.inheritEnv
+      ? process.env
+      : { PATH: '', HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, LANG: process.env.LANG, TZ: process.env.TZ };
     for (const [k, v] of Object.entries(src)) if (v !== undefined) base[k] = v;
     base.PATH = hostPath;
     Object.assign(base, options.env ?? {});
@@ -363,10 +398,21 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
       return { ...m, ...pathMap };
     };
 
-    const record: RunRecord = { namespace: ns, pod: name, job, containers: [], phase: 'Succeeded', startedAt, finishedAt: startedAt };
+    const record: RunRecord = {
+      namespace: ns,
+      pod: name,
+      job,
+      containers: [],
+      phase: 'Succeeded',
+      startedAt,
+      finishedAt: startedAt,
+    };
     const terminated: Record<string, any> = {};
     try {
-      const steps = [...(pod.spec.initContainers ?? []).map((c: any) => ({ c, init: true })), ...(pod.spec.containers ?? []).map((c: any) => ({ c, init: false }))];
+      const steps = [
+        ...(pod.spec.initContainers ?? []).map((c: any) => ({ c, init: true })),
+        ...(pod.spec.containers ?? []).map((c: any) => ({ c, init: false })),
+      ];
       for (const { c, init } of steps) {
         const t0 = new Date().toISOString();
         let exitCode: number;
@@ -377,10 +423,15 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
           const expand = (s: string) => s.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v) => env[v] ?? m);
           const cmap = mapFor(c);
           argv = [...(c.command ?? []), ...(c.args ?? [])].map(expand).map((s) => mapPath(s, cmap));
-          if (argv.length === 0) throw Object.assign(new Error(`container ${c.name} has no command: the image's entrypoint cannot run on the host`), { exitCode: 127 });
+          if (argv.length === 0)
+            throw Object.assign(
+              new Error(`container ${c.name} has no command: the image's entrypoint cannot run on the host`),
+              { exitCode: 127 },
+            );
           const cwd = c.workingDir ? mapPath(c.workingDir, cmap) : process.cwd();
           let cmd: HostCommand = { argv, env, cwd: fs.existsSync(cwd) ? cwd : process.cwd() };
-          if (options.rewrite) cmd = await options.rewrite(cmd, { namespace: ns, pod: name, job, container: c.name, init });
+          if (options.rewrite)
+            cmd = await options.rewrite(cmd, { namespace: ns, pod: name, job, container: c.name, init });
           argv = cmd.argv;
           const logFile = options.logDir ? path.join(options.logDir, `${ns}_${name}_${c.name}.log`) : undefined;
           if (logFile) fs.mkdirSync(options.logDir!, { recursive: true });
@@ -392,7 +443,13 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
         const t1 = new Date().toISOString();
         record.containers.push({ name: c.name, argv, exitCode, output, init });
         log(`job-runner: ${ns}/${name} ${init ? 'init container' : 'container'} ${c.name}: exit ${exitCode}`);
-        terminated[c.name] = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: t0, finishedAt: t1, message: output.slice(-1024) };
+        terminated[c.name] = {
+          exitCode,
+          reason: exitCode === 0 ? 'Completed' : 'Error',
+          startedAt: t0,
+          finishedAt: t1,
+          message: output.slice(-1024),
+        };
         if (exitCode !== 0) {
           record.phase = 'Failed';
           break;
@@ -404,7 +461,13 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
     record.finishedAt = new Date().toISOString();
     const finishedAt = record.finishedAt;
     const statusOf = (c: any) => {
-      const t = terminated[c.name] ?? { exitCode: 1, reason: 'ContainerCannotRun', startedAt: finishedAt, finishedAt, message: 'not run: an earlier container failed' };
+      const t = terminated[c.name] ?? {
+        exitCode: 1,
+        reason: 'ContainerCannotRun',
+        startedAt: finishedAt,
+        finishedAt,
+        message: 'not run: an earlier container failed',
+      };
       return { ...containerBase(c), ready: false, started: false, state: { terminated: t } };
     };
     await writeStatus(ns, name, () => ({
@@ -458,7 +521,10 @@ export function startJobRunner(options: JobRunnerOptions = {}): JobRunner {
       const done = runs.find((r) => r.job === job && (!namespace || r.namespace === namespace));
       if (done) return Promise.resolve(done);
       return new Promise<RunRecord>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`job-runner: no pod of job ${job} finished within ${waitMs} ms`)), waitMs);
+        const t = setTimeout(
+          () => reject(new Error(`job-runner: no pod of job ${job} finished within ${waitMs} ms`)),
+          waitMs,
+        );
         waiters.push({ job, namespace, resolve: (r) => (clearTimeout(t), resolve(r)) });
       });
     },

@@ -32,7 +32,9 @@ function fileOrData(base: string, file?: string, data?: string): Buffer | undefi
 }
 
 /** A client for the current context of KUBECONFIG (or the given file). */
-export function kubeClientFromKubeconfig(kubeconfigPath = process.env.KUBECONFIG ?? path.join(process.env.HOME ?? '', '.kube', 'config')): KubeClient {
+export function kubeClientFromKubeconfig(
+  kubeconfigPath = process.env.KUBECONFIG ?? path.join(process.env.HOME ?? '', '.kube', 'config'),
+): KubeClient {
   const doc = YAML.parse(fs.readFileSync(kubeconfigPath, 'utf8'));
   const base = path.dirname(kubeconfigPath);
   const ctxName = doc['current-context'];
@@ -50,7 +52,8 @@ export function kubeClientFromKubeconfig(kubeconfigPath = process.env.KUBECONFIG
     keepAlive: true,
   };
   const agent = server.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent({ keepAlive: true });
-  const token: string | undefined = user.token ?? (user.tokenFile ? fs.readFileSync(path.resolve(base, user.tokenFile), 'utf8').trim() : undefined);
+  const token: string | undefined =
+    user.token ?? (user.tokenFile ? fs.readFileSync(path.resolve(base, user.tokenFile), 'utf8').trim() : undefined);
 
   return {
     server,

@@ -31,7 +31,6 @@ function kubectl(args: string[], input?: string): string {
   return execFileSync(path.join(BIN, 'kubectl'), ['--kubeconfig', kubeconfig, ...args], { input, encoding: 'utf8' });
 }
 
-
 async function check(name: string, f: () => Promise<string>): Promise<void> {
   const t0 = Date.now();
   const detail = await f();
@@ -76,7 +75,9 @@ spec:
 async function main(): Promise<void> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-smoke-'));
   kubectl(['create', 'namespace', NS]);
-  await until('the default service account', 60_000, () => kube.request('GET', `/api/v1/namespaces/${NS}/serviceaccounts/default`));
+  await until('the default service account', 60_000, () =>
+    kube.request('GET', `/api/v1/namespaces/${NS}/serviceaccounts/default`),
+  );
   // A Node script run as the command `check-spec` (as the e2e suite runs bin/tandem.js as `tandem`).
   fs.writeFileSync(
     path.join(logDir, 'check-spec.js'),
@@ -86,7 +87,9 @@ async function main(): Promise<void> {
   const runner = startJobRunner({ kubeconfig, logDir, pathMap: { '/host-spec/': `${logDir}/` }, path: [shims] });
   try {
     await check('rollout Healthy', async () => {
-      kubectl(['apply', '-f', '-'], `
+      kubectl(
+        ['apply', '-f', '-'],
+        `
 apiVersion: argoproj.io/v1alpha1
 kind: Rollout
 metadata: { name: smoke, namespace: ${NS} }
@@ -103,7 +106,8 @@ spec:
       steps:
       - setWeight: 50
       - pause: {}
-`);
+`,
+      );
       const ro = await until('Rollout smoke Healthy', 120_000, async () => {
         const r = await kube.request<any>('GET', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/smoke`);
         return r.status?.phase === 'Healthy' ? r : undefined;
@@ -115,18 +119,31 @@ spec:
       kubectl(['apply', '-f', '-'], job('exit-3', 'exit 3'));
       const j = await until('Job exit-3 Failed', 120_000, async () => {
         const j = await kube.request<any>('GET', `/apis/batch/v1/namespaces/${NS}/jobs/exit-3`);
-        return (j.status?.conditions ?? []).some((c: any) => c.type === 'Failed' && c.status === 'True') ? j : undefined;
+        return (j.status?.conditions ?? []).some((c: any) => c.type === 'Failed' && c.status === 'True')
+          ? j
+          : undefined;
       });
       const run = await runner.waitForJob('exit-3', NS, 10_000);
       if (run.containers[0]?.exitCode !== 3) throw new Error(`exit code ${run.containers[0]?.exitCode}, want 3`);
-      const pods = await kube.request<any>('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=batch.kubernetes.io/job-name%3Dexit-3`);
+      const pods = await kube.request<any>(
+        'GET',
+        `/api/v1/namespaces/${NS}/pods?labelSelector=batch.kubernetes.io/job-name%3Dexit-3`,
+      );
       const code = pods.items[0]?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode;
       if (code !== 3) throw new Error(`pod status exit code ${code}, want 3`);
       return `pod Failed, exitCode ${code}, job failed=${j.status.failed}`;
     });
 
     await check('job with secretKeyRef env Complete', async () => {
-      kubectl(['create', 'secret', 'generic', 'smoke-db', '-n', NS, '--from-literal=url=postgres://smoke@127.0.0.1/db']);
+      kubectl([
+        'create',
+        'secret',
+        'generic',
+        'smoke-db',
+        '-n',
+        NS,
+        '--from-literal=url=postgres://smoke@127.0.0.1/db',
+      ]);
       fs.writeFileSync(path.join(logDir, 'spec.yaml'), 'ok\n');
       kubectl(
         ['apply', '-f', '-'],
@@ -141,8 +158,11 @@ spec:
       );
       await until('Job env-ok Complete', 120_000, async () => {
         const j = await kube.request<any>('GET', `/apis/batch/v1/namespaces/${NS}/jobs/env-ok`);
-        if ((j.status?.conditions ?? []).some((c: any) => c.type === 'Failed' && c.status === 'True')) throw new Error('Job env-ok failed');
-        return (j.status?.conditions ?? []).some((c: any) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
+        if ((j.status?.conditions ?? []).some((c: any) => c.type === 'Failed' && c.status === 'True'))
+          throw new Error('Job env-ok failed');
+        return (j.status?.conditions ?? []).some((c: any) => c.type === 'Complete' && c.status === 'True')
+          ? j
+          : undefined;
       });
       return 'secret read, /host-spec/ mapped by pathMap';
     });
@@ -161,8 +181,11 @@ spec:
       );
       await until('Job shim-ok Complete', 120_000, async () => {
         const j = await kube.request<any>('GET', `/apis/batch/v1/namespaces/${NS}/jobs/shim-ok`);
-        if ((j.status?.conditions ?? []).some((c: any) => c.type === 'Failed' && c.status === 'True')) throw new Error('Job shim-ok failed');
-        return (j.status?.conditions ?? []).some((c: any) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
+        if ((j.status?.conditions ?? []).some((c: any) => c.type === 'Failed' && c.status === 'True'))
+          throw new Error('Job shim-ok failed');
+        return (j.status?.conditions ?? []).some((c: any) => c.type === 'Complete' && c.status === 'True')
+          ? j
+          : undefined;
       });
       const run = await runner.waitForJob('shim-ok', NS, 10_000);
       return `ran ${run.containers[0].argv.join(' ')}: ${run.containers[0].output.trim()}`;
@@ -178,7 +201,8 @@ spec:
           const a = await kube.request<any>('GET', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns/${name}`);
           return ['Successful', 'Failed', 'Error', 'Inconclusive'].includes(a.status?.phase) ? a : undefined;
         });
-        if (ar.status.phase !== want) throw new Error(`AnalysisRun ${name} is ${ar.status.phase}, want ${want}: ${JSON.stringify(ar.status)}`);
+        if (ar.status.phase !== want)
+          throw new Error(`AnalysisRun ${name} is ${ar.status.phase}, want ${want}: ${JSON.stringify(ar.status)}`);
         return `phase ${ar.status.phase}`;
       });
     }

@@ -30,14 +30,20 @@ export class BackfillRetryPolicy {
     if (RETRYABLE.has(String(code))) {
       this.retries++;
       this.waitingSince ??= Date.now();
-      if (Date.now() - this.waitingSince > this.deadlineMs) throw new LockTimeoutError(this.label, this.retries, [`table locks held while running ${where}`]);
+      if (Date.now() - this.waitingSince > this.deadlineMs)
+        throw new LockTimeoutError(this.label, this.retries, [`table locks held while running ${where}`]);
       this.onProgress?.({ kind: 'lock_wait', message: `backfill ${where} waited too long on a table lock; retrying` });
       await sleep(backoffMs(this.attempt++));
       return;
     }
     if (typeof code === 'string') {
       // e.g. an `up` expression that fails on some row's data: name the batch, keep the checkpoint.
-      throw new StepFailedError('backfill', where, `${errorMessage(err)}; the batches before it stay committed and the checkpoint is kept, so fix the data (tandem verify names the rows it raises on) or the spec (tandem rollback works at any point before contract) and run backfill again`, code);
+      throw new StepFailedError(
+        'backfill',
+        where,
+        `${errorMessage(err)}; the batches before it stay committed and the checkpoint is kept, so fix the data (tandem verify names the rows it raises on) or the spec (tandem rollback works at any point before contract) and run backfill again`,
+        code,
+      );
     }
     throw err;
   }

@@ -45,8 +45,12 @@ export class BackfillThrottleWait {
       await sleep(this.timing.pausedPollMs);
       verdict = await this.throttle.check();
     }
-    if (verdict.stop) throw new BackfillStoppedError(verdict.stop, this.label, rowsUpdated, this.options.resumeCommand, this.migration);
+    if (verdict.stop)
+      throw new BackfillStoppedError(verdict.stop, this.label, rowsUpdated, this.options.resumeCommand, this.migration);
     this.pausedMs += Date.now() - pausedAt;
-    this.options.onProgress?.({ kind: 'info', message: `backfill ${this.label} resumed after ${((Date.now() - pausedAt) / 1000).toFixed(1)} s paused` });
+    this.options.onProgress?.({
+      kind: 'info',
+      message: `backfill ${this.label} resumed after ${((Date.now() - pausedAt) / 1000).toFixed(1)} s paused`,
+    });
   }
 }

@@ -1,6 +1,12 @@
 import { performance } from 'perf_hooks';
 import { UsageError } from '../phases/errors';
-import { BACKFILL_SLICE_PROCEDURE, backfillBoundSql, backfillRangeSql, backfillRevisitSql, backfillSweepSql } from '../phases/sql/plan';
+import {
+  BACKFILL_SLICE_PROCEDURE,
+  backfillBoundSql,
+  backfillRangeSql,
+  backfillRevisitSql,
+  backfillSweepSql,
+} from '../phases/sql/plan';
 import { needsBackfill, PENDING_COLUMN, MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { RowsHeldError } from './backfill-errors';
@@ -33,7 +39,8 @@ const THROTTLED_SLICE_MS = 250;
 
 function checkPositive(name: string, v: number | undefined, { integer = true }: { integer?: boolean } = {}): void {
   if (v === undefined) return;
-  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) throw new UsageError(`${name} must be a ${integer ? 'whole number' : 'number'} of at least 1`);
+  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v)))
+    throw new UsageError(`${name} must be a ${integer ? 'whole number' : 'number'} of at least 1`);
 }
 
 function checkBackfillOptions(options: BackfillOptions): void {
@@ -67,7 +74,11 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
     const done = await alreadyDone(session, spec);
     if (done) {
       // A run that stopped between dropping the pending trigger and recording completion, or the reverse.
-      if (done.step === 'backfilled' && session.state?.resolved) return withPendingTrigger(done, await dropPendingTrigger(session.client, session.state.resolved, tableRef(session), options));
+      if (done.step === 'backfilled' && session.state?.resolved)
+        return withPendingTrigger(
+          done,
+          await dropPendingTrigger(session.client, session.state.resolved, tableRef(session), options),
+        );
       return done;
     }
     const resolved = recordedSpec(session, spec, 'backfill');
@@ -79,7 +90,9 @@ export async function backfill(spec: MigrationSpec, options: BackfillOptions): P
     await run.batches();
     if (run.exhausted) await run.revisit();
     // Before completion is recorded: a crash in between leaves a run that finds no row and records it.
-    const dropped = run.exhausted ? await dropPendingTrigger(session.client, resolved, tableRef(session), options) : undefined;
+    const dropped = run.exhausted
+      ? await dropPendingTrigger(session.client, resolved, tableRef(session), options)
+      : undefined;
     return withPendingTrigger(await run.finish(), dropped);
   } finally {
     await session.close();
@@ -92,25 +105,55 @@ function tableRef(session: Session): { oid: number; label: string } {
 
 /** The result's message says when the pending trigger was due to go but stays (a busy table, a refused DROP). */
 function withPendingTrigger(result: BackfillResult, outcome: PendingTriggerOutcome | undefined): BackfillResult {
-  if (typeof outcome === 'object') return { ...result, message: `${result.message}; the pending trigger stays (${outcome.kept}): run backfill again to drop it` };
+  if (typeof outcome === 'object')
+    return {
+      ...result,
+      message: `${result.message}; the pending trigger stays (${outcome.kept}): run backfill again to drop it`,
+    };
   return result;
 }
 
-function emptyResult(spec: MigrationSpec, session: Session, step: 'contracted' | 'backfilled', changed: boolean, message: string): BackfillResult {
-  return { migration: spec.name, table: session.label, lockRetries: 0, step, changed, message, rowsUpdated: 0, batches: 0, seconds: 0, rowsPerSecond: 0, complete: true };
+function emptyResult(
+  spec: MigrationSpec,
+  session: Session,
+  step: 'contracted' | 'backfilled',
+  changed: boolean,
+  message: string,
+): BackfillResult {
+  return {
+    migration: spec.name,
+    table: session.label,
+    lockRetries: 0,
+    step,
+    changed,
+    message,
+    rowsUpdated: 0,
+    batches: 0,
+    seconds: 0,
+    rowsPerSecond: 0,
+    complete: true,
+  };
 }
 
 /** A re-run of a step that is done is not an error (a Pulumi Command re-runs create on any input change). */
 async function alreadyDone(session: Session, spec: MigrationSpec): Promise<BackfillResult | undefined> {
-  if (session.step === 'contracted' && session.state!.specHash === spec.hash) return emptyResult(spec, session, 'contracted', false, 'already contracted: nothing to backfill');
-  if (session.state?.step === 'backfilled') return emptyResult(spec, session, 'backfilled', false, 'already backfilled');
+  if (session.step === 'contracted' && session.state!.specHash === spec.hash)
+    return emptyResult(spec, session, 'contracted', false, 'already contracted: nothing to backfill');
+  if (session.state?.step === 'backfilled')
+    return emptyResult(spec, session, 'backfilled', false, 'already backfilled');
   return undefined;
 }
 
 /** No new column takes its value from the rows (drop_column, constant defaults): record completion, write nothing. */
 async function recordNothingToBackfill(session: Session, spec: MigrationSpec): Promise<BackfillResult> {
   await recordStep(session.client, spec.name, 'backfilled', { rows: 0 });
-  return emptyResult(spec, session, 'backfilled', true, `nothing to backfill in ${session.label}: no new column takes its value from the existing rows`);
+  return emptyResult(
+    spec,
+    session,
+    'backfilled',
+    true,
+    `nothing to backfill in ${session.label}: no new column takes its value from the existing rows`,
+  );
 }
 
 interface SliceRow {
@@ -174,14 +217,30 @@ class BackfillRun {
     this.doneAtStart = state.backfillDone;
     this.exhausted = !bound;
     this.boundJson = JSON.stringify(bound);
-    this.sql = { range: [backfillRangeSql(resolved, false), backfillRangeSql(resolved, true)], revisit: backfillRevisitSql(resolved), sweep: backfillSweepSql(resolved) };
+    this.sql = {
+      range: [backfillRangeSql(resolved, false), backfillRangeSql(resolved, true)],
+      revisit: backfillRevisitSql(resolved),
+      sweep: backfillSweepSql(resolved),
+    };
     this.deadlineMs = options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS;
     this.retry = new BackfillRetryPolicy(session.label, this.deadlineMs, options.onProgress);
-    this.throttleWait = new BackfillThrottleWait(throttle, { checkMs: THROTTLE_CHECK_MS, pausedPollMs: PAUSED_POLL_MS }, session.label, spec.name, options);
+    this.throttleWait = new BackfillThrottleWait(
+      throttle,
+      { checkMs: THROTTLE_CHECK_MS, pausedPollMs: PAUSED_POLL_MS },
+      session.label,
+      spec.name,
+      options,
+    );
   }
 
   /** Set the session up (throttle privileges, settings, the server-side loop), take the bound, count the rows pending. */
-  static async start(session: Session, spec: MigrationSpec, resolved: ResolvedSpec, options: BackfillOptions, started: number): Promise<BackfillRun> {
+  static async start(
+    session: Session,
+    spec: MigrationSpec,
+    resolved: ResolvedSpec,
+    options: BackfillOptions,
+    started: number,
+  ): Promise<BackfillRun> {
     const { client } = session;
     // Fixed batches only when a size is asked for and no target time: the behaviour --batch-size always had.
     const chunkTime = options.chunkTimeMs ?? (options.batchSize !== undefined ? undefined : DEFAULT_CHUNK_TIME_MS);
@@ -198,8 +257,26 @@ class BackfillRun {
     if (statementTimeout) await client.query(`SET statement_timeout = ${statementTimeout}`);
     const bound = await takeBound(session, spec, resolved);
     const t = quoteQualified(resolved.table.schema, resolved.table.name);
-    const pendingAtStart = Number((await untimed(session, statementTimeout, () => client.query(`SELECT count(*) AS n FROM ${t} WHERE ${quoteIdent(PENDING_COLUMN)}`))).rows[0].n);
-    return new BackfillRun(session, spec, options, started, sizer, throttle, serverLoop, statementTimeout, bound, pendingAtStart, resolved);
+    const pendingAtStart = Number(
+      (
+        await untimed(session, statementTimeout, () =>
+          client.query(`SELECT count(*) AS n FROM ${t} WHERE ${quoteIdent(PENDING_COLUMN)}`),
+        )
+      ).rows[0].n,
+    );
+    return new BackfillRun(
+      session,
+      spec,
+      options,
+      started,
+      sizer,
+      throttle,
+      serverLoop,
+      statementTimeout,
+      bound,
+      pendingAtStart,
+      resolved,
+    );
   }
 
   /** The batches up to the bound, until the last one, or maxBatches. */
@@ -227,7 +304,13 @@ class BackfillRun {
   private async slice(): Promise<boolean> {
     let slice: SliceRow;
     try {
-      slice = (await querySingle(this.client, 'CALL pg_temp.tandem_backfill_slice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL)', this.sliceParams())).rows[0];
+      slice = (
+        await querySingle(
+          this.client,
+          'CALL pg_temp.tandem_backfill_slice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL)',
+          this.sliceParams(),
+        )
+      ).rows[0];
     } catch (err) {
       await this.reread();
       await this.retry.onError(err, this.where());
@@ -270,17 +353,33 @@ class BackfillRun {
     let row: BatchRow;
     try {
       // The batch and its checkpoint are one statement: a killed run resumes exactly after the last committed batch.
-      row = (await querySingle(this.client, this.sql.range[lastKey ? 1 : 0], lastKey ? [size, JSON.stringify(lastKey), this.boundJson, this.spec.name] : [size, this.boundJson, this.spec.name])).rows[0];
+      row = (
+        await querySingle(
+          this.client,
+          this.sql.range[lastKey ? 1 : 0],
+          lastKey
+            ? [size, JSON.stringify(lastKey), this.boundJson, this.spec.name]
+            : [size, this.boundJson, this.spec.name],
+        )
+      ).rows[0];
     } catch (err) {
       if (errorCode(err) === QUERY_CANCELED && this.statementTimeout && sizer.shrink()) {
-        this.options.onProgress?.({ kind: 'info', message: `backfill ${this.where()} ran over ${this.statementTimeout} ms and was cancelled; retrying with ${sizer.next()} rows` });
+        this.options.onProgress?.({
+          kind: 'info',
+          message: `backfill ${this.where()} ran over ${this.statementTimeout} ms and was cancelled; retrying with ${sizer.next()} rows`,
+        });
         return false;
       }
       await this.retry.onError(err, this.where());
       return false;
     }
     const ms = performance.now() - t0;
-    if (!row) throw new StepFailedError('backfill', 'the checkpoint', `the migration ${this.spec.name} is no longer recorded in tandem.migrations`);
+    if (!row)
+      throw new StepFailedError(
+        'backfill',
+        'the checkpoint',
+        `the migration ${this.spec.name} is no longer recorded in tandem.migrations`,
+      );
     this.holds.push(ms);
     sizer.record(row.taken, size, ms);
     this.batchCount++;
@@ -295,7 +394,10 @@ class BackfillRun {
 
   /** After a failed slice: the batches before the failing one committed; take their checkpoint. */
   private async reread(): Promise<void> {
-    const r = await this.client.query(`SELECT backfill_last_key, backfill_done FROM tandem.migrations WHERE name = $1`, [this.spec.name]);
+    const r = await this.client.query(
+      `SELECT backfill_last_key, backfill_done FROM tandem.migrations WHERE name = $1`,
+      [this.spec.name],
+    );
     if (r.rows[0]) {
       this.lastKey = r.rows[0].backfill_last_key;
       this.rowsUpdated = Number(r.rows[0].backfill_done) - this.doneAtStart;
@@ -308,7 +410,9 @@ class BackfillRun {
    */
   async revisit(): Promise<void> {
     for (;;) {
-      const swept = await untimed(this.session, this.statementTimeout, () => querySingle(this.client, this.sql.sweep, [REVISIT_KEYS]));
+      const swept = await untimed(this.session, this.statementTimeout, () =>
+        querySingle(this.client, this.sql.sweep, [REVISIT_KEYS]),
+      );
       const keys: string[][] = swept.rows.map((r: { key: string[] }) => r.key);
       if (!keys.length) return;
       await this.revisitKeys(keys);
@@ -327,7 +431,10 @@ class BackfillRun {
       try {
         row = (await querySingle(this.client, this.sql.revisit, [JSON.stringify(remaining), this.spec.name])).rows[0];
       } catch (err) {
-        await this.retry.onError(err, `the revisit of key ${remaining[0].join(', ')}${remaining.length > 1 ? ` and ${remaining.length - 1} more` : ''}`);
+        await this.retry.onError(
+          err,
+          `the revisit of key ${remaining[0].join(', ')}${remaining.length > 1 ? ` and ${remaining.length - 1} more` : ''}`,
+        );
         continue;
       }
       this.holds.push(performance.now() - t0);
@@ -336,9 +443,13 @@ class BackfillRun {
       this.revisitedRows += row.updated;
       remaining = row.left_keys;
       if (!remaining.length) break;
-      if (Date.now() - since > this.deadlineMs) throw new RowsHeldError(this.session.label, remaining, (Date.now() - since) / 1000, this.options.resumeCommand);
+      if (Date.now() - since > this.deadlineMs)
+        throw new RowsHeldError(this.session.label, remaining, (Date.now() - since) / 1000, this.options.resumeCommand);
       if (visits % 10 === 0) {
-        this.options.onProgress?.({ kind: 'lock_wait', message: `backfill ${this.session.label}: ${remaining.length} row${remaining.length === 1 ? '' : 's'} held by other transactions (key ${remaining[0].join(', ')}); revisiting` });
+        this.options.onProgress?.({
+          kind: 'lock_wait',
+          message: `backfill ${this.session.label}: ${remaining.length} row${remaining.length === 1 ? '' : 's'} held by other transactions (key ${remaining[0].join(', ')}); revisiting`,
+        });
       }
       await sleep(backoffMs(visits++, 20, 1000));
     }
@@ -364,7 +475,8 @@ class BackfillRun {
   async finish(): Promise<BackfillResult> {
     const { rowsUpdated, batchCount: batches, spec, session } = this;
     const complete = this.exhausted;
-    if (complete) await recordStep(this.client, spec.name, 'backfilled', { rows: rowsUpdated, run_ms: Date.now() - this.started });
+    if (complete)
+      await recordStep(this.client, spec.name, 'backfilled', { rows: rowsUpdated, run_ms: Date.now() - this.started });
     this.report();
     const seconds = (Date.now() - this.started) / 1000;
     const sorted = [...this.holds].sort((a, b) => a - b);
@@ -374,7 +486,9 @@ class BackfillRun {
       lockRetries: this.retry.retries,
       step: complete ? 'backfilled' : 'backfilling',
       changed: rowsUpdated > 0,
-      message: complete ? `backfilled ${rowsUpdated} rows of ${session.label} in ${batches} batches` : `stopped after ${batches} batches (${rowsUpdated} rows); run backfill again to resume`,
+      message: complete
+        ? `backfilled ${rowsUpdated} rows of ${session.label} in ${batches} batches`
+        : `stopped after ${batches} batches (${rowsUpdated} rows); run backfill again to resume`,
       rowsUpdated,
       batches,
       seconds,
@@ -401,7 +515,10 @@ async function createServerLoop(session: Session, options: BackfillOptions): Pro
     return true;
   } catch (err) {
     if (typeof errorCode(err) !== 'string') throw err;
-    options.onProgress?.({ kind: 'info', message: `backfill ${session.label}: one round trip per batch (${errorMessage(err)})` });
+    options.onProgress?.({
+      kind: 'info',
+      message: `backfill ${session.label}: one round trip per batch (${errorMessage(err)})`,
+    });
     return false;
   }
 }

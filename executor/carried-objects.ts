@@ -78,7 +78,11 @@ export async function withCarriedObjects(client: Client, resolved: ResolvedSpec)
   const objects = await columnObjects(client, resolved);
   if (!objects.length) return resolved;
   const { works, beforeDrop } = carriedObjectWork(resolved, objects);
-  return { ...resolved, objects: [...(resolved.objects ?? []), ...works], ...(beforeDrop.length ? { beforeDrop } : {}) };
+  return {
+    ...resolved,
+    objects: [...(resolved.objects ?? []), ...works],
+    ...(beforeDrop.length ? { beforeDrop } : {}),
+  };
 }
 
 /**

@@ -87,7 +87,8 @@ export async function loadTable(client: Client, spec: MigrationSpec): Promise<Ta
   );
   const row = found.rows[0];
   if (!row) throw new CatalogError('table', target, `table ${target} does not exist`);
-  if (row.kind !== 'r' && row.kind !== 'p') throw new CatalogError('table', target, `${target} is not a table (relkind ${row.kind})`);
+  if (row.kind !== 'r' && row.kind !== 'p')
+    throw new CatalogError('table', target, `${target} is not a table (relkind ${row.kind})`);
   const oid = Number(row.oid);
   const columns = await client.query<ColumnRow>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null, a.atthasdef AS has_default,
@@ -131,7 +132,12 @@ export async function loadTable(client: Client, spec: MigrationSpec): Promise<Ta
  * What PostgreSQL would drop along with these columns (indexes, constraints, views, sequences
  * they own, ...), besides their own defaults: contract refuses rather than drop them silently.
  */
-export async function columnDependents(client: Client, tableOid: number, columns: readonly string[], kept: readonly QualifiedName[] = []): Promise<{ column: string; object: string }[]> {
+export async function columnDependents(
+  client: Client,
+  tableOid: number,
+  columns: readonly string[],
+  kept: readonly QualifiedName[] = [],
+): Promise<{ column: string; object: string }[]> {
   // `kept`: sequences contract re-owns to the new columns (serial), so they are not dropped.
   const r = await client.query<{ column: string; object: string }>(
     `SELECT DISTINCT a.attname AS column, pg_describe_object(d.classid, d.objid, 0) AS object

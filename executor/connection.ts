@@ -55,20 +55,28 @@ type SslMode = (typeof SSL_MODES)[number];
  * `verify-full` the host name too; `prefer` and `allow` fall back (see connect). Whatever the
  * URL leaves out, node-postgres takes from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
  */
-export function connectionConfig(url: string, env: NodeJS.ProcessEnv = process.env): { config: ClientConfig; sslmode: SslMode | undefined } {
+export function connectionConfig(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { config: ClientConfig; sslmode: SslMode | undefined } {
   const u = new URL(url);
   const fromUrl = u.searchParams.get('sslmode') ?? undefined;
   const mode = fromUrl ?? (env.PGSSLMODE || undefined);
   if (mode !== undefined && !(SSL_MODES as readonly string[]).includes(mode)) {
-    throw new UsageError(`sslmode "${mode}"${fromUrl ? ' in the database URL' : ' (PGSSLMODE)'} is not one of ${SSL_MODES.join(', ')}`);
+    throw new UsageError(
+      `sslmode "${mode}"${fromUrl ? ' in the database URL' : ' (PGSSLMODE)'} is not one of ${SSL_MODES.join(', ')}`,
+    );
   }
   if (u.searchParams.has('uselibpqcompat')) u.searchParams.delete('uselibpqcompat');
   if (mode === 'allow' || mode === 'prefer') u.searchParams.set('sslmode', 'require');
   else if (mode) u.searchParams.set('sslmode', mode);
-  const parsed = parseConnectionString(u.toString(), { useLibpqCompat: true }) as Omit<ClientConfig, 'port'> & { port?: string | number | null };
+  const parsed = parseConnectionString(u.toString(), { useLibpqCompat: true }) as Omit<ClientConfig, 'port'> & {
+    port?: string | number | null;
+  };
   if (mode === 'allow') parsed.ssl = false; // libpq: try without encryption first
   const config: ClientConfig = { ...parsed, port: parsed.port ? Number(parsed.port) : undefined };
-  for (const k of Object.keys(config) as (keyof ClientConfig)[]) if (config[k] === undefined || config[k] === null) delete config[k];
+  for (const k of Object.keys(config) as (keyof ClientConfig)[])
+    if (config[k] === undefined || config[k] === null) delete config[k];
   return { config, sslmode: mode as SslMode | undefined };
 }
 

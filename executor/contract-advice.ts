@@ -1,6 +1,15 @@
 import { VerifyReport } from './types';
 
-type Report = Pick<VerifyReport, 'pendingRows' | 'pendingSampleKeys' | 'operations' | 'syncFailedRows' | 'syncFailedSampleKeys' | 'raisingRows' | 'raisingSampleKeys'>;
+type Report = Pick<
+  VerifyReport,
+  | 'pendingRows'
+  | 'pendingSampleKeys'
+  | 'operations'
+  | 'syncFailedRows'
+  | 'syncFailedSampleKeys'
+  | 'raisingRows'
+  | 'raisingSampleKeys'
+>;
 
 const keys = (sample: readonly string[] | undefined) => (sample ?? []).slice(0, 5).join(', ');
 
@@ -15,10 +24,15 @@ export function contractAdvice(report: Report): string[] {
   const advice: string[] = [];
   const checks = report.operations.filter((o) => o.fix !== undefined && o.inconsistentRows > 0);
   if (report.pendingRows > 0) {
-    advice.push(`run tandem backfill SPEC for the ${report.pendingRows} rows not backfilled yet (e.g. keys ${keys(report.pendingSampleKeys)}); their new columns are still empty, so they count as inconsistent until then`);
+    advice.push(
+      `run tandem backfill SPEC for the ${report.pendingRows} rows not backfilled yet (e.g. keys ${keys(report.pendingSampleKeys)}); their new columns are still empty, so they count as inconsistent until then`,
+    );
   } else {
     const failed = report.syncFailedRows ?? 0;
-    if (failed > 0) advice.push(`run tandem repair SPEC to re-derive the ${failed} rows whose sync raised in the trigger (keys ${keys(report.syncFailedSampleKeys)}) from the side their writer wrote`);
+    if (failed > 0)
+      advice.push(
+        `run tandem repair SPEC to re-derive the ${failed} rows whose sync raised in the trigger (keys ${keys(report.syncFailedSampleKeys)}) from the side their writer wrote`,
+      );
     for (const o of report.operations) {
       if (o.fix !== undefined || o.inconsistentRows <= failed) continue;
       advice.push(
@@ -28,9 +42,13 @@ export function contractAdvice(report: Report): string[] {
     }
   }
   if (report.raisingRows) {
-    advice.push(`fix the rows on which up or down raises (keys ${keys(report.raisingSampleKeys)}), or the spec (tandem rollback SPEC, change it, expand again)`);
+    advice.push(
+      `fix the rows on which up or down raises (keys ${keys(report.raisingSampleKeys)}), or the spec (tandem rollback SPEC, change it, expand again)`,
+    );
   }
-  for (const o of report.operations.filter((x) => x.error)) advice.push(`${o.operation}: fix the rows its check raises on (${o.error})`);
-  for (const o of checks) advice.push(o.counts === 'index' ? o.fix! : `${o.operation} (e.g. keys ${keys(o.sampleKeys)}): ${o.fix}`);
+  for (const o of report.operations.filter((x) => x.error))
+    advice.push(`${o.operation}: fix the rows its check raises on (${o.error})`);
+  for (const o of checks)
+    advice.push(o.counts === 'index' ? o.fix! : `${o.operation} (e.g. keys ${keys(o.sampleKeys)}): ${o.fix}`);
   return advice;
 }

@@ -1,6 +1,15 @@
 import { RefusedError } from '../phases/errors';
 import { Client } from 'pg';
-import { carriedSequences, contractPlan, objectContractPlan, objectSteps, syncTriggers, undoBeforeContract, undoStrictChecksPlan, validateChecksPlan } from '../phases/sql/plan';
+import {
+  carriedSequences,
+  contractPlan,
+  objectContractPlan,
+  objectSteps,
+  syncTriggers,
+  undoBeforeContract,
+  undoStrictChecksPlan,
+  validateChecksPlan,
+} from '../phases/sql/plan';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { ObjectTask } from '../phases/sql/operations';
 import { connect } from './connection';
@@ -27,8 +36,22 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     const table = { oid: session.table.oid, label: session.label };
     if (session.step === 'contracted') {
       // What runs after contract's transaction (DROP INDEX CONCURRENTLY) is finished by any re-run.
-      const after = session.state!.resolved ? await runObjectSteps(session.client, 'contract', table, objectSteps(session.state!.resolved, 'afterContract'), options) : { changed: false, retries: 0 };
-      return { ...base, step: 'contracted', changed: after.changed, message: after.changed ? 'contracted: dropped the indexes a previous contract left' : 'already contracted', lockRetries: after.retries };
+      const after = session.state!.resolved
+        ? await runObjectSteps(
+            session.client,
+            'contract',
+            table,
+            objectSteps(session.state!.resolved, 'afterContract'),
+            options,
+          )
+        : { changed: false, retries: 0 };
+      return {
+        ...base,
+        step: 'contracted',
+        changed: after.changed,
+        message: after.changed ? 'contracted: dropped the indexes a previous contract left' : 'already contracted',
+        lockRetries: after.retries,
+      };
     }
     const resolved = recordedSpec(session, spec, 'contract');
     const dropped = resolved.mappings.flatMap((m) => m.oldColumns);
@@ -38,7 +61,9 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     // The sync's own UPDATE OF triggers depend on the old columns; contract drops them first.
     const ours = syncTriggers(resolved).map((t) => t.name);
     const refuseDependents = async () => {
-      const dependents = (await columnDependents(session.client, session.table.oid, dropped, carriedSequences(resolved))).filter((d) => !ignored.has(d.object) && !ours.some((n) => d.object.startsWith(`trigger ${n} on `)));
+      const dependents = (
+        await columnDependents(session.client, session.table.oid, dropped, carriedSequences(resolved))
+      ).filter((d) => !ignored.has(d.object) && !ours.some((n) => d.object.startsWith(`trigger ${n} on `)));
       if (dependents.length) {
         throw new RefusedError(
           `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +
@@ -52,7 +77,10 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
     await checkDroppedTablesIdle(session.client, resolved);
     const report = await checkConsistency(session.client, resolved);
     if (!report.ok) {
-      throw new RefusedError(`contract refused: ${summarize(report)}; ${contractAdvice(report).join('; ')}; then run tandem contract SPEC again`, spec.name);
+      throw new RefusedError(
+        `contract refused: ${summarize(report)}; ${contractAdvice(report).join('; ')}; then run tandem contract SPEC again`,
+        spec.name,
+      );
     }
     let retries = 0;
     let run: { retries: number };
@@ -60,28 +88,45 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       for (const check of validateChecksPlan(resolved)) {
         // VALIDATE scans the table under SHARE UPDATE EXCLUSIVE, which app writes pass: no statement bound.
         // The strict checks refuse what expand's let through (flagged rows): taken back if contract does not commit.
-        retries += (await runDdlTransaction(session.client, 'contract', table, [check], options, undefined, { boundStatements: false })).retries;
+        retries += (
+          await runDdlTransaction(session.client, 'contract', table, [check], options, undefined, {
+            boundStatements: false,
+          })
+        ).retries;
       }
       // Only the new versions run now: unique indexes are built and checks and foreign keys enforced
       // (NOT VALID, then VALIDATE), each step on its own; the dependency check then sees them too.
-      retries += (await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'beforeContract'), options)).retries;
+      retries += (
+        await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'beforeContract'), options)
+      ).retries;
       await refuseDependents();
-      run = await runDdlTransaction(session.client, 'contract', table, [...contractPlan(resolved), ...objectContractPlan(resolved)], options, async (c) => {
-        // Under the locks of the DROP TABLEs: a migration of a dropped table that expanded since is seen (and a later one waits, then finds it gone).
-        await checkDroppedTablesIdle(c, resolved);
-        await recordStep(c, spec.name, 'contracted');
-      });
+      run = await runDdlTransaction(
+        session.client,
+        'contract',
+        table,
+        [...contractPlan(resolved), ...objectContractPlan(resolved)],
+        options,
+        async (c) => {
+          // Under the locks of the DROP TABLEs: a migration of a dropped table that expanded since is seen (and a later one waits, then finds it gone).
+          await checkDroppedTablesIdle(c, resolved);
+          await recordStep(c, spec.name, 'contracted');
+        },
+      );
     } catch (err) {
       // Contract is all or nothing for the app: until its transaction commits an old version may still
       // write (or be walked back to), so what the steps before it enforced is taken back.
       throw await undoEnforced(session.client, spec, resolved, table, options, err);
     }
-    retries += (await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'afterContract'), options)).retries;
+    retries += (
+      await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'afterContract'), options)
+    ).retries;
     return {
       ...base,
       step: 'contracted',
       changed: true,
-      message: syncsColumns(resolved) ? `contracted ${session.label}: dropped ${dropped.length ? `${dropped.join(', ')}, ` : ''}the sync trigger and function` : `contracted ${session.label}: ${(resolved.objects ?? []).map((o) => o.label).join('; ')}`,
+      message: syncsColumns(resolved)
+        ? `contracted ${session.label}: dropped ${dropped.length ? `${dropped.join(', ')}, ` : ''}the sync trigger and function`
+        : `contracted ${session.label}: ${(resolved.objects ?? []).map((o) => o.label).join('; ')}`,
       lockRetries: retries + run.retries,
     };
   } finally {
@@ -105,7 +150,14 @@ function plainMessage(e: unknown): string {
  * the session's was lost) and return the error to throw: the original one when nothing is left
  * enforced (its "nothing changed" is then true), else one naming what stays and the way out.
  */
-async function undoEnforced(client: Client, spec: MigrationSpec, resolved: ResolvedSpec, table: { oid: number; label: string }, options: ExecutorOptions, err: unknown): Promise<unknown> {
+async function undoEnforced(
+  client: Client,
+  spec: MigrationSpec,
+  resolved: ResolvedSpec,
+  table: { oid: number; label: string },
+  options: ExecutorOptions,
+  err: unknown,
+): Promise<unknown> {
   const undo: ObjectTask[] = [
     ...undoBeforeContract(resolved),
     ...undoStrictChecksPlan(resolved).map((s) => ({ kind: 'transaction' as const, id: s.id, sql: s.sql })),
@@ -127,7 +179,12 @@ async function undoEnforced(client: Client, spec: MigrationSpec, resolved: Resol
     const enforced = await enforcedBeforeContract(c, resolved).catch(() => undo.map((s) => s.id.replace(/^undo-/, '')));
     return new ContractIncompleteError(table.label, enforced, plainMessage(err), failures.join('; '));
   } catch (undoErr) {
-    return new ContractIncompleteError(table.label, undo.map((s) => s.id.replace(/^undo-/, '')), plainMessage(err), plainMessage(undoErr));
+    return new ContractIncompleteError(
+      table.label,
+      undo.map((s) => s.id.replace(/^undo-/, '')),
+      plainMessage(err),
+      plainMessage(undoErr),
+    );
   } finally {
     await own?.end().catch(() => undefined);
   }

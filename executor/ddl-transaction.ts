@@ -73,9 +73,15 @@ async function describeBlockers(client: Client, tableOid: number): Promise<strin
  * One blocker in words. Another role's session shows no state or transaction start to a migrator
  * without pg_read_all_stats: say so, rather than print "null" or "?".
  */
-export function describeBlocker(b: { pid: number; age: string | null; state: string | null; app: string | null }): string {
+export function describeBlocker(b: {
+  pid: number;
+  age: string | null;
+  state: string | null;
+  app: string | null;
+}): string {
   const what = b.state ?? 'its state not visible to this role';
-  const since = b.age !== null ? `, transaction open for ${b.age}` : b.state !== null ? ', no transaction start known' : '';
+  const since =
+    b.age !== null ? `, transaction open for ${b.age}` : b.state !== null ? ', no transaction start known' : '';
   return `pid ${b.pid}${b.app ? ` (${b.app})` : ''}, ${what}${since}`;
 }
 
@@ -116,7 +122,11 @@ export async function runDdlTransaction(
   mode: DdlTransactionMode = {},
 ): Promise<DdlRun> {
   const lockTimeout = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-  const bounds = transactionBounds(lockTimeout, options.lockHoldMs ?? DEFAULT_LOCK_HOLD_MS, mode.boundStatements ?? true);
+  const bounds = transactionBounds(
+    lockTimeout,
+    options.lockHoldMs ?? DEFAULT_LOCK_HOLD_MS,
+    mode.boundStatements ?? true,
+  );
   const deadline = Date.now() + (options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS);
   for (let attempt = 0; ; attempt++) {
     let current = 'begin';
@@ -154,7 +164,12 @@ export async function runDdlTransaction(
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       if (isConnectionLoss(err)) {
-        throw new ConnectionLostError(step, `after ${done}`, 'PostgreSQL rolls back the open transaction of a lost connection, so nothing of it was committed', lostReason(client, err));
+        throw new ConnectionLostError(
+          step,
+          `after ${done}`,
+          'PostgreSQL rolls back the open transaction of a lost connection, so nothing of it was committed',
+          lostReason(client, err),
+        );
       }
       const retryable = errorCode(err) === LOCK_NOT_AVAILABLE || errorCode(err) === DEADLOCK_DETECTED;
       if (!retryable) {

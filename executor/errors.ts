@@ -5,7 +5,10 @@ import { TandemError } from '../phases/errors';
 export class ConnectionError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'connection';
-  constructor(readonly target: string, reason: string) {
+  constructor(
+    readonly target: string,
+    reason: string,
+  ) {
     super(`cannot connect to PostgreSQL at ${target}: ${reason}`);
     this.name = 'ConnectionError';
   }
@@ -15,7 +18,11 @@ export class ConnectionError extends TandemError {
 export class LockTimeoutError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'lock_timeout';
-  constructor(readonly table: string, readonly attempts: number, readonly blockers: string[]) {
+  constructor(
+    readonly table: string,
+    readonly attempts: number,
+    readonly blockers: string[],
+  ) {
     super(
       `gave up after ${attempts} attempts to lock ${table} (each bounded by lock_timeout)` +
         (blockers.length ? `; blocked by ${blockers.join('; ')}` : '') +
@@ -29,8 +36,13 @@ export class LockTimeoutError extends TandemError {
 export class ExecutorBusyError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'executor_busy';
-  constructor(readonly table: string, readonly holderPid: number | null) {
-    super(`another tandem executor is working on ${table}${holderPid ? ` (backend pid ${holderPid})` : ''}; wait for it to finish`);
+  constructor(
+    readonly table: string,
+    readonly holderPid: number | null,
+  ) {
+    super(
+      `another tandem executor is working on ${table}${holderPid ? ` (backend pid ${holderPid})` : ''}; wait for it to finish`,
+    );
     this.name = 'ExecutorBusyError';
   }
 }
@@ -51,7 +63,9 @@ export class StepFailedError extends TandemError {
     /** Set only by a caller that knows the step left nothing behind (a contract that took back all it enforced). */
     readonly nothingChanged?: true,
   ) {
-    super(`${step} failed at "${statementId}"${nothingChanged ? ' and was rolled back, nothing changed' : ', whose transaction was rolled back'}: ${pgMessage}`);
+    super(
+      `${step} failed at "${statementId}"${nothingChanged ? ' and was rolled back, nothing changed' : ', whose transaction was rolled back'}: ${pgMessage}`,
+    );
     this.name = 'StepFailedError';
   }
 
@@ -68,7 +82,12 @@ export class StepFailedError extends TandemError {
 export class ContractIncompleteError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'contract_incomplete';
-  constructor(readonly table: string, readonly enforced: string[], cause: string, undoFailure: string) {
+  constructor(
+    readonly table: string,
+    readonly enforced: string[],
+    cause: string,
+    undoFailure: string,
+  ) {
     super(
       `contract did not complete (${cause}), and what it enforced before its transaction is still enforced on ${table} although the old version may still write: ` +
         `${enforced.join(', ')} (taking it back failed: ${undoFailure}); run tandem contract again to finish, or tandem rollback to remove it`,
@@ -84,7 +103,12 @@ export class ContractIncompleteError extends TandemError {
 export class RowsHiddenError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'rows_hidden';
-  constructor(readonly table: string, readonly role: string, readonly policies: string[], readonly remedy: string) {
+  constructor(
+    readonly table: string,
+    readonly role: string,
+    readonly policies: string[],
+    readonly remedy: string,
+  ) {
     super(
       `${table} has row-level security that can hide rows from the migrator role "${role}" (${policies.join('; ')}), ` +
         `so backfill and verify would see only part of the table and contract could drop hidden data; ${remedy}`,
@@ -97,7 +121,11 @@ export class RowsHiddenError extends TandemError {
 export class TableShapeError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'table_shape';
-  constructor(readonly table: string, readonly objects: string[], message: string) {
+  constructor(
+    readonly table: string,
+    readonly objects: string[],
+    message: string,
+  ) {
     super(message);
     this.name = 'TableShapeError';
   }
@@ -107,7 +135,11 @@ export class TableShapeError extends TandemError {
 export class PrivilegeError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'privilege';
-  constructor(readonly role: string, readonly privilege: string, message: string) {
+  constructor(
+    readonly role: string,
+    readonly privilege: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'PrivilegeError';
   }
@@ -117,7 +149,10 @@ export class PrivilegeError extends TandemError {
 export class StateSchemaError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'state_untrusted';
-  constructor(readonly objects: string[], message: string) {
+  constructor(
+    readonly objects: string[],
+    message: string,
+  ) {
     super(message);
     this.name = 'StateSchemaError';
   }
@@ -127,7 +162,11 @@ export class StateSchemaError extends TandemError {
 export class MigrationInProgressError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'migration_in_progress';
-  constructor(readonly table: string, readonly migrations: string[], readonly migration: string) {
+  constructor(
+    readonly table: string,
+    readonly migrations: string[],
+    readonly migration: string,
+  ) {
     super(
       `table ${table} already has a migration in progress (${migrations.join(', ')}); ` +
         `contract or roll it back before starting ${migration}`,
@@ -140,7 +179,11 @@ export class MigrationInProgressError extends TandemError {
 export class TableRewriteError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'table_rewrite';
-  constructor(readonly column: string, readonly type: string, message: string) {
+  constructor(
+    readonly column: string,
+    readonly type: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'TableRewriteError';
   }
@@ -150,7 +193,12 @@ export class TableRewriteError extends TandemError {
 export class ReplicationError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'replication';
-  constructor(readonly table: string, readonly publications: string[], readonly subscriptions: string[], message: string) {
+  constructor(
+    readonly table: string,
+    readonly publications: string[],
+    readonly subscriptions: string[],
+    message: string,
+  ) {
     super(message);
     this.name = 'ReplicationError';
   }
@@ -160,14 +208,20 @@ export class ReplicationError extends TandemError {
 export class ConnectionLostError extends TandemError {
   readonly exitCode = 1;
   readonly kind = 'connection_lost';
-  constructor(readonly step: string, readonly where: string, readonly resume: string, readonly reason: string) {
+  constructor(
+    readonly step: string,
+    readonly where: string,
+    readonly resume: string,
+    readonly reason: string,
+  ) {
     super(`lost the connection to PostgreSQL during ${step} (${where}: ${reason}); ${resume}`);
     this.name = 'ConnectionLostError';
   }
 }
 
 const LOST_CODES = /^(08|57P0[1-3]|25P03)/;
-const LOST_MESSAGES = /Connection terminated|connection (?:is )?closed|ECONNRESET|EPIPE|ETIMEDOUT|server closed the connection|terminating connection|Client has encountered a connection error|Client was closed/i;
+const LOST_MESSAGES =
+  /Connection terminated|connection (?:is )?closed|ECONNRESET|EPIPE|ETIMEDOUT|server closed the connection|terminating connection|Client has encountered a connection error|Client was closed/i;
 
 /** Did this error come from a connection that went away (server restart, network, a server-side timeout)? */
 export function isConnectionLoss(err: unknown): boolean {

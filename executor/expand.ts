@@ -1,7 +1,17 @@
 import { querySingle } from './connection';
 import { Client } from 'pg';
 import { RefusedError, SpecError } from '../phases/errors';
-import { carriedSequences, derivedNames, expandPlan, STATE_SCHEMA, expandProbes, MAX_OPERATIONS, objectExpandPlan, objectSteps, syncTriggers } from '../phases/sql/plan';
+import {
+  carriedSequences,
+  derivedNames,
+  expandPlan,
+  STATE_SCHEMA,
+  expandProbes,
+  MAX_OPERATIONS,
+  objectExpandPlan,
+  objectSteps,
+  syncTriggers,
+} from '../phases/sql/plan';
 import { analyseReads } from './expression-reads';
 import { MigrationSpec, ResolvedSpec } from '../phases/sql/spec';
 import { columnDependents, presentColumns, triggerExists } from './catalog';
@@ -67,7 +77,12 @@ async function laterBeforeTriggers(client: Client, resolved: ResolvedSpec): Prom
  * Expand's one transaction: the state schema, the plan, the probes and the state row. `validate`
  * runs exactly this with `rollback`, so it passes only a spec that expand would take.
  */
-export async function runExpandTransaction(session: Session, resolved: ResolvedSpec, options: ExecutorOptions, how: { rollback?: boolean } = {}): Promise<DdlRun> {
+export async function runExpandTransaction(
+  session: Session,
+  resolved: ResolvedSpec,
+  options: ExecutorOptions,
+  how: { rollback?: boolean } = {},
+): Promise<DdlRun> {
   const rollback = how.rollback ?? false;
   return runDdlTransaction(
     session.client,
@@ -92,7 +107,10 @@ export async function runExpandTransaction(session: Session, resolved: ResolvedS
  */
 export async function checkRecordedMigration(session: Session, spec: MigrationSpec): Promise<void> {
   if (session.step === 'contracted' && session.state!.specHash !== spec.hash) {
-    throw new RefusedError(`migration name "${spec.name}" was already used and contracted on ${session.label}; give a new refactoring a new name`, spec.name);
+    throw new RefusedError(
+      `migration name "${spec.name}" was already used and contracted on ${session.label}; give a new refactoring a new name`,
+      spec.name,
+    );
   }
   if (session.state && ACTIVE_STEPS.includes(session.step) && syncsColumns(session.state.resolved)) {
     const resolved = session.state.resolved;
@@ -113,7 +131,10 @@ export async function checkRecordedMigration(session: Session, spec: MigrationSp
 export async function resolveForExpand(session: Session, spec: MigrationSpec): Promise<ResolvedSpec> {
   const resolved = await analyseReads(session.client, await resolveLive(session, spec));
   if (resolved.mappings.length > MAX_OPERATIONS) {
-    throw new SpecError('operations', `has ${resolved.mappings.length} operations; the sync trigger tracks at most ${MAX_OPERATIONS} per spec, so split it into several migrations`);
+    throw new SpecError(
+      'operations',
+      `has ${resolved.mappings.length} operations; the sync trigger tracks at most ${MAX_OPERATIONS} per spec, so split it into several migrations`,
+    );
   }
   return resolved;
 }
@@ -130,24 +151,64 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
     await checkRecordedMigration(session, spec);
     if (session.step === 'contracted') {
       // Re-running a step that is done is not an error (a Pulumi Command re-runs create on any input change).
-      return { ...base, step: 'contracted', changed: false, message: `already contracted: ${session.label} has the new shape, nothing to expand`, lockRetries: 0 };
+      return {
+        ...base,
+        step: 'contracted',
+        changed: false,
+        message: `already contracted: ${session.label} has the new shape, nothing to expand`,
+        lockRetries: 0,
+      };
     }
     if (session.state && ACTIVE_STEPS.includes(session.step)) {
       const resolved = session.state.resolved;
       // A concurrent index build that failed or was killed after expand committed resumes here.
-      const built = await runObjectSteps(session.client, 'expand', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'afterExpand'), options);
-      if (built.changed) return { ...base, step: session.step, changed: true, message: `expanded ${session.label}: built the indexes a previous expand left unfinished`, lockRetries: built.retries };
-      return { ...base, step: session.step, changed: false, message: syncsColumns(resolved) ? `already expanded: ${session.label} has the new columns and the sync trigger` : `already expanded: ${objectLabels(resolved)}`, lockRetries: 0 };
+      const built = await runObjectSteps(
+        session.client,
+        'expand',
+        { oid: session.table.oid, label: session.label },
+        objectSteps(resolved, 'afterExpand'),
+        options,
+      );
+      if (built.changed)
+        return {
+          ...base,
+          step: session.step,
+          changed: true,
+          message: `expanded ${session.label}: built the indexes a previous expand left unfinished`,
+          lockRetries: built.retries,
+        };
+      return {
+        ...base,
+        step: session.step,
+        changed: false,
+        message: syncsColumns(resolved)
+          ? `already expanded: ${session.label} has the new columns and the sync trigger`
+          : `already expanded: ${objectLabels(resolved)}`,
+        lockRetries: 0,
+      };
     }
     const others = await activeOnTable(session.client, session.table.schema, session.table.name, spec.name);
     if (others.length) {
-      throw new RefusedError(`table ${session.label} already has a migration in progress (${others.join(', ')}); contract or roll it back first`, spec.name);
+      throw new RefusedError(
+        `table ${session.label} already has a migration in progress (${others.join(', ')}); contract or roll it back first`,
+        spec.name,
+      );
     }
     const resolved = await resolveForExpand(session, spec);
-    options.onProgress?.({ kind: 'step', message: `expanding ${session.label}${resolved.mappings.length ? `: ${resolved.mappings.map((m) => m.label).join('; ')}` : ''}` });
+    options.onProgress?.({
+      kind: 'step',
+      message: `expanding ${session.label}${resolved.mappings.length ? `: ${resolved.mappings.map((m) => m.label).join('; ')}` : ''}`,
+    });
     // What goes with the old columns on purpose (indexes the spec drops, objects carried to the new columns) is not named.
     const expected = await expectedDependents(session.client, resolved);
-    const dropping = (await columnDependents(session.client, session.table.oid, resolved.mappings.flatMap((m) => m.oldColumns), carriedSequences(resolved))).filter((d) => !expected.has(d.object));
+    const dropping = (
+      await columnDependents(
+        session.client,
+        session.table.oid,
+        resolved.mappings.flatMap((m) => m.oldColumns),
+        carriedSequences(resolved),
+      )
+    ).filter((d) => !expected.has(d.object));
     if (dropping.length) {
       options.onProgress?.({
         kind: 'info',
@@ -156,17 +217,26 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
     }
     const run = await runExpandTransaction(session, resolved, options);
     // CREATE INDEX CONCURRENTLY cannot run in a transaction: after expand commits (a re-run resumes it).
-    const built = await runObjectSteps(session.client, 'expand', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'afterExpand'), options);
+    const built = await runObjectSteps(
+      session.client,
+      'expand',
+      { oid: session.table.oid, label: session.label },
+      objectSteps(resolved, 'afterExpand'),
+      options,
+    );
     const added = resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name));
     const warnings = (await laterBeforeTriggers(session.client, resolved)).map(
-      (name) => `BEFORE trigger ${name} on ${session.label} fires after the sync trigger ${derivedNames(resolved).trigger} (triggers fire in name order): what it changes in a row is not synced; rename it to sort before zz_tandem_sync_`,
+      (name) =>
+        `BEFORE trigger ${name} on ${session.label} fires after the sync trigger ${derivedNames(resolved).trigger} (triggers fire in name order): what it changes in a row is not synced; rename it to sort before zz_tandem_sync_`,
     );
     for (const w of warnings) options.onProgress?.({ kind: 'info', message: `warning: ${w}` });
     return {
       ...base,
       step: 'expanded',
       changed: true,
-      message: syncsColumns(resolved) ? `expanded ${session.label}: added ${added.length ? added.join(', ') : 'no columns'} and the sync trigger` : `expanded ${session.label}: ${objectLabels(resolved)} (object operations only: no sync trigger)`,
+      message: syncsColumns(resolved)
+        ? `expanded ${session.label}: added ${added.length ? added.join(', ') : 'no columns'} and the sync trigger`
+        : `expanded ${session.label}: ${objectLabels(resolved)} (object operations only: no sync trigger)`,
       lockRetries: run.retries + built.retries,
       ...(warnings.length ? { warnings } : {}),
     };

@@ -20,9 +20,12 @@ import { errorMessage } from '../phases/error-fields';
 export async function analyseReads(client: Client, resolved: ResolvedSpec): Promise<ResolvedSpec> {
   if (!syncsColumns(resolved)) return { ...resolved, reads: [] };
   const generated = new Set(
-    (await client.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated <> ''`, [resolved.table.oid])).rows.map(
-      (r) => r.name,
-    ),
+    (
+      await client.query<{ name: string }>(
+        `SELECT attname AS name FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated <> ''`,
+        [resolved.table.oid],
+      )
+    ).rows.map((r) => r.name),
   );
   const newCols = resolved.mappings.flatMap((m) => m.newColumns);
   const self = quoteIdent(resolved.table.name);
@@ -34,14 +37,18 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
   try {
     await client.query('SET LOCAL statement_timeout = 5000');
     await querySingle(client, `CREATE TEMP TABLE _tandem_shape (LIKE ${table(resolved)})`);
-    for (const c of newCols) await querySingle(client, `ALTER TABLE pg_temp._tandem_shape ADD COLUMN ${quoteIdent(c.name)} ${c.type}`);
+    for (const c of newCols)
+      await querySingle(client, `ALTER TABLE pg_temp._tandem_shape ADD COLUMN ${quoteIdent(c.name)} ${c.type}`);
     const all = [...resolved.table.columns.map((c) => c.name), ...newCols.map((c) => c.name)];
     let k = 0;
     const readsOf = async (field: string, expr: string): Promise<string[]> => {
       const view = `_tandem_reads_${k++}`;
       try {
         await querySingle(client, `SAVEPOINT _tandem_reads`);
-        await querySingle(client, `CREATE TEMP VIEW ${view} AS SELECT (${expr}) AS v FROM pg_temp._tandem_shape AS ${self}`);
+        await querySingle(
+          client,
+          `CREATE TEMP VIEW ${view} AS SELECT (${expr}) AS v FROM pg_temp._tandem_shape AS ${self}`,
+        );
       } catch (err) {
         await client.query('ROLLBACK TO SAVEPOINT _tandem_reads');
         throw new SpecError(field, `PostgreSQL rejects it: ${errorMessage(err)}`);
@@ -57,19 +64,30 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
       const names = r.rows.some((x) => x.name === null) ? all : r.rows.map((x) => x.name!);
       const gen = names.filter((n) => generated.has(n));
       if (gen.length) {
-        throw new SpecError(field, `reads the generated column${gen.length > 1 ? 's' : ''} ${gen.map((g) => `"${g}"`).join(', ')}, which a BEFORE trigger sees as NULL; compute from the columns it is generated from`);
+        throw new SpecError(
+          field,
+          `reads the generated column${gen.length > 1 ? 's' : ''} ${gen.map((g) => `"${g}"`).join(', ')}, which a BEFORE trigger sees as NULL; compute from the columns it is generated from`,
+        );
       }
       return names.sort();
     };
     const columnTypes = new Map(
-      (await client.query<{ name: string; type: number }>(`SELECT attname AS name, atttypid::int AS type FROM pg_attribute WHERE attrelid = 'pg_temp._tandem_shape'::regclass AND attnum > 0 AND NOT attisdropped`)).rows.map((r) => [
-        r.name,
-        r.type,
-      ]),
+      (
+        await client.query<{ name: string; type: number }>(
+          `SELECT attname AS name, atttypid::int AS type FROM pg_attribute WHERE attrelid = 'pg_temp._tandem_shape'::regclass AND attnum > 0 AND NOT attisdropped`,
+        )
+      ).rows.map((r) => [r.name, r.type]),
     );
-    const compared = resolved.mappings.flatMap((m) => [...m.oldColumns, ...m.newColumns.map((c) => c.name)]).map((c) => columnTypes.get(c) ?? -1);
+    const compared = resolved.mappings
+      .flatMap((m) => [...m.oldColumns, ...m.newColumns.map((c) => c.name)])
+      .map((c) => columnTypes.get(c) ?? -1);
     const viewDependence = async (view: string, field: string): Promise<string | null> => {
-      const tree = (await client.query<{ tree: string }>(`SELECT ev_action::text AS tree FROM pg_rewrite WHERE ev_class = $1::regclass`, [`pg_temp.${view}`])).rows[0].tree;
+      const tree = (
+        await client.query<{ tree: string }>(
+          `SELECT ev_action::text AS tree FROM pg_rewrite WHERE ev_class = $1::regclass`,
+          [`pg_temp.${view}`],
+        )
+      ).rows[0].tree;
       const why = await settingsDependence(client, tree, compared);
       return why && `${field}: ${why}`;
     };
@@ -80,7 +98,10 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
     for (const c of resolved.table.columns) {
       if (!oldNames.has(c.name) || c.defaultExpr === undefined) continue;
       const before = (await client.query(`SELECT pg_relation_filenode('pg_temp._tandem_shape') AS f`)).rows[0].f;
-      await querySingle(client, `ALTER TABLE pg_temp._tandem_shape ADD COLUMN ${quoteIdent(`_tandem_default_${k++}`)} ${c.type} DEFAULT (${c.defaultExpr})`);
+      await querySingle(
+        client,
+        `ALTER TABLE pg_temp._tandem_shape ADD COLUMN ${quoteIdent(`_tandem_default_${k++}`)} ${c.type} DEFAULT (${c.defaultExpr})`,
+      );
       const after = (await client.query(`SELECT pg_relation_filenode('pg_temp._tandem_shape') AS f`)).rows[0].f;
       if (before !== after) volatile.add(c.name);
     }
@@ -95,12 +116,22 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
     for (const m of resolved.mappings) {
       const up = new Set<string>();
       const down = new Set<string>();
-      for (const c of m.newColumns) if (c.up !== undefined) for (const n of await readsOf(`${c.field}.up`, c.up)) up.add(n);
-      for (const [old, expr] of Object.entries(m.down)) for (const n of await readsOf(downFieldOf(m, old), expr)) down.add(n);
+      for (const c of m.newColumns)
+        if (c.up !== undefined) for (const n of await readsOf(`${c.field}.up`, c.up)) up.add(n);
+      for (const [old, expr] of Object.entries(m.down))
+        for (const n of await readsOf(downFieldOf(m, old), expr)) down.add(n);
       reads.push({ up: [...up].sort(), down: [...down].sort() });
     }
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
   }
-  return { ...resolved, reads, settingsIndependent: dependence === null, table: { ...resolved.table, columns: resolved.table.columns.map((c) => (volatileNames.has(c.name) ? { ...c, volatileDefault: true } : c)) } };
+  return {
+    ...resolved,
+    reads,
+    settingsIndependent: dependence === null,
+    table: {
+      ...resolved.table,
+      columns: resolved.table.columns.map((c) => (volatileNames.has(c.name) ? { ...c, volatileDefault: true } : c)),
+    },
+  };
 }

@@ -57,13 +57,20 @@ const count = (v: unknown): number | null => (typeof v === 'number' && Number.is
 
 /** The history column, checked again: an entry that is not Tandem's is refused, not printed. */
 function steps(name: string, raw: unknown): HistoryStep[] {
-  if (!Array.isArray(raw)) throw new RefusedError(`tandem.migrations has a history for ${name} that is not Tandem's: fix or remove it by hand`, name);
+  if (!Array.isArray(raw))
+    throw new RefusedError(
+      `tandem.migrations has a history for ${name} that is not Tandem's: fix or remove it by hand`,
+      name,
+    );
   return raw.map((item: unknown) => {
     const e = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
     const step = text(e?.step) as MigrationProgress | null;
     const at = text(e?.at);
     if (!step || !STEPS.includes(step) || !at || Number.isNaN(Date.parse(at))) {
-      throw new RefusedError(`tandem.migrations has a history entry for ${name} that is not Tandem's (${JSON.stringify(item)}): fix or remove it by hand`, name);
+      throw new RefusedError(
+        `tandem.migrations has a history entry for ${name} that is not Tandem's (${JSON.stringify(item)}): fix or remove it by hand`,
+        name,
+      );
     }
     const ms = count(e.run_ms) ?? count(e.ms);
     const backfill = step === 'backfilled';
@@ -86,9 +93,15 @@ function entry(r: Record<string, unknown>, hasActors: boolean): MigrationHistory
   const updatedAt = iso(r.updated_at);
   const rows = Number(r.backfill_done);
   if (!name || !step || !STEPS.includes(step) || !startedAt || !updatedAt || !Number.isSafeInteger(rows) || rows < 0) {
-    throw new RefusedError(`tandem.migrations has a record that is not Tandem's (${JSON.stringify(name ?? r.name)}): the state schema belongs to the migrator; fix or remove it by hand`, name ?? undefined);
+    throw new RefusedError(
+      `tandem.migrations has a record that is not Tandem's (${JSON.stringify(name ?? r.name)}): the state schema belongs to the migrator; fix or remove it by hand`,
+      name ?? undefined,
+    );
   }
-  const actor = (by: unknown, user: unknown): ActorRecord => ({ actor: hasActors ? text(by) : null, dbUser: hasActors ? text(user) : null });
+  const actor = (by: unknown, user: unknown): ActorRecord => ({
+    actor: hasActors ? text(by) : null,
+    dbUser: hasActors ? text(user) : null,
+  });
   const finished = FINISHED.includes(step);
   return {
     name,
@@ -111,7 +124,8 @@ export async function history(options: Pick<ExecutorOptions, 'databaseUrl'>, nam
   const client = await connect(options.databaseUrl);
   try {
     const exists = (await client.query(`SELECT to_regclass('tandem.migrations') IS NOT NULL AS ok`)).rows[0].ok;
-    if (!exists) return { migrations: [], message: 'no migration recorded: this database has never been expanded by tandem' };
+    if (!exists)
+      return { migrations: [], message: 'no migration recorded: this database has never been expanded by tandem' };
     const none = `no migration named ${name} is recorded in tandem.migrations`;
     const cols = await client.query<{ attname: string }>(
       `SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = 'tandem.migrations'::regclass AND attnum > 0 AND NOT attisdropped`,
@@ -128,7 +142,8 @@ export async function history(options: Pick<ExecutorOptions, 'databaseUrl'>, nam
     if (name !== undefined && migrations.length === 0) return { migrations, message: none };
     const open = migrations.filter((m) => !FINISHED.includes(m.step));
     const message =
-      `${migrations.length} migration(s) recorded` + (open.length ? `; in progress: ${open.map((m) => `${m.name} (${m.step})`).join(', ')}` : '; none in progress');
+      `${migrations.length} migration(s) recorded` +
+      (open.length ? `; in progress: ${open.map((m) => `${m.name} (${m.step})`).join(', ')}` : '; none in progress');
     return { migrations, message };
   } finally {
     await client.end().catch(() => undefined);

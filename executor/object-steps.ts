@@ -1,14 +1,32 @@
 import { Client } from 'pg';
 import { CatalogError, RefusedError, SpecError } from '../phases/errors';
-import { droppedIndexes, objectChecks, objectContractBlockers, objectLiveConditions, objectSteps, objectTrialPlan } from '../phases/sql/plan';
+import {
+  droppedIndexes,
+  objectChecks,
+  objectContractBlockers,
+  objectLiveConditions,
+  objectSteps,
+  objectTrialPlan,
+} from '../phases/sql/plan';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
 import { ObjectTask } from '../phases/sql/operations';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
-import { backoffMs, DEFAULT_DDL_DEADLINE_MS, DEFAULT_LOCK_TIMEOUT_MS, runDdlTransaction, sleep } from './ddl-transaction';
+import {
+  backoffMs,
+  DEFAULT_DDL_DEADLINE_MS,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  runDdlTransaction,
+  sleep,
+} from './ddl-transaction';
 import { LockTimeoutError, StepFailedError } from './errors';
 import { ExecutorOptions, OperationVerify } from './types';
-import { createPartitionedIndex, dropPartitionedIndex, isPartitionedIndex, isPartitionedTable } from './partitioned-index';
+import {
+  createPartitionedIndex,
+  dropPartitionedIndex,
+  isPartitionedIndex,
+  isPartitionedTable,
+} from './partitioned-index';
 import { errorCode, errorMessage } from '../phases/error-fields';
 
 const RETRYABLE = new Set(['55P03', '40P01']);
@@ -42,7 +60,13 @@ export async function runConcurrently(client: Client, sql: string, options: Exec
 }
 
 /** Retry a concurrent statement on lock timeouts with backoff and jitter until the deadline. */
-export async function withRetries(client: Client, step: string, table: { oid: number; label: string }, options: ExecutorOptions, run: () => Promise<void>): Promise<number> {
+export async function withRetries(
+  client: Client,
+  step: string,
+  table: { oid: number; label: string },
+  options: ExecutorOptions,
+  run: () => Promise<void>,
+): Promise<number> {
   const deadline = Date.now() + (options.ddlDeadlineMs ?? DEFAULT_DDL_DEADLINE_MS);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -52,14 +76,26 @@ export async function withRetries(client: Client, step: string, table: { oid: nu
       if (!RETRYABLE.has(String(errorCode(err)))) throw err;
       if (Date.now() >= deadline) throw new LockTimeoutError(table.label, attempt + 1, []);
       const wait = backoffMs(attempt);
-      options.onProgress?.({ kind: 'lock_wait', message: `${step}: ${table.label} is busy (attempt ${attempt + 1}); retrying in ${Math.round(wait)} ms` });
+      options.onProgress?.({
+        kind: 'lock_wait',
+        message: `${step}: ${table.label} is busy (attempt ${attempt + 1}); retrying in ${Math.round(wait)} ms`,
+      });
       await sleep(Math.min(wait, Math.max(0, deadline - Date.now())));
     }
   }
 }
 
-export async function dropIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, schema: string, index: string, options: ExecutorOptions): Promise<number> {
-  return withRetries(client, step, table, options, () => runConcurrently(client, `DROP INDEX CONCURRENTLY IF EXISTS ${quoteQualified(schema, index)}`, options));
+export async function dropIndexConcurrently(
+  client: Client,
+  step: string,
+  table: { oid: number; label: string },
+  schema: string,
+  index: string,
+  options: ExecutorOptions,
+): Promise<number> {
+  return withRetries(client, step, table, options, () =>
+    runConcurrently(client, `DROP INDEX CONCURRENTLY IF EXISTS ${quoteQualified(schema, index)}`, options),
+  );
 }
 
 /**
@@ -68,8 +104,15 @@ export async function dropIndexConcurrently(client: Client, step: string, table:
  * failure that retrying cannot fix (duplicates for a unique index), its INVALID leftover is dropped
  * at once, since an INVALID unique index still refuses duplicate writes, and the step fails.
  */
-async function createIndexConcurrently(client: Client, step: string, table: { oid: number; label: string }, s: Extract<ObjectTask, { kind: 'index_build' }>, options: ExecutorOptions): Promise<{ retries: number; changed: boolean }> {
-  if (s.definition !== undefined && (await isPartitionedTable(client, table.oid))) return createPartitionedIndex(client, step, table, s, options);
+async function createIndexConcurrently(
+  client: Client,
+  step: string,
+  table: { oid: number; label: string },
+  s: Extract<ObjectTask, { kind: 'index_build' }>,
+  options: ExecutorOptions,
+): Promise<{ retries: number; changed: boolean }> {
+  if (s.definition !== undefined && (await isPartitionedTable(client, table.oid)))
+    return createPartitionedIndex(client, step, table, s, options);
   if ((await indexState(client, s.schema, s.index)) === 'valid') return { retries: 0, changed: false };
   let retries = 0;
   try {
@@ -77,7 +120,10 @@ async function createIndexConcurrently(client: Client, step: string, table: { oi
       const state = await indexState(client, s.schema, s.index);
       if (state === 'valid') return;
       if (state === 'invalid') {
-        options.onProgress?.({ kind: 'info', message: `${step}: index ${s.index} is INVALID (a build failed or was killed); dropping it concurrently to build it again` });
+        options.onProgress?.({
+          kind: 'info',
+          message: `${step}: index ${s.index} is INVALID (a build failed or was killed); dropping it concurrently to build it again`,
+        });
         retries += await dropIndexConcurrently(client, step, table, s.schema, s.index, options);
       }
       options.onProgress?.({ kind: 'step', message: `${step}: building index ${s.index} concurrently` });
@@ -89,15 +135,23 @@ async function createIndexConcurrently(client: Client, step: string, table: { oi
     }
     if (err instanceof LockTimeoutError) throw err;
     const code = errorCode(err);
-    if (code === '23505' && s.hint) throw new RefusedError(`${step} refused: index ${s.index} cannot be built: ${s.hint} (${errorMessage(err)})`);
-    if (typeof code === 'string') throw new StepFailedError(step, s.id, `${errorMessage(err)}; the INVALID index it left was dropped`, code);
+    if (code === '23505' && s.hint)
+      throw new RefusedError(`${step} refused: index ${s.index} cannot be built: ${s.hint} (${errorMessage(err)})`);
+    if (typeof code === 'string')
+      throw new StepFailedError(step, s.id, `${errorMessage(err)}; the INVALID index it left was dropped`, code);
     throw err;
   }
   return { retries, changed: true };
 }
 
 /** Run object steps in order, each idempotent: a re-run after a failure or a kill resumes where it stopped. */
-export async function runObjectSteps(client: Client, step: string, table: { oid: number; label: string }, steps: readonly ObjectTask[], options: ExecutorOptions): Promise<{ retries: number; changed: boolean }> {
+export async function runObjectSteps(
+  client: Client,
+  step: string,
+  table: { oid: number; label: string },
+  steps: readonly ObjectTask[],
+  options: ExecutorOptions,
+): Promise<{ retries: number; changed: boolean }> {
   let retries = 0;
   let changed = false;
   for (const s of steps) {
@@ -114,13 +168,18 @@ export async function runObjectSteps(client: Client, step: string, table: { oid:
         continue;
       }
       if ((await indexState(client, s.schema, s.index)) === 'absent') continue;
-      if (await isPartitionedIndex(client, s.schema, s.index)) retries += await dropPartitionedIndex(client, step, table, s.schema, s.index, options);
+      if (await isPartitionedIndex(client, s.schema, s.index))
+        retries += await dropPartitionedIndex(client, step, table, s.schema, s.index, options);
       else retries += await dropIndexConcurrently(client, step, table, s.schema, s.index, options);
       changed = true;
     } else {
       if (s.unless && ((await client.query(s.unless)).rowCount ?? 0) > 0) continue;
       try {
-        retries += (await runDdlTransaction(client, step, table, [{ id: s.id, sql: s.sql }], options, undefined, { boundStatements: !s.scans })).retries;
+        retries += (
+          await runDdlTransaction(client, step, table, [{ id: s.id, sql: s.sql }], options, undefined, {
+            boundStatements: !s.scans,
+          })
+        ).retries;
         changed = true;
       } catch (err) {
         if (s.onDataError && err instanceof StepFailedError && err.pgCode?.startsWith('23')) {
@@ -142,8 +201,10 @@ export async function runObjectSteps(client: Client, step: string, table: { oid:
 export async function enforcedBeforeContract(client: Client, resolved: ResolvedSpec): Promise<string[]> {
   const out: string[] = [];
   for (const s of objectSteps(resolved, 'beforeContract')) {
-    if (s.kind === 'index_build' && (await indexState(client, s.schema, s.index)) !== 'absent') out.push(`unique index ${s.schema}.${s.index}`);
-    if (s.kind === 'transaction' && s.undo && s.unless && ((await client.query(s.unless)).rowCount ?? 0) > 0) out.push(`constraint of ${s.id.replace(/^add-/, '')}`);
+    if (s.kind === 'index_build' && (await indexState(client, s.schema, s.index)) !== 'absent')
+      out.push(`unique index ${s.schema}.${s.index}`);
+    if (s.kind === 'transaction' && s.undo && s.unless && ((await client.query(s.unless)).rowCount ?? 0) > 0)
+      out.push(`constraint of ${s.id.replace(/^add-/, '')}`);
   }
   return out;
 }
@@ -187,7 +248,11 @@ export async function trialObjects(client: Client, resolved: ResolvedSpec): Prom
     );
     if (on.rows.length) {
       const { column, object } = on.rows[0];
-      throw new CatalogError('operations', column, `${object.replace(/_tandem_trial_/, '')} would depend on column "${column}", which this spec drops at contract`);
+      throw new CatalogError(
+        'operations',
+        column,
+        `${object.replace(/_tandem_trial_/, '')} would depend on column "${column}", which this spec drops at contract`,
+      );
     }
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -208,10 +273,23 @@ export async function runObjectChecks(client: Client, resolved: ResolvedSpec): P
       const code = errorCode(err);
       if (typeof code !== 'string' || code.startsWith('08') || code.startsWith('57')) throw err;
       await client.query('ROLLBACK TO SAVEPOINT _tandem_check');
-      out.push({ operation: check.label, inconsistentRows: 0, sampleKeys: [], error: errorMessage(err), fix: check.fix, counts: check.counts });
+      out.push({
+        operation: check.label,
+        inconsistentRows: 0,
+        sampleKeys: [],
+        error: errorMessage(err),
+        fix: check.fix,
+        counts: check.counts,
+      });
       continue;
     }
-    out.push({ operation: check.label, inconsistentRows: Number(row.n), sampleKeys: (row.sample ?? []).map((s: string) => parseKey(s)), fix: check.fix, counts: check.counts });
+    out.push({
+      operation: check.label,
+      inconsistentRows: Number(row.n),
+      sampleKeys: (row.sample ?? []).map((s: string) => parseKey(s)),
+      fix: check.fix,
+      counts: check.counts,
+    });
   }
   return out;
 }
@@ -229,7 +307,11 @@ function parseKey(s: string): string {
 export async function checkContractBlockers(client: Client, resolved: ResolvedSpec): Promise<void> {
   for (const c of objectContractBlockers(resolved)) {
     const r = await client.query<{ what: string }>(c.sql);
-    if (r.rows.length) throw new RefusedError(`${c.message}: ${r.rows.map((x) => x.what).join(', ')}; drop or change them first`, resolved.spec.name);
+    if (r.rows.length)
+      throw new RefusedError(
+        `${c.message}: ${r.rows.map((x) => x.what).join(', ')}; drop or change them first`,
+        resolved.spec.name,
+      );
   }
 }
 

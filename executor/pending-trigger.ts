@@ -28,14 +28,21 @@ const DROP_DEADLINE_MS = 10_000;
 /** What happened to the pending trigger; `kept` says why a drop that was due did not happen. */
 export type PendingTriggerOutcome = 'dropped' | 'absent' | 'rows pending' | { readonly kept: string };
 
-export async function dropPendingTrigger(client: Client, resolved: ResolvedSpec, tableRef: { oid: number; label: string }, options: ExecutorOptions): Promise<PendingTriggerOutcome> {
+export async function dropPendingTrigger(
+  client: Client,
+  resolved: ResolvedSpec,
+  tableRef: { oid: number; label: string },
+  options: ExecutorOptions,
+): Promise<PendingTriggerOutcome> {
   const name = syncTriggers(resolved).find((t) => t.arg === 'pending')!.name;
   if (!(await triggerExists(client, tableRef.oid, name))) return 'absent';
   // A scan of the whole table when none is pending: outside the batches' statement timeout.
   await client.query('BEGIN; SET LOCAL statement_timeout = 0');
   let pending: number;
   try {
-    pending = (await client.query(`SELECT 1 FROM ${table(resolved)} WHERE ${quoteIdent(PENDING_COLUMN)} LIMIT 1`)).rowCount ?? 0;
+    pending =
+      (await client.query(`SELECT 1 FROM ${table(resolved)} WHERE ${quoteIdent(PENDING_COLUMN)} LIMIT 1`)).rowCount ??
+      0;
   } finally {
     await client.query('COMMIT');
   }

@@ -1,5 +1,20 @@
-import { backfillRangeSql, backfillRevisitSql, backfillSweepSql, contractPlan, expandPlan, rollbackPlan, validateChecksPlan, PlanStatement } from '../phases/sql/plan';
-import { objectContractPlan, objectExpandPlan, objectRollbackPlan, objectSteps, objectStepsScript } from '../phases/sql/plan';
+import {
+  backfillRangeSql,
+  backfillRevisitSql,
+  backfillSweepSql,
+  contractPlan,
+  expandPlan,
+  rollbackPlan,
+  validateChecksPlan,
+  PlanStatement,
+} from '../phases/sql/plan';
+import {
+  objectContractPlan,
+  objectExpandPlan,
+  objectRollbackPlan,
+  objectSteps,
+  objectStepsScript,
+} from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
 import { DEFAULT_LOCK_HOLD_MS, DEFAULT_LOCK_TIMEOUT_MS, transactionBounds } from './ddl-transaction';
 import { sessionSettingsScript } from './evaluation-settings';
@@ -14,7 +29,10 @@ export type SqlStep = (typeof SQL_STEPS)[number];
 
 function script(title: string, statements: PlanStatement[], transaction: boolean, options: ExecutorOptions): string {
   const body = statements.map((s) => `-- ${s.id}\n${s.sql};`).join('\n\n');
-  const bounds = transactionBounds(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, options.lockHoldMs ?? DEFAULT_LOCK_HOLD_MS)
+  const bounds = transactionBounds(
+    options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    options.lockHoldMs ?? DEFAULT_LOCK_HOLD_MS,
+  )
     .map((b) => `${b};`)
     .join('\n');
   return transaction
@@ -38,7 +56,10 @@ async function planningSession(spec: MigrationSpec, options: ExecutorOptions): P
   if (!session.othersInProgress.length) return session;
   try {
     const states = await Promise.all(session.othersInProgress.map((name) => readState(session.client, name)));
-    const table = tableAfterContract(session.table, states.flatMap((s) => (s ? [s.resolved] : [])));
+    const table = tableAfterContract(
+      session.table,
+      states.flatMap((s) => (s ? [s.resolved] : [])),
+    );
     return { ...session, table };
   } catch (err) {
     await session.close();
@@ -64,7 +85,11 @@ export async function planStepSql(spec: MigrationSpec, step: SqlStep, options: E
 }
 
 /** The SQL of one step and what it assumes about migrations in progress on the table. */
-export async function planStepSqlReport(spec: MigrationSpec, step: SqlStep, options: ExecutorOptions): Promise<StepSql> {
+export async function planStepSqlReport(
+  spec: MigrationSpec,
+  step: SqlStep,
+  options: ExecutorOptions,
+): Promise<StepSql> {
   const session = await planningSession(spec, options);
   try {
     const sql = assumption(session) + (await stepScript(session, spec, step, options));
@@ -75,12 +100,21 @@ export async function planStepSqlReport(spec: MigrationSpec, step: SqlStep, opti
 }
 
 /** The script of one step, resolved in the planning session. */
-async function stepScript(session: Session, spec: MigrationSpec, step: SqlStep, options: ExecutorOptions): Promise<string> {
+async function stepScript(
+  session: Session,
+  spec: MigrationSpec,
+  step: SqlStep,
+  options: ExecutorOptions,
+): Promise<string> {
   const resolved = session.step === 'contracted' ? session.state!.resolved : await resolveLive(session, spec);
   const settings = await sessionSettingsScript(session.client);
   switch (step) {
     case 'expand':
-      return settings + script('expand', [...expandPlan(resolved), ...objectExpandPlan(resolved)], true, options) + objectStepsScript('after expand commits', objectSteps(resolved, 'afterExpand'));
+      return (
+        settings +
+        script('expand', [...expandPlan(resolved), ...objectExpandPlan(resolved)], true, options) +
+        objectStepsScript('after expand commits', objectSteps(resolved, 'afterExpand'))
+      );
     case 'backfill':
       return (
         settings +
@@ -96,13 +130,21 @@ async function stepScript(session: Session, spec: MigrationSpec, step: SqlStep, 
       );
     case 'contract':
       return (
-        script('contract: validate NOT NULL checks first (each its own transaction)', validateChecksPlan(resolved), false, options) +
+        script(
+          'contract: validate NOT NULL checks first (each its own transaction)',
+          validateChecksPlan(resolved),
+          false,
+          options,
+        ) +
         objectStepsScript('before contract', objectSteps(resolved, 'beforeContract')) +
         '\n' +
         script('contract', [...contractPlan(resolved), ...objectContractPlan(resolved)], true, options) +
         objectStepsScript('after contract commits', objectSteps(resolved, 'afterContract'))
       );
     case 'rollback':
-      return objectStepsScript('before rollback', objectSteps(resolved, 'beforeRollback')) + script('rollback', [...objectRollbackPlan(resolved), ...rollbackPlan(resolved)], true, options);
+      return (
+        objectStepsScript('before rollback', objectSteps(resolved, 'beforeRollback')) +
+        script('rollback', [...objectRollbackPlan(resolved), ...rollbackPlan(resolved)], true, options)
+      );
   }
 }

@@ -7,13 +7,19 @@ import { ResolvedSpec } from '../phases/sql/spec';
  * key is bad input (exit 2, naming the value), not "repaired 0 rows". PostgreSQL's own input
  * function decides, so every type (uuid, numeric, a domain) is judged as the table would judge it.
  */
-export async function checkRepairKeys(client: ClientBase, resolved: ResolvedSpec, keys: readonly (readonly string[])[]): Promise<void> {
+export async function checkRepairKeys(
+  client: ClientBase,
+  resolved: ResolvedSpec,
+  keys: readonly (readonly string[])[],
+): Promise<void> {
   for (const [i, column] of resolved.table.primaryKey.entries()) {
     const values = keys.map((k) => k[i]);
     if (await castsAll(client, values, column.type)) continue;
     for (const value of values) {
       if (!(await castsAll(client, [value], column.type))) {
-        throw new UsageError(`--keys: "${value}" is not a value of the primary key column ${column.name} (${column.type})`);
+        throw new UsageError(
+          `--keys: "${value}" is not a value of the primary key column ${column.name} (${column.type})`,
+        );
       }
     }
   }
@@ -25,7 +31,8 @@ async function castsAll(client: ClientBase, values: readonly string[], type: str
     await client.query(`SELECT v::${type} FROM unnest($1::text[]) AS v`, [values]);
     return true;
   } catch (err) {
-    if (typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('22')) return false;
+    if (typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('22'))
+      return false;
     throw err;
   }
 }

@@ -44,7 +44,10 @@ function parseKey(resolved: ResolvedSpec, text: string): string[] {
   } catch {
     parsed = undefined;
   }
-  if (!Array.isArray(parsed) || parsed.length !== n) throw new UsageError(`--keys: "${text}" is not a key of ${n} columns; write a composite key as a JSON array, e.g. ["1","2"]`);
+  if (!Array.isArray(parsed) || parsed.length !== n)
+    throw new UsageError(
+      `--keys: "${text}" is not a key of ${n} columns; write a composite key as a JSON array, e.g. ["1","2"]`,
+    );
   return parsed.map(String);
 }
 
@@ -60,15 +63,20 @@ interface FailureEntry {
  * a reason, and the row is not touched.
  */
 export function failureEntries(resolved: ResolvedSpec, failed: unknown): FailureEntry[] | string {
-  if (failed === null || failed === undefined) return 'it is flagged (_tandem_pending NULL) but holds no failure record';
-  if (typeof failed !== 'object' || Array.isArray(failed)) return `its failure record ${JSON.stringify(failed).slice(0, 60)} is not an object`;
+  if (failed === null || failed === undefined)
+    return 'it is flagged (_tandem_pending NULL) but holds no failure record';
+  if (typeof failed !== 'object' || Array.isArray(failed))
+    return `its failure record ${JSON.stringify(failed).slice(0, 60)} is not an object`;
   const out: FailureEntry[] = [];
   for (const [k, v] of Object.entries(failed as Record<string, unknown>)) {
-    if (!/^(0|[1-9]\d{0,3})$/.test(k) || Number(k) >= resolved.mappings.length) return `its failure record names operation ${JSON.stringify(k).slice(0, 30)}, which this spec does not have (${resolved.mappings.length} operations)`;
+    if (!/^(0|[1-9]\d{0,3})$/.test(k) || Number(k) >= resolved.mappings.length)
+      return `its failure record names operation ${JSON.stringify(k).slice(0, 30)}, which this spec does not have (${resolved.mappings.length} operations)`;
     const side = (v as { side?: unknown } | null)?.side;
-    if (side !== 'old' && side !== 'new') return `its failure record gives operation ${k} the side ${JSON.stringify(side ?? null).slice(0, 30)}, neither old nor new`;
+    if (side !== 'old' && side !== 'new')
+      return `its failure record gives operation ${k} the side ${JSON.stringify(side ?? null).slice(0, 30)}, neither old nor new`;
     // The trigger records a side only when deriving from it raised: a side with nothing to derive was not written by it.
-    if (!repairSql(resolved, Number(k), side)) return `its failure record gives operation ${k} the side ${side}, from which ${resolved.mappings[Number(k)].label} derives nothing`;
+    if (!repairSql(resolved, Number(k), side))
+      return `its failure record gives operation ${k} the side ${side}, from which ${resolved.mappings[Number(k)].label} derives nothing`;
     out.push({ index: Number(k), side });
   }
   if (!out.length) return 'its failure record is empty';
@@ -108,7 +116,8 @@ export async function repair(spec: MigrationSpec, options: RepairOptions): Promi
   try {
     const resolved = recordedSpec(session, spec, 'repair');
     const batchSize = options.batchSize ?? DEFAULT_REPAIR_BATCH;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch-size must be a whole number of at least 1');
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new UsageError('--batch-size must be a whole number of at least 1');
     const wanted = options.keys?.map((k) => parseKey(resolved, k));
     if (wanted) await checkRepairKeys(session.client, resolved, wanted);
     const lockTimeout = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
@@ -164,7 +173,9 @@ class RepairRun {
     const params: unknown[] = [];
     const conds = [this.flagged];
     if (last) {
-      conds.push(`(${pkList(resolved)}) > (${resolved.table.primaryKey.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`);
+      conds.push(
+        `(${pkList(resolved)}) > (${resolved.table.primaryKey.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`,
+      );
       params.push(...last);
     }
     if (wanted) {
@@ -180,13 +191,23 @@ class RepairRun {
     const since = Date.now();
     for (let visit = 0; held.length; visit++) {
       if (Date.now() - since > this.deadline) break;
-      if (visit % 10 === 0) this.options.onProgress?.({ kind: 'lock_wait', message: `repair ${this.session.label}: ${held.length} row${held.length === 1 ? '' : 's'} held by other transactions (key ${keyText(held[0])}); revisiting` });
+      if (visit % 10 === 0)
+        this.options.onProgress?.({
+          kind: 'lock_wait',
+          message: `repair ${this.session.label}: ${held.length} row${held.length === 1 ? '' : 's'} held by other transactions (key ${keyText(held[0])}); revisiting`,
+        });
       await sleep(backoffMs(visit, 20, 1000));
       const next: string[][] = [];
-      for (let i = 0; i < held.length; i += this.batchSize) next.push(...(await this.runBatch(held.slice(i, i + this.batchSize))));
+      for (let i = 0; i < held.length; i += this.batchSize)
+        next.push(...(await this.runBatch(held.slice(i, i + this.batchSize))));
       held = next;
     }
-    for (const k of held) this.stillFailing.push({ key: keyText(k), side: 'unknown', error: 'not repaired: another transaction held the row until the deadline; run tandem repair again' });
+    for (const k of held)
+      this.stillFailing.push({
+        key: keyText(k),
+        side: 'unknown',
+        error: 'not repaired: another transaction held the row until the deadline; run tandem repair again',
+      });
   }
 
   /** One batch, retried on a lock timeout (a table lock, or a unique-index wait) with backoff until the deadline. */
@@ -200,8 +221,12 @@ class RepairRun {
         if (!RETRYABLE.has(String(errorCode(err)))) throw err;
         this.repaired = before.repaired;
         this.stillFailing.length = before.failing;
-        if (Date.now() - since > this.deadline) throw new LockTimeoutError(this.session.label, attempt + 1, ['row or table locks held while repairing']);
-        this.options.onProgress?.({ kind: 'lock_wait', message: `repair ${this.session.label}: waited too long on a lock (key ${keyText(keys[0])}); retrying` });
+        if (Date.now() - since > this.deadline)
+          throw new LockTimeoutError(this.session.label, attempt + 1, ['row or table locks held while repairing']);
+        this.options.onProgress?.({
+          kind: 'lock_wait',
+          message: `repair ${this.session.label}: waited too long on a lock (key ${keyText(keys[0])}); retrying`,
+        });
         await sleep(backoffMs(attempt));
       }
     }
@@ -214,7 +239,13 @@ class RepairRun {
     await client.query(`BEGIN; SET LOCAL tandem.backfill = 'on'`);
     let locked: { key: string[]; failed: unknown }[];
     try {
-      locked = (await querySingle(client, `SELECT ${pkJson(resolved)} AS key, ${this.failed} AS failed FROM ${this.t} WHERE ${inKeys.sql} AND ${this.flagged} ORDER BY ${pkList(resolved)} FOR UPDATE SKIP LOCKED`, inKeys.params)).rows;
+      locked = (
+        await querySingle(
+          client,
+          `SELECT ${pkJson(resolved)} AS key, ${this.failed} AS failed FROM ${this.t} WHERE ${inKeys.sql} AND ${this.flagged} ORDER BY ${pkList(resolved)} FOR UPDATE SKIP LOCKED`,
+          inKeys.params,
+        )
+      ).rows;
       for (const row of locked) await this.repairRow(row);
       await client.query('COMMIT');
     } catch (err) {
@@ -226,7 +257,13 @@ class RepairRun {
     if (!rest.length) return [];
     // Not locked: held by another transaction, or no longer flagged (its writer's write synced it). A plain read waits on nothing.
     const restIn = keysIn(resolved, rest);
-    return (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${this.t} WHERE ${restIn.sql} AND ${this.flagged}`, restIn.params)).rows.map((r: { key: string[] }) => r.key);
+    return (
+      await querySingle(
+        client,
+        `SELECT ${pkJson(resolved)} AS key FROM ${this.t} WHERE ${restIn.sql} AND ${this.flagged}`,
+        restIn.params,
+      )
+    ).rows.map((r: { key: string[] }) => r.key);
   }
 
   /** One locked row: each operation its failure record names, re-derived under a savepoint. */
@@ -234,7 +271,11 @@ class RepairRun {
     const { client } = this;
     const entries = failureEntries(this.resolved, row.failed);
     if (typeof entries === 'string') {
-      this.stillFailing.push({ key: keyText(row.key), side: 'unknown', error: `not repaired: ${entries}; rewrite the side to keep and reset the record in one statement (UPDATE ... SET column = column, ${FAILED_COLUMN} = NULL, ${PENDING_COLUMN} = false WHERE ...): the sync trigger derives the other side, and flags the row again if it raises` });
+      this.stillFailing.push({
+        key: keyText(row.key),
+        side: 'unknown',
+        error: `not repaired: ${entries}; rewrite the side to keep and reset the record in one statement (UPDATE ... SET column = column, ${FAILED_COLUMN} = NULL, ${PENDING_COLUMN} = false WHERE ...): the sync trigger derives the other side, and flags the row again if it raises`,
+      });
       return;
     }
     let ok = true;
@@ -264,17 +305,33 @@ class RepairRun {
     const raising = stillFailing.filter((f) => f.side !== 'unknown');
     const untouched = stillFailing.filter((f) => f.side === 'unknown');
     if (raising.length) {
-      parts.push(`${raising.length} still raise (e.g. key ${raising[0].key}: ${raising[0].error}); write the ${raising[0].side} side of those rows with values the expressions accept, or roll back`);
+      parts.push(
+        `${raising.length} still raise (e.g. key ${raising[0].key}: ${raising[0].error}); write the ${raising[0].side} side of those rows with values the expressions accept, or roll back`,
+      );
     }
-    if (untouched.length) parts.push(`${untouched.length} not repaired (e.g. key ${untouched[0].key}: ${untouched[0].error.replace(/^not repaired: /, '')})`);
+    if (untouched.length)
+      parts.push(
+        `${untouched.length} not repaired (e.g. key ${untouched[0].key}: ${untouched[0].error.replace(/^not repaired: /, '')})`,
+      );
     if (report.pendingRows > 0 && !stillFailing.length) {
       // Rows the backfill has not reached are not "written past the trigger": their new side is simply empty.
-      parts.push(`${report.pendingRows} rows are not backfilled yet (e.g. keys ${report.pendingSampleKeys.slice(0, 5).join(', ')}): run tandem backfill SPEC, then tandem verify SPEC; repair re-derives only rows whose sync raised in the trigger`);
+      parts.push(
+        `${report.pendingRows} rows are not backfilled yet (e.g. keys ${report.pendingSampleKeys.slice(0, 5).join(', ')}): run tandem backfill SPEC, then tandem verify SPEC; repair re-derives only rows whose sync raised in the trigger`,
+      );
     } else if (unflagged.length && !stillFailing.length) {
       parts.push(
         `inconsistent without a recorded failure (written past the sync trigger): ${unflagged.map((o) => `${o.inconsistentRows} rows for ${o.operation} (e.g. keys ${o.sampleKeys.slice(0, 5).join(', ')})`).join('; ')}; rewrite the side to keep, e.g. UPDATE ... SET column = column WHERE ..., and the trigger derives the other`,
       );
     }
-    return { migration: spec.name, table: session.label, step: session.step, changed: repaired > 0, message: parts.join('; '), lockRetries: 0, repaired, stillFailing };
+    return {
+      migration: spec.name,
+      table: session.label,
+      step: session.step,
+      changed: repaired > 0,
+      message: parts.join('; '),
+      lockRetries: 0,
+      repaired,
+      stillFailing,
+    };
   }
 }

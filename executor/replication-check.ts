@@ -71,10 +71,24 @@ export async function checkReplication(client: Client, resolved: ResolvedSpec, l
   // Nothing is added to the table's rows without column operations: nothing to publish differently.
   if (!syncsColumns(resolved)) return;
   const pubs = (await client.query<Finding>(PUBLICATIONS_SQL, [resolved.table.oid, STATE_SCHEMA])).rows;
-  const subs = (await client.query<{ subscription: string }>(SUBSCRIPTIONS_SQL, [resolved.table.oid])).rows.map((r) => r.subscription);
+  const subs = (await client.query<{ subscription: string }>(SUBSCRIPTIONS_SQL, [resolved.table.oid])).rows.map(
+    (r) => r.subscription,
+  );
   if (!pubs.length && !subs.length) return;
-  const added = [...resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name)), PENDING_COLUMN, MARK_COLUMN, FAILED_COLUMN].join(', ');
-  const reasons = [...new Map(pubs.map((f) => [`${f.publication}/${f.how}`, publicationAdvice(f, label, added, quoteQualified(resolved.table.schema, resolved.table.name))])).values()];
+  const added = [
+    ...resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name)),
+    PENDING_COLUMN,
+    MARK_COLUMN,
+    FAILED_COLUMN,
+  ].join(', ');
+  const reasons = [
+    ...new Map(
+      pubs.map((f) => [
+        `${f.publication}/${f.how}`,
+        publicationAdvice(f, label, added, quoteQualified(resolved.table.schema, resolved.table.name)),
+      ]),
+    ).values(),
+  ];
   if (subs.length) {
     reasons.push(
       `${label} is a target of subscription ${subs.join(', ')}: the rows its apply worker writes do not fire the sync trigger, so they would never be synced, and the columns contract drops would stop it; ` +

@@ -28,7 +28,12 @@ export interface RoleCheckReport {
 
 const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
 
-function attributesOf(row: { rolsuper: boolean; rolcreatedb: boolean; rolcreaterole: boolean; rolbypassrls: boolean }): string[] {
+function attributesOf(row: {
+  rolsuper: boolean;
+  rolcreatedb: boolean;
+  rolcreaterole: boolean;
+  rolbypassrls: boolean;
+}): string[] {
   return [
     ...(row.rolsuper ? ['SUPERUSER'] : []),
     ...(row.rolcreatedb ? ['CREATEDB'] : []),
@@ -86,7 +91,8 @@ async function sequencesWithoutUsage(client: Client, oid: number, tableOid: numb
 
 /** What the role may do in the state schema (null when there is none yet). */
 async function stateSchemaFacts(client: Client, oid: number): Promise<RoleFacts['state']> {
-  const stateOid = (await client.query(`SELECT oid::int8 AS oid FROM pg_namespace WHERE nspname = $1`, [STATE_SCHEMA])).rows[0]?.oid;
+  const stateOid = (await client.query(`SELECT oid::int8 AS oid FROM pg_namespace WHERE nspname = $1`, [STATE_SCHEMA]))
+    .rows[0]?.oid;
   if (stateOid === undefined) return null;
   const s = (
     await client.query(
@@ -114,8 +120,22 @@ async function stateSchemaFacts(client: Client, oid: number): Promise<RoleFacts[
 }
 
 async function roleFacts(client: Client, role: string, tableOid: number): Promise<RoleFacts> {
-  const r = await client.query(`SELECT oid::int8 AS oid, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = $1`, [role]);
-  const empty = { attributes: [], tablePrivileges: [], schemaUsage: false, schemaCreate: false, databaseCreate: false, memberOfOwner: false, ownedCount: 0, ownedSample: [], sequencesWithoutUsage: [], state: null };
+  const r = await client.query(
+    `SELECT oid::int8 AS oid, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = $1`,
+    [role],
+  );
+  const empty = {
+    attributes: [],
+    tablePrivileges: [],
+    schemaUsage: false,
+    schemaCreate: false,
+    databaseCreate: false,
+    memberOfOwner: false,
+    ownedCount: 0,
+    ownedSample: [],
+    sequencesWithoutUsage: [],
+    state: null,
+  };
   if (!r.rows[0]) return { role, exists: false, canLogin: false, ...empty };
   const row = r.rows[0];
   const oid = Number(row.oid);
@@ -141,8 +161,15 @@ export async function checkRoles(spec: MigrationSpec, options: RoleCheckOptions)
     const table = await loadTable(client, spec);
     const label = `${table.schema}.${table.name}`;
     const problems = appRoleProblems(await roleFacts(client, options.appRole, table.oid), label);
-    if (options.verifyRole !== undefined) problems.push(...verifyRoleProblems(await roleFacts(client, options.verifyRole, table.oid), label));
-    return { ok: problems.length === 0, table: label, appRole: options.appRole, ...(options.verifyRole !== undefined ? { verifyRole: options.verifyRole } : {}), problems };
+    if (options.verifyRole !== undefined)
+      problems.push(...verifyRoleProblems(await roleFacts(client, options.verifyRole, table.oid), label));
+    return {
+      ok: problems.length === 0,
+      table: label,
+      appRole: options.appRole,
+      ...(options.verifyRole !== undefined ? { verifyRole: options.verifyRole } : {}),
+      problems,
+    };
   } finally {
     await client.query('COMMIT').catch(() => undefined);
     await client.end().catch(() => undefined);

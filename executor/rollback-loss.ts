@@ -13,7 +13,8 @@ export interface RollbackLoss {
   readonly sampleKeys: string[];
 }
 
-const parse = (sample: unknown): string[] => ((sample as string[] | null) ?? []).map((s) => keyText(JSON.parse(s) as string[]));
+const parse = (sample: unknown): string[] =>
+  ((sample as string[] | null) ?? []).map((s) => keyText(JSON.parse(s) as string[]));
 
 /**
  * The constant defaults the catalog holds for the table's columns, as SQL (pg_get_expr): a
@@ -42,25 +43,52 @@ export async function rollbackLosses(client: Client, resolved: ResolvedSpec): Pr
     const out: RollbackLoss[] = [];
     // An object-only spec synced no row: only the tables it created hold what new versions wrote.
     const defaults = syncsColumns(resolved) ? await catalogDefaults(client, resolved) : {};
-    const scan = syncsColumns(resolved) ? await scanRows(client, resolved, (where, expressions) => rollbackLossSql(resolved, where, expressions, defaults)) : null;
+    const scan = syncsColumns(resolved)
+      ? await scanRows(client, resolved, (where, expressions) =>
+          rollbackLossSql(resolved, where, expressions, defaults),
+        )
+      : null;
     const row = (scan?.row ?? {}) as Record<string, unknown>;
     const flagged = Number(row.flagged ?? 0);
     if (flagged) {
-      out.push({ reason: 'whose sync raised in the trigger when a new version wrote them (the old columns do not hold that write), or whose failure record cannot be read', rows: flagged, sampleKeys: parse(row.flagged_sample) });
+      out.push({
+        reason:
+          'whose sync raised in the trigger when a new version wrote them (the old columns do not hold that write), or whose failure record cannot be read',
+        rows: flagged,
+        sampleKeys: parse(row.flagged_sample),
+      });
     }
     resolved.mappings.forEach((m, i) => {
       const n = Number(row[`lost_${i}`] ?? 0);
-      const why = !hasOldSide(m) ? `for ${m.label} whose new column a new version wrote (rollback drops the column)` : `for ${m.label} whose new side is not up(old) (a lossy down, or a write past the sync trigger)`;
+      const why = !hasOldSide(m)
+        ? `for ${m.label} whose new column a new version wrote (rollback drops the column)`
+        : `for ${m.label} whose new side is not up(old) (a lossy down, or a write past the sync trigger)`;
       if (n) out.push({ reason: why, rows: n, sampleKeys: parse(row[`lost_sample_${i}`]) });
     });
     if (scan?.raising.rows) {
-      out.push({ reason: `${scan.raising.bounded ? '(an upper bound) ' : ''}that cannot be checked because an up or down expression raises on them (${scan.raising.error})`, rows: scan.raising.rows, sampleKeys: scan.raising.sampleKeys.map(keyText) });
+      out.push({
+        reason: `${scan.raising.bounded ? '(an upper bound) ' : ''}that cannot be checked because an up or down expression raises on them (${scan.raising.error})`,
+        rows: scan.raising.rows,
+        sampleKeys: scan.raising.sampleKeys.map(keyText),
+      });
     }
     for (const t of createdTables(resolved)) {
-      const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [quoteQualified(t.schema, t.name)])).rows[0].e;
+      const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [quoteQualified(t.schema, t.name)]))
+        .rows[0].e;
       if (!exists) continue;
-      const n = Number((await client.query(`SELECT count(*) AS n FROM (SELECT 1 FROM ${quoteQualified(t.schema, t.name)} LIMIT 1000) x`)).rows[0].n);
-      if (n) out.push({ reason: `in table ${t.schema}.${t.name}${n >= 1000 ? ' (counted up to 1000)' : ''}, which this spec created and rollback drops`, rows: n, sampleKeys: [] });
+      const n = Number(
+        (
+          await client.query(
+            `SELECT count(*) AS n FROM (SELECT 1 FROM ${quoteQualified(t.schema, t.name)} LIMIT 1000) x`,
+          )
+        ).rows[0].n,
+      );
+      if (n)
+        out.push({
+          reason: `in table ${t.schema}.${t.name}${n >= 1000 ? ' (counted up to 1000)' : ''}, which this spec created and rollback drops`,
+          rows: n,
+          sampleKeys: [],
+        });
     }
     return out;
   } finally {
@@ -70,6 +98,9 @@ export async function rollbackLosses(client: Client, resolved: ResolvedSpec): Pr
 
 export function describeLosses(losses: readonly RollbackLoss[]): string {
   return losses
-    .map((l) => `${l.rows} rows ${l.reason}${l.sampleKeys.length ? ` (e.g. keys ${l.sampleKeys.slice(0, 5).join(', ')})` : ''}`)
+    .map(
+      (l) =>
+        `${l.rows} rows ${l.reason}${l.sampleKeys.length ? ` (e.g. keys ${l.sampleKeys.slice(0, 5).join(', ')})` : ''}`,
+    )
     .join('; ');
 }

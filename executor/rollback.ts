@@ -17,10 +17,19 @@ export async function rollback(spec: MigrationSpec, options: RollbackOptions): P
   try {
     const base = { migration: spec.name, table: session.label };
     if (session.step === 'contracted') {
-      throw new RefusedError(`rollback refused: ${spec.name} is contracted, the old columns of ${session.label} are gone and cannot be brought back`, spec.name);
+      throw new RefusedError(
+        `rollback refused: ${spec.name} is contracted, the old columns of ${session.label} are gone and cannot be brought back`,
+        spec.name,
+      );
     }
     if (!session.state || !ACTIVE_STEPS.includes(session.step)) {
-      return { ...base, step: session.step, changed: false, message: 'nothing to roll back: not expanded', lockRetries: 0 };
+      return {
+        ...base,
+        step: session.step,
+        changed: false,
+        message: 'nothing to roll back: not expanded',
+        lockRetries: 0,
+      };
     }
     const resolved = session.state.resolved;
     // Everything the new versions wrote that dropping the new columns (and created tables) would lose.
@@ -38,12 +47,35 @@ export async function rollback(spec: MigrationSpec, options: RollbackOptions): P
       options.onProgress?.({ kind: 'info', message: `warning: ${warnings[0]}` });
     }
     // Indexes the spec built go first, concurrently (no write waits on them); then one transaction.
-    const dropped = await runObjectSteps(session.client, 'rollback', { oid: session.table.oid, label: session.label }, objectSteps(resolved, 'beforeRollback'), options);
-    const run = await runDdlTransaction(session.client, 'rollback', { oid: session.table.oid, label: session.label }, [...objectRollbackPlan(resolved), ...rollbackPlan(resolved)], options, async (c) => {
-      await recordStep(c, spec.name, 'rolled_back');
-      await c.query(`UPDATE tandem.migrations SET backfill_last_key = NULL, backfill_bound = NULL, backfill_done = 0 WHERE name = $1`, [spec.name]);
-    });
-    return { ...base, step: 'rolled_back', changed: true, message: `rolled back ${session.label}: the table is as it was before expand${warnings.length ? ', except for the new-version writes --force dropped' : ''}`, lockRetries: dropped.retries + run.retries, ...(warnings.length ? { warnings } : {}) };
+    const dropped = await runObjectSteps(
+      session.client,
+      'rollback',
+      { oid: session.table.oid, label: session.label },
+      objectSteps(resolved, 'beforeRollback'),
+      options,
+    );
+    const run = await runDdlTransaction(
+      session.client,
+      'rollback',
+      { oid: session.table.oid, label: session.label },
+      [...objectRollbackPlan(resolved), ...rollbackPlan(resolved)],
+      options,
+      async (c) => {
+        await recordStep(c, spec.name, 'rolled_back');
+        await c.query(
+          `UPDATE tandem.migrations SET backfill_last_key = NULL, backfill_bound = NULL, backfill_done = 0 WHERE name = $1`,
+          [spec.name],
+        );
+      },
+    );
+    return {
+      ...base,
+      step: 'rolled_back',
+      changed: true,
+      message: `rolled back ${session.label}: the table is as it was before expand${warnings.length ? ', except for the new-version writes --force dropped' : ''}`,
+      lockRetries: dropped.retries + run.retries,
+      ...(warnings.length ? { warnings } : {}),
+    };
   } finally {
     await session.close();
   }

@@ -35,21 +35,28 @@ const ROW_ERROR_CLASSES = ['22', '23', 'P0', '2F', '38', '39', '54'];
 
 function isRowError(err: unknown): boolean {
   const code = errorCode(err);
-  return typeof code === 'string' && ROW_ERROR_CLASSES.includes(code.slice(0, 2)) && code !== QUERY_CANCELED && !isConnectionLoss(err);
+  return (
+    typeof code === 'string' &&
+    ROW_ERROR_CLASSES.includes(code.slice(0, 2)) &&
+    code !== QUERY_CANCELED &&
+    !isConnectionLoss(err)
+  );
 }
 
 /** Rows found one by one at most; past this, a range that raises counts whole (an upper bound, said so). */
 const MAX_FOUND = 1000;
 
 function keyRange(resolved: ResolvedSpec, from: string[], to: string[]): string {
-  const typed = (k: string[]) => `(${resolved.table.primaryKey.map((c, i) => `${quoteLiteral(k[i])}::${c.type}`).join(', ')})`;
+  const typed = (k: string[]) =>
+    `(${resolved.table.primaryKey.map((c, i) => `${quoteLiteral(k[i])}::${c.type}`).join(', ')})`;
   const pk = `(${pkList(resolved)})`;
   return `${pk} >= ${typed(from)} AND ${pk} <= ${typed(to)}`;
 }
 
 function merge(into: Record<string, unknown>, row: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(row)) {
-    if (k.includes('sample')) into[k] = [...((into[k] as string[] | null) ?? []), ...((v as string[] | null) ?? [])].slice(0, SAMPLE);
+    if (k.includes('sample'))
+      into[k] = [...((into[k] as string[] | null) ?? []), ...((v as string[] | null) ?? [])].slice(0, SAMPLE);
     else into[k] = Number(into[k] ?? 0) + Number(v ?? 0);
   }
 }
@@ -63,7 +70,11 @@ function merge(into: Record<string, unknown>, row: Record<string, unknown>): voi
  * some row raises. `build(where, false)` must evaluate no expression: it is what a raising row
  * still counts for.
  */
-export async function scanRows(client: Client, resolved: ResolvedSpec, build: (where?: string, expressions?: boolean) => string): Promise<RowScan> {
+export async function scanRows(
+  client: Client,
+  resolved: ResolvedSpec,
+  build: (where?: string, expressions?: boolean) => string,
+): Promise<RowScan> {
   const attempt = async (sql: string): Promise<{ row: Record<string, unknown> } | { error: string }> => {
     await client.query('SAVEPOINT _tandem_scan');
     try {
@@ -100,8 +111,15 @@ export async function scanRows(client: Client, resolved: ResolvedSpec, build: (w
   const t = table(resolved);
   let last: string[] | undefined;
   for (;;) {
-    const after = last ? ` WHERE (${pkList(resolved)}) > (${resolved.table.primaryKey.map((c, i) => `${quoteLiteral(last![i])}::${c.type}`).join(', ')})` : '';
-    const keys = (await querySingle(client, `SELECT ${pkJson(resolved)} AS key FROM ${t}${after} ORDER BY ${pkList(resolved)} LIMIT ${RANGE_KEYS}`)).rows.map((r: { key: string[] }) => r.key);
+    const after = last
+      ? ` WHERE (${pkList(resolved)}) > (${resolved.table.primaryKey.map((c, i) => `${quoteLiteral(last![i])}::${c.type}`).join(', ')})`
+      : '';
+    const keys = (
+      await querySingle(
+        client,
+        `SELECT ${pkJson(resolved)} AS key FROM ${t}${after} ORDER BY ${pkList(resolved)} LIMIT ${RANGE_KEYS}`,
+      )
+    ).rows.map((r: { key: string[] }) => r.key);
     if (!keys.length) break;
     await scanKeys(keys);
     last = keys[keys.length - 1];

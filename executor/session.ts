@@ -51,7 +51,11 @@ export interface SessionOptions {
  * belongs to another table, that changed since expand, or that is not the migration in progress
  * on the table.
  */
-export async function openSession(spec: MigrationSpec, options: ExecutorOptions, how: SessionOptions = {}): Promise<Session> {
+export async function openSession(
+  spec: MigrationSpec,
+  options: ExecutorOptions,
+  how: SessionOptions = {},
+): Promise<Session> {
   const { lock = false, allowChangedSpec = false } = how;
   const client = await connect(options.databaseUrl);
   let unlock: (() => Promise<void>) | undefined;
@@ -69,16 +73,23 @@ export async function openSession(spec: MigrationSpec, options: ExecutorOptions,
     if (lock) unlock = await lockTable(client, table.oid, label);
     let state = await readState(client, spec.name);
     if (state && (state.tableSchema !== table.schema || state.tableName !== table.name)) {
-      throw new RefusedError(`migration name "${spec.name}" is already used for table ${state.tableSchema}.${state.tableName}; names are unique per database`, spec.name);
+      throw new RefusedError(
+        `migration name "${spec.name}" is already used for table ${state.tableSchema}.${state.tableName}; names are unique per database`,
+        spec.name,
+      );
     }
     const active = state !== null && ACTIVE_STEPS.includes(state.step);
     // A spec without a table shares none with another migration.
     const others = active || table.name === '' ? [] : await activeOnTable(client, table.schema, table.name, spec.name);
     if (others.length && how.others !== 'allow') throw new MigrationInProgressError(label, others, spec.name);
     if (!allowChangedSpec && state && active && state.specHash !== spec.hash) {
-      throw new RefusedError(`the spec "${spec.name}" changed since it was expanded; roll back with the spec as it was, or restore it`, spec.name);
+      throw new RefusedError(
+        `the spec "${spec.name}" changed since it was expanded; roll back with the spec as it was, or restore it`,
+        spec.name,
+      );
     }
-    if (state && active && state.specHash === spec.hash) state = { ...state, resolved: await withCarriedObjects(client, trustedResolution(state, spec, table)) };
+    if (state && active && state.specHash === spec.hash)
+      state = { ...state, resolved: await withCarriedObjects(client, trustedResolution(state, spec, table)) };
     await pinSearchPath(client, state && active ? state.resolved : undefined);
     return {
       client,
@@ -108,7 +119,12 @@ async function loadVirtualTable(client: Client, spec: MigrationSpec): Promise<Ta
     [spec.schema ?? null],
   );
   const schema = r.rows[0].schema;
-  if (schema === null) throw new CatalogError('schema', '', 'no schema: the spec names none and the search_path has no existing schema; add `schema:` to the spec');
+  if (schema === null)
+    throw new CatalogError(
+      'schema',
+      '',
+      'no schema: the spec names none and the search_path has no existing schema; add `schema:` to the spec',
+    );
   if (!r.rows[0].exists) throw new CatalogError('schema', schema, `schema ${schema} does not exist`);
   return virtualTableInfo(spec.operations, schema, spec.table);
 }

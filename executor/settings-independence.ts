@@ -12,20 +12,52 @@ import { Client } from 'pg';
  * subquery, a user function) counts as depending on them.
  */
 const NODES = new Set([
-  'QUERY', 'RANGETBLENTRY', 'ALIAS', 'FROMEXPR', 'RANGETBLREF', 'TARGETENTRY',
-  'VAR', 'CONST', 'FUNCEXPR', 'OPEXPR', 'DISTINCTEXPR', 'NULLIFEXPR', 'SCALARARRAYOPEXPR', 'BOOLEXPR',
-  'CASEEXPR', 'CASEWHEN', 'CASETESTEXPR', 'COALESCEEXPR', 'MINMAXEXPR', 'NULLTEST', 'BOOLEANTEST',
-  'RELABELTYPE', 'COERCEVIAIO', 'COLLATEEXPR', 'ARRAYEXPR',
+  'QUERY',
+  'RANGETBLENTRY',
+  'ALIAS',
+  'FROMEXPR',
+  'RANGETBLREF',
+  'TARGETENTRY',
+  'VAR',
+  'CONST',
+  'FUNCEXPR',
+  'OPEXPR',
+  'DISTINCTEXPR',
+  'NULLIFEXPR',
+  'SCALARARRAYOPEXPR',
+  'BOOLEXPR',
+  'CASEEXPR',
+  'CASEWHEN',
+  'CASETESTEXPR',
+  'COALESCEEXPR',
+  'MINMAXEXPR',
+  'NULLTEST',
+  'BOOLEANTEST',
+  'RELABELTYPE',
+  'COERCEVIAIO',
+  'COLLATEEXPR',
+  'ARRAYEXPR',
 ]);
 
 /**
  * bool, "char", name, int8, int2, int4, text, oid, json, unknown, bpchar, varchar, numeric, uuid,
  * jsonb, and arrays of them: their output and input functions read no setting.
  */
-export const SETTINGS_FREE_TYPES = new Set([16, 18, 19, 20, 21, 23, 25, 26, 114, 705, 1042, 1043, 1700, 2950, 3802, 1000, 1002, 1003, 1016, 1005, 1007, 1009, 1028, 199, 1014, 1015, 1231, 2951, 3807]);
+export const SETTINGS_FREE_TYPES = new Set([
+  16, 18, 19, 20, 21, 23, 25, 26, 114, 705, 1042, 1043, 1700, 2950, 3802, 1000, 1002, 1003, 1016, 1005, 1007, 1009,
+  1028, 199, 1014, 1015, 1231, 2951, 3807,
+]);
 
 /** Built-in functions over such types that read a setting all the same. */
-const READS_A_SETTING = ['current_setting', 'set_config', 'to_char', 'to_number', 'to_date', 'to_timestamp', 'timeofday'];
+const READS_A_SETTING = [
+  'current_setting',
+  'set_config',
+  'to_char',
+  'to_number',
+  'to_date',
+  'to_timestamp',
+  'timeofday',
+];
 
 /**
  * Built-in functions PostgreSQL marks stable only because they call their arguments' output
@@ -36,24 +68,51 @@ const READS_A_SETTING = ['current_setting', 'set_config', 'to_char', 'to_number'
  * are not allowed).
  */
 const STABLE_THROUGH_ARGUMENTS = [
-  'concat', 'concat_ws', 'format', 'textanycat', 'anytextcat', 'quote_literal', 'quote_nullable',
-  'to_json', 'to_jsonb', 'json_build_object', 'jsonb_build_object', 'json_build_array', 'jsonb_build_array', 'array_to_string',
+  'concat',
+  'concat_ws',
+  'format',
+  'textanycat',
+  'anytextcat',
+  'quote_literal',
+  'quote_nullable',
+  'to_json',
+  'to_jsonb',
+  'json_build_object',
+  'jsonb_build_object',
+  'json_build_array',
+  'jsonb_build_array',
+  'array_to_string',
 ];
 
-const TYPE_FIELDS = /:(?:vartype|consttype|funcresulttype|opresulttype|resulttype|casetype|coalescetype|minmaxtype|array_typeid|element_typeid) (\d+)/g;
+const TYPE_FIELDS =
+  /:(?:vartype|consttype|funcresulttype|opresulttype|resulttype|casetype|coalescetype|minmaxtype|array_typeid|element_typeid) (\d+)/g;
 const FUNC_FIELDS = /:(?:funcid|opfuncid) (\d+)/g;
 const OPERATOR_FIELDS = /:opno (\d+)/g;
 
 /** The node kinds, types, functions and operators of a stored tree (pg_node_tree as text). */
-export function treeParts(tree: string): { nodes: string[]; types: number[]; functions: number[]; operators: number[] } {
+export function treeParts(tree: string): {
+  nodes: string[];
+  types: number[];
+  functions: number[];
+  operators: number[];
+} {
   const all = (re: RegExp) => [...tree.matchAll(re)].map((m) => Number(m[1]));
   // A `{` inside a quoted name is written `\{`: only unescaped ones open a node.
   const nodes = [...tree.matchAll(/(?<!\\)\{([A-Z_]+)/g)].map((m) => m[1]);
-  return { nodes, types: all(TYPE_FIELDS), functions: all(FUNC_FIELDS).filter((f) => f !== 0), operators: all(OPERATOR_FIELDS) };
+  return {
+    nodes,
+    types: all(TYPE_FIELDS),
+    functions: all(FUNC_FIELDS).filter((f) => f !== 0),
+    operators: all(OPERATOR_FIELDS),
+  };
 }
 
 /** Why the tree may depend on a setting, or null when it cannot. */
-export async function settingsDependence(client: Client, tree: string, columnTypes: readonly number[]): Promise<string | null> {
+export async function settingsDependence(
+  client: Client,
+  tree: string,
+  columnTypes: readonly number[],
+): Promise<string | null> {
   const parts = treeParts(tree);
   const node = parts.nodes.find((n) => !NODES.has(n));
   if (node) return `it contains a ${node} node`;

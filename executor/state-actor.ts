@@ -11,7 +11,15 @@ import * as os from 'os';
 import { Client } from 'pg';
 import { PlanStatement } from '../phases/sql/plan';
 
-export const ACTOR_COLUMNS = ['started_by', 'started_db_user', 'finished_at', 'finished_by', 'finished_db_user', 'last_by', 'last_db_user'] as const;
+export const ACTOR_COLUMNS = [
+  'started_by',
+  'started_db_user',
+  'finished_at',
+  'finished_by',
+  'finished_db_user',
+  'last_by',
+  'last_db_user',
+] as const;
 
 /** Longest actor text kept (the setting is whatever the caller says; it is a label, not a proof). */
 export const MAX_ACTOR = 200;

@@ -100,7 +100,11 @@ export async function checkStateTrusted(client: Client, tableOid: number): Promi
     [tableOid],
   );
   if (r.rows.length === 0) return;
-  const found = r.rows.map((x) => (x.problem === 'owned by another role' ? `${x.object} is owned by ${x.owner}` : `${x.object} grants ${x.problem.replace(' granted to another role', '')} to ${x.owner}`));
+  const found = r.rows.map((x) =>
+    x.problem === 'owned by another role'
+      ? `${x.object} is owned by ${x.owner}`
+      : `${x.object} grants ${x.problem.replace(' granted to another role', '')} to ${x.owner}`,
+  );
   throw new StateSchemaError(
     [...new Set(r.rows.map((x) => x.object))],
     `the tandem state schema cannot be trusted: ${found.join('; ')}; another role could rewrite the recorded plan that the executor runs. ` +
@@ -159,7 +163,12 @@ export async function activeOnTable(client: Client, schema: string, table: strin
 }
 
 /** Migrations in progress (other than `except`) whose spec drops this table at contract (drop_table). */
-export async function activeDroppingTable(client: Client, schema: string, table: string, except: string): Promise<string[]> {
+export async function activeDroppingTable(
+  client: Client,
+  schema: string,
+  table: string,
+  except: string,
+): Promise<string[]> {
   if (!(await stateTableExists(client))) return [];
   const r = await client.query<{ name: string }>(
     `SELECT m.name FROM tandem.migrations m
@@ -183,7 +192,10 @@ export async function checkDroppedTablesIdle(client: Client, resolved: ResolvedS
   for (const t of droppedTables(resolved)) {
     const others = await activeOnTable(client, t.schema, t.name, name);
     if (others.length) {
-      throw new RefusedError(`drop_table ${t.schema}.${t.name} refused: migration ${others.join(', ')} is in progress on that table; contract or roll it back first`, name);
+      throw new RefusedError(
+        `drop_table ${t.schema}.${t.name} refused: migration ${others.join(', ')} is in progress on that table; contract or roll it back first`,
+        name,
+      );
     }
   }
 }
@@ -193,7 +205,10 @@ export async function checkTableNotDropped(client: Client, resolved: ResolvedSpe
   const name = resolved.spec.name;
   const dropping = await activeDroppingTable(client, resolved.table.schema, resolved.table.name, name);
   if (dropping.length) {
-    throw new RefusedError(`${name} refused: table ${resolved.table.schema}.${resolved.table.name} is dropped at contract by migration ${dropping.join(', ')}, in progress; contract or roll it back first`, name);
+    throw new RefusedError(
+      `${name} refused: table ${resolved.table.schema}.${resolved.table.name} is dropped at contract by migration ${dropping.join(', ')}, in progress; contract or roll it back first`,
+      name,
+    );
   }
 }
 
@@ -220,7 +235,12 @@ export async function recordExpanded(client: Client, resolved: ResolvedSpec): Pr
   );
 }
 
-export async function recordStep(client: Client, name: string, step: MigrationProgress, extra: Record<string, unknown> = {}): Promise<void> {
+export async function recordStep(
+  client: Client,
+  name: string,
+  step: MigrationProgress,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   await client.query(
     `UPDATE tandem.migrations SET step = $2, updated_at = now(),
        history = history || jsonb_build_array(${HISTORY_ENTRY.replace('$STEP', '$2::text')} || jsonb_build_object('backfill_done', backfill_done) || $3::jsonb)
@@ -245,25 +265,35 @@ export function checkpointStatement(batchUpdate: string, paramCount: number): st
 }
 
 export async function recordBound(client: Client, name: string, bound: string[] | null): Promise<void> {
-  await client.query(`UPDATE tandem.migrations SET backfill_bound = $2, updated_at = now() WHERE name = $1`, [name, bound ? JSON.stringify(bound) : null]);
+  await client.query(`UPDATE tandem.migrations SET backfill_bound = $2, updated_at = now() WHERE name = $1`, [
+    name,
+    bound ? JSON.stringify(bound) : null,
+  ]);
 }
 
 /** JSON with sorted keys: jsonb does not keep the key order it was given. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
 
-function sameColumns(a: readonly { name: string; type: string }[], b: readonly { name: string; type: string }[]): boolean {
+function sameColumns(
+  a: readonly { name: string; type: string }[],
+  b: readonly { name: string; type: string }[],
+): boolean {
   return a.length === b.length && a.every((c, i) => c.name === b[i].name && c.type === b[i].type);
 }
 
 function isKey(value: unknown, length: number): boolean {
-  return value === null || (Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'string'));
+  return (
+    value === null || (Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'string'))
+  );
 }
 
 /**
@@ -276,28 +306,50 @@ function isKey(value: unknown, length: number): boolean {
 export function trustedResolution(state: MigrationState, spec: MigrationSpec, live: TableInfo): ResolvedSpec {
   const label = `${live.schema}.${live.name}`;
   const refuse = (why: string): never => {
-    throw new StateSchemaError(['tandem.migrations'], `the state recorded for ${spec.name} in tandem.migrations does not match ${label}: ${why}; it was changed outside Tandem, so nothing is run from it`);
+    throw new StateSchemaError(
+      ['tandem.migrations'],
+      `the state recorded for ${spec.name} in tandem.migrations does not match ${label}: ${why}; it was changed outside Tandem, so nothing is run from it`,
+    );
   };
   const stored = state.resolved as Partial<ResolvedSpec> | null;
   const table = stored?.table as TableInfo | undefined;
-  if (!table || !Array.isArray(table.columns) || !Array.isArray(table.primaryKey)) return refuse('the recorded table is malformed');
-  if (Number(table.oid) !== live.oid || table.schema !== live.schema || table.name !== live.name) return refuse('it names another table');
+  if (!table || !Array.isArray(table.columns) || !Array.isArray(table.primaryKey))
+    return refuse('the recorded table is malformed');
+  if (Number(table.oid) !== live.oid || table.schema !== live.schema || table.name !== live.name)
+    return refuse('it names another table');
   if (!sameColumns(table.primaryKey, live.primaryKey)) return refuse('the primary key differs');
   for (const c of table.columns) {
     const now = live.columns.find((x) => x.name === c?.name);
-    if (!now || now.type !== c.type) return refuse(`column ${JSON.stringify(c?.name)} ${now ? `is now of type ${now.type}, recorded ${c.type}` : 'is gone'}`);
+    if (!now || now.type !== c.type)
+      return refuse(
+        `column ${JSON.stringify(c?.name)} ${now ? `is now of type ${now.type}, recorded ${c.type}` : 'is gone'}`,
+      );
   }
   if (stored?.spec?.hash !== state.specHash) return refuse('the recorded spec hash differs from the recorded spec');
-  if (!isKey(state.backfillLastKey, live.primaryKey.length) || !isKey(state.backfillBound, live.primaryKey.length)) return refuse('the backfill checkpoint is not a primary key');
-  const derived = resolveSpec(spec, { ...table, oid: live.oid, columns: table.columns.map((c) => ({ ...c })), primaryKey: live.primaryKey });
-  if (canonical(derived.mappings) !== canonical(stored.mappings)) return refuse('the recorded plan differs from the one the spec gives');
+  if (!isKey(state.backfillLastKey, live.primaryKey.length) || !isKey(state.backfillBound, live.primaryKey.length))
+    return refuse('the backfill checkpoint is not a primary key');
+  const derived = resolveSpec(spec, {
+    ...table,
+    oid: live.oid,
+    columns: table.columns.map((c) => ({ ...c })),
+    primaryKey: live.primaryKey,
+  });
+  if (canonical(derived.mappings) !== canonical(stored.mappings))
+    return refuse('the recorded plan differs from the one the spec gives');
   // The columns each expression reads were found by PostgreSQL at expand (expression-reads.ts) and
   // decide which UPDATE OF triggers exist: carried over, but only as names of the table's columns.
   if (stored.reads === undefined) return derived;
-  const names = new Set([...table.columns.map((c) => c.name), ...derived.mappings.flatMap((m) => m.newColumns.map((c) => c.name))]);
+  const names = new Set([
+    ...table.columns.map((c) => c.name),
+    ...derived.mappings.flatMap((m) => m.newColumns.map((c) => c.name)),
+  ]);
   const isNames = (x: unknown) => Array.isArray(x) && x.every((n) => typeof n === 'string' && names.has(n));
   const reads = stored.reads as unknown;
-  if (!Array.isArray(reads) || reads.length !== derived.mappings.length || !reads.every((r) => isNames(r?.up) && isNames(r?.down))) {
+  if (
+    !Array.isArray(reads) ||
+    reads.length !== derived.mappings.length ||
+    !reads.every((r) => isNames(r?.up) && isNames(r?.down))
+  ) {
     return refuse('the recorded columns the expressions read are not columns of the table or of the migration');
   }
   return { ...derived, reads: reads.map((r) => ({ up: [...r.up], down: [...r.down] })) };

@@ -38,22 +38,30 @@ export async function status(spec: MigrationSpec, options: ExecutorOptions): Pro
     const unbuilt: string[] = [];
     if (resolved && ACTIVE_STEPS.includes(step)) {
       for (const s of objectSteps(resolved, 'afterExpand')) {
-        if (s.kind === 'index_build' && (await indexState(client, s.schema, s.index)) !== 'valid') unbuilt.push(s.index);
+        if (s.kind === 'index_build' && (await indexState(client, s.schema, s.index)) !== 'valid')
+          unbuilt.push(s.index);
       }
     }
     let message: string;
     if (step === 'not_started') message = 'not started: run tandem expand';
     else if (step === 'rolled_back') message = 'rolled back: the table is as before expand';
     else if (step === 'contracted') message = 'contracted: done';
-    else if (!trigger && resolved && syncsColumns(resolved)) message = `recorded as ${step}, but the sync trigger is missing from ${session.label}: the table was changed by hand`;
-    else if (pending && pending > 0) message = `${step}: ${pending} rows still to backfill${state?.backfillLastKey ? ` (resumes after key ${state.backfillLastKey.join(', ')})` : ''}`;
-    else if (unbuilt.length) message = `${step}: every row backfilled, but index ${unbuilt.join(', ')} is not built (an interrupted build): run tandem expand SPEC again, which builds it concurrently`;
-    else message = `${step}: every row backfilled; run tandem verify, then contract when the app no longer uses the old columns`;
+    else if (!trigger && resolved && syncsColumns(resolved))
+      message = `recorded as ${step}, but the sync trigger is missing from ${session.label}: the table was changed by hand`;
+    else if (pending && pending > 0)
+      message = `${step}: ${pending} rows still to backfill${state?.backfillLastKey ? ` (resumes after key ${state.backfillLastKey.join(', ')})` : ''}`;
+    else if (unbuilt.length)
+      message = `${step}: every row backfilled, but index ${unbuilt.join(', ')} is not built (an interrupted build): run tandem expand SPEC again, which builds it concurrently`;
+    else
+      message = `${step}: every row backfilled; run tandem verify, then contract when the app no longer uses the old columns`;
     // A contract that did not complete and could not take back what it enforced before its transaction.
     const enforced = resolved && ACTIVE_STEPS.includes(step) ? await enforcedBeforeContract(client, resolved) : [];
-    if (enforced.length) message += `; contract did not complete, yet enforces ${enforced.join(', ')} although the old version may still write: run tandem contract again to finish, or tandem rollback`;
-    if (syncFailed) message += `; ${syncFailed} rows whose sync raised in the trigger (their writes went through): run tandem repair`;
-    if (state && state.specHash !== spec.hash) message += '; NOTE: the spec file changed since expand, and later steps refuse it until it is restored';
+    if (enforced.length)
+      message += `; contract did not complete, yet enforces ${enforced.join(', ')} although the old version may still write: run tandem contract again to finish, or tandem rollback`;
+    if (syncFailed)
+      message += `; ${syncFailed} rows whose sync raised in the trigger (their writes went through): run tandem repair`;
+    if (state && state.specHash !== spec.hash)
+      message += '; NOTE: the spec file changed since expand, and later steps refuse it until it is restored';
     return {
       migration: spec.name,
       table: session.label,

@@ -50,7 +50,11 @@ async function partitionTree(client: Client, tableOid: number): Promise<TreeRel[
  * filtering if a policy would apply anyway.
  */
 export async function checkRowVisibility(client: Client, tableOid: number, label: string): Promise<void> {
-  const me = (await client.query(`SELECT current_user AS name, rolsuper AS su, rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user`)).rows[0];
+  const me = (
+    await client.query(
+      `SELECT current_user AS name, rolsuper AS su, rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user`,
+    )
+  ).rows[0];
   if (me.su || me.bypass) return;
   const hiding = (await partitionTree(client, tableOid)).filter((rel) => rel.rls && (rel.force || !rel.owned));
   if (hiding.length === 0) return;
@@ -63,10 +67,16 @@ export async function checkRowVisibility(client: Client, tableOid: number, label
          FROM pg_policy WHERE polrelid = $1::oid ORDER BY polname`,
       [rel.oid],
     );
-    const why = rel.force && rel.owned ? 'FORCE ROW LEVEL SECURITY applies it to the owner' : `the migrator does not own it (owner ${rel.owner})`;
+    const why =
+      rel.force && rel.owned
+        ? 'FORCE ROW LEVEL SECURITY applies it to the owner'
+        : `the migrator does not own it (owner ${rel.owner})`;
     const where = rel.isRoot ? rel.label : `partition ${rel.label}`;
     if (p.rows.length === 0) policies.push(`${where}: enabled with no policy, which hides every row; ${why}`);
-    else policies.push(`${where}: ${p.rows.map((x) => `policy "${x.name}" (FOR ${x.cmd} TO ${x.roles})`).join(', ')}; ${why}`);
+    else
+      policies.push(
+        `${where}: ${p.rows.map((x) => `policy "${x.name}" (FOR ${x.cmd} TO ${x.roles})`).join(', ')}; ${why}`,
+      );
   }
   const forcedOnly = hiding.every((rel) => rel.force && rel.owned);
   const role = quoteIdent(me.name);
@@ -106,20 +116,39 @@ export async function checkTableShape(client: Client, tableOid: number, label: s
     )
   ).rows[0];
   if (self.is_partition) {
-    throw new TableShapeError(label, [self.parents], `${label} is a partition of ${self.parents}: run the migration on the partitioned table ${self.parents}, which covers every partition`);
+    throw new TableShapeError(
+      label,
+      [self.parents],
+      `${label} is a partition of ${self.parents}: run the migration on the partitioned table ${self.parents}, which covers every partition`,
+    );
   }
   if (self.parents) {
-    throw new TableShapeError(label, [self.parents], `${label} inherits from ${self.parents}: rows written through the parent are not synced by a trigger on the child, and inherited columns cannot be dropped; Tandem refuses inheritance`);
+    throw new TableShapeError(
+      label,
+      [self.parents],
+      `${label} inherits from ${self.parents}: rows written through the parent are not synced by a trigger on the child, and inherited columns cannot be dropped; Tandem refuses inheritance`,
+    );
   }
   const foreign = (await partitionTree(client, tableOid)).filter((rel) => rel.kind === 'f');
   if (foreign.length) {
     const names = foreign.map((rel) => rel.label);
-    throw new TableShapeError(label, names, `${label} has foreign-table partitions (${names.join(', ')}), which the sync trigger and backfill cannot cover; Tandem refuses them`);
+    throw new TableShapeError(
+      label,
+      names,
+      `${label} has foreign-table partitions (${names.join(', ')}), which the sync trigger and backfill cannot cover; Tandem refuses them`,
+    );
   }
-  const rules = await client.query<{ name: string }>(`SELECT rulename AS name FROM pg_rewrite WHERE ev_class = $1::oid AND rulename <> '_RETURN' ORDER BY 1`, [tableOid]);
+  const rules = await client.query<{ name: string }>(
+    `SELECT rulename AS name FROM pg_rewrite WHERE ev_class = $1::oid AND rulename <> '_RETURN' ORDER BY 1`,
+    [tableOid],
+  );
   if (rules.rows.length) {
     const names = rules.rows.map((x) => x.name);
-    throw new TableShapeError(label, names, `${label} has rewrite rules (${names.join(', ')}), which can turn the backfill's and the trigger's writes into something else; drop them (DROP RULE ... ON ${label}) or migrate without Tandem`);
+    throw new TableShapeError(
+      label,
+      names,
+      `${label} has rewrite rules (${names.join(', ')}), which can turn the backfill's and the trigger's writes into something else; drop them (DROP RULE ... ON ${label}) or migrate without Tandem`,
+    );
   }
 }
 

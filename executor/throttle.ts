@@ -60,16 +60,27 @@ function bytes(n: number): string {
 export class Throttle {
   private samples: { at: number; lsn: number }[] = [];
 
-  constructor(private readonly client: Client, readonly options: ThrottleOptions) {}
+  constructor(
+    private readonly client: Client,
+    readonly options: ThrottleOptions,
+  ) {}
 
   get active(): boolean {
     const o = this.options;
-    return o.maxLagMs !== undefined || o.maxLagBytes !== undefined || o.maxLoad !== undefined || o.criticalLoad !== undefined || o.pauseFile !== undefined;
+    return (
+      o.maxLagMs !== undefined ||
+      o.maxLagBytes !== undefined ||
+      o.maxLoad !== undefined ||
+      o.criticalLoad !== undefined ||
+      o.pauseFile !== undefined
+    );
   }
 
   private get needsStats(): boolean {
     const o = this.options;
-    return o.maxLagMs !== undefined || o.maxLagBytes !== undefined || o.maxLoad !== undefined || o.criticalLoad !== undefined;
+    return (
+      o.maxLagMs !== undefined || o.maxLagBytes !== undefined || o.maxLoad !== undefined || o.criticalLoad !== undefined
+    );
   }
 
   /** Replication and activity of other roles are hidden from roles without pg_read_all_stats: refuse to throttle blind. */
@@ -90,14 +101,17 @@ export class Throttle {
     const o = this.options;
     if (o.criticalLoad !== undefined || o.maxLoad !== undefined) {
       const n = (await this.client.query(LOAD_SQL)).rows[0].n as number;
-      if (o.criticalLoad !== undefined && n > o.criticalLoad) return { pause: null, stop: `${n} active backends > --critical-load ${o.criticalLoad}` };
-      if (o.maxLoad !== undefined && n > o.maxLoad) return { pause: `load ${n} active backends > ${o.maxLoad}`, stop: null };
+      if (o.criticalLoad !== undefined && n > o.criticalLoad)
+        return { pause: null, stop: `${n} active backends > --critical-load ${o.criticalLoad}` };
+      if (o.maxLoad !== undefined && n > o.maxLoad)
+        return { pause: `load ${n} active backends > ${o.maxLoad}`, stop: null };
     }
     if (o.maxLagMs !== undefined || o.maxLagBytes !== undefined) {
       const reason = await this.lagReason();
       if (reason) return { pause: reason, stop: null };
     }
-    if (o.pauseFile !== undefined && fs.existsSync(o.pauseFile)) return { pause: `pause file ${o.pauseFile} exists`, stop: null };
+    if (o.pauseFile !== undefined && fs.existsSync(o.pauseFile))
+      return { pause: `pause file ${o.pauseFile} exists`, stop: null };
     return { pause: null, stop: null };
   }
 
@@ -108,7 +122,8 @@ export class Throttle {
    */
   private async silentStandby(all: { name: string; state: string }[]): Promise<string | null> {
     const notStreaming = all.find((r) => r.state !== 'streaming');
-    if (notStreaming) return `standby ${notStreaming.name} is not streaming (state ${notStreaming.state}), so it cannot report its lag; waiting until it streams`;
+    if (notStreaming)
+      return `standby ${notStreaming.name} is not streaming (state ${notStreaming.state}), so it cannot report its lag; waiting until it streams`;
     const idle = (await this.client.query<{ name: string; retained: number }>(IDLE_SLOTS_SQL)).rows[0];
     if (idle) {
       return `replication slot ${idle.name} has no standby connected, so it cannot report its lag (${bytes(idle.retained)} of WAL kept for it); waiting until its standby streams again, or drop the slot if that standby is gone for good`;
@@ -118,18 +133,29 @@ export class Throttle {
 
   private async lagReason(): Promise<string | null> {
     const o = this.options;
-    const all = (await this.client.query(LAG_SQL)).rows as { name: string; bytes: number | null; replayed: number | null; current: number; lag_s: number | null; state: string }[];
+    const all = (await this.client.query(LAG_SQL)).rows as {
+      name: string;
+      bytes: number | null;
+      replayed: number | null;
+      current: number;
+      lag_s: number | null;
+      state: string;
+    }[];
     const silent = await this.silentStandby(all);
     if (silent) return silent;
     const rows = all.filter((r) => r.state === 'streaming');
     const now = Date.now();
-    const current = rows[0]?.current ?? (await this.client.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS c`)).rows[0].c;
-    if (!this.samples.length || this.samples[this.samples.length - 1].lsn < current) this.samples.push({ at: now, lsn: current });
+    const current =
+      rows[0]?.current ??
+      (await this.client.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS c`)).rows[0].c;
+    if (!this.samples.length || this.samples[this.samples.length - 1].lsn < current)
+      this.samples.push({ at: now, lsn: current });
     let worst: string | null = null;
     let worstMs = -1;
     for (const r of rows) {
       const behind = r.bytes ?? 0;
-      if (o.maxLagBytes !== undefined && behind > o.maxLagBytes) return `replica lag ${bytes(behind)} > ${bytes(o.maxLagBytes)} (${r.name})`;
+      if (o.maxLagBytes !== undefined && behind > o.maxLagBytes)
+        return `replica lag ${bytes(behind)} > ${bytes(o.maxLagBytes)} (${r.name})`;
       if (o.maxLagMs === undefined || r.replayed === null || behind <= 0) continue;
       const oldest = this.samples.find((s) => s.lsn > (r.replayed as number));
       const estimated = oldest ? now - oldest.at : 0;
@@ -142,7 +168,8 @@ export class Throttle {
     }
     // Samples every replica has replayed are no longer needed.
     const minReplayed = Math.min(...rows.map((r) => r.replayed ?? -1));
-    if (rows.length === 0 || minReplayed >= 0) this.samples = this.samples.filter((s, i) => i === this.samples.length - 1 || s.lsn > minReplayed);
+    if (rows.length === 0 || minReplayed >= 0)
+      this.samples = this.samples.filter((s, i) => i === this.samples.length - 1 || s.lsn > minReplayed);
     return worst;
   }
 }

@@ -1,7 +1,8 @@
 import { MigrationSpec } from '../phases/sql/spec';
 
 /** Where the executor is in a migration, as recorded in tandem.migrations and checked against the catalog. */
-export type MigrationProgress = 'not_started' | 'expanded' | 'backfilling' | 'backfilled' | 'contracted' | 'rolled_back';
+export type MigrationProgress =
+  'not_started' | 'expanded' | 'backfilling' | 'backfilled' | 'contracted' | 'rolled_back';
 
 export interface ProgressEvent {
   readonly kind: 'lock_wait' | 'backfill' | 'step' | 'info';

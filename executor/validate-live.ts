@@ -34,7 +34,10 @@ export async function trialParse(client: Client, resolved: ResolvedSpec): Promis
           await client.query(`DEALLOCATE _tandem_trial_${i}`);
         }
       } catch (err) {
-        throw new SpecError(check.field, `${check.about ? `${check.about}; ` : ''}PostgreSQL rejects it: ${errorMessage(err)}`);
+        throw new SpecError(
+          check.field,
+          `${check.about ? `${check.about}; ` : ''}PostgreSQL rejects it: ${errorMessage(err)}`,
+        );
       }
     }
   } finally {
@@ -54,7 +57,14 @@ export async function checkColumnTypes(client: Client, resolved: ResolvedSpec): 
   for (const [m, c] of resolved.mappings.flatMap((m) => m.newColumns.map((c) => [m, c] as const))) {
     let chain;
     try {
-      chain = await client.query<{ name: string; base: string; not_null: boolean; dflt: string | null; checks: string[] | null; kind: string }>(
+      chain = await client.query<{
+        name: string;
+        base: string;
+        not_null: boolean;
+        dflt: string | null;
+        checks: string[] | null;
+        kind: string;
+      }>(
         `WITH RECURSIVE chain AS (
            SELECT t.oid, t.typtype, t.typbasetype, 0 AS depth FROM pg_type t WHERE t.oid = $1::text::regtype
            UNION ALL
@@ -66,7 +76,10 @@ export async function checkColumnTypes(client: Client, resolved: ResolvedSpec): 
         [c.type],
       );
     } catch (err) {
-      throw new SpecError(`${c.field}.type`, `"${c.type}" is not exactly one type name PostgreSQL knows: ${errorMessage(err)}`);
+      throw new SpecError(
+        `${c.field}.type`,
+        `"${c.type}" is not exactly one type name PostgreSQL knows: ${errorMessage(err)}`,
+      );
     }
     const why: string[] = [];
     for (const d of chain.rows) {
@@ -80,7 +93,8 @@ export async function checkColumnTypes(client: Client, resolved: ResolvedSpec): 
         c.name,
         c.type,
         `${c.field}: column "${c.name}" of type ${c.type} would make ADD COLUMN rewrite ${resolved.table.schema}.${resolved.table.name} under ACCESS EXCLUSIVE (${why.join('; ')}); ` +
-          (mappingFacts(m).sameTypeAdvice?.(base) ?? `declare it as the base type ${base} instead and enforce the domain's rules with a CHECK constraint added NOT VALID and validated later`),
+          (mappingFacts(m).sameTypeAdvice?.(base) ??
+            `declare it as the base type ${base} instead and enforce the domain's rules with a CHECK constraint added NOT VALID and validated later`),
       );
     }
   }

@@ -19,7 +19,12 @@
  * app resources as Kubernetes resources, so the walker can tell them apart.
  */
 export { TandemMigration, loadMigrations, resolveProjectDir } from '../components/tandem-migration';
-export type { TandemMigrationArgs, MigrationInput, ReleaseInput, MigrationRecord } from '../components/tandem-migration';
+export type {
+  TandemMigrationArgs,
+  MigrationInput,
+  ReleaseInput,
+  MigrationRecord,
+} from '../components/tandem-migration';
 export { SchemaChange } from '../components/schema-change';
 export type { SchemaChangeArgs } from '../components/schema-change';
 export { DatabaseAccess } from '../components/database-access';
@@ -31,7 +36,13 @@ export type { AppRolloutArgs } from '../components/app-rollout';
 export { STAGES, STAGE_TABLE, isStage, sideBetween } from '../phases/deploy/stages';
 export type { Stage, Side, SchemaState, AppVersion, StageDefinition } from '../phases/deploy/stages';
 export { planMigrationStage, allPositions, MigrationPositionError } from '../phases/deploy/migration-stage';
-export type { MigrationPosition, MigrationStagePlan, DeclaredSchemaChange, AppSide, MigrationStatus } from '../phases/deploy/migration-stage';
+export type {
+  MigrationPosition,
+  MigrationStagePlan,
+  DeclaredSchemaChange,
+  AppSide,
+  MigrationStatus,
+} from '../phases/deploy/migration-stage';
 export { planStackState, SCHEMA_COMMANDS } from '../phases/deploy/stack-state';
 export type { StackState, SchemaCommandStep } from '../phases/deploy/stack-state';
 export { walkPath, UnsafeMoveBackError } from '../phases/deploy/walk-path';
@@ -40,16 +51,40 @@ export type { WalkMove, GateName } from '../phases/deploy/walk-path';
 // History and releases.
 export { parseMigrationList, checkUniqueNames, currentMigrationIndex } from '../phases/deploy/migration-history';
 export type { MigrationEntry } from '../phases/deploy/migration-history';
-export { RELEASE_KINDS, KIND_OF_VERSION, VERSION_OF_KIND, parseReleaseKind, parseRelease, demoReleases } from '../phases/deploy/releases';
+export {
+  RELEASE_KINDS,
+  KIND_OF_VERSION,
+  VERSION_OF_KIND,
+  parseReleaseKind,
+  parseRelease,
+  demoReleases,
+} from '../phases/deploy/releases';
 export type { ReleaseKind, Release, MigrationReleases } from '../phases/deploy/releases';
 export { parseImageReference } from '../phases/deploy/image-reference';
 export type { ImageReference } from '../phases/deploy/image-reference';
 
 // The app side's manifests, for a team's own pod template.
-export { buildRollout, buildAnalysisTemplate, buildService, rolloutNames, argoCanarySteps } from '../phases/deploy/rollout-spec';
+export {
+  buildRollout,
+  buildAnalysisTemplate,
+  buildService,
+  rolloutNames,
+  argoCanarySteps,
+} from '../phases/deploy/rollout-spec';
 export type { RolloutSpecArgs, AnalysisTemplateArgs, RolloutNames } from '../phases/deploy/rollout-spec';
-export { buildRolloutFromTemplate, buildRolloutFromWorkload, tandemPodTemplate, SCALE_DOWN } from '../phases/deploy/rollout-template';
-export type { RolloutFromTemplateArgs, RolloutFromWorkloadArgs, TandemPodTemplateArgs, WorkloadRef, ScaleDown } from '../phases/deploy/rollout-template';
+export {
+  buildRolloutFromTemplate,
+  buildRolloutFromWorkload,
+  tandemPodTemplate,
+  SCALE_DOWN,
+} from '../phases/deploy/rollout-template';
+export type {
+  RolloutFromTemplateArgs,
+  RolloutFromWorkloadArgs,
+  TandemPodTemplateArgs,
+  WorkloadRef,
+  ScaleDown,
+} from '../phases/deploy/rollout-template';
 export { requireAnalysisStep } from '../phases/deploy/rollout-spec';
 export { defaultCanarySteps, parseCanarySteps } from '../phases/deploy/canary-steps';
 export type { CanaryStep } from '../phases/deploy/canary-steps';

@@ -84,7 +84,10 @@ export class SpecError extends TandemError {
   readonly exitCode: ErrorExitCode = 2;
   readonly kind: ErrorKind = 'spec';
   /** Where in the spec, e.g. `operations[0].split_column.into[1].name`. */
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(field ? `${field}: ${message}` : message);
     this.name = 'SpecError';
   }
@@ -93,7 +96,11 @@ export class SpecError extends TandemError {
 /** The spec names something the live catalog does not have, or clashes with it: exit 2. */
 export class CatalogError extends SpecError {
   readonly kind: ErrorKind = 'catalog';
-  constructor(field: string, readonly objectName: string, message: string) {
+  constructor(
+    field: string,
+    readonly objectName: string,
+    message: string,
+  ) {
     super(field, message);
     this.name = 'CatalogError';
   }
@@ -103,7 +110,10 @@ export class CatalogError extends SpecError {
 export class RefusedError extends TandemError {
   readonly exitCode: ErrorExitCode = 1;
   readonly kind: ErrorKind = 'refused';
-  constructor(message: string, readonly migration?: string) {
+  constructor(
+    message: string,
+    readonly migration?: string,
+  ) {
     super(message);
     this.name = 'RefusedError';
   }

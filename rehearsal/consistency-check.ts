@@ -89,10 +89,13 @@ export function sawWrite(c: Comparison, ev: Evaluated): boolean {
   if (a === null) return false;
   const w = c.write.columns;
   const e = ev.expected;
-  const sameNew = (x: { first_name?: string | null; last_name?: string | null }, y: { first_name?: string | null; last_name?: string | null }) =>
-    x.first_name === y.first_name && x.last_name === y.last_name;
+  const sameNew = (
+    x: { first_name?: string | null; last_name?: string | null },
+    y: { first_name?: string | null; last_name?: string | null },
+  ) => x.first_name === y.first_name && x.last_name === y.last_name;
   if (c.old) {
-    const ok = c.write.version === 'v3' ? a.full_name === e.full_name || sameNew(ev.upOfActual, w) : a.full_name === w.full_name;
+    const ok =
+      c.write.version === 'v3' ? a.full_name === e.full_name || sameNew(ev.upOfActual, w) : a.full_name === w.full_name;
     if (!ok) return false;
   }
   if (c.new) {
@@ -103,14 +106,30 @@ export function sawWrite(c: Comparison, ev: Evaluated): boolean {
 }
 
 /** The comparisons whose reader did not see the write. */
-export async function compareWrites(db: Queryable, shape: DemoShape, comparisons: readonly Comparison[], seenBy: (c: Comparison) => string): Promise<Mismatch[]> {
+export async function compareWrites(
+  db: Queryable,
+  shape: DemoShape,
+  comparisons: readonly Comparison[],
+  seenBy: (c: Comparison) => string,
+): Promise<Mismatch[]> {
   const evaluated = await evaluate(db, shape, comparisons);
   const mismatches: Mismatch[] = [];
   comparisons.forEach((c, i) => {
     if (sawWrite(c, evaluated[i])) return;
     const e = evaluated[i].expected;
-    const shown: CustomerColumns = { ...(c.old ? { full_name: e.full_name } : {}), ...(c.new ? { first_name: e.first_name, last_name: e.last_name } : {}) };
-    mismatches.push({ seq: c.write.seq, id: c.write.id, version: c.write.version, stage: c.write.stage, seenBy: seenBy(c), expected: shown, actual: c.actual });
+    const shown: CustomerColumns = {
+      ...(c.old ? { full_name: e.full_name } : {}),
+      ...(c.new ? { first_name: e.first_name, last_name: e.last_name } : {}),
+    };
+    mismatches.push({
+      seq: c.write.seq,
+      id: c.write.id,
+      version: c.write.version,
+      stage: c.write.stage,
+      seenBy: seenBy(c),
+      expected: shown,
+      actual: c.actual,
+    });
   });
   return mismatches;
 }
@@ -128,7 +147,13 @@ async function liveColumns(db: Queryable, table: string): Promise<Set<string>> {
  * acknowledged write. full_name is checked while it exists; the new columns once the backfill
  * has filled them (`newColumnsFilled`).
  */
-export async function checkTable(db: Queryable, shape: DemoShape, ledger: WriteLedger, label: string, newColumnsFilled: boolean): Promise<CheckReport> {
+export async function checkTable(
+  db: Queryable,
+  shape: DemoShape,
+  ledger: WriteLedger,
+  label: string,
+  newColumnsFilled: boolean,
+): Promise<CheckReport> {
   const columns = await liveColumns(db, shape.table);
   const checkOld = columns.has(shape.oldColumn);
   const checkNew = newColumnsFilled && shape.newColumns.every((c) => columns.has(c.name));
@@ -141,7 +166,12 @@ export async function checkTable(db: Queryable, shape: DemoShape, ledger: WriteL
     [writes.map((w) => w.id)],
   );
   const byId = new Map<string, CustomerColumns>(rows.map((r) => [r.id as string, r as CustomerColumns]));
-  const comparisons = writes.map((write) => ({ write, actual: byId.get(write.id) ?? null, old: checkOld, new: checkNew }));
+  const comparisons = writes.map((write) => ({
+    write,
+    actual: byId.get(write.id) ?? null,
+    old: checkOld,
+    new: checkNew,
+  }));
   const mismatches = await compareWrites(db, shape, comparisons, () => `table ${label}`);
   return { label, checked: comparisons.length, mismatches };
 }

@@ -25,7 +25,12 @@ export interface RowRule {
 export class ConstraintRefusesError extends TandemError {
   readonly exitCode = 2;
   readonly kind = 'constraint_refuses_rows';
-  constructor(readonly table: string, readonly rule: RowRule, readonly example: Row, readonly tried: number) {
+  constructor(
+    readonly table: string,
+    readonly rule: RowRule,
+    readonly example: Row,
+    readonly tried: number,
+  ) {
     super(
       `${ruleLabel(rule)} of ${table} refuses every one of ${tried} generated ${rule.columns.length === 1 ? `values of ${rule.columns[0]}` : 'rows'}, e.g. ${JSON.stringify(example)}: ` +
         `copy real rows with --schema-from URL --sample N, or rehearse on a --schema FILE whose table the generator can fill`,
@@ -51,14 +56,24 @@ async function domainRules(db: ClientBase, model: TableModel): Promise<RowRule[]
       ORDER BY 1, 2`,
     [model.oid],
   );
-  return rows.map((r) => ({ kind: 'domain' as const, name: r.name, expr: r.expr, columns: [r.column], domain: r.domain }));
+  return rows.map((r) => ({
+    kind: 'domain' as const,
+    name: r.name,
+    expr: r.expr,
+    columns: [r.column],
+    domain: r.domain,
+  }));
 }
 
 /**
  * The spec's CHECKs as PostgreSQL parses them: added NOT VALID to an empty temporary copy of the
  * table, then read back from the catalog (the columns they read, their canonical expression).
  */
-async function specRules(db: ClientBase, model: TableModel, checks: readonly { name: string; check: string }[]): Promise<RowRule[]> {
+async function specRules(
+  db: ClientBase,
+  model: TableModel,
+  checks: readonly { name: string; check: string }[],
+): Promise<RowRule[]> {
   if (!checks.length) return [];
   const probe = '_tandem_rehearsal_check_probe';
   await db.query(`DROP TABLE IF EXISTS pg_temp.${probe}`);
@@ -87,7 +102,11 @@ async function specRules(db: ClientBase, model: TableModel, checks: readonly { n
 }
 
 /** Every rule of the table's rows: its CHECKs, its columns' domains' CHECKs, and the spec's. */
-export async function rowRules(db: ClientBase, model: TableModel, specChecks: readonly { name: string; check: string }[] = []): Promise<RowRule[]> {
+export async function rowRules(
+  db: ClientBase,
+  model: TableModel,
+  specChecks: readonly { name: string; check: string }[] = [],
+): Promise<RowRule[]> {
   return [
     ...model.checks.map((c) => ({ kind: 'check' as const, name: c.name, expr: c.expr, columns: c.columns })),
     ...(await domainRules(db, model)),
@@ -154,14 +173,18 @@ export function candidatesAround(col: ModelColumn, constants: readonly string[],
   if (col.category === 'N' && numbers.length) {
     for (const n of numbers) for (const d of [0, -1, 1, -0.01, 0.01]) out.add(fmt(n + d));
     const points = [numbers[0] - 1000, ...numbers, numbers[numbers.length - 1] + 1000];
-    for (let k = 1; k < points.length; k++) for (let j = 0; j < 20; j++) out.add(fmt(points[k - 1] + random() * (points[k] - points[k - 1])));
+    for (let k = 1; k < points.length; k++)
+      for (let j = 0; j < 20; j++) out.add(fmt(points[k - 1] + random() * (points[k] - points[k - 1])));
   }
-  const days = [...new Set(constants.map((c) => Date.parse(c.slice(0, 10))).filter((n) => Number.isFinite(n)))].sort((a, b) => a - b);
+  const days = [...new Set(constants.map((c) => Date.parse(c.slice(0, 10))).filter((n) => Number.isFinite(n)))].sort(
+    (a, b) => a - b,
+  );
   if (col.category === 'D' && days.length) {
     const day = 86400000;
     const points = [days[0] - 3650 * day, ...days, days[days.length - 1] + 3650 * day];
     for (const d of days) for (const k of [-1, 1]) out.add(isoDay(d + k * day));
-    for (let k = 1; k < points.length; k++) for (let j = 0; j < 20; j++) out.add(isoDay(points[k - 1] + random() * (points[k] - points[k - 1])));
+    for (let k = 1; k < points.length; k++)
+      for (let j = 0; j < 20; j++) out.add(isoDay(points[k - 1] + random() * (points[k] - points[k - 1])));
   }
   if (col.category === 'S') {
     for (const n of numbers.filter((x) => Number.isInteger(x) && x > 0 && x <= 200)) {
@@ -203,10 +226,17 @@ export interface LearnedValues {
  * A domain's CHECK is tested by the cast into the relation, which PostgreSQL evaluates only for a
  * column the query reads: each domain column is read too.
  */
-async function holds(evaluator: ExpressionEvaluator, rules: readonly RowRule[], rows: readonly Row[]): Promise<{ all: boolean[]; each: boolean[][] }> {
+async function holds(
+  evaluator: ExpressionEvaluator,
+  rules: readonly RowRule[],
+  rows: readonly Row[],
+): Promise<{ all: boolean[]; each: boolean[][] }> {
   const tableRules = rules.filter((r) => r.kind !== 'domain');
   const domainColumns = [...new Set(rules.filter((r) => r.kind === 'domain').flatMap((r) => r.columns))];
-  const exprs = [...tableRules.map((r) => ({ sql: `(${r.expr}) IS NOT FALSE` })), ...domainColumns.map((c) => ({ sql: quoteIdent(c) }))];
+  const exprs = [
+    ...tableRules.map((r) => ({ sql: `(${r.expr}) IS NOT FALSE` })),
+    ...domainColumns.map((c) => ({ sql: quoteIdent(c) })),
+  ];
   const held = await evaluator.evaluate(rows, exprs.length ? exprs : [{ sql: 'true' }]);
   const each = held.map((h) => tableRules.map((_, k) => h.ok && h.values[k] === 'true'));
   return { all: held.map((h, i) => h.ok && each[i].every(Boolean)), each };
@@ -219,8 +249,17 @@ function refusingRule(rules: readonly RowRule[], each: boolean[][]): RowRule | u
 }
 
 /** Test candidate values of one column against its one-column rules, in PostgreSQL: those every rule accepts. */
-async function acceptedValues(evaluator: ExpressionEvaluator, col: ModelColumn, rules: readonly RowRule[], candidates: readonly string[]): Promise<{ accepted: string[]; refusedBy?: RowRule; example?: string }> {
-  const { all, each } = await holds(evaluator, rules, candidates.map((v) => ({ [col.name]: v })));
+async function acceptedValues(
+  evaluator: ExpressionEvaluator,
+  col: ModelColumn,
+  rules: readonly RowRule[],
+  candidates: readonly string[],
+): Promise<{ accepted: string[]; refusedBy?: RowRule; example?: string }> {
+  const { all, each } = await holds(
+    evaluator,
+    rules,
+    candidates.map((v) => ({ [col.name]: v })),
+  );
   const accepted = candidates.filter((_, i) => all[i]);
   if (accepted.length || !candidates.length) return { accepted };
   return { accepted, refusedBy: refusingRule(rules, each), example: candidates[0] };
@@ -233,7 +272,14 @@ async function acceptedValues(evaluator: ExpressionEvaluator, col: ModelColumn, 
  * table whose columns have the table's types (a domain's CHECK raises in the cast). `strict`: a
  * column whose rules refuse every candidate is an error (else it keeps values by type).
  */
-export async function learnValues(db: ClientBase, model: TableModel, rules: readonly RowRule[], random: () => number, strict = true, tries = 2000): Promise<LearnedValues> {
+export async function learnValues(
+  db: ClientBase,
+  model: TableModel,
+  rules: readonly RowRule[],
+  random: () => number,
+  strict = true,
+  tries = 2000,
+): Promise<LearnedValues> {
   const values = new Map<string, string[]>();
   const table = `${model.schema}.${model.name}`;
   for (const col of writableColumns(model)) {
@@ -247,7 +293,8 @@ export async function learnValues(db: ClientBase, model: TableModel, rules: read
     // A relation of this column alone: the other columns' types (a NOT NULL domain) play no part.
     const evaluator = new ExpressionEvaluator(db, model.name, [{ name: col.name, type: col.type }]);
     const { accepted, refusedBy, example } = await acceptedValues(evaluator, col, own, candidates);
-    if (!accepted.length && refusedBy && strict) throw new ConstraintRefusesError(table, refusedBy, { [col.name]: example ?? null }, candidates.length);
+    if (!accepted.length && refusedBy && strict)
+      throw new ConstraintRefusesError(table, refusedBy, { [col.name]: example ?? null }, candidates.length);
     values.set(col.name, accepted);
   }
   return { values, rules };
@@ -257,7 +304,11 @@ export async function learnValues(db: ClientBase, model: TableModel, rules: read
  * Keep the rows every rule accepts (NULL counts as kept, as in PostgreSQL). When none is kept, the
  * rule that refused them all, with an example row.
  */
-export async function rowsKeepingRules(evaluator: ExpressionEvaluator, rules: readonly RowRule[], rows: readonly Row[]): Promise<{ kept: Row[]; refusedBy?: RowRule; example?: Row }> {
+export async function rowsKeepingRules(
+  evaluator: ExpressionEvaluator,
+  rules: readonly RowRule[],
+  rows: readonly Row[],
+): Promise<{ kept: Row[]; refusedBy?: RowRule; example?: Row }> {
   const { all, each } = await holds(evaluator, rules, rows);
   const kept = rows.filter((_, i) => all[i]);
   if (kept.length || !rows.length) return { kept };
@@ -268,7 +319,11 @@ export async function rowsKeepingRules(evaluator: ExpressionEvaluator, rules: re
  * The rows that keep every rule of the table and its domains but break a CHECK the spec adds: what
  * an old version may still write while the spec promises the new version never will.
  */
-export async function rowsBreakingSpec(evaluator: ExpressionEvaluator, rules: readonly RowRule[], rows: readonly Row[]): Promise<Row[]> {
+export async function rowsBreakingSpec(
+  evaluator: ExpressionEvaluator,
+  rules: readonly RowRule[],
+  rows: readonly Row[],
+): Promise<Row[]> {
   const own = rules.filter((r) => r.kind !== 'spec');
   const spec = rules.filter((r) => r.kind === 'spec');
   if (!spec.length || !rows.length) return [];

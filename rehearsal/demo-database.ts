@@ -14,7 +14,12 @@ export function customersTableSql(table = 'customers'): string {
 }
 
 function emailFor(name: string, n: number): string {
-  const local = name.toLowerCase().normalize('NFKD').replace(/[^a-z]+/g, '.').replace(/^\.+|\.+$/g, '') || 'customer';
+  const local =
+    name
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[^a-z]+/g, '.')
+      .replace(/^\.+|\.+$/g, '') || 'customer';
   return `${local}.${n}@example.co.uk`;
 }
 
@@ -22,7 +27,12 @@ function emailFor(name: string, n: number): string {
  * Insert the talk's customers and then `rows` generated ones, in chunks; returns the ids in
  * insertion order with the names written (every seed is a v1 write of full_name).
  */
-export async function seedCustomers(db: Queryable, rows: number, names: NameSource, table = 'customers'): Promise<{ id: string; name: string }[]> {
+export async function seedCustomers(
+  db: Queryable,
+  rows: number,
+  names: NameSource,
+  table = 'customers',
+): Promise<{ id: string; name: string }[]> {
   const all = [...TALK_CUSTOMERS];
   for (let i = 0; i < rows; i++) all.push(names());
   const seeded: { id: string; name: string }[] = [];
@@ -51,7 +61,9 @@ export interface ReleaseKind {
  */
 export async function createAppRole(db: Queryable, name: string, table = 'customers'): Promise<ReleaseKind> {
   const password = randomBytes(18).toString('base64url');
-  await db.query(`CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD ${quoteLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+  await db.query(
+    `CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD ${quoteLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE`,
+  );
   await db.query(`GRANT USAGE ON SCHEMA public TO ${quoteIdent(name)}`);
   await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${quoteIdent(table)} TO ${quoteIdent(name)}`);
   return { name, password };

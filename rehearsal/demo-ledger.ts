@@ -17,15 +17,33 @@ const OPS: Record<AcknowledgedWrite['op'], RowOp> = { seed: 'seed', create: 'ins
  * first_name/last_name (full_name = down(them)). The generic checker then holds each side to it.
  */
 export class DemoLedger implements CustomerLedger<RowWrite> {
-  constructor(readonly rows: RowLedger, private readonly pool: MappingPool) {}
+  constructor(
+    readonly rows: RowLedger,
+    private readonly pool: MappingPool,
+  ) {}
 
   record(write: Omit<AcknowledgedWrite, 'seq'>): RowWrite {
-    return this.rows.record({ key: demoKey(write.id), version: write.version, op: OPS[write.op], stage: write.stage, deleted: false, untouched: {}, mappings: [this.mappingWrite(write)] });
+    return this.rows.record({
+      key: demoKey(write.id),
+      version: write.version,
+      op: OPS[write.op],
+      stage: write.stage,
+      deleted: false,
+      untouched: {},
+      mappings: [this.mappingWrite(write)],
+    });
   }
 
   fail(failure: FailedWrite, others: readonly string[] = []): void {
     const keys = [...(failure.id !== undefined ? [failure.id] : []), ...others].map(demoKey);
-    this.rows.fail({ ...failure, op: failure.op === 'create' ? 'insert' : 'update', id: failure.id === undefined ? undefined : demoKey(failure.id) }, keys);
+    this.rows.fail(
+      {
+        ...failure,
+        op: failure.op === 'create' ? 'insert' : 'update',
+        id: failure.id === undefined ? undefined : demoKey(failure.id),
+      },
+      keys,
+    );
   }
 
   latestFor(id: string): RowWrite | undefined {
@@ -36,7 +54,13 @@ export class DemoLedger implements CustomerLedger<RowWrite> {
     const old: Values = { full_name: columns.full_name ?? null };
     if (version === 'v1') {
       const entry = this.entryOf(old);
-      return { old, new: entry?.raw && sameValues(entry.raw, old, this.pool.oldColumns) ? entry.new : undefined, oldExact: true, newExact: false, entry };
+      return {
+        old,
+        new: entry?.raw && sameValues(entry.raw, old, this.pool.oldColumns) ? entry.new : undefined,
+        oldExact: true,
+        newExact: false,
+        entry,
+      };
     }
     const nw: Values = { first_name: columns.first_name ?? null, last_name: columns.last_name ?? null };
     // The pool entry of this name, when the app's own split agrees with the spec's up: its down and round trip are known.

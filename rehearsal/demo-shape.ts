@@ -11,16 +11,20 @@ export interface DemoShape {
   readonly down: string;
 }
 
-const REQUIRED = 'one split_column of customers.full_name into first_name and last_name (text), as in migrations/split-full-name.yaml';
+const REQUIRED =
+  'one split_column of customers.full_name into first_name and last_name (text), as in migrations/split-full-name.yaml';
 
 /**
  * `tandem rehearse` drives the demo app's v1/v2/v3, which know the customers table of the talk.
  * A spec of any other shape is refused (exit 2) with what the rehearsal needs.
  */
 export function demoShapeOf(spec: MigrationSpec): DemoShape {
-  const fail = (field: string, what: string) => new SpecError(field, `${what}; tandem rehearse drives the demo app, which needs ${REQUIRED}`);
-  if (spec.table !== 'customers' || spec.schema !== undefined) throw fail('table', `is "${spec.schema ? spec.schema + '.' : ''}${spec.table}", not customers`);
-  if (spec.operations.length !== 1 || spec.operations[0].kind !== splitColumn.kind) throw fail('operations', `must be exactly one ${splitColumn.kind}`);
+  const fail = (field: string, what: string) =>
+    new SpecError(field, `${what}; tandem rehearse drives the demo app, which needs ${REQUIRED}`);
+  if (spec.table !== 'customers' || spec.schema !== undefined)
+    throw fail('table', `is "${spec.schema ? spec.schema + '.' : ''}${spec.table}", not customers`);
+  if (spec.operations.length !== 1 || spec.operations[0].kind !== splitColumn.kind)
+    throw fail('operations', `must be exactly one ${splitColumn.kind}`);
   const op = spec.operations[0].body as SplitColumn;
   const field = spec.operations[0].field;
   if (op.column !== 'full_name') throw fail(`${field}.column`, `is "${op.column}", not full_name`);

@@ -35,12 +35,23 @@ async function prepareDemo(spec: MigrationSpec, options: RehearsalOptions, ctx: 
   const seeded = await seedCustomers(db.pool, rows, britishNames(options.seed ?? 1), shape.table);
   emit({ kind: 'info', message: `seeded ${seeded.length} customers (${rows} generated + the talk's names)` });
   const model = (await loadTableModel(db.pool, undefined, shape.table)) as TableModel;
-  const seeds = await readAllRows(db.pool, model, model.columns.map((c) => c.name));
+  const seeds = await readAllRows(
+    db.pool,
+    model,
+    model.columns.map((c) => c.name),
+  );
   // The spec's up and down on every seeded name: what the checker expects of each side, and the round trips.
-  const analysis = await analyseSpec(model, await resolveMappings(spec, db.url), seeds, randomSource(options.seed ?? 1), ctx);
+  const analysis = await analyseSpec(
+    model,
+    await resolveMappings(spec, db.url),
+    seeds,
+    randomSource(options.seed ?? 1),
+    ctx,
+  );
   const pool = analysis.mappingPools[0];
   const ledger = new DemoLedger(new RowLedger(), pool);
-  for (const s of seeded) ledger.record({ id: s.id, version: 'v1', op: 'seed', columns: { full_name: s.name }, stage: 'baseline' });
+  for (const s of seeded)
+    ledger.record({ id: s.id, version: 'v1', op: 'seed', columns: { full_name: s.name }, stage: 'baseline' });
   const app = await appConnection(db, shape.table, emit);
   const { stores, versionPools } = openStores(app.url, options.workers ?? 8, ctx);
   const traffic = new TrafficGenerator({
@@ -68,7 +79,13 @@ async function prepareDemo(spec: MigrationSpec, options: RehearsalOptions, ctx: 
     appPools: versionPools,
     appRole: app.role,
     traffic,
-    takeReads: () => traffic.takeReads().map((c) => ({ write: c.write, version: c.reader, actual: rowOf(c.actual), sides: { old: c.old, new: c.new } })),
+    takeReads: () =>
+      traffic.takeReads().map((c) => ({
+        write: c.write,
+        version: c.reader,
+        actual: rowOf(c.actual),
+        sides: { old: c.old, new: c.new },
+      })),
     verifyFailureIsFinding: false,
   };
   return new DemoWorkload(state, stores, ledger);
@@ -84,7 +101,11 @@ function poolNames(pool: MappingPool, random: () => number): NameSource {
 class DemoWorkload extends GenericWorkload {
   private newCustomerId: string | undefined;
 
-  constructor(state: GenericState, private readonly stores: Record<AppVersion, CustomerStore>, private readonly ledger: DemoLedger) {
+  constructor(
+    state: GenericState,
+    private readonly stores: Record<AppVersion, CustomerStore>,
+    private readonly ledger: DemoLedger,
+  ) {
     super(state);
   }
 
@@ -92,14 +113,30 @@ class DemoWorkload extends GenericWorkload {
     if (stage !== 'dual-write' || this.newCustomerId !== undefined) return;
     const vin = await this.stores.v2.create(NEW_CUSTOMER);
     this.newCustomerId = vin.id;
-    this.ledger.record({ id: vin.id, version: 'v2', op: 'create', columns: this.stores.v2.columnsFor(NEW_CUSTOMER), stage: 'dual-write' });
+    this.ledger.record({
+      id: vin.id,
+      version: 'v2',
+      op: 'create',
+      columns: this.stores.v2.columnsFor(NEW_CUSTOMER),
+      stage: 'dual-write',
+    });
     this.s.emit({ kind: 'info', message: `v2 created the talk's new customer ${NEW_CUSTOMER} (id ${vin.id})` });
   }
 
   async report(run: StageRun, common: CommonReport): Promise<RehearsalReport> {
     const report = await super.report(run, common);
     const vin = this.newCustomerId === undefined ? undefined : await this.stores.v3.get(this.newCustomerId);
-    return { ...report, new_customer: vin ? { name: NEW_CUSTOMER, id: vin.id, first_name: vin.columns.first_name ?? null, last_name: vin.columns.last_name ?? null } : null };
+    return {
+      ...report,
+      new_customer: vin
+        ? {
+            name: NEW_CUSTOMER,
+            id: vin.id,
+            first_name: vin.columns.first_name ?? null,
+            last_name: vin.columns.last_name ?? null,
+          }
+        : null,
+    };
   }
 }
 
@@ -107,11 +144,18 @@ class DemoWorkload extends GenericWorkload {
 async function appConnection(db: RehearsalDatabase, table: string, emit: Emit): Promise<{ url: string; role: string }> {
   const role = await db.createAppRole((name) => createAppRole(db.pool, name, table));
   if (role) return { url: urlAs(db.url, role), role: role.name };
-  emit({ kind: 'info', message: 'the database user may not create roles: the app traffic runs as that user instead of a DML-only role' });
+  emit({
+    kind: 'info',
+    message: 'the database user may not create roles: the app traffic runs as that user instead of a DML-only role',
+  });
   return { url: db.url, role: new URL(db.url).username || '(default user)' };
 }
 
-function openStores(appUrl: string, workers: number, { onClose }: SetupContext): { stores: Record<AppVersion, CustomerStore>; versionPools: Record<AppVersion, Pool> } {
+function openStores(
+  appUrl: string,
+  workers: number,
+  { onClose }: SetupContext,
+): { stores: Record<AppVersion, CustomerStore>; versionPools: Record<AppVersion, Pool> } {
   const open = () => {
     // One pool per version, as each version runs in its own pods.
     const pool = new Pool({ connectionString: appUrl, max: workers + 1 });
@@ -120,5 +164,12 @@ function openStores(appUrl: string, workers: number, { onClose }: SetupContext):
     return pool;
   };
   const versionPools = { v1: open(), v2: open(), v3: open() };
-  return { stores: { v1: createStore('v1', versionPools.v1), v2: createStore('v2', versionPools.v2), v3: createStore('v3', versionPools.v3) }, versionPools };
+  return {
+    stores: {
+      v1: createStore('v1', versionPools.v1),
+      v2: createStore('v2', versionPools.v2),
+      v3: createStore('v3', versionPools.v3),
+    },
+    versionPools,
+  };
 }

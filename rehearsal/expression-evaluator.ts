@@ -17,7 +17,9 @@ export interface Expression {
   readonly castTo?: string;
 }
 
-export type Evaluated = { readonly ok: true; readonly values: (string | null)[] } | { readonly ok: false; readonly code: string; readonly error: string };
+export type Evaluated =
+  | { readonly ok: true; readonly values: (string | null)[] }
+  | { readonly ok: false; readonly code: string; readonly error: string };
 
 const ORDINAL = '_tandem_ord';
 
@@ -31,7 +33,11 @@ export class ExpressionEvaluator {
   private ready = false;
 
   /** `client` is one session: the evaluator creates a temporary function in it. */
-  constructor(private readonly client: ClientBase, private readonly relationName: string, private readonly columns: readonly EvalColumn[]) {}
+  constructor(
+    private readonly client: ClientBase,
+    private readonly relationName: string,
+    private readonly columns: readonly EvalColumn[],
+  ) {}
 
   private relation(source: string): string {
     const cols = this.columns.map((c) => `(${source} ->> ${literal(c.name)})::${c.type} AS ${quoteIdent(c.name)}`);
@@ -45,7 +51,8 @@ export class ExpressionEvaluator {
 
   private async init(): Promise<void> {
     if (this.ready) return;
-    await this.client.query(`CREATE OR REPLACE FUNCTION pg_temp.tandem_rehearsal_eval(q text, r jsonb) RETURNS text[] LANGUAGE plpgsql AS $f$
+    await this.client
+      .query(`CREATE OR REPLACE FUNCTION pg_temp.tandem_rehearsal_eval(q text, r jsonb) RETURNS text[] LANGUAGE plpgsql AS $f$
       DECLARE result text[];
       BEGIN
         EXECUTE q INTO result USING r;
@@ -85,7 +92,9 @@ export class ExpressionEvaluator {
       `SELECT pg_temp.tandem_rehearsal_eval($1, x.r) AS v FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(r, o) ORDER BY x.o`,
       [single, payload],
     );
-    return result.map((r): Evaluated => (r.v[0] === 'ok' ? { ok: true, values: r.v.slice(1) } : { ok: false, code: r.v[1], error: r.v[2] }));
+    return result.map((r): Evaluated =>
+      r.v[0] === 'ok' ? { ok: true, values: r.v.slice(1) } : { ok: false, code: r.v[1], error: r.v[2] },
+    );
   }
 }
 

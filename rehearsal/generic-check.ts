@@ -42,7 +42,9 @@ export interface Observation {
 function insertedNullDerived(mw: RowWrite['mappings'][number], a: Row, columns: readonly string[]): boolean {
   const may = mw.nullMayBe;
   if (!may) return false;
-  return columns.every((c) => (a[c] ?? null) === (mw.old[c] ?? null) || (mw.old[c] === null && (a[c] ?? null) === (may[c] ?? null)));
+  return columns.every(
+    (c) => (a[c] ?? null) === (mw.old[c] ?? null) || (mw.old[c] === null && (a[c] ?? null) === (may[c] ?? null)),
+  );
 }
 
 interface Lenient {
@@ -59,7 +61,11 @@ interface Lenient {
  * way round (the invariant verify checks), evaluated in SQL on the row seen. Columns no operation
  * touches must hold what the write left in them. A deleted row must stay gone.
  */
-export async function compareObservations(evaluator: ExpressionEvaluator, pools: readonly MappingPool[], observations: readonly Observation[]): Promise<GenericMismatch[]> {
+export async function compareObservations(
+  evaluator: ExpressionEvaluator,
+  pools: readonly MappingPool[],
+  observations: readonly Observation[],
+): Promise<GenericMismatch[]> {
   const failed = new Set<number>();
   const lenient: Lenient[] = [];
   observations.forEach((o, i) => {
@@ -89,10 +95,14 @@ export async function compareObservations(evaluator: ExpressionEvaluator, pools:
       const batch = pending.filter((l) => l.direction === direction && l.pool === k);
       if (!batch.length) continue;
       const p = pools[k];
-      const exprs = direction === 'up'
-        ? p.mapping.newColumns.map((c) => ({ sql: c.up ?? c.default ?? 'NULL', castTo: c.type }))
-        : p.oldColumns.map((c) => ({ sql: p.mapping.down[c] ?? quoteIdent(c) }));
-      const results = await evaluator.evaluate(batch.map((l) => observations[l.obs].actual as Row), exprs);
+      const exprs =
+        direction === 'up'
+          ? p.mapping.newColumns.map((c) => ({ sql: c.up ?? c.default ?? 'NULL', castTo: c.type }))
+          : p.oldColumns.map((c) => ({ sql: p.mapping.down[c] ?? quoteIdent(c) }));
+      const results = await evaluator.evaluate(
+        batch.map((l) => observations[l.obs].actual as Row),
+        exprs,
+      );
       batch.forEach((l, j) => {
         const r = results[j];
         const mw = observations[l.obs].write.mappings[k];
@@ -104,26 +114,43 @@ export async function compareObservations(evaluator: ExpressionEvaluator, pools:
       });
     }
   }
-  return [...failed].sort((x, y) => x - y).map((i) => {
-    const o = observations[i];
-    const w = o.write;
-    const expected: Record<string, string | null> = {};
-    if (!w.deleted) {
-      for (const c of o.view.untouched) if (c in w.untouched) expected[c] = w.untouched[c];
-      pools.forEach((p, k) => {
-        const mw = w.mappings[k];
-        if (!mw) return;
-        if (o.view.old) Object.assign(expected, mw.old);
-        if (o.view.new && mw.new) Object.assign(expected, mw.new);
-      });
-    }
-    const actual = o.actual === null ? null : Object.fromEntries(Object.keys(w.deleted ? o.actual : expected).map((c) => [c, o.actual![c] ?? null]));
-    return { seq: w.seq, id: w.key, version: w.version, op: w.op, stage: w.stage, seenBy: o.seenBy, expected: w.deleted ? {} : expected, actual };
-  });
+  return [...failed]
+    .sort((x, y) => x - y)
+    .map((i) => {
+      const o = observations[i];
+      const w = o.write;
+      const expected: Record<string, string | null> = {};
+      if (!w.deleted) {
+        for (const c of o.view.untouched) if (c in w.untouched) expected[c] = w.untouched[c];
+        pools.forEach((p, k) => {
+          const mw = w.mappings[k];
+          if (!mw) return;
+          if (o.view.old) Object.assign(expected, mw.old);
+          if (o.view.new && mw.new) Object.assign(expected, mw.new);
+        });
+      }
+      const actual =
+        o.actual === null
+          ? null
+          : Object.fromEntries(Object.keys(w.deleted ? o.actual : expected).map((c) => [c, o.actual![c] ?? null]));
+      return {
+        seq: w.seq,
+        id: w.key,
+        version: w.version,
+        op: w.op,
+        stage: w.stage,
+        seenBy: o.seenBy,
+        expected: w.deleted ? {} : expected,
+        actual,
+      };
+    });
 }
 
 export async function liveColumns(db: Queryable, model: TableModel): Promise<Set<string>> {
-  const { rows } = await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped`, [model.oid]);
+  const { rows } = await db.query(
+    `SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped`,
+    [model.oid],
+  );
   return new Set(rows.map((r) => r.attname as string));
 }
 
@@ -162,11 +189,18 @@ export async function checkGenericTable(
   const live = await liveColumns(admin, model);
   const old = readOld && pools.every((p) => p.oldColumns.every((c) => live.has(c)));
   const nw = newFilled && pools.every((p) => p.newColumns.every((c) => live.has(c)));
-  const cols = [...untouched.filter((c) => live.has(c)), ...pools.flatMap((p) => [...(old ? p.oldColumns : []), ...(nw ? p.newColumns : [])])];
+  const cols = [
+    ...untouched.filter((c) => live.has(c)),
+    ...pools.flatMap((p) => [...(old ? p.oldColumns : []), ...(nw ? p.newColumns : [])]),
+  ];
   const pk = model.primaryKey;
-  const { rows } = await reader.query(`SELECT ${rowArraySql(pk, 'x')} AS k, ${rowArraySql(cols, 'x')} AS v FROM ${model.qualified} AS x`);
+  const { rows } = await reader.query(
+    `SELECT ${rowArraySql(pk, 'x')} AS k, ${rowArraySql(cols, 'x')} AS v FROM ${model.qualified} AS x`,
+  );
   const byKey = new Map<string, Row>(rows.map((r) => [JSON.stringify(r.k), toRow(cols, r.v)]));
   const view: View = { old, new: nw, untouched: untouched.filter((c) => live.has(c)) };
-  const observations = ledger.latestWrites().map((write) => ({ write, actual: byKey.get(write.key) ?? null, view, seenBy: `table ${label}` }));
+  const observations = ledger
+    .latestWrites()
+    .map((write) => ({ write, actual: byKey.get(write.key) ?? null, view, seenBy: `table ${label}` }));
   return { label, checked: observations.length, mismatches: await compareObservations(evaluator, pools, observations) };
 }

@@ -50,11 +50,18 @@ type GenericOptions = RehearsalOptions & SchemaOptions;
  * database is opened.
  */
 export function genericWorkload(spec: MigrationSpec, options: GenericOptions): WorkloadSetup {
-  if (options.sample !== undefined && !options.schemaFrom) throw new UsageError('--sample copies rows from the database given with --schema-from');
-  if (options.schemaFile && options.schemaFrom) throw new UsageError('give either --schema FILE or --schema-from URL, not both');
-  if (options.breakChecks && !specCheckRules(spec).length) throw new UsageError('--break-checks: the spec adds no CHECK (add_check), so no old-version write can break one');
+  if (options.sample !== undefined && !options.schemaFrom)
+    throw new UsageError('--sample copies rows from the database given with --schema-from');
+  if (options.schemaFile && options.schemaFrom)
+    throw new UsageError('give either --schema FILE or --schema-from URL, not both');
+  if (options.breakChecks && !specCheckRules(spec).length)
+    throw new UsageError('--break-checks: the spec adds no CHECK (add_check), so no old-version write can break one');
   const schemaSql = readSchemaFile(options.schemaFile);
-  return { emptyDatabase: true, passSetupErrors: true, prepare: (ctx) => prepareGeneric(spec, options, schemaSql, ctx) };
+  return {
+    emptyDatabase: true,
+    passSetupErrors: true,
+    prepare: (ctx) => prepareGeneric(spec, options, schemaSql, ctx),
+  };
 }
 
 function readSchemaFile(file: string | undefined): string | undefined {
@@ -67,7 +74,12 @@ function readSchemaFile(file: string | undefined): string | undefined {
 }
 
 /** The table, its rows, the spec's expressions tried on them, the app's connections, the ledger and the traffic. */
-async function prepareGeneric(spec: MigrationSpec, options: GenericOptions, schemaSql: string | undefined, ctx: SetupContext): Promise<GenericWorkload> {
+async function prepareGeneric(
+  spec: MigrationSpec,
+  options: GenericOptions,
+  schemaSql: string | undefined,
+  ctx: SetupContext,
+): Promise<GenericWorkload> {
   const random = randomSource(options.seed ?? 1);
   const { schema, copied } = await createTable(spec, options, schemaSql, ctx);
   const model = await loadSpecTable(spec, options, ctx);
@@ -80,7 +92,13 @@ async function prepareGeneric(spec: MigrationSpec, options: GenericOptions, sche
   const ledger = new RowLedger();
   recordSeeds(ledger, model, rows.seeds, analysis.mappingPools, untouched);
   const seedCount = ledger.acknowledged;
-  const rowPool = await validRows(analysis.evaluator, rows.rules, rows.generator, insertableColumns(model, analysis.mappingPools), 500);
+  const rowPool = await validRows(
+    analysis.evaluator,
+    rows.rules,
+    rows.generator,
+    insertableColumns(model, analysis.mappingPools),
+    500,
+  );
   const breaking = await breakingWrites(options, analysis.evaluator, rows.rules, model, rowPool, random, ctx);
   const traffic = new GenericTraffic({
     rowPool,
@@ -96,27 +114,75 @@ async function prepareGeneric(spec: MigrationSpec, options: GenericOptions, sche
     random,
     slowWriteMs: options.lockTimeoutMs ?? 1000,
   });
-  const state: GenericState = { db: ctx.db, emit: ctx.emit, schema, model, ...analysis, seedRows: rows.seeds.length, rows: rows.seeds.length, untouched, ledger, seedCount, appPools: app.pools, appRole: app.role, traffic, takeReads: () => traffic.takeReads(), verifyFailureIsFinding: true, specBreakingWrites: breaking ? () => traffic.specBreakingWrites : undefined };
+  const state: GenericState = {
+    db: ctx.db,
+    emit: ctx.emit,
+    schema,
+    model,
+    ...analysis,
+    seedRows: rows.seeds.length,
+    rows: rows.seeds.length,
+    untouched,
+    ledger,
+    seedCount,
+    appPools: app.pools,
+    appRole: app.role,
+    traffic,
+    takeReads: () => traffic.takeReads(),
+    verifyFailureIsFinding: true,
+    specBreakingWrites: breaking ? () => traffic.specBreakingWrites : undefined,
+  };
   return new GenericWorkload(state);
 }
 
 /** With --break-checks: rows that break the CHECKs the spec adds, for that share of the old version's inserts. */
-async function breakingWrites(options: GenericOptions, evaluator: ExpressionEvaluator, rules: readonly RowRule[], model: TableModel, pool: readonly Row[], random: () => number, { emit }: SetupContext) {
+async function breakingWrites(
+  options: GenericOptions,
+  evaluator: ExpressionEvaluator,
+  rules: readonly RowRule[],
+  model: TableModel,
+  pool: readonly Row[],
+  random: () => number,
+  { emit }: SetupContext,
+) {
   if (!options.breakChecks) return undefined;
   const rows = await specBreakingRows(evaluator, rules, model, pool, random);
-  const checks = rules.filter((r) => r.kind === 'spec').map((r) => r.name).join(', ') || 'none';
-  if (!rows.length) throw new UsageError(`--break-checks: the spec adds no CHECK on columns the old version writes (its CHECKs: ${checks}), so no old-version write can break one`);
-  emit({ kind: 'info', message: `--break-checks ${options.breakChecks}: that share of v1's inserts write rows that break the spec's CHECKs (${checks}); verify must report them before contract` });
+  const checks =
+    rules
+      .filter((r) => r.kind === 'spec')
+      .map((r) => r.name)
+      .join(', ') || 'none';
+  if (!rows.length)
+    throw new UsageError(
+      `--break-checks: the spec adds no CHECK on columns the old version writes (its CHECKs: ${checks}), so no old-version write can break one`,
+    );
+  emit({
+    kind: 'info',
+    message: `--break-checks ${options.breakChecks}: that share of v1's inserts write rows that break the spec's CHECKs (${checks}); verify must report them before contract`,
+  });
   return { rows, share: Math.min(100, options.breakChecks) / 100 };
 }
 
 /** Create the table on the scratch database: copied from --schema-from, run from --schema FILE, or inferred from the spec. */
-async function createTable(spec: MigrationSpec, options: GenericOptions, schemaSql: string | undefined, { db, emit }: SetupContext): Promise<{ schema: SchemaSummary; copied?: SourceTables }> {
+async function createTable(
+  spec: MigrationSpec,
+  options: GenericOptions,
+  schemaSql: string | undefined,
+  { db, emit }: SetupContext,
+): Promise<{ schema: SchemaSummary; copied?: SourceTables }> {
   const tableName = qualifiedName(spec);
   if (options.schemaFrom) {
     const copied = await copySchema(options.schemaFrom, db.url, spec);
-    const schema: SchemaSummary = { source: 'database', table: tableName, tables: copied.tables.slice(1).map((t) => `${t.schema}.${t.name}`), rows: options.sample !== undefined ? 'sample' : 'generated' };
-    emit({ kind: 'info', message: `copied the definition of ${tableName}${schema.tables.length ? ` and ${schema.tables.join(', ')}` : ''} from the given database (read-only)` });
+    const schema: SchemaSummary = {
+      source: 'database',
+      table: tableName,
+      tables: copied.tables.slice(1).map((t) => `${t.schema}.${t.name}`),
+      rows: options.sample !== undefined ? 'sample' : 'generated',
+    };
+    emit({
+      kind: 'info',
+      message: `copied the definition of ${tableName}${schema.tables.length ? ` and ${schema.tables.join(', ')}` : ''} from the given database (read-only)`,
+    });
     return { schema, copied };
   }
   if (schemaSql !== undefined) {
@@ -124,7 +190,10 @@ async function createTable(spec: MigrationSpec, options: GenericOptions, schemaS
     return { schema: { source: 'file', table: tableName, tables: [], rows: 'generated' } };
   }
   await db.pool.query(await inferredSchemaSql(db.pool, spec));
-  emit({ kind: 'info', message: `no schema given: inferred a table ${tableName} with the columns the spec names (give --schema FILE or --schema-from URL for your own)` });
+  emit({
+    kind: 'info',
+    message: `no schema given: inferred a table ${tableName} with the columns the spec names (give --schema FILE or --schema-from URL for your own)`,
+  });
   return { schema: { source: 'inferred', table: tableName, tables: [], rows: 'generated' } };
 }
 
@@ -135,7 +204,12 @@ function qualifiedName(spec: MigrationSpec): string {
 /** The spec's table as created, with the unique column sets the spec adds. */
 async function loadSpecTable(spec: MigrationSpec, options: GenericOptions, { db }: SetupContext): Promise<TableModel> {
   const loaded = await loadTableModel(db.pool, spec.schema, spec.table);
-  if (!loaded) throw new CatalogError('table', qualifiedName(spec), `the schema ${options.schemaFile ? 'in ' + options.schemaFile : 'given'} has no table ${qualifiedName(spec)}`);
+  if (!loaded)
+    throw new CatalogError(
+      'table',
+      qualifiedName(spec),
+      `the schema ${options.schemaFile ? 'in ' + options.schemaFile : 'given'} has no table ${qualifiedName(spec)}`,
+    );
   return withSpecUniques(loaded, spec);
 }
 
@@ -147,7 +221,14 @@ interface FilledRows {
 }
 
 /** Rows: copied from the user's database, or generated to fit the types and constraints. */
-async function fillRows(spec: MigrationSpec, options: GenericOptions, model: TableModel, copied: SourceTables | undefined, random: () => number, { db, emit }: SetupContext): Promise<FilledRows> {
+async function fillRows(
+  spec: MigrationSpec,
+  options: GenericOptions,
+  model: TableModel,
+  copied: SourceTables | undefined,
+  random: () => number,
+  { db, emit }: SetupContext,
+): Promise<FilledRows> {
   const tableName = qualifiedName(spec);
   const rowsWanted = options.rows ?? 10000;
   const specChecks = specCheckRules(spec);
@@ -161,19 +242,47 @@ async function fillRows(spec: MigrationSpec, options: GenericOptions, model: Tab
     emit({ kind: 'info', message: `copied ${n} real rows of ${tableName} (and the rows they reference)` });
     seeded = await seedTable(db.pool, model, 0, 0, random, { specChecks });
   } else {
-    seeded = await seedTable(db.pool, model, rowsWanted, Math.max(10, Math.min(200, Math.ceil(rowsWanted / 10))), random, { specChecks });
-    const short = seeded.inserted < rowsWanted ? ` (of ${rowsWanted} asked for: its unique indexes and constraints admit no more of the values generated)` : '';
-    emit({ kind: 'info', message: `generated ${seeded.inserted} rows of ${tableName}${short}${seeded.rejected ? `; ${seeded.rejected} generated rows were refused by the schema and replaced` : ''}` });
+    seeded = await seedTable(
+      db.pool,
+      model,
+      rowsWanted,
+      Math.max(10, Math.min(200, Math.ceil(rowsWanted / 10))),
+      random,
+      { specChecks },
+    );
+    const short =
+      seeded.inserted < rowsWanted
+        ? ` (of ${rowsWanted} asked for: its unique indexes and constraints admit no more of the values generated)`
+        : '';
+    emit({
+      kind: 'info',
+      message: `generated ${seeded.inserted} rows of ${tableName}${short}${seeded.rejected ? `; ${seeded.rejected} generated rows were refused by the schema and replaced` : ''}`,
+    });
   }
-  const seeds = await readAllRows(db.pool, model, model.columns.map((c) => c.name));
-  if (seeds.length === 0) throw new UsageError(`the rehearsal has no rows of ${tableName} to work with: give --rows N (at least 1) or --sample N on a table with rows`);
+  const seeds = await readAllRows(
+    db.pool,
+    model,
+    model.columns.map((c) => c.name),
+  );
+  if (seeds.length === 0)
+    throw new UsageError(
+      `the rehearsal has no rows of ${tableName} to work with: give --rows N (at least 1) or --sample N on a table with rows`,
+    );
   return { generator: seeded.generator, rules: seeded.rules, seeds };
 }
 
 /** The app's connections: a DML-only role (unless the user may not create roles), one pool per version. */
-async function openAppPools(model: TableModel, workers: number, { db, emit, onClose }: SetupContext): Promise<{ pools: Record<AppVersion, Pool>; role: string }> {
+async function openAppPools(
+  model: TableModel,
+  workers: number,
+  { db, emit, onClose }: SetupContext,
+): Promise<{ pools: Record<AppVersion, Pool>; role: string }> {
   const role = await db.createAppRole(async (name) => ({ name, password: await createAppRole(db.pool, name, model) }));
-  if (!role) emit({ kind: 'info', message: 'the database user may not create roles: the app traffic runs as that user instead of a DML-only role' });
+  if (!role)
+    emit({
+      kind: 'info',
+      message: 'the database user may not create roles: the app traffic runs as that user instead of a DML-only role',
+    });
   let appUrl = db.url;
   if (role) {
     const u = new URL(db.url);
@@ -187,7 +296,10 @@ async function openAppPools(model: TableModel, workers: number, { db, emit, onCl
     onClose(() => p.end());
     return p;
   };
-  return { pools: { v1: open(), v2: open(), v3: open() }, role: role?.name ?? (new URL(db.url).username || '(default user)') };
+  return {
+    pools: { v1: open(), v2: open(), v3: open() },
+    role: role?.name ?? (new URL(db.url).username || '(default user)'),
+  };
 }
 
 async function createAppRole(db: Queryable, name: string, model: TableModel): Promise<string> {
@@ -201,7 +313,10 @@ async function createAppRole(db: Queryable, name: string, model: TableModel): Pr
       END LOOP; END $g$`);
   await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${model.qualified} TO ${role}`);
   // The roles the table's policies name: the app acts as a member of them, as the user's app would.
-  const { rows } = await db.query(`SELECT DISTINCT r.rolname FROM pg_policy p JOIN pg_roles r ON r.oid = ANY(p.polroles) WHERE p.polrelid = $1`, [model.oid]);
+  const { rows } = await db.query(
+    `SELECT DISTINCT r.rolname FROM pg_policy p JOIN pg_roles r ON r.oid = ANY(p.polroles) WHERE p.polrelid = $1`,
+    [model.oid],
+  );
   for (const r of rows) await db.query(`GRANT ${quoteIdent(r.rolname)} TO ${role}`);
   return password;
 }
@@ -209,7 +324,13 @@ async function createAppRole(db: Queryable, name: string, model: TableModel): Pr
 const keyOf = (model: TableModel) => (r: Row) => JSON.stringify(model.primaryKey.map((c) => r[c] ?? null));
 
 /** The table's rows as v1's seed writes in the ledger, with what each mapping derives from them. */
-function recordSeeds(ledger: RowLedger, model: TableModel, seeds: readonly Row[], mappingPools: readonly MappingPool[], untouched: readonly string[]): void {
+function recordSeeds(
+  ledger: RowLedger,
+  model: TableModel,
+  seeds: readonly Row[],
+  mappingPools: readonly MappingPool[],
+  untouched: readonly string[],
+): void {
   const key = keyOf(model);
   for (const r of seeds) {
     ledger.record({

@@ -59,7 +59,11 @@ export interface GenericRead {
 /** The columns an insert writes besides the operations' own: every writable column no operation touches. */
 export function insertableColumns(model: TableModel, mappings: readonly MappingPool[]): Set<string> {
   const touched = new Set(mappings.flatMap((p) => [...p.oldColumns, ...p.newColumns]));
-  return new Set(writableColumns(model).filter((c) => !touched.has(c.name)).map((c) => c.name));
+  return new Set(
+    writableColumns(model)
+      .filter((c) => !touched.has(c.name))
+      .map((c) => c.name),
+  );
 }
 
 /**
@@ -67,7 +71,13 @@ export function insertableColumns(model: TableModel, mappings: readonly MappingP
  * accept, evaluated in SQL: the traffic respects the constraints it knows, so what the schema still
  * refuses (a unique value taken, a trigger's RAISE) is rare and counted apart.
  */
-export async function validRows(evaluator: ExpressionEvaluator, rules: readonly RowRule[], generator: RowGenerator, columns: ReadonlySet<string>, count: number): Promise<Row[]> {
+export async function validRows(
+  evaluator: ExpressionEvaluator,
+  rules: readonly RowRule[],
+  generator: RowGenerator,
+  columns: ReadonlySet<string>,
+  count: number,
+): Promise<Row[]> {
   const rows = Array.from({ length: count }, () => generator.row(columns));
   // A rule on columns the rows leave out (an operation's own) cannot be judged here.
   const own = rules.filter((r) => r.columns.every((c) => columns.has(c)));
@@ -157,7 +167,9 @@ export class GenericTraffic extends PhasedTraffic {
     const unique = new Set(m.uniques.flatMap((u) => u));
     const writable = writableColumns(m).filter((c) => !touched.has(c.name));
     this.insertable = insertableColumns(m, args.mappings);
-    this.updatable = writable.filter((c) => !fk.has(c.name) && !unique.has(c.name) && !RowGenerator.leavesToDefault(c)).map((c) => c.name);
+    this.updatable = writable
+      .filter((c) => !fk.has(c.name) && !unique.has(c.name) && !RowGenerator.leavesToDefault(c))
+      .map((c) => c.name);
   }
 
   takeReads(): GenericRead[] {
@@ -170,16 +182,31 @@ export class GenericTraffic extends PhasedTraffic {
   }
 
   /** What `version` writes on one operation's columns: fresh values, or (repeat) the ones the row holds. */
-  private mappingValues(version: AppVersion, pool: MappingPool, prior: MappingWrite | undefined): { set: Values; write: MappingWrite } | undefined {
+  private mappingValues(
+    version: AppVersion,
+    pool: MappingPool,
+    prior: MappingWrite | undefined,
+  ): { set: Values; write: MappingWrite } | undefined {
     if (prior) {
       const e = prior.entry;
       if (version === 'v1') {
-        const nw = e ? (e.raw && sameValues(prior.old, e.raw, pool.oldColumns) ? e.new : sameValues(prior.old, e.old, pool.oldColumns) ? e.back : undefined) : undefined;
+        const nw = e
+          ? e.raw && sameValues(prior.old, e.raw, pool.oldColumns)
+            ? e.new
+            : sameValues(prior.old, e.old, pool.oldColumns)
+              ? e.back
+              : undefined
+          : undefined;
         return { set: prior.old, write: { old: prior.old, new: nw, oldExact: true, newExact: false, entry: e } };
       }
       if (prior.new === undefined) return undefined;
-      if (version === 'v2') return { set: { ...prior.old, ...prior.new }, write: { old: prior.old, new: prior.new, oldExact: true, newExact: true, entry: e } };
-      if (e && sameValues(prior.new, e.new, pool.newColumns)) return { set: prior.new, write: { old: e.old, new: e.new, oldExact: false, newExact: true, entry: e } };
+      if (version === 'v2')
+        return {
+          set: { ...prior.old, ...prior.new },
+          write: { old: prior.old, new: prior.new, oldExact: true, newExact: true, entry: e },
+        };
+      if (e && sameValues(prior.new, e.new, pool.newColumns))
+        return { set: prior.new, write: { old: e.old, new: e.new, oldExact: false, newExact: true, entry: e } };
       return undefined;
     }
     if (version === 'v1') {
@@ -187,11 +214,18 @@ export class GenericTraffic extends PhasedTraffic {
       const e = this.pickEntry(pool, raw);
       if (!e) return undefined;
       const old = raw && e.raw ? e.raw : e.old;
-      return { set: old, write: { old, new: old === e.raw ? e.new : e.back, oldExact: true, newExact: false, entry: e } };
+      return {
+        set: old,
+        write: { old, new: old === e.raw ? e.new : e.back, oldExact: true, newExact: false, entry: e },
+      };
     }
     const e = this.pickEntry(pool, false);
     if (!e) return undefined;
-    if (version === 'v2') return { set: { ...e.old, ...e.new }, write: { old: e.old, new: e.new, oldExact: true, newExact: true, entry: e } };
+    if (version === 'v2')
+      return {
+        set: { ...e.old, ...e.new },
+        write: { old: e.old, new: e.new, oldExact: true, newExact: true, entry: e },
+      };
     return { set: e.new, write: { old: e.old, new: e.new, oldExact: false, newExact: true, entry: e } };
   }
 
@@ -207,12 +241,14 @@ export class GenericTraffic extends PhasedTraffic {
   private insertStatement(version: AppVersion): Statement | undefined {
     const cols: Record<string, string | null> = {};
     const breaking = this.args.breaking;
-    const breaks = version === 'v1' && breaking !== undefined && breaking.rows.length > 0 && this.random() < breaking.share;
-    const pool = breaks ? breaking.rows : this.args.rowPool ?? [];
+    const breaks =
+      version === 'v1' && breaking !== undefined && breaking.rows.length > 0 && this.random() < breaking.share;
+    const pool = breaks ? breaking.rows : (this.args.rowPool ?? []);
     const row = pool.length ? pool[Math.floor(this.random() * pool.length)] : this.args.generator.row(this.insertable);
     Object.assign(cols, row);
     // A value of a unique column is written once: a fresh one, not a pooled row's again.
-    for (const u of this.args.model.uniques) if (u.length === 1 && u[0] in cols) cols[u[0]] = this.args.generator.value(u[0]);
+    for (const u of this.args.model.uniques)
+      if (u.length === 1 && u[0] in cols) cols[u[0]] = this.args.generator.value(u[0]);
     const mappings: MappingWrite[] = [];
     for (const pool of this.args.mappings) {
       const side = sidesOf(version);
@@ -237,14 +273,18 @@ export class GenericTraffic extends PhasedTraffic {
     this.args.mappings.forEach((pool, i) => {
       const side = sidesOf(version);
       const needs = (side.old && pool.oldColumns.length) || (side.new && pool.newColumns.length);
-      const v = needs ? this.mappingValues(version, pool, repeat ? prior.mappings[i] : undefined) ?? this.mappingValues(version, pool, undefined) : undefined;
+      const v = needs
+        ? (this.mappingValues(version, pool, repeat ? prior.mappings[i] : undefined) ??
+          this.mappingValues(version, pool, undefined))
+        : undefined;
       if (v) Object.assign(cols, v.set);
       mappings.push(v ? v.write : prior.mappings[i]);
     });
     if (this.updatable.length && (Object.keys(cols).length === 0 || this.random() < 0.3)) {
       const c = this.updatable[Math.floor(this.random() * this.updatable.length)];
       const pool = this.args.rowPool ?? [];
-      const fresh = pool.length && c in pool[0] ? pool[Math.floor(this.random() * pool.length)][c] : this.args.generator.value(c);
+      const fresh =
+        pool.length && c in pool[0] ? pool[Math.floor(this.random() * pool.length)][c] : this.args.generator.value(c);
       cols[c] = repeat && c in prior.untouched ? prior.untouched[c] : fresh;
     }
     const names = Object.keys(cols);
@@ -280,17 +320,30 @@ export class GenericTraffic extends PhasedTraffic {
 
     let statements: Statement[] = [];
     if (op === 'insert') statements = [this.insertStatement(version)].filter((s): s is Statement => s !== undefined);
-    else if (op === 'update' || op === 'repeat') statements = [this.updateStatement(version, anyKey(), op === 'repeat')].filter((s): s is Statement => s !== undefined);
+    else if (op === 'update' || op === 'repeat')
+      statements = [this.updateStatement(version, anyKey(), op === 'repeat')].filter(
+        (s): s is Statement => s !== undefined,
+      );
     else if (op === 'delete') {
       const key = anyKey();
       const where = this.where(key, 0);
-      statements = [{ sql: `DELETE FROM ${this.args.model.qualified} AS x WHERE ${where.sql} RETURNING ${rowArraySql(this.pk, 'x')} AS k`, values: where.values, written: [], key, mappings: [] }];
+      statements = [
+        {
+          sql: `DELETE FROM ${this.args.model.qualified} AS x WHERE ${where.sql} RETURNING ${rowArraySql(this.pk, 'x')} AS k`,
+          values: where.values,
+          written: [],
+          key,
+          mappings: [],
+        },
+      ];
     } else if (op === 'multi' && owned.length >= 2) {
       // The higher key first, then a lower one: the order that deadlocks against a backfill that locks rows in key order.
       const i = Math.floor(this.random() * (owned.length - 1));
       const j = Math.min(owned.length - 1, i + 1 + Math.floor(this.random() * 3));
       const picked = [owned[j], ...(this.random() < 0.5 && j - i > 1 ? [owned[i + 1]] : []), owned[i]];
-      statements = picked.map((k) => this.updateStatement(version, k, false)).filter((s): s is Statement => s !== undefined);
+      statements = picked
+        .map((k) => this.updateStatement(version, k, false))
+        .filter((s): s is Statement => s !== undefined);
     }
     if (statements.length === 0) return;
     const started = performance.now();
@@ -310,11 +363,20 @@ export class GenericTraffic extends PhasedTraffic {
     } catch (err) {
       if (client) await client.query('ROLLBACK').catch(() => undefined);
       client?.release();
-      const failure = { stage: stats.stage, version, op: op as RowOp, id: statements[0].key, message: errorMessage(err) };
+      const failure = {
+        stage: stats.stage,
+        version,
+        op: op as RowOp,
+        id: statements[0].key,
+        message: errorMessage(err),
+      };
       if (rejectedBySchema(err, written, this.args.model)) this.args.ledger.reject(failure);
       else {
         stats.failedWrites++;
-        this.args.ledger.fail(failure, statements.map((s) => s.key).filter((k): k is string => k !== undefined));
+        this.args.ledger.fail(
+          failure,
+          statements.map((s) => s.key).filter((k): k is string => k !== undefined),
+        );
       }
       return;
     }
@@ -328,7 +390,15 @@ export class GenericTraffic extends PhasedTraffic {
         this.args.ledger.record({ key, version, op, stage: stats.stage, deleted: true, mappings: [], untouched: {} });
         owned.splice(owned.indexOf(key), 1);
       } else {
-        this.args.ledger.record({ key, version, op: op === 'insert' ? 'insert' : op, stage: stats.stage, deleted: false, mappings: s.mappings, untouched: r.u ? toRow(this.untouched, r.u) : {} });
+        this.args.ledger.record({
+          key,
+          version,
+          op: op === 'insert' ? 'insert' : op,
+          stage: stats.stage,
+          deleted: false,
+          mappings: s.mappings,
+          untouched: r.u ? toRow(this.untouched, r.u) : {},
+        });
         if (s.breaksSpec) this.specBreakingWrites++;
         if (op === 'insert') owned.push(key);
       }
@@ -340,16 +410,29 @@ export class GenericTraffic extends PhasedTraffic {
     if (ms > (this.args.slowWriteMs ?? Infinity)) stats.slowWrites++;
   }
 
-  private async read(pool: Pool, version: AppVersion, key: string, stats: PhaseStats, counts: { reads: number }): Promise<void> {
+  private async read(
+    pool: Pool,
+    version: AppVersion,
+    key: string,
+    stats: PhaseStats,
+    counts: { reads: number },
+  ): Promise<void> {
     const expected = this.args.ledger.latestFor(key);
     const side = sidesOf(version);
-    const cols = [...this.untouched, ...this.args.mappings.flatMap((p) => [...(side.old ? p.oldColumns : []), ...(side.new ? p.newColumns : [])])];
+    const cols = [
+      ...this.untouched,
+      ...this.args.mappings.flatMap((p) => [...(side.old ? p.oldColumns : []), ...(side.new ? p.newColumns : [])]),
+    ];
     const where = this.where(key, 0);
     try {
-      const { rows } = await pool.query(`SELECT ${rowArraySql(cols, 'x')} AS v FROM ${this.args.model.qualified} AS x WHERE ${where.sql}`, where.values);
+      const { rows } = await pool.query(
+        `SELECT ${rowArraySql(cols, 'x')} AS v FROM ${this.args.model.qualified} AS x WHERE ${where.sql}`,
+        where.values,
+      );
       stats.reads++;
       counts.reads++;
-      if (expected) this.observations.push({ write: expected, version, actual: rows[0] ? toRow(cols, rows[0].v) : null });
+      if (expected)
+        this.observations.push({ write: expected, version, actual: rows[0] ? toRow(cols, rows[0].v) : null });
     } catch {
       stats.failedReads++;
     }

@@ -69,12 +69,23 @@ export class GenericWorkload implements Workload {
     const readObs = reads.map((r) => {
       const side = r.sides ?? sidesOf(r.version);
       const view: View = { old: side.old, new: side.new, untouched: s.untouched };
-      return { write: r.write, actual: r.actual, view, seenBy: `read by ${r.version} during ${label.replace(/^after /, '')}` };
+      return {
+        write: r.write,
+        actual: r.actual,
+        view,
+        seenBy: `read by ${r.version} during ${label.replace(/^after /, '')}`,
+      };
     });
     const readMismatches = await compareObservations(s.evaluator, s.mappingPools, readObs);
     // At the end, read back as the final version reads it: its own connection, its columns.
     const reader = options.final ? s.appPools.v3 : s.db.pool;
-    const table = await checkGenericTable(s.db.pool, s.evaluator, s.model, s.mappingPools, s.ledger, { label, reader, newColumnsFilled: options.newColumnsFilled, untouched: s.untouched, readOld: !options.final });
+    const table = await checkGenericTable(s.db.pool, s.evaluator, s.model, s.mappingPools, s.ledger, {
+      label,
+      reader,
+      newColumnsFilled: options.newColumnsFilled,
+      untouched: s.untouched,
+      readOld: !options.final,
+    });
     const all = [...readMismatches, ...table.mismatches];
     for (const m of all) if (!this.mismatches.has(m.seq)) this.mismatches.set(m.seq, m);
     this.checks.push({ label, checked: table.checked + reads.length, mismatches: all.length });
@@ -87,7 +98,14 @@ export class GenericWorkload implements Workload {
     const lost = this.mismatches.size;
     const lostOnRollback = ledger.lostOnRollback;
     return {
-      ok: ledger.failed === 0 && c.failed_reads === 0 && lost === 0 && run.gate.ok && run.final.ok && this.s.specDefects === 0 && lostOnRollback.length === 0,
+      ok:
+        ledger.failed === 0 &&
+        c.failed_reads === 0 &&
+        lost === 0 &&
+        run.gate.ok &&
+        run.final.ok &&
+        this.s.specDefects === 0 &&
+        lostOnRollback.length === 0,
       migration: c.migration,
       database: c.database,
       rows: this.s.rows,

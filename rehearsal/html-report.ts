@@ -9,7 +9,8 @@ import { shortJson } from './round-trip';
  * reads without colour; colours follow prefers-color-scheme.
  */
 
-const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: unknown) =>
+  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const W = 900;
 const H = 260;
@@ -43,8 +44,14 @@ function axes(s: Scale, yLabel: string, yFmt: (v: number) => string): string {
   return [
     `<line class="axis" x1="${PAD.left}" y1="${s.y(0)}" x2="${W - PAD.right}" y2="${s.y(0)}"/>`,
     `<line class="axis" x1="${PAD.left}" y1="${PAD.top}" x2="${PAD.left}" y2="${s.y(0)}"/>`,
-    ...ticks.map((v) => `<line class="grid" x1="${PAD.left}" y1="${s.y(v)}" x2="${W - PAD.right}" y2="${s.y(v)}"/><text class="tick" x="${PAD.left - 6}" y="${s.y(v) + 4}" text-anchor="end">${esc(yFmt(v))}</text>`),
-    ...tTicks.map((t) => `<text class="tick" x="${s.x(t)}" y="${s.y(0) + 16}" text-anchor="middle">${(t / 1000).toFixed(1)} s</text>`),
+    ...ticks.map(
+      (v) =>
+        `<line class="grid" x1="${PAD.left}" y1="${s.y(v)}" x2="${W - PAD.right}" y2="${s.y(v)}"/><text class="tick" x="${PAD.left - 6}" y="${s.y(v) + 4}" text-anchor="end">${esc(yFmt(v))}</text>`,
+    ),
+    ...tTicks.map(
+      (t) =>
+        `<text class="tick" x="${s.x(t)}" y="${s.y(0) + 16}" text-anchor="middle">${(t / 1000).toFixed(1)} s</text>`,
+    ),
     `<text class="axis-label" x="${PAD.left}" y="${PAD.top - 10}">${esc(yLabel)}</text>`,
     `<text class="axis-label" x="${W - PAD.right}" y="${H - 6}" text-anchor="end">time since traffic started</text>`,
   ].join('');
@@ -68,8 +75,13 @@ function boundaries(s: Scale, tl: Timeline): string {
     const isStage = p.stage !== previous;
     previous = p.stage;
     if (isStage) stageIndex++;
-    out.push(`<line class="${isStage ? 'stage-line' : 'weight-line'}" x1="${x}" y1="${PAD.top}" x2="${x}" y2="${s.y(0)}"><title>${esc(`${p.stage}: ${weightsLabel(p.weights)}`)}</title></line>`);
-    if (isStage) out.push(`<text class="stage-label" x="${x + 3}" y="${PAD.top + 10 + (stageIndex % 2) * 11}">${esc(p.stage)}</text>`);
+    out.push(
+      `<line class="${isStage ? 'stage-line' : 'weight-line'}" x1="${x}" y1="${PAD.top}" x2="${x}" y2="${s.y(0)}"><title>${esc(`${p.stage}: ${weightsLabel(p.weights)}`)}</title></line>`,
+    );
+    if (isStage)
+      out.push(
+        `<text class="stage-label" x="${x + 3}" y="${PAD.top + 10 + (stageIndex % 2) * 11}">${esc(p.stage)}</text>`,
+      );
     const canary = canaryLabel(p.weights);
     if (canary) out.push(`<text class="weight-label" x="${x + 3}" y="${PAD.top + 34}">${esc(canary)}</text>`);
   });
@@ -104,7 +116,9 @@ function latencyChart(tl: Timeline): string {
   const last = (pts: [number, number][]) => pts[pts.length - 1];
   const label = (pts: [number, number][], text: string, cls: string, dy: number) => {
     const l = last(pts);
-    return l ? `<text class="${cls}" x="${Math.min(s.x(l[0]) + 4, W - PAD.right - 40)}" y="${Math.max(PAD.top + 12, Math.min(s.y(0) - 3, s.y(l[1]) + dy))}">${text}</text>` : '';
+    return l
+      ? `<text class="${cls}" x="${Math.min(s.x(l[0]) + 4, W - PAD.right - 40)}" y="${Math.max(PAD.top + 12, Math.min(s.y(0) - 3, s.y(l[1]) + dy))}">${text}</text>`
+      : '';
   };
   return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="lat-title" class="chart">
 <title id="lat-title">Write latency over time, p50 and p99, with stage and canary-weight boundaries</title>
@@ -122,7 +136,10 @@ function backfillChart(tl: Timeline): string {
   const end = tl.phases.length ? tl.phases[tl.phases.length - 1].endMs : 1;
   const s = scale(end, 100);
   const begun = tl.phases.find((p) => p.stage === 'backfill');
-  const pts = [...(begun ? [[begun.startMs, 0] as const] : []), ...tl.backfill.map(([t, done, total]) => [t, total ? Math.min(100, (100 * done) / total) : 100] as const)];
+  const pts = [
+    ...(begun ? [[begun.startMs, 0] as const] : []),
+    ...tl.backfill.map(([t, done, total]) => [t, total ? Math.min(100, (100 * done) / total) : 100] as const),
+  ];
   const last = pts[pts.length - 1];
   return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="bf-title" class="chart">
 <title id="bf-title">Backfill progress over time, percent of rows</title>
@@ -160,27 +177,53 @@ function table(header: string[], rows: (string | number)[][], numeric: boolean[]
 
 function failureList(r: RehearsalReport): string {
   const items: string[] = [];
-  for (const f of r.failure_samples) items.push(`FAILED WRITE: ${f.version} ${f.op}${f.id ? ' of ' + f.id : ''} during ${f.stage}: ${f.message}`);
-  for (const m of r.mismatch_samples) items.push(`LOST OR ALTERED: ${m.version} ${m.stage} write to row ${m.id}, seen by ${m.seenBy}: expected ${shortJson(m.expected)}, got ${shortJson(m.actual)}`);
+  for (const f of r.failure_samples)
+    items.push(`FAILED WRITE: ${f.version} ${f.op}${f.id ? ' of ' + f.id : ''} during ${f.stage}: ${f.message}`);
+  for (const m of r.mismatch_samples)
+    items.push(
+      `LOST OR ALTERED: ${m.version} ${m.stage} write to row ${m.id}, seen by ${m.seenBy}: expected ${shortJson(m.expected)}, got ${shortJson(m.actual)}`,
+    );
   for (const rt of r.round_trip ?? []) for (const e of rt.defect_examples) items.push(`SPEC DEFECT: ${e}`);
-  for (const l of r.lost_on_rollback?.samples ?? []) items.push(`LOST ON ROLLBACK: ${l.version} ${l.stage} write to row ${l.id} wrote ${shortJson(l.wrote)}; a walk back gives ${shortJson(l.rollback_gives)}`);
+  for (const l of r.lost_on_rollback?.samples ?? [])
+    items.push(
+      `LOST ON ROLLBACK: ${l.version} ${l.stage} write to row ${l.id} wrote ${shortJson(l.wrote)}; a walk back gives ${shortJson(l.rollback_gives)}`,
+    );
   for (const f of r.findings ?? []) items.push(`FINDING (the spec or the app, not Tandem): ${f}`);
   if (!r.verify.ok && !r.findings?.length) items.push(`VERIFY: ${r.verify.message}`);
-  if (!items.length) return '<p class="verdict-ok"><strong>No failures.</strong> No write failed, none was lost or altered, verify passed.</p>';
+  if (!items.length)
+    return '<p class="verdict-ok"><strong>No failures.</strong> No write failed, none was lost or altered, verify passed.</p>';
   return `<ol class="failures">${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ol>`;
 }
 
 export function renderHtmlReport(r: RehearsalReport): string {
-  const tl: Timeline = r.timeline ?? { phases: [], writes: [], backfill: [], lockWaits: [], lockTimeoutMs: r.lock_waits.lock_timeout_ms };
+  const tl: Timeline = r.timeline ?? {
+    phases: [],
+    writes: [],
+    backfill: [],
+    lockWaits: [],
+    lockTimeoutMs: r.lock_waits.lock_timeout_ms,
+  };
   const verdict = `${r.failed_writes} failed writes, ${r.failed_reads} failed reads, ${r.lost_or_altered_writes} lost or altered writes of ${r.acknowledged_writes} acknowledged`;
   const stages = table(
     ['stage', 'app versions', 'writes', 'reads', 'failed writes', 'p50 ms', 'p99 ms', 'max ms'],
-    r.stages.map((s) => [s.stage, s.versions.join(' + '), s.writes, s.reads, s.failed_writes, s.p50_ms.toFixed(1), s.p99_ms.toFixed(1), s.max_ms.toFixed(1)]),
+    r.stages.map((s) => [
+      s.stage,
+      s.versions.join(' + '),
+      s.writes,
+      s.reads,
+      s.failed_writes,
+      s.p50_ms.toFixed(1),
+      s.p99_ms.toFixed(1),
+      s.max_ms.toFixed(1),
+    ]),
     [false, false, true, true, true, true, true, true],
   );
   const canary = r.stages
     .filter((s) => s.canary)
-    .map((s) => `<p><strong>${esc(s.stage)}</strong> canary steps: ${s.canary!.map((c) => esc(`${weightsLabel(c.weights)} (${c.writes} writes, p99 ${c.p99_ms.toFixed(1)} ms)`)).join('; ')}</p>`)
+    .map(
+      (s) =>
+        `<p><strong>${esc(s.stage)}</strong> canary steps: ${s.canary!.map((c) => esc(`${weightsLabel(c.weights)} (${c.writes} writes, p99 ${c.p99_ms.toFixed(1)} ms)`)).join('; ')}</p>`,
+    )
     .join('');
   const totals = table(
     ['total', 'value'],
@@ -190,7 +233,9 @@ export function renderHtmlReport(r: RehearsalReport): string {
       ['failed reads', r.failed_reads],
       ['lost or altered writes', r.lost_or_altered_writes],
       ['reads checked', r.reads_checked],
-      ...(r.rejected_by_schema !== undefined ? [['rejected by the schema (not Tandem failures)', r.rejected_by_schema] as (string | number)[]] : []),
+      ...(r.rejected_by_schema !== undefined
+        ? [['rejected by the schema (not Tandem failures)', r.rejected_by_schema] as (string | number)[]]
+        : []),
       ...(r.spec_defects !== undefined ? [['spec defects', r.spec_defects] as (string | number)[]] : []),
       ...(r.lost_on_rollback ? [['writes lost on rollback', r.lost_on_rollback.count] as (string | number)[]] : []),
       ['backfill', `${r.backfill.rows} rows in ${r.backfill.batches} batches, ${r.backfill_rows_per_s} rows/s`],
@@ -207,7 +252,9 @@ export function renderHtmlReport(r: RehearsalReport): string {
     : '';
   // Failure first: when the rehearsal failed, what failed comes right after the verdict.
   const failures = `<h2>Failures</h2>\n<div id="failures">${failureList(r)}</div>\n`;
-  return page(`tandem rehearse ${r.migration}: ${r.ok ? 'PASSED' : 'FAILED'}`, `<h1>tandem rehearse <code>${esc(r.migration)}</code></h1>
+  return page(
+    `tandem rehearse ${r.migration}: ${r.ok ? 'PASSED' : 'FAILED'}`,
+    `<h1>tandem rehearse <code>${esc(r.migration)}</code></h1>
 <p class="verdict ${r.ok ? 'pass' : 'fail'}" id="verdict">${r.ok ? 'PASSED: zero downtime' : 'FAILED'}: ${esc(verdict)}</p>
 <p>${r.schema ? `Table ${esc(r.schema.table)} (schema: ${esc(r.schema.source)}${r.schema.tables.length ? `, with ${esc(r.schema.tables.join(', '))}` : ''}; rows: ${esc(r.schema.rows)}), ` : ''}${r.rows} rows, app traffic as ${esc(r.app_role)}, on a ${esc(r.database)} database. Verify: ${esc(r.verify.message)}</p>
 ${r.ok ? '' : failures}
@@ -222,7 +269,8 @@ ${backfillChart(tl)}
 <h2>Lock waits</h2>
 ${lockChart(tl, r)}
 ${roundTrip}
-${r.ok ? failures : ''}`);
+${r.ok ? failures : ''}`,
+  );
 }
 
 /**
@@ -230,7 +278,9 @@ ${r.ok ? failures : ''}`);
  * cannot satisfy, an executor step that failed): why, first, then what happened until then.
  */
 export function renderStoppedReport(migration: string, message: string, log: readonly string[]): string {
-  const items = log.length ? `<ol class="log">${log.map((l) => `<li>${esc(l)}</li>`).join('')}</ol>` : '<p>Nothing: it stopped while setting up.</p>';
+  const items = log.length
+    ? `<ol class="log">${log.map((l) => `<li>${esc(l)}</li>`).join('')}</ol>`
+    : '<p>Nothing: it stopped while setting up.</p>';
   return page(
     `tandem rehearse ${migration}: FAILED`,
     `<h1>tandem rehearse <code>${esc(migration)}</code></h1>

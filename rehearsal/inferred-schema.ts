@@ -21,7 +21,11 @@ export function neededColumns(spec: MigrationSpec): { columns: TableColumn[]; ma
     try {
       return { columns, mappings: resolveSpec(spec, info(spec, columns)).mappings };
     } catch (err) {
-      if (err instanceof CatalogError && /does not exist/.test(err.message) && !columns.some((c) => c.name === err.objectName)) {
+      if (
+        err instanceof CatalogError &&
+        /does not exist/.test(err.message) &&
+        !columns.some((c) => c.name === err.objectName)
+      ) {
         columns.push({ name: err.objectName, type: 'text', notNull: false, hasDefault: false });
         continue;
       }
@@ -45,8 +49,12 @@ export async function inferredSchemaSql(db: Queryable, spec: MigrationSpec): Pro
       const relation = m.newColumns.map((c) => `NULL::${c.type} AS ${quoteIdent(c.name)}`).join(', ');
       const probe = `_tandem_rehearsal_type_probe`;
       try {
-        await db.query(`CREATE TEMP TABLE ${probe} AS SELECT (${expr}) AS v FROM (SELECT ${relation || '1 AS _tandem_none'}) AS ${quoteIdent(spec.table)} WITH NO DATA`);
-        const { rows } = await db.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'pg_temp.${probe}'::regclass AND attname = 'v'`);
+        await db.query(
+          `CREATE TEMP TABLE ${probe} AS SELECT (${expr}) AS v FROM (SELECT ${relation || '1 AS _tandem_none'}) AS ${quoteIdent(spec.table)} WITH NO DATA`,
+        );
+        const { rows } = await db.query(
+          `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'pg_temp.${probe}'::regclass AND attname = 'v'`,
+        );
         const t = rows[0]?.t as string | undefined;
         if (t && t !== 'unknown') types.set(old, t);
       } catch {
@@ -57,6 +65,11 @@ export async function inferredSchemaSql(db: Queryable, spec: MigrationSpec): Pro
     }
   }
   const table = spec.schema ? quoteQualified(spec.schema, spec.table) : quoteIdent(spec.table);
-  const defs = [`id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY`, ...columns.filter((c) => c.name !== 'id' && !newNames.has(c.name)).map((c) => `${quoteIdent(c.name)} ${types.get(c.name)}`)];
+  const defs = [
+    `id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY`,
+    ...columns
+      .filter((c) => c.name !== 'id' && !newNames.has(c.name))
+      .map((c) => `${quoteIdent(c.name)} ${types.get(c.name)}`),
+  ];
   return `${spec.schema ? `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(spec.schema)};\n` : ''}CREATE TABLE ${table} (\n  ${defs.join(',\n  ')}\n);\n`;
 }

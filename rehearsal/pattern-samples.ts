@@ -4,7 +4,11 @@
  * the quantifiers ? * + {n} {n,m}. Anything else (back-references, lookaround, negated classes):
  * no samples, and the candidates are still judged by PostgreSQL, never by this.
  */
-type Node = { kind: 'chars'; set: string } | { kind: 'seq'; items: Node[] } | { kind: 'alt'; branches: Node[] } | { kind: 'repeat'; node: Node; min: number; max: number };
+type Node =
+  | { kind: 'chars'; set: string }
+  | { kind: 'seq'; items: Node[] }
+  | { kind: 'alt'; branches: Node[] }
+  | { kind: 'repeat'; node: Node; min: number; max: number };
 
 /** Thrown inside the parser for a construct it does not model; caught below, never escapes this file. */
 class Unsupported {}

@@ -8,7 +8,10 @@ import { findPostgresBin } from './scratch-postgres';
 export class PgToolError extends TandemError {
   readonly kind = 'pg_tool';
   readonly exitCode = 1;
-  constructor(readonly tool: string, message: string) {
+  constructor(
+    readonly tool: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'PgToolError';
   }
@@ -34,9 +37,19 @@ export interface ToolRun {
 
 function run(name: 'psql' | 'pg_dump', r: ToolRun): string {
   const env = { ...process.env, PGOPTIONS: r.options ?? '', PGCONNECT_TIMEOUT: '10' };
-  const result = spawnSync(tool(name), r.args as string[], { input: r.input, encoding: 'utf8', env, maxBuffer: 1 << 30 });
+  const result = spawnSync(tool(name), r.args as string[], {
+    input: r.input,
+    encoding: 'utf8',
+    env,
+    maxBuffer: 1 << 30,
+  });
   if (result.status !== 0) {
-    const detail = (result.stderr || String(result.error ?? '') || `exit ${result.status}`).trim().split('\n').filter(Boolean).slice(-3).join(' ');
+    const detail = (result.stderr || String(result.error ?? '') || `exit ${result.status}`)
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .slice(-3)
+      .join(' ');
     throw new PgToolError(name, `${r.what} failed: ${detail}`);
   }
   return result.stdout;
@@ -49,17 +62,36 @@ export function psqlScript(url: string, sql: string, what: string): void {
 
 /** `\copy (query) TO STDOUT` from a read-only session: the rows in COPY's text format. */
 export function copyOut(url: string, query: string, what: string): string {
-  return run('psql', { args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', `\\copy (${query.replace(/\n/g, ' ')}) TO STDOUT`], options: READ_ONLY_OPTIONS, what });
+  return run('psql', {
+    args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', `\\copy (${query.replace(/\n/g, ' ')}) TO STDOUT`],
+    options: READ_ONLY_OPTIONS,
+    what,
+  });
 }
 
 /** `\copy table (columns) FROM STDIN`, with triggers and foreign keys off (replica mode) as a restore does. */
 export function copyIn(url: string, target: string, data: string, what: string): void {
-  run('psql', { args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', `\\copy ${target} FROM STDIN`], input: data, options: '-c session_replication_role=replica', what });
+  run('psql', {
+    args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', `\\copy ${target} FROM STDIN`],
+    input: data,
+    options: '-c session_replication_role=replica',
+    what,
+  });
 }
 
 /** pg_dump --schema-only of the given tables and sequences (read-only by construction). */
 export function dumpSchema(url: string, relations: readonly string[]): string {
-  const args = ['--schema-only', '--no-owner', '--no-privileges', '--no-publications', '--no-subscriptions', '--no-security-labels', '--strict-names', '-d', url];
+  const args = [
+    '--schema-only',
+    '--no-owner',
+    '--no-privileges',
+    '--no-publications',
+    '--no-subscriptions',
+    '--no-security-labels',
+    '--strict-names',
+    '-d',
+    url,
+  ];
   for (const r of relations) args.push('-t', r);
   return run('pg_dump', { args, options: READ_ONLY_OPTIONS, what: 'pg_dump --schema-only of the source database' });
 }

@@ -107,7 +107,19 @@ export abstract class PhasedTraffic {
   }
 
   private newPhase(generation: number, stage: string, weights: Weights): Phase {
-    const stats: PhaseStats = { stage, weights, writes: 0, reads: 0, failedWrites: 0, failedReads: 0, writeMs: [], writeAt: [], startedAt: performance.now(), byVersion: {}, slowWrites: 0 };
+    const stats: PhaseStats = {
+      stage,
+      weights,
+      writes: 0,
+      reads: 0,
+      failedWrites: 0,
+      failedReads: 0,
+      writeMs: [],
+      writeAt: [],
+      startedAt: performance.now(),
+      byVersion: {},
+      slowWrites: 0,
+    };
     this.phases.push(stats);
     return { generation, stats };
   }

@@ -33,7 +33,12 @@ function openPool(url: string): Pool {
  * user's scratch database, where the rehearsal refuses to start if the spec's table or migration
  * already exists (it never touches data it did not create) and removes what it created at the end.
  */
-export async function openRehearsalDatabase(spec: MigrationSpec, databaseUrl: string | undefined, emit: (e: { kind: 'info'; message: string }) => void, options: { empty?: boolean } = {}): Promise<RehearsalDatabase> {
+export async function openRehearsalDatabase(
+  spec: MigrationSpec,
+  databaseUrl: string | undefined,
+  emit: (e: { kind: 'info'; message: string }) => void,
+  options: { empty?: boolean } = {},
+): Promise<RehearsalDatabase> {
   if (!databaseUrl) return openScratch(emit);
   return options.empty ? openGivenEmpty(spec, databaseUrl) : openGiven(spec, databaseUrl);
 }
@@ -95,7 +100,9 @@ async function openGivenEmpty(spec: MigrationSpec, url: string): Promise<Rehears
 
 /** Drop everything the rehearsal created in a database that was empty: its schemas, public's objects, extensions, and the roles it added. */
 async function emptyAgain(pool: Pool, rolesBefore: ReadonlySet<string>): Promise<void> {
-  const roles = (await pool.query(`SELECT rolname FROM pg_roles`)).rows.map((r) => r.rolname as string).filter((r) => !rolesBefore.has(r));
+  const roles = (await pool.query(`SELECT rolname FROM pg_roles`)).rows
+    .map((r) => r.rolname as string)
+    .filter((r) => !rolesBefore.has(r));
   for (const r of roles) await pool.query(`DROP OWNED BY ${quoteIdent(r)}`);
   await pool.query(`DO $e$ DECLARE r record; BEGIN
       FOR r IN SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' LOOP EXECUTE format('DROP EXTENSION IF EXISTS %I CASCADE', r.extname); END LOOP;
@@ -116,7 +123,10 @@ async function openScratch(emit: (e: { kind: 'info'; message: string }) => void)
     server = await startScratchPostgres();
   } catch (err) {
     if (err instanceof PostgresBinariesMissingError) {
-      throw Object.assign(new Error(`${err.message} Or give tandem rehearse an empty scratch database with --database-url.`), { exitCode: 1 });
+      throw Object.assign(
+        new Error(`${err.message} Or give tandem rehearse an empty scratch database with --database-url.`),
+        { exitCode: 1 },
+      );
     }
     throw err;
   }
@@ -160,7 +170,10 @@ async function openGiven(spec: MigrationSpec, url: string): Promise<RehearsalDat
     if (rows[0].has_state) {
       const recorded = await pool.query(`SELECT step FROM tandem.migrations WHERE name = $1`, [spec.name]);
       if (recorded.rows.length) {
-        throw new RefusedError(`that database already records a migration named ${spec.name} (step ${recorded.rows[0].step}); give tandem rehearse an empty scratch database`, spec.name);
+        throw new RefusedError(
+          `that database already records a migration named ${spec.name} (step ${recorded.rows[0].step}); give tandem rehearse an empty scratch database`,
+          spec.name,
+        );
       }
     }
   } catch (err) {

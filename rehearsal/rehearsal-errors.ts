@@ -7,7 +7,10 @@ import { ErrorExitCode, ErrorKind, TandemError } from '../phases/errors';
 export class RehearsalStoppedError extends TandemError {
   readonly kind: ErrorKind;
   readonly exitCode: ErrorExitCode;
-  constructor(readonly stage: string, readonly cause: unknown) {
+  constructor(
+    readonly stage: string,
+    readonly cause: unknown,
+  ) {
     const e = cause as { message?: unknown } | undefined;
     super(`the rehearsal stopped in ${stage}: ${typeof e?.message === 'string' ? e.message : String(cause)}`);
     this.name = 'RehearsalStoppedError';

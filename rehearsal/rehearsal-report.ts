@@ -12,7 +12,9 @@ export type RehearsalStage = Stage | 'backfill';
 export const REHEARSAL_STAGES: readonly RehearsalStage[] = rehearsalScript().flatMap((step): RehearsalStage[] =>
   step.kind === 'expand' ? [step.stage as Stage, 'backfill'] : [step.stage as Stage],
 );
-const CANARY_STAGES: ReadonlySet<string> = new Set(rehearsalScript().flatMap((step) => (step.kind === 'canary' ? [step.stage] : [])));
+const CANARY_STAGES: ReadonlySet<string> = new Set(
+  rehearsalScript().flatMap((step) => (step.kind === 'canary' ? [step.stage] : [])),
+);
 
 export interface CanaryStepReport {
   readonly weights: Weights;
@@ -71,7 +73,12 @@ export interface RehearsalReport {
   readonly verify: { readonly ok: boolean; readonly message: string };
   readonly checks: CheckSummary[];
   /** The talk's new customer, created by v2 during dual-write, as v3 reads it at the end. */
-  readonly new_customer: { readonly name: string; readonly id: string; readonly first_name: string | null; readonly last_name: string | null } | null;
+  readonly new_customer: {
+    readonly name: string;
+    readonly id: string;
+    readonly first_name: string | null;
+    readonly last_name: string | null;
+  } | null;
   /** Who the app traffic ran as: the DML-only app role, or (when the user cannot create roles) the given user. */
   readonly app_role: string;
   readonly failure_samples: RowFailure[];
@@ -146,19 +153,21 @@ export function stageReports(phases: readonly PhaseStats[]): StageReport[] {
           return { weights: p.weights, writes: p.writes, p50_ms: l.p50_ms, p99_ms: l.p99_ms };
         })
       : undefined;
-    return [{
-      stage,
-      versions,
-      writes: sum((p) => p.writes),
-      reads: sum((p) => p.reads),
-      failed_writes: sum((p) => p.failedWrites),
-      failed_reads: sum((p) => p.failedReads),
-      p50_ms: lat.p50_ms,
-      p99_ms: lat.p99_ms,
-      max_ms: lat.max_ms,
-      slow_writes: sum((p) => p.slowWrites),
-      ...(canary ? { canary } : {}),
-    }];
+    return [
+      {
+        stage,
+        versions,
+        writes: sum((p) => p.writes),
+        reads: sum((p) => p.reads),
+        failed_writes: sum((p) => p.failedWrites),
+        failed_reads: sum((p) => p.failedReads),
+        p50_ms: lat.p50_ms,
+        p99_ms: lat.p99_ms,
+        max_ms: lat.max_ms,
+        slow_writes: sum((p) => p.slowWrites),
+        ...(canary ? { canary } : {}),
+      },
+    ];
   });
 }
 
@@ -173,12 +182,27 @@ export function weightsLabel(w: Weights): string {
 /** The short table printed at the end: words, not only colors. */
 export function reportTable(r: RehearsalReport): string[] {
   const header = ['stage', 'app versions', 'writes', 'failed', 'p50 ms', 'p99 ms', 'max ms'];
-  const rows = r.stages.map((s) => [s.stage, s.versions.join('+'), String(s.writes), String(s.failed_writes), s.p50_ms.toFixed(1), s.p99_ms.toFixed(1), s.max_ms.toFixed(1)]);
+  const rows = r.stages.map((s) => [
+    s.stage,
+    s.versions.join('+'),
+    String(s.writes),
+    String(s.failed_writes),
+    s.p50_ms.toFixed(1),
+    s.p99_ms.toFixed(1),
+    s.max_ms.toFixed(1),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   const lines = [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
   for (const s of r.stages) {
-    if (s.canary) lines.push(`  ${s.stage} canary steps: ${s.canary.map((c) => `${weightsLabel(c.weights)} (${c.writes} writes, p99 ${c.p99_ms.toFixed(1)} ms)`).join('; ')}`);
+    if (s.canary)
+      lines.push(
+        `  ${s.stage} canary steps: ${s.canary.map((c) => `${weightsLabel(c.weights)} (${c.writes} writes, p99 ${c.p99_ms.toFixed(1)} ms)`).join('; ')}`,
+      );
   }
   return lines;
 }

@@ -14,7 +14,13 @@ export { CANARY_WEIGHTS } from './stage-script';
 
 /** The demo's spec with no schema of the user's: the talk's customers table and the demo app's own v1/v2/v3. */
 function isDemo(spec: MigrationSpec, options: SchemaOptions): boolean {
-  if (options.schemaFile !== undefined || options.schemaFrom !== undefined || options.sample !== undefined || options.breakChecks !== undefined) return false;
+  if (
+    options.schemaFile !== undefined ||
+    options.schemaFrom !== undefined ||
+    options.sample !== undefined ||
+    options.breakChecks !== undefined
+  )
+    return false;
   try {
     demoShapeOf(spec);
     return true;
@@ -35,6 +41,9 @@ export function workloadFor(spec: MigrationSpec, options: RehearsalOptions & Sch
  * with the same ledger and checker, whether the workload is the demo's (the talk's customers, the
  * demo app's own v1/v2/v3 data layers as traffic) or any other spec's (generic-setup).
  */
-export async function rehearse(spec: MigrationSpec, options: RehearsalOptions & SchemaOptions = {}): Promise<RehearsalReport> {
+export async function rehearse(
+  spec: MigrationSpec,
+  options: RehearsalOptions & SchemaOptions = {},
+): Promise<RehearsalReport> {
   return runRehearsal(spec, options, workloadFor(spec, options));
 }

@@ -117,7 +117,9 @@ class RoundTripAnalysis {
   private readonly checks: RoundTripArgs['checks'];
   private readonly entries: Entry[] = [];
   private readonly byRaw = new Map<string, Entry>();
-  private readonly defects = new Findings((d, e) => d.kind === e.kind && JSON.stringify(d.raw) === JSON.stringify(e.raw));
+  private readonly defects = new Findings(
+    (d, e) => d.kind === e.kind && JSON.stringify(d.raw) === JSON.stringify(e.raw),
+  );
   private readonly risks = new Findings((r, e) => r.kind === e.kind && JSON.stringify(r.new) === JSON.stringify(e.new));
   private checked = 0;
 
@@ -149,14 +151,32 @@ class RoundTripAnalysis {
     const trips = await this.downAndBack(upped.map((u) => ({ ...u.row, ...u.nw })));
     upped.forEach((u, i) => {
       const { down: d, back: b } = trips[i];
-      if (!d.ok) return this.defects.add({ operation: label, kind: 'down_raises', raw: u.raw, new: u.nw, error: d.error });
+      if (!d.ok)
+        return this.defects.add({ operation: label, kind: 'down_raises', raw: u.raw, new: u.nw, error: d.error });
       const old = toValues(this.oldColumns, d.values);
       const nn = this.nullInNotNull(old);
-      if (nn) return this.defects.add({ operation: label, kind: 'down_raises', raw: u.raw, new: u.nw, down: old, error: `down gives NULL for the NOT NULL column ${nn}` });
-      if (!b.ok) return this.defects.add({ operation: label, kind: 'up_raises', raw: u.raw, new: u.nw, down: old, error: b.error });
+      if (nn)
+        return this.defects.add({
+          operation: label,
+          kind: 'down_raises',
+          raw: u.raw,
+          new: u.nw,
+          down: old,
+          error: `down gives NULL for the NOT NULL column ${nn}`,
+        });
+      if (!b.ok)
+        return this.defects.add({
+          operation: label,
+          kind: 'up_raises',
+          raw: u.raw,
+          new: u.nw,
+          down: old,
+          error: b.error,
+        });
       const back = toValues(this.newColumns, b.values);
       const roundTrips = sameValues(back, u.nw, this.newColumns);
-      if (!roundTrips) this.defects.add({ operation: label, kind: 'not_inverse', raw: u.raw, new: u.nw, down: old, back });
+      if (!roundTrips)
+        this.defects.add({ operation: label, kind: 'not_inverse', raw: u.raw, new: u.nw, down: old, back });
       const entry: Entry = { source: 'old', raw: u.raw, new: u.nw, old, back, roundTrips };
       this.entries.push(entry);
       this.byRaw.set(rawKey(u.raw, this.oldColumns), entry);
@@ -196,7 +216,10 @@ class RoundTripAnalysis {
       newColumns.forEach((c, i) => (nw[c] = sources[i]()));
       return { ...base, ...nw };
     });
-    const canonical = await a.evaluator.evaluate(candidates, newColumns.map((c) => ({ sql: quoteIdent(c) })));
+    const canonical = await a.evaluator.evaluate(
+      candidates,
+      newColumns.map((c) => ({ sql: quoteIdent(c) })),
+    );
     return candidates.flatMap((r, i) => {
       const c = canonical[i];
       return c.ok ? [{ ...r, ...toValues(newColumns, c.values) }] : [];
@@ -210,10 +233,18 @@ class RoundTripAnalysis {
     if (!d.ok) return void this.risks.add({ operation: label, kind: 'down_raises', new: nw, error: d.error });
     const old = toValues(this.oldColumns, d.values);
     const nn = this.nullInNotNull(old);
-    if (nn) return void this.risks.add({ operation: label, kind: 'down_raises', new: nw, down: old, error: `down gives NULL for the NOT NULL column ${nn}` });
+    if (nn)
+      return void this.risks.add({
+        operation: label,
+        kind: 'down_raises',
+        new: nw,
+        down: old,
+        error: `down gives NULL for the NOT NULL column ${nn}`,
+      });
     if (!b.ok) return void this.risks.add({ operation: label, kind: 'up_raises', new: nw, down: old, error: b.error });
     const back = toValues(this.newColumns, b.values);
-    if (!sameValues(back, nw, this.newColumns)) return void this.risks.add({ operation: label, kind: 'not_inverse', new: nw, down: old, back });
+    if (!sameValues(back, nw, this.newColumns))
+      return void this.risks.add({ operation: label, kind: 'not_inverse', new: nw, down: old, back });
     return { source: 'variation', new: nw, old, back, roundTrips: true };
   }
 
@@ -226,11 +257,18 @@ class RoundTripAnalysis {
       return d.ok ? { ...r, ...toValues(this.oldColumns, d.values) } : r;
     });
     const backs = await evaluator.evaluate(backRows, this.up);
-    const held = await evaluator.evaluate(backRows, this.checks.map((c) => ({ sql: `(${c.expr}) IS NOT FALSE` })));
+    const held = await evaluator.evaluate(
+      backRows,
+      this.checks.map((c) => ({ sql: `(${c.expr}) IS NOT FALSE` })),
+    );
     return rows.map((_, i): { down: Evaluated; back: Evaluated } => {
       const h = held[i];
       const broken = h.ok ? this.checks.find((_, k) => h.values[k] !== 'true') : undefined;
-      if (downs[i].ok && broken) return { down: { ok: false, code: '23514', error: `the result breaks the CHECK constraint ${broken.name}` }, back: backs[i] };
+      if (downs[i].ok && broken)
+        return {
+          down: { ok: false, code: '23514', error: `the result breaks the CHECK constraint ${broken.name}` },
+          back: backs[i],
+        };
       return { down: downs[i], back: backs[i] };
     });
   }
@@ -263,7 +301,10 @@ function toValues(columns: readonly string[], values: (string | null)[]): Record
 export function shortJson(x: object | null | undefined, max = 40): string {
   if (x === null || x === undefined) return JSON.stringify(x ?? null);
   const parts = Object.entries(x).map(([k, val]) => {
-    const text = typeof val === 'string' && [...val].length > max ? `${JSON.stringify([...val].slice(0, max).join('') + '…')} (${[...val].length} characters)` : JSON.stringify(val ?? null);
+    const text =
+      typeof val === 'string' && [...val].length > max
+        ? `${JSON.stringify([...val].slice(0, max).join('') + '…')} (${[...val].length} characters)`
+        : JSON.stringify(val ?? null);
     return `${JSON.stringify(k)}:${text}`;
   });
   return `{${parts.join(',')}}`;

@@ -71,8 +71,13 @@ export class RowLedger {
     this.acknowledged++;
     // Lost: the write's new side is the value whose round trip fails (a repeat writes the row's current
     // value, which the pool entry it carries need not describe).
-    const isEntryValue = (m: RowWrite['mappings'][number]) => m.new !== undefined && Object.keys(m.entry!.new).every((c) => (m.new![c] ?? null) === (m.entry!.new[c] ?? null));
-    if ((write.version === 'v2' || write.version === 'v3') && write.mappings.some((m) => m.newExact && m.entry && !m.entry.roundTrips && isEntryValue(m))) this.lostOnRollback.push(entry);
+    const isEntryValue = (m: RowWrite['mappings'][number]) =>
+      m.new !== undefined && Object.keys(m.entry!.new).every((c) => (m.new![c] ?? null) === (m.entry!.new[c] ?? null));
+    if (
+      (write.version === 'v2' || write.version === 'v3') &&
+      write.mappings.some((m) => m.newExact && m.entry && !m.entry.roundTrips && isEntryValue(m))
+    )
+      this.lostOnRollback.push(entry);
     return entry;
   }
 

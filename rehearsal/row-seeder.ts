@@ -12,8 +12,14 @@ import { errorCode, errorMessage } from '../phases/error-fields';
 export class UngeneratableColumnError extends TandemError {
   readonly kind = 'ungeneratable_column';
   readonly exitCode = 2;
-  constructor(readonly table: string, readonly column: string, readonly type: string) {
-    super(`column ${column} of ${table} is NOT NULL with no default, and tandem rehearse cannot generate values of type ${type}: copy real rows with --schema-from URL --sample N`);
+  constructor(
+    readonly table: string,
+    readonly column: string,
+    readonly type: string,
+  ) {
+    super(
+      `column ${column} of ${table} is NOT NULL with no default, and tandem rehearse cannot generate values of type ${type}: copy real rows with --schema-from URL --sample N`,
+    );
     this.name = 'UngeneratableColumnError';
   }
 }
@@ -79,8 +85,12 @@ export class RowGenerator {
     for (const c of writableColumns(model)) {
       const values = learned.get(c.name);
       const source = values?.length
-        ? uniqueAlone.has(c.name) ? learnedOnce(c, values, random) : learnedSource(c, values, random)
-        : uniqueAlone.has(c.name) ? distinct(c, columnValues(c, random)) : columnValues(c, random);
+        ? uniqueAlone.has(c.name)
+          ? learnedOnce(c, values, random)
+          : learnedSource(c, values, random)
+        : uniqueAlone.has(c.name)
+          ? distinct(c, columnValues(c, random))
+          : columnValues(c, random);
       this.sources.set(c.name, source);
     }
   }
@@ -126,8 +136,14 @@ const NO_ARBITER = '55000';
 export class RowsRefusedError extends TandemError {
   readonly exitCode = 2;
   readonly kind = 'constraint_refuses_rows';
-  constructor(readonly table: string, readonly reason: string, readonly example: Row) {
-    super(`${table} refuses every generated row (${reason}), e.g. ${JSON.stringify(example)}: copy real rows with --schema-from URL --sample N, or rehearse on a --schema FILE whose table the generator can fill`);
+  constructor(
+    readonly table: string,
+    readonly reason: string,
+    readonly example: Row,
+  ) {
+    super(
+      `${table} refuses every generated row (${reason}), e.g. ${JSON.stringify(example)}: copy real rows with --schema-from URL --sample N, or rehearse on a --schema FILE whose table the generator can fill`,
+    );
     this.name = 'RowsRefusedError';
   }
 }
@@ -142,7 +158,11 @@ async function keysOf(db: Queryable, model: TableModel, columns: readonly string
  * NOTHING), a batch PostgreSQL refuses otherwise (a trigger, a foreign key) is retried row by row.
  * Returns how many rows went in, and the first refusal's message.
  */
-export async function insertRows(db: Queryable, model: TableModel, rows: readonly Record<string, string | null>[]): Promise<{ inserted: number; error?: string; refusedRow?: Row }> {
+export async function insertRows(
+  db: Queryable,
+  model: TableModel,
+  rows: readonly Record<string, string | null>[],
+): Promise<{ inserted: number; error?: string; refusedRow?: Row }> {
   let inserted = 0;
   let error: string | undefined;
   let refusedRow: Row | undefined;
@@ -223,7 +243,14 @@ export interface SeedOptions {
  * from what the constraints accept (learnValues), rows are filtered by every rule in SQL before
  * they are inserted, so a CHECK costs a filter, not a failed insert per row.
  */
-export async function seedTable(db: Queryable, model: TableModel, count: number, parentRows: number, random: () => number, options: SeedOptions = {}): Promise<SeedResult> {
+export async function seedTable(
+  db: Queryable,
+  model: TableModel,
+  count: number,
+  parentRows: number,
+  random: () => number,
+  options: SeedOptions = {},
+): Promise<SeedResult> {
   const seen = options.seen ?? new Set<number>();
   seen.add(model.oid);
   const parentKeys = new Map<string, (string | null)[][]>();
@@ -243,7 +270,11 @@ export async function seedTable(db: Queryable, model: TableModel, count: number,
     // Rows copied in (--sample) need no generated rows: the traffic then makes do with what it can.
     const learned = await learnValues(session, model, rules, random, count > 0);
     const generator = new RowGenerator(model, parentKeys, random, learned.values);
-    const evaluator = new ExpressionEvaluator(session, model.name, model.columns.map((c) => ({ name: c.name, type: c.type })));
+    const evaluator = new ExpressionEvaluator(
+      session,
+      model.name,
+      model.columns.map((c) => ({ name: c.name, type: c.type })),
+    );
     let inserted = 0;
     // Rounds make up for rows a rule or a unique index refused; a round that adds nothing ends it.
     for (let round = 0; round < 10 && inserted < count; round++) {

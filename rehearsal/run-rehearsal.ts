@@ -1,6 +1,15 @@
 import { RehearsalStoppedError } from './rehearsal-errors';
 import { performance } from 'perf_hooks';
-import { backfill, BackfillResult, contract, expand, ExecutorOptions, ProgressEvent, verify, VerifyReport } from '../executor';
+import {
+  backfill,
+  BackfillResult,
+  contract,
+  expand,
+  ExecutorOptions,
+  ProgressEvent,
+  verify,
+  VerifyReport,
+} from '../executor';
 import { AppVersion, Stage } from '../phases/deploy/stages';
 import { MigrationSpec } from '../phases/sql/spec';
 import { openRehearsalDatabase, RehearsalDatabase } from './rehearsal-database';
@@ -8,7 +17,6 @@ import { RehearsalReport, RehearsalStage, stageReports, StageReport } from './re
 import { TrafficSplit, rehearsalScript, ScriptStep } from './stage-script';
 import { Timeline, TimelineRecorder } from './timeline';
 import { PhasedTraffic, PhaseStats, Weights } from './phased-traffic';
-
 
 export interface RehearsalOptions {
   /** Generated rows to seed (the demo: customers, on top of the talk's names; default 10000). */
@@ -110,12 +118,20 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * contract) through the executor library, the canary weights from the adjacent app versions,
  * and has the workload check every acknowledged write after each stage.
  */
-export async function runRehearsal(spec: MigrationSpec, options: RehearsalOptions, setup: WorkloadSetup): Promise<RehearsalReport> {
+export async function runRehearsal(
+  spec: MigrationSpec,
+  options: RehearsalOptions,
+  setup: WorkloadSetup,
+): Promise<RehearsalReport> {
   const emit: Emit = options.onEvent ?? (() => undefined);
   const started = performance.now();
   const db = await openRehearsalDatabase(spec, options.databaseUrl, emit, setup.emptyDatabase ? { empty: true } : {});
   const cleanups: (() => Promise<unknown>)[] = [];
-  const state = { current: 'setup', workload: undefined as Workload | undefined, ticker: undefined as NodeJS.Timeout | undefined };
+  const state = {
+    current: 'setup',
+    workload: undefined as Workload | undefined,
+    ticker: undefined as NodeJS.Timeout | undefined,
+  };
   try {
     const workload = await setup.prepare({ db, emit, onClose: (c) => cleanups.push(c) });
     state.workload = workload;
@@ -179,12 +195,23 @@ class StageWalk {
       else await this.contract(step.stage as Stage, step.app, trafficStopped);
     }
     if (!this.gate || !this.filled || !this.final) throw new Error('the stage table has no expand or contract stage');
-    return { gate: this.gate, final: this.final, filled: this.filled, lockRetries: this.lockRetries, findings: this.findings };
+    return {
+      gate: this.gate,
+      final: this.final,
+      filled: this.filled,
+      lockRetries: this.lockRetries,
+      findings: this.findings,
+    };
   }
 
   private async baseline(stage: Stage, app: AppVersion): Promise<void> {
     this.entered(stage);
-    this.emit({ kind: 'stage', stage, weights: { [app]: 100 }, message: `${stage}: ${app} serves all traffic on ${this.workload.oldColumns}` });
+    this.emit({
+      kind: 'stage',
+      stage,
+      weights: { [app]: 100 },
+      message: `${stage}: ${app} serves all traffic on ${this.workload.oldColumns}`,
+    });
     this.workload.traffic.start(stage, { [app]: 100 });
     await this.during(async () => undefined);
     await this.workload.check(`after ${stage}`, { newColumnsFilled: false, final: false });
@@ -194,8 +221,14 @@ class StageWalk {
   private async expand(stage: Stage, app: AppVersion): Promise<void> {
     await this.enter(stage, { [app]: 100 }, `${stage}: new columns and the sync trigger, while ${app} writes`);
     this.lockRetries += (await this.during(() => expand(this.spec, this.executor))).lockRetries;
-    await this.enter('backfill', { [app]: 100 }, `backfill: keyset batches fill ${this.workload.newColumns}, while ${app} writes`);
-    const filled = await this.during(() => backfill(this.spec, { ...this.executor, batchSize: this.options.batchSize }));
+    await this.enter(
+      'backfill',
+      { [app]: 100 },
+      `backfill: keyset batches fill ${this.workload.newColumns}, while ${app} writes`,
+    );
+    const filled = await this.during(() =>
+      backfill(this.spec, { ...this.executor, batchSize: this.options.batchSize }),
+    );
     this.filled = filled;
     this.lockRetries += filled.lockRetries;
     this.gate = await verify(this.spec, this.executor);
@@ -215,15 +248,23 @@ class StageWalk {
 
   /** verify, then contract; a failed verify is a finding (contract not run) where the workload says so. */
   private async contract(stage: Stage, app: AppVersion, trafficStopped: () => void): Promise<void> {
-    await this.enter(stage, { [app]: 100 }, `${stage}: verify, then drop ${this.workload.oldColumns} and the trigger, while ${app} writes`);
+    await this.enter(
+      stage,
+      { [app]: 100 },
+      `${stage}: verify, then drop ${this.workload.oldColumns} and the trigger, while ${app} writes`,
+    );
     const final = await verify(this.spec, this.executor);
     this.final = final;
-    if (final.ok || !this.workload.verifyFailureIsFinding) this.lockRetries += (await this.during(() => contract(this.spec, this.executor))).lockRetries;
+    if (final.ok || !this.workload.verifyFailureIsFinding)
+      this.lockRetries += (await this.during(() => contract(this.spec, this.executor))).lockRetries;
     else {
       // The rows break what the spec promises: contract would refuse. That is the spec's or the
       // app's to fix (tandem verify names the rows), not a failure of Tandem's.
       this.findings.push(`verify before contract: ${final.message}`);
-      this.emit({ kind: 'info', message: `finding (the spec or the app, not Tandem): ${final.message}; contract is not run` });
+      this.emit({
+        kind: 'info',
+        message: `finding (the spec or the app, not Tandem): ${final.message}; contract is not run`,
+      });
       await this.during(async () => undefined);
     }
     await this.workload.traffic.stop();
@@ -246,7 +287,14 @@ class StageWalk {
   }
 }
 
-function commonReport(spec: MigrationSpec, db: RehearsalDatabase, run: StageRun, phases: readonly PhaseStats[], walk: StageWalk, started: number): CommonReport {
+function commonReport(
+  spec: MigrationSpec,
+  db: RehearsalDatabase,
+  run: StageRun,
+  phases: readonly PhaseStats[],
+  walk: StageWalk,
+  started: number,
+): CommonReport {
   const stages = stageReports(phases);
   const allWriteMs = phases.flatMap((p) => p.writeMs);
   return {

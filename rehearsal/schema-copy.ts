@@ -9,7 +9,12 @@ export interface SourceTables {
   readonly target: { readonly schema: string; readonly name: string };
   /** Every table copied, the target first; edges child -> parent for sampling. */
   readonly tables: readonly { readonly oid: number; readonly schema: string; readonly name: string }[];
-  readonly edges: readonly { readonly child: number; readonly parent: number; readonly columns: readonly string[]; readonly refColumns: readonly string[] }[];
+  readonly edges: readonly {
+    readonly child: number;
+    readonly parent: number;
+    readonly columns: readonly string[];
+    readonly refColumns: readonly string[];
+  }[];
 }
 
 /** A session on the user's database that cannot write: every transaction in it is read-only. */
@@ -28,7 +33,8 @@ export async function sourceTables(src: Client, spec: MigrationSpec): Promise<So
       WHERE c.relkind IN ('r', 'p') AND c.oid = to_regclass($1)`,
     [spec.schema ? quoteQualified(spec.schema, spec.table) : quoteIdent(spec.table)],
   );
-  if (!rows[0]) throw new CatalogError('table', name, `table ${name} does not exist in the database given with --schema-from`);
+  if (!rows[0])
+    throw new CatalogError('table', name, `table ${name} does not exist in the database given with --schema-from`);
   const target = { oid: Number(rows[0].oid), schema: rows[0].schema as string, name: rows[0].name as string };
   const { rows: fks } = await src.query(
     `WITH RECURSIVE fk(child, parent, columns, ref_columns) AS (
@@ -42,11 +48,20 @@ export async function sourceTables(src: Client, spec: MigrationSpec): Promise<So
     [target.oid],
   );
   const tables = [target];
-  for (const f of fks) if (!tables.some((t) => t.oid === Number(f.parent))) tables.push({ oid: Number(f.parent), schema: f.schema, name: f.name });
+  for (const f of fks)
+    if (!tables.some((t) => t.oid === Number(f.parent)))
+      tables.push({ oid: Number(f.parent), schema: f.schema, name: f.name });
   return {
     target: { schema: target.schema, name: target.name },
     tables,
-    edges: fks.filter((f) => Number(f.child) !== Number(f.parent)).map((f) => ({ child: Number(f.child), parent: Number(f.parent), columns: f.columns, refColumns: f.ref_columns })),
+    edges: fks
+      .filter((f) => Number(f.child) !== Number(f.parent))
+      .map((f) => ({
+        child: Number(f.child),
+        parent: Number(f.parent),
+        columns: f.columns,
+        refColumns: f.ref_columns,
+      })),
   };
 }
 
@@ -63,7 +78,9 @@ export async function preludeSql(src: Client, tables: SourceTables): Promise<{ s
     [oids],
   );
   for (const r of roles) {
-    out.push(`DO $r$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${quoteLiteral(r.rolname)}) THEN CREATE ROLE ${quoteIdent(r.rolname)} NOLOGIN; END IF; END $r$;`);
+    out.push(
+      `DO $r$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${quoteLiteral(r.rolname)}) THEN CREATE ROLE ${quoteIdent(r.rolname)} NOLOGIN; END IF; END $r$;`,
+    );
   }
   // Types of the columns, unwrapping arrays and domains; kept in dependency order (bases first).
   const { rows: types } = await src.query(
@@ -105,14 +122,22 @@ export async function preludeSql(src: Client, tables: SourceTables): Promise<{ s
   );
   const extensions = new Set<string>([...types, ...funcs].map((x) => x.extension).filter(Boolean));
   for (const e of extensions) out.push(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(e)} CASCADE;`);
-  const schemas = new Set<string>([...tables.tables.map((t) => t.schema), ...types.map((t) => t.schema), ...funcs.map((f) => f.schema), ...seqs.map((s) => s.schema)]);
+  const schemas = new Set<string>([
+    ...tables.tables.map((t) => t.schema),
+    ...types.map((t) => t.schema),
+    ...funcs.map((f) => f.schema),
+    ...seqs.map((s) => s.schema),
+  ]);
   for (const s of schemas) out.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`);
   for (const t of types) {
     if (t.extension) continue;
     const name = quoteQualified(t.schema, t.name);
-    if (t.kind === 'e') out.push(`CREATE TYPE ${name} AS ENUM (${(t.labels as string[]).map(quoteLiteral).join(', ')});`);
+    if (t.kind === 'e')
+      out.push(`CREATE TYPE ${name} AS ENUM (${(t.labels as string[]).map(quoteLiteral).join(', ')});`);
     else if (t.kind === 'd') {
-      out.push(`CREATE DOMAIN ${name} AS ${t.base}${t.dflt !== null ? ` DEFAULT ${t.dflt}` : ''}${t.not_null ? ' NOT NULL' : ''}${(t.checks as string[]).map((c) => ' ' + c).join('')};`);
+      out.push(
+        `CREATE DOMAIN ${name} AS ${t.base}${t.dflt !== null ? ` DEFAULT ${t.dflt}` : ''}${t.not_null ? ' NOT NULL' : ''}${(t.checks as string[]).map((c) => ' ' + c).join('')};`,
+      );
     }
   }
   for (const f of funcs) if (!f.extension) out.push(`${(f.def as string).trim()};`);
@@ -130,8 +155,15 @@ export async function copySchema(sourceUrl: string, scratchUrl: string, spec: Mi
   } finally {
     await src.end().catch(() => undefined);
   }
-  const dump = dumpSchema(sourceUrl, [...tables.tables.map((t) => quoteQualified(t.schema, t.name)), ...prelude.sequences]);
-  psqlScript(scratchUrl, prelude.sql, 'creating the types, functions and schemas the table needs on the scratch server');
+  const dump = dumpSchema(sourceUrl, [
+    ...tables.tables.map((t) => quoteQualified(t.schema, t.name)),
+    ...prelude.sequences,
+  ]);
+  psqlScript(
+    scratchUrl,
+    prelude.sql,
+    'creating the types, functions and schemas the table needs on the scratch server',
+  );
   psqlScript(scratchUrl, dump, 'restoring the table definitions on the scratch server');
   return tables;
 }
@@ -140,14 +172,25 @@ export async function copySchema(sourceUrl: string, scratchUrl: string, spec: Mi
  * Copy `rows` real rows of the target (ordered by its primary key), and the rows of the referenced
  * tables they need, from the read-only source into the scratch tables (COPY out and in, parents first).
  */
-export async function copySample(sourceUrl: string, scratchUrl: string, tables: SourceTables, rows: number): Promise<number> {
+export async function copySample(
+  sourceUrl: string,
+  scratchUrl: string,
+  tables: SourceTables,
+  rows: number,
+): Promise<number> {
   const src = await openReadOnly(sourceUrl);
   const queries = new Map<number, string>();
   const columns = new Map<number, string[]>();
   try {
     for (const t of tables.tables) {
-      const { rows: cols } = await src.query(`SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`, [t.oid]);
-      columns.set(t.oid, cols.map((c) => c.attname));
+      const { rows: cols } = await src.query(
+        `SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`,
+        [t.oid],
+      );
+      columns.set(
+        t.oid,
+        cols.map((c) => c.attname),
+      );
     }
     const [target] = tables.tables;
     const { rows: pk } = await src.query(
@@ -157,7 +200,10 @@ export async function copySample(sourceUrl: string, scratchUrl: string, tables: 
     );
     const order = pk.length ? ` ORDER BY ${pk.map((p) => quoteIdent(p.attname)).join(', ')}` : '';
     const list = (oid: number) => columns.get(oid)!.map(quoteIdent).join(', ');
-    queries.set(target.oid, `SELECT ${list(target.oid)} FROM ${quoteQualified(target.schema, target.name)}${order} LIMIT ${Math.floor(rows)}`);
+    queries.set(
+      target.oid,
+      `SELECT ${list(target.oid)} FROM ${quoteQualified(target.schema, target.name)}${order} LIMIT ${Math.floor(rows)}`,
+    );
     // Breadth first from the target: a parent's rows are those its sampled children reference.
     const pending = [target.oid];
     while (pending.length) {
@@ -166,7 +212,12 @@ export async function copySample(sourceUrl: string, scratchUrl: string, tables: 
         const parent = tables.tables.find((t) => t.oid === e.parent)!;
         const refs = `(${e.refColumns.map(quoteIdent).join(', ')}) IN (SELECT ${e.columns.map(quoteIdent).join(', ')} FROM (${queries.get(child)}) AS s)`;
         const previous = queries.get(parent.oid);
-        queries.set(parent.oid, previous ? `${previous} OR ${refs}` : `SELECT ${list(parent.oid)} FROM ${quoteQualified(parent.schema, parent.name)} WHERE ${refs}`);
+        queries.set(
+          parent.oid,
+          previous
+            ? `${previous} OR ${refs}`
+            : `SELECT ${list(parent.oid)} FROM ${quoteQualified(parent.schema, parent.name)} WHERE ${refs}`,
+        );
         if (!pending.includes(parent.oid)) pending.push(parent.oid);
       }
     }
@@ -179,7 +230,12 @@ export async function copySample(sourceUrl: string, scratchUrl: string, tables: 
     if (!query) continue;
     const name = quoteQualified(t.schema, t.name);
     const data = copyOut(sourceUrl, query, `copying sample rows of ${t.schema}.${t.name} out of the source`);
-    copyIn(scratchUrl, `${name} (${columns.get(t.oid)!.map(quoteIdent).join(', ')})`, data, `copying sample rows into ${t.schema}.${t.name}`);
+    copyIn(
+      scratchUrl,
+      `${name} (${columns.get(t.oid)!.map(quoteIdent).join(', ')})`,
+      data,
+      `copying sample rows into ${t.schema}.${t.name}`,
+    );
     if (t.oid === tables.tables[0].oid) copied = data ? data.split('\n').filter((l) => l !== '').length : 0;
   }
   return copied;

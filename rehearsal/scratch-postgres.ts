@@ -36,8 +36,13 @@ export class PostgresBinariesMissingError extends TandemError {
 export class PostgresBinDirError extends TandemError {
   readonly exitCode = 2;
   readonly kind = 'usage';
-  constructor(readonly dir: string, missing: string[]) {
-    super(`TANDEM_PG_BIN is ${dir}, which has no ${missing.join(' and ')}: point it at the directory holding the PostgreSQL server binaries (e.g. /usr/lib/postgresql/15/bin), or unset it`);
+  constructor(
+    readonly dir: string,
+    missing: string[],
+  ) {
+    super(
+      `TANDEM_PG_BIN is ${dir}, which has no ${missing.join(' and ')}: point it at the directory holding the PostgreSQL server binaries (e.g. /usr/lib/postgresql/15/bin), or unset it`,
+    );
     this.name = 'PostgresBinDirError';
   }
 }
@@ -94,7 +99,11 @@ function run(bin: string, args: string[], what: string): void {
   const [cmd, argv] = asServerUser(bin, args);
   const result = spawnSync(cmd, argv, { encoding: 'utf8' });
   if (result.status !== 0) {
-    const detail = (result.stderr || result.stdout || String(result.error ?? '')).trim().split('\n').slice(-3).join(' ');
+    const detail = (result.stderr || result.stdout || String(result.error ?? ''))
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' ');
     throw new Error(`${what} failed: ${detail}`);
   }
 }
@@ -118,7 +127,11 @@ export async function startScratchPostgres(options: ScratchPostgresOptions = {})
     fs.chownSync(socketDir, uid, gid);
   }
   try {
-    run(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'], 'initdb');
+    run(
+      path.join(bin, 'initdb'),
+      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
+      'initdb',
+    );
     const port = await freePort();
     const settings: Record<string, string> = {
       listen_addresses: '127.0.0.1',
@@ -133,7 +146,11 @@ export async function startScratchPostgres(options: ScratchPostgresOptions = {})
     const serverOptions = Object.entries(settings)
       .map(([k, v]) => `-c ${k}=${v}`)
       .join(' ');
-    run(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-l', path.join(root, 'server.log'), '-o', serverOptions, '-w', '-t', '60', 'start'], 'starting PostgreSQL');
+    run(
+      path.join(bin, 'pg_ctl'),
+      ['-D', dataDir, '-l', path.join(root, 'server.log'), '-o', serverOptions, '-w', '-t', '60', 'start'],
+      'starting PostgreSQL',
+    );
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     let stopped = false;
     return {

@@ -30,7 +30,13 @@ export interface SpecAnalysis {
  * The spec's expressions on realistic values and on variations within the new types, under the
  * settings the trigger and the backfill evaluate with (TimeZone UTC, DateStyle ISO, ...).
  */
-export async function analyseSpec(model: TableModel, mappings: readonly ColumnMapping[], seeds: Row[], random: () => number, { db, emit, onClose }: SetupContext): Promise<SpecAnalysis> {
+export async function analyseSpec(
+  model: TableModel,
+  mappings: readonly ColumnMapping[],
+  seeds: Row[],
+  random: () => number,
+  { db, emit, onClose }: SetupContext,
+): Promise<SpecAnalysis> {
   const evalClient = new Client({ connectionString: db.url, options: evaluationStartupOptions() });
   evalClient.on('error', () => undefined);
   onClose(() => evalClient.end());
@@ -38,7 +44,9 @@ export async function analyseSpec(model: TableModel, mappings: readonly ColumnMa
   const newCols = mappings.flatMap((m) => m.newColumns);
   let probe: TableModel | undefined;
   if (newCols.length) {
-    await evalClient.query(`CREATE TEMP TABLE _tandem_rehearsal_new (${newCols.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
+    await evalClient.query(
+      `CREATE TEMP TABLE _tandem_rehearsal_new (${newCols.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`,
+    );
     probe = await loadTableModel(evalClient, undefined, '_tandem_rehearsal_new');
   }
   const evaluator = new ExpressionEvaluator(evalClient, model.name, [
@@ -48,11 +56,26 @@ export async function analyseSpec(model: TableModel, mappings: readonly ColumnMa
   const mappingPools: MappingPool[] = [];
   for (const m of mappings) {
     const newColumnModels = probe ? modelOfNew(m, probe) : [];
-    mappingPools.push(await analyseRoundTrips({ evaluator, mapping: m, tableColumns: model.columns, checks: model.checks, newColumnModels, rows: seeds, variations: 300, random }));
+    mappingPools.push(
+      await analyseRoundTrips({
+        evaluator,
+        mapping: m,
+        tableColumns: model.columns,
+        checks: model.checks,
+        newColumnModels,
+        rows: seeds,
+        variations: 300,
+        random,
+      }),
+    );
   }
   for (const p of mappingPools) {
     for (const e of p.defects.examples) emit({ kind: 'info', message: `spec defect: ${describeExample(e)}` });
-    if (p.risks.count) emit({ kind: 'info', message: `rollback risk: ${p.risks.count} of ${p.risks.checked} variations of ${p.mapping.label} do not survive down and back, e.g. ${describeExample(p.risks.examples[0])}` });
+    if (p.risks.count)
+      emit({
+        kind: 'info',
+        message: `rollback risk: ${p.risks.count} of ${p.risks.checked} variations of ${p.mapping.label} do not survive down and back, e.g. ${describeExample(p.risks.examples[0])}`,
+      });
   }
   return { evaluator, mappingPools, specDefects: mappingPools.reduce((s, p) => s + p.defects.count, 0) };
 }

@@ -3,7 +3,9 @@ import { AppVersion, SchemaState, Side, STAGE_TABLE, STAGES } from '../phases/de
 import { Weights } from './phased-traffic';
 
 /** The app Rollout's default canary weights (10, 50, 90, 100): the share of traffic the new version gets at each. */
-export const CANARY_WEIGHTS: readonly number[] = defaultCanarySteps().flatMap((s) => ('setWeight' in s ? [s.setWeight] : []));
+export const CANARY_WEIGHTS: readonly number[] = defaultCanarySteps().flatMap((s) =>
+  'setWeight' in s ? [s.setWeight] : [],
+);
 
 /** One canary step of a stage the app side changes: the weights and the share the new version gets. */
 export interface TrafficSplit {
@@ -28,7 +30,13 @@ export type ScriptStep =
   | { readonly kind: 'baseline'; readonly stage: string; readonly app: AppVersion }
   | { readonly kind: 'expand'; readonly stage: string; readonly app: AppVersion }
   | { readonly kind: 'contract'; readonly stage: string; readonly app: AppVersion }
-  | { readonly kind: 'canary'; readonly stage: string; readonly app: AppVersion; readonly from: AppVersion; readonly steps: readonly TrafficSplit[] };
+  | {
+      readonly kind: 'canary';
+      readonly stage: string;
+      readonly app: AppVersion;
+      readonly from: AppVersion;
+      readonly steps: readonly TrafficSplit[];
+    };
 
 /** The stage table in order, as the rehearsal reads it. */
 export const STAGE_SCRIPT_SOURCE: readonly ScriptStage[] = STAGES.map((s) => STAGE_TABLE[s]);
@@ -42,7 +50,10 @@ export function rehearsalScript(stages: readonly ScriptStage[] = STAGE_SCRIPT_SO
     const before = i > 0 ? stages[i - 1].app : undefined;
     if (def.changes === undefined) return { kind: 'baseline', stage: def.stage, app: def.app };
     if (def.changes === 'app') {
-      if (before === undefined) throw new Error(`the stage table's first stage ${def.stage} changes the app: there is no version to hand traffic from`);
+      if (before === undefined)
+        throw new Error(
+          `the stage table's first stage ${def.stage} changes the app: there is no version to hand traffic from`,
+        );
       return { kind: 'canary', stage: def.stage, app: def.app, from: before, steps: canaryWeights(before, def.app) };
     }
     if (def.schema === 'expanded') return { kind: 'expand', stage: def.stage, app: def.app };

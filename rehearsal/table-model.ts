@@ -53,7 +53,11 @@ export interface TableModel {
 }
 
 /** Read a table's shape from the catalog; undefined when it does not exist. */
-export async function loadTableModel(db: Queryable, schema: string | undefined, name: string): Promise<TableModel | undefined> {
+export async function loadTableModel(
+  db: Queryable,
+  schema: string | undefined,
+  name: string,
+): Promise<TableModel | undefined> {
   const t = await findTable(db, schema, name);
   if (!t) return undefined;
   const oid = Number(t.oid);
@@ -61,7 +65,10 @@ export async function loadTableModel(db: Queryable, schema: string | undefined, 
   const cons = await loadConstraints(db, oid);
   const idx = await loadUniqueIndexes(db, oid);
   const pk = cons.find((c) => c.kind === 'p');
-  const uniques = [...cons.filter((c) => c.kind === 'p' || c.kind === 'u').map((c) => c.columns as string[]), ...idx.map((i) => i.columns as string[])];
+  const uniques = [
+    ...cons.filter((c) => c.kind === 'p' || c.kind === 'u').map((c) => c.columns as string[]),
+    ...idx.map((i) => i.columns as string[]),
+  ];
   const constraintColumns: Record<string, string[]> = {};
   for (const i of idx) constraintColumns[i.name] = i.columns;
   for (const c of cons) constraintColumns[c.name] = c.columns;
@@ -74,7 +81,13 @@ export async function loadTableModel(db: Queryable, schema: string | undefined, 
     primaryKey: pk ? pk.columns : [],
     foreignKeys: cons
       .filter((c) => c.kind === 'f')
-      .map((c) => ({ name: c.name, columns: c.columns, refSchema: c.ref_schema!, refTable: c.ref_table!, refColumns: c.ref_columns })), // a foreign key always has its referenced table
+      .map((c) => ({
+        name: c.name,
+        columns: c.columns,
+        refSchema: c.ref_schema!,
+        refTable: c.ref_table!,
+        refColumns: c.ref_columns,
+      })), // a foreign key always has its referenced table
     uniques,
     checks: cons.filter((c) => c.kind === 'c').map((c) => ({ name: c.name, columns: c.columns, expr: c.expr! })), // a CHECK always has its expression
     constraintColumns,
@@ -82,7 +95,11 @@ export async function loadTableModel(db: Queryable, schema: string | undefined, 
 }
 
 /** The table (or partitioned table) named; without a schema, as the search_path finds it. */
-async function findTable(db: Queryable, schema: string | undefined, name: string): Promise<{ oid: string; schema: string; name: string } | undefined> {
+async function findTable(
+  db: Queryable,
+  schema: string | undefined,
+  name: string,
+): Promise<{ oid: string; schema: string; name: string } | undefined> {
   const found = await db.query<{ oid: string; schema: string; name: string }>(
     schema
       ? `SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -176,7 +193,10 @@ interface ColumnRow {
 function columnOf(c: ColumnRow): ModelColumn {
   const typmod = Number(c.typmod);
   const sized = (c.base === 'varchar' || c.base === 'bpchar') && typmod > 4 ? { maxLength: typmod - 4 } : {};
-  const numeric = c.base === 'numeric' && typmod > 4 ? { precision: ((typmod - 4) >> 16) & 0xffff, scale: (typmod - 4) & 0xffff } : {};
+  const numeric =
+    c.base === 'numeric' && typmod > 4
+      ? { precision: ((typmod - 4) >> 16) & 0xffff, scale: (typmod - 4) & 0xffff }
+      : {};
   return {
     name: c.name,
     type: c.type,

@@ -4,7 +4,14 @@ import { PhaseStats, Weights } from './phased-traffic';
 
 /** What the HTML report draws: times in ms since the traffic started. */
 export interface Timeline {
-  readonly phases: { readonly stage: string; readonly weights: Weights; readonly startMs: number; readonly endMs: number; readonly writes: number; readonly failedWrites: number }[];
+  readonly phases: {
+    readonly stage: string;
+    readonly weights: Weights;
+    readonly startMs: number;
+    readonly endMs: number;
+    readonly writes: number;
+    readonly failedWrites: number;
+  }[];
   /** [time, latency] of every acknowledged write. */
   readonly writes: readonly (readonly [number, number])[];
   /** [time, rows done, rows to do] of each backfill progress event. */
@@ -29,7 +36,14 @@ export class TimelineRecorder {
     const t0 = phases.length ? phases[0].startedAt : 0;
     const at = (t: number) => Math.round((t - t0) * 10) / 10;
     return {
-      phases: own.map((p) => ({ stage: p.stage, weights: p.weights, startMs: at(p.startedAt), endMs: at(p.endedAt ?? performance.now()), writes: p.writes, failedWrites: p.failedWrites })),
+      phases: own.map((p) => ({
+        stage: p.stage,
+        weights: p.weights,
+        startMs: at(p.startedAt),
+        endMs: at(p.endedAt ?? performance.now()),
+        writes: p.writes,
+        failedWrites: p.failedWrites,
+      })),
       writes: own.flatMap((p) => p.writeAt.map((t, i) => [at(t), Math.round(p.writeMs[i] * 100) / 100] as const)),
       backfill: this.backfill.map(([t, d, n]) => [at(t), d, n] as const),
       lockWaits: this.lockWaits.map((l) => ({ t: at(l.t), message: l.message })),

@@ -66,10 +66,19 @@ export class TrafficGenerator<W = AcknowledgedWrite> extends PhasedTraffic {
     const store = this.args.stores[version];
     if (!store) throw new Error(`traffic for ${version}, but no ${version} data layer was given`);
     const counts = (stats.byVersion[version] ??= { writes: 0, reads: 0 });
-    const mix = this.args.mix ?? (this.args.pools ? { create: 20, rename: 40, read: 30, multi: 10 } : { create: 20, rename: 50, read: 30 });
+    const mix =
+      this.args.mix ??
+      (this.args.pools ? { create: 20, rename: 40, read: 30, multi: 10 } : { create: 20, rename: 50, read: 30 });
     const owned = this.owned[w];
     const r = this.random() * (mix.create + mix.rename + mix.read + (mix.multi ?? 0));
-    const op = owned.length === 0 || r < mix.create ? 'create' : r < mix.create + mix.rename ? 'rename' : r < mix.create + mix.rename + mix.read ? 'read' : 'multi';
+    const op =
+      owned.length === 0 || r < mix.create
+        ? 'create'
+        : r < mix.create + mix.rename
+          ? 'rename'
+          : r < mix.create + mix.rename + mix.read
+            ? 'read'
+            : 'multi';
     if (op === 'multi') return this.multiRename(version, owned, stats, counts);
     const id = op === 'create' ? undefined : owned[Math.floor(this.random() * owned.length)];
     if (op === 'read') {
@@ -80,7 +89,13 @@ export class TrafficGenerator<W = AcknowledgedWrite> extends PhasedTraffic {
         counts.reads++;
         if (expected) {
           const old = version === 'v1';
-          this.observations.push({ write: expected, actual: customer ? customer.columns : null, old, new: !old, reader: version });
+          this.observations.push({
+            write: expected,
+            actual: customer ? customer.columns : null,
+            old,
+            new: !old,
+            reader: version,
+          });
         }
       } catch {
         stats.failedReads++;
@@ -102,7 +117,13 @@ export class TrafficGenerator<W = AcknowledgedWrite> extends PhasedTraffic {
       if (ms > (this.args.slowWriteMs ?? Infinity)) stats.slowWrites++;
     } catch (err) {
       stats.failedWrites++;
-      this.args.ledger.fail({ stage: stats.stage, version, op, id, message: err instanceof Error ? err.message : String(err) });
+      this.args.ledger.fail({
+        stage: stats.stage,
+        version,
+        op,
+        id,
+        message: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 
@@ -110,7 +131,12 @@ export class TrafficGenerator<W = AcknowledgedWrite> extends PhasedTraffic {
    * One transaction that renames two or three of the worker's customers, the higher id first: the
    * order that makes an app transaction and a backfill batch (which locks rows in key order) deadlock.
    */
-  private async multiRename(version: AppVersion, owned: string[], stats: PhaseStats, counts: { writes: number }): Promise<void> {
+  private async multiRename(
+    version: AppVersion,
+    owned: string[],
+    stats: PhaseStats,
+    counts: { writes: number },
+  ): Promise<void> {
     const pool = this.args.pools?.[version];
     if (!pool || owned.length < 2) return;
     const i = Math.floor(this.random() * (owned.length - 1));
@@ -121,7 +147,10 @@ export class TrafficGenerator<W = AcknowledgedWrite> extends PhasedTraffic {
     const client = await pool.connect().catch((err: Error) => err);
     if (client instanceof Error) {
       stats.failedWrites++;
-      this.args.ledger.fail({ stage: stats.stage, version, op: 'rename', id: ids[0], message: client.message }, ids.slice(1));
+      this.args.ledger.fail(
+        { stage: stats.stage, version, op: 'rename', id: ids[0], message: client.message },
+        ids.slice(1),
+      );
       return;
     }
     try {
@@ -135,13 +164,24 @@ export class TrafficGenerator<W = AcknowledgedWrite> extends PhasedTraffic {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release();
       stats.failedWrites++;
-      this.args.ledger.fail({ stage: stats.stage, version, op: 'rename', id: ids[0], message: err instanceof Error ? err.message : String(err) }, ids.slice(1));
+      this.args.ledger.fail(
+        {
+          stage: stats.stage,
+          version,
+          op: 'rename',
+          id: ids[0],
+          message: err instanceof Error ? err.message : String(err),
+        },
+        ids.slice(1),
+      );
       return;
     }
     client.release();
     const ms = performance.now() - started;
     const store = this.args.stores[version]!;
-    ids.forEach((id, k) => this.args.ledger.record({ id, version, op: 'rename', columns: store.columnsFor(names[k]), stage: stats.stage }));
+    ids.forEach((id, k) =>
+      this.args.ledger.record({ id, version, op: 'rename', columns: store.columnsFor(names[k]), stage: stats.stage }),
+    );
     stats.writes += ids.length;
     counts.writes += ids.length;
     stats.writeMs.push(ms);

@@ -8,8 +8,34 @@ import { ModelColumn } from './table-model';
  */
 export type ValueSource = () => string | null;
 
-const AWKWARD_TEXT = ['', ' ', 'a  b', 'Ada  Lovelace', 'Twiggy ', ' Cher', 'Zoë Brontë', 'Ñandú Ğüneş', '日本 語', '😀 emoji', "O'Connor", 'back\\slash', 'tab\there', 'line\nbreak', '%_like%', 'NULL', 'x'.repeat(2000)];
-const TIMESTAMPS = ['2000-02-29 12:34:56.789012', '1970-01-01 00:00:00', '0001-01-01 00:00:00', '9999-12-31 23:59:59.999999', 'infinity', '-infinity', '2024-03-31 01:30:00'];
+const AWKWARD_TEXT = [
+  '',
+  ' ',
+  'a  b',
+  'Ada  Lovelace',
+  'Twiggy ',
+  ' Cher',
+  'Zoë Brontë',
+  'Ñandú Ğüneş',
+  '日本 語',
+  '😀 emoji',
+  "O'Connor",
+  'back\\slash',
+  'tab\there',
+  'line\nbreak',
+  '%_like%',
+  'NULL',
+  'x'.repeat(2000),
+];
+const TIMESTAMPS = [
+  '2000-02-29 12:34:56.789012',
+  '1970-01-01 00:00:00',
+  '0001-01-01 00:00:00',
+  '9999-12-31 23:59:59.999999',
+  'infinity',
+  '-infinity',
+  '2024-03-31 01:30:00',
+];
 const DATES = ['2000-02-29', '1970-01-01', '0001-01-01', '9999-12-31', 'infinity', '-infinity'];
 
 function pick<T>(random: () => number, list: readonly T[]): T {
@@ -34,7 +60,8 @@ function numericValue(col: ModelColumn, random: () => number, awkward: boolean):
     const frac = s ? '.' + String(Math.floor(random() * 10 ** Math.min(s, 6))).padStart(Math.min(s, 6), '0') : '';
     return `${whole}${frac}`;
   }
-  if (awkward) return pick(random, ['0', '-0.000001', '123456789012345678901234567890.123456789', '1e-20', '-1', '0.1']);
+  if (awkward)
+    return pick(random, ['0', '-0.000001', '123456789012345678901234567890.123456789', '1e-20', '-1', '0.1']);
   return (random() * 10000).toFixed(2);
 }
 
@@ -85,7 +112,11 @@ export function valueOf(col: ModelColumn, random: () => number, awkward: boolean
       return textValue(col, random, awkward);
     case 'date':
       if (awkward) return pick(random, DATES);
-      return new Date(Date.UTC(1990 + Math.floor(random() * 40), Math.floor(random() * 12), 1 + Math.floor(random() * 28))).toISOString().slice(0, 10);
+      return new Date(
+        Date.UTC(1990 + Math.floor(random() * 40), Math.floor(random() * 12), 1 + Math.floor(random() * 28)),
+      )
+        .toISOString()
+        .slice(0, 10);
     case 'timestamp':
     case 'timestamptz': {
       if (awkward) {
@@ -93,22 +124,42 @@ export function valueOf(col: ModelColumn, random: () => number, awkward: boolean
         return col.base === 'timestamptz' && !t.includes('infinity') ? `${t}+00` : t;
       }
       const ms = Date.UTC(2015, 0, 1) + Math.floor(random() * 10 * 365 * 86400000);
-      return new Date(ms).toISOString().replace('T', ' ').replace('Z', col.base === 'timestamptz' ? '+00' : '');
+      return new Date(ms)
+        .toISOString()
+        .replace('T', ' ')
+        .replace('Z', col.base === 'timestamptz' ? '+00' : '');
     }
     case 'time':
-      return awkward ? pick(random, ['00:00:00', '23:59:59.999999', '24:00:00']) : `${String(Math.floor(random() * 24)).padStart(2, '0')}:${String(Math.floor(random() * 60)).padStart(2, '0')}:00`;
+      return awkward
+        ? pick(random, ['00:00:00', '23:59:59.999999', '24:00:00'])
+        : `${String(Math.floor(random() * 24)).padStart(2, '0')}:${String(Math.floor(random() * 60)).padStart(2, '0')}:00`;
     case 'interval':
-      return awkward ? pick(random, ['0', '-1 day', '178000000 years', '1 mon -1 day']) : `${Math.floor(random() * 100)} days`;
+      return awkward
+        ? pick(random, ['0', '-1 day', '178000000 years', '1 mon -1 day'])
+        : `${Math.floor(random() * 100)} days`;
     case 'uuid':
-      return awkward ? pick(random, ['00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff']) : uuid(random);
+      return awkward
+        ? pick(random, ['00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff'])
+        : uuid(random);
     case 'json':
     case 'jsonb':
-      return awkward ? pick(random, ['{}', '[]', 'null', '"Zoë"', '{"a": {"b": [1, 2.50, null]}}', '{"": ""}']) : JSON.stringify({ n: Math.floor(random() * 1000), s: pick(random, FIRST_NAMES) });
+      return awkward
+        ? pick(random, ['{}', '[]', 'null', '"Zoë"', '{"a": {"b": [1, 2.50, null]}}', '{"": ""}'])
+        : JSON.stringify({ n: Math.floor(random() * 1000), s: pick(random, FIRST_NAMES) });
     case 'bytea':
-      return awkward ? pick(random, ['\\x', '\\x00', '\\xffff']) : '\\x' + Array.from({ length: 8 }, () => Math.floor(random() * 256).toString(16).padStart(2, '0')).join('');
+      return awkward
+        ? pick(random, ['\\x', '\\x00', '\\xffff'])
+        : '\\x' +
+            Array.from({ length: 8 }, () =>
+              Math.floor(random() * 256)
+                .toString(16)
+                .padStart(2, '0'),
+            ).join('');
     case 'inet':
     case 'cidr':
-      return awkward ? pick(random, ['0.0.0.0', '::1', '255.255.255.255']) : `10.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}`;
+      return awkward
+        ? pick(random, ['0.0.0.0', '::1', '255.255.255.255'])
+        : `10.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}`;
     default:
       if (col.category === 'A') return awkward ? '{}' : undefined;
       return undefined;

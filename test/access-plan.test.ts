@@ -6,7 +6,9 @@ const plan = planAccess({ schema: 'sales', migratorRole: 'mig', appRole: 'app' }
 
 describe('planAccess', () => {
   it('creates only the app role: login, no attributes, no memberships', () => {
-    expect(plan.roles).toEqual([{ name: 'app', login: true, superuser: false, createDatabase: false, createRole: false, roles: [] }]);
+    expect(plan.roles).toEqual([
+      { name: 'app', login: true, superuser: false, createDatabase: false, createRole: false, roles: [] },
+    ]);
     expect(plan.migrator).toBe('mig');
   });
 
@@ -21,7 +23,9 @@ describe('planAccess', () => {
     ['table', ['SELECT', 'INSERT', 'UPDATE', 'DELETE']],
     ['sequence', ['USAGE', 'SELECT']],
   ])('grants on every %s in the schema: %j', (objectType, privileges) => {
-    expect(plan.grants.filter((g) => g.objectType === objectType)).toEqual([{ role: 'app', objectType, schema: 'sales', objects: [], privileges }]);
+    expect(plan.grants.filter((g) => g.objectType === objectType)).toEqual([
+      { role: 'app', objectType, schema: 'sales', objects: [], privileges },
+    ]);
   });
 
   it.each([['table'], ['sequence']])('default privileges for %ss the migrator creates later', (objectType) => {
@@ -62,7 +66,14 @@ describe('renderAccessSql', () => {
   });
 
   it('names single objects when a grant lists them', () => {
-    const one = { ...plan, grants: [{ role: 'app', objectType: 'table' as const, schema: 's', objects: ['t1', 't2'], privileges: ['SELECT'] }], roles: [], defaultPrivileges: [] };
+    const one = {
+      ...plan,
+      grants: [
+        { role: 'app', objectType: 'table' as const, schema: 's', objects: ['t1', 't2'], privileges: ['SELECT'] },
+      ],
+      roles: [],
+      defaultPrivileges: [],
+    };
     expect(renderAccessSql(one, {})).toEqual([`GRANT SELECT ON TABLE "s"."t1", "s"."t2" TO "app";`]);
   });
 });

@@ -38,8 +38,11 @@ beforeAll(async () => {
   await sql(admin, `CREATE ROLE "${MIGRATOR}" LOGIN CREATEROLE; ALTER DATABASE "${dbName}" OWNER TO "${MIGRATOR}";`);
   migrator = as(admin, MIGRATOR);
   app = as(admin, APP);
-  await sql(migrator, `CREATE TABLE customers (id serial PRIMARY KEY, full_name text NOT NULL);
-    INSERT INTO customers (full_name) VALUES ('Ada Lovelace'), ('Alan Turing');`);
+  await sql(
+    migrator,
+    `CREATE TABLE customers (id serial PRIMARY KEY, full_name text NOT NULL);
+    INSERT INTO customers (full_name) VALUES ('Ada Lovelace'), ('Alan Turing');`,
+  );
   const plan = planAccess({ schema: 'public', migratorRole: MIGRATOR, appRole: APP });
   await withClient(migrator, async (c) => {
     for (const statement of renderAccessSql(plan, { [APP]: 'app-password' })) await c.query(statement);
@@ -62,7 +65,10 @@ describe('the app role', () => {
     ['DROP TABLE', `DROP TABLE customers`],
     ['TRUNCATE', `TRUNCATE customers`],
     ['CREATE INDEX', `CREATE INDEX ON customers (full_name)`],
-    ['CREATE TRIGGER', `CREATE TRIGGER t BEFORE INSERT ON customers FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()`],
+    [
+      'CREATE TRIGGER',
+      `CREATE TRIGGER t BEFORE INSERT ON customers FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()`,
+    ],
     ['CREATE SCHEMA', `CREATE SCHEMA app_schema`],
     ['taking ownership', `ALTER TABLE customers OWNER TO CURRENT_USER`],
   ])('is refused %s (42501, insufficient privilege)', async (_label, statement) => {
@@ -70,13 +76,27 @@ describe('the app role', () => {
   });
 
   it('has no superuser, CREATEDB or CREATEROLE attribute and is a member of no role', async () => {
-    const [row] = await sql(admin, `SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin,
-      (SELECT count(*)::int FROM pg_auth_members WHERE member = r.oid) AS memberships FROM pg_roles r WHERE rolname = $1`, [APP]);
-    expect(row).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolcanlogin: true, memberships: 0 });
+    const [row] = await sql(
+      admin,
+      `SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin,
+      (SELECT count(*)::int FROM pg_auth_members WHERE member = r.oid) AS memberships FROM pg_roles r WHERE rolname = $1`,
+      [APP],
+    );
+    expect(row).toEqual({
+      rolsuper: false,
+      rolcreatedb: false,
+      rolcreaterole: false,
+      rolcanlogin: true,
+      memberships: 0,
+    });
   });
 
   it('owns nothing', async () => {
-    const [row] = await sql(admin, `SELECT count(*)::int AS n FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = $1)`, [APP]);
+    const [row] = await sql(
+      admin,
+      `SELECT count(*)::int AS n FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+      [APP],
+    );
     expect(row.n).toBe(0);
   });
 });

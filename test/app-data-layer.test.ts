@@ -51,7 +51,11 @@ describe('the demo app data layer, each version on the schema it expects', () =>
     expect(rows.map((r) => r.full_name)).toEqual([...TALK_CUSTOMERS]);
     expect((await v1.list()).map((c) => c.name)).toEqual([...TALK_CUSTOMERS]);
     const shelley = created[TALK_CUSTOMERS.indexOf('Mary  Shelley')];
-    expect(await v1.get(shelley.id)).toEqual({ id: shelley.id, name: 'Mary  Shelley', columns: { full_name: 'Mary  Shelley' } });
+    expect(await v1.get(shelley.id)).toEqual({
+      id: shelley.id,
+      name: 'Mary  Shelley',
+      columns: { full_name: 'Mary  Shelley' },
+    });
     const renamed = await v1.rename(shelley.id, 'Mary Wollstonecraft Shelley');
     expect(renamed?.columns).toEqual({ full_name: 'Mary Wollstonecraft Shelley' });
     expect(await v1.rename('999999', 'Nobody')).toBeUndefined();
@@ -64,26 +68,44 @@ describe('the demo app data layer, each version on the schema it expects', () =>
     const vin = await v2.create(NEW_CUSTOMER);
     expect(vin.columns).toEqual({ first_name: 'John', last_name: 'Vin' });
     expect(vin.name).toBe('John Vin');
-    const [row] = await sql(url, 'SELECT full_name, first_name, last_name, concat_ws($2, first_name, last_name) AS down FROM customers WHERE id = $1', [vin.id, ' ']);
+    const [row] = await sql(
+      url,
+      'SELECT full_name, first_name, last_name, concat_ws($2, first_name, last_name) AS down FROM customers WHERE id = $1',
+      [vin.id, ' '],
+    );
     expect(row).toEqual({ full_name: 'John Vin', first_name: 'John', last_name: 'Vin', down: 'John Vin' });
     const adele = await v2.rename(vin.id, 'Adele');
     expect(adele?.columns).toEqual({ first_name: 'Adele', last_name: null });
     const [after] = await sql(url, 'SELECT full_name FROM customers WHERE id = $1', [vin.id]);
     expect(after.full_name).toBe('Adele');
-    expect(await v2.get(vin.id)).toEqual({ id: vin.id, name: 'Adele', columns: { first_name: 'Adele', last_name: null } });
+    expect(await v2.get(vin.id)).toEqual({
+      id: vin.id,
+      name: 'Adele',
+      columns: { first_name: 'Adele', last_name: null },
+    });
   });
 
   it('v3 reads and writes first_name/last_name only, and runs once full_name is gone', async () => {
-    await sql(url, 'ALTER TABLE customers ADD COLUMN first_name text, ADD COLUMN last_name text, DROP COLUMN full_name');
+    await sql(
+      url,
+      'ALTER TABLE customers ADD COLUMN first_name text, ADD COLUMN last_name text, DROP COLUMN full_name',
+    );
     const v3 = createStore('v3', pool);
     const vin = await v3.create(NEW_CUSTOMER);
     expect(v3.columnsFor(NEW_CUSTOMER)).toEqual({ first_name: 'John', last_name: 'Vin' });
-    expect(await v3.rename(vin.id, 'Jon  Vinn')).toEqual({ id: vin.id, name: 'Jon Vinn', columns: { first_name: 'Jon', last_name: 'Vinn' } });
+    expect(await v3.rename(vin.id, 'Jon  Vinn')).toEqual({
+      id: vin.id,
+      name: 'Jon Vinn',
+      columns: { first_name: 'Jon', last_name: 'Vinn' },
+    });
     expect((await v3.list()).map((c) => c.name)).toEqual(['Jon Vinn']);
   });
 
   it('v1 fails on the contracted table: the reason the old column must outlive v1', async () => {
-    await sql(url, 'ALTER TABLE customers ADD COLUMN first_name text, ADD COLUMN last_name text, DROP COLUMN full_name');
+    await sql(
+      url,
+      'ALTER TABLE customers ADD COLUMN first_name text, ADD COLUMN last_name text, DROP COLUMN full_name',
+    );
     await expect(createStore('v1', pool).create('Ada Lovelace')).rejects.toThrow(/full_name/);
   });
 });
@@ -105,7 +127,7 @@ describe('the three versions side by side on the expanded schema (executor expan
     await pool.end();
   });
 
-  it('v2 reads what v1 wrote, split by the spec\'s up; v1 still reads its own bytes', async () => {
+  it("v2 reads what v1 wrote, split by the spec's up; v1 still reads its own bytes", async () => {
     const [v1, v2] = [createStore('v1', pool), createStore('v2', pool)];
     const twiggy = await v1.create('Twiggy ');
     expect((await v2.get(twiggy.id))?.columns).toEqual({ first_name: 'Twiggy', last_name: null });
@@ -115,7 +137,7 @@ describe('the three versions side by side on the expanded schema (executor expan
     expect((await v1.get(churchill!.id))?.name).toBe('Winston Leonard Spencer Churchill');
   });
 
-  it('v1 reads what v2 dual-wrote, and what v3 wrote through the trigger\'s down', async () => {
+  it("v1 reads what v2 dual-wrote, and what v3 wrote through the trigger's down", async () => {
     const [v1, v2, v3] = [createStore('v1', pool), createStore('v2', pool), createStore('v3', pool)];
     const vin = await v2.create(NEW_CUSTOMER);
     expect((await v1.get(vin.id))?.columns).toEqual({ full_name: 'John Vin' });

@@ -7,7 +7,11 @@ import { customersTableSql } from '../rehearsal/demo-database';
 import { freshDatabase, sql } from './db';
 
 async function call(base: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(base + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const res = await fetch(base + path, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
   return { status: res.status, version: res.headers.get('x-app-version'), body: (await res.json()) as any };
 }
 
@@ -32,11 +36,23 @@ describe('the demo app HTTP API', () => {
 
   it('creates, renames, gets and lists customers, naming its version on every response', async () => {
     const created = await call(base, 'POST', '/customers', { name: 'Ada Lovelace' });
-    expect(created).toMatchObject({ status: 201, version: 'v1', body: { name: 'Ada Lovelace', columns: { full_name: 'Ada Lovelace' } } });
+    expect(created).toMatchObject({
+      status: 201,
+      version: 'v1',
+      body: { name: 'Ada Lovelace', columns: { full_name: 'Ada Lovelace' } },
+    });
     const id = created.body.id;
-    expect(await call(base, 'PUT', `/customers/${id}`, { name: 'Augusta Ada King' })).toMatchObject({ status: 200, body: { id, name: 'Augusta Ada King' } });
-    expect(await call(base, 'GET', `/customers/${id}`)).toMatchObject({ status: 200, body: { id, name: 'Augusta Ada King' } });
-    expect((await call(base, 'GET', '/customers')).body.map((c: { name: string }) => c.name)).toContain('Augusta Ada King');
+    expect(await call(base, 'PUT', `/customers/${id}`, { name: 'Augusta Ada King' })).toMatchObject({
+      status: 200,
+      body: { id, name: 'Augusta Ada King' },
+    });
+    expect(await call(base, 'GET', `/customers/${id}`)).toMatchObject({
+      status: 200,
+      body: { id, name: 'Augusta Ada King' },
+    });
+    expect((await call(base, 'GET', '/customers')).body.map((c: { name: string }) => c.name)).toContain(
+      'Augusta Ada King',
+    );
     expect(await call(base, 'GET', '/healthz')).toMatchObject({ status: 200, body: { version: 'v1' } });
   });
 
@@ -81,7 +97,10 @@ describe('startApp (the container entry point)', () => {
     await sql(url, customersTableSql());
     const app = await startApp({ APP_VERSION: 'v1', DATABASE_URL: url, PORT: '0' });
     try {
-      expect(await call(`http://127.0.0.1:${app.port}`, 'GET', '/healthz')).toMatchObject({ status: 200, body: { version: 'v1' } });
+      expect(await call(`http://127.0.0.1:${app.port}`, 'GET', '/healthz')).toMatchObject({
+        status: 200,
+        body: { version: 'v1' },
+      });
     } finally {
       await app.close();
     }

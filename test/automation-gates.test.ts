@@ -27,14 +27,24 @@ describe('verify gate, against the test PostgreSQL', () => {
     fs.mkdirSync(path.join(dir, 'migrations'));
     fs.writeFileSync(path.join(dir, 'migrations', 'split.yaml'), SPEC);
     url = await freshDatabase('gates');
-    await sql(url, `CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
-                    INSERT INTO customers (full_name) SELECT 'Person ' || g FROM generate_series(1, 50) g;`);
+    await sql(
+      url,
+      `CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
+                    INSERT INTO customers (full_name) SELECT 'Person ' || g FROM generate_series(1, 50) g;`,
+    );
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   // The stack names the spec relative to the project directory, and the database in its config.
   const gatesFor = (extra: Record<string, string> = {}) =>
-    createGates({ driver: new FakeStackDriver({ stage: 'expand', config: { 'tandem:spec': 'migrations/split.yaml', 'tandem:databaseUrl': url, ...extra } }), projectDir: dir, env: {} });
+    createGates({
+      driver: new FakeStackDriver({
+        stage: 'expand',
+        config: { 'tandem:spec': 'migrations/split.yaml', 'tandem:databaseUrl': url, ...extra },
+      }),
+      projectDir: dir,
+      env: {},
+    });
 
   it('fails before dual-write while rows are not backfilled, saying to finish the backfill', async () => {
     const spec = loadSpecFile(path.join(dir, 'migrations', 'split.yaml'));
@@ -52,19 +62,33 @@ describe('verify gate, against the test PostgreSQL', () => {
   });
 
   it('fails before contract when a row is inconsistent, and says not to contract', async () => {
-    await sql(url, `ALTER TABLE customers DISABLE TRIGGER USER; UPDATE customers SET last_name = 'Wrong' WHERE id = 7; ALTER TABLE customers ENABLE TRIGGER USER;`);
+    await sql(
+      url,
+      `ALTER TABLE customers DISABLE TRIGGER USER; UPDATE customers SET last_name = 'Wrong' WHERE id = 7; ALTER TABLE customers ENABLE TRIGGER USER;`,
+    );
     const outcome = await gatesFor().verify(toContract);
     expect(outcome.ok).toBe(false);
     expect(outcome.next).toMatch(/^Do not contract/);
   });
 
   it("without tandem:spec it uses the program's default spec path, and a missing file is bad input (exit 2)", async () => {
-    const gates = createGates({ driver: new FakeStackDriver({ stage: 'expand', config: { 'tandem:databaseUrl': url } }), projectDir: dir, env: {} });
-    await expect(gates.verify(toDualWrite)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining(path.join(dir, 'migrations', 'split-full-name.yaml')) });
+    const gates = createGates({
+      driver: new FakeStackDriver({ stage: 'expand', config: { 'tandem:databaseUrl': url } }),
+      projectDir: dir,
+      env: {},
+    });
+    await expect(gates.verify(toDualWrite)).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining(path.join(dir, 'migrations', 'split-full-name.yaml')),
+    });
   });
 
   it('refuses with a usage error when no database is configured anywhere', async () => {
-    const gates = createGates({ driver: new FakeStackDriver({ stage: 'expand', config: { 'tandem:spec': 'migrations/split.yaml' } }), projectDir: dir, env: {} });
+    const gates = createGates({
+      driver: new FakeStackDriver({ stage: 'expand', config: { 'tandem:spec': 'migrations/split.yaml' } }),
+      projectDir: dir,
+      env: {},
+    });
     await expect(gates.verify(toDualWrite)).rejects.toMatchObject({ exitCode: 2 });
   });
 });
@@ -78,22 +102,40 @@ describe('the schema-step check before a walk back, against the test PostgreSQL'
     fs.mkdirSync(path.join(dir, 'migrations'));
     fs.writeFileSync(specFile(), SPEC);
     url = await freshDatabase('gates_back');
-    await sql(url, `CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
-                    INSERT INTO customers (full_name) SELECT 'Person ' || g FROM generate_series(1, 20) g;`);
+    await sql(
+      url,
+      `CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
+                    INSERT INTO customers (full_name) SELECT 'Person ' || g FROM generate_series(1, 20) g;`,
+    );
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** A stack whose Pulumi history says cleanup; the Rollout reads Healthy, so only the database can stop a walk back. */
   const stackAtCleanup = () => {
-    const driver = new FakeStackDriver({ stage: 'cleanup', config: { 'tandem:spec': 'migrations/split.yaml', 'tandem:databaseUrl': url } });
-    return { driver, gates: createGates({ driver, projectDir: dir, env: {}, waitSeconds: 0, readRollout: async () => rollouts.healthy }) };
+    const driver = new FakeStackDriver({
+      stage: 'cleanup',
+      config: { 'tandem:spec': 'migrations/split.yaml', 'tandem:databaseUrl': url },
+    });
+    return {
+      driver,
+      gates: createGates({
+        driver,
+        projectDir: dir,
+        env: {},
+        waitSeconds: 0,
+        readRollout: async () => rollouts.healthy,
+      }),
+    };
   };
 
   it('reads what the executor recorded: not started, then backfilled', async () => {
     expect(await stackAtCleanup().gates.schemaStep()).toMatchObject({ step: 'not_started' });
     await expand(loadSpecFile(specFile()), { databaseUrl: url });
     await backfill(loadSpecFile(specFile()), { databaseUrl: url });
-    expect(await stackAtCleanup().gates.schemaStep()).toEqual({ step: 'backfilled', detail: expect.stringMatching(/^split-full-name on public\.customers is backfilled: /) });
+    expect(await stackAtCleanup().gates.schemaStep()).toEqual({
+      step: 'backfilled',
+      detail: expect.stringMatching(/^split-full-name on public\.customers is backfilled: /),
+    });
   });
 
   it('lets a walk back through while the old columns are there', async () => {
@@ -108,14 +150,22 @@ describe('the schema-step check before a walk back, against the test PostgreSQL'
     const err = await walk(driver, gates, { to: 'dual-write', yes: true }).catch((e) => e);
     expect(err).toBeInstanceOf(SchemaContractedError);
     expect(err.exitCode).toBe(1);
-    expect(err.message).toMatch(/^cannot walk back from cleanup to dual-write: the database says split-full-name on public\.customers is contracted/);
+    expect(err.message).toMatch(
+      /^cannot walk back from cleanup to dual-write: the database says split-full-name on public\.customers is contracted/,
+    );
     expect(driver.ups).toEqual([]);
   });
 
   it('without a database anywhere, a walk back is bad input (exit 2), not a guess', async () => {
     const driver = new FakeStackDriver({ stage: 'cleanup', config: { 'tandem:spec': 'migrations/split.yaml' } });
-    const err = await walk(driver, createGates({ driver, projectDir: dir, env: {} }), { to: 'dual-write', yes: true }).catch((e) => e);
-    expect(err).toMatchObject({ exitCode: 2, message: expect.stringContaining('the schema check before a move back needs the database') });
+    const err = await walk(driver, createGates({ driver, projectDir: dir, env: {} }), {
+      to: 'dual-write',
+      yes: true,
+    }).catch((e) => e);
+    expect(err).toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('the schema check before a move back needs the database'),
+    });
     expect(driver.ups).toEqual([]);
   });
 });
@@ -136,7 +186,10 @@ describe('rollout gate, against Rollout objects as Argo Rollouts v1.9 writes the
     let t = 0;
     return { now: () => t, sleep: async (ms: number) => void (t += ms) };
   }
-  const gates = (read: (n: string, ns: string) => Promise<RolloutObject | undefined>, opts: { waitSeconds?: number; config?: Record<string, string>; outputs?: Record<string, unknown> } = {}) => {
+  const gates = (
+    read: (n: string, ns: string) => Promise<RolloutObject | undefined>,
+    opts: { waitSeconds?: number; config?: Record<string, string>; outputs?: Record<string, unknown> } = {},
+  ) => {
     const c = clock();
     const progress: string[] = [];
     const g = createGates({
@@ -154,20 +207,26 @@ describe('rollout gate, against Rollout objects as Argo Rollouts v1.9 writes the
 
   it('passes a Healthy, fully promoted Rollout named by the stack outputs', async () => {
     const { reads, read } = sequence(rollouts.healthy);
-    const outcome = await gates(read, { outputs: { rolloutName: 'shop', namespace: 'prod' } }).g.rolloutHealthy(toCleanup);
+    const outcome = await gates(read, { outputs: { rolloutName: 'shop', namespace: 'prod' } }).g.rolloutHealthy(
+      toCleanup,
+    );
     expect(outcome.ok).toBe(true);
     expect(reads).toEqual(['prod/shop']);
   });
 
   it("reads the program's nested rollout output too", async () => {
     const { reads, read } = sequence(rollouts.healthy);
-    await gates(read, { outputs: { stage: 'dual-write', rollout: { name: 'tandem-demo', namespace: 'tandem-demo' } } }).g.rolloutHealthy(toCleanup);
+    await gates(read, {
+      outputs: { stage: 'dual-write', rollout: { name: 'tandem-demo', namespace: 'tandem-demo' } },
+    }).g.rolloutHealthy(toCleanup);
     expect(reads).toEqual(['tandem-demo/tandem-demo']);
   });
 
   it('falls back to tandem:appName / tandem:namespace config, then the defaults', async () => {
     const a = sequence(rollouts.healthy);
-    await gates(a.read, { config: { 'tandem:appName': 'orders', 'tandem:namespace': 'shop' } }).g.rolloutHealthy(toCleanup);
+    await gates(a.read, { config: { 'tandem:appName': 'orders', 'tandem:namespace': 'shop' } }).g.rolloutHealthy(
+      toCleanup,
+    );
     const b = sequence(rollouts.healthy);
     await gates(b.read).g.rolloutHealthy(toCleanup);
     expect([...a.reads, ...b.reads]).toEqual(['shop/orders', 'default/tandem-demo']);
@@ -184,7 +243,10 @@ describe('rollout gate, against Rollout objects as Argo Rollouts v1.9 writes the
   it('gives up on a rollout still Progressing when the wait is over', async () => {
     const { reads, read } = sequence(rollouts.progressing);
     const outcome = await gates(read, { waitSeconds: 12 }).g.rolloutHealthy(toCleanup);
-    expect(outcome).toMatchObject({ ok: false, next: expect.stringContaining('kubectl argo rollouts get rollout tandem-demo -n default --watch') });
+    expect(outcome).toMatchObject({
+      ok: false,
+      next: expect.stringContaining('kubectl argo rollouts get rollout tandem-demo -n default --watch'),
+    });
     expect(reads).toHaveLength(4); // at 0, 5, 10 and 15 s
   });
 
@@ -201,7 +263,10 @@ describe('rollout gate, against Rollout objects as Argo Rollouts v1.9 writes the
   it('stops at once on a paused canary, saying how to promote it', async () => {
     const { reads, read } = sequence(rollouts.paused, rollouts.healthy);
     const outcome = await gates(read).g.rolloutHealthy(toContract);
-    expect(outcome).toMatchObject({ ok: false, next: expect.stringContaining('kubectl argo rollouts promote tandem-demo -n default') });
+    expect(outcome).toMatchObject({
+      ok: false,
+      next: expect.stringContaining('kubectl argo rollouts promote tandem-demo -n default'),
+    });
     expect(reads).toHaveLength(1);
   });
 
@@ -222,10 +287,16 @@ describe('rollout gate, against Rollout objects as Argo Rollouts v1.9 writes the
   });
 
   it('fails when the Rollout does not exist, or the cluster cannot be read', async () => {
-    expect(await gates(sequence(undefined).read).g.rolloutHealthy(toCleanup)).toMatchObject({ ok: false, detail: 'Rollout default/tandem-demo does not exist in the current kube context' });
+    expect(await gates(sequence(undefined).read).g.rolloutHealthy(toCleanup)).toMatchObject({
+      ok: false,
+      detail: 'Rollout default/tandem-demo does not exist in the current kube context',
+    });
     const broken = async () => {
       throw new Error('connect ECONNREFUSED 127.0.0.1:6443\nstack...');
     };
-    expect(await gates(broken).g.rolloutHealthy(toCleanup)).toMatchObject({ ok: false, detail: 'cannot read Rollout default/tandem-demo (connect ECONNREFUSED 127.0.0.1:6443)' });
+    expect(await gates(broken).g.rolloutHealthy(toCleanup)).toMatchObject({
+      ok: false,
+      detail: 'cannot read Rollout default/tandem-demo (connect ECONNREFUSED 127.0.0.1:6443)',
+    });
   });
 });

@@ -5,7 +5,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { inProgramContext, invokeProgramExport, loadProjectProgram, ProgramExitError, ProgramNotCompiledError } from '../automation/inline-program';
+import {
+  inProgramContext,
+  invokeProgramExport,
+  loadProjectProgram,
+  ProgramExitError,
+  ProgramNotCompiledError,
+} from '../automation/inline-program';
 import { forwardingSignals } from '../automation/local-driver';
 
 describe('inline program: loading the project main', () => {
@@ -18,10 +24,13 @@ describe('inline program: loading the project main', () => {
     if (mtime) fs.utimesSync(path.join(dir, file), mtime, mtime);
   };
 
-  it("a JavaScript main exporting a function: called on each run, the module loaded fresh each time (top-level code runs again)", async () => {
+  it('a JavaScript main exporting a function: called on each run, the module loaded fresh each time (top-level code runs again)', async () => {
     write('Pulumi.yaml', 'name: shop\nruntime: nodejs\nmain: prog.js\n');
     write('counter.js', 'module.exports = { n: 0 };\n');
-    write('prog.js', "const c = require('./counter'); c.n++; module.exports = async () => ({ runs: c.n, cwd: process.cwd() });\n");
+    write(
+      'prog.js',
+      "const c = require('./counter'); c.n++; module.exports = async () => ({ runs: c.n, cwd: process.cwd() });\n",
+    );
     const p = loadProjectProgram(dir);
     expect(p).toMatchObject({ projectName: 'shop', entry: path.join(dir, 'prog.js'), how: 'javascript' });
     expect(await p.program()).toEqual({ runs: 1, cwd: process.cwd() });
@@ -39,7 +48,10 @@ describe('inline program: loading the project main', () => {
   it('a TypeScript main runs from its compiled JavaScript (tsconfig outDir) when that is up to date', async () => {
     const old = new Date(Date.now() - 60_000);
     write('Pulumi.yaml', 'name: shop\nruntime: nodejs\nmain: index.ts\n');
-    write('tsconfig.json', '{\n  // comments are fine\n  "compilerOptions": { "rootDir": ".", "outDir": "dist", },\n  "include": ["index.ts", "lib"]\n}\n');
+    write(
+      'tsconfig.json',
+      '{\n  // comments are fine\n  "compilerOptions": { "rootDir": ".", "outDir": "dist", },\n  "include": ["index.ts", "lib"]\n}\n',
+    );
     write('index.ts', 'export = async () => ({ from: "ts" });\n', old);
     write('lib/x.ts', 'export const x = 1;\n', old);
     write('test/y.ts', 'export const y = 1;\n'); // newer, but not in include: not the program's
@@ -56,7 +68,9 @@ describe('inline program: loading the project main', () => {
     write('tsconfig.json', '{ "compilerOptions": { "outDir": "out" } }');
     write('index.ts', 'export = async () => ({});\n');
     expect(() => loadProjectProgram(dir)).toThrow(ProgramNotCompiledError);
-    expect(() => loadProjectProgram(dir)).toThrow('out/index.js (its compiled JavaScript) does not exist; compile it (`npx tsc`)');
+    expect(() => loadProjectProgram(dir)).toThrow(
+      'out/index.js (its compiled JavaScript) does not exist; compile it (`npx tsc`)',
+    );
     write('out/index.js', 'module.exports = async () => ({});\n', new Date(Date.now() - 60_000));
     expect(() => loadProjectProgram(dir)).toThrow('out/index.js is older than index.ts');
   });

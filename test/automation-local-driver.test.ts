@@ -35,7 +35,9 @@ describe('local driver: checks made before pulumi runs', () => {
   });
 
   it('no pulumi on PATH: PulumiMissingError, exit 1, with the install link', async () => {
-    const err = await openLocalStack({ stackName: 'dev', projectDir: project, env: { PATH: '/nonexistent' } }).catch((e) => e);
+    const err = await openLocalStack({ stackName: 'dev', projectDir: project, env: { PATH: '/nonexistent' } }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(PulumiMissingError);
     expect(err.exitCode).toBe(1);
     expect(err.message).toContain('https://www.pulumi.com/docs/install/');
@@ -43,12 +45,21 @@ describe('local driver: checks made before pulumi runs', () => {
 
   it('a directory without Pulumi.yaml: a usage error naming it', async () => {
     fakePulumi();
-    await expect(openLocalStack({ stackName: 'dev', projectDir: dir, env: { PATH: bin } })).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining(`${dir} has no Pulumi.yaml`) });
+    await expect(openLocalStack({ stackName: 'dev', projectDir: dir, env: { PATH: bin } })).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining(`${dir} has no Pulumi.yaml`),
+    });
   });
 
   it('the local backend without a passphrase: a usage error saying which variable to set', async () => {
     fakePulumi();
-    await expect(openLocalStack({ stackName: 'dev', projectDir: project, env: { PATH: bin, PULUMI_HOME: path.join(dir, 'home') } })).rejects.toMatchObject({
+    await expect(
+      openLocalStack({
+        stackName: 'dev',
+        projectDir: project,
+        env: { PATH: bin, PULUMI_HOME: path.join(dir, 'home') },
+      }),
+    ).rejects.toMatchObject({
       exitCode: 2,
       message: expect.stringContaining('set PULUMI_CONFIG_PASSPHRASE'),
     });
@@ -57,19 +68,31 @@ describe('local driver: checks made before pulumi runs', () => {
   describe('chooseBackend', () => {
     const home = () => path.join(dir, 'home');
     it('uses PULUMI_BACKEND_URL when set', () => {
-      expect(chooseBackend(project, { PULUMI_BACKEND_URL: 's3://bucket', PULUMI_HOME: home() })).toEqual({ url: 's3://bucket', local: false });
+      expect(chooseBackend(project, { PULUMI_BACKEND_URL: 's3://bucket', PULUMI_HOME: home() })).toEqual({
+        url: 's3://bucket',
+        local: false,
+      });
     });
     it("uses Pulumi.yaml's backend.url", () => {
-      fs.writeFileSync(path.join(project, 'Pulumi.yaml'), 'name: tandem\nruntime: nodejs\nbackend:\n  url: gs://state\n');
+      fs.writeFileSync(
+        path.join(project, 'Pulumi.yaml'),
+        'name: tandem\nruntime: nodejs\nbackend:\n  url: gs://state\n',
+      );
       expect(chooseBackend(project, { PULUMI_HOME: home() })).toEqual({ url: 'gs://state', local: false });
     });
     it('uses the backend of a `pulumi login`', () => {
       fs.mkdirSync(home());
-      fs.writeFileSync(path.join(home(), 'credentials.json'), JSON.stringify({ current: 'https://api.pulumi.com', accessTokens: {} }));
+      fs.writeFileSync(
+        path.join(home(), 'credentials.json'),
+        JSON.stringify({ current: 'https://api.pulumi.com', accessTokens: {} }),
+      );
       expect(chooseBackend(project, { PULUMI_HOME: home() })).toEqual({ url: undefined, local: false });
     });
     it("otherwise a file backend under the project's .tandem/state", () => {
-      expect(chooseBackend(project, { PULUMI_HOME: home() })).toEqual({ url: `file://${path.join(project, '.tandem', 'state')}`, local: true });
+      expect(chooseBackend(project, { PULUMI_HOME: home() })).toEqual({
+        url: `file://${path.join(project, '.tandem', 'state')}`,
+        local: true,
+      });
     });
   });
 });
@@ -80,7 +103,9 @@ describe('PulumiCommandError', () => {
       'code: 255\n stdout: Previewing update (dev)\n  + command:local:Command schema-expand create\n stderr:     error: update failed\n    error: resource violates plan: properties changed\n    error: update failed\n err?: Error: Command failed with exit code 255: pulumi up --yes\n',
     );
     const e = new PulumiCommandError('up', 'dev', cause);
-    expect(e.message).toBe('pulumi up on stack dev failed: error: update failed error: resource violates plan: properties changed');
+    expect(e.message).toBe(
+      'pulumi up on stack dev failed: error: update failed error: resource violates plan: properties changed',
+    );
     expect(e.exitCode).toBe(1);
     expect(e.cause).toBe(cause);
   });
@@ -109,7 +134,9 @@ describe('PulumiCommandError', () => {
     const progress =
       ' ~  command:local:Command c **updating failed** [diff: ~create]; error: exit status 3: running "echo created bad $PWD; echo reason line 1; echo reason line 2 >&2; exit 3":\n' +
       '    pulumi:pulumi:Stack trial-dev running error: update failed\n';
-    const cause = new Error(`code: -2\n stdout: \n stderr: Command failed with exit code 1: pulumi up --yes\nUpdating (dev):\n\n${progress}${diagnostics}\n err?: Error: Command failed with exit code 1: pulumi up\n${progress}${diagnostics}`);
+    const cause = new Error(
+      `code: -2\n stdout: \n stderr: Command failed with exit code 1: pulumi up --yes\nUpdating (dev):\n\n${progress}${diagnostics}\n err?: Error: Command failed with exit code 1: pulumi up\n${progress}${diagnostics}`,
+    );
     const e = new PulumiCommandError('up', 'dev', cause);
     expect(e.message).toBe(
       'pulumi up on stack dev failed: error: update failed error: exit status 3: running "echo created bad $PWD; echo reason line 1; echo reason line 2 >&2; exit 3":\n' +

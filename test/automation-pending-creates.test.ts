@@ -1,6 +1,12 @@
 import * as path from 'path';
 import { stackPlansDir } from '../automation/local-driver';
-import { kubernetesId, kubernetesKindOf, pendingImports, pendingKubernetesObjects, recoveryArgs } from '../automation/pending-creates';
+import {
+  kubernetesId,
+  kubernetesKindOf,
+  pendingImports,
+  pendingKubernetesObjects,
+  recoveryArgs,
+} from '../automation/pending-creates';
 
 const DEFAULT_PROVIDER = 'urn:pulumi:dev::tandem::pulumi:providers:kubernetes::default_4_25_0::0c1b';
 const op = (type: string, name: string | undefined, extra: Record<string, unknown> = {}) => ({
@@ -21,7 +27,9 @@ const exported = {
       op('kubernetes:argoproj.io/v1alpha1:Rollout', 'tandem-demo'),
       op('command:local:Command', undefined),
       op('kubernetes:core/v1:ConfigMap', undefined),
-      op('kubernetes:core/v1:Service', 'rendered', { provider: 'urn:pulumi:dev::tandem::pulumi:providers:kubernetes::render::9f' }),
+      op('kubernetes:core/v1:Service', 'rendered', {
+        provider: 'urn:pulumi:dev::tandem::pulumi:providers:kubernetes::render::9f',
+      }),
       { type: 'updating', resource: op('kubernetes:core/v1:Service', 'tandem-demo-stable').resource },
     ],
   },
@@ -50,21 +58,37 @@ describe('pending creates of Kubernetes objects', () => {
     expect(imports).toEqual([{ urn: exported.deployment.pending_operations[1].resource.urn, id: 'shop/tandem-demo' }]);
     expect(kubernetesId({ name: 'cluster-scoped' })).toBe('cluster-scoped');
     expect(recoveryArgs('acme/tandem/prod', '/work/p', imports)).toEqual([
-      'refresh', '--cwd', '/work/p', '--stack', 'acme/tandem/prod',
-      '--import-pending-creates', imports[0].urn, '--import-pending-creates', 'shop/tandem-demo',
-      '--clear-pending-creates', '--yes',
+      'refresh',
+      '--cwd',
+      '/work/p',
+      '--stack',
+      'acme/tandem/prod',
+      '--import-pending-creates',
+      imports[0].urn,
+      '--import-pending-creates',
+      'shop/tandem-demo',
+      '--clear-pending-creates',
+      '--yes',
     ]);
   });
 
   it('without imports, the refresh only clears', () => {
-    expect(recoveryArgs('dev', '/p', [])).toEqual(['refresh', '--cwd', '/p', '--stack', 'dev', '--clear-pending-creates', '--yes']);
+    expect(recoveryArgs('dev', '/p', [])).toEqual([
+      'refresh',
+      '--cwd',
+      '/p',
+      '--stack',
+      'dev',
+      '--clear-pending-creates',
+      '--yes',
+    ]);
   });
 });
 
 describe('stackPlansDir', () => {
   const dir = (s: string) => stackPlansDir('/p', s);
 
-  it('gives each stack a directory of its own: no prefix of another stack\'s, none shared', () => {
+  it("gives each stack a directory of its own: no prefix of another stack's, none shared", () => {
     const names = ['prod', 'prod-eu', 'prod-eu-1', 'a/b', 'a_b', 'a%2fb', 'a.b', '..', '.'];
     const dirs = names.map(dir);
     expect(new Set(dirs).size).toBe(names.length);

@@ -25,12 +25,15 @@ describe('readRolloutFromCluster (child process, fake API server)', () => {
     dir = fs.mkdtempSync(path.join(ROOT, '.tandem', 'reader-test-'));
     const tsconfig = ts.readConfigFile(path.join(ROOT, 'tsconfig.json'), ts.sys.readFile).config;
     const { options } = ts.convertCompilerOptionsFromJson(tsconfig.compilerOptions, ROOT);
-    const out = ts.transpileModule(fs.readFileSync(path.join(ROOT, 'automation', 'rollout-reader.ts'), 'utf8'), { compilerOptions: options });
+    const out = ts.transpileModule(fs.readFileSync(path.join(ROOT, 'automation', 'rollout-reader.ts'), 'utf8'), {
+      compilerOptions: options,
+    });
     fs.writeFileSync(path.join(dir, 'rollout-reader.js'), out.outputText);
     server = http.createServer((req, res) => {
       requests.push(`${req.method} ${req.url} ${req.headers.authorization}`);
       res.setHeader('content-type', 'application/json');
-      if (req.url === '/apis/argoproj.io/v1alpha1/namespaces/prod/rollouts/shop') return void res.end(JSON.stringify(rollouts.paused));
+      if (req.url === '/apis/argoproj.io/v1alpha1/namespaces/prod/rollouts/shop')
+        return void res.end(JSON.stringify(rollouts.paused));
       res.statusCode = 404;
       res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
     });
@@ -57,8 +60,11 @@ current-context: fake
     new Promise<string>((resolve, reject) => {
       const script = `require(${JSON.stringify(path.join(dir, 'rollout-reader.js'))}).readRolloutFromCluster(${JSON.stringify(name)}, ${JSON.stringify(namespace)})
         .then((r) => console.log(JSON.stringify({ found: r === undefined ? null : r })), (e) => { console.log(JSON.stringify({ error: String(e.message) })); });`;
-      execFile(process.execPath, ['-e', script], { env: { ...process.env, KUBECONFIG: path.join(dir, 'kubeconfig') }, cwd: dir }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim()),
+      execFile(
+        process.execPath,
+        ['-e', script],
+        { env: { ...process.env, KUBECONFIG: path.join(dir, 'kubeconfig') }, cwd: dir },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim())),
       );
     });
 

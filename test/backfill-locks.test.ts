@@ -70,18 +70,25 @@ describe('backfill and app row locks', () => {
       expect(backfillWaits).toBe(false);
       // NOWAIT on the rows around the held one: free, since the backfill took the others and committed.
       await nowait.query('BEGIN');
-      const locked = await nowait.query(`SELECT id FROM customers WHERE id < 1000 AND id <> 500 ORDER BY id FOR UPDATE NOWAIT`);
+      const locked = await nowait.query(
+        `SELECT id FROM customers WHERE id < 1000 AND id <> 500 ORDER BY id FOR UPDATE NOWAIT`,
+      );
       expect(locked.rowCount).toBe(998);
       await nowait.query('ROLLBACK');
       // Row k+Δ (500) is held; now row k (100): no cycle, the backfill waits on nothing.
       await holder.query(`UPDATE customers SET full_name = 'Second Write' WHERE id = 100`);
-      await until('the revisit of the held row', async () => events.some((e) => e.kind === 'lock_wait' && /held by other transactions \(key 500\)/.test(e.message)));
+      await until('the revisit of the held row', async () =>
+        events.some((e) => e.kind === 'lock_wait' && /held by other transactions \(key 500\)/.test(e.message)),
+      );
       await holder.query('COMMIT');
       const result = await run;
       expect(result).toMatchObject({ complete: true, step: 'backfilled' });
       // The held row was synced by the trigger when the app's write committed: the backfill had nothing left to do for it.
       expect(result.rowsUpdated).toBe(1999);
-      const [held] = await sql(url, `SELECT first_name, last_name, _tandem_pending AS pending FROM customers WHERE id = 500`);
+      const [held] = await sql(
+        url,
+        `SELECT first_name, last_name, _tandem_pending AS pending FROM customers WHERE id = 500`,
+      );
       expect(held).toEqual({ first_name: 'Held', last_name: 'Row', pending: false });
       await expectConsistent(url);
     } finally {
@@ -104,7 +111,14 @@ describe('backfill and app row locks', () => {
       let n = 0;
       while (running) {
         // Aim just ahead of the backfill's checkpoint, where its next batch will lock.
-        const front = Number((await c.query(`SELECT coalesce((SELECT (backfill_last_key->>0)::bigint FROM tandem.migrations WHERE name = $1), 0) AS k`, [spec.name])).rows[0].k);
+        const front = Number(
+          (
+            await c.query(
+              `SELECT coalesce((SELECT (backfill_last_key->>0)::bigint FROM tandem.migrations WHERE name = $1), 0) AS k`,
+              [spec.name],
+            )
+          ).rows[0].k,
+        );
         const delta = 1 + ((n * 37 + w * 11) % 150);
         const k = Math.min(ROWS - delta, front + 1 + ((n * 53 + w * 7) % 200));
         n++;
@@ -167,15 +181,25 @@ describe('backfill and app row locks', () => {
     try {
       await holder.query('BEGIN');
       await holder.query(`SELECT * FROM customers WHERE id = 7 FOR UPDATE`);
-      const err = await backfill(spec, { databaseUrl: url, ddlDeadlineMs: 1000, resumeCommand: 'tandem backfill split.yaml' }).catch((e) => e);
+      const err = await backfill(spec, {
+        databaseUrl: url,
+        ddlDeadlineMs: 1000,
+        resumeCommand: 'tandem backfill split.yaml',
+      }).catch((e) => e);
       expect(err).toBeInstanceOf(RowsHeldError);
       expect(err.exitCode).toBe(1);
-      expect(err.message).toMatch(/^backfill of public\.customers is not complete: 1 row \(key \(7\)\) stayed locked by other transactions for \d+ s; every other row is backfilled and the checkpoint is kept: end those transactions, then resume with: tandem backfill split\.yaml$/);
+      expect(err.message).toMatch(
+        /^backfill of public\.customers is not complete: 1 row \(key \(7\)\) stayed locked by other transactions for \d+ s; every other row is backfilled and the checkpoint is kept: end those transactions, then resume with: tandem backfill split\.yaml$/,
+      );
       const s = await status(spec, { databaseUrl: url });
       expect(s.step).toBe('backfilling');
       expect(s.backfill.pending).toBe(1);
       await holder.query('ROLLBACK');
-      expect(await backfill(spec, { databaseUrl: url })).toMatchObject({ complete: true, rowsUpdated: 1, revisitedRows: 1 });
+      expect(await backfill(spec, { databaseUrl: url })).toMatchObject({
+        complete: true,
+        rowsUpdated: 1,
+        revisitedRows: 1,
+      });
       await expectConsistent(url);
     } finally {
       await holder.end();

@@ -56,7 +56,20 @@ describe('backfill --max-lag with a real streaming replica', () => {
       fs.chownSync(root, uid, gid);
       fs.chownSync(socketDir, uid, gid);
     }
-    run(path.join(bin, 'pg_basebackup'), ['-D', replicaDir, '-R', '-X', 'stream', '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '--no-sync']);
+    run(path.join(bin, 'pg_basebackup'), [
+      '-D',
+      replicaDir,
+      '-R',
+      '-X',
+      'stream',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primary.port),
+      '-U',
+      'postgres',
+      '--no-sync',
+    ]);
     const port = await freePort();
     const options = [
       `-c port=${port}`,
@@ -69,14 +82,30 @@ describe('backfill --max-lag with a real streaming replica', () => {
       "-c primary_conninfo='host=127.0.0.1 port=" + primary.port + " user=postgres application_name=delayed_replica'",
     ].join(' ');
     try {
-      run(path.join(bin, 'pg_ctl'), ['-D', replicaDir, '-l', path.join(root, 'replica.log'), '-o', options, '-w', '-t', '60', 'start']);
+      run(path.join(bin, 'pg_ctl'), [
+        '-D',
+        replicaDir,
+        '-l',
+        path.join(root, 'replica.log'),
+        '-o',
+        options,
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ]);
     } catch (err: any) {
-      const tail = fs.existsSync(path.join(root, 'replica.log')) ? fs.readFileSync(path.join(root, 'replica.log'), 'utf8').trim().split('\n').slice(-5).join(' | ') : '';
+      const tail = fs.existsSync(path.join(root, 'replica.log'))
+        ? fs.readFileSync(path.join(root, 'replica.log'), 'utf8').trim().split('\n').slice(-5).join(' | ')
+        : '';
       replicaDir = '';
       throw new Error(`${err.message}: ${tail}`, { cause: err });
     }
     for (let i = 0; i < 400; i++) {
-      const rows = await sql(primary.url, `SELECT 1 FROM pg_stat_replication WHERE application_name = 'delayed_replica' AND state = 'streaming'`);
+      const rows = await sql(
+        primary.url,
+        `SELECT 1 FROM pg_stat_replication WHERE application_name = 'delayed_replica' AND state = 'streaming'`,
+      );
       if (rows.length) return;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -99,13 +128,20 @@ describe('backfill --max-lag with a real streaming replica', () => {
     const spec = splitSpec();
     await expand(spec, { databaseUrl: url });
     // --throttle-ms keeps the batches apart so lag is checked before each one.
-    const cli = await runCli(['backfill', SPLIT_SPEC_PATH, '--max-lag', '500ms', '--batch-size', '500', '--throttle-ms', '120'], { DATABASE_URL: url });
+    const cli = await runCli(
+      ['backfill', SPLIT_SPEC_PATH, '--max-lag', '500ms', '--batch-size', '500', '--throttle-ms', '120'],
+      { DATABASE_URL: url },
+    );
     expect(cli.stderr).not.toMatch(/failed/);
     expect(cli.code).toBe(0);
     const lines = cli.stderr.split('\n');
-    const paused = lines.findIndex((l) => /backfill public\.customers paused: replica lag \d+\.\d s > 0\.5 s \(delayed_replica\)$/.test(l));
+    const paused = lines.findIndex((l) =>
+      /backfill public\.customers paused: replica lag \d+\.\d s > 0\.5 s \(delayed_replica\)$/.test(l),
+    );
     expect(paused).toBeGreaterThanOrEqual(0);
-    const resumed = lines.findIndex((l, i) => i > paused && /backfill public\.customers resumed after \d+\.\d s paused$/.test(l));
+    const resumed = lines.findIndex(
+      (l, i) => i > paused && /backfill public\.customers resumed after \d+\.\d s paused$/.test(l),
+    );
     expect(resumed).toBeGreaterThan(paused);
     expect(cli.stdout).toMatch(/backfilled 10000 rows of public\.customers/);
     expect((await verify(spec, { databaseUrl: url })).ok).toBe(true);
@@ -117,9 +153,14 @@ describe('backfill --max-lag with a real streaming replica', () => {
     await createCustomers(url, 3000);
     const spec = splitSpec();
     await expand(spec, { databaseUrl: url });
-    const cli = await runCli(['backfill', SPLIT_SPEC_PATH, '--max-lag-bytes', '1', '--batch-size', '1000', '--throttle-ms', '120'], { DATABASE_URL: url });
+    const cli = await runCli(
+      ['backfill', SPLIT_SPEC_PATH, '--max-lag-bytes', '1', '--batch-size', '1000', '--throttle-ms', '120'],
+      { DATABASE_URL: url },
+    );
     expect(cli.code).toBe(0);
-    expect(cli.stderr).toMatch(/backfill public\.customers paused: replica lag \d+(\.\d)? (bytes|MB) > 1 bytes \(delayed_replica\)\n[\s\S]*resumed after \d+\.\d s paused/);
+    expect(cli.stderr).toMatch(
+      /backfill public\.customers paused: replica lag \d+(\.\d)? (bytes|MB) > 1 bytes \(delayed_replica\)\n[\s\S]*resumed after \d+\.\d s paused/,
+    );
     expect((await verify(spec, { databaseUrl: url })).ok).toBe(true);
   }, 120_000);
 });

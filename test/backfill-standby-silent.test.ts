@@ -41,7 +41,11 @@ describe('backfill --max-lag with a standby that cannot report', () => {
     const run = backfill(spec, { databaseUrl: url, batchSize: 500, maxLagMs: 1000, onProgress: (e) => events.push(e) });
     run.catch(() => undefined);
     await until('the pause', () =>
-      events.some((e) => /^backfill public\.customers paused: replication slot standby_down has no standby connected, so it cannot report its lag \([\d.]+ (bytes|MB) of WAL kept for it\); waiting until its standby streams again, or drop the slot/.test(e.message)),
+      events.some((e) =>
+        /^backfill public\.customers paused: replication slot standby_down has no standby connected, so it cannot report its lag \([\d.]+ (bytes|MB) of WAL kept for it\); waiting until its standby streams again, or drop the slot/.test(
+          e.message,
+        ),
+      ),
     );
     // Nothing is written while the standby cannot say how far behind it is.
     expect((await status(spec, { databaseUrl: url })).backfill.done).toBe(0);
@@ -60,14 +64,24 @@ describe('backfill --max-lag with a standby that cannot report', () => {
     await sql(url, `SELECT pg_create_physical_replication_slot('standby_gone', true)`);
     try {
       const events: ProgressEvent[] = [];
-      const run = backfill(spec, { databaseUrl: url, batchSize: 500, maxLagBytes: 1 << 30, onProgress: (e) => events.push(e) });
+      const run = backfill(spec, {
+        databaseUrl: url,
+        batchSize: 500,
+        maxLagBytes: 1 << 30,
+        onProgress: (e) => events.push(e),
+      });
       run.catch(() => undefined);
-      await until('the pause', () => events.some((e) => /paused: replication slot standby_gone has no standby connected/.test(e.message)));
+      await until('the pause', () =>
+        events.some((e) => /paused: replication slot standby_gone has no standby connected/.test(e.message)),
+      );
       expect((await status(spec, { databaseUrl: url })).backfill.done).toBe(0);
       await sql(url, `SELECT pg_drop_replication_slot('standby_gone')`);
       expect(await run).toMatchObject({ complete: true });
     } finally {
-      await sql(url, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'standby_gone'`);
+      await sql(
+        url,
+        `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'standby_gone'`,
+      );
     }
   }, 60_000);
 });

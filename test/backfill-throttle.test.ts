@@ -30,10 +30,16 @@ async function busySessions(url: string, n: number): Promise<{ release: () => Pr
       return c;
     }),
   );
-  const pids = await Promise.all(clients.map(async (c) => (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number));
+  const pids = await Promise.all(
+    clients.map(async (c) => (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number),
+  );
   const running = clients.map((c) => c.query('SELECT pg_sleep(120)').catch(() => undefined));
   await until('the busy sessions', async () => {
-    const [r] = await sql(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1) AND state = 'active'`, [pids]);
+    const [r] = await sql(
+      url,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1) AND state = 'active'`,
+      [pids],
+    );
     return r.n === n;
   });
   return {
@@ -79,7 +85,9 @@ describe('backfill throttling', () => {
     try {
       const err = await backfill(spec, { databaseUrl: url, criticalLoad: 3 }).catch((e) => e);
       expect(err).toBeInstanceOf(BackfillStoppedError);
-      const cli = await runCli(['backfill', SPLIT_SPEC_PATH, '--critical-load', '3', '--chunk-time', '40'], { DATABASE_URL: url });
+      const cli = await runCli(['backfill', SPLIT_SPEC_PATH, '--critical-load', '3', '--chunk-time', '40'], {
+        DATABASE_URL: url,
+      });
       expect(cli.code).toBe(1);
       expect(cli.stderr).toMatch(
         /failed: backfill of public\.customers stopped: \d+ active backends > --critical-load 3; the checkpoint is kept \(0 rows done in this run\), resume with: tandem backfill \S+split-full-name\.yaml --critical-load 3 --chunk-time 40\n/,
@@ -89,7 +97,10 @@ describe('backfill throttling', () => {
     } finally {
       await busy.release();
     }
-    expect(await backfill(spec, { databaseUrl: url, criticalLoad: 3 })).toMatchObject({ complete: true, rowsUpdated: 2000 });
+    expect(await backfill(spec, { databaseUrl: url, criticalLoad: 3 })).toMatchObject({
+      complete: true,
+      rowsUpdated: 2000,
+    });
     expect((await verify(spec, { databaseUrl: url })).ok).toBe(true);
   });
 
@@ -102,7 +113,9 @@ describe('backfill throttling', () => {
     const events: ProgressEvent[] = [];
     const run = backfill(spec, { databaseUrl: url, pauseFile: file, onProgress: (e) => events.push(e) });
     run.catch(() => undefined);
-    await until('the pause', () => events.some((e) => e.message === `backfill public.customers paused: pause file ${file} exists`));
+    await until('the pause', () =>
+      events.some((e) => e.message === `backfill public.customers paused: pause file ${file} exists`),
+    );
     expect((await status(spec, { databaseUrl: url })).backfill.done).toBe(0);
     fs.rmSync(file);
     expect(await run).toMatchObject({ complete: true, rowsUpdated: 2000 });
@@ -112,7 +125,10 @@ describe('backfill throttling', () => {
     const url = await freshDatabase('bfpriv');
     await createCustomers(url, 10);
     const role = `bf_plain_${process.pid}`;
-    await sql(url, `DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN; ALTER TABLE customers OWNER TO ${role}; GRANT CREATE ON DATABASE ${new URL(url).pathname.slice(1)} TO ${role}`);
+    await sql(
+      url,
+      `DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN; ALTER TABLE customers OWNER TO ${role}; GRANT CREATE ON DATABASE ${new URL(url).pathname.slice(1)} TO ${role}`,
+    );
     const asRole = new URL(url);
     asRole.username = role;
     await expand(spec, { databaseUrl: asRole.toString() });
@@ -124,6 +140,12 @@ describe('backfill throttling', () => {
     const bad = await runCli(['backfill', SPLIT_SPEC_PATH, '--max-lag', '3'], { DATABASE_URL: url });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--max-lag must be a duration such as 1s, 500ms or 2min, not "3"/);
-    expect([parseDuration('500ms'), parseDuration('1.5s'), parseDuration('2min'), parseDuration('0s'), parseDuration('1h')]).toEqual([500, 1500, 120_000, undefined, undefined]);
+    expect([
+      parseDuration('500ms'),
+      parseDuration('1.5s'),
+      parseDuration('2min'),
+      parseDuration('0s'),
+      parseDuration('1h'),
+    ]).toEqual([500, 1500, 120_000, undefined, undefined]);
   });
 });

@@ -14,12 +14,15 @@ const opts = (url: string) => ({ databaseUrl: url, lockTimeoutMs: 2000 });
 async function objects(c: Client): Promise<Record<string, string[]>> {
   const q = async (text: string) => (await c.query(text)).rows.map((r) => r.x as string);
   return {
-    indexes: await q(`SELECT c.relname || ': ' || pg_get_indexdef(i.indexrelid) || CASE WHEN i.indisvalid THEN '' ELSE ' INVALID' END || coalesce(' -- ' || obj_description(i.indexrelid, 'pg_class'), '') AS x
+    indexes:
+      await q(`SELECT c.relname || ': ' || pg_get_indexdef(i.indexrelid) || CASE WHEN i.indisvalid THEN '' ELSE ' INVALID' END || coalesce(' -- ' || obj_description(i.indexrelid, 'pg_class'), '') AS x
                         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1`),
-    constraints: await q(`SELECT conrelid::regclass::text || ' ' || conname || ': ' || pg_get_constraintdef(oid) || CASE WHEN convalidated THEN '' ELSE ' NOT VALID' END
+    constraints:
+      await q(`SELECT conrelid::regclass::text || ' ' || conname || ': ' || pg_get_constraintdef(oid) || CASE WHEN convalidated THEN '' ELSE ' NOT VALID' END
                                  || CASE WHEN condeferrable THEN ' deferrable' ELSE '' END || coalesce(' -- ' || obj_description(oid, 'pg_constraint'), '') AS x
                             FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND contype <> 'n' AND conname NOT LIKE '\\_tandem%' ORDER BY 1`),
-    comments: await q(`SELECT c.relname || '.' || a.attname || ': ' || col_description(c.oid, a.attnum) AS x FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    comments:
+      await q(`SELECT c.relname || '.' || a.attname || ': ' || col_description(c.oid, a.attnum) AS x FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
                          WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NOT NULL ORDER BY 1`),
   };
 }
@@ -51,7 +54,9 @@ describe('indexes, constraints and comments follow the replaced column', () => {
   it('rename_column, change_type and set_not_null: contract ends with the objects as the user had them, on the new columns', async () => {
     const url = await freshDatabase('carry');
     const reference = await freshDatabase('carryref');
-    await withClient(url, (c) => c.query(`${schema('sku', 'parent_id', 'qty', 'int')} INSERT INTO items VALUES (1, 'a', 1, 1), (2, 'b', 2, 2)`));
+    await withClient(url, (c) =>
+      c.query(`${schema('sku', 'parent_id', 'qty', 'int')} INSERT INTO items VALUES (1, 'a', 1, 1), (2, 'b', 2, 2)`),
+    );
     await withClient(reference, (c) => c.query(schema('code', 'parent', 'quantity', 'bigint')));
     const spec = parseSpec(`name: carry-objects
 table: items
@@ -65,7 +70,9 @@ operations:
     // During the window the old versions write the old columns; every original still holds.
     await withClient(url, async (c) => {
       await c.query(`INSERT INTO items (id, sku, qty, parent_id) VALUES (3, 'c', 3, 1)`);
-      await expect(c.query(`INSERT INTO items (id, sku, qty, parent_id) VALUES (4, 'c', 4, 1)`)).rejects.toThrow(/items_sku_key/);
+      await expect(c.query(`INSERT INTO items (id, sku, qty, parent_id) VALUES (4, 'c', 4, 1)`)).rejects.toThrow(
+        /items_sku_key/,
+      );
       expect((await objects(c)).constraints.filter((x) => !x.includes('_tandem_c_'))).toEqual(before.constraints);
     });
     await backfill(spec, opts(url));
@@ -78,15 +85,23 @@ operations:
     expect(expected.constraints.length).toBe(7);
     expect(after).toEqual(expected);
     await withClient(url, async (c) => {
-      await expect(c.query(`INSERT INTO items (id, code, quantity, parent) VALUES (5, 'a', 9, 1)`)).rejects.toThrow(/items_sku_key/);
-      await expect(c.query(`INSERT INTO items (id, code, quantity, parent) VALUES (5, '', 9, 1)`)).rejects.toThrow(/items_sku_check/);
-      await expect(c.query(`INSERT INTO items (id, code, quantity, parent) VALUES (5, 'z', 9, 7)`)).rejects.toThrow(/items_parent_fk/);
+      await expect(c.query(`INSERT INTO items (id, code, quantity, parent) VALUES (5, 'a', 9, 1)`)).rejects.toThrow(
+        /items_sku_key/,
+      );
+      await expect(c.query(`INSERT INTO items (id, code, quantity, parent) VALUES (5, '', 9, 1)`)).rejects.toThrow(
+        /items_sku_check/,
+      );
+      await expect(c.query(`INSERT INTO items (id, code, quantity, parent) VALUES (5, 'z', 9, 7)`)).rejects.toThrow(
+        /items_parent_fk/,
+      );
     });
   });
 
   it('rollback drops every copy and leaves the originals as they were', async () => {
     const url = await freshDatabase('carry');
-    await withClient(url, (c) => c.query(`${schema('sku', 'parent_id', 'qty', 'int')} INSERT INTO items VALUES (1, 'a', 1, 1)`));
+    await withClient(url, (c) =>
+      c.query(`${schema('sku', 'parent_id', 'qty', 'int')} INSERT INTO items VALUES (1, 'a', 1, 1)`),
+    );
     const spec = parseSpec(`name: carry-rollback
 table: items
 operations:
@@ -94,14 +109,20 @@ operations:
 `);
     const before = await withClient(url, objects);
     await expand(spec, opts(url));
-    await withClient(url, async (c) => expect((await objects(c)).indexes.some((x) => x.includes('_tandem_c_'))).toBe(true));
+    await withClient(url, async (c) =>
+      expect((await objects(c)).indexes.some((x) => x.includes('_tandem_c_'))).toBe(true),
+    );
     await rollback(spec, opts(url));
     expect(await withClient(url, objects)).toEqual(before);
   });
 
   it('an index that also reads a column the spec drops is not carried: contract refuses, naming it', async () => {
     const url = await freshDatabase('carry');
-    await withClient(url, (c) => c.query(`CREATE TABLE t (id int PRIMARY KEY, a text, b text); CREATE INDEX t_a_b_idx ON t (a, b); INSERT INTO t VALUES (1, 'x', 'y')`));
+    await withClient(url, (c) =>
+      c.query(
+        `CREATE TABLE t (id int PRIMARY KEY, a text, b text); CREATE INDEX t_a_b_idx ON t (a, b); INSERT INTO t VALUES (1, 'x', 'y')`,
+      ),
+    );
     const spec = parseSpec(`name: carry-refused
 table: t
 operations:
@@ -110,14 +131,20 @@ operations:
 `);
     await expand(spec, opts(url));
     await backfill(spec, opts(url));
-    await expect(contract(spec, opts(url))).rejects.toThrow(/t_a_b_idx is not carried to the new column: it also reads b, which the spec drops without a replacement/);
+    await expect(contract(spec, opts(url))).rejects.toThrow(
+      /t_a_b_idx is not carried to the new column: it also reads b, which the spec drops without a replacement/,
+    );
   });
 });
 
 describe('what cannot be carried is refused before expand, with the reason', () => {
   it('a check whose expression does not work on the new type (change_type): validate/expand refuse, naming it, and change nothing', async () => {
     const url = await freshDatabase('carry');
-    await withClient(url, (c) => c.query(`CREATE TABLE t (id int PRIMARY KEY, code text CONSTRAINT t_code_len CHECK (length(code) = 3)); INSERT INTO t VALUES (1, '123')`));
+    await withClient(url, (c) =>
+      c.query(
+        `CREATE TABLE t (id int PRIMARY KEY, code text CONSTRAINT t_code_len CHECK (length(code) = 3)); INSERT INTO t VALUES (1, '123')`,
+      ),
+    );
     const spec = parseSpec(`name: carry-type
 table: t
 operations:
@@ -125,7 +152,13 @@ operations:
 `);
     await expect(expand(spec, opts(url))).rejects.toThrow(/t_code_len carried to code_int.*length\(integer\)/s);
     await withClient(url, async (c) => {
-      expect((await c.query(`SELECT attname FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0 ORDER BY attnum`)).rows.map((r) => r.attname)).toEqual(['id', 'code']);
+      expect(
+        (
+          await c.query(
+            `SELECT attname FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0 ORDER BY attnum`,
+          )
+        ).rows.map((r) => r.attname),
+      ).toEqual(['id', 'code']);
     });
   });
 });
@@ -138,7 +171,9 @@ describe('foreign keys of other tables into the replaced column', () => {
       CREATE TABLE countries (id int PRIMARY KEY, ${code} text CONSTRAINT countries_code_key UNIQUE);
       CREATE TABLE cities (id int PRIMARY KEY, country text CONSTRAINT cities_country_fk REFERENCES countries (${code}) ON UPDATE CASCADE);
       COMMENT ON CONSTRAINT cities_country_fk ON cities IS 'where it is';`;
-    await withClient(url, (c) => c.query(`${ddl('code')} INSERT INTO countries VALUES (1, 'fr'), (2, 'de'); INSERT INTO cities VALUES (1, 'fr')`));
+    await withClient(url, (c) =>
+      c.query(`${ddl('code')} INSERT INTO countries VALUES (1, 'fr'), (2, 'de'); INSERT INTO cities VALUES (1, 'fr')`),
+    );
     await withClient(reference, (c) => c.query(ddl('iso')));
     const spec = parseSpec(`name: country-iso
 table: countries

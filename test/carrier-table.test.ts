@@ -23,7 +23,12 @@ async function syncTraces(c: Client): Promise<string[]> {
   return r.rows.map((x) => x.what);
 }
 
-const tables = async (c: Client) => (await c.query(`SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1`)).rows.map((r) => r.relname);
+const tables = async (c: Client) =>
+  (
+    await c.query(
+      `SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1`,
+    )
+  ).rows.map((r) => r.relname);
 
 describe('object-only specs: no carrier table, no sync machinery', () => {
   it('an empty database takes a spec that names no table: create_table walks expand -> contract', async () => {
@@ -73,7 +78,13 @@ operations:
     await withClient(url, async (c) => {
       expect(await tables(c)).toEqual(['people']);
       expect(await syncTraces(c)).toEqual([]);
-      expect((await c.query(`SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = 'people'::regclass AND NOT indisprimary`)).rows).toEqual([{ i: 'people_name_idx' }]);
+      expect(
+        (
+          await c.query(
+            `SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = 'people'::regclass AND NOT indisprimary`,
+          )
+        ).rows,
+      ).toEqual([{ i: 'people_name_idx' }]);
     });
     const rb = await rollback(spec, opts(url));
     expect(rb.step).toBe('rolled_back');
@@ -87,14 +98,22 @@ operations:
     expect((await contract(spec, opts(url))).step).toBe('contracted');
     await withClient(url, async (c) => {
       expect(await syncTraces(c)).toEqual([]);
-      expect((await c.query(`SELECT pg_get_constraintdef(oid) AS d, convalidated AS v FROM pg_constraint WHERE conname = 'people_age_positive'`)).rows).toEqual([{ d: 'CHECK ((age > 0))', v: true }]);
+      expect(
+        (
+          await c.query(
+            `SELECT pg_get_constraintdef(oid) AS d, convalidated AS v FROM pg_constraint WHERE conname = 'people_age_positive'`,
+          )
+        ).rows,
+      ).toEqual([{ d: 'CHECK ((age > 0))', v: true }]);
       await expect(c.query(`INSERT INTO people VALUES (2, 'bob', -1)`)).rejects.toThrow(/people_age_positive/);
     });
   });
 
   it('an object-only spec on an existing table installs no bookkeeping columns or trigger, even on a table without a primary key', async () => {
     const url = await freshDatabase('carrier');
-    await withClient(url, (c) => c.query(`CREATE TABLE logs (at timestamptz, line text); INSERT INTO logs VALUES (now(), 'x')`));
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE logs (at timestamptz, line text); INSERT INTO logs VALUES (now(), 'x')`),
+    );
     const spec = parseSpec(`name: logs-index
 table: logs
 operations:
@@ -113,22 +132,33 @@ operations:
   });
 
   it('a column operation still needs the table: refused offline when the spec names none or creates it', () => {
-    expect(() => parseSpec(`name: x
+    expect(() =>
+      parseSpec(`name: x
 operations:
   - add_column: { name: a, type: text }
-`)).toThrow(/table.*is required/);
-    expect(() => parseSpec(`name: x
+`),
+    ).toThrow(/table.*is required/);
+    expect(() =>
+      parseSpec(`name: x
 operations:
   - create_index: { name: i, columns: [a] }
-`)).toThrow(/is required/);
+`),
+    ).toThrow(/is required/);
   });
 });
 
 describe('access plan for a spec without a table', () => {
   it('grants the verify role no table (objects: [] would mean every table of the schema)', () => {
     const { planAccess } = require('../phases/sql/access-plan');
-    const plan = planAccess({ schema: 'public', migratorRole: 'mig', appRole: 'app', verify: { role: 'ver', table: '' } });
-    expect(plan.grants.filter((g: any) => g.role === 'ver' && g.objectType === 'table' && g.schema === 'public')).toEqual([]);
+    const plan = planAccess({
+      schema: 'public',
+      migratorRole: 'mig',
+      appRole: 'app',
+      verify: { role: 'ver', table: '' },
+    });
+    expect(
+      plan.grants.filter((g: any) => g.role === 'ver' && g.objectType === 'table' && g.schema === 'public'),
+    ).toEqual([]);
   });
 });
 
@@ -140,7 +170,10 @@ describe('the CLI on a spec without a table', () => {
     const path = require('path');
     const url = await freshDatabase('carriercli');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-carrier-')), 'first.yaml');
-    fs.writeFileSync(file, `name: first-table\noperations:\n  - create_table: { name: things, columns: [{ name: id, type: int }], primary_key: [id] }\n  - raw_sql: { contract: "COMMENT ON TABLE things IS 'ok'" }\n`);
+    fs.writeFileSync(
+      file,
+      `name: first-table\noperations:\n  - create_table: { name: things, columns: [{ name: id, type: int }], primary_key: [id] }\n  - raw_sql: { contract: "COMMENT ON TABLE things IS 'ok'" }\n`,
+    );
     const env = { DATABASE_URL: url };
     for (const step of ['validate', 'expand', 'status', 'backfill', 'verify', 'contract', 'status']) {
       const r = await runCli([step, file, '--json'], env);

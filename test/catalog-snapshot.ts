@@ -20,7 +20,11 @@ export interface TableShape {
 const q = async (c: Client, text: string, values: unknown[]) => (await c.query(text, values)).rows;
 
 /** The table's shape, or null when no table of that name is in the schema. */
-export async function snapshotCatalogTable(client: Client, table: string, schema = 'public'): Promise<TableShape | null> {
+export async function snapshotCatalogTable(
+  client: Client,
+  table: string,
+  schema = 'public',
+): Promise<TableShape | null> {
   const rel = await q(
     client,
     `SELECT c.oid, c.relreplident, obj_description(c.oid, 'pg_class') AS comment FROM pg_class c WHERE c.relnamespace = $1::regnamespace AND c.relname = $2 AND c.relkind IN ('r', 'p')`,
@@ -52,10 +56,16 @@ export async function snapshotCatalogTable(client: Client, table: string, schema
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1`,
     [oid],
   );
-  const triggers = await q(client, `SELECT tgname FROM pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal ORDER BY tgname`, [oid]);
-  const byName = (rows: { name: string; d: string }[]) => Object.fromEntries(rows.map((r) => [r.name, r.d]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const triggers = await q(
+    client,
+    `SELECT tgname FROM pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal ORDER BY tgname`,
+    [oid],
+  );
+  const byName = (rows: { name: string; d: string }[]) =>
+    Object.fromEntries(rows.map((r) => [r.name, r.d]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const identityIndex = indexes.find((i) => i.indisreplident)?.name;
-  const replicaIdentity = { d: 'default', f: 'full', n: 'nothing', i: `index ${identityIndex}` }[relreplident as string] ?? relreplident;
+  const replicaIdentity =
+    { d: 'default', f: 'full', n: 'nothing', i: `index ${identityIndex}` }[relreplident as string] ?? relreplident;
   return {
     columns: byName(columns),
     constraints: byName(constraints),
@@ -73,5 +83,10 @@ export async function enumLabels(client: Client, type: string, schema = 'public'
     `SELECT e.enumlabel FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid WHERE t.typnamespace = $1::regnamespace AND t.typname = $2 ORDER BY e.enumsortorder`,
     [schema, type],
   );
-  return rows.length ? rows.map((r) => r.enumlabel) : (await q(client, `SELECT 1 FROM pg_type WHERE typnamespace = $1::regnamespace AND typname = $2`, [schema, type])).length ? [] : null;
+  return rows.length
+    ? rows.map((r) => r.enumlabel)
+    : (await q(client, `SELECT 1 FROM pg_type WHERE typnamespace = $1::regnamespace AND typname = $2`, [schema, type]))
+          .length
+      ? []
+      : null;
 }

@@ -29,7 +29,9 @@ describe('contract refusals name the fix of the cause they found', () => {
     await createCustomers(url, 30);
     await expand(splitSpec(), { databaseUrl: url });
     const text = await refusal(url, SPLIT_SPEC_PATH);
-    expect(text).toMatch(/30 rows not backfilled yet.*run tandem backfill SPEC for the 30 rows not backfilled yet \(e\.g\. keys 1, 2, 3, 4, 5\)/);
+    expect(text).toMatch(
+      /30 rows not backfilled yet.*run tandem backfill SPEC for the 30 rows not backfilled yet \(e\.g\. keys 1, 2, 3, 4, 5\)/,
+    );
     expect(text).not.toMatch(/repair/);
   });
 
@@ -38,9 +40,14 @@ describe('contract refusals name the fix of the cause they found', () => {
     await createCustomers(url, 5);
     await expand(splitSpec(), { databaseUrl: url });
     await backfill(splitSpec(), { databaseUrl: url });
-    await sql(url, `BEGIN; SET LOCAL tandem.backfill = 'on'; UPDATE customers SET first_name = 'Someone' WHERE id = 2; COMMIT;`);
+    await sql(
+      url,
+      `BEGIN; SET LOCAL tandem.backfill = 'on'; UPDATE customers SET first_name = 'Someone' WHERE id = 2; COMMIT;`,
+    );
     const text = await refusal(url, SPLIT_SPEC_PATH);
-    expect(text).toMatch(/rows inconsistent without a recorded failure \(e\.g\. keys 2\) were written past the sync trigger, which tandem repair does not touch; rewrite the side to keep/);
+    expect(text).toMatch(
+      /rows inconsistent without a recorded failure \(e\.g\. keys 2\) were written past the sync trigger, which tandem repair does not touch; rewrite the side to keep/,
+    );
     expect(text).not.toMatch(/run tandem repair|tandem backfill/);
   });
 
@@ -51,7 +58,9 @@ describe('contract refusals name the fix of the cause they found', () => {
     expect((await runCli(['expand', spec], { DATABASE_URL: url })).code).toBe(0);
     await sql(url, `INSERT INTO items VALUES (4, 'D-4', -5, NULL)`);
     const text = await refusal(url, spec);
-    expect(text).toMatch(/add_check items_price_positive: rows that break the check \(e\.g\. keys 4\): change the rows that break check items_price_positive/);
+    expect(text).toMatch(
+      /add_check items_price_positive: rows that break the check \(e\.g\. keys 4\): change the rows that break check items_price_positive/,
+    );
     expect(text).not.toMatch(/repair|backfill/);
   });
 
@@ -59,11 +68,16 @@ describe('contract refusals name the fix of the cause they found', () => {
     const url = await freshDatabase('adv_dup');
     await sql(url, ITEMS);
     const spec = path.join(dir, 'unique.yaml');
-    fs.writeFileSync(spec, 'name: unique-index\ntable: items\noperations:\n  - create_index: { name: items_sku_key, columns: [sku], unique: true }\n');
+    fs.writeFileSync(
+      spec,
+      'name: unique-index\ntable: items\noperations:\n  - create_index: { name: items_sku_key, columns: [sku], unique: true }\n',
+    );
     expect((await runCli(['expand', spec], { DATABASE_URL: url })).code).toBe(0);
     await sql(url, `INSERT INTO items VALUES (4, 'A-1', 1, NULL)`);
     const text = await refusal(url, spec);
-    expect(text).toMatch(/rows with a duplicate key \(e\.g\. keys 1, 4\): change the rows with a duplicate key so each key is unique/);
+    expect(text).toMatch(
+      /rows with a duplicate key \(e\.g\. keys 1, 4\): change the rows with a duplicate key so each key is unique/,
+    );
     expect(text).not.toMatch(/repair|backfill/);
   });
 
@@ -96,7 +110,9 @@ describe('messages that say what is true', () => {
     expect((await runCli(['expand', spec], { DATABASE_URL: url })).code).toBe(0);
     await sql(url, `DROP INDEX items_sku_lower_idx`);
     const r = await runCli(['status', spec, '--json'], { DATABASE_URL: url });
-    expect(JSON.parse(r.stdout).message).toMatch(/index items_sku_lower_idx is not built \(an interrupted build\): run tandem expand SPEC again/);
+    expect(JSON.parse(r.stdout).message).toMatch(
+      /index items_sku_lower_idx is not built \(an interrupted build\): run tandem expand SPEC again/,
+    );
   });
 });
 
@@ -105,7 +121,9 @@ describe('no unfinished sentences', () => {
     const url = await freshDatabase('adv_rate');
     await createCustomers(url, 5);
     await expand(splitSpec(), { databaseUrl: url });
-    expect((await runCli(['backfill', SPLIT_SPEC_PATH], { DATABASE_URL: url })).stdout).toMatch(/backfilled 5 rows of public\.customers in \d+ batches( \(\d+ rows\/s\))?\n$/);
+    expect((await runCli(['backfill', SPLIT_SPEC_PATH], { DATABASE_URL: url })).stdout).toMatch(
+      /backfilled 5 rows of public\.customers in \d+ batches( \(\d+ rows\/s\))?\n$/,
+    );
     const again = await runCli(['backfill', SPLIT_SPEC_PATH], { DATABASE_URL: url });
     expect(again.stdout).toBe('✔ already backfilled\n');
   });
@@ -124,7 +142,10 @@ describe('no unfinished sentences', () => {
   });
 
   it.each([
-    [{ pid: 7, app: 'psql', state: 'idle in transaction', age: '00:00:42' }, 'pid 7 (psql), idle in transaction, transaction open for 00:00:42'],
+    [
+      { pid: 7, app: 'psql', state: 'idle in transaction', age: '00:00:42' },
+      'pid 7 (psql), idle in transaction, transaction open for 00:00:42',
+    ],
     [{ pid: 7, app: 'psql', state: null, age: null }, 'pid 7 (psql), its state not visible to this role'],
     [{ pid: 7, app: '', state: 'active', age: null }, 'pid 7, active, no transaction start known'],
   ])('a lock holder %j reads as a sentence', (blocker, text) => {

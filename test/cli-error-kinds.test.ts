@@ -44,7 +44,10 @@ function anything(): any {
   const proxy: any = new Proxy(target, {
     get: (_t, key) => {
       if (key === Symbol.toPrimitive) return (hint: string) => (hint === 'number' ? 1 : 'x');
-      if (key === Symbol.iterator) return function* () { yield 'x'; };
+      if (key === Symbol.iterator)
+        return function* () {
+          yield 'x';
+        };
       if (key === 'length') return 1;
       return proxy;
     },
@@ -61,18 +64,33 @@ describe('error kinds: one base, one closed list', () => {
   const declared = declaredErrorClasses();
 
   it('finds the error classes in the source (the scan itself works)', () => {
-    expect(declared.map((d) => d.name)).toEqual(expect.arrayContaining(['SpecError', 'RefusedError', 'LockTimeoutError', 'BackfillStoppedError', 'RowsHeldError', 'RoleCheckError', 'UnsafeMoveBackError', 'MigrationPositionError', 'PulumiMissingError']));
+    expect(declared.map((d) => d.name)).toEqual(
+      expect.arrayContaining([
+        'SpecError',
+        'RefusedError',
+        'LockTimeoutError',
+        'BackfillStoppedError',
+        'RowsHeldError',
+        'RoleCheckError',
+        'UnsafeMoveBackError',
+        'MigrationPositionError',
+        'PulumiMissingError',
+      ]),
+    );
   });
 
-  it.each(declared.map((d) => [d.name, path.relative(ROOT, d.file)] as const))('%s (%s) is an exported TandemError with a listed kind and exit code 1 or 2', (name, file) => {
-    const mod = require(path.join(ROOT, file));
-    const cls = mod[name];
-    expect({ name, exported: typeof cls === 'function' }).toEqual({ name, exported: true });
-    const err = construct(cls) as TandemError;
-    expect({ name, isTandemError: err instanceof TandemError }).toEqual({ name, isTandemError: true });
-    expect({ name, kind: err.kind, listed: isErrorKind(err.kind) }).toEqual({ name, kind: err.kind, listed: true });
-    expect({ name, exitCode: [1, 2].includes(err.exitCode) }).toEqual({ name, exitCode: true });
-  });
+  it.each(declared.map((d) => [d.name, path.relative(ROOT, d.file)] as const))(
+    '%s (%s) is an exported TandemError with a listed kind and exit code 1 or 2',
+    (name, file) => {
+      const mod = require(path.join(ROOT, file));
+      const cls = mod[name];
+      expect({ name, exported: typeof cls === 'function' }).toEqual({ name, exported: true });
+      const err = construct(cls) as TandemError;
+      expect({ name, isTandemError: err instanceof TandemError }).toEqual({ name, isTandemError: true });
+      expect({ name, kind: err.kind, listed: isErrorKind(err.kind) }).toEqual({ name, kind: err.kind, listed: true });
+      expect({ name, exitCode: [1, 2].includes(err.exitCode) }).toEqual({ name, exitCode: true });
+    },
+  );
 
   it('docs/cli.md lists exactly the kinds of phases/errors.ts, each with its exit code', () => {
     const doc = fs.readFileSync(path.join(ROOT, 'docs', 'cli.md'), 'utf8');
@@ -83,21 +101,53 @@ describe('error kinds: one base, one closed list', () => {
 
   it('an error that is no TandemError prints as internal, without PostgreSQL internals', () => {
     const pgError = Object.assign(new Error('value "99999999999" is out of range for type integer'), {
-      code: '22003', severity: 'ERROR', file: 'numutils.c', line: '123', routine: 'pg_strtoint32',
+      code: '22003',
+      severity: 'ERROR',
+      file: 'numutils.c',
+      line: '123',
+      routine: 'pg_strtoint32',
     });
-    expect(errorJson(pgError, pgError.message)).toEqual({ kind: 'internal', message: pgError.message, sqlstate: '22003' });
+    expect(errorJson(pgError, pgError.message)).toEqual({
+      kind: 'internal',
+      message: pgError.message,
+      sqlstate: '22003',
+    });
   });
 });
 
 describe('the errors the issue found reported as internal now carry their own kind and names', () => {
   it.each([
-    [new BackfillStoppedError('12 other backends are active (more than 10)', 'public.customers', 40, 'tandem backfill x.yaml', 'split'), { kind: 'backfill_stopped', table: 'public.customers', rowsDone: 40, migration: 'split' }],
-    [new RowsHeldError('public.customers', [['7']], 30, undefined), { kind: 'rows_held', table: 'public.customers', keys: [['7']] }],
-    [new RoleCheckError([{ kind: 'app', role: 'app', code: 'missing', message: 'app role "app" does not exist' }]), { kind: 'role_check', problems: [expect.objectContaining({ code: 'missing' })] }],
-    [new UnsafeMoveBackError('contract', 'cleanup', 'the old columns are gone'), { kind: 'unsafe_move_back', from: 'contract', to: 'cleanup' }],
+    [
+      new BackfillStoppedError(
+        '12 other backends are active (more than 10)',
+        'public.customers',
+        40,
+        'tandem backfill x.yaml',
+        'split',
+      ),
+      { kind: 'backfill_stopped', table: 'public.customers', rowsDone: 40, migration: 'split' },
+    ],
+    [
+      new RowsHeldError('public.customers', [['7']], 30, undefined),
+      { kind: 'rows_held', table: 'public.customers', keys: [['7']] },
+    ],
+    [
+      new RoleCheckError([{ kind: 'app', role: 'app', code: 'missing', message: 'app role "app" does not exist' }]),
+      { kind: 'role_check', problems: [expect.objectContaining({ code: 'missing' })] },
+    ],
+    [
+      new UnsafeMoveBackError('contract', 'cleanup', 'the old columns are gone'),
+      { kind: 'unsafe_move_back', from: 'contract', to: 'cleanup' },
+    ],
     [new MigrationPositionError(3, 2), { kind: 'migration_position', migration: 3, count: 2 }],
-    [new RehearsalStoppedError('expand', new LockTimeoutError('public.customers', 3, [])), { kind: 'lock_timeout', stage: 'expand' }],
-    [new RehearsalStoppedError('dual-write', new Error('socket hang up')), { kind: 'rehearsal_stopped', stage: 'dual-write' }],
+    [
+      new RehearsalStoppedError('expand', new LockTimeoutError('public.customers', 3, [])),
+      { kind: 'lock_timeout', stage: 'expand' },
+    ],
+    [
+      new RehearsalStoppedError('dual-write', new Error('socket hang up')),
+      { kind: 'rehearsal_stopped', stage: 'dual-write' },
+    ],
   ])('%s', (err, expected) => {
     const json = errorJson(err, err.message);
     expect(json).toMatchObject({ ...expected, message: err.message });

@@ -34,17 +34,41 @@ describe('--json: one object on stdout for every outcome', () => {
   it('bad input (exit 2), a refusal (exit 1) and a success with its warnings', async () => {
     const bad = await runCli(['expand', path.join(dir, 'missing.yaml'), '--json'], { DATABASE_URL: url });
     expect(bad.code).toBe(2);
-    expect(one(bad.stdout)).toEqual({ ok: false, exit_code: 2, error: { kind: 'spec', message: expect.stringMatching(/does not exist/), field: '' }, warnings: [] });
+    expect(one(bad.stdout)).toEqual({
+      ok: false,
+      exit_code: 2,
+      error: { kind: 'spec', message: expect.stringMatching(/does not exist/), field: '' },
+      warnings: [],
+    });
     const usage = await runCli(['verify', SPLIT_SPEC_PATH, '--for-app', 'v9', '--json'], { DATABASE_URL: url });
     expect(one(usage.stdout)).toMatchObject({ ok: false, exit_code: 2, error: { kind: 'usage' } });
     const refused = await runCli(['contract', SPLIT_SPEC_PATH, '--json'], { DATABASE_URL: url });
     expect(refused.code).toBe(1);
-    expect(one(refused.stdout)).toMatchObject({ ok: false, exit_code: 1, error: { kind: 'refused', migration: 'split-full-name', message: expect.stringMatching(/not expanded yet/) } });
+    expect(one(refused.stdout)).toMatchObject({
+      ok: false,
+      exit_code: 1,
+      error: { kind: 'refused', migration: 'split-full-name', message: expect.stringMatching(/not expanded yet/) },
+    });
     const expanded = await runCli(['expand', SPLIT_SPEC_PATH, '--json'], { DATABASE_URL: url });
     expect(expanded.code).toBe(0);
-    expect(one(expanded.stdout)).toMatchObject({ ok: true, exit_code: 0, step: 'expanded', warnings: [expect.stringMatching(/contract will refuse while index customers_full_name/)] });
-    const unreachable = await runCli(['status', SPLIT_SPEC_PATH, '--json', '--database-url', 'postgres://nobody@127.0.0.1:1/none']);
-    expect(one(unreachable.stdout)).toMatchObject({ ok: false, exit_code: 1, error: { kind: 'connection', target: '127.0.0.1:1/none' } });
+    expect(one(expanded.stdout)).toMatchObject({
+      ok: true,
+      exit_code: 0,
+      step: 'expanded',
+      warnings: [expect.stringMatching(/contract will refuse while index customers_full_name/)],
+    });
+    const unreachable = await runCli([
+      'status',
+      SPLIT_SPEC_PATH,
+      '--json',
+      '--database-url',
+      'postgres://nobody@127.0.0.1:1/none',
+    ]);
+    expect(one(unreachable.stdout)).toMatchObject({
+      ok: false,
+      exit_code: 1,
+      error: { kind: 'connection', target: '127.0.0.1:1/none' },
+    });
   });
 });
 
@@ -52,12 +76,19 @@ describe('validate runs exactly what expand runs, and rolls it back', () => {
   it('rejects what expand rejects, with the same message, and leaves nothing behind', async () => {
     const url = await freshDatabase('validate');
     await createCustomers(url, 20);
-    const file = specFile('as-int', `name: email-number\ntable: customers\noperations:\n  - add_column: { name: email_number, type: integer, up: "email" }\n`);
+    const file = specFile(
+      'as-int',
+      `name: email-number\ntable: customers\noperations:\n  - add_column: { name: email_number, type: integer, up: "email" }\n`,
+    );
     const v = await runCli(['validate', file], { DATABASE_URL: url });
     expect(await noTandem(url)).toBe(true);
     const e = await runCli(['expand', file], { DATABASE_URL: url });
     expect(e.code).not.toBe(0);
-    const verdict = (text: string) => text.split('\n').filter((l) => l.startsWith('✘')).join('\n');
+    const verdict = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('✘'))
+        .join('\n');
     expect(v.code).toBe(2);
     expect({ code: v.code, stderr: verdict(v.stderr) }).toEqual({ code: e.code, stderr: verdict(e.stderr) });
   });
@@ -67,7 +98,12 @@ describe('validate runs exactly what expand runs, and rolls it back', () => {
     await createCustomers(url, 20);
     expect((await runCli(['validate', SPLIT_SPEC_PATH], { DATABASE_URL: url })).code).toBe(0);
     expect(await noTandem(url)).toBe(true);
-    expect(await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name'`)).toEqual([{ n: 0 }]);
+    expect(
+      await sql(
+        url,
+        `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name'`,
+      ),
+    ).toEqual([{ n: 0 }]);
   });
 });
 
@@ -80,7 +116,11 @@ describe('privileges named up front', () => {
     for (const command of ['validate', 'expand']) {
       const r = await runCli([command, SPLIT_SPEC_PATH, '--json'], { DATABASE_URL: asRole(admin, migrator) });
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`the migrator role "${migrator}" does not own public\\.customers \\(owner: postgres\\).*GRANT "postgres" TO "${migrator}"`));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `the migrator role "${migrator}" does not own public\\.customers \\(owner: postgres\\).*GRANT "postgres" TO "${migrator}"`,
+        ),
+      );
       expect(one(r.stdout)).toMatchObject({ error: { kind: 'privilege', privilege: 'ownership', role: migrator } });
     }
   });
@@ -92,7 +132,9 @@ describe('privileges named up front', () => {
     await createCustomers(asRole(admin, migrator), 5);
     const r = await runCli(['validate', SPLIT_SPEC_PATH], { DATABASE_URL: asRole(admin, migrator) });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/has no CREATE privilege on database .*GRANT CREATE ON DATABASE .* or have an administrator run CREATE SCHEMA tandem AUTHORIZATION/);
+    expect(r.stderr).toMatch(
+      /has no CREATE privilege on database .*GRANT CREATE ON DATABASE .* or have an administrator run CREATE SCHEMA tandem AUTHORIZATION/,
+    );
   });
 });
 
@@ -101,16 +143,26 @@ describe('a second migration on a table with one in progress', () => {
     const url = await freshDatabase('second');
     await createCustomers(url, 5);
     await expand(splitSpec(), { databaseUrl: url });
-    const other = specFile('other', `name: other-change\ntable: customers\noperations:\n  - add_column: { name: note, type: text }\n`);
+    const other = specFile(
+      'other',
+      `name: other-change\ntable: customers\noperations:\n  - add_column: { name: note, type: text }\n`,
+    );
     for (const args of [['validate'], ['expand'], ['backfill'], ['verify'], ['contract'], ['rollback'], ['status']]) {
       const [command, ...rest] = args;
       const r = await runCli([command, other, ...rest, '--json'], { DATABASE_URL: url });
       expect({ command, code: r.code }).toEqual({ command, code: 1 });
-      expect(r.stderr).toMatch(/table public\.customers already has a migration in progress \(split-full-name\); contract or roll it back before starting other-change/);
-      expect(one(r.stdout)).toMatchObject({ error: { kind: 'migration_in_progress', migrations: ['split-full-name'] } });
+      expect(r.stderr).toMatch(
+        /table public\.customers already has a migration in progress \(split-full-name\); contract or roll it back before starting other-change/,
+      );
+      expect(one(r.stdout)).toMatchObject({
+        error: { kind: 'migration_in_progress', migrations: ['split-full-name'] },
+      });
     }
     const r = await runCli(['sql', other, '--step', 'expand', '--json'], { DATABASE_URL: url });
-    expect({ code: r.code, out: one(r.stdout) }).toMatchObject({ code: 0, out: { ok: true, assumes_contracted: ['split-full-name'] } });
+    expect({ code: r.code, out: one(r.stdout) }).toMatchObject({
+      code: 0,
+      out: { ok: true, assumes_contracted: ['split-full-name'] },
+    });
   });
 });
 
@@ -120,7 +172,10 @@ describe('contract refused on inconsistent rows', () => {
     await createCustomers(url, 5);
     await expand(splitSpec(), { databaseUrl: url });
     await backfill(splitSpec(), { databaseUrl: url });
-    await sql(url, `BEGIN; SET LOCAL tandem.backfill = 'on'; UPDATE customers SET first_name = 'Someone' WHERE id = 2; COMMIT;`);
+    await sql(
+      url,
+      `BEGIN; SET LOCAL tandem.backfill = 'on'; UPDATE customers SET first_name = 'Someone' WHERE id = 2; COMMIT;`,
+    );
     const r = await runCli(['contract', SPLIT_SPEC_PATH], { DATABASE_URL: url });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/1 rows inconsistent .*keys 2.*rewrite the side to keep/);
@@ -153,9 +208,14 @@ describe('help and flags', () => {
   it('tandem sql honours --lock-timeout and --hold-timeout', async () => {
     const url = await freshDatabase('sqlflags');
     await createCustomers(url, 1);
-    const r = await runCli(['sql', SPLIT_SPEC_PATH, '--step', 'expand', '--lock-timeout', '2500', '--hold-timeout', '700'], { DATABASE_URL: url });
+    const r = await runCli(
+      ['sql', SPLIT_SPEC_PATH, '--step', 'expand', '--lock-timeout', '2500', '--hold-timeout', '700'],
+      { DATABASE_URL: url },
+    );
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/SET LOCAL lock_timeout = 2500;\nSET LOCAL statement_timeout = 7500;\nSET LOCAL idle_in_transaction_session_timeout = 700;/);
+    expect(r.stdout).toMatch(
+      /SET LOCAL lock_timeout = 2500;\nSET LOCAL statement_timeout = 7500;\nSET LOCAL idle_in_transaction_session_timeout = 700;/,
+    );
   });
 });
 
@@ -163,7 +223,9 @@ describe('TANDEM_PG_BIN', () => {
   it('pointing nowhere is bad input (exit 2), not a silent fallback to other binaries', async () => {
     const r = await spawnCli(['rehearse', SPLIT_SPEC_PATH, '--rows', '1'], { TANDEM_PG_BIN: '/nonexistent/pg/bin' });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe('✘ invalid input: TANDEM_PG_BIN is /nonexistent/pg/bin, which has no initdb and pg_ctl: point it at the directory holding the PostgreSQL server binaries (e.g. /usr/lib/postgresql/15/bin), or unset it');
+    expect(r.stderr.trim()).toBe(
+      '✘ invalid input: TANDEM_PG_BIN is /nonexistent/pg/bin, which has no initdb and pg_ctl: point it at the directory holding the PostgreSQL server binaries (e.g. /usr/lib/postgresql/15/bin), or unset it',
+    );
   });
 });
 
@@ -183,7 +245,9 @@ describe('sslmode means what it means to libpq', () => {
     process.on('warning', listener);
     try {
       expect(connectionConfig('postgres://u@db.example/app?sslmode=verify-full', {}).config.ssl).toEqual({});
-      expect(connectionConfig('postgres://u@db.example/app', { PGSSLMODE: 'require' }).config.ssl).toEqual({ rejectUnauthorized: false });
+      expect(connectionConfig('postgres://u@db.example/app', { PGSSLMODE: 'require' }).config.ssl).toEqual({
+        rejectUnauthorized: false,
+      });
       expect(connectionConfig('postgres://u@db.example/app', {}).config.ssl).toBeUndefined();
     } finally {
       process.off('warning', listener);
@@ -192,7 +256,9 @@ describe('sslmode means what it means to libpq', () => {
   });
 
   it('a bad sslmode is bad input', () => {
-    expect(() => connectionConfig('postgres://u@db.example/app?sslmode=sometimes', {})).toThrow(/sslmode "sometimes" in the database URL is not one of disable, allow, prefer, require/);
+    expect(() => connectionConfig('postgres://u@db.example/app?sslmode=sometimes', {})).toThrow(
+      /sslmode "sometimes" in the database URL is not one of disable, allow, prefer, require/,
+    );
   });
 
   it('against a server without TLS: prefer falls back to plain, require fails (exit 1) without a warning spew', async () => {

@@ -27,9 +27,14 @@ describe('tandem sql of the next migration while one is in progress', () => {
   });
 
   const columns = async () =>
-    (await sql(env.DATABASE_URL!, `SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r) => r.attname);
+    (
+      await sql(
+        env.DATABASE_URL!,
+        `SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      )
+    ).map((r) => r.attname);
 
-  it('plans a spec on the in-progress migration\'s new column, saying what it assumes', async () => {
+  it("plans a spec on the in-progress migration's new column, saying what it assumes", async () => {
     const before = await columns();
     const next = specFile('rename-last-name', '  - rename_column: { from: last_name, to: surname }\n');
     for (const step of ['expand', 'backfill', 'contract', 'rollback']) {
@@ -37,7 +42,9 @@ describe('tandem sql of the next migration while one is in progress', () => {
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
       const out = JSON.parse(r.stdout);
       expect(out).toMatchObject({ ok: true, exit_code: 0, step, assumes_contracted: ['split-full-name'] });
-      expect(out.sql).toMatch(/^-- assumes migration split-full-name, in progress on public\.customers, contracts first/);
+      expect(out.sql).toMatch(
+        /^-- assumes migration split-full-name, in progress on public\.customers, contracts first/,
+      );
     }
     const text = await runCli(['sql', next, '--step', 'expand'], env);
     expect(text.code).toBe(0);

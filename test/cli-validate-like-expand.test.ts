@@ -15,9 +15,18 @@ import { createCustomers, splitSpec, SPLIT_SPEC_PATH } from './fixtures';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-validate-'));
 /** Another refactoring under the name of the split (its down differs). */
 const REUSED_NAME = path.join(dir, 'reused-name.yaml');
-fs.writeFileSync(REUSED_NAME, fs.readFileSync(SPLIT_SPEC_PATH, 'utf8').replace(`down: "concat_ws(' ', first_name, last_name)"`, `down: "first_name || ' ' || last_name"`));
+fs.writeFileSync(
+  REUSED_NAME,
+  fs
+    .readFileSync(SPLIT_SPEC_PATH, 'utf8')
+    .replace(`down: "concat_ws(' ', first_name, last_name)"`, `down: "first_name || ' ' || last_name"`),
+);
 
-const verdict = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('✘')).join('\n');
+const verdict = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((l) => l.startsWith('✘'))
+    .join('\n');
 
 async function contracted(url: string): Promise<void> {
   await createCustomers(url, 10);
@@ -28,13 +37,21 @@ async function contracted(url: string): Promise<void> {
 
 describe('validate refuses what expand refuses', () => {
   it.each([
-    ['a spec reusing the name of a contracted migration', contracted, REUSED_NAME, /migration name "split-full-name" was already used and contracted on public\.customers; give a new refactoring a new name/],
+    [
+      'a spec reusing the name of a contracted migration',
+      contracted,
+      REUSED_NAME,
+      /migration name "split-full-name" was already used and contracted on public\.customers; give a new refactoring a new name/,
+    ],
     [
       'an expanded migration whose trigger was dropped by hand',
       async (url: string) => {
         await createCustomers(url, 10);
         await expand(splitSpec(), { databaseUrl: url });
-        const [{ tgname }] = await sql(url, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'customers'::regclass AND tgname LIKE 'zz_tandem_sync_%' LIMIT 1`);
+        const [{ tgname }] = await sql(
+          url,
+          `SELECT tgname FROM pg_trigger WHERE tgrelid = 'customers'::regclass AND tgname LIKE 'zz_tandem_sync_%' LIMIT 1`,
+        );
         await sql(url, `DROP TRIGGER "${tgname}" ON customers`);
       },
       SPLIT_SPEC_PATH,
@@ -58,7 +75,9 @@ describe('validate refuses what expand refuses', () => {
     const outcome = JSON.parse(v.stdout);
     expect(outcome).toMatchObject({ ok: true, recordedStep: 'contracted' });
     const text = await runCli(['validate', SPLIT_SPEC_PATH], { DATABASE_URL: url });
-    expect(text.stdout).toMatch(/split-full-name is already contracted on public\.customers, and the table agrees; expand would change nothing/);
+    expect(text.stdout).toMatch(
+      /split-full-name is already contracted on public\.customers, and the table agrees; expand would change nothing/,
+    );
     expect(text.stdout).not.toMatch(/transaction and probes ran/);
   });
 });

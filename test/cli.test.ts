@@ -24,21 +24,30 @@ describe('tandem, step by step', () => {
       valid: true,
       live: true,
       table: 'public.customers',
-      newColumns: [{ name: 'first_name', type: 'text' }, { name: 'last_name', type: 'text' }],
+      newColumns: [
+        { name: 'first_name', type: 'text' },
+        { name: 'last_name', type: 'text' },
+      ],
       retiredColumns: ['full_name'],
     });
   });
 
   it.each([
     ['expand', /ALTER TABLE "public"\."customers"\n  ADD COLUMN "first_name" text,\n  ADD COLUMN "last_name" text/],
-    ['backfill', /SET tandem\.backfill = 'on'[\s\S]*FOR UPDATE OF s SKIP LOCKED[\s\S]*UPDATE "public"\."customers" SET "first_name" = \(split_part\(full_name, ' ', 1\)\)/],
+    [
+      'backfill',
+      /SET tandem\.backfill = 'on'[\s\S]*FOR UPDATE OF s SKIP LOCKED[\s\S]*UPDATE "public"\."customers" SET "first_name" = \(split_part\(full_name, ' ', 1\)\)/,
+    ],
     ['contract', /DROP TRIGGER "zz_tandem_sync_split_full_name"[\s\S]*DROP COLUMN "full_name"/],
     ['rollback', /DROP COLUMN IF EXISTS "first_name"/],
   ])('prints the SQL of %s without running it', async (step, pattern) => {
     const r = await runCli(['sql', SPLIT_SPEC_PATH, '--step', step], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(pattern);
-    const cols = await sql(env.DATABASE_URL!, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name' AND NOT attisdropped`);
+    const cols = await sql(
+      env.DATABASE_URL!,
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name' AND NOT attisdropped`,
+    );
     expect(cols[0].n).toBe(0);
   });
 
@@ -46,17 +55,30 @@ describe('tandem, step by step', () => {
     expect(await json(['status', SPLIT_SPEC_PATH])).toMatchObject({ step: 'not_started' });
     expect(await json(['expand', SPLIT_SPEC_PATH])).toMatchObject({ step: 'expanded', changed: true });
     expect(await json(['verify', SPLIT_SPEC_PATH], 1)).toMatchObject({ ok: false, pendingRows: 2500 });
-    expect(await json(['backfill', SPLIT_SPEC_PATH, '--batch-size', '700'])).toMatchObject({ step: 'backfilled', rowsUpdated: 2500, batches: Math.ceil(2500 / 700) });
-    expect(await json(['status', SPLIT_SPEC_PATH])).toMatchObject({ step: 'backfilled', backfill: { done: 2500, pending: 0 }, catalog: { trigger: true, newColumns: true, oldColumns: true } });
+    expect(await json(['backfill', SPLIT_SPEC_PATH, '--batch-size', '700'])).toMatchObject({
+      step: 'backfilled',
+      rowsUpdated: 2500,
+      batches: Math.ceil(2500 / 700),
+    });
+    expect(await json(['status', SPLIT_SPEC_PATH])).toMatchObject({
+      step: 'backfilled',
+      backfill: { done: 2500, pending: 0 },
+      catalog: { trigger: true, newColumns: true, oldColumns: true },
+    });
     expect(await json(['verify', SPLIT_SPEC_PATH])).toMatchObject({ ok: true, rows: 2500 });
     expect(await json(['contract', SPLIT_SPEC_PATH])).toMatchObject({ step: 'contracted', changed: true });
     expect(await json(['contract', SPLIT_SPEC_PATH])).toMatchObject({ step: 'contracted', changed: false });
-    expect(await json(['status', SPLIT_SPEC_PATH])).toMatchObject({ step: 'contracted', catalog: { trigger: false, oldColumns: false } });
+    expect(await json(['status', SPLIT_SPEC_PATH])).toMatchObject({
+      step: 'contracted',
+      catalog: { trigger: false, oldColumns: false },
+    });
   });
 
   it('prints words, not only colors, when not on a terminal', async () => {
     const r = await runCli(['validate', SPLIT_SPEC_PATH, '--offline'], env);
-    expect(r.stdout).toBe('✔ split-full-name: the spec is valid (offline check; give a database to check it against the live catalog)\n');
+    expect(r.stdout).toBe(
+      '✔ split-full-name: the spec is valid (offline check; give a database to check it against the live catalog)\n',
+    );
   });
 });
 

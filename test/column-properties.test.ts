@@ -98,16 +98,38 @@ operations:
     );
     await sql(url, `INSERT INTO tickets (title) VALUES ('after 1'), ('after 2')`);
     const rows = await sql(url, `SELECT title, ticket_no FROM tickets ORDER BY title`);
-    expect(Object.fromEntries(rows.map((r) => [r.title, r.ticket_no]))).toEqual({ a: 100, b: 105, v1: 110, 'v3 own': 7, 'after 1': 120, 'after 2': 125 });
-    expect(await sql(url, `SELECT attidentity, attnotnull FROM pg_attribute WHERE attrelid = 'tickets'::regclass AND attname = 'ticket_no'`)).toEqual([{ attidentity: 'd', attnotnull: true }]);
+    expect(Object.fromEntries(rows.map((r) => [r.title, r.ticket_no]))).toEqual({
+      a: 100,
+      b: 105,
+      v1: 110,
+      'v3 own': 7,
+      'after 1': 120,
+      'after 2': 125,
+    });
+    expect(
+      await sql(
+        url,
+        `SELECT attidentity, attnotnull FROM pg_attribute WHERE attrelid = 'tickets'::regclass AND attname = 'ticket_no'`,
+      ),
+    ).toEqual([{ attidentity: 'd', attnotnull: true }]);
     // The sequence keeps its name and options.
-    expect(await sql(url, `SELECT pg_get_serial_sequence('tickets', 'ticket_no') AS seq`)).toEqual([{ seq: 'public.tickets_number_seq' }]);
-    expect(await sql(url, `SELECT seqincrement::int AS inc, seqstart::int AS start FROM pg_sequence WHERE seqrelid = 'tickets_number_seq'::regclass`)).toEqual([{ inc: 5, start: 100 }]);
+    expect(await sql(url, `SELECT pg_get_serial_sequence('tickets', 'ticket_no') AS seq`)).toEqual([
+      { seq: 'public.tickets_number_seq' },
+    ]);
+    expect(
+      await sql(
+        url,
+        `SELECT seqincrement::int AS inc, seqstart::int AS start FROM pg_sequence WHERE seqrelid = 'tickets_number_seq'::regclass`,
+      ),
+    ).toEqual([{ inc: 5, start: 100 }]);
   });
 
   it('change_type int -> bigint of an ALWAYS identity keeps it ALWAYS, continues the sequence and takes bigint bounds', async () => {
     const url = await freshDatabase('identity_always');
-    await sql(url, `CREATE TABLE parts (code text PRIMARY KEY, n int GENERATED ALWAYS AS IDENTITY); INSERT INTO parts (code) VALUES ('a'), ('b')`);
+    await sql(
+      url,
+      `CREATE TABLE parts (code text PRIMARY KEY, n int GENERATED ALWAYS AS IDENTITY); INSERT INTO parts (code) VALUES ('a'), ('b')`,
+    );
     await walk(
       url,
       `
@@ -131,28 +153,43 @@ operations:
       { code: 'c', n_new: '3' },
       { code: 'd', n_new: '4' },
     ]);
-    await expect(sql(url, `INSERT INTO parts (code, n_new) VALUES ('e', 99)`)).rejects.toThrow(/non-DEFAULT value into column "n_new"/);
-    expect(await sql(url, `SELECT seqmax::text AS max FROM pg_sequence WHERE seqrelid = pg_get_serial_sequence('parts', 'n_new')::regclass`)).toEqual([{ max: '9223372036854775807' }]);
+    await expect(sql(url, `INSERT INTO parts (code, n_new) VALUES ('e', 99)`)).rejects.toThrow(
+      /non-DEFAULT value into column "n_new"/,
+    );
+    expect(
+      await sql(
+        url,
+        `SELECT seqmax::text AS max FROM pg_sequence WHERE seqrelid = pg_get_serial_sequence('parts', 'n_new')::regclass`,
+      ),
+    ).toEqual([{ max: '9223372036854775807' }]);
   });
 
   it('rename_column of a serial column: the default and its sequence move to the new column', async () => {
     const url = await freshDatabase('serial');
-    await sql(url, `CREATE TABLE notes (id text PRIMARY KEY, seq serial, body text); INSERT INTO notes (id, body) VALUES ('a', 'x'), ('b', 'y')`);
-    await walk(url, `
+    await sql(
+      url,
+      `CREATE TABLE notes (id text PRIMARY KEY, seq serial, body text); INSERT INTO notes (id, body) VALUES ('a', 'x'), ('b', 'y')`,
+    );
+    await walk(
+      url,
+      `
 name: rename-seq
 table: notes
 operations:
   - rename_column:
       from: seq
       to: position
-`);
+`,
+    );
     await sql(url, `INSERT INTO notes (id, body) VALUES ('c', 'z')`);
     expect(await sql(url, `SELECT id, position FROM notes ORDER BY id`)).toEqual([
       { id: 'a', position: 1 },
       { id: 'b', position: 2 },
       { id: 'c', position: 3 },
     ]);
-    expect(await sql(url, `SELECT pg_get_serial_sequence('notes', 'position') AS seq`)).toEqual([{ seq: 'public.notes_seq_seq' }]);
+    expect(await sql(url, `SELECT pg_get_serial_sequence('notes', 'position') AS seq`)).toEqual([
+      { seq: 'public.notes_seq_seq' },
+    ]);
   });
 });
 
@@ -165,7 +202,9 @@ describe('change_type', () => {
        CREATE TABLE tags (id int PRIMARY KEY, label text COLLATE ci NOT NULL DEFAULT 'untitled');
        INSERT INTO tags VALUES (1, 'Red')`,
     );
-    await walk(url, `
+    await walk(
+      url,
+      `
 name: tag-varchar
 table: tags
 operations:
@@ -174,7 +213,8 @@ operations:
       type: varchar(40)
       up: label::varchar(40)
       down: label_new::text
-`);
+`,
+    );
     await sql(url, `INSERT INTO tags (id) VALUES (2)`);
     expect(await sql(url, `SELECT id, label_new FROM tags WHERE label_new = 'RED' OR id = 2 ORDER BY id`)).toEqual([
       { id: 1, label_new: 'Red' },
@@ -195,20 +235,42 @@ operations:
       up: code::integer
       down: code_new::text
 `);
-    await expect(validateLive(spec, opts(url))).rejects.toThrow(/default of code .* must convert to integer.*invalid input syntax/);
+    await expect(validateLive(spec, opts(url))).rejects.toThrow(
+      /default of code .* must convert to integer.*invalid input syntax/,
+    );
     await expect(expand(spec, opts(url))).rejects.toThrow(/default of code/);
-    expect(await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'codes'::regclass AND attnum > 0 AND NOT attisdropped`)).toEqual([{ n: 2 }]);
+    expect(
+      await sql(
+        url,
+        `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'codes'::regclass AND attnum > 0 AND NOT attisdropped`,
+      ),
+    ).toEqual([{ n: 2 }]);
   });
 });
 
 describe('what cannot be carried over is refused before expand, naming it', () => {
   it.each([
-    ['a generated column renamed', 'rename_column:\n      from: total\n      to: amount', /"total" is a generated column/],
-    ['a column a generated column reads, dropped', 'drop_column:\n      column: price\n      down: "0"', /generated column "total" reads column "price"/],
-    ['an identity column made nullable', 'drop_not_null:\n      column: n\n      down: "0"', /"n" is an identity column/],
+    [
+      'a generated column renamed',
+      'rename_column:\n      from: total\n      to: amount',
+      /"total" is a generated column/,
+    ],
+    [
+      'a column a generated column reads, dropped',
+      'drop_column:\n      column: price\n      down: "0"',
+      /generated column "total" reads column "price"/,
+    ],
+    [
+      'an identity column made nullable',
+      'drop_not_null:\n      column: n\n      down: "0"',
+      /"n" is an identity column/,
+    ],
   ])('%s', async (_what, op, message) => {
     const url = await freshDatabase('refuse');
-    await sql(url, `CREATE TABLE lines (id int PRIMARY KEY, price int, qty int, total int GENERATED ALWAYS AS (price * qty) STORED, n int GENERATED BY DEFAULT AS IDENTITY)`);
+    await sql(
+      url,
+      `CREATE TABLE lines (id int PRIMARY KEY, price int, qty int, total int GENERATED ALWAYS AS (price * qty) STORED, n int GENERATED BY DEFAULT AS IDENTITY)`,
+    );
     const spec = parseSpec(`
 name: refused
 table: lines
@@ -219,15 +281,25 @@ operations:
     expect(err).toBeInstanceOf(CatalogError);
     expect(err.message).toMatch(message);
     await expect(expand(spec, opts(url))).rejects.toThrow(message);
-    expect(await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'lines'::regclass AND attname LIKE '\\_tandem%'`)).toEqual([{ n: 0 }]);
+    expect(
+      await sql(
+        url,
+        `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'lines'::regclass AND attname LIKE '\\_tandem%'`,
+      ),
+    ).toEqual([{ n: 0 }]);
   });
 });
 
 describe('change_type of a serial column to a wider integer', () => {
   it('int -> bigint: the sequence the column owns takes bigint bounds, so ids go on past 2^31 - 1', async () => {
     const url = await freshDatabase('serial_widen');
-    await sql(url, `CREATE TABLE events (code text PRIMARY KEY, n serial); INSERT INTO events (code) VALUES ('a'), ('b')`);
-    await walk(url, `
+    await sql(
+      url,
+      `CREATE TABLE events (code text PRIMARY KEY, n serial); INSERT INTO events (code) VALUES ('a'), ('b')`,
+    );
+    await walk(
+      url,
+      `
 name: widen-serial
 table: events
 operations:
@@ -236,10 +308,13 @@ operations:
       type: bigint
       up: n::bigint
       down: n_new::int
-`);
+`,
+    );
     await sql(url, `SELECT setval('events_n_seq', 2147483647)`);
     await sql(url, `INSERT INTO events (code) VALUES ('past int')`);
     expect(await sql(url, `SELECT n_new FROM events WHERE code = 'past int'`)).toEqual([{ n_new: '2147483648' }]);
-    expect(await sql(url, `SELECT pg_get_serial_sequence('events', 'n_new') AS seq`)).toEqual([{ seq: 'public.events_n_seq' }]);
+    expect(await sql(url, `SELECT pg_get_serial_sequence('events', 'n_new') AS seq`)).toEqual([
+      { seq: 'public.events_n_seq' },
+    ]);
   });
 });

@@ -24,12 +24,18 @@ async function declaredInputs(): Promise<Record<string, Record<string, unknown>>
 describe('Command inputs stay as an older Tandem declared them', () => {
   it('the contract stage declares the same Commands with the same inputs as 0.1.0, so the next preview plans no schema change', async () => {
     const now = await declaredInputs();
-    if (process.env.TANDEM_RECORD_COMMAND_INPUTS === '1') fs.writeFileSync(FIXTURE, JSON.stringify(now, null, 2) + '\n');
+    if (process.env.TANDEM_RECORD_COMMAND_INPUTS === '1')
+      fs.writeFileSync(FIXTURE, JSON.stringify(now, null, 2) + '\n');
     const recorded = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Record<string, Record<string, unknown>>;
     expect(Object.keys(now)).toEqual(Object.keys(recorded));
     for (const name of Object.keys(recorded)) {
       expect({ name, inputs: now[name] }).toEqual({ name, inputs: recorded[name] });
-      expect({ name, ...diffInputs(recorded[name], now[name]) }).toEqual({ name, changes: false, replaces: [], deleteBeforeReplace: false });
+      expect({ name, ...diffInputs(recorded[name], now[name]) }).toEqual({
+        name,
+        changes: false,
+        replaces: [],
+        deleteBeforeReplace: false,
+      });
     }
   });
 });

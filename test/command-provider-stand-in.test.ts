@@ -15,26 +15,48 @@ const URN = 'urn:pulumi:dev::tandem::tandem:index:SchemaChange$command:local:Com
 
 describe('command stand-in: Check', () => {
   it('accepts the inputs Tandem sets, with secrets and unknowns', () => {
-    expect(checkInputs({ create: 'x', delete: secret('y'), environment: { A: secret('1') }, logging: 'stderr', addPreviousOutputInEnv: false, triggers: [unknownValue] })).toEqual([]);
+    expect(
+      checkInputs({
+        create: 'x',
+        delete: secret('y'),
+        environment: { A: secret('1') },
+        logging: 'stderr',
+        addPreviousOutputInEnv: false,
+        triggers: [unknownValue],
+      }),
+    ).toEqual([]);
   });
 
   it('refuses what it does not implement, what v1.2.1 does not have, and a wrong type', () => {
-    expect(checkInputs({ create: 'x', assetPaths: ['*'], archivePaths: ['*'], connection: {}, logging: 'loud', interpreter: 'sh' }).map((f) => f.property)).toEqual([
-      'assetPaths',
-      'archivePaths',
-      'connection',
-      'logging',
-      'interpreter',
-    ]);
+    expect(
+      checkInputs({
+        create: 'x',
+        assetPaths: ['*'],
+        archivePaths: ['*'],
+        connection: {},
+        logging: 'loud',
+        interpreter: 'sh',
+      }).map((f) => f.property),
+    ).toEqual(['assetPaths', 'archivePaths', 'connection', 'logging', 'interpreter']);
     expect(checkInputs({ assetPaths: ['*'] })[0].reason).toContain('does not implement');
   });
 });
 
 describe('command stand-in: Diff', () => {
-  const olds = { create: 'c', delete: 'd', environment: { A: '1' }, logging: 'stderr', triggers: ['t'], stdout: 'out', stderr: '' };
+  const olds = {
+    create: 'c',
+    delete: 'd',
+    environment: { A: '1' },
+    logging: 'stderr',
+    triggers: ['t'],
+    stdout: 'out',
+    stderr: '',
+  };
 
   it('same inputs (stdout/stderr are outputs, not compared): no change, set explicitly', () => {
-    expect(diffInputs(olds, { create: 'c', delete: 'd', environment: { A: '1' }, logging: 'stderr', triggers: ['t'] })).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    expect(
+      diffInputs(olds, { create: 'c', delete: 'd', environment: { A: '1' }, logging: 'stderr', triggers: ['t'] }),
+    ).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
   });
 
   it.each([
@@ -49,11 +71,24 @@ describe('command stand-in: Diff', () => {
     ['stdin', { stdin: 'in' }],
     ['addPreviousOutputInEnv', { addPreviousOutputInEnv: false }],
   ])('a change of %s is an update in place', (_what, change) => {
-    expect(diffInputs(olds, { create: 'c', delete: 'd', environment: { A: '1' }, logging: 'stderr', triggers: ['t'], ...change })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect(
+      diffInputs(olds, {
+        create: 'c',
+        delete: 'd',
+        environment: { A: '1' },
+        logging: 'stderr',
+        triggers: ['t'],
+        ...change,
+      }),
+    ).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
   });
 
   it('a change of triggers replaces, create before delete', () => {
-    expect(diffInputs(olds, { ...olds, triggers: ['t2'] })).toEqual({ changes: true, replaces: ['triggers'], deleteBeforeReplace: false });
+    expect(diffInputs(olds, { ...olds, triggers: ['t2'] })).toEqual({
+      changes: true,
+      replaces: ['triggers'],
+      deleteBeforeReplace: false,
+    });
   });
 
   it('secrets are compared by value: wrapping the same value is no change, a new value is', () => {
@@ -64,7 +99,10 @@ describe('command stand-in: Diff', () => {
 
   it('an unknown counts as changed', () => {
     expect(diffInputs(olds, { ...olds, create: unknownValue }).changes).toBe(true);
-    expect(diffInputs(olds, { ...olds, triggers: [unknownValue] })).toMatchObject({ changes: true, replaces: ['triggers'] });
+    expect(diffInputs(olds, { ...olds, triggers: [unknownValue] })).toMatchObject({
+      changes: true,
+      replaces: ['triggers'],
+    });
   });
 });
 
@@ -74,7 +112,11 @@ describe('command stand-in: ids, environment, errors', () => {
   });
 
   it('environment: inherited, then `environment`, then the previous outputs when not empty and not turned off', () => {
-    const env = commandEnv({ PATH: '/bin', A: 'base' }, { environment: { A: secret('mine') } }, { stdout: 'prev', stderr: '' });
+    const env = commandEnv(
+      { PATH: '/bin', A: 'base' },
+      { environment: { A: secret('mine') } },
+      { stdout: 'prev', stderr: '' },
+    );
     expect(env).toEqual({ PATH: '/bin', A: 'mine', PULUMI_COMMAND_STDOUT: 'prev' });
     expect(commandEnv({}, { addPreviousOutputInEnv: false }, { stdout: 'prev', stderr: 'e' })).toEqual({});
   });
@@ -97,19 +139,39 @@ describe('command stand-in: the operations run the commands', () => {
   });
 
   it('update runs update, else create, else nothing (keeping the previous outputs)', async () => {
-    expect((await commandProvider.update!('id', URN, { stdout: 'old', stderr: '' }, { create: 'echo c', update: 'echo u' }))!.outs.stdout).toBe('u');
-    expect((await commandProvider.update!('id', URN, { stdout: 'old', stderr: '' }, { create: 'echo "$PULUMI_COMMAND_STDOUT"' }))!.outs.stdout).toBe('old');
-    expect((await commandProvider.update!('id', URN, { stdout: 'old', stderr: 'e' }, { delete: 'x' }))!.outs).toEqual({ delete: 'x', stdout: 'old', stderr: 'e' });
+    expect(
+      (await commandProvider.update!('id', URN, { stdout: 'old', stderr: '' }, { create: 'echo c', update: 'echo u' }))!
+        .outs.stdout,
+    ).toBe('u');
+    expect(
+      (await commandProvider.update!(
+        'id',
+        URN,
+        { stdout: 'old', stderr: '' },
+        { create: 'echo "$PULUMI_COMMAND_STDOUT"' },
+      ))!.outs.stdout,
+    ).toBe('old');
+    expect((await commandProvider.update!('id', URN, { stdout: 'old', stderr: 'e' }, { delete: 'x' }))!.outs).toEqual({
+      delete: 'x',
+      stdout: 'old',
+      stderr: 'e',
+    });
   });
 
   it("delete runs the state's delete with the state's environment; none means nothing runs", async () => {
     const marker = path.join(dir, 'deleted');
-    await commandProvider.delete!('id', URN, { delete: `echo "$V" > ${marker}`, environment: { V: 'from-state' }, stdout: '' });
+    await commandProvider.delete!('id', URN, {
+      delete: `echo "$V" > ${marker}`,
+      environment: { V: 'from-state' },
+      stdout: '',
+    });
     expect(fs.readFileSync(marker, 'utf8')).toBe('from-state\n');
     await expect(commandProvider.delete!('id', URN, { create: 'exit 1' })).resolves.toBeUndefined();
   });
 
   it('a non-zero exit fails with the exit status, the command and the combined output', async () => {
-    await expect(commandProvider.create!(URN, { create: 'echo out; echo why >&2; exit 4' })).rejects.toThrow('exit status 4: running "echo out; echo why >&2; exit 4":\nout\nwhy\n');
+    await expect(commandProvider.create!(URN, { create: 'echo out; echo why >&2; exit 4' })).rejects.toThrow(
+      'exit status 4: running "echo out; echo why >&2; exit 4":\nout\nwhy\n',
+    );
   });
 });

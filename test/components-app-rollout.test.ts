@@ -17,8 +17,14 @@ describe('AppRollout in the program', () => {
   it('declares its children under one AppRollout with ${name}-<role> names', () => {
     const parent = all.find((r) => r.type === COMPONENT_TYPES.appRollout)!;
     expect(parent.name).toBe('customers');
-    expect(k8s(all).map((r) => [r.name, r.parentUrn === parent.urn]).sort()).toEqual(
-      ['app-db', 'canary', 'rollout', 'spec', 'stable', 'verify', 'verify-db'].map((role) => [`customers-${role}`, true]).sort(),
+    expect(
+      k8s(all)
+        .map((r) => [r.name, r.parentUrn === parent.urn])
+        .sort(),
+    ).toEqual(
+      ['app-db', 'canary', 'rollout', 'spec', 'stable', 'verify', 'verify-db']
+        .map((role) => [`customers-${role}`, true])
+        .sort(),
     );
   });
 
@@ -35,7 +41,9 @@ describe('AppRollout in the program', () => {
   });
 
   it('mounts the spec for the verify Job from a ConfigMap', () => {
-    expect(all.find((r) => r.name === 'customers-spec')!.inputs.data).toEqual({ 'split-full-name.yaml': SPLIT_FULL_NAME_SPEC });
+    expect(all.find((r) => r.name === 'customers-spec')!.inputs.data).toEqual({
+      'split-full-name.yaml': SPLIT_FULL_NAME_SPEC,
+    });
   });
 
   it("creates the Rollout after its Secret, Services and AnalysisTemplate, and after the schema side's Commands (so a destroy stops the app before expand's rollback)", () => {
@@ -43,7 +51,9 @@ describe('AppRollout in the program', () => {
     const deps = rollout.dependencies.map((u) => all.find((r) => r.urn === u)!.name).sort();
     const commands = all.filter((r) => r.type === 'command:local:Command').map((r) => r.name);
     expect(commands.length).toBeGreaterThan(0);
-    expect(deps).toEqual(['customers-app-db', 'customers-canary', 'customers-stable', 'customers-verify', ...commands].sort());
+    expect(deps).toEqual(
+      ['customers-app-db', 'customers-canary', 'customers-stable', 'customers-verify', ...commands].sort(),
+    );
   });
 
   it('applies to the ambient cluster when no render directory is set', () => {

@@ -17,14 +17,29 @@ import { COMPONENT_TYPES } from '../phases/deploy/resource-side';
 import { RecordedResource } from './mocks';
 import { MIGRATOR_URL, runStack, writeSpec } from './stack-run';
 
-const CTX = { cliPath: 'bin/tandem.js', specPath: 'migrations/split-full-name.yaml', specHash: 'abc123', stack: 'acme/tandem/prod' };
+const CTX = {
+  cliPath: 'bin/tandem.js',
+  specPath: 'migrations/split-full-name.yaml',
+  specHash: 'abc123',
+  stack: 'acme/tandem/prod',
+};
 
 describe('planSchemaCommands', () => {
   it.each([
-    ['expand', 'node bin/tandem.js expand migrations/split-full-name.yaml >/dev/null', 'node bin/tandem.js rollback migrations/split-full-name.yaml >/dev/null', []],
+    [
+      'expand',
+      'node bin/tandem.js expand migrations/split-full-name.yaml >/dev/null',
+      'node bin/tandem.js rollback migrations/split-full-name.yaml >/dev/null',
+      [],
+    ],
     ['backfill', 'node bin/tandem.js backfill migrations/split-full-name.yaml >/dev/null', undefined, ['expand']],
     ['verify', 'node bin/tandem.js verify migrations/split-full-name.yaml >/dev/null', undefined, ['backfill']],
-    ['contract', 'node bin/tandem.js contract migrations/split-full-name.yaml >/dev/null', refuseUndoContractLine('migrations/split-full-name.yaml'), ['verify']],
+    [
+      'contract',
+      'node bin/tandem.js contract migrations/split-full-name.yaml >/dev/null',
+      refuseUndoContractLine('migrations/split-full-name.yaml'),
+      ['verify'],
+    ],
   ] as const)('%s: create %s, delete %s, after %j', (role, create, del, after) => {
     const plan = planSchemaCommands(['expand', 'backfill', 'verify', 'contract'], CTX).find((p) => p.role === role)!;
     expect(plan.create).toBe(create);
@@ -32,7 +47,11 @@ describe('planSchemaCommands', () => {
     expect(plan.deleteRunsRollback).toBe(role === 'expand');
     expect(plan.deleteRefuses).toBe(role === 'contract');
     expect(plan.dependsOn).toEqual(after);
-    expect(plan.environment).toEqual({ [SPEC_HASH_ENV]: 'abc123', [STACK_ENV]: 'acme/tandem/prod', [DATABASE_URL_CONFIG_ENV]: 'tandem:databaseUrl' });
+    expect(plan.environment).toEqual({
+      [SPEC_HASH_ENV]: 'abc123',
+      [STACK_ENV]: 'acme/tandem/prod',
+      [DATABASE_URL_CONFIG_ENV]: 'tandem:databaseUrl',
+    });
   });
 
   it.each([
@@ -58,7 +77,9 @@ describe('planSchemaCommands', () => {
   });
 
   it('quotes a spec path with spaces or quotes for /bin/sh', () => {
-    expect(tandemCommandLine({ ...CTX, specPath: "my specs/it's.yaml" }, 'expand')).toBe(`node bin/tandem.js expand 'my specs/it'\\''s.yaml' >/dev/null`);
+    expect(tandemCommandLine({ ...CTX, specPath: "my specs/it's.yaml" }, 'expand')).toBe(
+      `node bin/tandem.js expand 'my specs/it'\\''s.yaml' >/dev/null`,
+    );
   });
 
   it.each([
@@ -72,7 +93,10 @@ describe('planSchemaCommands', () => {
   it("discards the CLI's stdout, so a failing step's result lines (verify's sample keys) never reach Pulumi's logs", () => {
     const line = tandemCommandLine({ cliPath: 'fake-cli.js', specPath: 'spec.yaml' }, 'verify');
     const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'tandem-cli-'));
-    fs.writeFileSync(path.join(dir, 'fake-cli.js'), `console.log('not consistent: keys 17, 42'); console.error('failed: verify'); process.exit(1);`);
+    fs.writeFileSync(
+      path.join(dir, 'fake-cli.js'),
+      `console.log('not consistent: keys 17, 42'); console.error('failed: verify'); process.exit(1);`,
+    );
     const r = spawnSync('/bin/sh', ['-c', line], { cwd: dir, encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
@@ -109,7 +133,11 @@ describe('SchemaChange in the program (contract stage: every Command)', () => {
 
   it('carries no credentials in any input: the environment names the stack and the config key the CLI reads', () => {
     for (const c of commands) {
-      expect(c.inputs.environment).toEqual({ [SPEC_HASH_ENV]: expect.any(String), [STACK_ENV]: 'organization/tandem/test', [DATABASE_URL_CONFIG_ENV]: 'tandem:databaseUrl' });
+      expect(c.inputs.environment).toEqual({
+        [SPEC_HASH_ENV]: expect.any(String),
+        [STACK_ENV]: 'organization/tandem/test',
+        [DATABASE_URL_CONFIG_ENV]: 'tandem:databaseUrl',
+      });
       expect(c.secretInputs).toEqual([]);
       expect(JSON.stringify(c.inputs)).not.toContain('migrator-secret');
       expect(JSON.stringify(c.inputs)).not.toContain(new URL(MIGRATOR_URL).hostname);

@@ -21,13 +21,18 @@ const SPEC = path.join(ROOT, 'migrations', 'split-full-name.yaml');
 function ensureBuilt(): void {
   const main = path.join(ROOT, 'dist', 'cli', 'main.js');
   const newest = (dir: string): number =>
-    fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true, recursive: true } as any)
+    fs
+      .readdirSync(path.join(ROOT, dir), { withFileTypes: true, recursive: true } as any)
       .filter((e: any) => e.isFile() && e.name.endsWith('.ts'))
       .reduce((m: number, e: any) => Math.max(m, fs.statSync(path.join(e.parentPath ?? e.path, e.name)).mtimeMs), 0);
   const built = fs.existsSync(main) ? fs.statSync(main).mtimeMs : 0;
   if (built < Math.max(newest('cli'), newest('executor'), newest('phases'))) {
     try {
-      execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+      execFileSync(
+        process.execPath,
+        [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+        { cwd: ROOT, stdio: 'pipe' },
+      );
     } catch {
       // tsc emits despite type errors elsewhere in the tree; the CLI runs below tell whether it works.
     }
@@ -61,27 +66,38 @@ function runLine(command: RecordedResource, which: 'create' | 'delete'): { statu
   expect(command.inputs.dir).toBeUndefined();
   const r = spawnSync('/bin/sh', ['-c', command.inputs[which]], {
     cwd: ROOT,
-    env: { ...process.env, PATH: `${pulumiDir}${path.delimiter}${process.env.PATH}`, DATABASE_URL: undefined, ...command.inputs.environment },
+    env: {
+      ...process.env,
+      PATH: `${pulumiDir}${path.delimiter}${process.env.PATH}`,
+      DATABASE_URL: undefined,
+      ...command.inputs.environment,
+    },
     encoding: 'utf8',
   });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
 async function columns(url: string): Promise<string[]> {
-  const rows = await sql(url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' AND column_name NOT LIKE '\\_tandem%' ORDER BY ordinal_position`);
+  const rows = await sql(
+    url,
+    `SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' AND column_name NOT LIKE '\\_tandem%' ORDER BY ordinal_position`,
+  );
   return rows.map((r) => r.column_name);
 }
 
 async function customersDb(): Promise<string> {
   const url = await freshDatabase('cmd');
-  await sql(url, `CREATE TABLE customers (id serial PRIMARY KEY, full_name text);
-    INSERT INTO customers (full_name) VALUES ('Ada Lovelace'), ('Alan Turing'), ('John Vin');`);
+  await sql(
+    url,
+    `CREATE TABLE customers (id serial PRIMARY KEY, full_name text);
+    INSERT INTO customers (full_name) VALUES ('Ada Lovelace'), ('Alan Turing'), ('John Vin');`,
+  );
   return url;
 }
 
 beforeAll(ensureBuilt, 120_000);
 
-it('runs expand, backfill, verify and contract in order; then the contract and expand Commands\' deletes are refused', async () => {
+it("runs expand, backfill, verify and contract in order; then the contract and expand Commands' deletes are refused", async () => {
   const url = await customersDb();
   const cmds = await commandsFor(url);
   for (const step of ['expand', 'backfill', 'verify', 'contract']) {
@@ -103,14 +119,18 @@ it('runs expand, backfill, verify and contract in order; then the contract and e
   ]);
 });
 
-it('before contract, the expand Command\'s delete undoes expand and keeps the old column\'s data', async () => {
+it("before contract, the expand Command's delete undoes expand and keeps the old column's data", async () => {
   const url = await customersDb();
   const cmds = await commandsFor(url);
   expect(runLine(cmds.expand, 'create').status).toBe(0);
   expect(runLine(cmds.backfill, 'create').status).toBe(0);
   expect(runLine(cmds.expand, 'delete').status).toBe(0);
   expect(await columns(url)).toEqual(['id', 'full_name']);
-  expect((await sql(url, `SELECT full_name FROM customers ORDER BY id`)).map((r) => r.full_name)).toEqual(['Ada Lovelace', 'Alan Turing', 'John Vin']);
+  expect((await sql(url, `SELECT full_name FROM customers ORDER BY id`)).map((r) => r.full_name)).toEqual([
+    'Ada Lovelace',
+    'Alan Turing',
+    'John Vin',
+  ]);
 });
 
 it('running create again (what an in-place update does) is idempotent', async () => {
@@ -126,9 +146,15 @@ it('running create again (what an in-place update does) is idempotent', async ()
 it('a Command whose stack config cannot be read fails with one sentence naming the key and the stack', async () => {
   const url = await customersDb();
   const cmds = await commandsFor(url);
-  fs.writeFileSync(path.join(pulumiDir, 'pulumi'), '#!/bin/sh\necho "error: no stack named organization/tandem/test found" >&2; exit 255\n', { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(pulumiDir, 'pulumi'),
+    '#!/bin/sh\necho "error: no stack named organization/tandem/test found" >&2; exit 255\n',
+    { mode: 0o755 },
+  );
   const r = runLine(cmds.expand, 'create');
   expect(r.status).toBe(2);
-  expect(r.output).toContain('could not read tandem:databaseUrl of stack organization/tandem/test with pulumi config: error: no stack named');
+  expect(r.output).toContain(
+    'could not read tandem:databaseUrl of stack organization/tandem/test with pulumi config: error: no stack named',
+  );
   expect(await columns(url)).toEqual(['id', 'full_name']);
 });

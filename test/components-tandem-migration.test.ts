@@ -47,14 +47,24 @@ const TEAM_POD = {
   spec: {
     serviceAccountName: 'shop-web',
     containers: [
-      { name: 'web', image: 'placeholder', resources: { requests: { cpu: '250m', memory: '256Mi' } }, readinessProbe: { httpGet: { path: '/ready', port: 8080 } }, env: [{ name: 'LOG_LEVEL', value: 'info' }] },
+      {
+        name: 'web',
+        image: 'placeholder',
+        resources: { requests: { cpu: '250m', memory: '256Mi' } },
+        readinessProbe: { httpGet: { path: '/ready', port: 8080 } },
+        env: [{ name: 'LOG_LEVEL', value: 'info' }],
+      },
       { name: 'envoy', image: 'envoyproxy/envoy:v1.31.0', resources: { limits: { memory: '128Mi' } } },
     ],
     volumes: [{ name: 'cache', emptyDir: {} }],
   },
 };
 
-const releases = (app: string) => ({ old: `ghcr.io/acme/${app}:1.0.0`, dual: `ghcr.io/acme/${app}:1.1.0`, new: `ghcr.io/acme/${app}:1.2.0` });
+const releases = (app: string) => ({
+  old: `ghcr.io/acme/${app}:1.0.0`,
+  dual: `ghcr.io/acme/${app}:1.1.0`,
+  new: `ghcr.io/acme/${app}:1.2.0`,
+});
 
 function baseArgs(dir: string, over: Partial<TandemMigrationArgs> = {}): TandemMigrationArgs {
   return {
@@ -75,11 +85,20 @@ function baseArgs(dir: string, over: Partial<TandemMigrationArgs> = {}): TandemM
  * Install the mocks and the config, declare, wait. A component whose registration failed (a check
  * that runs before it registers) rejects its URN: that rejection is `error`.
  */
-async function declare(config: Record<string, string>, make: () => unknown): Promise<{ recorder: ResourceRecorder; error?: unknown }> {
+async function declare(
+  config: Record<string, string>,
+  make: () => unknown,
+): Promise<{ recorder: ResourceRecorder; error?: unknown }> {
   const recorder = await recordResources();
   pulumi.runtime.setAllConfig(config, Object.keys(config));
   const made = make();
-  const components = (Array.isArray(made) ? made : made && typeof made === 'object' && !(made instanceof pulumi.Resource) ? Object.values(made) : [made]).filter((m): m is pulumi.Resource => m instanceof pulumi.Resource);
+  const components = (
+    Array.isArray(made)
+      ? made
+      : made && typeof made === 'object' && !(made instanceof pulumi.Resource)
+        ? Object.values(made)
+        : [made]
+  ).filter((m): m is pulumi.Resource => m instanceof pulumi.Resource);
   const urns = await Promise.allSettled(components.map((c) => (c.urn as any).promise()));
   const failed = urns.find((u): u is PromiseRejectedResult => u.status === 'rejected');
   if (failed) return { recorder, error: failed.reason };
@@ -92,7 +111,11 @@ async function declare(config: Record<string, string>, make: () => unknown): Pro
  * reports it: an unhandled rejection (jest keeps those from a test), so these run in a child
  * process on the built package (dist/), under setMocks, reporting the error and what registered.
  */
-function runUnderMocks(dir: string, config: Record<string, string>, argsSource: string): { error: any; resources: string[] } {
+function runUnderMocks(
+  dir: string,
+  config: Record<string, string>,
+  argsSource: string,
+): { error: any; resources: string[] } {
   const script = `
 const pulumi = require('@pulumi/pulumi');
 const resources = [];
@@ -106,7 +129,12 @@ const { TandemMigration } = require(${JSON.stringify(path.join(ROOT, 'dist', 'li
 new TandemMigration('shop', ${argsSource});
 pulumi.runtime.waitForRPCs().then(() => process.stdout.write(JSON.stringify({ error: null, resources })));
 `;
-  const r = spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } });
+  const r = spawnSync(process.execPath, ['-e', script], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') },
+  });
   // (Pulumi's exit hook reports the registrations the failure left pending, with a nonzero status.)
   if (!r.stdout.startsWith('{')) throw new Error(`the program under mocks failed otherwise: ${r.stderr}`);
   return JSON.parse(r.stdout);
@@ -118,7 +146,20 @@ const rolloutOf = (r: ResourceRecorder) => r.ofType('kubernetes:argoproj.io/v1al
 describe('their workload', () => {
   it("the Rollout runs their pod template: their containers, resources, service account, probes and volumes, plus the release's image and the database env var on the named container", async () => {
     const dir = teamProject();
-    const { recorder, error } = await declare({}, () => new TandemMigration('shop', baseArgs(dir, { stage: 'dual-write', podTemplate: TEAM_POD, container: 'web', databaseUrlEnv: 'SHOP_DB_URL', databaseUrlConfigKey: null })));
+    const { recorder, error } = await declare(
+      {},
+      () =>
+        new TandemMigration(
+          'shop',
+          baseArgs(dir, {
+            stage: 'dual-write',
+            podTemplate: TEAM_POD,
+            container: 'web',
+            databaseUrlEnv: 'SHOP_DB_URL',
+            databaseUrlConfigKey: null,
+          }),
+        ),
+    );
     expect(error).toBeUndefined();
     const [rollout] = rolloutOf(recorder);
     const spec = rollout.inputs.spec.template.spec;
@@ -129,16 +170,27 @@ describe('their workload', () => {
     expect(spec.containers[0]).toEqual({
       ...TEAM_POD.spec.containers[0],
       image: 'ghcr.io/acme/shop:1.1.0',
-      env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'SHOP_DB_URL', valueFrom: { secretKeyRef: { name: 'shop-db', key: 'DATABASE_URL' } } }],
+      env: [
+        { name: 'LOG_LEVEL', value: 'info' },
+        { name: 'SHOP_DB_URL', valueFrom: { secretKeyRef: { name: 'shop-db', key: 'DATABASE_URL' } } },
+      ],
     });
-    expect(rollout.inputs.spec.template.metadata.labels).toEqual({ team: 'checkout', 'app.kubernetes.io/name': 'shop', 'tandem.dev/app-version': 'v2' });
-    expect(rollout.inputs.spec.strategy.canary.steps.filter((s: any) => 'analysis' in s)).toEqual([{ analysis: { templates: [{ templateName: 'shop-verify' }], args: [{ name: 'app-version', value: 'v2' }] } }]);
+    expect(rollout.inputs.spec.template.metadata.labels).toEqual({
+      team: 'checkout',
+      'app.kubernetes.io/name': 'shop',
+      'tandem.dev/app-version': 'v2',
+    });
+    expect(rollout.inputs.spec.strategy.canary.steps.filter((s: any) => 'analysis' in s)).toEqual([
+      { analysis: { templates: [{ templateName: 'shop-verify' }], args: [{ name: 'app-version', value: 'v2' }] } },
+    ]);
   });
 
   it('with several containers and none named: a ConfigError, nothing declared', async () => {
     const dir = teamProject();
     const { recorder } = await declare({}, () => {
-      expect(() => new TandemMigration('shop', baseArgs(dir, { podTemplate: TEAM_POD, databaseUrlConfigKey: null }))).toThrow('container: the pod template has 2 containers (web, envoy); name the one that runs the release');
+      expect(
+        () => new TandemMigration('shop', baseArgs(dir, { podTemplate: TEAM_POD, databaseUrlConfigKey: null })),
+      ).toThrow('container: the pod template has 2 containers (web, envoy); name the one that runs the release');
     });
     expect(recorder.all).toEqual([]);
   });
@@ -147,29 +199,59 @@ describe('their workload', () => {
     const dir = teamProject();
     let migration: TandemMigration | undefined;
     const { recorder, error } = await declare({}, () => {
-      migration = new TandemMigration('shop', baseArgs(dir, { stage: 'baseline', workloadRef: { name: 'shop-web', scaleDown: 'onsuccess' }, databaseUrlConfigKey: null }));
+      migration = new TandemMigration(
+        'shop',
+        baseArgs(dir, {
+          stage: 'baseline',
+          workloadRef: { name: 'shop-web', scaleDown: 'onsuccess' },
+          databaseUrlConfigKey: null,
+        }),
+      );
     });
     expect(error).toBeUndefined();
     const [rollout] = rolloutOf(recorder);
-    expect(rollout.inputs.spec.workloadRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'shop-web', scaleDown: 'onsuccess' });
+    expect(rollout.inputs.spec.workloadRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: 'shop-web',
+      scaleDown: 'onsuccess',
+    });
     expect(rollout.inputs.spec.template).toBeUndefined();
     expect(recorder.all.filter((r) => r.type.startsWith('kubernetes:apps/'))).toEqual([]);
     const template = migration!.podTemplate(TEAM_POD, 'web');
-    expect(template.spec.containers.map((c: any) => c.image)).toEqual(['ghcr.io/acme/shop:1.0.0', 'envoyproxy/envoy:v1.31.0']);
-    expect(template.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'shop', 'tandem.dev/app-version': 'v1' });
+    expect(template.spec.containers.map((c: any) => c.image)).toEqual([
+      'ghcr.io/acme/shop:1.0.0',
+      'envoyproxy/envoy:v1.31.0',
+    ]);
+    expect(template.metadata.labels).toMatchObject({
+      'app.kubernetes.io/name': 'shop',
+      'tandem.dev/app-version': 'v1',
+    });
   });
 
   it('podTemplate and workloadRef together: refused', async () => {
     const dir = teamProject();
     await declare({}, () => {
-      expect(() => new TandemMigration('shop', baseArgs(dir, { podTemplate: TEAM_POD, container: 'web', workloadRef: { name: 'shop-web' } }))).toThrow(ConfigError);
+      expect(
+        () =>
+          new TandemMigration(
+            'shop',
+            baseArgs(dir, { podTemplate: TEAM_POD, container: 'web', workloadRef: { name: 'shop-web' } }),
+          ),
+      ).toThrow(ConfigError);
     });
   });
 
   it('steps without an analysis step: a ConfigError before anything is declared', async () => {
     const dir = teamProject();
     const { recorder } = await declare({}, () => {
-      expect(() => new TandemMigration('shop', baseArgs(dir, { steps: [{ setWeight: 50 }, { setWeight: 100 }], databaseUrlConfigKey: null }))).toThrow('steps: has no analysis step');
+      expect(
+        () =>
+          new TandemMigration(
+            'shop',
+            baseArgs(dir, { steps: [{ setWeight: 50 }, { setWeight: 100 }], databaseUrlConfigKey: null }),
+          ),
+      ).toThrow('steps: has no analysis step');
     });
     expect(recorder.all).toEqual([]);
   });
@@ -178,18 +260,40 @@ describe('their workload', () => {
 describe('their settings', () => {
   it('executor options land as flags on the Commands of the steps that take them; verify takes none', async () => {
     const dir = teamProject();
-    const executor = { lockTimeoutMs: 2000, holdTimeoutMs: 4000, chunkTimeMs: 250, batchSize: 500, throttleMs: 10, maxLag: '1s', maxLagBytes: 1048576, maxLoad: 20, criticalLoad: 60, pauseFile: '/tmp/tandem pause' };
-    const { recorder, error } = await declare({}, () => new TandemMigration('shop', baseArgs(dir, { executor, databaseUrlConfigKey: null })));
+    const executor = {
+      lockTimeoutMs: 2000,
+      holdTimeoutMs: 4000,
+      chunkTimeMs: 250,
+      batchSize: 500,
+      throttleMs: 10,
+      maxLag: '1s',
+      maxLagBytes: 1048576,
+      maxLoad: 20,
+      criticalLoad: 60,
+      pauseFile: '/tmp/tandem pause',
+    };
+    const { recorder, error } = await declare(
+      {},
+      () => new TandemMigration('shop', baseArgs(dir, { executor, databaseUrlConfigKey: null })),
+    );
     expect(error).toBeUndefined();
     const c = commands(recorder);
     const spec = 'migrations/split-full-name.yaml';
-    expect(c['shop-split-full-name-expand'].inputs.create).toMatch(new RegExp(`expand ${spec} --lock-timeout 2000 --hold-timeout 4000 >/dev/null$`));
-    expect(c['shop-split-full-name-expand'].inputs.delete).toMatch(new RegExp(`rollback ${spec} --lock-timeout 2000 --hold-timeout 4000 >/dev/null$`));
+    expect(c['shop-split-full-name-expand'].inputs.create).toMatch(
+      new RegExp(`expand ${spec} --lock-timeout 2000 --hold-timeout 4000 >/dev/null$`),
+    );
+    expect(c['shop-split-full-name-expand'].inputs.delete).toMatch(
+      new RegExp(`rollback ${spec} --lock-timeout 2000 --hold-timeout 4000 >/dev/null$`),
+    );
     expect(c['shop-split-full-name-backfill'].inputs.create).toMatch(
-      new RegExp(`backfill ${spec} --lock-timeout 2000 --chunk-time 250 --batch-size 500 --throttle-ms 10 --max-lag 1s --max-lag-bytes 1048576 --max-load 20 --critical-load 60 --pause-file '/tmp/tandem pause' >/dev/null$`),
+      new RegExp(
+        `backfill ${spec} --lock-timeout 2000 --chunk-time 250 --batch-size 500 --throttle-ms 10 --max-lag 1s --max-lag-bytes 1048576 --max-load 20 --critical-load 60 --pause-file '/tmp/tandem pause' >/dev/null$`,
+      ),
     );
     expect(c['shop-split-full-name-verify'].inputs.create).toMatch(new RegExp(`verify ${spec} >/dev/null$`));
-    expect(c['shop-split-full-name-contract'].inputs.create).toMatch(new RegExp(`contract ${spec} --lock-timeout 2000 --hold-timeout 4000 >/dev/null$`));
+    expect(c['shop-split-full-name-contract'].inputs.create).toMatch(
+      new RegExp(`contract ${spec} --lock-timeout 2000 --hold-timeout 4000 >/dev/null$`),
+    );
   });
 
   it.each([
@@ -199,7 +303,9 @@ describe('their settings', () => {
   ])('refuses the executor options %j before anything is declared', async (executor, message) => {
     const dir = teamProject();
     const { recorder } = await declare({}, () => {
-      expect(() => new TandemMigration('shop', baseArgs(dir, { executor: executor as any, databaseUrlConfigKey: null }))).toThrow(message);
+      expect(
+        () => new TandemMigration('shop', baseArgs(dir, { executor: executor as any, databaseUrlConfigKey: null })),
+      ).toThrow(message);
     });
     expect(recorder.all).toEqual([]);
   });
@@ -208,7 +314,17 @@ describe('their settings', () => {
     const dir = teamProject();
     const own = 'postgres://shop_migrator:s3cret@db.acme.internal:5432/shop?sslmode=require';
     const cfg = { 'shop:migratorUrl': own };
-    const { recorder, error } = await declare(cfg, () => new TandemMigration('shop', baseArgs(dir, { databaseUrl: new pulumi.Config('shop').requireSecret('migratorUrl'), migratorRole: 'shop_migrator' })));
+    const { recorder, error } = await declare(
+      cfg,
+      () =>
+        new TandemMigration(
+          'shop',
+          baseArgs(dir, {
+            databaseUrl: new pulumi.Config('shop').requireSecret('migratorUrl'),
+            migratorRole: 'shop_migrator',
+          }),
+        ),
+    );
     expect(error).toBeUndefined();
     for (const c of recorder.ofType('command:local:Command')) {
       expect(c.inputs.environment).toEqual({ TANDEM_SPEC_SHA256: expect.any(String), DATABASE_URL: own });
@@ -220,31 +336,52 @@ describe('their settings', () => {
   it('databaseUrlConfigKey names their key: the Commands name it (and the stack) instead of carrying the URL', async () => {
     const dir = teamProject();
     const own = 'postgres://shop_migrator:s3cret@db.acme.internal:5432/shop?sslmode=require';
-    const { recorder, error } = await declare({ 'shop:migratorUrl': own }, () =>
-      new TandemMigration('shop', baseArgs(dir, { databaseUrl: new pulumi.Config('shop').requireSecret('migratorUrl'), databaseUrlConfigKey: 'shop:migratorUrl', migratorRole: 'shop_migrator' })),
+    const { recorder, error } = await declare(
+      { 'shop:migratorUrl': own },
+      () =>
+        new TandemMigration(
+          'shop',
+          baseArgs(dir, {
+            databaseUrl: new pulumi.Config('shop').requireSecret('migratorUrl'),
+            databaseUrlConfigKey: 'shop:migratorUrl',
+            migratorRole: 'shop_migrator',
+          }),
+        ),
     );
     expect(error).toBeUndefined();
     for (const c of recorder.ofType('command:local:Command')) {
-      expect(c.inputs.environment).toEqual({ TANDEM_SPEC_SHA256: expect.any(String), TANDEM_STACK: 'organization/tandem/test', TANDEM_DATABASE_URL_CONFIG: 'shop:migratorUrl' });
+      expect(c.inputs.environment).toEqual({
+        TANDEM_SPEC_SHA256: expect.any(String),
+        TANDEM_STACK: 'organization/tandem/test',
+        TANDEM_DATABASE_URL_CONFIG: 'shop:migratorUrl',
+      });
     }
   });
 
   it('databaseUrlConfigKey naming a key that holds another URL: the program fails naming the key, and nothing of the component is declared', () => {
     const dir = teamProject();
-    const r = runUnderMocks(dir, { 'shop:migratorUrl': MIGRATOR_URL }, `{
+    const r = runUnderMocks(
+      dir,
+      { 'shop:migratorUrl': MIGRATOR_URL },
+      `{
       migrations: [{ spec: 'migrations/split-full-name.yaml', releases: ${JSON.stringify(releases('shop'))} }], stage: 'contract',
       databaseUrl: pulumi.secret(${JSON.stringify(MIGRATOR_URL.replace('db.example.internal', 'db-replica.example.internal'))}), databaseUrlConfigKey: 'shop:migratorUrl',
       appDatabaseUrl: pulumi.secret(${JSON.stringify(APP_URL)}), verifyDatabaseUrl: pulumi.secret(${JSON.stringify(VERIFY_URL)}),
-      appName: 'shop', verifyImage: 'ghcr.io/acme/tandem:0.1.0', projectDir: ${JSON.stringify(dir)} }`);
+      appName: 'shop', verifyImage: 'ghcr.io/acme/tandem:0.1.0', projectDir: ${JSON.stringify(dir)} }`,
+    );
     expect(r.error).toMatchObject({ kind: 'config', key: 'shop:migratorUrl' });
-    expect(r.error.message).toContain('shop:migratorUrl: holds another URL than the databaseUrl given to TandemMigration');
+    expect(r.error.message).toContain(
+      'shop:migratorUrl: holds another URL than the databaseUrl given to TandemMigration',
+    );
     expect(r.resources).toEqual([]);
   });
 
   it('databaseUrlConfigKey naming a key this stack does not set: a ConfigError', async () => {
     const dir = teamProject();
     await declare({}, () => {
-      expect(() => new TandemMigration('shop', baseArgs(dir, { databaseUrlConfigKey: 'shop:migratorUrl' }))).toThrow('shop:migratorUrl: is not set in this stack');
+      expect(() => new TandemMigration('shop', baseArgs(dir, { databaseUrlConfigKey: 'shop:migratorUrl' }))).toThrow(
+        'shop:migratorUrl: is not set in this stack',
+      );
     });
   });
 });
@@ -268,15 +405,22 @@ describe('the project directory', () => {
   it('a CLI path that does not exist in the project: ProjectPathError naming it', async () => {
     const dir = teamProject();
     await declare({}, () => {
-      expect(() => new TandemMigration('shop', baseArgs(dir, { cliPath: 'tools/tandem.js' }))).toThrow(ProjectPathError);
+      expect(() => new TandemMigration('shop', baseArgs(dir, { cliPath: 'tools/tandem.js' }))).toThrow(
+        ProjectPathError,
+      );
     });
   });
 
   it("the CLI defaults to this package's, relative to the project directory; the spec path too", async () => {
     const dir = teamProject();
-    const { recorder } = await declare({}, () => new TandemMigration('shop', baseArgs(dir, { databaseUrlConfigKey: null })));
+    const { recorder } = await declare(
+      {},
+      () => new TandemMigration('shop', baseArgs(dir, { databaseUrlConfigKey: null })),
+    );
     const cli = path.relative(dir, path.join(ROOT, 'bin', 'tandem.js'));
-    expect(commands(recorder)['shop-split-full-name-expand'].inputs.create).toBe(`node ${cli} expand migrations/split-full-name.yaml >/dev/null`);
+    expect(commands(recorder)['shop-split-full-name-expand'].inputs.create).toBe(
+      `node ${cli} expand migrations/split-full-name.yaml >/dev/null`,
+    );
   });
 });
 
@@ -285,8 +429,16 @@ describe('two TandemMigrations in one program', () => {
     const shop = new TandemMigration('shop', baseArgs(dir, { databaseUrlConfigKey: null }));
     const orders = new TandemMigration(
       'orders',
-      baseArgs(dir, { migrations: [{ spec: 'migrations/orders-total-cents.yaml', releases: releases('orders') }], stage: 'dual-write', appName: 'orders', appRole: 'orders_app', verifyRole: 'orders_verify', databaseUrlConfigKey: null,
-        appDatabaseUrl: pulumi.secret('postgres://orders_app:a@postgres.shop.svc:5432/shop'), verifyDatabaseUrl: pulumi.secret('postgres://orders_verify:v@postgres.shop.svc:5432/shop') }),
+      baseArgs(dir, {
+        migrations: [{ spec: 'migrations/orders-total-cents.yaml', releases: releases('orders') }],
+        stage: 'dual-write',
+        appName: 'orders',
+        appRole: 'orders_app',
+        verifyRole: 'orders_verify',
+        databaseUrlConfigKey: null,
+        appDatabaseUrl: pulumi.secret('postgres://orders_app:a@postgres.shop.svc:5432/shop'),
+        verifyDatabaseUrl: pulumi.secret('postgres://orders_verify:v@postgres.shop.svc:5432/shop'),
+      }),
     );
     return { shop, orders };
   };
@@ -306,13 +458,16 @@ describe('two TandemMigrations in one program', () => {
       'shop-split-full-name-verify',
     ]);
     const rollouts = rolloutOf(recorder);
-    expect(rollouts.map((r) => [r.name, r.inputs.metadata.name, r.inputs.spec.template.spec.containers[0].image]).sort()).toEqual([
+    expect(
+      rollouts.map((r) => [r.name, r.inputs.metadata.name, r.inputs.spec.template.spec.containers[0].image]).sort(),
+    ).toEqual([
       ['orders-app-rollout', 'orders', 'ghcr.io/acme/orders:1.1.0'],
       ['shop-app-rollout', 'shop', 'ghcr.io/acme/shop:1.2.0'],
     ]);
     for (const r of recorder.all.filter((x) => x.type !== 'tandem:index:TandemMigration')) {
       let top = r;
-      while (recorder.parentOf(top) && recorder.parentOf(top)!.type !== 'tandem:index:TandemMigration') top = recorder.parentOf(top)!;
+      while (recorder.parentOf(top) && recorder.parentOf(top)!.type !== 'tandem:index:TandemMigration')
+        top = recorder.parentOf(top)!;
       const component = recorder.parentOf(top)!;
       expect({ name: r.name, under: r.name.startsWith(`${component.name}-`) }).toEqual({ name: r.name, under: true });
     }
@@ -334,10 +489,18 @@ describe('two TandemMigrations in one program', () => {
     expect(aliases('shop-database')).toEqual([]);
   });
 
-  it('unscoped: the 0.1 names and no aliases (Tandem\'s own program, one TandemMigration per stack)', async () => {
+  it("unscoped: the 0.1 names and no aliases (Tandem's own program, one TandemMigration per stack)", async () => {
     const dir = teamProject();
-    const { recorder } = await declare({}, () => new TandemMigration('tandem', baseArgs(dir, { childNames: 'unscoped', databaseUrlConfigKey: null })));
-    expect(Object.keys(commands(recorder)).sort()).toEqual(['split-full-name-backfill', 'split-full-name-contract', 'split-full-name-expand', 'split-full-name-verify']);
+    const { recorder } = await declare(
+      {},
+      () => new TandemMigration('tandem', baseArgs(dir, { childNames: 'unscoped', databaseUrlConfigKey: null })),
+    );
+    expect(Object.keys(commands(recorder)).sort()).toEqual([
+      'split-full-name-backfill',
+      'split-full-name-contract',
+      'split-full-name-expand',
+      'split-full-name-verify',
+    ]);
     expect(recorder.named('shop-rollout').aliasNames).toEqual([]);
     expect(recorder.named('split-full-name-expand').aliasNames).toEqual([]);
   });
@@ -356,18 +519,33 @@ describe('roles managed elsewhere (manageRoles false), on a real PostgreSQL', ()
     u.username = MIGRATOR;
     migratorUrl = u.toString();
     await sql(migratorUrl, `CREATE TABLE customers (id serial PRIMARY KEY, full_name text)`);
-    const plan = planAccess({ schema: 'public', migratorRole: MIGRATOR, appRole: `tm_app_${suffix}`, verify: { role: `tm_verify_${suffix}`, table: 'customers' } });
+    const plan = planAccess({
+      schema: 'public',
+      migratorRole: MIGRATOR,
+      appRole: `tm_app_${suffix}`,
+      verify: { role: `tm_verify_${suffix}`, table: 'customers' },
+    });
     await withClient(migratorUrl, async (c) => {
       for (const st of renderAccessSql(plan, {})) await c.query(st);
     });
   });
 
   const rolesArgs = (dir: string, app: string) =>
-    baseArgs(dir, { manageRoles: false, databaseUrl: pulumi.secret(migratorUrl), migratorRole: MIGRATOR, appRole: app, verifyRole: `tm_verify_${suffix}`, databaseUrlConfigKey: null });
+    baseArgs(dir, {
+      manageRoles: false,
+      databaseUrl: pulumi.secret(migratorUrl),
+      migratorRole: MIGRATOR,
+      appRole: app,
+      verifyRole: `tm_verify_${suffix}`,
+      databaseUrlConfigKey: null,
+    });
 
   it('roles as Tandem needs them: the check passes and the component declares its Commands and Rollout, no postgresql resource', async () => {
     const dir = teamProject();
-    const { recorder, error } = await declare({}, () => new TandemMigration('shop', rolesArgs(dir, `tm_app_${suffix}`)));
+    const { recorder, error } = await declare(
+      {},
+      () => new TandemMigration('shop', rolesArgs(dir, `tm_app_${suffix}`)),
+    );
     expect(error).toBeUndefined();
     expect(recorder.ofType('command:local:Command')).toHaveLength(4);
     expect(rolloutOf(recorder)).toHaveLength(1);
@@ -376,19 +554,29 @@ describe('roles managed elsewhere (manageRoles false), on a real PostgreSQL', ()
 
   it('an app role that does not exist: the program fails with a RoleCheckError naming it, and nothing of the component is declared', () => {
     const dir = teamProject();
-    const r = runUnderMocks(dir, {}, `{
+    const r = runUnderMocks(
+      dir,
+      {},
+      `{
       migrations: [{ spec: 'migrations/split-full-name.yaml', releases: ${JSON.stringify(releases('shop'))} }], stage: 'expand',
       manageRoles: false, databaseUrl: pulumi.secret(${JSON.stringify(migratorUrl)}), migratorRole: ${JSON.stringify(MIGRATOR)},
       appRole: 'tm_nobody_${suffix}', verifyRole: 'tm_verify_${suffix}', databaseUrlConfigKey: null,
       appDatabaseUrl: pulumi.secret(${JSON.stringify(APP_URL)}), verifyDatabaseUrl: pulumi.secret(${JSON.stringify(VERIFY_URL)}),
-      appName: 'shop', verifyImage: 'ghcr.io/acme/tandem:0.1.0', projectDir: ${JSON.stringify(dir)} }`);
-    expect(r.error).toMatchObject({ kind: 'role_check', problems: [expect.objectContaining({ kind: 'app', role: `tm_nobody_${suffix}`, code: 'missing' })] });
+      appName: 'shop', verifyImage: 'ghcr.io/acme/tandem:0.1.0', projectDir: ${JSON.stringify(dir)} }`,
+    );
+    expect(r.error).toMatchObject({
+      kind: 'role_check',
+      problems: [expect.objectContaining({ kind: 'app', role: `tm_nobody_${suffix}`, code: 'missing' })],
+    });
     expect(r.resources).toEqual([]);
   });
 
   it('checkRoles false: no check (the program checked them itself)', async () => {
     const dir = teamProject();
-    const { recorder, error } = await declare({}, () => new TandemMigration('shop', { ...rolesArgs(dir, `tm_nobody_${suffix}`), checkRoles: false }));
+    const { recorder, error } = await declare(
+      {},
+      () => new TandemMigration('shop', { ...rolesArgs(dir, `tm_nobody_${suffix}`), checkRoles: false }),
+    );
     expect(error).toBeUndefined();
     expect(recorder.ofType('command:local:Command')).toHaveLength(4);
   });
@@ -397,17 +585,38 @@ describe('roles managed elsewhere (manageRoles false), on a real PostgreSQL', ()
 describe("the Commands' lines, run as pulumi-command runs them, on a real PostgreSQL", () => {
   it('with the executor options and the URL the component was given (no stack config, no pulumi CLI), expand and backfill run and change the table', async () => {
     const url = await freshDatabase('tmcmd');
-    await sql(url, `CREATE TABLE customers (id serial PRIMARY KEY, full_name text); INSERT INTO customers (full_name) VALUES ('Ada Lovelace'), ('Alan Turing');`);
+    await sql(
+      url,
+      `CREATE TABLE customers (id serial PRIMARY KEY, full_name text); INSERT INTO customers (full_name) VALUES ('Ada Lovelace'), ('Alan Turing');`,
+    );
     const dir = teamProject();
     const pauseFile = path.join(dir, 'pause');
-    const { recorder } = await declare({}, () =>
-      new TandemMigration('shop', baseArgs(dir, { stage: 'dual-write', databaseUrl: pulumi.secret(url), migratorRole: new URL(url).username, executor: { lockTimeoutMs: 1500, holdTimeoutMs: 3000, batchSize: 1, maxLoad: 50, pauseFile } })),
+    const { recorder } = await declare(
+      {},
+      () =>
+        new TandemMigration(
+          'shop',
+          baseArgs(dir, {
+            stage: 'dual-write',
+            databaseUrl: pulumi.secret(url),
+            migratorRole: new URL(url).username,
+            executor: { lockTimeoutMs: 1500, holdTimeoutMs: 3000, batchSize: 1, maxLoad: 50, pauseFile },
+          }),
+        ),
     );
     const c = commands(recorder);
     for (const step of ['expand', 'backfill']) {
       const cmd = c[`shop-split-full-name-${step}`];
-      const r = spawnSync('/bin/sh', ['-c', cmd.inputs.create], { cwd: dir, env: { PATH: path.dirname(process.execPath) + ':/usr/bin:/bin', ...cmd.inputs.environment }, encoding: 'utf8' });
-      expect({ step, status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ step, status: 0, stderr: '' });
+      const r = spawnSync('/bin/sh', ['-c', cmd.inputs.create], {
+        cwd: dir,
+        env: { PATH: path.dirname(process.execPath) + ':/usr/bin:/bin', ...cmd.inputs.environment },
+        encoding: 'utf8',
+      });
+      expect({ step, status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({
+        step,
+        status: 0,
+        stderr: '',
+      });
     }
     expect(await sql(url, `SELECT first_name, last_name FROM customers ORDER BY id`)).toEqual([
       { first_name: 'Ada', last_name: 'Lovelace' },

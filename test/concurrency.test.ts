@@ -24,7 +24,15 @@ function up(full: string): { first: string; last: string | null } {
   return { first, last: rest === '' ? null : rest };
 }
 
-const NAMES = ['Ada Lovelace', 'Alan  Turing', 'Grace Hopper ', 'Tim Berners-Lee', 'Cher', 'Mary Ann Evans', 'Isambard Kingdom Brunel'];
+const NAMES = [
+  'Ada Lovelace',
+  'Alan  Turing',
+  'Grace Hopper ',
+  'Tim Berners-Lee',
+  'Cher',
+  'Mary Ann Evans',
+  'Isambard Kingdom Brunel',
+];
 
 class Writer {
   readonly acks = new Map<string, Ack>();
@@ -35,7 +43,11 @@ class Writer {
   private loop?: Promise<void>;
   private n = 0;
 
-  constructor(private readonly client: Client, readonly version: Version, private readonly tag: string) {}
+  constructor(
+    private readonly client: Client,
+    readonly version: Version,
+    private readonly tag: string,
+  ) {}
 
   private async timed<T>(fn: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
@@ -61,7 +73,9 @@ class Writer {
     try {
       if (this.version === 'v1' && own.length >= 2 && this.n % 4 === 0) {
         // A multi-row transaction: the higher key first, then a lower one (the order that deadlocked a keyset backfill).
-        const [lo, hi] = [own[this.n % own.length], own[(this.n + 1) % own.length]].sort((a, b) => Number(a) - Number(b));
+        const [lo, hi] = [own[this.n % own.length], own[(this.n + 1) % own.length]].sort(
+          (a, b) => Number(a) - Number(b),
+        );
         if (lo !== hi) {
           const other = `${full} Two`;
           await this.timed(async () => {
@@ -81,32 +95,60 @@ class Writer {
       } else if (this.version === 'v2' && id && this.n % 5 === 0 && this.acks.get(id)?.version === 'v2') {
         // A v2 write that repeats the values it wrote last: nothing may change.
         const ack = this.acks.get(id)!;
-        await this.timed(() => this.client.query(`UPDATE customers SET full_name = $2, first_name = $3, last_name = $4 WHERE id = $1`, [id, ack.full, ack.first, ack.last]));
+        await this.timed(() =>
+          this.client.query(`UPDATE customers SET full_name = $2, first_name = $3, last_name = $4 WHERE id = $1`, [
+            id,
+            ack.full,
+            ack.first,
+            ack.last,
+          ]),
+        );
       } else if (this.version === 'v1') {
         if (id) {
           await this.timed(() => this.client.query(`UPDATE customers SET full_name = $2 WHERE id = $1`, [id, full]));
           this.acks.set(id, { version: 'v1', full });
         } else {
-          const r = await this.timed(() => this.client.query(`INSERT INTO customers (full_name) VALUES ($1) RETURNING id`, [full]));
+          const r = await this.timed(() =>
+            this.client.query(`INSERT INTO customers (full_name) VALUES ($1) RETURNING id`, [full]),
+          );
           this.acks.set(r.rows[0].id, { version: 'v1', full });
           this.inserted++;
         }
       } else if (this.version === 'v2') {
         const v2full = `${first} ${last}`;
         if (id) {
-          await this.timed(() => this.client.query(`UPDATE customers SET full_name = $2, first_name = $3, last_name = $4 WHERE id = $1`, [id, v2full, first, last]));
+          await this.timed(() =>
+            this.client.query(`UPDATE customers SET full_name = $2, first_name = $3, last_name = $4 WHERE id = $1`, [
+              id,
+              v2full,
+              first,
+              last,
+            ]),
+          );
           this.acks.set(id, { version: 'v2', full: v2full, first, last });
         } else {
-          const r = await this.timed(() => this.client.query(`INSERT INTO customers (full_name, first_name, last_name) VALUES ($1, $2, $3) RETURNING id`, [v2full, first, last]));
+          const r = await this.timed(() =>
+            this.client.query(
+              `INSERT INTO customers (full_name, first_name, last_name) VALUES ($1, $2, $3) RETURNING id`,
+              [v2full, first, last],
+            ),
+          );
           this.acks.set(r.rows[0].id, { version: 'v2', full: v2full, first, last });
           this.inserted++;
         }
       } else {
         if (id) {
-          await this.timed(() => this.client.query(`UPDATE customers SET first_name = $2, last_name = $3 WHERE id = $1`, [id, first, last]));
+          await this.timed(() =>
+            this.client.query(`UPDATE customers SET first_name = $2, last_name = $3 WHERE id = $1`, [id, first, last]),
+          );
           this.acks.set(id, { version: 'v3', first, last });
         } else {
-          const r = await this.timed(() => this.client.query(`INSERT INTO customers (first_name, last_name) VALUES ($1, $2) RETURNING id`, [first, last]));
+          const r = await this.timed(() =>
+            this.client.query(`INSERT INTO customers (first_name, last_name) VALUES ($1, $2) RETURNING id`, [
+              first,
+              last,
+            ]),
+          );
           this.acks.set(r.rows[0].id, { version: 'v3', first, last });
           this.inserted++;
         }
@@ -161,8 +203,15 @@ it('v1, v2 and v3 writers lose nothing and never fail while the table moves thro
     const v1b = await writer('v1', 'b');
     const blocker = await connect();
     await blocker.query(`BEGIN; SELECT count(*) FROM customers`);
-    const release = new Promise<void>((resolve) => setTimeout(() => blocker.query('COMMIT').then(() => resolve()), 2500));
-    const expanded = await expand(spec, { ...options, onProgress: (e) => { if (e.kind === 'lock_wait') lockWaits++; } });
+    const release = new Promise<void>((resolve) =>
+      setTimeout(() => blocker.query('COMMIT').then(() => resolve()), 2500),
+    );
+    const expanded = await expand(spec, {
+      ...options,
+      onProgress: (e) => {
+        if (e.kind === 'lock_wait') lockWaits++;
+      },
+    });
     await release;
     expect(expanded.lockRetries).toBeGreaterThan(0);
 
@@ -222,7 +271,9 @@ it('v1, v2 and v3 writers lose nothing and never fail while the table moves thro
     const worst = Math.max(...writers.flatMap((w) => w.latencies));
     expect(lockWaits).toBeGreaterThan(0);
     expect(worst).toBeLessThan(LOCK_TIMEOUT_MS + 1500);
-    console.log(`concurrency: ${writers.reduce((n, w) => n + w.latencies.length, 0)} writes, 0 failed, worst wait ${Math.round(worst)} ms (lock_timeout ${LOCK_TIMEOUT_MS} ms, blocker held 2500 ms), ${lockWaits} lock-timeout retries`);
+    console.log(
+      `concurrency: ${writers.reduce((n, w) => n + w.latencies.length, 0)} writes, 0 failed, worst wait ${Math.round(worst)} ms (lock_timeout ${LOCK_TIMEOUT_MS} ms, blocker held 2500 ms), ${lockWaits} lock-timeout retries`,
+    );
   } finally {
     await Promise.all(writers.map((w) => w.stop()));
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));

@@ -25,7 +25,11 @@ async function walk(url: string, yaml: string, oldWrites: string) {
 describe('constraint operations with a data fix', () => {
   it('add_check with up: short titles written by old versions end fixed; the check holds on the new column', async () => {
     const url = await freshDatabase('fix');
-    await withClient(url, (c) => c.query(`CREATE TABLE posts (id int PRIMARY KEY, title text NOT NULL); INSERT INTO posts VALUES (1, 'hello'), (2, 'a')`));
+    await withClient(url, (c) =>
+      c.query(
+        `CREATE TABLE posts (id int PRIMARY KEY, title text NOT NULL); INSERT INTO posts VALUES (1, 'hello'), (2, 'a')`,
+      ),
+    );
     await walk(
       url,
       `name: posts-title-length
@@ -44,15 +48,27 @@ operations:
       { id: 2, title_new: 'a---' },
       { id: 3, title_new: 'ab--' },
     ]);
-    expect(await rows(url, `SELECT conname, pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = 'posts'::regclass AND contype = 'c'`)).toEqual([
-      { conname: 'posts_title_length', d: 'CHECK ((length(title_new) > 3))' },
-    ]);
-    expect(await rows(url, `SELECT attnotnull FROM pg_attribute WHERE attrelid = 'posts'::regclass AND attname = 'title_new'`)).toEqual([{ attnotnull: true }]);
+    expect(
+      await rows(
+        url,
+        `SELECT conname, pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = 'posts'::regclass AND contype = 'c'`,
+      ),
+    ).toEqual([{ conname: 'posts_title_length', d: 'CHECK ((length(title_new) > 3))' }]);
+    expect(
+      await rows(
+        url,
+        `SELECT attnotnull FROM pg_attribute WHERE attrelid = 'posts'::regclass AND attname = 'title_new'`,
+      ),
+    ).toEqual([{ attnotnull: true }]);
   });
 
   it('add_unique with up: empty emails written by old versions become NULL on the new column; the unique constraint holds', async () => {
     const url = await freshDatabase('fix');
-    await withClient(url, (c) => c.query(`CREATE TABLE users (id int PRIMARY KEY, email text); INSERT INTO users VALUES (1, 'a@x'), (2, ''), (3, '')`));
+    await withClient(url, (c) =>
+      c.query(
+        `CREATE TABLE users (id int PRIMARY KEY, email text); INSERT INTO users VALUES (1, 'a@x'), (2, ''), (3, '')`,
+      ),
+    );
     await walk(
       url,
       `name: users-email-unique
@@ -69,7 +85,12 @@ operations:
       { id: 4, mail: null },
       { id: 5, mail: 'b@x' },
     ]);
-    expect(await rows(url, `SELECT conname, pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = 'users'::regclass AND contype = 'u'`)).toEqual([{ conname: 'users_email_key', d: 'UNIQUE (mail)' }]);
+    expect(
+      await rows(
+        url,
+        `SELECT conname, pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = 'users'::regclass AND contype = 'u'`,
+      ),
+    ).toEqual([{ conname: 'users_email_key', d: 'UNIQUE (mail)' }]);
   });
 
   it('add_foreign_key with up: orphans written by old versions are cut loose on the new column; the foreign key holds', async () => {
@@ -98,12 +119,21 @@ operations:
       { id: 3, customer: null },
       { id: 4, customer: 2 },
     ]);
-    expect((await rows(url, `SELECT conname FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'f' AND convalidated`)).map((r) => r.conname)).toEqual(['orders_customer_fk']);
+    expect(
+      (
+        await rows(
+          url,
+          `SELECT conname FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'f' AND convalidated`,
+        )
+      ).map((r) => r.conname),
+    ).toEqual(['orders_customer_fk']);
   });
 
   it('new versions writing the new column keep the old versions working (down fills the old column)', async () => {
     const url = await freshDatabase('fix');
-    await withClient(url, (c) => c.query(`CREATE TABLE posts (id int PRIMARY KEY, title text); INSERT INTO posts VALUES (1, 'hello')`));
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE posts (id int PRIMARY KEY, title text); INSERT INTO posts VALUES (1, 'hello')`),
+    );
     const spec = parseSpec(`name: posts-title-len2
 table: posts
 operations:
@@ -120,7 +150,9 @@ operations:
 describe('a data fix rolls back exactly', () => {
   it('add_check with up: rollback drops the new column and the constraint, the old values stay as written', async () => {
     const url = await freshDatabase('fix');
-    await withClient(url, (c) => c.query(`CREATE TABLE posts (id int PRIMARY KEY, title text); INSERT INTO posts VALUES (1, 'a')`));
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE posts (id int PRIMARY KEY, title text); INSERT INTO posts VALUES (1, 'a')`),
+    );
     const spec = parseSpec(`name: posts-fix-rollback
 table: posts
 operations:
@@ -129,7 +161,12 @@ operations:
     await expand(spec, opts(url));
     await withClient(url, (c) => c.query(`INSERT INTO posts (id, title) VALUES (2, 'b')`));
     await rollback(spec, { ...opts(url), force: false });
-    expect(await rows(url, `SELECT * FROM posts ORDER BY id`)).toEqual([{ id: 1, title: 'a' }, { id: 2, title: 'b' }]);
-    expect(await rows(url, `SELECT conname FROM pg_constraint WHERE conrelid = 'posts'::regclass AND contype = 'c'`)).toEqual([]);
+    expect(await rows(url, `SELECT * FROM posts ORDER BY id`)).toEqual([
+      { id: 1, title: 'a' },
+      { id: 2, title: 'b' },
+    ]);
+    expect(
+      await rows(url, `SELECT conname FROM pg_constraint WHERE conrelid = 'posts'::regclass AND contype = 'c'`),
+    ).toEqual([]);
   });
 });

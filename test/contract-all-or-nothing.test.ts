@@ -43,7 +43,9 @@ it('a contract that fails in its transaction takes back the unique index and the
   const failed = await runCli(['contract', file, '--json'], env);
   expect(failed.code).toBe(1);
   expect(lastJson(failed.stdout)).toMatchObject({ ok: false, exit_code: 1, error: { kind: 'step_failed' } });
-  expect(lastJson(failed.stdout).error.message).toMatch(/^contract failed at "drop-trigger .*" and was rolled back, nothing changed: change freeze: DROP TRIGGER refused/);
+  expect(lastJson(failed.stdout).error.message).toMatch(
+    /^contract failed at "drop-trigger .*" and was rolled back, nothing changed: change freeze: DROP TRIGGER refused/,
+  );
   expect(await enforced(url)).toEqual([{ index: 0, checks: 0 }]);
   // The old version still runs: its duplicate and its negative quantity are not refused.
   await sql(url, `INSERT INTO accounts VALUES (3, 'a@x', -1)`);
@@ -73,10 +75,20 @@ it('when the CHECK cannot be taken back either, contract does not say nothing ch
   const failed = await runCli(['contract', file, '--json'], env);
   expect(failed.code).toBe(1);
   const outcome = lastJson(failed.stdout);
-  expect(outcome).toMatchObject({ ok: false, exit_code: 1, error: { kind: 'contract_incomplete', table: 'public.accounts', enforced: ['constraint of check-accounts_qty_nonneg'] } });
+  expect(outcome).toMatchObject({
+    ok: false,
+    exit_code: 1,
+    error: {
+      kind: 'contract_incomplete',
+      table: 'public.accounts',
+      enforced: ['constraint of check-accounts_qty_nonneg'],
+    },
+  });
   const error = outcome.error;
   expect(error.message).not.toMatch(/nothing changed/);
-  expect(error.message).toMatch(/^contract did not complete \(.*change freeze: DROP TRIGGER refused\), and what it enforced before its transaction is still enforced on public\.accounts .*: constraint of check-accounts_qty_nonneg .*run tandem contract again to finish, or tandem rollback/);
+  expect(error.message).toMatch(
+    /^contract did not complete \(.*change freeze: DROP TRIGGER refused\), and what it enforced before its transaction is still enforced on public\.accounts .*: constraint of check-accounts_qty_nonneg .*run tandem contract again to finish, or tandem rollback/,
+  );
   expect(await enforced(url)).toEqual([{ index: 0, checks: 1 }]);
   const status = lastJson((await runCli(['status', file, '--json'], env)).stdout);
   expect(status.step).toBe('backfilled');
@@ -90,13 +102,20 @@ it('when the CHECK cannot be taken back either, contract does not say nothing ch
 
 it('a contract whose connection is lost inside its transaction takes back what it enforced, on a new connection', async () => {
   const url = await freshDatabase('contractlost');
-  await sql(url, `CREATE TABLE accounts (id int PRIMARY KEY, email text, qty int); INSERT INTO accounts VALUES (1, 'a@x', 1), (2, 'b@x', 2);`);
+  await sql(
+    url,
+    `CREATE TABLE accounts (id int PRIMARY KEY, email text, qty int); INSERT INTO accounts VALUES (1, 'a@x', 1), (2, 'b@x', 2);`,
+  );
   const file = specFile('rules', SPEC);
   const env = { DATABASE_URL: url };
   expect((await runCli(['expand', file], env)).code).toBe(0);
   expect((await runCli(['backfill', file], env)).code).toBe(0);
   // The client stalls inside contract's transaction until the server ends its session (the hold bound).
-  const lost = await spawnCli(['contract', file, '--hold-timeout', '500', '--json'], { ...env, TANDEM_TEST_STALL_AFTER: 'lock-table', TANDEM_TEST_STALL_MS: '3000' });
+  const lost = await spawnCli(['contract', file, '--hold-timeout', '500', '--json'], {
+    ...env,
+    TANDEM_TEST_STALL_AFTER: 'lock-table',
+    TANDEM_TEST_STALL_MS: '3000',
+  });
   expect(lost.code).toBe(1);
   expect(lastJson(lost.stdout).error.message).toMatch(/^lost the connection to PostgreSQL during tandem contract/);
   expect(await enforced(url)).toEqual([{ index: 0, checks: 0 }]);

@@ -33,20 +33,38 @@ const outcome = async (f: () => Promise<string | undefined> | string | undefined
 
 /** The CLI step, as a Pulumi Command runs it: its environment names the stack and the key. */
 function cliUrl(flag: string | undefined, stack: string | undefined, envUrl: string | undefined): Promise<Outcome> {
-  fs.writeFileSync(configFile, JSON.stringify(stack === undefined ? {} : { [DATABASE_URL_CONFIG_KEY]: { value: stack, secret: true } }));
-  const env = { PATH: `${dir}${path.delimiter}${process.env.PATH}`, [STACK_ENV]: 'dev', [DATABASE_URL_CONFIG_ENV]: DATABASE_URL_CONFIG_KEY, ...(envUrl === undefined ? {} : { DATABASE_URL: envUrl }) };
-  const ctx = { args: { positionals: [], flags: { 'database-url': flag } }, env, json: false } as unknown as CommandContext;
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify(stack === undefined ? {} : { [DATABASE_URL_CONFIG_KEY]: { value: stack, secret: true } }),
+  );
+  const env = {
+    PATH: `${dir}${path.delimiter}${process.env.PATH}`,
+    [STACK_ENV]: 'dev',
+    [DATABASE_URL_CONFIG_ENV]: DATABASE_URL_CONFIG_KEY,
+    ...(envUrl === undefined ? {} : { DATABASE_URL: envUrl }),
+  };
+  const ctx = {
+    args: { positionals: [], flags: { 'database-url': flag } },
+    env,
+    json: false,
+  } as unknown as CommandContext;
   return outcome(() => databaseUrl(ctx));
 }
 
 /** The walker's gates on the same stack. */
 function gateUrl(flag: string | undefined, stack: string | undefined, envUrl: string | undefined): Promise<Outcome> {
-  const driver = new FakeStackDriver({ stage: 'expand', config: stack === undefined ? {} : { [DATABASE_URL_CONFIG_KEY]: stack } });
-  return outcome(() => gateDatabaseUrl({ driver, databaseUrl: flag, env: envUrl === undefined ? {} : { DATABASE_URL: envUrl } }));
+  const driver = new FakeStackDriver({
+    stage: 'expand',
+    config: stack === undefined ? {} : { [DATABASE_URL_CONFIG_KEY]: stack },
+  });
+  return outcome(() =>
+    gateDatabaseUrl({ driver, databaseUrl: flag, env: envUrl === undefined ? {} : { DATABASE_URL: envUrl } }),
+  );
 }
 
 describe('the database URL rule: CLI steps and the walker agree', () => {
-  it('the CLI side names the walker\'s stack', () => expect(new FakeStackDriver({ stage: 'expand' }).stackName).toBe('dev'));
+  it("the CLI side names the walker's stack", () =>
+    expect(new FakeStackDriver({ stage: 'expand' }).stackName).toBe('dev'));
 
   const flags = [undefined, FLAG, ''];
   const stacks = [undefined, STACK, ''];
@@ -64,10 +82,31 @@ describe('the database URL rule: CLI steps and the walker agree', () => {
     [FLAG, undefined, ENV, { url: FLAG }],
     // A stack without the key is refused, never passed over for the shell's DATABASE_URL (before,
     // the gates went on to DATABASE_URL while the CLI step refused).
-    [undefined, undefined, ENV, { error: 'stack dev has no tandem:databaseUrl: set it with pulumi config set --secret tandem:databaseUrl URL --stack dev, or pass --database-url' }],
+    [
+      undefined,
+      undefined,
+      ENV,
+      {
+        error:
+          'stack dev has no tandem:databaseUrl: set it with pulumi config set --secret tandem:databaseUrl URL --stack dev, or pass --database-url',
+      },
+    ],
     // A value given empty is refused, never passed over for another database.
-    ['', STACK, ENV, { error: '--database-url is empty; give the database URL, e.g. postgres://user:password@host:5432/database' }],
-    [undefined, '', ENV, { error: "the stack's tandem:databaseUrl is empty; give the database URL, e.g. postgres://user:password@host:5432/database" }],
+    [
+      '',
+      STACK,
+      ENV,
+      { error: '--database-url is empty; give the database URL, e.g. postgres://user:password@host:5432/database' },
+    ],
+    [
+      undefined,
+      '',
+      ENV,
+      {
+        error:
+          "the stack's tandem:databaseUrl is empty; give the database URL, e.g. postgres://user:password@host:5432/database",
+      },
+    ],
   ])('flag %p, stack %p, DATABASE_URL %p -> %p', async (flag, stack, envUrl, expected) => {
     expect(await cliUrl(flag, stack, envUrl)).toEqual(expected);
     expect(await gateUrl(flag, stack, envUrl)).toEqual(expected);
@@ -76,7 +115,13 @@ describe('the database URL rule: CLI steps and the walker agree', () => {
 
 describe('the database URL rule where no stack is involved (a CLI step run by hand)', () => {
   const url = (flag: string | undefined, envUrl: string | undefined) =>
-    outcome(() => databaseUrl({ args: { positionals: [], flags: { 'database-url': flag } }, env: envUrl === undefined ? {} : { DATABASE_URL: envUrl }, json: false } as unknown as CommandContext));
+    outcome(() =>
+      databaseUrl({
+        args: { positionals: [], flags: { 'database-url': flag } },
+        env: envUrl === undefined ? {} : { DATABASE_URL: envUrl },
+        json: false,
+      } as unknown as CommandContext),
+    );
   it.each([
     [FLAG, ENV, { url: FLAG }],
     [undefined, ENV, { url: ENV }],

@@ -3,7 +3,10 @@ import { Client } from 'pg';
 /** The test PostgreSQL started by test/global-setup.ts. */
 export function serverUrl(): string {
   const url = process.env.TANDEM_TEST_PG_URL;
-  if (!url) throw new Error('TANDEM_TEST_PG_URL is not set: run the tests through jest (npm test), whose global setup starts PostgreSQL.');
+  if (!url)
+    throw new Error(
+      'TANDEM_TEST_PG_URL is not set: run the tests through jest (npm test), whose global setup starts PostgreSQL.',
+    );
   return url;
 }
 
@@ -17,7 +20,9 @@ let counter = 0;
 
 /** A new, empty database on the test server; returns its URL. */
 export async function freshDatabase(prefix = 't'): Promise<string> {
-  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
   const admin = new Client({ connectionString: serverUrl() });
   await admin.connect();
   try {

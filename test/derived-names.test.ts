@@ -33,14 +33,19 @@ describe('fitIdentifier on names with characters outside the BMP', () => {
     expect(Buffer.byteLength(name)).toBeLessThanOrEqual(63);
     const url = await freshDatabase('fit_astral');
     await sql(url, `CREATE TABLE t (a int); CREATE INDEX "${name}" ON t (a)`);
-    expect(await sql(url, `SELECT relname FROM pg_class WHERE relkind = 'i' AND relnamespace = 'public'::regnamespace`)).toEqual([{ relname: name }]);
+    expect(
+      await sql(url, `SELECT relname FROM pg_class WHERE relkind = 'i' AND relnamespace = 'public'::regnamespace`),
+    ).toEqual([{ relname: name }]);
   });
 });
 
 describe('the longest spec name', () => {
-  it('expands and contracts with every derived name within 63 bytes, as computed, and no warning about Tandem\'s own triggers', async () => {
+  it("expands and contracts with every derived name within 63 bytes, as computed, and no warning about Tandem's own triggers", async () => {
     const url = await freshDatabase('names');
-    await sql(url, `CREATE TABLE accounts (id int PRIMARY KEY, email text, score int NOT NULL); INSERT INTO accounts VALUES (1, NULL, 5), (2, 'b@x', 6)`);
+    await sql(
+      url,
+      `CREATE TABLE accounts (id int PRIMARY KEY, email text, score int NOT NULL); INSERT INTO accounts VALUES (1, NULL, 5), (2, 'b@x', 6)`,
+    );
     const name = 'a'.repeat(MAX_SPEC_NAME - 4) + '-b-c';
     expect(name.length).toBe(MAX_SPEC_NAME);
     const spec = parseSpec(`
@@ -58,14 +63,24 @@ operations:
 `);
     const expanded = await expand(spec, opts(url));
     expect(expanded.warnings).toBeUndefined();
-    const triggers = await sql(url, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'accounts'::regclass AND NOT tgisinternal`);
-    const constraints = await sql(url, `SELECT conname FROM pg_constraint WHERE conrelid = 'accounts'::regclass AND contype = 'c'`);
+    const triggers = await sql(
+      url,
+      `SELECT tgname FROM pg_trigger WHERE tgrelid = 'accounts'::regclass AND NOT tgisinternal`,
+    );
+    const constraints = await sql(
+      url,
+      `SELECT conname FROM pg_constraint WHERE conrelid = 'accounts'::regclass AND contype = 'c'`,
+    );
     const functions = await sql(url, `SELECT proname FROM pg_proc WHERE pronamespace = 'tandem'::regnamespace`);
     const fill = triggers.map((t) => t.tgname).find((n: string) => n.startsWith('zzz_tandem_fill_'));
     expect(fill).toBeDefined();
     // The fill trigger's full name would be 67 bytes: the server would have cut it to exactly 63 of them.
     expect(fill).not.toBe(`zzz_tandem_fill_${name.replace(/-/g, '_')}_`.slice(0, 63));
-    for (const n of [...triggers.map((t) => t.tgname), ...constraints.map((c) => c.conname), ...functions.map((f) => f.proname)]) {
+    for (const n of [
+      ...triggers.map((t) => t.tgname),
+      ...constraints.map((c) => c.conname),
+      ...functions.map((f) => f.proname),
+    ]) {
       expect(Buffer.byteLength(n)).toBeLessThanOrEqual(63);
       expect(fitIdentifier(n)).toBe(n);
     }
@@ -73,8 +88,15 @@ operations:
     await backfill(spec, opts(url));
     expect((await verify(spec, opts(url))).ok).toBe(true);
     await contract(spec, opts(url));
-    expect(await sql(url, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'accounts'::regclass AND NOT tgisinternal`)).toEqual([]);
-    expect(await sql(url, `SELECT proname FROM pg_proc WHERE pronamespace = 'tandem'::regnamespace AND proname <> 'record_actor'`)).toEqual([]);
+    expect(
+      await sql(url, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'accounts'::regclass AND NOT tgisinternal`),
+    ).toEqual([]);
+    expect(
+      await sql(
+        url,
+        `SELECT proname FROM pg_proc WHERE pronamespace = 'tandem'::regnamespace AND proname <> 'record_actor'`,
+      ),
+    ).toEqual([]);
     expect(await sql(url, `SELECT id, email_new, score_new FROM accounts ORDER BY id`)).toEqual([
       { id: 1, email_new: 'unknown', score_new: '5' },
       { id: 2, email_new: 'b@x', score_new: '6' },

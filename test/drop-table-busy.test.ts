@@ -27,7 +27,9 @@ it('drop_table is refused (validate, expand) while another migration is in progr
   for (const command of ['validate', 'expand']) {
     const refused = await runCli([command, drop, '--json'], env);
     expect(refused.code).toBe(1);
-    expect(lastJson(refused.stdout).error.message).toBe('drop_table public.archive refused: migration tag-archive is in progress on that table; contract or roll it back first');
+    expect(lastJson(refused.stdout).error.message).toBe(
+      'drop_table public.archive refused: migration tag-archive is in progress on that table; contract or roll it back first',
+    );
   }
   // Once that migration is done, the drop goes ahead.
   expect((await runCli(['rollback', tag], env)).code).toBe(0);
@@ -45,8 +47,15 @@ it('a table that a migration in progress drops at contract takes no new migratio
   expect((await runCli(['expand', drop], env)).code).toBe(0);
   const refused = await runCli(['expand', tag, '--json'], env);
   expect(refused.code).toBe(1);
-  expect(lastJson(refused.stdout).error.message).toBe('tag-archive refused: table public.archive is dropped at contract by migration drop-archive, in progress; contract or roll it back first');
-  expect(await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'archive'::regclass AND attname = 'tag'`)).toEqual([{ n: 0 }]);
+  expect(lastJson(refused.stdout).error.message).toBe(
+    'tag-archive refused: table public.archive is dropped at contract by migration drop-archive, in progress; contract or roll it back first',
+  );
+  expect(
+    await sql(
+      url,
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'archive'::regclass AND attname = 'tag'`,
+    ),
+  ).toEqual([{ n: 0 }]);
 });
 
 it('contract of a drop_table refuses when a migration of that table started since (a state recorded without the dropped tables)', async () => {
@@ -57,11 +66,16 @@ it('contract of a drop_table refuses when a migration of that table started sinc
   const drop = specFile('drop', DROP);
   expect((await runCli(['expand', drop], env)).code).toBe(0);
   // As an earlier Tandem recorded it: nothing in the state says which tables the spec drops.
-  await sql(url, `UPDATE tandem.migrations SET resolved = jsonb_set(resolved, '{objects,0}', (resolved->'objects'->0) - 'dropsTables') WHERE name = 'drop-archive'`);
+  await sql(
+    url,
+    `UPDATE tandem.migrations SET resolved = jsonb_set(resolved, '{objects,0}', (resolved->'objects'->0) - 'dropsTables') WHERE name = 'drop-archive'`,
+  );
   expect((await runCli(['expand', tag], env)).code).toBe(0);
   const refused = await runCli(['contract', drop, '--json'], env);
   expect(refused.code).toBe(1);
-  expect(lastJson(refused.stdout).error.message).toBe('drop_table public.archive refused: migration tag-archive is in progress on that table; contract or roll it back first');
+  expect(lastJson(refused.stdout).error.message).toBe(
+    'drop_table public.archive refused: migration tag-archive is in progress on that table; contract or roll it back first',
+  );
   expect(await sql(url, `SELECT to_regclass('archive') IS NOT NULL AS kept`)).toEqual([{ kept: true }]);
   expect((await runCli(['status', tag], env)).code).toBe(0);
 });

@@ -45,8 +45,15 @@ const program = require('./bin/index.js');
 })().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
 `;
 
-function run(stage: string, migration: string): { resources: { type: string; name: string; inputs: any }[]; outputs: Record<string, any> } {
-  const r = spawnSync(process.execPath, ['run-under-mocks.js', stage, migration], { cwd: scratch, encoding: 'utf8', timeout: 60_000 });
+function run(
+  stage: string,
+  migration: string,
+): { resources: { type: string; name: string; inputs: any }[]; outputs: Record<string, any> } {
+  const r = spawnSync(process.execPath, ['run-under-mocks.js', stage, migration], {
+    cwd: scratch,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (r.status !== 0) throw new Error(`the example failed at ${migration}@${stage}: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -54,7 +61,10 @@ function run(stage: string, migration: string): { resources: { type: string; nam
 beforeAll(() => {
   const packDir = path.join(scratch, 'pack');
   fs.mkdirSync(packDir);
-  execFileSync(npm, ['pack', '--ignore-scripts', '--silent', '--pack-destination', packDir], { cwd: ROOT, stdio: 'pipe' });
+  execFileSync(npm, ['pack', '--ignore-scripts', '--silent', '--pack-destination', packDir], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
   const tarball = path.join(packDir, 'tandem-0.1.0.tgz');
   fs.cpSync(path.join(ROOT, 'examples', 'shop'), path.join(scratch), { recursive: true });
   const pkg = JSON.parse(fs.readFileSync(path.join(scratch, 'package.json'), 'utf8'));
@@ -62,11 +72,21 @@ beforeAll(() => {
   pkg.dependencies.tandem = `file:${tarball}`;
   pkg.dependencies.yaml = '^2.8.0';
   fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify(pkg, null, 2));
-  execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: scratch, stdio: 'pipe', timeout: 240_000 });
+  execFileSync(
+    npm,
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
+    { cwd: scratch, stdio: 'pipe', timeout: 240_000 },
+  );
   try {
-    execFileSync(process.execPath, [path.join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: scratch, stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [path.join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+      { cwd: scratch, stdio: 'pipe' },
+    );
   } catch (err: any) {
-    throw new Error(`the example does not compile against the tarball:\n${err.stdout ?? ''}${err.stderr ?? ''}`, { cause: err });
+    throw new Error(`the example does not compile against the tarball:\n${err.stdout ?? ''}${err.stderr ?? ''}`, {
+      cause: err,
+    });
   }
   fs.writeFileSync(path.join(scratch, 'run-under-mocks.js'), RUNNER);
 }, 300_000);
@@ -84,8 +104,18 @@ describe('the packed package, used by examples/shop', () => {
 
   it.each([
     ['split-full-name', 'baseline', 'ghcr.io/acme/shop:1.14.2', []],
-    ['split-full-name', 'contract', 'ghcr.io/acme/shop@sha256:4f1c3a9e0d2b7c5a8e6f1d3b9a7c5e2f0b8d6a4c2e0f8b6d4a2c0e8f6b4d2a0c', ['backfill', 'contract', 'expand', 'verify']],
-    ['orders-total-cents', 'baseline', 'ghcr.io/acme/shop@sha256:4f1c3a9e0d2b7c5a8e6f1d3b9a7c5e2f0b8d6a4c2e0f8b6d4a2c0e8f6b4d2a0c', []],
+    [
+      'split-full-name',
+      'contract',
+      'ghcr.io/acme/shop@sha256:4f1c3a9e0d2b7c5a8e6f1d3b9a7c5e2f0b8d6a4c2e0f8b6d4a2c0e8f6b4d2a0c',
+      ['backfill', 'contract', 'expand', 'verify'],
+    ],
+    [
+      'orders-total-cents',
+      'baseline',
+      'ghcr.io/acme/shop@sha256:4f1c3a9e0d2b7c5a8e6f1d3b9a7c5e2f0b8d6a4c2e0f8b6d4a2c0e8f6b4d2a0c',
+      [],
+    ],
     ['orders-total-cents', 'dual-write', 'ghcr.io/acme/shop:1.17.0', ['backfill', 'expand']],
   ])('%s at %s runs %s with the Commands %j', (migration, stage, image, commands) => {
     const { resources, outputs } = run(stage, migration);
@@ -93,12 +123,21 @@ describe('the packed package, used by examples/shop', () => {
     const rollout = resources.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout')!;
     expect(rollout.inputs.spec.template.spec.containers[0].image).toBe(image);
     // Named under the component (each with an alias to its former `${migration}-<step>` name).
-    expect(resources.filter((r) => r.type === 'command:local:Command').map((r) => r.name).sort()).toEqual(commands.map((c) => `shop-${migration}-${c}`));
+    expect(
+      resources
+        .filter((r) => r.type === 'command:local:Command')
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(commands.map((c) => `shop-${migration}-${c}`));
     // The Commands run the packed CLI, from the team's project directory; the stack's tandem:databaseUrl
     // is the URL the program gave, so they name that key as before (no input of theirs changes).
     for (const c of resources.filter((r) => r.type === 'command:local:Command')) {
       expect(c.inputs.create).toMatch(/^node node_modules\/tandem\/bin\/tandem\.js /);
-      expect(c.inputs.environment).toEqual({ TANDEM_SPEC_SHA256: expect.any(String), TANDEM_STACK: 'acme/shop/dev', TANDEM_DATABASE_URL_CONFIG: 'tandem:databaseUrl' });
+      expect(c.inputs.environment).toEqual({
+        TANDEM_SPEC_SHA256: expect.any(String),
+        TANDEM_STACK: 'acme/shop/dev',
+        TANDEM_DATABASE_URL_CONFIG: 'tandem:databaseUrl',
+      });
     }
     expect(resources.map((r) => r.type)).toContain('kubernetes:core/v1:Namespace');
   });

@@ -61,7 +61,11 @@ interface Run {
 }
 
 function run(overrides: Record<string, unknown>): Run {
-  const r = spawnSync(process.execPath, ['run-under-mocks.js', JSON.stringify(overrides)], { cwd: scratch, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['run-under-mocks.js', JSON.stringify(overrides)], {
+    cwd: scratch,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   // (Pulumi's exit hook reports registrations a failure left pending, with a nonzero status.)
   if (!r.stdout.startsWith('{')) throw new Error(`the example failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
@@ -80,7 +84,10 @@ async function checkoutDatabase(prefix: string): Promise<string> {
   const dbName = decodeURIComponent(new URL(admin).pathname.slice(1));
   await sql(admin, `ALTER DATABASE "${dbName}" OWNER TO ${MIGRATOR}`);
   const migrator = asRole(admin, MIGRATOR);
-  await sql(migrator, `CREATE TABLE customers (id serial PRIMARY KEY, full_name text); CREATE TABLE orders (id serial PRIMARY KEY, total numeric(12,2))`);
+  await sql(
+    migrator,
+    `CREATE TABLE customers (id serial PRIMARY KEY, full_name text); CREATE TABLE orders (id serial PRIMARY KEY, total numeric(12,2))`,
+  );
   return migrator;
 }
 
@@ -100,19 +107,33 @@ const secrets = (migrator: string) => ({
 beforeAll(async () => {
   // The DBA's side: the migrator, and each app's roles as Tandem needs them (set up outside the program).
   const admin = await freshDatabase('checkout_admin');
-  await sql(admin, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${MIGRATOR}') THEN CREATE ROLE ${MIGRATOR} LOGIN CREATEROLE; END IF; END $$`);
+  await sql(
+    admin,
+    `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${MIGRATOR}') THEN CREATE ROLE ${MIGRATOR} LOGIN CREATEROLE; END IF; END $$`,
+  );
   migratorUrl = await checkoutDatabase('checkout');
   ungrantedUrl = await checkoutDatabase('checkout_ungranted');
   await withClient(migratorUrl, async (c) => {
-    for (const [app, table] of [['customers', 'customers'], ['orders', 'orders']]) {
-      const plan = planAccess({ schema: 'public', migratorRole: MIGRATOR, appRole: `${app}_app`, verify: { role: `${app}_verify`, table } });
+    for (const [app, table] of [
+      ['customers', 'customers'],
+      ['orders', 'orders'],
+    ]) {
+      const plan = planAccess({
+        schema: 'public',
+        migratorRole: MIGRATOR,
+        appRole: `${app}_app`,
+        verify: { role: `${app}_verify`, table },
+      });
       for (const st of renderAccessSql(plan, {})) await c.query(st);
     }
   });
 
   const packDir = path.join(scratch, 'pack');
   fs.mkdirSync(packDir);
-  execFileSync(npm, ['pack', '--ignore-scripts', '--silent', '--pack-destination', packDir], { cwd: ROOT, stdio: 'pipe' });
+  execFileSync(npm, ['pack', '--ignore-scripts', '--silent', '--pack-destination', packDir], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
   const tarball = path.join(packDir, 'tandem-0.1.0.tgz');
   fs.cpSync(path.join(ROOT, 'examples', 'team-program'), scratch, { recursive: true });
   const pkg = JSON.parse(fs.readFileSync(path.join(scratch, 'package.json'), 'utf8'));
@@ -120,11 +141,21 @@ beforeAll(async () => {
   pkg.dependencies.tandem = `file:${tarball}`;
   pkg.dependencies.yaml = '^2.8.0';
   fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify(pkg, null, 2));
-  execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: scratch, stdio: 'pipe', timeout: 240_000 });
+  execFileSync(
+    npm,
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
+    { cwd: scratch, stdio: 'pipe', timeout: 240_000 },
+  );
   try {
-    execFileSync(process.execPath, [path.join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: scratch, stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [path.join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+      { cwd: scratch, stdio: 'pipe' },
+    );
   } catch (err: any) {
-    throw new Error(`the example does not compile against the tarball:\n${err.stdout ?? ''}${err.stderr ?? ''}`, { cause: err });
+    throw new Error(`the example does not compile against the tarball:\n${err.stdout ?? ''}${err.stderr ?? ''}`, {
+      cause: err,
+    });
   }
   fs.writeFileSync(path.join(scratch, 'run-under-mocks.js'), RUNNER);
 }, 300_000);
@@ -140,35 +171,58 @@ describe('the packed package, used by examples/team-program', () => {
   it('installs from the tarball (not this checkout) and the program runs to its outputs', () => {
     expect(fs.lstatSync(path.join(scratch, 'node_modules', 'tandem')).isSymbolicLink()).toBe(false);
     expect(declared.error).toBeUndefined();
-    expect(declared.outputs).toMatchObject({ customersStage: 'contract', customersImage: 'ghcr.io/acme/customers:2.5.0', ordersStage: 'dual-write', ordersImage: 'ghcr.io/acme/orders:7.1.0' });
+    expect(declared.outputs).toMatchObject({
+      customersStage: 'contract',
+      customersImage: 'ghcr.io/acme/customers:2.5.0',
+      ordersStage: 'dual-write',
+      ordersImage: 'ghcr.io/acme/orders:7.1.0',
+    });
   });
 
   it.each([
     ['customers', 'ghcr.io/acme/customers:2.5.0', 'CUSTOMERS_PG_URL', 8080],
     ['orders', 'ghcr.io/acme/orders:7.1.0', 'ORDERS_DATABASE_URL', 9090],
-  ])("the %s Rollout's pod template is the team's (two containers, resources, probe, service account) plus Tandem's image and database env var", (app, image, envName, port) => {
-    const rollout = declared.resources.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout' && r.inputs.metadata.name === app)!;
-    expect(rollout.name).toBe(`${app}-app-rollout`);
-    const spec = rollout.inputs.spec.template.spec;
-    expect(spec.serviceAccountName).toBe(app);
-    expect(spec.containers).toEqual([
-      {
-        name: 'web',
-        image,
-        ports: [{ name: 'http', containerPort: port }],
-        env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: envName, valueFrom: { secretKeyRef: { name: `${app}-db`, key: 'DATABASE_URL' } } }],
-        resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
-        readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 5 },
-      },
-      { name: 'envoy', image: 'envoyproxy/envoy:v1.31.0', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } } },
-    ]);
-    expect(rollout.inputs.spec.replicas).toBe(4);
-    expect(rollout.inputs.spec.strategy.canary.steps.some((s: any) => 'analysis' in s)).toBe(true);
-    expect(declared.resources.some((r) => r.type === 'kubernetes:core/v1:ServiceAccount' && r.inputs.metadata.name === app)).toBe(true);
-  });
+  ])(
+    "the %s Rollout's pod template is the team's (two containers, resources, probe, service account) plus Tandem's image and database env var",
+    (app, image, envName, port) => {
+      const rollout = declared.resources.find(
+        (r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout' && r.inputs.metadata.name === app,
+      )!;
+      expect(rollout.name).toBe(`${app}-app-rollout`);
+      const spec = rollout.inputs.spec.template.spec;
+      expect(spec.serviceAccountName).toBe(app);
+      expect(spec.containers).toEqual([
+        {
+          name: 'web',
+          image,
+          ports: [{ name: 'http', containerPort: port }],
+          env: [
+            { name: 'LOG_LEVEL', value: 'info' },
+            { name: envName, valueFrom: { secretKeyRef: { name: `${app}-db`, key: 'DATABASE_URL' } } },
+          ],
+          resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+          readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 5 },
+        },
+        {
+          name: 'envoy',
+          image: 'envoyproxy/envoy:v1.31.0',
+          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+        },
+      ]);
+      expect(rollout.inputs.spec.replicas).toBe(4);
+      expect(rollout.inputs.spec.strategy.canary.steps.some((s: any) => 'analysis' in s)).toBe(true);
+      expect(
+        declared.resources.some(
+          (r) => r.type === 'kubernetes:core/v1:ServiceAccount' && r.inputs.metadata.name === app,
+        ),
+      ).toBe(true);
+    },
+  );
 
   it("the Commands of both migrations carry the team's executor options and run with the migrator URL of its own config key", () => {
-    const commands = Object.fromEntries(declared.resources.filter((r) => r.type === 'command:local:Command').map((c) => [c.name, c.inputs]));
+    const commands = Object.fromEntries(
+      declared.resources.filter((r) => r.type === 'command:local:Command').map((c) => [c.name, c.inputs]),
+    );
     expect(Object.keys(commands).sort()).toEqual([
       'customers-split-full-name-backfill',
       'customers-split-full-name-contract',
@@ -178,23 +232,41 @@ describe('the packed package, used by examples/team-program', () => {
       'orders-orders-total-cents-expand',
     ]);
     const cli = 'node node_modules/tandem/bin/tandem.js';
-    expect(commands['customers-split-full-name-expand'].create).toBe(`${cli} expand migrations/split-full-name.yaml --lock-timeout 2000 --hold-timeout 5000 >/dev/null`);
-    expect(commands['customers-split-full-name-expand'].delete).toBe(`${cli} rollback migrations/split-full-name.yaml --lock-timeout 2000 --hold-timeout 5000 >/dev/null`);
+    expect(commands['customers-split-full-name-expand'].create).toBe(
+      `${cli} expand migrations/split-full-name.yaml --lock-timeout 2000 --hold-timeout 5000 >/dev/null`,
+    );
+    expect(commands['customers-split-full-name-expand'].delete).toBe(
+      `${cli} rollback migrations/split-full-name.yaml --lock-timeout 2000 --hold-timeout 5000 >/dev/null`,
+    );
     expect(commands['orders-orders-total-cents-backfill'].create).toBe(
       `${cli} backfill migrations/orders-total-cents.yaml --lock-timeout 2000 --max-lag 2s --max-load 40 --pause-file /var/run/checkout/pause-backfill >/dev/null`,
     );
-    expect(commands['customers-split-full-name-verify'].create).toBe(`${cli} verify migrations/split-full-name.yaml >/dev/null`);
-    for (const c of Object.values(commands)) expect(c.environment).toEqual({ TANDEM_SPEC_SHA256: expect.any(String), DATABASE_URL: migratorUrl });
+    expect(commands['customers-split-full-name-verify'].create).toBe(
+      `${cli} verify migrations/split-full-name.yaml >/dev/null`,
+    );
+    for (const c of Object.values(commands))
+      expect(c.environment).toEqual({ TANDEM_SPEC_SHA256: expect.any(String), DATABASE_URL: migratorUrl });
   });
 
-  it('the roles are the DBA\'s: no postgresql resource is declared, and the role check runs: where the roles lack their grants the program fails naming them, with nothing of either migration declared', () => {
+  it("the roles are the DBA's: no postgresql resource is declared, and the role check runs: where the roles lack their grants the program fails naming them, with nothing of either migration declared", () => {
     expect(declared.resources.filter((r) => r.type.includes('postgresql'))).toEqual([]);
     const refused = run({ ...secrets(ungrantedUrl), 'tandem:stage': 'expand', 'checkout:ordersStage': 'expand' });
     expect(refused.error).toMatchObject({ kind: 'role_check' });
     const roles = refused.error.problems.map((p: any) => p.role);
     expect(roles.length).toBeGreaterThan(0);
-    expect(roles.every((r: string) => ['customers_app', 'customers_verify', 'orders_app', 'orders_verify'].includes(r))).toBe(true);
-    expect(refused.error.message).toMatch(/^the database roles are not ready for Tandem: app role "(customers|orders)_app" lacks SELECT, INSERT, UPDATE, DELETE on public\.(customers|orders)/);
-    expect(refused.resources.filter((r) => r.type.startsWith('tandem:') || r.type === 'command:local:Command' || r.type.startsWith('kubernetes:argoproj.io'))).toEqual([]);
+    expect(
+      roles.every((r: string) => ['customers_app', 'customers_verify', 'orders_app', 'orders_verify'].includes(r)),
+    ).toBe(true);
+    expect(refused.error.message).toMatch(
+      /^the database roles are not ready for Tandem: app role "(customers|orders)_app" lacks SELECT, INSERT, UPDATE, DELETE on public\.(customers|orders)/,
+    );
+    expect(
+      refused.resources.filter(
+        (r) =>
+          r.type.startsWith('tandem:') ||
+          r.type === 'command:local:Command' ||
+          r.type.startsWith('kubernetes:argoproj.io'),
+      ),
+    ).toEqual([]);
   });
 });

@@ -6,16 +6,39 @@
 import { backfillCommand, contractCommand, expandCommand, rollbackCommand } from '../cli/commands/steps';
 import { verifyCommand } from '../cli/commands/verify';
 import { Command } from '../cli/command';
-import { checkExecutorOptions, EXECUTOR_OPTIONS, executorFlags, ExecutorOptionsInput } from '../phases/deploy/executor-flags';
+import {
+  checkExecutorOptions,
+  EXECUTOR_OPTIONS,
+  executorFlags,
+  ExecutorOptionsInput,
+} from '../phases/deploy/executor-flags';
 
 /**
  * The flags of a step's command that tune the executor: not the connection, not rollback's --force
  * (the Commands never force a lossy rollback), not verify's --for-app (the analysis Job's question).
  */
-const tuning = (c: Command) => Object.keys(c.flags).filter((f) => !['database-url', 'force', 'for-app'].includes(f)).sort();
+const tuning = (c: Command) =>
+  Object.keys(c.flags)
+    .filter((f) => !['database-url', 'force', 'for-app'].includes(f))
+    .sort();
 
-const ALL: ExecutorOptionsInput = { lockTimeoutMs: 1, holdTimeoutMs: 2, chunkTimeMs: 3, batchSize: 4, throttleMs: 0, maxLag: '1s', maxLagBytes: 5, maxLoad: 6, criticalLoad: 7, pauseFile: 'p' };
-const flagsOf = (line: string[]) => line.filter((a) => a.startsWith('--')).map((a) => a.slice(2)).sort();
+const ALL: ExecutorOptionsInput = {
+  lockTimeoutMs: 1,
+  holdTimeoutMs: 2,
+  chunkTimeMs: 3,
+  batchSize: 4,
+  throttleMs: 0,
+  maxLag: '1s',
+  maxLagBytes: 5,
+  maxLoad: 6,
+  criticalLoad: 7,
+  pauseFile: 'p',
+};
+const flagsOf = (line: string[]) =>
+  line
+    .filter((a) => a.startsWith('--'))
+    .map((a) => a.slice(2))
+    .sort();
 
 describe('executor options', () => {
   it.each([
@@ -29,11 +52,20 @@ describe('executor options', () => {
   });
 
   it("takes every tuning flag of the schema steps' CLI commands, with the CLI's lower bounds", () => {
-    const cli = new Set([expandCommand, backfillCommand, contractCommand, rollbackCommand, verifyCommand].flatMap(tuning));
-    expect(Object.values(EXECUTOR_OPTIONS).map((o) => o.flag).sort()).toEqual([...cli].sort());
+    const cli = new Set(
+      [expandCommand, backfillCommand, contractCommand, rollbackCommand, verifyCommand].flatMap(tuning),
+    );
+    expect(
+      Object.values(EXECUTOR_OPTIONS)
+        .map((o) => o.flag)
+        .sort(),
+    ).toEqual([...cli].sort());
     for (const o of Object.values(EXECUTOR_OPTIONS)) {
       const spec = [backfillCommand, expandCommand].map((c) => c.flags[o.flag]).find((s) => s !== undefined)!;
-      expect({ flag: o.flag, min: o.min }).toEqual({ flag: o.flag, min: spec.kind === 'integer' ? spec.min : undefined });
+      expect({ flag: o.flag, min: o.min }).toEqual({
+        flag: o.flag,
+        min: spec.kind === 'integer' ? spec.min : undefined,
+      });
     }
   });
 

@@ -18,7 +18,11 @@ export const APP_CHANGE: ResourceChange = {
   type: 'kubernetes:argoproj.io/v1alpha1:Rollout',
   urn: 'urn:pulumi:dev::tandem::tandem:app:AppRollout$kubernetes:argoproj.io/v1alpha1:Rollout::app-rollout',
 };
-const UNCHANGED: ResourceChange = { op: 'same', type: 'pulumi:pulumi:Stack', urn: 'urn:pulumi:dev::tandem::pulumi:pulumi:Stack::tandem-dev' };
+const UNCHANGED: ResourceChange = {
+  op: 'same',
+  type: 'pulumi:pulumi:Stack',
+  urn: 'urn:pulumi:dev::tandem::pulumi:pulumi:Stack::tandem-dev',
+};
 
 export interface FakeStackOptions {
   readonly stage: Stage | null;
@@ -81,7 +85,8 @@ export class FakeStackDriver implements StackDriver {
   async up(opts: { planFile?: string; onEvent?: (e: ResourceEvent) => void }): Promise<UpOutcome> {
     const to = this.configured!;
     this.calls.push(`up ${to} ${opts.planFile}`);
-    if (opts.planFile !== this.lastPlan) throw new Error(`fake: up with plan ${opts.planFile}, but the last preview saved ${this.lastPlan}`);
+    if (opts.planFile !== this.lastPlan)
+      throw new Error(`fake: up with plan ${opts.planFile}, but the last preview saved ${this.lastPlan}`);
     if (this.options.upFailsAt?.stage === to) throw this.options.upFailsAt.error;
     opts.onEvent?.({ phase: 'pre', ...APP_CHANGE });
     this.deployed = to;

@@ -14,7 +14,11 @@ const opts = (url: string) => ({ databaseUrl: url, lockTimeoutMs: 20000 });
 
 async function waitUntilBlockedBy(url: string, pid: number): Promise<void> {
   for (;;) {
-    const [r] = await sql(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid]);
+    const [r] = await sql(
+      url,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`,
+      [pid],
+    );
     if (r.n > 0) return;
     await new Promise((res) => setTimeout(res, 20));
   }
@@ -55,12 +59,18 @@ operations:
       await app.query('COMMIT');
       await contracting;
       // The app stores what it drew (the identity is BY DEFAULT); later inserts take the identity's values.
-      await app.query(`INSERT INTO tickets (title, ticket_no) VALUES ('drawn 1', $1), ('drawn 2', $2)`, [first, second]);
+      await app.query(`INSERT INTO tickets (title, ticket_no) VALUES ('drawn 1', $1), ('drawn 2', $2)`, [
+        first,
+        second,
+      ]);
       await app.query(`INSERT INTO tickets (title) VALUES ('after 1'), ('after 2')`);
     } finally {
       await app.end();
     }
-    const dup = await sql(url, `SELECT ticket_no, count(*)::int AS n FROM tickets GROUP BY ticket_no HAVING count(*) > 1`);
+    const dup = await sql(
+      url,
+      `SELECT ticket_no, count(*)::int AS n FROM tickets GROUP BY ticket_no HAVING count(*) > 1`,
+    );
     expect(dup).toEqual([]);
   });
 });
@@ -92,7 +102,11 @@ operations:
     // A driver's "last insert id" after an insert (PDO calls lastval() or currval(sequence)).
     const rows = await withClient(asRole(url, app), async (c) => {
       await c.query(`INSERT INTO tickets (title) VALUES ('after')`);
-      return (await c.query(`SELECT lastval()::int AS last, currval(pg_get_serial_sequence('tickets', 'ticket_no'))::int AS cur`)).rows;
+      return (
+        await c.query(
+          `SELECT lastval()::int AS last, currval(pg_get_serial_sequence('tickets', 'ticket_no'))::int AS cur`,
+        )
+      ).rows;
     });
     expect(rows).toEqual([{ last: 2, cur: 2 }]);
   });

@@ -23,7 +23,9 @@ function start(args: string[], env: NodeJS.ProcessEnv): Running {
   let stdout = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.on('data', (d) => (stdout += d));
-  const exit = new Promise<number | null>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('close', (code, signal) => resolve(code ?? (signal ? -1 : null))),
+  );
   return { child, stderr: () => stderr, stdout: () => stdout, exit };
 }
 
@@ -77,8 +79,17 @@ describe('a stalled executor inside a DDL transaction', () => {
     run.child.kill('SIGTERM'); // ends the stall's sleep: the process notices its session is gone or exits on the signal
     const code = await run.exit;
     expect([1, 143]).toContain(code);
-    expect(run.stderr().trim().split('\n').filter((l) => !l.startsWith('tandem: stalling') && !l.startsWith('expanding'))).toHaveLength(1);
-    const cols = await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name' AND NOT attisdropped`);
+    expect(
+      run
+        .stderr()
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('tandem: stalling') && !l.startsWith('expanding')),
+    ).toHaveLength(1);
+    const cols = await sql(
+      url,
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name' AND NOT attisdropped`,
+    );
     expect(cols[0].n).toBe(0);
     expect(await sql(url, `SELECT count(*)::int AS n FROM customers`)).toEqual([{ n: 101 }]);
   }, 60_000);
@@ -92,17 +103,26 @@ describe('a stalled executor inside a DDL transaction', () => {
       TANDEM_TEST_STALL_MS: '1500',
     });
     expect(await run.exit).toBe(1);
-    const lines = run.stderr().trim().split('\n').filter((l) => !l.startsWith('tandem: stalling'));
+    const lines = run
+      .stderr()
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('tandem: stalling'));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^✘ failed: lost the connection to PostgreSQL during tandem expand \(after statement "add-columns": terminating connection due to idle-in-transaction timeout.*\); .*nothing of it is half-done.*tandem status .*split-full-name\.yaml, then run tandem expand .*split-full-name\.yaml again/);
+    expect(lines[0]).toMatch(
+      /^✘ failed: lost the connection to PostgreSQL during tandem expand \(after statement "add-columns": terminating connection due to idle-in-transaction timeout.*\); .*nothing of it is half-done.*tandem status .*split-full-name\.yaml, then run tandem expand .*split-full-name\.yaml again/,
+    );
     expect(JSON.parse(run.stdout())).toMatchObject({ ok: false, exit_code: 1, error: { kind: 'connection_lost' } });
-    const cols = await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name' AND NOT attisdropped`);
+    const cols = await sql(
+      url,
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name' AND NOT attisdropped`,
+    );
     expect(cols[0].n).toBe(0);
   }, 60_000);
 });
 
 describe('a statement that runs long under the lock', () => {
-  it('is cancelled by statement_timeout (lock timeout + 5 s): expand fails, nothing committed, and the app is not held for the statement\'s full length', async () => {
+  it("is cancelled by statement_timeout (lock timeout + 5 s): expand fails, nothing committed, and the app is not held for the statement's full length", async () => {
     const url = await freshDatabase('slowstmt');
     await createCustomers(url, 3);
     // A statement that takes 12 s inside expand's transaction, under ACCESS EXCLUSIVE (Tandem's own
@@ -111,7 +131,10 @@ describe('a statement that runs long under the lock', () => {
     const os = await import('os');
     const path = await import('path');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-slow-')), 'slow.yaml');
-    fs.writeFileSync(file, `name: slow-up\ntable: customers\noperations:\n  - add_column: { name: slow, type: text, up: "full_name" }\n  - raw_sql: { up: "SELECT pg_sleep(12)", down: "SELECT 1" }\n`);
+    fs.writeFileSync(
+      file,
+      `name: slow-up\ntable: customers\noperations:\n  - add_column: { name: slow, type: text, up: "full_name" }\n  - raw_sql: { up: "SELECT pg_sleep(12)", down: "SELECT 1" }\n`,
+    );
     const t0 = Date.now();
     const run = start(['expand', file, '--lock-timeout', '200'], { DATABASE_URL: url });
     const code = await run.exit;
@@ -119,7 +142,10 @@ describe('a statement that runs long under the lock', () => {
     expect(code).not.toBe(0);
     expect(run.stderr()).toMatch(/canceling statement due to statement timeout/);
     expect(took).toBeLessThan(11_000);
-    const cols = await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'slow' AND NOT attisdropped`);
+    const cols = await sql(
+      url,
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'slow' AND NOT attisdropped`,
+    );
     expect(cols[0].n).toBe(0);
   }, 60_000);
 });
@@ -131,13 +157,21 @@ describe('a connection lost mid-backfill', () => {
     const env = { DATABASE_URL: url };
     expect(await start(['expand', SPLIT_SPEC_PATH], env).exit).toBe(0);
     const run = start(['backfill', SPLIT_SPEC_PATH, '--batch-size', '1', '--throttle-ms', '20'], env);
-    await waitFor('a few batches', async () => Number((await sql(url, `SELECT backfill_done AS n FROM tandem.migrations`))[0].n) >= 5);
+    await waitFor(
+      'a few batches',
+      async () => Number((await sql(url, `SELECT backfill_done AS n FROM tandem.migrations`))[0].n) >= 5,
+    );
     // What a server restart or a DBA's pg_terminate_backend does to the executor's session.
-    await sql(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tandem' AND datname = current_database()`);
+    await sql(
+      url,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tandem' AND datname = current_database()`,
+    );
     expect(await run.exit).toBe(1);
     const lines = run.stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^✘ failed: lost the connection to PostgreSQL during tandem backfill .*every committed batch kept its checkpoint in tandem\.migrations .*resume with tandem backfill .*split-full-name\.yaml$/);
+    expect(lines[0]).toMatch(
+      /^✘ failed: lost the connection to PostgreSQL during tandem backfill .*every committed batch kept its checkpoint in tandem\.migrations .*resume with tandem backfill .*split-full-name\.yaml$/,
+    );
     expect(await start(['backfill', SPLIT_SPEC_PATH], env).exit).toBe(0);
     expect((await sql(url, `SELECT count(*)::int AS n FROM customers WHERE first_name IS NULL`))[0].n).toBe(0);
   }, 60_000);
@@ -151,30 +185,53 @@ describe('Ctrl-C and SIGTERM mid-step', () => {
     const expand = start(['expand', SPLIT_SPEC_PATH], env);
     expect(await expand.exit).toBe(0);
     const run = start(['backfill', SPLIT_SPEC_PATH, '--batch-size', '1', '--throttle-ms', '20', '--json'], env);
-    await waitFor('a few batches', async () => Number((await sql(url, `SELECT backfill_done AS n FROM tandem.migrations`))[0].n) >= 5);
+    await waitFor(
+      'a few batches',
+      async () => Number((await sql(url, `SELECT backfill_done AS n FROM tandem.migrations`))[0].n) >= 5,
+    );
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(130);
     const lines = run.stderr().trim().split('\n');
-    expect(lines[lines.length - 1]).toMatch(/^✘ interrupted: tandem backfill was stopped by SIGINT .*; every committed batch kept its checkpoint .*: resume with tandem backfill .*split-full-name\.yaml$/);
-    expect(JSON.parse(run.stdout().trim().split('\n').pop()!)).toMatchObject({ ok: false, exit_code: 130, error: { kind: 'interrupted', signal: 'SIGINT', command: 'backfill' } });
+    expect(lines[lines.length - 1]).toMatch(
+      /^✘ interrupted: tandem backfill was stopped by SIGINT .*; every committed batch kept its checkpoint .*: resume with tandem backfill .*split-full-name\.yaml$/,
+    );
+    expect(JSON.parse(run.stdout().trim().split('\n').pop()!)).toMatchObject({
+      ok: false,
+      exit_code: 130,
+      error: { kind: 'interrupted', signal: 'SIGINT', command: 'backfill' },
+    });
     const state = (await sql(url, `SELECT step, backfill_last_key FROM tandem.migrations`))[0];
     expect(state.step).toBe('backfilling');
     const again = start(['backfill', SPLIT_SPEC_PATH], env);
     expect(await again.exit).toBe(0);
-    expect(await withClient(url, async (c) => (await c.query(`SELECT count(*)::int AS n FROM customers WHERE first_name IS NULL`)).rows[0].n)).toBe(0);
+    expect(
+      await withClient(
+        url,
+        async (c) => (await c.query(`SELECT count(*)::int AS n FROM customers WHERE first_name IS NULL`)).rows[0].n,
+      ),
+    ).toBe(0);
   }, 60_000);
 
   it('SIGTERM during expand: exit 143, one sentence, nothing committed', async () => {
     const url = await freshDatabase('sigterm');
     await createCustomers(url, 10);
-    const run = start(['expand', SPLIT_SPEC_PATH], { DATABASE_URL: url, TANDEM_TEST_STALL_AFTER: 'sync-function', TANDEM_TEST_STALL_MS: '20000' });
+    const run = start(['expand', SPLIT_SPEC_PATH], {
+      DATABASE_URL: url,
+      TANDEM_TEST_STALL_AFTER: 'sync-function',
+      TANDEM_TEST_STALL_MS: '20000',
+    });
     await waitFor('expand to stall', () => run.stderr().includes('stalling after sync-function'));
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(143);
     const lines = run.stderr().trim().split('\n');
-    expect(lines[lines.length - 1]).toMatch(/^✘ interrupted: tandem expand was stopped by SIGTERM .*PostgreSQL rolls back the open transaction.*tandem expand .*split-full-name\.yaml again/);
+    expect(lines[lines.length - 1]).toMatch(
+      /^✘ interrupted: tandem expand was stopped by SIGTERM .*PostgreSQL rolls back the open transaction.*tandem expand .*split-full-name\.yaml again/,
+    );
     await waitFor('the session to end', async () => !(await tandemHoldsLock(url)));
-    const cols = await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name' AND NOT attisdropped`);
+    const cols = await sql(
+      url,
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name' AND NOT attisdropped`,
+    );
     expect(cols[0].n).toBe(0);
   }, 60_000);
 });

@@ -57,7 +57,10 @@ export class ResourceRecorder {
   /** The resource with this logical name; throws when there is none or several. */
   named(name: string): RecordedResource {
     const found = this.all.filter((r) => r.name === name);
-    if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}: ${this.all.map((r) => r.name).join(', ')}`);
+    if (found.length !== 1)
+      throw new Error(
+        `expected one resource named ${name}, found ${found.length}: ${this.all.map((r) => r.name).join(', ')}`,
+      );
     return found[0];
   }
 
@@ -118,7 +121,9 @@ export async function recordResources(
       ignoreChanges: req.getIgnorechangesList(),
       provider: req.getProvider() || undefined,
       retainOnDelete: req.hasRetainondelete?.() ? Boolean(req.getRetainondelete()) : false,
-      aliasNames: (req.getAliasesList?.() ?? []).map((a: any) => a.getSpec?.()?.getName?.() ?? a.getUrn?.()).filter((n: unknown) => typeof n === 'string' && n !== ''),
+      aliasNames: (req.getAliasesList?.() ?? [])
+        .map((a: any) => a.getSpec?.()?.getName?.() ?? a.getUrn?.())
+        .filter((n: unknown) => typeof n === 'string' && n !== ''),
     };
     return register(req, (err: any, res: any) => {
       if (!err && res) {

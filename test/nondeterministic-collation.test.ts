@@ -44,6 +44,8 @@ describe('a case-insensitive column Tandem replaces', () => {
   it('an update that writes both sides keeps the new side as written, even when it differs only in case', async () => {
     const url = await setup('ci_both');
     await sql(url, `UPDATE users SET login = 'ALICE', username = 'alice' WHERE id = 1`);
-    expect(await sql(url, `SELECT username, login FROM users WHERE id = 1`)).toEqual([{ username: 'alice', login: 'ALICE' }]);
+    expect(await sql(url, `SELECT username, login FROM users WHERE id = 1`)).toEqual([
+      { username: 'alice', login: 'ALICE' },
+    ]);
   });
 });

@@ -36,5 +36,10 @@ operations:
   // The old version still runs: its write whose up raises goes through, flagged, as before contract.
   await sql(url, `INSERT INTO prices (id, amount) VALUES (3, 'n/a')`);
   expect(await sql(url, `SELECT id FROM prices WHERE _tandem_pending IS NULL`)).toEqual([{ id: 3 }]);
-  expect(await sql(url, `SELECT conname FROM pg_constraint WHERE conrelid = 'prices'::regclass AND conname LIKE '\\_tandem\\_nv\\_%'`)).toEqual([]);
+  expect(
+    await sql(
+      url,
+      `SELECT conname FROM pg_constraint WHERE conrelid = 'prices'::regclass AND conname LIKE '\\_tandem\\_nv\\_%'`,
+    ),
+  ).toEqual([]);
 });

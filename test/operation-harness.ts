@@ -69,7 +69,9 @@ export interface OperationCase {
 export const MIGRATIONS = path.join(__dirname, '..', 'migrations');
 
 export function caseSpec(tc: OperationCase): MigrationSpec {
-  return tc.example ? parseSpec(fs.readFileSync(path.join(MIGRATIONS, tc.example), 'utf8'), tc.example) : parseSpec(tc.spec!, tc.name);
+  return tc.example
+    ? parseSpec(fs.readFileSync(path.join(MIGRATIONS, tc.example), 'utf8'), tc.example)
+    : parseSpec(tc.spec!, tc.name);
 }
 
 export const one = async (c: Client, q: string, v: unknown[] = []) => (await c.query(q, v)).rows[0];
@@ -77,13 +79,22 @@ export const count = async (c: Client, q: string) => Number((await c.query(q)).r
 
 /** Every row of every table in public, as text: what rollback must give back. */
 async function allRows(c: Client): Promise<Record<string, string>> {
-  const tables = (await c.query(`SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY 1`)).rows.map((r) => r.relname as string);
+  const tables = (
+    await c.query(
+      `SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY 1`,
+    )
+  ).rows.map((r) => r.relname as string);
   const out: Record<string, string> = {};
-  for (const t of tables) out[t] = (await c.query(`SELECT coalesce(json_agg(t ORDER BY t::text)::text, '[]') AS r FROM "${t}" t`)).rows[0].r;
+  for (const t of tables)
+    out[t] = (await c.query(`SELECT coalesce(json_agg(t ORDER BY t::text)::text, '[]') AS r FROM "${t}" t`)).rows[0].r;
   return out;
 }
 
-const tandemFunctions = (c: Client) => count(c, `SELECT count(*) AS n FROM pg_proc WHERE pronamespace = 'tandem'::regnamespace AND proname <> 'record_actor'`);
+const tandemFunctions = (c: Client) =>
+  count(
+    c,
+    `SELECT count(*) AS n FROM pg_proc WHERE pronamespace = 'tandem'::regnamespace AND proname <> 'record_actor'`,
+  );
 
 /**
  * The old app version: writes one at a time on its own connection, each write applied to the
@@ -97,7 +108,11 @@ class OldVersion {
   private updated = 0;
   writes = 0;
 
-  constructor(private readonly db: Client, private readonly twin: Client, private readonly writer: OldWriter) {}
+  constructor(
+    private readonly db: Client,
+    private readonly twin: Client,
+    private readonly writer: OldWriter,
+  ) {}
 
   /** One insert and, once there is a row of its own, one update of it. */
   async burst(): Promise<void> {
@@ -139,12 +154,19 @@ async function expectKind(p: Promise<unknown>, expected: ExpectedError): Promise
     (e) => e,
   );
   expect(err).toBeDefined();
-  expect({ kind: err.kind, message: err.message }).toEqual({ kind: expected.kind, message: expected.message ? expect.stringMatching(expected.message) : expect.any(String) });
+  expect({ kind: err.kind, message: err.message }).toEqual({
+    kind: expected.kind,
+    message: expected.message ? expect.stringMatching(expected.message) : expect.any(String),
+  });
 }
 
 /** Run one case through start -> rollback -> start -> complete. */
 export async function runOperationCase(tc: OperationCase): Promise<void> {
-  if (tc.expectError?.phase === 'plan') return expectKind(Promise.resolve().then(() => caseSpec(tc)), tc.expectError);
+  if (tc.expectError?.phase === 'plan')
+    return expectKind(
+      Promise.resolve().then(() => caseSpec(tc)),
+      tc.expectError,
+    );
   const url = await freshDatabase('ops');
   const twinUrl = await freshDatabase('opstwin');
   const spec = caseSpec(tc);
@@ -165,7 +187,14 @@ export async function runOperationCase(tc: OperationCase): Promise<void> {
 
 type Options = { databaseUrl: string; lockTimeoutMs: number };
 
-async function runPhases(tc: OperationCase, spec: MigrationSpec, o: Options, c: Client, twin: Client, old: OldVersion): Promise<void> {
+async function runPhases(
+  tc: OperationCase,
+  spec: MigrationSpec,
+  o: Options,
+  c: Client,
+  twin: Client,
+  old: OldVersion,
+): Promise<void> {
   const original = await snapshotSchema(c);
   const originalTable = await snapshotTable(c, spec.table);
   // A case that expects complete to be refused starts from rows the new rule refuses: verify fails throughout.
@@ -213,7 +242,14 @@ async function runPhases(tc: OperationCase, spec: MigrationSpec, o: Options, c: 
   await expectKind(rollback(spec, o), { phase: 'complete', kind: 'refused', message: /rollback refused/ });
 }
 
-async function checkStarted(tc: OperationCase, spec: MigrationSpec, o: Options, c: Client, original: Record<string, string[]>, consistent: boolean): Promise<void> {
+async function checkStarted(
+  tc: OperationCase,
+  spec: MigrationSpec,
+  o: Options,
+  c: Client,
+  original: Record<string, string[]>,
+  consistent: boolean,
+): Promise<void> {
   // Column work changes the schema at expand (new columns, the sync machinery); a spec of object
   // operations alone installs no sync machinery, so its expand may change nothing yet.
   const started = await snapshotSchema(c);
@@ -232,7 +268,13 @@ async function checkStarted(tc: OperationCase, spec: MigrationSpec, o: Options, 
   expect(await verify(spec, o)).toMatchObject({ ok: consistent, pendingRows: 0 });
 }
 
-async function checkRolledBack(spec: MigrationSpec, c: Client, twin: Client, original: Record<string, string[]>, originalTable: Awaited<ReturnType<typeof snapshotTable>>): Promise<void> {
+async function checkRolledBack(
+  spec: MigrationSpec,
+  c: Client,
+  twin: Client,
+  original: Record<string, string[]>,
+  originalTable: Awaited<ReturnType<typeof snapshotTable>>,
+): Promise<void> {
   expect(await snapshotSchema(c)).toEqual(original);
   const table = await snapshotTable(c, spec.table);
   expect({ ...table, rows: undefined }).toEqual({ ...originalTable, rows: undefined });
@@ -241,7 +283,12 @@ async function checkRolledBack(spec: MigrationSpec, c: Client, twin: Client, ori
   expect(await allRows(c)).toEqual(await allRows(twin));
 }
 
-async function checkRuleBreakingWrite(w: NonNullable<OperationCase['ruleBreakingWrite']>, spec: MigrationSpec, o: Options, c: Client): Promise<void> {
+async function checkRuleBreakingWrite(
+  w: NonNullable<OperationCase['ruleBreakingWrite']>,
+  spec: MigrationSpec,
+  o: Options,
+  c: Client,
+): Promise<void> {
   await c.query(w.sql);
   const report = await verify(spec, o);
   expect(report.ok).toBe(false);
@@ -261,11 +308,21 @@ async function checkCompleted(tc: OperationCase, spec: MigrationSpec, c: Client)
   expect(after.constraints.filter((x) => / NOT VALID$/.test(x) || x.includes('_tandem'))).toEqual([]);
   expect(after.triggers).toEqual([]);
   expect(await tandemFunctions(c)).toBe(0);
-  expect((await c.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname = $1`, [`sync_${spec.name}`])).rows[0].n).toBe(0);
+  expect(
+    (await c.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname = $1`, [`sync_${spec.name}`])).rows[0].n,
+  ).toBe(0);
 }
 
 /** Start fails with the expected error; a rollback then gives back the schema and every row. */
-async function startRefused(e: ExpectedError, spec: MigrationSpec, o: Options, c: Client, twin: Client, old: OldVersion, original: Record<string, string[]>): Promise<void> {
+async function startRefused(
+  e: ExpectedError,
+  spec: MigrationSpec,
+  o: Options,
+  c: Client,
+  twin: Client,
+  old: OldVersion,
+  original: Record<string, string[]>,
+): Promise<void> {
   await expectKind(
     old.during(async () => {
       await expand(spec, o);

@@ -40,16 +40,22 @@ export function kindLiterals(text: string, kinds: readonly string[]): { line: nu
 
 describe('operation kind literals', () => {
   it('finds a quoted kind and ignores one inside a longer word', () => {
-    expect(kindLiterals(`if (k === 'split_column') x("raw_sql"); y = 'split_columns'; z = 'split_column_x'`, OPERATION_KINDS).map((f) => f.literal)).toEqual([
-      "'split_column'",
-      '"raw_sql"',
-    ]);
+    expect(
+      kindLiterals(
+        `if (k === 'split_column') x("raw_sql"); y = 'split_columns'; z = 'split_column_x'`,
+        OPERATION_KINDS,
+      ).map((f) => f.literal),
+    ).toEqual(["'split_column'", '"raw_sql"']);
   });
 
   it('no source file outside phases/sql/operations/ names an operation kind', () => {
     const files = sourceFiles(ROOT);
     expect(files.length).toBeGreaterThan(50);
-    const offenders = files.flatMap((file) => kindLiterals(fs.readFileSync(path.join(ROOT, file), 'utf8'), OPERATION_KINDS).map((f) => `${file}:${f.line} ${f.literal}`));
+    const offenders = files.flatMap((file) =>
+      kindLiterals(fs.readFileSync(path.join(ROOT, file), 'utf8'), OPERATION_KINDS).map(
+        (f) => `${file}:${f.line} ${f.literal}`,
+      ),
+    );
     expect(offenders).toEqual([]);
   });
 });

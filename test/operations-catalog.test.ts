@@ -39,8 +39,12 @@ async function catalog(c: Client): Promise<Record<string, string[]>> {
       `SELECT c.relname || '.' || a.attname || ' ' || d.description AS x FROM pg_description d JOIN pg_class c ON c.oid = d.objoid JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid
         WHERE d.classoid = 'pg_class'::regclass AND d.objsubid > 0 AND c.relnamespace = 'public'::regnamespace ORDER BY 1`,
     ),
-    replicaIdentity: await q(`SELECT relname || ' ' || relreplident::text AS x FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY 1`),
-    indexOptions: await q(`SELECT relname || ' ' || array_to_string(reloptions, ',') AS x FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'i' AND reloptions IS NOT NULL ORDER BY 1`),
+    replicaIdentity: await q(
+      `SELECT relname || ' ' || relreplident::text AS x FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY 1`,
+    ),
+    indexOptions: await q(
+      `SELECT relname || ' ' || array_to_string(reloptions, ',') AS x FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'i' AND reloptions IS NOT NULL ORDER BY 1`,
+    ),
   };
 }
 
@@ -54,7 +58,9 @@ const cases: CatalogCase[] = [
       await c.query(`UPDATE items SET price = 15 WHERE sku = 'A-1'`);
     },
     afterContract: async (c) => {
-      expect(await one(c, `SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'items_price_range'`)).toEqual({ n: 0 });
+      expect(await one(c, `SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'items_price_range'`)).toEqual({
+        n: 0,
+      });
       await c.query(`INSERT INTO items (sku, price) VALUES ('X-0', 0)`);
     },
   },
@@ -63,12 +69,24 @@ const cases: CatalogCase[] = [
     rows: ITEM_ROWS,
     whileExpanded: async (c) => {
       // An old version names the constraint: it keeps its name until contract.
-      await c.query(`INSERT INTO items (sku, price) VALUES ('A-1', 99) ON CONFLICT ON CONSTRAINT items_sku_key DO NOTHING`);
-      await c.query(`INSERT INTO items (sku, price) VALUES ('D-4', 40) ON CONFLICT ON CONSTRAINT items_sku_key DO UPDATE SET price = 41`);
+      await c.query(
+        `INSERT INTO items (sku, price) VALUES ('A-1', 99) ON CONFLICT ON CONSTRAINT items_sku_key DO NOTHING`,
+      );
+      await c.query(
+        `INSERT INTO items (sku, price) VALUES ('D-4', 40) ON CONFLICT ON CONSTRAINT items_sku_key DO UPDATE SET price = 41`,
+      );
     },
     afterContract: async (c) => {
-      expect((await c.query(`SELECT conname, conindid::regclass::text AS idx FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'u'`)).rows).toEqual([{ conname: 'items_sku_unique', idx: 'items_sku_unique' }]);
-      await c.query(`INSERT INTO items (sku, price) VALUES ('A-1', 99) ON CONFLICT ON CONSTRAINT items_sku_unique DO NOTHING`);
+      expect(
+        (
+          await c.query(
+            `SELECT conname, conindid::regclass::text AS idx FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'u'`,
+          )
+        ).rows,
+      ).toEqual([{ conname: 'items_sku_unique', idx: 'items_sku_unique' }]);
+      await c.query(
+        `INSERT INTO items (sku, price) VALUES ('A-1', 99) ON CONFLICT ON CONSTRAINT items_sku_unique DO NOTHING`,
+      );
       expect(await one(c, `SELECT count(*)::int AS n FROM items WHERE sku = 'A-1'`)).toEqual({ n: 1 });
     },
   },
@@ -76,11 +94,21 @@ const cases: CatalogCase[] = [
     example: 'set-comment.yaml',
     rows: ITEM_ROWS,
     whileExpanded: async (c) => {
-      expect(await one(c, `SELECT obj_description('items'::regclass, 'pg_class') AS t, col_description('items'::regclass, 4) AS n`)).toEqual({ t: null, n: 'free text, to be retired' });
+      expect(
+        await one(
+          c,
+          `SELECT obj_description('items'::regclass, 'pg_class') AS t, col_description('items'::regclass, 4) AS n`,
+        ),
+      ).toEqual({ t: null, n: 'free text, to be retired' });
       await c.query(`UPDATE items SET note = 'x' WHERE sku = 'A-1'`);
     },
     afterContract: async (c) => {
-      expect(await one(c, `SELECT obj_description('items'::regclass, 'pg_class') AS t, col_description('items'::regclass, 2) AS s, col_description('items'::regclass, 4) AS n`)).toEqual({
+      expect(
+        await one(
+          c,
+          `SELECT obj_description('items'::regclass, 'pg_class') AS t, col_description('items'::regclass, 2) AS s, col_description('items'::regclass, 4) AS n`,
+        ),
+      ).toEqual({
         t: 'Things we sell, one row per SKU',
         s: 'Stock keeping unit, upper case',
         n: null,
@@ -97,7 +125,12 @@ const cases: CatalogCase[] = [
     },
     afterContract: async (c) => {
       expect(await one(c, `SELECT relreplident AS r FROM pg_class WHERE oid = 'items'::regclass`)).toEqual({ r: 'i' });
-      expect(await one(c, `SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = 'items'::regclass AND indisreplident`)).toEqual({ i: 'items_sku_key' });
+      expect(
+        await one(
+          c,
+          `SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = 'items'::regclass AND indisreplident`,
+        ),
+      ).toEqual({ i: 'items_sku_key' });
     },
   },
   {
@@ -105,40 +138,95 @@ const cases: CatalogCase[] = [
     rows: ITEM_ROWS,
     whileExpanded: async (c) => {
       // The new versions write the new table; its constraints hold from expand on.
-      await c.query(`INSERT INTO item_bookings (item_id, reference, during) VALUES (1, 'R-1', '[2026-01-01,2026-01-05)'), (1, 'R-2', '[2026-01-05,2026-01-07)'), (2, 'R-3', '[2026-01-01,2026-01-05)')`);
-      expect((await c.query(`SELECT id FROM item_bookings ORDER BY id`)).rows).toEqual([{ id: '1' }, { id: '2' }, { id: '3' }]);
-      await expect(c.query(`INSERT INTO item_bookings (id, item_id, reference, during) VALUES (9, 1, 'R-9', '[2027-01-01,2027-01-02)')`)).rejects.toThrow(/non-DEFAULT value into column "id"/);
-      await expect(c.query(`INSERT INTO item_bookings (item_id, reference, during) VALUES (1, 'R-4', '[2026-01-04,2026-01-06)')`)).rejects.toThrow(/item_bookings_no_overlap/);
-      await expect(c.query(`INSERT INTO item_bookings (item_id, reference, during) VALUES (3, 'R-1', '[2027-01-01,2027-01-02)')`)).rejects.toThrow(/item_bookings_reference_key/);
-      await expect(c.query(`INSERT INTO item_bookings (item_id, reference, quantity, during) VALUES (3, 'R-5', 0, '[2027-01-01,2027-01-02)')`)).rejects.toThrow(/item_bookings_quantity_positive/);
-      await expect(c.query(`INSERT INTO item_bookings (item_id, reference, during) VALUES (99, 'R-6', '[2027-01-01,2027-01-02)')`)).rejects.toThrow(/item_bookings_item_fk/);
+      await c.query(
+        `INSERT INTO item_bookings (item_id, reference, during) VALUES (1, 'R-1', '[2026-01-01,2026-01-05)'), (1, 'R-2', '[2026-01-05,2026-01-07)'), (2, 'R-3', '[2026-01-01,2026-01-05)')`,
+      );
+      expect((await c.query(`SELECT id FROM item_bookings ORDER BY id`)).rows).toEqual([
+        { id: '1' },
+        { id: '2' },
+        { id: '3' },
+      ]);
+      await expect(
+        c.query(
+          `INSERT INTO item_bookings (id, item_id, reference, during) VALUES (9, 1, 'R-9', '[2027-01-01,2027-01-02)')`,
+        ),
+      ).rejects.toThrow(/non-DEFAULT value into column "id"/);
+      await expect(
+        c.query(`INSERT INTO item_bookings (item_id, reference, during) VALUES (1, 'R-4', '[2026-01-04,2026-01-06)')`),
+      ).rejects.toThrow(/item_bookings_no_overlap/);
+      await expect(
+        c.query(`INSERT INTO item_bookings (item_id, reference, during) VALUES (3, 'R-1', '[2027-01-01,2027-01-02)')`),
+      ).rejects.toThrow(/item_bookings_reference_key/);
+      await expect(
+        c.query(
+          `INSERT INTO item_bookings (item_id, reference, quantity, during) VALUES (3, 'R-5', 0, '[2027-01-01,2027-01-02)')`,
+        ),
+      ).rejects.toThrow(/item_bookings_quantity_positive/);
+      await expect(
+        c.query(`INSERT INTO item_bookings (item_id, reference, during) VALUES (99, 'R-6', '[2027-01-01,2027-01-02)')`),
+      ).rejects.toThrow(/item_bookings_item_fk/);
       // The old versions write items as before; a delete cascades to the new table, as its foreign key says.
       await c.query(`UPDATE items SET price = 12 WHERE id = 1`);
       await c.query(`DELETE FROM items WHERE id = 2`);
       expect(await one(c, `SELECT count(*)::int AS n FROM item_bookings WHERE item_id = 2`)).toEqual({ n: 0 });
     },
     afterContract: async (c) => {
-      expect((await c.query(`SELECT conname, contype FROM pg_constraint WHERE conrelid = 'item_bookings'::regclass ORDER BY conname`)).rows).toEqual([
+      expect(
+        (
+          await c.query(
+            `SELECT conname, contype FROM pg_constraint WHERE conrelid = 'item_bookings'::regclass ORDER BY conname`,
+          )
+        ).rows,
+      ).toEqual([
         { conname: 'item_bookings_item_fk', contype: 'f' },
         { conname: 'item_bookings_no_overlap', contype: 'x' },
         { conname: 'item_bookings_pk', contype: 'p' },
         { conname: 'item_bookings_quantity_positive', contype: 'c' },
         { conname: 'item_bookings_reference_key', contype: 'u' },
       ]);
-      expect(await one(c, `SELECT attidentity AS i FROM pg_attribute WHERE attrelid = 'item_bookings'::regclass AND attname = 'id'`)).toEqual({ i: 'a' });
+      expect(
+        await one(
+          c,
+          `SELECT attidentity AS i FROM pg_attribute WHERE attrelid = 'item_bookings'::regclass AND attname = 'id'`,
+        ),
+      ).toEqual({ i: 'a' });
     },
   },
   {
     example: 'create-index-options.yaml',
     rows: `INSERT INTO items (sku, price, attrs, created_at) VALUES ('A-1', 10, '{"color": "red"}', '2026-01-01'), ('B-2', 0, '{"color": "blue"}', '2026-01-02')`,
     whileExpanded: async (c) => {
-      const defs = (await c.query(`SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS def, indisvalid AS valid FROM pg_index WHERE indrelid = 'items'::regclass AND NOT indisprimary ORDER BY 1`)).rows;
+      const defs = (
+        await c.query(
+          `SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS def, indisvalid AS valid FROM pg_index WHERE indrelid = 'items'::regclass AND NOT indisprimary ORDER BY 1`,
+        )
+      ).rows;
       expect(defs).toEqual([
-        { name: 'items_attrs_idx', valid: true, def: "CREATE INDEX items_attrs_idx ON public.items USING gin (attrs jsonb_path_ops) WITH (fastupdate='false')" },
-        { name: 'items_created_brin_idx', valid: true, def: "CREATE INDEX items_created_brin_idx ON public.items USING brin (created_at) WITH (pages_per_range='32')" },
-        { name: 'items_price_range_idx', valid: true, def: "CREATE INDEX items_price_range_idx ON public.items USING gist (numrange((price)::numeric, (price)::numeric, '[]'::text)) WITH (buffering=auto)" },
-        { name: 'items_sku_hash_idx', valid: true, def: 'CREATE INDEX items_sku_hash_idx ON public.items USING hash (sku)' },
-        { name: 'items_sku_prefix_idx', valid: true, def: "CREATE INDEX items_sku_prefix_idx ON public.items USING btree (sku text_pattern_ops) INCLUDE (price) WITH (fillfactor='80', deduplicate_items='true') WHERE (price > 0)" },
+        {
+          name: 'items_attrs_idx',
+          valid: true,
+          def: "CREATE INDEX items_attrs_idx ON public.items USING gin (attrs jsonb_path_ops) WITH (fastupdate='false')",
+        },
+        {
+          name: 'items_created_brin_idx',
+          valid: true,
+          def: "CREATE INDEX items_created_brin_idx ON public.items USING brin (created_at) WITH (pages_per_range='32')",
+        },
+        {
+          name: 'items_price_range_idx',
+          valid: true,
+          def: "CREATE INDEX items_price_range_idx ON public.items USING gist (numrange((price)::numeric, (price)::numeric, '[]'::text)) WITH (buffering=auto)",
+        },
+        {
+          name: 'items_sku_hash_idx',
+          valid: true,
+          def: 'CREATE INDEX items_sku_hash_idx ON public.items USING hash (sku)',
+        },
+        {
+          name: 'items_sku_prefix_idx',
+          valid: true,
+          def: "CREATE INDEX items_sku_prefix_idx ON public.items USING btree (sku text_pattern_ops) INCLUDE (price) WITH (fillfactor='80', deduplicate_items='true') WHERE (price > 0)",
+        },
       ]);
       // The old versions write as before.
       await c.query(`INSERT INTO items (sku, price, attrs) VALUES ('C-3', 5, '{"color": "green"}')`);
@@ -146,7 +234,9 @@ const cases: CatalogCase[] = [
     },
     afterContract: async (c) => {
       await c.query(`SET enable_seqscan = off`);
-      const plan = (await c.query(`EXPLAIN (COSTS OFF) SELECT id FROM items WHERE attrs @> '{"color": "black"}'`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      const plan = (await c.query(`EXPLAIN (COSTS OFF) SELECT id FROM items WHERE attrs @> '{"color": "black"}'`)).rows
+        .map((r) => r['QUERY PLAN'])
+        .join('\n');
       expect(plan).toContain('items_attrs_idx');
       await c.query(`RESET enable_seqscan`);
     },
@@ -158,43 +248,52 @@ const cases: CatalogCase[] = [
       CREATE TABLE items_1 PARTITION OF items FOR VALUES FROM (0) TO (1000); CREATE TABLE items_2 PARTITION OF items FOR VALUES FROM (1000) TO (2000);`,
     rows: `INSERT INTO items VALUES (1, 'A-1', 10), (1500, 'B-2', 20)`,
     whileExpanded: async (c) => {
-      const defs = (await c.query(`SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS def, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE '%sku%' ORDER BY 1`)).rows;
+      const defs = (
+        await c.query(
+          `SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS def, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE '%sku%' ORDER BY 1`,
+        )
+      ).rows;
       expect(defs.map((d) => d.valid)).toEqual([true, true, true]);
-      for (const d of defs) expect(d.def).toMatch(/USING btree \(sku text_pattern_ops\) INCLUDE \(price\) WITH \(fillfactor='70'\)$/);
+      for (const d of defs)
+        expect(d.def).toMatch(/USING btree \(sku text_pattern_ops\) INCLUDE \(price\) WITH \(fillfactor='70'\)$/);
       await c.query(`INSERT INTO items VALUES (2, 'C-3', 5)`);
     },
     afterContract: async (c) => {
-      expect(await one(c, `SELECT indisvalid AS v FROM pg_index WHERE indexrelid = 'items_sku_prefix_idx'::regclass`)).toEqual({ v: true });
+      expect(
+        await one(c, `SELECT indisvalid AS v FROM pg_index WHERE indexrelid = 'items_sku_prefix_idx'::regclass`),
+      ).toEqual({ v: true });
     },
   },
-  ...(['full', 'nothing', 'default'] as const).map(
-    (identity): CatalogCase => ({
-      example: `set_replica_identity ${identity}`,
-      spec: `name: replica-identity-${identity}\ntable: items\noperations:\n  - set_replica_identity: { identity: ${identity} }\n`,
-      // Starting from FULL, so that default changes something too.
-      schema: `CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sku text NOT NULL, price integer, note text); ALTER TABLE items REPLICA IDENTITY ${identity === 'full' ? 'NOTHING' : 'FULL'};`,
-      rows: ITEM_ROWS,
-      whileExpanded: async (c) => {
-        await c.query(`UPDATE items SET price = 11 WHERE sku = 'A-1'`);
-      },
-      afterContract: async (c) => {
-        expect(await one(c, `SELECT relreplident AS r FROM pg_class WHERE oid = 'items'::regclass`)).toEqual({ r: identity[0] });
-      },
-    }),
-  ),
+  ...(['full', 'nothing', 'default'] as const).map((identity): CatalogCase => ({
+    example: `set_replica_identity ${identity}`,
+    spec: `name: replica-identity-${identity}\ntable: items\noperations:\n  - set_replica_identity: { identity: ${identity} }\n`,
+    // Starting from FULL, so that default changes something too.
+    schema: `CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sku text NOT NULL, price integer, note text); ALTER TABLE items REPLICA IDENTITY ${identity === 'full' ? 'NOTHING' : 'FULL'};`,
+    rows: ITEM_ROWS,
+    whileExpanded: async (c) => {
+      await c.query(`UPDATE items SET price = 11 WHERE sku = 'A-1'`);
+    },
+    afterContract: async (c) => {
+      expect(await one(c, `SELECT relreplident AS r FROM pg_class WHERE oid = 'items'::regclass`)).toEqual({
+        r: identity[0],
+      });
+    },
+  })),
 ];
 
 describe.each(cases)('$example: start -> rollback -> start -> complete', (tc) => {
   it('rolls back exactly, leaves the old versions what they rely on, and ends in the new catalog', async () => {
     const url = await freshDatabase('catops');
     const spec = parseSpec(tc.spec ?? fs.readFileSync(path.join(MIGRATIONS, tc.example), 'utf8'), tc.example);
-    const schemaSql = tc.schema ?? fs.readFileSync(path.join(MIGRATIONS, tc.example.replace(/\.yaml$/, '.schema.sql')), 'utf8');
+    const schemaSql =
+      tc.schema ?? fs.readFileSync(path.join(MIGRATIONS, tc.example.replace(/\.yaml$/, '.schema.sql')), 'utf8');
     const o = { databaseUrl: url, lockTimeoutMs: 500 };
     await withClient(url, async (c) => {
       await c.query(schemaSql);
       if (tc.rows) await c.query(tc.rows);
       const original = await catalog(c);
-      const rows = async () => (await c.query(`SELECT json_agg(t ORDER BY 1)::text AS r FROM ${spec.table} t`)).rows[0].r;
+      const rows = async () =>
+        (await c.query(`SELECT json_agg(t ORDER BY 1)::text AS r FROM ${spec.table} t`)).rows[0].r;
       const originalRows = await rows();
 
       expect((await expand(spec, o)).changed).toBe(true);
@@ -224,18 +323,66 @@ describe('refused before expand, naming the field and leaving nothing behind', (
     CREATE TABLE orders (id int PRIMARY KEY, sku text CONSTRAINT orders_sku_fk REFERENCES items (sku));
     CREATE INDEX items_price_idx ON items (price); CREATE PUBLICATION items_pub FOR TABLE items;`;
   it.each([
-    ['a constraint that does not exist', `drop_constraint: { name: items_nope }`, /operations\[0\]\.drop_constraint\.name: constraint "items_nope" does not exist on table public\.items/],
-    ['the primary key Tandem walks the table by', `drop_constraint: { name: items_pkey }`, /items_pkey" is the primary key of public\.items/],
-    ['a unique constraint a foreign key references through', `drop_constraint: { name: items_sku_key }`, /items_sku_key" has the unique index a foreign key references through/],
-    ['a rename of a constraint that does not exist', `rename_constraint: { from: items_nope, to: items_x }`, /rename_constraint\.from: constraint "items_nope" does not exist/],
-    ['a rename onto an existing constraint', `rename_constraint: { from: items_sku_key, to: items_price_positive }`, /rename_constraint\.to: constraint "items_price_positive" already exists/],
-    ['a comment on a column that does not exist', `set_comment: { column: nope, comment: x }`, /set_comment\.column: column "nope" does not exist in table public\.items/],
-    ['a comment on a table that does not exist', `set_comment: { table: nope, comment: x }`, /set_comment\.table: table public\.nope does not exist/],
-    ['a comment on a column of another table that does not exist', `set_comment: { table: orders, column: nope, comment: x }`, /set_comment\.column: column "nope" does not exist in table public\.orders/],
-    ['a replica identity index that is not unique', `set_replica_identity: { identity: index, index: items_price_idx }`, /set_replica_identity\.index: index "items_price_idx" cannot be the replica identity/],
-    ['a replica identity index on a nullable column', `set_replica_identity: { identity: index, index: items_sku_key }`, /set_replica_identity\.index: index "items_sku_key" cannot be the replica identity/],
-    ['a replica identity index that does not exist', `set_replica_identity: { identity: index, index: nope }`, /index "nope" cannot be the replica identity/],
-    ['replica identity nothing on a table a publication sends updates of', `set_replica_identity: { identity: nothing }`, /would make PostgreSQL refuse every UPDATE and DELETE/],
+    [
+      'a constraint that does not exist',
+      `drop_constraint: { name: items_nope }`,
+      /operations\[0\]\.drop_constraint\.name: constraint "items_nope" does not exist on table public\.items/,
+    ],
+    [
+      'the primary key Tandem walks the table by',
+      `drop_constraint: { name: items_pkey }`,
+      /items_pkey" is the primary key of public\.items/,
+    ],
+    [
+      'a unique constraint a foreign key references through',
+      `drop_constraint: { name: items_sku_key }`,
+      /items_sku_key" has the unique index a foreign key references through/,
+    ],
+    [
+      'a rename of a constraint that does not exist',
+      `rename_constraint: { from: items_nope, to: items_x }`,
+      /rename_constraint\.from: constraint "items_nope" does not exist/,
+    ],
+    [
+      'a rename onto an existing constraint',
+      `rename_constraint: { from: items_sku_key, to: items_price_positive }`,
+      /rename_constraint\.to: constraint "items_price_positive" already exists/,
+    ],
+    [
+      'a comment on a column that does not exist',
+      `set_comment: { column: nope, comment: x }`,
+      /set_comment\.column: column "nope" does not exist in table public\.items/,
+    ],
+    [
+      'a comment on a table that does not exist',
+      `set_comment: { table: nope, comment: x }`,
+      /set_comment\.table: table public\.nope does not exist/,
+    ],
+    [
+      'a comment on a column of another table that does not exist',
+      `set_comment: { table: orders, column: nope, comment: x }`,
+      /set_comment\.column: column "nope" does not exist in table public\.orders/,
+    ],
+    [
+      'a replica identity index that is not unique',
+      `set_replica_identity: { identity: index, index: items_price_idx }`,
+      /set_replica_identity\.index: index "items_price_idx" cannot be the replica identity/,
+    ],
+    [
+      'a replica identity index on a nullable column',
+      `set_replica_identity: { identity: index, index: items_sku_key }`,
+      /set_replica_identity\.index: index "items_sku_key" cannot be the replica identity/,
+    ],
+    [
+      'a replica identity index that does not exist',
+      `set_replica_identity: { identity: index, index: nope }`,
+      /index "nope" cannot be the replica identity/,
+    ],
+    [
+      'replica identity nothing on a table a publication sends updates of',
+      `set_replica_identity: { identity: nothing }`,
+      /would make PostgreSQL refuse every UPDATE and DELETE/,
+    ],
     [
       'a foreign key onto columns without a unique index',
       `create_table: { name: t2, columns: [{ name: id, type: int }, { name: p, type: int }], primary_key: [id], constraints: [{ name: t2_fk, type: foreign_key, columns: [p], references: { table: items, columns: [price] } }] }`,
@@ -246,13 +393,19 @@ describe('refused before expand, naming the field and leaving nothing behind', (
       `create_table: { name: t2, columns: [{ name: id, type: int }], constraints: [{ name: orders, type: primary_key, columns: [id] }] }`,
       /create_table\.constraints\[0\]\.name: the index of constraint "orders" cannot be created: a relation of that name already exists/,
     ],
-    ['a rename whose index would take the name of a relation', `rename_constraint: { from: items_sku_key, to: orders }`, /a relation named "orders" already exists in schema public/],
+    [
+      'a rename whose index would take the name of a relation',
+      `rename_constraint: { from: items_sku_key, to: orders }`,
+      /a relation named "orders" already exists in schema public/,
+    ],
   ])('%s', async (_what, op, message) => {
     const url = await freshDatabase('catref');
     await withClient(url, (c) => c.query(SETUP));
     const spec = parseSpec(`name: refused\ntable: items\noperations:\n  - ${op}\n`);
     await expect(expand(spec, { databaseUrl: url })).rejects.toThrow(message);
-    await withClient(url, async (c) => expect(await one(c, `SELECT to_regclass('tandem.migrations') IS NULL AS none`)).toEqual({ none: true }));
+    await withClient(url, async (c) =>
+      expect(await one(c, `SELECT to_regclass('tandem.migrations') IS NULL AS none`)).toEqual({ none: true }),
+    );
   });
 });
 
@@ -268,14 +421,20 @@ describe('drop_constraint of a foreign key', () => {
         CREATE TABLE posts (id int PRIMARY KEY, user_id int CONSTRAINT fk_users_id REFERENCES users (id));
         INSERT INTO users VALUES (1); INSERT INTO orders VALUES (1, 1); INSERT INTO posts VALUES (1, 1);`),
     );
-    const spec = parseSpec(`name: drop-posts-fk\ntable: posts\noperations:\n  - drop_constraint: { name: fk_users_id }\n`);
+    const spec = parseSpec(
+      `name: drop-posts-fk\ntable: posts\noperations:\n  - drop_constraint: { name: fk_users_id }\n`,
+    );
     const o = { databaseUrl: url };
     await expand(spec, o);
     await backfill(spec, o);
     expect(await verify(spec, o)).toMatchObject({ ok: true });
     await contract(spec, o);
     await withClient(url, async (c) => {
-      const left = (await c.query(`SELECT conrelid::regclass::text AS t FROM pg_constraint WHERE conname = 'fk_users_id' ORDER BY 1`)).rows.map((r) => r.t);
+      const left = (
+        await c.query(
+          `SELECT conrelid::regclass::text AS t FROM pg_constraint WHERE conname = 'fk_users_id' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.t);
       expect(left).toEqual(['orders']);
       await c.query(`INSERT INTO posts VALUES (2, 99)`);
       await expect(c.query(`INSERT INTO orders VALUES (2, 99)`)).rejects.toThrow(/fk_users_id/);
@@ -285,45 +444,107 @@ describe('drop_constraint of a foreign key', () => {
 
 describe('create_index options: refused offline or by the trial, naming the field', () => {
   const SETUP = `CREATE TABLE items (id int PRIMARY KEY, sku text, attrs jsonb)`;
-  const spec = (index: string) => `name: x\ntable: items\noperations:\n  - create_index: { name: items_x_idx, ${index} }\n`;
+  const spec = (index: string) =>
+    `name: x\ntable: items\noperations:\n  - create_index: { name: items_x_idx, ${index} }\n`;
   it.each([
-    ['a storage parameter value that is not a word', `columns: [sku], with: { fillfactor: "80); DROP TABLE items; --" }`, 'operations[0].create_index.with.fillfactor: must be a number, true or false, or a word'],
-    ['a storage parameter name that is not one', `columns: [sku], with: { "Fill Factor": 80 }`, 'is not a storage parameter name'],
-    ['an operator class that is not a name', `columns: [{ column: sku, opclass: "text_ops DESC; --" }]`, 'operations[0].create_index.columns[0].opclass: must be an operator class name'],
-    ['an element with both column and expression', `columns: [{ column: sku, expression: "lower(sku)" }]`, 'operations[0].create_index.columns[0]: must give one of column or expression'],
+    [
+      'a storage parameter value that is not a word',
+      `columns: [sku], with: { fillfactor: "80); DROP TABLE items; --" }`,
+      'operations[0].create_index.with.fillfactor: must be a number, true or false, or a word',
+    ],
+    [
+      'a storage parameter name that is not one',
+      `columns: [sku], with: { "Fill Factor": 80 }`,
+      'is not a storage parameter name',
+    ],
+    [
+      'an operator class that is not a name',
+      `columns: [{ column: sku, opclass: "text_ops DESC; --" }]`,
+      'operations[0].create_index.columns[0].opclass: must be an operator class name',
+    ],
+    [
+      'an element with both column and expression',
+      `columns: [{ column: sku, expression: "lower(sku)" }]`,
+      'operations[0].create_index.columns[0]: must give one of column or expression',
+    ],
   ])('%s', (_what, index, message) => {
     expect(() => parseSpec(spec(index))).toThrow(message);
   });
 
   it.each([
-    ['a storage parameter the method does not take', `columns: [sku], with: { fastupdate: false }`, /unrecognized parameter "fastupdate"/],
-    ['an operator class the method does not have', `columns: [{ column: attrs, opclass: jsonb_path_ops }]`, /operator class "jsonb_path_ops" does not exist for access method "btree"/],
+    [
+      'a storage parameter the method does not take',
+      `columns: [sku], with: { fastupdate: false }`,
+      /unrecognized parameter "fastupdate"/,
+    ],
+    [
+      'an operator class the method does not have',
+      `columns: [{ column: attrs, opclass: jsonb_path_ops }]`,
+      /operator class "jsonb_path_ops" does not exist for access method "btree"/,
+    ],
   ])('%s: the trial refuses it before anything is built', async (_what, index, message) => {
     const url = await freshDatabase('idxopt');
     await withClient(url, (c) => c.query(SETUP));
     await expect(expand(parseSpec(spec(index)), { databaseUrl: url })).rejects.toThrow(message);
-    await withClient(url, async (c) => expect(await one(c, `SELECT count(*)::int AS n FROM pg_class WHERE relname = 'items_x_idx'`)).toEqual({ n: 0 }));
+    await withClient(url, async (c) =>
+      expect(await one(c, `SELECT count(*)::int AS n FROM pg_class WHERE relname = 'items_x_idx'`)).toEqual({ n: 0 }),
+    );
   });
 });
 
 describe('create_table constraints and identity: refused offline, naming the field', () => {
-  const table = (extra: string) => `name: x\ntable: items\noperations:\n  - create_table: { name: t2, columns: [{ name: id, type: int }, { name: a, type: int }], ${extra} }\n`;
+  const table = (extra: string) =>
+    `name: x\ntable: items\noperations:\n  - create_table: { name: t2, columns: [{ name: id, type: int }, { name: a, type: int }], ${extra} }\n`;
   it.each([
-    ['no primary key at all', `constraints: [{ name: t2_a, type: unique, columns: [a] }]`, 'operations[0].create_table.primary_key: is missing'],
-    ['a primary key twice', `primary_key: [id], constraints: [{ name: t2_pk, type: primary_key, columns: [id] }]`, 'operations[0].create_table.primary_key: is given twice'],
-    ['a constraint on a column the table does not have', `primary_key: [id], constraints: [{ name: t2_b, type: unique, columns: [b] }]`, 'operations[0].create_table.constraints[0].columns[0]: "b" is not one of the table\'s columns'],
-    ['a field of another constraint type', `primary_key: [id], constraints: [{ name: t2_c, type: check, check: "a > 0", columns: [a] }]`, 'operations[0].create_table.constraints[0].columns: is not a field of a check constraint'],
-    ['a constraint type that is not one', `primary_key: [id], constraints: [{ name: t2_c, type: index, columns: [a] }]`, 'operations[0].create_table.constraints[0].type: must be one of primary_key, unique, check, foreign_key, exclude'],
-    ['an exclusion operator that is not an operator', `primary_key: [id], constraints: [{ name: t2_x, type: exclude, elements: [{ column: a, with: "= 1) --" }] }]`, 'operations[0].create_table.constraints[0].elements[0].with: must be an operator'],
-    ['an exclusion element with both column and expression', `primary_key: [id], constraints: [{ name: t2_x, type: exclude, elements: [{ column: a, expression: "a + 1", with: "=" }] }]`, 'must give one of column or expression'],
-    ['two constraints of one name', `primary_key: [id], constraints: [{ name: t2_a, type: unique, columns: [a] }, { name: t2_a, type: check, check: "a > 0" }]`, 'operations[0].create_table.constraints: names "t2_a" twice'],
+    [
+      'no primary key at all',
+      `constraints: [{ name: t2_a, type: unique, columns: [a] }]`,
+      'operations[0].create_table.primary_key: is missing',
+    ],
+    [
+      'a primary key twice',
+      `primary_key: [id], constraints: [{ name: t2_pk, type: primary_key, columns: [id] }]`,
+      'operations[0].create_table.primary_key: is given twice',
+    ],
+    [
+      'a constraint on a column the table does not have',
+      `primary_key: [id], constraints: [{ name: t2_b, type: unique, columns: [b] }]`,
+      'operations[0].create_table.constraints[0].columns[0]: "b" is not one of the table\'s columns',
+    ],
+    [
+      'a field of another constraint type',
+      `primary_key: [id], constraints: [{ name: t2_c, type: check, check: "a > 0", columns: [a] }]`,
+      'operations[0].create_table.constraints[0].columns: is not a field of a check constraint',
+    ],
+    [
+      'a constraint type that is not one',
+      `primary_key: [id], constraints: [{ name: t2_c, type: index, columns: [a] }]`,
+      'operations[0].create_table.constraints[0].type: must be one of primary_key, unique, check, foreign_key, exclude',
+    ],
+    [
+      'an exclusion operator that is not an operator',
+      `primary_key: [id], constraints: [{ name: t2_x, type: exclude, elements: [{ column: a, with: "= 1) --" }] }]`,
+      'operations[0].create_table.constraints[0].elements[0].with: must be an operator',
+    ],
+    [
+      'an exclusion element with both column and expression',
+      `primary_key: [id], constraints: [{ name: t2_x, type: exclude, elements: [{ column: a, expression: "a + 1", with: "=" }] }]`,
+      'must give one of column or expression',
+    ],
+    [
+      'two constraints of one name',
+      `primary_key: [id], constraints: [{ name: t2_a, type: unique, columns: [a] }, { name: t2_a, type: check, check: "a > 0" }]`,
+      'operations[0].create_table.constraints: names "t2_a" twice',
+    ],
   ])('%s', (_what, extra, message) => {
     expect(() => parseSpec(table(extra))).toThrow(message);
   });
 
   it('an identity column takes no default', () => {
-    expect(() => parseSpec(`name: x\ntable: items\noperations:\n  - create_table: { name: t2, columns: [{ name: id, type: int, identity: always, default: 1 }], primary_key: [id] }\n`)).toThrow(
-      'operations[0].create_table.columns[0].identity: an identity column takes no default',
-    );
+    expect(() =>
+      parseSpec(
+        `name: x\ntable: items\noperations:\n  - create_table: { name: t2, columns: [{ name: id, type: int, identity: always, default: 1 }], primary_key: [id] }\n`,
+      ),
+    ).toThrow('operations[0].create_table.columns[0].identity: an identity column takes no default');
   });
 });

@@ -31,7 +31,10 @@ class Load {
   /** Until contract an old version inserts and updates; at contract only updates of the price (valid in every shape). */
   phase: 'old' | 'contract' = 'old';
 
-  constructor(private readonly writer: Client, private readonly blocker: Client) {}
+  constructor(
+    private readonly writer: Client,
+    private readonly blocker: Client,
+  ) {}
 
   start(): void {
     let n = 0;
@@ -42,7 +45,10 @@ class Load {
           const t0 = performance.now();
           try {
             if (this.phase === 'old' && n % 2 === 0) {
-              await this.writer.query(`INSERT INTO items (sku, price, note, category_id) VALUES ($1, $2, 'w', 1)`, [`W-${n}`, n]);
+              await this.writer.query(`INSERT INTO items (sku, price, note, category_id) VALUES ($1, $2, 'w', 1)`, [
+                `W-${n}`,
+                n,
+              ]);
             } else {
               await this.writer.query(`UPDATE items SET price = price + 1 WHERE id = $1`, [2 + (n % 4999)]);
             }
@@ -61,7 +67,9 @@ class Load {
           round++;
           // An open read (ACCESS SHARE) or an open write of row 1 (ROW EXCLUSIVE), held longer than the
           // bound below: a DDL waiting on it without lock_timeout would hold every app write that long.
-          await this.blocker.query(round % 2 ? `BEGIN; SELECT 1 FROM items LIMIT 1` : `BEGIN; UPDATE items SET price = price WHERE id = 1`);
+          await this.blocker.query(
+            round % 2 ? `BEGIN; SELECT 1 FROM items LIMIT 1` : `BEGIN; UPDATE items SET price = price WHERE id = 1`,
+          );
           await new Promise((r) => setTimeout(r, BLOCKER_HOLD_MS));
           await this.blocker.query('COMMIT');
           await new Promise((r) => setTimeout(r, 800));
@@ -76,7 +84,19 @@ class Load {
   }
 }
 
-const examples = ['create-index.yaml', 'drop-index.yaml', 'add-unique.yaml', 'add-check.yaml', 'add-foreign-key.yaml', 'set-not-null.yaml', 'drop-not-null.yaml', 'set-default.yaml', 'create-table.yaml', 'drop-table.yaml', 'raw-sql.yaml'];
+const examples = [
+  'create-index.yaml',
+  'drop-index.yaml',
+  'add-unique.yaml',
+  'add-check.yaml',
+  'add-foreign-key.yaml',
+  'set-not-null.yaml',
+  'drop-not-null.yaml',
+  'set-default.yaml',
+  'create-table.yaml',
+  'drop-table.yaml',
+  'raw-sql.yaml',
+];
 let lockWaits = 0;
 let loadRuns = 0;
 
@@ -86,7 +106,13 @@ describe.each(examples)('%s under write load', (example) => {
     await sql(url, SETUP);
     if (example === 'drop-index.yaml') await sql(url, `CREATE INDEX items_note_idx ON items (note)`);
     const spec = parseSpec(fs.readFileSync(path.join(MIGRATIONS, example), 'utf8'), example);
-    const o = { databaseUrl: url, lockTimeoutMs: LOCK_TIMEOUT_MS, onProgress: (e: { kind: string }) => { if (e.kind === 'lock_wait') lockWaits++; } };
+    const o = {
+      databaseUrl: url,
+      lockTimeoutMs: LOCK_TIMEOUT_MS,
+      onProgress: (e: { kind: string }) => {
+        if (e.kind === 'lock_wait') lockWaits++;
+      },
+    };
     const writer = new Client({ connectionString: url });
     const blocker = new Client({ connectionString: url });
     await writer.connect();
@@ -94,7 +120,7 @@ describe.each(examples)('%s under write load', (example) => {
     const load = new Load(writer, blocker);
     try {
       load.start();
-    loadRuns++;
+      loadRuns++;
       await expand(spec, o);
       await backfill(spec, { ...o, batchSize: 1000 });
       expect((await verify(spec, o)).ok).toBe(true);
@@ -111,7 +137,9 @@ describe.each(examples)('%s under write load', (example) => {
     expect(load.latencies.length).toBeGreaterThan(50);
     const worst = Math.max(...load.latencies);
     expect(worst).toBeLessThan(WAIT_BOUND_MS);
-    console.log(`${example}: ${load.latencies.length} writes, 0 failed, worst wait ${Math.round(worst)} ms (lock_timeout ${LOCK_TIMEOUT_MS} ms, blocker held ${BLOCKER_HOLD_MS} ms)`);
+    console.log(
+      `${example}: ${load.latencies.length} writes, 0 failed, worst wait ${Math.round(worst)} ms (lock_timeout ${LOCK_TIMEOUT_MS} ms, blocker held ${BLOCKER_HOLD_MS} ms)`,
+    );
     await withClient(url, async (c) => {
       expect((await c.query(`SELECT count(*)::int AS n FROM pg_index WHERE NOT indisvalid`)).rows[0].n).toBe(0);
     });
@@ -139,9 +167,16 @@ describe('concurrent index builds', () => {
       const open = new Client({ connectionString: url });
       await open.connect();
       await open.query(`BEGIN; UPDATE items SET price = price WHERE id = 1`);
-      const build = c.query(`CREATE INDEX CONCURRENTLY items_sku_lower_idx ON items USING btree ((lower(sku)), price) INCLUDE (note) WHERE (price > 0)`).catch((e) => e);
+      const build = c
+        .query(
+          `CREATE INDEX CONCURRENTLY items_sku_lower_idx ON items USING btree ((lower(sku)), price) INCLUDE (note) WHERE (price > 0)`,
+        )
+        .catch((e) => e);
       await new Promise((r) => setTimeout(r, 300));
-      await sql(url, `SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY items_sku_lower_idx%'`);
+      await sql(
+        url,
+        `SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY items_sku_lower_idx%'`,
+      );
       expect(String(await build)).toMatch(/canceling statement/);
       await open.query('COMMIT');
       await open.end();
@@ -149,7 +184,9 @@ describe('concurrent index builds', () => {
     });
     const report = await verify(spec, o);
     expect(report.ok).toBe(false);
-    expect(report.operations.find((x) => x.inconsistentRows > 0)?.operation).toMatch(/create_index items_sku_lower_idx: the index is missing or INVALID/);
+    expect(report.operations.find((x) => x.inconsistentRows > 0)?.operation).toMatch(
+      /create_index items_sku_lower_idx: the index is missing or INVALID/,
+    );
     await expect(contract(spec, o)).rejects.toThrow(/contract refused/);
     const again = await expand(spec, o);
     expect(again.changed).toBe(true);
@@ -168,11 +205,19 @@ describe('concurrent index builds', () => {
     setTimeout(() => void open.query('COMMIT'), 1500);
     const waits: string[] = [];
     const r = await withClient(url, async (c) => {
-      const run = await runObjectSteps(c, 'expand', { oid: resolved.table.oid, label: 'public.items' }, objectSteps(resolved, 'afterExpand'), {
-        databaseUrl: url,
-        lockTimeoutMs: 200,
-        onProgress: (e) => { if (e.kind === 'lock_wait') waits.push(e.message); },
-      });
+      const run = await runObjectSteps(
+        c,
+        'expand',
+        { oid: resolved.table.oid, label: 'public.items' },
+        objectSteps(resolved, 'afterExpand'),
+        {
+          databaseUrl: url,
+          lockTimeoutMs: 200,
+          onProgress: (e) => {
+            if (e.kind === 'lock_wait') waits.push(e.message);
+          },
+        },
+      );
       // The session's own timeouts are back as they were.
       expect((await c.query(`SHOW lock_timeout`)).rows[0].lock_timeout).toBe('0');
       return run;
@@ -191,7 +236,15 @@ describe('concurrent index builds', () => {
     const unique = parseSpec(fs.readFileSync(path.join(MIGRATIONS, 'add-unique.yaml'), 'utf8'));
     const resolved = resolveSpec(unique, await withClient(url, (c) => loadTable(c, unique)));
     await withClient(url, async (c) => {
-      await expect(runObjectSteps(c, 'contract', { oid: resolved.table.oid, label: 'public.items' }, objectSteps(resolved, 'beforeContract'), { databaseUrl: url })).rejects.toThrow(
+      await expect(
+        runObjectSteps(
+          c,
+          'contract',
+          { oid: resolved.table.oid, label: 'public.items' },
+          objectSteps(resolved, 'beforeContract'),
+          { databaseUrl: url },
+        ),
+      ).rejects.toThrow(
         /contract refused: index items_sku_unique cannot be built: rows share a key \(tandem verify lists them\)/,
       );
       expect(await indexState(c, 'items_sku_unique')).toBe('absent');
@@ -212,20 +265,29 @@ describe('resuming and undoing the steps around contract', () => {
     await expand(spec, o);
     await backfill(spec, o);
     // The plan as expand recorded it.
-    const resolved = (await sql(url, `SELECT resolved FROM tandem.migrations WHERE name = $1`, [spec.name]))[0].resolved;
+    const resolved = (await sql(url, `SELECT resolved FROM tandem.migrations WHERE name = $1`, [spec.name]))[0]
+      .resolved;
     const [add] = objectSteps(resolved, 'beforeContract');
     // The first step alone, as a contract killed right after it.
-    await withClient(url, (c) => runObjectSteps(c, 'contract', { oid: resolved.table.oid, label: 'public.items' }, [add], o));
-    expect((await sql(url, `SELECT convalidated FROM pg_constraint WHERE conname = 'items_price_positive'`))[0]).toEqual({ convalidated: false });
+    await withClient(url, (c) =>
+      runObjectSteps(c, 'contract', { oid: resolved.table.oid, label: 'public.items' }, [add], o),
+    );
+    expect(
+      (await sql(url, `SELECT convalidated FROM pg_constraint WHERE conname = 'items_price_positive'`))[0],
+    ).toEqual({ convalidated: false });
     // Rollback before contract is exact: the constraint goes.
     await rollback(spec, o);
     expect(await sql(url, `SELECT conname FROM pg_constraint WHERE conname = 'items_price_positive'`)).toEqual([]);
     // And a contract that resumes after the same kill finishes the job.
     await expand(spec, o);
     await backfill(spec, o);
-    await withClient(url, (c) => runObjectSteps(c, 'contract', { oid: resolved.table.oid, label: 'public.items' }, [add], o));
+    await withClient(url, (c) =>
+      runObjectSteps(c, 'contract', { oid: resolved.table.oid, label: 'public.items' }, [add], o),
+    );
     expect((await contract(spec, o)).step).toBe('contracted');
-    expect((await sql(url, `SELECT convalidated FROM pg_constraint WHERE conname = 'items_price_positive'`))[0]).toEqual({ convalidated: true });
+    expect(
+      (await sql(url, `SELECT convalidated FROM pg_constraint WHERE conname = 'items_price_positive'`))[0],
+    ).toEqual({ convalidated: true });
   });
 
   it('a DROP INDEX CONCURRENTLY that did not finish after contract is finished by the next contract run', async () => {
@@ -239,7 +301,10 @@ describe('resuming and undoing the steps around contract', () => {
     expect((await contract(spec, o)).step).toBe('contracted');
     expect(await withClient(url, (c) => indexState(c, 'items_note_idx'))).toBe('absent');
     // As if the drop had been killed: the index is still there (INVALID, as a killed DROP INDEX CONCURRENTLY leaves it).
-    await sql(url, `CREATE INDEX items_note_idx ON items (note); UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'items_note_idx'::regclass`);
+    await sql(
+      url,
+      `CREATE INDEX items_note_idx ON items (note); UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'items_note_idx'::regclass`,
+    );
     const again = await contract(spec, o);
     expect(again).toMatchObject({ step: 'contracted', changed: true });
     expect(await withClient(url, (c) => indexState(c, 'items_note_idx'))).toBe('absent');

@@ -33,7 +33,10 @@ function specFile(operation: string, table = 'events'): string {
 }
 const load = (file: string) => parseSpec(fs.readFileSync(file, 'utf8'), file);
 
-async function indexes(url: string, like: string): Promise<{ name: string; on: string; valid: boolean; parent: string | null }[]> {
+async function indexes(
+  url: string,
+  like: string,
+): Promise<{ name: string; on: string; valid: boolean; parent: string | null }[]> {
   return sql(
     url,
     `SELECT c.relname AS name, i.indrelid::regclass::text AS on, i.indisvalid AS valid,
@@ -55,10 +58,30 @@ describe('indexes on a partitioned table', () => {
     const oid = async (t: string) => Number((await sql(url, `SELECT $1::regclass::oid::int8 AS o`, [t]))[0].o);
     expect(await indexes(url, 'events_kind_idx%')).toEqual([
       { name: 'events_kind_idx', on: 'events', valid: true, parent: null },
-      { name: partitionIndexName('events_kind_idx', await oid('events_1')), on: 'events_1', valid: true, parent: 'events_kind_idx' },
-      { name: partitionIndexName('events_kind_idx', await oid('events_2')), on: 'events_2', valid: true, parent: 'events_kind_idx' },
-      { name: partitionIndexName('events_kind_idx', await oid('events_2a')), on: 'events_2a', valid: true, parent: partitionIndexName('events_kind_idx', await oid('events_2')) },
-      { name: partitionIndexName('events_kind_idx', await oid('events_2b')), on: 'events_2b', valid: true, parent: partitionIndexName('events_kind_idx', await oid('events_2')) },
+      {
+        name: partitionIndexName('events_kind_idx', await oid('events_1')),
+        on: 'events_1',
+        valid: true,
+        parent: 'events_kind_idx',
+      },
+      {
+        name: partitionIndexName('events_kind_idx', await oid('events_2')),
+        on: 'events_2',
+        valid: true,
+        parent: 'events_kind_idx',
+      },
+      {
+        name: partitionIndexName('events_kind_idx', await oid('events_2a')),
+        on: 'events_2a',
+        valid: true,
+        parent: partitionIndexName('events_kind_idx', await oid('events_2')),
+      },
+      {
+        name: partitionIndexName('events_kind_idx', await oid('events_2b')),
+        on: 'events_2b',
+        valid: true,
+        parent: partitionIndexName('events_kind_idx', await oid('events_2')),
+      },
     ]);
     await backfill(spec, o);
     expect((await verify(spec, o)).ok).toBe(true);
@@ -77,7 +100,11 @@ describe('indexes on a partitioned table', () => {
     await backfill(load(first), o);
     expect((await contract(load(first), o)).step).toBe('contracted');
     expect((await expand(load(second), o)).step).toBe('expanded');
-    const valid = async () => sql(url, `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE 'xxx%' AND i.indrelid = 'events'::regclass ORDER BY 1`);
+    const valid = async () =>
+      sql(
+        url,
+        `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE 'xxx%' AND i.indrelid = 'events'::regclass ORDER BY 1`,
+      );
     expect(await valid()).toEqual([
       { name: `${base}_k1`, valid: true },
       { name: `${base}_n1`, valid: true },
@@ -96,7 +123,9 @@ describe('indexes on a partitioned table', () => {
     const file = specFile('create_index: { name: events_inv_idx, columns: [{ expression: "100 / (id - 1500)" }] }');
     const r = await runCli(['expand', file, '--json'], { DATABASE_URL: url });
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout).error.message).toMatch(/division by zero; what it built \(the partitioned index and its partitions' indexes\) was dropped/);
+    expect(JSON.parse(r.stdout).error.message).toMatch(
+      /division by zero; what it built \(the partitioned index and its partitions' indexes\) was dropped/,
+    );
     expect(await indexes(url, 'events_inv_idx%')).toEqual([]);
   });
 
@@ -107,9 +136,15 @@ describe('indexes on a partitioned table', () => {
     const o = { databaseUrl: url };
     await expand(spec, o);
     // As if killed: the partitions' indexes detached and dropped, one left INVALID.
-    const p1 = partitionIndexName('events_note_idx', Number((await sql(url, `SELECT 'events_1'::regclass::oid::int8 AS o`))[0].o));
+    const p1 = partitionIndexName(
+      'events_note_idx',
+      Number((await sql(url, `SELECT 'events_1'::regclass::oid::int8 AS o`))[0].o),
+    );
     await sql(url, `DROP INDEX events_note_idx`);
-    await sql(url, `CREATE INDEX events_note_idx ON ONLY events (note); CREATE INDEX ${p1} ON events_1 (note); UPDATE pg_index SET indisvalid = false WHERE indexrelid = '${p1}'::regclass`);
+    await sql(
+      url,
+      `CREATE INDEX events_note_idx ON ONLY events (note); CREATE INDEX ${p1} ON events_1 (note); UPDATE pg_index SET indisvalid = false WHERE indexrelid = '${p1}'::regclass`,
+    );
     const again = await expand(spec, o);
     expect(again).toMatchObject({ changed: true });
     expect((await indexes(url, 'events_note_idx%')).every((i) => i.valid)).toBe(true);
@@ -119,9 +154,14 @@ describe('indexes on a partitioned table', () => {
   it('create_index unique: refused at validate unless it contains the partition key of every level; with it, contract builds it per partition', async () => {
     const url = await freshDatabase('partuniq');
     await sql(url, SETUP);
-    const bad = await runCli(['validate', specFile('create_index: { name: events_kind_key, columns: [kind], unique: true }'), '--json'], { DATABASE_URL: url });
+    const bad = await runCli(
+      ['validate', specFile('create_index: { name: events_kind_key, columns: [kind], unique: true }'), '--json'],
+      { DATABASE_URL: url },
+    );
     expect(bad.code).toBe(2);
-    expect(JSON.parse(bad.stdout).error.message).toMatch(/operations\[0\]\.create_index\.columns: a unique index on the partitioned table public\.events must contain every partition key column/);
+    expect(JSON.parse(bad.stdout).error.message).toMatch(
+      /operations\[0\]\.create_index\.columns: a unique index on the partitioned table public\.events must contain every partition key column/,
+    );
     const spec = load(specFile('create_index: { name: events_id_kind_key, columns: [id, kind], unique: true }'));
     const o = { databaseUrl: url };
     await expand(spec, o);
@@ -139,15 +179,26 @@ describe('indexes on a partitioned table', () => {
        CREATE TABLE accounts_us PARTITION OF accounts FOR VALUES IN ('us');
        INSERT INTO accounts VALUES (1, 'eu', 'a@x'), (2, 'us', 'a@x'), (3, 'us', 'b@x');`,
     );
-    const spec = load(specFile('create_index: { name: accounts_region_email_key, columns: [region, email], unique: true }', 'accounts'));
+    const spec = load(
+      specFile('create_index: { name: accounts_region_email_key, columns: [region, email], unique: true }', 'accounts'),
+    );
     const o = { databaseUrl: url };
     await expand(spec, o);
     await backfill(spec, o);
     // A duplicate that slips in after verify passed: the build itself meets it.
     await sql(url, `INSERT INTO accounts VALUES (4, 'us', 'b@x')`);
-    const resolved = (await sql(url, `SELECT resolved FROM tandem.migrations WHERE name = $1`, [spec.name]))[0].resolved;
+    const resolved = (await sql(url, `SELECT resolved FROM tandem.migrations WHERE name = $1`, [spec.name]))[0]
+      .resolved;
     await expect(
-      withClient(url, (c) => runObjectSteps(c, 'contract', { oid: resolved.table.oid, label: 'public.accounts' }, objectSteps(resolved, 'beforeContract'), o)),
+      withClient(url, (c) =>
+        runObjectSteps(
+          c,
+          'contract',
+          { oid: resolved.table.oid, label: 'public.accounts' },
+          objectSteps(resolved, 'beforeContract'),
+          o,
+        ),
+      ),
     ).rejects.toThrow(/contract refused: index accounts_region_email_key cannot be built: rows share a key/);
     expect(await indexes(url, 'accounts_region_email_key%')).toEqual([]);
     // The old versions' duplicate writes still succeed, in every partition.
@@ -175,16 +226,39 @@ describe('refused at validate, naming why', () => {
   beforeAll(async () => {
     url = await freshDatabase('partrefuse');
     await sql(url, SETUP);
-    await sql(url, `CREATE TABLE plain (id int PRIMARY KEY, code text, event_id int);
+    await sql(
+      url,
+      `CREATE TABLE plain (id int PRIMARY KEY, code text, event_id int);
       CREATE UNIQUE INDEX plain_code_key ON plain (code);
-      CREATE TABLE refs (id int PRIMARY KEY, code text REFERENCES plain (code));`);
+      CREATE TABLE refs (id int PRIMARY KEY, code text REFERENCES plain (code));`,
+    );
   });
 
   it.each([
-    ['add_unique on a partitioned table', 'add_unique: { name: events_kind_u, columns: [id, kind] }', 'events', /public\.events is partitioned: PostgreSQL 15 cannot attach a unique constraint to a partitioned table USING INDEX.*use create_index with unique: true/],
-    ['create_index whose expression names the table', 'create_index: { name: events_lower_kind, columns: [{ expression: "lower(events.kind)" }] }', 'events', /public\.events is partitioned: an index expression that names the table \(events\.column\) cannot be built on its partitions/],
-    ['add_foreign_key from a partitioned table', 'add_foreign_key: { name: events_kind_fk, columns: [kind], references: { table: kinds, columns: [kind] } }', 'events', /public\.events is partitioned: PostgreSQL 15 cannot add a NOT VALID foreign key to a partitioned table/],
-    ['drop_index of a unique index a foreign key references through', 'drop_index: { name: plain_code_key }', 'plain', /index "plain_code_key" is the unique index a foreign key references through/],
+    [
+      'add_unique on a partitioned table',
+      'add_unique: { name: events_kind_u, columns: [id, kind] }',
+      'events',
+      /public\.events is partitioned: PostgreSQL 15 cannot attach a unique constraint to a partitioned table USING INDEX.*use create_index with unique: true/,
+    ],
+    [
+      'create_index whose expression names the table',
+      'create_index: { name: events_lower_kind, columns: [{ expression: "lower(events.kind)" }] }',
+      'events',
+      /public\.events is partitioned: an index expression that names the table \(events\.column\) cannot be built on its partitions/,
+    ],
+    [
+      'add_foreign_key from a partitioned table',
+      'add_foreign_key: { name: events_kind_fk, columns: [kind], references: { table: kinds, columns: [kind] } }',
+      'events',
+      /public\.events is partitioned: PostgreSQL 15 cannot add a NOT VALID foreign key to a partitioned table/,
+    ],
+    [
+      'drop_index of a unique index a foreign key references through',
+      'drop_index: { name: plain_code_key }',
+      'plain',
+      /index "plain_code_key" is the unique index a foreign key references through/,
+    ],
   ])('%s: exit 2', async (_what, operation, table, why) => {
     const r = await runCli(['validate', specFile(operation, table), '--json'], { DATABASE_URL: url });
     expect(r.code).toBe(2);
@@ -196,7 +270,12 @@ describe('refused at validate, naming why', () => {
     const db = await freshDatabase('partok');
     await sql(db, SETUP);
     await sql(db, `CREATE TABLE plain (id int PRIMARY KEY, event_id int); INSERT INTO plain VALUES (1, 5)`);
-    const fk = load(specFile('add_foreign_key: { name: plain_event_fk, columns: [event_id], references: { table: events, columns: [id] } }', 'plain'));
+    const fk = load(
+      specFile(
+        'add_foreign_key: { name: plain_event_fk, columns: [event_id], references: { table: events, columns: [id] } }',
+        'plain',
+      ),
+    );
     const check = load(specFile(`add_check: { name: events_kind_set, check: "kind IS NOT NULL" }`));
     for (const spec of [fk, check]) {
       const o = { databaseUrl: db };
@@ -204,7 +283,12 @@ describe('refused at validate, naming why', () => {
       await backfill(spec, o);
       expect((await contract(spec, o)).step).toBe('contracted');
     }
-    expect(await sql(db, `SELECT DISTINCT conname, convalidated FROM pg_constraint WHERE conname IN ('plain_event_fk', 'events_kind_set') ORDER BY 1`)).toEqual([
+    expect(
+      await sql(
+        db,
+        `SELECT DISTINCT conname, convalidated FROM pg_constraint WHERE conname IN ('plain_event_fk', 'events_kind_set') ORDER BY 1`,
+      ),
+    ).toEqual([
       { conname: 'events_kind_set', convalidated: true },
       { conname: 'plain_event_fk', convalidated: true },
     ]);
@@ -214,13 +298,18 @@ describe('refused at validate, naming why', () => {
 describe('a foreign key that comes after validate', () => {
   it('drop_index: contract refuses before its transaction when a foreign key now references through the index, nothing dropped', async () => {
     const url = await freshDatabase('partfklate');
-    await sql(url, `CREATE TABLE plain (id int PRIMARY KEY, code text); CREATE UNIQUE INDEX plain_code_key ON plain (code); INSERT INTO plain VALUES (1, 'a')`);
+    await sql(
+      url,
+      `CREATE TABLE plain (id int PRIMARY KEY, code text); CREATE UNIQUE INDEX plain_code_key ON plain (code); INSERT INTO plain VALUES (1, 'a')`,
+    );
     const spec = load(specFile('drop_index: { name: plain_code_key }', 'plain'));
     const o = { databaseUrl: url };
     await expand(spec, o);
     await backfill(spec, o);
     await sql(url, `CREATE TABLE refs (id int PRIMARY KEY, code text REFERENCES plain (code))`);
-    await expect(contract(spec, o)).rejects.toThrow(/index "plain_code_key" is the unique index a foreign key references through.*refs_code_fkey on refs/);
+    await expect(contract(spec, o)).rejects.toThrow(
+      /index "plain_code_key" is the unique index a foreign key references through.*refs_code_fkey on refs/,
+    );
     expect(await sql(url, `SELECT step FROM tandem.migrations`)).toEqual([{ step: 'backfilled' }]);
     expect((await indexes(url, 'plain_code_key')).length).toBe(1);
   });

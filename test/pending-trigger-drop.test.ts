@@ -15,7 +15,12 @@ const opts = (url: string) => ({ databaseUrl: url, lockTimeoutMs: 2000 });
 const PENDING = 'zz_tandem_sync_split_full_name_zp';
 
 async function triggers(url: string): Promise<string[]> {
-  return (await sql(url, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'customers'::regclass AND NOT tgisinternal ORDER BY tgname`)).map((r) => r.tgname);
+  return (
+    await sql(
+      url,
+      `SELECT tgname FROM pg_trigger WHERE tgrelid = 'customers'::regclass AND NOT tgisinternal ORDER BY tgname`,
+    )
+  ).map((r) => r.tgname);
 }
 
 describe('the backfill drops the pending trigger once no row is pending', () => {
@@ -26,9 +31,21 @@ describe('the backfill drops the pending trigger once no row is pending', () => 
     expect(await triggers(url)).toContain(PENDING);
     const r = await backfill(splitSpec(), opts(url));
     expect(r.complete).toBe(true);
-    expect(await triggers(url)).toEqual(['zz_tandem_sync_split_full_name', 'zz_tandem_sync_split_full_name_00a', 'zz_tandem_sync_split_full_name_00b']);
-    await sql(url, `UPDATE customers SET full_name = 'Grace Hopper' WHERE id = 1; INSERT INTO customers (full_name) VALUES ('Alan Turing'); UPDATE customers SET first_name = 'Ada', last_name = 'Lovelace' WHERE id = 2`);
-    expect(await sql(url, `SELECT full_name, first_name, last_name FROM customers WHERE id IN (1, 2) OR full_name = 'Alan Turing' ORDER BY id`)).toEqual([
+    expect(await triggers(url)).toEqual([
+      'zz_tandem_sync_split_full_name',
+      'zz_tandem_sync_split_full_name_00a',
+      'zz_tandem_sync_split_full_name_00b',
+    ]);
+    await sql(
+      url,
+      `UPDATE customers SET full_name = 'Grace Hopper' WHERE id = 1; INSERT INTO customers (full_name) VALUES ('Alan Turing'); UPDATE customers SET first_name = 'Ada', last_name = 'Lovelace' WHERE id = 2`,
+    );
+    expect(
+      await sql(
+        url,
+        `SELECT full_name, first_name, last_name FROM customers WHERE id IN (1, 2) OR full_name = 'Alan Turing' ORDER BY id`,
+      ),
+    ).toEqual([
       { full_name: 'Grace Hopper', first_name: 'Grace', last_name: 'Hopper' },
       { full_name: 'Ada Lovelace', first_name: 'Ada', last_name: 'Lovelace' },
       { full_name: 'Alan Turing', first_name: 'Alan', last_name: 'Turing' },
@@ -46,7 +63,14 @@ describe('the backfill drops the pending trigger once no row is pending', () => 
     expect(await triggers(url)).not.toContain(PENDING);
     await rollback(splitSpec(), opts(url));
     expect(await triggers(url)).toEqual([]);
-    expect((await sql(url, `SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r) => r.attname)).toEqual(['id', 'full_name', 'email']);
+    expect(
+      (
+        await sql(
+          url,
+          `SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+        )
+      ).map((r) => r.attname),
+    ).toEqual(['id', 'full_name', 'email']);
   });
 
   it('a run stopped part way keeps it, and it still derives a pending row an app update meets', async () => {
@@ -57,7 +81,9 @@ describe('the backfill drops the pending trigger once no row is pending', () => 
     expect(part.complete).toBe(false);
     expect(await triggers(url)).toContain(PENDING);
     await sql(url, `UPDATE customers SET email = 'x@example.com' WHERE id = 40`);
-    expect(await sql(url, `SELECT first_name, last_name, _tandem_pending AS pending FROM customers WHERE id = 40`)).toEqual([{ first_name: 'First40', last_name: 'Last40', pending: false }]);
+    expect(
+      await sql(url, `SELECT first_name, last_name, _tandem_pending AS pending FROM customers WHERE id = 40`),
+    ).toEqual([{ first_name: 'First40', last_name: 'Last40', pending: false }]);
     await backfill(splitSpec(), opts(url));
     expect(await triggers(url)).not.toContain(PENDING);
   });
@@ -97,7 +123,9 @@ describe('the backfill drops the pending trigger once no row is pending', () => 
     );
     const r = await backfill(splitSpec(), opts(url));
     expect(r).toMatchObject({ complete: true, step: 'backfilled' });
-    expect(r.message).toMatch(/the pending trigger stays \(dropping it failed: .*change freeze: DROP TRIGGER refused\): run backfill again to drop it/);
+    expect(r.message).toMatch(
+      /the pending trigger stays \(dropping it failed: .*change freeze: DROP TRIGGER refused\): run backfill again to drop it/,
+    );
     expect(await triggers(url)).toContain(PENDING);
     expect((await verify(splitSpec(), opts(url))).ok).toBe(true);
   });
@@ -109,7 +137,9 @@ describe('the backfill drops the pending trigger once no row is pending', () => 
     // What a run that died between the drop and recording completion leaves: every row done, the trigger gone, step "expanded".
     await withClient(url, async (c) => {
       await c.query(`SET tandem.backfill = 'on'`);
-      await c.query(`UPDATE customers SET first_name = split_part(full_name, ' ', 1), last_name = nullif(substr(full_name, length(split_part(full_name, ' ', 1)) + 2), ''), _tandem_pending = false`);
+      await c.query(
+        `UPDATE customers SET first_name = split_part(full_name, ' ', 1), last_name = nullif(substr(full_name, length(split_part(full_name, ' ', 1)) + 2), ''), _tandem_pending = false`,
+      );
       await c.query(`DROP TRIGGER ${PENDING} ON customers`);
     });
     const r = await backfill(splitSpec(), opts(url));
@@ -123,8 +153,15 @@ describe('the backfill drops the pending trigger once no row is pending', () => 
     await createCustomers(url, 5);
     await expand(splitSpec(), opts(url));
     await backfill(splitSpec(), opts(url));
-    const resolved = (await sql(url, `SELECT resolved FROM tandem.migrations WHERE name = 'split-full-name'`))[0].resolved;
-    await sql(url, createTriggerSql(resolved, syncTriggers(resolved).find((t) => t.arg === 'pending')!));
+    const resolved = (await sql(url, `SELECT resolved FROM tandem.migrations WHERE name = 'split-full-name'`))[0]
+      .resolved;
+    await sql(
+      url,
+      createTriggerSql(
+        resolved,
+        syncTriggers(resolved).find((t) => t.arg === 'pending')!,
+      ),
+    );
     expect(await triggers(url)).toContain(PENDING);
     await backfill(splitSpec(), opts(url));
     expect(await triggers(url)).not.toContain(PENDING);

@@ -31,10 +31,19 @@ export interface PgrollExample {
 const V = 'character varying(255)';
 const NN = ' not null';
 const serial = (table: string, column = 'id') => `integer not null default nextval('${table}_${column}_seq'::regclass)`;
-const btree = (table: string, name: string, cols: string, unique = false) => `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${name} ON public.${table} USING btree (${cols})`;
-const pkey = (table: string, cols: string, name = `${table}_pkey`) => ({ c: { [name]: `PRIMARY KEY (${cols})` }, i: { [name]: btree(table, name, cols, true) } });
+const btree = (table: string, name: string, cols: string, unique = false) =>
+  `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${name} ON public.${table} USING btree (${cols})`;
+const pkey = (table: string, cols: string, name = `${table}_pkey`) => ({
+  c: { [name]: `PRIMARY KEY (${cols})` },
+  i: { [name]: btree(table, name, cols, true) },
+});
 
-function shape(columns: Record<string, string>, constraints: Record<string, string> = {}, indexes: Record<string, string> = {}, more: Partial<TableShape> = {}): TableShape {
+function shape(
+  columns: Record<string, string>,
+  constraints: Record<string, string> = {},
+  indexes: Record<string, string> = {},
+  more: Partial<TableShape> = {},
+): TableShape {
   return { columns, constraints, indexes, replicaIdentity: 'default', comment: null, triggers: [], ...more };
 }
 
@@ -55,17 +64,19 @@ function without(record: Record<string, string>, names: string[] = []): Record<s
 }
 
 /** The shape after `change`; the example's table must exist before it. */
-const change = (c: Change) => (before: TableShape | null): TableShape => {
-  if (!before) throw new Error('the table does not exist before this example (an earlier example did not leave it)');
-  return {
-    ...before,
-    columns: { ...without(before.columns, c.dropColumns), ...c.columns },
-    constraints: { ...without(before.constraints, c.dropConstraints), ...c.constraints },
-    indexes: { ...without(before.indexes, c.dropIndexes), ...c.indexes },
-    ...(c.replicaIdentity !== undefined ? { replicaIdentity: c.replicaIdentity } : {}),
-    ...(c.comment !== undefined ? { comment: c.comment } : {}),
+const change =
+  (c: Change) =>
+  (before: TableShape | null): TableShape => {
+    if (!before) throw new Error('the table does not exist before this example (an earlier example did not leave it)');
+    return {
+      ...before,
+      columns: { ...without(before.columns, c.dropColumns), ...c.columns },
+      constraints: { ...without(before.constraints, c.dropConstraints), ...c.constraints },
+      indexes: { ...without(before.indexes, c.dropIndexes), ...c.indexes },
+      ...(c.replicaIdentity !== undefined ? { replicaIdentity: c.replicaIdentity } : {}),
+      ...(c.comment !== undefined ? { comment: c.comment } : {}),
+    };
   };
-};
 const created = (t: TableShape) => () => t;
 
 const customersPk = pkey('customers', 'id');
@@ -91,7 +102,9 @@ export const EXAMPLES: readonly PgrollExample[] = [
           { ...customersPk.i, customers_name_key: btree('customers', 'customers_name_key', 'name', true) },
         ),
       ),
-      bills: created(shape({ id: `integer${NN}`, date: `time with time zone${NN}`, quantity: `integer${NN}` }, billsPk.c, billsPk.i)),
+      bills: created(
+        shape({ id: `integer${NN}`, date: `time with time zone${NN}`, quantity: `integer${NN}` }, billsPk.c, billsPk.i),
+      ),
       sellers: created(shape({ name: `${V}${NN}`, zip: `integer${NN}`, description: V }, sellersPk.c, sellersPk.i)),
     },
     sql: `CREATE TABLE customers (id integer PRIMARY KEY, name varchar(255) NOT NULL UNIQUE, credit_card text);
@@ -115,7 +128,9 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '03_add_column',
     specs: ['03-add-column.yaml'],
-    touch: { products: change({ columns: { description: V, stock: `integer${NN} default 100`, category: `${V}${NN}` } }) },
+    touch: {
+      products: change({ columns: { description: V, stock: `integer${NN} default 100`, category: `${V}${NN}` } }),
+    },
     sql: `ALTER TABLE products ADD COLUMN description varchar(255);
           UPDATE products SET description = upper(name);
           ALTER TABLE products ADD COLUMN stock int NOT NULL DEFAULT 100;
@@ -126,7 +141,9 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '05_sql',
     specs: ['05-sql.yaml'],
-    touch: { users: created(shape({ id: `integer${NN}`, name: 'text' }, pkey('users', 'id').c, pkey('users', 'id').i)) },
+    touch: {
+      users: created(shape({ id: `integer${NN}`, name: 'text' }, pkey('users', 'id').c, pkey('users', 'id').i)),
+    },
     sql: `CREATE TABLE users (id integer PRIMARY KEY, name text);`,
   },
   {
@@ -178,9 +195,14 @@ export const EXAMPLES: readonly PgrollExample[] = [
     specs: ['12-create-employees-table.yaml'],
     touch: {
       employees: created(
-        shape({ id: serial('employees'), role: `${V}${NN} comment 'This is a comment for the role column'` }, pkey('employees', 'id').c, pkey('employees', 'id').i, {
-          comment: 'This is a comment for the employees table',
-        }),
+        shape(
+          { id: serial('employees'), role: `${V}${NN} comment 'This is a comment for the role column'` },
+          pkey('employees', 'id').c,
+          pkey('employees', 'id').i,
+          {
+            comment: 'This is a comment for the employees table',
+          },
+        ),
       ),
     },
     sql: `CREATE TABLE employees (id serial PRIMARY KEY, role varchar(255) NOT NULL);
@@ -190,20 +212,36 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '13_rename_column',
     specs: ['13-rename-column.yaml'],
-    touch: { employees: change({ dropColumns: ['role'], columns: { job_title: `${V}${NN} comment 'This is a comment for the role column'` } }) },
+    touch: {
+      employees: change({
+        dropColumns: ['role'],
+        columns: { job_title: `${V}${NN} comment 'This is a comment for the role column'` },
+      }),
+    },
     sql: `ALTER TABLE employees RENAME COLUMN role TO job_title;`,
   },
   {
     id: '14_add_reviews_table',
     specs: ['14-add-reviews-table.yaml'],
-    touch: { reviews: created(shape({ id: serial('reviews'), username: `text${NN}`, product: `text${NN}`, review: 'text' }, reviewsPk.c, reviewsPk.i)) },
+    touch: {
+      reviews: created(
+        shape(
+          { id: serial('reviews'), username: `text${NN}`, product: `text${NN}`, review: 'text' },
+          reviewsPk.c,
+          reviewsPk.i,
+        ),
+      ),
+    },
     sql: `CREATE TABLE reviews (id serial PRIMARY KEY, username text NOT NULL, product text NOT NULL, review text);`,
   },
   {
     id: '15_set_column_unique',
     specs: ['15-set-column-unique.yaml', '15b-rename-review-back.yaml'],
     touch: {
-      reviews: change({ constraints: { reviews_review_unique: 'UNIQUE (review)' }, indexes: { reviews_review_unique: btree('reviews', 'reviews_review_unique', 'review', true) } }),
+      reviews: change({
+        constraints: { reviews_review_unique: 'UNIQUE (review)' },
+        indexes: { reviews_review_unique: btree('reviews', 'reviews_review_unique', 'review', true) },
+      }),
     },
     rewrites: ['reviews.review'],
     sql: `UPDATE reviews SET review = review || '-' || (random() * 1000000)::integer;
@@ -251,13 +289,17 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '20_create_posts_table',
     specs: ['20-create-posts-table.yaml'],
-    touch: { posts: created(shape({ id: serial('posts'), title: `${V}${NN}`, user_id: 'integer' }, postsPk.c, postsPk.i)) },
+    touch: {
+      posts: created(shape({ id: serial('posts'), title: `${V}${NN}`, user_id: 'integer' }, postsPk.c, postsPk.i)),
+    },
     sql: `CREATE TABLE posts (id serial PRIMARY KEY, title varchar(255) NOT NULL, user_id integer);`,
   },
   {
     id: '21_add_foreign_key_constraint',
     specs: ['21-add-foreign-key-constraint.yaml', '21b-rename-user-id-back.yaml'],
-    touch: { posts: change({ constraints: { fk_users_id: 'FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE' } }) },
+    touch: {
+      posts: change({ constraints: { fk_users_id: 'FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE' } }),
+    },
     rewrites: ['posts.user_id'],
     sql: `UPDATE posts SET user_id = NULL WHERE NOT EXISTS (SELECT 1 FROM users WHERE users.id = posts.user_id);
           ALTER TABLE posts ADD CONSTRAINT fk_users_id FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE;`,
@@ -287,13 +329,26 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '25_add_table_with_check_constraint',
     specs: ['25-add-table-with-check-constraint.yaml'],
-    touch: { people: created(shape({ id: `integer${NN}`, name: `${V}${NN}` }, { ...peoplePk.c, name_length: 'CHECK ((length((name)::text) > 3))' }, peoplePk.i)) },
+    touch: {
+      people: created(
+        shape(
+          { id: `integer${NN}`, name: `${V}${NN}` },
+          { ...peoplePk.c, name_length: 'CHECK ((length((name)::text) > 3))' },
+          peoplePk.i,
+        ),
+      ),
+    },
     sql: `CREATE TABLE people (id integer PRIMARY KEY, name varchar(255) NOT NULL CONSTRAINT name_length CHECK (length(name) > 3));`,
   },
   {
     id: '26_add_column_with_check_constraint',
     specs: ['26-add-column-with-check-constraint.yaml'],
-    touch: { people: change({ columns: { age: `integer${NN} default 18` }, constraints: { age_check: 'CHECK ((age >= 18))' } }) },
+    touch: {
+      people: change({
+        columns: { age: `integer${NN} default 18` },
+        constraints: { age_check: 'CHECK ((age >= 18))' },
+      }),
+    },
     sql: `ALTER TABLE people ADD COLUMN age integer NOT NULL DEFAULT 18 CONSTRAINT age_check CHECK (age >= 18);`,
   },
   {
@@ -330,7 +385,9 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '30_add_column_simple_up',
     specs: ['30-add-column-simple-up.yaml'],
-    touch: { people: change({ columns: { description: `${V}${NN} comment 'This is a comment for the description column'` } }) },
+    touch: {
+      people: change({ columns: { description: `${V}${NN} comment 'This is a comment for the description column'` } }),
+    },
     sql: `ALTER TABLE people ADD COLUMN description varchar(255);
           UPDATE people SET description = 'temporary-description';
           ALTER TABLE people ALTER COLUMN description SET NOT NULL;
@@ -352,13 +409,29 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '33_rename_check_constraint',
     specs: ['33-rename-check-constraint.yaml'],
-    touch: { people: change({ dropConstraints: ['name_length'], constraints: { name_length_check: 'CHECK ((length((name)::text) > 3))' } }) },
+    touch: {
+      people: change({
+        dropConstraints: ['name_length'],
+        constraints: { name_length_check: 'CHECK ((length((name)::text) > 3))' },
+      }),
+    },
     sql: `ALTER TABLE people RENAME CONSTRAINT name_length TO name_length_check;`,
   },
   {
     id: '34_create_events_table',
     specs: ['34-create-events-table.yaml'],
-    touch: { events: created(shape({ id: serial('events'), name: `${V} default '<placeholder>'::character varying comment 'the name of the event'` }, eventsPk.c, eventsPk.i)) },
+    touch: {
+      events: created(
+        shape(
+          {
+            id: serial('events'),
+            name: `${V} default '<placeholder>'::character varying comment 'the name of the event'`,
+          },
+          eventsPk.c,
+          eventsPk.i,
+        ),
+      ),
+    },
     sql: `CREATE TABLE events (id serial PRIMARY KEY, name varchar(255) DEFAULT '<placeholder>');
           COMMENT ON COLUMN events.name IS 'the name of the event';`,
   },
@@ -392,13 +465,23 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '37_create_partial_index',
     specs: ['37-create-partial-index.yaml'],
-    touch: { fruits: change({ indexes: { idx_fruits_id_gt_10: `${btree('fruits', 'idx_fruits_id_gt_10', 'id')} WHERE (id > 10)` } }) },
+    touch: {
+      fruits: change({
+        indexes: { idx_fruits_id_gt_10: `${btree('fruits', 'idx_fruits_id_gt_10', 'id')} WHERE (id > 10)` },
+      }),
+    },
     sql: `CREATE INDEX idx_fruits_id_gt_10 ON fruits (id) WHERE id > 10;`,
   },
   {
     id: '38_create_hash_index_with_fillfactor',
     specs: ['38-create-hash-index-with-fillfactor.yaml'],
-    touch: { fruits: change({ indexes: { idx_fruits_name: `CREATE INDEX idx_fruits_name ON public.fruits USING hash (name) WITH (fillfactor='70')` } }) },
+    touch: {
+      fruits: change({
+        indexes: {
+          idx_fruits_name: `CREATE INDEX idx_fruits_name ON public.fruits USING hash (name) WITH (fillfactor='70')`,
+        },
+      }),
+    },
     sql: `CREATE INDEX idx_fruits_name ON fruits USING hash (name) WITH (fillfactor = 70);`,
   },
   {
@@ -423,7 +506,9 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '42_create_unique_index',
     specs: ['42-create-unique-index.yaml'],
-    touch: { fruits: change({ indexes: { idx_fruits_unique_name: btree('fruits', 'idx_fruits_unique_name', 'name', true) } }) },
+    touch: {
+      fruits: change({ indexes: { idx_fruits_unique_name: btree('fruits', 'idx_fruits_unique_name', 'name', true) } }),
+    },
     sql: `CREATE UNIQUE INDEX idx_fruits_unique_name ON fruits (name);`,
   },
   {
@@ -432,7 +517,12 @@ export const EXAMPLES: readonly PgrollExample[] = [
     touch: {
       tickets: created(
         shape(
-          { ticket_id: serial('tickets', 'ticket_id'), sellers_name: `${V}${NN}`, sellers_zip: `integer${NN}`, ticket_type: `${V}${NN} default 'paper'::character varying` },
+          {
+            ticket_id: serial('tickets', 'ticket_id'),
+            sellers_name: `${V}${NN}`,
+            sellers_zip: `integer${NN}`,
+            ticket_type: `${V}${NN} default 'paper'::character varying`,
+          },
           ticketsPk.c,
           ticketsPk.i,
         ),
@@ -454,7 +544,11 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '45_add_table_check_constraint',
     specs: ['45-add-table-check-constraint.yaml', '45b-rename-sellers-zip-back.yaml'],
-    touch: { tickets: change({ constraints: { check_zip_name: `CHECK ((((sellers_name)::text = 'alice'::text) OR (sellers_zip > 0)))` } }) },
+    touch: {
+      tickets: change({
+        constraints: { check_zip_name: `CHECK ((((sellers_name)::text = 'alice'::text) OR (sellers_zip > 0)))` },
+      }),
+    },
     rewrites: ['tickets.sellers_zip'],
     sql: `UPDATE tickets SET sellers_zip = 123 WHERE sellers_name <> 'alice' AND sellers_zip <= 0;
           ALTER TABLE tickets ADD CONSTRAINT check_zip_name CHECK (sellers_name = 'alice' OR sellers_zip > 0);`,
@@ -469,7 +563,11 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '47_add_table_foreign_key_constraint',
     specs: ['47-add-table-foreign-key-constraint.yaml'],
-    touch: { tickets: change({ constraints: { fk_sellers: 'FOREIGN KEY (sellers_name, sellers_zip) REFERENCES sellers(name, zip)' } }) },
+    touch: {
+      tickets: change({
+        constraints: { fk_sellers: 'FOREIGN KEY (sellers_name, sellers_zip) REFERENCES sellers(name, zip)' },
+      }),
+    },
     sql: `ALTER TABLE tickets ADD CONSTRAINT fk_sellers FOREIGN KEY (sellers_name, sellers_zip) REFERENCES sellers (name, zip);`,
   },
   {
@@ -492,8 +590,15 @@ export const EXAMPLES: readonly PgrollExample[] = [
       telephone_providers: created(
         shape(
           { id: serial('telephone_providers'), name: `${V}${NN}`, tax_id: `${V}${NN}`, headquarters: `${V}${NN}` },
-          { provider_pk: 'PRIMARY KEY (id)', unique_tax_id: 'UNIQUE (tax_id)', name_must_be_present: 'CHECK ((length((name)::text) > 0))' },
-          { provider_pk: btree('telephone_providers', 'provider_pk', 'id', true), unique_tax_id: btree('telephone_providers', 'unique_tax_id', 'tax_id', true) },
+          {
+            provider_pk: 'PRIMARY KEY (id)',
+            unique_tax_id: 'UNIQUE (tax_id)',
+            name_must_be_present: 'CHECK ((length((name)::text) > 0))',
+          },
+          {
+            provider_pk: btree('telephone_providers', 'provider_pk', 'id', true),
+            unique_tax_id: btree('telephone_providers', 'unique_tax_id', 'tax_id', true),
+          },
         ),
       ),
     },
@@ -506,14 +611,24 @@ export const EXAMPLES: readonly PgrollExample[] = [
     touch: {
       phonebook: created(
         shape(
-          { id: serial('phonebook'), provider_id: serial('phonebook', 'provider_id'), name: `${V}${NN}`, city: `${V}${NN}`, phone: `${V}${NN}` },
+          {
+            id: serial('phonebook'),
+            provider_id: serial('phonebook', 'provider_id'),
+            name: `${V}${NN}`,
+            city: `${V}${NN}`,
+            phone: `${V}${NN}`,
+          },
           {
             phonebook_pk: 'PRIMARY KEY (id)',
-            provider_fk: 'FOREIGN KEY (provider_id) REFERENCES telephone_providers(id) ON UPDATE CASCADE ON DELETE CASCADE',
+            provider_fk:
+              'FOREIGN KEY (provider_id) REFERENCES telephone_providers(id) ON UPDATE CASCADE ON DELETE CASCADE',
             unique_numbers: 'UNIQUE (phone) INCLUDE (name)',
             name_must_be_present: 'CHECK ((length((name)::text) > 0))',
           },
-          { phonebook_pk: btree('phonebook', 'phonebook_pk', 'id', true), unique_numbers: `${btree('phonebook', 'unique_numbers', 'phone', true)} INCLUDE (name)` },
+          {
+            phonebook_pk: btree('phonebook', 'phonebook_pk', 'id', true),
+            unique_numbers: `${btree('phonebook', 'unique_numbers', 'phone', true)} INCLUDE (name)`,
+          },
         ),
       ),
     },
@@ -529,9 +644,20 @@ export const EXAMPLES: readonly PgrollExample[] = [
     touch: {
       library: created(
         shape(
-          { id: serial('library'), returned: `timestamp without time zone${NN}`, title: `text${NN}`, summary: `text${NN}` },
-          { rooms_pk: 'PRIMARY KEY (id)', forbid_duplicated_titles: 'EXCLUDE USING btree (title WITH =) WHERE ((title IS NOT NULL))' },
-          { rooms_pk: btree('library', 'rooms_pk', 'id', true), forbid_duplicated_titles: `${btree('library', 'forbid_duplicated_titles', 'title')} WHERE (title IS NOT NULL)` },
+          {
+            id: serial('library'),
+            returned: `timestamp without time zone${NN}`,
+            title: `text${NN}`,
+            summary: `text${NN}`,
+          },
+          {
+            rooms_pk: 'PRIMARY KEY (id)',
+            forbid_duplicated_titles: 'EXCLUDE USING btree (title WITH =) WHERE ((title IS NOT NULL))',
+          },
+          {
+            rooms_pk: btree('library', 'rooms_pk', 'id', true),
+            forbid_duplicated_titles: `${btree('library', 'forbid_duplicated_titles', 'title')} WHERE (title IS NOT NULL)`,
+          },
         ),
       ),
     },
@@ -541,14 +667,18 @@ export const EXAMPLES: readonly PgrollExample[] = [
   {
     id: '53_add_column_with_volatile_default',
     specs: ['53-add-column-with-volatile-default.yaml'],
-    touch: { library: change({ columns: { value: `integer${NN} default ((random() * (1000)::double precision))::integer` } }) },
+    touch: {
+      library: change({ columns: { value: `integer${NN} default ((random() * (1000)::double precision))::integer` } }),
+    },
     sql: `ALTER TABLE library ADD COLUMN value int NOT NULL DEFAULT (random() * 1000)::int;`,
   },
   {
     id: '54_create_index_with_opclass',
     specs: ['54-create-index-with-opclass.yaml'],
     // int8_ops is bigint's default btree operator class, which pg_get_indexdef does not print.
-    touch: { fruits: change({ indexes: { idx_fruits_custom_opclass: btree('fruits', 'idx_fruits_custom_opclass', 'id') } }) },
+    touch: {
+      fruits: change({ indexes: { idx_fruits_custom_opclass: btree('fruits', 'idx_fruits_custom_opclass', 'id') } }),
+    },
     sql: `CREATE INDEX idx_fruits_custom_opclass ON fruits (id int8_ops);`,
   },
   {
@@ -597,19 +727,76 @@ export interface TableWriter {
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export const WRITERS: Readonly<Record<string, TableWriter>> = {
-  customers: { key: ['id'], values: { id: (k) => `${k}`, name: (k) => lit(`customer-${k}`), credit_card: (k) => lit(`cc-${k}`) } },
+  customers: {
+    key: ['id'],
+    values: { id: (k) => `${k}`, name: (k) => lit(`customer-${k}`), credit_card: (k) => lit(`cc-${k}`) },
+  },
   bills: { key: ['id'], values: { id: (k) => `${k}`, date: () => lit('10:00:00+00'), quantity: (k) => `${k}` } },
-  sellers: { key: ['name', 'zip'], values: { name: (k) => lit(`seller-${k}`), zip: (k) => `${k}`, description: (k) => lit(`d-${k}`), rating: () => '5' } },
-  products: { key: ['id'], values: { name: (k) => lit(`product-${k}`), price: () => lit('2.50'), description: (k) => lit(`D-${k}`), stock: () => '7', category: () => lit('c') } },
-  users: { key: ['id'], values: { id: (k) => `${k}`, name: (k) => lit(`user-${k}`), description: (k) => lit(`U-${k}`) } },
-  fruits: { key: ['id'], values: { name: (k) => lit(`fruit-${k}`), name_nullable: (k) => lit(`fruit-${k}`), price: () => lit('1.25'), size: () => lit('medium') } },
+  sellers: {
+    key: ['name', 'zip'],
+    values: {
+      name: (k) => lit(`seller-${k}`),
+      zip: (k) => `${k}`,
+      description: (k) => lit(`d-${k}`),
+      rating: () => '5',
+    },
+  },
+  products: {
+    key: ['id'],
+    values: {
+      name: (k) => lit(`product-${k}`),
+      price: () => lit('2.50'),
+      description: (k) => lit(`D-${k}`),
+      stock: () => '7',
+      category: () => lit('c'),
+    },
+  },
+  users: {
+    key: ['id'],
+    values: { id: (k) => `${k}`, name: (k) => lit(`user-${k}`), description: (k) => lit(`U-${k}`) },
+  },
+  fruits: {
+    key: ['id'],
+    values: {
+      name: (k) => lit(`fruit-${k}`),
+      name_nullable: (k) => lit(`fruit-${k}`),
+      price: () => lit('1.25'),
+      size: () => lit('medium'),
+    },
+  },
   employees: { key: ['id'], values: { role: (k) => lit(`role-${k}`), job_title: (k) => lit(`title-${k}`) } },
-  reviews: { key: ['id'], values: { username: (k) => lit(`u-${k}`), product: (k) => lit(`p-${k}`), review: (k) => lit(`review-${k}`), review_not_null: (k) => lit(`review-${k}`), review_new: (k) => lit(`review-${k}`), rating: () => lit('5'), rating_int: () => '5' } },
+  reviews: {
+    key: ['id'],
+    values: {
+      username: (k) => lit(`u-${k}`),
+      product: (k) => lit(`p-${k}`),
+      review: (k) => lit(`review-${k}`),
+      review_not_null: (k) => lit(`review-${k}`),
+      review_new: (k) => lit(`review-${k}`),
+      rating: () => lit('5'),
+      rating_int: () => '5',
+    },
+  },
   orders: { key: ['id'], values: { user_id: () => '(SELECT min(id) FROM users)', quantity: (k) => `${k}` } },
-  posts: { key: ['id'], values: { title: (k) => lit(`title-${k}`), title_nullable: (k) => lit(`title-${k}`), title_new: (k) => lit(`title-${k}`), user_id: () => '(SELECT min(id) FROM users)', user_id_new: () => '(SELECT min(id) FROM users)' } },
+  posts: {
+    key: ['id'],
+    values: {
+      title: (k) => lit(`title-${k}`),
+      title_nullable: (k) => lit(`title-${k}`),
+      title_new: (k) => lit(`title-${k}`),
+      user_id: () => '(SELECT min(id) FROM users)',
+      user_id_new: () => '(SELECT min(id) FROM users)',
+    },
+  },
   people: {
     key: ['id'],
-    values: { id: (k) => `${k}`, name: (k) => lit(`person-${k}`), age: () => '30', description: (k) => lit(`about-${k}`), birth_date: () => lit('2024-01-01 00:00:00') },
+    values: {
+      id: (k) => `${k}`,
+      name: (k) => lit(`person-${k}`),
+      age: () => '30',
+      description: (k) => lit(`about-${k}`),
+      birth_date: () => lit('2024-01-01 00:00:00'),
+    },
   },
   items: { key: ['id'], values: { name: (k) => lit(`item-${k}`), price: () => lit('3.00') } },
   events: { key: ['id'], values: { name: (k) => lit(`event-${k}`), name_text: (k) => lit(`event-${k}`) } },
@@ -617,10 +804,37 @@ export const WRITERS: Readonly<Record<string, TableWriter>> = {
     key: ['ticket_id'],
     // Each ticket its own seller: (sellers_name, sellers_zip) becomes unique (44) and references sellers (47).
     before: (k) => `INSERT INTO sellers (name, zip) VALUES (${lit(`ticket-seller-${k}`)}, ${k})`,
-    values: { sellers_name: (k) => lit(`ticket-seller-${k}`), sellers_zip: (k) => `${k}`, sellers_zip_new: (k) => `${k}`, ticket_type: (k) => lit(`type-${k}`) },
+    values: {
+      sellers_name: (k) => lit(`ticket-seller-${k}`),
+      sellers_zip: (k) => `${k}`,
+      sellers_zip_new: (k) => `${k}`,
+      ticket_type: (k) => lit(`type-${k}`),
+    },
   },
-  telephone_providers: { key: ['id'], values: { name: (k) => lit(`provider-${k}`), tax_id: (k) => lit(`tax-${k}`), headquarters: () => lit('hq') } },
-  phonebook: { key: ['id'], values: { provider_id: () => '(SELECT min(id) FROM telephone_providers)', name: (k) => lit(`n-${k}`), city: () => lit('c'), phone: (k) => lit(`+${k}`) } },
-  library: { key: ['id'], values: { returned: () => lit('2024-01-01 00:00:00'), title: (k) => lit(`book-${k}`), summary: () => lit('s'), value: () => '5' } },
-  tasks: { key: ['id'], values: { title: (k) => lit(`task-${k}`), description: () => lit('d'), deadline: () => lit('10:00:00+00') } },
+  telephone_providers: {
+    key: ['id'],
+    values: { name: (k) => lit(`provider-${k}`), tax_id: (k) => lit(`tax-${k}`), headquarters: () => lit('hq') },
+  },
+  phonebook: {
+    key: ['id'],
+    values: {
+      provider_id: () => '(SELECT min(id) FROM telephone_providers)',
+      name: (k) => lit(`n-${k}`),
+      city: () => lit('c'),
+      phone: (k) => lit(`+${k}`),
+    },
+  },
+  library: {
+    key: ['id'],
+    values: {
+      returned: () => lit('2024-01-01 00:00:00'),
+      title: (k) => lit(`book-${k}`),
+      summary: () => lit('s'),
+      value: () => '5',
+    },
+  },
+  tasks: {
+    key: ['id'],
+    values: { title: (k) => lit(`task-${k}`), description: () => lit('d'), deadline: () => lit('10:00:00+00') },
+  },
 };

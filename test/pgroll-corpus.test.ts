@@ -75,7 +75,13 @@ async function liveColumns(table: string): Promise<string[] | null> {
       WHERE c.relnamespace = 'public'::regnamespace AND c.relname = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT LIKE '\\_tandem%'`,
     [table],
   );
-  const exists = (await client.query(`SELECT 1 FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname = $1 AND relkind = 'r'`, [table])).rows.length > 0;
+  const exists =
+    (
+      await client.query(
+        `SELECT 1 FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname = $1 AND relkind = 'r'`,
+        [table],
+      )
+    ).rows.length > 0;
   return exists ? r.rows.map((x) => x.attname) : null;
 }
 
@@ -123,13 +129,17 @@ async function oldVersionWrites(known: Map<string, string[]>, stage: string, min
     const where = whereKey(previous.key);
     try {
       if (writer.before) await client.query(writer.before(u));
-      await client.query(`UPDATE ${qi(table)} SET ${sets.map((c) => `${qi(c)} = ${writer.values[c](u)}`).join(', ')} WHERE ${where.sql}`, where.values);
+      await client.query(
+        `UPDATE ${qi(table)} SET ${sets.map((c) => `${qi(c)} = ${writer.values[c](u)}`).join(', ')} WHERE ${where.sql}`,
+        where.values,
+      );
     } catch (err: any) {
       throw new Error(`an old version's UPDATE of ${table} failed ${stage}: ${err.message}`, { cause: err });
     }
     // A column the row's insert did not know replaces one it wrote (its old name): what the row holds
     // now is what this write set, under the names this version knows.
-    if (sets.some((c) => previous.values[c] === undefined)) for (const c of Object.keys(previous.values)) if (!cols.includes(c)) delete previous.values[c];
+    if (sets.some((c) => previous.values[c] === undefined))
+      for (const c of Object.keys(previous.values)) if (!cols.includes(c)) delete previous.values[c];
     for (const c of sets) previous.values[c] = writer.values[c](u);
   }
 }
@@ -142,7 +152,11 @@ async function checkNothingLost(ex: PgrollExample, mine: WrittenRow[]): Promise<
     if (!columns) continue;
     for (const row of written.get(table) ?? []) {
       const where = whereKey(row.key);
-      const checks = mine.includes(row) ? Object.entries(row.values).filter(([c]) => columns.includes(c) && !(ex.rewrites ?? []).includes(`${table}.${c}`)) : [];
+      const checks = mine.includes(row)
+        ? Object.entries(row.values).filter(
+            ([c]) => columns.includes(c) && !(ex.rewrites ?? []).includes(`${table}.${c}`),
+          )
+        : [];
       const r = await client.query(
         `SELECT ${['true AS present', ...checks.map(([c, v], i) => `${qi(c)} IS NOT DISTINCT FROM ${v} AS c${i}`)].join(', ')} FROM ${qi(table)} WHERE ${where.sql}`,
         where.values,
@@ -165,12 +179,15 @@ async function checkCatalog(ex: PgrollExample, expected: Map<string, TableShape 
     try {
       expect(actual).toEqual(shape);
     } catch (err: any) {
-      throw new Error(`the catalog of table ${table} is not what ${ex.id} means it to be:\n${err.message}`, { cause: err });
+      throw new Error(`the catalog of table ${table} is not what ${ex.id} means it to be:\n${err.message}`, {
+        cause: err,
+      });
     }
   }
   for (const [type, labels] of Object.entries(ex.types ?? {})) {
     const actual = await enumLabels(client, type);
-    if (JSON.stringify(actual) !== JSON.stringify(labels)) throw new Error(`type ${type} has labels ${JSON.stringify(actual)}, not ${JSON.stringify(labels)}`);
+    if (JSON.stringify(actual) !== JSON.stringify(labels))
+      throw new Error(`type ${type} has labels ${JSON.stringify(actual)}, not ${JSON.stringify(labels)}`);
   }
 }
 
@@ -215,7 +232,11 @@ async function runExample(ex: PgrollExample): Promise<void> {
     await checkCatalog(ex, expected);
     outcomes.push({ id: ex.id, passed: true });
   } catch (err: any) {
-    const outcome: Outcome = { id: ex.id, passed: false, reason: String(err.message).split('\n').slice(0, 3).join(' / ') };
+    const outcome: Outcome = {
+      id: ex.id,
+      passed: false,
+      reason: String(err.message).split('\n').slice(0, 3).join(' / '),
+    };
     outcome.standIn = await standIn(ex, current, contracted);
     outcomes.push(outcome);
     throw err;
@@ -241,7 +262,7 @@ async function standIn(ex: PgrollExample, spec: MigrationSpec | undefined, contr
   }
   try {
     await client.query(sql);
-    return contracted === 0 ? 'plain DDL stood in' : 'plain DDL from the first spec\'s end stood in';
+    return contracted === 0 ? 'plain DDL stood in' : "plain DDL from the first spec's end stood in";
   } catch (err: any) {
     return `the plain DDL failed too: ${err.message}`;
   }
@@ -277,7 +298,9 @@ describe('pgroll example corpus, in order on one database', () => {
       } catch (err: any) {
         if (pendingCause(ex.id, err.message)) throw err;
         // Returning makes test.failing fail: the example no longer fails for a feature it waits for.
-        console.error(`${ex.id} is listed as pending on ${pending.join(', ')} but fails otherwise; fix it or update PENDING_FEATURES:\n${err.message}`);
+        console.error(
+          `${ex.id} is listed as pending on ${pending.join(', ')} but fails otherwise; fix it or update PENDING_FEATURES:\n${err.message}`,
+        );
         return;
       }
       console.error(`${ex.id} passes now: remove it from PENDING_FEATURES`);
@@ -290,7 +313,8 @@ describe('pgroll example corpus, in order on one database', () => {
     for (const [table, rows] of written) {
       for (const row of rows) {
         const where = whereKey(row.key);
-        if ((await client.query(`SELECT 1 FROM ${qi(table)} WHERE ${where.sql}`, where.values)).rows.length === 0) gone.push(`${table} ${JSON.stringify(row.key)}`);
+        if ((await client.query(`SELECT 1 FROM ${qi(table)} WHERE ${where.sql}`, where.values)).rows.length === 0)
+          gone.push(`${table} ${JSON.stringify(row.key)}`);
       }
     }
     expect(gone).toEqual([]);
@@ -303,7 +327,12 @@ describe('pgroll example corpus, in order on one database', () => {
 
   it('runs every spec in migrations/pgroll/, each in one example', () => {
     const listed = EXAMPLES.flatMap((e) => e.specs);
-    expect([...listed].sort()).toEqual(fs.readdirSync(SPECS).filter((f) => f.endsWith('.yaml')).sort());
+    expect([...listed].sort()).toEqual(
+      fs
+        .readdirSync(SPECS)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort(),
+    );
     expect(new Set(listed).size).toBe(listed.length);
   });
 });
@@ -329,7 +358,8 @@ describe("the corpus's expectations, checked against PostgreSQL itself", () => {
           }
         }
         for (const [type, labels] of Object.entries(ex.types ?? {})) {
-          if (JSON.stringify(await enumLabels(c, type)) !== JSON.stringify(labels)) problems.push(`${ex.id} type ${type}`);
+          if (JSON.stringify(await enumLabels(c, type)) !== JSON.stringify(labels))
+            problems.push(`${ex.id} type ${type}`);
         }
       }
     } finally {

@@ -28,7 +28,15 @@ describe('plan: the follow-up that lands on the old name', () => {
       'follow-up: price-bigint leaves price as price_cents; to land on the old name, a second migration (rename_column { from: price_cents, to: price }) with two more releases: one reading the new name and writing both, then one using the old only',
     );
     const lines: string[] = [];
-    printPlan({ line: (s: string) => lines.push(s), ok: (s: string) => s, fail: (s: string) => s, dim: (s: string) => s } as any, result);
+    printPlan(
+      {
+        line: (s: string) => lines.push(s),
+        ok: (s: string) => s,
+        fail: (s: string) => s,
+        dim: (s: string) => s,
+      } as any,
+      result,
+    );
     expect(lines.filter((l) => l.startsWith('follow-up:'))).toHaveLength(1);
   });
 

@@ -16,12 +16,20 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-raw-guard-'));
 let n = 0;
 function specFile(up: string): string {
   const file = path.join(dir, `s${n++}.yaml`);
-  fs.writeFileSync(file, `name: raw-guard\ntable: customers\noperations:\n  - add_column: { name: nickname, type: text, up: "full_name" }\n  - raw_sql: { up: ${JSON.stringify(up)}, down: "SELECT 1" }\n`);
+  fs.writeFileSync(
+    file,
+    `name: raw-guard\ntable: customers\noperations:\n  - add_column: { name: nickname, type: text, up: "full_name" }\n  - raw_sql: { up: ${JSON.stringify(up)}, down: "SELECT 1" }\n`,
+  );
   return file;
 }
 
 async function untouched(url: string): Promise<void> {
-  expect(await sql(url, `SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname IN ('nickname', '_tandem_pending') AND NOT attisdropped`)).toEqual([]);
+  expect(
+    await sql(
+      url,
+      `SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname IN ('nickname', '_tandem_pending') AND NOT attisdropped`,
+    ),
+  ).toEqual([]);
   expect(await sql(url, `SELECT nspname FROM pg_namespace WHERE nspname = 'tandem'`)).toEqual([]);
 }
 
@@ -49,15 +57,33 @@ describe('what raw_sql may not do (lexical, PostgreSQL quoting rules)', () => {
     ['RESET SESSION AUTHORIZATION', /RESET SESSION AUTHORIZATION changes the step's role/],
     ['SET LOCAL tandem.backfill = on', /SET tandem\.backfill changes a setting/],
     ['DISCARD ALL', /DISCARD resets the session/],
-    ["SELECT set_config('statement_timeout', '0', true)", /set_config\('statement_timeout', \.\.\.\) changes a setting/],
-    ["SELECT pg_catalog.set_config('LOCK_TIMEOUT', '0', false)", /set_config\('LOCK_TIMEOUT', \.\.\.\) changes a setting/],
-    ['SELECT set_config(current_setting(\'x.name\'), \'0\', true)', /set_config\(\) with a setting name that is not a string constant/],
+    [
+      "SELECT set_config('statement_timeout', '0', true)",
+      /set_config\('statement_timeout', \.\.\.\) changes a setting/,
+    ],
+    [
+      "SELECT pg_catalog.set_config('LOCK_TIMEOUT', '0', false)",
+      /set_config\('LOCK_TIMEOUT', \.\.\.\) changes a setting/,
+    ],
+    [
+      "SELECT set_config(current_setting('x.name'), '0', true)",
+      /set_config\(\) with a setting name that is not a string constant/,
+    ],
     ['DO $$BEGIN COMMIT; END$$', /COMMIT inside a DO block is transaction control/],
     ["DO $do$BEGIN EXECUTE 'SET LOCAL statement_timeout = 0'; END$do$", /SET statement_timeout changes a setting/],
-    ["DO LANGUAGE plpgsql $$BEGIN PERFORM set_config('lock_timeout', '0', true); END$$", /set_config\('lock_timeout', \.\.\.\) changes a setting .*inside a DO block/],
-    ["DO $$BEGIN SET LOCAL statement_timeout = 0; END$$", /SET statement_timeout changes a setting .*inside a DO block/],
-    ["DO $$BEGIN IF true THEN RESET lock_timeout; END IF; END$$", /RESET lock_timeout changes a setting .*inside a DO block/],
-    ["DO $a$BEGIN EXECUTE $b$DO $c$BEGIN COMMIT; END$c$$b$; END$a$", /COMMIT inside a DO block is transaction control/],
+    [
+      "DO LANGUAGE plpgsql $$BEGIN PERFORM set_config('lock_timeout', '0', true); END$$",
+      /set_config\('lock_timeout', \.\.\.\) changes a setting .*inside a DO block/,
+    ],
+    [
+      'DO $$BEGIN SET LOCAL statement_timeout = 0; END$$',
+      /SET statement_timeout changes a setting .*inside a DO block/,
+    ],
+    [
+      'DO $$BEGIN IF true THEN RESET lock_timeout; END IF; END$$',
+      /RESET lock_timeout changes a setting .*inside a DO block/,
+    ],
+    ['DO $a$BEGIN EXECUTE $b$DO $c$BEGIN COMMIT; END$c$$b$; END$a$', /COMMIT inside a DO block is transaction control/],
     ["DO $$BEGIN EXECUTE 'ROLLBACK'; END$$", /ROLLBACK is transaction control/],
     ['CREATE VIEW v AS SELECT 1; COMMIT', /holds a semicolon outside quotes/],
     ["SELECT 'unclosed", /unclosed string constant/],
@@ -101,21 +127,28 @@ describe('raw_sql against a real database', () => {
     await createCustomers(url, 5);
     const r = await runCli(['expand', specFile('SET LOCAL statement_timeout = 0')], { DATABASE_URL: url });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/raw_sql\.up: refused: SET statement_timeout changes a setting the step's bounds or role rely on/);
+    expect(r.stderr).toMatch(
+      /raw_sql\.up: refused: SET statement_timeout changes a setting the step's bounds or role rely on/,
+    );
     await untouched(url);
   });
 
   it('a function that lifts a bound where no lexer sees it: expand is undone after the statement, exit 2', async () => {
     const url = await freshDatabase('rawfunction');
     await createCustomers(url, 5);
-    await sql(url, `CREATE FUNCTION lift_bounds() RETURNS text LANGUAGE sql AS $$ SELECT set_config('statement_timeout', '0', true) $$`);
+    await sql(
+      url,
+      `CREATE FUNCTION lift_bounds() RETURNS text LANGUAGE sql AS $$ SELECT set_config('statement_timeout', '0', true) $$`,
+    );
     const r = await runCli(['expand', specFile('SELECT lift_bounds()'), '--json'], { DATABASE_URL: url });
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.stdout).error.message).toMatch(/raw_sql statement raw-sql-up-1 changed what the step's bounds rely on \(statement_timeout \S+ -> 0\), so expand was undone/);
+    expect(JSON.parse(r.stdout).error.message).toMatch(
+      /raw_sql statement raw-sql-up-1 changed what the step's bounds rely on \(statement_timeout \S+ -> 0\), so expand was undone/,
+    );
     await untouched(url);
   });
 
-  it('a procedure that commits, CALLed from raw_sql: PostgreSQL refuses it inside the step\'s transaction block, validate commits nothing', async () => {
+  it("a procedure that commits, CALLed from raw_sql: PostgreSQL refuses it inside the step's transaction block, validate commits nothing", async () => {
     const url = await freshDatabase('rawcall');
     await createCustomers(url, 5);
     await sql(url, `CREATE PROCEDURE commit_now() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$`);
@@ -125,7 +158,7 @@ describe('raw_sql against a real database', () => {
     await untouched(url);
   });
 
-  it('data migrations that only look like guarded statements expand: a column named role, an enum value \'end\' in a DO block', async () => {
+  it("data migrations that only look like guarded statements expand: a column named role, an enum value 'end' in a DO block", async () => {
     const url = await freshDatabase('rawlookalike');
     await createCustomers(url, 3);
     await sql(url, `ALTER TABLE customers ADD COLUMN role text, ADD COLUMN stage text`);
@@ -134,7 +167,10 @@ describe('raw_sql against a real database', () => {
       "UPDATE customers SET role = 'member' WHERE role IS NULL",
       "DO $$BEGIN UPDATE customers SET stage = 'end' WHERE id = 1; RAISE NOTICE 'start'; END$$",
     ];
-    fs.writeFileSync(file, `name: raw-lookalike\ntable: customers\noperations:\n  - raw_sql: { up: ${JSON.stringify(ups)}, down: "SELECT 1" }\n`);
+    fs.writeFileSync(
+      file,
+      `name: raw-lookalike\ntable: customers\noperations:\n  - raw_sql: { up: ${JSON.stringify(ups)}, down: "SELECT 1" }\n`,
+    );
     const r = await runCli(['expand', file, '--json'], { DATABASE_URL: url });
     expect(r.stdout).not.toMatch(/refused/);
     expect(r.code).toBe(0);
@@ -148,9 +184,13 @@ describe('raw_sql against a real database', () => {
   it('a raw_sql that only creates a view still expands', async () => {
     const url = await freshDatabase('rawview');
     await createCustomers(url, 5);
-    const r = await runCli(['expand', specFile('CREATE VIEW customers_names AS SELECT id, full_name FROM customers')], { DATABASE_URL: url });
+    const r = await runCli(['expand', specFile('CREATE VIEW customers_names AS SELECT id, full_name FROM customers')], {
+      DATABASE_URL: url,
+    });
     expect(r.stderr).not.toMatch(/failed|refused/);
     expect(r.code).toBe(0);
-    expect(await sql(url, `SELECT viewname FROM pg_views WHERE viewname = 'customers_names'`)).toEqual([{ viewname: 'customers_names' }]);
+    expect(await sql(url, `SELECT viewname FROM pg_views WHERE viewname = 'customers_names'`)).toEqual([
+      { viewname: 'customers_names' },
+    ]);
   });
 });

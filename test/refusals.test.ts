@@ -47,13 +47,19 @@ describe('refused operations (exit 1)', () => {
     await expand(splitSpec(), { databaseUrl: url });
     const changed = { ...splitSpec(), hash: 'different' };
     await expect(backfill(changed, { databaseUrl: url })).rejects.toThrow(/changed since it was expanded/);
-    expect(await status(changed, { databaseUrl: url })).toMatchObject({ step: 'expanded', specChanged: true, message: expect.stringMatching(/spec file changed since expand/) });
+    expect(await status(changed, { databaseUrl: url })).toMatchObject({
+      step: 'expanded',
+      specChanged: true,
+      message: expect.stringMatching(/spec file changed since expand/),
+    });
   });
 
   it('a second migration on the same table is refused while the first is in progress', async () => {
     await expand(splitSpec(), { databaseUrl: url });
     const other = { ...splitSpec(), name: 'another-one' };
-    await expect(expand(other, { databaseUrl: url })).rejects.toThrow(/table public.customers already has a migration in progress \(split-full-name\)/);
+    await expect(expand(other, { databaseUrl: url })).rejects.toThrow(
+      /table public.customers already has a migration in progress \(split-full-name\)/,
+    );
   });
 
   it('expand runs again after a rollback, and is idempotent', async () => {
@@ -95,14 +101,21 @@ describe('lock_timeout', () => {
     await blocker.connect();
     await blocker.query(`BEGIN; SELECT count(*) FROM customers`);
     try {
-      const err = await expand(splitSpec(), { databaseUrl: url, lockTimeoutMs: 100, ddlDeadlineMs: 800 }).catch((e) => e);
+      const err = await expand(splitSpec(), { databaseUrl: url, lockTimeoutMs: 100, ddlDeadlineMs: 800 }).catch(
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(LockTimeoutError);
-      expect(err.message).toMatch(/gave up after \d+ attempts to lock public\.customers.*blocked by pid \d+ \(long-report\)/);
+      expect(err.message).toMatch(
+        /gave up after \d+ attempts to lock public\.customers.*blocked by pid \d+ \(long-report\)/,
+      );
     } finally {
       await blocker.query('ROLLBACK');
       await blocker.end();
     }
-    const cols = await sql(url, `SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`);
+    const cols = await sql(
+      url,
+      `SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+    );
     expect(cols.map((c) => c.attname)).toEqual(['id', 'full_name', 'email']);
   });
 });
@@ -114,14 +127,24 @@ describe('a killed backfill', () => {
     await createCustomers(url, ROWS);
     const spec = splitSpec();
     await expand(spec, { databaseUrl: url });
-    const child = spawn(process.execPath, [TANDEM_BIN, 'backfill', SPLIT_SPEC_PATH, '--batch-size', '100', '--throttle-ms', '5'], {
-      env: { PATH: process.env.PATH, DATABASE_URL: url },
-      stdio: 'ignore',
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const child = spawn(
+      process.execPath,
+      [TANDEM_BIN, 'backfill', SPLIT_SPEC_PATH, '--batch-size', '100', '--throttle-ms', '5'],
+      {
+        env: { PATH: process.env.PATH, DATABASE_URL: url },
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
     // Wait until it has committed some batches, then kill it without warning.
     for (let i = 0; i < 200; i++) {
-      const [row] = await sql(url, `SELECT coalesce((SELECT backfill_done FROM tandem.migrations WHERE name = $1), 0)::int AS done`, [spec.name]);
+      const [row] = await sql(
+        url,
+        `SELECT coalesce((SELECT backfill_done FROM tandem.migrations WHERE name = $1), 0)::int AS done`,
+        [spec.name],
+      );
       if (row.done >= 2000) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -145,8 +168,11 @@ describe('a killed backfill', () => {
 describe('a backfill that fails on a row', () => {
   it('names the batch, commits nothing of it, and resumes once the data is fixed', async () => {
     const url = await freshDatabase('badrow');
-    await sql(url, `CREATE TABLE prices (id int PRIMARY KEY, price text NOT NULL);
-      INSERT INTO prices SELECT g, (g * 1.5)::text FROM generate_series(1, 50) g; UPDATE prices SET price = 'n/a' WHERE id = 30;`);
+    await sql(
+      url,
+      `CREATE TABLE prices (id int PRIMARY KEY, price text NOT NULL);
+      INSERT INTO prices SELECT g, (g * 1.5)::text FROM generate_series(1, 50) g; UPDATE prices SET price = 'n/a' WHERE id = 30;`,
+    );
     const spec = parseSpec(`name: cents
 table: prices
 operations:
@@ -154,11 +180,16 @@ operations:
 `);
     await expand(spec, { databaseUrl: url });
     const err = await backfill(spec, { databaseUrl: url, batchSize: 10 }).catch((e) => e);
-    expect(err.message).toMatch(/^backfill failed at "the batch after key 20", whose transaction was rolled back: invalid input syntax for type numeric: "n\/a"; the batches before it stay committed and the checkpoint is kept/);
+    expect(err.message).toMatch(
+      /^backfill failed at "the batch after key 20", whose transaction was rolled back: invalid input syntax for type numeric: "n\/a"; the batches before it stay committed and the checkpoint is kept/,
+    );
     expect(err.message).not.toMatch(/nothing changed/); // 20 rows were committed before it
     expect((await status(spec, { databaseUrl: url })).backfill).toMatchObject({ done: 20, pending: 30 });
     await sql(url, `UPDATE prices SET price = '45' WHERE id = 30`);
-    expect(await backfill(spec, { databaseUrl: url, batchSize: 10 })).toMatchObject({ complete: true, rowsUpdated: 29 });
+    expect(await backfill(spec, { databaseUrl: url, batchSize: 10 })).toMatchObject({
+      complete: true,
+      rowsUpdated: 29,
+    });
     expect((await verify(spec, { databaseUrl: url })).ok).toBe(true);
   });
 });
@@ -183,14 +214,23 @@ describe('verify --for-app: can the table serve a canary of this version now?', 
     const cli = await runCli(['verify', SPLIT_SPEC_PATH, '--for-app', 'v2'], { DATABASE_URL: url });
     expect(cli.code).toBe(expected.v2 ? 0 : 1);
     // The roles answer as their aliases: old v1, dual v2, new v3.
-    for (const [role, v] of [['old', 'v1'], ['dual', 'v2'], ['new', 'v3']] as const) {
+    for (const [role, v] of [
+      ['old', 'v1'],
+      ['dual', 'v2'],
+      ['new', 'v3'],
+    ] as const) {
       const r = await runCli(['verify', SPLIT_SPEC_PATH, '--for-app', role], { DATABASE_URL: url });
       expect({ role, code: r.code }).toEqual({ role, code: expected[v] ? 0 : 1 });
     }
   });
 
   it('refuses an unknown version', async () => {
-    const r = await runCli(['verify', SPLIT_SPEC_PATH, '--for-app', 'v4'], { DATABASE_URL: 'postgres://x@127.0.0.1/x' });
-    expect(r).toMatchObject({ code: 2, stderr: '✘ invalid input: --for-app must be old, dual or new (or v1, v2, v3), not "v4"\n' });
+    const r = await runCli(['verify', SPLIT_SPEC_PATH, '--for-app', 'v4'], {
+      DATABASE_URL: 'postgres://x@127.0.0.1/x',
+    });
+    expect(r).toMatchObject({
+      code: 2,
+      stderr: '✘ invalid input: --for-app must be old, dual or new (or v1, v2, v3), not "v4"\n',
+    });
   });
 });

@@ -18,7 +18,14 @@ describe('rehearse on a given scratch database', () => {
     const events: RehearsalEvent[] = [];
     const report = await rehearse(splitSpec(), { ...SMALL, databaseUrl: url, onEvent: (e) => events.push(e) });
 
-    expect(report).toMatchObject({ ok: true, database: 'given', failed_writes: 0, failed_reads: 0, lost_or_altered_writes: 0, rows: 500 });
+    expect(report).toMatchObject({
+      ok: true,
+      database: 'given',
+      failed_writes: 0,
+      failed_reads: 0,
+      lost_or_altered_writes: 0,
+      rows: 500,
+    });
     expect(report.stages.map((s) => [s.stage, s.versions.join('+')])).toEqual([
       ['baseline', 'v1'],
       ['expand', 'v1'],
@@ -71,12 +78,19 @@ describe('rehearse on a given scratch database', () => {
   it('names the stage an executor step failed in, and still removes what it created', async () => {
     const url = await freshDatabase('rehearse_fail');
     // An up expression that fails at run time on every name: the backfill cannot pass.
-    const text = fs.readFileSync(SPLIT_SPEC_PATH, 'utf8').replace(`up: "split_part(full_name, ' ', 1)"`, `up: "(split_part(full_name, ' ', 1)::int)::text"`);
+    const text = fs
+      .readFileSync(SPLIT_SPEC_PATH, 'utf8')
+      .replace(`up: "split_part(full_name, ' ', 1)"`, `up: "(split_part(full_name, ' ', 1)::int)::text"`);
     expect(text).toContain('::int');
-    await expect(rehearse(parseSpec(text), { ...SMALL, databaseUrl: url })).rejects.toThrow(/^the rehearsal stopped in (expand|backfill): .*invalid input syntax for type integer/);
+    await expect(rehearse(parseSpec(text), { ...SMALL, databaseUrl: url })).rejects.toThrow(
+      /^the rehearsal stopped in (expand|backfill): .*invalid input syntax for type integer/,
+    );
     // An `up` that raises never fails a write (the sync trigger flags the row), so expand passes and the
     // backfill stops; the rehearsal removes its table, function and migration record.
-    const [left] = await sql(url, `SELECT to_regclass('customers') AS t, to_regprocedure('tandem.sync_split_full_name()') AS f`);
+    const [left] = await sql(
+      url,
+      `SELECT to_regclass('customers') AS t, to_regprocedure('tandem.sync_split_full_name()') AS f`,
+    );
     expect(left).toEqual({ t: null, f: null });
     const [rec] = await sql(url, `SELECT count(*)::int AS n FROM tandem.migrations WHERE name = 'split-full-name'`);
     expect(rec).toEqual({ n: 0 });
@@ -84,14 +98,22 @@ describe('rehearse on a given scratch database', () => {
 
   it('rehearses any other spec in an empty database given with --database-url, and leaves it as empty as it found it', async () => {
     const url = await freshDatabase('rehearse_generic_given');
-    const empty = async () => sql(url, `SELECT (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS relations,
+    const empty = async () =>
+      sql(
+        url,
+        `SELECT (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS relations,
                                               (SELECT count(*)::int FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\\_%') AS schemas,
                                               (SELECT count(*)::int FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS types,
                                               (SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS functions,
-                                              (SELECT count(*)::int FROM pg_roles WHERE rolname LIKE 'tandem_rehearsal_app%') AS roles`);
+                                              (SELECT count(*)::int FROM pg_roles WHERE rolname LIKE 'tandem_rehearsal_app%') AS roles`,
+      );
     const before = await empty();
     expect(before).toEqual([{ relations: 0, schemas: 0, types: 0, functions: 0, roles: 0 }]);
-    const report = await rehearse(loadSpecFile(path.join(__dirname, '..', 'migrations', 'split-and-index.yaml')), { ...SMALL, databaseUrl: url, schemaFile: path.join(__dirname, '..', 'migrations', 'split-and-index.schema.sql') });
+    const report = await rehearse(loadSpecFile(path.join(__dirname, '..', 'migrations', 'split-and-index.yaml')), {
+      ...SMALL,
+      databaseUrl: url,
+      schemaFile: path.join(__dirname, '..', 'migrations', 'split-and-index.schema.sql'),
+    });
     expect(report).toMatchObject({ ok: true, database: 'given', failed_writes: 0, lost_or_altered_writes: 0 });
     expect(await empty()).toEqual(before);
   });
@@ -102,7 +124,9 @@ describe('rehearse on a given scratch database', () => {
     await sql(url, `CREATE TABLE invoices (id int PRIMARY KEY); INSERT INTO invoices VALUES (1)`);
     const attempt = rehearse(spec, { ...SMALL, databaseUrl: url });
     await expect(attempt).rejects.toBeInstanceOf(RefusedError);
-    await expect(attempt).rejects.toThrow(/that database is not empty \(it has relation invoices.*\); .*needs an empty database of its own/);
+    await expect(attempt).rejects.toThrow(
+      /that database is not empty \(it has relation invoices.*\); .*needs an empty database of its own/,
+    );
     expect(await sql(url, `SELECT count(*)::int AS n FROM invoices`)).toEqual([{ n: 1 }]);
     expect(await sql(url, `SELECT to_regclass('people') AS t`)).toEqual([{ t: null }]);
   });
@@ -111,7 +135,13 @@ describe('rehearse on a given scratch database', () => {
 describe('rehearse on its default, a throwaway PostgreSQL from the local binaries', () => {
   it('starts its own server, passes, and says so', async () => {
     const report = await rehearse(splitSpec(), { ...SMALL, rows: 200 });
-    expect(report).toMatchObject({ ok: true, database: 'scratch', app_role: 'customers_app', failed_writes: 0, lost_or_altered_writes: 0 });
+    expect(report).toMatchObject({
+      ok: true,
+      database: 'scratch',
+      app_role: 'customers_app',
+      failed_writes: 0,
+      lost_or_altered_writes: 0,
+    });
     expect(report.stages).toHaveLength(REHEARSAL_STAGES.length);
   });
 });

@@ -56,9 +56,16 @@ it('an app transaction holding a flagged row while repair runs is never made to 
   try {
     await app.query(`BEGIN`);
     await app.query(`UPDATE orders SET note = 'packing' WHERE id = 2`);
-    const flagged = async () => (await sql(url, `SELECT count(*)::int AS n FROM orders WHERE _tandem_pending IS NULL`))[0].n;
+    const flagged = async () =>
+      (await sql(url, `SELECT count(*)::int AS n FROM orders WHERE _tandem_pending IS NULL`))[0].n;
     const repairWaits = async () =>
-      (await sql(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`, [(app as any).processID]))[0].n > 0;
+      (
+        await sql(
+          url,
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`,
+          [(app as any).processID],
+        )
+      )[0].n > 0;
     let finished = false;
     const running = runCli(['repair', file, '--json'], { DATABASE_URL: url }).finally(() => (finished = true));
     // Repair either waits on row 2 while holding the rows before it (what it must never do), or has
@@ -110,7 +117,9 @@ it('failure records the app role forged (garbage, an operation index out of rang
   expect(out.stillFailing[3].error).toMatch(/flagged \(_tandem_pending NULL\) but holds no failure record/);
   expect(out.message).toMatch(/4 not repaired \(e\.g\. key 1: its failure record "junk" is not an object/);
   // The rows it did not trust are untouched; the one it trusted is repaired.
-  expect(await sql(url, `SELECT id, amount_eur::int AS eur, _tandem_pending AS pending FROM orders ORDER BY id`)).toEqual([
+  expect(
+    await sql(url, `SELECT id, amount_eur::int AS eur, _tandem_pending AS pending FROM orders ORDER BY id`),
+  ).toEqual([
     { id: 1, eur: null, pending: null },
     { id: 2, eur: null, pending: null },
     { id: 3, eur: null, pending: null },
@@ -119,7 +128,10 @@ it('failure records the app role forged (garbage, an operation index out of rang
   ]);
   // The way out it names: rewrite the side to keep and reset the record; the trigger derives the other.
   expect(out.stillFailing[0].error).toMatch(/SET column = column, _tandem_sync_failed = NULL, _tandem_pending = false/);
-  await sql(url, `UPDATE orders SET amount = amount, _tandem_sync_failed = NULL, _tandem_pending = false WHERE id <= 4`);
+  await sql(
+    url,
+    `UPDATE orders SET amount = amount, _tandem_sync_failed = NULL, _tandem_pending = false WHERE id <= 4`,
+  );
   expect((await runCli(['verify', file], { DATABASE_URL: url })).code).toBe(0);
 });
 
@@ -132,9 +144,13 @@ it('a failure record naming a side the operation derives nothing from (side new 
   const out = lastJson(result.stdout);
   expect(out.repaired).toBe(1);
   expect(out.stillFailing.map((f: any) => [f.key, f.side])).toEqual([['1', 'unknown']]);
-  expect(out.stillFailing[0].error).toMatch(/not repaired: its failure record gives operation 0 the side new, from which add_column amount_eur derives nothing/);
+  expect(out.stillFailing[0].error).toMatch(
+    /not repaired: its failure record gives operation 0 the side new, from which add_column amount_eur derives nothing/,
+  );
   expect(result.code).toBe(1);
-  expect(await sql(url, `SELECT id, amount_eur::int AS eur, _tandem_pending AS pending FROM orders ORDER BY id`)).toEqual([
+  expect(
+    await sql(url, `SELECT id, amount_eur::int AS eur, _tandem_pending AS pending FROM orders ORDER BY id`),
+  ).toEqual([
     { id: 1, eur: null, pending: null },
     { id: 2, eur: 40, pending: false },
   ]);
@@ -159,7 +175,17 @@ it('repair waits for a table lock no longer than lock_timeout at a time, retries
 });
 
 describe('failureEntries: a record read back from the table is trusted only when it is one the trigger writes', () => {
-  const table = { oid: 1, schema: 'public', name: 'orders', columns: [{ name: 'id', type: 'integer', notNull: true }, { name: 'amount', type: 'numeric', notNull: true }, { name: 'currency', type: 'text', notNull: true }], primaryKey: [{ name: 'id', type: 'integer' }] } as any;
+  const table = {
+    oid: 1,
+    schema: 'public',
+    name: 'orders',
+    columns: [
+      { name: 'id', type: 'integer', notNull: true },
+      { name: 'amount', type: 'numeric', notNull: true },
+      { name: 'currency', type: 'text', notNull: true },
+    ],
+    primaryKey: [{ name: 'id', type: 'integer' }],
+  } as any;
   const resolved = resolveSpec(parseSpec(SPEC, 'eur.yaml'), table);
   it.each([
     [{ '0': { side: 'old', error: 'x' } }, [{ index: 0, side: 'old' }]],

@@ -25,7 +25,10 @@ it('contract names the flagged rows and tandem repair; repair exits 1 while a ro
      INSERT INTO rates VALUES ('EUR', 1);
      INSERT INTO orders VALUES (1, 10, 'EUR');`,
   );
-  const file = specFile('eur', `name: eur\ntable: orders\noperations:\n  - add_column: { name: amount_eur, type: numeric, up: "eur(amount, currency)" }\n`);
+  const file = specFile(
+    'eur',
+    `name: eur\ntable: orders\noperations:\n  - add_column: { name: amount_eur, type: numeric, up: "eur(amount, currency)" }\n`,
+  );
   const env = { DATABASE_URL: url };
   expect((await runCli(['expand', file, '--json'], env)).code).toBe(0);
   expect((await runCli(['backfill', file, '--json'], env)).code).toBe(0);
@@ -48,7 +51,10 @@ it('contract names the flagged rows and tandem repair; repair exits 1 while a ro
 
 it('rollback refuses (exit 1) while a lossy down would drop new-version writes, and --force rolls back', async () => {
   const url = await freshDatabase('rollbackcli');
-  await sql(url, `CREATE TABLE people (id int PRIMARY KEY, first text, last text); INSERT INTO people VALUES (1, 'Grace', 'Hopper')`);
+  await sql(
+    url,
+    `CREATE TABLE people (id int PRIMARY KEY, first text, last text); INSERT INTO people VALUES (1, 'Grace', 'Hopper')`,
+  );
   const file = specFile(
     'merge',
     `name: merge\ntable: people\noperations:\n  - merge_columns:\n      columns: [first, last]\n      into: { name: display_name, type: text, up: "concat_ws(' ', first, last)" }\n      down: { first: "split_part(display_name, ' ', 1)", last: "NULL" }\n`,
@@ -62,7 +68,14 @@ it('rollback refuses (exit 1) while a lossy down would drop new-version writes, 
   const refused = await runCli(['rollback', file], env);
   expect(refused.code).toBe(1);
   expect(refused.stdout + refused.stderr).toMatch(/--force/);
-  expect((await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'display_name'`))[0].n).toBe(1);
+  expect(
+    (
+      await sql(
+        url,
+        `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'display_name'`,
+      )
+    )[0].n,
+  ).toBe(1);
   expect((await runCli(['rollback', file, '--force'], env)).code).toBe(0);
   expect(await sql(url, `SELECT id, first, last FROM people ORDER BY id`)).toEqual([
     { id: 1, first: 'Grace', last: 'Hopper' },

@@ -17,15 +17,35 @@ import * as path from 'path';
  * table that is a subscription's target is refused (its apply worker's writes skip the trigger).
  */
 async function untouched(url: string): Promise<void> {
-  expect(await sql(url, `SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname LIKE '%name' AND attname <> 'full_name' AND NOT attisdropped`)).toEqual([]);
+  expect(
+    await sql(
+      url,
+      `SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname LIKE '%name' AND attname <> 'full_name' AND NOT attisdropped`,
+    ),
+  ).toEqual([]);
   expect(await sql(url, `SELECT 1 FROM pg_namespace WHERE nspname = 'tandem'`)).toEqual([]);
 }
 
 describe('publications on the table, refused before expand', () => {
   it.each([
-    ['FOR TABLE without a column list', 'CREATE PUBLICATION pub_all_cols FOR TABLE customers', 'pub_all_cols', /publication pub_all_cols publishes every column of public\.customers, so its subscribers would receive the columns expand adds \(first_name, last_name, _tandem_pending, .*give it a column list/],
-    ['FOR TABLES IN SCHEMA', 'CREATE PUBLICATION pub_schema FOR TABLES IN SCHEMA public', 'pub_schema', /publication pub_schema publishes every column of the tables in schema public \(FOR TABLES IN SCHEMA/],
-    ['FOR ALL TABLES', 'CREATE PUBLICATION pub_everything FOR ALL TABLES', 'pub_everything', /publication pub_everything is FOR ALL TABLES: .*Tandem's state tables \(tandem\.migrations\)/],
+    [
+      'FOR TABLE without a column list',
+      'CREATE PUBLICATION pub_all_cols FOR TABLE customers',
+      'pub_all_cols',
+      /publication pub_all_cols publishes every column of public\.customers, so its subscribers would receive the columns expand adds \(first_name, last_name, _tandem_pending, .*give it a column list/,
+    ],
+    [
+      'FOR TABLES IN SCHEMA',
+      'CREATE PUBLICATION pub_schema FOR TABLES IN SCHEMA public',
+      'pub_schema',
+      /publication pub_schema publishes every column of the tables in schema public \(FOR TABLES IN SCHEMA/,
+    ],
+    [
+      'FOR ALL TABLES',
+      'CREATE PUBLICATION pub_everything FOR ALL TABLES',
+      'pub_everything',
+      /publication pub_everything is FOR ALL TABLES: .*Tandem's state tables \(tandem\.migrations\)/,
+    ],
   ])('%s: validate and expand exit 1 naming it, nothing changed', async (_what, create, name, why) => {
     const url = await freshDatabase('pub');
     await createCustomers(url, 5);
@@ -33,7 +53,12 @@ describe('publications on the table, refused before expand', () => {
     const v = await runCli(['validate', SPLIT_SPEC_PATH, '--json'], { DATABASE_URL: url });
     expect(v.code).toBe(1);
     const err = JSON.parse(v.stdout).error;
-    expect(err).toMatchObject({ kind: 'replication', table: 'public.customers', publications: [name], subscriptions: [] });
+    expect(err).toMatchObject({
+      kind: 'replication',
+      table: 'public.customers',
+      publications: [name],
+      subscriptions: [],
+    });
     expect(err.message).toMatch(why);
     const e = await runCli(['expand', SPLIT_SPEC_PATH], { DATABASE_URL: url });
     expect(e.code).toBe(1);
@@ -47,7 +72,10 @@ describe('publications on the table, refused before expand', () => {
     await sql(url, 'CREATE PUBLICATION pub_everything FOR ALL TABLES');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-pub-'));
     const file = path.join(dir, 'index.yaml');
-    fs.writeFileSync(file, `name: customers-email-idx\ntable: customers\noperations:\n  - create_index: { name: customers_email_idx, columns: [email] }\n`);
+    fs.writeFileSync(
+      file,
+      `name: customers-email-idx\ntable: customers\noperations:\n  - create_index: { name: customers_email_idx, columns: [email] }\n`,
+    );
     const r = await runCli(['expand', file], { DATABASE_URL: url });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/publication pub_everything is FOR ALL TABLES/);
@@ -56,21 +84,31 @@ describe('publications on the table, refused before expand', () => {
 
   it('the SQL it advises names an odd publication name as PostgreSQL reads it (quoted)', async () => {
     const url = await freshDatabase('pubodd');
-    await sql(url, `CREATE TABLE "Customers" (id int PRIMARY KEY, full_name text); CREATE PUBLICATION "Orders ""Feed""" FOR TABLE "Customers"`);
+    await sql(
+      url,
+      `CREATE TABLE "Customers" (id int PRIMARY KEY, full_name text); CREATE PUBLICATION "Orders ""Feed""" FOR TABLE "Customers"`,
+    );
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-pubodd-')), 'odd.yaml');
     fs.writeFileSync(file, `name: odd\ntable: Customers\noperations:\n  - add_column: { name: note, type: text }\n`);
     const v = await runCli(['validate', file, '--json'], { DATABASE_URL: url });
     expect(v.code).toBe(1);
-    expect(JSON.parse(v.stdout).error.message).toContain('ALTER PUBLICATION "Orders ""Feed""" SET TABLE "public"."Customers" (col, ...)');
+    expect(JSON.parse(v.stdout).error.message).toContain(
+      'ALTER PUBLICATION "Orders ""Feed""" SET TABLE "public"."Customers" (col, ...)',
+    );
   });
 
   it('a publication of other tables only, or with a column list for this one, lets expand go on', async () => {
     const url = await freshDatabase('pubok');
     await createCustomers(url, 5);
-    await sql(url, `CREATE TABLE other (id int PRIMARY KEY); CREATE PUBLICATION pub_other FOR TABLE other; CREATE PUBLICATION pub_listed FOR TABLE customers (id, full_name, email)`);
+    await sql(
+      url,
+      `CREATE TABLE other (id int PRIMARY KEY); CREATE PUBLICATION pub_other FOR TABLE other; CREATE PUBLICATION pub_listed FOR TABLE customers (id, full_name, email)`,
+    );
     expect((await expand(splitSpec(), { databaseUrl: url })).step).toBe('expanded');
     // The column list still sends only what it listed.
-    expect(await sql(url, `SELECT attnames::text[] AS cols FROM pg_publication_tables WHERE pubname = 'pub_listed'`)).toEqual([{ cols: ['id', 'full_name', 'email'] }]);
+    expect(
+      await sql(url, `SELECT attnames::text[] AS cols FROM pg_publication_tables WHERE pubname = 'pub_listed'`),
+    ).toEqual([{ cols: ['id', 'full_name', 'email'] }]);
   });
 });
 
@@ -90,7 +128,10 @@ describe('with a real subscription (wal_level = logical)', () => {
     await sql(pubUrl, `CREATE PUBLICATION pub_listed FOR TABLE customers (id, full_name, email)`);
     await sql(pubUrl, `SELECT pg_create_logical_replication_slot('sub_listed', 'pgoutput')`);
     // In one cluster the slot is made beforehand (CREATE SUBSCRIPTION would wait on itself).
-    await sql(subUrl, `CREATE SUBSCRIPTION sub_listed CONNECTION 'host=127.0.0.1 port=${server.port} dbname=pubdb user=postgres' PUBLICATION pub_listed WITH (create_slot = false, slot_name = 'sub_listed')`);
+    await sql(
+      subUrl,
+      `CREATE SUBSCRIPTION sub_listed CONNECTION 'host=127.0.0.1 port=${server.port} dbname=pubdb user=postgres' PUBLICATION pub_listed WITH (create_slot = false, slot_name = 'sub_listed')`,
+    );
     await until(async () => (await sql(subUrl, 'SELECT count(*)::int AS n FROM customers'))[0].n === 20);
   }, 120_000);
 
@@ -114,7 +155,9 @@ describe('with a real subscription (wal_level = logical)', () => {
     expect(r.code).toBe(1);
     const err = JSON.parse(r.stdout).error;
     expect(err).toMatchObject({ kind: 'replication', subscriptions: ['sub_listed'], publications: [] });
-    expect(err.message).toMatch(/public\.customers is a target of subscription sub_listed: the rows its apply worker writes do not fire the sync trigger/);
+    expect(err.message).toMatch(
+      /public\.customers is a target of subscription sub_listed: the rows its apply worker writes do not fire the sync trigger/,
+    );
   });
 
   it('with a column list, expand and backfill on the publisher keep replication running', async () => {
@@ -130,8 +173,18 @@ describe('with a real subscription (wal_level = logical)', () => {
     } finally {
       await app.end();
     }
-    await until(async () => (await sql(subUrl, `SELECT count(*)::int AS n FROM customers WHERE full_name = 'Ada Lovelace' OR email = 'one@example.com'`))[0].n === 2);
+    await until(
+      async () =>
+        (
+          await sql(
+            subUrl,
+            `SELECT count(*)::int AS n FROM customers WHERE full_name = 'Ada Lovelace' OR email = 'one@example.com'`,
+          )
+        )[0].n === 2,
+    );
     // The subscription's worker is running, not failing over and over.
-    expect(await sql(subUrl, `SELECT subname FROM pg_stat_subscription WHERE subname = 'sub_listed' AND pid IS NOT NULL`)).toEqual([{ subname: 'sub_listed' }]);
+    expect(
+      await sql(subUrl, `SELECT subname FROM pg_stat_subscription WHERE subname = 'sub_listed' AND pid IS NOT NULL`),
+    ).toEqual([{ subname: 'sub_listed' }]);
   });
 });

@@ -16,7 +16,10 @@ import { asRole, createMigrator, createRole } from './roles';
 async function hiddenRowsTable(admin: string, migrator: string, force: boolean): Promise<string> {
   const url = asRole(admin, migrator);
   await createCustomers(url, 20);
-  await sql(url, `ALTER TABLE customers ENABLE ROW LEVEL SECURITY; CREATE POLICY odd_only ON customers USING (id % 2 = 1)`);
+  await sql(
+    url,
+    `ALTER TABLE customers ENABLE ROW LEVEL SECURITY; CREATE POLICY odd_only ON customers USING (id % 2 = 1)`,
+  );
   if (force) await sql(url, `ALTER TABLE customers FORCE ROW LEVEL SECURITY`);
   return url;
 }
@@ -37,9 +40,16 @@ describe('row-level security that hides rows from the migrator', () => {
       expect(r.stderr).toMatch(/ALTER TABLE public\.customers NO FORCE ROW LEVEL SECURITY/);
       expect(r.stderr).toMatch(/BYPASSRLS/);
       const out = JSON.parse(r.stdout);
-      expect(out).toMatchObject({ ok: false, exit_code: 1, error: { kind: 'rows_hidden', table: 'public.customers', role: migrator } });
+      expect(out).toMatchObject({
+        ok: false,
+        exit_code: 1,
+        error: { kind: 'rows_hidden', table: 'public.customers', role: migrator },
+      });
     }
-    const cols = await sql(admin, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name'`);
+    const cols = await sql(
+      admin,
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name'`,
+    );
     expect(cols[0].n).toBe(0);
   });
 
@@ -48,10 +58,12 @@ describe('row-level security that hides rows from the migrator', () => {
     const url = asRole(admin, migrator);
     await createCustomers(url, 5);
     await sql(url, `ALTER TABLE customers ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY`);
-    await expect(expand(splitSpec(), { databaseUrl: url })).rejects.toThrow(/enabled with no policy, which hides every row/);
+    await expect(expand(splitSpec(), { databaseUrl: url })).rejects.toThrow(
+      /enabled with no policy, which hides every row/,
+    );
   });
 
-  it('a non-owner (the analysis Job\'s role) under ENABLE: verify refuses instead of passing on the rows it sees', async () => {
+  it("a non-owner (the analysis Job's role) under ENABLE: verify refuses instead of passing on the rows it sees", async () => {
     const migrator = await createMigrator(admin);
     const url = await hiddenRowsTable(admin, migrator, false);
     const reader = await createRole(admin, 'reader');
@@ -60,7 +72,9 @@ describe('row-level security that hides rows from the migrator', () => {
     await backfill(splitSpec(), { databaseUrl: url });
     await sql(admin, `GRANT USAGE ON SCHEMA tandem TO "${reader}"; GRANT SELECT ON tandem.migrations TO "${reader}"`);
     await expect(verify(splitSpec(), { databaseUrl: asRole(admin, reader) })).rejects.toThrow(RowsHiddenError);
-    await expect(verify(splitSpec(), { databaseUrl: asRole(admin, reader) })).rejects.toThrow(/the migrator does not own it .*ALTER ROLE .* BYPASSRLS/);
+    await expect(verify(splitSpec(), { databaseUrl: asRole(admin, reader) })).rejects.toThrow(
+      /the migrator does not own it .*ALTER ROLE .* BYPASSRLS/,
+    );
   });
 
   it('a policy added after expand: backfill, verify and contract refuse, and full_name survives for every row', async () => {
@@ -69,7 +83,10 @@ describe('row-level security that hides rows from the migrator', () => {
     await createCustomers(url, 20);
     await expand(splitSpec(), { databaseUrl: url });
     await backfill(splitSpec(), { databaseUrl: url });
-    await sql(url, `ALTER TABLE customers ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; CREATE POLICY odd_only ON customers USING (id % 2 = 1)`);
+    await sql(
+      url,
+      `ALTER TABLE customers ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; CREATE POLICY odd_only ON customers USING (id % 2 = 1)`,
+    );
     await expect(verify(splitSpec(), { databaseUrl: url })).rejects.toThrow(RowsHiddenError);
     await expect(backfill(splitSpec(), { databaseUrl: url })).rejects.toThrow(RowsHiddenError);
     await expect(contract(splitSpec(), { databaseUrl: url })).rejects.toThrow(RowsHiddenError);
@@ -88,7 +105,9 @@ describe('row-level security that hides rows from the migrator', () => {
        INSERT INTO customers SELECT g, 'A' || g || ' B', NULL FROM generate_series(1, 150) g;
        ALTER TABLE customers_b ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;`,
     );
-    await expect(validateLive(splitSpec(), { databaseUrl: url })).rejects.toThrow(/partition public\.customers_b: enabled with no policy/);
+    await expect(validateLive(splitSpec(), { databaseUrl: url })).rejects.toThrow(
+      /partition public\.customers_b: enabled with no policy/,
+    );
   });
 
   it('a superuser, a BYPASSRLS role, and an owner without FORCE see every row: the migration runs', async () => {
@@ -99,7 +118,10 @@ describe('row-level security that hides rows from the migrator', () => {
     expect(await verify(splitSpec(), { databaseUrl: url })).toMatchObject({ ok: true, rows: 20 });
     const other = await freshDatabase('rls_su');
     await createCustomers(other, 20);
-    await sql(other, `ALTER TABLE customers ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; CREATE POLICY odd_only ON customers USING (id % 2 = 1)`);
+    await sql(
+      other,
+      `ALTER TABLE customers ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; CREATE POLICY odd_only ON customers USING (id % 2 = 1)`,
+    );
     await expand(splitSpec(), { databaseUrl: other }); // postgres, a superuser
     expect(await backfill(splitSpec(), { databaseUrl: other })).toMatchObject({ rowsUpdated: 20 });
   });

@@ -24,6 +24,9 @@ export async function createRole(url: string, prefix: string, attributes = 'NOSU
 export async function createMigrator(url: string, prefix = 'mig', attributes = 'NOSUPERUSER'): Promise<string> {
   const role = await createRole(url, prefix, attributes);
   const db = new URL(url).pathname.slice(1);
-  await sql(url, `GRANT CREATE ON DATABASE "${decodeURIComponent(db)}" TO "${role}"; GRANT ALL ON SCHEMA public TO "${role}"`);
+  await sql(
+    url,
+    `GRANT CREATE ON DATABASE "${decodeURIComponent(db)}" TO "${role}"; GRANT ALL ON SCHEMA public TO "${role}"`,
+  );
   return role;
 }

@@ -21,8 +21,11 @@ function strict(schema: any): any {
   if (Array.isArray(schema)) return schema.map(strict);
   if (schema === null || typeof schema !== 'object') return schema;
   const out: any = {};
-  for (const [k, v] of Object.entries(schema)) out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, strict(s)])) : strict(v);
-  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) out.additionalProperties = false;
+  for (const [k, v] of Object.entries(schema))
+    out[k] =
+      k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, strict(s)])) : strict(v);
+  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields'])
+    out.additionalProperties = false;
   return out;
 }
 
@@ -30,10 +33,20 @@ function compileCrd(file: string): ValidateFunction {
   const crd = parse(fs.readFileSync(path.join(CRD_DIR, file), 'utf8'));
   const version = crd.spec.versions.find((v: any) => v.name === 'v1alpha1');
   const ajv = new Ajv({ strict: false, allErrors: true });
-  for (const keyword of ['x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-validations']) {
+  for (const keyword of [
+    'x-kubernetes-preserve-unknown-fields',
+    'x-kubernetes-int-or-string',
+    'x-kubernetes-list-type',
+    'x-kubernetes-list-map-keys',
+    'x-kubernetes-map-type',
+    'x-kubernetes-validations',
+  ]) {
     ajv.addKeyword({ keyword });
   }
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
+  });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
   return ajv.compile(strict(version.schema.openAPIV3Schema));
@@ -43,7 +56,9 @@ const validateRollout = compileCrd('rollout-crd.yaml');
 const validateTemplate = compileCrd('analysis-template-crd.yaml');
 
 function errorsOf(validate: ValidateFunction, obj: unknown): string[] {
-  return validate(obj) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
+  return validate(obj)
+    ? []
+    : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
 }
 
 const ARGS: RolloutSpecArgs = {
@@ -59,13 +74,48 @@ const ARGS: RolloutSpecArgs = {
 
 describe('the validator is not vacuous', () => {
   it.each([
-    ['a weight written as a word', (r: any) => { r.spec.strategy.canary.steps[0] = { setWeight: 'ten' }; }],
-    ['an unknown step', (r: any) => { r.spec.strategy.canary.steps.push({ setWieght: 20 }); }],
-    ['an unknown canary field', (r: any) => { r.spec.strategy.canary.stableSvc = 'x'; }],
-    ['replicas as a string', (r: any) => { r.spec.replicas = 'four'; }],
-    ['an analysis template without a name field type', (r: any) => { r.spec.strategy.canary.steps[2].analysis.templates[0].templateName = 7; }],
-    ['an analysis argument whose value is not a string', (r: any) => { r.spec.strategy.canary.steps[2].analysis.args[0].value = 2; }],
-    ['an analysis argument without a name', (r: any) => { delete r.spec.strategy.canary.steps[2].analysis.args[0].name; }],
+    [
+      'a weight written as a word',
+      (r: any) => {
+        r.spec.strategy.canary.steps[0] = { setWeight: 'ten' };
+      },
+    ],
+    [
+      'an unknown step',
+      (r: any) => {
+        r.spec.strategy.canary.steps.push({ setWieght: 20 });
+      },
+    ],
+    [
+      'an unknown canary field',
+      (r: any) => {
+        r.spec.strategy.canary.stableSvc = 'x';
+      },
+    ],
+    [
+      'replicas as a string',
+      (r: any) => {
+        r.spec.replicas = 'four';
+      },
+    ],
+    [
+      'an analysis template without a name field type',
+      (r: any) => {
+        r.spec.strategy.canary.steps[2].analysis.templates[0].templateName = 7;
+      },
+    ],
+    [
+      'an analysis argument whose value is not a string',
+      (r: any) => {
+        r.spec.strategy.canary.steps[2].analysis.args[0].value = 2;
+      },
+    ],
+    [
+      'an analysis argument without a name',
+      (r: any) => {
+        delete r.spec.strategy.canary.steps[2].analysis.args[0].name;
+      },
+    ],
   ])('rejects a Rollout with %s', (_label, mutate) => {
     const rollout = buildRollout(ARGS);
     expect(errorsOf(validateRollout, rollout)).toEqual([]);
@@ -74,12 +124,37 @@ describe('the validator is not vacuous', () => {
   });
 
   it.each([
-    ['a metric without a provider', (t: any) => { delete t.spec.metrics[0].provider; }],
-    ['a job provider without a spec', (t: any) => { delete t.spec.metrics[0].provider.job.spec; }],
-    ['a count that is an object', (t: any) => { t.spec.metrics[0].count = { n: 1 }; }],
-    ['an argument without a name', (t: any) => { t.spec.args = [{ value: 'v1' }]; }],
+    [
+      'a metric without a provider',
+      (t: any) => {
+        delete t.spec.metrics[0].provider;
+      },
+    ],
+    [
+      'a job provider without a spec',
+      (t: any) => {
+        delete t.spec.metrics[0].provider.job.spec;
+      },
+    ],
+    [
+      'a count that is an object',
+      (t: any) => {
+        t.spec.metrics[0].count = { n: 1 };
+      },
+    ],
+    [
+      'an argument without a name',
+      (t: any) => {
+        t.spec.args = [{ value: 'v1' }];
+      },
+    ],
   ])('rejects an AnalysisTemplate with %s', (_label, mutate) => {
-    const template = buildAnalysisTemplate({ app: 'tandem-demo', namespace: 'shop', verifyImage: 'tandem:1', specFile: 's.yaml' });
+    const template = buildAnalysisTemplate({
+      app: 'tandem-demo',
+      namespace: 'shop',
+      verifyImage: 'tandem:1',
+      specFile: 's.yaml',
+    });
     expect(errorsOf(validateTemplate, template)).toEqual([]);
     mutate(template);
     expect(errorsOf(validateTemplate, template).length).toBeGreaterThan(0);
@@ -106,44 +181,62 @@ describe('every Rollout and AnalysisTemplate the program declares, in every stag
     expect(errorsOf(validateTemplate, templates[0].inputs)).toEqual([]);
   });
 
-  it.each(STAGES)("%s: every analysis step passes each argument the AnalysisTemplate uses, the app version being the stage's", (stage) => {
-    const all = declared.get(stage)!;
-    const rollout = all.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout')!.inputs;
-    const template = all.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:AnalysisTemplate')!.inputs;
-    const declaredArgs = template.spec.args.map((a: { name: string }) => a.name).sort();
-    // Argo resolves {{args.NAME}} anywhere in the metric; an argument used but not declared fails the analysis.
-    const used = [...JSON.stringify(template.spec.metrics).matchAll(/\{\{\s*args\.([-\w]+)\s*\}\}/g)].map((m) => m[1]);
-    expect(used).toEqual(['app-version']);
-    expect(declaredArgs).toEqual([...new Set(used)].sort());
-    const analyses = rollout.spec.strategy.canary.steps.filter((s: any) => s.analysis).map((s: any) => s.analysis);
-    expect(analyses.length).toBeGreaterThan(0);
-    for (const a of analyses) {
-      expect(a.templates).toEqual([{ templateName: template.metadata.name }]);
-      expect(a.args).toEqual([{ name: 'app-version', value: STAGE_TABLE[stage].app }]);
-    }
-  });
+  it.each(STAGES)(
+    "%s: every analysis step passes each argument the AnalysisTemplate uses, the app version being the stage's",
+    (stage) => {
+      const all = declared.get(stage)!;
+      const rollout = all.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout')!.inputs;
+      const template = all.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:AnalysisTemplate')!.inputs;
+      const declaredArgs = template.spec.args.map((a: { name: string }) => a.name).sort();
+      // Argo resolves {{args.NAME}} anywhere in the metric; an argument used but not declared fails the analysis.
+      const used = [...JSON.stringify(template.spec.metrics).matchAll(/\{\{\s*args\.([-\w]+)\s*\}\}/g)].map(
+        (m) => m[1],
+      );
+      expect(used).toEqual(['app-version']);
+      expect(declaredArgs).toEqual([...new Set(used)].sort());
+      const analyses = rollout.spec.strategy.canary.steps.filter((s: any) => s.analysis).map((s: any) => s.analysis);
+      expect(analyses.length).toBeGreaterThan(0);
+      for (const a of analyses) {
+        expect(a.templates).toEqual([{ templateName: template.metadata.name }]);
+        expect(a.args).toEqual([{ name: 'app-version', value: STAGE_TABLE[stage].app }]);
+      }
+    },
+  );
 
   it('the AnalysisTemplate is the same in every stage: only the Rollout carries the version', () => {
-    const templates = STAGES.map((stage) => declared.get(stage)!.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:AnalysisTemplate')!.inputs);
+    const templates = STAGES.map(
+      (stage) =>
+        declared.get(stage)!.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:AnalysisTemplate')!.inputs,
+    );
     for (const t of templates.slice(1)) expect(t).toEqual(templates[0]);
   });
 
-  it.each(STAGES)('%s: the Services are v1 ClusterIP Services selecting the Rollout pods on the named port', (stage) => {
-    const all = declared.get(stage)!;
-    const rollout = all.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout')!.inputs;
-    const podLabels = rollout.spec.template.metadata.labels;
-    const portNames = rollout.spec.template.spec.containers[0].ports.map((p: any) => p.name);
-    const services = all.filter((r) => r.type === 'kubernetes:core/v1:Service').map((r) => r.inputs);
-    expect(services.map((s) => s.metadata.name).sort()).toEqual([rollout.spec.strategy.canary.canaryService, rollout.spec.strategy.canary.stableService].sort());
-    for (const s of services) {
-      expect({ apiVersion: s.apiVersion, kind: s.kind, type: s.spec.type, namespace: s.metadata.namespace }).toEqual({ apiVersion: 'v1', kind: 'Service', type: 'ClusterIP', namespace: rollout.metadata.namespace });
-      expect(Object.entries(s.spec.selector).every(([k, v]) => podLabels[k] === v)).toBe(true);
-      expect(s.spec.ports).toHaveLength(1);
-      const port = s.spec.ports[0];
-      expect(Number.isInteger(port.port) && port.port > 0 && port.port < 65536).toBe(true);
-      expect(portNames).toContain(port.targetPort);
-    }
-  });
+  it.each(STAGES)(
+    '%s: the Services are v1 ClusterIP Services selecting the Rollout pods on the named port',
+    (stage) => {
+      const all = declared.get(stage)!;
+      const rollout = all.find((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout')!.inputs;
+      const podLabels = rollout.spec.template.metadata.labels;
+      const portNames = rollout.spec.template.spec.containers[0].ports.map((p: any) => p.name);
+      const services = all.filter((r) => r.type === 'kubernetes:core/v1:Service').map((r) => r.inputs);
+      expect(services.map((s) => s.metadata.name).sort()).toEqual(
+        [rollout.spec.strategy.canary.canaryService, rollout.spec.strategy.canary.stableService].sort(),
+      );
+      for (const s of services) {
+        expect({ apiVersion: s.apiVersion, kind: s.kind, type: s.spec.type, namespace: s.metadata.namespace }).toEqual({
+          apiVersion: 'v1',
+          kind: 'Service',
+          type: 'ClusterIP',
+          namespace: rollout.metadata.namespace,
+        });
+        expect(Object.entries(s.spec.selector).every(([k, v]) => podLabels[k] === v)).toBe(true);
+        expect(s.spec.ports).toHaveLength(1);
+        const port = s.spec.ports[0];
+        expect(Number.isInteger(port.port) && port.port > 0 && port.port < 65536).toBe(true);
+        expect(portNames).toContain(port.targetPort);
+      }
+    },
+  );
 });
 
 describe('custom canary steps and other settings validate too', () => {

@@ -6,8 +6,18 @@
  */
 import { RolloutObject } from '../phases/deploy/rollout-health';
 
-const metadata = (generation: number) => ({ name: 'tandem-demo', namespace: 'default', generation, uid: '7c1f0a52-4f07-4d0e-9b0a-2f9d6f1b4a11' });
-const spec = { replicas: 3, strategy: { canary: { steps: [{ setWeight: 20 }, { pause: {} }, { setWeight: 60 }, { pause: { duration: '30s' } }] } } };
+const metadata = (generation: number) => ({
+  name: 'tandem-demo',
+  namespace: 'default',
+  generation,
+  uid: '7c1f0a52-4f07-4d0e-9b0a-2f9d6f1b4a11',
+});
+const spec = {
+  replicas: 3,
+  strategy: {
+    canary: { steps: [{ setWeight: 20 }, { pause: {} }, { setWeight: 60 }, { pause: { duration: '30s' } }] },
+  },
+};
 
 const condition = (type: string, status: string, reason: string, message: string) => ({
   type,
@@ -103,12 +113,18 @@ export const degraded: RolloutObject = {
     abortedAt: '2026-11-25T14:07:00Z',
     conditions: [
       condition('Available', 'True', 'AvailableReason', 'Rollout has minimum availability'),
-      condition('Progressing', 'False', 'RolloutAborted', 'Rollout aborted update to revision 3: Metric "data-consistency" assessed Failed due to failed (1) > failureLimit (0)'),
+      condition(
+        'Progressing',
+        'False',
+        'RolloutAborted',
+        'Rollout aborted update to revision 3: Metric "data-consistency" assessed Failed due to failed (1) > failureLimit (0)',
+      ),
       condition('Healthy', 'False', 'RolloutHealthy', 'Rollout is not healthy'),
     ],
     currentStepIndex: 0,
     phase: 'Degraded',
-    message: 'RolloutAborted: Rollout aborted update to revision 3: Metric "data-consistency" assessed Failed due to failed (1) > failureLimit (0)',
+    message:
+      'RolloutAborted: Rollout aborted update to revision 3: Metric "data-consistency" assessed Failed due to failed (1) > failureLimit (0)',
   },
 } as RolloutObject;
 
@@ -116,7 +132,11 @@ export const degraded: RolloutObject = {
 export const timedOut: RolloutObject = {
   metadata: metadata(4),
   spec,
-  status: { ...progressing.status, phase: 'Degraded', message: 'ProgressDeadlineExceeded: ReplicaSet "tandem-demo-7d5c4f6b89" has timed out progressing.' },
+  status: {
+    ...progressing.status,
+    phase: 'Degraded',
+    message: 'ProgressDeadlineExceeded: ReplicaSet "tandem-demo-7d5c4f6b89" has timed out progressing.',
+  },
 } as RolloutObject;
 
 /** The spec was just updated (generation 5) and the controller still shows the previous, Healthy status. */

@@ -19,10 +19,22 @@ describe('canary steps', () => {
   });
 
   it.each([
-    [['setWeight 20', 'analysis'], [{ setWeight: 20 }, { analysis: {} }]],
-    [['pause', 'analysis'], [{ pause: {} }, { analysis: {} }]],
-    [['pause 30', 'analysis'], [{ pause: { duration: 30 } }, { analysis: {} }]],
-    [['  setWeight   5 ', 'pause 2m', 'analysis', 'setWeight 5'], [{ setWeight: 5 }, { pause: { duration: '2m' } }, { analysis: {} }, { setWeight: 5 }]],
+    [
+      ['setWeight 20', 'analysis'],
+      [{ setWeight: 20 }, { analysis: {} }],
+    ],
+    [
+      ['pause', 'analysis'],
+      [{ pause: {} }, { analysis: {} }],
+    ],
+    [
+      ['pause 30', 'analysis'],
+      [{ pause: { duration: 30 } }, { analysis: {} }],
+    ],
+    [
+      ['  setWeight   5 ', 'pause 2m', 'analysis', 'setWeight 5'],
+      [{ setWeight: 5 }, { pause: { duration: '2m' } }, { analysis: {} }, { setWeight: 5 }],
+    ],
   ])('parses %j', (input, steps) => {
     expect(parseCanarySteps('tandem:canarySteps', input)).toEqual(steps);
   });
@@ -107,13 +119,17 @@ describe('buildRollout', () => {
   });
 
   it('selects its pods by a label the pod template carries', () => {
-    for (const [k, v] of Object.entries(rollout.spec.selector.matchLabels)) expect(rollout.spec.template.metadata.labels[k]).toBe(v);
+    for (const [k, v] of Object.entries(rollout.spec.selector.matchLabels))
+      expect(rollout.spec.template.metadata.labels[k]).toBe(v);
   });
 
   it.each(STAGES)('%s: APP_VERSION, image tag and the analysis app-version follow the stage table', (stage) => {
     const state = planStackState(stage);
     const r = buildRollout({ ...args, appVersion: state.app.version, imageTag: state.app.imageTag });
-    expect(r.spec.template.spec.containers[0].env).toContainEqual({ name: 'APP_VERSION', value: STAGE_TABLE[stage].app });
+    expect(r.spec.template.spec.containers[0].env).toContainEqual({
+      name: 'APP_VERSION',
+      value: STAGE_TABLE[stage].app,
+    });
     expect(r.spec.template.spec.containers[0].image).toBe(`registry.local:5000/shop:${STAGE_TABLE[stage].app}`);
     const analyses = r.spec.strategy.canary.steps.filter((s: any) => s.analysis).map((s: any) => s.analysis.args);
     expect(analyses).toEqual([[{ name: 'app-version', value: STAGE_TABLE[stage].app }]]);
@@ -122,22 +138,41 @@ describe('buildRollout', () => {
 
 describe('buildAnalysisTemplate', () => {
   it('runs `tandem verify /spec/<file> --for-app {{args.app-version}} --json` with the verify Secret and the spec ConfigMap', () => {
-    const t = buildAnalysisTemplate({ app: 'shop', namespace: 'prod', verifyImage: 'ghcr.io/x/tandem:1', specFile: 'split-full-name.yaml' });
+    const t = buildAnalysisTemplate({
+      app: 'shop',
+      namespace: 'prod',
+      verifyImage: 'ghcr.io/x/tandem:1',
+      specFile: 'split-full-name.yaml',
+    });
     const names = rolloutNames('shop');
     expect(t.metadata.name).toBe(names.analysisTemplate);
     // Declared without a value, so an analysis that does not pass the version fails instead of guessing.
     expect(t.spec.args).toEqual([{ name: 'app-version' }]);
     const pod = t.spec.metrics[0].provider.job.spec.template.spec;
     const c = pod.containers[0];
-    expect(c.command).toEqual(['tandem', 'verify', '/spec/split-full-name.yaml', '--for-app', '{{args.app-version}}', '--json']);
-    expect(c.env).toEqual([{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: names.verifySecret, key: 'DATABASE_URL' } } }]);
+    expect(c.command).toEqual([
+      'tandem',
+      'verify',
+      '/spec/split-full-name.yaml',
+      '--for-app',
+      '{{args.app-version}}',
+      '--json',
+    ]);
+    expect(c.env).toEqual([
+      { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: names.verifySecret, key: 'DATABASE_URL' } } },
+    ]);
     expect(pod.volumes).toEqual([{ name: 'spec', configMap: { name: names.specConfigMap } }]);
     expect(c.volumeMounts[0].mountPath).toBe('/spec');
     expect(pod.restartPolicy).toBe('Never');
   });
 
   it('retries the verify Job once, so a dropped connection does not abort the canary (an inconsistent table fails both tries)', () => {
-    const t = buildAnalysisTemplate({ app: 'shop', namespace: 'prod', verifyImage: 'ghcr.io/x/tandem:1', specFile: 'split-full-name.yaml' });
+    const t = buildAnalysisTemplate({
+      app: 'shop',
+      namespace: 'prod',
+      verifyImage: 'ghcr.io/x/tandem:1',
+      specFile: 'split-full-name.yaml',
+    });
     const metric = t.spec.metrics[0];
     expect(metric.provider.job.spec.backoffLimit).toBe(1);
     // The retry is the Job's, inside one measurement: the metric itself still fails on its first failed measurement.

@@ -9,12 +9,28 @@ import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { defaultCanarySteps } from '../phases/deploy/canary-steps';
 import { ConfigError } from '../phases/deploy/config-error';
-import { buildRolloutFromTemplate, buildRolloutFromWorkload, RolloutFromTemplateArgs, RolloutFromWorkloadArgs, tandemPodTemplate } from '../phases/deploy/rollout-template';
+import {
+  buildRolloutFromTemplate,
+  buildRolloutFromWorkload,
+  RolloutFromTemplateArgs,
+  RolloutFromWorkloadArgs,
+  tandemPodTemplate,
+} from '../phases/deploy/rollout-template';
 
 function rolloutSchema() {
-  const crd = parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'argo-rollouts-crds', 'rollout-crd.yaml'), 'utf8'));
+  const crd = parse(
+    fs.readFileSync(path.join(__dirname, 'fixtures', 'argo-rollouts-crds', 'rollout-crd.yaml'), 'utf8'),
+  );
   const ajv = new Ajv({ strict: false, allErrors: true });
-  for (const keyword of ['x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-validations']) ajv.addKeyword({ keyword });
+  for (const keyword of [
+    'x-kubernetes-preserve-unknown-fields',
+    'x-kubernetes-int-or-string',
+    'x-kubernetes-list-type',
+    'x-kubernetes-list-map-keys',
+    'x-kubernetes-map-type',
+    'x-kubernetes-validations',
+  ])
+    ajv.addKeyword({ keyword });
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   ajv.addFormat('date-time', /./);
@@ -27,7 +43,15 @@ const TEAM_TEMPLATE = {
     serviceAccountName: 'shop',
     containers: [
       { name: 'envoy', image: 'envoyproxy/envoy:v1.31.0' },
-      { name: 'web', image: 'placeholder', env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'FEATURE_X', value: 'off' }], resources: { limits: { memory: '512Mi' } } },
+      {
+        name: 'web',
+        image: 'placeholder',
+        env: [
+          { name: 'LOG_LEVEL', value: 'info' },
+          { name: 'FEATURE_X', value: 'off' },
+        ],
+        resources: { limits: { memory: '512Mi' } },
+      },
     ],
   },
 };
@@ -50,7 +74,10 @@ describe('buildRolloutFromTemplate', () => {
     const [envoy, web] = r.spec.template.spec.containers;
     expect(envoy).toEqual(TEAM_TEMPLATE.spec.containers[0]);
     expect(web.image).toBe('ghcr.io/acme/shop:1.15.0');
-    expect(web.env).toEqual([{ name: 'LOG_LEVEL', value: 'info' }, { name: 'FEATURE_X', value: 'on' }]);
+    expect(web.env).toEqual([
+      { name: 'LOG_LEVEL', value: 'info' },
+      { name: 'FEATURE_X', value: 'on' },
+    ]);
     expect(web.resources).toEqual({ limits: { memory: '512Mi' } });
     expect(r.spec.template.spec.serviceAccountName).toBe('shop');
     expect(r.spec.template.metadata).toEqual({
@@ -63,7 +90,9 @@ describe('buildRolloutFromTemplate', () => {
   it('gates every analysis step on tandem verify for the release', () => {
     const r = buildRolloutFromTemplate(args());
     const analysis = r.spec.strategy.canary.steps.filter((s: any) => 'analysis' in s);
-    expect(analysis).toEqual([{ analysis: { templates: [{ templateName: 'shop-verify' }], args: [{ name: 'app-version', value: 'v2' }] } }]);
+    expect(analysis).toEqual([
+      { analysis: { templates: [{ templateName: 'shop-verify' }], args: [{ name: 'app-version', value: 'v2' }] } },
+    ]);
     expect(r.spec.strategy.canary).toMatchObject({ stableService: 'shop-stable', canaryService: 'shop-canary' });
   });
 
@@ -87,22 +116,42 @@ describe('buildRolloutFromTemplate', () => {
   });
 
   it('refuses to guess among several containers when none is named', () => {
-    expect(() => buildRolloutFromTemplate(args({ container: undefined }))).toThrow('container: the pod template has 2 containers (envoy, web); name the one that runs the release');
+    expect(() => buildRolloutFromTemplate(args({ container: undefined }))).toThrow(
+      'container: the pod template has 2 containers (envoy, web); name the one that runs the release',
+    );
   });
 
   it('puts the app role URL under the env var name the team chose, from the app Secret, replacing their own value', () => {
-    const withOwn = { spec: { containers: [{ name: 'web', image: 'x', env: [{ name: 'PG_URL', value: 'postgres://stale' }, { name: 'LOG_LEVEL', value: 'info' }] }] } };
+    const withOwn = {
+      spec: {
+        containers: [
+          {
+            name: 'web',
+            image: 'x',
+            env: [
+              { name: 'PG_URL', value: 'postgres://stale' },
+              { name: 'LOG_LEVEL', value: 'info' },
+            ],
+          },
+        ],
+      },
+    };
     const r = buildRolloutFromTemplate(args({ podTemplate: withOwn, databaseUrlEnv: 'PG_URL' }));
     expect(r.spec.template.spec.containers[0].env).toEqual([
       { name: 'LOG_LEVEL', value: 'info' },
       { name: 'FEATURE_X', value: 'on' },
       { name: 'PG_URL', valueFrom: { secretKeyRef: { name: 'shop-db', key: 'DATABASE_URL' } } },
     ]);
-    expect(() => buildRolloutFromTemplate(args({ databaseUrlEnv: 'PG URL' }))).toThrow('databaseUrlEnv: "PG URL" is not an environment variable name');
+    expect(() => buildRolloutFromTemplate(args({ databaseUrlEnv: 'PG URL' }))).toThrow(
+      'databaseUrlEnv: "PG URL" is not an environment variable name',
+    );
   });
 
   it('carries skipAwait and patchForce, as every Rollout Tandem applies', () => {
-    expect(buildRolloutFromTemplate(args()).metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true', 'pulumi.com/patchForce': 'true' });
+    expect(buildRolloutFromTemplate(args()).metadata.annotations).toEqual({
+      'pulumi.com/skipAwait': 'true',
+      'pulumi.com/patchForce': 'true',
+    });
   });
 
   it.each([
@@ -111,7 +160,16 @@ describe('buildRolloutFromTemplate', () => {
   ])('refuses a canary with %s: every canary carries a schema change and is gated on tandem verify', (_, steps) => {
     expect(() => buildRolloutFromTemplate(args({ steps: steps as any }))).toThrow(ConfigError);
     expect(() => buildRolloutFromTemplate(args({ steps: steps as any }))).toThrow('steps: has no analysis step');
-    expect(() => buildRolloutFromWorkload({ app: 'shop', namespace: 'shop', workloadRef: { name: 'shop' }, appVersion: 'v2', replicas: 3, steps: steps as any })).toThrow('steps: has no analysis step');
+    expect(() =>
+      buildRolloutFromWorkload({
+        app: 'shop',
+        namespace: 'shop',
+        workloadRef: { name: 'shop' },
+        appVersion: 'v2',
+        replicas: 3,
+        steps: steps as any,
+      }),
+    ).toThrow('steps: has no analysis step');
   });
 });
 
@@ -128,7 +186,12 @@ describe('buildRolloutFromWorkload (Argo Rollouts workloadRef)', () => {
 
   it('references the Deployment by name with its scaleDown, and has no template of its own', () => {
     const r = buildRolloutFromWorkload(workload());
-    expect(r.spec.workloadRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'shop-web', scaleDown: 'onsuccess' });
+    expect(r.spec.workloadRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: 'shop-web',
+      scaleDown: 'onsuccess',
+    });
     expect(r.spec.template).toBeUndefined();
     expect(r.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'shop' } });
     expect(r.spec.strategy.canary.steps.filter((s: any) => 'analysis' in s)).toHaveLength(1);
@@ -136,22 +199,49 @@ describe('buildRolloutFromWorkload (Argo Rollouts workloadRef)', () => {
   });
 
   it('scales the Deployment down progressively unless told otherwise', () => {
-    expect(buildRolloutFromWorkload(workload({ workloadRef: { name: 'shop-web' } })).spec.workloadRef.scaleDown).toBe('progressively');
+    expect(buildRolloutFromWorkload(workload({ workloadRef: { name: 'shop-web' } })).spec.workloadRef.scaleDown).toBe(
+      'progressively',
+    );
   });
 
   it.each([
-    [{ name: 'shop-web', scaleDown: 'always' }, 'workloadRef.scaleDown: "always" is not one of never, onsuccess, progressively'],
+    [
+      { name: 'shop-web', scaleDown: 'always' },
+      'workloadRef.scaleDown: "always" is not one of never, onsuccess, progressively',
+    ],
     [{ name: '' }, 'workloadRef.name: must name the Deployment'],
   ])('refuses %j', (ref, message) => {
     expect(() => buildRolloutFromWorkload(workload({ workloadRef: ref as any }))).toThrow(message);
   });
 
   it("tandemPodTemplate gives the Deployment's template the release and the labels the Rollout selects on", () => {
-    const theirs = { metadata: { labels: { app: 'shop-web' } }, spec: { serviceAccountName: 'shop', containers: [{ name: 'web', image: 'old' }, { name: 'log-shipper', image: 'fluent-bit:3' }] } };
-    const t = tandemPodTemplate({ app: 'shop', podTemplate: theirs, container: 'web', release: { image: 'ghcr.io/acme/shop:1.14.2', env: {} }, appVersion: 'v1', databaseUrlEnv: 'DATABASE_URL' });
-    expect(t.metadata.labels).toEqual({ app: 'shop-web', 'app.kubernetes.io/name': 'shop', 'tandem.dev/app-version': 'v1' });
+    const theirs = {
+      metadata: { labels: { app: 'shop-web' } },
+      spec: {
+        serviceAccountName: 'shop',
+        containers: [
+          { name: 'web', image: 'old' },
+          { name: 'log-shipper', image: 'fluent-bit:3' },
+        ],
+      },
+    };
+    const t = tandemPodTemplate({
+      app: 'shop',
+      podTemplate: theirs,
+      container: 'web',
+      release: { image: 'ghcr.io/acme/shop:1.14.2', env: {} },
+      appVersion: 'v1',
+      databaseUrlEnv: 'DATABASE_URL',
+    });
+    expect(t.metadata.labels).toEqual({
+      app: 'shop-web',
+      'app.kubernetes.io/name': 'shop',
+      'tandem.dev/app-version': 'v1',
+    });
     expect(t.spec.containers.map((c: any) => c.image)).toEqual(['ghcr.io/acme/shop:1.14.2', 'fluent-bit:3']);
-    expect(t.spec.containers[0].env).toEqual([{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'shop-db', key: 'DATABASE_URL' } } }]);
+    expect(t.spec.containers[0].env).toEqual([
+      { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'shop-db', key: 'DATABASE_URL' } } },
+    ]);
     expect(theirs.spec.containers[0].image).toBe('old');
   });
 });

@@ -19,7 +19,9 @@ function recording(inner: WorkloadSetup, calls: string[]): WorkloadSetup {
           await w.atCanaryStep?.(stage, step);
         },
         check: async (label, options) => {
-          calls.push(`check ${label}${options.newColumnsFilled ? ', new columns filled' : ''}${options.final ? ', final' : ''}`);
+          calls.push(
+            `check ${label}${options.newColumnsFilled ? ', new columns filled' : ''}${options.final ? ', final' : ''}`,
+          );
           await w.check(label, options);
         },
         report: (run, common) => w.report(run, common),
@@ -53,7 +55,14 @@ describe('one driver walks the stage table for any workload', () => {
       'check after cleanup, new columns filled',
       'check after contract, new columns filled, final',
     ]);
-    expect(report.stages.map((s) => s.stage)).toEqual(['baseline', 'expand', 'backfill', 'dual-write', 'cleanup', 'contract']);
+    expect(report.stages.map((s) => s.stage)).toEqual([
+      'baseline',
+      'expand',
+      'backfill',
+      'dual-write',
+      'cleanup',
+      'contract',
+    ]);
     expect(report.new_customer).toMatchObject({ name: 'John Vin', first_name: 'John', last_name: 'Vin' });
   });
 });

@@ -25,7 +25,10 @@ describe('change_type timestamp -> timestamptz on a database whose zone is not U
     const db = new URL(url).pathname.slice(1);
     await sql(url, `ALTER DATABASE "${db}" SET TimeZone = 'America/New_York'`);
     await sql(url, `ALTER DATABASE "${db}" SET DateStyle = 'SQL, DMY'`);
-    await sql(url, `CREATE TABLE events (id int PRIMARY KEY, at timestamp NOT NULL, note text); INSERT INTO events VALUES (1, '2024-01-15 10:00', 'a'), (2, '2024-07-01 23:30', 'b')`);
+    await sql(
+      url,
+      `CREATE TABLE events (id int PRIMARY KEY, at timestamp NOT NULL, note text); INSERT INTO events VALUES (1, '2024-01-15 10:00', 'a'), (2, '2024-07-01 23:30', 'b')`,
+    );
     const spec = parseSpec(`
 name: events-tz
 table: events
@@ -59,13 +62,25 @@ operations:
               note || ' ' || to_char(at, 'YYYY-MM-DD HH24:MI:SS') || '+00 ' AS label_prefix
          FROM events ORDER BY id`,
     );
-    expect(rows.map((r) => [r.id, r.same_instant])).toEqual([[1, true], [2, true], [3, true], [4, true]]);
+    expect(rows.map((r) => [r.id, r.same_instant])).toEqual([
+      [1, true],
+      [2, true],
+      [3, true],
+      [4, true],
+    ]);
     for (const r of rows) expect(r.label.startsWith(r.label_prefix)).toBe(true);
     expect(new Set(rows.map((r) => r.label.split(' ').slice(-1)[0]))).toEqual(new Set(['0.30000000000000004']));
-    expect((await sql(url, `SELECT to_char(at, 'YYYY-MM-DD HH24:MI') AS at FROM events WHERE id = 4`))[0].at).toBe('2024-05-01 10:00');
+    expect((await sql(url, `SELECT to_char(at, 'YYYY-MM-DD HH24:MI') AS at FROM events WHERE id = 4`))[0].at).toBe(
+      '2024-05-01 10:00',
+    );
     expect((await repair(spec, opts(url))).stillFailing).toEqual([]);
     await contract(spec, opts(url));
-    expect(await sql(url, `SELECT id, to_char(at_new AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS utc FROM events ORDER BY id`)).toEqual([
+    expect(
+      await sql(
+        url,
+        `SELECT id, to_char(at_new AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS utc FROM events ORDER BY id`,
+      ),
+    ).toEqual([
       { id: 1, utc: '2024-02-02 08:15' },
       { id: 2, utc: '2024-07-01 23:30' },
       { id: 3, utc: '2024-03-01 12:00' },
@@ -75,7 +90,7 @@ operations:
 });
 
 describe('an unqualified function in up', () => {
-  it('resolves under the expand session\'s search_path in the trigger, whatever the app session\'s search_path', async () => {
+  it("resolves under the expand session's search_path in the trigger, whatever the app session's search_path", async () => {
     const url = await freshDatabase('path');
     await sql(
       url,
@@ -111,7 +126,10 @@ operations:
 describe('the SQL tandem prints for a step', () => {
   it('sets the evaluation settings first, so the expand script run by hand in another session pins what the executor would', async () => {
     const url = await freshDatabase('script');
-    await sql(url, `CREATE TABLE names (id int PRIMARY KEY, full_name text NOT NULL); CREATE SCHEMA shadow; CREATE SCHEMA tandem`);
+    await sql(
+      url,
+      `CREATE TABLE names (id int PRIMARY KEY, full_name text NOT NULL); CREATE SCHEMA shadow; CREATE SCHEMA tandem`,
+    );
     const spec = parseSpec(`
 name: script-pin
 table: names
@@ -126,6 +144,8 @@ operations:
     expect(script).toContain(`SET TimeZone = 'UTC';`);
     await appSession(url, `SET TimeZone = 'Asia/Tokyo'; SET search_path = shadow, public`, (c) => c.query(script));
     const [fn] = await sql(url, `SELECT proconfig FROM pg_proc WHERE proname = 'sync_script_pin'`);
-    expect(fn.proconfig).toEqual(expect.arrayContaining(['TimeZone=UTC', 'DateStyle=ISO,YMD', 'search_path=public, pg_temp']));
+    expect(fn.proconfig).toEqual(
+      expect.arrayContaining(['TimeZone=UTC', 'DateStyle=ISO,YMD', 'search_path=public, pg_temp']),
+    );
   });
 });

@@ -3,7 +3,11 @@ import { parseSpec } from '../phases/sql/spec';
 import { freshDatabase, withClient } from './db';
 
 /** Small frictions of writing specs (issue 20, item 5), each on a real PostgreSQL. */
-const opts = (url: string, messages: string[] = []) => ({ databaseUrl: url, lockTimeoutMs: 2000, onProgress: (e: { message: string }) => messages.push(e.message) });
+const opts = (url: string, messages: string[] = []) => ({
+  databaseUrl: url,
+  lockTimeoutMs: 2000,
+  onProgress: (e: { message: string }) => messages.push(e.message),
+});
 const ITEMS = `CREATE TABLE items (id int PRIMARY KEY, sku text, price int DEFAULT 0); INSERT INTO items VALUES (1, 'a', 10), (2, 'b', 20);`;
 const walk = async (spec: ReturnType<typeof parseSpec>, url: string, messages: string[] = []) => {
   await expand(spec, opts(url, messages));
@@ -12,7 +16,16 @@ const walk = async (spec: ReturnType<typeof parseSpec>, url: string, messages: s
   expect((await contract(spec, opts(url))).step).toBe('contracted');
 };
 const columnDefault = async (url: string, column: string) =>
-  withClient(url, async (c) => (await c.query(`SELECT pg_get_expr(d.adbin, d.adrelid) AS d FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attrelid = 'items'::regclass AND a.attname = $1`, [column])).rows[0]?.d);
+  withClient(
+    url,
+    async (c) =>
+      (
+        await c.query(
+          `SELECT pg_get_expr(d.adbin, d.adrelid) AS d FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attrelid = 'items'::regclass AND a.attname = $1`,
+          [column],
+        )
+      ).rows[0]?.d,
+  );
 
 describe('spec frictions', () => {
   it('raw_sql with only `contract` (no placeholder up/down) runs at contract', async () => {
@@ -24,15 +37,29 @@ operations:
   - raw_sql: { contract: "COMMENT ON TABLE items IS 'catalogue'" }
 `);
     await expand(spec, opts(url));
-    expect(await withClient(url, async (c) => (await c.query(`SELECT obj_description('items'::regclass, 'pg_class') AS d`)).rows[0].d)).toBeNull();
+    expect(
+      await withClient(
+        url,
+        async (c) => (await c.query(`SELECT obj_description('items'::regclass, 'pg_class') AS d`)).rows[0].d,
+      ),
+    ).toBeNull();
     await backfill(spec, opts(url));
     await contract(spec, opts(url));
-    expect(await withClient(url, async (c) => (await c.query(`SELECT obj_description('items'::regclass, 'pg_class') AS d`)).rows[0].d)).toBe('catalogue');
+    expect(
+      await withClient(
+        url,
+        async (c) => (await c.query(`SELECT obj_description('items'::regclass, 'pg_class') AS d`)).rows[0].d,
+      ),
+    ).toBe('catalogue');
   });
 
   it('raw_sql still needs `down` for an `up`, and some step', () => {
-    expect(() => parseSpec(`name: x\ntable: items\noperations:\n  - raw_sql: { up: "SELECT 1" }\n`)).toThrow(/down.*is missing/);
-    expect(() => parseSpec(`name: x\ntable: items\noperations:\n  - raw_sql: { down: "SELECT 1" }\n`)).toThrow(/needs `up`/);
+    expect(() => parseSpec(`name: x\ntable: items\noperations:\n  - raw_sql: { up: "SELECT 1" }\n`)).toThrow(
+      /down.*is missing/,
+    );
+    expect(() => parseSpec(`name: x\ntable: items\noperations:\n  - raw_sql: { down: "SELECT 1" }\n`)).toThrow(
+      /needs `up`/,
+    );
   });
 
   it('set_default may name a column its own spec adds (change_type new column)', async () => {

@@ -15,17 +15,22 @@ describe('shipped examples', () => {
     expect(spec.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('the talk split comes first and has exactly the issue\'s shape', () => {
+  it("the talk split comes first and has exactly the issue's shape", () => {
     const spec = parseSpec(fs.readFileSync(path.join(MIGRATIONS, 'split-full-name.yaml'), 'utf8'));
     expect(spec).toMatchObject({ name: 'split-full-name', table: 'customers', schema: undefined });
-    expect(spec.operations[0]).toMatchObject({ kind: 'split_column', body: { column: 'full_name', down: "concat_ws(' ', first_name, last_name)" } });
+    expect(spec.operations[0]).toMatchObject({
+      kind: 'split_column',
+      body: { column: 'full_name', down: "concat_ws(' ', first_name, last_name)" },
+    });
   });
 });
 
 describe('the spec hash', () => {
   const base = 'name: a\ntable: t\noperations:\n  - rename_column: { from: x, to: y }\n';
   it('ignores formatting and changes with content', () => {
-    expect(parseSpec(base).hash).toBe(parseSpec(base.replace('{ from: x, to: y }', '\n      from: x\n      to: y')).hash);
+    expect(parseSpec(base).hash).toBe(
+      parseSpec(base.replace('{ from: x, to: y }', '\n      from: x\n      to: y')).hash,
+    );
     expect(parseSpec(base).hash).not.toBe(parseSpec(base.replace('to: y', 'to: z')).hash);
   });
 });
@@ -35,19 +40,65 @@ describe('offline validation names the field', () => {
   it.each([
     ['table: a.b.c', 'name: a\ntable: a.b.c\noperations: [{ rename_column: { from: x, to: y } }]', 'table'],
     ['a name with upper case', 'name: A\ntable: t\noperations: [{ rename_column: { from: x, to: y } }]', 'name'],
-    ['a 41-character name', `name: ${'a'.repeat(41)}\ntable: t\noperations: [{ rename_column: { from: x, to: y } }]`, 'name'],
-    ['an unknown top-level key', 'name: a\ntable: t\nsteps: []\noperations: [{ rename_column: { from: x, to: y } }]', 'spec.steps'],
-    ['two keys in one operation', op('{ rename_column: { from: x, to: y }, drop_column: { column: z, down: "1" } }'), 'operations[0]'],
+    [
+      'a 41-character name',
+      `name: ${'a'.repeat(41)}\ntable: t\noperations: [{ rename_column: { from: x, to: y } }]`,
+      'name',
+    ],
+    [
+      'an unknown top-level key',
+      'name: a\ntable: t\nsteps: []\noperations: [{ rename_column: { from: x, to: y } }]',
+      'spec.steps',
+    ],
+    [
+      'two keys in one operation',
+      op('{ rename_column: { from: x, to: y }, drop_column: { column: z, down: "1" } }'),
+      'operations[0]',
+    ],
     ['rename to itself', op('rename_column: { from: x, to: x }'), 'operations[0].rename_column.to'],
-    ['merge of one column', op('merge_columns: { columns: [a], into: { name: b, type: text, up: "a" }, down: { a: "b" } }'), 'operations[0].merge_columns.columns'],
-    ['merge without a down for each column', op('merge_columns: { columns: [a, b], into: { name: c, type: text, up: "a" }, down: { a: "c" } }'), 'operations[0].merge_columns.down.b'],
-    ['a down for a column not merged', op('merge_columns: { columns: [a, b], into: { name: c, type: text, up: "a" }, down: { a: "c", b: "c", z: "c" } }'), 'operations[0].merge_columns.down.z'],
-    ['NOT NULL add_column without default or up', op('add_column: { name: s, type: text, not_null: true }'), 'operations[0].add_column.not_null'],
-    ['not_null that is not a boolean', op('add_column: { name: s, type: text, not_null: "yes" }'), 'operations[0].add_column.not_null'],
+    [
+      'merge of one column',
+      op('merge_columns: { columns: [a], into: { name: b, type: text, up: "a" }, down: { a: "b" } }'),
+      'operations[0].merge_columns.columns',
+    ],
+    [
+      'merge without a down for each column',
+      op('merge_columns: { columns: [a, b], into: { name: c, type: text, up: "a" }, down: { a: "c" } }'),
+      'operations[0].merge_columns.down.b',
+    ],
+    [
+      'a down for a column not merged',
+      op(
+        'merge_columns: { columns: [a, b], into: { name: c, type: text, up: "a" }, down: { a: "c", b: "c", z: "c" } }',
+      ),
+      'operations[0].merge_columns.down.z',
+    ],
+    [
+      'NOT NULL add_column without default or up',
+      op('add_column: { name: s, type: text, not_null: true }'),
+      'operations[0].add_column.not_null',
+    ],
+    [
+      'not_null that is not a boolean',
+      op('add_column: { name: s, type: text, not_null: "yes" }'),
+      'operations[0].add_column.not_null',
+    ],
     ['a reserved _tandem name', op('add_column: { name: _tandem_x, type: text }'), 'operations[0].add_column.name'],
-    ['change_type without down', op('change_type: { column: p, type: int, up: "p::int" }'), 'operations[0].change_type.down'],
-    ['split into an empty list', op('split_column: { column: c, into: [], down: "x" }'), 'operations[0].split_column.into'],
-    ['operations that is a mapping', 'name: a\ntable: t\noperations: { rename_column: { from: x, to: y } }', 'operations'],
+    [
+      'change_type without down',
+      op('change_type: { column: p, type: int, up: "p::int" }'),
+      'operations[0].change_type.down',
+    ],
+    [
+      'split into an empty list',
+      op('split_column: { column: c, into: [], down: "x" }'),
+      'operations[0].split_column.into',
+    ],
+    [
+      'operations that is a mapping',
+      'name: a\ntable: t\noperations: { rename_column: { from: x, to: y } }',
+      'operations',
+    ],
     ['a duplicate key', 'name: a\nname: b\ntable: t\noperations: [{ rename_column: { from: x, to: y } }]', ''],
   ])('%s', (_what, text, field) => {
     let error: unknown;
@@ -70,7 +121,7 @@ describe('expressions stay one expression', () => {
     "E'a\\'; b'",
     '"odd;name" || \'x\'',
     '$$;$$ || $q$ -- $q$',
-    "coalesce(a, (b))",
+    'coalesce(a, (b))',
   ])('accepts %s', (expr) => {
     expect(checkExpression('up', expr)).toBe(expr);
   });
@@ -93,7 +144,16 @@ describe('expressions stay one expression', () => {
 });
 
 describe('types', () => {
-  it.each(['text', 'varchar(20)', 'numeric(10, 2)', 'timestamp with time zone', 'double precision', 'text[]', 'public.mood', 'character varying(200)'])('accepts %s', (t) => {
+  it.each([
+    'text',
+    'varchar(20)',
+    'numeric(10, 2)',
+    'timestamp with time zone',
+    'double precision',
+    'text[]',
+    'public.mood',
+    'character varying(200)',
+  ])('accepts %s', (t) => {
     expect(() => checkType('type', t)).not.toThrow();
   });
   it.each(['text; drop table x', 'text)', "text default 'x'", '', 'varchar(a)'])('refuses %j', (t) => {
@@ -117,12 +177,16 @@ describe('resolving against the table', () => {
     columns: [...pk, ...columns].map((name) => ({ name, type: 'text', notNull: false, hasDefault: false })),
     primaryKey: pk.map((name) => ({ name, type: 'bigint', notNull: true, hasDefault: false })),
   });
-  const spec = parseSpec("name: a\ntable: t\noperations:\n  - rename_column: { from: x, to: y }\n");
+  const spec = parseSpec('name: a\ntable: t\noperations:\n  - rename_column: { from: x, to: y }\n');
 
   it('maps rename onto a copy column kept equal both ways', () => {
     const resolved = resolveSpec(spec, table(['x']));
     expect(resolved.mappings).toEqual([
-      expect.objectContaining({ oldColumns: ['x'], newColumns: [expect.objectContaining({ name: 'y', type: 'text', up: '"x"' })], down: { x: '"y"' } }),
+      expect.objectContaining({
+        oldColumns: ['x'],
+        newColumns: [expect.objectContaining({ name: 'y', type: 'text', up: '"x"' })],
+        down: { x: '"y"' },
+      }),
     ]);
   });
   it.each([
@@ -141,7 +205,9 @@ describe('resolving against the table', () => {
 
 describe('new column names the sync trigger could not use', () => {
   it.each(['new', 'OLD', 'found', 'tg_op', 'TG_argv'])('refuses %s', (name) => {
-    expect(() => parseSpec(`name: a\ntable: t\noperations:\n  - rename_column: { from: x, to: ${name} }\n`)).toThrow(/PL\/pgSQL triggers reserve/);
+    expect(() => parseSpec(`name: a\ntable: t\noperations:\n  - rename_column: { from: x, to: ${name} }\n`)).toThrow(
+      /PL\/pgSQL triggers reserve/,
+    );
   });
 });
 

@@ -22,7 +22,9 @@ function toolchainPulumi(): string | undefined {
 }
 const PULUMI = toolchainPulumi();
 const suite = PULUMI ? describe : describe.skip;
-const title = PULUMI ? 'the real pulumi CLI' : 'the real pulumi CLI (skipped: no pulumi CLI built by e2e/build.sh pulumi, nor one on PATH)';
+const title = PULUMI
+  ? 'the real pulumi CLI'
+  : 'the real pulumi CLI (skipped: no pulumi CLI built by e2e/build.sh pulumi, nor one on PATH)';
 
 suite(title, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-cli-config-'));
@@ -35,7 +37,8 @@ suite(title, () => {
     PULUMI_HOME: path.join(dir, 'home'),
     PULUMI_SKIP_UPDATE_CHECK: '1',
   };
-  const pulumi = (...args: string[]) => spawnSync(PULUMI!, [...args, '--non-interactive'], { cwd: dir, env, encoding: 'utf8' });
+  const pulumi = (...args: string[]) =>
+    spawnSync(PULUMI!, [...args, '--non-interactive'], { cwd: dir, env, encoding: 'utf8' });
   const URL = 'postgres://tandem_migrator:s3cret@localhost:5432/shop';
 
   beforeAll(() => {
@@ -43,10 +46,16 @@ suite(title, () => {
     // The project file as it is; the program is not needed to check the configuration.
     fs.copyFileSync(path.join(ROOT, 'Pulumi.yaml'), path.join(dir, 'Pulumi.yaml'));
     expect(pulumi('stack', 'init', 'dev').status).toBe(0);
-    for (const [k, v] of [['stage', 'expand'], ['appImage', 'ghcr.io/acme/shop'], ['verifyImage', 'ghcr.io/acme/tandem:0.1.0'], ['replicas', '3']]) {
+    for (const [k, v] of [
+      ['stage', 'expand'],
+      ['appImage', 'ghcr.io/acme/shop'],
+      ['verifyImage', 'ghcr.io/acme/tandem:0.1.0'],
+      ['replicas', '3'],
+    ]) {
       expect(pulumi('config', 'set', `tandem:${k}`, v).status).toBe(0);
     }
-    for (const k of ['databaseUrl', 'appDatabaseUrl', 'verifyDatabaseUrl']) expect(pulumi('config', 'set', '--secret', `tandem:${k}`, URL).status).toBe(0);
+    for (const k of ['databaseUrl', 'appDatabaseUrl', 'verifyDatabaseUrl'])
+      expect(pulumi('config', 'set', '--secret', `tandem:${k}`, URL).status).toBe(0);
   }, 120_000);
 
   /** The CLI's "validating stack config" error of a preview, or '' (the preview fails later: there is no program here). */
@@ -56,7 +65,9 @@ suite(title, () => {
   };
 
   it('accepts tandem:canarySteps and tandem:manageRoles set the natural way', () => {
-    expect(pulumi('config', 'set', 'tandem:canarySteps', 'setWeight 20, pause 1m, analysis, setWeight 100').status).toBe(0);
+    expect(
+      pulumi('config', 'set', 'tandem:canarySteps', 'setWeight 20, pause 1m, analysis, setWeight 100').status,
+    ).toBe(0);
     expect(pulumi('config', 'set', 'tandem:manageRoles', 'false').status).toBe(0);
     expect(configError()).toBe('');
   }, 120_000);
@@ -69,12 +80,23 @@ suite(title, () => {
   }, 120_000);
 
   it('the tandem CLI reads tandem:databaseUrl of the stack the Commands name, decrypted', () => {
-    const url = stackConfigDatabaseUrl({ ...env, [STACK_ENV]: 'organization/tandem/dev', [DATABASE_URL_CONFIG_ENV]: 'tandem:databaseUrl' }, dir);
-    expect(url).toEqual({ stack: 'organization/tandem/dev', key: 'tandem:databaseUrl', value: URL });
-    expect(() => stackConfigDatabaseUrl({ ...env, [STACK_ENV]: 'organization/tandem/nope', [DATABASE_URL_CONFIG_ENV]: 'tandem:databaseUrl' }, dir)).toThrow(
-      /could not read tandem:databaseUrl of stack organization\/tandem\/nope with pulumi config: /,
+    const url = stackConfigDatabaseUrl(
+      { ...env, [STACK_ENV]: 'organization/tandem/dev', [DATABASE_URL_CONFIG_ENV]: 'tandem:databaseUrl' },
+      dir,
     );
+    expect(url).toEqual({ stack: 'organization/tandem/dev', key: 'tandem:databaseUrl', value: URL });
+    expect(() =>
+      stackConfigDatabaseUrl(
+        { ...env, [STACK_ENV]: 'organization/tandem/nope', [DATABASE_URL_CONFIG_ENV]: 'tandem:databaseUrl' },
+        dir,
+      ),
+    ).toThrow(/could not read tandem:databaseUrl of stack organization\/tandem\/nope with pulumi config: /);
     // A stack without the key: no value (the rule then refuses, as the walker's gates do).
-    expect(stackConfigDatabaseUrl({ ...env, [STACK_ENV]: 'organization/tandem/dev', [DATABASE_URL_CONFIG_ENV]: 'tandem:noSuchKey' }, dir)).toEqual({ stack: 'organization/tandem/dev', key: 'tandem:noSuchKey', value: undefined });
+    expect(
+      stackConfigDatabaseUrl(
+        { ...env, [STACK_ENV]: 'organization/tandem/dev', [DATABASE_URL_CONFIG_ENV]: 'tandem:noSuchKey' },
+        dir,
+      ),
+    ).toEqual({ stack: 'organization/tandem/dev', key: 'tandem:noSuchKey', value: undefined });
   }, 120_000);
 });

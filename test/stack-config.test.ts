@@ -3,7 +3,13 @@ import * as path from 'path';
 import { parse } from 'yaml';
 import { ConfigError } from '../phases/deploy/config-error';
 import { parseDatabaseUrl, parseLoginUrl } from '../phases/deploy/database-url';
-import { CONFIG_DEFAULTS, RawStackConfig, REQUIRED_KEYS, resolveStackConfig, SECRET_KEYS } from '../phases/deploy/stack-config';
+import {
+  CONFIG_DEFAULTS,
+  RawStackConfig,
+  REQUIRED_KEYS,
+  resolveStackConfig,
+  SECRET_KEYS,
+} from '../phases/deploy/stack-config';
 import { readPlainConfig, STACK_CONFIG_KEYS } from '../phases/deploy/stack-config-keys';
 import { DEFAULT_PAUSE } from '../phases/deploy/canary-steps';
 import { planStackState, SCHEMA_COMMANDS } from '../phases/deploy/stack-state';
@@ -36,7 +42,9 @@ describe('resolveStackConfig', () => {
       migratorRole: CONFIG_DEFAULTS.migratorRole,
       appRole: CONFIG_DEFAULTS.appRole,
     });
-    expect(c.steps.filter((s) => 'pause' in s)).toEqual([1, 2, 3].map(() => ({ pause: { duration: CONFIG_DEFAULTS.canaryPause } })));
+    expect(c.steps.filter((s) => 'pause' in s)).toEqual(
+      [1, 2, 3].map(() => ({ pause: { duration: CONFIG_DEFAULTS.canaryPause } })),
+    );
     expect(c.renderYamlTo).toBeUndefined();
   });
 
@@ -88,9 +96,20 @@ describe('planStackState', () => {
 describe('parseDatabaseUrl', () => {
   it('reads every part, decoding percent-escapes', () => {
     expect(parseDatabaseUrl('k', 'postgresql://mig%40r:p%2Fw@db:6543/shop%20x?sslmode=require')).toEqual({
-      host: 'db', port: 6543, username: 'mig@r', password: 'p/w', database: 'shop x', sslmode: 'require',
+      host: 'db',
+      port: 6543,
+      username: 'mig@r',
+      password: 'p/w',
+      database: 'shop x',
+      sslmode: 'require',
     });
-    expect(parseDatabaseUrl('k', 'postgres://u:p@db/shop')).toEqual({ host: 'db', port: 5432, username: 'u', password: 'p', database: 'shop' });
+    expect(parseDatabaseUrl('k', 'postgres://u:p@db/shop')).toEqual({
+      host: 'db',
+      port: 5432,
+      username: 'u',
+      password: 'p',
+      database: 'shop',
+    });
   });
 
   it.each([
@@ -105,7 +124,7 @@ describe('parseDatabaseUrl', () => {
   });
 });
 
-describe('Pulumi.yaml declares the program\'s configuration', () => {
+describe("Pulumi.yaml declares the program's configuration", () => {
   const project = parse(fs.readFileSync(path.join(__dirname, '..', 'Pulumi.yaml'), 'utf8'));
   const declared: Record<string, any> = project.config;
   const index = fs.readFileSync(path.join(__dirname, '..', 'index.ts'), 'utf8');
@@ -114,8 +133,16 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
   const UNDECLARABLE = ['migrations'];
   // The plain keys are read from the one table (readPlainConfig), the secrets and migrations by name.
   const read = [
-    ...(index.includes('readPlainConfig(cfg)') ? Object.entries(STACK_CONFIG_KEYS).filter(([, k]) => !('secret' in k)).map(([name]) => name) : []),
-    ...[...index.matchAll(/cfg\.(?:get|getNumber|getBoolean|getObject|getSecret|require|requireSecret)(?:<[^>]*>)?\('([A-Za-z]+)'\)/g)].map((m) => m[1]),
+    ...(index.includes('readPlainConfig(cfg)')
+      ? Object.entries(STACK_CONFIG_KEYS)
+          .filter(([, k]) => !('secret' in k))
+          .map(([name]) => name)
+      : []),
+    ...[
+      ...index.matchAll(
+        /cfg\.(?:get|getNumber|getBoolean|getObject|getSecret|require|requireSecret)(?:<[^>]*>)?\('([A-Za-z]+)'\)/g,
+      ),
+    ].map((m) => m[1]),
   ].filter((k) => !UNDECLARABLE.includes(k));
 
   it('documents the keys it cannot declare', () => {
@@ -130,7 +157,11 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
 
   it('every key the program reads is declared with a type and a description', () => {
     for (const key of new Set(read)) {
-      expect({ key, type: typeof declared[key]?.type, description: typeof declared[key]?.description }).toEqual({ key, type: 'string', description: 'string' });
+      expect({ key, type: typeof declared[key]?.type, description: typeof declared[key]?.description }).toEqual({
+        key,
+        type: 'string',
+        description: 'string',
+      });
     }
   });
 
@@ -151,42 +182,76 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
   it('every optional key has a default, since Pulumi requires declared keys without one in every stack (pulumi/pulumi#21797)', () => {
     const optional = Object.keys(declared).filter((k) => !(REQUIRED_KEYS as readonly string[]).includes(k));
     expect(optional.length).toBeGreaterThan(5);
-    for (const key of optional) expect({ key, hasDefault: declared[key].default !== undefined }).toEqual({ key, hasDefault: true });
+    for (const key of optional)
+      expect({ key, hasDefault: declared[key].default !== undefined }).toEqual({ key, hasDefault: true });
   });
 
-  it('the declared empty defaults resolve to the program\'s defaults', () => {
-    const c = resolveStackConfig({ ...MINIMAL, canaryPause: declared.canaryPause.default, canarySteps: declared.canarySteps.default, renderYamlTo: declared.renderYamlTo.default });
+  it("the declared empty defaults resolve to the program's defaults", () => {
+    const c = resolveStackConfig({
+      ...MINIMAL,
+      canaryPause: declared.canaryPause.default,
+      canarySteps: declared.canarySteps.default,
+      renderYamlTo: declared.renderYamlTo.default,
+    });
     expect(c.steps).toEqual(resolveStackConfig(MINIMAL).steps);
     expect(c.renderYamlTo).toBeUndefined();
   });
 
   it('explicit steps with the default pause are accepted', () => {
-    const c = resolveStackConfig({ ...MINIMAL, canaryPause: declared.canaryPause.default, canarySteps: ['setWeight 20', 'analysis'] });
+    const c = resolveStackConfig({
+      ...MINIMAL,
+      canaryPause: declared.canaryPause.default,
+      canarySteps: ['setWeight 20', 'analysis'],
+    });
     expect(c.steps).toEqual([{ setWeight: 20 }, expect.objectContaining({ analysis: expect.anything() })]);
   });
 
-  it('required keys have no default; declared defaults equal the program\'s', () => {
-    for (const key of REQUIRED_KEYS) expect({ key, default: declared[key].default }).toEqual({ key, default: undefined });
-    for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) expect({ key, default: declared[key].default }).toEqual({ key, default: value });
+  it("required keys have no default; declared defaults equal the program's", () => {
+    for (const key of REQUIRED_KEYS)
+      expect({ key, default: declared[key].default }).toEqual({ key, default: undefined });
+    for (const [key, value] of Object.entries(CONFIG_DEFAULTS))
+      expect({ key, default: declared[key].default }).toEqual({ key, default: value });
   });
 
-  it('declares exactly the keys of the one table, each with the table\'s type, default and secrecy', () => {
-    const declaredKeys = Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, { type: v.type, default: v.default, secret: v.secret === true }]));
-    const table = Object.fromEntries(Object.entries(STACK_CONFIG_KEYS).map(([k, v]) => [k, { type: v.type, default: 'default' in v ? v.default : undefined, secret: 'secret' in v && v.secret === true }]));
+  it("declares exactly the keys of the one table, each with the table's type, default and secrecy", () => {
+    const declaredKeys = Object.fromEntries(
+      Object.entries(declared).map(([k, v]) => [k, { type: v.type, default: v.default, secret: v.secret === true }]),
+    );
+    const table = Object.fromEntries(
+      Object.entries(STACK_CONFIG_KEYS).map(([k, v]) => [
+        k,
+        { type: v.type, default: 'default' in v ? v.default : undefined, secret: 'secret' in v && v.secret === true },
+      ]),
+    );
     expect(declaredKeys).toEqual(table);
   });
 
   it('the program reads each plain key with the getter of its type', () => {
     const calls: string[] = [];
     const getter = (kind: string) => (key: string) => void calls.push(`${kind} ${key}`);
-    readPlainConfig({ get: getter('get') as any, getNumber: getter('getNumber') as any, getBoolean: getter('getBoolean') as any });
-    expect(calls).toEqual(expect.arrayContaining(['getNumber replicas', 'getNumber appPort', 'getBoolean manageRoles', 'get stage', 'get canarySteps']));
+    readPlainConfig({
+      get: getter('get') as any,
+      getNumber: getter('getNumber') as any,
+      getBoolean: getter('getBoolean') as any,
+    });
+    expect(calls).toEqual(
+      expect.arrayContaining([
+        'getNumber replicas',
+        'getNumber appPort',
+        'getBoolean manageRoles',
+        'get stage',
+        'get canarySteps',
+      ]),
+    );
     expect(calls.filter((c) => /Url$/.test(c))).toEqual([]); // secrets are never read as plain text
     expect(CONFIG_DEFAULTS.canaryPause).toBe(DEFAULT_PAUSE);
   });
 
   it('Pulumi.dev.yaml sets only declared keys, and resolves', () => {
-    const dev = parse(fs.readFileSync(path.join(__dirname, '..', 'Pulumi.dev.yaml'), 'utf8')).config as Record<string, unknown>;
+    const dev = parse(fs.readFileSync(path.join(__dirname, '..', 'Pulumi.dev.yaml'), 'utf8')).config as Record<
+      string,
+      unknown
+    >;
     const keys = Object.keys(dev).map((k) => k.replace(/^tandem:/, ''));
     for (const k of keys.filter((k) => !UNDECLARABLE.includes(k))) expect(declared).toHaveProperty(k);
     const raw = Object.fromEntries(Object.entries(dev).map(([k, v]) => [k.replace(/^tandem:/, ''), v]));
@@ -202,7 +267,9 @@ describe('Pulumi.yaml declares the program\'s configuration', () => {
 
 describe('parseLoginUrl', () => {
   it('returns the connection when the URL logs in as the configured role', () => {
-    expect(parseLoginUrl('tandem:appDatabaseUrl', 'postgres://tandem_app:pw@db/shop', 'tandem_app').password).toBe('pw');
+    expect(parseLoginUrl('tandem:appDatabaseUrl', 'postgres://tandem_app:pw@db/shop', 'tandem_app').password).toBe(
+      'pw',
+    );
   });
 
   it('names the key and both roles when they differ', () => {

@@ -45,7 +45,9 @@ describe('providerSslMode', () => {
   });
 
   it('an sslmode libpq does not know is a ConfigError naming the modes', () => {
-    expect(() => parseDatabaseUrl('tandem:databaseUrl', 'postgres://u:p@db/db?sslmode=on')).toThrow(/sslmode=on; use one of disable, allow, prefer, require, verify-ca, verify-full/);
+    expect(() => parseDatabaseUrl('tandem:databaseUrl', 'postgres://u:p@db/db?sslmode=on')).toThrow(
+      /sslmode=on; use one of disable, allow, prefer, require, verify-ca, verify-full/,
+    );
   });
 
   it.each([
@@ -61,18 +63,26 @@ describe('providerSslMode', () => {
   });
 });
 
-describe('a rotated migrator URL in the walker\'s preview', () => {
-  const provider = { urn: 'urn:pulumi:dev::tandem::pulumi:providers:postgresql::migrator', type: 'pulumi:providers:postgresql', op: 'update' };
-  const rollout = { urn: 'urn:pulumi:dev::tandem::tandem:app:AppRollout$kubernetes:argoproj.io/v1alpha1:Rollout::tandem-demo-rollout', type: 'kubernetes:argoproj.io/v1alpha1:Rollout', op: 'update' };
+describe("a rotated migrator URL in the walker's preview", () => {
+  const provider = {
+    urn: 'urn:pulumi:dev::tandem::pulumi:providers:postgresql::migrator',
+    type: 'pulumi:providers:postgresql',
+    op: 'update',
+  };
+  const rollout = {
+    urn: 'urn:pulumi:dev::tandem::tandem:app:AppRollout$kubernetes:argoproj.io/v1alpha1:Rollout::tandem-demo-rollout',
+    type: 'kubernetes:argoproj.io/v1alpha1:Rollout',
+    op: 'update',
+  };
 
-  it('the provider\'s in-place update is neutral, so an app step with it is allowed', () => {
+  it("the provider's in-place update is neutral, so an app step with it is allowed", () => {
     expect(classifyChanges([provider]).neutral).toEqual([provider]);
     const checked = checkPreview({ from: 'expand', to: 'dual-write', side: 'app' } as any, [provider, rollout]);
     expect(checked.app).toEqual([rollout]);
     expect(checked.schema).toEqual([]);
   });
 
-  it('a replacement of it still counts as schema (it replaces what it manages), and so does any other provider\'s update on its side', () => {
+  it("a replacement of it still counts as schema (it replaces what it manages), and so does any other provider's update on its side", () => {
     expect(classifyChanges([{ ...provider, op: 'replace' }]).schema).toHaveLength(1);
     expect(classifyChanges([{ ...provider, type: 'pulumi:providers:kubernetes', op: 'update' }]).app).toHaveLength(1);
   });
@@ -84,10 +94,13 @@ describe('against the test PostgreSQL, which has no TLS', () => {
   const connectWith = (url: string, sslmode: string) => {
     const c = parseDatabaseUrl('k', url);
     const conninfo = `host=${c.host} port=${c.port} user=${c.username} dbname=${c.database} sslmode=${sslmode} connect_timeout=10`;
-    return spawnSync(PSQL, [conninfo, '-Atc', 'SELECT 1'], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: c.password } });
+    return spawnSync(PSQL, [conninfo, '-Atc', 'SELECT 1'], {
+      encoding: 'utf8',
+      env: { ...process.env, PGPASSWORD: c.password },
+    });
   };
 
-  it('the URL without sslmode gets disable, which connects; require, the driver\'s own default, is refused by the server', () => {
+  it("the URL without sslmode gets disable, which connects; require, the driver's own default, is refused by the server", () => {
     const url = serverUrl();
     expect(isLoopbackHost(new URL(url).hostname)).toBe(true);
     expect(new URL(url).searchParams.get('sslmode')).toBeNull();

@@ -39,7 +39,10 @@ export const REPLACE_ON_CHANGES: Readonly<Record<string, readonly string[]>> = {
 function stable(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value as object).sort().map((k) => `${JSON.stringify(k)}:${stable((value as any)[k])}`).join(',')}}`;
+    return `{${Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable((value as any)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -48,27 +51,60 @@ function typeOf(resources: readonly RecordedResource[], urn: string | undefined)
   return urn ? resources.find((r) => r.urn === urn)?.type : undefined;
 }
 
-export function diffDeclared(before: readonly RecordedResource[], after: readonly RecordedResource[]): DeclaredChange[] {
+export function diffDeclared(
+  before: readonly RecordedResource[],
+  after: readonly RecordedResource[],
+): DeclaredChange[] {
   const old = new Map(before.map((r) => [r.urn, r]));
   const neu = new Map(after.map((r) => [r.urn, r]));
-  const side = (r: RecordedResource, all: readonly RecordedResource[]) => classifyResourceSide(r.type, typeOf(all, r.parentUrn));
+  const side = (r: RecordedResource, all: readonly RecordedResource[]) =>
+    classifyResourceSide(r.type, typeOf(all, r.parentUrn));
   const changes: DeclaredChange[] = [];
   for (const [urn, b] of old) {
     const a = neu.get(urn);
     if (!a) {
-      changes.push({ kind: 'delete', urn, type: b.type, name: b.name, side: side(b, before), changedInputs: [], before: b, retained: b.retainOnDelete });
+      changes.push({
+        kind: 'delete',
+        urn,
+        type: b.type,
+        name: b.name,
+        side: side(b, before),
+        changedInputs: [],
+        before: b,
+        retained: b.retainOnDelete,
+      });
       continue;
     }
     const ignored = new Set(a.ignoreChanges);
-    const keys = [...new Set([...Object.keys(b.inputs), ...Object.keys(a.inputs)])].filter((k) => !ignored.has(k)).sort();
+    const keys = [...new Set([...Object.keys(b.inputs), ...Object.keys(a.inputs)])]
+      .filter((k) => !ignored.has(k))
+      .sort();
     const changed = keys.filter((k) => stable(b.inputs[k]) !== stable(a.inputs[k]));
     if (changed.length === 0) continue;
     const replaceKeys = REPLACE_ON_CHANGES[a.type] ?? [];
     const kind: ChangeKind = changed.some((k) => replaceKeys.includes(k)) ? 'replace' : 'update';
-    changes.push({ kind, urn, type: a.type, name: a.name, side: side(a, after), changedInputs: changed, before: b, retained: kind === 'replace' && b.retainOnDelete });
+    changes.push({
+      kind,
+      urn,
+      type: a.type,
+      name: a.name,
+      side: side(a, after),
+      changedInputs: changed,
+      before: b,
+      retained: kind === 'replace' && b.retainOnDelete,
+    });
   }
   for (const [urn, a] of neu) {
-    if (!old.has(urn)) changes.push({ kind: 'create', urn, type: a.type, name: a.name, side: side(a, after), changedInputs: [], retained: false });
+    if (!old.has(urn))
+      changes.push({
+        kind: 'create',
+        urn,
+        type: a.type,
+        name: a.name,
+        side: side(a, after),
+        changedInputs: [],
+        retained: false,
+      });
   }
   return changes;
 }
@@ -84,7 +120,9 @@ export function sidesChanged(changes: readonly DeclaredChange[]): ResourceSide[]
  */
 export function deletesRun(changes: readonly DeclaredChange[]): DeclaredChange[] {
   // A component's delete runs nothing either: only custom resources have a provider.
-  return changes.filter((c) => (c.kind === 'delete' || c.kind === 'replace') && !c.retained && c.before?.custom !== false);
+  return changes.filter(
+    (c) => (c.kind === 'delete' || c.kind === 'replace') && !c.retained && c.before?.custom !== false,
+  );
 }
 
 /** Deletes and replacements of retained resources: they leave the state, and no delete runs. */

@@ -20,7 +20,12 @@ import { freshDatabase, sql, withClient } from './db';
 /** The stacks the program read through a StackReference (a read goes to the mocks, not the recorder). */
 let stackReads: string[] = [];
 
-async function run(stage: string, overrides: Record<string, unknown>, previousOutputs?: Record<string, unknown>, extraConfig: Record<string, string> = {}) {
+async function run(
+  stage: string,
+  overrides: Record<string, unknown>,
+  previousOutputs?: Record<string, unknown>,
+  extraConfig: Record<string, string> = {},
+) {
   stackReads = [];
   const recorder: ResourceRecorder = await recordResources((args) => {
     if (args.type !== 'pulumi:pulumi:StackReference') return {};
@@ -37,7 +42,12 @@ async function run(stage: string, overrides: Record<string, unknown>, previousOu
     error = err;
   }
   await settled();
-  return { error, outputs, recorder, declared: recorder.all.filter((r) => r.type !== 'pulumi:pulumi:StackReference').map((r) => r.name) };
+  return {
+    error,
+    outputs,
+    recorder,
+    declared: recorder.all.filter((r) => r.type !== 'pulumi:pulumi:StackReference').map((r) => r.name),
+  };
 }
 
 describe('tandem:manageRoles false', () => {
@@ -55,7 +65,12 @@ describe('tandem:manageRoles false', () => {
     migratorUrl = u.toString();
     await sql(migratorUrl, `CREATE TABLE customers (id serial PRIMARY KEY, full_name text)`);
     // The DBA's stack set up exactly Tandem's roles.
-    const plan = planAccess({ schema: 'public', migratorRole: MIGRATOR, appRole: `tg_app_${suffix}`, verify: { role: `tg_verify_${suffix}`, table: 'customers' } });
+    const plan = planAccess({
+      schema: 'public',
+      migratorRole: MIGRATOR,
+      appRole: `tg_app_${suffix}`,
+      verify: { role: `tg_verify_${suffix}`, table: 'customers' },
+    });
     await withClient(migratorUrl, async (c) => {
       for (const st of renderAccessSql(plan, {})) await c.query(st);
     });
@@ -71,26 +86,34 @@ describe('tandem:manageRoles false', () => {
     verifyDatabaseUrl: roleUrl(verify, 'postgres.shop.svc'),
   });
 
-  it.each(['baseline', 'contract'])('%s: declares no postgresql resource and no provider; the Commands and the app as usual', async (stage) => {
-    const { error, recorder, outputs } = await run(stage, config(`tg_app_${suffix}`, `tg_verify_${suffix}`));
-    expect(error).toBeUndefined();
-    expect(recorder.all.filter((r) => r.type.includes('postgresql')).map((r) => r.type)).toEqual([]);
-    expect(recorder.all.filter((r) => r.type === 'tandem:database:DatabaseAccess')).toEqual([]);
-    expect(recorder.ofType('command:local:Command')).toHaveLength(stage === 'contract' ? 4 : 0);
-    expect(recorder.all.some((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout')).toBe(true);
-    expect(outputs).toMatchObject({ manageRoles: false });
-  });
+  it.each(['baseline', 'contract'])(
+    '%s: declares no postgresql resource and no provider; the Commands and the app as usual',
+    async (stage) => {
+      const { error, recorder, outputs } = await run(stage, config(`tg_app_${suffix}`, `tg_verify_${suffix}`));
+      expect(error).toBeUndefined();
+      expect(recorder.all.filter((r) => r.type.includes('postgresql')).map((r) => r.type)).toEqual([]);
+      expect(recorder.all.filter((r) => r.type === 'tandem:database:DatabaseAccess')).toEqual([]);
+      expect(recorder.ofType('command:local:Command')).toHaveLength(stage === 'contract' ? 4 : 0);
+      expect(recorder.all.some((r) => r.type === 'kubernetes:argoproj.io/v1alpha1:Rollout')).toBe(true);
+      expect(outputs).toMatchObject({ manageRoles: false });
+    },
+  );
 
   it('a role that is not as Tandem needs it: RoleCheckError naming it, nothing declared', async () => {
     const { error, declared } = await run('expand', config(`tg_nobody_${suffix}`, `tg_verify_${suffix}`));
     expect(error).toBeInstanceOf(RoleCheckError);
-    expect((error as RoleCheckError).problems).toEqual([expect.objectContaining({ kind: 'app', role: `tg_nobody_${suffix}`, code: 'missing' })]);
+    expect((error as RoleCheckError).problems).toEqual([
+      expect.objectContaining({ kind: 'app', role: `tg_nobody_${suffix}`, code: 'missing' }),
+    ]);
     expect((error as Error).message).toContain(`app role "tg_nobody_${suffix}" does not exist`);
     expect(declared).toEqual([]);
   });
 
   it('with manageRoles true (the default) the same stack declares DatabaseAccess and checks nothing', async () => {
-    const { error, recorder } = await run('baseline', { ...config(`tg_nobody_${suffix}`, `tg_verify_${suffix}`), manageRoles: undefined });
+    const { error, recorder } = await run('baseline', {
+      ...config(`tg_nobody_${suffix}`, `tg_verify_${suffix}`),
+      manageRoles: undefined,
+    });
     expect(error).toBeUndefined();
     expect(recorder.ofType('tandem:database:DatabaseAccess')).toHaveLength(1);
   });
@@ -98,7 +121,9 @@ describe('tandem:manageRoles false', () => {
 
 describe('sslmode', () => {
   it('a migrator URL to another host without sslmode: ConfigError naming tandem:databaseUrl, nothing declared', async () => {
-    const { error, declared } = await run('expand', { databaseUrl: 'postgres://tandem_migrator:pw@db.example.internal:5432/shop' });
+    const { error, declared } = await run('expand', {
+      databaseUrl: 'postgres://tandem_migrator:pw@db.example.internal:5432/shop',
+    });
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).key).toBe('tandem:databaseUrl');
     expect((error as Error).message).toContain('has no sslmode');
@@ -108,17 +133,25 @@ describe('sslmode', () => {
 
 describe('the verify login', () => {
   it('tandem:verifyDatabaseUrl must log in as tandem:verifyRole: ConfigError naming both, nothing declared', async () => {
-    const { error, declared } = await run('expand', { verifyDatabaseUrl: 'postgres://tandem_migrator:pw@postgres.shop.svc:5432/shop' });
+    const { error, declared } = await run('expand', {
+      verifyDatabaseUrl: 'postgres://tandem_migrator:pw@postgres.shop.svc:5432/shop',
+    });
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).key).toBe('tandem:verifyDatabaseUrl');
-    expect((error as Error).message).toContain('logs in as "tandem_migrator" but the role is configured as "tandem_verify"');
+    expect((error as Error).message).toContain(
+      'logs in as "tandem_migrator" but the role is configured as "tandem_verify"',
+    );
     expect(declared).toEqual([]);
   });
 });
 
 describe('render mode', () => {
   it('turning it on for a stack whose app is live in a cluster: RenderModeSwitchError, nothing declared', async () => {
-    const { error, declared } = await run('dual-write', { renderYamlTo: 'rendered' }, { kubernetes: 'cluster', stage: 'expand' });
+    const { error, declared } = await run(
+      'dual-write',
+      { renderYamlTo: 'rendered' },
+      { kubernetes: 'cluster', stage: 'expand' },
+    );
     expect(error).toBeInstanceOf(RenderModeSwitchError);
     expect((error as Error).message).toContain('stack organization/tandem/test runs its app in a cluster');
     expect(declared).toEqual([]);
@@ -129,11 +162,14 @@ describe('render mode', () => {
     ['already rendering', { kubernetes: 'render' }, 'rendered', 'render'],
     ['live, staying live', { kubernetes: 'cluster' }, undefined, 'cluster'],
     ['rendered, now applied to a cluster', { kubernetes: 'render' }, undefined, 'cluster'],
-  ])('%s: allowed, and the target is recorded in the kubernetes output', async (_label, previous, renderYamlTo, target) => {
-    const { error, outputs } = await run('expand', renderYamlTo ? { renderYamlTo } : {}, previous);
-    expect(error).toBeUndefined();
-    expect(outputs!.kubernetes).toBe(target);
-  });
+  ])(
+    '%s: allowed, and the target is recorded in the kubernetes output',
+    async (_label, previous, renderYamlTo, target) => {
+      const { error, outputs } = await run('expand', renderYamlTo ? { renderYamlTo } : {}, previous);
+      expect(error).toBeUndefined();
+      expect(outputs!.kubernetes).toBe(target);
+    },
+  );
 
   it('reads the previous target from the stack itself, a read that changes nothing', async () => {
     const { recorder } = await run('expand', {});
@@ -151,7 +187,9 @@ describe('kubernetes:enableServerSideApply', () => {
   });
 
   it('false is fine in render mode (its own provider, no cluster)', async () => {
-    const { error } = await run('expand', { renderYamlTo: 'rendered' }, undefined, { 'kubernetes:enableServerSideApply': 'false' });
+    const { error } = await run('expand', { renderYamlTo: 'rendered' }, undefined, {
+      'kubernetes:enableServerSideApply': 'false',
+    });
     expect(error).toBeUndefined();
   });
 });

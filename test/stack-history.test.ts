@@ -62,8 +62,10 @@ beforeAll(async () => {
 });
 
 const at = (m: number, stage: Stage) => declared.get(label({ migration: m, stage }))!;
-const rolloutOf = (rs: RecordedResource[]) => rs.filter((r) => r.type === ROLLOUT)[0].inputs.spec.template.spec.containers[0];
-const deleteRunsRollback = (r: RecordedResource | undefined) => typeof r?.inputs.delete === 'string' && /(^|\s)rollback(\s|$)/.test(r.inputs.delete);
+const rolloutOf = (rs: RecordedResource[]) =>
+  rs.filter((r) => r.type === ROLLOUT)[0].inputs.spec.template.spec.containers[0];
+const deleteRunsRollback = (r: RecordedResource | undefined) =>
+  typeof r?.inputs.delete === 'string' && /(^|\s)rollback(\s|$)/.test(r.inputs.delete);
 const forward = positions.slice(1).map((to, i) => [label(positions[i]), label(to), positions[i], to] as const);
 
 describe('two migrations in a row on one stack', () => {
@@ -81,23 +83,31 @@ describe('two migrations in a row on one stack', () => {
   ] as const)('migration %i at %s runs %s and declares only its own Commands %j', (m, stage, image, commands) => {
     const rs = at(m, stage);
     expect(rolloutOf(rs).image).toBe(image);
-    expect(rs.filter((r) => r.type === COMMAND).map((r) => r.name).sort()).toEqual(commands.map((c) => `${NAMES[m]}-${c}`));
+    expect(
+      rs
+        .filter((r) => r.type === COMMAND)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(commands.map((c) => `${NAMES[m]}-${c}`));
     expect(outputs.get(label({ migration: m, stage }))!.migration).toBe(NAMES[m]);
   });
 
-  it('a release carries its own environment; a plain reference sets none (APP_VERSION is only the demo\'s switch)', () => {
+  it("a release carries its own environment; a plain reference sets none (APP_VERSION is only the demo's switch)", () => {
     expect(rolloutOf(at(0, 'dual-write')).env).toContainEqual({ name: 'APP_VERSION', value: 'v2' });
     expect(rolloutOf(at(0, 'cleanup')).env.map((e: any) => e.name)).toEqual(['PORT', 'DATABASE_URL']);
   });
 
   it('records the history in the outputs: finished, current, planned', () => {
-    const statuses = (m: number, s: Stage) => outputs.get(label({ migration: m, stage: s }))!.migrations.map((x: any) => `${x.name}:${x.status}`);
+    const statuses = (m: number, s: Stage) =>
+      outputs.get(label({ migration: m, stage: s }))!.migrations.map((x: any) => `${x.name}:${x.status}`);
     expect(statuses(0, 'contract')).toEqual(['split-full-name:current', 'total-cents:planned']);
     expect(statuses(1, 'baseline')).toEqual(['split-full-name:finished', 'total-cents:current']);
-    expect(outputs.get(label({ migration: 1, stage: 'baseline' }))!.migrations[1].releases.old).toBe(`ghcr.io/acme/shop@${DIGEST}`);
+    expect(outputs.get(label({ migration: 1, stage: 'baseline' }))!.migrations[1].releases.old).toBe(
+      `ghcr.io/acme/shop@${DIGEST}`,
+    );
   });
 
-  it('the verify Job keeps the first spec until the second migration\'s first app step', () => {
+  it("the verify Job keeps the first spec until the second migration's first app step", () => {
     const specKeys = (m: number, s: Stage) => Object.keys(at(m, s).filter((r) => r.type === CONFIGMAP)[0].inputs.data);
     expect(specKeys(1, 'baseline')).toEqual(['split-full-name.yaml']);
     expect(specKeys(1, 'expand')).toEqual(['split-full-name.yaml']);
@@ -113,7 +123,7 @@ describe('hard rule 1 across migrations: every adjacent pair of stack states dif
     expect(sidesChanged(changes)).toEqual([side]);
   });
 
-  it('the diff is not vacuous: two migrations\' dual-write stages differ in both sides', () => {
+  it("the diff is not vacuous: two migrations' dual-write stages differ in both sides", () => {
     expect(sidesChanged(diffDeclared(at(0, 'dual-write'), at(1, 'dual-write')))).toEqual(['app', 'schema']);
   });
 });
@@ -122,18 +132,27 @@ describe('no forward step runs a rollback or any delete, except retained ones', 
   it.each(forward)('%s -> %s runs no delete', (_a, _b, from, to) => {
     const changes = diffDeclared(declared.get(label(from))!, declared.get(label(to))!);
     expect(deletesRun(changes).map((c) => `${c.kind} ${c.name}`)).toEqual([]);
-    expect(changes.filter((c) => (c.kind === 'delete' || c.kind === 'replace') && deleteRunsRollback(c.before) && !c.retained)).toEqual([]);
+    expect(
+      changes.filter(
+        (c) => (c.kind === 'delete' || c.kind === 'replace') && deleteRunsRollback(c.before) && !c.retained,
+      ),
+    ).toEqual([]);
   });
 
-  it('the first migration\'s Commands leave the stack at the second one\'s baseline, retained, and only there', () => {
+  it("the first migration's Commands leave the stack at the second one's baseline, retained, and only there", () => {
     for (const [a, b, from, to] of forward) {
-      const retained = retainedDeletes(diffDeclared(declared.get(label(from))!, declared.get(label(to))!)).map((c) => c.name).sort();
-      const expected = a === 'split-full-name@contract' && b === 'total-cents@baseline' ? ['backfill', 'contract', 'expand', 'verify'].map((c) => `split-full-name-${c}`) : [];
+      const retained = retainedDeletes(diffDeclared(declared.get(label(from))!, declared.get(label(to))!))
+        .map((c) => c.name)
+        .sort();
+      const expected =
+        a === 'split-full-name@contract' && b === 'total-cents@baseline'
+          ? ['backfill', 'contract', 'expand', 'verify'].map((c) => `split-full-name-${c}`)
+          : [];
       expect({ step: `${a} -> ${b}`, retained }).toEqual({ step: `${a} -> ${b}`, retained: expected });
     }
   });
 
-  it('would catch the trap: without retainOnDelete the same step runs expand\'s rollback', () => {
+  it("would catch the trap: without retainOnDelete the same step runs expand's rollback", () => {
     const unretained = at(0, 'contract').map((r) => ({ ...r, retainOnDelete: false }));
     const run = deletesRun(diffDeclared(unretained, at(1, 'baseline')));
     expect(run.filter((c) => deleteRunsRollback(c.before)).map((c) => c.name)).toEqual(['split-full-name-expand']);
@@ -148,7 +167,14 @@ describe('no forward step runs a rollback or any delete, except retained ones', 
 describe("the walker's preview check on the step to the next migration", () => {
   const events = () =>
     diffDeclared(at(0, 'contract'), at(1, 'baseline')).map((c) => ({ urn: c.urn, type: c.type, op: c.kind }));
-  const step = (side: 'schema' | 'app') => ({ from: 'contract' as Stage, to: 'baseline' as Stage, direction: 'forward' as const, side, gates: [], why: '' });
+  const step = (side: 'schema' | 'app') => ({
+    from: 'contract' as Stage,
+    to: 'baseline' as Stage,
+    direction: 'forward' as const,
+    side,
+    gates: [],
+    why: '',
+  });
 
   it('counts the retained deletes as schema changes and lets a schema step through', () => {
     const byside = checkPreview(step('schema'), events());
@@ -157,18 +183,26 @@ describe("the walker's preview check on the step to the next migration", () => {
   });
 
   it('refuses it as an app step (so the retained deletes are seen, not skipped)', () => {
-    expect(() => checkPreview(step('app'), events())).toThrow(/may change only the app, but the preview changes the schema/);
+    expect(() => checkPreview(step('app'), events())).toThrow(
+      /may change only the app, but the preview changes the schema/,
+    );
   });
 });
 
 describe("Pulumi.dev.yaml's history (the demo split, then merged back) obeys the same rules", () => {
   const dev = require('yaml').parse(fs.readFileSync(path.join(__dirname, '..', 'Pulumi.dev.yaml'), 'utf8')).config;
-  const devMigrations = (dev['tandem:migrations'] as any[]).map((m) => ({ ...m, spec: path.join(__dirname, '..', m.spec) }));
+  const devMigrations = (dev['tandem:migrations'] as any[]).map((m) => ({
+    ...m,
+    spec: path.join(__dirname, '..', m.spec),
+  }));
   const devNames = ['split-full-name', 'merge-name'];
   const states: RecordedResource[][] = [];
 
   beforeAll(async () => {
-    for (const p of positions) states.push((await runStack(p.stage, first, { migrations: devMigrations, migration: devNames[p.migration] })).recorder.all);
+    for (const p of positions)
+      states.push(
+        (await runStack(p.stage, first, { migrations: devMigrations, migration: devNames[p.migration] })).recorder.all,
+      );
   });
 
   it('every step changes one side and runs no delete; merge-name ends on the v1 release', () => {
@@ -176,7 +210,11 @@ describe("Pulumi.dev.yaml's history (the demo split, then merged back) obeys the
       const changes = diffDeclared(states[i - 1], states[i]);
       const to = positions[i];
       const side = to.stage === 'baseline' ? 'schema' : STAGE_TABLE[to.stage].changes;
-      expect({ step: i, sides: sidesChanged(changes), run: deletesRun(changes).map((c) => c.name) }).toEqual({ step: i, sides: [side], run: [] });
+      expect({ step: i, sides: sidesChanged(changes), run: deletesRun(changes).map((c) => c.name) }).toEqual({
+        step: i,
+        sides: [side],
+        run: [],
+      });
     }
     const last = rolloutOf(states[states.length - 1]);
     expect(last.image).toBe('ghcr.io/tandem-dev/tandem-demo:v1');

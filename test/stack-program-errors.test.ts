@@ -37,12 +37,15 @@ describe('the program refuses before declaring anything', () => {
     expect(declared).toEqual([]);
   });
 
-  it.each(SECRET_KEYS)('without tandem:%s: Pulumi\'s missing-config error naming the key and `--secret`, nothing declared', async (key) => {
-    const { error, declared } = await refusal('dual-write', spec, { [key]: undefined });
-    expect((error as Error).message).toContain(`Missing required configuration variable 'tandem:${key}'`);
-    expect((error as Error).message).toContain(`pulumi config set --secret tandem:${key}`);
-    expect(declared).toEqual([]);
-  });
+  it.each(SECRET_KEYS)(
+    "without tandem:%s: Pulumi's missing-config error naming the key and `--secret`, nothing declared",
+    async (key) => {
+      const { error, declared } = await refusal('dual-write', spec, { [key]: undefined });
+      expect((error as Error).message).toContain(`Missing required configuration variable 'tandem:${key}'`);
+      expect((error as Error).message).toContain(`pulumi config set --secret tandem:${key}`);
+      expect(declared).toEqual([]);
+    },
+  );
 
   it('a spec that does not validate: SpecError naming the field', async () => {
     const bad = writeSpec(SPLIT_FULL_NAME_SPEC.replace('column: full_name', 'colum: full_name'));

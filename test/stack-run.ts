@@ -75,7 +75,11 @@ export async function runProgram(): Promise<Record<string, any>> {
 }
 
 /** Run index.ts for `stage` under fresh mocks and return what it declared. */
-export async function runStack(stage: Stage, specPath: string, overrides: Record<string, unknown> = {}): Promise<StackRun> {
+export async function runStack(
+  stage: Stage,
+  specPath: string,
+  overrides: Record<string, unknown> = {},
+): Promise<StackRun> {
   const recorder = await recordResources();
   configureStack(stage, specPath, overrides);
   const outputs = await runProgram();

@@ -25,7 +25,11 @@ beforeAll(async () => {
 });
 
 function commandsOf(stage: Stage): string[] {
-  return declared.get(stage)!.filter((r) => r.type === COMMAND).map((r) => r.name).sort();
+  return declared
+    .get(stage)!
+    .filter((r) => r.type === COMMAND)
+    .map((r) => r.name)
+    .sort();
 }
 
 function rolloutOf(stage: Stage): RecordedResource {
@@ -50,27 +54,36 @@ describe('what each stack state declares', () => {
     expect(outputs.get(stage)!.stage).toBe(stage);
   });
 
-  it.each(STAGES)('%s: one TandemMigration at the top; every other resource has a Tandem component as parent', (stage) => {
-    const all = declared.get(stage)!;
-    const tokens = new Set<string>(Object.values(COMPONENT_TYPES));
-    for (const r of all) {
-      const parent = all.find((p) => p.urn === r.parentUrn);
-      if (r.type === COMPONENT_TYPES.tandemMigration) {
-        expect({ name: r.name, parent: parent?.type }).toEqual({ name: r.name, parent: undefined });
-      } else {
-        expect({ name: r.name, parentIsComponent: tokens.has(parent?.type ?? '') }).toEqual({ name: r.name, parentIsComponent: true });
+  it.each(STAGES)(
+    '%s: one TandemMigration at the top; every other resource has a Tandem component as parent',
+    (stage) => {
+      const all = declared.get(stage)!;
+      const tokens = new Set<string>(Object.values(COMPONENT_TYPES));
+      for (const r of all) {
+        const parent = all.find((p) => p.urn === r.parentUrn);
+        if (r.type === COMPONENT_TYPES.tandemMigration) {
+          expect({ name: r.name, parent: parent?.type }).toEqual({ name: r.name, parent: undefined });
+        } else {
+          expect({ name: r.name, parentIsComponent: tokens.has(parent?.type ?? '') }).toEqual({
+            name: r.name,
+            parentIsComponent: true,
+          });
+        }
       }
-    }
-    expect(all.filter((r) => r.type === COMPONENT_TYPES.tandemMigration)).toHaveLength(1);
-  });
+      expect(all.filter((r) => r.type === COMPONENT_TYPES.tandemMigration)).toHaveLength(1);
+    },
+  );
 
-  it.each(STAGES)("%s: the walker can place every resource (by its URN, as in a preview): none is of unknown side", (stage) => {
-    const sides = declared.get(stage)!.map((r) => [r.name, classifyResourceSide(r.type, ancestorTypesOf(r.urn))]);
-    expect(sides.filter(([, side]) => side === 'unknown')).toEqual([]);
-    // neutral: only the TandemMigration that holds the others.
-    expect(new Set(sides.map(([, side]) => side))).toEqual(new Set(['schema', 'app', 'neutral']));
-    expect(sides.filter(([, side]) => side === 'neutral').map(([name]) => name)).toEqual(['tandem']);
-  });
+  it.each(STAGES)(
+    '%s: the walker can place every resource (by its URN, as in a preview): none is of unknown side',
+    (stage) => {
+      const sides = declared.get(stage)!.map((r) => [r.name, classifyResourceSide(r.type, ancestorTypesOf(r.urn))]);
+      expect(sides.filter(([, side]) => side === 'unknown')).toEqual([]);
+      // neutral: only the TandemMigration that holds the others.
+      expect(new Set(sides.map(([, side]) => side))).toEqual(new Set(['schema', 'app', 'neutral']));
+      expect(sides.filter(([, side]) => side === 'neutral').map(([name]) => name)).toEqual(['tandem']);
+    },
+  );
 
   it('orders the Commands: backfill after expand, verify after backfill, contract after verify', () => {
     const all = declared.get('contract')!;
@@ -83,7 +96,12 @@ describe('what each stack state declares', () => {
   });
 
   it('declares the same set of components in every stage, so no step deletes a component', () => {
-    const components = (s: Stage) => declared.get(s)!.filter((r) => !r.custom).map((r) => `${r.type}::${r.name}`).sort();
+    const components = (s: Stage) =>
+      declared
+        .get(s)!
+        .filter((r) => !r.custom)
+        .map((r) => `${r.type}::${r.name}`)
+        .sort();
     for (const stage of STAGES) expect(components(stage)).toEqual(components('baseline'));
   });
 });

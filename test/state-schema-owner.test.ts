@@ -22,7 +22,7 @@ describe('a state schema somebody else owns', () => {
     await createCustomers(url, 30);
   });
 
-  it('a squatter\'s schema and table, granted to PUBLIC: expand refuses (exit 1) naming the owner, and nothing runs', async () => {
+  it("a squatter's schema and table, granted to PUBLIC: expand refuses (exit 1) naming the owner, and nothing runs", async () => {
     const squatter = await createRole(admin, 'squatter');
     await sql(admin, `GRANT CREATE ON DATABASE "${new URL(admin).pathname.slice(1)}" TO "${squatter}"`);
     const squat = asRole(admin, squatter);
@@ -38,18 +38,35 @@ describe('a state schema somebody else owns', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`schema tandem is owned by ${squatter}`));
     expect(r.stderr).toMatch(new RegExp(`tandem.migrations is owned by ${squatter}`));
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, exit_code: 1, error: { kind: 'state_untrusted', objects: expect.arrayContaining(['schema tandem', 'tandem.migrations']) } });
-    const cols = await sql(admin, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name'`);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: false,
+      exit_code: 1,
+      error: { kind: 'state_untrusted', objects: expect.arrayContaining(['schema tandem', 'tandem.migrations']) },
+    });
+    const cols = await sql(
+      admin,
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'first_name'`,
+    );
     expect(cols[0].n).toBe(0);
   });
 
-  it('the migrator\'s own state, but writable by PUBLIC: every step refuses, naming the grant', async () => {
+  it("the migrator's own state, but writable by PUBLIC: every step refuses, naming the grant", async () => {
     await expand(splitSpec(), { databaseUrl: url });
     await sql(url, `GRANT UPDATE ON tandem.migrations TO PUBLIC`);
-    await expect(backfill(splitSpec(), { databaseUrl: url })).rejects.toThrow(/tandem\.migrations grants UPDATE to PUBLIC/);
-    await sql(url, `REVOKE UPDATE ON tandem.migrations FROM PUBLIC; GRANT UPDATE (resolved) ON tandem.migrations TO PUBLIC`);
-    await expect(backfill(splitSpec(), { databaseUrl: url })).rejects.toThrow(/tandem\.migrations\.resolved grants UPDATE to PUBLIC/);
-    await sql(url, `REVOKE UPDATE (resolved) ON tandem.migrations FROM PUBLIC; GRANT CREATE ON SCHEMA tandem TO PUBLIC`);
+    await expect(backfill(splitSpec(), { databaseUrl: url })).rejects.toThrow(
+      /tandem\.migrations grants UPDATE to PUBLIC/,
+    );
+    await sql(
+      url,
+      `REVOKE UPDATE ON tandem.migrations FROM PUBLIC; GRANT UPDATE (resolved) ON tandem.migrations TO PUBLIC`,
+    );
+    await expect(backfill(splitSpec(), { databaseUrl: url })).rejects.toThrow(
+      /tandem\.migrations\.resolved grants UPDATE to PUBLIC/,
+    );
+    await sql(
+      url,
+      `REVOKE UPDATE (resolved) ON tandem.migrations FROM PUBLIC; GRANT CREATE ON SCHEMA tandem TO PUBLIC`,
+    );
     await expect(verify(splitSpec(), { databaseUrl: url })).rejects.toThrow(/schema tandem grants CREATE to PUBLIC/);
     await sql(url, `REVOKE CREATE ON SCHEMA tandem FROM PUBLIC`);
     expect(await backfill(splitSpec(), { databaseUrl: url })).toMatchObject({ rowsUpdated: 30 });
@@ -59,10 +76,12 @@ describe('a state schema somebody else owns', () => {
     await expand(splitSpec(), { databaseUrl: url });
     // Only a superuser can put an object owned by someone else into the migrator's schema.
     await sql(admin, `CREATE FUNCTION tandem.helper() RETURNS int LANGUAGE sql AS 'SELECT 1'`);
-    await expect(backfill(splitSpec(), { databaseUrl: url })).rejects.toThrow(/function tandem\.helper\(\) is owned by postgres/);
+    await expect(backfill(splitSpec(), { databaseUrl: url })).rejects.toThrow(
+      /function tandem\.helper\(\) is owned by postgres/,
+    );
   });
 
-  it('a recorded plan rewritten behind the executor\'s back is not run: the backfill refuses and no row is touched', async () => {
+  it("a recorded plan rewritten behind the executor's back is not run: the backfill refuses and no row is touched", async () => {
     await expand(splitSpec(), { databaseUrl: url });
     // The attack of the issue: `up` replaced in the recorded plan (here by the owner itself, as a stand-in for anyone who got write access).
     await sql(
@@ -78,13 +97,20 @@ describe('a state schema somebody else owns', () => {
 
   it('a recorded table whose column types no longer match the live table is refused', async () => {
     await expand(splitSpec(), { databaseUrl: url });
-    await sql(url, `UPDATE tandem.migrations SET resolved = jsonb_set(resolved, '{table,columns,1,type}', '"integer"')`);
-    await expect(verify(splitSpec(), { databaseUrl: url })).rejects.toThrow(/column "full_name" is now of type text, recorded integer/);
+    await sql(
+      url,
+      `UPDATE tandem.migrations SET resolved = jsonb_set(resolved, '{table,columns,1,type}', '"integer"')`,
+    );
+    await expect(verify(splitSpec(), { databaseUrl: url })).rejects.toThrow(
+      /column "full_name" is now of type text, recorded integer/,
+    );
   });
 
   it('a checkpoint that is not a primary key is refused', async () => {
     await expand(splitSpec(), { databaseUrl: url });
     await sql(url, `UPDATE tandem.migrations SET backfill_last_key = '["1", "2"]'`);
-    await expect(backfill(splitSpec(), { databaseUrl: url })).rejects.toThrow(/the backfill checkpoint is not a primary key/);
+    await expect(backfill(splitSpec(), { databaseUrl: url })).rejects.toThrow(
+      /the backfill checkpoint is not a primary key/,
+    );
   });
 });

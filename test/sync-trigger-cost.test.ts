@@ -32,7 +32,12 @@ describe('a sync function whose expressions cannot depend on a setting pins only
     });
     await backfill(splitSpec(), opts(url));
     expect((await verify(splitSpec(), opts(url))).ok).toBe(true);
-    expect(await sql(url, `SELECT full_name, first_name, last_name FROM customers WHERE id = 1 OR full_name IN ('Ada King Lovelace', 'Alan Turing') ORDER BY id`)).toEqual([
+    expect(
+      await sql(
+        url,
+        `SELECT full_name, first_name, last_name FROM customers WHERE id = 1 OR full_name IN ('Ada King Lovelace', 'Alan Turing') ORDER BY id`,
+      ),
+    ).toEqual([
       { full_name: 'Grace Hopper', first_name: 'Grace', last_name: 'Hopper' },
       { full_name: 'Ada King Lovelace', first_name: 'Ada', last_name: 'King Lovelace' },
       { full_name: 'Alan Turing', first_name: 'Alan', last_name: 'Turing' },
@@ -41,7 +46,10 @@ describe('a sync function whose expressions cannot depend on a setting pins only
 
   it('an up that can raise (text to integer) is still guarded there: the write goes through and the row is flagged', async () => {
     const url = await freshDatabase('pinfreeraise');
-    await sql(url, `CREATE TABLE homes (id serial PRIMARY KEY, addr text NOT NULL); INSERT INTO homes (addr) VALUES ('12 High St')`);
+    await sql(
+      url,
+      `CREATE TABLE homes (id serial PRIMARY KEY, addr text NOT NULL); INSERT INTO homes (addr) VALUES ('12 High St')`,
+    );
     const s = spec(`
 name: house-number
 table: homes
@@ -54,8 +62,14 @@ operations:
     await expand(s, opts(url));
     expect((await proconfig(url, 'sync_house_number')).map((c) => c.split('=')[0])).toEqual(['search_path']);
     await backfill(s, opts(url));
-    await sql(url, `INSERT INTO homes (addr) VALUES ('Flat 3, Baker St'); UPDATE homes SET addr = 'Rose Cottage' WHERE id = 1`);
-    const rows = await sql(url, `SELECT addr, number, _tandem_pending AS pending, _tandem_sync_failed->'0'->>'sqlstate' AS sqlstate FROM homes ORDER BY id`);
+    await sql(
+      url,
+      `INSERT INTO homes (addr) VALUES ('Flat 3, Baker St'); UPDATE homes SET addr = 'Rose Cottage' WHERE id = 1`,
+    );
+    const rows = await sql(
+      url,
+      `SELECT addr, number, _tandem_pending AS pending, _tandem_sync_failed->'0'->>'sqlstate' AS sqlstate FROM homes ORDER BY id`,
+    );
     expect(rows).toEqual([
       { addr: 'Rose Cottage', number: 12, pending: null, sqlstate: '22P02' },
       { addr: 'Flat 3, Baker St', number: null, pending: null, sqlstate: '22P02' },
@@ -68,7 +82,10 @@ describe('a built-in function over text that reads a setting itself keeps every 
   // stable like it. Only the types and the function's name were judged before: both passed.
   it('xml_is_well_formed(label) written by an app session with xmloption = document gives what the backfill gives', async () => {
     const url = await freshDatabase('pinxml');
-    await sql(url, `CREATE TABLE notes (id serial PRIMARY KEY, label text NOT NULL); INSERT INTO notes (label) VALUES ('plain words')`);
+    await sql(
+      url,
+      `CREATE TABLE notes (id serial PRIMARY KEY, label text NOT NULL); INSERT INTO notes (label) VALUES ('plain words')`,
+    );
     const s = spec(`
 name: well-formed
 table: notes
@@ -98,7 +115,10 @@ describe('standard_conforming_strings of the app session', () => {
   // standard_conforming_strings off, '\' would open an escape there (and '\\' mean one backslash).
   it('an up with a backslash in a literal: an app session with standard_conforming_strings off writes and syncs as the backfill does', async () => {
     const url = await freshDatabase('pinscs');
-    await sql(url, `CREATE TABLE paths (id serial PRIMARY KEY, path text NOT NULL); INSERT INTO paths (path) VALUES ('C:\\dir\\file')`);
+    await sql(
+      url,
+      `CREATE TABLE paths (id serial PRIMARY KEY, path text NOT NULL); INSERT INTO paths (path) VALUES ('C:\\dir\\file')`,
+    );
     const s = spec(`
 name: drive
 table: paths
@@ -135,7 +155,11 @@ describe('an expression whose value can depend on a setting keeps every pin', ()
     ['a domain', 'label short_text', `label::text`],
     ['a whole row', 'label text', `things::text`],
     ['a subquery', 'label text', `(SELECT max(label) FROM things t2)`],
-    ['a stable catalog function over an oid (pg_get_viewdef prints constants under DateStyle)', 'label text', `label || pg_get_viewdef(1::oid)`],
+    [
+      'a stable catalog function over an oid (pg_get_viewdef prints constants under DateStyle)',
+      'label text',
+      `label || pg_get_viewdef(1::oid)`,
+    ],
     ['xml_is_well_formed (xmloption)', 'label text', `xml_is_well_formed(label)::text`],
   ];
   it.each(cases)('%s', async (_what, column, up) => {
@@ -158,7 +182,9 @@ operations:
 `),
       opts(url),
     );
-    expect(await proconfig(url, 'sync_pinned')).toEqual(expect.arrayContaining(['TimeZone=UTC', 'DateStyle=ISO,YMD', 'extra_float_digits=1', 'lc_numeric=C']));
+    expect(await proconfig(url, 'sync_pinned')).toEqual(
+      expect.arrayContaining(['TimeZone=UTC', 'DateStyle=ISO,YMD', 'extra_float_digits=1', 'lc_numeric=C']),
+    );
   });
 });
 
@@ -168,7 +194,10 @@ describe('the backfill and repair write past the INSERT and old-side triggers, w
     await createCustomers(url, 3);
     await expand(splitSpec(), opts(url));
     // Before the backfill, which drops the pending trigger once no row is pending.
-    const triggers = await sql(url, `SELECT tgname, tgqual IS NOT NULL AS has_when FROM pg_trigger WHERE tgrelid = 'customers'::regclass AND NOT tgisinternal ORDER BY tgname`);
+    const triggers = await sql(
+      url,
+      `SELECT tgname, tgqual IS NOT NULL AS has_when FROM pg_trigger WHERE tgrelid = 'customers'::regclass AND NOT tgisinternal ORDER BY tgname`,
+    );
     expect(triggers).toEqual([
       { tgname: 'zz_tandem_sync_split_full_name', has_when: false },
       { tgname: 'zz_tandem_sync_split_full_name_00a', has_when: false },
@@ -177,12 +206,25 @@ describe('the backfill and repair write past the INSERT and old-side triggers, w
     ]);
     await backfill(splitSpec(), opts(url));
     const before = (await sql(url, `SELECT first_name, last_name FROM customers WHERE id = 1`))[0];
-    await sql(url, `BEGIN; SET LOCAL tandem.backfill = 'on'; UPDATE customers SET full_name = 'Someone Else' WHERE id = 1; INSERT INTO customers (full_name) VALUES ('Not Derived'); COMMIT`);
+    await sql(
+      url,
+      `BEGIN; SET LOCAL tandem.backfill = 'on'; UPDATE customers SET full_name = 'Someone Else' WHERE id = 1; INSERT INTO customers (full_name) VALUES ('Not Derived'); COMMIT`,
+    );
     expect((await sql(url, `SELECT first_name, last_name FROM customers WHERE id = 1`))[0]).toEqual(before);
-    expect(await sql(url, `SELECT first_name, last_name FROM customers WHERE full_name = 'Not Derived'`)).toEqual([{ first_name: null, last_name: null }]);
+    expect(await sql(url, `SELECT first_name, last_name FROM customers WHERE full_name = 'Not Derived'`)).toEqual([
+      { first_name: null, last_name: null },
+    ]);
     // Without the setting, the same writes are synced.
-    await sql(url, `UPDATE customers SET full_name = 'Someone Else' WHERE id = 2; INSERT INTO customers (full_name) VALUES ('Now Derived')`);
-    expect(await sql(url, `SELECT first_name, last_name FROM customers WHERE id = 2 OR full_name = 'Now Derived' ORDER BY id`)).toEqual([
+    await sql(
+      url,
+      `UPDATE customers SET full_name = 'Someone Else' WHERE id = 2; INSERT INTO customers (full_name) VALUES ('Now Derived')`,
+    );
+    expect(
+      await sql(
+        url,
+        `SELECT first_name, last_name FROM customers WHERE id = 2 OR full_name = 'Now Derived' ORDER BY id`,
+      ),
+    ).toEqual([
       { first_name: 'Someone', last_name: 'Else' },
       { first_name: 'Now', last_name: 'Derived' },
     ]);

@@ -35,7 +35,10 @@ operations:
     await sql(url, `INSERT INTO "Sales Dept".people (id, found, "na""me é") VALUES (1, 7, 'Ada'), (2, NULL, 'Bob')`);
     const rows = await sql(url, `SELECT id, tag FROM "Sales Dept".people ORDER BY id`);
     // In the UPDATE, found is the column (not PL/pgSQL's FOUND) and the subquery's name is titles' column.
-    const expected = await sql(url, `SELECT id, (coalesce(found::text, 'none') || ':' || people."na""me é" || ':' || (SELECT "na""me é" FROM "Sales Dept".titles t WHERE t.id = people.id)) AS tag FROM "Sales Dept".people ORDER BY id`);
+    const expected = await sql(
+      url,
+      `SELECT id, (coalesce(found::text, 'none') || ':' || people."na""me é" || ':' || (SELECT "na""me é" FROM "Sales Dept".titles t WHERE t.id = people.id)) AS tag FROM "Sales Dept".people ORDER BY id`,
+    );
     expect(rows).toEqual(expected);
     expect(rows[0].tag).toBe('7:Ada:Dr');
     expect((await verify(parsed, opts(url))).ok).toBe(true);
@@ -45,7 +48,10 @@ operations:
 describe('an up that raises on some values never fails an app write', () => {
   it('the write goes through, the row is flagged, verify, status and contract name it, and a fixed row clears', async () => {
     const url = await freshDatabase('raises');
-    await sql(url, `CREATE TABLE homes (id serial PRIMARY KEY, addr text NOT NULL); INSERT INTO homes (addr) VALUES ('12 High St')`);
+    await sql(
+      url,
+      `CREATE TABLE homes (id serial PRIMARY KEY, addr text NOT NULL); INSERT INTO homes (addr) VALUES ('12 High St')`,
+    );
     const s = spec(`
 name: house-number
 table: homes
@@ -99,7 +105,9 @@ operations:
     const fixed = await repair(s, { ...opts(url), keys: ['1'] });
     expect(fixed.repaired).toBe(1);
     expect(fixed.stillFailing).toEqual([]);
-    expect(await sql(url, `SELECT city_code, _tandem_pending FROM shops`)).toEqual([{ city_code: 113, _tandem_pending: false }]);
+    expect(await sql(url, `SELECT city_code, _tandem_pending FROM shops`)).toEqual([
+      { city_code: 113, _tandem_pending: false },
+    ]);
     expect((await verify(s, opts(url))).ok).toBe(true);
   });
 });
@@ -124,19 +132,32 @@ describe('writes are judged by the SET list, not by which values changed', () =>
   let url: string;
   beforeAll(async () => {
     url = await freshDatabase('setlist');
-    await sql(url, `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, title text); INSERT INTO people VALUES (1, 'Ada Lovelace', NULL), (2, 'Alan Turing', NULL)`);
+    await sql(
+      url,
+      `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, title text); INSERT INTO people VALUES (1, 'Ada Lovelace', NULL), (2, 'Alan Turing', NULL)`,
+    );
     await expand(spec(SPLIT), opts(url));
     await backfill(spec(SPLIT), opts(url));
   });
 
   it('a v2 write that repeats full_name and changes the new side keeps full_name as written', async () => {
-    await sql(url, `UPDATE people SET full_name = 'Ada Lovelace', first_name = 'Augusta', last_name = 'King' WHERE id = 1`);
-    expect(await sql(url, `SELECT full_name, first_name, last_name FROM people WHERE id = 1`)).toEqual([{ full_name: 'Ada Lovelace', first_name: 'Augusta', last_name: 'King' }]);
+    await sql(
+      url,
+      `UPDATE people SET full_name = 'Ada Lovelace', first_name = 'Augusta', last_name = 'King' WHERE id = 1`,
+    );
+    expect(await sql(url, `SELECT full_name, first_name, last_name FROM people WHERE id = 1`)).toEqual([
+      { full_name: 'Ada Lovelace', first_name: 'Augusta', last_name: 'King' },
+    ]);
   });
 
   it('a v2 write that repeats the new side and changes full_name keeps the new side as written', async () => {
-    await sql(url, `UPDATE people SET full_name = 'Alan M Turing', first_name = 'Alan', last_name = 'Turing' WHERE id = 2`);
-    expect(await sql(url, `SELECT full_name, first_name, last_name FROM people WHERE id = 2`)).toEqual([{ full_name: 'Alan M Turing', first_name: 'Alan', last_name: 'Turing' }]);
+    await sql(
+      url,
+      `UPDATE people SET full_name = 'Alan M Turing', first_name = 'Alan', last_name = 'Turing' WHERE id = 2`,
+    );
+    expect(await sql(url, `SELECT full_name, first_name, last_name FROM people WHERE id = 2`)).toEqual([
+      { full_name: 'Alan M Turing', first_name: 'Alan', last_name: 'Turing' },
+    ]);
   });
 });
 
@@ -154,7 +175,9 @@ operations:
 `);
     await expand(s, opts(url));
     await sql(url, `INSERT INTO items (id, public_id) VALUES (1, '00000000-0000-0000-0000-000000000001')`);
-    expect(await sql(url, `SELECT ext::text, public_id::text FROM items`)).toEqual([{ ext: '00000000-0000-0000-0000-000000000001', public_id: '00000000-0000-0000-0000-000000000001' }]);
+    expect(await sql(url, `SELECT ext::text, public_id::text FROM items`)).toEqual([
+      { ext: '00000000-0000-0000-0000-000000000001', public_id: '00000000-0000-0000-0000-000000000001' },
+    ]);
     await sql(url, `INSERT INTO items (id) VALUES (2)`);
     const [row] = await sql(url, `SELECT ext::text, public_id::text FROM items WHERE id = 2`);
     expect(row.public_id).toBe(row.ext);
@@ -164,7 +187,10 @@ operations:
 describe('an up that reads more than the old columns of its operation', () => {
   it('a v1 update of another column it reads recomputes the new side', async () => {
     const url = await freshDatabase('reads');
-    await sql(url, `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, title text); INSERT INTO people VALUES (1, 'Ada Lovelace', 'Countess')`);
+    await sql(
+      url,
+      `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, title text); INSERT INTO people VALUES (1, 'Ada Lovelace', 'Countess')`,
+    );
     const s = spec(`
 name: greeting
 table: people
@@ -185,7 +211,10 @@ operations:
 
   it('an expression that reads a generated column is refused', async () => {
     const url = await freshDatabase('generated');
-    await sql(url, `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, upper_name text GENERATED ALWAYS AS (upper(full_name)) STORED)`);
+    await sql(
+      url,
+      `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, upper_name text GENERATED ALWAYS AS (upper(full_name)) STORED)`,
+    );
     const s = spec(`
 name: gen
 table: people
@@ -202,7 +231,10 @@ operations:
 describe('a lossy down', () => {
   it('verify --for-app v1 names the rows the new side wrote that v1 cannot reproduce, rollback refuses, --force accepts', async () => {
     const url = await freshDatabase('lossy');
-    await sql(url, `CREATE TABLE people (id int PRIMARY KEY, first text, last text); INSERT INTO people VALUES (1, 'Grace', 'Hopper')`);
+    await sql(
+      url,
+      `CREATE TABLE people (id int PRIMARY KEY, first text, last text); INSERT INTO people VALUES (1, 'Grace', 'Hopper')`,
+    );
     const s = spec(`
 name: merge
 table: people
@@ -247,7 +279,10 @@ operations:
     await expand(s, opts(url));
     await backfill(s, opts(url));
     await sql(url, `INSERT INTO people (id, nick) VALUES (2, NULL)`);
-    expect(await sql(url, `SELECT id, handle FROM people ORDER BY id`)).toEqual([{ id: 1, handle: 'anon' }, { id: 2, handle: 'anon' }]);
+    expect(await sql(url, `SELECT id, handle FROM people ORDER BY id`)).toEqual([
+      { id: 1, handle: 'anon' },
+      { id: 2, handle: 'anon' },
+    ]);
   });
 
   it('a v3 write of NULL to a pending row is kept and the old side derived from it', async () => {
@@ -263,7 +298,9 @@ operations:
 `);
     await expand(s, opts(url));
     await sql(url, `UPDATE people SET handle = NULL WHERE id = 1`);
-    expect(await sql(url, `SELECT nick, handle, _tandem_pending FROM people`)).toEqual([{ nick: null, handle: null, _tandem_pending: false }]);
+    expect(await sql(url, `SELECT nick, handle, _tandem_pending FROM people`)).toEqual([
+      { nick: null, handle: null, _tandem_pending: false },
+    ]);
   });
 });
 
@@ -286,7 +323,10 @@ describe('BEFORE triggers that fire after the sync trigger', () => {
 describe('expand probes the trigger on an empty table, touching no row', () => {
   it('an expression the trigger cannot evaluate (a system column) is refused even when the table is empty', async () => {
     const url = await freshDatabase('emptyprobe');
-    await sql(url, `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL CHECK (full_name <> ''), boss int REFERENCES people)`);
+    await sql(
+      url,
+      `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL CHECK (full_name <> ''), boss int REFERENCES people)`,
+    );
     const s = spec(`
 name: sys
 table: people
@@ -299,7 +339,12 @@ operations:
     const err = await expand(s, opts(url)).catch((e) => e);
     expect(err.constructor.name).toBe('SpecError');
     expect(err.message).toMatch(/the sync trigger's up for add_column page fails on this table, so expand was undone/);
-    expect(await sql(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'page'`)).toEqual([{ n: 0 }]);
+    expect(
+      await sql(
+        url,
+        `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'page'`,
+      ),
+    ).toEqual([{ n: 0 }]);
     await sql(url, `INSERT INTO people VALUES (1, 'Ada', NULL)`);
   });
 });
@@ -307,7 +352,10 @@ operations:
 describe('several operations on a row the backfill has not reached', () => {
   it('a write of one operation derives the other from up, as the backfill would, and leaves the row backfilled', async () => {
     const url = await freshDatabase('multipending');
-    await sql(url, `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, mail text); INSERT INTO people VALUES (1, 'Ada Lovelace', 'ada@example.com')`);
+    await sql(
+      url,
+      `CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, mail text); INSERT INTO people VALUES (1, 'Ada Lovelace', 'ada@example.com')`,
+    );
     const s = spec(`
 name: two-ops
 table: people
@@ -318,7 +366,13 @@ operations:
     await expand(s, opts(url));
     await sql(url, `UPDATE people SET email = 'countess@example.com' WHERE id = 1`);
     expect(await sql(url, `SELECT mail, email, full_name, name, _tandem_pending FROM people`)).toEqual([
-      { mail: 'countess@example.com', email: 'countess@example.com', full_name: 'Ada Lovelace', name: 'Ada Lovelace', _tandem_pending: false },
+      {
+        mail: 'countess@example.com',
+        email: 'countess@example.com',
+        full_name: 'Ada Lovelace',
+        name: 'Ada Lovelace',
+        _tandem_pending: false,
+      },
     ]);
     expect((await verify(s, opts(url))).ok).toBe(true);
   });
@@ -327,7 +381,10 @@ operations:
 describe('drop_column: an UPDATE that does not name the dropped column leaves it alone', () => {
   it('a new-version update of other columns keeps what the old version wrote; only an insert without it gets down', async () => {
     const url = await freshDatabase('dropkeep');
-    await sql(url, `CREATE TABLE flags (id int PRIMARY KEY, note text, legacy_flag boolean); INSERT INTO flags VALUES (1, 'a', true), (2, 'b', NULL);`);
+    await sql(
+      url,
+      `CREATE TABLE flags (id int PRIMARY KEY, note text, legacy_flag boolean); INSERT INTO flags VALUES (1, 'a', true), (2, 'b', NULL);`,
+    );
     const s = spec(`
 name: drop-legacy
 table: flags
@@ -337,7 +394,10 @@ operations:
     await expand(s, opts(url));
     await backfill(s, opts(url));
     // As v3 writes: never names legacy_flag.
-    await sql(url, `UPDATE flags SET note = 'v3' WHERE id IN (1, 2); INSERT INTO flags (id, note) VALUES (3, 'v3 insert')`);
+    await sql(
+      url,
+      `UPDATE flags SET note = 'v3' WHERE id IN (1, 2); INSERT INTO flags (id, note) VALUES (3, 'v3 insert')`,
+    );
     expect(await sql(url, `SELECT id, legacy_flag FROM flags ORDER BY id`)).toEqual([
       { id: 1, legacy_flag: true },
       { id: 2, legacy_flag: null },

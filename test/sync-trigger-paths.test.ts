@@ -32,7 +32,10 @@ describe('every write path of an app session is synced as the backfill would syn
     );
     await expand(splitSpec(), opts(url));
     await backfill(splitSpec(), opts(url));
-    await sql(url, `COPY customers (full_name, email) FROM PROGRAM 'printf "copied one\\tc1@x\\ncopied two parts\\tc2@x\\n"'`);
+    await sql(
+      url,
+      `COPY customers (full_name, email) FROM PROGRAM 'printf "copied one\\tc1@x\\ncopied two parts\\tc2@x\\n"'`,
+    );
     await sql(url, `INSERT INTO customers (full_name) VALUES ('multi one'), ('multi two'), ('multi')`);
     await sql(url, `UPDATE customers SET full_name = 'renamed ' || id WHERE id IN (1, 2)`);
     await sql(
@@ -45,7 +48,16 @@ describe('every write path of an app session is synced as the backfill would syn
       `SELECT full_name, first_name, last_name, _tandem_pending AS pending FROM customers ORDER BY id`,
     );
     expect(rows.map((r) => r.full_name)).toEqual([
-      'Renamed 1', 'Renamed 2', 'Upserted Three', 'First4 Last4', 'Copied One', 'Copied Two Parts', 'Multi One', 'Multi Two', 'Multi', 'Upserted New',
+      'Renamed 1',
+      'Renamed 2',
+      'Upserted Three',
+      'First4 Last4',
+      'Copied One',
+      'Copied Two Parts',
+      'Multi One',
+      'Multi Two',
+      'Multi',
+      'Upserted New',
     ]);
     expect(rows.map(({ pending: _p, ...r }) => r)).toEqual(split(rows));
     expect(rows.every((r) => r.pending === false)).toBe(true);
@@ -81,8 +93,14 @@ operations:
     );
     await expand(spec, opts(url));
     // Row 3 stays pending across a move to the other partition (its new side comes from the pending trigger there).
-    await sql(url, `UPDATE people SET full_name = 'Edsger Dijkstra' WHERE id = 1; INSERT INTO people_us (id, region, full_name) VALUES (4, 'us', 'Barbara Liskov')`);
-    await sql(url, `UPDATE people SET region = 'us' WHERE id = 3; UPDATE people SET region = 'eu', full_name = 'Grace Brewster Hopper' WHERE id = 2`);
+    await sql(
+      url,
+      `UPDATE people SET full_name = 'Edsger Dijkstra' WHERE id = 1; INSERT INTO people_us (id, region, full_name) VALUES (4, 'us', 'Barbara Liskov')`,
+    );
+    await sql(
+      url,
+      `UPDATE people SET region = 'us' WHERE id = 3; UPDATE people SET region = 'eu', full_name = 'Grace Brewster Hopper' WHERE id = 2`,
+    );
     await backfill(spec, opts(url));
     const rows: { full_name: string; first_name: string; last_name: string | null; region: string }[] = await sql(
       url,
@@ -128,7 +146,9 @@ describe('the ways past the sync trigger are the ones there were with the WHEN, 
        CREATE TRIGGER a_stamp BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION stamp_name();
        UPDATE customers SET email = 'new@example.com' WHERE id = 1`,
     );
-    expect(await sql(url, `SELECT full_name, first_name FROM customers WHERE id = 1`)).toEqual([{ full_name: 'FIRST1 LAST1', first_name: 'First1' }]);
+    expect(await sql(url, `SELECT full_name, first_name FROM customers WHERE id = 1`)).toEqual([
+      { full_name: 'FIRST1 LAST1', first_name: 'First1' },
+    ]);
     const report = await verify(splitSpec(), opts(url));
     expect(report.ok).toBe(false);
     expect(report.operations[0].inconsistentRows).toBe(1);

@@ -98,7 +98,10 @@ describe('v2 writes (both sides) are kept as written', () => {
   it('update', async () => {
     await withClient(url, async (c) => {
       const id = await insert(c, { full_name: 'Ada Lovelace' });
-      await c.query(`UPDATE customers SET full_name = 'Ada King', first_name = 'Ada', last_name = 'King' WHERE id = $1`, [id]);
+      await c.query(
+        `UPDATE customers SET full_name = 'Ada King', first_name = 'Ada', last_name = 'King' WHERE id = $1`,
+        [id],
+      );
       expect(await read(c, id)).toEqual({ full_name: 'Ada King', first_name: 'Ada', last_name: 'King' });
     });
   });
@@ -129,9 +132,19 @@ describe('verify', () => {
     const spec = splitSpec();
     await expand(spec, { databaseUrl: db });
     await backfill(spec, { databaseUrl: db });
-    await withClient(db, (c) => c.query(`SET tandem.backfill = 'on'; UPDATE customers SET last_name = 'Wrong' WHERE id = 7`));
+    await withClient(db, (c) =>
+      c.query(`SET tandem.backfill = 'on'; UPDATE customers SET last_name = 'Wrong' WHERE id = 7`),
+    );
     const report = await verify(spec, { databaseUrl: db });
     expect(report.ok).toBe(false);
-    expect(report.operations).toEqual([{ operation: 'split_column full_name', inconsistentRows: 1, sampleKeys: ['7'], lossyRows: 0, lossySampleKeys: [] }]);
+    expect(report.operations).toEqual([
+      {
+        operation: 'split_column full_name',
+        inconsistentRows: 1,
+        sampleKeys: ['7'],
+        lossyRows: 0,
+        lossySampleKeys: [],
+      },
+    ]);
   });
 });

@@ -15,9 +15,17 @@ export async function snapshotTable(client: Client, table: string, orderBy = 'id
        FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
     [oid],
   );
-  const constraints = await client.query(`SELECT conname || ' ' || pg_get_constraintdef(oid) AS c FROM pg_constraint WHERE conrelid = $1 ORDER BY conname`, [oid]);
-  const triggers = await client.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal ORDER BY tgname`, [oid]);
-  const rows = await client.query(`SELECT coalesce(json_agg(t ORDER BY ${orderBy})::text, '[]') AS rows FROM ${table} t`);
+  const constraints = await client.query(
+    `SELECT conname || ' ' || pg_get_constraintdef(oid) AS c FROM pg_constraint WHERE conrelid = $1 ORDER BY conname`,
+    [oid],
+  );
+  const triggers = await client.query(
+    `SELECT tgname FROM pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal ORDER BY tgname`,
+    [oid],
+  );
+  const rows = await client.query(
+    `SELECT coalesce(json_agg(t ORDER BY ${orderBy})::text, '[]') AS rows FROM ${table} t`,
+  );
   return {
     columns: columns.rows.map((r) => r.c),
     constraints: constraints.rows.map((r) => r.c),

@@ -27,27 +27,45 @@ function recorder() {
 const noPulumi = { PATH: '/nonexistent-bin', PULUMI_CONFIG_PASSPHRASE: '' };
 
 describe('tandem walk / plan on the command line', () => {
-  it.each([['walk'], ['plan']])('%s without a pulumi CLI on PATH: exit 1, one sentence on how to install it', async (cmd) => {
-    const r = recorder();
-    const code = await main([cmd, '--stack', 'dev', '--to', 'expand', '--yes'].filter((a) => cmd === 'walk' || a !== '--yes'), r.out, noPulumi);
-    expect(code).toBe(1);
-    expect(r.stderr).toEqual([
-      'FAIL failed: the walker drives the pulumi CLI, and no `pulumi` is on PATH; install it (https://www.pulumi.com/docs/install/) and run the command again',
-    ]);
-    expect(r.stdout).toEqual([]);
-  });
+  it.each([['walk'], ['plan']])(
+    '%s without a pulumi CLI on PATH: exit 1, one sentence on how to install it',
+    async (cmd) => {
+      const r = recorder();
+      const code = await main(
+        [cmd, '--stack', 'dev', '--to', 'expand', '--yes'].filter((a) => cmd === 'walk' || a !== '--yes'),
+        r.out,
+        noPulumi,
+      );
+      expect(code).toBe(1);
+      expect(r.stderr).toEqual([
+        'FAIL failed: the walker drives the pulumi CLI, and no `pulumi` is on PATH; install it (https://www.pulumi.com/docs/install/) and run the command again',
+      ]);
+      expect(r.stdout).toEqual([]);
+    },
+  );
 
   it('walk --json without pulumi: the last stdout line is the outcome every command prints', async () => {
     const r = recorder();
     expect(await main(['walk', '--stack', 'dev', '--to', 'expand', '--yes', '--json'], r.out, noPulumi)).toBe(1);
     expect(r.stdout).toHaveLength(1);
-    expect(JSON.parse(r.stdout[0])).toEqual({ ok: false, exit_code: 1, error: { kind: 'pulumi_missing', message: expect.stringMatching(/no `pulumi` is on PATH/) }, warnings: [] });
+    expect(JSON.parse(r.stdout[0])).toEqual({
+      ok: false,
+      exit_code: 1,
+      error: { kind: 'pulumi_missing', message: expect.stringMatching(/no `pulumi` is on PATH/) },
+      warnings: [],
+    });
   });
 
   it.each([
-    [['walk', '--stack', 'dev', '--to', 'finished', '--yes'], '--to "finished" is not a stage; stages are: baseline, expand, dual-write, cleanup, contract (or next)'],
+    [
+      ['walk', '--stack', 'dev', '--to', 'finished', '--yes'],
+      '--to "finished" is not a stage; stages are: baseline, expand, dual-write, cleanup, contract (or next)',
+    ],
     [['walk', '--to', 'expand', '--yes'], 'tandem walk needs --stack NAME'],
-    [['plan', '--stack', 'dev'], 'tandem plan needs --to STAGE (one of: baseline, expand, dual-write, cleanup, contract)'],
+    [
+      ['plan', '--stack', 'dev'],
+      'tandem plan needs --to STAGE (one of: baseline, expand, dual-write, cleanup, contract)',
+    ],
     [['walk', 'dev', '--to', 'expand'], 'tandem walk takes no arguments, but got: dev'],
   ])('%j: exit 2, %s', async (argv, message) => {
     const r = recorder();
@@ -64,18 +82,23 @@ describe('tandem walk / plan on the command line', () => {
     } finally {
       (process.stdin as any).isTTY = stdinTTY;
     }
-    expect(r.stderr).toEqual(['FAIL failed: the walk asks before each up and stdin is not a terminal; pass --yes to apply without asking']);
+    expect(r.stderr).toEqual([
+      'FAIL failed: the walk asks before each up and stdin is not a terminal; pass --yes to apply without asking',
+    ]);
   });
 });
 
 describe('usage lines', () => {
-  it.each(COMMANDS.map((cmd) => [cmd.name, cmd] as const))('%s: the usage line and the help name every flag the command takes', (_name, cmd) => {
-    const usage = usageLine(cmd);
-    const help = commandHelp(cmd);
-    const flags = [...Object.keys(cmd.flags), 'json', 'debug', 'help'];
-    const missing = flags.filter((flag) => !usage.includes(`--${flag}`) || !help.includes(`  --${flag}`));
-    expect({ command: cmd.name, missing }).toEqual({ command: cmd.name, missing: [] });
-  });
+  it.each(COMMANDS.map((cmd) => [cmd.name, cmd] as const))(
+    '%s: the usage line and the help name every flag the command takes',
+    (_name, cmd) => {
+      const usage = usageLine(cmd);
+      const help = commandHelp(cmd);
+      const flags = [...Object.keys(cmd.flags), 'json', 'debug', 'help'];
+      const missing = flags.filter((flag) => !usage.includes(`--${flag}`) || !help.includes(`  --${flag}`));
+      expect({ command: cmd.name, missing }).toEqual({ command: cmd.name, missing: [] });
+    },
+  );
 
   it('rollback --help names --hold-timeout, with its default, and repair names --lock-timeout', async () => {
     const r = recorder();
@@ -101,12 +124,39 @@ describe('walk text output', () => {
     const print = walkEventPrinter(r.out, () => t);
     print({ event: 'start', stack: 'dev', from: 'expand', to: 'dual-write', steps: 1 });
     print({ event: 'step-start', index: 0, from: 'expand', to: 'dual-write', side: 'app' });
-    print({ event: 'preview', from: 'expand', to: 'dual-write', schema: [], app: ['update urn:x'], neutral: [], plan: true });
+    print({
+      event: 'preview',
+      from: 'expand',
+      to: 'dual-write',
+      schema: [],
+      app: ['update urn:x'],
+      neutral: [],
+      plan: true,
+    });
     print({ event: 'gate', gate: 'verify', from: 'expand', to: 'dual-write', ok: true, detail: '50 rows consistent' });
     t += 7000;
-    print({ event: 'resource', to: 'dual-write', phase: 'pre', op: 'update', urn: 'urn:pulumi:dev::tandem::tandem:app:AppRollout$kubernetes:argoproj.io/v1alpha1:Rollout::app', type: 'kubernetes:argoproj.io/v1alpha1:Rollout' });
-    print({ event: 'rollout', from: 'expand', to: 'dual-write', ok: true, detail: 'Rollout default/tandem-demo: the rollout is Healthy and fully promoted (ReplicaSet 6c8f9b7d54)' });
-    print({ event: 'step-done', from: 'expand', to: 'dual-write', seconds: 42.25, resourceChanges: { update: 1, same: 9 } });
+    print({
+      event: 'resource',
+      to: 'dual-write',
+      phase: 'pre',
+      op: 'update',
+      urn: 'urn:pulumi:dev::tandem::tandem:app:AppRollout$kubernetes:argoproj.io/v1alpha1:Rollout::app',
+      type: 'kubernetes:argoproj.io/v1alpha1:Rollout',
+    });
+    print({
+      event: 'rollout',
+      from: 'expand',
+      to: 'dual-write',
+      ok: true,
+      detail: 'Rollout default/tandem-demo: the rollout is Healthy and fully promoted (ReplicaSet 6c8f9b7d54)',
+    });
+    print({
+      event: 'step-done',
+      from: 'expand',
+      to: 'dual-write',
+      seconds: 42.25,
+      resourceChanges: { update: 1, same: 9 },
+    });
     print({ event: 'done', stack: 'dev', stage: 'dual-write', steps: 1, seconds: 43 });
     expect(r.stdout).toEqual([
       'Walking stack dev from expand to dual-write: 1 step(s), one up each.',

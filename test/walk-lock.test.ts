@@ -14,7 +14,11 @@ describe('walk lock: one walker per stack', () => {
   it('creates the lock under .tandem/ with the holder pid, and removes it on release', () => {
     const lock = acquireWalkLock(dir, 'org/proj/dev');
     expect(lock.path).toBe(path.join(dir, '.tandem', 'walk-org_proj_dev.lock'));
-    expect(JSON.parse(fs.readFileSync(lock.path, 'utf8'))).toMatchObject({ pid: process.pid, host: os.hostname(), stack: 'org/proj/dev' });
+    expect(JSON.parse(fs.readFileSync(lock.path, 'utf8'))).toMatchObject({
+      pid: process.pid,
+      host: os.hostname(),
+      stack: 'org/proj/dev',
+    });
     lock.release();
     expect(fs.existsSync(lock.path)).toBe(false);
   });

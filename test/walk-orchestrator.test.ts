@@ -4,7 +4,14 @@ import * as path from 'path';
 import { GateOutcome, Gates, createGates } from '../automation/gates';
 import { plan } from '../automation/plan';
 import { walk, WalkOptions } from '../automation/walk';
-import { ClusterNotReadyError, GateFailedError, PendingOperationsError, RolloutNotSettledError, SchemaContractedError, StackBusyError } from '../automation/walk-errors';
+import {
+  ClusterNotReadyError,
+  GateFailedError,
+  PendingOperationsError,
+  RolloutNotSettledError,
+  SchemaContractedError,
+  StackBusyError,
+} from '../automation/walk-errors';
 import { MigrationProgress } from '../executor/types';
 import { WalkEvent } from '../automation/walk-events';
 import { acquireWalkLock, walkLockPath } from '../automation/walk-lock';
@@ -19,7 +26,12 @@ import * as rollouts from './rollout-health-fixtures';
 class FakeGates implements Gates {
   readonly calls: string[] = [];
   constructor(
-    private readonly outcomes: { verify?: GateOutcome; rolloutHealthy?: GateOutcome; rolloutSettled?: GateOutcome; schemaStep?: MigrationProgress } = {},
+    private readonly outcomes: {
+      verify?: GateOutcome;
+      rolloutHealthy?: GateOutcome;
+      rolloutSettled?: GateOutcome;
+      schemaStep?: MigrationProgress;
+    } = {},
   ) {}
   async verify(step: WalkMove) {
     this.calls.push(`verify ${step.to}`);
@@ -65,12 +77,24 @@ describe('walk: every move, one up per stage, gates before the steps that need t
       'baseline',
       'contract',
       ['expand', 'dual-write', 'cleanup', 'contract'],
-      ['verify dual-write', 'rollout-settled dual-write', 'rollout-healthy cleanup', 'rollout-settled cleanup', 'rollout-healthy contract', 'verify contract'],
+      [
+        'verify dual-write',
+        'rollout-settled dual-write',
+        'rollout-healthy cleanup',
+        'rollout-settled cleanup',
+        'rollout-healthy contract',
+        'verify contract',
+      ],
     ],
     ['expand', 'baseline', ['baseline'], ['schema-step']],
     ['dual-write', 'expand', ['expand'], ['schema-step', 'rollout-settled expand']],
     ['cleanup', 'dual-write', ['dual-write'], ['schema-step', 'rollout-settled dual-write']],
-    ['cleanup', 'baseline', ['dual-write', 'expand', 'baseline'], ['schema-step', 'rollout-settled dual-write', 'rollout-settled expand']],
+    [
+      'cleanup',
+      'baseline',
+      ['dual-write', 'expand', 'baseline'],
+      ['schema-step', 'rollout-settled dual-write', 'rollout-settled expand'],
+    ],
     // The first deployment creates the Rollout; the up does not wait for it (skipAwait), the walker does.
     [null, 'baseline', ['baseline'], ['rollout-settled baseline']],
     [null, 'expand', ['baseline', 'expand'], ['rollout-settled baseline']],
@@ -84,28 +108,36 @@ describe('walk: every move, one up per stage, gates before the steps that need t
     expect(gates.calls).toEqual(gateCalls);
     expect(result.steps.map((s) => s.to)).toEqual(ups);
     // Each up runs with the plan its own preview saved (the fake throws otherwise), right after it.
-    const sequence = driver.calls.filter((c) => /^(setStage|preview|up) /.test(c)).map((c) => c.split(' ').slice(0, 2).join(' '));
+    const sequence = driver.calls
+      .filter((c) => /^(setStage|preview|up) /.test(c))
+      .map((c) => c.split(' ').slice(0, 2).join(' '));
     expect(sequence).toEqual(ups.flatMap((s) => [`setStage ${s}`, `preview ${s}`, `up ${s}`]));
     expect(events.filter((e) => e.event === 'step-done')).toHaveLength(ups.length);
     expect(events[events.length - 1]).toMatchObject({ event: 'done', stage: to, steps: ups.length });
   });
 
-  it.each<Stage>(['baseline', 'dual-write', 'contract'])('already at %s: nothing to do, nothing previewed or applied', async (stage) => {
-    const driver = new FakeStackDriver({ stage });
-    const { events, done } = run(driver, new FakeGates(), stage);
-    expect((await done).steps).toEqual([]);
-    expect(driver.calls).toEqual(['pendingOperations', 'currentStage']);
-    expect(events).toEqual([{ event: 'nothing-to-do', stack: 'dev', stage }]);
-  });
+  it.each<Stage>(['baseline', 'dual-write', 'contract'])(
+    'already at %s: nothing to do, nothing previewed or applied',
+    async (stage) => {
+      const driver = new FakeStackDriver({ stage });
+      const { events, done } = run(driver, new FakeGates(), stage);
+      expect((await done).steps).toEqual([]);
+      expect(driver.calls).toEqual(['pendingOperations', 'currentStage']);
+      expect(events).toEqual([{ event: 'nothing-to-do', stack: 'dev', stage }]);
+    },
+  );
 
-  it.each<Stage>(['cleanup', 'expand', 'baseline'])('walking back from contract to %s is refused before anything runs', async (to) => {
-    const driver = new FakeStackDriver({ stage: 'contract' });
-    const err = await rejection(run(driver, new FakeGates(), to).done);
-    expect(err).toBeInstanceOf(UnsafeMoveBackError);
-    expect(err.message).toContain('contract dropped the old columns');
-    expect(driver.ups).toEqual([]);
-    expect(driver.calls.some((c) => c.startsWith('setStage') || c.startsWith('preview'))).toBe(false);
-  });
+  it.each<Stage>(['cleanup', 'expand', 'baseline'])(
+    'walking back from contract to %s is refused before anything runs',
+    async (to) => {
+      const driver = new FakeStackDriver({ stage: 'contract' });
+      const err = await rejection(run(driver, new FakeGates(), to).done);
+      expect(err).toBeInstanceOf(UnsafeMoveBackError);
+      expect(err.message).toContain('contract dropped the old columns');
+      expect(driver.ups).toEqual([]);
+      expect(driver.calls.some((c) => c.startsWith('setStage') || c.startsWith('preview'))).toBe(false);
+    },
+  );
 });
 
 describe('walk back: the database has the last word on whether the migration is contracted', () => {
@@ -128,16 +160,21 @@ describe('walk back: the database has the last word on whether the migration is 
     );
     expect(gates.calls).toEqual(['schema-step']);
     expect(driver.calls.filter((c) => !['pendingOperations', 'currentStage'].includes(c))).toEqual([]);
-    expect(events).toEqual([{ event: 'schema-step', step: 'contracted', detail: 'split-full-name on public.customers is contracted' }]);
+    expect(events).toEqual([
+      { event: 'schema-step', step: 'contracted', detail: 'split-full-name on public.customers is contracted' },
+    ]);
   });
 
-  it.each<MigrationProgress>(['not_started', 'expanded', 'backfilling', 'backfilled', 'rolled_back'])('goes back when the database says %s', async (step) => {
-    const driver = new FakeStackDriver({ stage: 'dual-write' });
-    const gates = new FakeGates({ schemaStep: step });
-    await run(driver, gates, 'expand').done;
-    expect(driver.ups).toEqual(['expand']);
-    expect(gates.calls[0]).toBe('schema-step');
-  });
+  it.each<MigrationProgress>(['not_started', 'expanded', 'backfilling', 'backfilled', 'rolled_back'])(
+    'goes back when the database says %s',
+    async (step) => {
+      const driver = new FakeStackDriver({ stage: 'dual-write' });
+      const gates = new FakeGates({ schemaStep: step });
+      await run(driver, gates, 'expand').done;
+      expect(driver.ups).toEqual(['expand']);
+      expect(gates.calls[0]).toBe('schema-step');
+    },
+  );
 
   it('a walk forward does not ask', async () => {
     const gates = new FakeGates({ schemaStep: 'contracted' });
@@ -157,7 +194,11 @@ describe('walk: hard rule 1 on each preview, nothing applied when refused', () =
   });
 
   it('refuses a step whose preview changes a resource of no known side, naming it; applies nothing', async () => {
-    const stray = { op: 'create', type: 'random:index/randomId:RandomId', urn: 'urn:pulumi:dev::tandem::random:index/randomId:RandomId::suffix' };
+    const stray = {
+      op: 'create',
+      type: 'random:index/randomId:RandomId',
+      urn: 'urn:pulumi:dev::tandem::random:index/randomId:RandomId::suffix',
+    };
     const driver = new FakeStackDriver({ stage: 'expand', previews: { 'dual-write': [APP_CHANGE, stray] } });
     const gates = new FakeGates();
     const err = await rejection(run(driver, gates, 'dual-write').done);
@@ -207,10 +248,14 @@ describe('walk: hard rule 1 on each preview, nothing applied when refused', () =
 describe('walk: gates', () => {
   it('a failing verify stops before dual-write with what to do next; nothing applied', async () => {
     const driver = new FakeStackDriver({ stage: 'expand' });
-    const gates = new FakeGates({ verify: { ok: false, detail: '12 rows not backfilled', next: 'Finish the backfill.' } });
+    const gates = new FakeGates({
+      verify: { ok: false, detail: '12 rows not backfilled', next: 'Finish the backfill.' },
+    });
     const err = await rejection(run(driver, gates, 'cleanup').done);
     expect(err).toBeInstanceOf(GateFailedError);
-    expect(err.message).toBe('gate verify before expand -> dual-write did not pass: 12 rows not backfilled. Finish the backfill.');
+    expect(err.message).toBe(
+      'gate verify before expand -> dual-write did not pass: 12 rows not backfilled. Finish the backfill.',
+    );
     expect(driver.ups).toEqual([]);
     expect(driver.configured).toBe('expand');
   });
@@ -290,7 +335,10 @@ describe("walk: after an app step's up, the walker waits for its canary (real ga
         return objects[Math.min(i++, objects.length - 1)];
       },
     });
-    const gates: Gates = { ...real, schemaStep: async () => ({ step: 'backfilled', detail: 'split-full-name on public.customers is backfilled' }) };
+    const gates: Gates = {
+      ...real,
+      schemaStep: async () => ({ step: 'backfilled', detail: 'split-full-name on public.customers is backfilled' }),
+    };
     return { gates, reads, progress };
   }
 
@@ -304,33 +352,62 @@ describe("walk: after an app step's up, the walker waits for its canary (real ga
     expect(gatesCalled).toEqual(['verify']);
     expect(reads).toEqual(['read at dual-write', 'read at dual-write', 'read at dual-write']);
     expect(events.filter((e) => e.event === 'rollout')).toEqual([
-      { event: 'rollout', from: 'expand', to: 'dual-write', ok: true, detail: expect.stringContaining('Healthy and fully promoted') },
+      {
+        event: 'rollout',
+        from: 'expand',
+        to: 'dual-write',
+        ok: true,
+        detail: expect.stringContaining('Healthy and fully promoted'),
+      },
     ]);
     // The step is done only once the canary is.
     expect(events.map((e) => e.event).slice(-3)).toEqual(['rollout', 'step-done', 'done']);
   });
 
   it.each<[string, RolloutObject, RegExp]>([
-    ['aborted by its analysis', rollouts.degraded, /the rollout was aborted: RolloutAborted.*walk back with `tandem walk --stack dev --to expand`/],
-    ['Degraded (progress deadline)', rollouts.timedOut, /the rollout is Degraded: ProgressDeadlineExceeded.*walk back with `tandem walk --stack dev --to expand`/],
-    ['paused for a human', rollouts.paused, /waits for a human \(the stack is at dual-write\): promote it with `kubectl argo rollouts promote tandem-demo -n default`/],
-  ])('a canary %s stops the walk there with a sentence; the stack stays at the applied stage', async (_name, rollout, message) => {
-    const driver = new FakeStackDriver({ stage: 'expand' });
-    const { gates } = settling(driver, [rollouts.staleGeneration, rollout]);
-    const err = await rejection(run(driver, { ...gates, verify: async () => ({ ok: true, detail: 'consistent' }) }, 'contract').done);
-    expect(err).toBeInstanceOf(RolloutNotSettledError);
-    expect(err).toMatchObject({ exitCode: 1, from: 'expand', to: 'dual-write' });
-    expect(err.message).toMatch(/^expand -> dual-write was applied, but its canary did not end fully promoted and Healthy: Rollout default\/tandem-demo: /);
-    expect(err.message).toMatch(message);
-    expect(driver.ups).toEqual(['dual-write']);
-    // The up went through: the config is not put back to expand.
-    expect([driver.deployed, driver.configured]).toEqual(['dual-write', 'dual-write']);
-  });
+    [
+      'aborted by its analysis',
+      rollouts.degraded,
+      /the rollout was aborted: RolloutAborted.*walk back with `tandem walk --stack dev --to expand`/,
+    ],
+    [
+      'Degraded (progress deadline)',
+      rollouts.timedOut,
+      /the rollout is Degraded: ProgressDeadlineExceeded.*walk back with `tandem walk --stack dev --to expand`/,
+    ],
+    [
+      'paused for a human',
+      rollouts.paused,
+      /waits for a human \(the stack is at dual-write\): promote it with `kubectl argo rollouts promote tandem-demo -n default`/,
+    ],
+  ])(
+    'a canary %s stops the walk there with a sentence; the stack stays at the applied stage',
+    async (_name, rollout, message) => {
+      const driver = new FakeStackDriver({ stage: 'expand' });
+      const { gates } = settling(driver, [rollouts.staleGeneration, rollout]);
+      const err = await rejection(
+        run(driver, { ...gates, verify: async () => ({ ok: true, detail: 'consistent' }) }, 'contract').done,
+      );
+      expect(err).toBeInstanceOf(RolloutNotSettledError);
+      expect(err).toMatchObject({ exitCode: 1, from: 'expand', to: 'dual-write' });
+      expect(err.message).toMatch(
+        /^expand -> dual-write was applied, but its canary did not end fully promoted and Healthy: Rollout default\/tandem-demo: /,
+      );
+      expect(err.message).toMatch(message);
+      expect(driver.ups).toEqual(['dual-write']);
+      // The up went through: the config is not put back to expand.
+      expect([driver.deployed, driver.configured]).toEqual(['dual-write', 'dual-write']);
+    },
+  );
 
   it('a timed pause step is waited through, never reported as needing a promote', async () => {
     const driver = new FakeStackDriver({ stage: 'dual-write' });
     const { gates, reads, progress } = settling(driver, [rollouts.timedPause, rollouts.timedPause, rollouts.healthy]);
-    const { events, done } = run(driver, { ...gates, rolloutHealthy: async () => ({ ok: true, detail: 'Healthy' }) }, 'cleanup');
+    const { events, done } = run(
+      driver,
+      { ...gates, rolloutHealthy: async () => ({ ok: true, detail: 'Healthy' }) },
+      'cleanup',
+    );
     await done;
     expect(reads).toHaveLength(3);
     expect(JSON.stringify(events)).not.toContain('rollouts promote');
@@ -340,7 +417,9 @@ describe("walk: after an app step's up, the walker waits for its canary (real ga
   it('respects the wait: a canary still going when it runs out stops the walk, saying how to watch it', async () => {
     const driver = new FakeStackDriver({ stage: 'dual-write' });
     const { gates, reads } = settling(driver, [rollouts.progressing], 12);
-    const err = await rejection(run(driver, { ...gates, rolloutHealthy: async () => ({ ok: true, detail: 'Healthy' }) }, 'cleanup').done);
+    const err = await rejection(
+      run(driver, { ...gates, rolloutHealthy: async () => ({ ok: true, detail: 'Healthy' }) }, 'cleanup').done,
+    );
     expect(err).toBeInstanceOf(RolloutNotSettledError);
     expect(err.message).toContain('The v3 canary is still going after the wait (the stack is at cleanup)');
     expect(err.message).toContain('kubectl argo rollouts get rollout tandem-demo -n default --watch');
@@ -411,7 +490,10 @@ describe('walk: the cluster is checked before the first up', () => {
     expect(first.ups).toEqual(['baseline']);
     const deployed = new FakeStackDriver({ stage: 'baseline', config: { 'tandem:namespace': 'gone' } });
     await run(deployed, gatesWith(deployed, [], asked), 'expand').done;
-    const rendered = new FakeStackDriver({ stage: null, config: { 'tandem:namespace': 'gone', 'tandem:renderYamlTo': 'out' } });
+    const rendered = new FakeStackDriver({
+      stage: null,
+      config: { 'tandem:namespace': 'gone', 'tandem:renderYamlTo': 'out' },
+    });
     await run(rendered, gatesWith(rendered, [], asked), 'baseline').done;
     expect(asked).toEqual(['shop']);
   });
@@ -444,7 +526,13 @@ describe('walk: one walker per stack', () => {
   });
 
   it("Pulumi's own stack lock (another up on the backend) ends in the same refusal, config restored", async () => {
-    const driver = new FakeStackDriver({ stage: 'baseline', upFailsAt: { stage: 'expand', error: new StackBusyError('dev', 'Pulumi reports the stack is locked by another update') } });
+    const driver = new FakeStackDriver({
+      stage: 'baseline',
+      upFailsAt: {
+        stage: 'expand',
+        error: new StackBusyError('dev', 'Pulumi reports the stack is locked by another update'),
+      },
+    });
     const err = await rejection(run(driver, new FakeGates(), 'expand').done);
     expect(err).toBeInstanceOf(StackBusyError);
     expect(err.message).toMatch(/^stack dev is being changed by another process/);

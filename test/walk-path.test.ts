@@ -1,7 +1,8 @@
 import { UnsafeMoveBackError, walkPath } from '../phases/deploy/walk-path';
 import { Stage } from '../phases/deploy/stages';
 
-const hops = (from: Stage | null, to: Stage) => walkPath(from, to).map((s) => `${s.from ?? '-'}>${s.to}:${s.side ?? 'create'}:${s.gates.join('+') || 'none'}`);
+const hops = (from: Stage | null, to: Stage) =>
+  walkPath(from, to).map((s) => `${s.from ?? '-'}>${s.to}:${s.side ?? 'create'}:${s.gates.join('+') || 'none'}`);
 
 describe('walkPath: one adjacent stage per up, never skipping', () => {
   it.each<[Stage | null, Stage, string[]]>([
@@ -15,13 +16,22 @@ describe('walkPath: one adjacent stage per up, never skipping', () => {
     [
       'baseline',
       'contract',
-      ['baseline>expand:schema:none', 'expand>dual-write:app:verify', 'dual-write>cleanup:app:rollout-healthy', 'cleanup>contract:schema:rollout-healthy+verify'],
+      [
+        'baseline>expand:schema:none',
+        'expand>dual-write:app:verify',
+        'dual-write>cleanup:app:rollout-healthy',
+        'cleanup>contract:schema:rollout-healthy+verify',
+      ],
     ],
     ['expand', 'cleanup', ['expand>dual-write:app:verify', 'dual-write>cleanup:app:rollout-healthy']],
     ['expand', 'baseline', ['expand>baseline:schema:none']],
     ['dual-write', 'expand', ['dual-write>expand:app:none']],
     ['cleanup', 'dual-write', ['cleanup>dual-write:app:none']],
-    ['cleanup', 'baseline', ['cleanup>dual-write:app:none', 'dual-write>expand:app:none', 'expand>baseline:schema:none']],
+    [
+      'cleanup',
+      'baseline',
+      ['cleanup>dual-write:app:none', 'dual-write>expand:app:none', 'expand>baseline:schema:none'],
+    ],
     [null, 'baseline', ['->baseline:create:none']],
     [null, 'expand', ['->baseline:create:none', 'baseline>expand:schema:none']],
   ])('%s -> %s', (from, to, expected) => {
@@ -52,10 +62,15 @@ describe('walkPath: one adjacent stage per up, never skipping', () => {
     const e = caught as UnsafeMoveBackError;
     expect(e.exitCode).toBe(1);
     expect([e.from, e.to]).toEqual(['contract', 'cleanup']);
-    expect(e.message).toBe('cannot walk back from contract to cleanup: contract dropped the old columns, so no earlier app version can run');
+    expect(e.message).toBe(
+      'cannot walk back from contract to cleanup: contract dropped the old columns, so no earlier app version can run',
+    );
   });
 
   it('moves back carry the reason they are safe', () => {
-    expect(walkPath('expand', 'baseline')[0]).toMatchObject({ direction: 'back', why: expect.stringContaining('v1 never used it') });
+    expect(walkPath('expand', 'baseline')[0]).toMatchObject({
+      direction: 'back',
+      why: expect.stringContaining('v1 never used it'),
+    });
   });
 });

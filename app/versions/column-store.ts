@@ -21,7 +21,10 @@ export class ColumnStore implements CustomerStore {
   readonly version: AppVersion;
   private readonly select: string;
 
-  constructor(private readonly db: Queryable, private readonly args: VersionColumnsArgs) {
+  constructor(
+    private readonly db: Queryable,
+    private readonly args: VersionColumnsArgs,
+  ) {
     this.version = args.version;
     this.select = ['id', ...args.reads].map(quoteIdent).join(', ');
   }
@@ -52,7 +55,9 @@ export class ColumnStore implements CustomerStore {
   }
 
   async get(id: string): Promise<Customer | undefined> {
-    const { rows } = await this.db.query(`SELECT ${this.select} FROM ${quoteIdent(CUSTOMERS_TABLE)} WHERE id = $1`, [id]);
+    const { rows } = await this.db.query(`SELECT ${this.select} FROM ${quoteIdent(CUSTOMERS_TABLE)} WHERE id = $1`, [
+      id,
+    ]);
     return rows[0] ? this.toCustomer(rows[0]) : undefined;
   }
 
@@ -64,6 +69,10 @@ export class ColumnStore implements CustomerStore {
   private toCustomer(row: Record<string, unknown>): Customer {
     const columns: Record<string, unknown> = {};
     for (const c of this.args.reads) columns[c] = row[c];
-    return { id: String(row.id), name: this.args.display(columns as CustomerColumns), columns: columns as CustomerColumns };
+    return {
+      id: String(row.id),
+      name: this.args.display(columns as CustomerColumns),
+      columns: columns as CustomerColumns,
+    };
   }
 }

@@ -6,7 +6,11 @@ import { v3Store } from './v3';
 
 export { CUSTOMERS_TABLE } from './column-store';
 
-const FACTORIES: Readonly<Record<AppVersion, (db: Queryable) => CustomerStore>> = { v1: v1Store, v2: v2Store, v3: v3Store };
+const FACTORIES: Readonly<Record<AppVersion, (db: Queryable) => CustomerStore>> = {
+  v1: v1Store,
+  v2: v2Store,
+  v3: v3Store,
+};
 
 export const APP_VERSIONS = Object.keys(FACTORIES) as AppVersion[];
 

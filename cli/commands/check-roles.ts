@@ -15,7 +15,8 @@ import { databaseUrl, printResult, specArg } from '../step-context';
 export const checkRolesCommand: Command = {
   name: 'check-roles',
   usage: 'SPEC',
-  summary: "check roles managed outside Tandem (tandem:manageRoles false): the app role's DML only, the verify role read-only",
+  summary:
+    "check roles managed outside Tandem (tandem:manageRoles false): the app role's DML only, the verify role read-only",
   flags: {
     'database-url': DATABASE_FLAGS['database-url'],
     'app-role': { kind: 'string', value: 'ROLE', required: true, description: 'the role the app logs in as' },
@@ -26,9 +27,15 @@ export const checkRolesCommand: Command = {
     const appRole = ctx.args.flags['app-role'] as string | undefined;
     if (!appRole) throw new UsageError('tandem check-roles needs --app-role ROLE');
     const verifyRole = ctx.args.flags['verify-role'] as string | undefined;
-    const report = await checkRoles(spec, { databaseUrl: checkDatabaseUrl(databaseUrl(ctx)), appRole, ...(verifyRole ? { verifyRole } : {}) });
+    const report = await checkRoles(spec, {
+      databaseUrl: checkDatabaseUrl(databaseUrl(ctx)),
+      appRole,
+      ...(verifyRole ? { verifyRole } : {}),
+    });
     const roles = verifyRole ? `app role "${appRole}" and verify role "${verifyRole}"` : `app role "${appRole}"`;
-    const message = report.ok ? `${roles} on ${report.table}: as Tandem needs them` : new RoleCheckError(report.problems).message;
+    const message = report.ok
+      ? `${roles} on ${report.table}: as Tandem needs them`
+      : new RoleCheckError(report.problems).message;
     printResult(ctx, report.ok, message, report, 'role_check');
     return report.ok ? ExitCode.Ok : ExitCode.Failed;
   },

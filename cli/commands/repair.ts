@@ -8,11 +8,22 @@ import { executorOptions, printResult, specArg } from '../step-context';
 export const repairCommand: Command = {
   name: 'repair',
   usage: 'SPEC',
-  summary: 're-derive rows whose sync raised in the trigger from the side their writer wrote; exit 1 while some still raise',
+  summary:
+    're-derive rows whose sync raised in the trigger from the side their writer wrote; exit 1 while some still raise',
   flags: {
     ...DATABASE_FLAGS,
-    keys: { kind: 'string', value: 'K1,K2', description: 'only these primary keys (a composite key as a JSON array); default: every flagged row' },
-    'batch-size': { kind: 'integer', value: 'N', min: 1, default: DEFAULT_REPAIR_BATCH, description: 'rows per repair transaction' },
+    keys: {
+      kind: 'string',
+      value: 'K1,K2',
+      description: 'only these primary keys (a composite key as a JSON array); default: every flagged row',
+    },
+    'batch-size': {
+      kind: 'integer',
+      value: 'N',
+      min: 1,
+      default: DEFAULT_REPAIR_BATCH,
+      description: 'rows per repair transaction',
+    },
   },
   async run(ctx) {
     const spec = specArg(ctx, 'repair');

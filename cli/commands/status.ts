@@ -8,7 +8,8 @@ import { databaseUrl, executorOptions, jsonOutcome, specArg } from '../step-cont
 export const statusCommand: Command = {
   name: 'status',
   usage: '[SPEC]',
-  summary: 'the step the table is at and the backfill progress (true after a crash); without SPEC, every migration the database records',
+  summary:
+    'the step the table is at and the backfill progress (true after a crash); without SPEC, every migration the database records',
   flags: CONNECTION_FLAGS,
   async run(ctx) {
     if (ctx.args.positionals.length === 0) {
@@ -29,9 +30,13 @@ export const statusCommand: Command = {
     const yes = (b: boolean) => (b ? 'present' : 'absent');
     ctx.out.line(`${report.migration} on ${report.table}: ${report.step}`);
     ctx.out.line(`  ${report.message}`);
-    ctx.out.line(`  backfill: ${report.backfill.done} rows done${report.backfill.pending !== null ? `, ${report.backfill.pending} pending` : ''}`);
+    ctx.out.line(
+      `  backfill: ${report.backfill.done} rows done${report.backfill.pending !== null ? `, ${report.backfill.pending} pending` : ''}`,
+    );
     if (report.syncFailedRows) ctx.out.line(`  sync failed: ${report.syncFailedRows} rows (run tandem repair)`);
-    ctx.out.line(`  catalog: sync trigger ${yes(report.catalog.trigger)}, new columns ${yes(report.catalog.newColumns)}, old columns ${yes(report.catalog.oldColumns)}`);
+    ctx.out.line(
+      `  catalog: sync trigger ${yes(report.catalog.trigger)}, new columns ${yes(report.catalog.newColumns)}, old columns ${yes(report.catalog.oldColumns)}`,
+    );
     if (report.updatedAt) ctx.out.line(`  last change: ${report.updatedAt}`);
     if (steps.length) ctx.out.line('  steps (tandem history SPEC):');
     for (const s of steps) ctx.out.line(`    ${stepText(s)}`);

@@ -9,7 +9,11 @@ import { ExitCode } from '../exit-code';
 import { executorOptions, printResult, specArg } from '../step-context';
 
 /** expand, contract and rollback share one shape: run the step, print its result. */
-function stepCommand(name: string, summary: string, run: (spec: MigrationSpec, o: ExecutorOptions) => Promise<StepResult>): Command {
+function stepCommand(
+  name: string,
+  summary: string,
+  run: (spec: MigrationSpec, o: ExecutorOptions) => Promise<StepResult>,
+): Command {
   return {
     name,
     usage: 'SPEC',
@@ -24,11 +28,30 @@ function stepCommand(name: string, summary: string, run: (spec: MigrationSpec, o
   };
 }
 
-export const expandCommand = stepCommand('expand', 'add the new columns (nullable), the sync function and trigger, in one transaction', expand);
-export const contractCommand = stepCommand('contract', 'refuse unless verify passes; drop the trigger, function and old columns in one transaction', contract);
+export const expandCommand = stepCommand(
+  'expand',
+  'add the new columns (nullable), the sync function and trigger, in one transaction',
+  expand,
+);
+export const contractCommand = stepCommand(
+  'contract',
+  'refuse unless verify passes; drop the trigger, function and old columns in one transaction',
+  contract,
+);
 export const rollbackCommand: Command = {
-  ...stepCommand('rollback', 'undo expand exactly, data included; refused after contract, and while it would drop new-version writes (--force accepts that)', rollback),
-  flags: { ...DATABASE_FLAGS, force: { kind: 'boolean', description: 'roll back even when new-version writes cannot be held by the old columns (a lossy down): they are dropped' } },
+  ...stepCommand(
+    'rollback',
+    'undo expand exactly, data included; refused after contract, and while it would drop new-version writes (--force accepts that)',
+    rollback,
+  ),
+  flags: {
+    ...DATABASE_FLAGS,
+    force: {
+      kind: 'boolean',
+      description:
+        'roll back even when new-version writes cannot be held by the old columns (a lossy down): they are dropped',
+    },
+  },
   async run(ctx) {
     const spec = specArg(ctx, 'rollback');
     const result = await rollback(spec, { ...executorOptions(ctx), force: ctx.args.flags.force === true });
@@ -43,13 +66,43 @@ export const backfillCommand: Command = {
   summary: 'fill the new columns of existing rows in keyset batches sized by time; resumable after a crash',
   flags: {
     ...LOCK_FLAGS,
-    'chunk-time': { kind: 'integer', value: 'MS', min: 1, default: DEFAULT_CHUNK_TIME_MS, description: 'target duration of one batch, its row locks held no longer' },
-    'batch-size': { kind: 'integer', value: 'N', min: 1, description: 'rows per batch: alone, every batch; with --chunk-time, the first' },
+    'chunk-time': {
+      kind: 'integer',
+      value: 'MS',
+      min: 1,
+      default: DEFAULT_CHUNK_TIME_MS,
+      description: 'target duration of one batch, its row locks held no longer',
+    },
+    'batch-size': {
+      kind: 'integer',
+      value: 'N',
+      min: 1,
+      description: 'rows per batch: alone, every batch; with --chunk-time, the first',
+    },
     'throttle-ms': { kind: 'integer', value: 'MS', min: 0, default: 0, description: 'pause between batches' },
-    'max-lag': { kind: 'string', value: 'DURATION', description: 'pause while a streaming replica replays more than this behind, e.g. 1s, 500ms' },
-    'max-lag-bytes': { kind: 'integer', value: 'N', min: 1, description: 'pause while a streaming replica has more than N bytes of WAL to replay' },
-    'max-load': { kind: 'integer', value: 'N', min: 1, description: 'pause while more than N other backends are active' },
-    'critical-load': { kind: 'integer', value: 'N', min: 1, description: 'stop, checkpoint kept, when more than N other backends are active' },
+    'max-lag': {
+      kind: 'string',
+      value: 'DURATION',
+      description: 'pause while a streaming replica replays more than this behind, e.g. 1s, 500ms',
+    },
+    'max-lag-bytes': {
+      kind: 'integer',
+      value: 'N',
+      min: 1,
+      description: 'pause while a streaming replica has more than N bytes of WAL to replay',
+    },
+    'max-load': {
+      kind: 'integer',
+      value: 'N',
+      min: 1,
+      description: 'pause while more than N other backends are active',
+    },
+    'critical-load': {
+      kind: 'integer',
+      value: 'N',
+      min: 1,
+      description: 'stop, checkpoint kept, when more than N other backends are active',
+    },
     'pause-file': { kind: 'string', value: 'PATH', description: 'pause while this file exists' },
   },
   async run(ctx) {
@@ -59,7 +112,8 @@ export const backfillCommand: Command = {
     let maxLagMs: number | undefined;
     if (f['max-lag'] !== undefined) {
       maxLagMs = parseDuration(f['max-lag'] as string);
-      if (maxLagMs === undefined) throw new UsageError(`--max-lag must be a duration such as 1s, 500ms or 2min, not "${f['max-lag']}"`);
+      if (maxLagMs === undefined)
+        throw new UsageError(`--max-lag must be a duration such as 1s, 500ms or 2min, not "${f['max-lag']}"`);
     }
     const result = await backfill(spec, {
       ...executorOptions(ctx),
@@ -74,7 +128,8 @@ export const backfillCommand: Command = {
       resumeCommand: resumeCommand(ctx),
     });
     // A rate is news only when rows were written; "(0 rows/s)" after "already backfilled" is not.
-    const rate = result.rowsUpdated > 0 && result.rowsPerSecond > 0 ? ` (${Math.round(result.rowsPerSecond)} rows/s)` : '';
+    const rate =
+      result.rowsUpdated > 0 && result.rowsPerSecond > 0 ? ` (${Math.round(result.rowsPerSecond)} rows/s)` : '';
     printResult(ctx, true, `${result.message}${rate}`, result);
     return ExitCode.Ok;
   },

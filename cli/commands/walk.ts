@@ -18,8 +18,17 @@ import { successOutcome } from '../outcome';
 /** Flags `tandem walk` and `tandem plan` share. */
 export const STACK_FLAGS: Readonly<Record<string, FlagSpec>> = {
   stack: { kind: 'string', value: 'NAME', required: true, description: 'the Pulumi stack to walk' },
-  to: { kind: 'string', value: 'STAGE', required: true, description: `the stage of the current migration to walk to: ${STAGES.join(', ')}; or next: from a finished migration (contract) to the next one's baseline` },
-  project: { kind: 'string', value: 'DIR', description: 'the directory holding Pulumi.yaml (default: the current directory)' },
+  to: {
+    kind: 'string',
+    value: 'STAGE',
+    required: true,
+    description: `the stage of the current migration to walk to: ${STAGES.join(', ')}; or next: from a finished migration (contract) to the next one's baseline`,
+  },
+  project: {
+    kind: 'string',
+    value: 'DIR',
+    description: 'the directory holding Pulumi.yaml (default: the current directory)',
+  },
 };
 
 export interface StackArgs {
@@ -30,10 +39,12 @@ export interface StackArgs {
 
 export function stackArgs(ctx: CommandContext, command: string): StackArgs {
   const { stack, to, project } = ctx.args.flags as Record<string, string | undefined>;
-  if (ctx.args.positionals.length) throw new UsageError(`tandem ${command} takes no arguments, but got: ${ctx.args.positionals.join(' ')}`);
+  if (ctx.args.positionals.length)
+    throw new UsageError(`tandem ${command} takes no arguments, but got: ${ctx.args.positionals.join(' ')}`);
   if (!stack) throw new UsageError(`tandem ${command} needs --stack NAME`);
   if (!to) throw new UsageError(`tandem ${command} needs --to STAGE (one of: ${STAGES.join(', ')})`);
-  if (to !== 'next' && !isStage(to)) throw new UsageError(`--to "${to}" is not a stage; stages are: ${STAGES.join(', ')} (or next)`);
+  if (to !== 'next' && !isStage(to))
+    throw new UsageError(`--to "${to}" is not a stage; stages are: ${STAGES.join(', ')} (or next)`);
   return { stack, to: to as Stage | 'next', projectDir: path.resolve(project ?? process.cwd()) };
 }
 
@@ -44,7 +55,9 @@ export function openStack(ctx: CommandContext, args: StackArgs): Promise<StackDr
 const stepName = (from: Stage | null, to: Stage) => `${from ?? '(nothing deployed)'} -> ${to}`;
 
 function counts(changes: Readonly<Record<string, number>>): string {
-  const parts = Object.entries(changes).filter(([op, n]) => op !== 'same' && n > 0).map(([op, n]) => `${op} ${n}`);
+  const parts = Object.entries(changes)
+    .filter(([op, n]) => op !== 'same' && n > 0)
+    .map(([op, n]) => `${op} ${n}`);
   return parts.length ? parts.join(', ') : 'no changes';
 }
 
@@ -78,17 +91,23 @@ export function walkEventPrinter(out: Output, now: () => number = Date.now): Wal
         out.info(out.warn(`cleared ${e.pendingOperations} pending operation(s) left by an interrupted update`));
         break;
       case 'start':
-        out.line(`Walking stack ${e.stack} from ${e.from ?? '(nothing deployed)'} to ${e.to}: ${e.steps} step(s), one up each.`);
+        out.line(
+          `Walking stack ${e.stack} from ${e.from ?? '(nothing deployed)'} to ${e.to}: ${e.steps} step(s), one up each.`,
+        );
         break;
       case 'step-start':
         since = now();
         stop();
         ticker = setInterval(show, 1000);
         ticker.unref();
-        progress(`${stepName(e.from, e.to)}: previewing (${e.side ? `may change only the ${e.side}` : 'first deployment: creates only'})`);
+        progress(
+          `${stepName(e.from, e.to)}: previewing (${e.side ? `may change only the ${e.side}` : 'first deployment: creates only'})`,
+        );
         break;
       case 'preview':
-        progress(`${stepName(e.from, e.to)}: preview changes ${e.schema.length} schema, ${e.app.length} app, ${e.neutral.length} neutral resource(s)`);
+        progress(
+          `${stepName(e.from, e.to)}: preview changes ${e.schema.length} schema, ${e.app.length} app, ${e.neutral.length} neutral resource(s)`,
+        );
         break;
       case 'gate':
         out.info(`  ${e.ok ? out.ok(`gate ${e.gate}`) : out.fail(`gate ${e.gate}`)}: ${e.detail}`);
@@ -143,15 +162,33 @@ export const walkCommand: Command = {
   flags: {
     ...STACK_FLAGS,
     yes: { kind: 'boolean', description: 'apply each step without asking (required when stdin is not a terminal)' },
-    recover: { kind: 'boolean', description: 'first resolve operations an interrupted update left pending (import the Kubernetes objects that exist with pulumi refresh, drop the rest from the state) and a stale lock its killed pulumi left' },
-    'database-url': { kind: 'string', value: 'URL', description: "PostgreSQL for the verify gate and the schema check before a walk back (default: the stack's tandem:databaseUrl)" },
-    wait: { kind: 'integer', value: 'SECONDS', min: 0, default: 600, description: 'how long to wait for a progressing canary, before cleanup and contract and after each app step (0: look once)' },
+    recover: {
+      kind: 'boolean',
+      description:
+        'first resolve operations an interrupted update left pending (import the Kubernetes objects that exist with pulumi refresh, drop the rest from the state) and a stale lock its killed pulumi left',
+    },
+    'database-url': {
+      kind: 'string',
+      value: 'URL',
+      description:
+        "PostgreSQL for the verify gate and the schema check before a walk back (default: the stack's tandem:databaseUrl)",
+    },
+    wait: {
+      kind: 'integer',
+      value: 'SECONDS',
+      min: 0,
+      default: 600,
+      description:
+        'how long to wait for a progressing canary, before cleanup and contract and after each app step (0: look once)',
+    },
   },
   async run(ctx) {
     const args = stackArgs(ctx, 'walk');
     const yes = Boolean(ctx.args.flags.yes);
     if (!yes && !process.stdin.isTTY) {
-      throw new RefusedError('the walk asks before each up and stdin is not a terminal; pass --yes to apply without asking');
+      throw new RefusedError(
+        'the walk asks before each up and stdin is not a terminal; pass --yes to apply without asking',
+      );
     }
     const emitJson = (e: WalkEvent | object) => ctx.out.line(JSON.stringify(e));
     const printer = ctx.json ? undefined : walkEventPrinter(ctx.out);

@@ -10,7 +10,18 @@
  */
 import { spawn } from 'child_process';
 import type * as provider from '@pulumi/pulumi/provider';
-import { checkInputs, commandArgv, commandEnv, diffInputs, newId, PreviousOutputs, runFailure, trimOneNewline, unwrap, urnName } from './semantics';
+import {
+  checkInputs,
+  commandArgv,
+  commandEnv,
+  diffInputs,
+  newId,
+  PreviousOutputs,
+  runFailure,
+  trimOneNewline,
+  unwrap,
+  urnName,
+} from './semantics';
 
 export const PROVIDER_VERSION = '1.2.1';
 export const COMMAND_TYPE = 'command:local:Command';
@@ -21,12 +32,20 @@ interface RunResult {
 }
 
 /** Runs one command as v1.2.1 does; rejects with its error message on a non-zero exit. */
-export function runCommand(command: string, inputs: Record<string, unknown>, previous: PreviousOutputs): Promise<RunResult> {
+export function runCommand(
+  command: string,
+  inputs: Record<string, unknown>,
+  previous: PreviousOutputs,
+): Promise<RunResult> {
   const [file, ...args] = commandArgv(command, inputs);
   const dir = unwrap(inputs.dir) as string | undefined;
   const stdin = unwrap(inputs.stdin) as string | undefined;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: dir ?? process.cwd(), env: commandEnv(process.env, inputs, previous), stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, {
+      cwd: dir ?? process.cwd(),
+      env: commandEnv(process.env, inputs, previous),
+      stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let combined = '';

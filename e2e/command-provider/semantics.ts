@@ -12,7 +12,20 @@ import { randomBytes } from 'crypto';
 import { specialSecretSig, specialSigKey, unknownValue } from '@pulumi/pulumi/runtime/rpc';
 
 /** The inputs v1.2.1 declares for local.Command, with the ones this stand-in runs. */
-export const INPUTS = ['triggers', 'create', 'update', 'delete', 'stdin', 'logging', 'interpreter', 'dir', 'environment', 'assetPaths', 'archivePaths', 'addPreviousOutputInEnv'] as const;
+export const INPUTS = [
+  'triggers',
+  'create',
+  'update',
+  'delete',
+  'stdin',
+  'logging',
+  'interpreter',
+  'dir',
+  'environment',
+  'assetPaths',
+  'archivePaths',
+  'addPreviousOutputInEnv',
+] as const;
 /** Declared by v1.2.1 but not reproduced here: Check refuses them, so a divergence shows instead of passing silently. */
 export const NOT_IMPLEMENTED: readonly string[] = ['assetPaths', 'archivePaths'];
 /** The one input whose change replaces the Command (`provider:"replaceOnChanges"` in v1.2.1). */
@@ -54,7 +67,10 @@ const TYPES: Record<string, { ok: (v: unknown) => boolean; what: string }> = {
   dir: { ok: isString, what: 'a string' },
   logging: { ok: (v) => (LOGGING as readonly unknown[]).includes(v), what: `one of ${LOGGING.join(', ')}` },
   interpreter: { ok: (v) => Array.isArray(v) && v.every(isString), what: 'a list of strings' },
-  environment: { ok: (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(isString), what: 'a map of strings' },
+  environment: {
+    ok: (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(isString),
+    what: 'a map of strings',
+  },
   addPreviousOutputInEnv: { ok: (v) => typeof v === 'boolean', what: 'a boolean' },
 };
 
@@ -66,7 +82,10 @@ export function checkInputs(news: Record<string, unknown>): CheckFailure[] {
     if (!(INPUTS as readonly string[]).includes(key)) {
       failures.push({ property: key, reason: `command:local:Command (v1.2.1) has no input "${key}"` });
     } else if (NOT_IMPLEMENTED.includes(key)) {
-      failures.push({ property: key, reason: `the end-to-end suite's stand-in for the command provider does not implement "${key}"; use the real pulumi-command v1.2.1 for it` });
+      failures.push({
+        property: key,
+        reason: `the end-to-end suite's stand-in for the command provider does not implement "${key}"; use the real pulumi-command v1.2.1 for it`,
+      });
     } else if (raw !== undefined && raw !== null && !hasUnknown(raw)) {
       // Secret wrappers (of the whole value or of one environment entry) come off before typing.
       if (!TYPES[key].ok(unwrap(raw))) failures.push({ property: key, reason: `must be ${TYPES[key].what}` });
@@ -85,7 +104,12 @@ export interface DiffResult {
 const equal = (a: unknown, b: unknown): boolean => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 const absent = (v: unknown) => v === undefined || v === null;
@@ -104,7 +128,11 @@ export function diffInputs(olds: Record<string, unknown>, news: Record<string, u
     else if (absent(before) && absent(after)) continue;
     else if (absent(before) !== absent(after) || !equal(unwrap(before), unwrap(after))) changed.push(key);
   }
-  return { changes: changed.length > 0, replaces: changed.filter((k) => REPLACE_ON_CHANGES.includes(k)), deleteBeforeReplace: false };
+  return {
+    changes: changed.length > 0,
+    replaces: changed.filter((k) => REPLACE_ON_CHANGES.includes(k)),
+    deleteBeforeReplace: false,
+  };
 }
 
 /** The id of a new Command: its name and 8 random hex digits. */
@@ -130,8 +158,15 @@ export function commandArgv(command: string, inputs: Record<string, unknown>): s
  * A run's environment: the provider's own, then `environment`, then PULUMI_COMMAND_STDOUT/STDERR
  * from the previous outputs when they are not empty, unless addPreviousOutputInEnv is false.
  */
-export function commandEnv(base: NodeJS.ProcessEnv, inputs: Record<string, unknown>, previous: PreviousOutputs): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, ...((unwrap(inputs.environment) as Record<string, string> | undefined) ?? {}) };
+export function commandEnv(
+  base: NodeJS.ProcessEnv,
+  inputs: Record<string, unknown>,
+  previous: PreviousOutputs,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...base,
+    ...((unwrap(inputs.environment) as Record<string, string> | undefined) ?? {}),
+  };
   if (unwrap(inputs.addPreviousOutputInEnv) !== false) {
     const stdout = unwrap(previous.stdout);
     const stderr = unwrap(previous.stderr);

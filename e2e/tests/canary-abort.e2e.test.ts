@@ -13,7 +13,21 @@ import { evaluateRollout } from '../../phases/deploy/rollout-health';
 import { loadSpecFile } from '../../executor/spec-file';
 import { JobRunner } from '../job-runner';
 import { KubeClient } from '../kube';
-import { AppSide, analysisRuns, applyStage, createNamespace, DemoDatabase, demoDatabase, gatesFor, getRollout, kube, readRolloutInNode, SPEC_PATH, until, verifyRunner } from './e2e-kit';
+import {
+  AppSide,
+  analysisRuns,
+  applyStage,
+  createNamespace,
+  DemoDatabase,
+  demoDatabase,
+  gatesFor,
+  getRollout,
+  kube,
+  readRolloutInNode,
+  SPEC_PATH,
+  until,
+  verifyRunner,
+} from './e2e-kit';
 
 const STEPS: CanaryStep[] = [{ setWeight: 50 }, { pause: { duration: '2s' } }, { analysis: {} }, { setWeight: 100 }];
 const spec = loadSpecFile(SPEC_PATH);
@@ -52,7 +66,13 @@ async function bypassTrigger(sql: string, values: unknown[]): Promise<void> {
 test('a failing verify fails the AnalysisRun, the Rollout aborts, the walker says walk back to expand; the walk back gets it Healthy', async () => {
   const executor = { databaseUrl: db.url, lockTimeoutMs: 1000 };
   await applyStage(k, side, 'baseline');
-  expect(await gatesFor(side, 'baseline', db.url).rolloutSettled({ from: null, to: 'baseline', direction: 'forward' } as any)).toMatchObject({ ok: true });
+  expect(
+    await gatesFor(side, 'baseline', db.url).rolloutSettled({
+      from: null,
+      to: 'baseline',
+      direction: 'forward',
+    } as any),
+  ).toMatchObject({ ok: true });
   await expand(spec, executor);
   await backfill(spec, executor);
   const gates = gatesFor(side, 'expand', db.url);
@@ -81,10 +101,15 @@ test('a failing verify fails the AnalysisRun, the Rollout aborts, the walker say
   expect(evaluateRollout(read!)).toMatchObject({ verdict: 'degraded' });
   expect(evaluateRollout(read!).reason).toMatch(/aborted/);
   // The Job's pod really ran verify and exited non-zero with its JSON report.
-  const failed = runner.runs.filter((r) => r.phase === 'Failed' && r.containers[0].argv.join(' ').includes('--for-app v2'));
+  const failed = runner.runs.filter(
+    (r) => r.phase === 'Failed' && r.containers[0].argv.join(' ').includes('--for-app v2'),
+  );
   expect(failed.length).toBeGreaterThanOrEqual(1);
   expect(failed[0].containers[0].exitCode).not.toBe(0);
-  expect(JSON.parse(failed[0].containers[0].output.trim().split('\n').pop()!)).toMatchObject({ ok: false, forApp: 'v2' });
+  expect(JSON.parse(failed[0].containers[0].output.trim().split('\n').pop()!)).toMatchObject({
+    ok: false,
+    forApp: 'v2',
+  });
   process.stdout.write(`e2e abort: ${outcome.detail}\n  next: ${outcome.next}\n`);
 
   // Fix the row, walk back: the previous stage's Rollout (v1) is the stable one, so it is Healthy again.
@@ -95,7 +120,11 @@ test('a failing verify fails the AnalysisRun, the Rollout aborts, the walker say
     const r = await getRollout(k, side);
     return String(r.status?.observedGeneration) === String(back.metadata.generation) ? r : undefined;
   });
-  const settled = await gatesFor(side, 'expand', db.url).rolloutSettled({ from: 'dual-write', to: 'expand', direction: 'back' } as any);
+  const settled = await gatesFor(side, 'expand', db.url).rolloutSettled({
+    from: 'dual-write',
+    to: 'expand',
+    direction: 'back',
+  } as any);
   expect(settled).toMatchObject({ ok: true });
   const after = await readRolloutInNode('shop', NS);
   expect(evaluateRollout(after!)).toMatchObject({ verdict: 'healthy' });

@@ -15,7 +15,13 @@ import { createGates, Gates } from '../../automation/gates';
 import { RolloutReader } from '../../automation/rollout-reader';
 import { CanaryStep } from '../../phases/deploy/canary-steps';
 import { RolloutObject } from '../../phases/deploy/rollout-health';
-import { buildAnalysisTemplate, buildRollout, buildService, DATABASE_URL_KEY, rolloutNames } from '../../phases/deploy/rollout-spec';
+import {
+  buildAnalysisTemplate,
+  buildRollout,
+  buildService,
+  DATABASE_URL_KEY,
+  rolloutNames,
+} from '../../phases/deploy/rollout-spec';
 import { planStackState } from '../../phases/deploy/stack-state';
 import { AppVersion, Stage } from '../../phases/deploy/stages';
 import { createAppRole, customersTableSql, seedCustomers, urlAs } from '../../rehearsal/demo-database';
@@ -39,8 +45,13 @@ export function kube(): KubeClient {
   return kubeClientFromKubeconfig(process.env.KUBECONFIG);
 }
 
-
-const PLURAL: Record<string, string> = { Rollout: 'rollouts', AnalysisTemplate: 'analysistemplates', Service: 'services', Secret: 'secrets', ConfigMap: 'configmaps' };
+const PLURAL: Record<string, string> = {
+  Rollout: 'rollouts',
+  AnalysisTemplate: 'analysistemplates',
+  Service: 'services',
+  Secret: 'secrets',
+  ConfigMap: 'configmaps',
+};
 
 /** Server-side apply (what `kubectl apply --server-side` and pulumi-kubernetes do). */
 export async function apply(k: KubeClient, obj: Record<string, any>): Promise<any> {
@@ -55,7 +66,9 @@ export async function createNamespace(k: KubeClient, name: string): Promise<void
   } catch (e) {
     if (!(e instanceof KubeError && e.code === 409)) throw e;
   }
-  await until(`the default service account in ${name}`, 120_000, () => k.request('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`));
+  await until(`the default service account in ${name}`, 120_000, () =>
+    k.request('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`),
+  );
 }
 
 export interface AppSide {
@@ -97,10 +110,23 @@ export async function applyStage(k: KubeClient, side: AppSide, stage: Stage): Pr
   });
   await apply(k, secret(names.appSecret, side.appDatabaseUrl));
   await apply(k, secret(names.verifySecret, side.verifyDatabaseUrl));
-  await apply(k, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: names.specConfigMap, namespace: side.namespace }, data: { [SPEC_FILE]: fs.readFileSync(SPEC_PATH, 'utf8') } });
+  await apply(k, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: names.specConfigMap, namespace: side.namespace },
+    data: { [SPEC_FILE]: fs.readFileSync(SPEC_PATH, 'utf8') },
+  });
   await apply(k, buildService(side.app, side.namespace, 'stable'));
   await apply(k, buildService(side.app, side.namespace, 'canary'));
-  await apply(k, buildAnalysisTemplate({ app: side.app, namespace: side.namespace, verifyImage: 'registry.invalid/tandem:e2e', specFile: SPEC_FILE }));
+  await apply(
+    k,
+    buildAnalysisTemplate({
+      app: side.app,
+      namespace: side.namespace,
+      verifyImage: 'registry.invalid/tandem:e2e',
+      specFile: SPEC_FILE,
+    }),
+  );
   return apply(k, rolloutOf(side, stage));
 }
 
@@ -134,31 +160,58 @@ export function canaryWeight(ro: any): number {
 export const readRolloutInNode: RolloutReader = (name, namespace) =>
   new Promise((resolve, reject) => {
     const script =
-      "require(process.argv[1]).readRolloutFromCluster(process.argv[2], process.argv[3])" +
+      'require(process.argv[1]).readRolloutFromCluster(process.argv[2], process.argv[3])' +
       '.then((r) => process.stdout.write(JSON.stringify(r ?? null)), (e) => { process.stderr.write(String(e && e.message || e)); process.exit(1); })';
     execFile(
       process.execPath,
       ['-e', script, path.join(REPO, 'dist', 'automation', 'rollout-reader.js'), name, namespace],
       { env: { ...process.env, KUBECONFIG: process.env.KUBECONFIG }, timeout: 60_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`readRolloutFromCluster: ${stderr || err.message}`)) : resolve((JSON.parse(stdout) ?? undefined) as RolloutObject | undefined)),
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`readRolloutFromCluster: ${stderr || err.message}`))
+          : resolve((JSON.parse(stdout) ?? undefined) as RolloutObject | undefined),
     );
   });
 
 /** The walker's gates on a stack at `stage` (a fake driver: no engine), reading the real cluster and the real database. */
-export function gatesFor(side: AppSide, stage: Stage, databaseUrl: string, onProgress?: (t: string) => void, waitSeconds = 300): Gates {
+export function gatesFor(
+  side: AppSide,
+  stage: Stage,
+  databaseUrl: string,
+  onProgress?: (t: string) => void,
+  waitSeconds = 300,
+): Gates {
   const driver = new FakeStackDriver({
     stage,
-    config: { 'tandem:spec': `migrations/${SPEC_FILE}`, 'tandem:databaseUrl': databaseUrl, 'tandem:appName': side.app, 'tandem:namespace': side.namespace },
+    config: {
+      'tandem:spec': `migrations/${SPEC_FILE}`,
+      'tandem:databaseUrl': databaseUrl,
+      'tandem:appName': side.app,
+      'tandem:namespace': side.namespace,
+    },
     outputs: { rollout: { name: rolloutNames(side.app).rollout, namespace: side.namespace } },
   });
-  return createGates({ driver, projectDir: REPO, readRollout: readRolloutInNode, waitSeconds, pollSeconds: 1, onProgress });
+  return createGates({
+    driver,
+    projectDir: REPO,
+    readRollout: readRolloutInNode,
+    waitSeconds,
+    pollSeconds: 1,
+    onProgress,
+  });
 }
 
 /** The job runner of the AnalysisRuns' verify Jobs: `tandem verify /spec/...` runs as the repo's CLI on the repo's spec. */
 export function verifyRunner(): { runner: JobRunner; logDir: string } {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-e2e-jobs-'));
   const shims = commandShims(path.join(logDir, 'shims'), { tandem: path.join(REPO, 'bin', 'tandem.js') });
-  const runner = startJobRunner({ onlyAnalysisRuns: true, pathMap: { '/spec/': `${REPO}/migrations/` }, path: [shims], logDir, timeoutMs: 5 * 60_000 });
+  const runner = startJobRunner({
+    onlyAnalysisRuns: true,
+    pathMap: { '/spec/': `${REPO}/migrations/` },
+    path: [shims],
+    logDir,
+    timeoutMs: 5 * 60_000,
+  });
   return { runner, logDir };
 }
 

@@ -13,7 +13,17 @@ import { startCluster } from '../cluster';
 
 const REPO = path.resolve(__dirname, '..', '..');
 /** What the suite runs (the same list as .ci/run): the pulumi CLI and the kubernetes provider (the real engine), and the control plane. */
-export const E2E_COMPONENTS = ['pulumi', 'pulumi-resource-kubernetes', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok', 'rollouts-controller'];
+export const E2E_COMPONENTS = [
+  'pulumi',
+  'pulumi-resource-kubernetes',
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubectl',
+  'kwok',
+  'rollouts-controller',
+];
 
 export default async function globalSetup(): Promise<void> {
   const g = globalThis as any;
@@ -22,7 +32,9 @@ export default async function globalSetup(): Promise<void> {
   execFileSync('bash', [path.join(REPO, 'e2e', 'build.sh'), ...E2E_COMPONENTS], { stdio: 'inherit' });
   const buildSeconds = (Date.now() - t0) / 1000;
   const t1 = Date.now();
-  const cluster = await startCluster({ dir: process.env.TANDEM_E2E_CLUSTER_DIR ?? `/tmp/tandem-e2e-jest-${process.pid}` });
+  const cluster = await startCluster({
+    dir: process.env.TANDEM_E2E_CLUSTER_DIR ?? `/tmp/tandem-e2e-jest-${process.pid}`,
+  });
   g.__TANDEM_E2E_CLUSTER__ = cluster;
   const clusterSeconds = (Date.now() - t1) / 1000;
   try {
@@ -41,20 +53,35 @@ export default async function globalSetup(): Promise<void> {
     const pulumiHome = path.join(cluster.dir, 'pulumi-home');
     fs.mkdirSync(path.join(pulumiHome, 'plugins'), { recursive: true });
     const k8sPlugin = 'resource-kubernetes-v4.25.0';
-    if (!fs.existsSync(path.join(pulumiHome, 'plugins', k8sPlugin))) fs.symlinkSync(path.join(toolchain, 'pulumi-home', 'plugins', k8sPlugin), path.join(pulumiHome, 'plugins', k8sPlugin));
+    if (!fs.existsSync(path.join(pulumiHome, 'plugins', k8sPlugin)))
+      fs.symlinkSync(
+        path.join(toolchain, 'pulumi-home', 'plugins', k8sPlugin),
+        path.join(pulumiHome, 'plugins', k8sPlugin),
+      );
     execFileSync('npx', ['tsc', '-p', path.join(REPO, 'e2e', 'tsconfig.json')], { cwd: REPO, stdio: 'inherit' });
-    execFileSync(path.join(REPO, 'e2e', 'command-provider', 'install.sh'), [pulumiHome, path.join(cluster.bin, 'pulumi')], { stdio: 'ignore' });
+    execFileSync(
+      path.join(REPO, 'e2e', 'command-provider', 'install.sh'),
+      [pulumiHome, path.join(cluster.bin, 'pulumi')],
+      { stdio: 'ignore' },
+    );
     process.env.PULUMI_HOME = pulumiHome;
-    const pulumiVersion = execFileSync(path.join(cluster.bin, 'pulumi'), ['version'], { encoding: 'utf8', env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: '1' } }).trim();
-    const apiserver = execFileSync(path.join(cluster.bin, 'kube-apiserver'), ['--version'], { encoding: 'utf8' }).trim();
-    const rollouts = execFileSync(path.join(cluster.bin, 'rollouts-controller'), ['--version'], { encoding: 'utf8' }).trim();
+    const pulumiVersion = execFileSync(path.join(cluster.bin, 'pulumi'), ['version'], {
+      encoding: 'utf8',
+      env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: '1' },
+    }).trim();
+    const apiserver = execFileSync(path.join(cluster.bin, 'kube-apiserver'), ['--version'], {
+      encoding: 'utf8',
+    }).trim();
+    const rollouts = execFileSync(path.join(cluster.bin, 'rollouts-controller'), ['--version'], {
+      encoding: 'utf8',
+    }).trim();
     const client = new Client({ connectionString: pg.url });
     await client.connect();
     const postgres = (await client.query('SELECT version() AS v')).rows[0].v as string;
     await client.end();
     const lines = [
       `e2e: pulumi ${pulumiVersion}, kubernetes provider 4.25.0 (built from Go modules)`,
-      'e2e: the command provider is a stand-in: e2e/command-provider/ (TypeScript) reproducing pulumi-command v1.2.1\'s command:local:Command, installed as plugin command 1.2.1, because the Go module proxy serves no version of pulumi-command',
+      "e2e: the command provider is a stand-in: e2e/command-provider/ (TypeScript) reproducing pulumi-command v1.2.1's command:local:Command, installed as plugin command 1.2.1, because the Go module proxy serves no version of pulumi-command",
       `e2e: kube-apiserver ${apiserver}`,
       `e2e: argo-rollouts (rollouts-controller) ${rollouts}`,
       `e2e: ${postgres.split(' on ')[0]}`,

@@ -23,9 +23,22 @@ export interface LedgerCheck {
 }
 
 /** Pause the traffic, compare every read so far and the whole table with the ledger, then resume at `resume` in `stage`. */
-export async function checkLedger(c: LedgerCheck, label: string, newColumnsFilled: boolean, resume: Weights, stage: string): Promise<void> {
+export async function checkLedger(
+  c: LedgerCheck,
+  label: string,
+  newColumnsFilled: boolean,
+  resume: Weights,
+  stage: string,
+): Promise<void> {
   await c.traffic.shift('(checking)', {});
-  c.mismatches.push(...(await compareWrites(c.admin, c.shape, c.traffic.takeReads(), (r) => `read by ${r.old ? 'v1' : 'v2/v3'} during ${label}`)));
+  c.mismatches.push(
+    ...(await compareWrites(
+      c.admin,
+      c.shape,
+      c.traffic.takeReads(),
+      (r) => `read by ${r.old ? 'v1' : 'v2/v3'} during ${label}`,
+    )),
+  );
   c.mismatches.push(...(await checkTable(c.admin, c.shape, c.ledger, label, newColumnsFilled)).mismatches);
   await c.traffic.shift(stage, resume);
 }
@@ -48,7 +61,10 @@ export async function followCanary(
   let last = -1;
   while (!done()) {
     const ro = await getRollout(k, rollout).catch(() => undefined);
-    const current = ro && ro.status?.observedGeneration !== undefined && String(ro.status.observedGeneration) === String(ro.metadata?.generation);
+    const current =
+      ro &&
+      ro.status?.observedGeneration !== undefined &&
+      String(ro.status.observedGeneration) === String(ro.metadata?.generation);
     if (current && ro.spec?.template?.metadata?.labels?.[VERSION_LABEL] === versions.new) {
       const w = canaryWeight(ro);
       if (w !== last) {

@@ -47,7 +47,12 @@ let driver: StackDriver;
 
 const as = (user: string, password: string) => urlAs(dbUrl, user, password);
 const columns = async () =>
-  (await sql(dbUrl, `SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' AND column_name NOT LIKE '\\_tandem%' ORDER BY ordinal_position`)).map((r) => r.column_name);
+  (
+    await sql(
+      dbUrl,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' AND column_name NOT LIKE '\\_tandem%' ORDER BY ordinal_position`,
+    )
+  ).map((r) => r.column_name);
 
 function gates(d: StackDriver): Gates {
   return walkGates(k, d);
@@ -62,7 +67,10 @@ async function configure(stackName: string, namespace: string): Promise<void> {
     app: APP,
     namespace,
     migrations: [
-      { spec: 'migrations/split-full-name.yaml', releases: { old: demoRelease('v1'), dual: demoRelease('v2'), new: demoRelease('v3') } },
+      {
+        spec: 'migrations/split-full-name.yaml',
+        releases: { old: demoRelease('v1'), dual: demoRelease('v2'), new: demoRelease('v3') },
+      },
       { spec: 'migrations/merge-name.yaml', releases: { dual: demoRelease('v2'), new: demoRelease('v1') } },
     ],
   });
@@ -86,10 +94,21 @@ beforeAll(async () => {
 
   dbUrl = await freshDatabase('e2e_walk');
   const dbName = new URL(dbUrl).pathname.slice(1);
-  await sql(dbUrl, `CREATE ROLE ${migrator} LOGIN PASSWORD 'migrator' CREATEROLE; ALTER DATABASE "${dbName}" OWNER TO ${migrator}`);
-  await sql(as(migrator, 'migrator'), `CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
-    INSERT INTO customers (full_name) SELECT 'Person ' || i || ' Number' || i FROM generate_series(1, 200) i;`);
-  const plan = planAccess({ schema: 'public', migratorRole: migrator, appRole, verify: { role: verifyRole, table: 'customers' } });
+  await sql(
+    dbUrl,
+    `CREATE ROLE ${migrator} LOGIN PASSWORD 'migrator' CREATEROLE; ALTER DATABASE "${dbName}" OWNER TO ${migrator}`,
+  );
+  await sql(
+    as(migrator, 'migrator'),
+    `CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
+    INSERT INTO customers (full_name) SELECT 'Person ' || i || ' Number' || i FROM generate_series(1, 200) i;`,
+  );
+  const plan = planAccess({
+    schema: 'public',
+    migratorRole: migrator,
+    appRole,
+    verify: { role: verifyRole, table: 'customers' },
+  });
   await withClient(as(migrator, 'migrator'), async (c) => {
     for (const st of renderAccessSql(plan, {})) await c.query(st);
   });
@@ -101,7 +120,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await runner?.stop();
-  for (const f of fs.readdirSync(REPO).filter((f) => f.startsWith(`Pulumi.engine-${tag}`) || f.startsWith(`Pulumi.nons-${tag}`))) fs.rmSync(path.join(REPO, f), { force: true });
+  for (const f of fs
+    .readdirSync(REPO)
+    .filter((f) => f.startsWith(`Pulumi.engine-${tag}`) || f.startsWith(`Pulumi.nons-${tag}`)))
+    fs.rmSync(path.join(REPO, f), { force: true });
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -130,8 +152,16 @@ test("walk back from expand to baseline runs the rollback through the expand Com
 test('walk on to contract: one up per stage, each changing one side, the canaries Healthy after the real AnalysisRuns', async () => {
   const events = await walkTo('contract');
   expect(stepsDone(events)).toEqual(['expand', 'dual-write', 'cleanup', 'contract']);
-  for (const p of previews(events)) expect([p.to, p.schema.length > 0, p.app.length > 0]).toEqual([p.to, !['dual-write', 'cleanup'].includes(p.to), ['dual-write', 'cleanup'].includes(p.to)]);
-  expect(events.filter((e) => e.event === 'rollout').map((e) => `${(e as any).to}:${(e as any).ok}`)).toEqual(['dual-write:true', 'cleanup:true']);
+  for (const p of previews(events))
+    expect([p.to, p.schema.length > 0, p.app.length > 0]).toEqual([
+      p.to,
+      !['dual-write', 'cleanup'].includes(p.to),
+      ['dual-write', 'cleanup'].includes(p.to),
+    ]);
+  expect(events.filter((e) => e.event === 'rollout').map((e) => `${(e as any).to}:${(e as any).ok}`)).toEqual([
+    'dual-write:true',
+    'cleanup:true',
+  ]);
   const runs = await analysisRuns(k, NS);
   expect(runs.map((r) => r.status?.phase)).toEqual(expect.arrayContaining(['Successful']));
   expect(runs.every((r) => r.status?.phase === 'Successful')).toBe(true);
@@ -148,7 +178,11 @@ test("walk --to next: the first migration's Commands leave without their deletes
   const events = await walkTo('next');
   expect(stepsDone(events)).toEqual(['baseline']);
   expect(previews(events)[0].app).toEqual([]);
-  expect(await driver.outputs()).toMatchObject({ migration: 'merge-name', stage: 'baseline', image: 'registry.invalid/tandem-demo:v3' });
+  expect(await driver.outputs()).toMatchObject({
+    migration: 'merge-name',
+    stage: 'baseline',
+    image: 'registry.invalid/tandem-demo:v3',
+  });
   expect(await columns()).toEqual(['id', 'first_name', 'last_name']);
 });
 
@@ -156,10 +190,11 @@ test('a canary whose verify fails: the AnalysisRun fails, the Rollout aborts, th
   expect(stepsDone(await walkTo('expand'))).toEqual(['expand']);
   // Once the walker's verify gate has passed, a session that bypasses the sync trigger (as only
   // the backfill may) changes a new-side value: the AnalysisRun's `tandem verify --for-app v2` fails.
-  const tamper = async (value: string) => withClient(as(migrator, 'migrator'), async (c) => {
-    await c.query('SET tandem.backfill = on');
-    await c.query(`UPDATE customers SET full_name = ${value} WHERE id = 1`);
-  });
+  const tamper = async (value: string) =>
+    withClient(as(migrator, 'migrator'), async (c) => {
+      await c.query('SET tandem.backfill = on');
+      await c.query(`UPDATE customers SET full_name = ${value} WHERE id = 1`);
+    });
   let tampered: Promise<unknown> | undefined;
   const events: WalkEvent[] = [];
   const err = await walk(driver, gates(driver), {
@@ -192,7 +227,12 @@ test("an operator's `kubectl argo rollouts set image` (another field manager own
     metadata: { name: APP, namespace: NS },
     spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.invalid/tandem-demo:operator' }] } } },
   };
-  await k.request('PATCH', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${APP}?fieldManager=kubectl-argo-rollouts&force=true`, patch, 'application/apply-patch+yaml');
+  await k.request(
+    'PATCH',
+    `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${APP}?fieldManager=kubectl-argo-rollouts&force=true`,
+    patch,
+    'application/apply-patch+yaml',
+  );
   const managed = await k.request<any>('GET', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${APP}`);
   expect(managed.spec.template.spec.containers[0].image).toBe('registry.invalid/tandem-demo:operator');
   const events = await walkTo('dual-write');

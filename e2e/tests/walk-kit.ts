@@ -49,7 +49,14 @@ export function walkGates(k: KubeClient, d: StackDriver, projectDir: string = RE
       throw e;
     }
   };
-  return createGates({ driver: d, projectDir, readRollout: readRolloutInNode, namespaceExists, waitSeconds: 300, pollSeconds: 1 });
+  return createGates({
+    driver: d,
+    projectDir,
+    readRollout: readRolloutInNode,
+    namespaceExists,
+    waitSeconds: 300,
+    pollSeconds: 1,
+  });
 }
 
 /** A release of the demo app, as `tandem:migrations` takes it. */
@@ -71,7 +78,10 @@ export interface WalkStackConfig {
 export async function workspaceStack(stackName: string, env: NodeJS.ProcessEnv) {
   const auto = await import('@pulumi/pulumi/automation');
   const pulumiCommand = await auto.PulumiCommand.get({ root: path.dirname(process.env.TANDEM_E2E_BIN!) });
-  return auto.LocalWorkspace.selectStack({ stackName, workDir: REPO }, { envVars: env as Record<string, string>, pulumiCommand });
+  return auto.LocalWorkspace.selectStack(
+    { stackName, workDir: REPO },
+    { envVars: env as Record<string, string>, pulumiCommand },
+  );
 }
 
 /** Sets the stack config of Tandem's own program for a walk against the loopback cluster. */
@@ -102,12 +112,24 @@ export async function configureWalkStack(c: WalkStackConfig): Promise<void> {
  * (`tableSql`, run as the migrator), the app and verify roles made here as Tandem needs them;
  * passwords are the role's kind (`migrator`, `app`, `verify`).
  */
-export async function makeWalkDatabase(prefix: string, roles: WalkStackConfig['roles'], tableSql: string): Promise<string> {
+export async function makeWalkDatabase(
+  prefix: string,
+  roles: WalkStackConfig['roles'],
+  tableSql: string,
+): Promise<string> {
   const dbUrl = await freshDatabase(prefix);
   const dbName = new URL(dbUrl).pathname.slice(1);
-  await sql(dbUrl, `CREATE ROLE ${roles.migrator} LOGIN PASSWORD 'migrator' CREATEROLE; ALTER DATABASE "${dbName}" OWNER TO ${roles.migrator}`);
+  await sql(
+    dbUrl,
+    `CREATE ROLE ${roles.migrator} LOGIN PASSWORD 'migrator' CREATEROLE; ALTER DATABASE "${dbName}" OWNER TO ${roles.migrator}`,
+  );
   await sql(urlAs(dbUrl, roles.migrator, 'migrator'), tableSql);
-  const plan = planAccess({ schema: 'public', migratorRole: roles.migrator, appRole: roles.app, verify: { role: roles.verify, table: 'customers' } });
+  const plan = planAccess({
+    schema: 'public',
+    migratorRole: roles.migrator,
+    appRole: roles.app,
+    verify: { role: roles.verify, table: 'customers' },
+  });
   await withClient(urlAs(dbUrl, roles.migrator, 'migrator'), async (c) => {
     for (const st of renderAccessSql(plan, {})) await c.query(st);
   });

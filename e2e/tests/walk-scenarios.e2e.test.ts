@@ -27,7 +27,15 @@ import { sql } from '../../test/db';
 import { JobRunner } from '../job-runner';
 import { KubeClient } from '../kube';
 import { analysisRuns, createNamespace, kube, REPO, verifyRunner } from './e2e-kit';
-import { configureWalkStack, demoRelease, makeWalkDatabase, urlAs, walkEnv, walkGates, workspaceStack } from './walk-kit';
+import {
+  configureWalkStack,
+  demoRelease,
+  makeWalkDatabase,
+  urlAs,
+  walkEnv,
+  walkGates,
+  workspaceStack,
+} from './walk-kit';
 
 const NS = 'e2e-walk-scenarios';
 const APP = 'scenarios';
@@ -44,29 +52,54 @@ let driver: StackDriver;
 let planned: PlanResult;
 
 const columns = async () =>
-  (await sql(dbUrl, `SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' AND column_name NOT LIKE '\\_tandem%' ORDER BY ordinal_position`)).map((r) => r.column_name);
+  (
+    await sql(
+      dbUrl,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' AND column_name NOT LIKE '\\_tandem%' ORDER BY ordinal_position`,
+    )
+  ).map((r) => r.column_name);
 const stepsDone = (events: WalkEvent[]) => events.filter((e) => e.event === 'step-done').map((e) => (e as any).to);
 const previews = (events: WalkEvent[]) => events.filter((e) => e.event === 'preview') as any[];
 
 async function walkTo(to: Stage, d: StackDriver = driver, projectDir: string = REPO): Promise<WalkEvent[]> {
   const events: WalkEvent[] = [];
-  await walk(d, walkGates(k, d, projectDir), { to, yes: true, lockDir: work, projectDir, onEvent: (e) => events.push(e) });
+  await walk(d, walkGates(k, d, projectDir), {
+    to,
+    yes: true,
+    lockDir: work,
+    projectDir,
+    onEvent: (e) => events.push(e),
+  });
   return events;
 }
 
 /** `tandem walk` as a user runs it: the compiled CLI in the project directory, KUBECONFIG the cluster's. */
-const cliArgs = (...args: string[]) => [path.join(REPO, 'bin', 'tandem.js'), 'walk', '--stack', STACK, '--project', REPO, '--yes', ...args];
-const tandemWalk = (...args: string[]) => spawnSync(process.execPath, cliArgs(...args), { cwd: REPO, env, encoding: 'utf8' });
+const cliArgs = (...args: string[]) => [
+  path.join(REPO, 'bin', 'tandem.js'),
+  'walk',
+  '--stack',
+  STACK,
+  '--project',
+  REPO,
+  '--yes',
+  ...args,
+];
+const tandemWalk = (...args: string[]) =>
+  spawnSync(process.execPath, cliArgs(...args), { cwd: REPO, env, encoding: 'utf8' });
 
 /** The processes a killed walker leaves (the engine starts each plugin in a process group of its own): they carry `marker` in their environment. */
 const processesMarked = (marker: string): number[] =>
-  fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d) && Number(d) !== process.pid).filter((d) => {
-    try {
-      return fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(marker);
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  fs
+    .readdirSync('/proc')
+    .filter((d) => /^[0-9]+$/.test(d) && Number(d) !== process.pid)
+    .filter((d) => {
+      try {
+        return fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(marker);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 
 beforeAll(async () => {
   k = kube();
@@ -75,8 +108,12 @@ beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-e2e-scenarios-'));
   fs.mkdirSync(path.join(work, 'state'));
   env = walkEnv(work);
-  dbUrl = await makeWalkDatabase('e2e_scen', roles, `CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
-    INSERT INTO customers (full_name) VALUES ('Ada Lovelace'), ('Alan  Turing'), ('Cher');`);
+  dbUrl = await makeWalkDatabase(
+    'e2e_scen',
+    roles,
+    `CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
+    INSERT INTO customers (full_name) VALUES ('Ada Lovelace'), ('Alan  Turing'), ('Cher');`,
+  );
   driver = await openLocalStack({ stackName: STACK, projectDir: REPO, env });
   await configureWalkStack({
     stackName: STACK,
@@ -85,7 +122,12 @@ beforeAll(async () => {
     roles,
     app: APP,
     namespace: NS,
-    migrations: [{ spec: 'migrations/split-full-name.yaml', releases: { old: demoRelease('v1'), dual: demoRelease('v2'), new: demoRelease('v3') } }],
+    migrations: [
+      {
+        spec: 'migrations/split-full-name.yaml',
+        releases: { old: demoRelease('v1'), dual: demoRelease('v2'), new: demoRelease('v3') },
+      },
+    ],
   });
 });
 
@@ -134,7 +176,11 @@ test('scenario 8: a second clone in another directory walks the stack back from 
   expect(stepsDone(events)).toEqual(['baseline', 'expand']);
   for (const p of previews(events)) {
     expect(p.app).toEqual([]);
-    expect(p.schema.filter((u: string) => !/command:local:Command::split-full-name-(expand|backfill)$|pulumi:providers:command::/.test(u))).toEqual([]);
+    expect(
+      p.schema.filter(
+        (u: string) => !/command:local:Command::split-full-name-(expand|backfill)$|pulumi:providers:command::/.test(u),
+      ),
+    ).toEqual([]);
   }
   expect(await columns()).toEqual(['id', 'full_name', 'first_name', 'last_name']);
   fs.copyFileSync(path.join(clone, `Pulumi.${STACK}.yaml`), path.join(REPO, `Pulumi.${STACK}.yaml`));
@@ -154,11 +200,22 @@ test('scenario 4: a walker SIGKILLed mid-update is reported with its pending ope
     // The test's session holds customers: expand's ALTER TABLE waits inside its Command's create.
     await blocker.query('BEGIN');
     await blocker.query('LOCK TABLE customers IN ACCESS SHARE MODE');
-    const walker = spawn(process.execPath, cliArgs('--to', 'expand'), { cwd: REPO, env: { ...env, TANDEM_E2E_WALKER: tag }, detached: true, stdio: 'ignore' });
+    const walker = spawn(process.execPath, cliArgs('--to', 'expand'), {
+      cwd: REPO,
+      env: { ...env, TANDEM_E2E_WALKER: tag },
+      detached: true,
+      stdio: 'ignore',
+    });
     const exited = new Promise((resolve) => walker.once('exit', resolve));
-    const waiting = async () => (await blocker.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'customers'::regclass`)).rows[0].n > 0;
+    const waiting = async () =>
+      (
+        await blocker.query(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'customers'::regclass`,
+        )
+      ).rows[0].n > 0;
     while (!(await waiting())) {
-      if (walker.exitCode !== null) throw new Error(`the walker exited (${walker.exitCode}) before its expand step reached the database`);
+      if (walker.exitCode !== null)
+        throw new Error(`the walker exited (${walker.exitCode}) before its expand step reached the database`);
       await new Promise((r) => setTimeout(r, 200));
     }
     process.kill(-walker.pid!, 'SIGKILL');
@@ -173,12 +230,17 @@ test('scenario 4: a walker SIGKILLed mid-update is reported with its pending ope
 
   const refused = tandemWalk('--to', 'expand');
   expect(refused.status).toBe(1);
-  expect(refused.stderr).toMatch(/operation\(s\) left pending by an interrupted update: urn:pulumi:[^ ]*command:local:Command::split-full-name-expand \(interrupted while creating\)/);
+  expect(refused.stderr).toMatch(
+    /operation\(s\) left pending by an interrupted update: urn:pulumi:[^ ]*command:local:Command::split-full-name-expand \(interrupted while creating\)/,
+  );
   expect(refused.stderr).toContain('--recover');
   expect(await columns()).toEqual(['id', 'full_name']);
 
   const recovered = tandemWalk('--to', 'expand', '--recover');
-  expect({ status: recovered.status, stderr: recovered.stderr }).toEqual({ status: 0, stderr: expect.stringContaining('cleared 1 pending operation(s)') });
+  expect({ status: recovered.status, stderr: recovered.stderr }).toEqual({
+    status: 0,
+    stderr: expect.stringContaining('cleared 1 pending operation(s)'),
+  });
   expect(await driver.currentStage()).toBe('expand');
   expect(await sql(dbUrl, 'SELECT first_name, last_name FROM customers ORDER BY id')).toEqual([
     { first_name: 'Ada', last_name: 'Lovelace' },
@@ -192,13 +254,17 @@ test('scenario 5: the walk to dual-write (a real canary, its AnalysisRun Success
   expect(stepsDone(events)).toEqual(['dual-write']);
   const walked = previews(events).find((p) => p.to === 'dual-write');
   expect({ schema: walked.schema, app: walked.app, neutral: walked.neutral }).toEqual(planned.steps[0].preview);
-  expect(events.filter((e) => e.event === 'rollout').map((e) => `${(e as any).to}:${(e as any).ok}`)).toEqual(['dual-write:true']);
+  expect(events.filter((e) => e.event === 'rollout').map((e) => `${(e as any).to}:${(e as any).ok}`)).toEqual([
+    'dual-write:true',
+  ]);
   expect((await analysisRuns(k, NS)).map((r) => r.status?.phase)).toEqual(['Successful']);
 });
 
 test('scenario 7: a rotated database password (the config value changes) changes no Command: the next preview shows no change', async () => {
   await sql(dbUrl, `ALTER ROLE ${roles.migrator} PASSWORD 'rotated'`);
-  await (await workspaceStack(STACK, env)).setConfig('tandem:databaseUrl', { value: urlAs(dbUrl, roles.migrator, 'rotated'), secret: true });
+  await (
+    await workspaceStack(STACK, env)
+  ).setConfig('tandem:databaseUrl', { value: urlAs(dbUrl, roles.migrator, 'rotated'), secret: true });
   const { changes } = await driver.preview();
   // The program reads its own stack's previous outputs (a read every run); nothing else moves.
   expect(changes.filter((c) => c.op !== 'same' && c.op !== 'read')).toEqual([]);

@@ -69,7 +69,12 @@ async function configure(): Promise<void> {
     roles: { migrator, app: appRole, verify: verifyRole },
     app: APP,
     namespace: NS,
-    migrations: [{ spec: 'migrations/split-full-name.yaml', releases: { old: demoRelease('v1'), dual: demoRelease('v2'), new: demoRelease('v3') } }],
+    migrations: [
+      {
+        spec: 'migrations/split-full-name.yaml',
+        releases: { old: demoRelease('v1'), dual: demoRelease('v2'), new: demoRelease('v3') },
+      },
+    ],
   });
 }
 
@@ -81,7 +86,9 @@ async function walkTo(to: Stage): Promise<WalkEvent[]> {
 
 const stepsDone = (events: WalkEvent[]) => events.filter((e) => e.event === 'step-done').map((e) => (e as any).to);
 const sidesChanged = (events: WalkEvent[]) =>
-  (events.filter((e) => e.event === 'preview') as any[]).map((p) => `${p.to}:${p.schema.length > 0 ? 'schema' : ''}${p.app.length > 0 ? 'app' : ''}`);
+  (events.filter((e) => e.event === 'preview') as any[]).map(
+    (p) => `${p.to}:${p.schema.length > 0 ? 'schema' : ''}${p.app.length > 0 ? 'app' : ''}`,
+  );
 const check = (label: string, newColumnsFilled: boolean, resume: Weights, stage: string) =>
   checkLedger({ admin, shape, ledger, traffic: traffic!, mismatches }, label, newColumnsFilled, resume, stage);
 const canaryWalk = (stage: Stage, versions: { old: AppVersion; new: AppVersion }) =>
@@ -98,11 +105,19 @@ beforeAll(async () => {
   // The demo's customers table, owned by the migrator (roles made here: tandem:manageRoles false).
   dbUrl = await freshDatabase('e2e_wtraffic');
   const dbName = new URL(dbUrl).pathname.slice(1);
-  await sql(dbUrl, `CREATE ROLE ${migrator} LOGIN PASSWORD 'migrator' CREATEROLE; ALTER DATABASE "${dbName}" OWNER TO ${migrator}`);
+  await sql(
+    dbUrl,
+    `CREATE ROLE ${migrator} LOGIN PASSWORD 'migrator' CREATEROLE; ALTER DATABASE "${dbName}" OWNER TO ${migrator}`,
+  );
   await withClient(as(migrator, 'migrator'), async (c) => {
     await c.query(customersTableSql('customers'));
     seeded = await seedCustomers(c, 1000, britishNames(7), 'customers');
-    const plan = planAccess({ schema: 'public', migratorRole: migrator, appRole, verify: { role: verifyRole, table: 'customers' } });
+    const plan = planAccess({
+      schema: 'public',
+      migratorRole: migrator,
+      appRole,
+      verify: { role: verifyRole, table: 'customers' },
+    });
     for (const st of renderAccessSql(plan, {})) await c.query(st);
   });
   await sql(dbUrl, `ALTER ROLE ${appRole} PASSWORD 'app'; ALTER ROLE ${verifyRole} PASSWORD 'verify'`);
@@ -117,19 +132,28 @@ afterAll(async () => {
   if (traffic) await traffic.stop().catch(() => undefined);
   await runner?.stop();
   await Promise.all([admin, ...appPools].filter(Boolean).map((p) => p.end().catch(() => undefined)));
-  for (const f of fs.readdirSync(REPO).filter((f) => f.startsWith(`Pulumi.${STACK}`))) fs.rmSync(path.join(REPO, f), { force: true });
+  for (const f of fs.readdirSync(REPO).filter((f) => f.startsWith(`Pulumi.${STACK}`)))
+    fs.rmSync(path.join(REPO, f), { force: true });
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-test('tandem walk, one stage at a time, baseline -> contract while v1/v2/v3 write at the Rollout\'s real weights: every canary Healthy after its AnalysisRun, 0 failed and 0 lost or altered writes', async () => {
+test("tandem walk, one stage at a time, baseline -> contract while v1/v2/v3 write at the Rollout's real weights: every canary Healthy after its AnalysisRun, 0 failed and 0 lost or altered writes", async () => {
   const store = (v: AppVersion) => {
     const p = new Pool({ connectionString: as(appRole, 'app'), max: 6 });
     p.on('error', () => undefined);
     appPools.push(p);
     return createStore(v, p);
   };
-  for (const s of seeded) ledger.record({ id: s.id, version: 'v1', op: 'seed', columns: { full_name: s.name }, stage: 'baseline' });
-  traffic = new TrafficGenerator({ stores: { v1: store('v1'), v2: store('v2'), v3: store('v3') }, ledger, names: britishNames(8), ids: seeded.map((s) => s.id), workers: 4, opsPerSecond: 100 });
+  for (const s of seeded)
+    ledger.record({ id: s.id, version: 'v1', op: 'seed', columns: { full_name: s.name }, stage: 'baseline' });
+  traffic = new TrafficGenerator({
+    stores: { v1: store('v1'), v2: store('v2'), v3: store('v3') },
+    ledger,
+    names: britishNames(8),
+    ids: seeded.map((s) => s.id),
+    workers: 4,
+    opsPerSecond: 100,
+  });
   const sides: string[] = [];
   const steps: string[] = [];
   const note = (events: WalkEvent[]) => {
@@ -145,11 +169,15 @@ test('tandem walk, one stage at a time, baseline -> contract while v1/v2/v3 writ
   await check('after expand', true, { v1: 100 }, 'expand');
 
   const dual = await canaryWalk('dual-write', { old: 'v1', new: 'v2' });
-  const dualRollouts = note(dual.result).filter((e) => e.event === 'rollout').map((e) => (e as any).ok);
+  const dualRollouts = note(dual.result)
+    .filter((e) => e.event === 'rollout')
+    .map((e) => (e as any).ok);
   await check('after dual-write', true, { v2: 100 }, 'dual-write');
 
   const clean = await canaryWalk('cleanup', { old: 'v2', new: 'v3' });
-  const cleanRollouts = note(clean.result).filter((e) => e.event === 'rollout').map((e) => (e as any).ok);
+  const cleanRollouts = note(clean.result)
+    .filter((e) => e.event === 'rollout')
+    .map((e) => (e as any).ok);
   await check('after cleanup', true, { v3: 100 }, 'cleanup');
 
   await traffic.shift('contract', { v3: 100 });
@@ -164,22 +192,34 @@ test('tandem walk, one stage at a time, baseline -> contract while v1/v2/v3 writ
   const splitWrites = (stage: string, old: AppVersion, neu: AppVersion) =>
     phases
       .filter((p) => p.stage === stage && (p.weights[neu] ?? 0) > 0 && (p.weights[neu] ?? 0) < 100)
-      .map((p) => `${old}=${p.weights[old]}:${(p.byVersion[old]?.writes ?? 0) > 0} ${neu}=${p.weights[neu]}:${(p.byVersion[neu]?.writes ?? 0) > 0}`);
+      .map(
+        (p) =>
+          `${old}=${p.weights[old]}:${(p.byVersion[old]?.writes ?? 0) > 0} ${neu}=${p.weights[neu]}:${(p.byVersion[neu]?.writes ?? 0) > 0}`,
+      );
 
   const writes = ledger.acknowledged - seeded.length;
   process.stdout.write(
     `e2e walk under traffic: ${writes} acknowledged writes, ${ledger.failed} failed, ${mismatches.length} lost or altered; canary weights seen v2 ${dual.weights.join('/')}, v3 ${clean.weights.join('/')}\n`,
   );
   expect(steps).toEqual(['baseline', 'expand', 'dual-write', 'cleanup', 'contract']);
-  expect(sides.filter((s) => !s.startsWith('baseline:'))).toEqual(['expand:schema', 'dual-write:app', 'cleanup:app', 'contract:schema']);
+  expect(sides.filter((s) => !s.startsWith('baseline:'))).toEqual([
+    'expand:schema',
+    'dual-write:app',
+    'cleanup:app',
+    'contract:schema',
+  ]);
   expect([dualRollouts, cleanRollouts]).toEqual([[true], [true]]);
   const runs = await analysisRuns(k, NS);
   expect(runs.length).toBeGreaterThanOrEqual(2);
   expect(runs.every((r) => r.status?.phase === 'Successful')).toBe(true);
   expect(dual.weights.some((w) => w > 0 && w < 100)).toBe(true);
   expect(clean.weights.some((w) => w > 0 && w < 100)).toBe(true);
-  expect(splitWrites('dual-write', 'v1', 'v2')).toEqual(dual.weights.filter((w) => w > 0 && w < 100).map((w) => `v1=${100 - w}:true v2=${w}:true`));
-  expect(splitWrites('cleanup', 'v2', 'v3')).toEqual(clean.weights.filter((w) => w > 0 && w < 100).map((w) => `v2=${100 - w}:true v3=${w}:true`));
+  expect(splitWrites('dual-write', 'v1', 'v2')).toEqual(
+    dual.weights.filter((w) => w > 0 && w < 100).map((w) => `v1=${100 - w}:true v2=${w}:true`),
+  );
+  expect(splitWrites('cleanup', 'v2', 'v3')).toEqual(
+    clean.weights.filter((w) => w > 0 && w < 100).map((w) => `v2=${100 - w}:true v3=${w}:true`),
+  );
   expect(writes).toBeGreaterThan(100);
   expect(ledger.failureSamples).toEqual([]);
   expect(ledger.failed).toBe(0);

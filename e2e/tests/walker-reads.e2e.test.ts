@@ -10,7 +10,20 @@ import { evaluateRollout } from '../../phases/deploy/rollout-health';
 import { loadSpecFile } from '../../executor/spec-file';
 import { JobRunner } from '../job-runner';
 import { KubeClient } from '../kube';
-import { AppSide, applyStage, createNamespace, DemoDatabase, demoDatabase, gatesFor, getRollout, kube, readRolloutInNode, SPEC_PATH, until, verifyRunner } from './e2e-kit';
+import {
+  AppSide,
+  applyStage,
+  createNamespace,
+  DemoDatabase,
+  demoDatabase,
+  gatesFor,
+  getRollout,
+  kube,
+  readRolloutInNode,
+  SPEC_PATH,
+  until,
+  verifyRunner,
+} from './e2e-kit';
 
 const spec = loadSpecFile(SPEC_PATH);
 const NS = 'e2e-reads';
@@ -32,7 +45,13 @@ beforeAll(async () => {
   await applyStage(k, side, 'baseline');
   await expand(spec, executor);
   await backfill(spec, executor);
-  expect(await gatesFor(side, 'expand', db.url).rolloutHealthy({ from: 'expand', to: 'dual-write', direction: 'forward' } as any)).toMatchObject({ ok: true });
+  expect(
+    await gatesFor(side, 'expand', db.url).rolloutHealthy({
+      from: 'expand',
+      to: 'dual-write',
+      direction: 'forward',
+    } as any),
+  ).toMatchObject({ ok: true });
 });
 
 afterAll(async () => {
@@ -45,25 +64,37 @@ test('the Rollout gate waits through a timed pause and does not call it a pause 
   // The controller has reached the timed pause: that is what the walker reads now.
   await until('the controller in the timed pause', 120_000, async () => {
     const ro = await getRollout(k, side);
-    const inPause = String(ro.status?.observedGeneration) === String(applied.metadata.generation) && (ro.status?.pauseConditions ?? []).some((p: any) => p.reason === 'CanaryPauseStep');
+    const inPause =
+      String(ro.status?.observedGeneration) === String(applied.metadata.generation) &&
+      (ro.status?.pauseConditions ?? []).some((p: any) => p.reason === 'CanaryPauseStep');
     return inPause ? ro : undefined;
   });
   const during = evaluateRollout((await readRolloutInNode('shop', NS))!);
   const progress: string[] = [];
-  const outcome = await gatesFor(side, 'dual-write', db.url, (t) => progress.push(t)).rolloutSettled({ from: 'expand', to: 'dual-write', direction: 'forward' } as any);
+  const outcome = await gatesFor(side, 'dual-write', db.url, (t) => progress.push(t)).rolloutSettled({
+    from: 'expand',
+    to: 'dual-write',
+    direction: 'forward',
+  } as any);
   // Read in the pause (or just after it, on a slow machine): never a pause for a human to end.
   expect(during.verdict).not.toBe('paused');
   expect(during.verdict).not.toBe('degraded');
   expect(outcome).toMatchObject({ ok: true });
   expect(outcome.detail).toMatch(/Healthy and fully promoted/);
   expect(progress.some((p) => /timed pause \(15s\)/.test(p))).toBe(true);
-  expect(runner.runs.some((r) => r.phase === 'Succeeded' && r.containers[0].argv.join(' ').includes('--for-app v2'))).toBe(true);
+  expect(
+    runner.runs.some((r) => r.phase === 'Succeeded' && r.containers[0].argv.join(' ').includes('--for-app v2')),
+  ).toBe(true);
 });
 
 test('a pause: {} step is reported as paused for a human, with the promote command, and stays paused', async () => {
   const human: AppSide = { ...side, steps: HUMAN };
   const applied = await applyStage(k, human, 'cleanup');
-  const outcome = await gatesFor(human, 'cleanup', db.url).rolloutSettled({ from: 'dual-write', to: 'cleanup', direction: 'forward' } as any);
+  const outcome = await gatesFor(human, 'cleanup', db.url).rolloutSettled({
+    from: 'dual-write',
+    to: 'cleanup',
+    direction: 'forward',
+  } as any);
   expect(outcome.ok).toBe(false);
   expect(outcome.detail).toMatch(/paused/);
   expect(outcome.next).toContain(`kubectl argo rollouts promote shop -n ${NS}`);

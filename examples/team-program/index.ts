@@ -46,7 +46,11 @@ function podTemplate(app: string, port: number) {
 
 /** The app's own service account (the pod template names it). */
 function serviceAccount(app: string) {
-  return new k8s.core.v1.ServiceAccount(app, { metadata: { name: app, namespace: namespaceName } }, { dependsOn: [namespace] });
+  return new k8s.core.v1.ServiceAccount(
+    app,
+    { metadata: { name: app, namespace: namespaceName } },
+    { dependsOn: [namespace] },
+  );
 }
 
 // What both migrations share: the migrator, the DBA's roles, the executor's options.

@@ -36,7 +36,10 @@ export function parsePauseDuration(key: string, value: unknown): PauseDuration {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
   if (typeof value === 'string' && SECONDS.test(value)) return Number(value);
   if (typeof value === 'string' && DURATION.test(value)) return value;
-  throw new ConfigError(key, `${JSON.stringify(value)} is not a pause duration; use seconds (30) or a number with s, m or h ("30s", "5m")`);
+  throw new ConfigError(
+    key,
+    `${JSON.stringify(value)} is not a pause duration; use seconds (30) or a number with s, m or h ("30s", "5m")`,
+  );
 }
 
 /**
@@ -53,12 +56,16 @@ export function parseCanaryStepsConfig(key: string, value: string): CanaryStep[]
     try {
       list = JSON.parse(text);
     } catch {
-      throw new ConfigError(key, 'starts with [ but is not a JSON list; write the steps as a comma list, e.g. "setWeight 10, pause 30s, analysis"');
+      throw new ConfigError(
+        key,
+        'starts with [ but is not a JSON list; write the steps as a comma list, e.g. "setWeight 10, pause 30s, analysis"',
+      );
     }
     return parseCanarySteps(key, list);
   }
   const parts = text.split(',').map((p) => p.trim());
-  if (parts.some((p) => p === '')) throw new ConfigError(key, `"${value}" has an empty step; separate steps with one comma`);
+  if (parts.some((p) => p === ''))
+    throw new ConfigError(key, `"${value}" has an empty step; separate steps with one comma`);
   return parseCanarySteps(key, parts);
 }
 
@@ -69,25 +76,39 @@ export function parseCanaryStepsConfig(key: string, value: string): CanaryStep[]
  * data-consistency check, and weights never go down.
  */
 export function parseCanarySteps(key: string, value: unknown): CanaryStep[] {
-  if (!Array.isArray(value) || value.length === 0) throw new ConfigError(key, 'must be a non-empty list of steps, e.g. ["setWeight 10", "pause 30s", "analysis"]');
+  if (!Array.isArray(value) || value.length === 0)
+    throw new ConfigError(key, 'must be a non-empty list of steps, e.g. ["setWeight 10", "pause 30s", "analysis"]');
   let lastWeight = 0;
   const steps = value.map((raw, i): CanaryStep => {
     const at = `${key}[${i}]`;
-    if (typeof raw !== 'string') throw new ConfigError(at, `${JSON.stringify(raw)} is not a step; write "setWeight 10", "pause 30s", "pause" or "analysis"`);
+    if (typeof raw !== 'string')
+      throw new ConfigError(
+        at,
+        `${JSON.stringify(raw)} is not a step; write "setWeight 10", "pause 30s", "pause" or "analysis"`,
+      );
     const [kind, arg, ...rest] = raw.trim().split(/\s+/);
     if (rest.length > 0) throw new ConfigError(at, `"${raw}" has more than one argument`);
     switch (kind) {
       case 'setWeight': {
         const weight = arg !== undefined && SECONDS.test(arg) ? Number(arg) : NaN;
-        if (!(weight >= 1 && weight <= 100)) throw new ConfigError(at, `"${raw}": the weight must be a whole percentage from 1 to 100`);
-        if (weight < lastWeight) throw new ConfigError(at, `"${raw}" is lower than the weight before it (${lastWeight}); a canary only moves forward`);
+        if (!(weight >= 1 && weight <= 100))
+          throw new ConfigError(at, `"${raw}": the weight must be a whole percentage from 1 to 100`);
+        if (weight < lastWeight)
+          throw new ConfigError(
+            at,
+            `"${raw}" is lower than the weight before it (${lastWeight}); a canary only moves forward`,
+          );
         lastWeight = weight;
         return { setWeight: weight };
       }
       case 'pause':
         return arg === undefined ? { pause: {} } : { pause: { duration: parsePauseDuration(at, arg) } };
       case 'analysis':
-        if (arg !== undefined) throw new ConfigError(at, `"${raw}": analysis takes no argument (it runs the tandem verify AnalysisTemplate)`);
+        if (arg !== undefined)
+          throw new ConfigError(
+            at,
+            `"${raw}": analysis takes no argument (it runs the tandem verify AnalysisTemplate)`,
+          );
         return { analysis: {} };
       default:
         throw new ConfigError(at, `"${raw}" is not a step; write "setWeight 10", "pause 30s", "pause" or "analysis"`);

@@ -3,7 +3,10 @@ import { TandemError } from '../errors';
 export class ConfigError extends TandemError {
   readonly kind = 'config';
   readonly exitCode = 2;
-  constructor(readonly key: string, message: string) {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
     super(`${key}: ${message}`);
     this.name = 'ConfigError';
   }

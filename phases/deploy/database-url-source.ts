@@ -30,12 +30,19 @@ export interface DatabaseUrlInputs<Stack> {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-const SOURCE_NAMES: Record<DatabaseUrlSource, string> = { flag: '--database-url', stack: "the stack's tandem:databaseUrl", env: 'DATABASE_URL' };
+const SOURCE_NAMES: Record<DatabaseUrlSource, string> = {
+  flag: '--database-url',
+  stack: "the stack's tandem:databaseUrl",
+  env: 'DATABASE_URL',
+};
 
 /** A source's value as the rule takes it: the URL, undefined to go on to the next source, or a UsageError. */
 function accept(source: DatabaseUrlSource, value: string | undefined): string | undefined {
   if (value === undefined || (value === '' && source === 'env')) return undefined;
-  if (value.trim() === '') throw new UsageError(`${SOURCE_NAMES[source]} is empty; give the database URL, e.g. postgres://user:password@host:5432/database`);
+  if (value.trim() === '')
+    throw new UsageError(
+      `${SOURCE_NAMES[source]} is empty; give the database URL, e.g. postgres://user:password@host:5432/database`,
+    );
   return value;
 }
 
@@ -46,13 +53,17 @@ export function resolveDatabaseUrl(inputs: DatabaseUrlInputs<StackConfigValue | 
   const stack = inputs.stack();
   if (!stack) return accept('env', inputs.env.DATABASE_URL);
   if (stack.value === undefined) {
-    throw new UsageError(`stack ${stack.stack} has no ${stack.key}: set it with pulumi config set --secret ${stack.key} URL --stack ${stack.stack}, or pass --database-url`);
+    throw new UsageError(
+      `stack ${stack.stack} has no ${stack.key}: set it with pulumi config set --secret ${stack.key} URL --stack ${stack.stack}, or pass --database-url`,
+    );
   }
   return accept('stack', stack.value);
 }
 
 /** The same rule, with a stack lookup that is asynchronous (the walker's Automation API). */
-export async function resolveDatabaseUrlAsync(inputs: DatabaseUrlInputs<Promise<StackConfigValue | undefined>>): Promise<string | undefined> {
+export async function resolveDatabaseUrlAsync(
+  inputs: DatabaseUrlInputs<Promise<StackConfigValue | undefined>>,
+): Promise<string | undefined> {
   const stack = accept('flag', inputs.flag) === undefined ? await inputs.stack() : undefined;
   return resolveDatabaseUrl({ ...inputs, stack: () => stack });
 }

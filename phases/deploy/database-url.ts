@@ -87,7 +87,10 @@ export function parseDatabaseUrl(key: string, url: string): DatabaseConnection {
 export function parseLoginUrl(key: string, url: string, role: string): DatabaseConnection {
   const conn = parseDatabaseUrl(key, url);
   if (conn.username !== role) {
-    throw new ConfigError(key, `logs in as "${conn.username}" but the role is configured as "${role}"; make them the same`);
+    throw new ConfigError(
+      key,
+      `logs in as "${conn.username}" but the role is configured as "${role}"; make them the same`,
+    );
   }
   return conn;
 }

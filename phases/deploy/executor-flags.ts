@@ -64,19 +64,29 @@ const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|min)$/;
 /** Validate the options as the CLI would, before any resource exists; ConfigError names `key.option`. */
 export function checkExecutorOptions(key: string, options: ExecutorOptionsInput | undefined): ExecutorOptionsInput {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ConfigError(key, 'must be an object of executor options, e.g. { lockTimeoutMs: 2000, maxLoad: 20 }');
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new ConfigError(key, 'must be an object of executor options, e.g. { lockTimeoutMs: 2000, maxLoad: 20 }');
   for (const [name, value] of Object.entries(options)) {
     const spec = EXECUTOR_OPTIONS[name as Option];
     const at = `${key}.${name}`;
-    if (!spec) throw new ConfigError(at, `is not an executor option; use one of ${Object.keys(EXECUTOR_OPTIONS).join(', ')}`);
+    if (!spec)
+      throw new ConfigError(at, `is not an executor option; use one of ${Object.keys(EXECUTOR_OPTIONS).join(', ')}`);
     if (value === undefined) continue;
     if (spec.min !== undefined) {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < spec.min) throw new ConfigError(at, `must be a whole number of at least ${spec.min} (--${spec.flag}), not ${JSON.stringify(value)}`);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < spec.min)
+        throw new ConfigError(
+          at,
+          `must be a whole number of at least ${spec.min} (--${spec.flag}), not ${JSON.stringify(value)}`,
+        );
     } else if (typeof value !== 'string' || value.trim() === '') {
       throw new ConfigError(at, `must be a non-empty string (--${spec.flag}), not ${JSON.stringify(value)}`);
     } else if (name === 'maxLag') {
       const m = DURATION.exec(value.trim());
-      if (!m || Number(m[1]) <= 0) throw new ConfigError(at, `must be a duration such as 1s, 500ms or 2min (--max-lag), not ${JSON.stringify(value)}`);
+      if (!m || Number(m[1]) <= 0)
+        throw new ConfigError(
+          at,
+          `must be a duration such as 1s, 500ms or 2min (--max-lag), not ${JSON.stringify(value)}`,
+        );
     }
   }
   return options;

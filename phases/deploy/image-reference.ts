@@ -16,7 +16,8 @@ export interface ImageReference {
   readonly digest?: string;
 }
 
-const DOMAIN = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?=:))(?::[0-9]{1,5})?$/;
+const DOMAIN =
+  /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?=:))(?::[0-9]{1,5})?$/;
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
@@ -25,7 +26,8 @@ const MAX_NAME = 255;
 
 /** Parse and validate an image reference; `key` names the config value for the error. */
 export function parseImageReference(key: string, value: unknown): ImageReference {
-  if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(key, 'must be an image reference such as ghcr.io/acme/shop:1.14.2');
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new ConfigError(key, 'must be an image reference such as ghcr.io/acme/shop:1.14.2');
   const text = value;
   const bad = (why: string) => new ConfigError(key, `"${text}" is not an image reference: ${why}`);
   if (/\s/.test(text)) throw bad('it contains white space');
@@ -43,16 +45,23 @@ export function parseImageReference(key: string, value: unknown): ImageReference
   if (colon > lastSlash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw bad(`the tag "${tag}" may hold letters, digits, _ . and - (at most 128, not starting with . or -)`);
+    if (!TAG.test(tag))
+      throw bad(`the tag "${tag}" may hold letters, digits, _ . and - (at most 128, not starting with . or -)`);
   }
   if (rest.length === 0 || rest.length > MAX_NAME) throw bad(`the name must be 1 to ${MAX_NAME} characters`);
   const parts = rest.split('/');
-  const first = parts.length > 1 && (parts[0].includes('.') || parts[0].includes(':') || parts[0] === 'localhost') ? parts.shift()! : undefined;
+  const first =
+    parts.length > 1 && (parts[0].includes('.') || parts[0].includes(':') || parts[0] === 'localhost')
+      ? parts.shift()!
+      : undefined;
   if (first !== undefined && !DOMAIN.test(first)) throw bad(`"${first}" is not a registry host`);
   for (const p of parts) {
-    if (!PATH_COMPONENT.test(p)) throw bad(`"${p}" is not a valid path component (lowercase letters and digits, separated by . _ __ or -)`);
+    if (!PATH_COMPONENT.test(p))
+      throw bad(`"${p}" is not a valid path component (lowercase letters and digits, separated by . _ __ or -)`);
   }
-  if (tag === undefined && digest === undefined) throw bad('it names no release; add a tag (:1.14.2) or a digest (@sha256:...)');
-  if (tag === 'latest' && digest === undefined) throw bad('":latest" names whatever was pushed last, not a release; use a version tag or a digest');
+  if (tag === undefined && digest === undefined)
+    throw bad('it names no release; add a tag (:1.14.2) or a digest (@sha256:...)');
+  if (tag === 'latest' && digest === undefined)
+    throw bad('":latest" names whatever was pushed last, not a release; use a version tag or a digest');
   return { text, repository: rest, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
 }

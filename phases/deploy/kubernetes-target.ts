@@ -19,7 +19,10 @@ export function kubernetesTarget(renderYamlTo: string | undefined): KubernetesTa
 /** Turning on render mode for a stack whose app is live in a cluster: exit 1, nothing declared. */
 export class RenderModeSwitchError extends RefusedError {
   readonly kind = 'render_mode_switch';
-  constructor(readonly stack: string, readonly renderYamlTo: string) {
+  constructor(
+    readonly stack: string,
+    readonly renderYamlTo: string,
+  ) {
     super(
       `stack ${stack} runs its app in a cluster; rendering it to ${renderYamlTo} instead would replace every Kubernetes resource, ` +
         'which deletes the live app. Unset tandem:renderYamlTo, or render from a stack of its own (pulumi stack init)',
@@ -29,7 +32,11 @@ export class RenderModeSwitchError extends RefusedError {
 }
 
 /** `previous` is the stack's last `kubernetes` output (undefined before the first update). */
-export function checkKubernetesTarget(stack: string, previous: unknown, renderYamlTo: string | undefined): KubernetesTarget {
+export function checkKubernetesTarget(
+  stack: string,
+  previous: unknown,
+  renderYamlTo: string | undefined,
+): KubernetesTarget {
   const next = kubernetesTarget(renderYamlTo);
   if (previous === 'cluster' && next === 'render') throw new RenderModeSwitchError(stack, renderYamlTo!);
   return next;

@@ -66,7 +66,10 @@ export interface MigrationStagePlan {
 export class MigrationPositionError extends TandemError {
   readonly kind = 'migration_position';
   readonly exitCode = 2;
-  constructor(readonly migration: number, readonly count: number) {
+  constructor(
+    readonly migration: number,
+    readonly count: number,
+  ) {
     super(`migration ${migration} is not in a history of ${count}`);
     this.name = 'MigrationPositionError';
   }
@@ -74,7 +77,8 @@ export class MigrationPositionError extends TandemError {
 
 export function planMigrationStage(count: number, position: MigrationPosition): MigrationStagePlan {
   const { migration, stage } = position;
-  if (!Number.isInteger(migration) || migration < 0 || migration >= count) throw new MigrationPositionError(migration, count);
+  if (!Number.isInteger(migration) || migration < 0 || migration >= count)
+    throw new MigrationPositionError(migration, count);
   const row = STAGE_TABLE[stage];
   const inheritsApp = migration > 0 && row.app === 'v1';
   const app: AppSide = inheritsApp
@@ -85,7 +89,9 @@ export function planMigrationStage(count: number, position: MigrationPosition): 
     schemaState: row.schema,
     schemaChanges: [{ migration, commands: SCHEMA_COMMANDS[row.schema], retainOnDelete: row.schema === 'contracted' }],
     app,
-    statuses: Array.from({ length: count }, (_, i) => (i < migration ? 'finished' : i === migration ? 'current' : 'planned')),
+    statuses: Array.from({ length: count }, (_, i) =>
+      i < migration ? 'finished' : i === migration ? 'current' : 'planned',
+    ),
   };
 }
 

@@ -23,7 +23,11 @@ export interface NextMigrationMove extends WalkMove {
 /** The walk to the next migration is refused: exit 1, nothing applied. Carries the names. */
 export class NextMigrationRefusedError extends RefusedError {
   readonly kind = 'next_migration_refused';
-  constructor(readonly migrationName: string, readonly stage: Stage | null, message: string) {
+  constructor(
+    readonly migrationName: string,
+    readonly stage: Stage | null,
+    message: string,
+  ) {
     super(message, migrationName);
     this.name = 'NextMigrationRefusedError';
   }
@@ -32,13 +36,19 @@ export class NextMigrationRefusedError extends RefusedError {
 export function nextMigrationMove(history: HistoryPosition, deployed: Stage | null): NextMigrationMove {
   const name = history.names[history.current];
   if (deployed !== 'contract') {
-    throw new NextMigrationRefusedError(name, deployed,
-      `cannot start the next migration: ${name} is at ${deployed ?? '(nothing deployed)'}, not contract; finish it first with \`tandem walk --to contract\``);
+    throw new NextMigrationRefusedError(
+      name,
+      deployed,
+      `cannot start the next migration: ${name} is at ${deployed ?? '(nothing deployed)'}, not contract; finish it first with \`tandem walk --to contract\``,
+    );
   }
   const next = history.names[history.current + 1];
   if (next === undefined) {
-    throw new NextMigrationRefusedError(name, deployed,
-      `there is no migration after ${name} in tandem:migrations; append the next one (its spec and releases) to the stack's config, then walk --to next`);
+    throw new NextMigrationRefusedError(
+      name,
+      deployed,
+      `there is no migration after ${name} in tandem:migrations; append the next one (its spec and releases) to the stack's config, then walk --to next`,
+    );
   }
   return {
     from: 'contract',

@@ -64,7 +64,10 @@ export function isNeutralProviderUpdate(change: ResourceChange): boolean {
 }
 
 /** Every changed resource (op other than same/read), by side; the postgresql provider's in-place update is neutral. */
-export function classifyChanges(changes: readonly ResourceChange[], classify: SideClassifier = classifyResourceSide): ClassifiedChanges {
+export function classifyChanges(
+  changes: readonly ResourceChange[],
+  classify: SideClassifier = classifyResourceSide,
+): ClassifiedChanges {
   const out: Record<ResourceSide, ResourceChange[]> = { schema: [], app: [], neutral: [], unknown: [] };
   for (const c of changes) {
     if (isChange(c)) out[isNeutralProviderUpdate(c) ? 'neutral' : classify(c.type, ancestorTypesOf(c.urn))].push(c);
@@ -100,31 +103,55 @@ const other = (side: Side): Side => (side === 'schema' ? 'app' : 'schema');
  * Check one step's preview against hard rule 1; returns the classification when the step may
  * run, throws PreviewRefusedError when it must not.
  */
-export function checkPreview(step: WalkMove, changes: readonly ResourceChange[], classify: SideClassifier = classifyResourceSide): ClassifiedChanges {
+export function checkPreview(
+  step: WalkMove,
+  changes: readonly ResourceChange[],
+  classify: SideClassifier = classifyResourceSide,
+): ClassifiedChanges {
   const byside = classifyChanges(changes, classify);
   const name = `${step.from ?? '(nothing deployed)'} -> ${step.to}`;
   if (byside.unknown.length > 0) {
-    throw new PreviewRefusedError('unknown-side', step.from, step.to, byside.unknown,
+    throw new PreviewRefusedError(
+      'unknown-side',
+      step.from,
+      step.to,
+      byside.unknown,
       `refused step ${name}: the preview changes resources that are neither schema nor app (${list(byside.unknown)}); ` +
-        'declare them under a Tandem component (DatabaseAccess or SchemaChange for the schema, AppRollout for the app) so the step can be checked');
+        'declare them under a Tandem component (DatabaseAccess or SchemaChange for the schema, AppRollout for the app) so the step can be checked',
+    );
   }
   if (step.side === null) {
     const notCreates = [...byside.schema, ...byside.app, ...byside.neutral].filter((c) => c.op !== 'create');
     if (notCreates.length > 0) {
-      throw new PreviewRefusedError('first-deployment-changes', step.from, step.to, notCreates,
-        `refused step ${name}: the first deployment may only create resources, but the preview would ${list(notCreates)}`);
+      throw new PreviewRefusedError(
+        'first-deployment-changes',
+        step.from,
+        step.to,
+        notCreates,
+        `refused step ${name}: the first deployment may only create resources, but the preview would ${list(notCreates)}`,
+      );
     }
     return byside;
   }
   if (byside.schema.length > 0 && byside.app.length > 0) {
-    throw new PreviewRefusedError('both-sides', step.from, step.to, [...byside.schema, ...byside.app],
+    throw new PreviewRefusedError(
+      'both-sides',
+      step.from,
+      step.to,
+      [...byside.schema, ...byside.app],
       `refused step ${name}: the preview changes both the schema (${list(byside.schema)}) and the app (${list(byside.app)}); ` +
-        'schema and app must never change in the same update');
+        'schema and app must never change in the same update',
+    );
   }
   const wrong = byside[other(step.side)];
   if (wrong.length > 0) {
-    throw new PreviewRefusedError('wrong-side', step.from, step.to, wrong,
-      `refused step ${name}: this step may change only the ${step.side}, but the preview changes the ${other(step.side)} (${list(wrong)})`);
+    throw new PreviewRefusedError(
+      'wrong-side',
+      step.from,
+      step.to,
+      wrong,
+      `refused step ${name}: this step may change only the ${step.side}, but the preview changes the ${other(step.side)} (${list(wrong)})`,
+    );
   }
   return byside;
 }

@@ -10,7 +10,11 @@ export type ProjectPathWhat = 'projectDir' | 'cliPath';
 export class ProjectPathError extends TandemError {
   readonly kind = 'project_path';
   readonly exitCode = 2;
-  constructor(readonly what: ProjectPathWhat, readonly path: string | undefined, message: string) {
+  constructor(
+    readonly what: ProjectPathWhat,
+    readonly path: string | undefined,
+    message: string,
+  ) {
     super(`${what}${path === undefined ? '' : ` ${path}`}: ${message}`);
     this.name = 'ProjectPathError';
   }

@@ -46,11 +46,14 @@ export function parseRelease(key: string, raw: unknown): Release {
   const image = parseImageReference(`${key}.image`, obj.image).text;
   const env: Record<string, string> = {};
   if (obj.env !== undefined) {
-    if (obj.env === null || typeof obj.env !== 'object' || Array.isArray(obj.env)) throw new ConfigError(`${key}.env`, 'must be a map of names to strings');
+    if (obj.env === null || typeof obj.env !== 'object' || Array.isArray(obj.env))
+      throw new ConfigError(`${key}.env`, 'must be a map of names to strings');
     for (const [name, value] of Object.entries(obj.env as Record<string, unknown>)) {
       if (!ENV_NAME.test(name)) throw new ConfigError(`${key}.env`, `"${name}" is not an environment variable name`);
-      if ((RESERVED_ENV as readonly string[]).includes(name)) throw new ConfigError(`${key}.env`, `${name} is set by the Rollout; a release may not set it`);
-      if (typeof value !== 'string') throw new ConfigError(`${key}.env.${name}`, 'must be a string (quote numbers and booleans)');
+      if ((RESERVED_ENV as readonly string[]).includes(name))
+        throw new ConfigError(`${key}.env`, `${name} is set by the Rollout; a release may not set it`);
+      if (typeof value !== 'string')
+        throw new ConfigError(`${key}.env.${name}`, 'must be a string (quote numbers and booleans)');
       env[name] = value;
     }
   }
@@ -60,7 +63,11 @@ export function parseRelease(key: string, raw: unknown): Release {
 /** Whether two releases are the same release (same image, same environment). */
 export function sameRelease(a: Release, b: Release): boolean {
   const keys = (r: Release) => Object.keys(r.env).sort();
-  return a.image === b.image && JSON.stringify(keys(a)) === JSON.stringify(keys(b)) && keys(a).every((k) => a.env[k] === b.env[k]);
+  return (
+    a.image === b.image &&
+    JSON.stringify(keys(a)) === JSON.stringify(keys(b)) &&
+    keys(a).every((k) => a.env[k] === b.env[k])
+  );
 }
 
 /** The talk's demo releases: `<repository>:v1|v2|v3`, each with APP_VERSION set to its version. */

@@ -10,7 +10,9 @@ export interface RolloutObject {
   readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly generation?: number | string };
   readonly spec?: {
     readonly paused?: boolean;
-    readonly strategy?: { readonly canary?: { readonly steps?: readonly { readonly pause?: { readonly duration?: string | number } }[] } };
+    readonly strategy?: {
+      readonly canary?: { readonly steps?: readonly { readonly pause?: { readonly duration?: string | number } }[] };
+    };
   };
   readonly status?: {
     readonly phase?: string;
@@ -21,7 +23,12 @@ export interface RolloutObject {
     readonly observedGeneration?: string | number;
     readonly controllerPause?: boolean;
     readonly pauseConditions?: readonly { readonly reason?: string; readonly startTime?: string }[];
-    readonly conditions?: readonly { readonly type?: string; readonly status?: string; readonly reason?: string; readonly message?: string }[];
+    readonly conditions?: readonly {
+      readonly type?: string;
+      readonly status?: string;
+      readonly reason?: string;
+      readonly message?: string;
+    }[];
     readonly currentStepIndex?: number;
   };
 }
@@ -62,12 +69,21 @@ export function evaluateRollout(ro: RolloutObject): RolloutHealth {
   const paused = pauseReasons(ro);
   // Someone cleared the pause conditions (promote) and the controller has not reacted yet: its
   // status.phase may still say Paused (Argo's IsUnpausing, checked before the phase like GetRolloutPhase).
-  if (status.controllerPause && paused.length === 0) return { verdict: 'progressing', reason: 'the rollout is resuming from a pause' };
+  if (status.controllerPause && paused.length === 0)
+    return { verdict: 'progressing', reason: 'the rollout is resuming from a pause' };
   // A timed pause step (`pause: {duration: 30s}`) is reported exactly like an indefinite one
   // (CanaryPauseStep, phase Paused); only the step itself tells that it resumes on its own.
-  const step = status.currentStepIndex !== undefined ? ro.spec?.strategy?.canary?.steps?.[status.currentStepIndex] : undefined;
-  const timedPause = !ro.spec?.paused && step?.pause?.duration !== undefined && (status.pauseConditions ?? []).every((p) => p.reason === 'CanaryPauseStep');
-  if (timedPause) return { verdict: 'progressing', reason: `the rollout is in a timed pause (${step!.pause!.duration}) at step ${status.currentStepIndex}` };
+  const step =
+    status.currentStepIndex !== undefined ? ro.spec?.strategy?.canary?.steps?.[status.currentStepIndex] : undefined;
+  const timedPause =
+    !ro.spec?.paused &&
+    step?.pause?.duration !== undefined &&
+    (status.pauseConditions ?? []).every((p) => p.reason === 'CanaryPauseStep');
+  if (timedPause)
+    return {
+      verdict: 'progressing',
+      reason: `the rollout is in a timed pause (${step!.pause!.duration}) at step ${status.currentStepIndex}`,
+    };
   if (paused.length > 0 || status.phase === 'Paused') {
     return { verdict: 'paused', reason: `the rollout is paused (${paused.join(', ') || status.message || 'Paused'})` };
   }

@@ -111,7 +111,10 @@ export const APP_VERSION_ARG = 'app-version';
  */
 export function requireAnalysisStep(steps: readonly CanaryStep[]): void {
   if (!Array.isArray(steps) || !steps.some((s) => s !== null && typeof s === 'object' && 'analysis' in s)) {
-    throw new ConfigError('steps', 'has no analysis step; a canary that carries a schema change must be gated on tandem verify: add { analysis: {} } where the canary should wait for it (e.g. after the first setWeight)');
+    throw new ConfigError(
+      'steps',
+      'has no analysis step; a canary that carries a schema change must be gated on tandem verify: add { analysis: {} } where the canary should wait for it (e.g. after the first setWeight)',
+    );
   }
 }
 
@@ -119,10 +122,21 @@ export function requireAnalysisStep(steps: readonly CanaryStep[]): void {
  * Tandem's steps in Argo's terms: an analysis step names the verify AnalysisTemplate and passes it
  * the canary's app version, so verify answers whether the table can serve THAT version now.
  */
-export function argoCanarySteps(steps: readonly CanaryStep[], analysisTemplate: string, appVersion: AppVersion): object[] {
+export function argoCanarySteps(
+  steps: readonly CanaryStep[],
+  analysisTemplate: string,
+  appVersion: AppVersion,
+): object[] {
   requireAnalysisStep(steps);
   return steps.map((s) =>
-    'analysis' in s ? { analysis: { templates: [{ templateName: analysisTemplate }], args: [{ name: APP_VERSION_ARG, value: appVersion }] } } : s,
+    'analysis' in s
+      ? {
+          analysis: {
+            templates: [{ templateName: analysisTemplate }],
+            args: [{ name: APP_VERSION_ARG, value: appVersion }],
+          },
+        }
+      : s,
   );
 }
 
@@ -150,9 +164,14 @@ export function buildRollout(a: RolloutSpecArgs): Manifest {
               image: a.imageTag === undefined ? a.image : `${a.image}:${a.imageTag}`,
               ports: [{ name: 'http', containerPort: a.containerPort, protocol: 'TCP' }],
               env: [
-                ...(a.env ? Object.entries(a.env).map(([name, value]) => ({ name, value })) : [{ name: 'APP_VERSION', value: a.appVersion }]),
+                ...(a.env
+                  ? Object.entries(a.env).map(([name, value]) => ({ name, value }))
+                  : [{ name: 'APP_VERSION', value: a.appVersion }]),
                 { name: 'PORT', value: String(a.containerPort) },
-                { name: DATABASE_URL_KEY, valueFrom: { secretKeyRef: { name: names.appSecret, key: DATABASE_URL_KEY } } },
+                {
+                  name: DATABASE_URL_KEY,
+                  valueFrom: { secretKeyRef: { name: names.appSecret, key: DATABASE_URL_KEY } },
+                },
               ],
               readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
             },
@@ -197,7 +216,12 @@ export function buildAnalysisTemplate(a: AnalysisTemplateArgs): Manifest {
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'AnalysisTemplate',
-    metadata: { name: names.analysisTemplate, namespace: a.namespace, labels: labels(a.app), annotations: { ...PATCH_FORCE } },
+    metadata: {
+      name: names.analysisTemplate,
+      namespace: a.namespace,
+      labels: labels(a.app),
+      annotations: { ...PATCH_FORCE },
+    },
     spec: {
       // Required (no value): every analysis step of the Rollout passes it.
       args: [{ name: APP_VERSION_ARG }],
@@ -221,8 +245,20 @@ export function buildAnalysisTemplate(a: AnalysisTemplateArgs): Manifest {
                       {
                         name: 'verify',
                         image: a.verifyImage,
-                        command: ['tandem', 'verify', `${SPEC_MOUNT_PATH}/${a.specFile}`, '--for-app', `{{args.${APP_VERSION_ARG}}}`, '--json'],
-                        env: [{ name: DATABASE_URL_KEY, valueFrom: { secretKeyRef: { name: names.verifySecret, key: DATABASE_URL_KEY } } }],
+                        command: [
+                          'tandem',
+                          'verify',
+                          `${SPEC_MOUNT_PATH}/${a.specFile}`,
+                          '--for-app',
+                          `{{args.${APP_VERSION_ARG}}}`,
+                          '--json',
+                        ],
+                        env: [
+                          {
+                            name: DATABASE_URL_KEY,
+                            valueFrom: { secretKeyRef: { name: names.verifySecret, key: DATABASE_URL_KEY } },
+                          },
+                        ],
                         volumeMounts: [{ name: 'spec', mountPath: SPEC_MOUNT_PATH, readOnly: true }],
                       },
                     ],

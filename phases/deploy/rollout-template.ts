@@ -11,7 +11,14 @@
 import { CanaryStep } from './canary-steps';
 import { ConfigError } from './config-error';
 import { Release } from './releases';
-import { argoCanarySteps, DATABASE_URL_KEY, PATCH_FORCE, rolloutNames, SKIP_AWAIT, VERSION_LABEL } from './rollout-spec';
+import {
+  argoCanarySteps,
+  DATABASE_URL_KEY,
+  PATCH_FORCE,
+  rolloutNames,
+  SKIP_AWAIT,
+  VERSION_LABEL,
+} from './rollout-spec';
 import { AppVersion } from './stages';
 import { Manifest } from './manifest';
 
@@ -71,11 +78,18 @@ const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 function containerOf(containers: Manifest[], name: string | undefined): Manifest {
   if (name !== undefined) {
     const found = containers.find((c) => c?.name === name);
-    if (!found) throw new ConfigError('container', `the pod template has no container named ${name} (it has ${containers.map((c) => c?.name).join(', ')})`);
+    if (!found)
+      throw new ConfigError(
+        'container',
+        `the pod template has no container named ${name} (it has ${containers.map((c) => c?.name).join(', ')})`,
+      );
     return found;
   }
   if (containers.length > 1) {
-    throw new ConfigError('container', `the pod template has ${containers.length} containers (${containers.map((c) => c?.name).join(', ')}); name the one that runs the release`);
+    throw new ConfigError(
+      'container',
+      `the pod template has ${containers.length} containers (${containers.map((c) => c?.name).join(', ')}); name the one that runs the release`,
+    );
   }
   return containers[0];
 }
@@ -89,18 +103,42 @@ export function tandemPodTemplate(a: TandemPodTemplateArgs): Manifest {
   const containers: Manifest[] = template.spec?.containers ?? [];
   if (!Array.isArray(containers) || containers.length === 0) throw new ConfigError('podTemplate', 'has no containers');
   const target = containerOf(containers, a.container);
-  if (a.databaseUrlEnv !== undefined && !ENV_NAME.test(a.databaseUrlEnv)) throw new ConfigError('databaseUrlEnv', `"${a.databaseUrlEnv}" is not an environment variable name`);
+  if (a.databaseUrlEnv !== undefined && !ENV_NAME.test(a.databaseUrlEnv))
+    throw new ConfigError('databaseUrlEnv', `"${a.databaseUrlEnv}" is not an environment variable name`);
   target.image = a.release.image;
   const release = Object.entries(a.release.env).map(([name, value]) => ({ name, value }));
-  const database = a.databaseUrlEnv === undefined ? [] : [{ name: a.databaseUrlEnv, valueFrom: { secretKeyRef: { name: rolloutNames(a.app).appSecret, key: DATABASE_URL_KEY } } }];
+  const database =
+    a.databaseUrlEnv === undefined
+      ? []
+      : [
+          {
+            name: a.databaseUrlEnv,
+            valueFrom: { secretKeyRef: { name: rolloutNames(a.app).appSecret, key: DATABASE_URL_KEY } },
+          },
+        ];
   const ours = new Set([...release, ...database].map((e) => e.name));
-  target.env = [...((target.env ?? []) as { name: string }[]).filter((e) => !ours.has(e.name)), ...release, ...database];
-  const labels = { ...(template.metadata?.labels ?? {}), 'app.kubernetes.io/name': a.app, [VERSION_LABEL]: a.appVersion };
+  target.env = [
+    ...((target.env ?? []) as { name: string }[]).filter((e) => !ours.has(e.name)),
+    ...release,
+    ...database,
+  ];
+  const labels = {
+    ...(template.metadata?.labels ?? {}),
+    'app.kubernetes.io/name': a.app,
+    [VERSION_LABEL]: a.appVersion,
+  };
   template.metadata = { ...(template.metadata ?? {}), labels };
   return template;
 }
 
-function rolloutObject(app: string, namespace: string, replicas: number, steps: readonly CanaryStep[], appVersion: AppVersion, workload: Manifest): Manifest {
+function rolloutObject(
+  app: string,
+  namespace: string,
+  replicas: number,
+  steps: readonly CanaryStep[],
+  appVersion: AppVersion,
+  workload: Manifest,
+): Manifest {
   const names = rolloutNames(app);
   return {
     apiVersion: 'argoproj.io/v1alpha1',
@@ -138,9 +176,11 @@ export function buildRolloutFromTemplate(a: RolloutFromTemplateArgs): Manifest {
  */
 export function buildRolloutFromWorkload(a: RolloutFromWorkloadArgs): Manifest {
   const ref = a.workloadRef;
-  if (!ref || typeof ref.name !== 'string' || ref.name.trim() === '') throw new ConfigError('workloadRef.name', 'must name the Deployment');
+  if (!ref || typeof ref.name !== 'string' || ref.name.trim() === '')
+    throw new ConfigError('workloadRef.name', 'must name the Deployment');
   const scaleDown = ref.scaleDown ?? 'progressively';
-  if (!SCALE_DOWN.includes(scaleDown)) throw new ConfigError('workloadRef.scaleDown', `"${String(scaleDown)}" is not one of ${SCALE_DOWN.join(', ')}`);
+  if (!SCALE_DOWN.includes(scaleDown))
+    throw new ConfigError('workloadRef.scaleDown', `"${String(scaleDown)}" is not one of ${SCALE_DOWN.join(', ')}`);
   return rolloutObject(a.app, a.namespace, a.replicas, a.steps, a.appVersion, {
     workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: ref.name, scaleDown },
   });

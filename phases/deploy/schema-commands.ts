@@ -76,7 +76,10 @@ export interface SchemaCommandPlan {
 export class CommandOrderError extends TandemError {
   readonly kind = 'command_order';
   readonly exitCode = 1;
-  constructor(readonly role: SchemaCommandStep, readonly missing: readonly SchemaCommandStep[]) {
+  constructor(
+    readonly role: SchemaCommandStep,
+    readonly missing: readonly SchemaCommandStep[],
+  ) {
     super(`the ${role} Command needs the ${missing.join(', ')} Command declared in the same stack state`);
     this.name = 'CommandOrderError';
   }
@@ -86,8 +89,13 @@ export class CommandOrderError extends TandemError {
 export class CommandPathError extends TandemError {
   readonly kind = 'command_path';
   readonly exitCode = 2;
-  constructor(readonly what: 'CLI' | 'spec', readonly path: string) {
-    super(`the ${what} path ${path} is absolute; give it relative to the project directory, so the Commands do not depend on where the checkout is`);
+  constructor(
+    readonly what: 'CLI' | 'spec',
+    readonly path: string,
+  ) {
+    super(
+      `the ${what} path ${path} is absolute; give it relative to the project directory, so the Commands do not depend on where the checkout is`,
+    );
     this.name = 'CommandPathError';
   }
 }
@@ -110,7 +118,11 @@ const DEPENDS_ON: Readonly<Record<SchemaCommandStep, readonly SchemaCommandStep[
  * The shell line that runs `tandem <step> <spec>` through node, so no PATH or shebang is assumed;
  * relative paths, so it runs in whichever checkout the engine runs in; stdout discarded.
  */
-export function tandemCommandLine(ctx: Pick<SchemaCommandContext, 'cliPath' | 'specPath'>, step: string, flags: readonly string[] = []): string {
+export function tandemCommandLine(
+  ctx: Pick<SchemaCommandContext, 'cliPath' | 'specPath'>,
+  step: string,
+  flags: readonly string[] = [],
+): string {
   return `${['node', ctx.cliPath, step, ctx.specPath, ...flags].map(shellQuote).join(' ')} >/dev/null`;
 }
 
@@ -122,18 +134,32 @@ export function refuseUndoContractLine(spec: string): string {
   return `echo ${shellQuote(sentence)} >&2; exit 1`;
 }
 
-export function planSchemaCommands(roles: readonly SchemaCommandStep[], ctx: SchemaCommandContext): SchemaCommandPlan[] {
-  for (const [what, p] of [['CLI', ctx.cliPath], ['spec', ctx.specPath]] as const) {
+export function planSchemaCommands(
+  roles: readonly SchemaCommandStep[],
+  ctx: SchemaCommandContext,
+): SchemaCommandPlan[] {
+  for (const [what, p] of [
+    ['CLI', ctx.cliPath],
+    ['spec', ctx.specPath],
+  ] as const) {
     if (p.startsWith('/')) throw new CommandPathError(what, p);
   }
   const declared = new Set(roles);
   const options = ctx.executor ?? {};
   const key = ctx.databaseUrlConfigKey === undefined ? DATABASE_URL_CONFIG_KEY : ctx.databaseUrlConfigKey;
-  const environment: Readonly<Record<string, string>> = key === null ? { [SPEC_HASH_ENV]: ctx.specHash } : { [SPEC_HASH_ENV]: ctx.specHash, [STACK_ENV]: ctx.stack, [DATABASE_URL_CONFIG_ENV]: key };
+  const environment: Readonly<Record<string, string>> =
+    key === null
+      ? { [SPEC_HASH_ENV]: ctx.specHash }
+      : { [SPEC_HASH_ENV]: ctx.specHash, [STACK_ENV]: ctx.stack, [DATABASE_URL_CONFIG_ENV]: key };
   return roles.map((role) => {
     const missing = DEPENDS_ON[role].filter((r) => !declared.has(r));
     if (missing.length > 0) throw new CommandOrderError(role, missing);
-    const del = role === 'expand' ? tandemCommandLine(ctx, 'rollback', executorFlags('rollback', options)) : role === 'contract' ? refuseUndoContractLine(ctx.specPath) : undefined;
+    const del =
+      role === 'expand'
+        ? tandemCommandLine(ctx, 'rollback', executorFlags('rollback', options))
+        : role === 'contract'
+          ? refuseUndoContractLine(ctx.specPath)
+          : undefined;
     return {
       role,
       create: tandemCommandLine(ctx, role, executorFlags(role, options)),

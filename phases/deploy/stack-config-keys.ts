@@ -55,13 +55,16 @@ export function readPlainConfig(cfg: ConfigGetters): Partial<Record<StackConfigK
   const out: Partial<Record<StackConfigKey, string | number | boolean>> = {};
   for (const [key, spec] of Object.entries(STACK_CONFIG_KEYS) as [StackConfigKey, ConfigKey][]) {
     if (spec.secret) continue;
-    const value = spec.type === 'integer' ? cfg.getNumber(key) : spec.type === 'boolean' ? cfg.getBoolean(key) : cfg.get(key);
+    const value =
+      spec.type === 'integer' ? cfg.getNumber(key) : spec.type === 'boolean' ? cfg.getBoolean(key) : cfg.get(key);
     if (value !== undefined) out[key] = value;
   }
   return out;
 }
 
 /** The default of a key that has one. */
-export function configDefault<K extends StackConfigKey>(key: K): (typeof STACK_CONFIG_KEYS)[K] extends { default: infer D } ? D : never {
+export function configDefault<K extends StackConfigKey>(
+  key: K,
+): (typeof STACK_CONFIG_KEYS)[K] extends { default: infer D } ? D : never {
   return (STACK_CONFIG_KEYS[key] as ConfigKey).default as never;
 }

@@ -4,7 +4,13 @@
  * (`tandem:databaseUrl`, `tandem:appDatabaseUrl`, `tandem:verifyDatabaseUrl`) stay Outputs and
  * never pass through this file.
  */
-import { CanaryStep, defaultCanarySteps, parseCanarySteps, parseCanaryStepsConfig, parsePauseDuration } from './canary-steps';
+import {
+  CanaryStep,
+  defaultCanarySteps,
+  parseCanarySteps,
+  parseCanaryStepsConfig,
+  parsePauseDuration,
+} from './canary-steps';
 import { ConfigError } from './config-error';
 import { ConfigKey, configDefault, STACK_CONFIG_KEYS, StackConfigKey } from './stack-config-keys';
 import { isStage, Stage, STAGES } from './stages';
@@ -77,7 +83,9 @@ export const REQUIRED_KEYS: readonly StackConfigKey[] = keysWhere((k) => k.requi
 export const SECRET_KEYS: readonly StackConfigKey[] = keysWhere((k) => k.secret === true);
 
 function keysWhere(test: (k: ConfigKey) => boolean): StackConfigKey[] {
-  return (Object.entries(STACK_CONFIG_KEYS) as [StackConfigKey, ConfigKey][]).filter(([, k]) => test(k)).map(([name]) => name);
+  return (Object.entries(STACK_CONFIG_KEYS) as [StackConfigKey, ConfigKey][])
+    .filter(([, k]) => test(k))
+    .map(([name]) => name);
 }
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -98,7 +106,10 @@ function wholeNumber(key: string, value: number, min: number, max: number): numb
 
 function dnsLabel(key: string, value: string, max: number): string {
   if (!DNS_LABEL.test(value) || value.length > max) {
-    throw new ConfigError(`tandem:${key}`, `"${value}" is not a Kubernetes name (lowercase letters, digits and dashes, at most ${max} characters)`);
+    throw new ConfigError(
+      `tandem:${key}`,
+      `"${value}" is not a Kubernetes name (lowercase letters, digits and dashes, at most ${max} characters)`,
+    );
   }
   return value;
 }
@@ -107,7 +118,10 @@ function dnsLabel(key: string, value: string, max: number): string {
 function imageRepository(key: string, value: string): string {
   const last = value.slice(value.lastIndexOf('/') + 1);
   if (last.includes(':') || last.includes('@')) {
-    throw new ConfigError(`tandem:${key}`, `"${value}" carries a tag or digest; give the repository only, the stage picks the tag (v1, v2, v3)`);
+    throw new ConfigError(
+      `tandem:${key}`,
+      `"${value}" carries a tag or digest; give the repository only, the stage picks the tag (v1, v2, v3)`,
+    );
   }
   return value;
 }
@@ -119,15 +133,27 @@ export function hasMigrations(value: unknown): boolean {
 
 export function resolveStackConfig(raw: RawStackConfig): StackConfig {
   const stage = required('stage', raw.stage);
-  if (!isStage(stage)) throw new ConfigError('tandem:stage', `"${stage}" is not a stage; use one of ${STAGES.join(', ')}`);
-  const pause = raw.canaryPause === undefined ? CONFIG_DEFAULTS.canaryPause : parsePauseDuration('tandem:canaryPause', raw.canaryPause);
+  if (!isStage(stage))
+    throw new ConfigError('tandem:stage', `"${stage}" is not a stage; use one of ${STAGES.join(', ')}`);
+  const pause =
+    raw.canaryPause === undefined
+      ? CONFIG_DEFAULTS.canaryPause
+      : parsePauseDuration('tandem:canaryPause', raw.canaryPause);
   // Pulumi.yaml declares defaults for every optional key (an empty string means "the default steps"),
   // so only a pause that differs from its default conflicts with explicit steps. The value is the
   // string `pulumi config set` stores; a list (from code or `--path`) is taken as it is.
-  const configured = typeof raw.canarySteps === 'string' ? parseCanaryStepsConfig('tandem:canarySteps', raw.canarySteps) : undefined;
-  const customSteps = configured !== undefined || (raw.canarySteps !== undefined && typeof raw.canarySteps !== 'string' && !(Array.isArray(raw.canarySteps) && raw.canarySteps.length === 0));
+  const configured =
+    typeof raw.canarySteps === 'string' ? parseCanaryStepsConfig('tandem:canarySteps', raw.canarySteps) : undefined;
+  const customSteps =
+    configured !== undefined ||
+    (raw.canarySteps !== undefined &&
+      typeof raw.canarySteps !== 'string' &&
+      !(Array.isArray(raw.canarySteps) && raw.canarySteps.length === 0));
   if (customSteps && raw.canaryPause !== undefined && raw.canaryPause !== CONFIG_DEFAULTS.canaryPause) {
-    throw new ConfigError('tandem:canaryPause', 'is ignored when tandem:canarySteps is set; put the durations in the steps');
+    throw new ConfigError(
+      'tandem:canaryPause',
+      'is ignored when tandem:canarySteps is set; put the durations in the steps',
+    );
   }
   return {
     stage,
@@ -135,11 +161,14 @@ export function resolveStackConfig(raw: RawStackConfig): StackConfig {
     appName: dnsLabel('appName', raw.appName ?? CONFIG_DEFAULTS.appName, MAX_APP_NAME),
     namespace: dnsLabel('namespace', raw.namespace ?? CONFIG_DEFAULTS.namespace, 63),
     // With tandem:migrations the releases name every image; appImage is only the demo's repository (tags v1, v2, v3).
-    appImage: hasMigrations(raw.migrations) ? (raw.appImage ?? '') : imageRepository('appImage', required('appImage', raw.appImage)),
+    appImage: hasMigrations(raw.migrations)
+      ? (raw.appImage ?? '')
+      : imageRepository('appImage', required('appImage', raw.appImage)),
     verifyImage: required('verifyImage', raw.verifyImage),
     replicas: wholeNumber('replicas', raw.replicas ?? CONFIG_DEFAULTS.replicas, 1, 100),
     appPort: wholeNumber('appPort', raw.appPort ?? CONFIG_DEFAULTS.appPort, 1, 65535),
-    steps: configured ?? (customSteps ? parseCanarySteps('tandem:canarySteps', raw.canarySteps) : defaultCanarySteps(pause)),
+    steps:
+      configured ?? (customSteps ? parseCanarySteps('tandem:canarySteps', raw.canarySteps) : defaultCanarySteps(pause)),
     dbSchema: raw.dbSchema ?? CONFIG_DEFAULTS.dbSchema,
     migratorRole: raw.migratorRole ?? CONFIG_DEFAULTS.migratorRole,
     appRole: raw.appRole ?? CONFIG_DEFAULTS.appRole,

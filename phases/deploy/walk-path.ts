@@ -31,7 +31,11 @@ export interface WalkMove {
 /** A move back that STAGE_TABLE marks unsafe: carries the stages and the table's reason. */
 export class UnsafeMoveBackError extends RefusedError {
   readonly kind: ErrorKind = 'unsafe_move_back';
-  constructor(readonly from: Stage, readonly to: Stage, readonly reason: string) {
+  constructor(
+    readonly from: Stage,
+    readonly to: Stage,
+    readonly reason: string,
+  ) {
     super(`cannot walk back from ${from} to ${to}: ${reason}`);
     this.name = 'UnsafeMoveBackError';
   }
@@ -44,8 +48,14 @@ export class UnsafeMoveBackError extends RefusedError {
 const FORWARD_GATES: Readonly<Record<Stage, { gates: readonly GateName[]; why: string }>> = {
   baseline: { gates: [], why: 'the first stage' },
   expand: { gates: [], why: 'expand only adds nullable columns and the sync trigger; v1 never sees them' },
-  'dual-write': { gates: ['verify'], why: 'v2 reads the new columns, so every row must be backfilled and consistent first' },
-  cleanup: { gates: ['rollout-healthy'], why: 'v3 stops writing the old columns, so v2 must be fully promoted and Healthy first' },
+  'dual-write': {
+    gates: ['verify'],
+    why: 'v2 reads the new columns, so every row must be backfilled and consistent first',
+  },
+  cleanup: {
+    gates: ['rollout-healthy'],
+    why: 'v3 stops writing the old columns, so v2 must be fully promoted and Healthy first',
+  },
   contract: {
     gates: ['rollout-healthy', 'verify'],
     why: 'contract drops the old columns for good, so v3 must be fully promoted and Healthy and the data consistent first',
@@ -58,7 +68,9 @@ function step(from: Stage, to: Stage): WalkMove {
     const { safe, reason } = STAGE_TABLE[from].rollbackToPrevious;
     if (!safe) throw new UnsafeMoveBackError(from, to, reason);
   }
-  const { gates, why } = forward ? FORWARD_GATES[to] : { gates: [], why: `moving back: ${STAGE_TABLE[from].rollbackToPrevious.reason}` };
+  const { gates, why } = forward
+    ? FORWARD_GATES[to]
+    : { gates: [], why: `moving back: ${STAGE_TABLE[from].rollbackToPrevious.reason}` };
   return { from, to, direction: forward ? 'forward' : 'back', side: sideBetween(from, to), gates, why };
 }
 

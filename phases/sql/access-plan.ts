@@ -103,10 +103,20 @@ export function planAccess(args: AccessPlanArgs): AccessPlan {
   checkRoleName('appRole', args.appRole);
   checkRoleName('migratorRole', args.migratorRole);
   if (args.appRole === args.migratorRole) {
-    throw new ConfigError('appRole', `"${args.appRole}" is the migrator role too; the app must log in as a role that owns nothing`);
+    throw new ConfigError(
+      'appRole',
+      `"${args.appRole}" is the migrator role too; the app must log in as a role that owns nothing`,
+    );
   }
   const { schema, appRole: app, migratorRole: migrator } = args;
-  const login = (name: string): RolePlan => ({ name, login: true, superuser: false, createDatabase: false, createRole: false, roles: [] });
+  const login = (name: string): RolePlan => ({
+    name,
+    login: true,
+    superuser: false,
+    createDatabase: false,
+    createRole: false,
+    roles: [],
+  });
   const plan = {
     schema,
     migrator,
@@ -126,19 +136,48 @@ export function planAccess(args: AccessPlanArgs): AccessPlan {
     const verify = args.verify.role;
     checkRoleName('verifyRole', verify);
     if (verify === migrator || verify === app) {
-      throw new ConfigError('verifyRole', `"${verify}" is the ${verify === app ? 'app' : 'migrator'} role too; verify must log in as a read-only role of its own`);
+      throw new ConfigError(
+        'verifyRole',
+        `"${verify}" is the ${verify === app ? 'app' : 'migrator'} role too; verify must log in as a read-only role of its own`,
+      );
     }
-    if (schema === STATE_SCHEMA) throw new ConfigError('dbSchema', `"${STATE_SCHEMA}" is Tandem's state schema; the app's tables must live in another`);
+    if (schema === STATE_SCHEMA)
+      throw new ConfigError(
+        'dbSchema',
+        `"${STATE_SCHEMA}" is Tandem's state schema; the app's tables must live in another`,
+      );
     plan.schemas.push({ name: STATE_SCHEMA, owner: migrator });
     plan.roles.push(login(verify));
     plan.grants.push(
       { role: verify, objectType: 'schema', schema, objects: [], privileges: [...APP_SCHEMA_PRIVILEGES] },
       // A spec without a table of its own (object operations only: docs/spec-table.md) has none to grant (objects: [] would mean every table).
-      ...(args.verify.table === '' ? [] : [{ role: verify, objectType: 'table' as const, schema, objects: [args.verify.table], privileges: [...VERIFY_TABLE_PRIVILEGES] }]),
+      ...(args.verify.table === ''
+        ? []
+        : [
+            {
+              role: verify,
+              objectType: 'table' as const,
+              schema,
+              objects: [args.verify.table],
+              privileges: [...VERIFY_TABLE_PRIVILEGES],
+            },
+          ]),
       { role: verify, objectType: 'schema', schema: STATE_SCHEMA, objects: [], privileges: [...APP_SCHEMA_PRIVILEGES] },
-      { role: verify, objectType: 'table', schema: STATE_SCHEMA, objects: [], privileges: [...VERIFY_TABLE_PRIVILEGES] },
+      {
+        role: verify,
+        objectType: 'table',
+        schema: STATE_SCHEMA,
+        objects: [],
+        privileges: [...VERIFY_TABLE_PRIVILEGES],
+      },
     );
-    plan.defaultPrivileges.push({ role: verify, owner: migrator, objectType: 'table', schema: STATE_SCHEMA, privileges: [...VERIFY_TABLE_PRIVILEGES] });
+    plan.defaultPrivileges.push({
+      role: verify,
+      owner: migrator,
+      objectType: 'table',
+      schema: STATE_SCHEMA,
+      privileges: [...VERIFY_TABLE_PRIVILEGES],
+    });
   }
   return plan;
 }

@@ -13,9 +13,10 @@ function grantSql(g: GrantPlan): string {
   const to = quoteIdent(g.role);
   if (g.objectType === 'schema') return `GRANT ${privileges} ON SCHEMA ${quoteIdent(g.schema)} TO ${to};`;
   const kind = g.objectType === 'table' ? 'TABLE' : 'SEQUENCE';
-  const on = g.objects.length === 0
-    ? `ALL ${PLURAL[g.objectType]} IN SCHEMA ${quoteIdent(g.schema)}`
-    : `${kind} ${g.objects.map((o) => `${quoteIdent(g.schema)}.${quoteIdent(o)}`).join(', ')}`;
+  const on =
+    g.objects.length === 0
+      ? `ALL ${PLURAL[g.objectType]} IN SCHEMA ${quoteIdent(g.schema)}`
+      : `${kind} ${g.objects.map((o) => `${quoteIdent(g.schema)}.${quoteIdent(o)}`).join(', ')}`;
   return `GRANT ${privileges} ON ${on} TO ${to};`;
 }
 
@@ -32,9 +33,12 @@ export function renderAccessSql(plan: AccessPlan, passwords: Readonly<Record<str
     ];
     return `CREATE ROLE ${quoteIdent(r.name)} ${attrs.join(' ')};`;
   });
-  const schemas = plan.schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s.name)} AUTHORIZATION ${quoteIdent(s.owner)};`);
+  const schemas = plan.schemas.map(
+    (s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s.name)} AUTHORIZATION ${quoteIdent(s.owner)};`,
+  );
   const defaults = plan.defaultPrivileges.map(
-    (d) => `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(d.owner)} IN SCHEMA ${quoteIdent(d.schema)} GRANT ${d.privileges.join(', ')} ON ${PLURAL[d.objectType]} TO ${quoteIdent(d.role)};`,
+    (d) =>
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(d.owner)} IN SCHEMA ${quoteIdent(d.schema)} GRANT ${d.privileges.join(', ')} ON ${PLURAL[d.objectType]} TO ${quoteIdent(d.role)};`,
   );
   return [...schemas, ...roles, ...plan.grants.map(grantSql), ...defaults];
 }

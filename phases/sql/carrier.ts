@@ -11,7 +11,11 @@ import { changesColumns, namesOwnTable, operationOf, ParsedOperation, TableColum
  */
 
 /** The spec's table when `table` is omitted: the first table it creates, or none (''). */
-export function carrierTable(operations: readonly ParsedOperation[], table: string | undefined, field = 'table'): { table: string; virtual: boolean } {
+export function carrierTable(
+  operations: readonly ParsedOperation[],
+  table: string | undefined,
+  field = 'table',
+): { table: string; virtual: boolean } {
   const created = operations.flatMap((op) => operationOf(op.kind).createsTables?.(op.body) ?? []);
   const virtual = table === undefined || created.includes(table);
   if (!virtual) return { table: table!, virtual: false };
@@ -27,7 +31,11 @@ export function carrierTable(operations: readonly ParsedOperation[], table: stri
   const name = table ?? created[0] ?? '';
   if (name === '') {
     const needy = operations.find((op) => !namesOwnTable(op));
-    if (needy) throw new SpecError(field, `is required: ${needy.field} works on the spec's table; name it, or a table this spec creates`);
+    if (needy)
+      throw new SpecError(
+        field,
+        `is required: ${needy.field} works on the spec's table; name it, or a table this spec creates`,
+      );
   }
   return { table: name, virtual: true };
 }
@@ -36,10 +44,16 @@ export function carrierTable(operations: readonly ParsedOperation[], table: stri
 export function virtualTableInfo(operations: readonly ParsedOperation[], schema: string, name: string): TableInfo {
   const created = operations.find((op) => (operationOf(op.kind).createsTables?.(op.body) ?? []).includes(name));
   const body = created?.body as
-    | { columns: { name: string; type: string; notNull: boolean; default?: string }[]; primaryKey: string[]; constraints?: { type: string; columns?: string[] }[] }
+    | {
+        columns: { name: string; type: string; notNull: boolean; default?: string }[];
+        primaryKey: string[];
+        constraints?: { type: string; columns?: string[] }[];
+      }
     | undefined;
   // The primary key: `primary_key`, or a constraint of type primary_key.
-  const key = body?.primaryKey.length ? body.primaryKey : (body?.constraints?.find((c) => c.type === 'primary_key')?.columns ?? []);
+  const key = body?.primaryKey.length
+    ? body.primaryKey
+    : (body?.constraints?.find((c) => c.type === 'primary_key')?.columns ?? []);
   const columns: TableColumn[] = (body?.columns ?? []).map((c) => ({
     name: c.name,
     type: c.type,

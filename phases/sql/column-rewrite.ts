@@ -8,7 +8,10 @@
  */
 import { quoteIdent } from './identifiers';
 
-export function rewriteColumns(sql: string, renames: Readonly<Record<string, string>>): { sql: string; leftover: string[] } {
+export function rewriteColumns(
+  sql: string,
+  renames: Readonly<Record<string, string>>,
+): { sql: string; leftover: string[] } {
   let out = '';
   const leftover = new Set<string>();
   let i = 0;

@@ -22,15 +22,21 @@ export function checkExpression(field: string, value: unknown): string {
   while (i < expr.length) {
     const c = expr[i];
     const next = expr[i + 1];
-    if (c === "'" ) {
+    if (c === "'") {
       // E'...' takes backslash escapes, unless the E ends a longer identifier (PostgreSQL counts any letter, é too).
       const escapes = i > 0 && /[eE]/.test(expr[i - 1]) && !/[\p{L}\p{N}_$]/u.test(expr[i - 2] ?? '');
       i++;
       for (;;) {
         if (i >= expr.length) fail('an unclosed string literal');
-        if (escapes && expr[i] === '\\') { i += 2; continue; }
+        if (escapes && expr[i] === '\\') {
+          i += 2;
+          continue;
+        }
         if (expr[i] === "'") {
-          if (expr[i + 1] === "'") { i += 2; continue; }
+          if (expr[i + 1] === "'") {
+            i += 2;
+            continue;
+          }
           break;
         }
         i++;

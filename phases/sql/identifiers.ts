@@ -38,7 +38,10 @@ export function quoteLiteral(value: string): string {
 export function checkIdentifierLength(field: string, name: string): void {
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > MAX_IDENTIFIER_BYTES) {
-    throw new SpecError(field, `"${name}" is ${bytes} bytes long; PostgreSQL names are at most ${MAX_IDENTIFIER_BYTES} bytes and Tandem refuses rather than truncates`);
+    throw new SpecError(
+      field,
+      `"${name}" is ${bytes} bytes long; PostgreSQL names are at most ${MAX_IDENTIFIER_BYTES} bytes and Tandem refuses rather than truncates`,
+    );
   }
 }
 
@@ -55,21 +58,32 @@ export function checkNewName(field: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw new SpecError(field, 'must be a non-empty column name');
   checkIdentifierLength(field, value);
   if (!NEW_NAME.test(value)) {
-    throw new SpecError(field, `"${value}" is not a plain column name (letters, digits and underscores, not starting with a digit)`);
+    throw new SpecError(
+      field,
+      `"${value}" is not a plain column name (letters, digits and underscores, not starting with a digit)`,
+    );
   }
-  if (value.toLowerCase().startsWith('_tandem')) throw new SpecError(field, `"${value}" uses the _tandem prefix, which Tandem reserves`);
-  if (/^(new|old|found|tg_\w*)$/i.test(value)) throw new SpecError(field, `"${value}" is a name PL/pgSQL triggers reserve (NEW, OLD, FOUND, TG_*), so the sync trigger could not use it`);
+  if (value.toLowerCase().startsWith('_tandem'))
+    throw new SpecError(field, `"${value}" uses the _tandem prefix, which Tandem reserves`);
+  if (/^(new|old|found|tg_\w*)$/i.test(value))
+    throw new SpecError(
+      field,
+      `"${value}" is a name PL/pgSQL triggers reserve (NEW, OLD, FOUND, TG_*), so the sync trigger could not use it`,
+    );
   return value;
 }
 
 /** `table` or `schema.table`, each part a plain name. */
 export function parseTableName(field: string, value: unknown): { schema?: string; table: string } {
-  if (typeof value !== 'string' || value.length === 0) throw new SpecError(field, 'must name a table, as `table` or `schema.table`');
+  if (typeof value !== 'string' || value.length === 0)
+    throw new SpecError(field, 'must name a table, as `table` or `schema.table`');
   const parts = value.split('.');
-  if (parts.length > 2) throw new SpecError(field, `"${value}" has more than one dot; write it as table or schema.table`);
+  if (parts.length > 2)
+    throw new SpecError(field, `"${value}" has more than one dot; write it as table or schema.table`);
   for (const part of parts) {
     checkIdentifierLength(field, part);
-    if (!NEW_NAME.test(part)) throw new SpecError(field, `"${value}" is not a plain table name (letters, digits and underscores)`);
+    if (!NEW_NAME.test(part))
+      throw new SpecError(field, `"${value}" is not a plain table name (letters, digits and underscores)`);
   }
   return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { table: parts[0] };
 }
@@ -78,11 +92,17 @@ export function parseTableName(field: string, value: unknown): { schema?: string
  * A column type as written in a spec: `text`, `varchar(20)`, `numeric(10,2)`, `timestamp with time zone`,
  * `text[]`, `myschema.mytype`. The live catalog confirms it exists; this keeps anything else out of DDL.
  */
-const TYPE = /^(?:[A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*(?:\s*\(\s*\d+\s*(?:,\s*\d+\s*)?\))?(?: with(?:out)? time zone)?(?:\[\])*$/;
+const TYPE =
+  /^(?:[A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*(?:\s*\(\s*\d+\s*(?:,\s*\d+\s*)?\))?(?: with(?:out)? time zone)?(?:\[\])*$/;
 
 export function checkType(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim().length === 0) throw new SpecError(field, 'must be a PostgreSQL type, e.g. text or varchar(100)');
+  if (typeof value !== 'string' || value.trim().length === 0)
+    throw new SpecError(field, 'must be a PostgreSQL type, e.g. text or varchar(100)');
   const type = value.trim().replace(/\s+/g, ' ');
-  if (!TYPE.test(type)) throw new SpecError(field, `"${value}" is not a type name Tandem accepts (e.g. text, varchar(100), numeric(10,2), text[])`);
+  if (!TYPE.test(type))
+    throw new SpecError(
+      field,
+      `"${value}" is not a type name Tandem accepts (e.g. text, varchar(100), numeric(10,2), text[])`,
+    );
   return type;
 }

@@ -42,7 +42,11 @@ export function specJsonSchema(): Record<string, unknown> {
         type: 'string',
         minLength: 1,
       },
-      schema: { description: 'for a spec that names no table: the schema it works in (default: the first of the search_path)', type: 'string', minLength: 1 },
+      schema: {
+        description: 'for a spec that names no table: the schema it works in (default: the first of the search_path)',
+        type: 'string',
+        minLength: 1,
+      },
       description: { description: 'what the migration is for (free text)', type: 'string' },
       operations: { description: 'the operations, in order', type: 'array', minItems: 1, items: { oneOf: operations } },
     },

@@ -5,7 +5,16 @@ import { parseTableName } from './identifiers';
 import { expectKeys, expectObject } from './operations/fields';
 import { refuseGeneratedReaders } from './operations/carried-properties';
 import { carrierTable } from './carrier';
-import { changesColumns, ColumnMapping, ObjectWork, OPERATION_KINDS, operationOf, OperationKind, ParsedOperation, TableInfo } from './operations';
+import {
+  changesColumns,
+  ColumnMapping,
+  ObjectWork,
+  OPERATION_KINDS,
+  operationOf,
+  OperationKind,
+  ParsedOperation,
+  TableInfo,
+} from './operations';
 
 /** A refactoring spec, validated offline. */
 export interface MigrationSpec {
@@ -73,20 +82,34 @@ export function parseSpec(text: string, source = 'spec'): MigrationSpec {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new SpecError('name', 'must be lowercase letters, digits and single dashes, e.g. split-full-name');
   }
-  if (name.length > MAX_SPEC_NAME) throw new SpecError('name', `is ${name.length} characters; at most ${MAX_SPEC_NAME}, so the names Tandem derives from it fit in 63 bytes`);
+  if (name.length > MAX_SPEC_NAME)
+    throw new SpecError(
+      'name',
+      `is ${name.length} characters; at most ${MAX_SPEC_NAME}, so the names Tandem derives from it fit in 63 bytes`,
+    );
   const named = top.table === undefined ? undefined : parseTableName('table', top.table);
-  if (top.schema !== undefined && named) throw new SpecError('schema', 'goes with a spec that names no table; write the table as schema.table');
-  const schema = named ? named.schema : top.schema === undefined ? undefined : parseTableName('schema', top.schema).table;
+  if (top.schema !== undefined && named)
+    throw new SpecError('schema', 'goes with a spec that names no table; write the table as schema.table');
+  const schema = named
+    ? named.schema
+    : top.schema === undefined
+      ? undefined
+      : parseTableName('schema', top.schema).table;
   const ops = top.operations;
-  if (!Array.isArray(ops) || ops.length === 0) throw new SpecError('operations', 'must be a non-empty list of operations');
+  if (!Array.isArray(ops) || ops.length === 0)
+    throw new SpecError('operations', 'must be a non-empty list of operations');
   const operations = ops.map((raw, i): ParsedOperation => {
     const field = `operations[${i}]`;
     const entry = expectObject(field, raw);
     const keys = Object.keys(entry);
-    if (keys.length !== 1) throw new SpecError(field, `must have exactly one operation key (one of: ${OPERATION_KINDS.join(', ')})`);
+    if (keys.length !== 1)
+      throw new SpecError(field, `must have exactly one operation key (one of: ${OPERATION_KINDS.join(', ')})`);
     const kind = keys[0];
     if (!(OPERATION_KINDS as string[]).includes(kind)) {
-      throw new SpecError(`${field}.${kind}`, `is not a known operation (expected one of: ${OPERATION_KINDS.join(', ')})`);
+      throw new SpecError(
+        `${field}.${kind}`,
+        `is not a known operation (expected one of: ${OPERATION_KINDS.join(', ')})`,
+      );
     }
     const def = operationOf(kind as OperationKind);
     const body = def.parse(expectObject(`${field}.${kind}`, entry[kind]), `${field}.${kind}`);
@@ -97,7 +120,12 @@ export function parseSpec(text: string, source = 'spec'): MigrationSpec {
   const carrier = carrierTable(operations, named?.table);
   const table = carrier.table;
   // A spec that names no table hashes `table: null` (a named one hashes as it always did).
-  const normalized = JSON.stringify({ name, schema: schema ?? null, table: named ? table : null, operations: operations.map((o) => ({ kind: o.kind, body: o.body })) });
+  const normalized = JSON.stringify({
+    name,
+    schema: schema ?? null,
+    table: named ? table : null,
+    operations: operations.map((o) => ({ kind: o.kind, body: o.body })),
+  });
   const hash = createHash('sha256').update(normalized).digest('hex');
   return { name, schema, table, ...(carrier.virtual ? { virtualTable: true } : {}), operations, hash };
 }
@@ -111,7 +139,11 @@ function checkDisjointOffline(operations: ParsedOperation[]): void {
     if (!def.touches) continue;
     for (const n of new Set(def.touches(op.body))) {
       const other = seen.get(n);
-      if (other) throw new SpecError(op.field, `touches column "${n}", which ${other} touches too; each column may be in one operation only`);
+      if (other)
+        throw new SpecError(
+          op.field,
+          `touches column "${n}", which ${other} touches too; each column may be in one operation only`,
+        );
       seen.set(n, op.field);
     }
   }
@@ -123,7 +155,11 @@ function checkObjectNamesOffline(operations: ParsedOperation[]): void {
   for (const op of operations) {
     for (const name of operationOf(op.kind).creates?.(op.body) ?? []) {
       const other = seen.get(name);
-      if (other) throw new SpecError(`${op.field}.name`, `"${name}" is also created by ${other}; each object needs its own name`);
+      if (other)
+        throw new SpecError(
+          `${op.field}.name`,
+          `"${name}" is also created by ${other}; each object needs its own name`,
+        );
       seen.set(name, op.field);
     }
   }
@@ -134,10 +170,18 @@ export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec
   const columnWork = spec.operations.some((op) => changesColumns(op));
   // Only column operations need the primary key (the backfill walks by it) and the bookkeeping columns.
   if (columnWork && table.primaryKey.length === 0) {
-    throw new CatalogError('table', `${table.schema}.${table.name}`, `table ${table.schema}.${table.name} has no primary key; the backfill walks the table by primary key`);
+    throw new CatalogError(
+      'table',
+      `${table.schema}.${table.name}`,
+      `table ${table.schema}.${table.name} has no primary key; the backfill walks the table by primary key`,
+    );
   }
   if (columnWork && table.columns.some((c) => c.name === PENDING_COLUMN)) {
-    throw new CatalogError('table', PENDING_COLUMN, `table ${table.schema}.${table.name} already has a ${PENDING_COLUMN} column: another Tandem migration is in progress on it`);
+    throw new CatalogError(
+      'table',
+      PENDING_COLUMN,
+      `table ${table.schema}.${table.name} already has a ${PENDING_COLUMN} column: another Tandem migration is in progress on it`,
+    );
   }
   const mappings = spec.operations.flatMap((op) => {
     const m = operationOf(op.kind).resolve?.(op.body, table, op.field);
@@ -146,7 +190,12 @@ export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec
   const pk = new Set(table.primaryKey.map((c) => c.name));
   for (const m of mappings) {
     for (const old of m.oldColumns) {
-      if (pk.has(old)) throw new CatalogError(m.field, old, `column "${old}" is part of the primary key, which Tandem does not refactor`);
+      if (pk.has(old))
+        throw new CatalogError(
+          m.field,
+          old,
+          `column "${old}" is part of the primary key, which Tandem does not refactor`,
+        );
       const column = table.columns.find((c) => c.name === old);
       if (column) refuseGeneratedReaders(column, m.field);
     }
@@ -157,7 +206,9 @@ export function resolveSpec(spec: MigrationSpec, table: TableInfo): ResolvedSpec
     newColumns: mappings.flatMap((m) => m.newColumns),
     columnOperations: mappings.map((m) => m.field),
     droppedColumns: mappings.flatMap((m) => m.oldColumns),
-    createdTables: spec.operations.flatMap((op) => (operationOf(op.kind).createsTables?.(op.body) ?? []).map((name) => `${table.schema}.${name}`)),
+    createdTables: spec.operations.flatMap((op) =>
+      (operationOf(op.kind).createsTables?.(op.body) ?? []).map((name) => `${table.schema}.${name}`),
+    ),
   };
   const objects = spec.operations.flatMap((op) => {
     const def = operationOf(op.kind);

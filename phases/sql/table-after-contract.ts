@@ -9,8 +9,13 @@ import { TableColumn, TableInfo } from './operations';
 import { PENDING_COLUMN, ResolvedSpec } from './spec';
 
 export function tableAfterContract(table: TableInfo, inProgress: readonly ResolvedSpec[]): TableInfo {
-  const dropped = new Set<string>([PENDING_COLUMN, ...inProgress.flatMap((r) => r.mappings.flatMap((m) => m.oldColumns))]);
-  const added = new Map(inProgress.flatMap((r) => r.mappings.flatMap((m) => m.newColumns.map((c) => [c.name, c] as const))));
+  const dropped = new Set<string>([
+    PENDING_COLUMN,
+    ...inProgress.flatMap((r) => r.mappings.flatMap((m) => m.oldColumns)),
+  ]);
+  const added = new Map(
+    inProgress.flatMap((r) => r.mappings.flatMap((m) => m.newColumns.map((c) => [c.name, c] as const))),
+  );
   const contracted = (c: TableColumn): TableColumn => {
     const n = added.get(c.name);
     if (!n) return c;

@@ -25,7 +25,8 @@ const FIELDS: readonly FieldDecl[] = [
 
 const plainAddCheck: OperationDefinition<AddCheck> = {
   kind: 'add_check',
-  summary: 'A CHECK constraint, enforced from contract on (added NOT VALID and validated when only the new versions run).',
+  summary:
+    'A CHECK constraint, enforced from contract on (added NOT VALID and validated when only the new versions run).',
   fields: FIELDS,
   objectOnly: true,
   creates: (op) => [op.name],
@@ -45,14 +46,37 @@ const plainAddCheck: OperationDefinition<AddCheck> = {
       field,
       label,
       live: [constraintAbsent(`${field}.name`, ctx.table, op.name)],
-      trial: [{ id: `${field}.check`, sql: `ALTER TABLE pg_temp.${quoteIdent(ctx.table.name)} ADD CONSTRAINT ${quoteIdent(op.name)} CHECK (${op.check})` }],
+      trial: [
+        {
+          id: `${field}.check`,
+          sql: `ALTER TABLE pg_temp.${quoteIdent(ctx.table.name)} ADD CONSTRAINT ${quoteIdent(op.name)} CHECK (${op.check})`,
+        },
+      ],
       // A CHECK holds when its condition is true or NULL.
-      checks: [rowsCheck(`${label}: rows that break the check`, ctx.table, `(${op.check}) IS FALSE`, `change the rows that break check ${op.name} (their data, not Tandem's)`)],
-      beforeContract: addValidatedConstraint(`check-${op.name}`, ctx.table, op.name, `CHECK (${op.check})`, 'rows break the check (tandem verify lists them): fix them, then run contract again'),
-      rollback: [{ id: `drop-check-${op.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(op.name)}` }],
+      checks: [
+        rowsCheck(
+          `${label}: rows that break the check`,
+          ctx.table,
+          `(${op.check}) IS FALSE`,
+          `change the rows that break check ${op.name} (their data, not Tandem's)`,
+        ),
+      ],
+      beforeContract: addValidatedConstraint(
+        `check-${op.name}`,
+        ctx.table,
+        op.name,
+        `CHECK (${op.check})`,
+        'rows break the check (tandem verify lists them): fix them, then run contract again',
+      ),
+      rollback: [
+        { id: `drop-check-${op.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(op.name)}` },
+      ],
     };
   },
 };
 
 /** With an optional data fix (`up`, `down`, `column`, `into`: data-fix.ts). */
-export const addCheck = withDataFix(plainAddCheck, { columns: () => [], rename: (op, from, to, field) => ({ ...op, check: renameInExpression(op.check, from, to, `${field}.check`) }) });
+export const addCheck = withDataFix(plainAddCheck, {
+  columns: () => [],
+  rename: (op, from, to, field) => ({ ...op, check: renameInExpression(op.check, from, to, `${field}.check`) }),
+});

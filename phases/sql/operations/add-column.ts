@@ -19,7 +19,8 @@ import { ColumnMapping, OperationDefinition, TableInfo } from './operation';
  * DEFAULT <literal> is catalog-only (PostgreSQL 11+ "fast default"), so existing rows need no
  * backfill. Anything else (now(), random(), nextval) is set after the column and backfilled.
  */
-const CONSTANT = /^(?:[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|'(?:[^']|'')*'|true|false)(?:\s*::\s*[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])?)?$/i;
+const CONSTANT =
+  /^(?:[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|'(?:[^']|'')*'|true|false)(?:\s*::\s*[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])?)?$/i;
 
 export function isConstantDefault(expr: string): boolean {
   return CONSTANT.test(expr.trim());
@@ -36,8 +37,16 @@ export interface AddColumn {
 const FIELDS: readonly FieldDecl[] = [
   { name: 'name', type: 'string', required: true, description: 'the new column name' },
   { name: 'type', type: 'string', required: true, description: 'the new column type' },
-  { name: 'default', type: 'scalar', description: 'its default (an SQL expression; a constant is set in ADD COLUMN itself, catalog only)' },
-  { name: 'up', type: 'string', description: 'an expression over the row giving existing rows and old versions\' inserts their value' },
+  {
+    name: 'default',
+    type: 'scalar',
+    description: 'its default (an SQL expression; a constant is set in ADD COLUMN itself, catalog only)',
+  },
+  {
+    name: 'up',
+    type: 'string',
+    description: "an expression over the row giving existing rows and old versions' inserts their value",
+  },
   { name: 'not_null', type: 'boolean', description: 'NOT NULL, enforced the safe way (needs a default or an up)' },
 ];
 
@@ -52,11 +61,20 @@ export const addColumn: OperationDefinition<AddColumn> = {
     const need = readFields(field, body, FIELDS);
     const name = checkNewName(`${field}.name`, need('name'));
     const type = checkType(`${field}.type`, need('type'));
-    const dflt = body.default === undefined ? undefined : checkExpression(`${field}.default`, typeof body.default === 'number' || typeof body.default === 'boolean' ? String(body.default) : body.default);
+    const dflt =
+      body.default === undefined
+        ? undefined
+        : checkExpression(
+            `${field}.default`,
+            typeof body.default === 'number' || typeof body.default === 'boolean' ? String(body.default) : body.default,
+          );
     const up = body.up === undefined ? undefined : checkExpression(`${field}.up`, body.up);
     const notNull = expectBoolean(`${field}.not_null`, body.not_null, false);
     if (notNull && dflt === undefined && up === undefined) {
-      throw new SpecError(`${field}.not_null`, `column "${name}" is NOT NULL, so it needs a default or an up expression to fill existing rows`);
+      throw new SpecError(
+        `${field}.not_null`,
+        `column "${name}" is NOT NULL, so it needs a default or an up expression to fill existing rows`,
+      );
     }
     return { name, type, default: dflt, up, notNull };
   },
@@ -69,7 +87,9 @@ export const addColumn: OperationDefinition<AddColumn> = {
         field,
         label: `add_column ${op.name}`,
         oldColumns: [],
-        newColumns: [{ field, name: op.name, type: op.type, default: op.default, defaultAt: 'add', notNull: op.notNull }],
+        newColumns: [
+          { field, name: op.name, type: op.type, default: op.default, defaultAt: 'add', notNull: op.notNull },
+        ],
         down: {},
       };
     }

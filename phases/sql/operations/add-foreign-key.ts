@@ -2,7 +2,16 @@ import { SpecError } from '../../errors';
 import { parseTableName, quoteIdent, quoteLiteral, quoteQualified } from '../identifiers';
 import { expectObject } from './fields';
 import { FieldDecl, readFields } from './declared-fields';
-import { addValidatedConstraint, checkObjectName, constraintAbsent, knownColumn, nameList, notPartitioned, rowsCheck, tableSql } from './object-fields';
+import {
+  addValidatedConstraint,
+  checkObjectName,
+  constraintAbsent,
+  knownColumn,
+  nameList,
+  notPartitioned,
+  rowsCheck,
+  tableSql,
+} from './object-fields';
 import { CatalogCondition, ObjectWork, OperationDefinition } from './operation';
 import { withDataFix } from './data-fix';
 
@@ -15,7 +24,13 @@ import { withDataFix } from './data-fix';
  * A VALIDATE that fails drops it again and refuses contract. Rollback drops it. Refused at
  * validate on a partitioned referencing table (PostgreSQL 15 has no NOT VALID foreign key there).
  */
-export const FK_ACTIONS = { no_action: 'NO ACTION', restrict: 'RESTRICT', cascade: 'CASCADE', set_null: 'SET NULL', set_default: 'SET DEFAULT' } as const;
+export const FK_ACTIONS = {
+  no_action: 'NO ACTION',
+  restrict: 'RESTRICT',
+  cascade: 'CASCADE',
+  set_null: 'SET NULL',
+  set_default: 'SET DEFAULT',
+} as const;
 type FkAction = keyof typeof FK_ACTIONS;
 
 export interface AddForeignKey {
@@ -28,7 +43,8 @@ export interface AddForeignKey {
 
 function action(field: string, value: unknown): FkAction {
   if (value === undefined) return 'no_action';
-  if (typeof value !== 'string' || !(value in FK_ACTIONS)) throw new SpecError(field, `must be one of ${Object.keys(FK_ACTIONS).join(', ')}`);
+  if (typeof value !== 'string' || !(value in FK_ACTIONS))
+    throw new SpecError(field, `must be one of ${Object.keys(FK_ACTIONS).join(', ')}`);
   return value as FkAction;
 }
 
@@ -42,9 +58,25 @@ const ACTIONS = Object.keys(FK_ACTIONS);
 const FIELDS: readonly FieldDecl[] = [
   { name: 'name', type: 'string', required: true, description: 'the constraint name' },
   { name: 'columns', type: 'strings', required: true, description: 'the referencing columns' },
-  { name: 'references', type: 'object', required: true, description: 'the referenced table and columns', fields: REFERENCES },
-  { name: 'on_delete', type: 'string', enum: ACTIONS, description: 'what a delete of a referenced row does (default no_action)' },
-  { name: 'on_update', type: 'string', enum: ACTIONS, description: 'what an update of a referenced key does (default no_action)' },
+  {
+    name: 'references',
+    type: 'object',
+    required: true,
+    description: 'the referenced table and columns',
+    fields: REFERENCES,
+  },
+  {
+    name: 'on_delete',
+    type: 'string',
+    enum: ACTIONS,
+    description: 'what a delete of a referenced row does (default no_action)',
+  },
+  {
+    name: 'on_update',
+    type: 'string',
+    enum: ACTIONS,
+    description: 'what an update of a referenced key does (default no_action)',
+  },
 ];
 
 const plainAddForeignKey: OperationDefinition<AddForeignKey> = {
@@ -60,8 +92,18 @@ const plainAddForeignKey: OperationDefinition<AddForeignKey> = {
     const refs = readFields(`${field}.references`, expectObject(`${field}.references`, need('references')), REFERENCES);
     const target = parseTableName(`${field}.references.table`, refs('table'));
     const refColumns = nameList(`${field}.references.columns`, refs('columns'), 'columns');
-    if (refColumns.length !== columns.length) throw new SpecError(`${field}.references.columns`, `lists ${refColumns.length} columns for ${columns.length} referencing columns`);
-    return { name, columns, references: { ...target, columns: refColumns }, onDelete: action(`${field}.on_delete`, body.on_delete), onUpdate: action(`${field}.on_update`, body.on_update) };
+    if (refColumns.length !== columns.length)
+      throw new SpecError(
+        `${field}.references.columns`,
+        `lists ${refColumns.length} columns for ${columns.length} referencing columns`,
+      );
+    return {
+      name,
+      columns,
+      references: { ...target, columns: refColumns },
+      onDelete: action(`${field}.on_delete`, body.on_delete),
+      onUpdate: action(`${field}.on_update`, body.on_update),
+    };
   },
   objects(op, ctx, field): ObjectWork {
     op.columns.forEach((c, i) => knownColumn(ctx, `${field}.columns[${i}]`, c));
@@ -84,7 +126,12 @@ const plainAddForeignKey: OperationDefinition<AddForeignKey> = {
     if (!ctx.createdTables.includes(refName)) {
       const refOid = `to_regclass(${quoteLiteral(ref)})`;
       live.push(
-        { field: `${field}.references.table`, objectName: refName, sql: `SELECT 'missing' AS what WHERE ${refOid} IS NULL`, message: `table ${refName} does not exist` },
+        {
+          field: `${field}.references.table`,
+          objectName: refName,
+          sql: `SELECT 'missing' AS what WHERE ${refOid} IS NULL`,
+          message: `table ${refName} does not exist`,
+        },
         ...op.references.columns.map((c, i) => ({
           field: `${field}.references.columns[${i}]`,
           objectName: c,
@@ -103,7 +150,9 @@ const plainAddForeignKey: OperationDefinition<AddForeignKey> = {
         },
       );
     }
-    const match = op.columns.map((c, i) => `r.${quoteIdent(op.references.columns[i])} = x.${quoteIdent(c)}`).join(' AND ');
+    const match = op.columns
+      .map((c, i) => `r.${quoteIdent(op.references.columns[i])} = x.${quoteIdent(c)}`)
+      .join(' AND ');
     const present = op.columns.map((c) => `x.${quoteIdent(c)} IS NOT NULL`).join(' AND ');
     return {
       kind: 'add_foreign_key',
@@ -111,12 +160,33 @@ const plainAddForeignKey: OperationDefinition<AddForeignKey> = {
       label,
       live,
       // MATCH SIMPLE: a row with a NULL in its key references nothing.
-      checks: [rowsCheck(`${label}: rows referencing no row of ${refName}`, ctx.table, `${present} AND NOT EXISTS (SELECT 1 FROM ${ref} r WHERE ${match})`, `insert the rows of ${refName} they reference, or change or delete the rows that reference none`)],
-      beforeContract: addValidatedConstraint(`fk-${op.name}`, ctx.table, op.name, definition, `rows reference no row of ${refName} (tandem verify lists them): fix them, then run contract again`),
-      rollback: [{ id: `drop-fk-${op.name}`, sql: `ALTER TABLE ${tableSql(ctx.table)} DROP CONSTRAINT IF EXISTS ${quoteIdent(op.name)}` }],
+      checks: [
+        rowsCheck(
+          `${label}: rows referencing no row of ${refName}`,
+          ctx.table,
+          `${present} AND NOT EXISTS (SELECT 1 FROM ${ref} r WHERE ${match})`,
+          `insert the rows of ${refName} they reference, or change or delete the rows that reference none`,
+        ),
+      ],
+      beforeContract: addValidatedConstraint(
+        `fk-${op.name}`,
+        ctx.table,
+        op.name,
+        definition,
+        `rows reference no row of ${refName} (tandem verify lists them): fix them, then run contract again`,
+      ),
+      rollback: [
+        {
+          id: `drop-fk-${op.name}`,
+          sql: `ALTER TABLE ${tableSql(ctx.table)} DROP CONSTRAINT IF EXISTS ${quoteIdent(op.name)}`,
+        },
+      ],
     };
   },
 };
 
 /** With an optional data fix (`up`, `down`, `column`, `into`: data-fix.ts). */
-export const addForeignKey = withDataFix(plainAddForeignKey, { columns: (op) => op.columns, rename: (op, from, to) => ({ ...op, columns: op.columns.map((c) => (c === from ? to : c)) }) });
+export const addForeignKey = withDataFix(plainAddForeignKey, {
+  columns: (op) => op.columns,
+  rename: (op, from, to) => ({ ...op, columns: op.columns.map((c) => (c === from ? to : c)) }),
+});

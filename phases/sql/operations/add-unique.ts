@@ -26,7 +26,7 @@ const FIELDS: readonly FieldDecl[] = [
 
 const plainAddUnique: OperationDefinition<AddUnique> = {
   kind: 'add_unique',
-  summary: 'A UNIQUE constraint: its index built concurrently before contract, attached inside contract\'s transaction.',
+  summary: "A UNIQUE constraint: its index built concurrently before contract, attached inside contract's transaction.",
   fields: FIELDS,
   objectOnly: true,
   creates: (op) => [op.name],
@@ -40,7 +40,13 @@ const plainAddUnique: OperationDefinition<AddUnique> = {
   },
   objects(op, ctx, field): ObjectWork {
     const label = `add_unique ${op.name}`;
-    const index = { name: op.name, columns: op.columns.map((column) => ({ column })), unique: true, method: 'btree', include: [] };
+    const index = {
+      name: op.name,
+      columns: op.columns.map((column) => ({ column })),
+      unique: true,
+      method: 'btree',
+      include: [],
+    };
     const { build, live, ...work } = indexWork(index, ctx, field, label);
     return {
       kind: 'add_unique',
@@ -58,10 +64,18 @@ const plainAddUnique: OperationDefinition<AddUnique> = {
         ),
       ],
       beforeContract: [build],
-      contract: [{ id: `add-unique-${op.name}`, sql: `ALTER TABLE ${tableSql(ctx.table)} ADD CONSTRAINT ${quoteIdent(op.name)} UNIQUE USING INDEX ${quoteIdent(op.name)}` }],
+      contract: [
+        {
+          id: `add-unique-${op.name}`,
+          sql: `ALTER TABLE ${tableSql(ctx.table)} ADD CONSTRAINT ${quoteIdent(op.name)} UNIQUE USING INDEX ${quoteIdent(op.name)}`,
+        },
+      ],
     };
   },
 };
 
 /** With an optional data fix (`up`, `down`, `column`, `into`: data-fix.ts). */
-export const addUnique = withDataFix(plainAddUnique, { columns: (op) => op.columns, rename: (op, from, to) => ({ ...op, columns: op.columns.map((c) => (c === from ? to : c)) }) });
+export const addUnique = withDataFix(plainAddUnique, {
+  columns: (op) => op.columns,
+  rename: (op, from, to) => ({ ...op, columns: op.columns.map((c) => (c === from ? to : c)) }),
+});

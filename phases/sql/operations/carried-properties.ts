@@ -19,16 +19,29 @@ export interface CarryOptions {
 }
 
 /** Text types: a collation and compression mean the same on them as on the old text column. */
-const TEXT_TYPE = /^(?:pg_catalog\.)?(?:text|varchar|character varying|char|character|bpchar|citext|name)(?:\s*\(\s*\d+\s*\))?(?:\[\])*$/i;
+const TEXT_TYPE =
+  /^(?:pg_catalog\.)?(?:text|varchar|character varying|char|character|bpchar|citext|name)(?:\s*\(\s*\d+\s*\))?(?:\[\])*$/i;
 
-export function carriedProperties(old: TableColumn, field: string, options: CarryOptions = {}): { carried?: CarriedProperties } {
+export function carriedProperties(
+  old: TableColumn,
+  field: string,
+  options: CarryOptions = {},
+): { carried?: CarriedProperties } {
   const p = old.properties;
   if (!p) return {};
   if (p.generated) {
-    throw new CatalogError(field, old.name, `column "${old.name}" is a generated column; Tandem cannot build it again without rewriting the table, so it does not replace it`);
+    throw new CatalogError(
+      field,
+      old.name,
+      `column "${old.name}" is a generated column; Tandem cannot build it again without rewriting the table, so it does not replace it`,
+    );
   }
   if (p.identity && options.nullable) {
-    throw new CatalogError(field, old.name, `column "${old.name}" is an identity column, which is always NOT NULL; drop its identity first`);
+    throw new CatalogError(
+      field,
+      old.name,
+      `column "${old.name}" is an identity column, which is always NOT NULL; drop its identity first`,
+    );
   }
   const sameType = options.newType === undefined;
   const textType = sameType || TEXT_TYPE.test(options.newType!.trim());

@@ -26,9 +26,18 @@ const FIELDS: readonly FieldDecl[] = [
   { name: 'column', type: 'string', required: true, description: 'the column whose type changes' },
   { name: 'type', type: 'string', required: true, description: 'the new type' },
   { name: 'up', type: 'string', required: true, description: 'an up expression converting the column to the new type' },
-  { name: 'down', type: 'string', required: true, description: 'a down expression converting back to the column\'s type' },
-  { name: 'into', type: 'string', description: 'the new column\'s name (default <column>_new)' },
-  { name: 'default', type: 'scalar', description: 'the new column\'s default from contract on, instead of the old column\'s converted' },
+  {
+    name: 'down',
+    type: 'string',
+    required: true,
+    description: "a down expression converting back to the column's type",
+  },
+  { name: 'into', type: 'string', description: "the new column's name (default <column>_new)" },
+  {
+    name: 'default',
+    type: 'scalar',
+    description: "the new column's default from contract on, instead of the old column's converted",
+  },
 ];
 
 export const changeType: OperationDefinition<ChangeType> = {
@@ -44,7 +53,10 @@ export const changeType: OperationDefinition<ChangeType> = {
     const column = checkExistingName(`${field}.column`, need('column'));
     const defaultInto = `${column}_new`;
     if (body.into === undefined && Buffer.byteLength(defaultInto) > MAX_IDENTIFIER_BYTES) {
-      throw new SpecError(`${field}.into`, `is needed: the default name "${defaultInto}" is over ${MAX_IDENTIFIER_BYTES} bytes`);
+      throw new SpecError(
+        `${field}.into`,
+        `is needed: the default name "${defaultInto}" is over ${MAX_IDENTIFIER_BYTES} bytes`,
+      );
     }
     return {
       column,
@@ -52,7 +64,14 @@ export const changeType: OperationDefinition<ChangeType> = {
       into: checkNewName(`${field}.into`, body.into ?? defaultInto),
       up: checkExpression(`${field}.up`, need('up')),
       down: checkExpression(`${field}.down`, need('down')),
-      ...(d === undefined ? {} : { default: checkExpression(`${field}.default`, typeof d === 'number' || typeof d === 'boolean' ? String(d) : d) }),
+      ...(d === undefined
+        ? {}
+        : {
+            default: checkExpression(
+              `${field}.default`,
+              typeof d === 'number' || typeof d === 'boolean' ? String(d) : d,
+            ),
+          }),
     };
   },
   resolve(op, table: TableInfo, field): ColumnMapping {

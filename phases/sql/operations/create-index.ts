@@ -3,9 +3,26 @@ import { checkExpression } from '../expression';
 import { checkExistingName, fitIdentifier, quoteIdent, quoteLiteral } from '../identifiers';
 import { expectBoolean, expectKeys, expectObject, required } from './fields';
 import { FieldDecl, readFields } from './declared-fields';
-import { checkObjectName, keyJson, knownColumn, nameList, notPartitioned, regclass, relationAbsent, tableSql } from './object-fields';
+import {
+  checkObjectName,
+  keyJson,
+  knownColumn,
+  nameList,
+  notPartitioned,
+  regclass,
+  relationAbsent,
+  tableSql,
+} from './object-fields';
 import { lexSql } from '../sql-lexer';
-import { CatalogCondition, ObjectCheck, ObjectContext, ObjectTask, ObjectWork, OperationDefinition, TableInfo } from './operation';
+import {
+  CatalogCondition,
+  ObjectCheck,
+  ObjectContext,
+  ObjectTask,
+  ObjectWork,
+  OperationDefinition,
+  TableInfo,
+} from './operation';
 
 /**
  * create_index: CREATE INDEX CONCURRENTLY, outside any transaction, under lock_timeout and
@@ -45,9 +62,14 @@ const WORD = /^[A-Za-z0-9_.+-]+$/;
 export function parseStorageParameters(field: string, value: unknown): Record<string, StorageValue> {
   const body = expectObject(field, value);
   const out: Record<string, StorageValue> = {};
-  if (Object.keys(body).length === 0) throw new SpecError(field, 'must name at least one storage parameter, e.g. { fillfactor: 70 }');
+  if (Object.keys(body).length === 0)
+    throw new SpecError(field, 'must name at least one storage parameter, e.g. { fillfactor: 70 }');
   for (const [key, v] of Object.entries(body)) {
-    if (!PARAMETER.test(key)) throw new SpecError(`${field}.${key}`, 'is not a storage parameter name (lowercase letters, digits and underscores)');
+    if (!PARAMETER.test(key))
+      throw new SpecError(
+        `${field}.${key}`,
+        'is not a storage parameter name (lowercase letters, digits and underscores)',
+      );
     if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
     else if (typeof v === 'boolean') out[key] = v;
     else if (typeof v === 'string' && WORD.test(v)) out[key] = v;
@@ -65,18 +87,27 @@ function storageSql(params: Record<string, StorageValue>): string {
 export const INDEX_METHODS = ['btree', 'hash', 'gist', 'gin', 'brin', 'spgist'] as const;
 
 export function parseIndexElements(field: string, value: unknown): IndexElement[] {
-  if (!Array.isArray(value) || value.length === 0) throw new SpecError(field, 'must be a non-empty list of column names or { expression: ... }');
+  if (!Array.isArray(value) || value.length === 0)
+    throw new SpecError(field, 'must be a non-empty list of column names or { expression: ... }');
   return value.map((raw, i): IndexElement => {
     const f = `${field}[${i}]`;
     if (typeof raw === 'string') return { column: checkExistingName(f, raw) };
     const body = expectObject(f, raw);
     expectKeys(f, body, ['column', 'expression', 'opclass']);
     const opclass = body.opclass;
-    if (opclass !== undefined && (typeof opclass !== 'string' || !OPCLASS.test(opclass))) throw new SpecError(`${f}.opclass`, 'must be an operator class name, e.g. text_pattern_ops');
+    if (opclass !== undefined && (typeof opclass !== 'string' || !OPCLASS.test(opclass)))
+      throw new SpecError(`${f}.opclass`, 'must be an operator class name, e.g. text_pattern_ops');
     const withClass = opclass !== undefined ? { opclass: opclass as string } : {};
-    if (body.column !== undefined && body.expression !== undefined) throw new SpecError(f, 'must give one of column or expression');
+    if (body.column !== undefined && body.expression !== undefined)
+      throw new SpecError(f, 'must give one of column or expression');
     if (body.column !== undefined) return { column: checkExistingName(`${f}.column`, body.column), ...withClass };
-    return { expression: checkExpression(`${f}.expression`, required(`${f}.expression`, body.expression, 'an index expression')), ...withClass };
+    return {
+      expression: checkExpression(
+        `${f}.expression`,
+        required(`${f}.expression`, body.expression, 'an index expression'),
+      ),
+      ...withClass,
+    };
   });
 }
 
@@ -116,12 +147,17 @@ function partitionKeyCovered(field: string, ctx: ObjectContext, op: CreateIndex)
 }
 
 /** Rows that share their key with another row (NULLs are distinct, as in a unique index): verify reports them by key. */
-export function duplicatesCheck(label: string, table: TableInfo, elements: IndexElement[], where?: string): ObjectCheck {
+export function duplicatesCheck(
+  label: string,
+  table: TableInfo,
+  elements: IndexElement[],
+  where?: string,
+): ObjectCheck {
   const keys = elements.map(elementSql);
   const filters = [...keys.map((k) => `${k} IS NOT NULL`), ...(where !== undefined ? [`(${where})`] : [])];
   return {
     label,
-    fix: 'change the rows with a duplicate key so each key is unique (their data, not Tandem\'s)',
+    fix: "change the rows with a duplicate key so each key is unique (their data, not Tandem's)",
     counts: 'rows',
     sql:
       `SELECT count(*)::bigint AS n, (array_agg(k ORDER BY k))[1:10] AS sample FROM (` +
@@ -143,7 +179,10 @@ export function indexValidCheck(label: string, schema: string, index: string): O
 
 /** Does an expression or the predicate of the index qualify a column with the table's name (`t.col`)? */
 function namesTable(op: CreateIndex, table: string): boolean {
-  const texts = [...op.columns.flatMap((e) => ('expression' in e ? [e.expression] : [])), ...(op.where !== undefined ? [op.where] : [])];
+  const texts = [
+    ...op.columns.flatMap((e) => ('expression' in e ? [e.expression] : [])),
+    ...(op.where !== undefined ? [op.where] : []),
+  ];
   return texts.some((text) => {
     let tokens;
     try {
@@ -151,12 +190,22 @@ function namesTable(op: CreateIndex, table: string): boolean {
     } catch {
       return false; // PostgreSQL's own parse (the trial) judges it
     }
-    return tokens.some((t, i) => t.kind === 'word' && (t.quoted ? t.text === table : t.text === table.toLowerCase()) && tokens[i + 1]?.text === '.');
+    return tokens.some(
+      (t, i) =>
+        t.kind === 'word' &&
+        (t.quoted ? t.text === table : t.text === table.toLowerCase()) &&
+        tokens[i + 1]?.text === '.',
+    );
   });
 }
 
 /** The object work of a concurrently built index: create_index and add_unique share it. */
-export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, label: string): Required<Pick<ObjectWork, 'live' | 'trial' | 'checks' | 'beforeRollback'>> & { build: ObjectTask } {
+export function indexWork(
+  op: CreateIndex,
+  ctx: ObjectContext,
+  field: string,
+  label: string,
+): Required<Pick<ObjectWork, 'live' | 'trial' | 'checks' | 'beforeRollback'>> & { build: ObjectTask } {
   const schema = ctx.table.schema;
   op.columns.forEach((e, i) => {
     if ('column' in e) knownColumn(ctx, `${field}.columns[${i}]`, e.column);
@@ -178,14 +227,36 @@ export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, la
       relationAbsent(`${field}.name`, schema, op.name, 'index'),
       ...(op.unique ? [partitionKeyCovered(field, ctx, op)] : []),
       ...(namesTable(op, ctx.table.name)
-        ? [notPartitioned(field, ctx.table, op.name, `an index expression that names the table (${ctx.table.name}.column) cannot be built on its partitions, which have other names; use bare column names`)]
+        ? [
+            notPartitioned(
+              field,
+              ctx.table,
+              op.name,
+              `an index expression that names the table (${ctx.table.name}.column) cannot be built on its partitions, which have other names; use bare column names`,
+            ),
+          ]
         : []),
     ],
     // A plain CREATE INDEX on the empty temporary copy proves columns, expressions (IMMUTABLE), method, INCLUDE and WHERE.
-    trial: [{ id: `${field}`, sql: createIndexSql({ ...op, name: fitIdentifier(`_tandem_trial_${op.name}`) }, `pg_temp.${quoteIdent(ctx.table.name)}`, false) }],
+    trial: [
+      {
+        id: `${field}`,
+        sql: createIndexSql(
+          { ...op, name: fitIdentifier(`_tandem_trial_${op.name}`) },
+          `pg_temp.${quoteIdent(ctx.table.name)}`,
+          false,
+        ),
+      },
+    ],
     checks: op.unique
       ? [duplicatesCheck(`${label}: rows with a duplicate key`, ctx.table, op.columns, op.where)]
-      : [indexValidCheck(`${label}: the index is missing or INVALID (run tandem expand again to build it)`, schema, op.name)],
+      : [
+          indexValidCheck(
+            `${label}: the index is missing or INVALID (run tandem expand again to build it)`,
+            schema,
+            op.name,
+          ),
+        ],
     beforeRollback: [{ kind: 'index_drop', id: `drop-index-${op.name}`, schema, index: op.name, created: true }],
   };
 }
@@ -193,11 +264,19 @@ export function indexWork(op: CreateIndex, ctx: ObjectContext, field: string, la
 const FIELDS: readonly FieldDecl[] = [
   { name: 'name', type: 'string', required: true, description: 'the index name' },
   { name: 'columns', type: 'elements', required: true, description: 'the indexed columns or expressions' },
-  { name: 'unique', type: 'boolean', description: 'a unique index (built before contract, when only the new versions run)' },
+  {
+    name: 'unique',
+    type: 'boolean',
+    description: 'a unique index (built before contract, when only the new versions run)',
+  },
   { name: 'method', type: 'string', enum: INDEX_METHODS, description: 'the index method (default btree)' },
-  { name: 'where', type: 'string', description: 'a partial index\'s predicate' },
+  { name: 'where', type: 'string', description: "a partial index's predicate" },
   { name: 'include', type: 'strings', description: 'columns stored in the index but not part of its key (INCLUDE)' },
-  { name: 'with', type: 'options', description: 'storage parameters (WITH (...)), e.g. { fillfactor: 70 } or { fastupdate: false }' },
+  {
+    name: 'with',
+    type: 'options',
+    description: 'storage parameters (WITH (...)), e.g. { fillfactor: 70 } or { fastupdate: false }',
+  },
 ];
 
 export const createIndex: OperationDefinition<CreateIndex> = {
@@ -215,7 +294,8 @@ export const createIndex: OperationDefinition<CreateIndex> = {
     if (typeof method !== 'string' || !(INDEX_METHODS as readonly string[]).includes(method)) {
       throw new SpecError(`${field}.method`, `must be one of ${INDEX_METHODS.join(', ')}`);
     }
-    if (unique && method !== 'btree') throw new SpecError(`${field}.method`, `is ${method}, but only btree indexes can be unique`);
+    if (unique && method !== 'btree')
+      throw new SpecError(`${field}.method`, `is ${method}, but only btree indexes can be unique`);
     const where = body.where === undefined ? undefined : checkExpression(`${field}.where`, body.where);
     const include = body.include === undefined ? [] : nameList(`${field}.include`, body.include, 'columns to include');
     const params = body.with === undefined ? undefined : parseStorageParameters(`${field}.with`, body.with);
@@ -224,6 +304,12 @@ export const createIndex: OperationDefinition<CreateIndex> = {
   objects(op, ctx, field): ObjectWork {
     const label = `create_index ${op.name}`;
     const { build, ...work } = indexWork(op, ctx, field, label);
-    return { kind: 'create_index', field, label, ...work, ...(op.unique ? { beforeContract: [build] } : { afterExpand: [build] }) };
+    return {
+      kind: 'create_index',
+      field,
+      label,
+      ...work,
+      ...(op.unique ? { beforeContract: [build] } : { afterExpand: [build] }),
+    };
   },
 };

@@ -39,10 +39,28 @@ export interface FixShape<T> {
 
 /** The data fix's fields, declared beside the operation's own (the parser and the JSON Schema read them). */
 export const DATA_FIX_FIELDS: readonly FieldDecl[] = [
-  { name: 'up', type: 'string', description: 'a data fix: an expression giving each row\'s value of the column, fixed so the constraint holds (it lands on a new column, into)' },
-  { name: 'down', type: 'string', description: 'with up: an expression giving the old column\'s value from the fixed one (default: the fixed value as it is)' },
-  { name: 'column', type: 'string', description: 'with up: the column whose values up fixes (default: the operation\'s only column)' },
-  { name: 'into', type: 'string', description: 'with up: the new column holding the fixed values (default <column>_new)' },
+  {
+    name: 'up',
+    type: 'string',
+    description:
+      "a data fix: an expression giving each row's value of the column, fixed so the constraint holds (it lands on a new column, into)",
+  },
+  {
+    name: 'down',
+    type: 'string',
+    description:
+      "with up: an expression giving the old column's value from the fixed one (default: the fixed value as it is)",
+  },
+  {
+    name: 'column',
+    type: 'string',
+    description: "with up: the column whose values up fixes (default: the operation's only column)",
+  },
+  {
+    name: 'into',
+    type: 'string',
+    description: 'with up: the new column holding the fixed values (default <column>_new)',
+  },
 ];
 
 export function withDataFix<T>(def: OperationDefinition<T>, shape: FixShape<T>): OperationDefinition<WithFix<T>> {
@@ -67,14 +85,20 @@ export function withDataFix<T>(def: OperationDefinition<T>, shape: FixShape<T>):
       const { up, down, into, column, ...rest } = body;
       const op = def.parse(rest, field);
       if (up === undefined) {
-        for (const [k, v] of Object.entries({ down, into, column })) if (v !== undefined) throw new SpecError(`${field}.${k}`, 'goes with `up`, the data fix, which is missing');
+        for (const [k, v] of Object.entries({ down, into, column }))
+          if (v !== undefined) throw new SpecError(`${field}.${k}`, 'goes with `up`, the data fix, which is missing');
         return op as WithFix<T>;
       }
       const own = shape.columns(op);
-      const fixed = column === undefined ? (own.length === 1 ? own[0] : undefined) : checkExistingName(`${field}.column`, column);
+      const fixed =
+        column === undefined ? (own.length === 1 ? own[0] : undefined) : checkExistingName(`${field}.column`, column);
       if (fixed === undefined) throw new SpecError(`${field}.column`, 'is missing: the column whose values `up` fixes');
       const defaultInto = `${fixed}_new`;
-      if (into === undefined && Buffer.byteLength(defaultInto) > MAX_IDENTIFIER_BYTES) throw new SpecError(`${field}.into`, `is needed: the default name "${defaultInto}" is over ${MAX_IDENTIFIER_BYTES} bytes`);
+      if (into === undefined && Buffer.byteLength(defaultInto) > MAX_IDENTIFIER_BYTES)
+        throw new SpecError(
+          `${field}.into`,
+          `is needed: the default name "${defaultInto}" is over ${MAX_IDENTIFIER_BYTES} bytes`,
+        );
       const fix: DataFix = {
         column: fixed,
         into: checkNewName(`${field}.into`, into ?? defaultInto),
@@ -113,6 +137,10 @@ export function withDataFix<T>(def: OperationDefinition<T>, shape: FixShape<T>):
 /** A name in an expression (a check) renamed, or a SpecError naming the field when it cannot be. */
 export function renameInExpression(expr: string, from: string, to: string, field: string): string {
   const r = rewriteColumns(expr, { [from]: to });
-  if (r.leftover.length) throw new SpecError(field, `names ${from} where Tandem cannot tell it is the column (after a dot, before "(" or after "::"), so it cannot move the check to ${to}`);
+  if (r.leftover.length)
+    throw new SpecError(
+      field,
+      `names ${from} where Tandem cannot tell it is the column (after a dot, before "(" or after "::"), so it cannot move the check to ${to}`,
+    );
   return r.sql;
 }

@@ -17,7 +17,18 @@ export interface FieldDecl {
    * - `elements`: a non-empty list of column names or `{ column or expression, opclass }` mappings (an index's keys);
    * - `options`: a mapping of names to numbers, true/false or words (storage parameters).
    */
-  readonly type: 'string' | 'scalar' | 'boolean' | 'integer' | 'strings' | 'statements' | 'map' | 'object' | 'objects' | 'elements' | 'options';
+  readonly type:
+    | 'string'
+    | 'scalar'
+    | 'boolean'
+    | 'integer'
+    | 'strings'
+    | 'statements'
+    | 'map'
+    | 'object'
+    | 'objects'
+    | 'elements'
+    | 'options';
   readonly required?: boolean;
   /** What the field holds: the JSON Schema's description and the end of "is missing: ...". */
   readonly description: string;
@@ -29,20 +40,34 @@ export interface FieldDecl {
 
 /** The body's keys, checked against the declaration (SpecError naming an unknown one). */
 export function checkKeys(field: string, body: Record<string, unknown>, decls: readonly FieldDecl[]): void {
-  expectKeys(field, body, decls.map((d) => d.name));
+  expectKeys(
+    field,
+    body,
+    decls.map((d) => d.name),
+  );
 }
 
 /** A declared field's value; a required one that is absent (or null, unless nullable) is a SpecError "is missing: <description>". */
-export function fieldValue(field: string, body: Record<string, unknown>, decls: readonly FieldDecl[], name: string): unknown {
+export function fieldValue(
+  field: string,
+  body: Record<string, unknown>,
+  decls: readonly FieldDecl[],
+  name: string,
+): unknown {
   const decl = decls.find((d) => d.name === name);
   if (!decl) throw new Error(`${name} is not a declared field`);
   const value = body[name];
-  if (decl.required && (value === undefined || (value === null && !decl.nullable))) throw new SpecError(`${field}.${name}`, `is missing: ${decl.description}`);
+  if (decl.required && (value === undefined || (value === null && !decl.nullable)))
+    throw new SpecError(`${field}.${name}`, `is missing: ${decl.description}`);
   return value;
 }
 
 /** The fields' reader for one body: `need('column')` / `get('into')`, with the keys checked first. */
-export function readFields(field: string, body: Record<string, unknown>, decls: readonly FieldDecl[]): (name: string) => unknown {
+export function readFields(
+  field: string,
+  body: Record<string, unknown>,
+  decls: readonly FieldDecl[],
+): (name: string) => unknown {
   checkKeys(field, body, decls);
   return (name) => fieldValue(field, body, decls, name);
 }
@@ -62,7 +87,12 @@ function typeSchema(d: FieldDecl): JsonSchema {
     case 'strings':
       return { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } };
     case 'statements':
-      return { oneOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] };
+      return {
+        oneOf: [
+          { type: 'string', minLength: 1 },
+          { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        ],
+      };
     case 'map':
       return { type: 'object', additionalProperties: { type: 'string', minLength: 1 } };
     case 'object':
@@ -79,7 +109,7 @@ function typeSchema(d: FieldDecl): JsonSchema {
             objectSchema([
               { name: 'column', type: 'string', description: 'a column (or give expression)' },
               { name: 'expression', type: 'string', description: 'an index expression (or give column)' },
-              { name: 'opclass', type: 'string', description: 'its operator class, when not the type\'s default' },
+              { name: 'opclass', type: 'string', description: "its operator class, when not the type's default" },
             ]),
           ],
         },
@@ -97,5 +127,11 @@ export function objectSchema(decls: readonly FieldDecl[], description?: string):
     properties[d.name] = { description: d.description, ...(d.nullable ? { anyOf: [t, { type: 'null' }] } : t) };
   }
   const required = decls.filter((d) => d.required).map((d) => d.name);
-  return { type: 'object', ...(description ? { description } : {}), additionalProperties: false, ...(required.length ? { required } : {}), properties };
+  return {
+    type: 'object',
+    ...(description ? { description } : {}),
+    additionalProperties: false,
+    ...(required.length ? { required } : {}),
+    properties,
+  };
 }

@@ -15,7 +15,12 @@ export interface DropColumn {
 
 const FIELDS: readonly FieldDecl[] = [
   { name: 'column', type: 'string', required: true, description: 'the column to drop' },
-  { name: 'down', type: 'string', required: true, description: 'a down expression computing the column for versions that no longer write it' },
+  {
+    name: 'down',
+    type: 'string',
+    required: true,
+    description: 'a down expression computing the column for versions that no longer write it',
+  },
 ];
 
 export const dropColumn: OperationDefinition<DropColumn> = {

@@ -15,7 +15,9 @@ export interface DropConstraint {
   name: string;
 }
 
-const FIELDS: readonly FieldDecl[] = [{ name: 'name', type: 'string', required: true, description: 'the constraint to drop' }];
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the constraint to drop' },
+];
 
 /** SQL selecting the table's constraint of that name (oid, contype, conindid). */
 function constraintOf(table: TableInfo, name: string): string {
@@ -38,7 +40,7 @@ export function referencedThroughIndex(field: string, table: TableInfo, name: st
 
 export const dropConstraint: OperationDefinition<DropConstraint> = {
   kind: 'drop_constraint',
-  summary: 'A constraint of the table, kept for every version until contract, dropped inside contract\'s transaction.',
+  summary: "A constraint of the table, kept for every version until contract, dropped inside contract's transaction.",
   fields: FIELDS,
   objectOnly: true,
   parse(body, field) {
@@ -77,7 +79,12 @@ export const dropConstraint: OperationDefinition<DropConstraint> = {
       contractBlockers: [referencedThroughIndex(f, t, op.name)],
       // A unique, primary key or exclusion constraint's index has its name and goes with it.
       dropsIndexes: [`${t.schema}.${op.name}`],
-      contract: [{ id: `drop-constraint-${op.name}`, sql: `ALTER TABLE ${tableSql(t)} DROP CONSTRAINT IF EXISTS ${quoteIdent(op.name)}` }],
+      contract: [
+        {
+          id: `drop-constraint-${op.name}`,
+          sql: `ALTER TABLE ${tableSql(t)} DROP CONSTRAINT IF EXISTS ${quoteIdent(op.name)}`,
+        },
+      ],
     };
   },
 };

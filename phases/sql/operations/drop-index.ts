@@ -18,7 +18,9 @@ export interface DropIndex {
   name: string;
 }
 
-const FIELDS: readonly FieldDecl[] = [{ name: 'name', type: 'string', required: true, description: 'the index to drop' }];
+const FIELDS: readonly FieldDecl[] = [
+  { name: 'name', type: 'string', required: true, description: 'the index to drop' },
+];
 
 export const dropIndex: OperationDefinition<DropIndex> = {
   kind: 'drop_index',

@@ -5,13 +5,15 @@ import { TableColumn, TableInfo } from './operation';
 /** Field readers shared by the operation files: each throws SpecError naming the field. */
 
 export function expectObject(field: string, value: unknown): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SpecError(field, 'must be a mapping');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new SpecError(field, 'must be a mapping');
   return value as Record<string, unknown>;
 }
 
 export function expectKeys(field: string, body: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(body)) {
-    if (!allowed.includes(key)) throw new SpecError(`${field}.${key}`, `is not a known field (expected one of: ${allowed.join(', ')})`);
+    if (!allowed.includes(key))
+      throw new SpecError(`${field}.${key}`, `is not a known field (expected one of: ${allowed.join(', ')})`);
   }
 }
 

@@ -27,24 +27,29 @@ const FIELDS: readonly FieldDecl[] = [
 
 export const mergeColumns: OperationDefinition<MergeColumns> = {
   kind: 'merge_columns',
-  summary: 'Several old columns become one new one (split_column\'s inverse); each old column has its own down.',
+  summary: "Several old columns become one new one (split_column's inverse); each old column has its own down.",
   fields: FIELDS,
   touches: (op) => [...op.columns, op.into.name],
   mapping: { downField: (field, old) => `${field}.down.${old}` },
   parse(body, field) {
     const need = readFields(field, body, FIELDS);
     const columns = need('columns');
-    if (!Array.isArray(columns) || columns.length < 2) throw new SpecError(`${field}.columns`, 'must list at least two columns to merge');
+    if (!Array.isArray(columns) || columns.length < 2)
+      throw new SpecError(`${field}.columns`, 'must list at least two columns to merge');
     const names = columns.map((c, i) => checkExistingName(`${field}.columns[${i}]`, c));
     if (new Set(names).size !== names.length) throw new SpecError(`${field}.columns`, 'lists a column twice');
     const into = readFields(`${field}.into`, expectObject(`${field}.into`, need('into')), INTO);
     const down = expectObject(`${field}.down`, need('down'));
     for (const key of Object.keys(down)) {
-      if (!names.includes(key)) throw new SpecError(`${field}.down.${key}`, `is not one of the merged columns (${names.join(', ')})`);
+      if (!names.includes(key))
+        throw new SpecError(`${field}.down.${key}`, `is not one of the merged columns (${names.join(', ')})`);
     }
     const parsedDown: Record<string, string> = {};
     for (const name of names) {
-      parsedDown[name] = checkExpression(`${field}.down.${name}`, required(`${field}.down.${name}`, down[name], `a down expression computing ${name} from the merged column`));
+      parsedDown[name] = checkExpression(
+        `${field}.down.${name}`,
+        required(`${field}.down.${name}`, down[name], `a down expression computing ${name} from the merged column`),
+      );
     }
     return {
       columns: names,

@@ -1,7 +1,14 @@
 import { withInPlaceNotNull } from './not-null-in-place';
 import { CatalogError, SpecError } from '../../errors';
 import { checkExpression } from '../expression';
-import { checkExistingName, checkNewName, fitIdentifier, MAX_IDENTIFIER_BYTES, quoteIdent, quoteLiteral } from '../identifiers';
+import {
+  checkExistingName,
+  checkNewName,
+  fitIdentifier,
+  MAX_IDENTIFIER_BYTES,
+  quoteIdent,
+  quoteLiteral,
+} from '../identifiers';
 import { PENDING_COLUMN } from '../spec';
 import { FAILED_COLUMN } from '../plans/sync-function';
 import { evaluationSetClauses } from '../plans/evaluation-settings';
@@ -41,7 +48,10 @@ export interface DropNotNull {
 function into(field: string, column: string, value: unknown): string {
   const fallback = `${column}_new`;
   if (value === undefined && Buffer.byteLength(fallback) > MAX_IDENTIFIER_BYTES) {
-    throw new SpecError(`${field}.into`, `is needed: the default name "${fallback}" is over ${MAX_IDENTIFIER_BYTES} bytes`);
+    throw new SpecError(
+      `${field}.into`,
+      `is needed: the default name "${fallback}" is over ${MAX_IDENTIFIER_BYTES} bytes`,
+    );
   }
   return checkNewName(`${field}.into`, value ?? fallback);
 }
@@ -56,7 +66,15 @@ function into(field: string, column: string, value: unknown): string {
  * never fails the write; the row is flagged for verify and repair (`_tandem_sync_failed`, keyed by
  * the operation's index among the column operations, with the side the writer wrote).
  */
-function fillTrigger(ctx: ObjectContext, field: string, label: string, kind: 'set_not_null' | 'drop_not_null', target: string, source: string, expr: string): ObjectWork {
+function fillTrigger(
+  ctx: ObjectContext,
+  field: string,
+  label: string,
+  kind: 'set_not_null' | 'drop_not_null',
+  target: string,
+  source: string,
+  expr: string,
+): ObjectWork {
   const base = ctx.migration.replace(/-/g, '_');
   const hash = createHash('sha256').update(field).digest('hex').slice(0, 10);
   const fn = quoteQualified('tandem', fitIdentifier(`fill_${base}_${hash}`));
@@ -73,7 +91,9 @@ function fillTrigger(ctx: ObjectContext, field: string, label: string, kind: 'se
     '    BEGIN',
     `      NEW.${quoteIdent(target)} := (SELECT (${expr}) FROM (SELECT NEW.*) AS ${quoteIdent(ctx.table.name)});`,
     ...(kind === 'set_not_null'
-      ? [`      IF NEW.${quoteIdent(target)} IS NULL THEN RAISE EXCEPTION USING ERRCODE = 'not_null_violation', MESSAGE = ${quoteLiteral(`up gave NULL for ${target}, which is NOT NULL`)}; END IF;`]
+      ? [
+          `      IF NEW.${quoteIdent(target)} IS NULL THEN RAISE EXCEPTION USING ERRCODE = 'not_null_violation', MESSAGE = ${quoteLiteral(`up gave NULL for ${target}, which is NOT NULL`)}; END IF;`,
+        ]
       : []),
     '    EXCEPTION WHEN OTHERS THEN',
     `      NEW.${failed} := coalesce(NEW.${failed}, '{}') || jsonb_build_object(${key}, jsonb_build_object('side', '${side}', 'error', SQLERRM, 'sqlstate', SQLSTATE));`,
@@ -88,7 +108,10 @@ function fillTrigger(ctx: ObjectContext, field: string, label: string, kind: 'se
     field,
     label,
     expand: [
-      { id: `fill-function-${target}`, sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${evaluationSetClauses()} AS ${BODY_TAG}\n${body}\n${BODY_TAG}` },
+      {
+        id: `fill-function-${target}`,
+        sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${evaluationSetClauses()} AS ${BODY_TAG}\n${body}\n${BODY_TAG}`,
+      },
       {
         id: `fill-trigger-${target}`,
         sql: `CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW WHEN (current_setting('tandem.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ${fn}()`,
@@ -109,23 +132,34 @@ function carriedDefault(old: TableColumn) {
   return old.defaultExpr !== undefined ? { default: old.defaultExpr, defaultAt: 'contract' as const } : {};
 }
 
-const INTO: FieldDecl = { name: 'into', type: 'string', description: 'the new column\'s name (default <column>_new)' };
+const INTO: FieldDecl = { name: 'into', type: 'string', description: "the new column's name (default <column>_new)" };
 
 const SET_FIELDS: readonly FieldDecl[] = [
   { name: 'column', type: 'string', required: true, description: 'the column that becomes NOT NULL' },
-  { name: 'up', type: 'string', required: true, description: 'an up expression giving the new column a value where the column is NULL' },
+  {
+    name: 'up',
+    type: 'string',
+    required: true,
+    description: 'an up expression giving the new column a value where the column is NULL',
+  },
   INTO,
 ];
 
 const DROP_FIELDS: readonly FieldDecl[] = [
   { name: 'column', type: 'string', required: true, description: 'the column that may hold NULL' },
-  { name: 'down', type: 'string', required: true, description: 'a down expression giving the column a value when the new versions write NULL' },
+  {
+    name: 'down',
+    type: 'string',
+    required: true,
+    description: 'a down expression giving the column a value when the new versions write NULL',
+  },
   INTO,
 ];
 
 const newColumnNotNull: OperationDefinition<SetNotNull> = {
   kind: 'set_not_null',
-  summary: 'The column becomes NOT NULL in a new column (into) that old versions\' NULLs reach as up; the old column is dropped at contract.',
+  summary:
+    "The column becomes NOT NULL in a new column (into) that old versions' NULLs reach as up; the old column is dropped at contract.",
   fields: SET_FIELDS,
   touches: (op) => [op.column, op.into],
   mapping: { replacesColumn: true },
@@ -147,12 +181,30 @@ const newColumnNotNull: OperationDefinition<SetNotNull> = {
       field,
       label: `set_not_null ${op.column} -> ${op.into}`,
       oldColumns: [op.column],
-      newColumns: [{ field: `${field}.into`, name: op.into, type: old.type, up: `coalesce(${q}, (${op.up}))`, notNull: true, ...carriedDefault(old), ...carriedProperties(old, `${field}.column`) }],
+      newColumns: [
+        {
+          field: `${field}.into`,
+          name: op.into,
+          type: old.type,
+          up: `coalesce(${q}, (${op.up}))`,
+          notNull: true,
+          ...carriedDefault(old),
+          ...carriedProperties(old, `${field}.column`),
+        },
+      ],
       down: { [op.column]: quoteIdent(op.into) },
     };
   },
   objects(op, ctx, field): ObjectWork {
-    return fillTrigger(ctx, field, `set_not_null ${op.column} -> ${op.into}`, 'set_not_null', op.into, op.column, op.up);
+    return fillTrigger(
+      ctx,
+      field,
+      `set_not_null ${op.column} -> ${op.into}`,
+      'set_not_null',
+      op.into,
+      op.column,
+      op.up,
+    );
   },
 };
 
@@ -161,7 +213,8 @@ export const setNotNull = withInPlaceNotNull(newColumnNotNull);
 
 export const dropNotNull: OperationDefinition<DropNotNull> = {
   kind: 'drop_not_null',
-  summary: 'The column may hold NULL in a new column (into); new versions\' NULLs reach the old column as down; the old column is dropped at contract.',
+  summary:
+    "The column may hold NULL in a new column (into); new versions' NULLs reach the old column as down; the old column is dropped at contract.",
   fields: DROP_FIELDS,
   touches: (op) => [op.column, op.into],
   mapping: { replacesColumn: true },
@@ -181,11 +234,29 @@ export const dropNotNull: OperationDefinition<DropNotNull> = {
       field,
       label: `drop_not_null ${op.column} -> ${op.into}`,
       oldColumns: [op.column],
-      newColumns: [{ field: `${field}.into`, name: op.into, type: old.type, up: quoteIdent(op.column), notNull: false, ...carriedDefault(old), ...carriedProperties(old, `${field}.column`, { nullable: true }) }],
+      newColumns: [
+        {
+          field: `${field}.into`,
+          name: op.into,
+          type: old.type,
+          up: quoteIdent(op.column),
+          notNull: false,
+          ...carriedDefault(old),
+          ...carriedProperties(old, `${field}.column`, { nullable: true }),
+        },
+      ],
       down: { [op.column]: `coalesce(${quoteIdent(op.into)}, (${op.down}))` },
     };
   },
   objects(op, ctx, field): ObjectWork {
-    return fillTrigger(ctx, field, `drop_not_null ${op.column} -> ${op.into}`, 'drop_not_null', op.column, op.into, op.down);
+    return fillTrigger(
+      ctx,
+      field,
+      `drop_not_null ${op.column} -> ${op.into}`,
+      'drop_not_null',
+      op.column,
+      op.into,
+      op.down,
+    );
   },
 };

@@ -10,8 +10,13 @@ const PLAIN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function checkObjectName(field: string, value: unknown, what: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new SpecError(field, `must be a non-empty ${what} name`);
   checkIdentifierLength(field, value);
-  if (!PLAIN.test(value)) throw new SpecError(field, `"${value}" is not a plain ${what} name (letters, digits and underscores, not starting with a digit)`);
-  if (value.toLowerCase().startsWith('_tandem')) throw new SpecError(field, `"${value}" uses the _tandem prefix, which Tandem reserves`);
+  if (!PLAIN.test(value))
+    throw new SpecError(
+      field,
+      `"${value}" is not a plain ${what} name (letters, digits and underscores, not starting with a digit)`,
+    );
+  if (value.toLowerCase().startsWith('_tandem'))
+    throw new SpecError(field, `"${value}" uses the _tandem prefix, which Tandem reserves`);
   return value;
 }
 
@@ -37,13 +42,21 @@ export function optionalString(field: string, value: unknown): string | undefine
 export function knownColumn(ctx: ObjectContext, field: string, name: string): { name: string; type: string } {
   checkExistingName(field, name);
   if (ctx.droppedColumns.includes(name)) {
-    throw new CatalogError(field, name, `column "${name}" is dropped by this spec at contract, so an object on it would go with it`);
+    throw new CatalogError(
+      field,
+      name,
+      `column "${name}" is dropped by this spec at contract, so an object on it would go with it`,
+    );
   }
   const live = ctx.table.columns.find((c) => c.name === name);
   if (live) return live;
   const added = ctx.newColumns.find((c) => c.name === name);
   if (added) return added;
-  throw new CatalogError(field, name, `column "${name}" does not exist in table ${ctx.table.schema}.${ctx.table.name} and this spec does not add it`);
+  throw new CatalogError(
+    field,
+    name,
+    `column "${name}" does not exist in table ${ctx.table.schema}.${ctx.table.name} and this spec does not add it`,
+  );
 }
 
 export function tableSql(table: TableInfo): string {
@@ -61,7 +74,13 @@ export function keyJson(table: TableInfo, alias: string): string {
 }
 
 /** A verify check counting the rows `where` selects (over `from`, aliased `x`), with up to 10 sample keys. */
-export function rowsCheck(label: string, table: TableInfo, where: string, fix: string, from = `${tableSql(table)} x`): ObjectCheck {
+export function rowsCheck(
+  label: string,
+  table: TableInfo,
+  where: string,
+  fix: string,
+  from = `${tableSql(table)} x`,
+): ObjectCheck {
   return {
     label,
     fix,
@@ -87,7 +106,12 @@ export function relationExists(schema: string, name: string): string {
 
 /** A condition: no relation (table, index, view, sequence) named so in the schema. */
 export function relationAbsent(field: string, schema: string, name: string, what: string): CatalogCondition {
-  return { field, objectName: name, sql: relationExists(schema, name), message: `${what} "${name}" cannot be created: a relation of that name already exists in schema ${schema}` };
+  return {
+    field,
+    objectName: name,
+    sql: relationExists(schema, name),
+    message: `${what} "${name}" cannot be created: a relation of that name already exists in schema ${schema}`,
+  };
 }
 
 /** A condition: the table has no constraint named so. */
@@ -106,7 +130,13 @@ export function constraintExists(table: TableInfo, name: string): string {
 }
 
 /** A constraint added NOT VALID and then validated, each its own short transaction; a failed VALIDATE drops it again. */
-export function addValidatedConstraint(id: string, table: TableInfo, name: string, definition: string, hint: string): ObjectTask[] {
+export function addValidatedConstraint(
+  id: string,
+  table: TableInfo,
+  name: string,
+  definition: string,
+  hint: string,
+): ObjectTask[] {
   const t = tableSql(table);
   return [
     {

@@ -172,7 +172,10 @@ export interface OperationDefinition<T> {
   /** The tables it creates (planned before the object work, so other operations may name them). */
   createsTables?(op: T): readonly string[];
   /** The rules rows must keep once it is done (a rehearsal's generated rows and traffic keep them). */
-  rules?(op: T): { readonly checks?: readonly { name: string; check: string }[]; readonly uniques?: readonly string[][] };
+  rules?(op: T): {
+    readonly checks?: readonly { name: string; check: string }[];
+    readonly uniques?: readonly string[][];
+  };
   /** The old columns the parsed operation reads (checked against the catalog by the resolver). */
   resolve?(op: T, table: TableInfo, field: string): ColumnMapping | undefined;
   /** Facts about its ColumnMapping that the planners read (defaults below when absent). */

@@ -34,13 +34,16 @@ function settingProblem(tokens: readonly SqlToken[], i: number): string | null {
   const verb = word(tokens[i])!.toUpperCase();
   let j = i + 1;
   if (['local', 'session'].includes(word(tokens[j]) ?? '') && word(tokens[j + 1]) !== 'characteristics') {
-    if (word(tokens[j]) === 'session' && word(tokens[j + 1]) === 'authorization') return `${verb} SESSION AUTHORIZATION changes the step's role`;
+    if (word(tokens[j]) === 'session' && word(tokens[j + 1]) === 'authorization')
+      return `${verb} SESSION AUTHORIZATION changes the step's role`;
     j++;
   }
   const first = word(tokens[j]);
   if (first === undefined) return null;
-  if (first === 'session' && word(tokens[j + 1]) === 'authorization') return `${verb} SESSION AUTHORIZATION changes the step's role`;
-  if (first === 'all') return `${verb} ALL resets the step's bounds (statement_timeout, lock_timeout, idle_in_transaction_session_timeout)`;
+  if (first === 'session' && word(tokens[j + 1]) === 'authorization')
+    return `${verb} SESSION AUTHORIZATION changes the step's role`;
+  if (first === 'all')
+    return `${verb} ALL resets the step's bounds (statement_timeout, lock_timeout, idle_in_transaction_session_timeout)`;
   // A dotted name (tandem.backfill).
   const name = tokens[j + 1]?.text === '.' && word(tokens[j + 2]) ? `${first}.${word(tokens[j + 2])}` : first;
   return guardedName(name) ? `${verb} ${name} changes a setting the step's bounds or role rely on` : null;
@@ -51,8 +54,11 @@ function setConfigProblem(tokens: readonly SqlToken[], i: number): string | null
   if (tokens[i + 1]?.text !== '(') return null;
   const arg = tokens[i + 2];
   const next = tokens[i + 3];
-  if (arg?.kind !== 'string' || next?.text !== ',') return 'set_config() with a setting name that is not a string constant may change the step\'s bounds or role';
-  return guardedName(arg.text.toLowerCase().trim()) ? `set_config('${arg.text}', ...) changes a setting the step's bounds or role rely on` : null;
+  if (arg?.kind !== 'string' || next?.text !== ',')
+    return "set_config() with a setting name that is not a string constant may change the step's bounds or role";
+  return guardedName(arg.text.toLowerCase().trim())
+    ? `set_config('${arg.text}', ...) changes a setting the step's bounds or role rely on`
+    : null;
 }
 
 /**
@@ -89,7 +95,8 @@ function blockProblem(body: string, depth: number): string | null {
     return null; // not SQL-lexable as a whole: PostgreSQL's own parse decides, the run-time check stays
   }
   for (const t of tokens) {
-    if (t.kind === 'word' && !t.quoted && (t.text === 'commit' || t.text === 'rollback')) return `${t.text.toUpperCase()} inside a DO block is transaction control`;
+    if (t.kind === 'word' && !t.quoted && (t.text === 'commit' || t.text === 'rollback'))
+      return `${t.text.toUpperCase()} inside a DO block is transaction control`;
   }
   const setting = settingsAnywhere(tokens);
   if (setting) return `${setting} (inside a DO block)`;
@@ -123,9 +130,11 @@ function statementProblem(tokens: readonly SqlToken[], depth: number): string | 
   const first = word(tokens[0]);
   const quoted = tokens[0]?.kind === 'word' && tokens[0].quoted;
   if (first && !quoted) {
-    if (TRANSACTION_CONTROL.has(first)) return `${first.toUpperCase()} is transaction control, which would end or split the step's own transaction`;
-    if (first === 'prepare' && word(tokens[1]) === 'transaction') return 'PREPARE TRANSACTION is transaction control, which would end the step\'s own transaction';
-    if (first === 'discard') return 'DISCARD resets the session, the step\'s bounds and role included';
+    if (TRANSACTION_CONTROL.has(first))
+      return `${first.toUpperCase()} is transaction control, which would end or split the step's own transaction`;
+    if (first === 'prepare' && word(tokens[1]) === 'transaction')
+      return "PREPARE TRANSACTION is transaction control, which would end the step's own transaction";
+    if (first === 'discard') return "DISCARD resets the session, the step's bounds and role included";
     if (first === 'do') {
       for (const t of tokens) {
         if (t.kind !== 'string') continue;
@@ -149,6 +158,7 @@ export function rawSqlProblem(sql: string): string | null {
     if (err instanceof SqlLexError) return `it has ${err.message}`;
     throw err;
   }
-  if (tokens.some((t) => t.text === ';' && t.kind === 'symbol')) return 'it holds a semicolon outside quotes: give each statement as its own list entry';
+  if (tokens.some((t) => t.text === ';' && t.kind === 'symbol'))
+    return 'it holds a semicolon outside quotes: give each statement as its own list entry';
   return statementProblem(tokens, 0);
 }

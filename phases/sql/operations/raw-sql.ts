@@ -19,19 +19,22 @@ export interface RawSql {
 
 function statements(field: string, value: unknown): string[] {
   const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0) throw new SpecError(field, 'must be a SQL statement or a non-empty list of them');
+  if (!Array.isArray(list) || list.length === 0)
+    throw new SpecError(field, 'must be a SQL statement or a non-empty list of them');
   return list.map((s, i) => {
     const f = Array.isArray(value) ? `${field}[${i}]` : field;
     if (typeof s !== 'string' || s.trim().length === 0) throw new SpecError(f, 'must be a non-empty SQL statement');
     if (s.includes('\0')) throw new SpecError(f, 'must not contain a NUL character');
     const sql = s.trim().replace(/;\s*$/, '');
     const problem = rawSqlProblem(sql);
-    if (problem) throw new SpecError(f, `refused: ${problem}; raw_sql runs inside the step's own transaction, under its bounds`);
+    if (problem)
+      throw new SpecError(f, `refused: ${problem}; raw_sql runs inside the step's own transaction, under its bounds`);
     return sql;
   });
 }
 
-const named = (step: string, list: string[]): ObjectStatement[] => list.map((sql, i) => ({ id: `raw-sql-${step}-${i + 1}`, sql, untrusted: true }));
+const named = (step: string, list: string[]): ObjectStatement[] =>
+  list.map((sql, i) => ({ id: `raw-sql-${step}-${i + 1}`, sql, untrusted: true }));
 
 const FIELDS: readonly FieldDecl[] = [
   { name: 'up', type: 'statements', description: 'the SQL that expand runs (with its down); up or contract, or both' },
@@ -41,7 +44,7 @@ const FIELDS: readonly FieldDecl[] = [
 
 export const rawSql: OperationDefinition<RawSql> = {
   kind: 'raw_sql',
-  summary: 'Your own SQL, one statement per entry, inside expand\'s, rollback\'s and contract\'s transactions.',
+  summary: "Your own SQL, one statement per entry, inside expand's, rollback's and contract's transactions.",
   fields: FIELDS,
   objectOnly: true,
   ownTable: true,
@@ -49,9 +52,15 @@ export const rawSql: OperationDefinition<RawSql> = {
     readFields(field, body, FIELDS);
     // Each step only where it is needed: `contract` alone (nothing at expand, nothing to undo), or
     // `up` with the `down` that undoes it at rollback.
-    if (body.up === undefined && body.contract === undefined) throw new SpecError(field, 'needs `up` (run at expand, with its `down`) or `contract` (run at contract), or both');
-    if (body.up === undefined && body.down !== undefined) throw new SpecError(`${field}.down`, 'undoes `up` at rollback, and there is no `up`');
-    if (body.up !== undefined && body.down === undefined) throw new SpecError(`${field}.down`, 'is missing: the SQL that rollback runs to undo up');
+    if (body.up === undefined && body.contract === undefined)
+      throw new SpecError(
+        field,
+        'needs `up` (run at expand, with its `down`) or `contract` (run at contract), or both',
+      );
+    if (body.up === undefined && body.down !== undefined)
+      throw new SpecError(`${field}.down`, 'undoes `up` at rollback, and there is no `up`');
+    if (body.up !== undefined && body.down === undefined)
+      throw new SpecError(`${field}.down`, 'is missing: the SQL that rollback runs to undo up');
     return {
       up: body.up === undefined ? [] : statements(`${field}.up`, body.up),
       down: body.up === undefined ? [] : statements(`${field}.down`, body.down),
@@ -59,6 +68,13 @@ export const rawSql: OperationDefinition<RawSql> = {
     };
   },
   objects(op, _ctx, field): ObjectWork {
-    return { kind: 'raw_sql', field, label: 'raw_sql', expand: named('up', op.up), rollback: named('down', op.down), contract: named('contract', op.contract) };
+    return {
+      kind: 'raw_sql',
+      field,
+      label: 'raw_sql',
+      expand: named('up', op.up),
+      rollback: named('down', op.down),
+      contract: named('contract', op.contract),
+    };
   },
 };

@@ -9,7 +9,11 @@ const STEP_SLOTS = ['afterExpand', 'beforeContract', 'afterContract', 'beforeRol
 
 function renameSteps(steps: unknown): unknown {
   if (!Array.isArray(steps)) return steps;
-  return steps.map((s) => (s && typeof s === 'object' && typeof s.kind === 'string' && STEP_KINDS[s.kind] ? { ...s, kind: STEP_KINDS[s.kind] } : s));
+  return steps.map((s) =>
+    s && typeof s === 'object' && typeof s.kind === 'string' && STEP_KINDS[s.kind]
+      ? { ...s, kind: STEP_KINDS[s.kind] }
+      : s,
+  );
 }
 
 function upgradeWork(work: unknown): unknown {

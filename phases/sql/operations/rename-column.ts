@@ -22,7 +22,8 @@ const FIELDS: readonly FieldDecl[] = [
 
 export const renameColumn: OperationDefinition<RenameColumn> = {
   kind: 'rename_column',
-  summary: 'A column gets a new name: the new column is added with its type, kept equal both ways, and the old one dropped at contract.',
+  summary:
+    'A column gets a new name: the new column is added with its type, kept equal both ways, and the old one dropped at contract.',
   fields: FIELDS,
   touches: (op) => [op.from, op.to],
   mapping: {

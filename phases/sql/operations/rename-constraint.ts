@@ -23,7 +23,8 @@ const FIELDS: readonly FieldDecl[] = [
 
 export const renameConstraint: OperationDefinition<RenameConstraint> = {
   kind: 'rename_constraint',
-  summary: 'A constraint of the table gets a new name inside contract\'s transaction (its index too); every version sees the old name until then.',
+  summary:
+    "A constraint of the table gets a new name inside contract's transaction (its index too); every version sees the old name until then.",
   fields: FIELDS,
   objectOnly: true,
   creates: (op) => [op.to],
@@ -35,7 +36,8 @@ export const renameConstraint: OperationDefinition<RenameConstraint> = {
   },
   objects(op, ctx, field): ObjectWork {
     const t = ctx.table;
-    const constraint = (name: string) => `SELECT conindid FROM pg_constraint WHERE conrelid = ${regclass(t)} AND conname = ${quoteLiteral(name)}`;
+    const constraint = (name: string) =>
+      `SELECT conindid FROM pg_constraint WHERE conrelid = ${regclass(t)} AND conname = ${quoteLiteral(name)}`;
     return {
       kind: 'rename_constraint',
       field,
@@ -67,7 +69,12 @@ export const renameConstraint: OperationDefinition<RenameConstraint> = {
           message: `constraint "${op.from}" has an index, which is renamed with it, and a relation named "${op.to}" already exists in schema ${t.schema}`,
         },
       ],
-      contract: [{ id: `rename-constraint-${op.from}`, sql: `ALTER TABLE ${tableSql(t)} RENAME CONSTRAINT ${quoteIdent(op.from)} TO ${quoteIdent(op.to)}` }],
+      contract: [
+        {
+          id: `rename-constraint-${op.from}`,
+          sql: `ALTER TABLE ${tableSql(t)} RENAME CONSTRAINT ${quoteIdent(op.from)} TO ${quoteIdent(op.to)}`,
+        },
+      ],
     };
   },
 };

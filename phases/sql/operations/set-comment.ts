@@ -18,28 +18,33 @@ export interface SetComment {
 }
 
 const FIELDS: readonly FieldDecl[] = [
-  { name: 'table', type: 'string', description: 'the table, in the spec table\'s schema (default: the spec\'s table)' },
-  { name: 'column', type: 'string', description: 'the column whose comment it is (default: the table\'s own comment)' },
+  { name: 'table', type: 'string', description: "the table, in the spec table's schema (default: the spec's table)" },
+  { name: 'column', type: 'string', description: "the column whose comment it is (default: the table's own comment)" },
   { name: 'comment', type: 'string', required: true, nullable: true, description: 'the comment, or null to remove it' },
 ];
 
 function commentText(field: string, value: unknown): string | null {
   if (value === null) return null;
-  if (typeof value !== 'string' || value.length === 0) throw new SpecError(field, 'must be a non-empty string, or null to remove the comment');
+  if (typeof value !== 'string' || value.length === 0)
+    throw new SpecError(field, 'must be a non-empty string, or null to remove the comment');
   if (value.includes('\0')) throw new SpecError(field, 'must not contain a NUL character');
   return value;
 }
 
 export const setComment: OperationDefinition<SetComment> = {
   kind: 'set_comment',
-  summary: 'Sets or (with null) removes the comment of a table or a column, inside contract\'s transaction.',
+  summary: "Sets or (with null) removes the comment of a table or a column, inside contract's transaction.",
   fields: FIELDS,
   objectOnly: true,
   parse(body, field) {
     const need = readFields(field, body, FIELDS);
     const table = body.table === undefined ? undefined : checkExistingName(`${field}.table`, body.table);
     const column = body.column === undefined ? undefined : checkExistingName(`${field}.column`, body.column);
-    return { ...(table !== undefined ? { table } : {}), ...(column !== undefined ? { column } : {}), comment: commentText(`${field}.comment`, need('comment')) };
+    return {
+      ...(table !== undefined ? { table } : {}),
+      ...(column !== undefined ? { column } : {}),
+      comment: commentText(`${field}.comment`, need('comment')),
+    };
   },
   objects(op, ctx, field): ObjectWork {
     const schema = ctx.table.schema;
@@ -65,14 +70,22 @@ export const setComment: OperationDefinition<SetComment> = {
         });
       }
     }
-    const target = op.column === undefined ? `TABLE ${quoteQualified(schema, name)}` : `COLUMN ${quoteQualified(schema, name)}.${quoteIdent(op.column)}`;
+    const target =
+      op.column === undefined
+        ? `TABLE ${quoteQualified(schema, name)}`
+        : `COLUMN ${quoteQualified(schema, name)}.${quoteIdent(op.column)}`;
     const what = op.column === undefined ? name : `${name}.${op.column}`;
     return {
       kind: 'set_comment',
       field,
       label: `set_comment ${what}`,
       live,
-      contract: [{ id: `comment-${what}`, sql: `COMMENT ON ${target} IS ${op.comment === null ? 'NULL' : quoteLiteral(op.comment)}` }],
+      contract: [
+        {
+          id: `comment-${what}`,
+          sql: `COMMENT ON ${target} IS ${op.comment === null ? 'NULL' : quoteLiteral(op.comment)}`,
+        },
+      ],
     };
   },
 };

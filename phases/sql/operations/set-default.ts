@@ -25,7 +25,11 @@ function liveColumn(ctx: ObjectContext, field: string, column: string, added = f
   if (added) return c;
   if (!ctx.table.columns.some((x) => x.name === column)) {
     // A column the spec adds takes its default in its own operation (add_column's `default`).
-    throw new CatalogError(field, column, `column "${column}" is added by this spec: give it its default in its add_column`);
+    throw new CatalogError(
+      field,
+      column,
+      `column "${column}" is added by this spec: give it its default in its add_column`,
+    );
   }
   return c;
 }
@@ -35,18 +39,26 @@ const SET_FIELDS: readonly FieldDecl[] = [
   { name: 'default', type: 'scalar', required: true, description: 'the new default expression' },
 ];
 
-const DROP_FIELDS: readonly FieldDecl[] = [{ name: 'column', type: 'string', required: true, description: 'the column whose default goes' }];
+const DROP_FIELDS: readonly FieldDecl[] = [
+  { name: 'column', type: 'string', required: true, description: 'the column whose default goes' },
+];
 
 export const setDefault: OperationDefinition<SetDefault> = {
   kind: 'set_default',
-  summary: 'A column default, set inside contract\'s transaction (catalog only).',
+  summary: "A column default, set inside contract's transaction (catalog only).",
   fields: SET_FIELDS,
   objectOnly: true,
   parse(body, field) {
     const need = readFields(field, body, SET_FIELDS);
     const column = checkExistingName(`${field}.column`, need('column'));
     const raw = need('default');
-    return { column, default: checkExpression(`${field}.default`, typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw) };
+    return {
+      column,
+      default: checkExpression(
+        `${field}.default`,
+        typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw,
+      ),
+    };
   },
   objects(op, ctx, field): ObjectWork {
     const c = liveColumn(ctx, `${field}.column`, op.column, true);
@@ -55,7 +67,10 @@ export const setDefault: OperationDefinition<SetDefault> = {
       kind: 'set_default',
       field,
       label: `set_default ${op.column}`,
-      trial: [{ id: `${field}.default`, sql: set(`pg_temp.${quoteIdent(ctx.table.name)}`) }, { id: `${field}.default`, sql: `SELECT (${op.default})::${c.type}` }],
+      trial: [
+        { id: `${field}.default`, sql: set(`pg_temp.${quoteIdent(ctx.table.name)}`) },
+        { id: `${field}.default`, sql: `SELECT (${op.default})::${c.type}` },
+      ],
       contract: [{ id: `set-default-${op.column}`, sql: set(tableSql(ctx.table)) }],
     };
   },
@@ -63,7 +78,7 @@ export const setDefault: OperationDefinition<SetDefault> = {
 
 export const dropDefault: OperationDefinition<DropDefault> = {
   kind: 'drop_default',
-  summary: 'A column default dropped inside contract\'s transaction (catalog only).',
+  summary: "A column default dropped inside contract's transaction (catalog only).",
   fields: DROP_FIELDS,
   objectOnly: true,
   parse(body, field) {
@@ -76,7 +91,12 @@ export const dropDefault: OperationDefinition<DropDefault> = {
       kind: 'drop_default',
       field,
       label: `drop_default ${op.column}`,
-      contract: [{ id: `drop-default-${op.column}`, sql: `ALTER TABLE ${tableSql(ctx.table)} ALTER COLUMN ${quoteIdent(op.column)} DROP DEFAULT` }],
+      contract: [
+        {
+          id: `drop-default-${op.column}`,
+          sql: `ALTER TABLE ${tableSql(ctx.table)} ALTER COLUMN ${quoteIdent(op.column)} DROP DEFAULT`,
+        },
+      ],
     };
   },
 };

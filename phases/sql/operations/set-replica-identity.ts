@@ -22,7 +22,13 @@ export interface SetReplicaIdentity {
 }
 
 const FIELDS: readonly FieldDecl[] = [
-  { name: 'identity', type: 'string', required: true, enum: REPLICA_IDENTITIES, description: 'default (the primary key), full (every column), nothing, or index' },
+  {
+    name: 'identity',
+    type: 'string',
+    required: true,
+    enum: REPLICA_IDENTITIES,
+    description: 'default (the primary key), full (every column), nothing, or index',
+  },
   { name: 'index', type: 'string', description: 'with identity: index, the unique index whose columns identify a row' },
 ];
 
@@ -53,24 +59,37 @@ function publishedChanges(field: string, table: TableInfo): CatalogCondition {
 
 export const setReplicaIdentity: OperationDefinition<SetReplicaIdentity> = {
   kind: 'set_replica_identity',
-  summary: 'Sets the replica identity (default, full, nothing, or a unique index) inside contract\'s transaction.',
+  summary: "Sets the replica identity (default, full, nothing, or a unique index) inside contract's transaction.",
   fields: FIELDS,
   objectOnly: true,
   parse(body, field) {
     const need = readFields(field, body, FIELDS);
     const identity = need('identity');
-    if (typeof identity !== 'string' || !(REPLICA_IDENTITIES as readonly string[]).includes(identity)) throw new SpecError(`${field}.identity`, `must be one of ${REPLICA_IDENTITIES.join(', ')}`);
+    if (typeof identity !== 'string' || !(REPLICA_IDENTITIES as readonly string[]).includes(identity))
+      throw new SpecError(`${field}.identity`, `must be one of ${REPLICA_IDENTITIES.join(', ')}`);
     if (identity === 'index') {
-      if (body.index === undefined || body.index === null) throw new SpecError(`${field}.index`, 'is missing: with identity: index, the unique index whose columns identify a row');
+      if (body.index === undefined || body.index === null)
+        throw new SpecError(
+          `${field}.index`,
+          'is missing: with identity: index, the unique index whose columns identify a row',
+        );
       return { identity, index: checkExistingName(`${field}.index`, body.index) };
     }
-    if (body.index !== undefined) throw new SpecError(`${field}.index`, `is only for identity: index (identity is ${identity})`);
+    if (body.index !== undefined)
+      throw new SpecError(`${field}.index`, `is only for identity: index (identity is ${identity})`);
     return { identity: identity as ReplicaIdentity };
   },
   objects(op, ctx, field): ObjectWork {
     const t = ctx.table;
     const clause = op.identity === 'index' ? `USING INDEX ${quoteIdent(op.index!)}` : op.identity.toUpperCase();
-    const live: CatalogCondition[] = [notPartitioned(field, t, `${t.schema}.${t.name}`, 'its replica identity is each partition\'s own; set it on the partitions')];
+    const live: CatalogCondition[] = [
+      notPartitioned(
+        field,
+        t,
+        `${t.schema}.${t.name}`,
+        "its replica identity is each partition's own; set it on the partitions",
+      ),
+    ];
     if (op.identity === 'index') live.push(indexUnfit(`${field}.index`, t, op.index!));
     if (op.identity === 'nothing') live.push(publishedChanges(`${field}.identity`, t));
     return {

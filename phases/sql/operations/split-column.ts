@@ -21,7 +21,12 @@ const INTO: readonly FieldDecl[] = [
 const FIELDS: readonly FieldDecl[] = [
   { name: 'column', type: 'string', required: true, description: 'the column to split' },
   { name: 'into', type: 'objects', required: true, description: 'the list of new columns', fields: INTO },
-  { name: 'down', type: 'string', required: true, description: 'a down expression computing the column split from the new columns' },
+  {
+    name: 'down',
+    type: 'string',
+    required: true,
+    description: 'a down expression computing the column split from the new columns',
+  },
 ];
 
 export const splitColumn: OperationDefinition<SplitColumn> = {
@@ -33,11 +38,16 @@ export const splitColumn: OperationDefinition<SplitColumn> = {
     const need = readFields(field, body, FIELDS);
     const column = checkExistingName(`${field}.column`, need('column'));
     const into = need('into');
-    if (!Array.isArray(into) || into.length === 0) throw new SpecError(`${field}.into`, 'must be a non-empty list of new columns');
+    if (!Array.isArray(into) || into.length === 0)
+      throw new SpecError(`${field}.into`, 'must be a non-empty list of new columns');
     const parsed = into.map((raw, i) => {
       const f = `${field}.into[${i}]`;
       const get = readFields(f, expectObject(f, raw), INTO);
-      return { name: checkNewName(`${f}.name`, get('name')), type: checkType(`${f}.type`, get('type')), up: checkExpression(`${f}.up`, get('up')) };
+      return {
+        name: checkNewName(`${f}.name`, get('name')),
+        type: checkType(`${f}.type`, get('type')),
+        up: checkExpression(`${f}.up`, get('up')),
+      };
     });
     const down = checkExpression(`${field}.down`, need('down'));
     return { column, into: parsed, down };
@@ -50,7 +60,13 @@ export const splitColumn: OperationDefinition<SplitColumn> = {
       field,
       label: `split_column ${op.column}`,
       oldColumns: [op.column],
-      newColumns: op.into.map((c, i) => ({ field: `${field}.into[${i}]`, name: c.name, type: c.type, up: c.up, notNull: false })),
+      newColumns: op.into.map((c, i) => ({
+        field: `${field}.into[${i}]`,
+        name: c.name,
+        type: c.type,
+        up: c.up,
+        notNull: false,
+      })),
       down: { [op.column]: op.down },
     };
   },

@@ -14,7 +14,12 @@ import { CatalogCondition } from './operation';
  * exclusion or unique constraint's index is built at once under the lock expand holds anyway.
  */
 export type TableConstraint =
-  | { readonly type: 'primary_key' | 'unique'; readonly name: string; readonly columns: readonly string[]; readonly include?: readonly string[] }
+  | {
+      readonly type: 'primary_key' | 'unique';
+      readonly name: string;
+      readonly columns: readonly string[];
+      readonly include?: readonly string[];
+    }
   | { readonly type: 'check'; readonly name: string; readonly check: string }
   | {
       readonly type: 'foreign_key';
@@ -24,7 +29,13 @@ export type TableConstraint =
       readonly onDelete: keyof typeof FK_ACTIONS;
       readonly onUpdate: keyof typeof FK_ACTIONS;
     }
-  | { readonly type: 'exclude'; readonly name: string; readonly method: string; readonly elements: readonly ExclusionElement[]; readonly where?: string };
+  | {
+      readonly type: 'exclude';
+      readonly name: string;
+      readonly method: string;
+      readonly elements: readonly ExclusionElement[];
+      readonly where?: string;
+    };
 
 export interface ExclusionElement {
   readonly column?: string;
@@ -43,25 +54,60 @@ const OPCLASS = /^(?:[a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/;
 
 const REFERENCES: readonly FieldDecl[] = [
   { name: 'table', type: 'string', required: true, description: 'the referenced table, `table` or `schema.table`' },
-  { name: 'columns', type: 'strings', required: true, description: 'the referenced columns (a primary key or unique index of that table)' },
+  {
+    name: 'columns',
+    type: 'strings',
+    required: true,
+    description: 'the referenced columns (a primary key or unique index of that table)',
+  },
 ];
 
 const ELEMENT: readonly FieldDecl[] = [
   { name: 'column', type: 'string', description: 'a column of the table (or give expression)' },
-  { name: 'expression', type: 'string', description: 'an expression over the table\'s columns (or give column)' },
+  { name: 'expression', type: 'string', description: "an expression over the table's columns (or give column)" },
   { name: 'opclass', type: 'string', description: 'the operator class of the element' },
-  { name: 'with', type: 'string', required: true, description: 'the operator two rows must not both satisfy (=, &&, ...)' },
+  {
+    name: 'with',
+    type: 'string',
+    required: true,
+    description: 'the operator two rows must not both satisfy (=, &&, ...)',
+  },
 ];
 
 export const CONSTRAINT_FIELDS: readonly FieldDecl[] = [
   { name: 'name', type: 'string', required: true, description: 'the constraint name' },
-  { name: 'type', type: 'string', required: true, enum: CONSTRAINT_TYPES, description: 'primary_key, unique, check, foreign_key or exclude' },
+  {
+    name: 'type',
+    type: 'string',
+    required: true,
+    enum: CONSTRAINT_TYPES,
+    description: 'primary_key, unique, check, foreign_key or exclude',
+  },
   { name: 'columns', type: 'strings', description: 'primary_key, unique, foreign_key: its columns' },
-  { name: 'include', type: 'strings', description: 'primary_key, unique: columns its index stores beside the key (INCLUDE), not part of it' },
+  {
+    name: 'include',
+    type: 'strings',
+    description: 'primary_key, unique: columns its index stores beside the key (INCLUDE), not part of it',
+  },
   { name: 'check', type: 'string', description: 'check: the condition every row must meet' },
-  { name: 'references', type: 'object', fields: REFERENCES, description: 'foreign_key: the referenced table and columns' },
-  { name: 'on_delete', type: 'string', enum: ACTIONS, description: 'foreign_key: what a delete of a referenced row does (default no_action)' },
-  { name: 'on_update', type: 'string', enum: ACTIONS, description: 'foreign_key: what an update of a referenced key does (default no_action)' },
+  {
+    name: 'references',
+    type: 'object',
+    fields: REFERENCES,
+    description: 'foreign_key: the referenced table and columns',
+  },
+  {
+    name: 'on_delete',
+    type: 'string',
+    enum: ACTIONS,
+    description: 'foreign_key: what a delete of a referenced row does (default no_action)',
+  },
+  {
+    name: 'on_update',
+    type: 'string',
+    enum: ACTIONS,
+    description: 'foreign_key: what an update of a referenced key does (default no_action)',
+  },
   { name: 'method', type: 'string', enum: INDEX_METHODS, description: 'exclude: the index method (default gist)' },
   { name: 'elements', type: 'objects', fields: ELEMENT, description: 'exclude: the elements and their operators' },
   { name: 'where', type: 'string', description: 'exclude: the rows it applies to (a partial constraint)' },
@@ -78,21 +124,31 @@ const TYPE_FIELDS: Readonly<Record<(typeof CONSTRAINT_TYPES)[number], readonly s
 
 function action(field: string, value: unknown): keyof typeof FK_ACTIONS {
   if (value === undefined) return 'no_action';
-  if (typeof value !== 'string' || !ACTIONS.includes(value)) throw new SpecError(field, `must be one of ${ACTIONS.join(', ')}`);
+  if (typeof value !== 'string' || !ACTIONS.includes(value))
+    throw new SpecError(field, `must be one of ${ACTIONS.join(', ')}`);
   return value as keyof typeof FK_ACTIONS;
 }
 
 function element(field: string, raw: unknown, columns: readonly string[]): ExclusionElement {
   const body = expectObject(field, raw);
   const get = readFields(field, body, ELEMENT);
-  if ((body.column === undefined) === (body.expression === undefined)) throw new SpecError(field, 'must give one of column or expression');
+  if ((body.column === undefined) === (body.expression === undefined))
+    throw new SpecError(field, 'must give one of column or expression');
   const column = body.column === undefined ? undefined : tableColumn(`${field}.column`, body.column, columns);
-  const expression = body.expression === undefined ? undefined : checkExpression(`${field}.expression`, body.expression);
+  const expression =
+    body.expression === undefined ? undefined : checkExpression(`${field}.expression`, body.expression);
   const op = get('with');
-  if (typeof op !== 'string' || !OPERATOR.test(op)) throw new SpecError(`${field}.with`, 'must be an operator, e.g. = or &&');
+  if (typeof op !== 'string' || !OPERATOR.test(op))
+    throw new SpecError(`${field}.with`, 'must be an operator, e.g. = or &&');
   const opclass = body.opclass === undefined ? undefined : body.opclass;
-  if (opclass !== undefined && (typeof opclass !== 'string' || !OPCLASS.test(opclass))) throw new SpecError(`${field}.opclass`, 'must be an operator class name, e.g. gist_int4_ops');
-  return { ...(column ? { column } : {}), ...(expression ? { expression } : {}), ...(opclass ? { opclass } : {}), with: op };
+  if (opclass !== undefined && (typeof opclass !== 'string' || !OPCLASS.test(opclass)))
+    throw new SpecError(`${field}.opclass`, 'must be an operator class name, e.g. gist_int4_ops');
+  return {
+    ...(column ? { column } : {}),
+    ...(expression ? { expression } : {}),
+    ...(opclass ? { opclass } : {}),
+    with: op,
+  };
 }
 
 function tableColumn(field: string, value: unknown, columns: readonly string[]): string {
@@ -113,10 +169,15 @@ export function parseTableConstraint(field: string, raw: unknown, columns: reado
   const need = readFields(field, body, CONSTRAINT_FIELDS);
   const name = checkObjectName(`${field}.name`, need('name'), 'constraint');
   const type = need('type');
-  if (typeof type !== 'string' || !(CONSTRAINT_TYPES as readonly string[]).includes(type)) throw new SpecError(`${field}.type`, `must be one of ${CONSTRAINT_TYPES.join(', ')}`);
+  if (typeof type !== 'string' || !(CONSTRAINT_TYPES as readonly string[]).includes(type))
+    throw new SpecError(`${field}.type`, `must be one of ${CONSTRAINT_TYPES.join(', ')}`);
   const t = type as (typeof CONSTRAINT_TYPES)[number];
   for (const key of Object.keys(body)) {
-    if (key !== 'name' && key !== 'type' && !TYPE_FIELDS[t].includes(key)) throw new SpecError(`${field}.${key}`, `is not a field of a ${t} constraint (it takes: ${TYPE_FIELDS[t].join(', ')})`);
+    if (key !== 'name' && key !== 'type' && !TYPE_FIELDS[t].includes(key))
+      throw new SpecError(
+        `${field}.${key}`,
+        `is not a field of a ${t} constraint (it takes: ${TYPE_FIELDS[t].join(', ')})`,
+      );
   }
   const missing = (key: string, what: string) => {
     if (body[key] === undefined || body[key] === null) throw new SpecError(`${field}.${key}`, `is missing: ${what}`);
@@ -124,26 +185,52 @@ export function parseTableConstraint(field: string, raw: unknown, columns: reado
   };
   switch (t) {
     case 'primary_key':
-    case 'unique':
-    {
-      const include = body.include === undefined ? undefined : columnList(`${field}.include`, body.include, columns, 'columns');
-      return { type: t, name, columns: columnList(`${field}.columns`, missing('columns', `the ${t} columns`), columns, 'columns'), ...(include ? { include } : {}) };
+    case 'unique': {
+      const include =
+        body.include === undefined ? undefined : columnList(`${field}.include`, body.include, columns, 'columns');
+      return {
+        type: t,
+        name,
+        columns: columnList(`${field}.columns`, missing('columns', `the ${t} columns`), columns, 'columns'),
+        ...(include ? { include } : {}),
+      };
     }
     case 'check':
-      return { type: t, name, check: checkExpression(`${field}.check`, missing('check', 'the condition every row must meet')) };
+      return {
+        type: t,
+        name,
+        check: checkExpression(`${field}.check`, missing('check', 'the condition every row must meet')),
+      };
     case 'foreign_key': {
       const own = columnList(`${field}.columns`, missing('columns', 'the referencing columns'), columns, 'columns');
-      const refs = readFields(`${field}.references`, expectObject(`${field}.references`, missing('references', 'the referenced table and columns')), REFERENCES);
+      const refs = readFields(
+        `${field}.references`,
+        expectObject(`${field}.references`, missing('references', 'the referenced table and columns')),
+        REFERENCES,
+      );
       const target = parseTableName(`${field}.references.table`, refs('table'));
       const refColumns = nameList(`${field}.references.columns`, refs('columns'), 'columns');
-      if (refColumns.length !== own.length) throw new SpecError(`${field}.references.columns`, `lists ${refColumns.length} columns for ${own.length} referencing columns`);
-      return { type: t, name, columns: own, references: { ...target, columns: refColumns }, onDelete: action(`${field}.on_delete`, body.on_delete), onUpdate: action(`${field}.on_update`, body.on_update) };
+      if (refColumns.length !== own.length)
+        throw new SpecError(
+          `${field}.references.columns`,
+          `lists ${refColumns.length} columns for ${own.length} referencing columns`,
+        );
+      return {
+        type: t,
+        name,
+        columns: own,
+        references: { ...target, columns: refColumns },
+        onDelete: action(`${field}.on_delete`, body.on_delete),
+        onUpdate: action(`${field}.on_update`, body.on_update),
+      };
     }
     case 'exclude': {
       const method = body.method === undefined ? 'gist' : body.method;
-      if (typeof method !== 'string' || !(INDEX_METHODS as readonly string[]).includes(method)) throw new SpecError(`${field}.method`, `must be one of ${INDEX_METHODS.join(', ')}`);
+      if (typeof method !== 'string' || !(INDEX_METHODS as readonly string[]).includes(method))
+        throw new SpecError(`${field}.method`, `must be one of ${INDEX_METHODS.join(', ')}`);
       const raw = missing('elements', 'the elements and their operators');
-      if (!Array.isArray(raw) || raw.length === 0) throw new SpecError(`${field}.elements`, 'must be a non-empty list of { column or expression, with }');
+      if (!Array.isArray(raw) || raw.length === 0)
+        throw new SpecError(`${field}.elements`, 'must be a non-empty list of { column or expression, with }');
       const elements = raw.map((e, i) => element(`${field}.elements[${i}]`, e, columns));
       const where = body.where === undefined ? undefined : checkExpression(`${field}.where`, body.where);
       return { type: t, name, method, elements, ...(where !== undefined ? { where } : {}) };
@@ -169,7 +256,10 @@ export function tableConstraintSql(c: TableConstraint, schema: string): string {
         ` ON DELETE ${FK_ACTIONS[c.onDelete]} ON UPDATE ${FK_ACTIONS[c.onUpdate]}`
       );
     case 'exclude': {
-      const elements = c.elements.map((e) => `${e.column !== undefined ? quoteIdent(e.column) : `(${e.expression})`}${e.opclass ? ` ${e.opclass}` : ''} WITH ${e.with}`);
+      const elements = c.elements.map(
+        (e) =>
+          `${e.column !== undefined ? quoteIdent(e.column) : `(${e.expression})`}${e.opclass ? ` ${e.opclass}` : ''} WITH ${e.with}`,
+      );
       return `${head} EXCLUDE USING ${c.method} (${elements.join(', ')})${c.where !== undefined ? ` WHERE (${c.where})` : ''}`;
     }
   }
@@ -185,7 +275,11 @@ export function hasIndex(c: TableConstraint): boolean {
  * referenced columns be those of a unique, non-partial, immediate index of it, as PostgreSQL
  * requires: checked before expand, since the trial's temporary table cannot reference it.
  */
-export function referencedKey(field: string, c: Extract<TableConstraint, { type: 'foreign_key' }>, schema: string): CatalogCondition {
+export function referencedKey(
+  field: string,
+  c: Extract<TableConstraint, { type: 'foreign_key' }>,
+  schema: string,
+): CatalogCondition {
   const ref = `to_regclass(${quoteLiteral(quoteQualified(c.references.schema ?? schema, c.references.table))})`;
   const sorted = [...c.references.columns].sort();
   return {

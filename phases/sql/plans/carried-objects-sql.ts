@@ -60,7 +60,9 @@ export function replacedColumns(resolved: ResolvedSpec): Record<string, string> 
 
 /** The interim name of a carried object, until contract gives it the original one. */
 export function interimName(resolved: ResolvedSpec, name: string): string {
-  return fitIdentifier(`_tandem_c_${createHash('sha256').update(`${resolved.spec.name}:${name}`).digest('hex').slice(0, 12)}`);
+  return fitIdentifier(
+    `_tandem_c_${createHash('sha256').update(`${resolved.spec.name}:${name}`).digest('hex').slice(0, 12)}`,
+  );
 }
 
 /** The part of CREATE INDEX after `ON table`: method, elements, INCLUDE, WHERE. */
@@ -87,22 +89,34 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
   const beforeDrop: { id: string; sql: string }[] = [];
   const notCarried: { name: string; why: string }[] = [];
   // Foreign keys of other tables last: they need the copy of the unique index they reference.
-  for (const o of [...objects.filter((x) => x.kind !== 'incoming_foreign_key'), ...objects.filter((x) => x.kind === 'incoming_foreign_key')]) {
+  for (const o of [
+    ...objects.filter((x) => x.kind !== 'incoming_foreign_key'),
+    ...objects.filter((x) => x.kind === 'incoming_foreign_key'),
+  ]) {
     const lost = o.columns.filter((c) => dropped.has(c) && renames[c] === undefined);
     if (lost.length) {
-      notCarried.push({ name: o.name, why: `it also reads ${lost.join(', ')}, which the spec drops without a replacement` });
+      notCarried.push({
+        name: o.name,
+        why: `it also reads ${lost.join(', ')}, which the spec drops without a replacement`,
+      });
       continue;
     }
     const replaced = o.columns.filter((c) => renames[c] !== undefined);
     const field = resolved.mappings.find((m) => m.oldColumns.includes(replaced[0]))?.field ?? 'operations';
     const tmp = interimName(resolved, o.name);
     const label = `${o.kind === 'index' ? 'index' : 'constraint'} ${o.name} carried to ${replaced.map((c) => renames[c]).join(', ')}`;
-    const comment = (target: string) => (o.comment !== undefined ? [{ id: `carry-comment-${o.name}`, sql: `COMMENT ON ${target} IS ${quoteLiteral(o.comment)}` }] : []);
+    const comment = (target: string) =>
+      o.comment !== undefined
+        ? [{ id: `carry-comment-${o.name}`, sql: `COMMENT ON ${target} IS ${quoteLiteral(o.comment)}` }]
+        : [];
     if (o.kind === 'index' || o.kind === 'unique') {
       const tail = indexTail(o.indexDefinition ?? '');
       const rewritten = tail === undefined ? undefined : rewriteColumns(tail, renames);
       if (!rewritten || rewritten.leftover.length) {
-        notCarried.push({ name: o.name, why: `its definition names ${replaced.join(', ')} where Tandem cannot rewrite it` });
+        notCarried.push({
+          name: o.name,
+          why: `its definition names ${replaced.join(', ')} where Tandem cannot rewrite it`,
+        });
         continue;
       }
       const unique = o.kind === 'unique' || o.unique === true;
@@ -114,20 +128,41 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
         sql: `CREATE ${unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY ${quoteIdent(tmp)} ON ${t} ${rewritten.sql}`,
         unique,
         definition: rewritten.sql,
-        ...(unique ? { hint: `rows of ${resolved.table.schema}.${resolved.table.name} have duplicate keys for ${o.name} on the new column: fix them, then run contract again` } : {}),
+        ...(unique
+          ? {
+              hint: `rows of ${resolved.table.schema}.${resolved.table.name} have duplicate keys for ${o.name} on the new column: fix them, then run contract again`,
+            }
+          : {}),
       };
       const deferral = o.deferrable ? ` DEFERRABLE INITIALLY ${o.deferred ? 'DEFERRED' : 'IMMEDIATE'}` : '';
       works.push({
         kind: createIndex.kind,
         field,
         label,
-        trial: [{ id: `${field}: ${label}`, sql: `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(tmp)} ON pg_temp.${quoteIdent(resolved.table.name)} ${rewritten.sql}` }],
+        trial: [
+          {
+            id: `${field}: ${label}`,
+            sql: `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(tmp)} ON pg_temp.${quoteIdent(resolved.table.name)} ${rewritten.sql}`,
+          },
+        ],
         // Unique: only when the new versions alone write (an old version's duplicate must still go through).
         ...(unique ? { beforeContract: [build] } : { afterExpand: [build] }),
         contract:
           o.kind === 'unique'
-            ? [{ id: `carry-name-${o.name}`, sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(o.name)} UNIQUE USING INDEX ${quoteIdent(tmp)}${deferral}` }, ...comment(`CONSTRAINT ${quoteIdent(o.name)} ON ${t}`)]
-            : [{ id: `carry-name-${o.name}`, sql: `ALTER INDEX ${quoteQualified(schema, tmp)} RENAME TO ${quoteIdent(o.name)}` }, ...comment(`INDEX ${quoteQualified(schema, o.name)}`)],
+            ? [
+                {
+                  id: `carry-name-${o.name}`,
+                  sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(o.name)} UNIQUE USING INDEX ${quoteIdent(tmp)}${deferral}`,
+                },
+                ...comment(`CONSTRAINT ${quoteIdent(o.name)} ON ${t}`),
+              ]
+            : [
+                {
+                  id: `carry-name-${o.name}`,
+                  sql: `ALTER INDEX ${quoteQualified(schema, tmp)} RENAME TO ${quoteIdent(o.name)}`,
+                },
+                ...comment(`INDEX ${quoteQualified(schema, o.name)}`),
+              ],
         beforeRollback: [{ kind: 'index_drop', id: `drop-carried-${o.name}`, schema, index: tmp, created: true }],
       });
       continue;
@@ -156,18 +191,44 @@ export function carriedObjectWork(resolved: ResolvedSpec, objects: readonly Colu
       leftover = r.leftover;
     }
     if (leftover.length) {
-      notCarried.push({ name: o.name, why: `its definition names ${leftover.join(', ')} where Tandem cannot rewrite it` });
+      notCarried.push({
+        name: o.name,
+        why: `its definition names ${leftover.join(', ')} where Tandem cannot rewrite it`,
+      });
       continue;
     }
-    const steps = addValidatedConstraint(`carry-${o.name}`, resolved.table, tmp, body, `rows break ${o.name} on the new column (the old versions wrote them): fix them, then run contract again`);
+    const steps = addValidatedConstraint(
+      `carry-${o.name}`,
+      resolved.table,
+      tmp,
+      body,
+      `rows break ${o.name} on the new column (the old versions wrote them): fix them, then run contract again`,
+    );
     works.push({
       kind: o.kind === 'check' ? addCheck.kind : addForeignKey.kind,
       field,
       label,
-      ...(o.kind === 'check' ? { trial: [{ id: `${field}: ${label}`, sql: `ALTER TABLE pg_temp.${quoteIdent(resolved.table.name)} ADD CONSTRAINT ${quoteIdent(tmp)} ${body}` }] } : {}),
+      ...(o.kind === 'check'
+        ? {
+            trial: [
+              {
+                id: `${field}: ${label}`,
+                sql: `ALTER TABLE pg_temp.${quoteIdent(resolved.table.name)} ADD CONSTRAINT ${quoteIdent(tmp)} ${body}`,
+              },
+            ],
+          }
+        : {}),
       beforeContract: o.validated === false ? steps.slice(0, 1) : steps,
-      contract: [{ id: `carry-name-${o.name}`, sql: `ALTER TABLE ${t} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(o.name)}` }, ...comment(`CONSTRAINT ${quoteIdent(o.name)} ON ${t}`)],
-      rollback: [{ id: `drop-carried-${o.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(tmp)}` }],
+      contract: [
+        {
+          id: `carry-name-${o.name}`,
+          sql: `ALTER TABLE ${t} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(o.name)}`,
+        },
+        ...comment(`CONSTRAINT ${quoteIdent(o.name)} ON ${t}`),
+      ],
+      rollback: [
+        { id: `drop-carried-${o.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(tmp)}` },
+      ],
     });
   }
   return { works, beforeDrop, notCarried };
@@ -193,20 +254,43 @@ function incomingForeignKey(
   const close = open < 0 ? -1 : def.indexOf(')', open);
   if (!o.on || close < 0) return { why: 'its definition is not one Tandem can read' };
   const list = rewriteColumns(def.slice(open, close + 1), renames);
-  if (list.leftover.length) return { why: `its definition names ${list.leftover.join(', ')} where Tandem cannot rewrite it` };
+  if (list.leftover.length)
+    return { why: `its definition names ${list.leftover.join(', ')} where Tandem cannot rewrite it` };
   const body = def.slice(0, open) + list.sql + def.slice(close + 1);
   const other = { ...resolved.table, oid: 0, schema: o.on.schema, name: o.on.name, columns: [], primaryKey: [] };
   const on = tableSql(other);
-  const steps = addValidatedConstraint(`carry-${o.name}`, other, tmp, body, `rows of ${o.on.schema}.${o.on.name} reference no row on the new column for ${o.name}: fix them, then run contract again`);
-  const comment = o.comment !== undefined ? [{ id: `carry-comment-${o.name}`, sql: `COMMENT ON CONSTRAINT ${quoteIdent(o.name)} ON ${on} IS ${quoteLiteral(o.comment)}` }] : [];
+  const steps = addValidatedConstraint(
+    `carry-${o.name}`,
+    other,
+    tmp,
+    body,
+    `rows of ${o.on.schema}.${o.on.name} reference no row on the new column for ${o.name}: fix them, then run contract again`,
+  );
+  const comment =
+    o.comment !== undefined
+      ? [
+          {
+            id: `carry-comment-${o.name}`,
+            sql: `COMMENT ON CONSTRAINT ${quoteIdent(o.name)} ON ${on} IS ${quoteLiteral(o.comment)}`,
+          },
+        ]
+      : [];
   return {
     work: {
       kind: addForeignKey.kind,
       field,
       label,
       beforeContract: o.validated === false ? steps.slice(0, 1) : steps,
-      contract: [{ id: `carry-name-${o.name}`, sql: `ALTER TABLE ${on} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(o.name)}` }, ...comment],
-      rollback: [{ id: `drop-carried-${o.name}`, sql: `ALTER TABLE ${on} DROP CONSTRAINT IF EXISTS ${quoteIdent(tmp)}` }],
+      contract: [
+        {
+          id: `carry-name-${o.name}`,
+          sql: `ALTER TABLE ${on} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(o.name)}`,
+        },
+        ...comment,
+      ],
+      rollback: [
+        { id: `drop-carried-${o.name}`, sql: `ALTER TABLE ${on} DROP CONSTRAINT IF EXISTS ${quoteIdent(tmp)}` },
+      ],
     },
     drop: { id: `drop-original-${o.name}`, sql: `ALTER TABLE ${on} DROP CONSTRAINT ${quoteIdent(o.name)}` },
   };

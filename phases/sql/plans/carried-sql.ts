@@ -18,7 +18,9 @@ const INTEGER = /^-?\d{1,20}$/;
 const PRIVILEGES = new Set(['SELECT', 'INSERT', 'UPDATE', 'REFERENCES']);
 
 function carriedColumns(resolved: ResolvedSpec): (NewColumn & { carried: CarriedProperties })[] {
-  return resolved.mappings.flatMap((m) => m.newColumns).filter((c): c is NewColumn & { carried: CarriedProperties } => c.carried !== undefined);
+  return resolved.mappings
+    .flatMap((m) => m.newColumns)
+    .filter((c): c is NewColumn & { carried: CarriedProperties } => c.carried !== undefined);
 }
 
 function qualified(n: QualifiedName): string {
@@ -44,9 +46,14 @@ export function carriedExpandPlan(resolved: ResolvedSpec): PlanStatement[] {
     const p = c.carried;
     const col = quoteIdent(c.name);
     const alters: string[] = [];
-    if (p.storage !== undefined) alters.push(`ALTER COLUMN ${col} SET STORAGE ${STORAGE[checked(/^[pemx]$/, p.storage, 'storage')]}`);
-    if (p.compression !== undefined) alters.push(`ALTER COLUMN ${col} SET COMPRESSION ${COMPRESSION[checked(/^[pl]$/, p.compression, 'compression')]}`);
-    if (p.statistics !== undefined) alters.push(`ALTER COLUMN ${col} SET STATISTICS ${checked(INTEGER, p.statistics, 'statistics target')}`);
+    if (p.storage !== undefined)
+      alters.push(`ALTER COLUMN ${col} SET STORAGE ${STORAGE[checked(/^[pemx]$/, p.storage, 'storage')]}`);
+    if (p.compression !== undefined)
+      alters.push(
+        `ALTER COLUMN ${col} SET COMPRESSION ${COMPRESSION[checked(/^[pl]$/, p.compression, 'compression')]}`,
+      );
+    if (p.statistics !== undefined)
+      alters.push(`ALTER COLUMN ${col} SET STATISTICS ${checked(INTEGER, p.statistics, 'statistics target')}`);
     if (p.options?.length) {
       const opts = p.options.map((o) => {
         const [key, ...rest] = String(o).split('=');
@@ -55,12 +62,20 @@ export function carriedExpandPlan(resolved: ResolvedSpec): PlanStatement[] {
       alters.push(`ALTER COLUMN ${col} SET (${opts.join(', ')})`);
     }
     if (alters.length) out.push({ id: `carry-attributes-${c.name}`, sql: `ALTER TABLE ${t} ${alters.join(', ')}` });
-    if (p.comment !== undefined) out.push({ id: `carry-comment-${c.name}`, sql: `COMMENT ON COLUMN ${t}.${col} IS ${quoteLiteral(String(p.comment))}` });
+    if (p.comment !== undefined)
+      out.push({
+        id: `carry-comment-${c.name}`,
+        sql: `COMMENT ON COLUMN ${t}.${col} IS ${quoteLiteral(String(p.comment))}`,
+      });
     for (const g of p.grants ?? []) {
       const privilege = String(g.privilege);
-      if (!PRIVILEGES.has(privilege)) throw new Error(`the recorded column privilege ${JSON.stringify(g.privilege)} is not valid`);
+      if (!PRIVILEGES.has(privilege))
+        throw new Error(`the recorded column privilege ${JSON.stringify(g.privilege)} is not valid`);
       const grantee = g.grantee === null ? 'PUBLIC' : quoteIdent(String(g.grantee));
-      out.push({ id: `carry-grant-${c.name}`, sql: `GRANT ${privilege} (${col}) ON ${t} TO ${grantee}${g.grantable === true ? ' WITH GRANT OPTION' : ''}` });
+      out.push({
+        id: `carry-grant-${c.name}`,
+        sql: `GRANT ${privilege} (${col}) ON ${t} TO ${grantee}${g.grantable === true ? ' WITH GRANT OPTION' : ''}`,
+      });
     }
   }
   return out;
@@ -100,29 +115,50 @@ export function carriedContractPlan(resolved: ResolvedSpec): PlanStatement[] {
   const out: PlanStatement[] = [];
   for (const c of carriedColumns(resolved)) {
     const p = c.carried;
-    if (p.ownedSequence) out.push({ id: `carry-owned-sequence-${c.name}`, sql: `ALTER SEQUENCE ${qualified(p.ownedSequence)} OWNED BY ${t}.${quoteIdent(c.name)}` });
+    if (p.ownedSequence)
+      out.push({
+        id: `carry-owned-sequence-${c.name}`,
+        sql: `ALTER SEQUENCE ${qualified(p.ownedSequence)} OWNED BY ${t}.${quoteIdent(c.name)}`,
+      });
     if (p.ownedSequence && widenedToBigint(resolved, c)) {
       // A serial widened to bigint: its sequence is `AS integer` and would stop at 2^31 - 1, the
       // very limit the change is for. AS bigint lifts a maximum that was integer's own (a custom one stays).
-      out.push({ id: `carry-owned-sequence-type-${c.name}`, sql: `ALTER SEQUENCE ${qualified(p.ownedSequence)} AS bigint` });
+      out.push({
+        id: `carry-owned-sequence-type-${c.name}`,
+        sql: `ALTER SEQUENCE ${qualified(p.ownedSequence)} AS bigint`,
+      });
     }
     const id = p.identity;
     if (!id) continue;
     const kind = checked(/^[ad]$/, id.kind, 'identity kind') === 'a' ? 'ALWAYS' : 'BY DEFAULT';
     const interim = quoteQualified(String(id.sequence.schema), interimSequence(resolved, c));
     const retired = quoteQualified(String(id.sequence.schema), retiredSequence(resolved, c));
-    out.push({ id: `carry-identity-lock-${c.name}`, sql: `ALTER SEQUENCE ${qualified(id.sequence)} RENAME TO ${quoteIdent(retiredSequence(resolved, c))}` });
+    out.push({
+      id: `carry-identity-lock-${c.name}`,
+      sql: `ALTER SEQUENCE ${qualified(id.sequence)} RENAME TO ${quoteIdent(retiredSequence(resolved, c))}`,
+    });
     const options = [
       `SEQUENCE NAME ${interim}`,
       `INCREMENT BY ${checked(INTEGER, id.increment, 'sequence increment')}`,
       // A change of type keeps the new type's own bounds (int -> bigint must not stop at 2^31).
-      ...(id.sameType ? [`MINVALUE ${checked(INTEGER, id.min, 'sequence minimum')}`, `MAXVALUE ${checked(INTEGER, id.max, 'sequence maximum')}`] : []),
+      ...(id.sameType
+        ? [
+            `MINVALUE ${checked(INTEGER, id.min, 'sequence minimum')}`,
+            `MAXVALUE ${checked(INTEGER, id.max, 'sequence maximum')}`,
+          ]
+        : []),
       `START WITH ${checked(INTEGER, id.start, 'sequence start')}`,
       `CACHE ${checked(INTEGER, id.cache, 'sequence cache')}`,
       id.cycle === true ? 'CYCLE' : 'NO CYCLE',
     ];
-    out.push({ id: `carry-identity-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} ADD GENERATED ${kind} AS IDENTITY (${options.join(' ')})` });
-    out.push({ id: `carry-identity-position-${c.name}`, sql: `SELECT setval('${interim.replace(/'/g, "''")}'::regclass, last_value, is_called) FROM ${retired}` });
+    out.push({
+      id: `carry-identity-${c.name}`,
+      sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} ADD GENERATED ${kind} AS IDENTITY (${options.join(' ')})`,
+    });
+    out.push({
+      id: `carry-identity-position-${c.name}`,
+      sql: `SELECT setval('${interim.replace(/'/g, "''")}'::regclass, last_value, is_called) FROM ${retired}`,
+    });
     out.push({ id: `carry-identity-grants-${c.name}`, sql: copySequenceGrantsSql(retired, interim) });
   }
   return out;

@@ -17,7 +17,10 @@ export function validateChecksPlan(resolved: ResolvedSpec): PlanStatement[] {
   return notNullColumns(resolved).flatMap((c) => {
     const strict = quoteIdent(names.notNullStrictCheck(c.name));
     return [
-      { id: `add-strict-check-${c.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${strict}, ADD CONSTRAINT ${strict} CHECK (${quoteIdent(c.name)} IS NOT NULL) NOT VALID` },
+      {
+        id: `add-strict-check-${c.name}`,
+        sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${strict}, ADD CONSTRAINT ${strict} CHECK (${quoteIdent(c.name)} IS NOT NULL) NOT VALID`,
+      },
       { id: `validate-${c.name}`, sql: `ALTER TABLE ${t} VALIDATE CONSTRAINT ${strict}` },
     ];
   });
@@ -47,16 +50,28 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
   const statements: PlanStatement[] = [
     { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
     // The backfill drops the pending trigger once no row is pending (executor/pending-trigger.ts).
-    ...syncTriggers(resolved).map((tr) => ({ id: `drop-trigger ${tr.name}`, sql: `DROP TRIGGER ${tr.arg === 'pending' ? 'IF EXISTS ' : ''}${quoteIdent(tr.name)} ON ${t}` })),
+    ...syncTriggers(resolved).map((tr) => ({
+      id: `drop-trigger ${tr.name}`,
+      sql: `DROP TRIGGER ${tr.arg === 'pending' ? 'IF EXISTS ' : ''}${quoteIdent(tr.name)} ON ${t}`,
+    })),
     { id: 'drop-function', sql: `DROP FUNCTION ${qualifiedFunction(resolved)}()` },
   ];
   for (const c of notNullColumns(resolved)) {
-    statements.push({ id: `set-not-null-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET NOT NULL` });
-    statements.push({ id: `drop-check-${c.name}`, sql: `ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))}, DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullStrictCheck(c.name))}` });
+    statements.push({
+      id: `set-not-null-${c.name}`,
+      sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET NOT NULL`,
+    });
+    statements.push({
+      id: `drop-check-${c.name}`,
+      sql: `ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))}, DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullStrictCheck(c.name))}`,
+    });
   }
   for (const c of resolved.mappings.flatMap((m) => m.newColumns)) {
     if (c.default !== undefined && c.defaultAt === 'contract') {
-      statements.push({ id: `default-${c.name}`, sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})` });
+      statements.push({
+        id: `default-${c.name}`,
+        sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})`,
+      });
     }
   }
   // Identity and owned sequences move to the new columns while the old ones still hold theirs.
@@ -79,7 +94,10 @@ export function rollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
   const t = table(resolved);
   const names = derivedNames(resolved);
   const drops = [
-    ...notNullColumns(resolved).flatMap((c) => [`DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck(c.name))}`, `DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullStrictCheck(c.name))}`]),
+    ...notNullColumns(resolved).flatMap((c) => [
+      `DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullCheck(c.name))}`,
+      `DROP CONSTRAINT IF EXISTS ${quoteIdent(names.notNullStrictCheck(c.name))}`,
+    ]),
     ...resolved.mappings.flatMap((m) => m.newColumns).map((c) => `DROP COLUMN IF EXISTS ${quoteIdent(c.name)}`),
     `DROP COLUMN IF EXISTS ${quoteIdent(PENDING_COLUMN)}`,
     `DROP COLUMN IF EXISTS ${quoteIdent(MARK_COLUMN)}`,
@@ -87,9 +105,11 @@ export function rollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
   ];
   return [
     { id: 'lock-table', sql: `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE` },
-    ...syncTriggers(resolved).map((tr) => ({ id: `drop-trigger ${tr.name}`, sql: `DROP TRIGGER IF EXISTS ${quoteIdent(tr.name)} ON ${t}` })),
+    ...syncTriggers(resolved).map((tr) => ({
+      id: `drop-trigger ${tr.name}`,
+      sql: `DROP TRIGGER IF EXISTS ${quoteIdent(tr.name)} ON ${t}`,
+    })),
     { id: 'drop-function', sql: `DROP FUNCTION IF EXISTS ${qualifiedFunction(resolved)}()` },
     { id: 'alter-table', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` },
   ];
 }
-

@@ -33,7 +33,9 @@ export const EVALUATION_SETTINGS: readonly (readonly [string, string])[] = [
  * standard_conforming_strings stays pinned there when the body has a backslash (`backslash`).
  */
 export function evaluationSetClauses(options: { searchPathOnly?: boolean; backslash?: boolean } = {}): string {
-  const pinned = options.searchPathOnly ? EVALUATION_SETTINGS.filter(([name]) => options.backslash && name === 'standard_conforming_strings') : EVALUATION_SETTINGS;
+  const pinned = options.searchPathOnly
+    ? EVALUATION_SETTINGS.filter(([name]) => options.backslash && name === 'standard_conforming_strings')
+    : EVALUATION_SETTINGS;
   const fixed = pinned.map(([name, value]) => `SET ${name} = '${value}'`);
   return [...fixed, 'SET search_path FROM CURRENT'].join(' ');
 }

@@ -33,7 +33,9 @@ export function objectContractPlan(resolved: ResolvedSpec): PlanStatement[] {
 /** Inside rollback's transaction, in reverse order of the operations (a foreign key goes before the table it references). */
 export function objectRollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
   const statements = [...objectWork(resolved)].reverse().flatMap((w) => w.rollback ?? []);
-  return statements.length ? [{ id: 'lock-table', sql: `LOCK TABLE ${table(resolved)} IN ACCESS EXCLUSIVE MODE` }, ...statements] : [];
+  return statements.length
+    ? [{ id: 'lock-table', sql: `LOCK TABLE ${table(resolved)} IN ACCESS EXCLUSIVE MODE` }, ...statements]
+    : [];
 }
 
 export function objectChecks(resolved: ResolvedSpec): ObjectCheck[] {
@@ -68,7 +70,8 @@ export function undoBeforeContract(resolved: ResolvedSpec): ObjectTask[] {
   const out: ObjectTask[] = [];
   const seen = new Set<string>();
   for (const s of [...objectSteps(resolved, 'beforeContract')].reverse()) {
-    if (s.kind === 'index_build') out.push({ kind: 'index_drop', id: `undo-${s.id}`, schema: s.schema, index: s.index, created: true });
+    if (s.kind === 'index_build')
+      out.push({ kind: 'index_drop', id: `undo-${s.id}`, schema: s.schema, index: s.index, created: true });
     const undo = s.kind === 'transaction' ? (s.undo ?? s.onDataError?.undo) : undefined;
     if (undo && !seen.has(undo)) {
       seen.add(undo);
@@ -96,7 +99,10 @@ export function objectTrialPlan(resolved: ResolvedSpec): { field: string; sql: s
   const newColumns = resolved.mappings.flatMap((m) => m.newColumns);
   return [
     { field: 'table', sql: `CREATE TEMP TABLE ${quoteIdent(resolved.table.name)} (LIKE ${table(resolved)})` },
-    ...newColumns.map((c) => ({ field: `${c.field}.type`, sql: `ALTER TABLE ${copy} ADD COLUMN ${quoteIdent(c.name)} ${c.type}` })),
+    ...newColumns.map((c) => ({
+      field: `${c.field}.type`,
+      sql: `ALTER TABLE ${copy} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`,
+    })),
     ...trials.map((t) => ({ field: t.id, sql: t.sql })),
   ];
 }
@@ -108,7 +114,8 @@ export function objectStepsScript(title: string, steps: readonly ObjectTask[]): 
     if (s.kind === 'index_build') {
       return `-- ${s.id}: skipped when the index is valid; an INVALID leftover is dropped concurrently first; on a partitioned table, an index ON ONLY it, then each partition's index built concurrently and attached\n${s.sql};`;
     }
-    if (s.kind === 'index_drop') return `-- ${s.id}\nDROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(s.schema)}.${quoteIdent(s.index)};`;
+    if (s.kind === 'index_drop')
+      return `-- ${s.id}\nDROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(s.schema)}.${quoteIdent(s.index)};`;
     return `-- ${s.id}: its own transaction${s.unless ? ', skipped when it exists' : ''}\n${s.sql};`;
   });
   return `\n-- ${title}: outside the transaction, lock_timeout set, statement_timeout off for index builds and VALIDATE (a partitioned index is dropped with DROP INDEX in a short transaction)\n${body.join('\n\n')}\n`;

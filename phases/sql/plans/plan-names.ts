@@ -27,12 +27,13 @@ export function derivedNames(resolved: ResolvedSpec) {
     function: fitIdentifier(`sync_${base}`),
     // Never truncated: a short hash of the column keeps two long column names apart.
     // While both versions run: NOT NULL unless the row is flagged (`_tandem_pending` NULL: its sync failed).
-    notNullCheck: (column: string) => fitIdentifier(`_tandem_nn_${base}_${createHash('sha256').update(column).digest('hex').slice(0, 10)}`),
+    notNullCheck: (column: string) =>
+      fitIdentifier(`_tandem_nn_${base}_${createHash('sha256').update(column).digest('hex').slice(0, 10)}`),
     // Before contract: plain NOT NULL, validated, so contract's SET NOT NULL needs no scan.
-    notNullStrictCheck: (column: string) => fitIdentifier(`_tandem_nv_${base}_${createHash('sha256').update(column).digest('hex').slice(0, 10)}`),
+    notNullStrictCheck: (column: string) =>
+      fitIdentifier(`_tandem_nv_${base}_${createHash('sha256').update(column).digest('hex').slice(0, 10)}`),
   };
 }
-
 
 /** The table, schema-qualified and quoted. */
 export function table(resolved: ResolvedSpec): string {

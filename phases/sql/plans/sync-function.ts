@@ -47,7 +47,10 @@ function anyOf(parts: string[], empty: string): string {
 }
 
 /** Which table columns `up` and `down` read, as analysed against the catalog at expand (defaults: the operation's own columns). */
-export function mappingReads(resolved: ResolvedSpec, index: number): { up: readonly string[]; down: readonly string[] } {
+export function mappingReads(
+  resolved: ResolvedSpec,
+  index: number,
+): { up: readonly string[]; down: readonly string[] } {
   const m = resolved.mappings[index];
   const recorded = resolved.reads?.[index];
   return {
@@ -91,11 +94,31 @@ export function triggerStatements(resolved: ResolvedSpec): { id: string; sql: st
   const out: { id: string; sql: string }[] = [];
   resolved.mappings.forEach((m, i) => {
     const ups = upColumns(m);
-    if (ups.length) out.push({ id: `the sync trigger's up for ${m.label}`, sql: evaluationSelect(resolved, ups.map((c) => c.up!), '$1') });
+    if (ups.length)
+      out.push({
+        id: `the sync trigger's up for ${m.label}`,
+        sql: evaluationSelect(
+          resolved,
+          ups.map((c) => c.up!),
+          '$1',
+        ),
+      });
     const downs = downColumns(m);
-    if (downs.length) out.push({ id: `the sync trigger's down for ${m.label}`, sql: evaluationSelect(resolved, downs.map((c) => m.down[c]), '$1') });
+    if (downs.length)
+      out.push({
+        id: `the sync trigger's down for ${m.label}`,
+        sql: evaluationSelect(
+          resolved,
+          downs.map((c) => m.down[c]),
+          '$1',
+        ),
+      });
     const extra = triggerColumns(resolved, i).old.filter((c) => !m.oldColumns.includes(c));
-    if (extra.length && ups.length) out.push({ id: `the sync trigger's consistency check for ${m.label}`, sql: evaluationSelect(resolved, [`ROW(${ups.map((c) => `(${c.up})::text`).join(', ')})::text`], '$1') });
+    if (extra.length && ups.length)
+      out.push({
+        id: `the sync trigger's consistency check for ${m.label}`,
+        sql: evaluationSelect(resolved, [`ROW(${ups.map((c) => `(${c.up})::text`).join(', ')})::text`], '$1'),
+      });
   });
   return out;
 }
@@ -108,16 +131,28 @@ let withGuard = true;
  * wrote). An `up` that gives NULL for a new column that becomes NOT NULL counts as a raise: the row
  * is flagged instead of Tandem's NOT NULL check refusing the old version's write.
  */
-function guarded(resolved: ResolvedSpec, index: number, side: 'old' | 'new', targets: string[], exprs: string[], indent: string): string[] {
+function guarded(
+  resolved: ResolvedSpec,
+  index: number,
+  side: 'old' | 'new',
+  targets: string[],
+  exprs: string[],
+  indent: string,
+): string[] {
   if (!targets.length) return [`${indent}NULL;`];
-  if (!withGuard) return [`${indent}${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`];
+  if (!withGuard)
+    return [
+      `${indent}${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`,
+    ];
   const key = quoteLiteral(String(index));
-  const notNull = side === 'old' ? resolved.mappings[index].newColumns.filter((c) => c.notNull && targets.includes(c.name)) : [];
+  const notNull =
+    side === 'old' ? resolved.mappings[index].newColumns.filter((c) => c.notNull && targets.includes(c.name)) : [];
   return [
     `${indent}BEGIN`,
     `${indent}  ${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`,
     ...notNull.map(
-      (c) => `${indent}  IF NEW.${q(c.name)} IS NULL THEN RAISE EXCEPTION USING ERRCODE = 'not_null_violation', MESSAGE = ${quoteLiteral(`up gave NULL for ${c.name}, which is NOT NULL`)}; END IF;`,
+      (c) =>
+        `${indent}  IF NEW.${q(c.name)} IS NULL THEN RAISE EXCEPTION USING ERRCODE = 'not_null_violation', MESSAGE = ${quoteLiteral(`up gave NULL for ${c.name}, which is NOT NULL`)}; END IF;`,
     ),
     `${indent}  IF NEW.${q(FAILED_COLUMN)} ? ${key} THEN`,
     `${indent}    NEW.${q(FAILED_COLUMN)} := nullif(NEW.${q(FAILED_COLUMN)} - ${key}, '{}');`,
@@ -148,7 +183,10 @@ function insertBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): s
   const ups = upColumns(m);
   const downs = downColumns(m);
   // INSERT has no target list: a new column counts as written when it is not NULL.
-  const newWritten = anyOf(m.newColumns.map((c) => `NEW.${q(c.name)} IS NOT NULL`), 'true');
+  const newWritten = anyOf(
+    m.newColumns.map((c) => `NEW.${q(c.name)} IS NOT NULL`),
+    'true',
+  );
   // An old column holding its own (non-volatile) default was not written; a volatile default
   // (gen_random_uuid(), clock_timestamp(), nextval) cannot be told from a write, so when the new
   // side is written the old column comes from `down`, never from a second evaluation of the default.
@@ -165,15 +203,44 @@ function insertBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): s
   const lines = [`  -- ${index + 1}. ${m.label}`];
   if (m.newColumns.length === 0) {
     // drop_column: the old column comes from `down` unless the writer set it.
-    lines.push(`  IF NOT (${oldWritten}) THEN`, ...guarded(resolved, index, 'new', downs, downs.map((c) => m.down[c]), '    '), `  END IF;`);
+    lines.push(
+      `  IF NOT (${oldWritten}) THEN`,
+      ...guarded(
+        resolved,
+        index,
+        'new',
+        downs,
+        downs.map((c) => m.down[c]),
+        '    ',
+      ),
+      `  END IF;`,
+    );
     return lines;
   }
   lines.push(`  IF NOT (${newWritten}) THEN`);
   // Nothing of the new side written (a v1 insert, NULLs included): the new side from `up`, as the backfill would.
-  lines.push(...guarded(resolved, index, 'old', ups.map((c) => c.name), ups.map((c) => c.up!), '    '));
+  lines.push(
+    ...guarded(
+      resolved,
+      index,
+      'old',
+      ups.map((c) => c.name),
+      ups.map((c) => c.up!),
+      '    ',
+    ),
+  );
   if (downs.length) {
     lines.push(`  ELSIF NOT (${oldWritten}) THEN`);
-    lines.push(...guarded(resolved, index, 'new', downs, downs.map((c) => m.down[c]), '    '));
+    lines.push(
+      ...guarded(
+        resolved,
+        index,
+        'new',
+        downs,
+        downs.map((c) => m.down[c]),
+        '    ',
+      ),
+    );
   }
   lines.push(`  END IF;`);
   return lines;
@@ -184,8 +251,14 @@ function oldSideBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): 
   const ups = upColumns(m);
   const cols = triggerColumns(resolved, index);
   const extra = cols.old.filter((c) => !m.oldColumns.includes(c));
-  const newUnchanged = allOf(m.newColumns.map((c) => same(`NEW.${q(c.name)}`, `OLD.${q(c.name)}`)), 'true');
-  const oldUnchanged = allOf(m.oldColumns.map((c) => same(`NEW.${q(c)}`, `OLD.${q(c)}`)), 'true');
+  const newUnchanged = allOf(
+    m.newColumns.map((c) => same(`NEW.${q(c.name)}`, `OLD.${q(c.name)}`)),
+    'true',
+  );
+  const oldUnchanged = allOf(
+    m.oldColumns.map((c) => same(`NEW.${q(c)}`, `OLD.${q(c)}`)),
+    'true',
+  );
   const lines = [`    -- ${index + 1}. ${m.label}: the old side (or a column up reads) is in the SET list`];
   lines.push(`    IF NOT (${newUnchanged}) THEN`);
   lines.push(`      _tandem_did := ${A_LEFT}; -- the writer changed the new side too: it wrote both, both kept`);
@@ -194,18 +267,40 @@ function oldSideBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): 
     // up(old)): keep what the new version wrote rather than recompute it.
     lines.push(`    ELSIF OLD.${q(PENDING_COLUMN)} IS FALSE AND (${oldUnchanged}) THEN`);
     lines.push(`      BEGIN`);
-    lines.push(`        ${evaluationSelect(resolved, [`ROW(${ups.map((c) => `(${c.up})::text`).join(', ')})::text`], 'OLD')} INTO _tandem_text;`);
+    lines.push(
+      `        ${evaluationSelect(resolved, [`ROW(${ups.map((c) => `(${c.up})::text`).join(', ')})::text`], 'OLD')} INTO _tandem_text;`,
+    );
     lines.push(`      EXCEPTION WHEN OTHERS THEN _tandem_text := NULL;`);
     lines.push(`      END;`);
-    lines.push(`      IF _tandem_text IS NOT DISTINCT FROM ROW(${ups.map((c) => `OLD.${q(c.name)}::text`).join(', ')})::text THEN`);
-    lines.push(...guarded(resolved, index, 'old', ups.map((c) => c.name), ups.map((c) => c.up!), '        '));
+    lines.push(
+      `      IF _tandem_text IS NOT DISTINCT FROM ROW(${ups.map((c) => `OLD.${q(c.name)}::text`).join(', ')})::text THEN`,
+    );
+    lines.push(
+      ...guarded(
+        resolved,
+        index,
+        'old',
+        ups.map((c) => c.name),
+        ups.map((c) => c.up!),
+        '        ',
+      ),
+    );
     lines.push(`        _tandem_did := ${A_DERIVED};`);
     lines.push(`      ELSE`);
     lines.push(`        _tandem_did := ${A_LEFT};`);
     lines.push(`      END IF;`);
   }
   lines.push(`    ELSE`);
-  lines.push(...guarded(resolved, index, 'old', ups.map((c) => c.name), ups.map((c) => c.up!), '      '));
+  lines.push(
+    ...guarded(
+      resolved,
+      index,
+      'old',
+      ups.map((c) => c.name),
+      ups.map((c) => c.up!),
+      '      ',
+    ),
+  );
   lines.push(`      _tandem_did := ${A_DERIVED};`);
   lines.push(`    END IF;`);
   lines.push(`    NEW.${q(MARK_COLUMN)} := coalesce(NEW.${q(MARK_COLUMN)}, 0) # (_tandem_did << ${BITS * index});`);
@@ -229,7 +324,9 @@ function newSideBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): 
   }
   lines.push(`      IF NEW.${q(FAILED_COLUMN)} ? ${key} THEN`);
   lines.push(`        NEW.${q(FAILED_COLUMN)} := nullif(NEW.${q(FAILED_COLUMN)} - ${key}, '{}');`);
-  lines.push(`        IF NEW.${q(FAILED_COLUMN)} IS NULL AND OLD_PENDING_NOT_TRUE THEN NEW.${q(PENDING_COLUMN)} := false; END IF;`);
+  lines.push(
+    `        IF NEW.${q(FAILED_COLUMN)} IS NULL AND OLD_PENDING_NOT_TRUE THEN NEW.${q(PENDING_COLUMN)} := false; END IF;`,
+  );
   lines.push(`      END IF;`);
   lines.push(`    ELSE`);
   if (m.newColumns.length > 1 && ups.length) {
@@ -243,7 +340,16 @@ function newSideBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): 
     }
     lines.push(`      END IF;`);
   }
-  lines.push(...guarded(resolved, index, 'new', downs, downs.map((c) => m.down[c]), '      '));
+  lines.push(
+    ...guarded(
+      resolved,
+      index,
+      'new',
+      downs,
+      downs.map((c) => m.down[c]),
+      '      ',
+    ),
+  );
   lines.push(`    END IF;`);
   lines.push(`    NEW.${q(MARK_COLUMN)} := coalesce(NEW.${q(MARK_COLUMN)}, 0) # ${shift(B_FIRED, index)};`);
   return lines;
@@ -256,7 +362,16 @@ function pendingBlock(resolved: ResolvedSpec): string[] {
     const ups = upColumns(m);
     if (!ups.length) return;
     lines.push(`    IF ${firedBits(i)} = 0 THEN`);
-    lines.push(...guarded(resolved, i, 'old', ups.map((c) => c.name), ups.map((c) => c.up!), '      '));
+    lines.push(
+      ...guarded(
+        resolved,
+        i,
+        'old',
+        ups.map((c) => c.name),
+        ups.map((c) => c.up!),
+        '      ',
+      ),
+    );
     lines.push(`    END IF;`);
   });
   lines.push(`    NEW.${q(PENDING_COLUMN)} := CASE WHEN NEW.${q(FAILED_COLUMN)} IS NULL THEN false END;`);
@@ -295,10 +410,26 @@ export function syncTriggers(resolved: ResolvedSpec): SyncTrigger[] {
   resolved.mappings.forEach((m, i) => {
     const cols = triggerColumns(resolved, i);
     const n = String(i).padStart(2, '0');
-    if (cols.old.length) out.push({ name: fitIdentifier(`${base}_${n}a`), event: `UPDATE OF ${cols.old.map(q).join(', ')}`, arg: `old${i}` });
-    if (cols.new.length) out.push({ name: fitIdentifier(`${base}_${n}b`), event: `UPDATE OF ${cols.new.map(q).join(', ')}`, when: NOT_BACKFILL, arg: `new${i}` });
+    if (cols.old.length)
+      out.push({
+        name: fitIdentifier(`${base}_${n}a`),
+        event: `UPDATE OF ${cols.old.map(q).join(', ')}`,
+        arg: `old${i}`,
+      });
+    if (cols.new.length)
+      out.push({
+        name: fitIdentifier(`${base}_${n}b`),
+        event: `UPDATE OF ${cols.new.map(q).join(', ')}`,
+        when: NOT_BACKFILL,
+        arg: `new${i}`,
+      });
   });
-  out.push({ name: fitIdentifier(`${base}_zp`), event: 'UPDATE', when: `OLD.${q(PENDING_COLUMN)} IS TRUE AND ${NOT_BACKFILL}`, arg: 'pending' });
+  out.push({
+    name: fitIdentifier(`${base}_zp`),
+    event: 'UPDATE',
+    when: `OLD.${q(PENDING_COLUMN)} IS TRUE AND ${NOT_BACKFILL}`,
+    arg: 'pending',
+  });
   return out;
 }
 
@@ -328,7 +459,8 @@ export function syncFunctionSql(resolved: ResolvedSpec, options: { guard?: boole
 
 function syncFunctionBody(resolved: ResolvedSpec): string {
   const oldNotTrue = `OLD.${q(PENDING_COLUMN)} IS NOT TRUE`;
-  const sub = (lines: string[], inInsert: boolean) => lines.map((l) => l.replace(/OLD_PENDING_NOT_TRUE/g, inInsert ? 'true' : oldNotTrue));
+  const sub = (lines: string[], inInsert: boolean) =>
+    lines.map((l) => l.replace(/OLD_PENDING_NOT_TRUE/g, inInsert ? 'true' : oldNotTrue));
   const body = [
     '#variable_conflict use_column',
     'DECLARE',
@@ -337,7 +469,10 @@ function syncFunctionBody(resolved: ResolvedSpec): string {
     'BEGIN',
     `  IF current_setting('tandem.backfill', true) = 'on' THEN RETURN NEW; END IF; -- the backfill's and repair's writes (see NOT_BACKFILL)`,
     `  IF TG_OP = 'INSERT' THEN`,
-    ...sub(resolved.mappings.flatMap((m, i) => insertBlock(resolved, m, i)), true).map((l) => '  ' + l),
+    ...sub(
+      resolved.mappings.flatMap((m, i) => insertBlock(resolved, m, i)),
+      true,
+    ).map((l) => '  ' + l),
     `    IF NEW.${q(FAILED_COLUMN)} IS NULL THEN NEW.${q(PENDING_COLUMN)} := false; ELSE NEW.${q(PENDING_COLUMN)} := NULL; END IF;`,
     `    RETURN NEW;`,
     `  END IF;`,
@@ -351,6 +486,9 @@ function syncFunctionBody(resolved: ResolvedSpec): string {
   body.push(`  WHEN 'pending' THEN`, ...sub(pendingBlock(resolved), false));
   body.push(`  END CASE;`, '  RETURN NEW;', 'END');
   const text = body.join('\n');
-  const pins = evaluationSetClauses({ searchPathOnly: resolved.settingsIndependent === true, backslash: text.includes('\\') });
+  const pins = evaluationSetClauses({
+    searchPathOnly: resolved.settingsIndependent === true,
+    backslash: text.includes('\\'),
+  });
   return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql ${pins} AS ${BODY_TAG}\n${text}\n${BODY_TAG}`;
 }

@@ -12,10 +12,15 @@ import { FAILED_COLUMN } from './sync-function';
 function sides(resolved: ResolvedSpec, m: ColumnMapping): { upHolds: string[]; downHolds: string[] } {
   const q = quoteIdent;
   // COLLATE "C": byte for byte, also on a column with a nondeterministic (case-insensitive) collation.
-  const same = (column: string, type: string, expr: string) => `${q(column)}::text COLLATE "C" IS NOT DISTINCT FROM ((${expr})::${type})::text COLLATE "C"`;
+  const same = (column: string, type: string, expr: string) =>
+    `${q(column)}::text COLLATE "C" IS NOT DISTINCT FROM ((${expr})::${type})::text COLLATE "C"`;
   const oldType = (name: string) => resolved.table.columns.find((c) => c.name === name)?.type ?? 'text';
-  const upHolds = m.newColumns.filter((c) => c.up !== undefined && hasOldSide(m)).map((c) => same(c.name, c.type, c.up!));
-  const downHolds = m.oldColumns.filter((c) => m.down[c] !== undefined && m.newColumns.length > 0).map((c) => same(c, oldType(c), m.down[c]));
+  const upHolds = m.newColumns
+    .filter((c) => c.up !== undefined && hasOldSide(m))
+    .map((c) => same(c.name, c.type, c.up!));
+  const downHolds = m.oldColumns
+    .filter((c) => m.down[c] !== undefined && m.newColumns.length > 0)
+    .map((c) => same(c, oldType(c), m.down[c]));
   return { upHolds, downHolds };
 }
 
@@ -36,7 +41,8 @@ export function consistencyPredicate(resolved: ResolvedSpec, m: ColumnMapping): 
   const { upHolds, downHolds } = sides(resolved, m);
   // CASE, not OR: evaluated in this order, so an `up` that raises on a value `down` produced is not reached.
   const sides_ = [downHolds, upHolds].filter((x) => x.length > 0).map((x) => x.join(' AND '));
-  const consistent = sides_.length === 2 ? `CASE WHEN ${sides_[0]} THEN true ELSE ${sides_[1]} END` : sides_.length ? sides_[0] : 'true';
+  const consistent =
+    sides_.length === 2 ? `CASE WHEN ${sides_[0]} THEN true ELSE ${sides_[1]} END` : sides_.length ? sides_[0] : 'true';
   const notNull = m.newColumns.filter((c) => c.notNull).map((c) => `${q(c.name)} IS NOT NULL`);
   return notNull.length ? `(${consistent}) AND ${notNull.join(' AND ')}` : consistent;
 }
@@ -91,12 +97,18 @@ export function onlyOldSideFailed(resolved: ResolvedSpec): string {
  * such as 'now'::timestamptz into the value it had when the column was added, which is what every
  * existing row and every old version's insert holds, not what the spec's text gives today).
  */
-function notDefault(column: string, type: string, specDefault: string | undefined, catalogDefault: string | undefined): string {
+function notDefault(
+  column: string,
+  type: string,
+  specDefault: string | undefined,
+  catalogDefault: string | undefined,
+): string {
   // Byte for byte (COLLATE "C"): a carried nondeterministic collation must not make a change invisible.
   const value = `${quoteIdent(column)}::text COLLATE "C"`;
   if (specDefault === undefined) return `${quoteIdent(column)}::text IS NOT NULL`;
   const differs = [`${value} IS DISTINCT FROM ((${specDefault})::${type})::text COLLATE "C"`];
-  if (catalogDefault !== undefined) differs.push(`${value} IS DISTINCT FROM ((${catalogDefault})::${type})::text COLLATE "C"`);
+  if (catalogDefault !== undefined)
+    differs.push(`${value} IS DISTINCT FROM ((${catalogDefault})::${type})::text COLLATE "C"`);
   return differs.join(' AND ');
 }
 
@@ -111,7 +123,12 @@ function notDefault(column: string, type: string, specDefault: string | undefine
  * even what the backfill wrote. Pending rows were never written by a new version (any
  * write of a pending row goes through the trigger) and are not evaluated.
  */
-export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressions = true, catalogDefaults: Readonly<Record<string, string>> = {}): string {
+export function rollbackLossSql(
+  resolved: ResolvedSpec,
+  where?: string,
+  expressions = true,
+  catalogDefaults: Readonly<Record<string, string>> = {},
+): string {
   const t = table(resolved);
   const p = quoteIdent(PENDING_COLUMN);
   const f = quoteIdent(FAILED_COLUMN);
@@ -120,17 +137,23 @@ export function rollbackLossSql(resolved: ResolvedSpec, where?: string, expressi
   const flagged = `(${p} IS NULL OR ${f} IS NOT NULL) AND NOT (${onlyOldSideFailed(resolved)})`;
   const cols = [`count(*)::bigint AS rows`, `count(*) FILTER (WHERE ${flagged})::bigint AS flagged`];
   cols.push(`(array_agg(${key} ORDER BY ${order}) FILTER (WHERE ${flagged}))[1:10] AS flagged_sample`);
-  if (expressions) resolved.mappings.forEach((m, i) => {
-    const { upHolds } = sides(resolved, m);
-    // No old side (add_column) and no `up`: its column holds NULL or its constant default unless a new version wrote it.
-    const written = !hasOldSide(m) ? m.newColumns.filter((c) => c.up === undefined).map((c) => notDefault(c.name, c.type, c.default, catalogDefaults[c.name])) : [];
-    // What a new version wrote into an add_column's column is judged whatever the row's bookkeeping
-    // says (nothing is evaluated, and the app role can write those columns); up(old) only on synced rows.
-    const synced = upHolds.length ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${upHolds.join(' AND ')}) END` : 'false';
-    const lost = written.length ? `(${written.join(' OR ')}) OR ${synced}` : synced;
-    cols.push(`count(*) FILTER (WHERE ${lost})::bigint AS lost_${i}`);
-    cols.push(`(array_agg(${key} ORDER BY ${order}) FILTER (WHERE ${lost}))[1:10] AS lost_sample_${i}`);
-  });
+  if (expressions)
+    resolved.mappings.forEach((m, i) => {
+      const { upHolds } = sides(resolved, m);
+      // No old side (add_column) and no `up`: its column holds NULL or its constant default unless a new version wrote it.
+      const written = !hasOldSide(m)
+        ? m.newColumns
+            .filter((c) => c.up === undefined)
+            .map((c) => notDefault(c.name, c.type, c.default, catalogDefaults[c.name]))
+        : [];
+      // What a new version wrote into an add_column's column is judged whatever the row's bookkeeping
+      // says (nothing is evaluated, and the app role can write those columns); up(old) only on synced rows.
+      const synced = upHolds.length
+        ? `CASE WHEN ${p} IS NOT FALSE OR ${f} IS NOT NULL THEN false ELSE NOT (${upHolds.join(' AND ')}) END`
+        : 'false';
+      const lost = written.length ? `(${written.join(' OR ')}) OR ${synced}` : synced;
+      cols.push(`count(*) FILTER (WHERE ${lost})::bigint AS lost_${i}`);
+      cols.push(`(array_agg(${key} ORDER BY ${order}) FILTER (WHERE ${lost}))[1:10] AS lost_sample_${i}`);
+    });
   return `SELECT ${cols.join(',\n       ')}\nFROM ${t}${where ? `\nWHERE ${where}` : ''}`;
 }
-

@@ -38,6 +38,19 @@ SELECT p.pubname, CASE WHEN n.nspname = $2 THEN 'state' ELSE 'table' END, n.nspn
  WHERE (pr.prrelid IN (SELECT relid FROM tree) AND pr.prattrs IS NULL) OR n.nspname = $2
 ORDER BY 1`;
 
+/** The publications that would send Tandem's state tables: FOR ALL TABLES, or ones naming the state schema or its tables. */
+const STATE_PUBLICATIONS_SQL = `
+SELECT p.pubname AS publication, 'all_tables' AS how, NULL AS schema FROM pg_publication p WHERE p.puballtables
+UNION ALL
+SELECT p.pubname, 'state', n.nspname
+  FROM pg_publication p JOIN pg_publication_namespace pn ON pn.pnpubid = p.oid JOIN pg_namespace n ON n.oid = pn.pnnspid
+ WHERE n.nspname = $1
+UNION ALL
+SELECT p.pubname, 'state', n.nspname
+  FROM pg_publication p JOIN pg_publication_rel pr ON pr.prpubid = p.oid JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = $1
+ORDER BY 1`;
+
 const SUBSCRIPTIONS_SQL = `
 SELECT DISTINCT s.subname AS subscription
   FROM pg_subscription_rel sr JOIN pg_subscription s ON s.oid = sr.srsubid
@@ -48,7 +61,7 @@ function publicationAdvice(f: Finding, label: string, added: string, sqlTable: s
   switch (f.how) {
     case 'all_tables':
       return (
-        `publication ${f.publication} is FOR ALL TABLES: it would send its subscribers the columns expand adds to ${label} (${added}) and Tandem's state tables (${STATE_SCHEMA}.migrations), which they lack, and their replication would stop; ` +
+        `publication ${f.publication} is FOR ALL TABLES: it would send its subscribers ${added ? `the columns expand adds to ${label} (${added}) and ` : ''}Tandem's state tables (${STATE_SCHEMA}.migrations), which they lack, and their replication would stop; ` +
         `replace it with a publication FOR TABLE that lists the tables, with a column list for ${label}, and refresh the subscriptions (ALTER SUBSCRIPTION ... REFRESH PUBLICATION)`
       );
     case 'state':
@@ -68,19 +81,27 @@ function publicationAdvice(f: Finding, label: string, added: string, sqlTable: s
 
 /** Refuse before expand when a publication or a subscription would be broken by it. */
 export async function checkReplication(client: Client, resolved: ResolvedSpec, label: string): Promise<void> {
-  // Nothing is added to the table's rows without column operations: nothing to publish differently.
-  if (!syncsColumns(resolved)) return;
-  const pubs = (await client.query<Finding>(PUBLICATIONS_SQL, [resolved.table.oid, STATE_SCHEMA])).rows;
-  const subs = (await client.query<{ subscription: string }>(SUBSCRIPTIONS_SQL, [resolved.table.oid])).rows.map(
-    (r) => r.subscription,
-  );
+  // Without column operations nothing is added to the table's rows, and a subscription's writes need
+  // no sync; but every expand records its state in Tandem's state tables, which a publication FOR ALL
+  // TABLES or one of the state schema would send to subscribers that lack them.
+  const columns = syncsColumns(resolved);
+  const pubs = columns
+    ? (await client.query<Finding>(PUBLICATIONS_SQL, [resolved.table.oid, STATE_SCHEMA])).rows
+    : (await client.query<Finding>(STATE_PUBLICATIONS_SQL, [STATE_SCHEMA])).rows;
+  const subs = columns
+    ? (await client.query<{ subscription: string }>(SUBSCRIPTIONS_SQL, [resolved.table.oid])).rows.map(
+        (r) => r.subscription,
+      )
+    : [];
   if (!pubs.length && !subs.length) return;
-  const added = [
-    ...resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name)),
-    PENDING_COLUMN,
-    MARK_COLUMN,
-    FAILED_COLUMN,
-  ].join(', ');
+  const added = columns
+    ? [
+        ...resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name)),
+        PENDING_COLUMN,
+        MARK_COLUMN,
+        FAILED_COLUMN,
+      ].join(', ')
+    : '';
   const reasons = [
     ...new Map(
       pubs.map((f) => [

@@ -82,6 +82,31 @@ describe('publications on the table, refused before expand', () => {
     expect(await sql(url, `SELECT 1 FROM pg_class WHERE relname = 'customers_email_idx'`)).toEqual([]);
   });
 
+  it('a spec that names no table (it creates its own) is refused under FOR ALL TABLES or a publication of the state schema, and runs under one of another table', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-pub-'));
+    const file = path.join(dir, 'tags.yaml');
+    fs.writeFileSync(
+      file,
+      `name: create-tags\noperations:\n  - create_table: { name: tags, columns: [{ name: id, type: bigint }, { name: label, type: text }], primary_key: [id] }\n`,
+    );
+    for (const [create, name] of [
+      ['CREATE PUBLICATION pub_everything FOR ALL TABLES', 'pub_everything'],
+      ['CREATE SCHEMA tandem; CREATE PUBLICATION pub_state FOR TABLES IN SCHEMA tandem', 'pub_state'],
+    ]) {
+      const url = await freshDatabase('pubnotable');
+      await sql(url, create);
+      const r = await runCli(['expand', file, '--json'], { DATABASE_URL: url });
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout).error).toMatchObject({ kind: 'replication', publications: [name] });
+      expect(JSON.parse(r.stdout).error.message).not.toMatch(/columns expand adds/);
+      expect(await sql(url, `SELECT 1 FROM pg_class WHERE relname = 'tags'`)).toEqual([]);
+    }
+    const url = await freshDatabase('pubother');
+    await createCustomers(url, 5);
+    await sql(url, 'CREATE PUBLICATION pub_customers FOR TABLE customers');
+    expect((await runCli(['expand', file], { DATABASE_URL: url })).code).toBe(0);
+  });
+
   it('the SQL it advises names an odd publication name as PostgreSQL reads it (quoted)', async () => {
     const url = await freshDatabase('pubodd');
     await sql(

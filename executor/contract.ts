@@ -164,9 +164,8 @@ async function runContractSteps(
   }
   // Only the new versions run now: unique indexes are built and checks and foreign keys enforced
   // (NOT VALID, then VALIDATE), each step on its own; the dependency check then sees them too.
-  retries += (
-    await runObjectSteps(client, 'contract', table, objectSteps(resolved, 'beforeContract'), options)
-  ).retries;
+  retries += (await runObjectSteps(client, 'contract', table, objectSteps(resolved, 'beforeContract'), options))
+    .retries;
   await refuseDependents(client, what.dependents);
   const run = await runDdlTransaction(
     client,

@@ -18,12 +18,15 @@ import { syncsColumns } from '../phases/sql/carrier';
 import { ContractIncompleteError, isConnectionLoss, StepFailedError } from './errors';
 import { columnDependents } from './catalog';
 import { runDdlTransaction } from './ddl-transaction';
-import { openSession, recordedSpec } from './session';
+import { openSession, recordedSpec, Session } from './session';
 import { checkDroppedTablesIdle, recordStep } from './state';
 import { ExecutorOptions, StepResult } from './types';
 import { checkConsistency, summarize } from './verify';
 import { contractAdvice } from './contract-advice';
 import { checkContractBlockers, enforcedBeforeContract, runObjectSteps } from './object-steps';
+
+type ResultBase = Pick<StepResult, 'migration' | 'table'>;
+type TableRef = { oid: number; label: string };
 
 /**
  * Contract: refuses unless verify passes; validates NOT NULL checks (no write-blocking lock);
@@ -34,84 +37,27 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
   try {
     const base = { migration: spec.name, table: session.label };
     const table = { oid: session.table.oid, label: session.label };
-    if (session.step === 'contracted') {
-      // What runs after contract's transaction (DROP INDEX CONCURRENTLY) is finished by any re-run.
-      const after = session.state!.resolved
-        ? await runObjectSteps(
-            session.client,
-            'contract',
-            table,
-            objectSteps(session.state!.resolved, 'afterContract'),
-            options,
-          )
-        : { changed: false, retries: 0 };
-      return {
-        ...base,
-        step: 'contracted',
-        changed: after.changed,
-        message: after.changed ? 'contracted: dropped the indexes a previous contract left' : 'already contracted',
-        lockRetries: after.retries,
-      };
-    }
+    if (session.step === 'contracted') return await finishContracted(session, table, options, base);
     const resolved = recordedSpec(session, spec, 'contract');
     const dropped = resolved.mappings.flatMap((m) => m.oldColumns);
-    // Indexes this spec drops at contract do not count: they go anyway.
-    // Objects carried to the new columns neither: their copies take their names in contract's transaction.
-    const ignored = await expectedDependents(session.client, resolved);
-    // The sync's own UPDATE OF triggers depend on the old columns; contract drops them first.
-    const ours = syncTriggers(resolved).map((t) => t.name);
-    const refuseDependents = async () => {
-      const dependents = (
-        await columnDependents(session.client, session.table.oid, dropped, carriedSequences(resolved))
-      ).filter((d) => !ignored.has(d.object) && !ours.some((n) => d.object.startsWith(`trigger ${n} on `)));
-      if (dependents.length) {
-        throw new RefusedError(
-          `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +
-            `recreate what the new version needs on the new columns (e.g. CREATE INDEX CONCURRENTLY), drop these yourself, then contract${await notCarriedNote(session.client, resolved)}`,
-          spec.name,
-        );
-      }
+    const dependents: DependentsCheck = {
+      tableOid: session.table.oid,
+      migration: spec.name,
+      resolved,
+      dropped,
+      // Indexes this spec drops at contract do not count: they go anyway.
+      // Objects carried to the new columns neither: their copies take their names in contract's transaction.
+      ignored: await expectedDependents(session.client, resolved),
+      // The sync's own UPDATE OF triggers depend on the old columns; contract drops them first.
+      ours: syncTriggers(resolved).map((t) => t.name),
     };
-    await refuseDependents();
+    await refuseDependents(session.client, dependents);
     await checkContractBlockers(session.client, resolved);
     await checkDroppedTablesIdle(session.client, resolved);
-    const report = await checkConsistency(session.client, resolved);
-    if (!report.ok) {
-      throw new RefusedError(
-        `contract refused: ${summarize(report)}; ${contractAdvice(report).join('; ')}; then run tandem contract SPEC again`,
-        spec.name,
-      );
-    }
-    let retries = 0;
-    let run: { retries: number };
+    await refuseInconsistent(session.client, resolved, spec.name);
+    let retries: number;
     try {
-      for (const check of validateChecksPlan(resolved)) {
-        // VALIDATE scans the table under SHARE UPDATE EXCLUSIVE, which app writes pass: no statement bound.
-        // The strict checks refuse what expand's let through (flagged rows): taken back if contract does not commit.
-        retries += (
-          await runDdlTransaction(session.client, 'contract', table, [check], options, undefined, {
-            boundStatements: false,
-          })
-        ).retries;
-      }
-      // Only the new versions run now: unique indexes are built and checks and foreign keys enforced
-      // (NOT VALID, then VALIDATE), each step on its own; the dependency check then sees them too.
-      retries += (
-        await runObjectSteps(session.client, 'contract', table, objectSteps(resolved, 'beforeContract'), options)
-      ).retries;
-      await refuseDependents();
-      run = await runDdlTransaction(
-        session.client,
-        'contract',
-        table,
-        [...contractPlan(resolved), ...objectContractPlan(resolved)],
-        options,
-        async (c) => {
-          // Under the locks of the DROP TABLEs: a migration of a dropped table that expanded since is seen (and a later one waits, then finds it gone).
-          await checkDroppedTablesIdle(c, resolved);
-          await recordStep(c, spec.name, 'contracted');
-        },
-      );
+      retries = await runContractSteps(session.client, { spec, resolved, table, dependents }, options);
     } catch (err) {
       // Contract is all or nothing for the app: until its transaction commits an old version may still
       // write (or be walked back to), so what the steps before it enforced is taken back.
@@ -124,14 +70,123 @@ export async function contract(spec: MigrationSpec, options: ExecutorOptions): P
       ...base,
       step: 'contracted',
       changed: true,
-      message: syncsColumns(resolved)
-        ? `contracted ${session.label}: dropped ${dropped.length ? `${dropped.join(', ')}, ` : ''}the sync trigger and function`
-        : `contracted ${session.label}: ${(resolved.objects ?? []).map((o) => o.label).join('; ')}`,
-      lockRetries: retries + run.retries,
+      message: contractedMessage(session.label, resolved, dropped),
+      lockRetries: retries,
     };
   } finally {
     await session.close();
   }
+}
+
+/** A contract re-run: what runs after contract's transaction (DROP INDEX CONCURRENTLY) is finished by any re-run. */
+async function finishContracted(
+  session: Session,
+  table: TableRef,
+  options: ExecutorOptions,
+  base: ResultBase,
+): Promise<StepResult> {
+  const after = session.state!.resolved
+    ? await runObjectSteps(
+        session.client,
+        'contract',
+        table,
+        objectSteps(session.state!.resolved, 'afterContract'),
+        options,
+      )
+    : { changed: false, retries: 0 };
+  return {
+    ...base,
+    step: 'contracted',
+    changed: after.changed,
+    message: after.changed ? 'contracted: dropped the indexes a previous contract left' : 'already contracted',
+    lockRetries: after.retries,
+  };
+}
+
+/** What contract's dependency check needs: the columns it drops and the dependents that do not count. */
+interface DependentsCheck {
+  readonly tableOid: number;
+  readonly migration: string;
+  readonly resolved: ResolvedSpec;
+  readonly dropped: string[];
+  /** Dependents that go with the old columns on purpose (dropped indexes, carried objects). */
+  readonly ignored: Set<string>;
+  /** The sync's own triggers, which contract drops first. */
+  readonly ours: string[];
+}
+
+/** Refuses contract while anything but the expected dependents depends on the columns it drops. */
+async function refuseDependents(client: Client, check: DependentsCheck): Promise<void> {
+  const { dropped, resolved, ignored, ours } = check;
+  const all = await columnDependents(client, check.tableOid, dropped, carriedSequences(resolved));
+  const dependents = all.filter(
+    (d) => !ignored.has(d.object) && !ours.some((n) => d.object.startsWith(`trigger ${n} on `)),
+  );
+  if (dependents.length) {
+    throw new RefusedError(
+      `contract refused: dropping ${dropped.join(', ')} would also drop ${dependents.map((d) => `${d.object} (on ${d.column})`).join(', ')}; ` +
+        `recreate what the new version needs on the new columns (e.g. CREATE INDEX CONCURRENTLY), drop these yourself, then contract${await notCarriedNote(client, resolved)}`,
+      check.migration,
+    );
+  }
+}
+
+/** Refuses contract unless verify's consistency check passes. */
+async function refuseInconsistent(client: Client, resolved: ResolvedSpec, migration: string): Promise<void> {
+  const report = await checkConsistency(client, resolved);
+  if (!report.ok) {
+    throw new RefusedError(
+      `contract refused: ${summarize(report)}; ${contractAdvice(report).join('; ')}; then run tandem contract SPEC again`,
+      migration,
+    );
+  }
+}
+
+/**
+ * Contract's steps up to its commit: VALIDATE the strict checks, the `beforeContract` object steps,
+ * the dependency check again, then the one transaction. Returns the lock retries they needed.
+ */
+async function runContractSteps(
+  client: Client,
+  what: { spec: MigrationSpec; resolved: ResolvedSpec; table: TableRef; dependents: DependentsCheck },
+  options: ExecutorOptions,
+): Promise<number> {
+  const { spec, resolved, table } = what;
+  let retries = 0;
+  for (const check of validateChecksPlan(resolved)) {
+    // VALIDATE scans the table under SHARE UPDATE EXCLUSIVE, which app writes pass: no statement bound.
+    // The strict checks refuse what expand's let through (flagged rows): taken back if contract does not commit.
+    retries += (
+      await runDdlTransaction(client, 'contract', table, [check], options, undefined, {
+        boundStatements: false,
+      })
+    ).retries;
+  }
+  // Only the new versions run now: unique indexes are built and checks and foreign keys enforced
+  // (NOT VALID, then VALIDATE), each step on its own; the dependency check then sees them too.
+  retries += (await runObjectSteps(client, 'contract', table, objectSteps(resolved, 'beforeContract'), options))
+    .retries;
+  await refuseDependents(client, what.dependents);
+  const run = await runDdlTransaction(
+    client,
+    'contract',
+    table,
+    [...contractPlan(resolved), ...objectContractPlan(resolved)],
+    options,
+    async (c) => {
+      // Under the locks of the DROP TABLEs: a migration of a dropped table that expanded since is seen (and a later one waits, then finds it gone).
+      await checkDroppedTablesIdle(c, resolved);
+      await recordStep(c, spec.name, 'contracted');
+    },
+  );
+  return retries + run.retries;
+}
+
+/** What a contract that changed the table says it did. */
+function contractedMessage(label: string, resolved: ResolvedSpec, dropped: string[]): string {
+  return syncsColumns(resolved)
+    ? `contracted ${label}: dropped ${dropped.length ? `${dropped.join(', ')}, ` : ''}the sync trigger and function`
+    : `contracted ${label}: ${(resolved.objects ?? []).map((o) => o.label).join('; ')}`;
 }
 
 /** A step failure after which contract left nothing behind says so; anything else as it is. */

@@ -139,6 +139,8 @@ export async function resolveForExpand(session: Session, spec: MigrationSpec): P
   return resolved;
 }
 
+type ResultBase = Pick<StepResult, 'migration' | 'table'>;
+
 /**
  * Expand: new columns (nullable), the pending marker, sync function and trigger, and the state
  * row, all in ONE transaction under a short lock_timeout. Idempotent: a second run checks the
@@ -160,61 +162,15 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
       };
     }
     if (session.state && ACTIVE_STEPS.includes(session.step)) {
-      const resolved = session.state.resolved;
-      // A concurrent index build that failed or was killed after expand committed resumes here.
-      const built = await runObjectSteps(
-        session.client,
-        'expand',
-        { oid: session.table.oid, label: session.label },
-        objectSteps(resolved, 'afterExpand'),
-        options,
-      );
-      if (built.changed)
-        return {
-          ...base,
-          step: session.step,
-          changed: true,
-          message: `expanded ${session.label}: built the indexes a previous expand left unfinished`,
-          lockRetries: built.retries,
-        };
-      return {
-        ...base,
-        step: session.step,
-        changed: false,
-        message: syncsColumns(resolved)
-          ? `already expanded: ${session.label} has the new columns and the sync trigger`
-          : `already expanded: ${objectLabels(resolved)}`,
-        lockRetries: 0,
-      };
+      return await finishExpanded(session, session.state.resolved, options, base);
     }
-    const others = await activeOnTable(session.client, session.table.schema, session.table.name, spec.name);
-    if (others.length) {
-      throw new RefusedError(
-        `table ${session.label} already has a migration in progress (${others.join(', ')}); contract or roll it back first`,
-        spec.name,
-      );
-    }
+    await refuseOtherMigrations(session, spec.name);
     const resolved = await resolveForExpand(session, spec);
     options.onProgress?.({
       kind: 'step',
       message: `expanding ${session.label}${resolved.mappings.length ? `: ${resolved.mappings.map((m) => m.label).join('; ')}` : ''}`,
     });
-    // What goes with the old columns on purpose (indexes the spec drops, objects carried to the new columns) is not named.
-    const expected = await expectedDependents(session.client, resolved);
-    const dropping = (
-      await columnDependents(
-        session.client,
-        session.table.oid,
-        resolved.mappings.flatMap((m) => m.oldColumns),
-        carriedSequences(resolved),
-      )
-    ).filter((d) => !expected.has(d.object));
-    if (dropping.length) {
-      options.onProgress?.({
-        kind: 'info',
-        message: `note: contract will refuse while ${dropping.map((d) => `${d.object} (on ${d.column})`).join(', ')} depend on the columns it drops; recreate what the new version needs on the new columns, then drop these${await notCarriedNote(session.client, resolved)}`,
-      });
-    }
+    await noteContractBlockers(session, resolved, options);
     const run = await runExpandTransaction(session, resolved, options);
     // CREATE INDEX CONCURRENTLY cannot run in a transaction: after expand commits (a re-run resumes it).
     const built = await runObjectSteps(
@@ -224,23 +180,97 @@ export async function expand(spec: MigrationSpec, options: ExecutorOptions): Pro
       objectSteps(resolved, 'afterExpand'),
       options,
     );
-    const added = resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name));
-    const warnings = (await laterBeforeTriggers(session.client, resolved)).map(
-      (name) =>
-        `BEFORE trigger ${name} on ${session.label} fires after the sync trigger ${derivedNames(resolved).trigger} (triggers fire in name order): what it changes in a row is not synced; rename it to sort before zz_tandem_sync_`,
-    );
+    const warnings = await laterTriggerWarnings(session, resolved);
     for (const w of warnings) options.onProgress?.({ kind: 'info', message: `warning: ${w}` });
     return {
       ...base,
       step: 'expanded',
       changed: true,
-      message: syncsColumns(resolved)
-        ? `expanded ${session.label}: added ${added.length ? added.join(', ') : 'no columns'} and the sync trigger`
-        : `expanded ${session.label}: ${objectLabels(resolved)} (object operations only: no sync trigger)`,
+      message: expandedMessage(session.label, resolved),
       lockRetries: run.retries + built.retries,
       ...(warnings.length ? { warnings } : {}),
     };
   } finally {
     await session.close();
   }
+}
+
+/** An expand re-run on a migration in progress: a concurrent index build that failed or was killed after expand committed resumes here. */
+async function finishExpanded(
+  session: Session,
+  resolved: ResolvedSpec,
+  options: ExecutorOptions,
+  base: ResultBase,
+): Promise<StepResult> {
+  const built = await runObjectSteps(
+    session.client,
+    'expand',
+    { oid: session.table.oid, label: session.label },
+    objectSteps(resolved, 'afterExpand'),
+    options,
+  );
+  if (built.changed)
+    return {
+      ...base,
+      step: session.step,
+      changed: true,
+      message: `expanded ${session.label}: built the indexes a previous expand left unfinished`,
+      lockRetries: built.retries,
+    };
+  return {
+    ...base,
+    step: session.step,
+    changed: false,
+    message: syncsColumns(resolved)
+      ? `already expanded: ${session.label} has the new columns and the sync trigger`
+      : `already expanded: ${objectLabels(resolved)}`,
+    lockRetries: 0,
+  };
+}
+
+/** Refuses expand while another migration is in progress on the table. */
+async function refuseOtherMigrations(session: Session, migration: string): Promise<void> {
+  const others = await activeOnTable(session.client, session.table.schema, session.table.name, migration);
+  if (others.length) {
+    throw new RefusedError(
+      `table ${session.label} already has a migration in progress (${others.join(', ')}); contract or roll it back first`,
+      migration,
+    );
+  }
+}
+
+/** Tells the operator (a progress note) what depends on the columns contract will drop, so contract would refuse. */
+async function noteContractBlockers(session: Session, resolved: ResolvedSpec, options: ExecutorOptions): Promise<void> {
+  // What goes with the old columns on purpose (indexes the spec drops, objects carried to the new columns) is not named.
+  const expected = await expectedDependents(session.client, resolved);
+  const dropping = (
+    await columnDependents(
+      session.client,
+      session.table.oid,
+      resolved.mappings.flatMap((m) => m.oldColumns),
+      carriedSequences(resolved),
+    )
+  ).filter((d) => !expected.has(d.object));
+  if (dropping.length) {
+    options.onProgress?.({
+      kind: 'info',
+      message: `note: contract will refuse while ${dropping.map((d) => `${d.object} (on ${d.column})`).join(', ')} depend on the columns it drops; recreate what the new version needs on the new columns, then drop these${await notCarriedNote(session.client, resolved)}`,
+    });
+  }
+}
+
+/** The warnings for the app's BEFORE triggers that fire after the sync trigger (see laterBeforeTriggers). */
+async function laterTriggerWarnings(session: Session, resolved: ResolvedSpec): Promise<string[]> {
+  return (await laterBeforeTriggers(session.client, resolved)).map(
+    (name) =>
+      `BEFORE trigger ${name} on ${session.label} fires after the sync trigger ${derivedNames(resolved).trigger} (triggers fire in name order): what it changes in a row is not synced; rename it to sort before zz_tandem_sync_`,
+  );
+}
+
+/** What an expand that changed the table says it did. */
+function expandedMessage(label: string, resolved: ResolvedSpec): string {
+  const added = resolved.mappings.flatMap((m) => m.newColumns.map((c) => c.name));
+  return syncsColumns(resolved)
+    ? `expanded ${label}: added ${added.length ? added.join(', ') : 'no columns'} and the sync trigger`
+    : `expanded ${label}: ${objectLabels(resolved)} (object operations only: no sync trigger)`;
 }

@@ -156,6 +156,34 @@ async function mappingReads(s: ShapeReading, resolved: ResolvedSpec): Promise<{ 
   return reads;
 }
 
+/** What the throwaway transaction finds: each mapping's reads, the volatile defaults, the first settings dependence. */
+interface ShapeFindings {
+  readonly reads: { up: string[]; down: string[] }[];
+  readonly volatileNames: Set<string>;
+  readonly dependence: string | null;
+}
+
+/** Builds the shape table and reads the defaults and every expression over it, inside the open transaction. */
+async function readShape(client: Client, resolved: ResolvedSpec, generated: Set<string>): Promise<ShapeFindings> {
+  const newCols = resolved.mappings.flatMap((m) => m.newColumns);
+  await client.query('SET LOCAL statement_timeout = 5000');
+  await createShape(client, resolved, newCols);
+  const s: ShapeReading = {
+    client,
+    self: quoteIdent(resolved.table.name),
+    all: [...resolved.table.columns.map((c) => c.name), ...newCols.map((c) => c.name)],
+    generated,
+    compared: await comparedColumnTypes(client, resolved),
+    dependence: null,
+    k: 0,
+  };
+  const oldNames = new Set(resolved.mappings.flatMap((m) => m.oldColumns));
+  const volatileNames = await volatileDefaults(s, resolved, oldNames);
+  await noteDefaultsDependence(s, resolved, { oldNames, volatile: volatileNames });
+  const reads = await mappingReads(s, resolved);
+  return { reads, volatileNames, dependence: s.dependence };
+}
+
 /**
  * Which table columns each `up` and `down` reads, as PostgreSQL itself resolves the expression:
  * each one becomes a throwaway view over an empty copy of the table's columns (plus the new
@@ -167,31 +195,14 @@ async function mappingReads(s: ShapeReading, resolved: ResolvedSpec): Promise<{ 
 export async function analyseReads(client: Client, resolved: ResolvedSpec): Promise<ResolvedSpec> {
   if (!syncsColumns(resolved)) return { ...resolved, reads: [] };
   const generated = await generatedColumns(client, resolved);
-  const newCols = resolved.mappings.flatMap((m) => m.newColumns);
-  let reads: { up: string[]; down: string[] }[] = [];
-  let volatileNames = new Set<string>();
-  let dependence: string | null = null;
+  let found: ShapeFindings;
   await client.query('BEGIN');
   try {
-    await client.query('SET LOCAL statement_timeout = 5000');
-    await createShape(client, resolved, newCols);
-    const s: ShapeReading = {
-      client,
-      self: quoteIdent(resolved.table.name),
-      all: [...resolved.table.columns.map((c) => c.name), ...newCols.map((c) => c.name)],
-      generated,
-      compared: await comparedColumnTypes(client, resolved),
-      dependence: null,
-      k: 0,
-    };
-    const oldNames = new Set(resolved.mappings.flatMap((m) => m.oldColumns));
-    volatileNames = await volatileDefaults(s, resolved, oldNames);
-    await noteDefaultsDependence(s, resolved, { oldNames, volatile: volatileNames });
-    reads = await mappingReads(s, resolved);
-    dependence = s.dependence;
+    found = await readShape(client, resolved, generated);
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
   }
+  const { reads, volatileNames, dependence } = found;
   return {
     ...resolved,
     reads,

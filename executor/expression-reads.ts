@@ -9,6 +9,181 @@ import { settingsDependence } from './settings-independence';
 import { syncsColumns } from '../phases/sql/carrier';
 import { errorMessage } from '../phases/error-fields';
 
+/** The throwaway transaction's state while the expressions are read, shared by the steps below. */
+interface ShapeReading {
+  readonly client: Client;
+  /** The table's own name, quoted: the alias the expressions see the shape under. */
+  readonly self: string;
+  /** Every column of the shape (the table's and the new ones): what a whole-row reference reads. */
+  readonly all: string[];
+  readonly generated: Set<string>;
+  /** The type oids of the columns the triggers compare. */
+  readonly compared: number[];
+  /** The first reason an expression may depend on an evaluation setting other than search_path (null: none can). */
+  dependence: string | null;
+  /** Counter for the names of the throwaway views and columns. */
+  k: number;
+}
+
+/** The table's generated columns. */
+async function generatedColumns(client: Client, resolved: ResolvedSpec): Promise<Set<string>> {
+  return new Set(
+    (
+      await client.query<{ name: string }>(
+        `SELECT attname AS name FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated <> ''`,
+        [resolved.table.oid],
+      )
+    ).rows.map((r) => r.name),
+  );
+}
+
+/** An empty temporary copy of the table's columns plus the new columns. */
+async function createShape(
+  client: Client,
+  resolved: ResolvedSpec,
+  newCols: ResolvedSpec['mappings'][number]['newColumns'],
+): Promise<void> {
+  await querySingle(client, `CREATE TEMP TABLE _tandem_shape (LIKE ${table(resolved)})`);
+  for (const c of newCols)
+    await querySingle(client, `ALTER TABLE pg_temp._tandem_shape ADD COLUMN ${quoteIdent(c.name)} ${c.type}`);
+}
+
+/** The type oids of the old and new columns of every mapping (-1 for a name the shape lacks). */
+async function comparedColumnTypes(client: Client, resolved: ResolvedSpec): Promise<number[]> {
+  const columnTypes = new Map(
+    (
+      await client.query<{ name: string; type: number }>(
+        `SELECT attname AS name, atttypid::int AS type FROM pg_attribute WHERE attrelid = 'pg_temp._tandem_shape'::regclass AND attnum > 0 AND NOT attisdropped`,
+      )
+    ).rows.map((r) => [r.name, r.type]),
+  );
+  return resolved.mappings
+    .flatMap((m) => [...m.oldColumns, ...m.newColumns.map((c) => c.name)])
+    .map((c) => columnTypes.get(c) ?? -1);
+}
+
+/** Why the view's expression may depend on an evaluation setting, prefixed with `field` (null: it cannot). */
+async function viewDependence(s: ShapeReading, view: string, field: string): Promise<string | null> {
+  const tree = (
+    await s.client.query<{ tree: string }>(
+      `SELECT ev_action::text AS tree FROM pg_rewrite WHERE ev_class = $1::regclass`,
+      [`pg_temp.${view}`],
+    )
+  ).rows[0].tree;
+  const why = await settingsDependence(s.client, tree, s.compared);
+  return why && `${field}: ${why}`;
+}
+
+/** The columns of the shape one expression reads, sorted; refuses an expression PostgreSQL rejects or one that reads a generated column. */
+async function readsOf(s: ShapeReading, field: string, expr: string): Promise<string[]> {
+  const { client } = s;
+  const view = `_tandem_reads_${s.k++}`;
+  try {
+    await querySingle(client, `SAVEPOINT _tandem_reads`);
+    await querySingle(
+      client,
+      `CREATE TEMP VIEW ${view} AS SELECT (${expr}) AS v FROM pg_temp._tandem_shape AS ${s.self}`,
+    );
+  } catch (err) {
+    await client.query('ROLLBACK TO SAVEPOINT _tandem_reads');
+    throw new SpecError(field, `PostgreSQL rejects it: ${errorMessage(err)}`);
+  }
+  const r = await client.query<{ name: string | null }>(
+    `SELECT DISTINCT a.attname AS name
+           FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid
+           LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+          WHERE d.classid = 'pg_rewrite'::regclass AND w.ev_class = $1::regclass AND d.refobjid = 'pg_temp._tandem_shape'::regclass`,
+    [`pg_temp.${view}`],
+  );
+  s.dependence ??= await viewDependence(s, view, field);
+  const names = r.rows.some((x) => x.name === null) ? s.all : r.rows.map((x) => x.name!);
+  const gen = names.filter((n) => s.generated.has(n));
+  if (gen.length) {
+    throw new SpecError(
+      field,
+      `reads the generated column${gen.length > 1 ? 's' : ''} ${gen.map((g) => `"${g}"`).join(', ')}, which a BEFORE trigger sees as NULL; compute from the columns it is generated from`,
+    );
+  }
+  return names.sort();
+}
+
+/**
+ * Which old columns have a volatile default, as PostgreSQL itself judges it: adding a column
+ * with that default rewrites the (empty, temporary) copy, a stable or immutable one does not.
+ */
+async function volatileDefaults(s: ShapeReading, resolved: ResolvedSpec, oldNames: Set<string>): Promise<Set<string>> {
+  const { client } = s;
+  const volatile = new Set<string>();
+  for (const c of resolved.table.columns) {
+    if (!oldNames.has(c.name) || c.defaultExpr === undefined) continue;
+    const before = (await client.query(`SELECT pg_relation_filenode('pg_temp._tandem_shape') AS f`)).rows[0].f;
+    await querySingle(
+      client,
+      `ALTER TABLE pg_temp._tandem_shape ADD COLUMN ${quoteIdent(`_tandem_default_${s.k++}`)} ${c.type} DEFAULT (${c.defaultExpr})`,
+    );
+    const after = (await client.query(`SELECT pg_relation_filenode('pg_temp._tandem_shape') AS f`)).rows[0].f;
+    if (before !== after) volatile.add(c.name);
+  }
+  return volatile;
+}
+
+/** The insert trigger compares an old column with its (non-volatile) default, evaluated in the trigger. */
+async function noteDefaultsDependence(
+  s: ShapeReading,
+  resolved: ResolvedSpec,
+  { oldNames, volatile }: { oldNames: Set<string>; volatile: Set<string> },
+): Promise<void> {
+  for (const c of resolved.table.columns) {
+    if (!oldNames.has(c.name) || c.defaultExpr === undefined || volatile.has(c.name) || s.dependence) continue;
+    const view = `_tandem_reads_${s.k++}`;
+    await querySingle(s.client, `CREATE TEMP VIEW ${view} AS SELECT (${c.defaultExpr})::${c.type} AS v`);
+    s.dependence = await viewDependence(s, view, `the default of ${c.name}`);
+  }
+}
+
+/** The columns each mapping's `up` expressions and `down` expressions read. */
+async function mappingReads(s: ShapeReading, resolved: ResolvedSpec): Promise<{ up: string[]; down: string[] }[]> {
+  const reads: { up: string[]; down: string[] }[] = [];
+  for (const m of resolved.mappings) {
+    const up = new Set<string>();
+    const down = new Set<string>();
+    for (const c of m.newColumns)
+      if (c.up !== undefined) for (const n of await readsOf(s, `${c.field}.up`, c.up)) up.add(n);
+    for (const [old, expr] of Object.entries(m.down))
+      for (const n of await readsOf(s, downFieldOf(m, old), expr)) down.add(n);
+    reads.push({ up: [...up].sort(), down: [...down].sort() });
+  }
+  return reads;
+}
+
+/** What the throwaway transaction finds: each mapping's reads, the volatile defaults, the first settings dependence. */
+interface ShapeFindings {
+  readonly reads: { up: string[]; down: string[] }[];
+  readonly volatileNames: Set<string>;
+  readonly dependence: string | null;
+}
+
+/** Builds the shape table and reads the defaults and every expression over it, inside the open transaction. */
+async function readShape(client: Client, resolved: ResolvedSpec, generated: Set<string>): Promise<ShapeFindings> {
+  const newCols = resolved.mappings.flatMap((m) => m.newColumns);
+  await client.query('SET LOCAL statement_timeout = 5000');
+  await createShape(client, resolved, newCols);
+  const s: ShapeReading = {
+    client,
+    self: quoteIdent(resolved.table.name),
+    all: [...resolved.table.columns.map((c) => c.name), ...newCols.map((c) => c.name)],
+    generated,
+    compared: await comparedColumnTypes(client, resolved),
+    dependence: null,
+    k: 0,
+  };
+  const oldNames = new Set(resolved.mappings.flatMap((m) => m.oldColumns));
+  const volatileNames = await volatileDefaults(s, resolved, oldNames);
+  await noteDefaultsDependence(s, resolved, { oldNames, volatile: volatileNames });
+  const reads = await mappingReads(s, resolved);
+  return { reads, volatileNames, dependence: s.dependence };
+}
+
 /**
  * Which table columns each `up` and `down` reads, as PostgreSQL itself resolves the expression:
  * each one becomes a throwaway view over an empty copy of the table's columns (plus the new
@@ -19,112 +194,15 @@ import { errorMessage } from '../phases/error-fields';
  */
 export async function analyseReads(client: Client, resolved: ResolvedSpec): Promise<ResolvedSpec> {
   if (!syncsColumns(resolved)) return { ...resolved, reads: [] };
-  const generated = new Set(
-    (
-      await client.query<{ name: string }>(
-        `SELECT attname AS name FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated <> ''`,
-        [resolved.table.oid],
-      )
-    ).rows.map((r) => r.name),
-  );
-  const newCols = resolved.mappings.flatMap((m) => m.newColumns);
-  const self = quoteIdent(resolved.table.name);
-  const reads: { up: string[]; down: string[] }[] = [];
-  let volatileNames = new Set<string>();
-  // The first reason an expression may depend on an evaluation setting other than search_path (null: none can).
-  let dependence: string | null = null;
+  const generated = await generatedColumns(client, resolved);
+  let found: ShapeFindings;
   await client.query('BEGIN');
   try {
-    await client.query('SET LOCAL statement_timeout = 5000');
-    await querySingle(client, `CREATE TEMP TABLE _tandem_shape (LIKE ${table(resolved)})`);
-    for (const c of newCols)
-      await querySingle(client, `ALTER TABLE pg_temp._tandem_shape ADD COLUMN ${quoteIdent(c.name)} ${c.type}`);
-    const all = [...resolved.table.columns.map((c) => c.name), ...newCols.map((c) => c.name)];
-    let k = 0;
-    const readsOf = async (field: string, expr: string): Promise<string[]> => {
-      const view = `_tandem_reads_${k++}`;
-      try {
-        await querySingle(client, `SAVEPOINT _tandem_reads`);
-        await querySingle(
-          client,
-          `CREATE TEMP VIEW ${view} AS SELECT (${expr}) AS v FROM pg_temp._tandem_shape AS ${self}`,
-        );
-      } catch (err) {
-        await client.query('ROLLBACK TO SAVEPOINT _tandem_reads');
-        throw new SpecError(field, `PostgreSQL rejects it: ${errorMessage(err)}`);
-      }
-      const r = await client.query<{ name: string | null }>(
-        `SELECT DISTINCT a.attname AS name
-           FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid
-           LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
-          WHERE d.classid = 'pg_rewrite'::regclass AND w.ev_class = $1::regclass AND d.refobjid = 'pg_temp._tandem_shape'::regclass`,
-        [`pg_temp.${view}`],
-      );
-      dependence ??= await viewDependence(view, field);
-      const names = r.rows.some((x) => x.name === null) ? all : r.rows.map((x) => x.name!);
-      const gen = names.filter((n) => generated.has(n));
-      if (gen.length) {
-        throw new SpecError(
-          field,
-          `reads the generated column${gen.length > 1 ? 's' : ''} ${gen.map((g) => `"${g}"`).join(', ')}, which a BEFORE trigger sees as NULL; compute from the columns it is generated from`,
-        );
-      }
-      return names.sort();
-    };
-    const columnTypes = new Map(
-      (
-        await client.query<{ name: string; type: number }>(
-          `SELECT attname AS name, atttypid::int AS type FROM pg_attribute WHERE attrelid = 'pg_temp._tandem_shape'::regclass AND attnum > 0 AND NOT attisdropped`,
-        )
-      ).rows.map((r) => [r.name, r.type]),
-    );
-    const compared = resolved.mappings
-      .flatMap((m) => [...m.oldColumns, ...m.newColumns.map((c) => c.name)])
-      .map((c) => columnTypes.get(c) ?? -1);
-    const viewDependence = async (view: string, field: string): Promise<string | null> => {
-      const tree = (
-        await client.query<{ tree: string }>(
-          `SELECT ev_action::text AS tree FROM pg_rewrite WHERE ev_class = $1::regclass`,
-          [`pg_temp.${view}`],
-        )
-      ).rows[0].tree;
-      const why = await settingsDependence(client, tree, compared);
-      return why && `${field}: ${why}`;
-    };
-    // Which old columns have a volatile default, as PostgreSQL itself judges it: adding a column
-    // with that default rewrites the (empty, temporary) copy, a stable or immutable one does not.
-    const volatile = new Set<string>();
-    const oldNames = new Set(resolved.mappings.flatMap((m) => m.oldColumns));
-    for (const c of resolved.table.columns) {
-      if (!oldNames.has(c.name) || c.defaultExpr === undefined) continue;
-      const before = (await client.query(`SELECT pg_relation_filenode('pg_temp._tandem_shape') AS f`)).rows[0].f;
-      await querySingle(
-        client,
-        `ALTER TABLE pg_temp._tandem_shape ADD COLUMN ${quoteIdent(`_tandem_default_${k++}`)} ${c.type} DEFAULT (${c.defaultExpr})`,
-      );
-      const after = (await client.query(`SELECT pg_relation_filenode('pg_temp._tandem_shape') AS f`)).rows[0].f;
-      if (before !== after) volatile.add(c.name);
-    }
-    volatileNames = volatile;
-    // The insert trigger compares an old column with its (non-volatile) default, evaluated in the trigger.
-    for (const c of resolved.table.columns) {
-      if (!oldNames.has(c.name) || c.defaultExpr === undefined || volatile.has(c.name) || dependence) continue;
-      const view = `_tandem_reads_${k++}`;
-      await querySingle(client, `CREATE TEMP VIEW ${view} AS SELECT (${c.defaultExpr})::${c.type} AS v`);
-      dependence = await viewDependence(view, `the default of ${c.name}`);
-    }
-    for (const m of resolved.mappings) {
-      const up = new Set<string>();
-      const down = new Set<string>();
-      for (const c of m.newColumns)
-        if (c.up !== undefined) for (const n of await readsOf(`${c.field}.up`, c.up)) up.add(n);
-      for (const [old, expr] of Object.entries(m.down))
-        for (const n of await readsOf(downFieldOf(m, old), expr)) down.add(n);
-      reads.push({ up: [...up].sort(), down: [...down].sort() });
-    }
+    found = await readShape(client, resolved, generated);
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
   }
+  const { reads, volatileNames, dependence } = found;
   return {
     ...resolved,
     reads,

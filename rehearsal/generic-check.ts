@@ -55,17 +55,13 @@ interface Lenient {
 }
 
 /**
- * Compare acknowledged writes with what was seen, byte for byte as text. The writer's own side must
- * hold exactly what it sent; the other side what the spec derives from it (up of an old-side write,
- * down of a new-side write), or, where the write left that side as it was, agree with it the other
- * way round (the invariant verify checks), evaluated in SQL on the row seen. Columns no operation
- * touches must hold what the write left in them. A deleted row must stay gone.
+ * The observations that differ from their write where the write is exact (failed), and the
+ * comparisons that must instead be evaluated through the spec's expressions (lenient).
  */
-export async function compareObservations(
-  evaluator: ExpressionEvaluator,
+function directMismatches(
   pools: readonly MappingPool[],
   observations: readonly Observation[],
-): Promise<GenericMismatch[]> {
+): { failed: Set<number>; lenient: Lenient[] } {
   const failed = new Set<number>();
   const lenient: Lenient[] = [];
   observations.forEach((o, i) => {
@@ -89,7 +85,19 @@ export async function compareObservations(
       }
     });
   });
-  const pending = lenient.filter((l) => !failed.has(l.obs));
+  return { failed, lenient };
+}
+
+/**
+ * Evaluate the pending lenient comparisons in SQL on the rows seen, in one batch per direction and
+ * operation, and add to `failed` each observation whose derived side does not agree.
+ */
+async function derivedMismatches(
+  evaluator: ExpressionEvaluator,
+  pools: readonly MappingPool[],
+  observations: readonly Observation[],
+  { pending, failed }: { pending: readonly Lenient[]; failed: Set<number> },
+): Promise<void> {
   for (const direction of ['up', 'down'] as const) {
     for (let k = 0; k < pools.length; k++) {
       const batch = pending.filter((l) => l.direction === direction && l.pool === k);
@@ -114,36 +122,53 @@ export async function compareObservations(
       });
     }
   }
-  return [...failed]
-    .sort((x, y) => x - y)
-    .map((i) => {
-      const o = observations[i];
-      const w = o.write;
-      const expected: Record<string, string | null> = {};
-      if (!w.deleted) {
-        for (const c of o.view.untouched) if (c in w.untouched) expected[c] = w.untouched[c];
-        pools.forEach((p, k) => {
-          const mw = w.mappings[k];
-          if (!mw) return;
-          if (o.view.old) Object.assign(expected, mw.old);
-          if (o.view.new && mw.new) Object.assign(expected, mw.new);
-        });
-      }
-      const actual =
-        o.actual === null
-          ? null
-          : Object.fromEntries(Object.keys(w.deleted ? o.actual : expected).map((c) => [c, o.actual![c] ?? null]));
-      return {
-        seq: w.seq,
-        id: w.key,
-        version: w.version,
-        op: w.op,
-        stage: w.stage,
-        seenBy: o.seenBy,
-        expected: w.deleted ? {} : expected,
-        actual,
-      };
+}
+
+/** The mismatch reported for one failed observation: what its write left and what was seen. */
+function mismatchOf(pools: readonly MappingPool[], o: Observation): GenericMismatch {
+  const w = o.write;
+  const expected: Record<string, string | null> = {};
+  if (!w.deleted) {
+    for (const c of o.view.untouched) if (c in w.untouched) expected[c] = w.untouched[c];
+    pools.forEach((p, k) => {
+      const mw = w.mappings[k];
+      if (!mw) return;
+      if (o.view.old) Object.assign(expected, mw.old);
+      if (o.view.new && mw.new) Object.assign(expected, mw.new);
     });
+  }
+  const actual =
+    o.actual === null
+      ? null
+      : Object.fromEntries(Object.keys(w.deleted ? o.actual : expected).map((c) => [c, o.actual![c] ?? null]));
+  return {
+    seq: w.seq,
+    id: w.key,
+    version: w.version,
+    op: w.op,
+    stage: w.stage,
+    seenBy: o.seenBy,
+    expected: w.deleted ? {} : expected,
+    actual,
+  };
+}
+
+/**
+ * Compare acknowledged writes with what was seen, byte for byte as text. The writer's own side must
+ * hold exactly what it sent; the other side what the spec derives from it (up of an old-side write,
+ * down of a new-side write), or, where the write left that side as it was, agree with it the other
+ * way round (the invariant verify checks), evaluated in SQL on the row seen. Columns no operation
+ * touches must hold what the write left in them. A deleted row must stay gone.
+ */
+export async function compareObservations(
+  evaluator: ExpressionEvaluator,
+  pools: readonly MappingPool[],
+  observations: readonly Observation[],
+): Promise<GenericMismatch[]> {
+  const { failed, lenient } = directMismatches(pools, observations);
+  const pending = lenient.filter((l) => !failed.has(l.obs));
+  await derivedMismatches(evaluator, pools, observations, { pending, failed });
+  return [...failed].sort((x, y) => x - y).map((i) => mismatchOf(pools, observations[i]));
 }
 
 export async function liveColumns(db: Queryable, model: TableModel): Promise<Set<string>> {

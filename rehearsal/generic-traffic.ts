@@ -139,6 +139,12 @@ interface Statement {
   readonly breaksSpec?: boolean;
 }
 
+/** What a write's RETURNING gives back: the row's key and its untouched columns. */
+interface WriteResult {
+  readonly k: (string | null)[];
+  readonly u: (string | null)[];
+}
+
 /**
  * App traffic derived from the spec: each version writes and reads its side of every operation
  * (v1 the old columns, v2 both, the new side as a new version would, v3 the new columns), with
@@ -309,47 +315,72 @@ export class GenericTraffic extends PhasedTraffic {
     return this.send(w, stats, this.pickVersion(stats.weights), this.pickOp(this.owned[w]));
   }
 
+  private anyKey(owned: string[]): string {
+    return owned[Math.floor(this.random() * owned.length)];
+  }
+
   /** One request of `op` by `version` as worker `w` (on a row it owns), counted in `stats` and the ledger. */
   async send(w: number, stats: PhaseStats, version: AppVersion, op: keyof GenericMix): Promise<void> {
     const pool = this.args.pools[version];
     if (!pool) throw new Error(`traffic for ${version}, but no ${version} connection pool was given`);
     const counts = (stats.byVersion[version] ??= { writes: 0, reads: 0 });
     const owned = this.owned[w];
-    const anyKey = () => owned[Math.floor(this.random() * owned.length)];
-    if (op === 'read') return this.read(pool, version, anyKey(), stats, counts);
+    if (op === 'read') return this.read(pool, version, this.anyKey(owned), stats, counts);
 
+    const statements = this.statementsFor(version, op, owned);
+    if (statements.length === 0) return;
+    const started = performance.now();
+    let results: WriteResult[];
+    try {
+      results = await this.execute(pool, statements);
+    } catch (err) {
+      this.recordFailure(err, stats, { version, op, statements });
+      return;
+    }
+    const ms = performance.now() - started;
+    this.recordWrites(stats, counts, { version, op, owned, statements, results });
+    stats.writeMs.push(ms);
+    stats.writeAt.push(started + ms);
+    if (ms > (this.args.slowWriteMs ?? Infinity)) stats.slowWrites++;
+  }
+
+  /** The statements of one `op` request by `version` on rows from `owned` (none: nothing to send). */
+  private statementsFor(version: AppVersion, op: keyof GenericMix, owned: string[]): Statement[] {
     let statements: Statement[] = [];
     if (op === 'insert') statements = [this.insertStatement(version)].filter((s): s is Statement => s !== undefined);
     else if (op === 'update' || op === 'repeat')
-      statements = [this.updateStatement(version, anyKey(), op === 'repeat')].filter(
+      statements = [this.updateStatement(version, this.anyKey(owned), op === 'repeat')].filter(
         (s): s is Statement => s !== undefined,
       );
-    else if (op === 'delete') {
-      const key = anyKey();
-      const where = this.where(key, 0);
-      statements = [
-        {
-          sql: `DELETE FROM ${this.args.model.qualified} AS x WHERE ${where.sql} RETURNING ${rowArraySql(this.pk, 'x')} AS k`,
-          values: where.values,
-          written: [],
-          key,
-          mappings: [],
-        },
-      ];
-    } else if (op === 'multi' && owned.length >= 2) {
-      // The higher key first, then a lower one: the order that deadlocks against a backfill that locks rows in key order.
-      const i = Math.floor(this.random() * (owned.length - 1));
-      const j = Math.min(owned.length - 1, i + 1 + Math.floor(this.random() * 3));
-      const picked = [owned[j], ...(this.random() < 0.5 && j - i > 1 ? [owned[i + 1]] : []), owned[i]];
-      statements = picked
-        .map((k) => this.updateStatement(version, k, false))
-        .filter((s): s is Statement => s !== undefined);
-    }
-    if (statements.length === 0) return;
-    const started = performance.now();
-    const written = new Set(statements.flatMap((s) => s.written));
+    else if (op === 'delete') statements = [this.deleteStatement(this.anyKey(owned))];
+    else if (op === 'multi' && owned.length >= 2) statements = this.multiStatements(version, owned);
+    return statements;
+  }
+
+  private deleteStatement(key: string): Statement {
+    const where = this.where(key, 0);
+    return {
+      sql: `DELETE FROM ${this.args.model.qualified} AS x WHERE ${where.sql} RETURNING ${rowArraySql(this.pk, 'x')} AS k`,
+      values: where.values,
+      written: [],
+      key,
+      mappings: [],
+    };
+  }
+
+  /** Updates of two or three owned rows, for one transaction. */
+  private multiStatements(version: AppVersion, owned: string[]): Statement[] {
+    // The higher key first, then a lower one: the order that deadlocks against a backfill that locks rows in key order.
+    const i = Math.floor(this.random() * (owned.length - 1));
+    const j = Math.min(owned.length - 1, i + 1 + Math.floor(this.random() * 3));
+    const picked = [owned[j], ...(this.random() < 0.5 && j - i > 1 ? [owned[i + 1]] : []), owned[i]];
+    return picked.map((k) => this.updateStatement(version, k, false)).filter((s): s is Statement => s !== undefined);
+  }
+
+  /** Run the statements: one alone, several in one transaction, rolled back if one fails (then rethrows). */
+  private async execute(pool: Pool, statements: Statement[]): Promise<WriteResult[]> {
     let client: PoolClient | undefined;
-    const results: { k: (string | null)[]; u: (string | null)[] }[] = [];
+    const results: WriteResult[] = [];
     try {
       if (statements.length === 1) {
         const { rows } = await pool.query(statements[0].sql, statements[0].values);
@@ -363,25 +394,54 @@ export class GenericTraffic extends PhasedTraffic {
     } catch (err) {
       if (client) await client.query('ROLLBACK').catch(() => undefined);
       client?.release();
-      const failure = {
-        stage: stats.stage,
-        version,
-        op: op as RowOp,
-        id: statements[0].key,
-        message: errorMessage(err),
-      };
-      if (rejectedBySchema(err, written, this.args.model)) this.args.ledger.reject(failure);
-      else {
-        stats.failedWrites++;
-        this.args.ledger.fail(
-          failure,
-          statements.map((s) => s.key).filter((k): k is string => k !== undefined),
-        );
-      }
-      return;
+      throw err;
     }
     client?.release();
-    const ms = performance.now() - started;
+    return results;
+  }
+
+  /** A failed request goes to the ledger: rejected by the user's schema, or a failure (counted in `stats`). */
+  private recordFailure(
+    err: unknown,
+    stats: PhaseStats,
+    { version, op, statements }: { version: AppVersion; op: keyof GenericMix; statements: Statement[] },
+  ): void {
+    const written = new Set(statements.flatMap((s) => s.written));
+    const failure = {
+      stage: stats.stage,
+      version,
+      op: op as RowOp,
+      id: statements[0].key,
+      message: errorMessage(err),
+    };
+    if (rejectedBySchema(err, written, this.args.model)) this.args.ledger.reject(failure);
+    else {
+      stats.failedWrites++;
+      this.args.ledger.fail(
+        failure,
+        statements.map((s) => s.key).filter((k): k is string => k !== undefined),
+      );
+    }
+  }
+
+  /** Each acknowledged write goes to the ledger and the counts; inserted keys join, deleted ones leave, `owned`. */
+  private recordWrites(
+    stats: PhaseStats,
+    counts: { writes: number },
+    {
+      version,
+      op,
+      owned,
+      statements,
+      results,
+    }: {
+      version: AppVersion;
+      op: Exclude<keyof GenericMix, 'read'>;
+      owned: string[];
+      statements: Statement[];
+      results: WriteResult[];
+    },
+  ): void {
     statements.forEach((s, i) => {
       const r = results[i];
       if (!r) return; // the row is gone: an UPDATE of nothing
@@ -405,9 +465,6 @@ export class GenericTraffic extends PhasedTraffic {
       stats.writes++;
       counts.writes++;
     });
-    stats.writeMs.push(ms);
-    stats.writeAt.push(started + ms);
-    if (ms > (this.args.slowWriteMs ?? Infinity)) stats.slowWrites++;
   }
 
   private async read(

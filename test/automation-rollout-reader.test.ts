@@ -25,10 +25,14 @@ describe('readRolloutFromCluster (child process, fake API server)', () => {
     dir = fs.mkdtempSync(path.join(ROOT, '.tandem', 'reader-test-'));
     const tsconfig = ts.readConfigFile(path.join(ROOT, 'tsconfig.json'), ts.sys.readFile).config;
     const { options } = ts.convertCompilerOptionsFromJson(tsconfig.compilerOptions, ROOT);
-    const out = ts.transpileModule(fs.readFileSync(path.join(ROOT, 'automation', 'rollout-reader.ts'), 'utf8'), {
-      compilerOptions: options,
-    });
-    fs.writeFileSync(path.join(dir, 'rollout-reader.js'), out.outputText);
+    // The reader and the modules it imports, compiled as the build compiles them, in the same layout.
+    for (const module of ['automation/rollout-reader', 'automation/kube-client', 'phases/error-fields']) {
+      const out = ts.transpileModule(fs.readFileSync(path.join(ROOT, `${module}.ts`), 'utf8'), {
+        compilerOptions: options,
+      });
+      fs.mkdirSync(path.dirname(path.join(dir, module)), { recursive: true });
+      fs.writeFileSync(path.join(dir, `${module}.js`), out.outputText);
+    }
     server = http.createServer((req, res) => {
       requests.push(`${req.method} ${req.url} ${req.headers.authorization}`);
       res.setHeader('content-type', 'application/json');
@@ -58,7 +62,7 @@ current-context: fake
 
   const runChild = (name: string, namespace: string) =>
     new Promise<string>((resolve, reject) => {
-      const script = `require(${JSON.stringify(path.join(dir, 'rollout-reader.js'))}).readRolloutFromCluster(${JSON.stringify(name)}, ${JSON.stringify(namespace)})
+      const script = `require(${JSON.stringify(path.join(dir, 'automation', 'rollout-reader.js'))}).readRolloutFromCluster(${JSON.stringify(name)}, ${JSON.stringify(namespace)})
         .then((r) => console.log(JSON.stringify({ found: r === undefined ? null : r })), (e) => { console.log(JSON.stringify({ error: String(e.message) })); });`;
       execFile(
         process.execPath,
@@ -69,9 +73,13 @@ current-context: fake
     });
 
   it('the compiled reader keeps a real import() (not require) for the ES module', () => {
-    const js = fs.readFileSync(path.join(dir, 'rollout-reader.js'), 'utf8');
-    expect(js).toContain("new Function('specifier', 'return import(specifier)')");
-    expect(js).not.toContain("require('@kubernetes/client-node')");
+    const loader = fs.readFileSync(path.join(dir, 'automation', 'kube-client.js'), 'utf8');
+    expect(loader).toContain("new Function('specifier', 'return import(specifier)')");
+    for (const module of ['rollout-reader', 'kube-client']) {
+      expect(fs.readFileSync(path.join(dir, 'automation', `${module}.js`), 'utf8')).not.toMatch(
+        /require\(["']@kubernetes\/client-node["']\)/,
+      );
+    }
   });
 
   it('reads the Rollout with the kubeconfig credentials, from the argoproj.io/v1alpha1 path', async () => {

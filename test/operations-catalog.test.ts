@@ -409,6 +409,33 @@ describe('refused before expand, naming the field and leaving nothing behind', (
   });
 });
 
+describe('create_table: a foreign key onto an existing table', () => {
+  // PostgreSQL accepts a foreign key onto the key columns of a unique index that also INCLUDEs
+  // others; the check before expand compares the key columns only.
+  it('references a unique index with INCLUDE columns by its key columns, and is refused on the included ones', async () => {
+    const url = await freshDatabase('fkinclude');
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE parents (id int PRIMARY KEY, code text NOT NULL, note text);
+        CREATE UNIQUE INDEX parents_code_key ON parents (code) INCLUDE (note);
+        INSERT INTO parents VALUES (1, 'a', 'x');`),
+    );
+    const specOf = (columns: string) =>
+      parseSpec(
+        `name: children\noperations:\n  - create_table: { name: children, columns: [{ name: id, type: int }, { name: parent, type: text }], primary_key: [id], constraints: [{ name: children_parent_fk, type: foreign_key, columns: [parent], references: { table: parents, columns: [${columns}] } }] }\n`,
+      );
+    await expect(expand(specOf('note'), { databaseUrl: url })).rejects.toThrow(
+      /which is not a table with a primary key or unique index on exactly those columns/,
+    );
+    const spec = specOf('code');
+    await expand(spec, { databaseUrl: url });
+    await contract(spec, { databaseUrl: url });
+    await withClient(url, async (c) => {
+      await c.query(`INSERT INTO children VALUES (1, 'a')`);
+      await expect(c.query(`INSERT INTO children VALUES (2, 'zz')`)).rejects.toThrow(/children_parent_fk/);
+    });
+  });
+});
+
 describe('drop_constraint of a foreign key', () => {
   // A foreign key's conindid is the index of the key it references: the check for "a foreign key
   // references through this constraint's index" must not take a foreign key for a key, nor match it

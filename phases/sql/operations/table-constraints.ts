@@ -272,8 +272,9 @@ export function hasIndex(c: TableConstraint): boolean {
 
 /**
  * A foreign key's referenced table must exist (or be one this spec creates before it) and the
- * referenced columns be those of a unique, non-partial, immediate index of it, as PostgreSQL
- * requires: checked before expand, since the trial's temporary table cannot reference it.
+ * referenced columns be the key columns (not the INCLUDE ones) of a unique, non-partial, immediate
+ * index of it, as PostgreSQL requires: checked before expand, since the trial's temporary table
+ * cannot reference it.
  */
 export function referencedKey(
   field: string,
@@ -287,7 +288,7 @@ export function referencedKey(
     objectName: c.name,
     sql:
       `SELECT 'no key' AS what WHERE NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = ${ref} AND i.indisunique AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL ` +
-      `AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE "C") FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])) = ARRAY[${sorted.map(quoteLiteral).join(', ')}]::text[])`,
+      `AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE "C") FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n WHERE k.o <= i.indnkeyatts) = ARRAY[${sorted.map(quoteLiteral).join(', ')}]::text[])`,
     message: `foreign key "${c.name}" references ${c.references.schema ?? schema}.${c.references.table} (${c.references.columns.join(', ')}), which is not a table with a primary key or unique index on exactly those columns`,
   };
 }

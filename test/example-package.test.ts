@@ -5,14 +5,13 @@
  * Pulumi's mocks (its own @pulumi/pulumi, in a child process) at stages of two migrations.
  * (npm test builds dist/ first; the tarball packs it without building again.)
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { installPackedExample } from './packed-example';
 
-const ROOT = path.join(__dirname, '..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-example-'));
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /** Runs the compiled example under mocks and prints what it registered and exported. */
 const RUNNER = `
@@ -59,35 +58,7 @@ function run(
 }
 
 beforeAll(() => {
-  const packDir = path.join(scratch, 'pack');
-  fs.mkdirSync(packDir);
-  execFileSync(npm, ['pack', '--ignore-scripts', '--silent', '--pack-destination', packDir], {
-    cwd: ROOT,
-    stdio: 'pipe',
-  });
-  const tarball = path.join(packDir, 'tandem-0.1.0.tgz');
-  fs.cpSync(path.join(ROOT, 'examples', 'shop'), path.join(scratch), { recursive: true });
-  const pkg = JSON.parse(fs.readFileSync(path.join(scratch, 'package.json'), 'utf8'));
-  expect(pkg.dependencies.tandem).toBe('file:../../tandem-0.1.0.tgz');
-  pkg.dependencies.tandem = `file:${tarball}`;
-  pkg.dependencies.yaml = '^2.8.0';
-  fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify(pkg, null, 2));
-  execFileSync(
-    npm,
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
-    { cwd: scratch, stdio: 'pipe', timeout: 240_000 },
-  );
-  try {
-    execFileSync(
-      process.execPath,
-      [path.join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
-      { cwd: scratch, stdio: 'pipe' },
-    );
-  } catch (err: any) {
-    throw new Error(`the example does not compile against the tarball:\n${err.stdout ?? ''}${err.stderr ?? ''}`, {
-      cause: err,
-    });
-  }
+  installPackedExample('shop', scratch, { extraDependencies: { yaml: '^2.8.0' } });
   fs.writeFileSync(path.join(scratch, 'run-under-mocks.js'), RUNNER);
 }, 300_000);
 

@@ -8,17 +8,16 @@
  * migrations of two tables for two apps in one program. (npm test builds dist/ first; the tarball
  * packs it without building again.)
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { planAccess } from '../phases/sql/access-plan';
 import { renderAccessSql } from '../phases/sql/access-sql';
 import { freshDatabase, sql, withClient } from './db';
+import { installPackedExample } from './packed-example';
 
-const ROOT = path.join(__dirname, '..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-team-program-'));
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const MIGRATOR = 'checkout_migrator';
 
 /** Runs the compiled example under mocks; prints what it registered and exported, or the error that failed it. */
@@ -128,35 +127,7 @@ beforeAll(async () => {
     }
   });
 
-  const packDir = path.join(scratch, 'pack');
-  fs.mkdirSync(packDir);
-  execFileSync(npm, ['pack', '--ignore-scripts', '--silent', '--pack-destination', packDir], {
-    cwd: ROOT,
-    stdio: 'pipe',
-  });
-  const tarball = path.join(packDir, 'tandem-0.1.0.tgz');
-  fs.cpSync(path.join(ROOT, 'examples', 'team-program'), scratch, { recursive: true });
-  const pkg = JSON.parse(fs.readFileSync(path.join(scratch, 'package.json'), 'utf8'));
-  expect(pkg.dependencies.tandem).toBe('file:../../tandem-0.1.0.tgz');
-  pkg.dependencies.tandem = `file:${tarball}`;
-  pkg.dependencies.yaml = '^2.8.0';
-  fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify(pkg, null, 2));
-  execFileSync(
-    npm,
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
-    { cwd: scratch, stdio: 'pipe', timeout: 240_000 },
-  );
-  try {
-    execFileSync(
-      process.execPath,
-      [path.join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
-      { cwd: scratch, stdio: 'pipe' },
-    );
-  } catch (err: any) {
-    throw new Error(`the example does not compile against the tarball:\n${err.stdout ?? ''}${err.stderr ?? ''}`, {
-      cause: err,
-    });
-  }
+  installPackedExample('team-program', scratch, { extraDependencies: { yaml: '^2.8.0' } });
   fs.writeFileSync(path.join(scratch, 'run-under-mocks.js'), RUNNER);
 }, 300_000);
 
@@ -210,7 +181,18 @@ describe('the packed package, used by examples/team-program', () => {
         },
       ]);
       expect(rollout.inputs.spec.replicas).toBe(4);
-      expect(rollout.inputs.spec.strategy.canary.steps.some((s: any) => 'analysis' in s)).toBe(true);
+      // The team's canary steps (checkout:canarySteps), the analysis step running Tandem's verify.
+      const steps = rollout.inputs.spec.strategy.canary.steps;
+      expect(steps.map((s: any) => Object.keys(s)[0])).toEqual([
+        'setWeight',
+        'pause',
+        'analysis',
+        'setWeight',
+        'pause',
+        'setWeight',
+      ]);
+      expect(steps[0]).toEqual({ setWeight: 25 });
+      expect(steps[1]).toEqual({ pause: { duration: '1m' } });
       expect(
         declared.resources.some(
           (r) => r.type === 'kubernetes:core/v1:ServiceAccount' && r.inputs.metadata.name === app,

@@ -11,7 +11,7 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { ExecutorOptionsInput, MigrationInput, Stage, TandemMigration } from 'tandem';
+import { ExecutorOptionsInput, MigrationInput, parseCanarySteps, Stage, TandemMigration } from 'tandem';
 
 const checkout = new pulumi.Config('checkout');
 const tandem = new pulumi.Config('tandem');
@@ -53,7 +53,7 @@ function serviceAccount(app: string) {
   );
 }
 
-// What both migrations share: the migrator, the DBA's roles, the executor's options.
+// What both migrations share: the migrator, the DBA's roles, the executor's options, the canary steps.
 const executor: ExecutorOptionsInput = {
   lockTimeoutMs: checkout.requireNumber('lockTimeoutMs'),
   holdTimeoutMs: checkout.requireNumber('holdTimeoutMs'),
@@ -69,6 +69,7 @@ const shared = {
   verifyImage: 'ghcr.io/acme/tandem:0.1.0',
   replicas: 4,
   executor,
+  steps: parseCanarySteps('checkout:canarySteps', checkout.requireObject('canarySteps')),
 };
 
 const customersAccount = serviceAccount('customers');
@@ -110,6 +111,8 @@ const orders = new TandemMigration(
   { dependsOn: [ordersAccount] },
 );
 
+// The Rollout of the migration `tandem walk` walks (the one on tandem:* keys): its rollout gate reads this output.
+export const rollout = { name: customers.rollout.rolloutName, namespace: namespaceName };
 export const customersStage = customers.stage;
 export const customersImage = customers.image;
 export const customersMigrations = customers.migrations;

@@ -201,13 +201,19 @@ export function gatesFor(
   });
 }
 
-/** The job runner of the AnalysisRuns' verify Jobs: `tandem verify /spec/...` runs as the repo's CLI on the repo's spec. */
-export function verifyRunner(): { runner: JobRunner; logDir: string } {
+/**
+ * The job runner of the AnalysisRuns' verify Jobs: `tandem verify /spec/...` runs as the repo's
+ * CLI on the repo's specs, or as `cli` on the specs in `specDir` (a team's installed package).
+ */
+export function verifyRunner(
+  specDir = path.join(REPO, 'migrations'),
+  cli = path.join(REPO, 'bin', 'tandem.js'),
+): { runner: JobRunner; logDir: string } {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-e2e-jobs-'));
-  const shims = commandShims(path.join(logDir, 'shims'), { tandem: path.join(REPO, 'bin', 'tandem.js') });
+  const shims = commandShims(path.join(logDir, 'shims'), { tandem: cli });
   const runner = startJobRunner({
     onlyAnalysisRuns: true,
-    pathMap: { '/spec/': `${REPO}/migrations/` },
+    pathMap: { '/spec/': `${specDir}/` },
     path: [shims],
     logDir,
     timeoutMs: 5 * 60_000,

@@ -5,7 +5,7 @@
  * stays near the target on expensive rows while cheap rows get large batches. Fixed mode (an
  * explicit --batch-size without --chunk-time) keeps one size.
  */
-export const DEFAULT_CHUNK_TIME_MS = 50;
+export const DEFAULT_CHUNK_TIME_MS = 25;
 export const DEFAULT_INITIAL_BATCH = 1000;
 export const MIN_BATCH = 10;
 export const MAX_BATCH = 100_000;

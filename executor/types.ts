@@ -64,7 +64,7 @@ export interface BackfillOptions extends ExecutorOptions {
   /** Stop after this many batches (for tests and careful operators); the checkpoint keeps the rest for later. */
   readonly maxBatches?: number;
   /**
-   * Target duration of one batch, ms: batches are sized by time (default 50 ms), starting at
+   * Target duration of one batch, ms: batches are sized by time (default 25 ms), starting at
    * batchSize. When only batchSize is given, every batch has that many rows.
    */
   readonly chunkTimeMs?: number;

@@ -2,7 +2,7 @@ import * as path from 'path';
 import { Client } from 'pg';
 import { backfill, expand } from '../executor';
 import { readState } from '../executor/state';
-import { syncFunctionSql, syncTriggers, createTriggerSql } from '../phases/sql/plan';
+import { syncFunctionSql, syncFunctionStatements, syncTriggers, createTriggerSql } from '../phases/sql/plan';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { loadSpecFile } from '../executor/spec-file';
 import { startScratchPostgres } from '../rehearsal/scratch-postgres';
@@ -27,7 +27,7 @@ interface Variant {
   readonly setup?: (r: ResolvedSpec) => string[];
 }
 
-const replaceFn = (sql: string) => sql.replace(/^CREATE FUNCTION/, 'CREATE OR REPLACE FUNCTION');
+const replaceFn = (sql: string) => sql.replace(/^CREATE FUNCTION/gm, 'CREATE OR REPLACE FUNCTION');
 const asExpanded = (r: ResolvedSpec) => [replaceFn(syncFunctionSql(r)), ...recreateTriggers(r, () => undefined)];
 
 function recreateTriggers(
@@ -40,8 +40,9 @@ function recreateTriggers(
   ]);
 }
 
-/** The body replaced by RETURN NEW: what calling the function costs (SET clauses included). */
-function emptyBody(sql: string): string {
+/** The trigger function's body replaced by RETURN NEW: what calling it costs (its SET clauses included). */
+function emptyBody(r: ResolvedSpec): string {
+  const sql = syncFunctionStatements(r).at(-1)!.sql;
   const head = sql.slice(0, sql.indexOf(' AS $'));
   return `${replaceFn(head)} AS $empty$ BEGIN RETURN NEW; END $empty$`;
 }
@@ -51,7 +52,7 @@ const VARIANTS: Variant[] = [
   { name: 'as expand creates it', setup: asExpanded },
   {
     name: 'function returns NEW at once',
-    setup: (r) => [emptyBody(syncFunctionSql(r)), ...recreateTriggers(r, () => undefined)],
+    setup: (r) => [emptyBody(r), ...recreateTriggers(r, () => undefined)],
   },
   { name: 'without the EXCEPTION guard', setup: (r) => [replaceFn(syncFunctionSql(r, { guard: false }))] },
   {
@@ -60,7 +61,9 @@ const VARIANTS: Variant[] = [
   },
   {
     name: 'no SET clause at all',
-    setup: (r) => [replaceFn(syncFunctionSql(r)).replace(/ SET search_path FROM CURRENT/, '')],
+    setup: (r) => [
+      replaceFn(syncFunctionSql({ ...r, pathSchemas: undefined })).replace(/ SET search_path FROM CURRENT/, ''),
+    ],
   },
   {
     name: 'old-side trigger WHEN (current_setting ...)',

@@ -185,6 +185,19 @@ async function readShape(client: Client, resolved: ResolvedSpec, generated: Set<
 }
 
 /**
+ * The schemas names resolve in under this session's (pinned) search_path, as `current_schemas(true)`
+ * lists them, without the session's temporary schemas: what the sync trigger compares an app
+ * session's list with before it runs without its SET clause (ResolvedSpec.pathSchemas).
+ */
+async function resolvedSchemas(client: Client): Promise<string[]> {
+  const r = await client.query<{ schemas: string[] }>(
+    `SELECT ARRAY(SELECT s::text FROM unnest(current_schemas(true)) WITH ORDINALITY AS u(s, n)
+                   WHERE s !~ '^pg_(toast_)?temp_[0-9]+$' ORDER BY n) AS schemas`,
+  );
+  return r.rows[0].schemas;
+}
+
+/**
  * Which table columns each `up` and `down` reads, as PostgreSQL itself resolves the expression:
  * each one becomes a throwaway view over an empty copy of the table's columns (plus the new
  * columns), under the table's own name, and the view's pg_depend rows name the columns it reads
@@ -207,6 +220,7 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
     ...resolved,
     reads,
     settingsIndependent: dependence === null,
+    pathSchemas: await resolvedSchemas(client),
     table: {
       ...resolved.table,
       columns: resolved.table.columns.map((c) => (volatileNames.has(c.name) ? { ...c, volatileDefault: true } : c)),

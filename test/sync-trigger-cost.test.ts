@@ -1,4 +1,4 @@
-import { backfill, expand, verify } from '../executor';
+import { backfill, contract, expand, rollback, verify } from '../executor';
 import { parseSpec } from '../phases/sql/spec';
 import { freshDatabase, sql, withClient } from './db';
 import { createCustomers, splitSpec } from './fixtures';
@@ -14,8 +14,14 @@ const opts = (url: string) => ({ databaseUrl: url, lockTimeoutMs: 2000 });
 const spec = (yaml: string) => parseSpec(yaml, 'test spec');
 const ODD_SETTINGS = `SET TimeZone = 'Asia/Tokyo'; SET DateStyle = 'German'; SET IntervalStyle = 'sql_standard'; SET extra_float_digits = -15; SET bytea_output = 'escape'`;
 
-async function proconfig(url: string, fn: string): Promise<string[]> {
+async function proconfig(url: string, fn: string): Promise<string[] | null> {
   return (await sql(url, `SELECT proconfig FROM pg_proc WHERE proname = $1`, [fn]))[0].proconfig;
+}
+
+/** The sync function runs unpinned; its pinned twin carries search_path only. */
+async function expectSearchPathOnTwinOnly(url: string, fn: string): Promise<void> {
+  expect(await proconfig(url, fn)).toBeNull();
+  expect((await proconfig(url, `pinned_${fn}`))!.map((c) => c.split('=')[0])).toEqual(['search_path']);
 }
 
 describe('a sync function whose expressions cannot depend on a setting pins only search_path', () => {
@@ -23,7 +29,7 @@ describe('a sync function whose expressions cannot depend on a setting pins only
     const url = await freshDatabase('pinfree');
     await createCustomers(url, 20);
     await expand(splitSpec(), opts(url));
-    expect((await proconfig(url, 'sync_split_full_name')).map((c) => c.split('=')[0])).toEqual(['search_path']);
+    await expectSearchPathOnTwinOnly(url, 'sync_split_full_name');
     await withClient(url, async (c) => {
       await c.query(ODD_SETTINGS);
       await c.query(`INSERT INTO customers (full_name) VALUES ('Ada King Lovelace')`);
@@ -60,7 +66,7 @@ operations:
       up: "split_part(addr, ' ', 1)::integer"
 `);
     await expand(s, opts(url));
-    expect((await proconfig(url, 'sync_house_number')).map((c) => c.split('=')[0])).toEqual(['search_path']);
+    await expectSearchPathOnTwinOnly(url, 'sync_house_number');
     await backfill(s, opts(url));
     await sql(
       url,
@@ -228,5 +234,71 @@ describe('the backfill and repair write past the INSERT and old-side triggers, w
       { first_name: 'Someone', last_name: 'Else' },
       { first_name: 'Now', last_name: 'Derived' },
     ]);
+  });
+});
+
+describe('the sync function without a SET clause', () => {
+  it('runs the body itself only where the session resolves names in the schemas expand did; elsewhere its pinned twin evaluates, and a function that shadows a built-in is never called', async () => {
+    const url = await freshDatabase('unpinned');
+    await createCustomers(url, 10);
+    await expand(splitSpec(), opts(url));
+    await expectSearchPathOnTwinOnly(url, 'sync_split_full_name');
+    // Another schema with a split_part that would win under a search_path naming it before pg_catalog.
+    await sql(
+      url,
+      `CREATE SCHEMA shadow;
+       CREATE FUNCTION shadow.split_part(text, text, integer) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'SHADOW' $$;
+       CREATE FUNCTION shadow.concat_ws(text, VARIADIC text[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'SHADOW' $$;
+       GRANT USAGE ON SCHEMA shadow TO PUBLIC`,
+    );
+    await withClient(url, async (c) => {
+      await c.query('SET search_path = shadow, pg_catalog, public');
+      expect((await c.query(`SELECT split_part('a b', ' ', 1) AS v`)).rows[0].v).toBe('SHADOW');
+      await c.query(`INSERT INTO customers (full_name) VALUES ('Barbara Liskov')`);
+      await c.query(`UPDATE customers SET full_name = 'Grace Hopper' WHERE id = 1`);
+      await c.query(`UPDATE customers SET first_name = 'Edsger', last_name = 'Dijkstra' WHERE id = 2`);
+      // A row not yet backfilled, a column of neither side: the pending trigger fills it.
+      await c.query(`UPDATE customers SET email = 'e5@example.com' WHERE id = 5`);
+    });
+    await withClient(url, async (c) => {
+      // The session's own temporary schema changes how names resolve too: the twin again.
+      await c.query('CREATE TEMP TABLE scratch (x int)');
+      await c.query(`UPDATE customers SET full_name = 'Alan Turing' WHERE id = 3`);
+    });
+    // The same session as expand's: the body runs unpinned.
+    await sql(url, `UPDATE customers SET full_name = 'Ada Lovelace' WHERE id = 4`);
+    expect(
+      await sql(
+        url,
+        `SELECT full_name, first_name, last_name FROM customers WHERE id <= 5 OR full_name = 'Barbara Liskov' ORDER BY id`,
+      ),
+    ).toEqual([
+      { full_name: 'Grace Hopper', first_name: 'Grace', last_name: 'Hopper' },
+      { full_name: 'Edsger Dijkstra', first_name: 'Edsger', last_name: 'Dijkstra' },
+      { full_name: 'Alan Turing', first_name: 'Alan', last_name: 'Turing' },
+      { full_name: 'Ada Lovelace', first_name: 'Ada', last_name: 'Lovelace' },
+      { full_name: 'First5 Last5', first_name: 'First5', last_name: 'Last5' },
+      { full_name: 'Barbara Liskov', first_name: 'Barbara', last_name: 'Liskov' },
+    ]);
+    await backfill(splitSpec(), opts(url));
+    expect((await verify(splitSpec(), opts(url))).ok).toBe(true);
+  });
+
+  it('contract and rollback drop the pinned twin with the function', async () => {
+    const fns = (url: string) =>
+      sql(
+        url,
+        `SELECT proname FROM pg_proc WHERE pronamespace = 'tandem'::regnamespace AND proname LIKE '%sync%' ORDER BY 1`,
+      );
+    const url = await freshDatabase('unpinnedgone');
+    await createCustomers(url, 5);
+    await expand(splitSpec(), opts(url));
+    expect(await fns(url)).toEqual([{ proname: 'pinned_sync_split_full_name' }, { proname: 'sync_split_full_name' }]);
+    await rollback(splitSpec(), opts(url));
+    expect(await fns(url)).toEqual([]);
+    await expand(splitSpec(), opts(url));
+    await backfill(splitSpec(), opts(url));
+    await contract(splitSpec(), opts(url));
+    expect(await fns(url)).toEqual([]);
   });
 });

@@ -51,6 +51,13 @@ export interface ResolvedSpec {
    * pinned setting costing every write that fires it. Absent or false: all are pinned.
    */
   readonly settingsIndependent?: boolean;
+  /**
+   * The schemas names resolved in at expand, as `current_schemas(true)` listed them under the
+   * pinned search_path (the session's temporary schema left out); read by the executor at expand.
+   * With settingsIndependent, the sync trigger runs without a SET clause in an app session whose
+   * `current_schemas(true)` is exactly this list, and calls its pinned twin otherwise.
+   */
+  readonly pathSchemas?: readonly string[];
   /** In contract's transaction, before the old columns go: what must go first (other tables' foreign keys into a replaced column, carried: carried-objects-sql.ts). Read live at every step, never recorded. */
   readonly beforeDrop?: readonly { readonly id: string; readonly sql: string }[];
 }

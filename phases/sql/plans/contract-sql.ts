@@ -1,7 +1,14 @@
 import { quoteIdent } from '../identifiers';
 import { syncsColumns } from '../carrier';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
-import { derivedNames, notNullColumns, PlanStatement, qualifiedFunction, table } from './plan-names';
+import {
+  derivedNames,
+  notNullColumns,
+  pinnedFunctionSignature,
+  PlanStatement,
+  qualifiedFunction,
+  table,
+} from './plan-names';
 import { FAILED_COLUMN, MARK_COLUMN, syncTriggers } from './sync-function';
 import { carriedAfterDropPlan, carriedContractPlan } from './carried-sql';
 
@@ -55,6 +62,7 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
       sql: `DROP TRIGGER ${tr.arg === 'pending' ? 'IF EXISTS ' : ''}${quoteIdent(tr.name)} ON ${t}`,
     })),
     { id: 'drop-function', sql: `DROP FUNCTION ${qualifiedFunction(resolved)}()` },
+    { id: 'drop-pinned-function', sql: `DROP FUNCTION IF EXISTS ${pinnedFunctionSignature(resolved)}` },
   ];
   for (const c of notNullColumns(resolved)) {
     statements.push({
@@ -110,6 +118,7 @@ export function rollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
       sql: `DROP TRIGGER IF EXISTS ${quoteIdent(tr.name)} ON ${t}`,
     })),
     { id: 'drop-function', sql: `DROP FUNCTION IF EXISTS ${qualifiedFunction(resolved)}()` },
+    { id: 'drop-pinned-function', sql: `DROP FUNCTION IF EXISTS ${pinnedFunctionSignature(resolved)}` },
     { id: 'alter-table', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` },
   ];
 }

@@ -9,7 +9,7 @@ import {
   createTriggerSql,
   FAILED_COLUMN,
   MARK_COLUMN,
-  syncFunctionSql,
+  syncFunctionStatements,
   syncTriggers,
   triggerStatements,
 } from './sync-function';
@@ -58,7 +58,7 @@ export function expandPlan(resolved: ResolvedSpec): PlanStatement[] {
       sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(names.notNullCheck(c.name))} CHECK (${quoteIdent(c.name)} IS NOT NULL OR ${quoteIdent(PENDING_COLUMN)} IS NULL) NOT VALID`,
     });
   }
-  statements.push({ id: 'sync-function', sql: syncFunctionSql(resolved) });
+  statements.push(...syncFunctionStatements(resolved));
   // The WHEN clauses spare the backfill's own rows a PL/pgSQL call.
   for (const trigger of syncTriggers(resolved))
     statements.push({ id: `sync-trigger ${trigger.name}`, sql: createTriggerSql(resolved, trigger) });

@@ -3,7 +3,7 @@ import { fitIdentifier, quoteIdent, quoteLiteral } from '../identifiers';
 import { ColumnMapping } from '../operations';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
 import { evaluationSetClauses } from './evaluation-settings';
-import { derivedNames, qualifiedFunction, table } from './plan-names';
+import { derivedNames, PlanStatement, pinnedFunctionSignature, qualifiedFunction, table } from './plan-names';
 
 /**
  * Bookkeeping columns expand adds next to `_tandem_pending` (true: the backfill has not reached the
@@ -448,16 +448,23 @@ export function createTriggerSql(resolved: ResolvedSpec, t: SyncTrigger): string
  * ..., and the expand session's search_path; see evaluation-settings.ts), not the app session's:
  * for one write the trigger gives what the backfill, verify and repair give.
  */
-export function syncFunctionSql(resolved: ResolvedSpec, options: { guard?: boolean } = {}): string {
+export function syncFunctionStatements(resolved: ResolvedSpec, options: { guard?: boolean } = {}): PlanStatement[] {
   withGuard = options.guard ?? true;
   try {
-    return syncFunctionBody(resolved);
+    return syncFunctionDefinitions(resolved);
   } finally {
     withGuard = true;
   }
 }
 
-function syncFunctionBody(resolved: ResolvedSpec): string {
+/** The same statements as one SQL text (what the bench's variants edit). */
+export function syncFunctionSql(resolved: ResolvedSpec, options: { guard?: boolean } = {}): string {
+  return syncFunctionStatements(resolved, options)
+    .map((st) => st.sql)
+    .join(';\n');
+}
+
+function syncFunctionBody(resolved: ResolvedSpec): string[] {
   const oldNotTrue = `OLD.${q(PENDING_COLUMN)} IS NOT TRUE`;
   const sub = (lines: string[], inInsert: boolean) =>
     lines.map((l) => l.replace(/OLD_PENDING_NOT_TRUE/g, inInsert ? 'true' : oldNotTrue));
@@ -485,10 +492,52 @@ function syncFunctionBody(resolved: ResolvedSpec): string {
   });
   body.push(`  WHEN 'pending' THEN`, ...sub(pendingBlock(resolved), false));
   body.push(`  END CASE;`, '  RETURN NEW;', 'END');
+  return body;
+}
+
+/**
+ * The sync function, and its pinned twin when it can run unpinned. A SET clause costs every call
+ * (docs/performance.md): where only search_path needs pinning (settingsIndependent) and expand
+ * recorded the schemas it resolved names in (pathSchemas), the trigger function has no SET clause
+ * and runs the body itself in an app session whose `current_schemas(true)` is exactly that list,
+ * where every name resolves as under the pinned search_path; any other session (another path, a
+ * temporary schema, a schema it may not use) has it call the twin, which is the same body with
+ * the SET clause, taking TG_OP, TG_ARGV, NEW and OLD as arguments of those names.
+ */
+function syncFunctionDefinitions(resolved: ResolvedSpec): PlanStatement[] {
+  const body = syncFunctionBody(resolved);
   const text = body.join('\n');
   const pins = evaluationSetClauses({
     searchPathOnly: resolved.settingsIndependent === true,
     backslash: text.includes('\\'),
   });
-  return `CREATE FUNCTION ${qualifiedFunction(resolved)}() RETURNS trigger LANGUAGE plpgsql ${pins} AS ${BODY_TAG}\n${text}\n${BODY_TAG}`;
+  const fn = qualifiedFunction(resolved);
+  const schemas = resolved.pathSchemas;
+  const unpinned = resolved.settingsIndependent === true && schemas !== undefined && pins === SEARCH_PATH_ONLY;
+  if (!unpinned)
+    return [
+      {
+        id: 'sync-function',
+        sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${pins} AS ${BODY_TAG}\n${text}\n${BODY_TAG}`,
+      },
+    ];
+  const twin = pinnedFunctionSignature(resolved);
+  const twinCall = twin.slice(0, twin.indexOf('('));
+  const expected = `ARRAY[${schemas.map(quoteLiteral).join(', ')}]::name[]`;
+  const check = `  IF current_schemas(true) IS DISTINCT FROM ${expected} THEN RETURN ${twinCall}(TG_OP, TG_ARGV, NEW, OLD); END IF; -- not the schemas expand resolved in: evaluate under the pinned search_path`;
+  // Right after the line that lets the backfill's and repair's writes through untouched.
+  const at = body.findIndex((l) => l.includes(`current_setting('tandem.backfill', true) = 'on'`)) + 1;
+  const fast = [...body.slice(0, at), check, ...body.slice(at)].join('\n');
+  return [
+    {
+      id: 'sync-function-pinned',
+      sql: `CREATE FUNCTION ${twinCall}(tg_op text, tg_argv text[], new record, old record) RETURNS record LANGUAGE plpgsql ${pins} AS ${BODY_TAG}\n${text}\n${BODY_TAG}`,
+    },
+    {
+      id: 'sync-function',
+      sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS ${BODY_TAG}\n${fast}\n${BODY_TAG}`,
+    },
+  ];
 }
+
+const SEARCH_PATH_ONLY = evaluationSetClauses({ searchPathOnly: true });

@@ -6,6 +6,7 @@ import { downFieldOf } from '../phases/sql/operations';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
 import { settingsDependence } from './settings-independence';
+import { EvaluatedExpression, rowAssignments } from './row-assignments';
 import { syncsColumns } from '../phases/sql/carrier';
 import { errorMessage } from '../phases/error-fields';
 
@@ -23,6 +24,8 @@ interface ShapeReading {
   dependence: string | null;
   /** Counter for the names of the throwaway views and columns. */
   k: number;
+  /** Each up/down read, with its view and the column the trigger assigns it to. */
+  readonly evaluated: EvaluatedExpression[];
 }
 
 /** The table's generated columns. */
@@ -75,7 +78,7 @@ async function viewDependence(s: ShapeReading, view: string, field: string): Pro
 }
 
 /** The columns of the shape one expression reads, sorted; refuses an expression PostgreSQL rejects or one that reads a generated column. */
-async function readsOf(s: ShapeReading, field: string, expr: string): Promise<string[]> {
+async function readsOf(s: ShapeReading, field: string, expr: string, target?: string): Promise<string[]> {
   const { client } = s;
   const view = `_tandem_reads_${s.k++}`;
   try {
@@ -96,6 +99,7 @@ async function readsOf(s: ShapeReading, field: string, expr: string): Promise<st
     [`pg_temp.${view}`],
   );
   s.dependence ??= await viewDependence(s, view, field);
+  if (target !== undefined) s.evaluated.push({ view, expr, target });
   const names = r.rows.some((x) => x.name === null) ? s.all : r.rows.map((x) => x.name!);
   const gen = names.filter((n) => s.generated.has(n));
   if (gen.length) {
@@ -148,9 +152,9 @@ async function mappingReads(s: ShapeReading, resolved: ResolvedSpec): Promise<{ 
     const up = new Set<string>();
     const down = new Set<string>();
     for (const c of m.newColumns)
-      if (c.up !== undefined) for (const n of await readsOf(s, `${c.field}.up`, c.up)) up.add(n);
+      if (c.up !== undefined) for (const n of await readsOf(s, `${c.field}.up`, c.up, c.name)) up.add(n);
     for (const [old, expr] of Object.entries(m.down))
-      for (const n of await readsOf(s, downFieldOf(m, old), expr)) down.add(n);
+      for (const n of await readsOf(s, downFieldOf(m, old), expr, old)) down.add(n);
     reads.push({ up: [...up].sort(), down: [...down].sort() });
   }
   return reads;
@@ -161,6 +165,7 @@ interface ShapeFindings {
   readonly reads: { up: string[]; down: string[] }[];
   readonly volatileNames: Set<string>;
   readonly dependence: string | null;
+  readonly assignments: Record<string, string>;
 }
 
 /** Builds the shape table and reads the defaults and every expression over it, inside the open transaction. */
@@ -176,12 +181,15 @@ async function readShape(client: Client, resolved: ResolvedSpec, generated: Set<
     compared: await comparedColumnTypes(client, resolved),
     dependence: null,
     k: 0,
+    evaluated: [],
   };
   const oldNames = new Set(resolved.mappings.flatMap((m) => m.oldColumns));
   const volatileNames = await volatileDefaults(s, resolved, oldNames);
   await noteDefaultsDependence(s, resolved, { oldNames, volatile: volatileNames });
   const reads = await mappingReads(s, resolved);
-  return { reads, volatileNames, dependence: s.dependence };
+  // Last: it renames the shape's columns.
+  const assignments = s.dependence === null ? await rowAssignments(client, resolved, s.evaluated) : {};
+  return { reads, volatileNames, dependence: s.dependence, assignments };
 }
 
 /**
@@ -215,11 +223,12 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
   }
-  const { reads, volatileNames, dependence } = found;
+  const { reads, volatileNames, dependence, assignments } = found;
   return {
     ...resolved,
     reads,
     settingsIndependent: dependence === null,
+    directAssignments: assignments,
     pathSchemas: await resolvedSchemas(client),
     table: {
       ...resolved.table,

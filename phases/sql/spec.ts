@@ -58,6 +58,12 @@ export interface ResolvedSpec {
    * `current_schemas(true)` is exactly this list, and calls its pinned twin otherwise.
    */
   readonly pathSchemas?: readonly string[];
+  /**
+   * `up`/`down` expressions the sync trigger assigns as PL/pgSQL expressions over NEW (no query),
+   * keyed by directAssignmentKey(target column, expression): PostgreSQL's own print of each with
+   * its column references as `NEW."<column>"`, found at expand (executor/row-assignments.ts).
+   */
+  readonly directAssignments?: Readonly<Record<string, string>>;
   /** In contract's transaction, before the old columns go: what must go first (other tables' foreign keys into a replaced column, carried: carried-objects-sql.ts). Read live at every step, never recorded. */
   readonly beforeDrop?: readonly { readonly id: string; readonly sql: string }[];
 }

@@ -123,6 +123,32 @@ export function triggerStatements(resolved: ResolvedSpec): { id: string; sql: st
   return out;
 }
 
+/** The key of ResolvedSpec.directAssignments: the column assigned and the expression. */
+export function directAssignmentKey(target: string, expr: string): string {
+  return JSON.stringify([target, expr]);
+}
+
+/**
+ * The statements that compute `targets` from `exprs` into NEW: one assignment per column where
+ * expand found each expression's form over NEW (a PL/pgSQL expression, no query) and none of them
+ * reads a column assigned here (the SELECT computes every value from the row as the writer left
+ * it; assignments one after another must not see each other's results); otherwise one SELECT ...
+ * INTO over the row, under the table's name.
+ */
+function evaluation(
+  resolved: ResolvedSpec,
+  index: number,
+  side: 'old' | 'new',
+  targets: string[],
+  exprs: string[],
+): string[] {
+  const forms = targets.map((t, i) => resolved.directAssignments?.[directAssignmentKey(t, exprs[i])]);
+  const reads = resolved.reads?.[index]?.[side === 'old' ? 'up' : 'down'];
+  const direct = forms.every((f) => f !== undefined) && reads !== undefined && !reads.some((r) => targets.includes(r));
+  if (direct) return targets.map((t, i) => `NEW.${q(t)} := ${forms[i]};`);
+  return [`${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`];
+}
+
 /** The bench measures the function without the EXCEPTION guard too; nothing else turns it off. */
 let withGuard = true;
 
@@ -140,16 +166,14 @@ function guarded(
   indent: string,
 ): string[] {
   if (!targets.length) return [`${indent}NULL;`];
-  if (!withGuard)
-    return [
-      `${indent}${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`,
-    ];
+  const evaluate = evaluation(resolved, index, side, targets, exprs);
+  if (!withGuard) return evaluate.map((l) => `${indent}${l}`);
   const key = quoteLiteral(String(index));
   const notNull =
     side === 'old' ? resolved.mappings[index].newColumns.filter((c) => c.notNull && targets.includes(c.name)) : [];
   return [
     `${indent}BEGIN`,
-    `${indent}  ${evaluationSelect(resolved, exprs, 'NEW')} INTO ${targets.map((t) => `NEW.${q(t)}`).join(', ')};`,
+    ...evaluate.map((l) => `${indent}  ${l}`),
     ...notNull.map(
       (c) =>
         `${indent}  IF NEW.${q(c.name)} IS NULL THEN RAISE EXCEPTION USING ERRCODE = 'not_null_violation', MESSAGE = ${quoteLiteral(`up gave NULL for ${c.name}, which is NOT NULL`)}; END IF;`,

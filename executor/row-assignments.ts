@@ -1,0 +1,109 @@
+import { Client } from 'pg';
+import { directAssignmentKey } from '../phases/sql/plan';
+import { ResolvedSpec } from '../phases/sql/spec';
+import { querySingle } from './connection';
+
+/** One expression expand read through a throwaway view, and the column the trigger assigns it to. */
+export interface EvaluatedExpression {
+  readonly view: string;
+  readonly expr: string;
+  readonly target: string;
+}
+
+/** What no column name, expression or deparsed constant of a spec contains (checked): the shape's columns renamed. */
+const PLACEHOLDER = 'tandem_col_';
+
+/**
+ * The `up`/`down` expressions the sync trigger may assign as PL/pgSQL expressions over NEW
+ * (`NEW."c" := split_part(NEW."full_name", ' '::text, 1)`, evaluated without a query) instead of
+ * `SELECT (expr) FROM (SELECT NEW.*) AS <table> INTO NEW."c"`, keyed by directAssignmentKey. The
+ * rewrite is PostgreSQL's own: each expression's throwaway view (over the shape, under the table's
+ * name, in the open transaction, under the pinned search_path) is printed back by pg_get_viewdef
+ * after every column of the shape has been renamed to a placeholder, so each column reference
+ * prints as a placeholder that cannot be anything else and becomes `NEW."<column>"`. Only when
+ * the view's value has the target column's type exactly (no coercion for an assignment to differ
+ * on) and the print has the expected shape; anything else keeps the SELECT. The caller calls this
+ * only for settings-independent expressions (plain nodes: no subquery, whole row or aggregate),
+ * and last in the transaction, which is rolled back.
+ */
+export async function rowAssignments(
+  client: Client,
+  resolved: ResolvedSpec,
+  evaluated: readonly EvaluatedExpression[],
+): Promise<Record<string, string>> {
+  const columns = (
+    await client.query<{ num: number; name: string; type: number; typmod: number }>(
+      `SELECT attnum AS num, attname AS name, atttypid::int AS type, atttypmod AS typmod
+         FROM pg_attribute WHERE attrelid = 'pg_temp._tandem_shape'::regclass AND attnum > 0 AND NOT attisdropped`,
+    )
+  ).rows;
+  const texts = [resolved.table.name, ...columns.map((c) => c.name), ...evaluated.map((e) => e.expr)];
+  if (!evaluated.length || texts.some((t) => t.toLowerCase().includes(PLACEHOLDER))) return {};
+  for (const c of columns)
+    await querySingle(
+      client,
+      `ALTER TABLE pg_temp._tandem_shape RENAME COLUMN ${quoteName(c.name)} TO ${PLACEHOLDER}${c.num}`,
+    );
+  const alias = (await client.query<{ a: string }>(`SELECT quote_ident($1) AS a`, [resolved.table.name])).rows[0].a;
+  const byNum = new Map(columns.map((c) => [c.num, c]));
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const out: Record<string, string> = {};
+  for (const e of evaluated) {
+    const target = byName.get(e.target);
+    const printed = await viewValue(client, e.view);
+    if (
+      !target ||
+      !printed ||
+      printed.type !== target.type ||
+      (target.typmod !== -1 && printed.typmod !== target.typmod)
+    )
+      continue;
+    const form = overNew(printed.text, alias, byNum);
+    if (form !== undefined) out[directAssignmentKey(e.target, e.expr)] = form;
+  }
+  return out;
+}
+
+function quoteName(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** The view's one value as PostgreSQL prints it (`SELECT <value> AS v FROM ...`), with its type. */
+async function viewValue(
+  client: Client,
+  view: string,
+): Promise<{ text: string; type: number; typmod: number } | undefined> {
+  const r = await client.query<{ def: string; type: number; typmod: number }>(
+    `SELECT pg_get_viewdef(c.oid) AS def, a.atttypid::int AS type, a.atttypmod AS typmod
+       FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'v'
+      WHERE c.oid = $1::regclass`,
+    [`pg_temp.${view}`],
+  );
+  const row = r.rows[0];
+  if (!row) return undefined;
+  const def = row.def.trim();
+  const end = def.lastIndexOf(' AS v\n');
+  if (!def.startsWith('SELECT ') || end < 0 || !/^ AS v\n\s+FROM /.test(def.slice(end))) return undefined;
+  return { text: def.slice('SELECT '.length, end), type: row.type, typmod: row.typmod };
+}
+
+/**
+ * Each placeholder (`<alias>.tandem_col_N` or `tandem_col_N`) as `NEW."<column>"`; undefined when
+ * a placeholder is left in any other position (after another qualifier), or names no column.
+ */
+function overNew(
+  text: string,
+  alias: string,
+  byNum: ReadonlyMap<number, { readonly name: string }>,
+): string | undefined {
+  const qualifier = alias.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  let unknown = false;
+  const pattern = new RegExp(`(^|[^A-Za-z0-9_$."])(?:${qualifier}\\.)?${PLACEHOLDER}(\\d+)(?![A-Za-z0-9_$])`, 'g');
+  const replaced = text.replace(pattern, (_m, before: string, num: string) => {
+    const column = byNum.get(Number(num));
+    if (!column) unknown = true;
+    return `${before}NEW.${quoteName(column?.name ?? '')}`;
+  });
+  if (unknown || replaced.includes(PLACEHOLDER)) return undefined;
+  return replaced;
+}

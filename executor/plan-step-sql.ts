@@ -23,6 +23,7 @@ import { readState } from './state';
 import { tableAfterContract } from '../phases/sql/table-after-contract';
 import { ExecutorOptions } from './types';
 import { resolveLive } from './validate-live';
+import { analyseReads } from './expression-reads';
 
 export const SQL_STEPS = ['expand', 'backfill', 'contract', 'rollback'] as const;
 export type SqlStep = (typeof SQL_STEPS)[number];
@@ -109,12 +110,15 @@ async function stepScript(
   const resolved = session.step === 'contracted' ? session.state!.resolved : await resolveLive(session, spec);
   const settings = await sessionSettingsScript(session.client);
   switch (step) {
-    case 'expand':
+    case 'expand': {
+      // As expand resolves it: which pins, which schemas, which assignments over NEW.
+      const analysed = session.step === 'contracted' ? resolved : await analyseReads(session.client, resolved);
       return (
         settings +
-        script('expand', [...expandPlan(resolved), ...objectExpandPlan(resolved)], true, options) +
+        script('expand', [...expandPlan(analysed), ...objectExpandPlan(analysed)], true, options) +
         objectStepsScript('after expand commits', objectSteps(resolved, 'afterExpand'))
       );
+    }
     case 'backfill':
       return (
         settings +

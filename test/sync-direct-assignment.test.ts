@@ -1,4 +1,4 @@
-import { backfill, expand, verify } from '../executor';
+import { backfill, expand, planStepSql, verify } from '../executor';
 import { parseSpec } from '../phases/sql/spec';
 import { freshDatabase, sql, withClient } from './db';
 import { createCustomers, splitSpec } from './fixtures';
@@ -113,5 +113,18 @@ operations:
       { id: 1, num: 5, label: '12345-5' },
       { id: 2, num: 3, label: 'abc-3' },
     ]);
+  });
+
+  it('`tandem sql --step expand` prints what expand runs: the unpinned function, its pinned twin, the assignments', async () => {
+    const url = await freshDatabase('directscript');
+    await createCustomers(url, 3);
+    const script = await planStepSql(splitSpec(), 'expand', opts(url));
+    await expand(splitSpec(), opts(url));
+    const src = await body(url, 'sync_split_full_name');
+    expect(script).toContain(src.trim());
+    expect(script).toContain(
+      'CREATE FUNCTION "tandem"."pinned_sync_split_full_name"(tg_op text, tg_argv text[], new record, old record)',
+    );
+    expect(src).toContain(`NEW."first_name" := split_part(NEW."full_name", ' '::text, 1);`);
   });
 });

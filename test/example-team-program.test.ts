@@ -12,9 +12,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { planAccess } from '../phases/sql/access-plan';
-import { renderAccessSql } from '../phases/sql/access-sql';
-import { freshDatabase, sql, withClient } from './db';
+import { grantAppRoles } from './app-roles';
+import { freshDatabase, sql } from './db';
 import { installPackedExample } from './packed-example';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-team-program-'));
@@ -112,20 +111,10 @@ beforeAll(async () => {
   );
   migratorUrl = await checkoutDatabase('checkout');
   ungrantedUrl = await checkoutDatabase('checkout_ungranted');
-  await withClient(migratorUrl, async (c) => {
-    for (const [app, table] of [
-      ['customers', 'customers'],
-      ['orders', 'orders'],
-    ]) {
-      const plan = planAccess({
-        schema: 'public',
-        migratorRole: MIGRATOR,
-        appRole: `${app}_app`,
-        verify: { role: `${app}_verify`, table },
-      });
-      for (const st of renderAccessSql(plan, {})) await c.query(st);
-    }
-  });
+  await grantAppRoles(migratorUrl, MIGRATOR, [
+    { app: 'customers', table: 'customers' },
+    { app: 'orders', table: 'orders' },
+  ]);
 
   installPackedExample('team-program', scratch, { extraDependencies: { yaml: '^2.8.0' } });
   fs.writeFileSync(path.join(scratch, 'run-under-mocks.js'), RUNNER);

@@ -16,9 +16,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { evaluateRollout, RolloutObject } from '../../phases/deploy/rollout-health';
-import { planAccess } from '../../phases/sql/access-plan';
-import { renderAccessSql } from '../../phases/sql/access-sql';
-import { freshDatabase, sql, withClient } from '../../test/db';
+import { grantAppRoles } from '../../test/app-roles';
+import { freshDatabase, sql } from '../../test/db';
 import { installPackedExample } from '../../test/packed-example';
 import { JobRunner } from '../job-runner';
 import { KubeClient } from '../kube';
@@ -67,17 +66,7 @@ async function checkoutDatabase(): Promise<string> {
      CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, total numeric(12,2) NOT NULL);
      INSERT INTO orders (total) SELECT i + 0.25 FROM generate_series(1, 300) i;`,
   );
-  await withClient(urlAs(url, MIGRATOR, 'migrator'), async (c) => {
-    for (const { app, table } of APPS) {
-      const plan = planAccess({
-        schema: 'public',
-        migratorRole: MIGRATOR,
-        appRole: `${app}_app`,
-        verify: { role: `${app}_verify`, table },
-      });
-      for (const st of renderAccessSql(plan, {})) await c.query(st);
-    }
-  });
+  await grantAppRoles(urlAs(url, MIGRATOR, 'migrator'), MIGRATOR, APPS);
   for (const { app } of APPS)
     await sql(url, `ALTER ROLE ${app}_app PASSWORD 'app'; ALTER ROLE ${app}_verify PASSWORD 'verify'`);
   return url;

@@ -204,7 +204,7 @@ async function readRolloutHealth(
     return {
       ok: false,
       detail: `${where} does not exist in the current kube context`,
-      next: `Check the kube context, or the stack's tandem:appName and tandem:namespace config, then run the walk again.`,
+      next: `Check the kube context, and which Rollout the stack names: a program of your own exports it as the stack output \`rollout: { name, namespace }\` (docs/component-guide.md); Tandem's own program takes it from tandem:appName and tandem:namespace. Then run the walk again.`,
     };
   }
   return evaluateRollout(ro);

@@ -291,6 +291,10 @@ describe('rollout gate, against Rollout objects as Argo Rollouts v1.9 writes the
       ok: false,
       detail: 'Rollout default/tandem-demo does not exist in the current kube context',
     });
+    // A team's program names its Rollout in the stack output `rollout`: the advice says so.
+    expect((await gates(sequence(undefined).read).g.rolloutHealthy(toCleanup)).next).toContain(
+      'the stack output `rollout: { name, namespace }`',
+    );
     const broken = async () => {
       throw new Error('connect ECONNREFUSED 127.0.0.1:6443\nstack...');
     };

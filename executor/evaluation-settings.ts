@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { ResolvedSpec } from '../phases/sql/spec';
-import { EVALUATION_SETTINGS, pinnedFunctionSignature, qualifiedFunction } from '../phases/sql/plan';
+import { EVALUATION_SETTINGS, qualifiedFunction } from '../phases/sql/plan';
 import { quoteLiteral } from '../phases/sql/identifiers';
 
 /**
@@ -13,13 +13,16 @@ import { quoteLiteral } from '../phases/sql/identifiers';
  */
 export async function pinSearchPath(client: Client, resolved: ResolvedSpec | undefined): Promise<void> {
   if (resolved) {
-    // The sync function carries it, or (when it runs unpinned where it can) its pinned twin.
+    // Recorded at expand; a migration expanded before that has it on the sync function's SET clause.
+    if (resolved.pinnedPath !== undefined) {
+      await client.query(`SELECT set_config('search_path', $1, false)`, [resolved.pinnedPath]);
+      return;
+    }
     const recorded = await client.query<{ path: string }>(
       `SELECT substr(c, length('search_path=') + 1) AS path
          FROM pg_proc p, unnest(p.proconfig) AS c
-        WHERE p.oid IN (to_regprocedure($1), to_regprocedure($2)) AND c LIKE 'search_path=%'
-        LIMIT 1`,
-      [`${qualifiedFunction(resolved)}()`, pinnedFunctionSignature(resolved)],
+        WHERE p.oid = to_regprocedure($1) AND c LIKE 'search_path=%'`,
+      [`${qualifiedFunction(resolved)}()`],
     );
     if (recorded.rows[0]) {
       await client.query(`SELECT set_config('search_path', $1, false)`, [recorded.rows[0].path]);

@@ -230,6 +230,7 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
     settingsIndependent: dependence === null,
     directAssignments: assignments,
     pathSchemas: await resolvedSchemas(client),
+    pinnedPath: (await client.query<{ path: string }>(`SELECT current_setting('search_path') AS path`)).rows[0].path,
     table: {
       ...resolved.table,
       columns: resolved.table.columns.map((c) => (volatileNames.has(c.name) ? { ...c, volatileDefault: true } : c)),

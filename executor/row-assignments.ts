@@ -87,23 +87,79 @@ async function viewValue(
   return { text: def.slice('SELECT '.length, end), type: row.type, typmod: row.typmod };
 }
 
+/** The end (exclusive) of the string constant opening at `i` (`'...'`, `''` inside; with `escapes`, `\\` escapes too). */
+function stringEnd(text: string, i: number, escapes: boolean): number {
+  let j = i + 1;
+  while (j < text.length) {
+    if (escapes && text[j] === '\\') j += 2;
+    else if (text[j] === "'" && text[j + 1] === "'") j += 2;
+    else if (text[j] === "'") return j + 1;
+    else j++;
+  }
+  return j;
+}
+
+/** The end (exclusive) of the name opening at `i`: a quoted one (`""` inside) or a plain word. */
+function nameEnd(text: string, i: number): number {
+  if (text[i] === '"') {
+    let j = i + 1;
+    while (j < text.length) {
+      if (text[j] === '"' && text[j + 1] === '"') j += 2;
+      else if (text[j] === '"') return j + 1;
+      else j++;
+    }
+    return j;
+  }
+  let j = i + 1;
+  while (j < text.length && /[A-Za-z0-9_$\u0080-\uffff]/.test(text[j])) j++;
+  return j;
+}
+
+const PLACEHOLDER_NAME = new RegExp(`^${PLACEHOLDER}(\\d+)$`);
+
 /**
- * Each placeholder (`<alias>.tandem_col_N` or `tandem_col_N`) as `NEW."<column>"`; undefined when
- * a placeholder is left in any other position (after another qualifier), or names no column.
+ * Each placeholder name (`<alias>.tandem_col_N` or `tandem_col_N`) as `NEW."<column>"`, read
+ * token by token so a string constant is copied as it is whatever it holds; undefined when a
+ * placeholder stands in any other position (after another qualifier) or names no column.
  */
 function overNew(
   text: string,
   alias: string,
   byNum: ReadonlyMap<number, { readonly name: string }>,
 ): string | undefined {
-  const qualifier = alias.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  let unknown = false;
-  const pattern = new RegExp(`(^|[^A-Za-z0-9_$."])(?:${qualifier}\\.)?${PLACEHOLDER}(\\d+)(?![A-Za-z0-9_$])`, 'g');
-  const replaced = text.replace(pattern, (_m, before: string, num: string) => {
-    const column = byNum.get(Number(num));
-    if (!column) unknown = true;
-    return `${before}NEW.${quoteName(column?.name ?? '')}`;
-  });
-  if (unknown || replaced.includes(PLACEHOLDER)) return undefined;
-  return replaced;
+  let out = '';
+  let i = 0;
+  let lastWord = '';
+  while (i < text.length) {
+    const c = text[i];
+    if (c === "'") {
+      const end = stringEnd(text, i, /^[eE]$/.test(lastWord) && out.endsWith(lastWord));
+      out += text.slice(i, end);
+      i = end;
+      lastWord = '';
+      continue;
+    }
+    if (c !== '"' && !/[A-Za-z_\u0080-\uffff]/.test(c)) {
+      out += c;
+      i++;
+      lastWord = '';
+      continue;
+    }
+    let end = nameEnd(text, i);
+    let name = text.slice(i, end);
+    if (name === alias && text[end] === '.' && PLACEHOLDER_NAME.test(text.slice(end + 1, nameEnd(text, end + 1)))) {
+      i = end + 1;
+      end = nameEnd(text, i);
+      name = text.slice(i, end);
+    } else if (PLACEHOLDER_NAME.test(name) && out.endsWith('.')) return undefined;
+    const placeholder = PLACEHOLDER_NAME.exec(name);
+    if (placeholder) {
+      const column = byNum.get(Number(placeholder[1]));
+      if (!column) return undefined;
+      out += `NEW.${quoteName(column.name)}`;
+    } else out += name;
+    lastWord = name;
+    i = end;
+  }
+  return out;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { Pool } from 'pg';
 import { RefusedError } from '../phases/errors';
 import { quoteIdent, quoteQualified } from '../phases/sql/identifiers';
-import { derivedNames, PINNED_FUNCTION_ARGS } from '../phases/sql/plan';
+import { derivedNames } from '../phases/sql/plan';
 import { MigrationSpec } from '../phases/sql/spec';
 import { ReleaseKind, dropAppRole } from './demo-database';
 import { PostgresBinariesMissingError, startScratchPostgres } from './scratch-postgres';
@@ -214,9 +214,6 @@ async function removeRehearsal(pool: Pool, spec: MigrationSpec): Promise<void> {
       const names = derivedNames(recorded.rows[0].resolved);
       await pool.query(`DROP TABLE IF EXISTS ${quoteIdent(spec.table)}`);
       await pool.query(`DROP FUNCTION IF EXISTS ${quoteQualified(names.functionSchema, names.function)}()`);
-      await pool.query(
-        `DROP FUNCTION IF EXISTS ${quoteQualified(names.functionSchema, names.pinnedFunction)}${PINNED_FUNCTION_ARGS}`,
-      );
       await pool.query(`DELETE FROM tandem.migrations WHERE name = $1`, [spec.name]);
       return;
     }

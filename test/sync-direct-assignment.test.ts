@@ -115,16 +115,37 @@ operations:
     ]);
   });
 
-  it('`tandem sql --step expand` prints what expand runs: the unpinned function, its pinned twin, the assignments', async () => {
+  it('`tandem sql --step expand` prints what expand runs: the unpinned function and the assignments', async () => {
     const url = await freshDatabase('directscript');
     await createCustomers(url, 3);
     const script = await planStepSql(splitSpec(), 'expand', opts(url));
     await expand(splitSpec(), opts(url));
     const src = await body(url, 'sync_split_full_name');
     expect(script).toContain(src.trim());
-    expect(script).toContain(
-      'CREATE FUNCTION "tandem"."pinned_sync_split_full_name"(tg_op text, tg_argv text[], new record, old record)',
-    );
+    expect(script).toContain('pg_catalog.current_schemas(true) OPERATOR(pg_catalog.=) ARRAY[');
     expect(src).toContain(`NEW."first_name" := split_part(NEW."full_name", ' '::text, 1);`);
+  });
+
+  it('a string constant that spells a placeholder with escapes stays a constant', async () => {
+    const url = await freshDatabase('directconst');
+    await createCustomers(url, 2);
+    const s = spec(`
+name: const-name
+table: customers
+operations:
+  - add_column:
+      name: tagged
+      type: text
+      up: 'split_part(full_name, '' '', 1) || E''|tandem\\x5fcol_2'' || U&''|tandem\\005fcol_3'''
+`);
+    await expand(s, opts(url));
+    // Assigned over NEW, the constants printed with the placeholder's spelling in them.
+    expect(await body(url, 'sync_const_name')).toContain(`NEW."tagged" := ((split_part(NEW."full_name"`);
+    await sql(url, `UPDATE customers SET full_name = 'Grace Hopper' WHERE id = 1`);
+    await backfill(s, opts(url));
+    expect(await sql(url, `SELECT tagged FROM customers ORDER BY id`)).toEqual([
+      { tagged: 'Grace|tandem_col_2|tandem_col_3' },
+      { tagged: 'First2|tandem_col_2|tandem_col_3' },
+    ]);
   });
 });

@@ -18,10 +18,12 @@ async function proconfig(url: string, fn: string): Promise<string[] | null> {
   return (await sql(url, `SELECT proconfig FROM pg_proc WHERE proname = $1`, [fn]))[0].proconfig;
 }
 
-/** The sync function runs unpinned; its pinned twin carries search_path only. */
-async function expectSearchPathOnTwinOnly(url: string, fn: string): Promise<void> {
+/** The sync function has no SET clause: it checks the session and sets the pins only where the session differs. */
+async function expectUnpinned(url: string, fn: string): Promise<void> {
   expect(await proconfig(url, fn)).toBeNull();
-  expect((await proconfig(url, `pinned_${fn}`))!.map((c) => c.split('=')[0])).toEqual(['search_path']);
+  const [{ src }] = await sql(url, `SELECT prosrc AS src FROM pg_proc WHERE proname = $1`, [fn]);
+  expect(src).toContain('pg_catalog.current_schemas(true) OPERATOR(pg_catalog.=) ARRAY[');
+  expect(src).toContain(`PERFORM pg_catalog.set_config('search_path', 'public, pg_temp', true);`);
 }
 
 describe('a sync function whose expressions cannot depend on a setting pins only search_path', () => {
@@ -29,7 +31,7 @@ describe('a sync function whose expressions cannot depend on a setting pins only
     const url = await freshDatabase('pinfree');
     await createCustomers(url, 20);
     await expand(splitSpec(), opts(url));
-    await expectSearchPathOnTwinOnly(url, 'sync_split_full_name');
+    await expectUnpinned(url, 'sync_split_full_name');
     await withClient(url, async (c) => {
       await c.query(ODD_SETTINGS);
       await c.query(`INSERT INTO customers (full_name) VALUES ('Ada King Lovelace')`);
@@ -66,7 +68,7 @@ operations:
       up: "split_part(addr, ' ', 1)::integer"
 `);
     await expand(s, opts(url));
-    await expectSearchPathOnTwinOnly(url, 'sync_house_number');
+    await expectUnpinned(url, 'sync_house_number');
     await backfill(s, opts(url));
     await sql(
       url,
@@ -238,20 +240,37 @@ describe('the backfill and repair write past the INSERT and old-side triggers, w
 });
 
 describe('the sync function without a SET clause', () => {
-  it('runs the body itself only where the session resolves names in the schemas expand did; elsewhere its pinned twin evaluates, and a function that shadows a built-in is never called', async () => {
+  /** A role with DML on the table and USAGE on its schema only, as Tandem's access plan makes the app's. */
+  async function appRole(url: string, name: string): Promise<string> {
+    await sql(
+      url,
+      `DROP ROLE IF EXISTS ${name}; CREATE ROLE ${name} LOGIN; GRANT USAGE ON SCHEMA public TO ${name};
+       GRANT SELECT, INSERT, UPDATE, DELETE ON customers TO ${name}`,
+    );
+    const u = new URL(url);
+    u.username = name;
+    return u.toString();
+  }
+
+  it("runs its body as it is only where the session resolves and parses as expand did; elsewhere it sets the pins for the call and sets back the session's; nothing on the app's path can answer its check", async () => {
     const url = await freshDatabase('unpinned');
     await createCustomers(url, 10);
     await expand(splitSpec(), opts(url));
-    await expectSearchPathOnTwinOnly(url, 'sync_split_full_name');
-    // Another schema with a split_part that would win under a search_path naming it before pg_catalog.
+    await expectUnpinned(url, 'sync_split_full_name');
+    // A schema whose split_part, concat_ws, current_schemas and current_setting would win on a
+    // search_path that names it before pg_catalog.
     await sql(
       url,
       `CREATE SCHEMA shadow;
        CREATE FUNCTION shadow.split_part(text, text, integer) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'SHADOW' $$;
        CREATE FUNCTION shadow.concat_ws(text, VARIADIC text[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'SHADOW' $$;
+       CREATE FUNCTION shadow.current_schemas(boolean) RETURNS name[] LANGUAGE sql STABLE AS $$ SELECT '{pg_catalog,public}'::name[] $$;
+       CREATE FUNCTION shadow.current_setting(text, boolean) RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'on' $$;
        GRANT USAGE ON SCHEMA shadow TO PUBLIC`,
     );
-    await withClient(url, async (c) => {
+    // The app's role has no USAGE on the tandem schema: the function needs none.
+    const app = await appRole(url, 'unpinned_app');
+    await withClient(app, async (c) => {
       await c.query('SET search_path = shadow, pg_catalog, public');
       expect((await c.query(`SELECT split_part('a b', ' ', 1) AS v`)).rows[0].v).toBe('SHADOW');
       await c.query(`INSERT INTO customers (full_name) VALUES ('Barbara Liskov')`);
@@ -259,14 +278,18 @@ describe('the sync function without a SET clause', () => {
       await c.query(`UPDATE customers SET first_name = 'Edsger', last_name = 'Dijkstra' WHERE id = 2`);
       // A row not yet backfilled, a column of neither side: the pending trigger fills it.
       await c.query(`UPDATE customers SET email = 'e5@example.com' WHERE id = 5`);
+      // The session's own settings are back after each write.
+      expect((await c.query(`SELECT current_setting('search_path') AS p`)).rows[0].p).toBe(
+        'shadow, pg_catalog, public',
+      );
     });
-    await withClient(url, async (c) => {
-      // The session's own temporary schema changes how names resolve too: the twin again.
+    await withClient(app, async (c) => {
+      // The session's own temporary schema changes how names resolve too.
       await c.query('CREATE TEMP TABLE scratch (x int)');
       await c.query(`UPDATE customers SET full_name = 'Alan Turing' WHERE id = 3`);
     });
-    // The same session as expand's: the body runs unpinned.
-    await sql(url, `UPDATE customers SET full_name = 'Ada Lovelace' WHERE id = 4`);
+    // A session like expand's: the body runs as it is.
+    await sql(app, `UPDATE customers SET full_name = 'Ada Lovelace' WHERE id = 4`);
     expect(
       await sql(
         url,
@@ -284,7 +307,41 @@ describe('the sync function without a SET clause', () => {
     expect((await verify(splitSpec(), opts(url))).ok).toBe(true);
   });
 
-  it('contract and rollback drop the pinned twin with the function', async () => {
+  it('array_nulls and transform_null_equals of the app session change neither an array constant nor `= NULL`', async () => {
+    const url = await freshDatabase('unpinnedparse');
+    await createCustomers(url, 2);
+    const s = spec(`
+name: tag-flags
+table: customers
+operations:
+  - add_column:
+      name: tags
+      type: "text[]"
+      up: "CASE WHEN email IS NULL THEN '{none,NULL}'::text[] ELSE ('{' || email || ',NULL}')::text[] END"
+  - add_column:
+      name: flag
+      type: "varchar(10)"
+      up: "CASE WHEN email = NULL THEN 'eqnull' ELSE 'other' END"
+`);
+    await expand(s, opts(url));
+    await withClient(url, async (c) => {
+      await c.query('SET array_nulls = off; SET transform_null_equals = on');
+      await c.query(`INSERT INTO customers (full_name, email) VALUES ('No Mail', NULL), ('Mail', 'm@example.com')`);
+      expect((await c.query(`SELECT current_setting('array_nulls') AS a`)).rows[0].a).toBe('off');
+    });
+    await backfill(s, opts(url));
+    const rows = await sql(
+      url,
+      `SELECT full_name, tags[2] IS NULL AS null_tag, flag FROM customers WHERE full_name IN ('No Mail', 'Mail') ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      { full_name: 'No Mail', null_tag: true, flag: 'other' },
+      { full_name: 'Mail', null_tag: true, flag: 'other' },
+    ]);
+    expect((await verify(s, opts(url))).ok).toBe(true);
+  });
+
+  it('contract and rollback drop the function', async () => {
     const fns = (url: string) =>
       sql(
         url,
@@ -293,7 +350,7 @@ describe('the sync function without a SET clause', () => {
     const url = await freshDatabase('unpinnedgone');
     await createCustomers(url, 5);
     await expand(splitSpec(), opts(url));
-    expect(await fns(url)).toEqual([{ proname: 'pinned_sync_split_full_name' }, { proname: 'sync_split_full_name' }]);
+    expect(await fns(url)).toEqual([{ proname: 'sync_split_full_name' }]);
     await rollback(splitSpec(), opts(url));
     expect(await fns(url)).toEqual([]);
     await expand(splitSpec(), opts(url));

@@ -55,9 +55,11 @@ export interface ResolvedSpec {
    * The schemas names resolved in at expand, as `current_schemas(true)` listed them under the
    * pinned search_path (the session's temporary schema left out); read by the executor at expand.
    * With settingsIndependent, the sync trigger runs without a SET clause in an app session whose
-   * `current_schemas(true)` is exactly this list, and calls its pinned twin otherwise.
+   * `current_schemas(true)` is exactly this list, and sets pinnedPath for the call otherwise.
    */
   readonly pathSchemas?: readonly string[];
+  /** The search_path expand pinned (its session's, spelled out): what every later session of the migration uses. */
+  readonly pinnedPath?: string;
   /**
    * `up`/`down` expressions the sync trigger assigns as PL/pgSQL expressions over NEW (no query),
    * keyed by directAssignmentKey(target column, expression): PostgreSQL's own print of each with

@@ -1,14 +1,7 @@
 import { quoteIdent } from '../identifiers';
 import { syncsColumns } from '../carrier';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
-import {
-  derivedNames,
-  notNullColumns,
-  pinnedFunctionSignature,
-  PlanStatement,
-  qualifiedFunction,
-  table,
-} from './plan-names';
+import { derivedNames, notNullColumns, PlanStatement, qualifiedFunction, table } from './plan-names';
 import { FAILED_COLUMN, MARK_COLUMN, syncTriggers } from './sync-function';
 import { carriedAfterDropPlan, carriedContractPlan } from './carried-sql';
 
@@ -62,7 +55,6 @@ export function contractPlan(resolved: ResolvedSpec): PlanStatement[] {
       sql: `DROP TRIGGER ${tr.arg === 'pending' ? 'IF EXISTS ' : ''}${quoteIdent(tr.name)} ON ${t}`,
     })),
     { id: 'drop-function', sql: `DROP FUNCTION ${qualifiedFunction(resolved)}()` },
-    { id: 'drop-pinned-function', sql: `DROP FUNCTION IF EXISTS ${pinnedFunctionSignature(resolved)}` },
   ];
   for (const c of notNullColumns(resolved)) {
     statements.push({
@@ -118,7 +110,6 @@ export function rollbackPlan(resolved: ResolvedSpec): PlanStatement[] {
       sql: `DROP TRIGGER IF EXISTS ${quoteIdent(tr.name)} ON ${t}`,
     })),
     { id: 'drop-function', sql: `DROP FUNCTION IF EXISTS ${qualifiedFunction(resolved)}()` },
-    { id: 'drop-pinned-function', sql: `DROP FUNCTION IF EXISTS ${pinnedFunctionSignature(resolved)}` },
     { id: 'alter-table', sql: `ALTER TABLE ${t}\n  ${drops.join(',\n  ')}` },
   ];
 }

@@ -24,7 +24,18 @@ export const EVALUATION_SETTINGS: readonly (readonly [string, string])[] = [
   // Not a value setting: how a backslash in a string literal of the function's body parses, in
   // the app's session (off: '\' opens an escape, and the body may not even compile).
   ['standard_conforming_strings', 'on'],
+  // What an unquoted NULL in an array's text form gives ('{a,NULL}': off makes it the string).
+  ['array_nulls', 'on'],
+  // How `x = NULL` parses (on: as `x IS NULL`).
+  ['transform_null_equals', 'off'],
 ];
+
+/**
+ * The settings the independence analysis (executor/settings-independence.ts) does not judge, since
+ * any expression can meet them (an array's text form, `= NULL`): pinned wherever search_path is,
+ * and checked on every call by a sync function that runs without its SET clause.
+ */
+export const UNANALYSED_SETTINGS: readonly string[] = ['array_nulls', 'transform_null_equals'];
 
 /**
  * The SET clauses of a function that evaluates `up`/`down`: the fixed settings, and the search_path
@@ -34,7 +45,9 @@ export const EVALUATION_SETTINGS: readonly (readonly [string, string])[] = [
  */
 export function evaluationSetClauses(options: { searchPathOnly?: boolean; backslash?: boolean } = {}): string {
   const pinned = options.searchPathOnly
-    ? EVALUATION_SETTINGS.filter(([name]) => options.backslash && name === 'standard_conforming_strings')
+    ? EVALUATION_SETTINGS.filter(
+        ([name]) => UNANALYSED_SETTINGS.includes(name) || (options.backslash && name === 'standard_conforming_strings'),
+      )
     : EVALUATION_SETTINGS;
   const fixed = pinned.map(([name, value]) => `SET ${name} = '${value}'`);
   return [...fixed, 'SET search_path FROM CURRENT'].join(' ');

@@ -25,9 +25,6 @@ export function derivedNames(resolved: ResolvedSpec) {
     trigger: fitIdentifier(`zz_tandem_sync_${base}`),
     functionSchema: STATE_SCHEMA,
     function: fitIdentifier(`sync_${base}`),
-    // The sync function's twin that carries the SET clauses (sync-function.ts); `pinned_` never
-    // begins a name derived from another spec.
-    pinnedFunction: fitIdentifier(`pinned_sync_${base}`),
     // Never truncated: a short hash of the column keeps two long column names apart.
     // While both versions run: NOT NULL unless the row is flagged (`_tandem_pending` NULL: its sync failed).
     notNullCheck: (column: string) =>
@@ -50,13 +47,4 @@ export function notNullColumns(resolved: ResolvedSpec): NewColumn[] {
 export function qualifiedFunction(resolved: ResolvedSpec): string {
   const n = derivedNames(resolved);
   return quoteQualified(n.functionSchema, n.function);
-}
-
-/** The pinned twin's argument types: the trigger's TG_OP, TG_ARGV, NEW and OLD. */
-export const PINNED_FUNCTION_ARGS = '(text, text[], record, record)';
-
-/** The sync function's pinned twin, with its argument types (what DROP FUNCTION and to_regprocedure take). */
-export function pinnedFunctionSignature(resolved: ResolvedSpec): string {
-  const n = derivedNames(resolved);
-  return quoteQualified(n.functionSchema, n.pinnedFunction) + PINNED_FUNCTION_ARGS;
 }

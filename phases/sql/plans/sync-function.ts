@@ -2,8 +2,8 @@ import { BODY_TAG } from '../expression';
 import { fitIdentifier, quoteIdent, quoteLiteral } from '../identifiers';
 import { ColumnMapping } from '../operations';
 import { PENDING_COLUMN, ResolvedSpec } from '../spec';
-import { evaluationSetClauses } from './evaluation-settings';
-import { derivedNames, PlanStatement, pinnedFunctionSignature, qualifiedFunction, table } from './plan-names';
+import { EVALUATION_SETTINGS, evaluationSetClauses, UNANALYSED_SETTINGS } from './evaluation-settings';
+import { derivedNames, PlanStatement, qualifiedFunction, table } from './plan-names';
 
 /**
  * Bookkeeping columns expand adds next to `_tandem_pending` (true: the backfill has not reached the
@@ -498,7 +498,8 @@ function syncFunctionBody(resolved: ResolvedSpec): string[] {
     '  _tandem_did integer;',
     '  _tandem_text text;',
     'BEGIN',
-    `  IF current_setting('tandem.backfill', true) = 'on' THEN RETURN NEW; END IF; -- the backfill's and repair's writes (see NOT_BACKFILL)`,
+    // Qualified: without a SET clause these run under the app session's search_path.
+    `  IF pg_catalog.current_setting('tandem.backfill', true) OPERATOR(pg_catalog.=) 'on' THEN RETURN NEW; END IF; -- the backfill's and repair's writes (see NOT_BACKFILL)`,
     `  IF TG_OP = 'INSERT' THEN`,
     ...sub(
       resolved.mappings.flatMap((m, i) => insertBlock(resolved, m, i)),
@@ -520,13 +521,16 @@ function syncFunctionBody(resolved: ResolvedSpec): string[] {
 }
 
 /**
- * The sync function, and its pinned twin when it can run unpinned. A SET clause costs every call
- * (docs/performance.md): where only search_path needs pinning (settingsIndependent) and expand
- * recorded the schemas it resolved names in (pathSchemas), the trigger function has no SET clause
- * and runs the body itself in an app session whose `current_schemas(true)` is exactly that list,
- * where every name resolves as under the pinned search_path; any other session (another path, a
- * temporary schema, a schema it may not use) has it call the twin, which is the same body with
- * the SET clause, taking TG_OP, TG_ARGV, NEW and OLD as arguments of those names.
+ * The sync function. A SET clause costs every call (docs/performance.md): where only search_path
+ * needs pinning (settingsIndependent) and expand recorded the schemas it resolved names in
+ * (pathSchemas) and the path it pinned (pinnedPath), the function has no SET clause. It first
+ * compares the app session's `current_schemas(true)` and the two settings that change how an
+ * expression parses or what an array constant gives with expand's; when all are equal every name
+ * resolves and every value comes as under the pins, and it runs its body. Otherwise it sets them
+ * itself (`set_config(..., true)`) and sets back what the session had before each RETURN; a
+ * statement that fails ends its transaction (or savepoint), which sets them back too. The
+ * preamble is schema-qualified, so no function or operator on the app's path can answer it. Every
+ * call is by the trigger in the app's own session: no other privilege is needed.
  */
 function syncFunctionDefinitions(resolved: ResolvedSpec): PlanStatement[] {
   const body = syncFunctionBody(resolved);
@@ -536,31 +540,56 @@ function syncFunctionDefinitions(resolved: ResolvedSpec): PlanStatement[] {
     backslash: text.includes('\\'),
   });
   const fn = qualifiedFunction(resolved);
-  const schemas = resolved.pathSchemas;
-  const unpinned = resolved.settingsIndependent === true && schemas !== undefined && pins === SEARCH_PATH_ONLY;
-  if (!unpinned)
-    return [
-      {
-        id: 'sync-function',
-        sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${pins} AS ${BODY_TAG}\n${text}\n${BODY_TAG}`,
-      },
-    ];
-  const twin = pinnedFunctionSignature(resolved);
-  const twinCall = twin.slice(0, twin.indexOf('('));
-  const expected = `ARRAY[${schemas.map(quoteLiteral).join(', ')}]::name[]`;
-  const check = `  IF current_schemas(true) IS DISTINCT FROM ${expected} THEN RETURN ${twinCall}(TG_OP, TG_ARGV, NEW, OLD); END IF; -- not the schemas expand resolved in: evaluate under the pinned search_path`;
-  // Right after the line that lets the backfill's and repair's writes through untouched.
-  const at = body.findIndex((l) => l.includes(`current_setting('tandem.backfill', true) = 'on'`)) + 1;
-  const fast = [...body.slice(0, at), check, ...body.slice(at)].join('\n');
+  const { pathSchemas, pinnedPath } = resolved;
+  const unpinned =
+    resolved.settingsIndependent === true &&
+    pathSchemas !== undefined &&
+    pinnedPath !== undefined &&
+    pins === SEARCH_PATH_ONLY;
+  const definition = (pinClauses: string, lines: string[]) => ({
+    id: 'sync-function',
+    sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${pinClauses} AS ${BODY_TAG}\n${lines.join('\n')}\n${BODY_TAG}`,
+  });
+  if (!unpinned) return [definition(pins, body)];
+  return [definition('', unpinnedBody(body, pathSchemas, pinnedPath))];
+}
+
+/** The settings the unpinned function checks and, where the session differs, sets for the call. */
+function unpinnedSettings(pinnedPath: string): [string, string][] {
   return [
-    {
-      id: 'sync-function-pinned',
-      sql: `CREATE FUNCTION ${twinCall}(tg_op text, tg_argv text[], new record, old record) RETURNS record LANGUAGE plpgsql ${pins} AS ${BODY_TAG}\n${text}\n${BODY_TAG}`,
-    },
-    {
-      id: 'sync-function',
-      sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS ${BODY_TAG}\n${fast}\n${BODY_TAG}`,
-    },
+    ['search_path', pinnedPath],
+    ...EVALUATION_SETTINGS.filter(([name]) => UNANALYSED_SETTINGS.includes(name)).map(([n, v]): [string, string] => [
+      n,
+      v,
+    ]),
+  ];
+}
+
+function unpinnedBody(body: string[], schemas: readonly string[], pinnedPath: string): string[] {
+  const settings = unpinnedSettings(pinnedPath);
+  const same = [
+    `pg_catalog.current_schemas(true) OPERATOR(pg_catalog.=) ARRAY[${schemas.map(quoteLiteral).join(', ')}]::pg_catalog.name[]`,
+    ...settings
+      .slice(1)
+      .map(([n, v]) => `pg_catalog.current_setting(${quoteLiteral(n)}) OPERATOR(pg_catalog.=) ${quoteLiteral(v)}`),
+  ].join(' AND ');
+  const set = settings.map(
+    ([n, v], i) =>
+      `    _tandem_saved[${i + 1}] := pg_catalog.current_setting(${quoteLiteral(n)}); PERFORM pg_catalog.set_config(${quoteLiteral(n)}, ${quoteLiteral(v)}, true);`,
+  );
+  const restore = `IF _tandem_saved IS NOT NULL THEN ${settings
+    .map(([n], i) => `PERFORM pg_catalog.set_config(${quoteLiteral(n)}, _tandem_saved[${i + 1}], true);`)
+    .join(' ')} END IF; `;
+  const declare = body.indexOf('DECLARE') + 1;
+  const backfill = body.findIndex((l) => l.includes(`current_setting('tandem.backfill', true)`));
+  return [
+    ...body.slice(0, declare),
+    '  _tandem_saved text[];',
+    ...body.slice(declare, backfill + 1),
+    `  IF NOT coalesce(${same}, false) THEN -- not as expand resolved names and parsed: under its settings for this call`,
+    ...set,
+    `  END IF;`,
+    ...body.slice(backfill + 1).map((l) => l.replace(/\bRETURN NEW;/, `${restore}RETURN NEW;`)),
   ];
 }
 

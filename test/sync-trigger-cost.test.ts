@@ -307,6 +307,27 @@ describe('the sync function without a SET clause', () => {
     expect((await verify(splitSpec(), opts(url))).ok).toBe(true);
   });
 
+  it('a temporary table named like a type the function declares does not become that type: the first write of the session syncs', async () => {
+    const url = await freshDatabase('unpinnedtypes');
+    await createCustomers(url, 3);
+    await expand(splitSpec(), opts(url));
+    const app = await appRole(url, 'unpinned_types_app');
+    await withClient(app, async (c) => {
+      await c.query('CREATE TEMP TABLE text (a int); CREATE TEMP TABLE int4 (a int)');
+      await c.query(`INSERT INTO customers (full_name) VALUES ('Grace Hopper')`);
+      await c.query(`UPDATE customers SET full_name = 'Alan Turing' WHERE id = 1`);
+    });
+    expect(
+      await sql(
+        url,
+        `SELECT first_name, last_name FROM customers WHERE full_name IN ('Grace Hopper', 'Alan Turing') ORDER BY id`,
+      ),
+    ).toEqual([
+      { first_name: 'Alan', last_name: 'Turing' },
+      { first_name: 'Grace', last_name: 'Hopper' },
+    ]);
+  });
+
   it('array_nulls and transform_null_equals of the app session change neither an array constant nor `= NULL`', async () => {
     const url = await freshDatabase('unpinnedparse');
     await createCustomers(url, 2);

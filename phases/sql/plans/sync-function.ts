@@ -494,9 +494,11 @@ function syncFunctionBody(resolved: ResolvedSpec): string[] {
     lines.map((l) => l.replace(/OLD_PENDING_NOT_TRUE/g, inInsert ? 'true' : oldNotTrue));
   const body = [
     '#variable_conflict use_column',
+    // Qualified: PL/pgSQL resolves these types when it compiles the function in a session, before
+    // any pin is in place, and a temporary table named `text` would otherwise be the type.
     'DECLARE',
-    '  _tandem_did integer;',
-    '  _tandem_text text;',
+    '  _tandem_did pg_catalog.int4;',
+    '  _tandem_text pg_catalog.text;',
     'BEGIN',
     // Qualified: without a SET clause these run under the app session's search_path.
     `  IF pg_catalog.current_setting('tandem.backfill', true) OPERATOR(pg_catalog.=) 'on' THEN RETURN NEW; END IF; -- the backfill's and repair's writes (see NOT_BACKFILL)`,
@@ -584,7 +586,7 @@ function unpinnedBody(body: string[], schemas: readonly string[], pinnedPath: st
   const backfill = body.findIndex((l) => l.includes(`current_setting('tandem.backfill', true)`));
   return [
     ...body.slice(0, declare),
-    '  _tandem_saved text[];',
+    '  _tandem_saved pg_catalog.text[];',
     ...body.slice(declare, backfill + 1),
     `  IF NOT coalesce(${same}, false) THEN -- not as expand resolved names and parsed: under its settings for this call`,
     ...set,

@@ -41,7 +41,8 @@ export const UNANALYSED_SETTINGS: readonly string[] = ['array_nulls', 'transform
  * The SET clauses of a function that evaluates `up`/`down`: the fixed settings, and the search_path
  * of the session that creates it. `searchPathOnly` when no expression it evaluates can depend on the
  * fixed ones (ResolvedSpec.settingsIndependent): each SET clause costs every call of the function.
- * standard_conforming_strings stays pinned there when the body has a backslash (`backslash`).
+ * The unanalysed settings stay pinned there, and standard_conforming_strings when the body has a
+ * backslash (`backslash`).
  */
 export function evaluationSetClauses(options: { searchPathOnly?: boolean; backslash?: boolean } = {}): string {
   const pinned = options.searchPathOnly

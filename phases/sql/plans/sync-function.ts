@@ -547,7 +547,7 @@ function syncFunctionDefinitions(resolved: ResolvedSpec): PlanStatement[] {
     resolved.settingsIndependent === true &&
     pathSchemas !== undefined &&
     pinnedPath !== undefined &&
-    pins === SEARCH_PATH_ONLY;
+    pins === FEWEST_PINS;
   const definition = (pinClauses: string, lines: string[]) => ({
     id: 'sync-function',
     sql: `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql ${pinClauses} AS ${BODY_TAG}\n${lines.join('\n')}\n${BODY_TAG}`,
@@ -557,14 +557,8 @@ function syncFunctionDefinitions(resolved: ResolvedSpec): PlanStatement[] {
 }
 
 /** The settings the unpinned function checks and, where the session differs, sets for the call. */
-function unpinnedSettings(pinnedPath: string): [string, string][] {
-  return [
-    ['search_path', pinnedPath],
-    ...EVALUATION_SETTINGS.filter(([name]) => UNANALYSED_SETTINGS.includes(name)).map(([n, v]): [string, string] => [
-      n,
-      v,
-    ]),
-  ];
+function unpinnedSettings(pinnedPath: string): (readonly [string, string])[] {
+  return [['search_path', pinnedPath], ...EVALUATION_SETTINGS.filter(([name]) => UNANALYSED_SETTINGS.includes(name))];
 }
 
 function unpinnedBody(body: string[], schemas: readonly string[], pinnedPath: string): string[] {
@@ -595,4 +589,5 @@ function unpinnedBody(body: string[], schemas: readonly string[], pinnedPath: st
   ];
 }
 
-const SEARCH_PATH_ONLY = evaluationSetClauses({ searchPathOnly: true });
+/** The pins of a settings-independent function with no backslash in its body: search_path and the unanalysed settings. */
+const FEWEST_PINS = evaluationSetClauses({ searchPathOnly: true });

@@ -10,7 +10,10 @@ export interface EvaluatedExpression {
   readonly target: string;
 }
 
-/** What no column name, expression or deparsed constant of a spec contains (checked): the shape's columns renamed. */
+/**
+ * The shape's columns renamed: no column name or expression text of the spec contains it (checked);
+ * a string constant that spells it with escapes stays a constant (the print is read token by token).
+ */
 const PLACEHOLDER = 'tandem_col_';
 
 /**

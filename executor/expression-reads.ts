@@ -193,16 +193,18 @@ async function readShape(client: Client, resolved: ResolvedSpec, generated: Set<
 }
 
 /**
- * The schemas names resolve in under this session's (pinned) search_path, as `current_schemas(true)`
- * lists them, without the session's temporary schemas: what the sync trigger compares an app
- * session's list with before it runs without its SET clause (ResolvedSpec.pathSchemas).
+ * This session's (pinned) search_path, and the schemas names resolve in under it as
+ * `current_schemas(true)` lists them, without the session's temporary schemas: what the sync
+ * trigger compares an app session's list with before it runs without its SET clause
+ * (ResolvedSpec.pinnedPath, pathSchemas).
  */
-async function resolvedSchemas(client: Client): Promise<string[]> {
-  const r = await client.query<{ schemas: string[] }>(
-    `SELECT ARRAY(SELECT s::text FROM unnest(current_schemas(true)) WITH ORDINALITY AS u(s, n)
+async function pinnedResolution(client: Client): Promise<{ pinnedPath: string; pathSchemas: string[] }> {
+  const r = await client.query<{ path: string; schemas: string[] }>(
+    `SELECT current_setting('search_path') AS path,
+            ARRAY(SELECT s::text FROM unnest(current_schemas(true)) WITH ORDINALITY AS u(s, n)
                    WHERE s !~ '^pg_(toast_)?temp_[0-9]+$' ORDER BY n) AS schemas`,
   );
-  return r.rows[0].schemas;
+  return { pinnedPath: r.rows[0].path, pathSchemas: r.rows[0].schemas };
 }
 
 /**
@@ -229,8 +231,7 @@ export async function analyseReads(client: Client, resolved: ResolvedSpec): Prom
     reads,
     settingsIndependent: dependence === null,
     directAssignments: assignments,
-    pathSchemas: await resolvedSchemas(client),
-    pinnedPath: (await client.query<{ path: string }>(`SELECT current_setting('search_path') AS path`)).rows[0].path,
+    ...(await pinnedResolution(client)),
     table: {
       ...resolved.table,
       columns: resolved.table.columns.map((c) => (volatileNames.has(c.name) ? { ...c, volatileDefault: true } : c)),

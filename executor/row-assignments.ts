@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { directAssignmentKey } from '../phases/sql/plan';
+import { quoteIdent } from '../phases/sql/identifiers';
 import { ResolvedSpec } from '../phases/sql/spec';
 import { querySingle } from './connection';
 
@@ -45,7 +46,7 @@ export async function rowAssignments(
   for (const c of columns)
     await querySingle(
       client,
-      `ALTER TABLE pg_temp._tandem_shape RENAME COLUMN ${quoteName(c.name)} TO ${PLACEHOLDER}${c.num}`,
+      `ALTER TABLE pg_temp._tandem_shape RENAME COLUMN ${quoteIdent(c.name)} TO ${PLACEHOLDER}${c.num}`,
     );
   const alias = (await client.query<{ a: string }>(`SELECT quote_ident($1) AS a`, [resolved.table.name])).rows[0].a;
   const byNum = new Map(columns.map((c) => [c.num, c]));
@@ -65,10 +66,6 @@ export async function rowAssignments(
     if (form !== undefined) out[directAssignmentKey(e.target, e.expr)] = form;
   }
   return out;
-}
-
-function quoteName(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /** The view's one value as PostgreSQL prints it (`SELECT <value> AS v FROM ...`), with its type. */
@@ -159,7 +156,7 @@ function overNew(
     if (placeholder) {
       const column = byNum.get(Number(placeholder[1]));
       if (!column) return undefined;
-      out += `NEW.${quoteName(column.name)}`;
+      out += `NEW.${quoteIdent(column.name)}`;
     } else out += name;
     lastWord = name;
     i = end;

@@ -189,6 +189,38 @@ function guarded(
   ];
 }
 
+/** The `up` of each of `ups` into its column, guarded (the writer wrote the old side). */
+function guardedUps(resolved: ResolvedSpec, index: number, ups: NewColumnUps, indent: string): string[] {
+  return guarded(
+    resolved,
+    index,
+    'old',
+    ups.map((c) => c.name),
+    ups.map((c) => c.up!),
+    indent,
+  );
+}
+
+/** The `down` of each of `downs` (old columns) into it, guarded (the writer wrote the new side). */
+function guardedDowns(
+  resolved: ResolvedSpec,
+  index: number,
+  m: ColumnMapping,
+  downs: string[],
+  indent: string,
+): string[] {
+  return guarded(
+    resolved,
+    index,
+    'new',
+    downs,
+    downs.map((c) => m.down[c]),
+    indent,
+  );
+}
+
+type NewColumnUps = ReturnType<typeof upColumns>;
+
 function shift(bits: number, index: number): number {
   return bits << (BITS * index);
 }
@@ -227,44 +259,15 @@ function insertBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): s
   const lines = [`  -- ${index + 1}. ${m.label}`];
   if (m.newColumns.length === 0) {
     // drop_column: the old column comes from `down` unless the writer set it.
-    lines.push(
-      `  IF NOT (${oldWritten}) THEN`,
-      ...guarded(
-        resolved,
-        index,
-        'new',
-        downs,
-        downs.map((c) => m.down[c]),
-        '    ',
-      ),
-      `  END IF;`,
-    );
+    lines.push(`  IF NOT (${oldWritten}) THEN`, ...guardedDowns(resolved, index, m, downs, '    '), `  END IF;`);
     return lines;
   }
   lines.push(`  IF NOT (${newWritten}) THEN`);
   // Nothing of the new side written (a v1 insert, NULLs included): the new side from `up`, as the backfill would.
-  lines.push(
-    ...guarded(
-      resolved,
-      index,
-      'old',
-      ups.map((c) => c.name),
-      ups.map((c) => c.up!),
-      '    ',
-    ),
-  );
+  lines.push(...guardedUps(resolved, index, ups, '    '));
   if (downs.length) {
     lines.push(`  ELSIF NOT (${oldWritten}) THEN`);
-    lines.push(
-      ...guarded(
-        resolved,
-        index,
-        'new',
-        downs,
-        downs.map((c) => m.down[c]),
-        '    ',
-      ),
-    );
+    lines.push(...guardedDowns(resolved, index, m, downs, '    '));
   }
   lines.push(`  END IF;`);
   return lines;
@@ -299,32 +302,14 @@ function oldSideBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): 
     lines.push(
       `      IF _tandem_text IS NOT DISTINCT FROM ROW(${ups.map((c) => `OLD.${q(c.name)}::text`).join(', ')})::text THEN`,
     );
-    lines.push(
-      ...guarded(
-        resolved,
-        index,
-        'old',
-        ups.map((c) => c.name),
-        ups.map((c) => c.up!),
-        '        ',
-      ),
-    );
+    lines.push(...guardedUps(resolved, index, ups, '        '));
     lines.push(`        _tandem_did := ${A_DERIVED};`);
     lines.push(`      ELSE`);
     lines.push(`        _tandem_did := ${A_LEFT};`);
     lines.push(`      END IF;`);
   }
   lines.push(`    ELSE`);
-  lines.push(
-    ...guarded(
-      resolved,
-      index,
-      'old',
-      ups.map((c) => c.name),
-      ups.map((c) => c.up!),
-      '      ',
-    ),
-  );
+  lines.push(...guardedUps(resolved, index, ups, '      '));
   lines.push(`      _tandem_did := ${A_DERIVED};`);
   lines.push(`    END IF;`);
   lines.push(`    NEW.${q(MARK_COLUMN)} := coalesce(NEW.${q(MARK_COLUMN)}, 0) # (_tandem_did << ${BITS * index});`);
@@ -364,16 +349,7 @@ function newSideBlock(resolved: ResolvedSpec, m: ColumnMapping, index: number): 
     }
     lines.push(`      END IF;`);
   }
-  lines.push(
-    ...guarded(
-      resolved,
-      index,
-      'new',
-      downs,
-      downs.map((c) => m.down[c]),
-      '      ',
-    ),
-  );
+  lines.push(...guardedDowns(resolved, index, m, downs, '      '));
   lines.push(`    END IF;`);
   lines.push(`    NEW.${q(MARK_COLUMN)} := coalesce(NEW.${q(MARK_COLUMN)}, 0) # ${shift(B_FIRED, index)};`);
   return lines;
@@ -386,16 +362,7 @@ function pendingBlock(resolved: ResolvedSpec): string[] {
     const ups = upColumns(m);
     if (!ups.length) return;
     lines.push(`    IF ${firedBits(i)} = 0 THEN`);
-    lines.push(
-      ...guarded(
-        resolved,
-        i,
-        'old',
-        ups.map((c) => c.name),
-        ups.map((c) => c.up!),
-        '      ',
-      ),
-    );
+    lines.push(...guardedUps(resolved, i, ups, '      '));
     lines.push(`    END IF;`);
   });
   lines.push(`    NEW.${q(PENDING_COLUMN)} := CASE WHEN NEW.${q(FAILED_COLUMN)} IS NULL THEN false END;`);

@@ -4,21 +4,21 @@ import { withClient } from './db';
 
 /**
  * What a DBA sets up for each app of a database whose roles Tandem does not manage: its DML-only
- * app role (`<app>_app`) and its read-only verify role (`<app>_verify`) on its table, as Tandem's
- * access plan grants them, run as the migrator that owns the tables.
+ * app role and its read-only verify role on its table, as Tandem's access plan grants them, run
+ * as the migrator that owns the tables.
  */
 export async function grantAppRoles(
   migratorUrl: string,
   migrator: string,
-  apps: readonly { readonly app: string; readonly table: string }[],
+  apps: readonly { readonly appRole: string; readonly verifyRole: string; readonly table: string }[],
 ): Promise<void> {
   await withClient(migratorUrl, async (c) => {
-    for (const { app, table } of apps) {
+    for (const { appRole, verifyRole, table } of apps) {
       const plan = planAccess({
         schema: 'public',
         migratorRole: migrator,
-        appRole: `${app}_app`,
-        verify: { role: `${app}_verify`, table },
+        appRole,
+        verify: { role: verifyRole, table },
       });
       for (const st of renderAccessSql(plan, {})) await c.query(st);
     }

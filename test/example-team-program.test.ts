@@ -112,8 +112,8 @@ beforeAll(async () => {
   migratorUrl = await checkoutDatabase('checkout');
   ungrantedUrl = await checkoutDatabase('checkout_ungranted');
   await grantAppRoles(migratorUrl, MIGRATOR, [
-    { app: 'customers', table: 'customers' },
-    { app: 'orders', table: 'orders' },
+    { appRole: 'customers_app', verifyRole: 'customers_verify', table: 'customers' },
+    { appRole: 'orders_app', verifyRole: 'orders_verify', table: 'orders' },
   ]);
 
   installPackedExample('team-program', scratch, { extraDependencies: { yaml: '^2.8.0' } });

@@ -66,7 +66,11 @@ async function checkoutDatabase(): Promise<string> {
      CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, total numeric(12,2) NOT NULL);
      INSERT INTO orders (total) SELECT i + 0.25 FROM generate_series(1, 300) i;`,
   );
-  await grantAppRoles(urlAs(url, MIGRATOR, 'migrator'), MIGRATOR, APPS);
+  await grantAppRoles(
+    urlAs(url, MIGRATOR, 'migrator'),
+    MIGRATOR,
+    APPS.map(({ app, table }) => ({ appRole: `${app}_app`, verifyRole: `${app}_verify`, table })),
+  );
   for (const { app } of APPS)
     await sql(url, `ALTER ROLE ${app}_app PASSWORD 'app'; ALTER ROLE ${app}_verify PASSWORD 'verify'`);
   return url;

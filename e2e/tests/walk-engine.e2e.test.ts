@@ -22,8 +22,7 @@ import { ClusterNotReadyError, RolloutNotSettledError } from '../../automation/w
 import { WalkEvent } from '../../automation/walk-events';
 import { Stage } from '../../phases/deploy/stages';
 import { UnsafeMoveBackError } from '../../phases/deploy/walk-path';
-import { planAccess } from '../../phases/sql/access-plan';
-import { renderAccessSql } from '../../phases/sql/access-sql';
+import { grantAppRoles } from '../../test/app-roles';
 import { freshDatabase, sql, withClient } from '../../test/db';
 import { JobRunner } from '../job-runner';
 import { KubeClient } from '../kube';
@@ -103,15 +102,7 @@ beforeAll(async () => {
     `CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, full_name text NOT NULL);
     INSERT INTO customers (full_name) SELECT 'Person ' || i || ' Number' || i FROM generate_series(1, 200) i;`,
   );
-  const plan = planAccess({
-    schema: 'public',
-    migratorRole: migrator,
-    appRole,
-    verify: { role: verifyRole, table: 'customers' },
-  });
-  await withClient(as(migrator, 'migrator'), async (c) => {
-    for (const st of renderAccessSql(plan, {})) await c.query(st);
-  });
+  await grantAppRoles(as(migrator, 'migrator'), migrator, [{ appRole, verifyRole, table: 'customers' }]);
   await sql(dbUrl, `ALTER ROLE ${appRole} PASSWORD 'app'; ALTER ROLE ${verifyRole} PASSWORD 'verify'`);
 
   driver = await openLocalStack({ stackName: STACK, projectDir: REPO, env });

@@ -7,9 +7,8 @@
 import * as path from 'path';
 import { createGates, Gates } from '../../automation/gates';
 import { StackDriver } from '../../automation/stack-driver';
-import { planAccess } from '../../phases/sql/access-plan';
-import { renderAccessSql } from '../../phases/sql/access-sql';
-import { freshDatabase, sql, withClient } from '../../test/db';
+import { grantAppRoles } from '../../test/app-roles';
+import { freshDatabase, sql } from '../../test/db';
 import { KubeClient, KubeError } from '../kube';
 import { readRolloutInNode, REPO } from './e2e-kit';
 
@@ -124,15 +123,9 @@ export async function makeWalkDatabase(
     `CREATE ROLE ${roles.migrator} LOGIN PASSWORD 'migrator' CREATEROLE; ALTER DATABASE "${dbName}" OWNER TO ${roles.migrator}`,
   );
   await sql(urlAs(dbUrl, roles.migrator, 'migrator'), tableSql);
-  const plan = planAccess({
-    schema: 'public',
-    migratorRole: roles.migrator,
-    appRole: roles.app,
-    verify: { role: roles.verify, table: 'customers' },
-  });
-  await withClient(urlAs(dbUrl, roles.migrator, 'migrator'), async (c) => {
-    for (const st of renderAccessSql(plan, {})) await c.query(st);
-  });
+  await grantAppRoles(urlAs(dbUrl, roles.migrator, 'migrator'), roles.migrator, [
+    { appRole: roles.app, verifyRole: roles.verify, table: 'customers' },
+  ]);
   await sql(dbUrl, `ALTER ROLE ${roles.app} PASSWORD 'app'; ALTER ROLE ${roles.verify} PASSWORD 'verify'`);
   return dbUrl;
 }

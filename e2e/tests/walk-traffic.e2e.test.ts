@@ -17,8 +17,6 @@ import { StackDriver } from '../../automation/stack-driver';
 import { walk } from '../../automation/walk';
 import { WalkEvent } from '../../automation/walk-events';
 import { AppVersion, Stage } from '../../phases/deploy/stages';
-import { planAccess } from '../../phases/sql/access-plan';
-import { renderAccessSql } from '../../phases/sql/access-sql';
 import { loadSpecFile } from '../../executor/spec-file';
 import { britishNames } from '../../rehearsal/british-names';
 import { compareWrites, checkTable, Mismatch } from '../../rehearsal/consistency-check';
@@ -26,6 +24,7 @@ import { customersTableSql, seedCustomers } from '../../rehearsal/demo-database'
 import { demoShapeOf } from '../../rehearsal/demo-shape';
 import { TrafficGenerator, Weights } from '../../rehearsal/traffic';
 import { WriteLedger } from '../../rehearsal/write-ledger';
+import { grantAppRoles } from '../../test/app-roles';
 import { freshDatabase, sql, withClient } from '../../test/db';
 import { JobRunner } from '../job-runner';
 import { KubeClient } from '../kube';
@@ -112,14 +111,8 @@ beforeAll(async () => {
   await withClient(as(migrator, 'migrator'), async (c) => {
     await c.query(customersTableSql('customers'));
     seeded = await seedCustomers(c, 1000, britishNames(7), 'customers');
-    const plan = planAccess({
-      schema: 'public',
-      migratorRole: migrator,
-      appRole,
-      verify: { role: verifyRole, table: 'customers' },
-    });
-    for (const st of renderAccessSql(plan, {})) await c.query(st);
   });
+  await grantAppRoles(as(migrator, 'migrator'), migrator, [{ appRole, verifyRole, table: 'customers' }]);
   await sql(dbUrl, `ALTER ROLE ${appRole} PASSWORD 'app'; ALTER ROLE ${verifyRole} PASSWORD 'verify'`);
   admin = new Pool({ connectionString: dbUrl, max: 4 });
   admin.on('error', () => undefined);
